@@ -1,0 +1,500 @@
+//! Authentication shared by every service.
+//!
+//! * Access tokens are JWTs signed by the members service with Ed25519 (`alg: EdDSA`, header
+//!   `typ: at+jwt`), verified locally anywhere with the public key. Algorithm, issuer, audience,
+//!   type and a lifetime of at most 15 minutes are all checked.
+//! * Service credentials are JWTs with `typ: service+jwt` MACed (HS256) with a secret shared by
+//!   the services only. A member token can never pass for one: the two types are told apart by
+//!   the header, and each type is verified with its own pinned algorithm and key.
+
+use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+
+/// `iss` of every token.
+pub const ISSUER: &str = "rendezvous-members";
+/// `aud` of access tokens.
+pub const AUDIENCE: &str = "rendezvous";
+/// `aud` of service credentials.
+pub const SERVICE_AUDIENCE: &str = "rendezvous-internal";
+/// Header `typ` of access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// Header `typ` of service credentials.
+pub const SERVICE_TOKEN_TYPE: &str = "service+jwt";
+/// The longest access-token lifetime any verifier accepts.
+pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::minutes(15);
+
+/// Who is calling, as resolved by the auth layer from the `authorization` metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    Member { id: Uuid, session_id: Uuid },
+    Service { name: String },
+}
+
+impl Caller {
+    /// Short form for logs: `anonymous`, `member:<id>`, `service:<name>`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Anonymous => "anonymous".to_owned(),
+            Self::Member { id, .. } => format!("member:{id}"),
+            Self::Service { name } => format!("service:{name}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("malformed authorization metadata")]
+    Malformed,
+    #[error("invalid token")]
+    Invalid,
+    #[error("token expired")]
+    Expired,
+    #[error("key error: {0}")]
+    Key(String),
+}
+
+/// Claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+struct AccessClaims {
+    iss: String,
+    aud: String,
+    sub: String,
+    /// The session (refresh-token family) the token belongs to; revoking it ends the session.
+    sid: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
+}
+
+/// Claims of a service credential.
+#[derive(Debug, Serialize, Deserialize)]
+struct ServiceClaims {
+    iss: String,
+    aud: String,
+    sub: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// An Ed25519 key pair that signs access tokens.
+#[derive(Clone)]
+pub struct SigningKeyPair {
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for SigningKeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SigningKeyPair(kid={}, <private key redacted>)",
+            self.key_id()
+        )
+    }
+}
+
+impl SigningKeyPair {
+    pub fn generate() -> Self {
+        Self {
+            key: SigningKey::generate(&mut rand::rngs::OsRng),
+        }
+    }
+
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, AuthError> {
+        SigningKey::from_pkcs8_pem(pem)
+            .map(|key| Self { key })
+            .map_err(|e| AuthError::Key(e.to_string()))
+    }
+
+    pub fn to_pkcs8_pem(&self) -> Result<String, AuthError> {
+        self.key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|pem| pem.to_string())
+            .map_err(|e| AuthError::Key(e.to_string()))
+    }
+
+    pub fn public_key_pem(&self) -> Result<String, AuthError> {
+        self.key
+            .verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| AuthError::Key(e.to_string()))
+    }
+
+    pub fn key_id(&self) -> String {
+        key_id(&self.key.verifying_key())
+    }
+
+    pub fn verifying_key(&self) -> PublicKey {
+        PublicKey(self.key.verifying_key())
+    }
+}
+
+/// A public key that verifies access tokens.
+#[derive(Clone, Debug)]
+pub struct PublicKey(VerifyingKey);
+
+impl PublicKey {
+    pub fn from_pem(pem: &str) -> Result<Self, AuthError> {
+        VerifyingKey::from_public_key_pem(pem)
+            .map(Self)
+            .map_err(|e| AuthError::Key(e.to_string()))
+    }
+
+    pub fn to_pem(&self) -> Result<String, AuthError> {
+        self.0
+            .to_public_key_pem(LineEnding::LF)
+            .map_err(|e| AuthError::Key(e.to_string()))
+    }
+
+    pub fn key_id(&self) -> String {
+        key_id(&self.0)
+    }
+}
+
+fn key_id(key: &VerifyingKey) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The secret shared by the services for service credentials.
+#[derive(Clone)]
+pub struct ServiceSecret(Vec<u8>);
+
+impl ServiceSecret {
+    /// Refuses secrets shorter than 32 bytes.
+    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, AuthError> {
+        let secret = secret.into();
+        if secret.len() < 32 {
+            return Err(AuthError::Key(
+                "the service secret must be at least 32 bytes".into(),
+            ));
+        }
+        Ok(Self(secret))
+    }
+}
+
+impl std::fmt::Debug for ServiceSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceSecret(<redacted>)")
+    }
+}
+
+/// A freshly minted access token.
+#[derive(Clone, Debug)]
+pub struct AccessToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Mints access tokens (members service only: it alone holds the private key).
+#[derive(Clone, Debug)]
+pub struct TokenIssuer {
+    key: SigningKeyPair,
+    encoding: EncodingKeyHolder,
+    lifetime: Duration,
+    clock: Clock,
+}
+
+#[derive(Clone)]
+struct EncodingKeyHolder(EncodingKey);
+
+impl std::fmt::Debug for EncodingKeyHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl TokenIssuer {
+    /// `lifetime` is capped at [`MAX_ACCESS_TOKEN_LIFETIME`].
+    pub fn new(key: SigningKeyPair, lifetime: Duration, clock: Clock) -> Result<Self, AuthError> {
+        let pem = key.to_pkcs8_pem()?;
+        let encoding =
+            EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| AuthError::Key(e.to_string()))?;
+        Ok(Self {
+            key,
+            encoding: EncodingKeyHolder(encoding),
+            lifetime: lifetime.min(MAX_ACCESS_TOKEN_LIFETIME),
+            clock,
+        })
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        self.key.verifying_key()
+    }
+
+    pub fn issue(&self, member_id: Uuid, session_id: Uuid) -> Result<AccessToken, AuthError> {
+        let now = self.clock.now();
+        let expires_at = now + self.lifetime;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        header.kid = Some(self.key.key_id());
+        let claims = AccessClaims {
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            sub: member_id.to_string(),
+            sid: session_id.to_string(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: Uuid::now_v7().to_string(),
+        };
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding.0)
+            .map_err(|e| AuthError::Key(e.to_string()))?;
+        Ok(AccessToken { token, expires_at })
+    }
+}
+
+/// Mints service credentials for outgoing service-to-service calls.
+#[derive(Clone, Debug)]
+pub struct ServiceCredentials {
+    name: String,
+    secret: ServiceSecret,
+    clock: Clock,
+}
+
+impl ServiceCredentials {
+    pub fn new(name: impl Into<String>, secret: ServiceSecret, clock: Clock) -> Self {
+        Self {
+            name: name.into(),
+            secret,
+            clock,
+        }
+    }
+
+    /// A credential valid for five minutes; callers mint one per call (it is cheap).
+    pub fn token(&self) -> Result<String, AuthError> {
+        let now = self.clock.now();
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(SERVICE_TOKEN_TYPE.to_owned());
+        let claims = ServiceClaims {
+            iss: format!("service:{}", self.name),
+            aud: SERVICE_AUDIENCE.to_owned(),
+            sub: self.name.clone(),
+            iat: now.timestamp(),
+            exp: (now + Duration::minutes(5)).timestamp(),
+        };
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&self.secret.0))
+            .map_err(|e| AuthError::Key(e.to_string()))
+    }
+
+    /// `authorization` metadata value for an outgoing request.
+    pub fn bearer(&self) -> Result<String, AuthError> {
+        Ok(format!("Bearer {}", self.token()?))
+    }
+}
+
+/// Verifies access tokens and service credentials; every service has one.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    access_keys: Vec<(String, DecodingKey)>,
+    service_key: DecodingKey,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field(
+                "access_key_ids",
+                &self.access_keys.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenVerifier {
+    pub fn new(
+        access_keys: &[PublicKey],
+        service_secret: &ServiceSecret,
+        clock: Clock,
+    ) -> Result<Self, AuthError> {
+        let access_keys = access_keys
+            .iter()
+            .map(|key| {
+                let pem = key.to_pem()?;
+                DecodingKey::from_ed_pem(pem.as_bytes())
+                    .map(|decoding| (key.key_id(), decoding))
+                    .map_err(|e| AuthError::Key(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            access_keys,
+            service_key: DecodingKey::from_secret(&service_secret.0),
+            clock,
+        })
+    }
+
+    /// Resolves the caller from an `authorization` metadata value (`None`: anonymous).
+    pub fn resolve(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
+        let Some(value) = authorization else {
+            return Ok(Caller::Anonymous);
+        };
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or(AuthError::Malformed)?
+            .trim();
+        if token.is_empty() || token.len() > 4096 {
+            return Err(AuthError::Malformed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
+        match header.typ.as_deref() {
+            Some(ACCESS_TOKEN_TYPE) => self.verify_access(token, header.kid.as_deref()),
+            Some(SERVICE_TOKEN_TYPE) => self.verify_service(token),
+            _ => Err(AuthError::Invalid),
+        }
+    }
+
+    fn validation(&self, alg: Algorithm, audience: &str) -> Validation {
+        let mut validation = Validation::new(alg);
+        validation.algorithms = vec![alg];
+        validation.set_audience(&[audience]);
+        // Expiry is checked against the injectable clock below.
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "aud", "iss"]);
+        validation
+    }
+
+    fn check_times(&self, iat: i64, exp: i64, max_lifetime: Duration) -> Result<(), AuthError> {
+        let now = self.clock.now().timestamp();
+        if exp - iat > max_lifetime.num_seconds() || iat > now + 60 {
+            return Err(AuthError::Invalid);
+        }
+        if exp <= now {
+            return Err(AuthError::Expired);
+        }
+        Ok(())
+    }
+
+    fn verify_access(&self, token: &str, kid: Option<&str>) -> Result<Caller, AuthError> {
+        let mut validation = self.validation(Algorithm::EdDSA, AUDIENCE);
+        validation.set_issuer(&[ISSUER]);
+        let candidates = self
+            .access_keys
+            .iter()
+            .filter(|(id, _)| kid.is_none_or(|kid| kid == id));
+        for (_, key) in candidates {
+            if let Ok(data) = jsonwebtoken::decode::<AccessClaims>(token, key, &validation) {
+                let claims = data.claims;
+                self.check_times(claims.iat, claims.exp, MAX_ACCESS_TOKEN_LIFETIME)?;
+                let id = Uuid::try_parse(&claims.sub).map_err(|_| AuthError::Invalid)?;
+                let session_id = Uuid::try_parse(&claims.sid).map_err(|_| AuthError::Invalid)?;
+                return Ok(Caller::Member { id, session_id });
+            }
+        }
+        Err(AuthError::Invalid)
+    }
+
+    fn verify_service(&self, token: &str) -> Result<Caller, AuthError> {
+        let validation = self.validation(Algorithm::HS256, SERVICE_AUDIENCE);
+        let data = jsonwebtoken::decode::<ServiceClaims>(token, &self.service_key, &validation)
+            .map_err(|_| AuthError::Invalid)?;
+        self.check_times(data.claims.iat, data.claims.exp, Duration::minutes(5))?;
+        Ok(Caller::Service {
+            name: data.claims.sub,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::*;
+
+    fn setup() -> (TokenIssuer, TokenVerifier, ServiceCredentials, Clock) {
+        let clock = Clock::manual(Utc::now());
+        let key = SigningKeyPair::generate();
+        let secret = ServiceSecret::new(vec![7u8; 32]).unwrap_or_else(|_| unreachable!());
+        let issuer = TokenIssuer::new(key.clone(), Duration::minutes(10), clock.clone())
+            .unwrap_or_else(|_| unreachable!());
+        let verifier = TokenVerifier::new(&[key.verifying_key()], &secret, clock.clone())
+            .unwrap_or_else(|_| unreachable!());
+        let creds = ServiceCredentials::new("events", secret, clock.clone());
+        (issuer, verifier, creds, clock)
+    }
+
+    #[test]
+    fn access_tokens_verify_until_they_expire() -> Result<(), AuthError> {
+        let (issuer, verifier, _, clock) = setup();
+        let (member, session) = (Uuid::now_v7(), Uuid::now_v7());
+        let token = issuer.issue(member, session)?;
+        let caller = verifier.resolve(Some(&format!("Bearer {}", token.token)))?;
+        assert_eq!(
+            caller,
+            Caller::Member {
+                id: member,
+                session_id: session
+            }
+        );
+        clock.advance(Duration::minutes(11));
+        assert!(matches!(
+            verifier.resolve(Some(&format!("Bearer {}", token.token))),
+            Err(AuthError::Expired)
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn tampered_and_unsigned_tokens_are_refused() -> Result<(), AuthError> {
+        let (issuer, verifier, _, _) = setup();
+        let token = issuer.issue(Uuid::now_v7(), Uuid::now_v7())?.token;
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut claims: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(parts[1])
+                .map_err(|_| AuthError::Invalid)?,
+        )
+        .map_err(|_| AuthError::Invalid)?;
+        claims["sub"] = serde_json::Value::String(Uuid::now_v7().to_string());
+        let forged_claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let tampered = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
+        assert!(
+            verifier
+                .resolve(Some(&format!("Bearer {tampered}")))
+                .is_err()
+        );
+        let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
+        let unsigned = format!("{none_header}.{}.", parts[1]);
+        assert!(
+            verifier
+                .resolve(Some(&format!("Bearer {unsigned}")))
+                .is_err()
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn service_credentials_resolve_to_services_only() -> Result<(), AuthError> {
+        let (issuer, verifier, creds, _) = setup();
+        let caller = verifier.resolve(Some(&creds.bearer()?))?;
+        assert_eq!(
+            caller,
+            Caller::Service {
+                name: "events".into()
+            }
+        );
+        // A member token relabelled as a service token fails the service check.
+        let token = issuer.issue(Uuid::now_v7(), Uuid::now_v7())?.token;
+        let parts: Vec<&str> = token.split('.').collect();
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","typ":"service+jwt"}"#);
+        let relabelled = format!("{header}.{}.{}", parts[1], parts[2]);
+        assert!(
+            verifier
+                .resolve(Some(&format!("Bearer {relabelled}")))
+                .is_err()
+        );
+        let other =
+            ServiceCredentials::new("evil", ServiceSecret::new(vec![8u8; 32])?, Clock::system());
+        assert!(verifier.resolve(Some(&other.bearer()?)).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+//! What every Rendezvous service needs and nothing more: configuration pieces, telemetry, the
+//! gRPC server bootstrap, authentication, error mapping, pagination tokens, the database pool
+//! with migrations, the transactional outbox and the clock.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod outbox;
+pub mod pagination;
+pub mod server;
+pub mod telemetry;
+pub mod validate;

@@ -1,0 +1,118 @@
+//! The transactional outbox: a change that someone must hear about writes an outbox row in the
+//! same transaction as the change. A relay (the notifications issue) delivers the rows over
+//! gRPC with retries, and the receiver deduplicates on the row's key, so a message is never
+//! lost when the receiver is down and never doubled when the relay retries.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, SqliteConnection};
+use uuid::Uuid;
+
+/// Topic of rows for the notifications service's `Deliver`.
+pub const TOPIC_NOTIFY: &str = "notifications.deliver";
+
+/// The outbox table, identical on both backends (timestamps are RFC 3339 text on SQLite and
+/// `TIMESTAMPTZ` on PostgreSQL, as sqlx maps `DateTime<Utc>`).
+pub const SQLITE_DDL: &str = "
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY NOT NULL,
+    topic TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    delivered_at TEXT,
+    last_error TEXT
+);
+CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
+";
+
+pub const POSTGRES_DDL: &str = "
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY NOT NULL,
+    topic TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL UNIQUE,
+    payload TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMPTZ NOT NULL,
+    delivered_at TIMESTAMPTZ,
+    last_error TEXT
+);
+CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
+";
+
+/// A message to deliver after the transaction commits.
+#[derive(Clone, Debug)]
+pub struct OutboxMessage {
+    pub topic: &'static str,
+    /// Unique per message; redelivery with the same key is harmless downstream, and a second
+    /// enqueue with the same key is ignored here.
+    pub dedupe_key: String,
+    pub payload: serde_json::Value,
+}
+
+impl OutboxMessage {
+    /// A notification for `recipient` of `kind` (the `NotificationKind` name without prefix,
+    /// e.g. `WELCOME`) with string parameters.
+    pub fn notify(
+        recipient: Uuid,
+        kind: &str,
+        dedupe_key: String,
+        params: &[(&str, String)],
+    ) -> Self {
+        let params: serde_json::Map<String, serde_json::Value> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+            .collect();
+        Self {
+            topic: TOPIC_NOTIFY,
+            payload: serde_json::json!({
+                "recipient_id": recipient.to_string(),
+                "kind": kind,
+                "dedupe_key": dedupe_key,
+                "params": params,
+            }),
+            dedupe_key,
+        }
+    }
+}
+
+/// Writes outbox rows on a connection that is inside the caller's transaction.
+pub trait OutboxWriter {
+    /// Returns false when a row with the same key already exists.
+    fn enqueue(
+        &mut self,
+        message: &OutboxMessage,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+}
+
+macro_rules! impl_outbox_writer {
+    ($conn:ty) => {
+        impl OutboxWriter for $conn {
+            async fn enqueue(
+                &mut self,
+                message: &OutboxMessage,
+                now: DateTime<Utc>,
+            ) -> Result<bool, sqlx::Error> {
+                let result = sqlx::query(
+                    "INSERT INTO outbox (id, topic, dedupe_key, payload, created_at, next_attempt_at)
+                     VALUES ($1, $2, $3, $4, $5, $5)
+                     ON CONFLICT (dedupe_key) DO NOTHING",
+                )
+                .bind(Uuid::now_v7().to_string())
+                .bind(message.topic)
+                .bind(&message.dedupe_key)
+                .bind(message.payload.to_string())
+                .bind(now)
+                .execute(&mut *self)
+                .await?;
+                Ok(result.rows_affected() == 1)
+            }
+        }
+    };
+}
+
+impl_outbox_writer!(SqliteConnection);
+impl_outbox_writer!(PgConnection);

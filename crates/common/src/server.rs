@@ -1,0 +1,303 @@
+//! The one gRPC server bootstrap every service uses: health (SERVING once the service is
+//! handed to [`serve`], which happens after its migrations; NOT_SERVING as shutdown begins),
+//! reflection v1 and v1alpha, graceful shutdown that drains in-flight RPCs, and the
+//! [`RpcLayer`] that gives each RPC a span, a caller, a deadline and a place in the
+//! concurrency budget.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+use tonic::body::Body;
+use tonic::service::RoutesBuilder;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tower::{Layer, Service};
+use tracing::Instrument as _;
+
+use crate::auth::{AuthError, Caller, TokenVerifier};
+use crate::error;
+
+/// Limits applied to every RPC.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Longest time a handler may take before the call ends with DEADLINE_EXCEEDED.
+    pub request_timeout: Duration,
+    /// RPCs handled at once; beyond it calls are shed with RESOURCE_EXHAUSTED.
+    pub max_concurrent_requests: usize,
+    /// Largest request message accepted, in bytes (applied by each service to its servers).
+    pub max_message_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 1024,
+            max_message_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// Reads the caller a [`RpcLayer`] put in the request.
+pub fn caller<T>(request: &tonic::Request<T>) -> Caller {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or(Caller::Anonymous)
+}
+
+/// Paths of internal services: `/<package>.<Name>InternalService/<Method>`.
+fn is_internal(path: &str) -> bool {
+    path.split('/')
+        .nth(1)
+        .is_some_and(|service| service.ends_with("InternalService"))
+}
+
+fn is_infrastructure(path: &str) -> bool {
+    path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.")
+}
+
+/// Tower layer run around every RPC.
+#[derive(Clone, Debug)]
+pub struct RpcLayer {
+    verifier: Arc<TokenVerifier>,
+    permits: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl RpcLayer {
+    pub fn new(verifier: TokenVerifier, settings: &ServerSettings) -> Self {
+        Self {
+            verifier: Arc::new(verifier),
+            permits: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
+            timeout: settings.request_timeout,
+        }
+    }
+}
+
+impl<S> Layer<S> for RpcLayer {
+    type Service = RpcService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RpcService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RpcService<S> {
+    inner: S,
+    layer: RpcLayer,
+}
+
+fn status_response(status: Status) -> http::Response<Body> {
+    status.into_http()
+}
+
+impl<S, B> Service<http::Request<B>> for RpcService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The clone that was made ready is the one to call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
+        let path = request.uri().path().to_owned();
+        let caller = match request.headers().get(http::header::AUTHORIZATION) {
+            None => Ok(Caller::Anonymous),
+            Some(value) => value
+                .to_str()
+                .map_err(|_| AuthError::Malformed)
+                .and_then(|value| layer.verifier.resolve(Some(value))),
+        };
+        let span = tracing::info_span!(
+            "rpc",
+            method = %path,
+            caller = tracing::field::Empty,
+            code = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        Box::pin(
+            async move {
+                let started = Instant::now();
+                let response = match caller {
+                    Err(err) => Ok(status_response(error::status(
+                        tonic::Code::Unauthenticated,
+                        "INVALID_TOKEN",
+                        format!("authorization: {err}"),
+                    ))),
+                    Ok(caller) => {
+                        tracing::Span::current().record("caller", caller.label());
+                        if is_internal(&path) && !matches!(caller, Caller::Service { .. }) {
+                            let (code, reason) = if caller == Caller::Anonymous {
+                                (tonic::Code::Unauthenticated, "SERVICE_CREDENTIAL_REQUIRED")
+                            } else {
+                                (tonic::Code::PermissionDenied, "SERVICE_ONLY")
+                            };
+                            Ok(status_response(error::status(
+                                code,
+                                reason,
+                                "this method is for Rendezvous services only",
+                            )))
+                        } else {
+                            request.extensions_mut().insert(caller);
+                            let permit = if is_infrastructure(&path) {
+                                None
+                            } else {
+                                layer.permits.clone().try_acquire_owned().ok()
+                            };
+                            if permit.is_none() && !is_infrastructure(&path) {
+                                Ok(status_response(error::status(
+                                    tonic::Code::ResourceExhausted,
+                                    "OVERLOADED",
+                                    "the server is at its concurrency limit; retry with back-off",
+                                )))
+                            } else {
+                                let result =
+                                    tokio::time::timeout(layer.timeout, inner.call(request)).await;
+                                drop(permit);
+                                match result {
+                                    Ok(response) => response,
+                                    Err(_) => Ok(status_response(error::status(
+                                        tonic::Code::DeadlineExceeded,
+                                        "TIMEOUT",
+                                        "the request took too long",
+                                    ))),
+                                }
+                            }
+                        }
+                    }
+                };
+                let span = tracing::Span::current();
+                span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
+                if let Ok(response) = &response {
+                    let code = response
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .unwrap_or(0);
+                    span.record("code", tracing::field::debug(tonic::Code::from(code)));
+                }
+                tracing::info!("rpc finished");
+                response
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// Serves `routes` (plus health and reflection) on `listener` until `shutdown` is cancelled,
+/// then reports NOT_SERVING and drains in-flight RPCs. `services` are the full names of the
+/// services in `routes`, reported SERVING in health and listed by reflection.
+pub async fn serve(
+    listener: TcpListener,
+    mut routes: RoutesBuilder,
+    services: &[&str],
+    layer: RpcLayer,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let reflection = || {
+        let mut builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(rendezvous_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name("grpc.health.v1.Health");
+        for name in services {
+            builder = builder.with_service_name(*name);
+        }
+        builder
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+    routes
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+
+    for name in services {
+        reporter
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
+    }
+    reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
+
+    let addr = listener.local_addr()?;
+    let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
+    let signal = async move {
+        shutdown.cancelled().await;
+        tracing::info!(%addr, "shutting down: draining in-flight rpcs");
+        for name in &names {
+            reporter
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+    };
+    tracing::info!(%addr, services = ?services, "grpc server listening");
+    tonic::transport::Server::builder()
+        .layer(layer)
+        .add_routes(routes.routes())
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal)
+        .await?;
+    tracing::info!(%addr, "grpc server stopped");
+    Ok(())
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// A cancellation token cancelled by SIGINT or SIGTERM.
+pub fn shutdown_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        trigger.cancel();
+    });
+    token
+}

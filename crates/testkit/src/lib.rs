@@ -1,0 +1,397 @@
+//! Test support: starts Rendezvous services in-process on pre-bound `127.0.0.1:0` listeners,
+//! each over its own fresh database (a SQLite file in a temporary directory, or a PostgreSQL
+//! database created for the test and dropped after), and hands back typed clients.
+//!
+//! PostgreSQL runs are enabled by `RENDEZVOUS_TEST_POSTGRES_URL` (a URL with the user in it,
+//! e.g. `postgres://postgres@127.0.0.1:5432/postgres`). When `RENDEZVOUS_REQUIRE_POSTGRES=1`
+//! is set too (CI sets both), a PostgreSQL test that cannot run fails instead of skipping.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rendezvous_common::auth::{ServiceCredentials, ServiceSecret, SigningKeyPair};
+use rendezvous_common::clock::Clock;
+use rendezvous_common::db::Db;
+use rendezvous_common::server::ServerSettings;
+use rendezvous_proto::members::v1 as members_pb;
+use rendezvous_proto::members::v1::member_internal_service_client::MemberInternalServiceClient;
+use rendezvous_proto::members::v1::member_service_client::MemberServiceClient;
+use sqlx::Connection as _;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+pub use rendezvous_members::Settings as MembersSettings;
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server URL for tests, or `None` to skip PostgreSQL runs. Panics when
+/// PostgreSQL is required (CI) but not configured.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("RENDEZVOUS_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("RENDEZVOUS_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "RENDEZVOUS_REQUIRE_POSTGRES=1 but RENDEZVOUS_TEST_POSTGRES_URL is not set"
+            );
+            None
+        }
+    }
+}
+
+/// Runs a test body once per enabled backend: `backend_tests!(my_test, other_test);` makes
+/// `sqlite::my_test` and `postgres::my_test` from `async fn my_test(backend: Backend)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::postgres_url().is_none() {
+                        eprintln!("skipped: RENDEZVOUS_TEST_POSTGRES_URL is not set");
+                        return;
+                    }
+                    super::$name($crate::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+/// A fresh database for one test; removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    /// `(server URL, database name)` of a PostgreSQL database to drop.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> anyhow::Result<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Ok(Self {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                    postgres: None,
+                })
+            }
+            Backend::Postgres => {
+                let server = postgres_url().context("RENDEZVOUS_TEST_POSTGRES_URL is not set")?;
+                let name = format!("rdv_test_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = sqlx::PgConnection::connect(&server)
+                    .await
+                    .with_context(|| format!("connecting to {server}"))?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await?;
+                let base = server
+                    .rsplit_once('/')
+                    .map_or(server.as_str(), |(base, _)| base);
+                let url = format!("{base}/{name}");
+                Ok(Self {
+                    url,
+                    backend,
+                    _dir: None,
+                    postgres: Some((server, name)),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime; the clean-up gets a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Adds `authorization` metadata to every call (nothing for an anonymous client).
+#[derive(Clone, Debug, Default)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    pub fn token(token: &str) -> Self {
+        Self(format!("Bearer {token}").parse().ok())
+    }
+
+    pub fn raw(value: &str) -> Self {
+        Self(value.parse().ok())
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type MemberClient = MemberServiceClient<InterceptedService<Channel, Bearer>>;
+pub type MemberInternalClient = MemberInternalServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// A member registered through the API.
+#[derive(Clone, Debug)]
+pub struct TestMember {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub client: MemberClient,
+}
+
+/// The members service running in-process.
+pub struct MembersHandle {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    pub clock: Clock,
+    pub signing_key: SigningKeyPair,
+    pub service_secret: ServiceSecret,
+    pub db: Db,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _test_db: TestDb,
+}
+
+/// How to start a service for a test.
+#[derive(Clone, Debug)]
+pub struct Start {
+    pub backend: Backend,
+    pub clock: Clock,
+    pub members: MembersSettings,
+    pub server: ServerSettings,
+}
+
+impl Start {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            clock: Clock::system(),
+            members: MembersSettings::default(),
+            server: ServerSettings::default(),
+        }
+    }
+}
+
+/// The service secret every test stack shares.
+pub fn test_service_secret() -> ServiceSecret {
+    match ServiceSecret::new(b"rendezvous-test-service-secret-0123456789".to_vec()) {
+        Ok(secret) => secret,
+        Err(_) => unreachable!("the test secret is long enough"),
+    }
+}
+
+async fn wait_serving(channel: Channel, service: &str) -> anyhow::Result<()> {
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    for _ in 0..200 {
+        let request = tonic_health::pb::HealthCheckRequest {
+            service: service.to_owned(),
+        };
+        let serving = tonic_health::pb::health_check_response::ServingStatus::Serving as i32;
+        if let Ok(response) = health.check(request).await
+            && response.into_inner().status == serving
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("{service} did not become SERVING")
+}
+
+impl MembersHandle {
+    pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        Self::start_with(Start::new(backend)).await
+    }
+
+    pub async fn start_with(start: Start) -> anyhow::Result<Self> {
+        rendezvous_common::telemetry::init_for_tests();
+        let test_db = TestDb::new(start.backend).await?;
+        let db = Db::connect(&test_db.url).await?;
+        let signing_key = SigningKeyPair::generate();
+        let service_secret = test_service_secret();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let options = rendezvous_members::Options {
+            db: db.clone(),
+            clock: start.clock.clone(),
+            signing_key: signing_key.clone(),
+            service_secret: service_secret.clone(),
+            page_token_key: [42; 32],
+            settings: start.members,
+            server: start.server,
+        };
+        let task = tokio::spawn(rendezvous_members::run(options, listener, shutdown.clone()));
+        let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
+        wait_serving(channel.clone(), "rendezvous.members.v1.MemberService").await?;
+        Ok(Self {
+            addr,
+            channel,
+            clock: start.clock,
+            signing_key,
+            service_secret,
+            db,
+            shutdown,
+            task: Some(task),
+            _test_db: test_db,
+        })
+    }
+
+    /// A client with no credentials.
+    pub fn anonymous(&self) -> MemberClient {
+        MemberServiceClient::with_interceptor(self.channel.clone(), Bearer::default())
+    }
+
+    /// A client that sends `token` as its bearer token.
+    pub fn client_with_token(&self, token: &str) -> MemberClient {
+        MemberServiceClient::with_interceptor(self.channel.clone(), Bearer::token(token))
+    }
+
+    /// The internal API as another Rendezvous service calls it.
+    pub fn internal(&self) -> anyhow::Result<MemberInternalClient> {
+        let creds =
+            ServiceCredentials::new("events", self.service_secret.clone(), self.clock.clone());
+        Ok(MemberInternalServiceClient::with_interceptor(
+            self.channel.clone(),
+            Bearer::raw(&creds.bearer()?),
+        ))
+    }
+
+    /// The internal API called with arbitrary `authorization` metadata.
+    pub fn internal_with(&self, bearer: Bearer) -> MemberInternalClient {
+        MemberInternalServiceClient::with_interceptor(self.channel.clone(), bearer)
+    }
+
+    /// Registers a member named `name` in Paris, with an address derived from the name.
+    pub async fn register(&self, name: &str) -> anyhow::Result<TestMember> {
+        let email = format!(
+            "{}.{}@example.com",
+            name.to_lowercase().replace(' ', "."),
+            uuid::Uuid::now_v7().simple()
+        );
+        let password = "correct horse battery staple".to_owned();
+        let response = self
+            .anonymous()
+            .register(members_pb::RegisterRequest {
+                email: email.clone(),
+                password: password.clone(),
+                display_name: name.to_owned(),
+                city: "Paris".to_owned(),
+                locale: "fr".to_owned(),
+                time_zone: "Europe/Paris".to_owned(),
+            })
+            .await?
+            .into_inner();
+        let member = response.member.context("no member")?;
+        let session = response.session.context("no session")?;
+        Ok(TestMember {
+            id: member.id,
+            email,
+            password,
+            client: self.client_with_token(&session.access_token),
+            access_token: session.access_token,
+            refresh_token: session.refresh_token,
+        })
+    }
+
+    /// Stops the service gracefully and waits for it.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+impl Drop for MembersHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Connects `a` and `b` (a asks, b accepts).
+pub async fn connect(a: &TestMember, b: &TestMember) -> anyhow::Result<()> {
+    let request = a
+        .client
+        .clone()
+        .request_connection(members_pb::RequestConnectionRequest {
+            member_id: b.id.clone(),
+            note: String::new(),
+        })
+        .await?
+        .into_inner()
+        .connection_request
+        .context("no request")?;
+    b.client
+        .clone()
+        .respond_to_connection_request(members_pb::RespondToConnectionRequestRequest {
+            connection_request_id: request.id,
+            accept: true,
+        })
+        .await?;
+    Ok(())
+}
+
+/// A `google.protobuf.Timestamp` for a chrono time.
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> rendezvous_proto::prost_types::Timestamp {
+    rendezvous_proto::prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}

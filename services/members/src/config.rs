@@ -1,0 +1,111 @@
+//! Command-line and environment configuration of `rendezvous-members`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use rendezvous_common::auth::SigningKeyPair;
+use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, TelemetryArgs};
+
+/// The members service: accounts, sign-in, profiles, connections, meetings.
+#[derive(clap::Parser, Clone, Debug)]
+#[command(name = "rendezvous-members", version)]
+pub struct Config {
+    /// Address to listen on for gRPC.
+    #[arg(long, env = "RENDEZVOUS_LISTEN_ADDR", default_value = "0.0.0.0:50051")]
+    pub listen_addr: SocketAddr,
+    /// Database URL: `sqlite://path/members.db` or `postgres://user@host:5432/members`.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_DATABASE_URL",
+        default_value = "sqlite://rendezvous-members.db"
+    )]
+    pub database_url: Secret,
+    /// PKCS#8 PEM Ed25519 private key that signs access tokens; generated on first start when
+    /// the file does not exist.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_TOKEN_SIGNING_KEY_FILE",
+        default_value = "token-signing-key.pem"
+    )]
+    pub token_signing_key_file: PathBuf,
+    /// Access-token lifetime in seconds (at most 900).
+    #[arg(long, env = "RENDEZVOUS_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: i64,
+    /// Refresh-token lifetime in days.
+    #[arg(long, env = "RENDEZVOUS_REFRESH_TOKEN_TTL_DAYS", default_value_t = 30)]
+    pub refresh_token_ttl_days: i64,
+    /// Events with at most this many checked-in members mark connected pairs met at once.
+    #[arg(long, env = "RENDEZVOUS_SMALL_EVENT_MAX", default_value_t = 12)]
+    pub small_event_max: usize,
+    /// Failed sign-ins per account before a lock-out (refilled over a minute).
+    #[arg(
+        long,
+        env = "RENDEZVOUS_FAILED_SIGN_INS_PER_ACCOUNT",
+        default_value_t = 5
+    )]
+    pub failed_sign_ins_per_account: u32,
+    /// Failed sign-ins per client address before a lock-out (refilled over a minute).
+    #[arg(
+        long,
+        env = "RENDEZVOUS_FAILED_SIGN_INS_PER_PEER",
+        default_value_t = 20
+    )]
+    pub failed_sign_ins_per_peer: u32,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}
+
+impl Config {
+    pub fn settings(&self) -> crate::Settings {
+        crate::Settings {
+            access_token_lifetime: chrono::Duration::seconds(
+                self.access_token_ttl_secs.clamp(30, 900),
+            ),
+            refresh_token_lifetime: chrono::Duration::days(
+                self.refresh_token_ttl_days.clamp(1, 365),
+            ),
+            small_event_max: self.small_event_max,
+            failed_sign_ins_per_account: self.failed_sign_ins_per_account,
+            failed_sign_ins_per_peer: self.failed_sign_ins_per_peer,
+        }
+    }
+}
+
+/// Loads the signing key at `path`, creating it (mode 0600) when missing.
+pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<SigningKeyPair> {
+    if path.exists() {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("reading signing key {}", path.display()))?;
+        return SigningKeyPair::from_pkcs8_pem(&pem)
+            .with_context(|| format!("parsing signing key {}", path.display()));
+    }
+    let key = SigningKeyPair::generate();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(path, &key.to_pkcs8_pem()?)?;
+    tracing::warn!(path = %path.display(), key_id = %key.key_id(), "generated a new token signing key");
+    Ok(key)
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}

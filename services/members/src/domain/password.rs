@@ -1,0 +1,85 @@
+//! Password rules and argon2id hashing (m = 19456 KiB, t = 2, p = 1: OWASP's minimum).
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rendezvous_common::error::FieldViolation;
+
+pub const MIN_LEN: usize = 10;
+pub const MAX_LEN: usize = 256;
+
+fn hasher() -> Argon2<'static> {
+    match Params::new(19_456, 2, 1, None) {
+        Ok(params) => Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+        Err(_) => unreachable!("constant argon2 parameters are valid"),
+    }
+}
+
+/// Checks a new password's length (in characters) and that it has no control characters.
+pub fn validate(field: &str, password: &str) -> Result<(), FieldViolation> {
+    let chars = password.chars().count();
+    if chars < MIN_LEN {
+        return Err(FieldViolation::new(
+            field,
+            format!("must be at least {MIN_LEN} characters"),
+        ));
+    }
+    if chars > MAX_LEN {
+        return Err(FieldViolation::new(
+            field,
+            format!("must be at most {MAX_LEN} characters"),
+        ));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(FieldViolation::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes a password to a PHC string. CPU-heavy: call it from `spawn_blocking`.
+pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
+    Ok(hasher().hash_password(password.as_bytes())?.to_string())
+}
+
+/// Checks a password against a stored PHC string; false on any mismatch or malformed hash.
+pub fn verify(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| {
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash of a random password, verified against when the email is unknown so that a wrong
+/// email costs as much time as a wrong password.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash("decoy password never used").unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_use_argon2id_with_owasp_parameters() {
+        let phc = hash("correct horse battery").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify("correct horse battery", &phc));
+        assert!(!verify("wrong horse battery", &phc));
+        assert!(!verify("x", "not a hash"));
+    }
+
+    #[test]
+    fn password_lengths() {
+        assert!(validate("p", "short").is_err());
+        assert!(validate("p", &"x".repeat(257)).is_err());
+        assert!(validate("p", "long enough pw").is_ok());
+        assert!(validate("p", "long enough\u{0}pw").is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! The members service's errors and their one mapping to gRPC statuses.
+
+use rendezvous_common::error::{self, DbErrorKind, FieldViolation};
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid request")]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("wrong email or password")]
+    BadCredentials,
+    #[error("{0}")]
+    InvalidSession(&'static str),
+    #[error("{0}")]
+    PermissionDenied(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    AlreadyExists(&'static str),
+    #[error("{0}")]
+    FailedPrecondition(&'static str),
+    #[error("the profile changed since it was read; read it again")]
+    EtagMismatch,
+    #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn field(field: &str, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+}
+
+impl From<FieldViolation> for Error {
+    fn from(v: FieldViolation) -> Self {
+        Self::InvalidArgument(vec![v])
+    }
+}
+
+impl From<Vec<FieldViolation>> for Error {
+    fn from(v: Vec<FieldViolation>) -> Self {
+        Self::InvalidArgument(v)
+    }
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        let message = err.to_string();
+        match err {
+            Error::InvalidArgument(violations) => error::invalid_argument(&violations),
+            Error::Unauthenticated => {
+                error::status(Code::Unauthenticated, "SIGN_IN_REQUIRED", message)
+            }
+            Error::BadCredentials => {
+                error::status(Code::Unauthenticated, "BAD_CREDENTIALS", message)
+            }
+            Error::InvalidSession(_) => {
+                error::status(Code::Unauthenticated, "INVALID_SESSION", message)
+            }
+            Error::PermissionDenied(_) => {
+                error::status(Code::PermissionDenied, "PERMISSION_DENIED", message)
+            }
+            Error::NotFound(_) => error::status(Code::NotFound, "NOT_FOUND", message),
+            Error::AlreadyExists(_) => {
+                error::status(Code::AlreadyExists, "ALREADY_EXISTS", message)
+            }
+            Error::FailedPrecondition(_) => {
+                error::status(Code::FailedPrecondition, "FAILED_PRECONDITION", message)
+            }
+            Error::EtagMismatch => error::status(Code::Aborted, "ETAG_MISMATCH", message),
+            Error::RateLimited { .. } => {
+                error::status(Code::ResourceExhausted, "RATE_LIMITED", message)
+            }
+            Error::Database(db) => match error::classify_db_error(&db) {
+                DbErrorKind::UniqueViolation => {
+                    error::status(Code::AlreadyExists, "ALREADY_EXISTS", "it already exists")
+                }
+                DbErrorKind::Conflict => error::status(
+                    Code::Aborted,
+                    "CONFLICT",
+                    "a concurrent change conflicted; retry",
+                ),
+                DbErrorKind::ForeignKeyViolation | DbErrorKind::Other => error::internal(&db),
+            },
+            Error::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                error::status(Code::Internal, "INTERNAL", "internal error")
+            }
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

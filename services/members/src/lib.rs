@@ -1,0 +1,89 @@
+//! The Rendezvous members service: accounts, sign-in, profiles, connections, "met in person",
+//! network stats and contact import.
+//!
+//! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod service;
+pub mod store;
+
+use rendezvous_common::auth::{ServiceSecret, SigningKeyPair, TokenIssuer, TokenVerifier};
+use rendezvous_common::clock::Clock;
+use rendezvous_common::db::Db;
+use rendezvous_common::pagination::PageTokens;
+use rendezvous_common::server::{self, RpcLayer, ServerSettings};
+use rendezvous_proto::members::v1::member_internal_service_server::{
+    self, MemberInternalServiceServer,
+};
+use rendezvous_proto::members::v1::member_service_server::{self, MemberServiceServer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::service::RoutesBuilder;
+
+pub use service::{Members, Settings};
+
+/// Everything the service needs, already loaded.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub db: Db,
+    pub clock: Clock,
+    /// The private key that signs access tokens.
+    pub signing_key: SigningKeyPair,
+    pub service_secret: ServiceSecret,
+    /// Key for page tokens.
+    pub page_token_key: [u8; 32],
+    pub settings: Settings,
+    pub server: ServerSettings,
+}
+
+/// Migrates the database, then serves until `shutdown` is cancelled.
+pub async fn run(
+    options: Options,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    options.db.migrate(&store::MIGRATIONS).await?;
+    let issuer = TokenIssuer::new(
+        options.signing_key.clone(),
+        options.settings.access_token_lifetime,
+        options.clock.clone(),
+    )?;
+    let verifier = TokenVerifier::new(
+        &[options.signing_key.verifying_key()],
+        &options.service_secret,
+        options.clock.clone(),
+    )?;
+    let members = Members::new(
+        store::Store::new(options.db.clone()),
+        options.clock.clone(),
+        issuer,
+        PageTokens::new(&options.page_token_key),
+        options.settings.clone(),
+    );
+    let limit = options.server.max_message_bytes;
+    let mut routes = RoutesBuilder::default();
+    routes
+        .add_service(
+            MemberServiceServer::new(members.clone())
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            MemberInternalServiceServer::new(members)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        );
+    server::serve(
+        listener,
+        routes,
+        &[
+            member_service_server::SERVICE_NAME,
+            member_internal_service_server::SERVICE_NAME,
+        ],
+        RpcLayer::new(verifier, &options.server),
+        shutdown,
+    )
+    .await
+}

@@ -1,0 +1,33 @@
+//! `rendezvous-members`: loads configuration, starts telemetry, binds, and runs the service
+//! until SIGINT or SIGTERM.
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use rendezvous_common::auth::ServiceSecret;
+use rendezvous_common::clock::Clock;
+use rendezvous_common::db::Db;
+use rendezvous_common::{server, telemetry};
+use rendezvous_members::config::{Config, load_or_create_signing_key};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
+    let signing_key = load_or_create_signing_key(&config.token_signing_key_file)?;
+    let db = Db::connect(config.database_url.expose())
+        .await
+        .context("connecting to the database")?;
+    let options = rendezvous_members::Options {
+        db,
+        clock: Clock::system(),
+        signing_key,
+        service_secret: ServiceSecret::new(config.auth.service_secret.expose())?,
+        page_token_key: config.auth.service_secret.derive_key("members/page-tokens"),
+        settings: config.settings(),
+        server: config.server.settings(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("binding {}", config.listen_addr))?;
+    rendezvous_members::run(options, listener, server::shutdown_on_signal()).await
+}

@@ -1,0 +1,129 @@
+//! The members part of the product story, end to end over real gRPC on both backends.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking"
+)]
+
+use rendezvous_proto::members::v1 as pb;
+use rendezvous_proto::prost_types::FieldMask;
+use rendezvous_testkit::{Backend, MembersHandle, backend_tests, connect, timestamp};
+
+async fn anna_connects_meets_and_sees_her_real_life_ratio(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let chloe = stack.register("Chloe").await.unwrap();
+
+    // Anna fills her profile.
+    let updated = anna
+        .client
+        .clone()
+        .update_member(pb::UpdateMemberRequest {
+            member: Some(pb::Member {
+                id: "me".into(),
+                headline: "Organiser of coffee mornings".into(),
+                company: "Rendezvous".into(),
+                interests: vec!["Coffee".into(), "rust".into()],
+                linkedin_url: "https://www.linkedin.com/in/anna-dupont/".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec![
+                    "headline".into(),
+                    "company".into(),
+                    "interests".into(),
+                    "linkedin_url".into(),
+                ],
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .member
+        .unwrap();
+    assert_eq!(updated.interests, vec!["coffee", "rust"]);
+    assert_eq!(updated.etag, "2");
+
+    connect(&anna, &bruno).await.unwrap();
+    connect(&anna, &chloe).await.unwrap();
+    let connections = anna
+        .client
+        .clone()
+        .list_connections(pb::ListConnectionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .connections;
+    assert_eq!(connections.len(), 2);
+
+    // After a small event the connected pairs are met at once.
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let recorded = stack
+        .internal()
+        .unwrap()
+        .record_meetings(pb::RecordMeetingsRequest {
+            event_id: event_id.clone(),
+            event_title: "Café networking — Le Marais".into(),
+            event_time: Some(timestamp(chrono::Utc::now())),
+            member_ids: vec![anna.id.clone(), bruno.id.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((recorded.pairs_recorded, recorded.pairs_met), (1, 1));
+
+    let stats = anna
+        .client
+        .clone()
+        .get_network_stats(pb::GetNetworkStatsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .stats
+        .unwrap();
+    assert_eq!((stats.connections, stats.met_in_person), (2, 1));
+    assert!((stats.real_life_ratio - 0.5).abs() < 1e-9);
+
+    let met = anna
+        .client
+        .clone()
+        .list_connections(pb::ListConnectionsRequest {
+            met_filter: pb::MetFilter::Met.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .connections;
+    assert_eq!(met.len(), 1);
+    assert_eq!(met[0].member_id, bruno.id);
+    assert_eq!(met[0].met_event_id, event_id);
+
+    let meetings = bruno
+        .client
+        .clone()
+        .list_meetings(pb::ListMeetingsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .meetings;
+    assert_eq!(meetings.len(), 1);
+    assert_eq!(meetings[0].co_attendees.len(), 1);
+    assert!(meetings[0].co_attendees[0].met);
+
+    let export = anna
+        .client
+        .clone()
+        .export_member_data(pb::ExportMemberDataRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let json: serde_json::Value = serde_json::from_slice(&export.data).unwrap();
+    assert_eq!(json["profile"]["email"], anna.email);
+    assert_eq!(json["connections"].as_array().unwrap().len(), 2);
+    stack.stop().await.unwrap();
+}
+
+backend_tests!(anna_connects_meets_and_sees_her_real_life_ratio);
