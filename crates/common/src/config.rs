@@ -73,6 +73,9 @@ pub struct ServerArgs {
     /// Largest request message accepted, in bytes.
     #[arg(long, env = "RENDEZVOUS_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
+    /// Seconds shutdown waits for in-flight RPCs and open streams before closing them.
+    #[arg(long, env = "RENDEZVOUS_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
 }
 
 impl ServerArgs {
@@ -81,6 +84,7 @@ impl ServerArgs {
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
             max_concurrent_requests: self.max_concurrent_requests.max(1),
             max_message_bytes: self.max_message_bytes.max(1024),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
         }
     }
 }

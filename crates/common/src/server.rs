@@ -32,6 +32,9 @@ pub struct ServerSettings {
     pub max_concurrent_requests: usize,
     /// Largest request message accepted, in bytes (applied by each service to its servers).
     pub max_message_bytes: usize,
+    /// How long shutdown waits for in-flight RPCs (open streams included) before it closes
+    /// the remaining connections.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ServerSettings {
@@ -40,6 +43,7 @@ impl Default for ServerSettings {
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 1024,
             max_message_bytes: 16 * 1024 * 1024,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -70,6 +74,7 @@ pub struct RpcLayer {
     verifier: Arc<TokenVerifier>,
     permits: Arc<Semaphore>,
     timeout: Duration,
+    shutdown_grace: Duration,
 }
 
 impl RpcLayer {
@@ -78,6 +83,7 @@ impl RpcLayer {
             verifier: Arc::new(verifier),
             permits: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
             timeout: settings.request_timeout,
+            shutdown_grace: settings.shutdown_grace,
         }
     }
 }
@@ -247,6 +253,8 @@ pub async fn serve(
 
     let addr = listener.local_addr()?;
     let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
+    let grace = layer.shutdown_grace;
+    let draining = shutdown.clone();
     let signal = async move {
         shutdown.cancelled().await;
         tracing::info!(%addr, "shutting down: draining in-flight rpcs");
@@ -260,11 +268,19 @@ pub async fn serve(
             .await;
     };
     tracing::info!(%addr, services = ?services, "grpc server listening");
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .layer(layer)
         .add_routes(routes.routes())
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal)
-        .await?;
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
+    tokio::select! {
+        result = server => result?,
+        () = async {
+            draining.cancelled().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(%addr, ?grace, "drain timed out: closing the remaining connections");
+        }
+    }
     tracing::info!(%addr, "grpc server stopped");
     Ok(())
 }

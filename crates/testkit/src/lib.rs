@@ -348,6 +348,11 @@ impl MembersHandle {
         })
     }
 
+    /// Starts a graceful shutdown without waiting for it (see [`Self::stop`]).
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
     /// Stops the service gracefully and waits for it.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.shutdown.cancel();

@@ -10,6 +10,7 @@ use std::time::{Duration as StdDuration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
+use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rand::RngCore as _;
 use rendezvous_common::auth::{Caller, TokenIssuer};
@@ -67,8 +68,8 @@ impl Default for Settings {
 /// Failed sign-ins per account and per peer, counted with governor's GCRA limiters. A key whose
 /// budget runs out is locked until the limiter would admit it again.
 struct SignInGuard {
-    per_account: DefaultKeyedRateLimiter<String>,
-    per_peer: DefaultKeyedRateLimiter<IpAddr>,
+    per_account: DefaultKeyedRateLimiter<String, StateInformationMiddleware>,
+    per_peer: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
     locked_accounts: Mutex<HashMap<String, Instant>>,
     locked_peers: Mutex<HashMap<IpAddr, Instant>>,
 }
@@ -82,8 +83,8 @@ impl SignInGuard {
                 .map_or_else(|| Quota::per_minute(burst), |q| q.allow_burst(burst))
         };
         Self {
-            per_account: RateLimiter::keyed(quota(per_account)),
-            per_peer: RateLimiter::keyed(quota(per_peer)),
+            per_account: RateLimiter::keyed(quota(per_account)).with_middleware(),
+            per_peer: RateLimiter::keyed(quota(per_peer)).with_middleware(),
             locked_accounts: Mutex::new(HashMap::new()),
             locked_peers: Mutex::new(HashMap::new()),
         }
@@ -115,20 +116,32 @@ impl SignInGuard {
         }
     }
 
-    fn record_failure(&self, account: &str, peer: Option<IpAddr>) {
+    /// Counts one failure of `key`; `Some(lock-out)` once its budget is spent, so that the
+    /// attempt after the last allowed failure is already refused.
+    fn charge<K: std::hash::Hash + Eq + Clone>(
+        limiter: &DefaultKeyedRateLimiter<K, StateInformationMiddleware>,
+        key: &K,
+    ) -> Option<StdDuration> {
         use governor::clock::{Clock as _, DefaultClock};
-        let clock = DefaultClock::default();
-        if let Err(not_until) = self.per_account.check_key(&account.to_owned()) {
-            let wait = not_until.wait_time_from(clock.now());
+        match limiter.check_key(key) {
+            Ok(state) if state.remaining_burst_capacity() == 0 => {
+                Some(state.quota().replenish_interval())
+            }
+            Ok(_) => None,
+            Err(not_until) => Some(not_until.wait_time_from(DefaultClock::default().now())),
+        }
+    }
+
+    fn record_failure(&self, account: &str, peer: Option<IpAddr>) {
+        if let Some(wait) = Self::charge(&self.per_account, &account.to_owned()) {
             self.locked_accounts
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(account.to_owned(), Instant::now() + wait);
         }
         if let Some(peer) = peer
-            && let Err(not_until) = self.per_peer.check_key(&peer)
+            && let Some(wait) = Self::charge(&self.per_peer, &peer)
         {
-            let wait = not_until.wait_time_from(clock.now());
             self.locked_peers
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -161,10 +174,18 @@ fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
 
 fn from_ts(field: &str, at: Option<&Timestamp>) -> Result<DateTime<Utc>, FieldViolation> {
     let at = at.ok_or_else(|| FieldViolation::new(field, "is required"))?;
-    u32::try_from(at.nanos)
+    let at = u32::try_from(at.nanos)
         .ok()
         .and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos))
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
+        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))?;
+    // Years 1 to 9999: what both backends store, and what SQLite's text timestamps sort right.
+    if !(1..=9999).contains(&chrono::Datelike::year(&at)) {
+        return Err(FieldViolation::new(
+            field,
+            "must be between years 1 and 9999",
+        ));
+    }
+    Ok(at)
 }
 
 fn now_micros(clock: &Clock) -> DateTime<Utc> {

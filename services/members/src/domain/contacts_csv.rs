@@ -207,6 +207,10 @@ fn text(record: &csv::ByteRecord, index: Option<usize>) -> &str {
 #[must_use]
 pub fn normalize_profile_url(raw: &str) -> Option<String> {
     let mut s = raw.trim();
+    // No URL has control characters, and PostgreSQL refuses NUL in text: match nothing.
+    if s.chars().any(char::is_control) {
+        return None;
+    }
     if let Some(end) = s.find(['?', '#']) {
         s = &s[..end];
     }
@@ -233,12 +237,17 @@ pub fn normalize_profile_url(raw: &str) -> Option<String> {
     }
 }
 
-/// Trims and lower-cases an email; None when empty or without a single '@' with text on both sides.
+/// Trims and lower-cases an email; None when empty, without a single '@' with text on both
+/// sides, or with control characters.
 #[must_use]
 pub fn normalize_email(raw: &str) -> Option<String> {
     let s = raw.trim();
     let (local, domain) = s.split_once('@')?;
-    if local.is_empty() || domain.is_empty() || domain.contains('@') {
+    if local.is_empty()
+        || domain.is_empty()
+        || domain.contains('@')
+        || s.chars().any(char::is_control)
+    {
         return None;
     }
     Some(s.to_lowercase())

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::members::v1 as pb;
+use rendezvous_proto::prost_types::FieldMask;
 
 use super::contacts_csv::normalize_profile_url;
 use super::password;
@@ -217,7 +218,7 @@ impl ProfileUpdate {
     /// full replacement of a profile is never what a client means.
     pub fn parse(
         member: &pb::Member,
-        mask: Option<&prost_types_mask::FieldMask>,
+        mask: Option<&FieldMask>,
     ) -> Result<Self, Vec<FieldViolation>> {
         let mut v = Violations::new();
         let mut update = Self {
@@ -286,11 +287,6 @@ impl ProfileUpdate {
         v.finish()?;
         Ok(update)
     }
-}
-
-/// prost's FieldMask, named for readability at the call sites above.
-pub mod prost_types_mask {
-    pub use rendezvous_proto::prost_types::FieldMask;
 }
 
 #[cfg(test)]

@@ -1104,6 +1104,8 @@ impl Store {
         member: &str,
         others: &[String],
     ) -> Result<Vec<String>, sqlx::Error> {
+        // `member` itself among `others` would match every one of its pairs below.
+        let others: Vec<&String> = others.iter().filter(|id| *id != member).collect();
         let mut out = Vec::new();
         with_db!(&self.db, pool => {
             for chunk in others.chunks(1000) {
@@ -1120,12 +1122,12 @@ impl Store {
                 qb.push(") AND (member_a IN (");
                 let mut s = qb.separated(", ");
                 for id in chunk {
-                    s.push_bind(id.clone());
+                    s.push_bind((*id).clone());
                 }
                 s.push_unseparated(") OR member_b IN (");
                 let mut s = qb.separated(", ");
                 for id in chunk {
-                    s.push_bind(id.clone());
+                    s.push_bind((*id).clone());
                 }
                 s.push_unseparated("))");
                 let rows: Vec<String> = qb.build_query_scalar().fetch_all(pool).await?;

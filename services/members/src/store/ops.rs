@@ -284,6 +284,7 @@ macro_rules! impl_conn_ops {
                 note: &str,
                 now: DateTime<Utc>,
             ) -> Result<RequestOutcome, sqlx::Error> {
+                self.lock_pair(requester, addressee).await?;
                 let live: Option<String> = sqlx::query_scalar(
                     "SELECT display_name FROM members WHERE id = $1 AND deleted_at IS NULL",
                 )
@@ -592,6 +593,35 @@ macro_rules! impl_conn_ops {
 
 impl_conn_ops!(SqliteConnection);
 impl_conn_ops!(PgConnection);
+
+/// Serialises the transactions that decide on one pair's requests and connection, so two
+/// crossing requests can never leave a pending request beside a connection.
+pub trait PairLock {
+    fn lock_pair(
+        &mut self,
+        a: &str,
+        b: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+impl PairLock for SqliteConnection {
+    /// Write transactions begin IMMEDIATE, so they already run one at a time.
+    async fn lock_pair(&mut self, _a: &str, _b: &str) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl PairLock for PgConnection {
+    /// A transaction-scoped advisory lock on the ordered pair, released at commit or rollback.
+    async fn lock_pair(&mut self, a: &str, b: &str) -> Result<(), sqlx::Error> {
+        let (a, b) = ordered(a, b);
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("connection-pair:{a}|{b}"))
+            .execute(&mut *self)
+            .await
+            .map(|_| ())
+    }
+}
 
 /// Everything held about a member, as a JSON document.
 pub async fn export(db: &Db, member: &str) -> Result<Option<serde_json::Value>, sqlx::Error> {

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# End-to-end smoke test of the all-in-one `rendezvous up`.
+#
+# Builds nothing: build first (`cargo build --locked -p rendezvous`), install the clients
+# (`npm ci`; `pip install -r scripts/requirements-smoke.txt`), then run `bash scripts/smoke.sh`.
+#
+# Environment:
+#   RENDEZVOUS_BIN  the rendezvous binary   (default target/debug/rendezvous)
+#   BUF             the buf CLI             (default node_modules/.bin/buf)
+#   PYTHON          Python with grpcio etc. (default python3)
+# Relative paths given in these variables are taken from the caller's directory; the defaults
+# from the repository root.
+#
+# Prints one line per check and ends with `smoke: N passed, 0 failed`; stops at the first
+# failure with the reason and the tail of the server log, and exits non-zero.
+set -euo pipefail
+
+orig_dir=$PWD
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# A path as given by the caller: absolute, or relative to the caller's directory; a bare name
+# is left to PATH.
+from_caller() {
+  case $1 in
+    /*) printf '%s\n' "$1" ;;
+    */*) printf '%s\n' "$orig_dir/$1" ;;
+    *) printf '%s\n' "$1" ;;
+  esac
+}
+RENDEZVOUS_BIN=$(from_caller "${RENDEZVOUS_BIN:-$root/target/debug/rendezvous}")
+BUF=$(from_caller "${BUF:-$root/node_modules/.bin/buf}")
+PYTHON=$(from_caller "${PYTHON:-python3}")
+cd "$root"
+
+passed=0
+server_pid=
+work_dir=
+server_log=
+
+cleanup() {
+  local status=$?
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [[ -n $work_dir ]]; then
+    rm -rf "$work_dir"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+  echo "smoke: FAIL: $*" >&2
+  if [[ -n $server_log && -f $server_log ]]; then
+    echo "---- last 40 lines of the server log ($server_log) ----" >&2
+    tail -n 40 "$server_log" >&2 || true
+    echo "---- end of server log ----" >&2
+  fi
+  echo "smoke: $passed passed, 1 failed"
+  exit 1
+}
+
+pass() {
+  passed=$((passed + 1))
+  echo "smoke: ok   $*"
+}
+
+# Reads a field from the JSON document on stdin. The path is dotted (`member.display_name`);
+# each key is tried as written and in lowerCamelCase (protobuf JSON names). Prints nothing for a
+# missing field.
+json_get() {
+  "$PYTHON" -c '
+import json, re, sys
+value = json.load(sys.stdin)
+for key in sys.argv[1].split("."):
+    camel = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key)
+    if isinstance(value, dict):
+        value = value.get(key, value.get(camel))
+    else:
+        value = None
+    if value is None:
+        sys.exit(0)
+print(value if isinstance(value, str) else json.dumps(value))
+' "$1"
+}
+
+# --- preconditions ------------------------------------------------------------------------
+[[ -x $RENDEZVOUS_BIN ]] || command -v "$RENDEZVOUS_BIN" >/dev/null 2>&1 \
+  || fail "no rendezvous binary at $RENDEZVOUS_BIN (run: cargo build --locked -p rendezvous)"
+[[ -x $BUF ]] || command -v "$BUF" >/dev/null 2>&1 \
+  || fail "no buf at $BUF (run: npm ci)"
+command -v "$PYTHON" >/dev/null 2>&1 || fail "no python at $PYTHON"
+"$PYTHON" -c 'import grpc, grpc_health.v1, grpc_reflection.v1alpha, google.protobuf' 2>/dev/null \
+  || fail "$PYTHON lacks grpcio/grpcio-reflection/grpcio-health-checking/protobuf" \
+    "(run: $PYTHON -m pip install -r scripts/requirements-smoke.txt, or set PYTHON to a venv's python)"
+
+# --- start the server ---------------------------------------------------------------------
+work_dir=$(mktemp -d "${TMPDIR:-/tmp}/rendezvous-smoke.XXXXXX")
+data_dir="$work_dir/data"
+server_log="$work_dir/server.log"
+port=$("$PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+')
+addr="127.0.0.1:$port"
+url="http://$addr"
+
+echo "smoke: starting $RENDEZVOUS_BIN up on $addr (data in $data_dir)"
+"$RENDEZVOUS_BIN" up --data-dir "$data_dir" --host 127.0.0.1 --members-port "$port" \
+  >"$server_log" 2>&1 </dev/null &
+server_pid=$!
+
+# --- readiness ----------------------------------------------------------------------------
+ready=
+start=$SECONDS
+while ((SECONDS - start < 30)); do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    wait "$server_pid" && code=0 || code=$?
+    server_pid=
+    fail "rendezvous up exited (status $code) before it was ready"
+  fi
+  if "$RENDEZVOUS_BIN" health "$addr" --timeout-secs 1 >/dev/null 2>&1; then
+    ready=1
+    break
+  fi
+  sleep 0.5
+done
+[[ -n $ready ]] || fail "rendezvous health $addr did not report SERVING within 30 s"
+pass "rendezvous health $addr is SERVING after $((SECONDS - start)) s"
+
+buf_curl() {
+  "$BUF" curl --protocol grpc --http2-prior-knowledge "$@"
+}
+
+# --- reflection ---------------------------------------------------------------------------
+services=$(buf_curl --list-services "$url" 2>&1) \
+  || fail "buf curl --list-services (reflection v1) failed: $services"
+for svc in rendezvous.members.v1.MemberService rendezvous.members.v1.MemberInternalService \
+  grpc.health.v1.Health; do
+  grep -qxF "$svc" <<<"$services" \
+    || fail "reflection v1 does not list $svc; it lists: $(tr '\n' ' ' <<<"$services")"
+done
+pass "reflection v1 lists MemberService, MemberInternalService and grpc.health.v1.Health"
+
+services=$(buf_curl --reflect-protocol grpc-v1alpha --list-services "$url" 2>&1) \
+  || fail "buf curl --list-services (reflection v1alpha) failed: $services"
+grep -qxF rendezvous.members.v1.MemberService <<<"$services" \
+  || fail "reflection v1alpha does not list MemberService; it lists: $(tr '\n' ' ' <<<"$services")"
+pass "reflection v1alpha lists MemberService"
+
+# --- health over gRPC ---------------------------------------------------------------------
+out=$(buf_curl --data '{}' "$url/grpc.health.v1.Health/Check" 2>&1) \
+  || fail "grpc.health.v1.Health/Check failed: $out"
+status=$(json_get status <<<"$out") || fail "Health/Check answered no JSON: $out"
+[[ $status == SERVING ]] || fail "Health/Check status is '$status', want SERVING: $out"
+pass "grpc.health.v1.Health/Check is SERVING"
+
+# --- register, sign in, read the profile --------------------------------------------------
+email="smoke-$port-$RANDOM@example.com"
+password="correct horse battery staple"
+name="Smoke Tester"
+register_json=$(printf '{"email":"%s","password":"%s","display_name":"%s","city":"Paris","locale":"fr","time_zone":"Europe/Paris"}' \
+  "$email" "$password" "$name")
+out=$(buf_curl --data "$register_json" "$url/rendezvous.members.v1.MemberService/Register" 2>&1) \
+  || fail "Register failed: $out"
+member_id=$(json_get member.id <<<"$out") || fail "Register answered no JSON: $out"
+register_token=$(json_get session.access_token <<<"$out")
+[[ -n $member_id ]] || fail "Register returned no member id: $out"
+[[ -n $register_token ]] || fail "Register returned no access token: $out"
+pass "Register $email -> member $member_id with an access token"
+
+login_json=$(printf '{"email":"%s","password":"%s"}' "$email" "$password")
+out=$(buf_curl --data "$login_json" "$url/rendezvous.members.v1.MemberService/Login" 2>&1) \
+  || fail "Login failed: $out"
+token=$(json_get session.access_token <<<"$out") || fail "Login answered no JSON: $out"
+login_id=$(json_get member.id <<<"$out")
+[[ -n $token ]] || fail "Login returned no access token: $out"
+[[ $login_id == "$member_id" ]] || fail "Login returned member '$login_id', want $member_id: $out"
+pass "Login $email returns member $member_id and an access token"
+
+out=$(buf_curl -H "authorization: Bearer $token" --data '{"id":"me"}' \
+  "$url/rendezvous.members.v1.MemberService/GetMember" 2>&1) \
+  || fail "GetMember(me) with the Login token failed: $out"
+got_id=$(json_get member.id <<<"$out") || fail "GetMember answered no JSON: $out"
+got_email=$(json_get member.email <<<"$out")
+got_name=$(json_get member.display_name <<<"$out")
+[[ $got_id == "$member_id" ]] || fail "GetMember(me) id is '$got_id', want $member_id: $out"
+[[ $got_email == "$email" ]] || fail "GetMember(me) email is '$got_email', want $email: $out"
+[[ $got_name == "$name" ]] || fail "GetMember(me) display name is '$got_name', want $name: $out"
+pass "GetMember(me) returns id, email $got_email and display name '$got_name'"
+
+# A wrong password must be refused as UNAUTHENTICATED.
+bad_json=$(printf '{"email":"%s","password":"%s"}' "$email" "not the password")
+if out=$(buf_curl --data "$bad_json" "$url/rendezvous.members.v1.MemberService/Login" 2>&1); then
+  fail "Login with a wrong password succeeded: $out"
+fi
+grep -qi unauthenticated <<<"$out" || fail "Login with a wrong password: want UNAUTHENTICATED, got: $out"
+pass "Login with a wrong password is UNAUTHENTICATED"
+
+# --- the Python client (grpcio, reflection v1alpha, no generated stubs) -------------------
+if out=$("$PYTHON" scripts/smoke_client.py "$addr" 2>&1); then
+  printf '%s\n' "$out" | sed 's/^/  /'
+else
+  printf '%s\n' "$out" | sed 's/^/  /' >&2
+  fail "python3 scripts/smoke_client.py $addr failed (see above)"
+fi
+pass "scripts/smoke_client.py $addr"
+
+kill -0 "$server_pid" 2>/dev/null || fail "the server died during the smoke test"
+pass "the server is still running"
+
+echo "smoke: $passed passed, 0 failed"

@@ -1,0 +1,925 @@
+//! Who may do and see what: members act on their own data only, anonymous callers must sign
+//! in, the internal API is for services, and profile visibility, blocks and met edges show
+//! each caller exactly what they may see.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking"
+)]
+
+use std::future::Future;
+use std::pin::Pin;
+
+use rendezvous_common::auth::{ServiceCredentials, ServiceSecret};
+use rendezvous_common::clock::Clock;
+use rendezvous_proto::members::v1 as pb;
+use rendezvous_proto::prost_types::FieldMask;
+use rendezvous_testkit::{
+    Backend, Bearer, MemberClient, MemberInternalClient, MembersHandle, TestMember, backend_tests,
+    connect, timestamp,
+};
+use tonic::{Code, Status};
+
+type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+
+/// Calls `$method` on a clone of `$client` with `$request`, forgetting the response.
+macro_rules! call {
+    ($client:expr, $method:ident, $request:expr) => {{
+        let mut client = $client.clone();
+        let request = $request;
+        Box::pin(async move { client.$method(request).await.map(|_| ()) }) as Call
+    }};
+}
+
+fn code<T>(result: Result<T, Status>) -> Code {
+    match result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+async fn get(client: &MemberClient, id: &str) -> Result<pb::Member, Status> {
+    client
+        .clone()
+        .get_member(pb::GetMemberRequest { id: id.to_owned() })
+        .await
+        .map(|r| r.into_inner().member.unwrap())
+}
+
+async fn search_ids(member: &TestMember, query: &str) -> Vec<String> {
+    member
+        .client
+        .clone()
+        .search_members(pb::SearchMembersRequest {
+            query: query.to_owned(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .members
+        .into_iter()
+        .map(|m| m.id)
+        .collect()
+}
+
+async fn connections(member: &TestMember) -> Vec<pb::Connection> {
+    member
+        .client
+        .clone()
+        .list_connections(pb::ListConnectionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .connections
+}
+
+async fn meetings(member: &TestMember) -> Vec<pb::Meeting> {
+    member
+        .client
+        .clone()
+        .list_meetings(pb::ListMeetingsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .meetings
+}
+
+async fn requests(
+    member: &TestMember,
+    direction: pb::RequestDirection,
+) -> Vec<pb::ConnectionRequest> {
+    member
+        .client
+        .clone()
+        .list_connection_requests(pb::ListConnectionRequestsRequest {
+            direction: direction.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .connection_requests
+}
+
+async fn stats(member: &TestMember) -> pb::NetworkStats {
+    member
+        .client
+        .clone()
+        .get_network_stats(pb::GetNetworkStatsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .stats
+        .unwrap()
+}
+
+async fn request(from: &TestMember, to: &TestMember) -> pb::ConnectionRequest {
+    from.client
+        .clone()
+        .request_connection(pb::RequestConnectionRequest {
+            member_id: to.id.clone(),
+            note: "Hello".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .connection_request
+        .unwrap()
+}
+
+/// Records an event attended by `attendees` (a small one: connected pairs are met at once).
+async fn record_event(stack: &MembersHandle, attendees: &[&TestMember]) -> String {
+    let event_id = uuid::Uuid::now_v7().to_string();
+    stack
+        .internal()
+        .unwrap()
+        .record_meetings(pb::RecordMeetingsRequest {
+            event_id: event_id.clone(),
+            event_title: "Café networking".into(),
+            event_time: Some(timestamp(chrono::Utc::now())),
+            member_ids: attendees.iter().map(|m| m.id.clone()).collect(),
+        })
+        .await
+        .unwrap();
+    event_id
+}
+
+async fn set_visibility(member: &TestMember, visibility: pb::ProfileVisibility) {
+    member
+        .client
+        .clone()
+        .update_member(pb::UpdateMemberRequest {
+            member: Some(pb::Member {
+                id: "me".into(),
+                headline: "Organiser of coffee mornings".into(),
+                company: "Rendezvous".into(),
+                interests: vec!["coffee".into()],
+                linkedin_url: format!("https://www.linkedin.com/in/{}", member.id),
+                visibility: visibility.into(),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec![
+                    "headline".into(),
+                    "company".into(),
+                    "interests".into(),
+                    "linkedin_url".into(),
+                    "visibility".into(),
+                ],
+            }),
+        })
+        .await
+        .unwrap();
+}
+
+/// Only the id and display name: what a viewer without access sees.
+fn assert_name_only(member: &pb::Member, who: &str) {
+    assert!(
+        !member.id.is_empty() && !member.display_name.is_empty(),
+        "{who}"
+    );
+    assert_eq!(member.email, "", "{who} sees the email");
+    assert_eq!(member.headline, "", "{who} sees the headline");
+    assert_eq!(member.company, "", "{who} sees the company");
+    assert_eq!(member.city, "", "{who} sees the city");
+    assert!(member.interests.is_empty(), "{who} sees the interests");
+    assert_eq!(member.linkedin_url, "", "{who} sees the LinkedIn URL");
+    assert_eq!(member.locale, "", "{who} sees the locale");
+    assert_eq!(member.time_zone, "", "{who} sees the time zone");
+    assert!(member.create_time.is_none(), "{who} sees the creation time");
+    assert_eq!(member.etag, "", "{who} sees the etag");
+}
+
+async fn a_member_cannot_update_or_delete_another_members_profile(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+
+    let status = bruno
+        .client
+        .clone()
+        .update_member(pb::UpdateMemberRequest {
+            member: Some(pb::Member {
+                id: anna.id.clone(),
+                headline: "Hacked".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["headline".into()],
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    let status = bruno
+        .client
+        .clone()
+        .delete_member(pb::DeleteMemberRequest {
+            id: anna.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    let profile = get(&anna.client, "me").await.unwrap();
+    assert_eq!(profile.headline, "");
+    assert!(!profile.deleted);
+    assert_eq!(profile.email, anna.email);
+    stack.stop().await.unwrap();
+}
+
+async fn an_export_holds_only_the_callers_own_data(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let chloe = stack.register("Chloe").await.unwrap();
+    connect(&anna, &chloe).await.unwrap();
+
+    let export = bruno
+        .client
+        .clone()
+        .export_member_data(pb::ExportMemberDataRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let json: serde_json::Value = serde_json::from_slice(&export.data).unwrap();
+    assert_eq!(json["profile"]["email"], bruno.email);
+    assert_eq!(json["connections"].as_array().unwrap().len(), 0);
+    let text = String::from_utf8(export.data).unwrap();
+    for other in [&anna, &chloe] {
+        assert!(!text.contains(&other.email), "{}'s email leaked", other.id);
+        assert!(!text.contains(&other.id), "{}'s id leaked", other.id);
+    }
+    stack.stop().await.unwrap();
+}
+
+async fn only_the_addressee_answers_and_only_the_requester_withdraws_a_request(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let chloe = stack.register("Chloe").await.unwrap();
+    let asked = request(&anna, &bruno).await;
+
+    let respond = |member: &TestMember| {
+        let mut client = member.client.clone();
+        let id = asked.id.clone();
+        async move {
+            client
+                .respond_to_connection_request(pb::RespondToConnectionRequestRequest {
+                    connection_request_id: id,
+                    accept: true,
+                })
+                .await
+        }
+    };
+    let withdraw = |member: &TestMember| {
+        let mut client = member.client.clone();
+        let id = asked.id.clone();
+        async move {
+            client
+                .withdraw_connection_request(pb::WithdrawConnectionRequestRequest {
+                    connection_request_id: id,
+                })
+                .await
+        }
+    };
+
+    assert_eq!(code(respond(&anna).await), Code::PermissionDenied);
+    assert_eq!(code(respond(&chloe).await), Code::NotFound);
+    assert_eq!(code(withdraw(&bruno).await), Code::PermissionDenied);
+    assert_eq!(code(withdraw(&chloe).await), Code::NotFound);
+
+    // None of that touched the request: still pending, and Bruno can accept it.
+    let pending = requests(&bruno, pb::RequestDirection::Incoming).await;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].id, asked.id);
+    let accepted = respond(&bruno)
+        .await
+        .unwrap()
+        .into_inner()
+        .connection_request
+        .unwrap();
+    assert_eq!(accepted.state(), pb::ConnectionRequestState::Accepted);
+    stack.stop().await.unwrap();
+}
+
+async fn a_member_cannot_confirm_or_dismiss_a_meeting_they_were_not_in(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let chloe = stack.register("Chloe").await.unwrap();
+    let event = record_event(&stack, &[&anna, &bruno]).await;
+
+    let confirm = |by: &TestMember, with: &TestMember| {
+        call!(
+            by.client,
+            confirm_met,
+            pb::ConfirmMetRequest {
+                event_id: event.clone(),
+                member_id: with.id.clone(),
+            }
+        )
+    };
+    assert_eq!(code(confirm(&chloe, &anna).await), Code::NotFound);
+    assert_eq!(code(confirm(&anna, &chloe).await), Code::NotFound);
+    let dismiss = call!(
+        chloe.client,
+        dismiss_meeting,
+        pb::DismissMeetingRequest {
+            event_id: event.clone(),
+            member_id: bruno.id.clone(),
+        }
+    );
+    assert_eq!(code(dismiss.await), Code::NotFound);
+
+    // Anna's follow-up is unchanged by Chloe's attempts.
+    let anna_meetings = meetings(&anna).await;
+    assert_eq!(anna_meetings.len(), 1);
+    let co = &anna_meetings[0].co_attendees;
+    assert_eq!(co.len(), 1);
+    assert_eq!(co[0].member_id, bruno.id);
+    assert!(!co[0].confirmed_by_me && !co[0].confirmed_by_them && !co[0].dismissed);
+    stack.stop().await.unwrap();
+}
+
+async fn lists_and_stats_show_only_the_callers_own_network(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let chloe = stack.register("Chloe").await.unwrap();
+    let dan = stack.register("Dan").await.unwrap();
+    let eve = stack.register("Eve").await.unwrap();
+    connect(&anna, &bruno).await.unwrap();
+    connect(&chloe, &dan).await.unwrap();
+    let anna_event = record_event(&stack, &[&anna, &bruno]).await;
+    let chloe_event = record_event(&stack, &[&chloe, &dan]).await;
+    let to_anna = request(&eve, &anna).await;
+    let from_chloe = request(&chloe, &eve).await;
+
+    let ids = |cs: Vec<pb::Connection>| cs.into_iter().map(|c| c.member_id).collect::<Vec<_>>();
+    assert_eq!(ids(connections(&anna).await), [bruno.id.as_str()]);
+    assert_eq!(ids(connections(&chloe).await), [dan.id.as_str()]);
+
+    let events = |ms: Vec<pb::Meeting>| ms.into_iter().map(|m| m.event_id).collect::<Vec<_>>();
+    assert_eq!(events(meetings(&anna).await), [anna_event]);
+    assert_eq!(events(meetings(&chloe).await), [chloe_event]);
+
+    let request_ids =
+        |rs: Vec<pb::ConnectionRequest>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        request_ids(requests(&anna, pb::RequestDirection::Incoming).await),
+        [to_anna.id]
+    );
+    assert!(
+        requests(&anna, pb::RequestDirection::Outgoing)
+            .await
+            .is_empty()
+    );
+    assert!(
+        requests(&chloe, pb::RequestDirection::Incoming)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        request_ids(requests(&chloe, pb::RequestDirection::Outgoing).await),
+        [from_chloe.id]
+    );
+
+    let anna_stats = stats(&anna).await;
+    assert_eq!(
+        (
+            anna_stats.connections,
+            anna_stats.met_in_person,
+            anna_stats.pending_incoming_requests,
+            anna_stats.pending_outgoing_requests
+        ),
+        (1, 1, 1, 0)
+    );
+    let chloe_stats = stats(&chloe).await;
+    assert_eq!(
+        (
+            chloe_stats.connections,
+            chloe_stats.met_in_person,
+            chloe_stats.pending_incoming_requests,
+            chloe_stats.pending_outgoing_requests
+        ),
+        (1, 1, 0, 1)
+    );
+    let eve_stats = stats(&eve).await;
+    assert_eq!(
+        (
+            eve_stats.connections,
+            eve_stats.met_in_person,
+            eve_stats.pending_incoming_requests,
+            eve_stats.pending_outgoing_requests
+        ),
+        (0, 0, 1, 1)
+    );
+    stack.stop().await.unwrap();
+}
+
+async fn anonymous_callers_must_sign_in_for_every_member_method(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let id = || anna.id.clone();
+    let anon = stack.anonymous();
+    let calls = vec![
+        ("Logout", call!(anon, logout, pb::LogoutRequest {})),
+        (
+            "ChangePassword",
+            call!(
+                anon,
+                change_password,
+                pb::ChangePasswordRequest {
+                    old_password: anna.password.clone(),
+                    new_password: "another fine passphrase".into(),
+                }
+            ),
+        ),
+        (
+            "GetMember me",
+            call!(anon, get_member, pb::GetMemberRequest { id: "me".into() }),
+        ),
+        (
+            "UpdateMember",
+            call!(
+                anon,
+                update_member,
+                pb::UpdateMemberRequest {
+                    member: Some(pb::Member {
+                        id: id(),
+                        headline: "Hello".into(),
+                        ..Default::default()
+                    }),
+                    update_mask: Some(FieldMask {
+                        paths: vec!["headline".into()],
+                    }),
+                }
+            ),
+        ),
+        (
+            "SearchMembers",
+            call!(anon, search_members, pb::SearchMembersRequest::default()),
+        ),
+        (
+            "DeleteMember",
+            call!(anon, delete_member, pb::DeleteMemberRequest { id: id() }),
+        ),
+        (
+            "ExportMemberData",
+            call!(anon, export_member_data, pb::ExportMemberDataRequest {}),
+        ),
+        (
+            "RequestConnection",
+            call!(
+                anon,
+                request_connection,
+                pb::RequestConnectionRequest {
+                    member_id: id(),
+                    note: String::new(),
+                }
+            ),
+        ),
+        (
+            "RespondToConnectionRequest",
+            call!(
+                anon,
+                respond_to_connection_request,
+                pb::RespondToConnectionRequestRequest {
+                    connection_request_id: uuid::Uuid::now_v7().to_string(),
+                    accept: true,
+                }
+            ),
+        ),
+        (
+            "WithdrawConnectionRequest",
+            call!(
+                anon,
+                withdraw_connection_request,
+                pb::WithdrawConnectionRequestRequest {
+                    connection_request_id: uuid::Uuid::now_v7().to_string(),
+                }
+            ),
+        ),
+        (
+            "RemoveConnection",
+            call!(
+                anon,
+                remove_connection,
+                pb::RemoveConnectionRequest { member_id: id() }
+            ),
+        ),
+        (
+            "ListConnections",
+            call!(
+                anon,
+                list_connections,
+                pb::ListConnectionsRequest::default()
+            ),
+        ),
+        (
+            "ListConnectionRequests",
+            call!(
+                anon,
+                list_connection_requests,
+                pb::ListConnectionRequestsRequest::default()
+            ),
+        ),
+        (
+            "BlockMember",
+            call!(
+                anon,
+                block_member,
+                pb::BlockMemberRequest { member_id: id() }
+            ),
+        ),
+        (
+            "UnblockMember",
+            call!(
+                anon,
+                unblock_member,
+                pb::UnblockMemberRequest { member_id: id() }
+            ),
+        ),
+        (
+            "ListMeetings",
+            call!(anon, list_meetings, pb::ListMeetingsRequest::default()),
+        ),
+        (
+            "ConfirmMet",
+            call!(
+                anon,
+                confirm_met,
+                pb::ConfirmMetRequest {
+                    event_id: uuid::Uuid::now_v7().to_string(),
+                    member_id: id(),
+                }
+            ),
+        ),
+        (
+            "DismissMeeting",
+            call!(
+                anon,
+                dismiss_meeting,
+                pb::DismissMeetingRequest {
+                    event_id: uuid::Uuid::now_v7().to_string(),
+                    member_id: id(),
+                }
+            ),
+        ),
+        (
+            "GetNetworkStats",
+            call!(anon, get_network_stats, pb::GetNetworkStatsRequest {}),
+        ),
+        (
+            "ImportContacts",
+            call!(
+                anon,
+                import_contacts,
+                pb::ImportContactsRequest {
+                    csv_data: b"First Name,Last Name,URL,Email Address\n".to_vec(),
+                    ..Default::default()
+                }
+            ),
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (method, call) in calls {
+        let got = code(call.await);
+        if got != Code::Unauthenticated {
+            wrong.push(format!("{method}: {got:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "not UNAUTHENTICATED: {wrong:?}");
+
+    // Nothing happened to Anna's account.
+    let me = get(&anna.client, "me").await.unwrap();
+    assert!(!me.deleted);
+    assert_eq!(me.headline, "");
+    stack.stop().await.unwrap();
+}
+
+/// Every MemberInternalService method, called through `client`.
+fn internal_calls(client: &MemberInternalClient, a: &str, b: &str) -> Vec<(&'static str, Call)> {
+    vec![
+        (
+            "GetContacts",
+            call!(
+                client,
+                get_contacts,
+                pb::GetContactsRequest {
+                    member_ids: vec![a.to_owned()],
+                }
+            ),
+        ),
+        (
+            "AreConnected",
+            call!(
+                client,
+                are_connected,
+                pb::AreConnectedRequest {
+                    member_id: a.to_owned(),
+                    other_member_id: b.to_owned(),
+                }
+            ),
+        ),
+        (
+            "ListConnectionIds",
+            call!(
+                client,
+                list_connection_ids,
+                pb::ListConnectionIdsRequest {
+                    member_id: a.to_owned(),
+                    ..Default::default()
+                }
+            ),
+        ),
+        (
+            "RecordMeetings",
+            call!(
+                client,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    event_id: uuid::Uuid::now_v7().to_string(),
+                    event_title: "Café networking".into(),
+                    event_time: Some(timestamp(chrono::Utc::now())),
+                    member_ids: vec![a.to_owned(), b.to_owned()],
+                }
+            ),
+        ),
+        (
+            "CountUnmetConnections",
+            call!(
+                client,
+                count_unmet_connections,
+                pb::CountUnmetConnectionsRequest {
+                    member_id: a.to_owned(),
+                    member_ids: vec![b.to_owned()],
+                }
+            ),
+        ),
+        (
+            "GetSigningKeys",
+            call!(client, get_signing_keys, pb::GetSigningKeysRequest {}),
+        ),
+    ]
+}
+
+async fn the_internal_api_takes_service_credentials_only(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let forged_secret = ServiceSecret::new(vec![9u8; 32]).unwrap();
+    let forged = ServiceCredentials::new("events", forged_secret, Clock::system());
+
+    let callers = [
+        (
+            "anonymous",
+            stack.internal_with(Bearer::default()),
+            Code::Unauthenticated,
+        ),
+        (
+            "a member",
+            stack.internal_with(Bearer::token(&anna.access_token)),
+            Code::PermissionDenied,
+        ),
+        (
+            "a service credential under another secret",
+            stack.internal_with(Bearer::raw(&forged.bearer().unwrap())),
+            Code::Unauthenticated,
+        ),
+        ("a service", stack.internal().unwrap(), Code::Ok),
+    ];
+    let mut wrong = Vec::new();
+    for (who, client, expected) in callers {
+        for (method, call) in internal_calls(&client, &anna.id, &bruno.id) {
+            let got = code(call.await);
+            if got != expected {
+                wrong.push(format!("{method} by {who}: {got:?}, expected {expected:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    stack.stop().await.unwrap();
+}
+
+async fn a_connections_only_profile_shows_details_to_connections_and_email_to_self_only(
+    backend: Backend,
+) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let chloe = stack.register("Chloe").await.unwrap();
+    connect(&anna, &chloe).await.unwrap();
+    set_visibility(&anna, pb::ProfileVisibility::Connections).await;
+
+    let to_stranger = get(&bruno.client, &anna.id).await.unwrap();
+    assert_eq!(to_stranger.id, anna.id);
+    assert_eq!(to_stranger.display_name, "Anna");
+    assert_name_only(&to_stranger, "a non-connection");
+    let to_anonymous = get(&stack.anonymous(), &anna.id).await.unwrap();
+    assert_eq!(to_anonymous.display_name, "Anna");
+    assert_name_only(&to_anonymous, "an anonymous caller");
+
+    let to_connection = get(&chloe.client, &anna.id).await.unwrap();
+    assert_eq!(to_connection.headline, "Organiser of coffee mornings");
+    assert_eq!(to_connection.company, "Rendezvous");
+    assert_eq!(to_connection.city, "Paris");
+    assert_eq!(to_connection.interests, ["coffee"]);
+    assert!(!to_connection.linkedin_url.is_empty());
+    assert_eq!(to_connection.email, "", "a connection sees the email");
+    assert_eq!(to_connection.relationship(), pb::Relationship::Connected);
+
+    let to_self = get(&anna.client, &anna.id).await.unwrap();
+    assert_eq!(to_self.email, anna.email);
+    assert_eq!(to_self.headline, "Organiser of coffee mornings");
+    assert_eq!(to_self.relationship(), pb::Relationship::Self_);
+
+    // Search agrees: the connection finds her, the stranger does not.
+    assert!(search_ids(&chloe, "").await.contains(&anna.id));
+    assert!(!search_ids(&bruno, "").await.contains(&anna.id));
+    let found = chloe
+        .client
+        .clone()
+        .search_members(pb::SearchMembersRequest {
+            query: "anna".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .members;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].email, "", "search shows a connection's email");
+    stack.stop().await.unwrap();
+}
+
+async fn a_private_profile_never_appears_in_search(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let dan = stack.register("Dan").await.unwrap();
+    connect(&anna, &dan).await.unwrap();
+    set_visibility(&dan, pb::ProfileVisibility::Private).await;
+
+    assert!(search_ids(&anna, "").await.contains(&bruno.id));
+    for viewer in [&anna, &bruno] {
+        for query in ["", "dan", "coffee", "rendezvous"] {
+            assert!(
+                !search_ids(viewer, query).await.contains(&dan.id),
+                "{} finds Dan with {query:?}",
+                viewer.id
+            );
+        }
+        let by_interest = viewer
+            .client
+            .clone()
+            .search_members(pb::SearchMembersRequest {
+                interest: "coffee".into(),
+                city: "Paris".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .members;
+        assert!(by_interest.iter().all(|m| m.id != dan.id));
+    }
+    // Even a connection sees only the name of a private profile.
+    let seen = get(&anna.client, &dan.id).await.unwrap();
+    assert_eq!(seen.display_name, "Dan");
+    assert_name_only(&seen, "a connection of a private member");
+    stack.stop().await.unwrap();
+}
+
+async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let chloe = stack.register("Chloe").await.unwrap();
+    connect(&anna, &bruno).await.unwrap();
+    anna.client
+        .clone()
+        .block_member(pb::BlockMemberRequest {
+            member_id: bruno.id.clone(),
+        })
+        .await
+        .unwrap();
+
+    // The blocked member cannot see the blocker at all.
+    assert_eq!(code(get(&bruno.client, &anna.id).await), Code::NotFound);
+    // The blocker sees whom they block.
+    let blocked = get(&anna.client, &bruno.id).await.unwrap();
+    assert_eq!(blocked.relationship(), pb::Relationship::Blocked);
+
+    // Search never lists either to the other; both still find Chloe.
+    let by_anna = search_ids(&anna, "").await;
+    assert!(!by_anna.contains(&bruno.id) && by_anna.contains(&chloe.id));
+    let by_bruno = search_ids(&bruno, "").await;
+    assert!(!by_bruno.contains(&anna.id) && by_bruno.contains(&chloe.id));
+
+    // The block ended the connection, and no request passes either way.
+    assert!(connections(&anna).await.is_empty());
+    assert!(connections(&bruno).await.is_empty());
+    let ask = |from: &TestMember, to: &TestMember| {
+        call!(
+            from.client,
+            request_connection,
+            pb::RequestConnectionRequest {
+                member_id: to.id.clone(),
+                note: String::new(),
+            }
+        )
+    };
+    assert_eq!(code(ask(&bruno, &anna).await), Code::NotFound);
+    assert_eq!(code(ask(&anna, &bruno).await), Code::FailedPrecondition);
+    assert!(
+        requests(&anna, pb::RequestDirection::Incoming)
+            .await
+            .is_empty()
+    );
+
+    // Unblocking makes Anna visible to Bruno again.
+    anna.client
+        .clone()
+        .unblock_member(pb::UnblockMemberRequest {
+            member_id: bruno.id.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(get(&bruno.client, &anna.id).await.unwrap().id, anna.id);
+    stack.stop().await.unwrap();
+}
+
+async fn a_met_edge_is_visible_only_to_its_two_members(backend: Backend) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let anna = stack.register("Anna").await.unwrap();
+    let bruno = stack.register("Bruno").await.unwrap();
+    let chloe = stack.register("Chloe").await.unwrap();
+    connect(&anna, &bruno).await.unwrap();
+    connect(&anna, &chloe).await.unwrap();
+    connect(&bruno, &chloe).await.unwrap();
+    let event = record_event(&stack, &[&anna, &bruno]).await;
+
+    let find = |cs: &[pb::Connection], id: &str| {
+        cs.iter()
+            .find(|c| c.member_id == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no connection with {id}"))
+    };
+    for (me, other) in [(&anna, &bruno), (&bruno, &anna)] {
+        let mine = connections(me).await;
+        let edge = find(&mine, &other.id);
+        assert!(edge.met_in_person);
+        assert_eq!(edge.met_event_id, event);
+        assert!(edge.met_time.is_some());
+        let with_chloe = find(&mine, &chloe.id);
+        assert!(!with_chloe.met_in_person);
+    }
+
+    let chloes = connections(&chloe).await;
+    assert_eq!(chloes.len(), 2);
+    for c in &chloes {
+        assert!(
+            !c.met_in_person,
+            "Chloe sees a met edge with {}",
+            c.member_id
+        );
+        assert_eq!(c.met_event_id, "");
+        assert!(c.met_time.is_none());
+    }
+    let chloes_met = chloe
+        .client
+        .clone()
+        .list_connections(pb::ListConnectionsRequest {
+            met_filter: pb::MetFilter::Met.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .connections;
+    assert!(chloes_met.is_empty());
+    assert!(meetings(&chloe).await.is_empty());
+    assert_eq!(stats(&chloe).await.met_in_person, 0);
+    assert_eq!(stats(&anna).await.met_in_person, 1);
+    stack.stop().await.unwrap();
+}
+
+backend_tests!(
+    a_member_cannot_update_or_delete_another_members_profile,
+    an_export_holds_only_the_callers_own_data,
+    only_the_addressee_answers_and_only_the_requester_withdraws_a_request,
+    a_member_cannot_confirm_or_dismiss_a_meeting_they_were_not_in,
+    lists_and_stats_show_only_the_callers_own_network,
+    anonymous_callers_must_sign_in_for_every_member_method,
+    the_internal_api_takes_service_credentials_only,
+    a_connections_only_profile_shows_details_to_connections_and_email_to_self_only,
+    a_private_profile_never_appears_in_search,
+    a_block_hides_the_two_members_from_each_other,
+    a_met_edge_is_visible_only_to_its_two_members,
+);
