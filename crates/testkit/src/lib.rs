@@ -258,12 +258,21 @@ impl MembersHandle {
     }
 
     pub async fn start_with(start: Start) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(start, listener, None).await
+    }
+
+    /// Starts on `listener`, relaying the outbox to `notifications` when given.
+    pub async fn start_on(
+        start: Start,
+        listener: tokio::net::TcpListener,
+        notifications: Option<Channel>,
+    ) -> anyhow::Result<Self> {
         rendezvous_common::telemetry::init_for_tests();
         let test_db = TestDb::new(start.backend).await?;
         let db = Db::connect(&test_db.url).await?;
         let signing_key = SigningKeyPair::generate();
         let service_secret = test_service_secret();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let options = rendezvous_members::Options {
@@ -274,6 +283,7 @@ impl MembersHandle {
             page_token_key: [42; 32],
             settings: start.members,
             server: start.server,
+            notifications,
         };
         let task = tokio::spawn(rendezvous_members::run(options, listener, shutdown.clone()));
         let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
@@ -398,5 +408,213 @@ pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> rendezvous_proto::prost_t
     rendezvous_proto::prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+pub use rendezvous_notifications::WorkerSettings;
+use rendezvous_proto::notifications::v1::notification_internal_service_client::NotificationInternalServiceClient;
+use rendezvous_proto::notifications::v1::notification_service_client::NotificationServiceClient;
+
+pub type NotificationClient = NotificationServiceClient<InterceptedService<Channel, Bearer>>;
+pub type NotificationInternalClient =
+    NotificationInternalServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// How email leaves the notifications service in a test.
+#[derive(Clone, Debug, Default)]
+pub enum Mail {
+    /// `.eml` files in a temporary folder ([`NotificationsHandle::emails`]).
+    #[default]
+    Files,
+    /// A real SMTP server at this URL (e.g. `smtp://127.0.0.1:2525`).
+    Smtp(String),
+}
+
+/// How to start the members + notifications stack.
+#[derive(Clone, Debug)]
+pub struct StackStart {
+    pub backend: Backend,
+    pub clock: Clock,
+    pub mail: Mail,
+    /// Adjusts the delivery worker (attempts, back-off, poll interval).
+    pub worker: fn(&mut WorkerSettings),
+}
+
+impl StackStart {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            clock: Clock::system(),
+            mail: Mail::Files,
+            worker: |w| {
+                w.poll_interval = Duration::from_millis(20);
+                w.base_backoff = chrono::Duration::milliseconds(50);
+                w.max_backoff = chrono::Duration::milliseconds(400);
+            },
+        }
+    }
+}
+
+/// The notifications service running in-process.
+pub struct NotificationsHandle {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    pub db: Db,
+    email_dir: tempfile::TempDir,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _test_db: TestDb,
+}
+
+impl NotificationsHandle {
+    pub fn client_with_token(&self, token: &str) -> NotificationClient {
+        NotificationServiceClient::with_interceptor(self.channel.clone(), Bearer::token(token))
+    }
+
+    pub fn anonymous(&self) -> NotificationClient {
+        NotificationServiceClient::with_interceptor(self.channel.clone(), Bearer::default())
+    }
+
+    pub fn internal_with(&self, bearer: Bearer) -> NotificationInternalClient {
+        NotificationInternalServiceClient::with_interceptor(self.channel.clone(), bearer)
+    }
+
+    /// The folder `.eml` files are written to (with [`Mail::Files`]).
+    pub fn emails(&self) -> &std::path::Path {
+        self.email_dir.path()
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+impl Drop for NotificationsHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Members and notifications wired together as in production: members relays its outbox to
+/// notifications, notifications asks members for contacts.
+pub struct Stack {
+    pub members: MembersHandle,
+    pub notifications: NotificationsHandle,
+}
+
+impl Stack {
+    pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        Self::start_with(StackStart::new(backend)).await
+    }
+
+    pub async fn start_with(start: StackStart) -> anyhow::Result<Self> {
+        let members_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let notifications_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let members_addr = members_listener.local_addr()?;
+        let notifications_addr = notifications_listener.local_addr()?;
+        let to_notifications =
+            Endpoint::from_shared(format!("http://{notifications_addr}"))?.connect_lazy();
+        let to_members = Endpoint::from_shared(format!("http://{members_addr}"))?.connect_lazy();
+        let members = MembersHandle::start_on(
+            Start {
+                clock: start.clock.clone(),
+                ..Start::new(start.backend)
+            },
+            members_listener,
+            Some(to_notifications.clone()),
+        )
+        .await?;
+        let notifications =
+            Self::start_notifications(&start, &members, notifications_listener, to_members).await?;
+        Ok(Self {
+            members,
+            notifications,
+        })
+    }
+
+    async fn start_notifications(
+        start: &StackStart,
+        members: &MembersHandle,
+        listener: tokio::net::TcpListener,
+        to_members: Channel,
+    ) -> anyhow::Result<NotificationsHandle> {
+        let test_db = TestDb::new(start.backend).await?;
+        let db = Db::connect(&test_db.url).await?;
+        let email_dir = tempfile::tempdir()?;
+        let mailer = match &start.mail {
+            Mail::Files => rendezvous_notifications::email::Mailer::files(email_dir.path())?,
+            Mail::Smtp(url) => rendezvous_notifications::email::Mailer::smtp(url)?,
+        };
+        let mut worker = WorkerSettings::new(
+            "Rendezvous <noreply@rendezvous.test>".parse()?,
+            "http://rendezvous.test".to_owned(),
+        );
+        (start.worker)(&mut worker);
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let options = rendezvous_notifications::Options {
+            db: db.clone(),
+            clock: start.clock.clone(),
+            token_keys: vec![members.signing_key.verifying_key()],
+            service_secret: members.service_secret.clone(),
+            page_token_key: [7; 32],
+            members: to_members,
+            mailer,
+            worker,
+            server: ServerSettings::default(),
+            contacts_ttl: Duration::from_secs(60),
+        };
+        let task = tokio::spawn(rendezvous_notifications::run(
+            options,
+            listener,
+            shutdown.clone(),
+        ));
+        let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
+        wait_serving(
+            channel.clone(),
+            "rendezvous.notifications.v1.NotificationService",
+        )
+        .await?;
+        Ok(NotificationsHandle {
+            addr,
+            channel,
+            db,
+            email_dir,
+            shutdown,
+            task: Some(task),
+            _test_db: test_db,
+        })
+    }
+
+    /// A client of the notifications service as `member`.
+    pub fn inbox(&self, member: &TestMember) -> NotificationClient {
+        self.notifications.client_with_token(&member.access_token)
+    }
+
+    /// The notifications internal API as another service calls it.
+    pub fn deliverer(&self) -> anyhow::Result<NotificationInternalClient> {
+        let creds = ServiceCredentials::new(
+            "events",
+            self.members.service_secret.clone(),
+            self.members.clock.clone(),
+        );
+        Ok(self
+            .notifications
+            .internal_with(Bearer::raw(&creds.bearer()?)))
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.members.begin_shutdown();
+        self.notifications.begin_shutdown();
+        self.members.stop().await?;
+        self.notifications.stop().await
     }
 }

@@ -52,6 +52,11 @@ pub struct Config {
         default_value_t = 20
     )]
     pub failed_sign_ins_per_peer: u32,
+    /// The notifications service, e.g. `http://127.0.0.1:50053`. When set, the outbox
+    /// (welcome, connection requested, connection accepted, …) is relayed to it, with retries
+    /// while it is unreachable.
+    #[arg(long, env = "RENDEZVOUS_NOTIFICATIONS_URL")]
+    pub notifications_url: Option<String>,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

@@ -9,10 +9,13 @@ pub mod error;
 pub mod service;
 pub mod store;
 
-use rendezvous_common::auth::{ServiceSecret, SigningKeyPair, TokenIssuer, TokenVerifier};
+use rendezvous_common::auth::{
+    ServiceCredentials, ServiceSecret, SigningKeyPair, TokenIssuer, TokenVerifier,
+};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::pagination::PageTokens;
+use rendezvous_common::relay::{self, NotificationsSink, RelaySettings};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_proto::members::v1::member_internal_service_server::{
     self, MemberInternalServiceServer,
@@ -36,6 +39,8 @@ pub struct Options {
     pub page_token_key: [u8; 32],
     pub settings: Settings,
     pub server: ServerSettings,
+    /// The notifications service: when set, a relay delivers the outbox to it.
+    pub notifications: Option<tonic::transport::Channel>,
 }
 
 /// Migrates the database, then serves until `shutdown` is cancelled.
@@ -62,6 +67,20 @@ pub async fn run(
         PageTokens::new(&options.page_token_key),
         options.settings.clone(),
     );
+    let relay = options.notifications.clone().map(|channel| {
+        let credentials = ServiceCredentials::new(
+            "members",
+            options.service_secret.clone(),
+            options.clock.clone(),
+        );
+        tokio::spawn(relay::run(
+            options.db.clone(),
+            NotificationsSink::new(channel, credentials),
+            RelaySettings::default(),
+            options.clock.clone(),
+            shutdown.clone(),
+        ))
+    });
     let limit = options.server.max_message_bytes;
     let mut routes = RoutesBuilder::default();
     routes
@@ -75,7 +94,7 @@ pub async fn run(
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         );
-    server::serve(
+    let served = server::serve(
         listener,
         routes,
         &[
@@ -83,7 +102,12 @@ pub async fn run(
             member_internal_service_server::SERVICE_NAME,
         ],
         RpcLayer::new(verifier, &options.server),
-        shutdown,
+        shutdown.clone(),
     )
-    .await
+    .await;
+    shutdown.cancel();
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
+    served
 }

@@ -25,6 +25,14 @@ async fn main() -> anyhow::Result<()> {
         page_token_key: config.auth.service_secret.derive_key("members/page-tokens"),
         settings: config.settings(),
         server: config.server.settings(),
+        notifications: match &config.notifications_url {
+            Some(url) => Some(
+                tonic::transport::Endpoint::from_shared(url.clone())
+                    .context("parsing --notifications-url")?
+                    .connect_lazy(),
+            ),
+            None => None,
+        },
     };
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await

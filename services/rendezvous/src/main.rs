@@ -20,6 +20,7 @@ use rendezvous_common::config::{Secret, ServerArgs, TelemetryArgs};
 use rendezvous_common::db::Db;
 use rendezvous_common::{server, telemetry};
 use rendezvous_members::config::{load_or_create_signing_key, write_private};
+use rendezvous_notifications::email::Mailer;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -61,6 +62,27 @@ struct UpArgs {
     /// Port of the members service.
     #[arg(long, env = "RENDEZVOUS_MEMBERS_PORT", default_value_t = 50051)]
     members_port: u16,
+    /// Port of the notifications service.
+    #[arg(long, env = "RENDEZVOUS_NOTIFICATIONS_PORT", default_value_t = 50053)]
+    notifications_port: u16,
+    /// SMTP server for email (`smtp://host:1025`, `smtp+starttls://user:pass@host:587`, …);
+    /// without it emails are written as `.eml` files to `<data-dir>/emails`.
+    #[arg(long, env = "RENDEZVOUS_SMTP_URL")]
+    smtp_url: Option<Secret>,
+    /// `From` of emails.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_EMAIL_FROM",
+        default_value = "Rendezvous <noreply@rendezvous.local>"
+    )]
+    email_from: String,
+    /// Public base URL of the app, for links in emails.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
+    public_url: String,
     #[command(flatten)]
     server: ServerArgs,
     #[command(flatten)]
@@ -103,18 +125,69 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let members_listener = tokio::net::TcpListener::bind(members_addr)
         .await
         .with_context(|| format!("binding the members service to {members_addr}"))?;
+    let notifications_addr = SocketAddr::new(args.host, args.notifications_port);
+    let notifications_listener = tokio::net::TcpListener::bind(notifications_addr)
+        .await
+        .with_context(|| format!("binding the notifications service to {notifications_addr}"))?;
+    let loopback = |addr: SocketAddr| {
+        let ip = if addr.ip().is_unspecified() {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            addr.ip()
+        };
+        tonic::transport::Endpoint::from_shared(format!(
+            "http://{}",
+            SocketAddr::new(ip, addr.port())
+        ))
+        .map(|endpoint| endpoint.connect_lazy())
+    };
+    let service_secret = ServiceSecret::new(secret.expose())?;
+    let token_keys = vec![signing_key.verifying_key()];
     let members = rendezvous_members::Options {
         db: members_db,
         clock: Clock::system(),
         signing_key,
-        service_secret: ServiceSecret::new(secret.expose())?,
+        service_secret: service_secret.clone(),
         page_token_key: secret.derive_key("members/page-tokens"),
         settings: rendezvous_members::Settings::default(),
         server: args.server.settings(),
+        notifications: Some(loopback(notifications_addr)?),
     };
     let members_task = tokio::spawn(rendezvous_members::run(
         members,
         members_listener,
+        shutdown.clone(),
+    ));
+
+    let email_dir = args.data_dir.join("emails");
+    let mailer = match &args.smtp_url {
+        Some(url) => Mailer::smtp(url.expose())?,
+        None => Mailer::files(&email_dir)?,
+    };
+    let notifications_db = Db::connect(&format!(
+        "sqlite://{}",
+        args.data_dir.join("notifications.db").display()
+    ))
+    .await
+    .context("opening the notifications database")?;
+    let notifications = rendezvous_notifications::Options {
+        db: notifications_db,
+        clock: Clock::system(),
+        token_keys,
+        service_secret,
+        page_token_key: secret.derive_key("notifications/page-tokens"),
+        members: loopback(members_addr)?,
+        mailer,
+        worker: rendezvous_notifications::WorkerSettings::new(
+            args.email_from.parse().context("parsing --email-from")?,
+            args.public_url.clone(),
+        ),
+        server: args.server.settings(),
+        contacts_ttl: Duration::from_secs(60),
+    };
+    let notifications_task = tokio::spawn(rendezvous_notifications::run(
+        notifications,
+        notifications_listener,
         shutdown.clone(),
     ));
 
@@ -126,17 +199,36 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     println!(
         "rendezvous is up (data in {dir})\n\
          \n  members        {shown}:{mp}   rendezvous.members.v1.MemberService\n\
+         \n  notifications  {shown}:{np}   rendezvous.notifications.v1.NotificationService\n\
+         \n  emails         {dir}/emails (.eml files){smtp}\n\
          \ntry it:\n\
          \n  buf curl --protocol grpc --http2-prior-knowledge \\\n    --data '{{\"email\":\"anna@example.com\",\"password\":\"correct horse battery\",\"display_name\":\"Anna\",\"city\":\"Paris\",\"locale\":\"fr\",\"time_zone\":\"Europe/Paris\"}}' \\\n    http://{shown}:{mp}/rendezvous.members.v1.MemberService/Register\n\
          \n  grpcurl -plaintext {shown}:{mp} list\n\
          \npress Ctrl-C to stop.",
         dir = args.data_dir.display(),
         mp = args.members_port,
+        np = args.notifications_port,
+        smtp = if args.smtp_url.is_some() {
+            " — unused: SMTP is configured"
+        } else {
+            ""
+        },
     );
 
-    let result = members_task.await.context("members service task")?;
+    // The first service to stop (or fail) stops the others.
+    let (mut members_task, mut notifications_task) = (members_task, notifications_task);
+    let members_first = tokio::select! {
+        result = &mut members_task => Ok(result),
+        result = &mut notifications_task => Err(result),
+    };
     shutdown.cancel();
-    result
+    let (first, second) = match members_first {
+        Ok(result) => (result, notifications_task.await),
+        Err(result) => (result, members_task.await),
+    };
+    first.context("service task")??;
+    second.context("service task")??;
+    Ok(())
 }
 
 async fn health(addr: &str, service: &str, timeout: Duration) -> anyhow::Result<()> {

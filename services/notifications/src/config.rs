@@ -1,0 +1,63 @@
+//! Command-line and environment configuration of `rendezvous-notifications`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, TelemetryArgs};
+
+/// The notifications service: inbox, live stream, email, preferences, reliable delivery.
+#[derive(clap::Parser, Clone, Debug)]
+#[command(name = "rendezvous-notifications", version)]
+pub struct Config {
+    /// Address to listen on for gRPC.
+    #[arg(long, env = "RENDEZVOUS_LISTEN_ADDR", default_value = "0.0.0.0:50053")]
+    pub listen_addr: SocketAddr,
+    /// Database URL: `sqlite://path/notifications.db` or `postgres://user@host:5432/notifications`.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_DATABASE_URL",
+        default_value = "sqlite://rendezvous-notifications.db"
+    )]
+    pub database_url: Secret,
+    /// The members service (recipients' contact details).
+    #[arg(
+        long,
+        env = "RENDEZVOUS_MEMBERS_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub members_url: String,
+    /// PEM public key that verifies access tokens (the members service's
+    /// `token-public-key.pem`); fetched from members' GetSigningKeys when not given.
+    #[arg(long, env = "RENDEZVOUS_TOKEN_PUBLIC_KEY_FILE")]
+    pub token_public_key_file: Option<PathBuf>,
+    /// SMTP server for email: `smtp://host:1025` (plain), `smtp+starttls://user:pass@host:587`
+    /// or `smtps://user:pass@host:465`. Without it, emails are written as `.eml` files.
+    #[arg(long, env = "RENDEZVOUS_SMTP_URL")]
+    pub smtp_url: Option<Secret>,
+    /// Folder for `.eml` files when no SMTP server is configured.
+    #[arg(long, env = "RENDEZVOUS_EMAIL_DIR", default_value = "emails")]
+    pub email_dir: PathBuf,
+    /// `From` of emails.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_EMAIL_FROM",
+        default_value = "Rendezvous <noreply@rendezvous.local>"
+    )]
+    pub email_from: String,
+    /// Public base URL of the app, for links in emails (List-Unsubscribe).
+    #[arg(
+        long,
+        env = "RENDEZVOUS_PUBLIC_URL",
+        default_value = "http://localhost:8080"
+    )]
+    pub public_url: String,
+    /// Attempts before a delivery is marked dead.
+    #[arg(long, env = "RENDEZVOUS_DELIVERY_MAX_ATTEMPTS", default_value_t = 6)]
+    pub delivery_max_attempts: i64,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+}

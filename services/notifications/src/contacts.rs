@@ -1,0 +1,101 @@
+//! Recipients' contact details (display name, email, locale, time zone) from the members
+//! service's `GetContacts`, cached briefly so a burst of notifications asks once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rendezvous_common::auth::ServiceCredentials;
+use rendezvous_proto::members::v1::GetContactsRequest;
+use rendezvous_proto::members::v1::member_internal_service_client::MemberInternalServiceClient;
+use tonic::transport::Channel;
+
+/// What notifications need to know about a recipient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    pub member_id: String,
+    pub display_name: String,
+    pub email: String,
+    pub locale: String,
+    pub time_zone: String,
+    pub deleted: bool,
+}
+
+#[derive(Clone)]
+pub struct Contacts {
+    client: MemberInternalServiceClient<Channel>,
+    credentials: ServiceCredentials,
+    cache: Arc<Mutex<HashMap<String, (Instant, Contact)>>>,
+    ttl: Duration,
+}
+
+impl Contacts {
+    pub fn new(channel: Channel, credentials: ServiceCredentials, ttl: Duration) -> Self {
+        Self {
+            client: MemberInternalServiceClient::new(channel),
+            credentials,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+            ttl,
+        }
+    }
+
+    /// Contacts of `ids` that exist; unknown ids are simply absent.
+    pub async fn get(&self, ids: &[String]) -> Result<HashMap<String, Contact>, tonic::Status> {
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        {
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            for id in ids {
+                match cache.get(id) {
+                    Some((at, contact)) if at.elapsed() < self.ttl => {
+                        found.insert(id.clone(), contact.clone());
+                    }
+                    _ => missing.push(id.clone()),
+                }
+            }
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        for chunk in missing.chunks(1000) {
+            let bearer = self
+                .credentials
+                .bearer()
+                .map_err(|e| tonic::Status::internal(e.to_string()))?;
+            let mut request = tonic::Request::new(GetContactsRequest {
+                member_ids: chunk.to_vec(),
+            });
+            request.set_timeout(Duration::from_secs(10));
+            request.metadata_mut().insert(
+                "authorization",
+                bearer
+                    .parse()
+                    .map_err(|_| tonic::Status::internal("service credential is not ascii"))?,
+            );
+            let contacts = self
+                .client
+                .clone()
+                .get_contacts(request)
+                .await?
+                .into_inner()
+                .contacts;
+            let now = Instant::now();
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if cache.len() > 100_000 {
+                cache.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            }
+            for c in contacts {
+                let contact = Contact {
+                    member_id: c.member_id.clone(),
+                    display_name: c.display_name,
+                    email: c.email,
+                    locale: c.locale,
+                    time_zone: c.time_zone,
+                    deleted: c.deleted,
+                };
+                cache.insert(c.member_id.clone(), (now, contact.clone()));
+                found.insert(c.member_id, contact);
+            }
+        }
+        Ok(found)
+    }
+}

@@ -1,0 +1,93 @@
+//! Live fan-out of new in-app notifications to open `StreamNotifications` calls.
+//!
+//! On SQLite (one process) the service publishes straight into the hub after commit. On
+//! PostgreSQL every replica listens on a channel and the writer calls `pg_notify` inside its
+//! transaction, so each replica's streams hear about notifications stored by any replica, and
+//! only once the transaction has committed.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+/// The PostgreSQL channel new notifications are announced on.
+pub const CHANNEL: &str = "rendezvous_notifications";
+
+/// A stored in-app notification, as streamed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Item {
+    pub id: String,
+    pub recipient_id: String,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub params: std::collections::HashMap<String, String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Hub {
+    sender: broadcast::Sender<Arc<Item>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        let (sender, _) = broadcast::channel(4096);
+        Self { sender }
+    }
+
+    pub fn publish(&self, item: Item) {
+        // No receiver is not an error: nobody is streaming.
+        let _ = self.sender.send(Arc::new(item));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Item>> {
+        self.sender.subscribe()
+    }
+}
+
+/// Relays `pg_notify` payloads into the hub until shut down; reconnects when the connection
+/// drops.
+pub async fn listen_postgres(pool: PgPool, hub: Hub, shutdown: CancellationToken) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "notification listener cannot connect; retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        if let Err(error) = listener.listen(CHANNEL).await {
+            tracing::warn!(%error, "notification listener cannot listen; retrying");
+            continue;
+        }
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                message = listener.recv() => match message {
+                    Ok(message) => match serde_json::from_str::<Item>(message.payload()) {
+                        Ok(item) => hub.publish(item),
+                        Err(error) => tracing::warn!(%error, "unreadable notification payload"),
+                    },
+                    Err(error) => {
+                        tracing::warn!(%error, "notification listener lost its connection");
+                        break;
+                    }
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The Rendezvous notifications service: the in-app inbox and its live stream, email over
+//! SMTP, preferences with quiet hours, and reliable, deduplicated delivery with a visible log.
+//!
+//! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
+
+pub mod config;
+pub mod contacts;
+pub mod domain;
+pub mod email;
+pub mod hub;
+pub mod render;
+pub mod service;
+pub mod store;
+pub mod worker;
+
+use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret, TokenVerifier};
+use rendezvous_common::clock::Clock;
+use rendezvous_common::db::Db;
+use rendezvous_common::pagination::PageTokens;
+use rendezvous_common::server::{self, RpcLayer, ServerSettings};
+use rendezvous_proto::notifications::v1::notification_internal_service_server::{
+    self, NotificationInternalServiceServer,
+};
+use rendezvous_proto::notifications::v1::notification_service_server::{
+    self, NotificationServiceServer,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::service::RoutesBuilder;
+use tonic::transport::Channel;
+
+pub use service::Notifications;
+pub use worker::WorkerSettings;
+
+/// Everything the service needs, already loaded.
+pub struct Options {
+    pub db: Db,
+    pub clock: Clock,
+    /// Keys that verify members' access tokens.
+    pub token_keys: Vec<PublicKey>,
+    pub service_secret: ServiceSecret,
+    pub page_token_key: [u8; 32],
+    /// A channel to the members service (contacts).
+    pub members: Channel,
+    pub mailer: email::Mailer,
+    pub worker: WorkerSettings,
+    pub server: ServerSettings,
+    /// How long recipients' contact details are cached.
+    pub contacts_ttl: std::time::Duration,
+}
+
+/// Migrates the database, starts the delivery worker (and on PostgreSQL the stream listener),
+/// then serves until `shutdown` is cancelled.
+pub async fn run(
+    options: Options,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    options.db.migrate(&store::MIGRATIONS).await?;
+    let verifier = TokenVerifier::new(
+        &options.token_keys,
+        &options.service_secret,
+        options.clock.clone(),
+    )?;
+    let store = store::Store::new(options.db.clone());
+    let hub = hub::Hub::new();
+    let credentials = ServiceCredentials::new(
+        "notifications",
+        options.service_secret.clone(),
+        options.clock.clone(),
+    );
+    let contacts = contacts::Contacts::new(options.members, credentials, options.contacts_ttl);
+    let publish_locally = match &options.db {
+        Db::Postgres(pool) => {
+            tokio::spawn(hub::listen_postgres(
+                pool.clone(),
+                hub.clone(),
+                shutdown.clone(),
+            ));
+            false
+        }
+        Db::Sqlite(_) => true,
+    };
+    let notifications = Notifications::new(
+        store.clone(),
+        options.clock.clone(),
+        contacts.clone(),
+        hub,
+        publish_locally,
+        PageTokens::new(&options.page_token_key),
+        shutdown.clone(),
+    );
+    let worker = worker::Worker {
+        store,
+        clock: options.clock.clone(),
+        contacts,
+        mailer: options.mailer,
+        service: notifications.clone(),
+        settings: options.worker,
+    };
+    let worker_task = tokio::spawn(worker.run(shutdown.clone()));
+
+    let limit = options.server.max_message_bytes;
+    let mut routes = RoutesBuilder::default();
+    routes
+        .add_service(
+            NotificationServiceServer::new(notifications.clone())
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            NotificationInternalServiceServer::new(notifications)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        );
+    let served = server::serve(
+        listener,
+        routes,
+        &[
+            notification_service_server::SERVICE_NAME,
+            notification_internal_service_server::SERVICE_NAME,
+        ],
+        RpcLayer::new(verifier, &options.server),
+        shutdown.clone(),
+    )
+    .await;
+    shutdown.cancel();
+    let _ = worker_task.await;
+    served
+}

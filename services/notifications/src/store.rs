@@ -1,0 +1,655 @@
+//! Notifications storage on SQLite and PostgreSQL, each method written once for both (see
+//! `rendezvous_common::db::with_db!`).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use rendezvous_common::db::{Backend, BeginWrite as _, Db, Migrations};
+use rendezvous_common::with_db;
+use sqlx::QueryBuilder;
+
+use crate::hub::{self, Item};
+
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &[(
+        1,
+        "notifications",
+        include_str!("../migrations/sqlite/0001_notifications.sql"),
+    )],
+    postgres: &[(
+        1,
+        "notifications",
+        include_str!("../migrations/postgres/0001_notifications.sql"),
+    )],
+};
+
+/// Rows per multi-row INSERT (13 parameters each stays under both backends' limits).
+const CHUNK: usize = 400;
+
+/// A notification ready to store, with the state of each channel decided.
+#[derive(Clone, Debug)]
+pub struct NewNotification {
+    pub id: String,
+    pub recipient_id: String,
+    pub kind: String,
+    pub params: HashMap<String, String>,
+    pub dedupe_key: String,
+    pub title: String,
+    pub body: String,
+    pub locale: String,
+    pub not_before: DateTime<Utc>,
+    /// `None`: the channel is off (recorded as suppressed).
+    pub in_app: bool,
+    pub email: bool,
+}
+
+/// A delivery due for an attempt, with what sending needs.
+#[derive(Clone, Debug)]
+pub struct DueDelivery {
+    pub id: String,
+    pub notification_id: String,
+    pub recipient_id: String,
+    pub channel: String,
+    pub attempts: i64,
+    pub kind: String,
+    pub params: HashMap<String, String>,
+    pub locale: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub cancelled: bool,
+}
+
+/// A delivery as the log shows it.
+#[derive(Clone, Debug)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub notification_id: String,
+    pub kind: String,
+    pub channel: String,
+    pub attempts: i64,
+    pub status: String,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An inbox entry.
+#[derive(Clone, Debug)]
+pub struct InboxRow {
+    pub item: Item,
+    pub visible_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// Stored quiet hours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuietRow {
+    pub start_minute: i64,
+    pub end_minute: i64,
+    pub enabled: bool,
+}
+
+type InboxTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+fn inbox_row(t: InboxTuple) -> Option<InboxRow> {
+    Some(InboxRow {
+        item: Item {
+            id: t.0,
+            recipient_id: t.1,
+            kind: t.2,
+            title: t.3,
+            body: t.4,
+            params: serde_json::from_str(&t.5).unwrap_or_default(),
+            created_at: t.6,
+        },
+        visible_at: t.7?,
+        read_at: t.8,
+    })
+}
+
+const INBOX_COLUMNS: &str =
+    "id, recipient_id, kind, title, body, params, created_at, visible_at, read_at";
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Stores new notifications (duplicates of an existing dedupe key are skipped) with their
+    /// deliveries, in one transaction. Returns how many were new and the in-app items that are
+    /// visible at once (already announced with `pg_notify` on PostgreSQL).
+    pub async fn insert(
+        &self,
+        batch: &[NewNotification],
+        now: DateTime<Utc>,
+    ) -> Result<(usize, Vec<Item>), sqlx::Error> {
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut inserted: Vec<String> = Vec::new();
+            for chunk in batch.chunks(CHUNK) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO notifications (id, recipient_id, kind, params, dedupe_key, title, body, \
+                     locale, not_before, created_at, visible_at) ",
+                );
+                qb.push_values(chunk, |mut row, n| {
+                    let visible = (n.in_app && n.not_before <= now).then_some(now);
+                    row.push_bind(n.id.clone())
+                        .push_bind(n.recipient_id.clone())
+                        .push_bind(n.kind.clone())
+                        .push_bind(serde_json::to_string(&n.params).unwrap_or_else(|_| "{}".into()))
+                        .push_bind(n.dedupe_key.clone())
+                        .push_bind(n.title.clone())
+                        .push_bind(n.body.clone())
+                        .push_bind(n.locale.clone())
+                        .push_bind(n.not_before)
+                        .push_bind(now)
+                        .push_bind(visible);
+                });
+                qb.push(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id");
+                let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                inserted.extend(ids);
+            }
+            let inserted_set: std::collections::HashSet<&str> = inserted.iter().map(String::as_str).collect();
+            let fresh: Vec<&NewNotification> = batch.iter().filter(|n| inserted_set.contains(n.id.as_str())).collect();
+            let mut deliveries: Vec<(String, &NewNotification, &'static str, &'static str, DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::with_capacity(fresh.len() * 2);
+            for n in &fresh {
+                let (in_app_status, in_app_sent) = match (n.in_app, n.not_before <= now) {
+                    (false, _) => ("suppressed", None),
+                    (true, true) => ("sent", Some(now)),
+                    (true, false) => ("pending", None),
+                };
+                deliveries.push((uuid::Uuid::now_v7().to_string(), n, "in_app", in_app_status, n.not_before, in_app_sent));
+                let email_status = if n.email { "pending" } else { "suppressed" };
+                deliveries.push((uuid::Uuid::now_v7().to_string(), n, "email", email_status, n.not_before, None));
+            }
+            for chunk in deliveries.chunks(CHUNK) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO deliveries (id, notification_id, recipient_id, channel, status, \
+                     next_attempt_at, sent_at, created_at) ",
+                );
+                qb.push_values(chunk, |mut row, d| {
+                    row.push_bind(d.0.clone())
+                        .push_bind(d.1.id.clone())
+                        .push_bind(d.1.recipient_id.clone())
+                        .push_bind(d.2)
+                        .push_bind(d.3)
+                        .push_bind(d.4)
+                        .push_bind(d.5)
+                        .push_bind(now);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            let visible: Vec<Item> = fresh
+                .iter()
+                .filter(|n| n.in_app && n.not_before <= now)
+                .map(|n| Item {
+                    id: n.id.clone(),
+                    recipient_id: n.recipient_id.clone(),
+                    kind: n.kind.clone(),
+                    title: n.title.clone(),
+                    body: n.body.clone(),
+                    params: n.params.clone(),
+                    created_at: now,
+                })
+                .collect();
+            for item in &visible {
+                tx.announce(item).await?;
+            }
+            tx.commit().await?;
+            Ok((fresh.len(), visible))
+        })
+    }
+
+    /// Explicit channel preferences of several members: `(member, kind, channel) → enabled`.
+    pub async fn preferences_of(
+        &self,
+        members: &[String],
+    ) -> Result<HashMap<(String, String, String), bool>, sqlx::Error> {
+        let mut out = HashMap::new();
+        with_db!(&self.db, pool => {
+            for chunk in members.chunks(1000) {
+                let mut qb = QueryBuilder::new(
+                    "SELECT member_id, kind, channel, enabled FROM channel_preferences WHERE member_id IN (",
+                );
+                let mut s = qb.separated(", ");
+                for id in chunk {
+                    s.push_bind(id.clone());
+                }
+                s.push_unseparated(")");
+                let rows: Vec<(String, String, String, bool)> = qb.build_query_as().fetch_all(pool).await?;
+                out.extend(rows.into_iter().map(|(m, k, c, e)| ((m, k, c), e)));
+            }
+            Ok::<_, sqlx::Error>(())
+        })?;
+        Ok(out)
+    }
+
+    pub async fn quiet_hours(&self, member: &str) -> Result<Option<QuietRow>, sqlx::Error> {
+        with_db!(&self.db, pool => {
+            let row: Option<(i64, i64, bool)> = sqlx::query_as(
+                "SELECT start_minute, end_minute, enabled FROM quiet_hours WHERE member_id = $1",
+            )
+            .bind(member)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|(start_minute, end_minute, enabled)| QuietRow { start_minute, end_minute, enabled }))
+        })
+    }
+
+    /// Upserts channel preferences and (when given) quiet hours, in one transaction.
+    pub async fn update_preferences(
+        &self,
+        member: &str,
+        channels: &[(String, String, bool)],
+        quiet: Option<QuietRow>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin_write().await?;
+            for (kind, channel, enabled) in channels {
+                sqlx::query(
+                    "INSERT INTO channel_preferences (member_id, kind, channel, enabled) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (member_id, kind, channel) DO UPDATE SET enabled = excluded.enabled",
+                )
+                .bind(member)
+                .bind(kind)
+                .bind(channel)
+                .bind(*enabled)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(q) = quiet {
+                sqlx::query(
+                    "INSERT INTO quiet_hours (member_id, start_minute, end_minute, enabled, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (member_id) DO UPDATE SET \
+                     start_minute = excluded.start_minute, end_minute = excluded.end_minute, \
+                     enabled = excluded.enabled, updated_at = excluded.updated_at",
+                )
+                .bind(member)
+                .bind(q.start_minute)
+                .bind(q.end_minute)
+                .bind(q.enabled)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        })
+    }
+
+    /// The inbox, newest first; the cursor is `(visible_at, id)`.
+    pub async fn inbox(
+        &self,
+        member: &str,
+        unread_only: bool,
+        after: Option<(DateTime<Utc>, String)>,
+        limit: u32,
+    ) -> Result<Vec<InboxRow>, sqlx::Error> {
+        with_db!(&self.db, pool => {
+            let mut qb = QueryBuilder::new("SELECT ");
+            qb.push(INBOX_COLUMNS);
+            qb.push(" FROM notifications WHERE recipient_id = ");
+            qb.push_bind(member);
+            qb.push(" AND visible_at IS NOT NULL AND cancelled_at IS NULL");
+            if unread_only {
+                qb.push(" AND read_at IS NULL");
+            }
+            if let Some((at, id)) = after {
+                qb.push(" AND (visible_at < ");
+                qb.push_bind(at);
+                qb.push(" OR (visible_at = ");
+                qb.push_bind(at);
+                qb.push(" AND id < ");
+                qb.push_bind(id);
+                qb.push("))");
+            }
+            qb.push(" ORDER BY visible_at DESC, id DESC LIMIT ");
+            qb.push_bind(i64::from(limit));
+            let rows: Vec<InboxTuple> = qb.build_query_as().fetch_all(pool).await?;
+            Ok(rows.into_iter().filter_map(inbox_row).collect())
+        })
+    }
+
+    /// In-app notifications of a member that became visible after `after_id`'s, oldest first.
+    pub async fn visible_after(
+        &self,
+        member: &str,
+        after_id: &str,
+        limit: u32,
+    ) -> Result<Vec<InboxRow>, sqlx::Error> {
+        with_db!(&self.db, pool => {
+            let mut qb = QueryBuilder::new("SELECT ");
+            qb.push(INBOX_COLUMNS);
+            qb.push(" FROM notifications n WHERE recipient_id = ");
+            qb.push_bind(member);
+            qb.push(" AND visible_at IS NOT NULL AND cancelled_at IS NULL AND (visible_at, id) > \
+                     (SELECT visible_at, id FROM notifications WHERE id = ");
+            qb.push_bind(after_id);
+            qb.push(" AND recipient_id = ");
+            qb.push_bind(member);
+            qb.push(") ORDER BY visible_at, id LIMIT ");
+            qb.push_bind(i64::from(limit));
+            let rows: Vec<InboxTuple> = qb.build_query_as().fetch_all(pool).await?;
+            Ok(rows.into_iter().filter_map(inbox_row).collect())
+        })
+    }
+
+    pub async fn unread_count(&self, member: &str) -> Result<i64, sqlx::Error> {
+        with_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM notifications WHERE recipient_id = $1 \
+                 AND visible_at IS NOT NULL AND cancelled_at IS NULL AND read_at IS NULL",
+            )
+            .bind(member)
+            .fetch_one(pool)
+            .await
+        })
+    }
+
+    /// Marks some of a member's notifications read; ids of others are ignored.
+    pub async fn mark_read(
+        &self,
+        member: &str,
+        ids: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        with_db!(&self.db, pool => {
+            let mut qb = QueryBuilder::new("UPDATE notifications SET read_at = ");
+            qb.push_bind(now);
+            qb.push(" WHERE recipient_id = ");
+            qb.push_bind(member);
+            qb.push(" AND read_at IS NULL AND visible_at IS NOT NULL AND id IN (");
+            let mut s = qb.separated(", ");
+            for id in ids {
+                s.push_bind(id.clone());
+            }
+            s.push_unseparated(")");
+            Ok(qb.build().execute(pool).await?.rows_affected())
+        })
+    }
+
+    pub async fn mark_all_read(
+        &self,
+        member: &str,
+        before: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
+        with_db!(&self.db, pool => {
+            let mut qb = QueryBuilder::new("UPDATE notifications SET read_at = ");
+            qb.push_bind(now);
+            qb.push(" WHERE recipient_id = ");
+            qb.push_bind(member);
+            qb.push(" AND read_at IS NULL AND visible_at IS NOT NULL");
+            if let Some(before) = before {
+                qb.push(" AND visible_at < ");
+                qb.push_bind(before);
+            }
+            Ok(qb.build().execute(pool).await?.rows_affected())
+        })
+    }
+
+    /// Leases up to `limit` due deliveries for `lease`: on PostgreSQL replicas share the work
+    /// with `FOR UPDATE SKIP LOCKED`; a worker that dies leaves its lease to expire.
+    pub async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, sqlx::Error> {
+        let lock = match self.db.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin_write().await?;
+            let mut qb = QueryBuilder::new("SELECT id FROM deliveries WHERE status IN ('pending', 'failed') AND next_attempt_at <= ");
+            qb.push_bind(now);
+            qb.push(" ORDER BY next_attempt_at, id LIMIT ");
+            qb.push_bind(i64::from(limit));
+            qb.push(lock);
+            let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut qb = QueryBuilder::new("UPDATE deliveries SET next_attempt_at = ");
+            qb.push_bind(now + lease);
+            qb.push(" WHERE id IN (");
+            let mut s = qb.separated(", ");
+            for id in &ids {
+                s.push_bind(id.clone());
+            }
+            s.push_unseparated(")");
+            qb.build().execute(&mut *tx).await?;
+            let mut qb = QueryBuilder::new(
+                "SELECT d.id, d.notification_id, d.recipient_id, d.channel, d.attempts, n.kind, n.params, \
+                 n.locale, n.title, n.body, n.created_at, n.cancelled_at IS NOT NULL \
+                 FROM deliveries d JOIN notifications n ON n.id = d.notification_id WHERE d.id IN (",
+            );
+            let mut s = qb.separated(", ");
+            for id in &ids {
+                s.push_bind(id.clone());
+            }
+            s.push_unseparated(") ORDER BY d.next_attempt_at, d.id");
+            let rows: Vec<(String, String, String, String, i64, String, String, String, String, String, DateTime<Utc>, bool)> =
+                qb.build_query_as().fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| DueDelivery {
+                    id: r.0,
+                    notification_id: r.1,
+                    recipient_id: r.2,
+                    channel: r.3,
+                    attempts: r.4,
+                    kind: r.5,
+                    params: serde_json::from_str(&r.6).unwrap_or_default(),
+                    locale: r.7,
+                    title: r.8,
+                    body: r.9,
+                    created_at: r.10,
+                    cancelled: r.11,
+                })
+                .collect())
+        })
+    }
+
+    /// Puts a due in-app notification in the inbox; returns the item to stream.
+    pub async fn show_in_app(
+        &self,
+        due: &DueDelivery,
+        now: DateTime<Utc>,
+    ) -> Result<Item, sqlx::Error> {
+        let item = Item {
+            id: due.notification_id.clone(),
+            recipient_id: due.recipient_id.clone(),
+            kind: due.kind.clone(),
+            title: due.title.clone(),
+            body: due.body.clone(),
+            params: due.params.clone(),
+            created_at: due.created_at,
+        };
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("UPDATE notifications SET visible_at = $2 WHERE id = $1 AND visible_at IS NULL")
+                .bind(&due.notification_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE deliveries SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1")
+                .bind(&due.id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.announce(&item).await?;
+            tx.commit().await?;
+            Ok(item)
+        })
+    }
+
+    /// Records the outcome of an attempt: `status` is sent, failed, dead, cancelled or
+    /// pending (deferred by quiet hours, which is not an attempt).
+    pub async fn record_attempt(
+        &self,
+        delivery_id: &str,
+        status: &str,
+        counted: bool,
+        error: Option<&str>,
+        next_attempt_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        with_db!(&self.db, pool => {
+            sqlx::query(
+                "UPDATE deliveries SET status = $2, attempts = attempts + $3, last_error = COALESCE($4, last_error), \
+                 next_attempt_at = $5, sent_at = CASE WHEN $2 = 'sent' THEN $6 ELSE sent_at END WHERE id = $1",
+            )
+            .bind(delivery_id)
+            .bind(status)
+            .bind(i64::from(counted))
+            .bind(error)
+            .bind(next_attempt_at)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })
+    }
+
+    /// Cancels not-yet-sent notifications whose dedupe key starts with `prefix`.
+    pub async fn cancel_scheduled(
+        &self,
+        prefix: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        with_db!(&self.db, pool => {
+            let mut tx = pool.begin_write().await?;
+            let cancelled = sqlx::query(
+                "UPDATE notifications SET cancelled_at = $2 WHERE dedupe_key LIKE $1 ESCAPE '\\' \
+                 AND cancelled_at IS NULL AND visible_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = notifications.id AND d.status = 'sent')",
+            )
+            .bind(&pattern)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "UPDATE deliveries SET status = 'cancelled' WHERE status IN ('pending', 'failed') \
+                 AND notification_id IN (SELECT id FROM notifications WHERE dedupe_key LIKE $1 ESCAPE '\\' AND cancelled_at IS NOT NULL)",
+            )
+            .bind(&pattern)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(cancelled)
+        })
+    }
+
+    /// A member's delivery log, newest first by id.
+    pub async fn deliveries(
+        &self,
+        member: &str,
+        notification_id: Option<&str>,
+        status: Option<&str>,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+        with_db!(&self.db, pool => {
+            let mut qb = QueryBuilder::new(
+                "SELECT d.id, d.notification_id, n.kind, d.channel, d.attempts, d.status, d.last_error, \
+                 d.next_attempt_at, d.sent_at, d.created_at FROM deliveries d \
+                 JOIN notifications n ON n.id = d.notification_id WHERE d.recipient_id = ",
+            );
+            qb.push_bind(member);
+            if let Some(id) = notification_id {
+                qb.push(" AND d.notification_id = ");
+                qb.push_bind(id.to_owned());
+            }
+            if let Some(status) = status {
+                qb.push(" AND d.status = ");
+                qb.push_bind(status.to_owned());
+            }
+            if let Some(before) = before {
+                qb.push(" AND d.id < ");
+                qb.push_bind(before.to_owned());
+            }
+            qb.push(" ORDER BY d.id DESC LIMIT ");
+            qb.push_bind(i64::from(limit));
+            let rows: Vec<(String, String, String, String, i64, String, Option<String>, DateTime<Utc>, Option<DateTime<Utc>>, DateTime<Utc>)> =
+                qb.build_query_as().fetch_all(pool).await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| DeliveryRow {
+                    id: r.0,
+                    notification_id: r.1,
+                    kind: r.2,
+                    channel: r.3,
+                    attempts: r.4,
+                    status: r.5,
+                    last_error: r.6,
+                    next_attempt_at: r.7,
+                    sent_at: r.8,
+                    created_at: r.9,
+                })
+                .collect())
+        })
+    }
+}
+
+/// Announces a visible notification to the streams once the transaction commits: on
+/// PostgreSQL with `pg_notify` (every replica listens); on SQLite the service publishes into
+/// its hub itself after commit.
+trait Announce {
+    fn announce(&mut self, item: &Item) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+impl Announce for sqlx::SqliteConnection {
+    async fn announce(&mut self, _item: &Item) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl Announce for sqlx::PgConnection {
+    async fn announce(&mut self, item: &Item) -> Result<(), sqlx::Error> {
+        let mut payload = serde_json::to_string(item).unwrap_or_default();
+        // pg_notify payloads are limited to 8000 bytes; streams then show a shortened body.
+        if payload.len() > 7900 {
+            let mut short = item.clone();
+            short.body = short.body.chars().take(500).collect();
+            short.params.clear();
+            payload = serde_json::to_string(&short).unwrap_or_default();
+        }
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(hub::CHANNEL)
+            .bind(payload)
+            .execute(&mut *self)
+            .await
+            .map(|_| ())
+    }
+}

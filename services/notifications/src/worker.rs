@@ -1,0 +1,222 @@
+//! The delivery worker: leases due deliveries (scheduled in-app notifications, emails and
+//! retries), sends them, and records each outcome with exponential back-off and jitter, until
+//! a bounded number of attempts marks a delivery dead with its last error kept.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use rendezvous_common::clock::Clock;
+use tokio_util::sync::CancellationToken;
+
+use crate::contacts::Contacts;
+use crate::domain::{self, QuietHours};
+use crate::email::{Mailer, OutgoingEmail, build_message};
+use crate::render::{self, Locale};
+use crate::service::Notifications;
+use crate::store::{DueDelivery, Store};
+
+/// Tunables of the worker.
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    pub poll_interval: StdDuration,
+    pub batch_size: u32,
+    /// How long a leased delivery stays with one worker before another may take it.
+    pub lease: Duration,
+    pub max_attempts: i64,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// `From` of emails.
+    pub from: lettre::message::Mailbox,
+    /// Base of the preferences link in List-Unsubscribe.
+    pub public_url: String,
+}
+
+impl WorkerSettings {
+    pub fn new(from: lettre::message::Mailbox, public_url: String) -> Self {
+        Self {
+            poll_interval: StdDuration::from_millis(200),
+            batch_size: 50,
+            lease: Duration::seconds(60),
+            max_attempts: 6,
+            base_backoff: Duration::seconds(2),
+            max_backoff: Duration::minutes(30),
+            from,
+            public_url,
+        }
+    }
+}
+
+pub struct Worker {
+    pub store: Store,
+    pub clock: Clock,
+    pub contacts: Contacts,
+    pub mailer: Mailer,
+    pub service: Notifications,
+    pub settings: WorkerSettings,
+}
+
+impl Worker {
+    fn now(&self) -> DateTime<Utc> {
+        let now = self.clock.now();
+        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    }
+
+    /// Runs passes until `shutdown` is cancelled.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let handled = match self.run_once().await {
+                Ok(n) => n,
+                Err(error) => {
+                    tracing::warn!(%error, "delivery pass failed");
+                    0
+                }
+            };
+            if handled < self.settings.batch_size as usize {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(self.settings.poll_interval) => {}
+                }
+            } else if shutdown.is_cancelled() {
+                return;
+            }
+        }
+    }
+
+    /// One pass; returns how many deliveries it handled.
+    pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
+        let now = self.now();
+        let due = self
+            .store
+            .claim_due(now, self.settings.lease, self.settings.batch_size)
+            .await?;
+        for delivery in &due {
+            self.handle(delivery).await?;
+        }
+        Ok(due.len())
+    }
+
+    async fn handle(&self, due: &DueDelivery) -> Result<(), sqlx::Error> {
+        let now = self.now();
+        if due.cancelled {
+            return self
+                .store
+                .record_attempt(&due.id, "cancelled", false, None, now, now)
+                .await;
+        }
+        if due.channel == "in_app" {
+            let item = self.store.show_in_app(due, now).await?;
+            self.service.published(vec![item]);
+            return Ok(());
+        }
+        let contact = match self
+            .contacts
+            .get(std::slice::from_ref(&due.recipient_id))
+            .await
+        {
+            Ok(mut found) => found.remove(&due.recipient_id),
+            Err(status) => {
+                return self
+                    .retry(
+                        due,
+                        &format!("contacts unavailable: {}", status.message()),
+                        false,
+                    )
+                    .await;
+            }
+        };
+        let Some(contact) = contact.filter(|c| !c.deleted && !c.email.is_empty()) else {
+            return self
+                .store
+                .record_attempt(
+                    &due.id,
+                    "suppressed",
+                    false,
+                    Some("recipient has no email address"),
+                    now,
+                    now,
+                )
+                .await;
+        };
+        let tz: Tz = contact.time_zone.parse().unwrap_or(Tz::UTC);
+        if let Some(quiet) = self
+            .store
+            .quiet_hours(&due.recipient_id)
+            .await?
+            .filter(|q| q.enabled)
+        {
+            let hours = QuietHours {
+                start_minute: u32::try_from(quiet.start_minute).unwrap_or(0),
+                end_minute: u32::try_from(quiet.end_minute).unwrap_or(0),
+            };
+            if let Some(until) = hours.quiet_until(now, tz) {
+                tracing::debug!(delivery = %due.id, %until, "held back by quiet hours");
+                return self
+                    .store
+                    .record_attempt(&due.id, "pending", false, None, until, now)
+                    .await;
+            }
+        }
+        let kind = domain::kind_from_name(&due.kind);
+        let rendered = render::render(
+            kind,
+            Locale::parse(&due.locale),
+            &contact.display_name,
+            &due.params,
+        );
+        let unsubscribe = format!(
+            "{}/preferences?member={}&kind={}",
+            self.settings.public_url.trim_end_matches('/'),
+            due.recipient_id,
+            due.kind
+        );
+        let email = OutgoingEmail {
+            notification_id: &due.notification_id,
+            to_name: &contact.display_name,
+            to_email: &contact.email,
+            rendered: &rendered,
+            unsubscribe_url: &unsubscribe,
+        };
+        let message = match build_message(&self.settings.from, &email) {
+            Ok(message) => message,
+            Err(error) => return self.retry(due, &error.to_string(), true).await,
+        };
+        match self.mailer.send(message).await {
+            Ok(()) => {
+                tracing::info!(delivery = %due.id, kind = %due.kind, "email sent");
+                self.store
+                    .record_attempt(&due.id, "sent", true, None, now, now)
+                    .await
+            }
+            Err(error) => self.retry(due, &error.message, error.permanent).await,
+        }
+    }
+
+    /// Schedules another attempt, or marks the delivery dead after the last one (or at once
+    /// for a permanent failure).
+    async fn retry(
+        &self,
+        due: &DueDelivery,
+        error: &str,
+        permanent: bool,
+    ) -> Result<(), sqlx::Error> {
+        let now = self.now();
+        let attempts = due.attempts + 1;
+        if permanent || attempts >= self.settings.max_attempts {
+            tracing::warn!(delivery = %due.id, attempts, %error, "delivery is dead");
+            return self
+                .store
+                .record_attempt(&due.id, "dead", true, Some(error), now, now)
+                .await;
+        }
+        let wait = domain::backoff(
+            u32::try_from(attempts).unwrap_or(u32::MAX),
+            self.settings.base_backoff,
+            self.settings.max_backoff,
+        );
+        tracing::info!(delivery = %due.id, attempts, %error, retry_in_ms = wait.num_milliseconds(), "delivery failed; will retry");
+        self.store
+            .record_attempt(&due.id, "failed", true, Some(error), now + wait, now)
+            .await
+    }
+}
