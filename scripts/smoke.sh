@@ -115,9 +115,19 @@ s.close()
 ')
 addr="127.0.0.1:$port"
 url="http://$addr"
+notifications_port=$("$PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+')
+notifications_addr="127.0.0.1:$notifications_port"
+notifications_url="http://$notifications_addr"
 
 echo "smoke: starting $RENDEZVOUS_BIN up on $addr (data in $data_dir)"
 "$RENDEZVOUS_BIN" up --data-dir "$data_dir" --host 127.0.0.1 --members-port "$port" \
+  --notifications-port "$notifications_port" \
   >"$server_log" 2>&1 </dev/null &
 server_pid=$!
 
@@ -207,6 +217,34 @@ if out=$(buf_curl --data "$bad_json" "$url/rendezvous.members.v1.MemberService/L
 fi
 grep -qi unauthenticated <<<"$out" || fail "Login with a wrong password: want UNAUTHENTICATED, got: $out"
 pass "Login with a wrong password is UNAUTHENTICATED"
+
+# --- notifications: the welcome reaches the inbox (through the outbox relay) and the mailbox
+"$RENDEZVOUS_BIN" health "$notifications_addr" --timeout-secs 2 >/dev/null 2>&1 \
+  || fail "the notifications service on $notifications_addr is not SERVING"
+welcome=
+for _ in $(seq 50); do
+  out=$(buf_curl -H "authorization: Bearer $token" --data '{}' \
+    "$notifications_url/rendezvous.notifications.v1.NotificationService/ListNotifications" 2>&1) \
+    || fail "ListNotifications failed: $out"
+  if grep -q NOTIFICATION_KIND_WELCOME <<<"$out"; then
+    welcome=1
+    break
+  fi
+  sleep 0.2
+done
+[[ -n $welcome ]] || fail "no welcome notification in the inbox after 10 s: $out"
+pass "ListNotifications shows the welcome notification"
+
+eml=
+for _ in $(seq 50); do
+  eml=$(grep -l -F "$email" "$data_dir"/emails/*.eml 2>/dev/null | head -1 || true)
+  [[ -n $eml ]] && break
+  sleep 0.2
+done
+[[ -n $eml ]] || fail "no .eml file for $email in $data_dir/emails after 10 s"
+grep -q '^Message-ID: <' "$eml" || fail "$eml has no Message-ID"
+grep -q '^List-Unsubscribe: <' "$eml" || fail "$eml has no List-Unsubscribe"
+pass "the welcome email is in $data_dir/emails ($(basename "$eml"))"
 
 # --- the Python client (grpcio, reflection v1alpha, no generated stubs) -------------------
 if out=$("$PYTHON" scripts/smoke_client.py "$addr" 2>&1); then

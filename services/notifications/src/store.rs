@@ -182,7 +182,7 @@ impl Store {
             for chunk in deliveries.chunks(CHUNK) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO deliveries (id, notification_id, recipient_id, channel, status, \
-                     next_attempt_at, sent_at, created_at) ",
+                     next_attempt_at, sent_at, created_at, attempts) ",
                 );
                 qb.push_values(chunk, |mut row, d| {
                     row.push_bind(d.0.clone())
@@ -192,7 +192,8 @@ impl Store {
                         .push_bind(d.3)
                         .push_bind(d.4)
                         .push_bind(d.5)
-                        .push_bind(now);
+                        .push_bind(now)
+                        .push_bind(i64::from(d.5.is_some()));
                 });
                 qb.build().execute(&mut *tx).await?;
             }
