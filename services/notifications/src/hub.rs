@@ -57,8 +57,14 @@ impl Hub {
 }
 
 /// Relays `pg_notify` payloads into the hub until shut down; reconnects when the connection
-/// drops.
-pub async fn listen_postgres(pool: PgPool, hub: Hub, shutdown: CancellationToken) {
+/// drops. `listening` fires once the first LISTEN is in place.
+pub async fn listen_postgres(
+    pool: PgPool,
+    hub: Hub,
+    listening: tokio::sync::oneshot::Sender<()>,
+    shutdown: CancellationToken,
+) {
+    let mut listening = Some(listening);
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(listener) => listener,
@@ -73,6 +79,9 @@ pub async fn listen_postgres(pool: PgPool, hub: Hub, shutdown: CancellationToken
         if let Err(error) = listener.listen(CHANNEL).await {
             tracing::warn!(%error, "notification listener cannot listen; retrying");
             continue;
+        }
+        if let Some(listening) = listening.take() {
+            let _ = listening.send(());
         }
         loop {
             tokio::select! {

@@ -72,11 +72,16 @@ pub async fn run(
     let contacts = contacts::Contacts::new(options.members, credentials, options.contacts_ttl);
     let publish_locally = match &options.db {
         Db::Postgres(pool) => {
+            let (listening, ready) = tokio::sync::oneshot::channel();
             tokio::spawn(hub::listen_postgres(
                 pool.clone(),
                 hub.clone(),
+                listening,
                 shutdown.clone(),
             ));
+            // A stream opened before the LISTEN would silently miss notifications: serve
+            // once it is in place (or the listener gave up on shutdown).
+            let _ = ready.await;
             false
         }
         Db::Sqlite(_) => true,

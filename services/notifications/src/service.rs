@@ -495,6 +495,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         }
         let mut channels = Vec::new();
         let mut quiet = None;
+        let mut time_zone = None;
         for path in &paths {
             match path.as_str() {
                 "channel_preferences" => {
@@ -554,16 +555,26 @@ impl pb::notification_service_server::NotificationService for Notifications {
                         enabled: q.enabled,
                     });
                 }
+                "time_zone" => {
+                    let zone = prefs.time_zone.trim();
+                    if zone.is_empty() {
+                        time_zone = Some(None);
+                    } else if let Ok(tz) = zone.parse::<chrono_tz::Tz>() {
+                        time_zone = Some(Some(tz.name().to_owned()));
+                    } else {
+                        v.push(FieldViolation::new("preferences.time_zone", "must be an IANA time zone such as Europe/Paris"));
+                    }
+                }
                 other => v.push(FieldViolation::new(
                     "update_mask",
-                    format!("unknown path `{other}`; updatable: channel_preferences, quiet_hours"),
+                    format!("unknown path `{other}`; updatable: channel_preferences, quiet_hours, time_zone"),
                 )),
             }
         }
         v.finish().map_err(|e| error::invalid_argument(&e))?;
         self.0
             .store
-            .update_preferences(&me, &channels, quiet, self.now())
+            .update_preferences(&me, &channels, quiet, time_zone, self.now())
             .await
             .map_err(|e| db_error(&e))?;
         Ok(Response::new(pb::UpdatePreferencesResponse {
@@ -647,21 +658,28 @@ impl Notifications {
             .preferences_of(&[me.to_owned()])
             .await
             .map_err(|e| db_error(&e))?;
-        let quiet = self
+        let settings = self
             .0
             .store
             .quiet_hours(me)
             .await
             .map_err(|e| db_error(&e))?;
-        let time_zone = self
-            .0
-            .contacts
-            .get(&[me.to_owned()])
-            .await
-            .ok()
-            .and_then(|mut c| c.remove(me))
-            .map(|c| c.time_zone)
-            .unwrap_or_else(|| "UTC".to_owned());
+        // A row created only to hold a time zone has no quiet hours to show.
+        let quiet = settings
+            .quiet
+            .filter(|q| q.enabled || q.start_minute != q.end_minute);
+        let time_zone = match settings.time_zone {
+            Some(zone) => zone,
+            None => self
+                .0
+                .contacts
+                .get(&[me.to_owned()])
+                .await
+                .ok()
+                .and_then(|mut c| c.remove(me))
+                .map(|c| c.time_zone)
+                .unwrap_or_else(|| "UTC".to_owned()),
+        };
         let mut channel_preferences = Vec::new();
         for kind in domain::all_kinds() {
             for channel in [pb::Channel::InApp, pb::Channel::Email] {

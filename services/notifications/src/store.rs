@@ -11,16 +11,30 @@ use sqlx::QueryBuilder;
 use crate::hub::{self, Item};
 
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[(
-        1,
-        "notifications",
-        include_str!("../migrations/sqlite/0001_notifications.sql"),
-    )],
-    postgres: &[(
-        1,
-        "notifications",
-        include_str!("../migrations/postgres/0001_notifications.sql"),
-    )],
+    sqlite: &[
+        (
+            1,
+            "notifications",
+            include_str!("../migrations/sqlite/0001_notifications.sql"),
+        ),
+        (
+            2,
+            "preference time zone",
+            include_str!("../migrations/sqlite/0002_preference_time_zone.sql"),
+        ),
+    ],
+    postgres: &[
+        (
+            1,
+            "notifications",
+            include_str!("../migrations/postgres/0001_notifications.sql"),
+        ),
+        (
+            2,
+            "preference time zone",
+            include_str!("../migrations/postgres/0002_preference_time_zone.sql"),
+        ),
+    ],
 };
 
 /// Rows per multi-row INSERT (13 parameters each stays under both backends' limits).
@@ -89,6 +103,13 @@ pub struct QuietRow {
     pub start_minute: i64,
     pub end_minute: i64,
     pub enabled: bool,
+}
+
+/// Quiet hours and the zone they are read in (`None`: the profile's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuietSettings {
+    pub quiet: Option<QuietRow>,
+    pub time_zone: Option<String>,
 }
 
 type InboxTuple = (
@@ -242,24 +263,29 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn quiet_hours(&self, member: &str) -> Result<Option<QuietRow>, sqlx::Error> {
+    pub async fn quiet_hours(&self, member: &str) -> Result<QuietSettings, sqlx::Error> {
         with_db!(&self.db, pool => {
-            let row: Option<(i64, i64, bool)> = sqlx::query_as(
-                "SELECT start_minute, end_minute, enabled FROM quiet_hours WHERE member_id = $1",
+            let row: Option<(i64, i64, bool, Option<String>)> = sqlx::query_as(
+                "SELECT start_minute, end_minute, enabled, time_zone FROM quiet_hours WHERE member_id = $1",
             )
             .bind(member)
             .fetch_optional(pool)
             .await?;
-            Ok(row.map(|(start_minute, end_minute, enabled)| QuietRow { start_minute, end_minute, enabled }))
+            Ok(row.map_or_else(QuietSettings::default, |(start_minute, end_minute, enabled, time_zone)| QuietSettings {
+                quiet: Some(QuietRow { start_minute, end_minute, enabled }),
+                time_zone,
+            }))
         })
     }
 
-    /// Upserts channel preferences and (when given) quiet hours, in one transaction.
+    /// Upserts channel preferences, and (when given) quiet hours and their time zone
+    /// (`Some(None)` clears it), in one transaction.
     pub async fn update_preferences(
         &self,
         member: &str,
         channels: &[(String, String, bool)],
         quiet: Option<QuietRow>,
+        time_zone: Option<Option<String>>,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         with_db!(&self.db, pool => {
@@ -288,6 +314,18 @@ impl Store {
                 .bind(q.end_minute)
                 .bind(q.enabled)
                 .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(time_zone) = time_zone {
+                sqlx::query(
+                    "INSERT INTO quiet_hours (member_id, start_minute, end_minute, enabled, updated_at, time_zone) \
+                     VALUES ($1, 0, 0, FALSE, $2, $3) ON CONFLICT (member_id) DO UPDATE SET \
+                     time_zone = excluded.time_zone, updated_at = excluded.updated_at",
+                )
+                .bind(member)
+                .bind(now)
+                .bind(time_zone)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -401,8 +439,9 @@ impl Store {
             qb.push(" WHERE recipient_id = ");
             qb.push_bind(member);
             qb.push(" AND read_at IS NULL AND visible_at IS NOT NULL");
+            // "At or before": the last notification the client has seen is marked too.
             if let Some(before) = before {
-                qb.push(" AND visible_at < ");
+                qb.push(" AND visible_at <= ");
                 qb.push_bind(before);
             }
             Ok(qb.build().execute(pool).await?.rows_affected())
@@ -550,21 +589,26 @@ impl Store {
         );
         with_db!(&self.db, pool => {
             let mut tx = pool.begin_write().await?;
+            // SQLite's LIKE ignores ASCII case: the substr test keeps the prefix exact.
             let cancelled = sqlx::query(
                 "UPDATE notifications SET cancelled_at = $2 WHERE dedupe_key LIKE $1 ESCAPE '\\' \
+                 AND substr(dedupe_key, 1, length($3)) = $3 \
                  AND cancelled_at IS NULL AND visible_at IS NULL \
                  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = notifications.id AND d.status = 'sent')",
             )
             .bind(&pattern)
             .bind(now)
+            .bind(prefix)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             sqlx::query(
                 "UPDATE deliveries SET status = 'cancelled' WHERE status IN ('pending', 'failed') \
-                 AND notification_id IN (SELECT id FROM notifications WHERE dedupe_key LIKE $1 ESCAPE '\\' AND cancelled_at IS NOT NULL)",
+                 AND notification_id IN (SELECT id FROM notifications WHERE dedupe_key LIKE $1 ESCAPE '\\' \
+                 AND substr(dedupe_key, 1, length($2)) = $2 AND cancelled_at IS NOT NULL)",
             )
             .bind(&pattern)
+            .bind(prefix)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;

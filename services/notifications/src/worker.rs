@@ -138,13 +138,14 @@ impl Worker {
                 )
                 .await;
         };
-        let tz: Tz = contact.time_zone.parse().unwrap_or(Tz::UTC);
-        if let Some(quiet) = self
-            .store
-            .quiet_hours(&due.recipient_id)
-            .await?
-            .filter(|q| q.enabled)
-        {
+        let settings = self.store.quiet_hours(&due.recipient_id).await?;
+        let tz: Tz = settings
+            .time_zone
+            .as_deref()
+            .unwrap_or(&contact.time_zone)
+            .parse()
+            .unwrap_or(Tz::UTC);
+        if let Some(quiet) = settings.quiet.filter(|q| q.enabled) {
             let hours = QuietHours {
                 start_minute: u32::try_from(quiet.start_minute).unwrap_or(0),
                 end_minute: u32::try_from(quiet.end_minute).unwrap_or(0),

@@ -1,0 +1,634 @@
+//! The in-app inbox: listing newest first with an unread filter, the unread count and paging;
+//! marking read (one's own only); and the live stream — prompt, private, resumable, and closed
+//! cleanly on shutdown, across replicas on PostgreSQL.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking"
+)]
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use rendezvous_proto::notifications::v1 as pb;
+use rendezvous_testkit::{
+    Backend, NotificationClient, Stack, StackStart, TestMember, backend_tests,
+};
+use tonic::Streaming;
+
+/// The kind the tests deliver: in-app on by default, email off, so nothing else goes on.
+const KIND: pb::NotificationKind = pb::NotificationKind::ChapterNewEvent;
+
+/// Polls `check` until it returns `Some`, for at most five seconds.
+async fn eventually<T, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Registers a member and waits until the welcome notification is in their inbox, so that
+/// nothing arrives later than what a test delivers itself.
+async fn settled_member(stack: &Stack, name: &str) -> TestMember {
+    let member = stack.members.register(name).await.unwrap();
+    let inbox = stack.inbox(&member);
+    eventually(|| {
+        let mut inbox = inbox.clone();
+        async move {
+            let list = inbox
+                .list_notifications(pb::ListNotificationsRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
+            list.notifications
+                .iter()
+                .any(|n| n.kind() == pb::NotificationKind::Welcome)
+                .then_some(())
+        }
+    })
+    .await;
+    member
+}
+
+/// A notification for `to`, recognisable by its `tag` parameter.
+fn request(to: &TestMember, tag: &str) -> pb::NotificationRequest {
+    pb::NotificationRequest {
+        recipient_id: to.id.clone(),
+        kind: KIND.into(),
+        params: HashMap::from([
+            ("tag".to_owned(), tag.to_owned()),
+            ("chapter_name".to_owned(), "Lyon".to_owned()),
+        ]),
+        dedupe_key: format!("test:{tag}:{}", uuid::Uuid::now_v7()),
+        not_before: None,
+    }
+}
+
+async fn deliver(stack: &Stack, to: &TestMember, tag: &str) {
+    let response = stack
+        .deliverer()
+        .unwrap()
+        .deliver(pb::DeliverRequest {
+            notifications: vec![request(to, tag)],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.accepted_count, 1, "{tag} was not accepted");
+}
+
+fn tag(n: &pb::Notification) -> &str {
+    n.params.get("tag").map_or("", String::as_str)
+}
+
+fn tags(list: &[pb::Notification]) -> Vec<&str> {
+    list.iter().map(tag).collect()
+}
+
+async fn list(
+    inbox: &mut NotificationClient,
+    unread_only: bool,
+    page_size: i32,
+    page_token: String,
+) -> pb::ListNotificationsResponse {
+    inbox
+        .list_notifications(pb::ListNotificationsRequest {
+            unread_only,
+            page_size,
+            page_token,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The caller's notifications (newest first), found by tag.
+async fn by_tag(inbox: &mut NotificationClient) -> HashMap<String, pb::Notification> {
+    list(inbox, false, 100, String::new())
+        .await
+        .notifications
+        .into_iter()
+        .map(|n| (tag(&n).to_owned(), n))
+        .collect()
+}
+
+async fn open_stream(
+    inbox: &mut NotificationClient,
+    resume_after_id: &str,
+) -> Streaming<pb::StreamNotificationsResponse> {
+    inbox
+        .stream_notifications(pb::StreamNotificationsRequest {
+            resume_after_id: resume_after_id.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The next message of a stream, waiting at most five seconds.
+async fn next(
+    stream: &mut Streaming<pb::StreamNotificationsResponse>,
+) -> pb::StreamNotificationsResponse {
+    tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("no message within 5 s")
+        .unwrap()
+        .expect("the stream ended")
+}
+
+fn streamed_tag(message: &pb::StreamNotificationsResponse) -> &str {
+    message.notification.as_ref().map_or("", tag)
+}
+
+async fn the_inbox_lists_newest_first_with_the_unread_count(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    for n in ["n1", "n2", "n3", "n4", "n5"] {
+        deliver(&stack, &anna, n).await;
+    }
+    let mut inbox = stack.inbox(&anna);
+    let page = list(&mut inbox, false, 0, String::new()).await;
+    assert_eq!(
+        tags(&page.notifications),
+        ["n5", "n4", "n3", "n2", "n1", ""]
+    );
+    assert_eq!(
+        page.notifications[5].kind(),
+        pb::NotificationKind::Welcome,
+        "the welcome is the oldest"
+    );
+    let times: Vec<_> = page
+        .notifications
+        .iter()
+        .map(|n| {
+            let t = n.create_time.unwrap();
+            (t.seconds, t.nanos)
+        })
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "create times must not increase: {times:?}"
+    );
+    assert_eq!(page.unread_count, 6);
+    assert!(page.next_page_token.is_empty());
+    for n in &page.notifications[..5] {
+        assert_eq!(n.recipient_id, anna.id);
+        assert_eq!(n.kind(), KIND);
+        assert!(!n.read && n.read_time.is_none());
+        assert!(!n.title.is_empty() && !n.body.is_empty());
+    }
+    stack.stop().await.unwrap();
+}
+
+async fn unread_only_lists_just_the_unread_ones(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    for n in ["n1", "n2", "n3"] {
+        deliver(&stack, &anna, n).await;
+    }
+    let mut inbox = stack.inbox(&anna);
+    let all = by_tag(&mut inbox).await;
+    let marked = inbox
+        .mark_read(pb::MarkReadRequest {
+            notification_ids: vec![all[""].id.clone(), all["n2"].id.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((marked.marked_count, marked.unread_count), (2, 2));
+
+    let unread = list(&mut inbox, true, 0, String::new()).await;
+    assert_eq!(tags(&unread.notifications), ["n3", "n1"]);
+    assert_eq!(unread.unread_count, 2);
+    assert!(unread.notifications.iter().all(|n| !n.read));
+
+    let everything = list(&mut inbox, false, 0, String::new()).await;
+    assert_eq!(tags(&everything.notifications), ["n3", "n2", "n1", ""]);
+    assert_eq!(
+        everything.unread_count, 2,
+        "the unread count ignores the filter"
+    );
+    let n2 = &everything.notifications[1];
+    assert!(n2.read && n2.read_time.is_some());
+    stack.stop().await.unwrap();
+}
+
+/// Pages through the inbox `page_size` at a time, calling `between` after the first page;
+/// returns the tags in order and the size of each page, asserting no id comes twice.
+async fn page_through(
+    inbox: &mut NotificationClient,
+    unread_only: bool,
+    page_size: i32,
+    mut between: impl AsyncFnMut(),
+) -> (Vec<String>, Vec<usize>) {
+    let mut seen = Vec::new();
+    let mut ids = HashSet::new();
+    let mut pages = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = list(inbox, unread_only, page_size, token).await;
+        pages.push(page.notifications.len());
+        for n in &page.notifications {
+            assert!(ids.insert(n.id.clone()), "{} listed twice", n.id);
+            seen.push(tag(n).to_owned());
+        }
+        if pages.len() == 1 {
+            between().await;
+        }
+        token = page.next_page_token;
+        if token.is_empty() {
+            return (seen, pages);
+        }
+        assert!(pages.len() < 20, "paging does not end");
+    }
+}
+
+async fn paging_two_at_a_time_returns_each_notification_exactly_once(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let mut inbox = stack.inbox(&anna);
+    // With the welcome read, the unread filter holds exactly the five delivered below.
+    inbox
+        .mark_all_read(pb::MarkAllReadRequest::default())
+        .await
+        .unwrap();
+    for n in ["n1", "n2", "n3", "n4", "n5"] {
+        deliver(&stack, &anna, n).await;
+    }
+
+    let (seen, pages) = page_through(&mut inbox, true, 2, async || {}).await;
+    assert_eq!(seen, ["n5", "n4", "n3", "n2", "n1"]);
+    assert_eq!(pages, [2, 2, 1]);
+
+    // Something newer arriving between pages changes nothing further down.
+    let (seen, pages) = page_through(&mut inbox, false, 2, async || {
+        deliver(&stack, &anna, "late").await;
+    })
+    .await;
+    assert_eq!(seen, ["n5", "n4", "n3", "n2", "n1", ""]);
+    assert_eq!(pages, [2, 2, 2]);
+    let (seen, _) = page_through(&mut inbox, false, 2, async || {}).await;
+    assert_eq!(seen, ["late", "n5", "n4", "n3", "n2", "n1", ""]);
+    let first = list(&mut inbox, false, 2, String::new()).await;
+    assert_eq!(first.unread_count, 6);
+    stack.stop().await.unwrap();
+}
+
+async fn mark_read_marks_own_notifications_and_lowers_the_unread_count(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    for n in ["n1", "n2", "n3"] {
+        deliver(&stack, &anna, n).await;
+    }
+    let mut inbox = stack.inbox(&anna);
+    let all = by_tag(&mut inbox).await;
+    let ids = vec![all["n1"].id.clone(), all["n2"].id.clone()];
+    let first = inbox
+        .mark_read(pb::MarkReadRequest {
+            notification_ids: ids.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((first.marked_count, first.unread_count), (2, 2));
+    let again = inbox
+        .mark_read(pb::MarkReadRequest {
+            notification_ids: ids,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (again.marked_count, again.unread_count),
+        (0, 2),
+        "marking read again is a no-op"
+    );
+    let after = by_tag(&mut inbox).await;
+    assert!(after["n1"].read && after["n1"].read_time.is_some());
+    assert!(after["n2"].read && after["n2"].read_time.is_some());
+    assert!(!after["n3"].read && after["n3"].read_time.is_none());
+    assert_eq!(
+        list(&mut inbox, false, 0, String::new()).await.unread_count,
+        2
+    );
+    stack.stop().await.unwrap();
+}
+
+async fn mark_read_with_another_members_id_marks_nothing(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let bruno = settled_member(&stack, "Bruno").await;
+    deliver(&stack, &anna, "for-anna").await;
+    deliver(&stack, &bruno, "for-bruno").await;
+    let mut anna_inbox = stack.inbox(&anna);
+    let mut bruno_inbox = stack.inbox(&bruno);
+    let brunos = by_tag(&mut bruno_inbox).await["for-bruno"].id.clone();
+    let annas = by_tag(&mut anna_inbox).await["for-anna"].id.clone();
+
+    let response = anna_inbox
+        .mark_read(pb::MarkReadRequest {
+            notification_ids: vec![brunos.clone()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((response.marked_count, response.unread_count), (0, 2));
+
+    let mixed = anna_inbox
+        .mark_read(pb::MarkReadRequest {
+            notification_ids: vec![brunos.clone(), annas],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (mixed.marked_count, mixed.unread_count),
+        (1, 1),
+        "only Anna's own id counts"
+    );
+
+    let bruno_list = list(&mut bruno_inbox, false, 0, String::new()).await;
+    assert_eq!(bruno_list.unread_count, 2);
+    let theirs = bruno_list
+        .notifications
+        .iter()
+        .find(|n| n.id == brunos)
+        .unwrap();
+    assert!(!theirs.read && theirs.read_time.is_none());
+    stack.stop().await.unwrap();
+}
+
+async fn mark_all_read_marks_every_unread_notification(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let bruno = settled_member(&stack, "Bruno").await;
+    for n in ["n1", "n2", "n3"] {
+        deliver(&stack, &anna, n).await;
+    }
+    deliver(&stack, &bruno, "for-bruno").await;
+    let mut inbox = stack.inbox(&anna);
+    let response = inbox
+        .mark_all_read(pb::MarkAllReadRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((response.marked_count, response.unread_count), (4, 0));
+    let again = inbox
+        .mark_all_read(pb::MarkAllReadRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((again.marked_count, again.unread_count), (0, 0));
+    let page = list(&mut inbox, false, 0, String::new()).await;
+    assert!(page.notifications.iter().all(|n| n.read));
+    assert!(
+        list(&mut inbox, true, 0, String::new())
+            .await
+            .notifications
+            .is_empty()
+    );
+    assert_eq!(
+        list(&mut stack.inbox(&bruno), false, 0, String::new())
+            .await
+            .unread_count,
+        2,
+        "Bruno's notifications stay unread"
+    );
+    stack.stop().await.unwrap();
+}
+
+async fn mark_all_read_before_a_time_leaves_newer_notifications_unread(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    for n in ["n1", "n2", "n3"] {
+        deliver(&stack, &anna, n).await;
+    }
+    let mut inbox = stack.inbox(&anna);
+    let seen = by_tag(&mut inbox).await["n2"].create_time;
+    // "At or before": n2 itself, the last one the client has seen, is marked too.
+    let response = inbox
+        .mark_all_read(pb::MarkAllReadRequest { before_time: seen })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((response.marked_count, response.unread_count), (3, 1));
+    let unread = list(&mut inbox, true, 0, String::new()).await;
+    assert_eq!(tags(&unread.notifications), ["n3"]);
+    stack.stop().await.unwrap();
+}
+
+async fn a_stream_receives_a_new_notification_within_100_ms_of_deliver(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let mut stream = open_stream(&mut stack.inbox(&anna), "").await;
+    let mut after_return = Vec::new();
+    let mut end_to_end = Vec::new();
+    for round in 1..=5 {
+        let label = format!("n{round}");
+        let sent = Instant::now();
+        deliver(&stack, &anna, &label).await;
+        let returned = Instant::now();
+        let message = next(&mut stream).await;
+        let arrived = Instant::now();
+        after_return.push(arrived.saturating_duration_since(returned));
+        end_to_end.push(arrived - sent);
+
+        let n = message.notification.as_ref().unwrap();
+        assert_eq!(tag(n), label);
+        assert_eq!(n.recipient_id, anna.id);
+        assert_eq!(n.kind(), KIND);
+        assert!(!n.read && !n.title.is_empty() && n.create_time.is_some());
+        assert_eq!(
+            message.unread_count,
+            1 + round,
+            "the welcome and this one included"
+        );
+    }
+    after_return.sort();
+    end_to_end.sort();
+    eprintln!(
+        "{backend:?} stream latency after Deliver returned: {after_return:?}; \
+         from Deliver sent: {end_to_end:?}"
+    );
+    assert!(
+        after_return[2] < Duration::from_millis(100),
+        "median latency {:?} is over 100 ms ({after_return:?})",
+        after_return[2]
+    );
+    stack.stop().await.unwrap();
+}
+
+async fn another_members_stream_never_sees_the_notification(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let bruno = settled_member(&stack, "Bruno").await;
+    let mut annas = open_stream(&mut stack.inbox(&anna), "").await;
+    let mut brunos = open_stream(&mut stack.inbox(&bruno), "").await;
+    deliver(&stack, &anna, "for-anna").await;
+    assert_eq!(streamed_tag(&next(&mut annas).await), "for-anna");
+    // Bruno's own notification comes after Anna's: had his stream carried hers, it would
+    // have come first.
+    deliver(&stack, &bruno, "for-bruno").await;
+    let message = next(&mut brunos).await;
+    assert_eq!(streamed_tag(&message), "for-bruno");
+    assert_eq!(message.notification.unwrap().recipient_id, bruno.id);
+    assert_eq!(message.unread_count, 2);
+    deliver(&stack, &anna, "for-anna-again").await;
+    deliver(&stack, &bruno, "for-bruno-again").await;
+    assert_eq!(streamed_tag(&next(&mut brunos).await), "for-bruno-again");
+    assert_eq!(streamed_tag(&next(&mut annas).await), "for-anna-again");
+    stack.stop().await.unwrap();
+}
+
+async fn resuming_a_stream_replays_what_was_missed_then_follows(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let mut inbox = stack.inbox(&anna);
+    let mut stream = open_stream(&mut inbox, "").await;
+    deliver(&stack, &anna, "n1").await;
+    let last_seen = next(&mut stream).await.notification.unwrap().id;
+    drop(stream);
+
+    deliver(&stack, &anna, "n2").await;
+    deliver(&stack, &anna, "n3").await;
+    let mut resumed = open_stream(&mut inbox, &last_seen).await;
+    assert_eq!(streamed_tag(&next(&mut resumed).await), "n2");
+    assert_eq!(streamed_tag(&next(&mut resumed).await), "n3");
+    deliver(&stack, &anna, "n4").await;
+    let live = next(&mut resumed).await;
+    assert_eq!(streamed_tag(&live), "n4", "no replayed item comes twice");
+    assert_eq!(live.unread_count, 5);
+    stack.stop().await.unwrap();
+}
+
+async fn streams_end_when_the_service_shuts_down(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let bruno = settled_member(&stack, "Bruno").await;
+    let mut annas = open_stream(&mut stack.inbox(&anna), "").await;
+    let mut brunos = open_stream(&mut stack.inbox(&bruno), "").await;
+    deliver(&stack, &anna, "before-shutdown").await;
+    assert_eq!(streamed_tag(&next(&mut annas).await), "before-shutdown");
+
+    let started = Instant::now();
+    stack.notifications.begin_shutdown();
+    for stream in [&mut annas, &mut brunos] {
+        match tokio::time::timeout(Duration::from_secs(5), stream.message()).await {
+            Ok(Ok(None) | Err(_)) => {}
+            Ok(Ok(Some(message))) => panic!("unexpected message after shutdown: {message:?}"),
+            Err(_) => panic!("the stream is still open 5 s after shutdown began"),
+        }
+    }
+    let Stack {
+        members,
+        notifications,
+    } = stack;
+    tokio::time::timeout(Duration::from_secs(5), notifications.stop())
+        .await
+        .expect("shutdown did not complete within 5 s (streams held it open)")
+        .unwrap();
+    eprintln!(
+        "{backend:?} shutdown with open streams took {:?}",
+        started.elapsed()
+    );
+    members.stop().await.unwrap();
+}
+
+backend_tests!(
+    the_inbox_lists_newest_first_with_the_unread_count,
+    unread_only_lists_just_the_unread_ones,
+    paging_two_at_a_time_returns_each_notification_exactly_once,
+    mark_read_marks_own_notifications_and_lowers_the_unread_count,
+    mark_read_with_another_members_id_marks_nothing,
+    mark_all_read_marks_every_unread_notification,
+    mark_all_read_before_a_time_leaves_newer_notifications_unread,
+    a_stream_receives_a_new_notification_within_100_ms_of_deliver,
+    another_members_stream_never_sees_the_notification,
+    resuming_a_stream_replays_what_was_missed_then_follows,
+    streams_end_when_the_service_shuts_down,
+);
+
+/// PostgreSQL only: replicas share one database and hear of each other's notifications
+/// through LISTEN/NOTIFY.
+mod postgres_replicas {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_on_one_replica_receives_a_notification_delivered_through_another() {
+        if rendezvous_testkit::postgres_url().is_none() {
+            eprintln!("skipped: RENDEZVOUS_TEST_POSTGRES_URL is not set");
+            return;
+        }
+        let start = StackStart::new(Backend::Postgres);
+        let stack = Stack::start_with(start.clone()).await.unwrap();
+        let anna = settled_member(&stack, "Anna").await;
+        let bruno = settled_member(&stack, "Bruno").await;
+        let replica = stack.start_notifications_replica(&start).await.unwrap();
+        assert_eq!(
+            replica.database_url(),
+            stack.notifications.database_url(),
+            "the replicas share one database"
+        );
+        let mut on_b = open_stream(&mut replica.client_with_token(&anna.access_token), "").await;
+        let mut bruno_on_b =
+            open_stream(&mut replica.client_with_token(&bruno.access_token), "").await;
+        let mut on_a = open_stream(&mut stack.inbox(&anna), "").await;
+
+        // Delivered through replica A.
+        deliver(&stack, &anna, "via-a").await;
+        let returned = Instant::now();
+        let message = next(&mut on_b).await;
+        let latency = returned.elapsed();
+        eprintln!("cross-replica stream latency after Deliver returned: {latency:?}");
+        assert_eq!(streamed_tag(&message), "via-a");
+        assert_eq!(message.unread_count, 2);
+        assert!(
+            latency < Duration::from_millis(100),
+            "cross-replica latency {latency:?}"
+        );
+        assert_eq!(streamed_tag(&next(&mut on_a).await), "via-a");
+
+        // Bruno's stream on B carries only his own.
+        deliver(&stack, &bruno, "for-bruno").await;
+        assert_eq!(streamed_tag(&next(&mut bruno_on_b).await), "for-bruno");
+
+        // And the other way round: delivered through B, streamed by A.
+        let creds = rendezvous_common::auth::ServiceCredentials::new(
+            "events",
+            stack.members.service_secret.clone(),
+            stack.members.clock.clone(),
+        );
+        replica
+            .internal_with(rendezvous_testkit::Bearer::raw(&creds.bearer().unwrap()))
+            .deliver(pb::DeliverRequest {
+                notifications: vec![request(&anna, "via-b")],
+            })
+            .await
+            .unwrap();
+        assert_eq!(streamed_tag(&next(&mut on_a).await), "via-b");
+        assert_eq!(streamed_tag(&next(&mut on_b).await), "via-b");
+
+        replica.begin_shutdown();
+        match tokio::time::timeout(Duration::from_secs(5), on_b.message()).await {
+            Ok(Ok(None) | Err(_)) => {}
+            other => panic!("replica B's stream did not end on its shutdown: {other:?}"),
+        }
+        tokio::time::timeout(Duration::from_secs(5), replica.stop())
+            .await
+            .expect("replica shutdown did not complete")
+            .unwrap();
+        stack.stop().await.unwrap();
+    }
+}
