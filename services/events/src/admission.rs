@@ -1,0 +1,146 @@
+//! Per-event admission of RSVPs in small batches.
+//!
+//! Each RSVP is its own short transaction on the event row in principle, but on PostgreSQL a
+//! popular event under many concurrent callers then becomes a lock convoy: every transaction
+//! queues on the same row lock and throughput collapses. Here the RSVPs to one event that
+//! arrive while a transaction is running queue in memory and are admitted together in the
+//! next one (up to `max_batch`), in arrival order. Correctness never depends on this: the
+//! database lock and the rules decide, so any number of replicas may admit to one event.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rendezvous_common::clock::Clock;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{RsvpOutcome, RsvpRefusal, RsvpRequest, Store};
+
+/// The result of one admission: the outcome, a refusal of the event, or a database error
+/// (shared by every RSVP of the failed batch).
+pub type Admitted = Result<Result<RsvpOutcome, RsvpRefusal>, Arc<sqlx::Error>>;
+
+struct Job {
+    request: RsvpRequest,
+    reply: oneshot::Sender<Admitted>,
+}
+
+pub struct Admission {
+    store: Store,
+    clock: Clock,
+    max_batch: usize,
+    idle: Duration,
+    queues: Mutex<HashMap<String, mpsc::Sender<Job>>>,
+}
+
+impl Admission {
+    pub fn new(store: Store, clock: Clock, max_batch: usize) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            clock,
+            max_batch: max_batch.max(1),
+            idle: Duration::from_secs(2),
+            queues: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Admits one RSVP, batched with others to the same event.
+    pub async fn rsvp(self: &Arc<Self>, event_id: &str, request: RsvpRequest) -> Admitted {
+        let (reply, answer) = oneshot::channel();
+        let mut job = Job { request, reply };
+        loop {
+            let sender = self.queue(event_id);
+            match sender.send(job).await {
+                Ok(()) => break,
+                // The queue's worker retired between lookup and send: start a new one.
+                Err(mpsc::error::SendError(returned)) => {
+                    job = returned;
+                    self.retire(event_id, &sender);
+                }
+            }
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(Arc::new(sqlx::Error::PoolClosed)))
+    }
+
+    fn queue(self: &Arc<Self>, event_id: &str) -> mpsc::Sender<Job> {
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sender) = queues.get(event_id) {
+            return sender.clone();
+        }
+        let (sender, receiver) = mpsc::channel(1024);
+        queues.insert(event_id.to_owned(), sender.clone());
+        tokio::spawn(Arc::clone(self).work(event_id.to_owned(), sender.clone(), receiver));
+        sender
+    }
+
+    fn retire(&self, event_id: &str, sender: &mpsc::Sender<Job>) {
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        if queues.get(event_id).is_some_and(|s| s.same_channel(sender)) {
+            queues.remove(event_id);
+        }
+    }
+
+    async fn work(
+        self: Arc<Self>,
+        event_id: String,
+        own: mpsc::Sender<Job>,
+        mut jobs: mpsc::Receiver<Job>,
+    ) {
+        loop {
+            let first = match tokio::time::timeout(self.idle, jobs.recv()).await {
+                Ok(Some(job)) => job,
+                _ => {
+                    // Idle: leave the map, then admit whatever slipped in before leaving.
+                    self.retire(&event_id, &own);
+                    drop(own);
+                    jobs.close();
+                    let mut rest = Vec::new();
+                    while let Some(job) = jobs.recv().await {
+                        rest.push(job);
+                    }
+                    while !rest.is_empty() {
+                        let batch: Vec<Job> =
+                            rest.drain(..rest.len().min(self.max_batch)).collect();
+                        self.admit(&event_id, batch).await;
+                    }
+                    return;
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < self.max_batch {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.admit(&event_id, batch).await;
+        }
+    }
+
+    async fn admit(&self, event_id: &str, batch: Vec<Job>) {
+        let requests: Vec<RsvpRequest> = batch.iter().map(|j| j.request.clone()).collect();
+        let now = self.clock.now();
+        let now = chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+        match self.store.admit(event_id, &requests, now).await {
+            Ok(Ok(outcomes)) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(Ok(outcome)));
+                }
+            }
+            Ok(Err(refusal)) => {
+                for job in batch {
+                    let _ = job.reply.send(Ok(Err(refusal.clone())));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, event_id, "rsvp batch failed");
+                let error = Arc::new(error);
+                for job in batch {
+                    let _ = job.reply.send(Err(Arc::clone(&error)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Events rules that need no I/O.
+
+pub mod recurrence;
+pub mod rsvp;

@@ -1,0 +1,209 @@
+//! Capacity is enforced by the database under concurrency, on both backends: RSVPs admitted
+//! through the per-event batcher against a real SQLite file or PostgreSQL database.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking"
+)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use futures::future::join_all;
+use rendezvous_common::clock::Clock;
+use rendezvous_common::db::Db;
+use rendezvous_events::admission::Admission;
+use rendezvous_events::domain::rsvp::{Intent, Status};
+use rendezvous_events::store::{MIGRATIONS, NewEvent, RsvpRequest, Store};
+use rendezvous_testkit::{Backend, TestDb, backend_tests};
+use uuid::Uuid;
+
+struct Fixture {
+    store: Store,
+    admission: Arc<Admission>,
+    _db: TestDb,
+}
+
+async fn fixture(backend: Backend) -> Fixture {
+    rendezvous_common::telemetry::init_for_tests();
+    let test_db = TestDb::new(backend).await.unwrap();
+    let db = Db::connect(&test_db.url).await.unwrap();
+    db.migrate(&MIGRATIONS).await.unwrap();
+    let store = Store::new(db);
+    let admission = Admission::new(store.clone(), Clock::system(), 32);
+    Fixture {
+        store,
+        admission,
+        _db: test_db,
+    }
+}
+
+async fn published_event(store: &Store, capacity: u32, offer_window: Option<Duration>) -> String {
+    let start = Utc::now() + Duration::days(7);
+    let event = NewEvent {
+        id: Uuid::now_v7(),
+        host_id: Uuid::now_v7().to_string(),
+        chapter_id: None,
+        title: "Café networking — Le Marais".into(),
+        description: String::new(),
+        kind: "coffee".into(),
+        venue_name: "Le Marais".into(),
+        venue_address: "Paris".into(),
+        latitude: Some(48.857),
+        longitude: Some(2.358),
+        city: "Paris".into(),
+        start_at: start,
+        end_at: start + Duration::minutes(90),
+        time_zone: "Europe/Paris".into(),
+        capacity,
+        rsvp_deadline: None,
+        visibility: "public".into(),
+        approval_required: false,
+        offer_window,
+        check_in_code: "ABCD-1234".into(),
+        request_id: None,
+    };
+    let id = store.create_event(&event, Utc::now()).await.unwrap();
+    assert!(store.publish_event(&id, Utc::now()).await.unwrap());
+    id
+}
+
+fn going(member: &str) -> RsvpRequest {
+    RsvpRequest {
+        member_id: member.to_owned(),
+        intent: Intent::Going,
+        visibility: "public".into(),
+    }
+}
+
+async fn counts(store: &Store, event: &str) -> (i64, i64) {
+    let counts = store.status_counts(event).await.unwrap();
+    let get = |name: &str| {
+        counts
+            .iter()
+            .find(|(s, _)| s == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    (get("confirmed"), get("waitlisted"))
+}
+
+async fn two_hundred_simultaneous_rsvps_fill_fifty_seats_and_queue_the_rest_in_order(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    for _ in 0..3 {
+        let event = published_event(&f.store, 50, None).await;
+        let members: Vec<String> = (0..200).map(|_| Uuid::now_v7().to_string()).collect();
+        let results = join_all(members.iter().map(|m| f.admission.rsvp(&event, going(m)))).await;
+        let outcomes: Vec<_> = results.into_iter().map(|r| r.unwrap().unwrap()).collect();
+        let confirmed = outcomes
+            .iter()
+            .filter(|o| o.status == Status::Confirmed)
+            .count();
+        let positions: BTreeSet<u32> = outcomes
+            .iter()
+            .filter_map(|o| o.waitlist_position)
+            .collect();
+        assert_eq!(confirmed, 50);
+        assert_eq!(positions, (1..=150).collect::<BTreeSet<u32>>());
+        assert_eq!(counts(&f.store, &event).await, (50, 150));
+    }
+}
+
+async fn cancellations_racing_new_rsvps_never_exceed_capacity_and_promote_in_order(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    for _ in 0..3 {
+        let event = published_event(&f.store, 50, None).await;
+        let first: Vec<String> = (0..80).map(|_| Uuid::now_v7().to_string()).collect();
+        // Admit in a known order so the wait-list order is known.
+        for m in &first {
+            f.admission.rsvp(&event, going(m)).await.unwrap().unwrap();
+        }
+        assert_eq!(counts(&f.store, &event).await, (50, 30));
+        let newcomers: Vec<String> = (0..50).map(|_| Uuid::now_v7().to_string()).collect();
+        let cancels = first[..30].iter().map(|m| {
+            f.admission.rsvp(
+                &event,
+                RsvpRequest {
+                    intent: Intent::NotGoing,
+                    ..going(m)
+                },
+            )
+        });
+        let joins = newcomers.iter().map(|m| f.admission.rsvp(&event, going(m)));
+        let (a, b) = futures::join!(join_all(cancels), join_all(joins));
+        assert!(a.into_iter().chain(b).all(|r| matches!(r, Ok(Ok(_)))));
+        let (confirmed, waitlisted) = counts(&f.store, &event).await;
+        assert_eq!(confirmed, 50);
+        assert_eq!(waitlisted, 50);
+        // The 30 first wait-listed (arrival 51..80) were promoted before any newcomer.
+        for m in &first[50..80] {
+            let outcome = f.admission.rsvp(&event, going(m)).await.unwrap().unwrap();
+            assert_eq!(
+                outcome.status,
+                Status::Confirmed,
+                "{m} was wait-listed early"
+            );
+        }
+    }
+}
+
+async fn one_member_sending_fifty_rsvps_at_once_gets_one_rsvp(backend: Backend) {
+    let f = fixture(backend).await;
+    for _ in 0..3 {
+        let event = published_event(&f.store, 10, None).await;
+        let member = Uuid::now_v7().to_string();
+        let results = join_all((0..50).map(|_| f.admission.rsvp(&event, going(&member)))).await;
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Ok(Ok(o)) if o.status == Status::Confirmed))
+        );
+        assert_eq!(counts(&f.store, &event).await, (1, 0));
+    }
+}
+
+async fn in_offer_mode_a_freed_seat_is_offered_to_the_first_in_line(backend: Backend) {
+    let f = fixture(backend).await;
+    let event = published_event(&f.store, 1, Some(Duration::minutes(30))).await;
+    let (a, b) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
+    assert_eq!(
+        f.admission
+            .rsvp(&event, going(&a))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Confirmed
+    );
+    let waiting = f.admission.rsvp(&event, going(&b)).await.unwrap().unwrap();
+    assert_eq!(
+        (waiting.status, waiting.waitlist_position),
+        (Status::Waitlisted, Some(1))
+    );
+    f.admission
+        .rsvp(
+            &event,
+            RsvpRequest {
+                intent: Intent::NotGoing,
+                ..going(&a)
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let offered = f.admission.rsvp(&event, going(&b)).await.unwrap().unwrap();
+    assert_eq!(offered.status, Status::Offered);
+    assert!(offered.offer_expires_at.is_some());
+}
+
+backend_tests!(
+    two_hundred_simultaneous_rsvps_fill_fifty_seats_and_queue_the_rest_in_order,
+    cancellations_racing_new_rsvps_never_exceed_capacity_and_promote_in_order,
+    one_member_sending_fifty_rsvps_at_once_gets_one_rsvp,
+    in_offer_mode_a_freed_seat_is_offered_to_the_first_in_line,
+);
