@@ -824,3 +824,44 @@ impl Drop for SmtpServer {
         let _ = self.child.wait();
     }
 }
+
+impl Stack {
+    /// Starts members alone, relaying its outbox to a notifications address where nothing
+    /// listens yet (the notifications service is down); returns that address.
+    pub async fn start_members_only(
+        start: &StackStart,
+    ) -> anyhow::Result<(MembersHandle, SocketAddr)> {
+        let reserved = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let notifications_addr = reserved.local_addr()?;
+        drop(reserved);
+        let to_notifications =
+            Endpoint::from_shared(format!("http://{notifications_addr}"))?.connect_lazy();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let members = MembersHandle::start_on(
+            Start {
+                clock: start.clock.clone(),
+                ..Start::new(start.backend)
+            },
+            listener,
+            Some(to_notifications),
+        )
+        .await?;
+        Ok((members, notifications_addr))
+    }
+
+    /// Brings the notifications service up at `addr` next to a running members service.
+    pub async fn start_notifications_at(
+        start: &StackStart,
+        members: MembersHandle,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let to_members = Endpoint::from_shared(format!("http://{}", members.addr))?.connect_lazy();
+        let notifications =
+            Self::start_notifications(start, &members, listener, to_members).await?;
+        Ok(Self {
+            members,
+            notifications,
+        })
+    }
+}

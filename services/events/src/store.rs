@@ -170,26 +170,6 @@ fn locked(t: LockedTuple) -> Locked {
     }
 }
 
-fn seats_after(seats: &mut Seats, from: Option<Status>, to: Status) {
-    let bump = |seats: &mut Seats, status: Status, up: bool| {
-        let slot = match status {
-            Status::Confirmed => &mut seats.confirmed,
-            Status::Offered => &mut seats.offered,
-            Status::Waitlisted => &mut seats.waitlisted,
-            _ => return,
-        };
-        *slot = if up {
-            *slot + 1
-        } else {
-            slot.saturating_sub(1)
-        };
-    };
-    if let Some(from) = from {
-        bump(seats, from, false);
-    }
-    bump(seats, to, true);
-}
-
 fn notification_kind(status: Status) -> Option<&'static str> {
     match status {
         Status::Confirmed => Some("RSVP_CONFIRMED"),
@@ -360,7 +340,7 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                    seats_after(&mut event.seats, from, decision.status);
+                    event.seats = event.seats.moved(from, decision.status);
                     if let Some(kind) = notification_kind(decision.status) {
                         let message = OutboxMessage::notify(
                             Uuid::try_parse(&request.member_id).unwrap_or_default(),
@@ -400,7 +380,7 @@ impl Store {
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
-                        seats_after(&mut event.seats, Some(Status::Waitlisted), decision.promote_to);
+                        event.seats = event.seats.moved(Some(Status::Waitlisted), decision.promote_to);
                         let kind = if decision.promote_to == Status::Offered { "WAITLIST_OFFERED" } else { "WAITLIST_PROMOTED" };
                         let message = OutboxMessage::notify(
                             Uuid::try_parse(member).unwrap_or_default(),

@@ -10,8 +10,9 @@
 
 use std::time::Duration;
 
+use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_testkit::{Backend, Stack, backend_tests, connect};
+use rendezvous_testkit::{Backend, Stack, StackStart, backend_tests, connect};
 
 /// Polls `check` until it returns `Some`, for at most five seconds.
 async fn eventually<T, F, Fut>(mut check: F) -> T
@@ -104,7 +105,46 @@ async fn connection_requests_and_acceptances_reach_both_sides(backend: Backend) 
     stack.stop().await.unwrap();
 }
 
+async fn notifications_that_happen_while_the_service_is_down_arrive_once_it_is_up(
+    backend: Backend,
+) {
+    let start = StackStart::new(backend);
+    let (members, notifications_addr) = Stack::start_members_only(&start).await.unwrap();
+    let anna = members.register("Anna").await.unwrap();
+    // The relay keeps the welcome in the outbox and retries while notifications is down.
+    eventually(|| async {
+        let attempts: i64 = with_db!(&members.db, pool => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(attempts), 0) FROM outbox WHERE delivered_at IS NULL")
+                .fetch_one(pool)
+                .await
+        })
+        .unwrap();
+        (attempts >= 1).then_some(())
+    })
+    .await;
+    let stack = Stack::start_notifications_at(&start, members, notifications_addr)
+        .await
+        .unwrap();
+    let inbox = stack.inbox(&anna);
+    eventually(|| {
+        let mut inbox = inbox.clone();
+        async move {
+            let list = inbox
+                .list_notifications(pb::ListNotificationsRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
+            (list.notifications.len() == 1
+                && list.notifications[0].kind() == pb::NotificationKind::Welcome)
+                .then_some(())
+        }
+    })
+    .await;
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
+    notifications_that_happen_while_the_service_is_down_arrive_once_it_is_up,
     a_new_member_finds_the_welcome_in_the_inbox_and_the_mailbox,
     connection_requests_and_acceptances_reach_both_sides,
 );
