@@ -4,10 +4,11 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p rendezvous-members -p rendezvous-notifications -p rendezvous \
+    cargo build --release --locked -p rendezvous-members -p rendezvous-events \
+       -p rendezvous-notifications -p rendezvous \
  && mkdir -p /out \
- && cp target/release/rendezvous-members target/release/rendezvous-notifications \
-       target/release/rendezvous /out/
+ && cp target/release/rendezvous-members target/release/rendezvous-events \
+       target/release/rendezvous-notifications target/release/rendezvous /out/
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \

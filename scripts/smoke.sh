@@ -124,10 +124,19 @@ s.close()
 ')
 notifications_addr="127.0.0.1:$notifications_port"
 notifications_url="http://$notifications_addr"
+events_port=$("$PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+')
+events_addr="127.0.0.1:$events_port"
+events_url="http://$events_addr"
 
 echo "smoke: starting $RENDEZVOUS_BIN up on $addr (data in $data_dir)"
 "$RENDEZVOUS_BIN" up --data-dir "$data_dir" --host 127.0.0.1 --members-port "$port" \
-  --notifications-port "$notifications_port" \
+  --notifications-port "$notifications_port" --events-port "$events_port" \
   >"$server_log" 2>&1 </dev/null &
 server_pid=$!
 
@@ -245,6 +254,23 @@ done
 grep -q '^Message-ID: <' "$eml" || fail "$eml has no Message-ID"
 grep -q '^List-Unsubscribe: <' "$eml" || fail "$eml has no List-Unsubscribe"
 pass "the welcome email is in $data_dir/emails ($(basename "$eml"))"
+
+# --- events: a member creates a chapter, anyone finds it by city (case-insensitive) --------
+"$RENDEZVOUS_BIN" health "$events_addr" --timeout-secs 2 >/dev/null 2>&1 \
+  || fail "the events service on $events_addr is not SERVING"
+chapter_json='{"chapter":{"name":"Rendezvous Paris","city":"Paris","time_zone":"Europe/Paris"}}'
+out=$(buf_curl -H "authorization: Bearer $token" --data "$chapter_json" \
+  "$events_url/rendezvous.events.v1.ChapterService/CreateChapter" 2>&1) \
+  || fail "CreateChapter failed: $out"
+chapter_id=$(json_get chapter.id <<<"$out") || fail "CreateChapter answered no JSON: $out"
+[[ -n $chapter_id ]] || fail "CreateChapter returned no chapter id: $out"
+grep -qF "$member_id" <<<"$(json_get chapter.organizer_ids <<<"$out")" \
+  || fail "CreateChapter did not make $member_id the organiser: $out"
+out=$(buf_curl --data '{"city":"paris"}' \
+  "$events_url/rendezvous.events.v1.ChapterService/ListChapters" 2>&1) \
+  || fail "ListChapters failed: $out"
+grep -qF "$chapter_id" <<<"$out" || fail "ListChapters(city paris) does not list $chapter_id: $out"
+pass "CreateChapter 'Rendezvous Paris' ($chapter_id) and ListChapters(city \"paris\") lists it"
 
 # --- the Python client (grpcio, reflection v1alpha, no generated stubs) -------------------
 if out=$("$PYTHON" scripts/smoke_client.py "$addr" 2>&1); then

@@ -865,3 +865,84 @@ impl Stack {
         })
     }
 }
+
+use rendezvous_proto::events::v1::chapter_service_client::ChapterServiceClient;
+
+pub type ChapterClient = ChapterServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// The events service running in-process next to a [`MembersHandle`]: it verifies that
+/// members service's access tokens and shares its service secret and clock.
+pub struct EventsHandle {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    pub db: Db,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _test_db: TestDb,
+}
+
+impl EventsHandle {
+    /// Starts the events service over a fresh database of the same backend as `members`.
+    pub async fn start(members: &MembersHandle) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(members, listener).await
+    }
+
+    pub async fn start_on(
+        members: &MembersHandle,
+        listener: tokio::net::TcpListener,
+    ) -> anyhow::Result<Self> {
+        let test_db = TestDb::new(members._test_db.backend).await?;
+        let db = Db::connect(&test_db.url).await?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let options = rendezvous_events::Options {
+            db: db.clone(),
+            clock: members.clock.clone(),
+            token_keys: vec![members.signing_key.verifying_key()],
+            service_secret: members.service_secret.clone(),
+            page_token_key: [9; 32],
+            server: ServerSettings::default(),
+        };
+        let task = tokio::spawn(rendezvous_events::run(options, listener, shutdown.clone()));
+        let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
+        wait_serving(channel.clone(), "rendezvous.events.v1.ChapterService").await?;
+        Ok(Self {
+            addr,
+            channel,
+            db,
+            shutdown,
+            task: Some(task),
+            _test_db: test_db,
+        })
+    }
+
+    /// A `ChapterService` client that sends `token` as its bearer token.
+    pub fn client_with_token(&self, token: &str) -> ChapterClient {
+        ChapterServiceClient::with_interceptor(self.channel.clone(), Bearer::token(token))
+    }
+
+    /// A `ChapterService` client with no credentials.
+    pub fn anonymous(&self) -> ChapterClient {
+        ChapterServiceClient::with_interceptor(self.channel.clone(), Bearer::default())
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+impl Drop for EventsHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

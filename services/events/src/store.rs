@@ -25,6 +25,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             include_str!("../migrations/sqlite/0001_events.sql"),
         ),
         (2, "outbox", rendezvous_common::outbox::SQLITE_DDL),
+        (
+            3,
+            "chapter requests",
+            include_str!("../migrations/sqlite/0003_chapter_requests.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -33,6 +38,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             include_str!("../migrations/postgres/0001_events.sql"),
         ),
         (2, "outbox", rendezvous_common::outbox::POSTGRES_DDL),
+        (
+            3,
+            "chapter requests",
+            include_str!("../migrations/postgres/0003_chapter_requests.sql"),
+        ),
     ],
 };
 

@@ -62,6 +62,9 @@ struct UpArgs {
     /// Port of the members service.
     #[arg(long, env = "RENDEZVOUS_MEMBERS_PORT", default_value_t = 50051)]
     members_port: u16,
+    /// Port of the events service.
+    #[arg(long, env = "RENDEZVOUS_EVENTS_PORT", default_value_t = 50052)]
+    events_port: u16,
     /// Port of the notifications service.
     #[arg(long, env = "RENDEZVOUS_NOTIFICATIONS_PORT", default_value_t = 50053)]
     notifications_port: u16,
@@ -125,6 +128,10 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let members_listener = tokio::net::TcpListener::bind(members_addr)
         .await
         .with_context(|| format!("binding the members service to {members_addr}"))?;
+    let events_addr = SocketAddr::new(args.host, args.events_port);
+    let events_listener = tokio::net::TcpListener::bind(events_addr)
+        .await
+        .with_context(|| format!("binding the events service to {events_addr}"))?;
     let notifications_addr = SocketAddr::new(args.host, args.notifications_port);
     let notifications_listener = tokio::net::TcpListener::bind(notifications_addr)
         .await
@@ -153,9 +160,30 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         server: args.server.settings(),
         notifications: Some(loopback(notifications_addr)?),
     };
-    let members_task = tokio::spawn(rendezvous_members::run(
+    let mut services = tokio::task::JoinSet::new();
+    services.spawn(rendezvous_members::run(
         members,
         members_listener,
+        shutdown.clone(),
+    ));
+
+    let events_db = Db::connect(&format!(
+        "sqlite://{}",
+        args.data_dir.join("events.db").display()
+    ))
+    .await
+    .context("opening the events database")?;
+    let events = rendezvous_events::Options {
+        db: events_db,
+        clock: Clock::system(),
+        token_keys: token_keys.clone(),
+        service_secret: service_secret.clone(),
+        page_token_key: secret.derive_key("events/page-tokens"),
+        server: args.server.settings(),
+    };
+    services.spawn(rendezvous_events::run(
+        events,
+        events_listener,
         shutdown.clone(),
     ));
 
@@ -185,7 +213,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         server: args.server.settings(),
         contacts_ttl: Duration::from_secs(60),
     };
-    let notifications_task = tokio::spawn(rendezvous_notifications::run(
+    services.spawn(rendezvous_notifications::run(
         notifications,
         notifications_listener,
         shutdown.clone(),
@@ -199,6 +227,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     println!(
         "rendezvous is up (data in {dir})\n\
          \n  members        {shown}:{mp}   rendezvous.members.v1.MemberService\n\
+         \n  events         {shown}:{ep}   rendezvous.events.v1.ChapterService (events.db)\n\
          \n  notifications  {shown}:{np}   rendezvous.notifications.v1.NotificationService\n\
          \n  emails         {dir}/emails (.eml files){smtp}\n\
          \ntry it:\n\
@@ -207,6 +236,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
          \npress Ctrl-C to stop.",
         dir = args.data_dir.display(),
         mp = args.members_port,
+        ep = args.events_port,
         np = args.notifications_port,
         smtp = if args.smtp_url.is_some() {
             " — unused: SMTP is configured"
@@ -215,19 +245,16 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         },
     );
 
-    // The first service to stop (or fail) stops the others.
-    let (mut members_task, mut notifications_task) = (members_task, notifications_task);
-    let members_first = tokio::select! {
-        result = &mut members_task => Ok(result),
-        result = &mut notifications_task => Err(result),
-    };
+    // The first service to stop (or fail) stops the others; its result is reported first.
+    let mut results = Vec::new();
+    results.extend(services.join_next().await);
     shutdown.cancel();
-    let (first, second) = match members_first {
-        Ok(result) => (result, notifications_task.await),
-        Err(result) => (result, members_task.await),
-    };
-    first.context("service task")??;
-    second.context("service task")??;
+    while let Some(result) = services.join_next().await {
+        results.push(result);
+    }
+    for result in results {
+        result.context("service task")??;
+    }
     Ok(())
 }
 

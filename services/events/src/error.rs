@@ -1,0 +1,93 @@
+//! The events service's errors and their one mapping to gRPC statuses.
+
+use rendezvous_common::error::{self, DbErrorKind, FieldViolation};
+use tonic::{Code, Status};
+
+use crate::chapters::ChapterRefusal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid request")]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("{0}")]
+    PermissionDenied(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    FailedPrecondition(&'static str),
+    #[error("the {0} changed since it was read; read it again")]
+    EtagMismatch(&'static str),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl Error {
+    pub fn field(field: &str, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+}
+
+impl From<FieldViolation> for Error {
+    fn from(v: FieldViolation) -> Self {
+        Self::InvalidArgument(vec![v])
+    }
+}
+
+impl From<Vec<FieldViolation>> for Error {
+    fn from(v: Vec<FieldViolation>) -> Self {
+        Self::InvalidArgument(v)
+    }
+}
+
+impl From<ChapterRefusal> for Error {
+    fn from(refusal: ChapterRefusal) -> Self {
+        match refusal {
+            ChapterRefusal::NotFound => Self::NotFound("chapter"),
+            ChapterRefusal::NotOrganizer => {
+                Self::PermissionDenied("only the chapter's organisers may do this")
+            }
+            ChapterRefusal::NotMember => {
+                Self::PermissionDenied("only the chapter's members may do this")
+            }
+            ChapterRefusal::EtagMismatch => Self::EtagMismatch("chapter"),
+            ChapterRefusal::LastOrganizer => Self::FailedPrecondition(
+                "the last organiser cannot leave; make another member organiser first",
+            ),
+        }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        let message = err.to_string();
+        match err {
+            Error::InvalidArgument(violations) => error::invalid_argument(&violations),
+            Error::Unauthenticated => {
+                error::status(Code::Unauthenticated, "SIGN_IN_REQUIRED", message)
+            }
+            Error::PermissionDenied(_) => {
+                error::status(Code::PermissionDenied, "PERMISSION_DENIED", message)
+            }
+            Error::NotFound(_) => error::status(Code::NotFound, "NOT_FOUND", message),
+            Error::FailedPrecondition(_) => {
+                error::status(Code::FailedPrecondition, "FAILED_PRECONDITION", message)
+            }
+            Error::EtagMismatch(_) => error::status(Code::Aborted, "ETAG_MISMATCH", message),
+            Error::Database(db) => match error::classify_db_error(&db) {
+                DbErrorKind::UniqueViolation => {
+                    error::status(Code::AlreadyExists, "ALREADY_EXISTS", "it already exists")
+                }
+                DbErrorKind::Conflict => error::status(
+                    Code::Aborted,
+                    "CONFLICT",
+                    "a concurrent change conflicted; retry",
+                ),
+                DbErrorKind::ForeignKeyViolation | DbErrorKind::Other => error::internal(&db),
+            },
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

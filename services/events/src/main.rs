@@ -1,0 +1,79 @@
+//! `rendezvous-events`: loads configuration, starts telemetry, binds, and runs the service
+//! until SIGINT or SIGTERM.
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret};
+use rendezvous_common::clock::Clock;
+use rendezvous_common::db::Db;
+use rendezvous_common::{server, telemetry};
+use rendezvous_events::Options;
+use rendezvous_events::config::Config;
+use rendezvous_proto::members::v1::GetSigningKeysRequest;
+use rendezvous_proto::members::v1::member_internal_service_client::MemberInternalServiceClient;
+
+/// Asks the members service for its token keys, retrying while it starts.
+async fn fetch_keys(
+    channel: tonic::transport::Channel,
+    credentials: &ServiceCredentials,
+) -> anyhow::Result<Vec<PublicKey>> {
+    let mut client = MemberInternalServiceClient::new(channel);
+    for attempt in 1..=30 {
+        let mut request = tonic::Request::new(GetSigningKeysRequest {});
+        request
+            .metadata_mut()
+            .insert("authorization", credentials.bearer()?.parse()?);
+        match client.get_signing_keys(request).await {
+            Ok(response) => {
+                return response
+                    .into_inner()
+                    .keys
+                    .iter()
+                    .map(|k| PublicKey::from_pem(&k.public_key_pem).map_err(Into::into))
+                    .collect();
+            }
+            Err(status) => {
+                tracing::warn!(attempt, %status, "members service not ready for signing keys");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+    anyhow::bail!("could not fetch the token signing keys from the members service")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
+    let service_secret = ServiceSecret::new(config.auth.service_secret.expose())?;
+    let clock = Clock::system();
+    let token_keys = match &config.token_public_key_file {
+        Some(path) => vec![PublicKey::from_pem(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )?],
+        None => {
+            let members = tonic::transport::Endpoint::from_shared(config.members_url.clone())
+                .context("parsing --members-url")?
+                .connect_lazy();
+            let credentials =
+                ServiceCredentials::new("events", service_secret.clone(), clock.clone());
+            fetch_keys(members, &credentials).await?
+        }
+    };
+    let db = Db::connect(config.database_url.expose())
+        .await
+        .context("connecting to the database")?;
+    let options = Options {
+        db,
+        clock,
+        token_keys,
+        service_secret,
+        page_token_key: config.auth.service_secret.derive_key("events/page-tokens"),
+        server: config.server.settings(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("binding {}", config.listen_addr))?;
+    rendezvous_events::run(options, listener, server::shutdown_on_signal()).await
+}

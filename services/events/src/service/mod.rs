@@ -1,0 +1,53 @@
+//! The gRPC handlers of the events service. Each converts its request (validating it),
+//! authorises the caller, calls the store, and builds the response; what they share is here.
+
+pub mod chapters;
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::auth::Caller;
+use rendezvous_common::clock::Clock;
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::server::caller;
+use rendezvous_common::validate;
+use rendezvous_proto::prost_types::Timestamp;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+pub use chapters::Chapters;
+
+type Reply<T> = std::result::Result<Response<T>, Status>;
+
+fn reply<T>(result: Result<T>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    })
+}
+
+/// Now, to the microsecond both backends store.
+fn now_micros(clock: &Clock) -> DateTime<Utc> {
+    let now = clock.now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// The signed-in member making the call.
+fn member_caller<T>(request: &Request<T>) -> Result<Uuid> {
+    match caller(request) {
+        Caller::Member { id, .. } => Ok(id),
+        _ => Err(Error::Unauthenticated),
+    }
+}
+
+/// A member id field that may also be `me` for the caller.
+fn id_or_me(field: &str, value: &str, me: Uuid) -> Result<Uuid, FieldViolation> {
+    if value == "me" {
+        return Ok(me);
+    }
+    validate::id(field, value)
+}
