@@ -227,37 +227,36 @@ async fn measure(
     let next = Arc::new(AtomicUsize::new(0));
     let admission = Admission::new(store.clone(), Clock::system(), MAX_BATCH);
     let started = Instant::now();
-    let tasks: Vec<_> = (0..callers)
-        .map(|_| {
-            let (store, admission) = (store.clone(), Arc::clone(&admission));
-            let (event, members, next) =
-                (Arc::clone(&event), Arc::clone(&members), Arc::clone(&next));
-            tokio::spawn(async move {
-                let mut latencies = Vec::with_capacity(members.len() / callers + 1);
-                // Each caller takes the next fresh member until all are sent.
-                while let Some(member) = members.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let request = going(member);
-                    let sent = Instant::now();
-                    let outcome = match mode {
-                        Mode::Baseline | Mode::BaselineOwnConnections => store
-                            .admit(&event, std::slice::from_ref(&request), now_micros())
-                            .await
-                            .unwrap()
-                            .unwrap()
-                            .pop()
-                            .unwrap(),
-                        Mode::Batched => admission.rsvp(&event, request).await.unwrap().unwrap(),
-                    };
-                    latencies.push(sent.elapsed());
-                    assert_eq!(outcome.status, Status::Confirmed);
-                }
-                latencies
-            })
-        })
-        .collect();
+    // Dropping the set (on Ctrl-C) aborts the callers.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..callers {
+        let (store, admission) = (store.clone(), Arc::clone(&admission));
+        let (event, members, next) = (Arc::clone(&event), Arc::clone(&members), Arc::clone(&next));
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(members.len() / callers + 1);
+            // Each caller takes the next fresh member until all are sent.
+            while let Some(member) = members.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let request = going(member);
+                let sent = Instant::now();
+                let outcome = match mode {
+                    Mode::Baseline | Mode::BaselineOwnConnections => store
+                        .admit(&event, std::slice::from_ref(&request), now_micros())
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .pop()
+                        .unwrap(),
+                    Mode::Batched => admission.rsvp(&event, request).await.unwrap().unwrap(),
+                };
+                latencies.push(sent.elapsed());
+                assert_eq!(outcome.status, Status::Confirmed);
+            }
+            latencies
+        });
+    }
     let mut latencies = Vec::with_capacity(rsvps);
-    for task in tasks {
-        latencies.extend(task.await.unwrap());
+    while let Some(caller) = tasks.join_next().await {
+        latencies.extend(caller.unwrap());
     }
     let elapsed = started.elapsed();
     latencies.sort();
