@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, TelemetryArgs};
 
-/// The events service: chapters (served), events, RSVPs and calendars.
+/// The events service: chapters, events, RSVPs and calendars.
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "rendezvous-events", version)]
 pub struct Config {
@@ -26,6 +26,32 @@ pub struct Config {
         default_value = "http://127.0.0.1:50051"
     )]
     pub members_url: String,
+    /// The notifications service; when set, the outbox is relayed to it.
+    #[arg(long, env = "RENDEZVOUS_NOTIFICATIONS_URL")]
+    pub notifications_url: Option<String>,
+    /// Address to serve the calendar feeds on (plain HTTP GET).
+    #[arg(long, env = "RENDEZVOUS_FEED_ADDR", default_value = "0.0.0.0:50062")]
+    pub feed_addr: SocketAddr,
+    /// Public base URL of the calendar feeds; feed URLs are `{this}/calendar/{token}.ics`.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_PUBLIC_FEED_URL",
+        default_value = "http://127.0.0.1:50062"
+    )]
+    pub public_feed_url: String,
+    /// Invitations one host may send per rolling week.
+    #[arg(long, env = "RENDEZVOUS_WEEKLY_INVITATION_CAP", default_value_t = 500)]
+    pub weekly_invitation_cap: u32,
+    /// Minutes before the start that check-in opens.
+    #[arg(long, env = "RENDEZVOUS_CHECK_IN_OPENS_MINUTES", default_value_t = 60)]
+    pub check_in_opens_minutes: i64,
+    /// Minutes after the end that check-in closes.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_CHECK_IN_CLOSES_MINUTES",
+        default_value_t = 120
+    )]
+    pub check_in_closes_minutes: i64,
     /// PEM public key that verifies access tokens (the members service's
     /// `token-public-key.pem`); fetched from members' GetSigningKeys when not given.
     #[arg(long, env = "RENDEZVOUS_TOKEN_PUBLIC_KEY_FILE")]

@@ -19,6 +19,12 @@ pub enum Error {
     FailedPrecondition(&'static str),
     #[error("the {0} changed since it was read; read it again")]
     EtagMismatch(&'static str),
+    #[error("{0}")]
+    Rule(String),
+    #[error("{0}")]
+    ResourceExhausted(&'static str),
+    #[error("the {0} service is unavailable; retry later")]
+    Unavailable(&'static str),
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }
@@ -75,6 +81,13 @@ impl From<Error> for Status {
                 error::status(Code::FailedPrecondition, "FAILED_PRECONDITION", message)
             }
             Error::EtagMismatch(_) => error::status(Code::Aborted, "ETAG_MISMATCH", message),
+            Error::Rule(_) => {
+                error::status(Code::FailedPrecondition, "FAILED_PRECONDITION", message)
+            }
+            Error::ResourceExhausted(_) => {
+                error::status(Code::ResourceExhausted, "RESOURCE_EXHAUSTED", message)
+            }
+            Error::Unavailable(_) => error::status(Code::Unavailable, "UNAVAILABLE", message),
             Error::Database(db) => match error::classify_db_error(&db) {
                 DbErrorKind::UniqueViolation => {
                     error::status(Code::AlreadyExists, "ALREADY_EXISTS", "it already exists")

@@ -1,10 +1,9 @@
 //! The Rendezvous events service: city chapters, events, invitations, RSVPs with wait-lists
 //! and approvals, check-in, recurring series and calendars.
 //!
-//! Built so far: `ChapterService` (served), the pure rules (RSVP and wait-list decisions,
-//! recurrence expansion), the iCalendar writer, and the storage whose RSVP path enforces
-//! capacity in the database with per-event batched admission. `EventService` is the next step;
-//! until every method is real it is not served.
+//! It serves `ChapterService` and `EventService` over gRPC and the private calendar feeds over
+//! plain HTTP, and runs the clock-driven tasks: expiring unclaimed wait-list offers,
+//! completing events after their end, and relaying the outbox to notifications.
 //!
 //! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
 
@@ -14,20 +13,62 @@ pub mod chapters;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
+pub mod feed;
+pub mod series;
 pub mod service;
 pub mod store;
+pub mod work;
 
-use rendezvous_common::auth::{PublicKey, ServiceSecret, TokenVerifier};
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::pagination::PageTokens;
+use rendezvous_common::relay::{self, NotificationsSink, RelaySettings};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_proto::events::v1::chapter_service_server::{self, ChapterServiceServer};
+use rendezvous_proto::events::v1::event_service_server::{self, EventServiceServer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 
-pub use service::Chapters;
+pub use service::{Chapters, Events};
+
+/// Tunables of the events service.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Check-in opens this long before the start.
+    pub check_in_before: Duration,
+    /// Check-in closes this long after the end.
+    pub check_in_after: Duration,
+    /// Events are completed automatically this long after their end.
+    pub complete_grace: Duration,
+    /// Invitations one host may send per rolling 7 days.
+    pub weekly_invitation_cap: u32,
+    /// How far ahead series are materialised.
+    pub series_horizon: Duration,
+    /// How often the clock-driven tasks (offer expiry, auto-completion) run.
+    pub tick: StdDuration,
+    /// Base of calendar feed URLs, e.g. `https://rendezvous.example/feeds`.
+    pub public_feed_url: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            check_in_before: Duration::hours(1),
+            check_in_after: Duration::hours(2),
+            complete_grace: Duration::hours(6),
+            weekly_invitation_cap: 500,
+            series_horizon: Duration::days(90),
+            tick: StdDuration::from_secs(5),
+            public_feed_url: "http://127.0.0.1:50062".to_owned(),
+        }
+    }
+}
 
 /// Everything the service needs, already loaded.
 pub struct Options {
@@ -39,9 +80,18 @@ pub struct Options {
     /// Key for page tokens.
     pub page_token_key: [u8; 32],
     pub server: ServerSettings,
+    pub settings: Settings,
+    /// The members service's internal API (meetings, connections); calls use service
+    /// credentials.
+    pub members: Option<tonic::transport::Channel>,
+    /// The notifications service: when set, a relay delivers the outbox to it.
+    pub notifications: Option<tonic::transport::Channel>,
+    /// Where the calendar feeds are served over HTTP; none serves no feeds.
+    pub feed_listener: Option<TcpListener>,
 }
 
-/// Migrates the database, then serves `ChapterService` until `shutdown` is cancelled.
+/// Migrates the database, then serves `ChapterService`, `EventService` and the calendar feeds
+/// until `shutdown` is cancelled.
 pub async fn run(
     options: Options,
     listener: TcpListener,
@@ -58,21 +108,88 @@ pub async fn run(
         options.clock.clone(),
         PageTokens::new(&options.page_token_key),
     );
+    let credentials = ServiceCredentials::new(
+        "events",
+        options.service_secret.clone(),
+        options.clock.clone(),
+    );
+    let events = Events::new(
+        store::Store::new(options.db.clone()),
+        options.clock.clone(),
+        PageTokens::new(&options.page_token_key),
+        options
+            .members
+            .clone()
+            .map(|channel| service::events::Members::new(channel, credentials.clone())),
+        options.settings.clone(),
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(channel) = options.notifications.clone() {
+        tasks.spawn(relay::run(
+            options.db.clone(),
+            NotificationsSink::new(channel, credentials),
+            RelaySettings::default(),
+            options.clock.clone(),
+            shutdown.clone(),
+        ));
+    }
+    tasks.spawn(ticks(
+        events.clone(),
+        options.settings.tick,
+        shutdown.clone(),
+    ));
+    if let Some(feed_listener) = options.feed_listener {
+        let events = events.clone();
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(error) = feed::serve(feed_listener, events, shutdown).await {
+                tracing::error!(%error, "calendar feed server failed");
+            }
+        });
+    }
     let limit = options.server.max_message_bytes;
     let mut routes = RoutesBuilder::default();
-    routes.add_service(
-        ChapterServiceServer::new(chapters)
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
-    );
+    routes
+        .add_service(
+            ChapterServiceServer::new(chapters)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            EventServiceServer::new(events)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        );
     let served = server::serve(
         listener,
         routes,
-        &[chapter_service_server::SERVICE_NAME],
+        &[
+            chapter_service_server::SERVICE_NAME,
+            event_service_server::SERVICE_NAME,
+        ],
         RpcLayer::new(verifier, &options.server),
         shutdown.clone(),
     )
     .await;
     shutdown.cancel();
+    while tasks.join_next().await.is_some() {}
     served
+}
+
+/// The clock-driven work: expire unclaimed offers, complete ended events (and retry recording
+/// their meetings), every `tick` until `shutdown`.
+async fn ticks(events: Events, tick: StdDuration, shutdown: CancellationToken) {
+    loop {
+        let now = events.0.clock.now();
+        if let Err(error) = events.sweep_once(now).await {
+            tracing::warn!(%error, "offer expiry sweep failed");
+        }
+        if let Err(error) = events.complete_due(now).await {
+            tracing::warn!(%error, "auto-completion failed");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(tick) => {}
+        }
+    }
 }

@@ -71,6 +71,31 @@ async fn main() -> anyhow::Result<()> {
         service_secret,
         page_token_key: config.auth.service_secret.derive_key("events/page-tokens"),
         server: config.server.settings(),
+        settings: rendezvous_events::Settings {
+            check_in_before: chrono::Duration::minutes(config.check_in_opens_minutes.max(0)),
+            check_in_after: chrono::Duration::minutes(config.check_in_closes_minutes.max(0)),
+            weekly_invitation_cap: config.weekly_invitation_cap,
+            public_feed_url: config.public_feed_url.clone(),
+            ..rendezvous_events::Settings::default()
+        },
+        members: Some(
+            tonic::transport::Endpoint::from_shared(config.members_url.clone())
+                .context("parsing --members-url")?
+                .connect_lazy(),
+        ),
+        notifications: match &config.notifications_url {
+            Some(url) => Some(
+                tonic::transport::Endpoint::from_shared(url.clone())
+                    .context("parsing --notifications-url")?
+                    .connect_lazy(),
+            ),
+            None => None,
+        },
+        feed_listener: Some(
+            tokio::net::TcpListener::bind(config.feed_addr)
+                .await
+                .with_context(|| format!("binding {}", config.feed_addr))?,
+        ),
     };
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await

@@ -30,6 +30,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "chapter requests",
             include_str!("../migrations/sqlite/0003_chapter_requests.sql"),
         ),
+        (
+            4,
+            "event service",
+            include_str!("../migrations/sqlite/0004_event_service.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -42,6 +47,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             3,
             "chapter requests",
             include_str!("../migrations/postgres/0003_chapter_requests.sql"),
+        ),
+        (
+            4,
+            "event service",
+            include_str!("../migrations/postgres/0004_event_service.sql"),
         ),
     ],
 };
@@ -128,17 +138,17 @@ pub enum RsvpRefusal {
 }
 
 /// The event row fields the RSVP path needs, read under its lock.
-struct Locked {
-    state: String,
-    rules: Rules,
-    seats: Seats,
-    next_seq: i64,
-    deadline: Option<DateTime<Utc>>,
-    start_at: DateTime<Utc>,
-    title: String,
+pub(crate) struct Locked {
+    pub(crate) state: String,
+    pub(crate) rules: Rules,
+    pub(crate) seats: Seats,
+    pub(crate) next_seq: i64,
+    pub(crate) deadline: Option<DateTime<Utc>>,
+    pub(crate) start_at: DateTime<Utc>,
+    pub(crate) title: String,
 }
 
-type LockedTuple = (
+pub(crate) type LockedTuple = (
     String,
     i64,
     bool,
@@ -153,7 +163,7 @@ type LockedTuple = (
     String,
 );
 
-fn locked(t: LockedTuple) -> Locked {
+pub(crate) fn locked(t: LockedTuple) -> Locked {
     let count = |n: i64| u32::try_from(n).unwrap_or(0);
     Locked {
         state: t.0,

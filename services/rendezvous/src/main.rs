@@ -68,6 +68,9 @@ struct UpArgs {
     /// Port of the notifications service.
     #[arg(long, env = "RENDEZVOUS_NOTIFICATIONS_PORT", default_value_t = 50053)]
     notifications_port: u16,
+    /// Port of the events service's calendar feeds (plain HTTP).
+    #[arg(long, env = "RENDEZVOUS_FEED_PORT", default_value_t = 50062)]
+    feed_port: u16,
     /// SMTP server for email (`smtp://host:1025`, `smtp+starttls://user:pass@host:587`, …);
     /// without it emails are written as `.eml` files to `<data-dir>/emails`.
     #[arg(long, env = "RENDEZVOUS_SMTP_URL")]
@@ -136,6 +139,18 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let notifications_listener = tokio::net::TcpListener::bind(notifications_addr)
         .await
         .with_context(|| format!("binding the notifications service to {notifications_addr}"))?;
+    let feed_addr = SocketAddr::new(args.host, args.feed_port);
+    let feed_listener = tokio::net::TcpListener::bind(feed_addr)
+        .await
+        .with_context(|| format!("binding the calendar feeds to {feed_addr}"))?;
+    let loopback_addr = |addr: SocketAddr| {
+        let ip = if addr.ip().is_unspecified() {
+            IpAddr::from([127, 0, 0, 1])
+        } else {
+            addr.ip()
+        };
+        SocketAddr::new(ip, addr.port())
+    };
     let loopback = |addr: SocketAddr| {
         let ip = if addr.ip().is_unspecified() {
             IpAddr::from([127, 0, 0, 1])
@@ -180,6 +195,13 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         service_secret: service_secret.clone(),
         page_token_key: secret.derive_key("events/page-tokens"),
         server: args.server.settings(),
+        settings: rendezvous_events::Settings {
+            public_feed_url: format!("http://{}", loopback_addr(feed_addr)),
+            ..rendezvous_events::Settings::default()
+        },
+        members: Some(loopback(members_addr)?),
+        notifications: Some(loopback(notifications_addr)?),
+        feed_listener: Some(feed_listener),
     };
     services.spawn(rendezvous_events::run(
         events,

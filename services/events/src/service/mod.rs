@@ -2,6 +2,7 @@
 //! authorises the caller, calls the store, and builds the response; what they share is here.
 
 pub mod chapters;
+pub mod events;
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::auth::Caller;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 
 pub use chapters::Chapters;
+pub use events::Events;
 
 type Reply<T> = std::result::Result<Response<T>, Status>;
 
