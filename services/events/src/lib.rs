@@ -187,6 +187,9 @@ async fn ticks(events: Events, tick: StdDuration, shutdown: CancellationToken) {
         if let Err(error) = events.complete_due(now).await {
             tracing::warn!(%error, "auto-completion failed");
         }
+        if let Err(error) = events.extend_series(now).await {
+            tracing::warn!(%error, "series extension failed");
+        }
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(tick) => {}

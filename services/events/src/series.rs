@@ -602,6 +602,66 @@ impl Store {
         })
     }
 
+    /// Records that a series' occurrences exist up to `until` (after create or update).
+    pub async fn mark_materialized(
+        &self,
+        id: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        with_db!(self.db(), pool => {
+            sqlx::query("UPDATE series SET materialized_until = $2 WHERE id = $1")
+                .bind(id)
+                .bind(until)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    /// Materialises the occurrences of every active series that fall between what it already
+    /// has and `horizon`, so a long-running series keeps a rolling window of events (a cancelled
+    /// or rescheduled occurrence is never recreated). Returns how many events it created.
+    pub async fn extend_series(
+        &self,
+        horizon: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, sqlx::Error> {
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        )> = with_db!(self.db(), pool => {
+            sqlx::query_as(
+                "SELECT s.id, s.host_id, s.spec, s.materialized_until, \
+                 (SELECT MAX(e.start_at) FROM events e WHERE e.series_id = s.id) \
+                 FROM series s WHERE s.state = 'active' \
+                 AND (s.materialized_until IS NULL OR s.materialized_until < $1)",
+            )
+            .bind(horizon)
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut created = 0;
+        for (id, host, spec_hex, until, last_start) in rows {
+            let series = decode(&spec_hex);
+            let Ok(spec) = SeriesSpec::parse(&series) else {
+                tracing::warn!(series = %id, "stored series no longer parses; not extended");
+                continue;
+            };
+            let from = until.or(last_start).unwrap_or(now).max(now);
+            // A rule that has ended (e.g. an `until` already passed) has nothing to add.
+            if let Ok(occurrences) = spec.occurrences(from, horizon) {
+                self.insert_occurrences(&id, &host, &spec, &occurrences, now)
+                    .await?;
+                created += occurrences.len();
+            }
+            self.mark_materialized(&id, horizon).await?;
+        }
+        Ok(created)
+    }
+
     pub async fn series(&self, id: &str) -> Result<Option<SeriesRow>, sqlx::Error> {
         let sql = format!("SELECT {SERIES_COLUMNS} FROM series s WHERE s.id = $1");
         with_db!(self.db(), pool => {

@@ -35,6 +35,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "event service",
             include_str!("../migrations/sqlite/0004_event_service.sql"),
         ),
+        (
+            5,
+            "series horizon",
+            include_str!("../migrations/sqlite/0005_series_horizon.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -52,6 +57,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             4,
             "event service",
             include_str!("../migrations/postgres/0004_event_service.sql"),
+        ),
+        (
+            5,
+            "series horizon",
+            include_str!("../migrations/postgres/0005_series_horizon.sql"),
         ),
     ],
 };

@@ -1424,7 +1424,92 @@ async fn approvals_capacity_and_attendance_summary(backend: Backend) {
     world.stop().await;
 }
 
+async fn a_long_series_keeps_a_rolling_window_of_occurrences(backend: Backend) {
+    // The default horizon (90 days) holds about 13 of the 40 weekly occurrences.
+    let world = World::start(backend, now0()).await;
+    let (_host_member, host) = world.member("Host").await;
+    let created = host
+        .clone()
+        .create_series(pb::CreateSeriesRequest {
+            series: Some(weekly_series("2027-03-07", 40)),
+            request_id: "rolling".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = created.event_ids.len();
+    assert!(
+        (12..=14).contains(&first),
+        "{first} occurrences within 90 days"
+    );
+    let series_id = created.series.unwrap().id;
+    // Nothing new while the window is already full.
+    assert_eq!(
+        world
+            .events
+            .events
+            .extend_series(world.clock.now())
+            .await
+            .unwrap(),
+        0
+    );
+    // Two months later the window has moved on: the next occurrences exist, none twice, and
+    // they keep 08:30 in Paris.
+    world.clock.advance(Duration::days(61));
+    let added = world
+        .events
+        .events
+        .extend_series(world.clock.now())
+        .await
+        .unwrap();
+    assert!((8..=10).contains(&added), "{added} occurrences added");
+    assert_eq!(
+        world
+            .events
+            .events
+            .extend_series(world.clock.now())
+            .await
+            .unwrap(),
+        0
+    );
+    let anon = world.events.events_anonymous();
+    let mut starts = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = anon
+            .clone()
+            .list_events(pb::ListEventsRequest {
+                series_id: series_id.clone(),
+                start_after: Some(timestamp(now0())),
+                page_size: 100,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        starts.extend(page.events.iter().map(|e| e.start_time.unwrap().seconds));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let mut unique = starts.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), starts.len(), "no occurrence twice");
+    assert_eq!(starts.len(), first + added);
+    for s in &starts {
+        let local = DateTime::from_timestamp(*s, 0)
+            .unwrap()
+            .with_timezone(&Paris);
+        assert_eq!((local.hour(), local.minute()), (8, 30));
+    }
+    world.stop().await;
+}
+
 backend_tests!(
+    a_long_series_keeps_a_rolling_window_of_occurrences,
     invitations_skip_blocked_members_and_stop_at_the_weekly_cap,
     approvals_capacity_and_attendance_summary,
     story_from_chapter_to_recorded_meetings,

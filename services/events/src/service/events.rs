@@ -263,6 +263,13 @@ impl Events {
         Ok(expired)
     }
 
+    /// Keeps every active series materialised up to the rolling horizon from `now`; returns
+    /// how many occurrences it created.
+    pub async fn extend_series(&self, now: DateTime<Utc>) -> Result<usize> {
+        let horizon = now + self.0.settings.series_horizon;
+        Ok(self.0.store.extend_series(horizon, now).await?)
+    }
+
     /// Completes every published event whose end plus grace has passed at `now`, and retries
     /// recording the meetings of completed events members has not accepted yet.
     pub async fn complete_due(&self, now: DateTime<Utc>) -> Result<usize> {
@@ -1589,6 +1596,9 @@ impl pb::event_service_server::EventService for Events {
                     .update_series(&id, row.version, &merged, &spec, &occurrences, now)
                     .await?
                     .ok_or(Error::EtagMismatch("series"))?;
+                // The update laid occurrences out to this horizon; the rolling extension
+                // continues from here.
+                self.0.store.mark_materialized(&row.id, horizon).await?;
                 Ok(pb::UpdateSeriesResponse {
                     series: Some(series::series_to_pb(&row)),
                 })

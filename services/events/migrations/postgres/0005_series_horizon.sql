@@ -1,0 +1,2 @@
+-- Series occurrences are materialised up to a rolling horizon; this is how far they reach.
+ALTER TABLE series ADD COLUMN materialized_until TIMESTAMPTZ;
