@@ -1981,7 +1981,8 @@ impl pb::event_service_server::EventService for Events {
                 };
                 let me_s = me.to_string();
                 let event = self.visible_event(&id.to_string(), Some(me)).await?;
-                let is_host = event.role_of(&me_s).is_some();
+                // Hosts and full co-hosts; a check-in-only co-host may only check people in.
+                let is_host = event.is_manager(&me_s);
                 let my_status = self
                     .0
                     .store
@@ -2096,7 +2097,7 @@ impl pb::event_service_server::EventService for Events {
                     if unmet > 0 {
                         let i_am_confirmed = going.iter().any(|r| r.member_id == me_s);
                         for r in going.iter().filter(|r| r.member_id != me_s) {
-                            let may_see = event.role_of(&me_s).is_some()
+                            let may_see = event.is_manager(&me_s)
                                 || matches!(r.visibility.as_str(), "public" | "connections")
                                 || (r.visibility == "attendees" && i_am_confirmed);
                             if may_see {
