@@ -133,10 +133,18 @@ s.close()
 ')
 events_addr="127.0.0.1:$events_port"
 events_url="http://$events_addr"
+feed_port=$("$PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+')
 
 echo "smoke: starting $RENDEZVOUS_BIN up on $addr (data in $data_dir)"
 "$RENDEZVOUS_BIN" up --data-dir "$data_dir" --host 127.0.0.1 --members-port "$port" \
   --notifications-port "$notifications_port" --events-port "$events_port" \
+  --feed-port "$feed_port" \
   >"$server_log" 2>&1 </dev/null &
 server_pid=$!
 
@@ -271,6 +279,61 @@ out=$(buf_curl --data '{"city":"paris"}' \
   || fail "ListChapters failed: $out"
 grep -qF "$chapter_id" <<<"$out" || fail "ListChapters(city paris) does not list $chapter_id: $out"
 pass "CreateChapter 'Rendezvous Paris' ($chapter_id) and ListChapters(city \"paris\") lists it"
+
+# --- an event in the chapter: publish, RSVP, and its calendar in a real iCalendar parser ----
+# 08:30–10:00 Paris time a week from now, whatever the season.
+read -r start_time end_time < <("$PYTHON" -c '
+import datetime as d
+from zoneinfo import ZoneInfo
+day = d.date.today() + d.timedelta(days=8)
+paris = ZoneInfo("Europe/Paris")
+utc = lambda h, m: d.datetime.combine(day, d.time(h, m), paris).astimezone(d.timezone.utc)
+print(utc(8, 30).strftime("%Y-%m-%dT%H:%M:%SZ"), utc(10, 0).strftime("%Y-%m-%dT%H:%M:%SZ"))
+')
+event_json=$(printf '{"event":{"chapter_id":"%s","title":"Café networking — Le Marais","kind":"EVENT_KIND_COFFEE","venue":{"name":"Café Charlot","address":"38 rue de Bretagne, Paris","latitude":48.8634,"longitude":2.3622},"start_time":"%s","end_time":"%s","time_zone":"Europe/Paris","capacity":20,"visibility":"EVENT_VISIBILITY_CHAPTER"},"request_id":"smoke-event"}' \
+  "$chapter_id" "$start_time" "$end_time")
+out=$(buf_curl -H "authorization: Bearer $token" --data "$event_json" \
+  "$events_url/rendezvous.events.v1.EventService/CreateEvent" 2>&1) || fail "CreateEvent failed: $out"
+event_id=$(json_get event.id <<<"$out") || fail "CreateEvent answered no JSON: $out"
+[[ -n $event_id ]] || fail "CreateEvent returned no event id: $out"
+out=$(buf_curl -H "authorization: Bearer $token" --data "{\"event_id\":\"$event_id\"}" \
+  "$events_url/rendezvous.events.v1.EventService/PublishEvent" 2>&1) || fail "PublishEvent failed: $out"
+out=$(buf_curl -H "authorization: Bearer $token" \
+  --data "{\"event_id\":\"$event_id\",\"intent\":\"RSVP_INTENT_GOING\",\"visibility\":\"RSVP_VISIBILITY_ATTENDEES\"}" \
+  "$events_url/rendezvous.events.v1.EventService/Rsvp" 2>&1) || fail "Rsvp failed: $out"
+[[ $(json_get rsvp.status <<<"$out") == RSVP_STATUS_CONFIRMED ]] || fail "Rsvp is not confirmed: $out"
+pass "CreateEvent, PublishEvent and Rsvp (confirmed) for event $event_id"
+
+out=$(buf_curl -H "authorization: Bearer $token" --data "{\"event_id\":\"$event_id\"}" \
+  "$events_url/rendezvous.events.v1.EventService/ExportEventCalendar" 2>&1) \
+  || fail "ExportEventCalendar failed: $out"
+json_get ics <<<"$out" | "$PYTHON" -c '
+import base64, sys
+import icalendar
+cal = icalendar.Calendar.from_ical(base64.b64decode(sys.stdin.read()))
+events = [c for c in cal.walk("VEVENT")]
+assert len(events) == 1, events
+start = events[0].decoded("DTSTART")
+assert str(start.tzinfo) in ("Europe/Paris", "CET", "CEST") or start.utcoffset() is not None, start
+assert start.hour == 8 and start.minute == 30, start
+assert "Café networking" in str(events[0].get("SUMMARY")), events[0].get("SUMMARY")
+' || fail "the exported .ics does not parse with icalendar or has the wrong start"
+pass "ExportEventCalendar parses with Python icalendar (08:30 Europe/Paris)"
+
+out=$(buf_curl -H "authorization: Bearer $token" --data '{}' \
+  "$events_url/rendezvous.events.v1.EventService/CreateCalendarFeed" 2>&1) \
+  || fail "CreateCalendarFeed failed: $out"
+feed_url=$(json_get feed.url <<<"$out")
+[[ $feed_url == http*"/calendar/"*.ics ]] || fail "CreateCalendarFeed returned no feed URL: $out"
+feed_url="http://127.0.0.1:$feed_port/calendar/${feed_url##*/calendar/}"
+"$PYTHON" -c '
+import sys, urllib.request
+import icalendar
+body = urllib.request.urlopen(sys.argv[1], timeout=10).read()
+cal = icalendar.Calendar.from_ical(body)
+assert any(str(e.get("UID", "")).startswith(sys.argv[2]) for e in cal.walk("VEVENT")), body[:400]
+' "$feed_url" "$event_id" || fail "the calendar feed at $feed_url does not list the event"
+pass "the calendar feed serves the event over HTTP"
 
 # --- the Python client (grpcio, reflection v1alpha, no generated stubs) -------------------
 if out=$("$PYTHON" scripts/smoke_client.py "$addr" 2>&1); then
