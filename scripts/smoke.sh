@@ -304,6 +304,21 @@ out=$(buf_curl -H "authorization: Bearer $token" \
 [[ $(json_get rsvp.status <<<"$out") == RSVP_STATUS_CONFIRMED ]] || fail "Rsvp is not confirmed: $out"
 pass "CreateEvent, PublishEvent and Rsvp (confirmed) for event $event_id"
 
+# The confirmation travels events → outbox → relay → notifications.
+confirmed=
+for _ in $(seq 50); do
+  out=$(buf_curl -H "authorization: Bearer $token" --data '{}' \
+    "$notifications_url/rendezvous.notifications.v1.NotificationService/ListNotifications" 2>&1) \
+    || fail "ListNotifications failed: $out"
+  if grep -q NOTIFICATION_KIND_RSVP_CONFIRMED <<<"$out"; then
+    confirmed=1
+    break
+  fi
+  sleep 0.2
+done
+[[ -n $confirmed ]] || fail "no RSVP_CONFIRMED notification from the events service after 10 s: $out"
+pass "the RSVP confirmation reaches the inbox through the events outbox"
+
 out=$(buf_curl -H "authorization: Bearer $token" --data "{\"event_id\":\"$event_id\"}" \
   "$events_url/rendezvous.events.v1.EventService/ExportEventCalendar" 2>&1) \
   || fail "ExportEventCalendar failed: $out"
