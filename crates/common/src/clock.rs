@@ -33,6 +33,11 @@ impl Clock {
         }
     }
 
+    /// Now, cut to the microsecond both databases store (so what is written reads back equal).
+    pub fn now_micros(&self) -> DateTime<Utc> {
+        crate::time::truncate_micros(self.now())
+    }
+
     /// Moves a manual clock forward; the system clock ignores it.
     pub fn advance(&self, by: Duration) {
         if let Inner::Manual(at) = &*self.0 {

@@ -12,4 +12,5 @@ pub mod pagination;
 pub mod relay;
 pub mod server;
 pub mod telemetry;
+pub mod time;
 pub mod validate;

@@ -78,6 +78,21 @@ impl PageTokens {
     }
 }
 
+/// Turns rows fetched with `limit + 1` into one page: cuts the extra row off and returns the
+/// token of the next page (from the last row kept), or an empty token on the last page.
+pub fn next_page_token<T>(
+    rows: &mut Vec<T>,
+    limit: u32,
+    cursor: impl FnOnce(&T) -> String,
+) -> String {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() <= limit {
+        return String::new();
+    }
+    rows.truncate(limit);
+    rows.last().map(cursor).unwrap_or_default()
+}
+
 /// Checks a requested page size: 0 means `default`, larger than `max` is clamped, negative is
 /// refused.
 pub fn page_size(requested: i32, default: u32, max: u32) -> Result<u32, FieldViolation> {
@@ -109,6 +124,16 @@ mod tests {
                 .is_err()
         );
         assert_eq!(tokens.decode::<(String, i32)>("list", ""), Ok(None));
+    }
+
+    #[test]
+    fn next_page_tokens_only_when_a_row_is_left_over() {
+        let mut rows = vec![1, 2, 3];
+        assert_eq!(next_page_token(&mut rows, 3, |r| r.to_string()), "");
+        assert_eq!(rows, [1, 2, 3]);
+        let mut rows = vec![1, 2, 3, 4];
+        assert_eq!(next_page_token(&mut rows, 3, |r| r.to_string()), "3");
+        assert_eq!(rows, [1, 2, 3]);
     }
 
     #[test]

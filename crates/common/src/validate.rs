@@ -42,6 +42,22 @@ impl Violations {
     }
 }
 
+/// The paths of an update mask, recording a violation when there are none: a full
+/// replacement of a resource is never what a client means.
+pub fn mask_paths<'a>(
+    mask: Option<&'a rendezvous_proto::prost_types::FieldMask>,
+    v: &mut Violations,
+) -> &'a [String] {
+    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
+    if paths.is_empty() {
+        v.push(FieldViolation::new(
+            "update_mask",
+            "is required: name the fields to change",
+        ));
+    }
+    paths
+}
+
 /// A UUID id field; required.
 pub fn id(field: &str, value: &str) -> Result<Uuid, FieldViolation> {
     if value.is_empty() {

@@ -405,10 +405,7 @@ pub async fn connect(a: &TestMember, b: &TestMember) -> anyhow::Result<()> {
 
 /// A `google.protobuf.Timestamp` for a chrono time.
 pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> rendezvous_proto::prost_types::Timestamp {
-    rendezvous_proto::prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
+    rendezvous_common::time::to_timestamp(at)
 }
 
 pub use rendezvous_notifications::WorkerSettings;

@@ -196,8 +196,7 @@ fn going(member: &str) -> RsvpRequest {
 
 /// `now` as `Admission` passes it to the store: whole microseconds, as PostgreSQL stores it.
 fn now_micros() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    rendezvous_common::clock::Clock::system().now_micros()
 }
 
 /// A PostgreSQL pool like the service's, but with `connections` connections.

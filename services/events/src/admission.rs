@@ -121,8 +121,7 @@ impl Admission {
 
     async fn admit(&self, event_id: &str, batch: Vec<Job>) {
         let requests: Vec<RsvpRequest> = batch.iter().map(|j| j.request.clone()).collect();
-        let now = self.clock.now();
-        let now = chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+        let now = self.clock.now_micros();
         match self.store.admit(event_id, &requests, now).await {
             Ok(Ok(outcomes)) => {
                 for (job, outcome) in batch.into_iter().zip(outcomes) {

@@ -17,8 +17,9 @@ use rendezvous_common::auth::{Caller, TokenIssuer};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::outbox::OutboxMessage;
-use rendezvous_common::pagination::{PageTokens, page_size};
+use rendezvous_common::pagination::{PageTokens, next_page_token, page_size};
 use rendezvous_common::server::caller;
+use rendezvous_common::time;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::Timestamp;
@@ -166,31 +167,12 @@ struct State {
 pub struct Members(Arc<State>);
 
 fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    })
+    Some(time::to_timestamp(at))
 }
 
 fn from_ts(field: &str, at: Option<&Timestamp>) -> Result<DateTime<Utc>, FieldViolation> {
     let at = at.ok_or_else(|| FieldViolation::new(field, "is required"))?;
-    let at = u32::try_from(at.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos))
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))?;
-    // Years 1 to 9999: what both backends store, and what SQLite's text timestamps sort right.
-    if !(1..=9999).contains(&chrono::Datelike::year(&at)) {
-        return Err(FieldViolation::new(
-            field,
-            "must be between years 1 and 9999",
-        ));
-    }
-    Ok(at)
-}
-
-fn now_micros(clock: &Clock) -> DateTime<Utc> {
-    let now = clock.now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    time::from_timestamp(field, at)
 }
 
 fn member_caller<T>(request: &Request<T>) -> Result<(Uuid, Uuid)> {
@@ -340,7 +322,7 @@ impl Members {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        now_micros(&self.0.clock)
+        self.0.clock.now_micros()
     }
 
     fn new_session(&self) -> (NewSession, String) {
@@ -761,14 +743,9 @@ impl pb::member_service_server::MemberService for Members {
                         limit + 1,
                     )
                     .await?;
-                let next = if rows.len() > limit as usize {
-                    rows.truncate(limit as usize);
-                    rows.last()
-                        .map(|m| self.0.page_tokens.encode("SearchMembers", &m.id))
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next = next_page_token(&mut rows, limit, |m| {
+                    self.0.page_tokens.encode("SearchMembers", &m.id)
+                });
                 let mut members = Vec::with_capacity(rows.len());
                 for row in &rows {
                     members.push(self.view(row, Some(me)).await?);
@@ -984,18 +961,11 @@ impl pb::member_service_server::MemberService for Members {
                     .store
                     .connections(&me.to_string(), filter, after.flatten(), limit + 1)
                     .await?;
-                let next = if rows.len() > limit as usize {
-                    rows.truncate(limit as usize);
-                    rows.last()
-                        .map(|c| {
-                            self.0
-                                .page_tokens
-                                .encode(&scope, &(c.created_at, c.member_id.clone()))
-                        })
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next = next_page_token(&mut rows, limit, |c| {
+                    self.0
+                        .page_tokens
+                        .encode(&scope, &(c.created_at, c.member_id.clone()))
+                });
                 Ok(pb::ListConnectionsResponse {
                     connections: rows
                         .into_iter()
@@ -1049,14 +1019,9 @@ impl pb::member_service_server::MemberService for Members {
                         limit + 1,
                     )
                     .await?;
-                let next = if rows.len() > limit as usize {
-                    rows.truncate(limit as usize);
-                    rows.last()
-                        .map(|r| self.0.page_tokens.encode(&scope, &r.id))
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next = next_page_token(&mut rows, limit, |r| {
+                    self.0.page_tokens.encode(&scope, &r.id)
+                });
                 Ok(pb::ListConnectionRequestsResponse {
                     connection_requests: rows.into_iter().map(request_to_pb).collect(),
                     next_page_token: next,
@@ -1129,18 +1094,11 @@ impl pb::member_service_server::MemberService for Members {
                     .store
                     .meetings(&me.to_string(), after.flatten(), limit + 1)
                     .await?;
-                let next = if rows.len() > limit as usize {
-                    rows.truncate(limit as usize);
-                    rows.last()
-                        .map(|m| {
-                            self.0
-                                .page_tokens
-                                .encode("ListMeetings", &(m.event_time, m.event_id.clone()))
-                        })
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next = next_page_token(&mut rows, limit, |m| {
+                    self.0
+                        .page_tokens
+                        .encode("ListMeetings", &(m.event_time, m.event_id.clone()))
+                });
                 Ok(pb::ListMeetingsResponse {
                     meetings: rows
                         .into_iter()
@@ -1530,14 +1488,9 @@ impl pb::member_internal_service_server::MemberInternalService for Members {
                         limit + 1,
                     )
                     .await?;
-                let next = if ids.len() > limit as usize {
-                    ids.truncate(limit as usize);
-                    ids.last()
-                        .map(|id| self.0.page_tokens.encode("ListConnectionIds", id))
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next = next_page_token(&mut ids, limit, |id| {
+                    self.0.page_tokens.encode("ListConnectionIds", id)
+                });
                 Ok(pb::ListConnectionIdsResponse {
                     member_ids: ids,
                     next_page_token: next,

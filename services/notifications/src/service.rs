@@ -9,8 +9,9 @@ use futures::Stream;
 use rendezvous_common::auth::Caller;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::{self, FieldViolation};
-use rendezvous_common::pagination::{PageTokens, page_size};
+use rendezvous_common::pagination::{PageTokens, next_page_token, page_size};
 use rendezvous_common::server::caller;
+use rendezvous_common::time;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_proto::prost_types::Timestamp;
@@ -45,18 +46,11 @@ pub struct Notifications(Arc<State>);
 type Reply<T> = Result<Response<T>, Status>;
 
 fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    })
+    Some(time::to_timestamp(at))
 }
 
 fn from_ts(field: &str, at: &Timestamp) -> Result<DateTime<Utc>, FieldViolation> {
-    u32::try_from(at.nanos)
-        .ok()
-        .and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos))
-        .filter(|t| (1..=9999).contains(&chrono::Datelike::year(t)))
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))
+    time::from_timestamp(field, at)
 }
 
 fn db_error(err: &sqlx::Error) -> Status {
@@ -201,8 +195,7 @@ impl Notifications {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        let now = self.0.clock.now();
-        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+        self.0.clock.now_micros()
     }
 
     /// Publishes items into the local hub where no database listener does it.
@@ -338,18 +331,11 @@ impl pb::notification_service_server::NotificationService for Notifications {
             .inbox(&me, req.unread_only, after.flatten(), limit + 1)
             .await
             .map_err(|e| db_error(&e))?;
-        let next = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|r| {
-                    self.0
-                        .page_tokens
-                        .encode(&scope, &(r.visible_at, r.item.id.clone()))
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next = next_page_token(&mut rows, limit, |r| {
+            self.0
+                .page_tokens
+                .encode(&scope, &(r.visible_at, r.item.id.clone()))
+        });
         let unread = self
             .0
             .store
@@ -486,17 +472,11 @@ impl pb::notification_service_server::NotificationService for Notifications {
         let req = request.into_inner();
         let prefs = req.preferences.unwrap_or_default();
         let mut v = Violations::new();
-        let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
-        if paths.is_empty() {
-            v.push(FieldViolation::new(
-                "update_mask",
-                "is required: name the fields to change",
-            ));
-        }
+        let paths = validate::mask_paths(req.update_mask.as_ref(), &mut v);
         let mut channels = Vec::new();
         let mut quiet = None;
         let mut time_zone = None;
-        for path in &paths {
+        for path in paths {
             match path.as_str() {
                 "channel_preferences" => {
                     for (i, p) in prefs.channel_preferences.iter().enumerate() {
@@ -619,14 +599,9 @@ impl pb::notification_service_server::NotificationService for Notifications {
             )
             .await
             .map_err(|e| db_error(&e))?;
-        let next = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|d| self.0.page_tokens.encode(&scope, &d.id))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next = next_page_token(&mut rows, limit, |d| {
+            self.0.page_tokens.encode(&scope, &d.id)
+        });
         Ok(Response::new(pb::ListDeliveriesResponse {
             deliveries: rows
                 .into_iter()

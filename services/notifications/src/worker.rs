@@ -58,8 +58,7 @@ pub struct Worker {
 
 impl Worker {
     fn now(&self) -> DateTime<Utc> {
-        let now = self.clock.now();
-        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+        self.clock.now_micros()
     }
 
     /// Runs passes until `shutdown` is cancelled.

@@ -6,14 +6,14 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::{DbErrorKind, FieldViolation, classify_db_error};
-use rendezvous_common::pagination::{PageTokens, page_size};
+use rendezvous_common::pagination::{PageTokens, next_page_token, page_size};
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{Reply, id_or_me, member_caller, now_micros, reply, ts};
+use super::{Reply, id_or_me, member_caller, reply, ts};
 use crate::chapters::{ChapterEdit, ChapterRow, MemberRow, NewChapter, Role};
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -45,7 +45,7 @@ impl Chapters {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        now_micros(&self.0.clock)
+        self.0.clock.now_micros()
     }
 }
 
@@ -117,13 +117,7 @@ fn chapter_edit(
         etag: (!chapter.etag.is_empty()).then(|| chapter.etag.clone()),
         ..ChapterEdit::default()
     };
-    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
-    if paths.is_empty() {
-        v.push(FieldViolation::new(
-            "update_mask",
-            "is required: name the fields to change",
-        ));
-    }
+    let paths = validate::mask_paths(mask, &mut v);
     for path in paths {
         match path.as_str() {
             "name" => edit.name = v.check(name("chapter.name", &chapter.name)),
@@ -251,14 +245,9 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                     .store
                     .list_chapters(city_key.as_deref(), after.flatten().as_deref(), limit + 1)
                     .await?;
-                let next_page_token = if rows.len() > limit as usize {
-                    rows.truncate(limit as usize);
-                    rows.last()
-                        .map(|c| self.0.page_tokens.encode("ListChapters", &c.id))
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next_page_token = next_page_token(&mut rows, limit, |c| {
+                    self.0.page_tokens.encode("ListChapters", &c.id)
+                });
                 Ok(pb::ListChaptersResponse {
                     chapters: rows.into_iter().map(chapter_to_pb).collect(),
                     next_page_token,
@@ -410,18 +399,11 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                     .store
                     .list_chapter_members(&id.to_string(), &me.to_string(), after, limit + 1)
                     .await??;
-                let next_page_token = if rows.len() > limit as usize {
-                    rows.truncate(limit as usize);
-                    rows.last()
-                        .map(|m| {
-                            let cursor: MembersCursor =
-                                (m.joined_at.timestamp_micros(), m.member_id.clone());
-                            self.0.page_tokens.encode(&scope, &cursor)
-                        })
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next_page_token = next_page_token(&mut rows, limit, |m| {
+                    let cursor: MembersCursor =
+                        (m.joined_at.timestamp_micros(), m.member_id.clone());
+                    self.0.page_tokens.encode(&scope, &cursor)
+                });
                 Ok(pb::ListChapterMembersResponse {
                     members: rows.iter().map(member_to_pb).collect(),
                     next_page_token,

@@ -10,7 +10,7 @@ use rand::rngs::OsRng;
 use rendezvous_common::auth::ServiceCredentials;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::FieldViolation;
-use rendezvous_common::pagination::{PageTokens, page_size};
+use rendezvous_common::pagination::{PageTokens, next_page_token, page_size};
 use rendezvous_common::server::caller;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
@@ -22,7 +22,7 @@ use tonic::Request;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-use super::{Reply, id_or_me, member_caller, now_micros, reply, ts};
+use super::{Reply, id_or_me, member_caller, reply, ts};
 use crate::Settings;
 use crate::admission::Admission;
 use crate::calendar::{self, CalendarEvent};
@@ -213,7 +213,7 @@ impl Events {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        now_micros(&self.0.clock)
+        self.0.clock.now_micros()
     }
 
     fn members(&self) -> Result<&Members> {
@@ -555,19 +555,9 @@ pub(crate) fn time(
     field: &str,
     value: Option<&Timestamp>,
 ) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    let Some(t) = value else {
-        return Ok(None);
-    };
-    let nanos = u32::try_from(t.nanos)
-        .ok()
-        .filter(|n| *n < 1_000_000_000)
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))?;
-    let at = DateTime::from_timestamp(t.seconds, nanos)
-        .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp"))?;
-    // Both backends store microseconds.
-    Ok(Some(
-        DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at),
-    ))
+    value
+        .map(|t| rendezvous_common::time::from_timestamp(field, t))
+        .transpose()
 }
 
 pub(crate) fn duration(
@@ -844,13 +834,7 @@ fn event_edit(
         etag: (!event.etag.is_empty()).then(|| event.etag.clone()),
         ..EventEdit::default()
     };
-    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
-    if paths.is_empty() {
-        v.push(FieldViolation::new(
-            "update_mask",
-            "is required: name the fields to change",
-        ));
-    }
+    let paths = validate::mask_paths(mask, &mut v);
     for path in paths {
         match path.as_str() {
             "title" => edit.title = v.check(title("event.title", &event.title)),
@@ -1267,15 +1251,9 @@ impl pb::event_service_server::EventService for Events {
                         None => true,
                     }));
                 }
-                let next_page_token = if events.len() > limit as usize {
-                    events.truncate(limit as usize);
-                    events
-                        .last()
-                        .map(|e| event_cursor(&self.0.page_tokens, "ListEvents", e))
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next_page_token = next_page_token(&mut events, limit, |e| {
+                    event_cursor(&self.0.page_tokens, "ListEvents", e)
+                });
                 Ok(pb::ListEventsResponse {
                     events: events.iter().map(event_to_pb).collect(),
                     next_page_token,
@@ -1310,15 +1288,9 @@ impl pb::event_service_server::EventService for Events {
                     .store
                     .list_my_events(&me.to_string(), self.now(), after, limit + 1, false)
                     .await?;
-                let next_page_token = if events.len() > limit as usize {
-                    events.truncate(limit as usize);
-                    events
-                        .last()
-                        .map(|e| event_cursor(&self.0.page_tokens, &scope, e))
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next_page_token = next_page_token(&mut events, limit, |e| {
+                    event_cursor(&self.0.page_tokens, &scope, e)
+                });
                 Ok(pb::ListMyEventsResponse {
                     events: events.iter().map(event_to_pb).collect(),
                     next_page_token,
@@ -1533,14 +1505,9 @@ impl pb::event_service_server::EventService for Events {
                         limit + 1,
                     )
                     .await?;
-                let next_page_token = if rows.len() > limit as usize {
-                    rows.truncate(limit as usize);
-                    rows.last()
-                        .map(|s| self.0.page_tokens.encode("ListSeries", &s.id))
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next_page_token = next_page_token(&mut rows, limit, |s| {
+                    self.0.page_tokens.encode("ListSeries", &s.id)
+                });
                 let mut visible = Vec::with_capacity(rows.len());
                 for row in &rows {
                     if self.series_visible(row, me).await? {
@@ -2009,17 +1976,10 @@ impl pb::event_service_server::EventService for Events {
                     .store
                     .rsvps(&event.id, &statuses, req.checked_in_only, after, limit + 1)
                     .await?;
-                let next_page_token = if rows.len() > limit as usize {
-                    rows.truncate(limit as usize);
-                    rows.last()
-                        .map(|r| {
-                            let cursor = (r.created_at.timestamp_micros(), r.member_id.clone());
-                            self.0.page_tokens.encode(&scope, &cursor)
-                        })
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let next_page_token = next_page_token(&mut rows, limit, |r| {
+                    let cursor = (r.created_at.timestamp_micros(), r.member_id.clone());
+                    self.0.page_tokens.encode(&scope, &cursor)
+                });
                 let mut attendees = Vec::with_capacity(rows.len());
                 let mut hidden = 0;
                 for r in &rows {

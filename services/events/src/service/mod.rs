@@ -6,7 +6,6 @@ pub mod events;
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::auth::Caller;
-use rendezvous_common::clock::Clock;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::server::caller;
 use rendezvous_common::validate;
@@ -26,16 +25,7 @@ fn reply<T>(result: Result<T>) -> Reply<T> {
 }
 
 fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    })
-}
-
-/// Now, to the microsecond both backends store.
-fn now_micros(clock: &Clock) -> DateTime<Utc> {
-    let now = clock.now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    Some(rendezvous_common::time::to_timestamp(at))
 }
 
 /// The signed-in member making the call.

@@ -225,13 +225,7 @@ impl ProfileUpdate {
             etag: (!member.etag.is_empty()).then(|| member.etag.clone()),
             ..Self::default()
         };
-        let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
-        if paths.is_empty() {
-            v.push(FieldViolation::new(
-                "update_mask",
-                "is required: name the fields to change",
-            ));
-        }
+        let paths = validate::mask_paths(mask, &mut v);
         for path in paths {
             match path.as_str() {
                 "display_name" => {

@@ -616,9 +616,22 @@ impl Store {
             qb.push_bind(i64::from(limit));
             let rows: Vec<MemberTuple> = qb.build_query_as().fetch_all(pool).await?;
             let mut members: Vec<MemberRow> = rows.into_iter().map(MemberRow::from).collect();
-            let mut conn = pool.acquire().await?;
-            for member in &mut members {
-                member.interests = conn.interests(&member.id).await?;
+            if !members.is_empty() {
+                // Every page's interests in one query rather than one per member.
+                let mut qb = QueryBuilder::new(
+                    "SELECT member_id, interest FROM member_interests WHERE member_id IN (",
+                );
+                let mut s = qb.separated(", ");
+                for member in &members {
+                    s.push_bind(member.id.clone());
+                }
+                s.push_unseparated(") ORDER BY interest");
+                let interests: Vec<(String, String)> = qb.build_query_as().fetch_all(pool).await?;
+                for (member_id, interest) in interests {
+                    if let Some(member) = members.iter_mut().find(|m| m.id == member_id) {
+                        member.interests.push(interest);
+                    }
+                }
             }
             Ok(members)
         })
