@@ -249,7 +249,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     println!(
         "rendezvous is up (data in {dir})\n\
          \n  members        {shown}:{mp}   rendezvous.members.v1.MemberService\n\
-         \n  events         {shown}:{ep}   rendezvous.events.v1.ChapterService (events.db)\n\
+         \n  events         {shown}:{ep}   rendezvous.events.v1.EventService, ChapterService\n\
+         \n  feeds          http://{shown}:{fp}/calendar/<token>.ics (CreateCalendarFeed)\n\
          \n  notifications  {shown}:{np}   rendezvous.notifications.v1.NotificationService\n\
          \n  emails         {dir}/emails (.eml files){smtp}\n\
          \ntry it:\n\
@@ -259,6 +260,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         dir = args.data_dir.display(),
         mp = args.members_port,
         ep = args.events_port,
+        fp = args.feed_port,
         np = args.notifications_port,
         smtp = if args.smtp_url.is_some() {
             " — unused: SMTP is configured"
