@@ -38,15 +38,79 @@ pub struct Migrations {
     pub postgres: &'static [MigrationSource],
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool of `$db`.
+/// Runs `$body` with `$pool` bound to the concrete pool of `$db`, once per backend, so each
+/// query is typed by its real driver.
+///
+/// Written like a closure, `with_db!(db, |pool| { ... })`, so that rustfmt formats the body
+/// (the body is inlined into each match arm, not called: it may use `.await` and `?` of the
+/// enclosing async function).
 #[macro_export]
 macro_rules! with_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+    // The older form, kept until every store has moved to the closure-like one.
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite($pool) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
+}
+
+impl Backend {
+    /// The clause that locks the selected rows until the transaction ends: ` FOR UPDATE` on
+    /// PostgreSQL, nothing on SQLite, whose write transactions ([`BeginWrite`]) already hold
+    /// the database's one write lock.
+    pub const fn for_update(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// Like [`Backend::for_update`], but rows another transaction has locked are skipped
+    /// instead of waited for (work queues shared by replicas).
+    pub const fn for_update_skip_locked(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
+}
+
+/// Locks held until the end of the current transaction, written once for both backends.
+pub trait Locks {
+    /// This connection's backend, for SQL that differs by dialect.
+    const BACKEND: Backend;
+
+    /// Serialises the transactions that lock the same `key` (for example a pair of members,
+    /// or a host's weekly invitation budget) until commit or rollback: an advisory lock on
+    /// PostgreSQL; nothing on SQLite, whose write transactions are serial already.
+    fn advisory_lock(&mut self, key: &str) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+impl Locks for sqlx::SqliteConnection {
+    const BACKEND: Backend = Backend::Sqlite;
+
+    async fn advisory_lock(&mut self, _key: &str) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+impl Locks for sqlx::PgConnection {
+    const BACKEND: Backend = Backend::Postgres;
+
+    async fn advisory_lock(&mut self, key: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(key)
+            .execute(&mut *self)
+            .await
+            .map(drop)
+    }
 }
 
 /// Opens write transactions the right way for each backend.
@@ -141,7 +205,7 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        with_db!(self, pool => pool.close().await)
+        with_db!(self, |pool| pool.close().await)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod outbox;
 pub mod pagination;
+pub mod peers;
 pub mod relay;
 pub mod server;
 pub mod telemetry;

@@ -3,7 +3,11 @@
 //! gRPC with retries, and the receiver deduplicates on the row's key, so a message is never
 //! lost when the receiver is down and never doubled when the relay retries.
 
-use chrono::{DateTime, Utc};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rendezvous_proto::notifications::v1::Notice;
+use rendezvous_proto::prost::Message as _;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
@@ -53,8 +57,43 @@ pub struct OutboxMessage {
 }
 
 impl OutboxMessage {
+    /// A typed notification for `recipient`: the notice's variant is its kind, and its facts
+    /// are what notifications renders. `not_before` holds it back (reminders).
+    ///
+    /// The payload is a small JSON envelope an operator can read in the table (recipient,
+    /// kind, key, not-before) around the protobuf-encoded [`Notice`] (base64), which is what
+    /// the relay delivers.
+    pub fn notice(
+        recipient: Uuid,
+        dedupe_key: String,
+        notice: impl Into<Notice>,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Self {
+        let notice: Notice = notice.into();
+        let kind = notice.kind().as_str_name();
+        let kind = kind.strip_prefix("NOTIFICATION_KIND_").unwrap_or(kind);
+        let mut payload = serde_json::json!({
+            "recipient_id": recipient.to_string(),
+            "kind": kind,
+            "dedupe_key": dedupe_key,
+            "notice": BASE64.encode(notice.encode_to_vec()),
+        });
+        if let (Some(at), Some(object)) = (not_before, payload.as_object_mut()) {
+            object.insert(
+                "not_before".to_owned(),
+                serde_json::Value::String(at.to_rfc3339_opts(SecondsFormat::Micros, true)),
+            );
+        }
+        Self {
+            topic: TOPIC_NOTIFY,
+            payload,
+            dedupe_key,
+        }
+    }
+
     /// A notification for `recipient` of `kind` (the `NotificationKind` name without prefix,
-    /// e.g. `WELCOME`) with string parameters.
+    /// e.g. `WELCOME`) with string parameters. Deprecated: producers move to
+    /// [`OutboxMessage::notice`], and this goes once none is left.
     pub fn notify(
         recipient: Uuid,
         kind: &str,

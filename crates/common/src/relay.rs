@@ -18,10 +18,15 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use rand::Rng as _;
 use rendezvous_proto::notifications::v1::notification_internal_service_client::NotificationInternalServiceClient;
-use rendezvous_proto::notifications::v1::{DeliverRequest, NotificationKind, NotificationRequest};
+use rendezvous_proto::notifications::v1::{
+    DeliverRequest, Notice, NotificationKind, NotificationRequest,
+};
+use rendezvous_proto::prost::Message as _;
 use sqlx::QueryBuilder;
 use tokio_util::sync::CancellationToken;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -448,8 +453,9 @@ impl OutboxSink for NotificationsSink {
 }
 
 /// Converts a `notifications.deliver` row's payload, `{"recipient_id", "kind" (e.g.
-/// `"WELCOME"`), "dedupe_key", "params": {string: string}, "not_before"?: RFC 3339}`, into a
-/// request. A missing or empty `dedupe_key` falls back to the row's key.
+/// `"WELCOME"`), "dedupe_key", "notice": base64 of the protobuf `Notice`, "not_before"?: RFC
+/// 3339}` (or, from producers not yet typed, `"params": {string: string}` instead of
+/// `"notice"`), into a request. A missing or empty `dedupe_key` falls back to the row's key.
 pub fn notification_request(row: &OutboxRow) -> Result<NotificationRequest, String> {
     let payload = row
         .payload
@@ -497,12 +503,29 @@ pub fn notification_request(row: &OutboxRow) -> Result<NotificationRequest, Stri
             })
         })
         .transpose()?;
+    let notice = string("notice")?
+        .map(|encoded| {
+            let bytes = BASE64
+                .decode(encoded)
+                .map_err(|error| format!("notice is not base64: {error}"))?;
+            let notice = Notice::decode(bytes.as_slice())
+                .map_err(|error| format!("notice is not a protobuf Notice: {error}"))?;
+            if notice.kind() != kind {
+                return Err(format!(
+                    "notice is a {:?}, the row says {kind:?}",
+                    notice.kind()
+                ));
+            }
+            Ok(notice)
+        })
+        .transpose()?;
     Ok(NotificationRequest {
         recipient_id: recipient_id.to_owned(),
         kind: kind.into(),
         params,
         dedupe_key: dedupe_key.to_owned(),
         not_before,
+        notice,
     })
 }
 
@@ -626,6 +649,52 @@ mod tests {
             Some("Ada")
         );
         assert_eq!(request.not_before, None);
+    }
+
+    #[test]
+    fn a_typed_notice_travels_whole_and_must_match_its_kind() {
+        use rendezvous_proto::notifications::v1 as pb;
+
+        let recipient = uuid::Uuid::now_v7();
+        let facts = pb::EventFacts {
+            event_id: "e1".to_owned(),
+            title: "Café networking".to_owned(),
+            start_time: None,
+            end_time: None,
+            time_zone: "Europe/Paris".to_owned(),
+            venue_name: "Le Peloton".to_owned(),
+            venue_address: "17 rue du Pont Louis-Philippe".to_owned(),
+            city: "Paris".to_owned(),
+        };
+        let notice = pb::RsvpWaitlisted {
+            event: Some(facts),
+            position: 3,
+        };
+        let at = DateTime::parse_from_rfc3339("2030-01-02T03:04:05.25Z")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_timezone(&Utc);
+        let message = crate::outbox::OutboxMessage::notice(
+            recipient,
+            "rsvp:e1:m1".to_owned(),
+            notice.clone(),
+            Some(at),
+        );
+        assert_eq!(message.payload["kind"], "RSVP_WAITLISTED");
+        let mut outbox_row = row(message.payload.clone());
+        outbox_row.dedupe_key = message.dedupe_key;
+        let request = notification_request(&outbox_row).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(request.kind(), NotificationKind::RsvpWaitlisted);
+        assert_eq!(request.recipient_id, recipient.to_string());
+        assert_eq!(request.notice, Some(pb::Notice::from(notice)));
+        assert_eq!(request.not_before.map(|t| t.nanos), Some(250_000_000));
+
+        let mut lying = message.payload.clone();
+        lying["kind"] = json!("WELCOME");
+        let error = notification_request(&row(lying)).err();
+        assert!(error.is_some_and(|e| e.contains("the row says")));
+        let mut garbled = message.payload;
+        garbled["notice"] = json!("not base64!");
+        assert!(notification_request(&row(garbled)).is_err());
     }
 
     #[test]

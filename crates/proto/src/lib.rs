@@ -26,3 +26,108 @@ pub mod notifications {
         tonic::include_proto!("rendezvous.notifications.v1");
     }
 }
+
+/// Typed notices: each variant's message converts into a [`Notice`], and a notice knows its
+/// kind.
+///
+/// ```
+/// use rendezvous_proto::notifications::v1 as pb;
+///
+/// let notice = pb::Notice::from(pb::RsvpWaitlisted {
+///     event: Some(pb::EventFacts::default()),
+///     position: 3,
+/// });
+/// assert_eq!(notice.kind(), pb::NotificationKind::RsvpWaitlisted);
+/// ```
+mod notices {
+    use crate::notifications::v1::{self as pb, NotificationKind, notice::Notice as Variant};
+
+    macro_rules! notice_kinds {
+        ($($message:ident => $kind:ident,)*) => {
+            $(
+                impl From<pb::$message> for pb::Notice {
+                    fn from(message: pb::$message) -> Self {
+                        pb::Notice { notice: Some(Variant::$message(message)) }
+                    }
+                }
+            )*
+
+            impl pb::Notice {
+                /// The kind this notice is of; `Unspecified` when no variant is set.
+                pub fn kind(&self) -> NotificationKind {
+                    match &self.notice {
+                        $(Some(Variant::$message(_)) => NotificationKind::$kind,)*
+                        None => NotificationKind::Unspecified,
+                    }
+                }
+            }
+        };
+    }
+
+    notice_kinds! {
+        Welcome => Welcome,
+        ConnectionRequested => ConnectionRequested,
+        ConnectionAccepted => ConnectionAccepted,
+        EventInvitation => EventInvitation,
+        RsvpConfirmed => RsvpConfirmed,
+        RsvpWaitlisted => RsvpWaitlisted,
+        WaitlistPromoted => WaitlistPromoted,
+        WaitlistOffered => WaitlistOffered,
+        RsvpApproved => RsvpApproved,
+        RsvpDeclined => RsvpDeclined,
+        EventUpdated => EventUpdated,
+        EventCancelled => EventCancelled,
+        EventReminder => EventReminder,
+        MetInPerson => MetInPerson,
+        ConnectSuggestion => ConnectSuggestion,
+        ChapterNewEvent => ChapterNewEvent,
+        EventAnnouncement => EventAnnouncement,
+        MeetingFollowUp => MeetingFollowUp,
+        RsvpPendingApproval => RsvpPendingApproval,
+        RsvpApprovalRequested => RsvpApprovalRequested,
+        WaitlistOfferExpired => WaitlistOfferExpired,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message as _;
+    use prost_types::FileDescriptorSet;
+
+    use crate::notifications::v1::NotificationKind;
+
+    /// Each variant of `Notice` is numbered as its kind and named after it, so the kind of a
+    /// notice can never disagree with its facts, and every kind has its notice.
+    #[test]
+    fn every_kind_has_its_notice_variant_with_the_same_number() {
+        let set = FileDescriptorSet::decode(super::FILE_DESCRIPTOR_SET).unwrap_or_default();
+        let notice = set
+            .file
+            .iter()
+            .filter(|file| file.package() == "rendezvous.notifications.v1")
+            .flat_map(|file| &file.message_type)
+            .find(|message| message.name() == "Notice");
+        let Some(notice) = notice else {
+            panic!("no Notice message in the descriptor set");
+        };
+        let mut numbers = Vec::new();
+        for field in &notice.field {
+            let kind_name = format!("NOTIFICATION_KIND_{}", field.name().to_uppercase());
+            let kind = NotificationKind::from_str_name(&kind_name);
+            assert_eq!(
+                kind.map(|kind| kind as i32),
+                Some(field.number()),
+                "Notice.{} is numbered {}, {kind_name} is {kind:?}",
+                field.name(),
+                field.number(),
+            );
+            numbers.push(field.number());
+        }
+        let kinds: Vec<i32> = (1..)
+            .map_while(|value| NotificationKind::try_from(value).ok())
+            .map(|kind| kind as i32)
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, kinds, "every kind needs its Notice variant");
+    }
+}

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod feed;
+pub mod notices;
 pub mod series;
 pub mod service;
 pub mod store;

@@ -141,6 +141,7 @@ async fn record_event(stack: &MembersHandle, attendees: &[&TestMember]) -> Strin
             event_title: "Café networking".into(),
             event_time: Some(timestamp(chrono::Utc::now())),
             member_ids: attendees.iter().map(|m| m.id.clone()).collect(),
+            event: None,
         })
         .await
         .unwrap();
@@ -648,6 +649,7 @@ fn internal_calls(client: &MemberInternalClient, a: &str, b: &str) -> Vec<(&'sta
                     event_title: "Café networking".into(),
                     event_time: Some(timestamp(chrono::Utc::now())),
                     member_ids: vec![a.to_owned(), b.to_owned()],
+                    event: None,
                 }
             ),
         ),

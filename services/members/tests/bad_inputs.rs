@@ -1032,6 +1032,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                     event_title: String::new(),
                     event_time: Some(timestamp(chrono::Utc::now())),
                     member_ids: vec![anna.id.clone(), bruno.id.clone()],
+                    event: None,
                 }
             ),
         ),
@@ -1046,6 +1047,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                     event_title: "Café networking".into(),
                     event_time: None,
                     member_ids: vec![anna.id.clone(), bruno.id.clone()],
+                    event: None,
                 }
             ),
         ),
@@ -1060,6 +1062,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                     event_title: "Café networking".into(),
                     event_time: Some(timestamp(chrono::Utc::now())),
                     member_ids: vec![anna.id.clone(), bruno.id.clone()],
+                    event: None,
                 }
             ),
         ),
@@ -1077,6 +1080,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                         nanos: 0,
                     }),
                     member_ids: vec![anna.id.clone(), bruno.id.clone()],
+                    event: None,
                 }
             ),
         ),
@@ -1094,6 +1098,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                         nanos: 0,
                     }),
                     member_ids: vec![anna.id.clone(), bruno.id.clone()],
+                    event: None,
                 }
             ),
         ),
@@ -1111,6 +1116,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                         nanos: -1,
                     }),
                     member_ids: vec![anna.id.clone(), bruno.id.clone()],
+                    event: None,
                 }
             ),
         ),

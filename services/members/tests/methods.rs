@@ -252,6 +252,7 @@ async fn record_at(
                 chrono::Utc::now() - chrono::Duration::hours(hours_ago),
             )),
             member_ids: members.iter().map(|m| m.id.clone()).collect(),
+            event: None,
         })
         .await
         .unwrap()

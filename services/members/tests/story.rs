@@ -68,6 +68,7 @@ async fn anna_connects_meets_and_sees_her_real_life_ratio(backend: Backend) {
             event_title: "Café networking — Le Marais".into(),
             event_time: Some(timestamp(chrono::Utc::now())),
             member_ids: vec![anna.id.clone(), bruno.id.clone()],
+            event: None,
         })
         .await
         .unwrap()

@@ -6,41 +6,10 @@ use clap::Parser as _;
 use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
-use rendezvous_common::{server, telemetry};
+use rendezvous_common::{peers, server, telemetry};
 use rendezvous_notifications::config::Config;
 use rendezvous_notifications::email::Mailer;
 use rendezvous_notifications::{Options, WorkerSettings};
-use rendezvous_proto::members::v1::GetSigningKeysRequest;
-use rendezvous_proto::members::v1::member_internal_service_client::MemberInternalServiceClient;
-
-/// Asks the members service for its token keys, retrying while it starts.
-async fn fetch_keys(
-    channel: tonic::transport::Channel,
-    credentials: &ServiceCredentials,
-) -> anyhow::Result<Vec<PublicKey>> {
-    let mut client = MemberInternalServiceClient::new(channel);
-    for attempt in 1..=30 {
-        let mut request = tonic::Request::new(GetSigningKeysRequest {});
-        request
-            .metadata_mut()
-            .insert("authorization", credentials.bearer()?.parse()?);
-        match client.get_signing_keys(request).await {
-            Ok(response) => {
-                return response
-                    .into_inner()
-                    .keys
-                    .iter()
-                    .map(|k| PublicKey::from_pem(&k.public_key_pem).map_err(Into::into))
-                    .collect();
-            }
-            Err(status) => {
-                tracing::warn!(attempt, %status, "members service not ready for signing keys");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-        }
-    }
-    anyhow::bail!("could not fetch the token signing keys from the members service")
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -58,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
         None => {
             let credentials =
                 ServiceCredentials::new("notifications", service_secret.clone(), clock.clone());
-            fetch_keys(members.clone(), &credentials).await?
+            peers::fetch_signing_keys(members.clone(), credentials, 30).await?
         }
     };
     let mailer = match &config.smtp_url {

@@ -76,6 +76,9 @@ fn item_to_pb(item: &Item, read_at: Option<DateTime<Utc>>) -> pb::Notification {
         title: item.title.clone(),
         body: item.body.clone(),
         params: item.params.clone(),
+        // The stored facts come with the typed render (next step); until then clients read
+        // params.
+        notice: None,
         read: read_at.is_some(),
         create_time: ts(item.created_at),
         read_time: read_at.and_then(ts),

@@ -70,6 +70,7 @@ fn request(to: &TestMember, tag: &str) -> pb::NotificationRequest {
         params: HashMap::from([("tag".to_owned(), tag.to_owned())]),
         dedupe_key: format!("test:{tag}:{}", uuid::Uuid::now_v7()),
         not_before: None,
+        notice: None,
     }
 }
 

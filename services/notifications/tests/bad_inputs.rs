@@ -50,6 +50,7 @@ fn good(to: &TestMember) -> pb::NotificationRequest {
         params: HashMap::from([("chapter_name".to_owned(), "Lyon".to_owned())]),
         dedupe_key: format!("test:{}", id()),
         not_before: None,
+        notice: None,
     }
 }
 

@@ -60,6 +60,7 @@ fn request(
         .collect(),
         dedupe_key: key.to_owned(),
         not_before: not_before.map(timestamp),
+        notice: None,
     }
 }
 

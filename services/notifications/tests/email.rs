@@ -106,6 +106,7 @@ async fn invite(stack: &Stack, member: &TestMember) -> String {
                 params: invitation_params(&event_id),
                 dedupe_key: format!("invite:{event_id}:{}", member.id),
                 not_before: None,
+                notice: None,
             }],
         })
         .await

@@ -73,6 +73,7 @@ fn request(to: &TestMember, tag: &str) -> pb::NotificationRequest {
         ]),
         dedupe_key: format!("test:{tag}:{}", uuid::Uuid::now_v7()),
         not_before: None,
+        notice: None,
     }
 }
 

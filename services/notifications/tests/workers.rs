@@ -47,6 +47,7 @@ async fn two_replicas_share_the_deliveries_and_send_each_email_once() {
             params: HashMap::from([("event_title".to_owned(), format!("Event {i}"))]),
             dedupe_key: format!("invite:{i}"),
             not_before: None,
+            notice: None,
         })
         .collect();
     stack

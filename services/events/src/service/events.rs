@@ -151,6 +151,7 @@ impl Members {
             event_title: event.title.clone(),
             event_time: ts(event.start_at),
             member_ids: ids,
+            event: Some(crate::notices::event_facts(event)),
         })?;
         self.client()
             .record_meetings(request)
