@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod domain;
 pub mod email;
 pub mod hub;
+mod legacy;
 pub mod render;
 pub mod service;
 pub mod store;

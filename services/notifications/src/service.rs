@@ -128,7 +128,12 @@ struct Incoming {
 fn parse_incoming(i: usize, n: pb::NotificationRequest, v: &mut Violations) -> Option<Incoming> {
     let field = |name: &str| format!("notifications[{i}].{name}");
     let recipient = v.check(validate::id(&field("recipient_id"), &n.recipient_id));
+    let typed = n
+        .notice
+        .as_ref()
+        .is_some_and(|notice| notice.kind() != pb::NotificationKind::Unspecified);
     let kind = match pb::NotificationKind::try_from(n.kind) {
+        _ if typed => None,
         Ok(pb::NotificationKind::Unspecified) | Err(_) => {
             v.push(FieldViolation::new(
                 field("kind"),
@@ -167,10 +172,17 @@ fn parse_incoming(i: usize, n: pb::NotificationRequest, v: &mut Violations) -> O
         Some(at) => v.check(from_ts(&field("not_before"), at)).map(Some),
         None => Some(None),
     };
+    // A typed notice decides the kind and the facts (transitional: as string parameters).
+    let (kind, params) = match &n.notice {
+        Some(notice) if notice.kind() != pb::NotificationKind::Unspecified => {
+            (Some(notice.kind()), crate::legacy::params(notice))
+        }
+        _ => (kind, n.params),
+    };
     Some(Incoming {
         recipient_id: recipient?.to_string(),
         kind: kind?,
-        params: n.params,
+        params,
         dedupe_key: key?,
         not_before: not_before?,
     })
