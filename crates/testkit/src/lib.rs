@@ -25,7 +25,10 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+pub mod rpc;
+
 pub use rendezvous_members::Settings as MembersSettings;
+pub use rpc::{code, eventually};
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
