@@ -5,12 +5,14 @@
 
 pub mod config;
 pub mod contacts;
+mod convert;
 pub mod domain;
 pub mod email;
+pub mod error;
+mod grpc;
 pub mod hub;
 mod legacy;
 pub mod render;
-pub mod service;
 pub mod store;
 pub mod worker;
 
@@ -30,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 use tonic::transport::Channel;
 
-pub use service::Notifications;
+pub use grpc::{MAX_DELIVER_BATCH, Notifications};
 pub use worker::WorkerSettings;
 
 /// Everything the service needs, already loaded.

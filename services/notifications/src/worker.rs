@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use crate::contacts::Contacts;
 use crate::domain::{self, QuietHours};
 use crate::email::{Mailer, OutgoingEmail, build_message};
+use crate::error::Error;
+use crate::grpc::Notifications;
 use crate::render::{self, Locale};
-use crate::service::Notifications;
 use crate::store::{DueDelivery, Store};
 
 /// Tunables of the worker.
@@ -114,15 +115,11 @@ impl Worker {
             .await
         {
             Ok(mut found) => found.remove(&due.recipient_id),
-            Err(status) => {
-                return self
-                    .retry(
-                        due,
-                        &format!("contacts unavailable: {}", status.message()),
-                        false,
-                    )
-                    .await;
+            Err(Error::ContactsUnavailable(status)) => {
+                let error = format!("contacts unavailable: {}", status.message());
+                return self.retry(due, &error, false).await;
             }
+            Err(error) => return self.retry(due, &error.to_string(), false).await,
         };
         let Some(contact) = contact.filter(|c| !c.deleted && !c.email.is_empty()) else {
             return self
