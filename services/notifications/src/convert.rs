@@ -1,14 +1,13 @@
 //! Write requests parsed at the edge: each becomes a domain value, or an error naming every
 //! bad field at once. Handlers never read a request's raw fields themselves.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::time;
 use rendezvous_common::validate::{self, Violations};
-use rendezvous_proto::notifications::v1 as pb;
+use rendezvous_proto::notifications::v1::{self as pb, notice::Notice as N};
+use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
 use crate::domain::QuietHours;
@@ -20,13 +19,32 @@ pub const MAX_DELIVER_BATCH: usize = 10_000;
 /// Most ids one MarkRead call takes.
 const MAX_MARK_READ: usize = 1000;
 
+/// Largest encoded notice Deliver takes.
+const MAX_NOTICE_BYTES: usize = 16 * 1024;
+
+/// Longest note, reason or message a notice carries, in characters.
+const MAX_FREE_TEXT: usize = 2000;
+
+/// A notice with its variant set: what the notification says, and so its kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice(pb::Notice);
+
+impl Notice {
+    pub fn kind(&self) -> pb::NotificationKind {
+        self.0.kind()
+    }
+
+    pub fn facts(&self) -> &pb::Notice {
+        &self.0
+    }
+}
+
 /// One notification a producer asks for.
 pub struct Incoming {
     pub recipient_id: Uuid,
-    pub kind: pb::NotificationKind,
-    pub params: HashMap<String, String>,
     pub dedupe_key: String,
     pub not_before: Option<DateTime<Utc>>,
+    pub notice: Notice,
 }
 
 /// A Deliver call: between one and [`MAX_DELIVER_BATCH`] notifications, in request order.
@@ -63,21 +81,6 @@ impl TryFrom<pb::DeliverRequest> for DeliverBatch {
 fn incoming(i: usize, n: pb::NotificationRequest, v: &mut Violations) -> Option<Incoming> {
     let field = |name: &str| format!("notifications[{i}].{name}");
     let recipient = v.check(validate::id(&field("recipient_id"), &n.recipient_id));
-    let typed = n
-        .notice
-        .as_ref()
-        .is_some_and(|notice| notice.kind() != pb::NotificationKind::Unspecified);
-    let kind = match pb::NotificationKind::try_from(n.kind) {
-        _ if typed => None,
-        Ok(pb::NotificationKind::Unspecified) | Err(_) => {
-            v.push(FieldViolation::new(
-                field("kind"),
-                "must be a known notification kind",
-            ));
-            None
-        }
-        Ok(kind) => Some(kind),
-    };
     let key = v.check(validate::text(
         &field("dedupe_key"),
         &n.dedupe_key,
@@ -85,37 +88,54 @@ fn incoming(i: usize, n: pb::NotificationRequest, v: &mut Violations) -> Option<
         200,
         false,
     ));
-    if n.params.len() > 50 {
-        v.push(FieldViolation::new(
-            field("params"),
-            "at most 50 parameters",
-        ));
-    }
-    for (k, value) in &n.params {
-        if k.is_empty() || k.len() > 64 || value.chars().count() > 2000 || value.contains('\0') {
-            v.push(FieldViolation::new(
-                field("params"),
-                format!(
-                    "parameter `{}` must have a 1-64 byte name and at most 2000 characters",
-                    k.chars().take(64).collect::<String>()
-                ),
-            ));
-            break;
-        }
-    }
     let not_before = optional_time(&field("not_before"), n.not_before.as_ref(), v);
-    // A typed notice decides the kind and the facts (transitional: as string parameters).
-    let (kind, params) = match &n.notice {
-        Some(notice) if typed => (Some(notice.kind()), crate::legacy::params(notice)),
-        _ => (kind, n.params),
-    };
+    // Transitional (see `crate::bridge`): an item without a notice may still name its kind.
+    let typed = n
+        .notice
+        .filter(|notice| notice.notice.is_some())
+        .or_else(|| crate::bridge::notice(n.kind, &n.params));
+    let notice = v.check(notice(&field("notice"), typed));
     Some(Incoming {
         recipient_id: recipient?,
-        kind: kind?,
-        params,
         dedupe_key: key?,
         not_before: not_before?,
+        notice: notice?,
     })
+}
+
+/// A notice with its variant, within the size limits.
+fn notice(field: &str, notice: Option<pb::Notice>) -> Result<Notice, FieldViolation> {
+    let Some(notice) = notice.filter(|n| n.notice.is_some()) else {
+        return Err(FieldViolation::new(
+            field,
+            "is required: the typed notice of the notification",
+        ));
+    };
+    if notice.encoded_len() > MAX_NOTICE_BYTES {
+        return Err(FieldViolation::new(
+            field,
+            format!("must encode to at most {MAX_NOTICE_BYTES} bytes"),
+        ));
+    }
+    if let Some((name, text)) = free_text(&notice)
+        && text.chars().count() > MAX_FREE_TEXT
+    {
+        return Err(FieldViolation::new(
+            format!("{field}.{name}"),
+            format!("must be at most {MAX_FREE_TEXT} characters"),
+        ));
+    }
+    Ok(Notice(notice))
+}
+
+/// The text a person wrote into a notice (a note, a reason, a message), by its field path.
+fn free_text(notice: &pb::Notice) -> Option<(&'static str, &str)> {
+    match notice.notice.as_ref()? {
+        N::ConnectionRequested(n) => Some(("connection_requested.note", &n.note)),
+        N::EventCancelled(n) => Some(("event_cancelled.reason", &n.reason)),
+        N::EventAnnouncement(n) => Some(("event_announcement.message", &n.message)),
+        _ => None,
+    }
 }
 
 /// `Some(None)` for an unset time, `None` (with the violation recorded) for a bad one.

@@ -13,7 +13,7 @@ use crate::contacts::Contacts;
 use crate::domain::{self, QuietHours};
 use crate::email::{Mailer, OutgoingEmail, build_message};
 use crate::error::Error;
-use crate::grpc::Notifications;
+use crate::grpc::{Notifications, stored_notice};
 use crate::render::{self, Locale};
 use crate::store::{DueDelivery, Store};
 
@@ -154,13 +154,8 @@ impl Worker {
                     .await;
             }
         }
-        let kind = domain::kind_from_name(&due.kind);
-        let rendered = render::render(
-            kind,
-            Locale::parse(&due.locale),
-            &contact.display_name,
-            &due.params,
-        );
+        let notice = stored_notice(&due.notice).unwrap_or_default();
+        let rendered = render::render(&notice, Locale::parse(&due.locale), &contact.display_name);
         let unsubscribe = format!(
             "{}/preferences?member={}&kind={}",
             self.settings.public_url.trim_end_matches('/'),

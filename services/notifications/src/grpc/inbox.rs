@@ -1,7 +1,7 @@
 //! A member's inbox: ListNotifications, MarkRead, MarkAllRead and the live
 //! StreamNotifications (backlog after a resume point, then items as they arrive).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use futures::Stream;
 use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::notifications::v1 as pb;
+use rendezvous_proto::prost::Message as _;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
@@ -34,14 +35,19 @@ fn item_to_pb(item: &Item, read_at: Option<DateTime<Utc>>) -> pb::Notification {
         kind: domain::kind_from_name(&item.kind).into(),
         title: item.title.clone(),
         body: item.body.clone(),
-        params: item.params.clone(),
-        // The stored facts come with the typed render (next step); until then clients read
-        // params.
-        notice: None,
+        params: HashMap::new(),
+        notice: stored_notice(&item.notice),
         read: read_at.is_some(),
         create_time: ts(item.created_at),
         read_time: read_at.and_then(ts),
     }
+}
+
+/// The stored notice, unless it is empty (rows from before notices were stored) or unreadable.
+pub(crate) fn stored_notice(encoded: &[u8]) -> Option<pb::Notice> {
+    pb::Notice::decode(encoded)
+        .ok()
+        .filter(|notice| notice.notice.is_some())
 }
 
 fn inbox_to_pb(row: &InboxRow) -> pb::Notification {

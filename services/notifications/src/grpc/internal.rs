@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use rendezvous_proto::notifications::v1 as pb;
+use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
 use super::{Notifications, count};
@@ -47,24 +48,25 @@ pub(super) async fn deliver(
             unknown += 1;
             continue;
         };
-        let kind = domain::kind_name(n.kind).to_owned();
+        let kind = n.notice.kind();
+        let kind_name = domain::kind_name(kind).to_owned();
         let enabled = |channel: pb::Channel| {
             prefs
                 .get(&(
                     recipient_id.clone(),
-                    kind.clone(),
+                    kind_name.clone(),
                     domain::channel_name(channel).to_owned(),
                 ))
                 .copied()
-                .unwrap_or_else(|| domain::default_enabled(n.kind, channel))
+                .unwrap_or_else(|| domain::default_enabled(kind, channel))
         };
         let locale = Locale::parse(&contact.locale);
-        let rendered = render::render(n.kind, locale, &contact.display_name, &n.params);
+        let rendered = render::render(n.notice.facts(), locale, &contact.display_name);
         rows.push(NewNotification {
             id: Uuid::now_v7().to_string(),
             recipient_id: recipient_id.clone(),
-            kind: kind.clone(),
-            params: n.params,
+            kind: kind_name.clone(),
+            notice: n.notice.facts().encode_to_vec(),
             dedupe_key: n.dedupe_key,
             title: rendered.title,
             body: rendered.body,

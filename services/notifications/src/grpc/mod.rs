@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::hub::{Hub, Item};
 use crate::store::Store;
 
+pub(crate) use inbox::stored_notice;
 pub use internal::MAX_DELIVER_BATCH;
 
 struct State {

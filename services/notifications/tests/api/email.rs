@@ -5,13 +5,6 @@
 //! These tests skip when `RENDEZVOUS_TEST_SMTP_PYTHON` is not set (see
 //! [`rendezvous_testkit::SmtpServer::start`]).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use std::collections::HashMap;
 use std::time::Duration;
 
 use rendezvous_notifications::render::{self, Locale};
@@ -22,24 +15,14 @@ use rendezvous_testkit::{
     backend_tests,
 };
 
-/// Polls `check` until it returns `Some`, for at most fifteen seconds.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within 15 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use crate::helpers::{
+    channels_of, deliver, event_facts, eventually_within, message_id, new_id, notification_about,
+    request,
+};
+use crate::mail::Email;
+
+/// How long the SMTP tests wait for an outcome: a real server, retries with back-off.
+const SMTP_PATIENCE: Duration = Duration::from_secs(15);
 
 /// Starts the SMTP server, or returns `None` (the test then skips) when no Python is set up.
 async fn smtp_server(dir: &std::path::Path, port: Option<u16>, reject: bool) -> Option<SmtpServer> {
@@ -80,75 +63,43 @@ fn short_worker(w: &mut WorkerSettings) {
     w.poll_interval = Duration::from_millis(10);
 }
 
-fn invitation_params(event_id: &str) -> HashMap<String, String> {
-    [
-        ("event_id", event_id),
-        ("event_title", "Café networking — Le Marais"),
-        ("host_name", "Hélène"),
-        ("venue_name", "Le Peloton Café"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+/// The invitation the email tests deliver, as the events service writes it.
+fn invitation_notice(event_id: &str) -> pb::Notice {
+    pb::EventInvitation {
+        event: Some(event_facts(event_id, "Café networking — Le Marais")),
+        inviter: Some(pb::MemberFacts {
+            member_id: new_id(),
+            display_name: "Hélène".to_owned(),
+        }),
+    }
+    .into()
 }
 
-/// Delivers an event invitation (email on by default) to `member`; returns the event id its
-/// params carry.
+/// Delivers an event invitation (email on by default) to `member`; returns the event's id.
 async fn invite(stack: &Stack, member: &TestMember) -> String {
-    let event_id = uuid::Uuid::now_v7().to_string();
-    let response = stack
-        .deliverer()
-        .unwrap()
-        .deliver(pb::DeliverRequest {
-            notifications: vec![pb::NotificationRequest {
-                recipient_id: member.id.clone(),
-                kind: pb::NotificationKind::EventInvitation.into(),
-                params: invitation_params(&event_id),
-                dedupe_key: format!("invite:{event_id}:{}", member.id),
-                not_before: None,
-                notice: None,
-            }],
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(response.accepted_count, 1);
+    let event_id = new_id();
+    let item = request(
+        &member.id,
+        invitation_notice(&event_id),
+        &format!("invite:{event_id}:{}", member.id),
+        None,
+    );
+    assert_eq!(deliver(stack, vec![item]).await.accepted_count, 1);
     event_id
 }
 
-/// The in-app notification about `event_id` in `member`'s inbox.
-async fn notification_about(inbox: &NotificationClient, event_id: &str) -> pb::Notification {
-    eventually("the notification is in the inbox", || {
-        let mut inbox = inbox.clone();
-        async move {
-            inbox
-                .list_notifications(pb::ListNotificationsRequest::default())
-                .await
-                .unwrap()
-                .into_inner()
-                .notifications
-                .into_iter()
-                .find(|n| n.params.get("event_id").map(String::as_str) == Some(event_id))
-        }
+/// Waits until the email delivery of `notification_id` is `done`.
+async fn email_delivery_when(
+    inbox: &NotificationClient,
+    notification_id: &str,
+    what: &str,
+    done: impl Fn(&pb::Delivery) -> bool,
+) -> pb::Delivery {
+    eventually_within(SMTP_PATIENCE, what, || async {
+        let (_, email) = channels_of(inbox, notification_id).await;
+        done(&email).then_some(email)
     })
     .await
-}
-
-/// The email delivery of a notification, as its recipient's delivery log shows it.
-async fn email_delivery(inbox: &NotificationClient, notification_id: &str) -> pb::Delivery {
-    inbox
-        .clone()
-        .list_deliveries(pb::ListDeliveriesRequest {
-            notification_id: notification_id.to_owned(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .deliveries
-        .into_iter()
-        .find(|d| d.channel() == pb::Channel::Email)
-        .expect("an email delivery")
 }
 
 /// Registers an English-speaking member in London (testkit's members are French).
@@ -184,171 +135,6 @@ async fn register_english(stack: &Stack, name: &str) -> TestMember {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// A minimal reader of the messages the server stored: unfolded headers with RFC 2047 words
-// decoded, and the decoded parts of a multipart/alternative body.
-// ---------------------------------------------------------------------------------------------
-
-struct Email {
-    headers: Vec<(String, String)>,
-    /// `(Content-Type, decoded body)` of each part.
-    parts: Vec<(String, String)>,
-}
-
-impl Email {
-    fn parse(raw: &str) -> Email {
-        let raw = raw.replace("\r\n", "\n");
-        let (headers, body) = split_headers(&raw);
-        let mut email = Email {
-            headers,
-            parts: Vec::new(),
-        };
-        let content_type = email.header("Content-Type").unwrap_or_default().to_owned();
-        let Some(boundary) = content_type
-            .split("boundary=")
-            .nth(1)
-            .map(|b| b.trim_matches('"').split(['"', ';']).next().unwrap_or(b))
-        else {
-            return email;
-        };
-        let closing = format!("--{boundary}--");
-        let body = body.split(&closing).next().unwrap();
-        for part in body.split(&format!("--{boundary}\n")).skip(1) {
-            let (headers, body) = split_headers(part);
-            let value = |name: &str| {
-                headers
-                    .iter()
-                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                    .map(|(_, value)| value.clone())
-                    .unwrap_or_default()
-            };
-            let body = body.strip_suffix('\n').unwrap_or(body);
-            let decoded = match value("Content-Transfer-Encoding")
-                .to_ascii_lowercase()
-                .as_str()
-            {
-                "quoted-printable" => decode_quoted_printable(body),
-                "base64" => String::from_utf8(decode_base64(body)).unwrap(),
-                _ => body.to_owned(),
-            };
-            email.parts.push((value("Content-Type"), decoded));
-        }
-        email
-    }
-
-    /// The decoded value of the first header called `name`.
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn part(&self, content_type: &str) -> &str {
-        self.parts
-            .iter()
-            .find(|(kind, _)| kind.starts_with(content_type))
-            .map(|(_, body)| body.as_str())
-            .unwrap_or_else(|| panic!("no {content_type} part"))
-    }
-}
-
-fn split_headers(raw: &str) -> (Vec<(String, String)>, &str) {
-    let (head, body) = raw.split_once("\n\n").unwrap_or((raw, ""));
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in head.lines() {
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = headers.last_mut() {
-                last.1.push_str(line);
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            headers.push((name.to_owned(), value.trim().to_owned()));
-        }
-    }
-    let headers = headers
-        .into_iter()
-        .map(|(name, value)| (name, decode_words(&value)))
-        .collect();
-    (headers, body)
-}
-
-/// Decodes RFC 2047 encoded words (`=?utf-8?b?…?=` and `=?utf-8?q?…?=`); blanks between two
-/// encoded words are folding, not text.
-fn decode_words(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    let mut after_word = false;
-    while let Some(start) = rest.find("=?") {
-        let word = &rest[start + 2..];
-        let mut fields = word.splitn(3, '?');
-        let (Some(charset), Some(encoding), Some(tail)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
-            break;
-        };
-        let Some(end) = tail.find("?=") else { break };
-        assert!(charset.eq_ignore_ascii_case("utf-8"), "charset {charset}");
-        let before = &rest[..start];
-        if !(after_word && before.trim().is_empty()) {
-            out.push_str(before);
-        }
-        let text = &tail[..end];
-        let bytes = if encoding.eq_ignore_ascii_case("b") {
-            decode_base64(text)
-        } else {
-            decode_quoted_printable(&text.replace('_', " ")).into_bytes()
-        };
-        out.push_str(&String::from_utf8(bytes).unwrap());
-        rest = &tail[end + 2..];
-        after_word = true;
-    }
-    out.push_str(rest);
-    out
-}
-
-fn decode_base64(encoded: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut buffer, mut bits) = (0u32, 0);
-    for byte in encoded
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
-    {
-        let value = ALPHABET.iter().position(|a| *a == byte).unwrap() as u32;
-        buffer = (buffer << 6) | value;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-fn decode_quoted_printable(encoded: &str) -> String {
-    let joined = encoded.replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-            out.push(u8::from_str_radix(hex, 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-/// The message-id an email about `notification_id` carries.
-fn message_id(notification_id: &str) -> String {
-    format!("<{notification_id}@rendezvous.local>")
-}
-
 /// The received messages about `notification_id`, parsed.
 fn received(server: &SmtpServer, notification_id: &str) -> Vec<Email> {
     let id = message_id(notification_id);
@@ -356,7 +142,7 @@ fn received(server: &SmtpServer, notification_id: &str) -> Vec<Email> {
         .messages()
         .iter()
         .map(|raw| Email::parse(raw))
-        .filter(|email| email.header("Message-ID") == Some(id.as_str()))
+        .filter(|email| email.header("Message-ID").as_deref() == Some(id.as_str()))
         .collect()
 }
 
@@ -382,20 +168,19 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
         let event_id = invite(&stack, member).await;
         let inbox = stack.inbox(member);
         let notification = notification_about(&inbox, &event_id).await;
-        let email = eventually("the email reaches the server", || {
+        let email = eventually_within(SMTP_PATIENCE, "the email reaches the server", || {
             let found = received(&server, &notification.id);
             async move { found.into_iter().next() }
         })
         .await;
-        let expected = render::render(
-            pb::NotificationKind::EventInvitation,
-            locale,
-            name,
-            &invitation_params(&event_id),
-        );
+        // What the inbox stores is what is rendered, and what the email says.
+        let notice = notification.notice.clone().unwrap();
+        let expected = render::render(&notice, locale, name);
+        assert_eq!(expected.body, notification.body);
 
         // Content: subject, plain text and HTML, all in the member's language.
         let subject = email.header("Subject").unwrap();
+        let subject = subject.as_str();
         assert_eq!(subject, expected.title);
         assert_eq!(subject, notification.title);
         assert_eq!(email.part("text/plain"), expected.text);
@@ -423,7 +208,7 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
 
         // Headers: a stable Message-ID, List-Unsubscribe, the two alternatives, the envelope.
         assert_eq!(
-            email.header("Message-ID"),
+            email.header("Message-ID").as_deref(),
             Some(message_id(&notification.id).as_str())
         );
         assert_eq!(
@@ -433,7 +218,10 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
                 member.id
             )
         );
-        assert_eq!(email.header("Auto-Submitted"), Some("auto-generated"));
+        assert_eq!(
+            email.header("Auto-Submitted").as_deref(),
+            Some("auto-generated")
+        );
         assert!(
             email
                 .header("Content-Type")
@@ -453,16 +241,19 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
             "{kinds:?}"
         );
         assert_eq!(
-            email.header("From"),
+            email.header("From").as_deref(),
             Some("Rendezvous <noreply@rendezvous.test>")
         );
         assert_eq!(
-            email.header("To"),
+            email.header("To").as_deref(),
             Some(format!("{name} <{}>", member.email).as_str())
         );
-        assert_eq!(email.header("X-Envelope-To"), Some(member.email.as_str()));
+        assert_eq!(
+            email.header("X-Envelope-To").as_deref(),
+            Some(member.email.as_str())
+        );
 
-        let delivery = email_delivery(&inbox, &notification.id).await;
+        let (_, delivery) = channels_of(&inbox, &notification.id).await;
         assert_eq!(delivery.status(), pb::DeliveryStatus::Sent);
         assert_eq!(delivery.attempts, 1);
         assert!(delivery.last_error.is_empty());
@@ -491,14 +282,8 @@ async fn email_to_a_server_that_is_down_is_retried_and_sent_once_it_is_back(back
     let inbox = stack.inbox(&zoe);
     let notification = notification_about(&inbox, &event_id).await;
 
-    let failed = eventually("the email delivery fails", || {
-        let inbox = inbox.clone();
-        let id = notification.id.clone();
-        async move {
-            let delivery = email_delivery(&inbox, &id).await;
-            (delivery.status() == pb::DeliveryStatus::Failed && delivery.attempts >= 2)
-                .then_some(delivery)
-        }
+    let failed = email_delivery_when(&inbox, &notification.id, "the email delivery fails", |d| {
+        d.status() == pb::DeliveryStatus::Failed && d.attempts >= 2
     })
     .await;
     assert!(!failed.last_error.is_empty());
@@ -513,14 +298,12 @@ async fn email_to_a_server_that_is_down_is_retried_and_sent_once_it_is_back(back
     let Some(server) = smtp_server(dir.path(), Some(port), false).await else {
         return;
     };
-    let sent = eventually("the email is sent once the server is back", || {
-        let inbox = inbox.clone();
-        let id = notification.id.clone();
-        async move {
-            let delivery = email_delivery(&inbox, &id).await;
-            (delivery.status() == pb::DeliveryStatus::Sent).then_some(delivery)
-        }
-    })
+    let sent = email_delivery_when(
+        &inbox,
+        &notification.id,
+        "the email is sent once the server is back",
+        |d| d.status() == pb::DeliveryStatus::Sent,
+    )
     .await;
     assert!(sent.attempts > failed.attempts, "{sent:?}");
     assert!(sent.sent_time.is_some());
@@ -528,14 +311,17 @@ async fn email_to_a_server_that_is_down_is_retried_and_sent_once_it_is_back(back
     // The error of the last failed attempt stays in the log.
     assert!(sent.last_error.starts_with("smtp:"), "{}", sent.last_error);
     // The welcome email, retried alongside, goes out too; neither twice.
-    eventually("the welcome email is sent too", || {
+    eventually_within(SMTP_PATIENCE, "the welcome email is sent too", || {
         let count = server.messages().len();
         async move { (count >= 2).then_some(()) }
     })
     .await;
     let emails = received(&server, &notification.id);
     assert_eq!(emails.len(), 1);
-    assert_eq!(emails[0].header("X-Envelope-To"), Some(zoe.email.as_str()));
+    assert_eq!(
+        emails[0].header("X-Envelope-To").as_deref(),
+        Some(zoe.email.as_str())
+    );
     assert_eq!(server.messages().len(), 2);
     stack.stop().await.unwrap();
 }
@@ -556,14 +342,12 @@ async fn email_refused_by_the_server_is_dead_at_once_with_the_error_kept(backend
     let event_id = invite(&stack, &zoe).await;
     let inbox = stack.inbox(&zoe);
     let notification = notification_about(&inbox, &event_id).await;
-    let dead = eventually("the email delivery is dead", || {
-        let inbox = inbox.clone();
-        let id = notification.id.clone();
-        async move {
-            let delivery = email_delivery(&inbox, &id).await;
-            (delivery.status() == pb::DeliveryStatus::Dead).then_some(delivery)
-        }
-    })
+    let dead = email_delivery_when(
+        &inbox,
+        &notification.id,
+        "the email delivery is dead",
+        |d| d.status() == pb::DeliveryStatus::Dead,
+    )
     .await;
     // 550 is a permanent refusal: retrying would fail the same way, so the first attempt is
     // the last (transient failures use up all the attempts, see the next test).
@@ -591,19 +375,7 @@ async fn email_refused_by_the_server_is_dead_at_once_with_the_error_kept(backend
     assert!(all_dead.iter().any(|d| d.id == dead.id));
     assert!(server.messages().is_empty());
     // The in-app notification is unaffected.
-    let in_app = inbox
-        .clone()
-        .list_deliveries(pb::ListDeliveriesRequest {
-            notification_id: notification.id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .deliveries
-        .into_iter()
-        .find(|d| d.channel() == pb::Channel::InApp)
-        .unwrap();
+    let (in_app, _) = channels_of(&inbox, &notification.id).await;
     assert_eq!(in_app.status(), pb::DeliveryStatus::Sent);
     stack.stop().await.unwrap();
 }
@@ -622,14 +394,12 @@ async fn email_failing_every_attempt_is_dead_after_the_maximum_attempts(backend:
     let event_id = invite(&stack, &zoe).await;
     let inbox = stack.inbox(&zoe);
     let notification = notification_about(&inbox, &event_id).await;
-    let dead = eventually("the email delivery is dead", || {
-        let inbox = inbox.clone();
-        let id = notification.id.clone();
-        async move {
-            let delivery = email_delivery(&inbox, &id).await;
-            (delivery.status() == pb::DeliveryStatus::Dead).then_some(delivery)
-        }
-    })
+    let dead = email_delivery_when(
+        &inbox,
+        &notification.id,
+        "the email delivery is dead",
+        |d| d.status() == pb::DeliveryStatus::Dead,
+    )
     .await;
     assert_eq!(dead.attempts, 3, "{dead:?}");
     assert!(dead.last_error.starts_with("smtp:"), "{}", dead.last_error);

@@ -2,97 +2,14 @@
 //! marking read (one's own only); and the live stream — prompt, private, resumable, and closed
 //! cleanly on shutdown, across replicas on PostgreSQL.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_testkit::{
-    Backend, NotificationClient, Stack, StackStart, TestMember, backend_tests,
-};
+use rendezvous_testkit::{Backend, NotificationClient, Stack, StackStart, backend_tests};
 use tonic::Streaming;
 
-/// The kind the tests deliver: in-app on by default, email off, so nothing else goes on.
-const KIND: pb::NotificationKind = pb::NotificationKind::ChapterNewEvent;
-
-/// Polls `check` until it returns `Some`, for at most five seconds.
-async fn eventually<T, F, Fut>(mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met within 5 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Registers a member and waits until the welcome notification is in their inbox, so that
-/// nothing arrives later than what a test delivers itself.
-async fn settled_member(stack: &Stack, name: &str) -> TestMember {
-    let member = stack.members.register(name).await.unwrap();
-    let inbox = stack.inbox(&member);
-    eventually(|| {
-        let mut inbox = inbox.clone();
-        async move {
-            let list = inbox
-                .list_notifications(pb::ListNotificationsRequest::default())
-                .await
-                .unwrap()
-                .into_inner();
-            list.notifications
-                .iter()
-                .any(|n| n.kind() == pb::NotificationKind::Welcome)
-                .then_some(())
-        }
-    })
-    .await;
-    member
-}
-
-/// A notification for `to`, recognisable by its `tag` parameter.
-fn request(to: &TestMember, tag: &str) -> pb::NotificationRequest {
-    pb::NotificationRequest {
-        recipient_id: to.id.clone(),
-        kind: KIND.into(),
-        params: HashMap::from([
-            ("tag".to_owned(), tag.to_owned()),
-            ("chapter_name".to_owned(), "Lyon".to_owned()),
-        ]),
-        dedupe_key: format!("test:{tag}:{}", uuid::Uuid::now_v7()),
-        not_before: None,
-        notice: None,
-    }
-}
-
-async fn deliver(stack: &Stack, to: &TestMember, tag: &str) {
-    let response = stack
-        .deliverer()
-        .unwrap()
-        .deliver(pb::DeliverRequest {
-            notifications: vec![request(to, tag)],
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(response.accepted_count, 1, "{tag} was not accepted");
-}
-
-fn tag(n: &pb::Notification) -> &str {
-    n.params.get("tag").map_or("", String::as_str)
-}
+use crate::helpers::{deliver_tagged as deliver, settled_member, tag, tagged};
 
 fn tags(list: &[pb::Notification]) -> Vec<&str> {
     list.iter().map(tag).collect()
@@ -186,7 +103,7 @@ async fn the_inbox_lists_newest_first_with_the_unread_count(backend: Backend) {
     assert!(page.next_page_token.is_empty());
     for n in &page.notifications[..5] {
         assert_eq!(n.recipient_id, anna.id);
-        assert_eq!(n.kind(), KIND);
+        assert_eq!(n.kind(), pb::NotificationKind::ChapterNewEvent);
         assert!(!n.read && n.read_time.is_none());
         assert!(!n.title.is_empty() && !n.body.is_empty());
     }
@@ -449,7 +366,7 @@ async fn a_stream_receives_a_new_notification_within_100_ms_of_deliver(backend: 
         let n = message.notification.as_ref().unwrap();
         assert_eq!(tag(n), label);
         assert_eq!(n.recipient_id, anna.id);
-        assert_eq!(n.kind(), KIND);
+        assert_eq!(n.kind(), pb::NotificationKind::ChapterNewEvent);
         assert!(!n.read && !n.title.is_empty() && n.create_time.is_some());
         assert_eq!(
             message.unread_count,
@@ -614,7 +531,7 @@ mod postgres_replicas {
         replica
             .internal_with(rendezvous_testkit::Bearer::raw(&creds.bearer().unwrap()))
             .deliver(pb::DeliverRequest {
-                notifications: vec![request(&anna, "via-b")],
+                notifications: vec![tagged(&anna, "via-b")],
             })
             .await
             .unwrap();

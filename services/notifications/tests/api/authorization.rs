@@ -2,13 +2,6 @@
 //! caller's own inbox, delivery log, preferences and stream; the internal service takes
 //! Rendezvous services only.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use std::collections::HashMap;
 use std::time::Duration;
 
 use rendezvous_common::error::error_reason;
@@ -20,102 +13,15 @@ use rendezvous_testkit::{
 };
 use tonic::{Code, Status};
 
+use crate::helpers::{deliver_tagged, deliveries, notifications_of, settled_member, tag, tagged};
+
+/// The kind the tests deliver (see [`tagged`]).
 const KIND: pb::NotificationKind = pb::NotificationKind::ChapterNewEvent;
 
-/// Polls `check` until it returns `Some`, for at most five seconds.
-async fn eventually<T, F, Fut>(mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met within 5 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Registers a member and waits for their welcome notification to be stored.
-async fn settled_member(stack: &Stack, name: &str) -> TestMember {
-    let member = stack.members.register(name).await.unwrap();
-    let inbox = stack.inbox(&member);
-    eventually(|| {
-        let mut inbox = inbox.clone();
-        async move {
-            let list = inbox
-                .list_notifications(pb::ListNotificationsRequest::default())
-                .await
-                .unwrap()
-                .into_inner();
-            list.notifications
-                .iter()
-                .any(|n| n.kind() == pb::NotificationKind::Welcome)
-                .then_some(())
-        }
-    })
-    .await;
-    member
-}
-
-fn request(to: &TestMember, tag: &str) -> pb::NotificationRequest {
-    pb::NotificationRequest {
-        recipient_id: to.id.clone(),
-        kind: KIND.into(),
-        params: HashMap::from([("tag".to_owned(), tag.to_owned())]),
-        dedupe_key: format!("test:{tag}:{}", uuid::Uuid::now_v7()),
-        not_before: None,
-        notice: None,
-    }
-}
-
-async fn deliver(stack: &Stack, to: &TestMember, tag: &str) {
-    let response = stack
-        .deliverer()
-        .unwrap()
-        .deliver(pb::DeliverRequest {
-            notifications: vec![request(to, tag)],
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(response.accepted_count, 1);
-}
-
-async fn notifications_of(inbox: &mut NotificationClient) -> Vec<pb::Notification> {
-    inbox
-        .list_notifications(pb::ListNotificationsRequest {
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .notifications
-}
-
-async fn deliveries_of(inbox: &mut NotificationClient, notification_id: &str) -> Vec<pb::Delivery> {
-    inbox
-        .list_deliveries(pb::ListDeliveriesRequest {
-            notification_id: notification_id.to_owned(),
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .deliveries
-}
-
-fn tagged<'a>(list: &'a [pb::Notification], tag: &str) -> &'a pb::Notification {
+fn find_tagged<'a>(list: &'a [pb::Notification], wanted: &str) -> &'a pb::Notification {
     list.iter()
-        .find(|n| n.params.get("tag").is_some_and(|t| t == tag))
-        .unwrap_or_else(|| panic!("no notification tagged {tag}"))
+        .find(|n| tag(n) == wanted)
+        .unwrap_or_else(|| panic!("no notification tagged {wanted}"))
 }
 
 /// Calls every `NotificationService` method with `client`; the results, by method name.
@@ -194,7 +100,7 @@ async fn every_internal_method(
         (
             "Deliver",
             c.deliver(pb::DeliverRequest {
-                notifications: vec![request(recipient, "internal")],
+                notifications: vec![tagged(recipient, "internal")],
             })
             .await
             .map(drop),
@@ -299,21 +205,21 @@ async fn members_list_only_their_own_notifications_and_deliveries(backend: Backe
     let stack = Stack::start(backend).await.unwrap();
     let anna = settled_member(&stack, "Anna").await;
     let bruno = settled_member(&stack, "Bruno").await;
-    deliver(&stack, &anna, "for-anna").await;
-    deliver(&stack, &bruno, "for-bruno").await;
+    deliver_tagged(&stack, &anna, "for-anna").await;
+    deliver_tagged(&stack, &bruno, "for-bruno").await;
     let mut annas = stack.inbox(&anna);
-    let mut brunos = stack.inbox(&bruno);
+    let brunos = stack.inbox(&bruno);
 
-    let anna_list = notifications_of(&mut annas).await;
-    let bruno_list = notifications_of(&mut brunos).await;
+    let anna_list = notifications_of(&annas).await;
+    let bruno_list = notifications_of(&brunos).await;
     assert_eq!(anna_list.len(), 2);
     assert_eq!(bruno_list.len(), 2);
     assert!(anna_list.iter().all(|n| n.recipient_id == anna.id));
     assert!(bruno_list.iter().all(|n| n.recipient_id == bruno.id));
-    let brunos_id = tagged(&bruno_list, "for-bruno").id.clone();
-    let annas_id = tagged(&anna_list, "for-anna").id.clone();
+    let brunos_id = find_tagged(&bruno_list, "for-bruno").id.clone();
+    let annas_id = find_tagged(&anna_list, "for-anna").id.clone();
 
-    let anna_log = deliveries_of(&mut annas, "").await;
+    let anna_log = deliveries(&annas, "").await;
     let own: Vec<&str> = anna_list.iter().map(|n| n.id.as_str()).collect();
     assert!(!anna_log.is_empty());
     assert!(
@@ -323,11 +229,11 @@ async fn members_list_only_their_own_notifications_and_deliveries(backend: Backe
         "Anna's delivery log shows someone else's: {anna_log:?}"
     );
     assert!(
-        deliveries_of(&mut annas, &brunos_id).await.is_empty(),
+        deliveries(&annas, &brunos_id).await.is_empty(),
         "Anna reads Bruno's deliveries by asking for his notification"
     );
-    assert_eq!(deliveries_of(&mut brunos, &brunos_id).await.len(), 2);
-    assert!(deliveries_of(&mut brunos, &annas_id).await.is_empty());
+    assert_eq!(deliveries(&brunos, &brunos_id).await.len(), 2);
+    assert!(deliveries(&brunos, &annas_id).await.is_empty());
 
     // Marking all read touches the caller's inbox only; marking Bruno's id marks nothing.
     annas
@@ -342,7 +248,7 @@ async fn members_list_only_their_own_notifications_and_deliveries(backend: Backe
         .unwrap()
         .into_inner();
     assert_eq!(marked.marked_count, 0);
-    assert!(notifications_of(&mut brunos).await.iter().all(|n| !n.read));
+    assert!(notifications_of(&brunos).await.iter().all(|n| !n.read));
     stack.stop().await.unwrap();
 }
 
@@ -422,13 +328,10 @@ async fn streams_carry_only_the_callers_notifications(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
     let anna = settled_member(&stack, "Anna").await;
     let bruno = settled_member(&stack, "Bruno").await;
-    deliver(&stack, &anna, "annas-first").await;
-    let annas_first = tagged(
-        &notifications_of(&mut stack.inbox(&anna)).await,
-        "annas-first",
-    )
-    .id
-    .clone();
+    deliver_tagged(&stack, &anna, "annas-first").await;
+    let annas_first = find_tagged(&notifications_of(&stack.inbox(&anna)).await, "annas-first")
+        .id
+        .clone();
     let mut brunos = stack
         .inbox(&bruno)
         .stream_notifications(pb::StreamNotificationsRequest::default())
@@ -444,8 +347,8 @@ async fn streams_carry_only_the_callers_notifications(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    deliver(&stack, &anna, "annas-second").await;
-    deliver(&stack, &bruno, "brunos").await;
+    deliver_tagged(&stack, &anna, "annas-second").await;
+    deliver_tagged(&stack, &bruno, "brunos").await;
     for stream in [&mut brunos, &mut resumed] {
         let message = tokio::time::timeout(Duration::from_secs(5), stream.message())
             .await
@@ -454,7 +357,7 @@ async fn streams_carry_only_the_callers_notifications(backend: Backend) {
             .expect("the stream ended");
         let n = message.notification.unwrap();
         assert_eq!(n.recipient_id, bruno.id, "Bruno's stream carried {n:?}");
-        assert_eq!(n.params["tag"], "brunos");
+        assert_eq!(tag(&n), "brunos");
     }
     stack.stop().await.unwrap();
 }
