@@ -4,7 +4,7 @@
 
 use rendezvous_proto::notifications::v1 as pb;
 
-use super::format::{cap, event_title, member_name, multiline, text, venue};
+use super::format::{Said, cap, event_title, member_name, multiline, text, venue};
 use super::{Locale, Message};
 
 pub(super) fn event_invitation(l: Locale, n: &pb::EventInvitation) -> Message {
@@ -33,9 +33,9 @@ pub(super) fn event_invitation(l: Locale, n: &pb::EventInvitation) -> Message {
     }
 }
 
-/// What changed, as a list (`time and venue`), and a line per change with the new and the
-/// old value where both are known.
-fn changes(l: Locale, n: &pb::EventUpdated) -> (Option<String>, Option<String>) {
+/// What changed, as a list (`time and venue`), a line per change with the new and the old
+/// value where known, and which of the event's details those lines gave.
+fn changes(l: Locale, n: &pb::EventUpdated) -> (Option<String>, Option<String>, Said) {
     let (now, before) = (n.event.as_ref(), n.previous.as_ref());
     let mut what = Vec::new();
     let mut lines = Vec::new();
@@ -57,6 +57,10 @@ fn changes(l: Locale, n: &pb::EventUpdated) -> (Option<String>, Option<String>) 
         };
         lines.extend(value.map(|value| l.labelled(l.en_fr(heading.0, heading.1), Some(value))));
     };
+    let said = Said {
+        time: n.time_changed && l.start(now).is_some(),
+        venue: n.venue_changed && venue(now).is_some(),
+    };
     change(
         n.time_changed,
         ("time", "horaire"),
@@ -73,25 +77,25 @@ fn changes(l: Locale, n: &pb::EventUpdated) -> (Option<String>, Option<String>) 
     );
     let what = (!what.is_empty()).then(|| l.join_list(&what));
     let lines = (!lines.is_empty()).then(|| lines.join("\n"));
-    (what, lines)
+    (what, lines, said)
 }
 
 pub(super) fn event_updated(l: Locale, n: &pb::EventUpdated) -> Message {
     let event = n.event.as_ref();
     let name = cap(&l.event(event));
-    let (what, lines) = changes(l, n);
+    let (what, lines, said) = changes(l, n);
     match l {
         Locale::En => Message::new(l.labelled("Event updated", event_title(event)))
             .para(format!("{name} has been updated."))
             .para_opt(what.map(|what| format!("What changed: {what}")))
             .para_opt(lines)
-            .para_opt(l.details(event, None))
+            .para_opt(l.details_but(event, None, said))
             .para("Your RSVP still stands, and your reminders follow the new time.".to_owned()),
         Locale::Fr => Message::new(l.labelled("Événement modifié", event_title(event)))
             .para(format!("{name} a été modifié."))
             .para_opt(what.map(|what| format!("Ce qui change\u{a0}: {what}")))
             .para_opt(lines)
-            .para_opt(l.details(event, None))
+            .para_opt(l.details_but(event, None, said))
             .para(
                 "Votre inscription reste valable et vos rappels suivent le nouvel horaire."
                     .to_owned(),

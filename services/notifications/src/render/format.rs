@@ -63,9 +63,25 @@ impl Locale {
         event: Option<&pb::EventFacts>,
         host: Option<&pb::MemberFacts>,
     ) -> Option<String> {
+        self.details_but(event, host, Said::default())
+    }
+
+    /// The details, leaving out what the message already `said`.
+    pub(super) fn details_but(
+        self,
+        event: Option<&pb::EventFacts>,
+        host: Option<&pb::MemberFacts>,
+        said: Said,
+    ) -> Option<String> {
         let lines: Vec<String> = [
-            (self.en_fr("When", "Quand"), self.start(event)),
-            (self.en_fr("Where", "Où"), venue(event)),
+            (
+                self.en_fr("When", "Quand"),
+                self.start(event).filter(|_| !said.time),
+            ),
+            (
+                self.en_fr("Where", "Où"),
+                venue(event).filter(|_| !said.venue),
+            ),
             (self.en_fr("Host", "Organisé par"), member_name(host)),
         ]
         .into_iter()
@@ -93,6 +109,13 @@ impl Locale {
             Some((last, rest)) => format!("{}{and}{last}", rest.join(", ")),
         }
     }
+}
+
+/// Details a message already gave, not to repeat under "When" and "Where".
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Said {
+    pub time: bool,
+    pub venue: bool,
 }
 
 /// The event's title on one line, if it has one.

@@ -13,7 +13,10 @@ use rendezvous_testkit::{
 };
 use tonic::{Code, Status};
 
-use crate::helpers::{deliver_tagged, deliveries, notifications_of, settled_member, tag, tagged};
+use crate::helpers::{
+    deliver_tagged, deliveries, night, notifications_of, preferences_of, settled_member, tag,
+    tagged, update_preferences,
+};
 
 /// The kind the tests deliver (see [`tagged`]).
 const KIND: pb::NotificationKind = pb::NotificationKind::ChapterNewEvent;
@@ -24,69 +27,49 @@ fn find_tagged<'a>(list: &'a [pb::Notification], wanted: &str) -> &'a pb::Notifi
         .unwrap_or_else(|| panic!("no notification tagged {wanted}"))
 }
 
+/// `(method, result)` of one call, its response dropped.
+macro_rules! outcome {
+    ($client:ident . $method:ident ($request:expr)) => {
+        (
+            stringify!($method),
+            $client.$method($request).await.map(drop),
+        )
+    };
+}
+
 /// Calls every `NotificationService` method with `client`; the results, by method name.
 async fn every_member_method(
     client: &NotificationClient,
 ) -> Vec<(&'static str, Result<(), Status>)> {
+    use pb::{
+        GetPreferencesRequest, ListDeliveriesRequest, ListNotificationsRequest, MarkAllReadRequest,
+        StreamNotificationsRequest,
+    };
     let mut c = client.clone();
-    let id = uuid::Uuid::now_v7().to_string();
+    let read = pb::MarkReadRequest {
+        notification_ids: vec![uuid::Uuid::now_v7().to_string()],
+    };
+    let update = pb::UpdatePreferencesRequest {
+        preferences: Some(pb::Preferences {
+            channel_preferences: vec![pb::ChannelPreference {
+                kind: KIND.into(),
+                channel: pb::Channel::InApp.into(),
+                enabled: false,
+            }],
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["channel_preferences".to_owned()],
+        }),
+    };
     vec![
-        (
-            "ListNotifications",
-            c.list_notifications(pb::ListNotificationsRequest::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "MarkRead",
-            c.mark_read(pb::MarkReadRequest {
-                notification_ids: vec![id.clone()],
-            })
-            .await
-            .map(drop),
-        ),
-        (
-            "MarkAllRead",
-            c.mark_all_read(pb::MarkAllReadRequest::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "StreamNotifications",
-            c.stream_notifications(pb::StreamNotificationsRequest::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "GetPreferences",
-            c.get_preferences(pb::GetPreferencesRequest::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "UpdatePreferences",
-            c.update_preferences(pb::UpdatePreferencesRequest {
-                preferences: Some(pb::Preferences {
-                    channel_preferences: vec![pb::ChannelPreference {
-                        kind: KIND.into(),
-                        channel: pb::Channel::InApp.into(),
-                        enabled: false,
-                    }],
-                    ..Default::default()
-                }),
-                update_mask: Some(FieldMask {
-                    paths: vec!["channel_preferences".to_owned()],
-                }),
-            })
-            .await
-            .map(drop),
-        ),
-        (
-            "ListDeliveries",
-            c.list_deliveries(pb::ListDeliveriesRequest::default())
-                .await
-                .map(drop),
-        ),
+        outcome!(c.list_notifications(ListNotificationsRequest::default())),
+        outcome!(c.mark_read(read)),
+        outcome!(c.mark_all_read(MarkAllReadRequest::default())),
+        outcome!(c.stream_notifications(StreamNotificationsRequest::default())),
+        outcome!(c.get_preferences(GetPreferencesRequest::default())),
+        outcome!(c.update_preferences(update)),
+        outcome!(c.list_deliveries(ListDeliveriesRequest::default())),
     ]
 }
 
@@ -96,23 +79,15 @@ async fn every_internal_method(
     recipient: &TestMember,
 ) -> Vec<(&'static str, Result<(), Status>)> {
     let mut c = client.clone();
+    let deliver = pb::DeliverRequest {
+        notifications: vec![tagged(recipient, "internal")],
+    };
+    let cancel = pb::CancelScheduledRequest {
+        key_prefix: "reminder:nothing:".to_owned(),
+    };
     vec![
-        (
-            "Deliver",
-            c.deliver(pb::DeliverRequest {
-                notifications: vec![tagged(recipient, "internal")],
-            })
-            .await
-            .map(drop),
-        ),
-        (
-            "CancelScheduled",
-            c.cancel_scheduled(pb::CancelScheduledRequest {
-                key_prefix: "reminder:nothing:".to_owned(),
-            })
-            .await
-            .map(drop),
-        ),
+        outcome!(c.deliver(deliver)),
+        outcome!(c.cancel_scheduled(cancel)),
     ]
 }
 
@@ -256,43 +231,24 @@ async fn members_read_and_change_only_their_own_preferences(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
     let anna = stack.members.register("Anna").await.unwrap();
     let bruno = stack.members.register("Bruno").await.unwrap();
-    let mut annas = stack.inbox(&anna);
-    let mut brunos = stack.inbox(&bruno);
-    let before = brunos
-        .get_preferences(pb::GetPreferencesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let annas = stack.inbox(&anna);
+    let brunos = stack.inbox(&bruno);
+    let before = preferences_of(&brunos).await;
     assert_eq!(before.member_id, bruno.id);
 
     // Anna names Bruno as the member; the update is still hers alone.
-    let updated = annas
-        .update_preferences(pb::UpdatePreferencesRequest {
-            preferences: Some(pb::Preferences {
-                member_id: bruno.id.clone(),
-                channel_preferences: vec![pb::ChannelPreference {
-                    kind: KIND.into(),
-                    channel: pb::Channel::InApp.into(),
-                    enabled: false,
-                }],
-                quiet_hours: Some(pb::QuietHours {
-                    start: "22:00".to_owned(),
-                    end: "07:00".to_owned(),
-                    enabled: true,
-                }),
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec!["channel_preferences".to_owned(), "quiet_hours".to_owned()],
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let preferences = pb::Preferences {
+        member_id: bruno.id.clone(),
+        channel_preferences: vec![pb::ChannelPreference {
+            kind: KIND.into(),
+            channel: pb::Channel::InApp.into(),
+            enabled: false,
+        }],
+        quiet_hours: Some(night()),
+        ..Default::default()
+    };
+    let updated =
+        update_preferences(&annas, preferences, &["channel_preferences", "quiet_hours"]).await;
     assert_eq!(updated.member_id, anna.id);
     let off = |p: &pb::Preferences| {
         p.channel_preferences
@@ -304,22 +260,10 @@ async fn members_read_and_change_only_their_own_preferences(backend: Backend) {
     assert!(off(&updated));
     assert!(updated.quiet_hours.as_ref().unwrap().enabled);
 
-    let anna_now = annas
-        .get_preferences(pb::GetPreferencesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let anna_now = preferences_of(&annas).await;
     assert_eq!(anna_now.member_id, anna.id);
     assert!(off(&anna_now));
-    let bruno_now = brunos
-        .get_preferences(pb::GetPreferencesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let bruno_now = preferences_of(&brunos).await;
     assert_eq!(bruno_now, before, "Bruno's preferences changed");
     stack.stop().await.unwrap();
 }

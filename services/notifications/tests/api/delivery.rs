@@ -3,16 +3,15 @@
 //! CancelScheduled (with the injectable clock).
 
 use chrono::{DateTime, SubsecRound as _, Utc};
-use rendezvous_common::clock::Clock;
 use rendezvous_common::relay::{self, OutboxRow};
 use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_testkit::{Backend, Stack, StackStart, backend_tests, timestamp};
+use rendezvous_testkit::{Backend, Stack, backend_tests, timestamp};
 
 use crate::helpers::{
     EVENT_TITLE, channels_of as deliveries_of, deliver, deliveries as delivery_log, email_becomes,
     emails_about, event_facts, event_notice, event_of, eventually, first_of_kind, host,
-    inbox_about, invitation, new_id, request, sign_in_again,
+    inbox_about, invitation, new_id, request, sign_in_again, stack_at,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -190,13 +189,7 @@ async fn a_relay_redelivering_an_outbox_row_makes_no_second_notification(backend
 // ---------------------------------------------------------------------------------------------
 
 async fn a_notification_waits_for_its_not_before_time(backend: Backend) {
-    let clock = Clock::manual(Utc::now().trunc_subsecs(0));
-    let stack = Stack::start_with(StackStart {
-        clock: clock.clone(),
-        ..StackStart::new(backend)
-    })
-    .await
-    .unwrap();
+    let (stack, clock) = stack_at(backend, Utc::now().trunc_subsecs(0)).await;
     let zoe = stack.members.register("Zoé").await.unwrap();
     let inbox = stack.inbox(&zoe);
     let (later, now, past) = (new_id(), new_id(), new_id());
@@ -262,13 +255,7 @@ async fn a_notification_waits_for_its_not_before_time(backend: Backend) {
 }
 
 async fn cancel_scheduled_drops_unsent_notifications_with_the_prefix_only(backend: Backend) {
-    let clock = Clock::manual(Utc::now().trunc_subsecs(0));
-    let stack = Stack::start_with(StackStart {
-        clock: clock.clone(),
-        ..StackStart::new(backend)
-    })
-    .await
-    .unwrap();
+    let (stack, clock) = stack_at(backend, Utc::now().trunc_subsecs(0)).await;
     let zoe = stack.members.register("Zoé").await.unwrap();
     let event = new_id();
     let other = new_id();

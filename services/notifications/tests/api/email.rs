@@ -88,6 +88,48 @@ async fn invite(stack: &Stack, member: &TestMember) -> String {
     event_id
 }
 
+/// A stack whose mailer sends to `smtp_url`, with its worker adjusted by `worker`.
+async fn mailing_stack(
+    backend: Backend,
+    smtp_url: impl Into<String>,
+    worker: fn(&mut WorkerSettings),
+) -> Stack {
+    Stack::start_with(StackStart {
+        mail: Mail::Smtp(smtp_url.into()),
+        worker,
+        ..StackStart::new(backend)
+    })
+    .await
+    .unwrap()
+}
+
+/// Registers Zoé and invites her; returns her inbox and the invitation in it.
+async fn invite_zoe(stack: &Stack) -> (NotificationClient, pb::Notification) {
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let event_id = invite(stack, &zoe).await;
+    let inbox = stack.inbox(&zoe);
+    let notification = notification_about(&inbox, &event_id).await;
+    (inbox, notification)
+}
+
+/// Invites Zoé and waits for the email delivery to be dead; returns her inbox, the invitation
+/// and its dead email delivery, which is never attempted again nor marked sent.
+async fn invite_zoe_until_dead(
+    stack: &Stack,
+) -> (NotificationClient, pb::Notification, pb::Delivery) {
+    let (inbox, notification) = invite_zoe(stack).await;
+    let dead = email_delivery_when(
+        &inbox,
+        &notification.id,
+        "the email delivery is dead",
+        |d| d.status() == pb::DeliveryStatus::Dead,
+    )
+    .await;
+    assert!(dead.next_attempt_time.is_none(), "{dead:?}");
+    assert!(dead.sent_time.is_none(), "{dead:?}");
+    (inbox, notification, dead)
+}
+
 /// Waits until the email delivery of `notification_id` is `done`.
 async fn email_delivery_when(
     inbox: &NotificationClient,
@@ -155,12 +197,7 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
     let Some(server) = smtp_server(dir.path(), None, false).await else {
         return;
     };
-    let stack = Stack::start_with(StackStart {
-        mail: Mail::Smtp(server.url()),
-        ..StackStart::new(backend)
-    })
-    .await
-    .unwrap();
+    let stack = mailing_stack(backend, server.url(), StackStart::new(backend).worker).await;
     let zoe = stack.members.register("Zoé").await.unwrap();
     let emma = register_english(&stack, "Emma").await;
 
@@ -270,13 +307,7 @@ async fn email_to_a_server_that_is_down_is_retried_and_sent_once_it_is_back(back
     if !smtp_configured() {
         return;
     }
-    let stack = Stack::start_with(StackStart {
-        mail: Mail::Smtp(format!("smtp://127.0.0.1:{port}")),
-        worker: patient_worker,
-        ..StackStart::new(backend)
-    })
-    .await
-    .unwrap();
+    let stack = mailing_stack(backend, format!("smtp://127.0.0.1:{port}"), patient_worker).await;
     let zoe = stack.members.register("Zoé").await.unwrap();
     let event_id = invite(&stack, &zoe).await;
     let inbox = stack.inbox(&zoe);
@@ -331,24 +362,8 @@ async fn email_refused_by_the_server_is_dead_at_once_with_the_error_kept(backend
     let Some(server) = smtp_server(dir.path(), None, true).await else {
         return;
     };
-    let stack = Stack::start_with(StackStart {
-        mail: Mail::Smtp(server.url()),
-        worker: short_worker,
-        ..StackStart::new(backend)
-    })
-    .await
-    .unwrap();
-    let zoe = stack.members.register("Zoé").await.unwrap();
-    let event_id = invite(&stack, &zoe).await;
-    let inbox = stack.inbox(&zoe);
-    let notification = notification_about(&inbox, &event_id).await;
-    let dead = email_delivery_when(
-        &inbox,
-        &notification.id,
-        "the email delivery is dead",
-        |d| d.status() == pb::DeliveryStatus::Dead,
-    )
-    .await;
+    let stack = mailing_stack(backend, server.url(), short_worker).await;
+    let (inbox, notification, dead) = invite_zoe_until_dead(&stack).await;
     // 550 is a permanent refusal: retrying would fail the same way, so the first attempt is
     // the last (transient failures use up all the attempts, see the next test).
     assert_eq!(dead.attempts, 1, "{dead:?}");
@@ -358,8 +373,6 @@ async fn email_refused_by_the_server_is_dead_at_once_with_the_error_kept(backend
         "{}",
         dead.last_error
     );
-    assert!(dead.next_attempt_time.is_none());
-    assert!(dead.sent_time.is_none());
     // Dead is final: nothing more is attempted.
     let filter = pb::ListDeliveriesRequest {
         status: pb::DeliveryStatus::Dead.into(),
@@ -383,28 +396,10 @@ async fn email_refused_by_the_server_is_dead_at_once_with_the_error_kept(backend
 async fn email_failing_every_attempt_is_dead_after_the_maximum_attempts(backend: Backend) {
     // The server stays down: every attempt is a transient connection failure.
     let port = SmtpServer::free_port().unwrap();
-    let stack = Stack::start_with(StackStart {
-        mail: Mail::Smtp(format!("smtp://127.0.0.1:{port}")),
-        worker: short_worker,
-        ..StackStart::new(backend)
-    })
-    .await
-    .unwrap();
-    let zoe = stack.members.register("Zoé").await.unwrap();
-    let event_id = invite(&stack, &zoe).await;
-    let inbox = stack.inbox(&zoe);
-    let notification = notification_about(&inbox, &event_id).await;
-    let dead = email_delivery_when(
-        &inbox,
-        &notification.id,
-        "the email delivery is dead",
-        |d| d.status() == pb::DeliveryStatus::Dead,
-    )
-    .await;
+    let stack = mailing_stack(backend, format!("smtp://127.0.0.1:{port}"), short_worker).await;
+    let (_, _, dead) = invite_zoe_until_dead(&stack).await;
     assert_eq!(dead.attempts, 3, "{dead:?}");
     assert!(dead.last_error.starts_with("smtp:"), "{}", dead.last_error);
-    assert!(dead.next_attempt_time.is_none());
-    assert!(dead.sent_time.is_none());
     stack.stop().await.unwrap();
 }
 

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone as _, Utc};
+use rendezvous_common::clock::Clock;
 use rendezvous_proto::members::v1 as members_pb;
 use rendezvous_proto::notifications::v1::{self as pb, notice::Notice as N};
-use rendezvous_testkit::{NotificationClient, Stack, TestMember, timestamp};
+use rendezvous_proto::prost_types::FieldMask;
+use rendezvous_testkit::{Backend, NotificationClient, Stack, StackStart, TestMember, timestamp};
 
 /// How long [`eventually`] waits.
 pub const PATIENCE: Duration = Duration::from_secs(10);
@@ -41,6 +43,18 @@ where
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// A stack whose services read the time from a manual clock set to `now`.
+pub async fn stack_at(backend: Backend, now: DateTime<Utc>) -> (Stack, Clock) {
+    let clock = Clock::manual(now);
+    let stack = Stack::start_with(StackStart {
+        clock: clock.clone(),
+        ..StackStart::new(backend)
+    })
+    .await
+    .unwrap();
+    (stack, clock)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,6 +266,48 @@ pub async fn notification_about(inbox: &NotificationClient, event_id: &str) -> p
         inbox_about(inbox, event_id).await.into_iter().next()
     })
     .await
+}
+
+/// Quiet hours from 22:00 to 07:00.
+pub fn night() -> pb::QuietHours {
+    pb::QuietHours {
+        start: "22:00".to_owned(),
+        end: "07:00".to_owned(),
+        enabled: true,
+    }
+}
+
+/// The caller's preferences.
+pub async fn preferences_of(inbox: &NotificationClient) -> pb::Preferences {
+    inbox
+        .clone()
+        .get_preferences(pb::GetPreferencesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .preferences
+        .unwrap()
+}
+
+/// Updates the `paths` of the caller's preferences to `preferences`; returns them as stored.
+pub async fn update_preferences(
+    inbox: &NotificationClient,
+    preferences: pb::Preferences,
+    paths: &[&str],
+) -> pb::Preferences {
+    inbox
+        .clone()
+        .update_preferences(pb::UpdatePreferencesRequest {
+            preferences: Some(preferences),
+            update_mask: Some(FieldMask {
+                paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .preferences
+        .unwrap()
 }
 
 /// Signs in again, for a fresh access token (after the manual clock jumped past the old one's

@@ -6,10 +6,34 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_testkit::{Backend, NotificationClient, Stack, StackStart, backend_tests};
+use rendezvous_testkit::{
+    Backend, NotificationClient, Stack, StackStart, TestMember, backend_tests,
+};
 use tonic::Streaming;
 
 use crate::helpers::{deliver_tagged as deliver, settled_member, tag, tagged};
+
+/// Anna, settled, with three notifications tagged n1, n2 and n3 (oldest first) after her
+/// welcome; and her inbox.
+async fn anna_with_three(stack: &Stack) -> (TestMember, NotificationClient) {
+    let anna = settled_member(stack, "Anna").await;
+    for n in ["n1", "n2", "n3"] {
+        deliver(stack, &anna, n).await;
+    }
+    let inbox = stack.inbox(&anna);
+    (anna, inbox)
+}
+
+type Stream = Streaming<pb::StreamNotificationsResponse>;
+
+/// Anna and Bruno, settled, each with a stream open.
+async fn two_streams(stack: &Stack) -> (TestMember, TestMember, Stream, Stream) {
+    let anna = settled_member(stack, "Anna").await;
+    let bruno = settled_member(stack, "Bruno").await;
+    let annas = open_stream(&mut stack.inbox(&anna), "").await;
+    let brunos = open_stream(&mut stack.inbox(&bruno), "").await;
+    (anna, bruno, annas, brunos)
+}
 
 fn tags(list: &[pb::Notification]) -> Vec<&str> {
     list.iter().map(tag).collect()
@@ -112,11 +136,7 @@ async fn the_inbox_lists_newest_first_with_the_unread_count(backend: Backend) {
 
 async fn unread_only_lists_just_the_unread_ones(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    for n in ["n1", "n2", "n3"] {
-        deliver(&stack, &anna, n).await;
-    }
-    let mut inbox = stack.inbox(&anna);
+    let (_, mut inbox) = anna_with_three(&stack).await;
     let all = by_tag(&mut inbox).await;
     let marked = inbox
         .mark_read(pb::MarkReadRequest {
@@ -206,11 +226,7 @@ async fn paging_two_at_a_time_returns_each_notification_exactly_once(backend: Ba
 
 async fn mark_read_marks_own_notifications_and_lowers_the_unread_count(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    for n in ["n1", "n2", "n3"] {
-        deliver(&stack, &anna, n).await;
-    }
-    let mut inbox = stack.inbox(&anna);
+    let (_, mut inbox) = anna_with_three(&stack).await;
     let all = by_tag(&mut inbox).await;
     let ids = vec![all["n1"].id.clone(), all["n2"].id.clone()];
     let first = inbox
@@ -329,11 +345,7 @@ async fn mark_all_read_marks_every_unread_notification(backend: Backend) {
 
 async fn mark_all_read_before_a_time_leaves_newer_notifications_unread(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    for n in ["n1", "n2", "n3"] {
-        deliver(&stack, &anna, n).await;
-    }
-    let mut inbox = stack.inbox(&anna);
+    let (_, mut inbox) = anna_with_three(&stack).await;
     let seen = by_tag(&mut inbox).await["n2"].create_time;
     // "At or before": n2 itself, the last one the client has seen, is marked too.
     let response = inbox
@@ -390,10 +402,7 @@ async fn a_stream_receives_a_new_notification_within_100_ms_of_deliver(backend: 
 
 async fn another_members_stream_never_sees_the_notification(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    let bruno = settled_member(&stack, "Bruno").await;
-    let mut annas = open_stream(&mut stack.inbox(&anna), "").await;
-    let mut brunos = open_stream(&mut stack.inbox(&bruno), "").await;
+    let (anna, bruno, mut annas, mut brunos) = two_streams(&stack).await;
     deliver(&stack, &anna, "for-anna").await;
     assert_eq!(streamed_tag(&next(&mut annas).await), "for-anna");
     // Bruno's own notification comes after Anna's: had his stream carried hers, it would
@@ -433,10 +442,7 @@ async fn resuming_a_stream_replays_what_was_missed_then_follows(backend: Backend
 
 async fn streams_end_when_the_service_shuts_down(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    let bruno = settled_member(&stack, "Bruno").await;
-    let mut annas = open_stream(&mut stack.inbox(&anna), "").await;
-    let mut brunos = open_stream(&mut stack.inbox(&bruno), "").await;
+    let (anna, _, mut annas, mut brunos) = two_streams(&stack).await;
     deliver(&stack, &anna, "before-shutdown").await;
     assert_eq!(streamed_tag(&next(&mut annas).await), "before-shutdown");
 

@@ -5,15 +5,14 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{TimeZone as _, Utc};
-use rendezvous_common::clock::Clock;
 use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, Stack, StackStart, backend_tests, timestamp};
+use rendezvous_testkit::{Backend, Stack, backend_tests, timestamp};
 
 use crate::helpers::{
     channels_of as deliveries_of, deliver, deliveries as delivery_log, email_becomes, emails_about,
-    event_notice, eventually, inbox_about, invitation, new_id, request, sign_in_again,
+    event_notice, eventually, inbox_about, invitation, new_id, night, preferences_of, request,
+    sign_in_again, stack_at, update_preferences,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -23,14 +22,7 @@ use crate::helpers::{
 async fn default_preferences_email_invitations_but_not_connection_requests(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
     let zoe = stack.members.register("Zoé").await.unwrap();
-    let prefs = stack
-        .inbox(&zoe)
-        .get_preferences(pb::GetPreferencesRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let prefs = preferences_of(&stack.inbox(&zoe)).await;
     assert_eq!(prefs.member_id, zoe.id);
     assert_eq!(prefs.time_zone, "Europe/Paris");
     assert!(prefs.quiet_hours.is_none_or(|q| !q.enabled));
@@ -62,30 +54,20 @@ async fn a_channel_turned_off_for_a_kind_is_suppressed_and_the_others_still_go_o
 ) {
     let stack = Stack::start(backend).await.unwrap();
     let zoe = stack.members.register("Zoé").await.unwrap();
-    let mut inbox = stack.inbox(&zoe);
+    let inbox = stack.inbox(&zoe);
     let off = |kind: pb::NotificationKind, channel: pb::Channel| pb::ChannelPreference {
         kind: kind.into(),
         channel: channel.into(),
         enabled: false,
     };
-    let updated = inbox
-        .update_preferences(pb::UpdatePreferencesRequest {
-            preferences: Some(pb::Preferences {
-                channel_preferences: vec![
-                    off(pb::NotificationKind::EventInvitation, pb::Channel::Email),
-                    off(pb::NotificationKind::EventAnnouncement, pb::Channel::InApp),
-                ],
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec!["channel_preferences".to_owned()],
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let preferences = pb::Preferences {
+        channel_preferences: vec![
+            off(pb::NotificationKind::EventInvitation, pb::Channel::Email),
+            off(pb::NotificationKind::EventAnnouncement, pb::Channel::InApp),
+        ],
+        ..Default::default()
+    };
+    let updated = update_preferences(&inbox, preferences, &["channel_preferences"]).await;
     let is_on = |kind: pb::NotificationKind, channel: pb::Channel| {
         updated
             .channel_preferences
@@ -163,34 +145,14 @@ async fn quiet_hours_hold_email_until_they_end_but_not_the_inbox(backend: Backen
         .single()
         .unwrap()
         .with_timezone(&Utc);
-    let clock = Clock::manual(eleven_pm);
-    let stack = Stack::start_with(StackStart {
-        clock: clock.clone(),
-        ..StackStart::new(backend)
-    })
-    .await
-    .unwrap();
+    let (stack, clock) = stack_at(backend, eleven_pm).await;
     let zoe = stack.members.register("Zoé").await.unwrap();
-    let mut inbox = stack.inbox(&zoe);
-    let prefs = inbox
-        .update_preferences(pb::UpdatePreferencesRequest {
-            preferences: Some(pb::Preferences {
-                quiet_hours: Some(pb::QuietHours {
-                    start: "22:00".to_owned(),
-                    end: "07:00".to_owned(),
-                    enabled: true,
-                }),
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec!["quiet_hours".to_owned()],
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let inbox = stack.inbox(&zoe);
+    let quiet = pb::Preferences {
+        quiet_hours: Some(night()),
+        ..Default::default()
+    };
+    let prefs = update_preferences(&inbox, quiet, &["quiet_hours"]).await;
     assert_eq!(
         prefs.quiet_hours,
         Some(pb::QuietHours {
