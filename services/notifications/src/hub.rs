@@ -128,3 +128,28 @@ pub async fn listen_postgres(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_survive_the_json_of_a_pg_notify_payload() {
+        let item = Item {
+            id: "0197a6f2-0000-7000-8000-000000000001".to_owned(),
+            recipient_id: "0197a6f2-0000-7000-8000-000000000002".to_owned(),
+            kind: "WELCOME".to_owned(),
+            title: "Bienvenue".to_owned(),
+            body: "Votre compte est prêt.".to_owned(),
+            notice: (0..=255).collect(),
+            created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        };
+        let json = serde_json::to_string(&item).unwrap();
+        assert!(json.contains("\"notice\":\"000102"), "{json}");
+        assert_eq!(serde_json::from_str::<Item>(&json).unwrap(), item);
+        for bad in ["0", "zz"] {
+            let json = json.replacen("\"notice\":\"00", &format!("\"notice\":\"{bad}"), 1);
+            assert!(serde_json::from_str::<Item>(&json).is_err(), "{bad}");
+        }
+    }
+}

@@ -154,8 +154,11 @@ impl Worker {
                     .await;
             }
         }
-        let notice = stored_notice(&due.notice).unwrap_or_default();
-        let rendered = render::render(&notice, Locale::parse(&due.locale), &contact.display_name);
+        let locale = Locale::parse(&due.locale);
+        let rendered = match stored_notice(&due.notice) {
+            Some(notice) => render::render(&notice, locale, &contact.display_name),
+            None => render::render_stored(&due.title, &due.body, locale, &contact.display_name),
+        };
         let unsubscribe = format!(
             "{}/preferences?member={}&kind={}",
             self.settings.public_url.trim_end_matches('/'),

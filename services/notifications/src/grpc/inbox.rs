@@ -1,7 +1,7 @@
 //! A member's inbox: ListNotifications, MarkRead, MarkAllRead and the live
 //! StreamNotifications (backlog after a resume point, then items as they arrive).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -35,11 +35,12 @@ fn item_to_pb(item: &Item, read_at: Option<DateTime<Utc>>) -> pb::Notification {
         kind: domain::kind_from_name(&item.kind).into(),
         title: item.title.clone(),
         body: item.body.clone(),
-        params: HashMap::new(),
         notice: stored_notice(&item.notice),
         read: read_at.is_some(),
         create_time: ts(item.created_at),
         read_time: read_at.and_then(ts),
+        // `params` stays empty: clients read the notice.
+        ..Default::default()
     }
 }
 

@@ -58,7 +58,29 @@ pub struct Rendered {
 /// Renders `notice` for a recipient called `recipient_name` (may be empty). A notice without
 /// its variant gets a neutral "new notification".
 pub fn render(notice: &pb::Notice, locale: Locale, recipient_name: &str) -> Rendered {
-    let message = compose(notice, locale, recipient_name);
+    email(
+        compose(notice, locale, recipient_name),
+        locale,
+        recipient_name,
+    )
+}
+
+/// The email of a notification stored before notices were (its title and body as rendered
+/// then), so that an email still pending from then says what its inbox item says.
+pub fn render_stored(title: &str, body: &str, locale: Locale, recipient_name: &str) -> Rendered {
+    let message = Message {
+        title: title.to_owned(),
+        paragraphs: body
+            .split("\n\n")
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    email(message, locale, recipient_name)
+}
+
+/// `message` with the greeting and footer of an email, as text and as HTML.
+fn email(message: Message, locale: Locale, recipient_name: &str) -> Rendered {
     let recipient = format::one_line(recipient_name);
     let greeting = match (locale, recipient.is_empty()) {
         (Locale::En, true) => "Hello,".to_owned(),

@@ -728,3 +728,14 @@ fn locale_parse_reads_french_tags_and_defaults_to_english() {
         assert_eq!(Locale::parse(tag), Locale::En, "{tag}");
     }
 }
+
+#[test]
+fn a_notification_stored_before_notices_is_emailed_as_its_inbox_item_reads() {
+    let confirmed = render(
+        &find(NotificationKind::RsvpConfirmed),
+        Locale::Fr,
+        "Camille",
+    );
+    let again = render_stored(&confirmed.title, &confirmed.body, Locale::Fr, "Camille");
+    assert_eq!(again, confirmed);
+}
