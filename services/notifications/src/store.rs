@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::db::{BeginWrite as _, Db, Migrations};
 use rendezvous_common::with_db;
+use rendezvous_proto::notifications::v1::Channel;
 use sqlx::QueryBuilder;
 
+use crate::domain::{DeliveryState, channel_from_name, channel_name};
 use crate::hub::{self, Item};
 
 pub const MIGRATIONS: Migrations = Migrations {
@@ -68,13 +70,40 @@ pub struct NewNotification {
     pub email: bool,
 }
 
+/// The delivery of a new notification over one channel.
+struct NewDelivery<'a> {
+    id: String,
+    notification: &'a NewNotification,
+    channel: Channel,
+    state: DeliveryState,
+    /// Set when it is shown at once (in-app, due now).
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> NewDelivery<'a> {
+    fn new(
+        notification: &'a NewNotification,
+        channel: Channel,
+        state: DeliveryState,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            notification,
+            channel,
+            state,
+            sent_at,
+        }
+    }
+}
+
 /// A delivery due for an attempt, with what sending needs.
 #[derive(Clone, Debug)]
 pub struct DueDelivery {
     pub id: String,
     pub notification_id: String,
     pub recipient_id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub attempts: i64,
     pub kind: String,
     /// The encoded notice the email is rendered from.
@@ -92,9 +121,10 @@ pub struct DeliveryRow {
     pub id: String,
     pub notification_id: String,
     pub kind: String,
-    pub channel: String,
+    pub channel: Channel,
     pub attempts: i64,
-    pub status: String,
+    /// `None` for a state this version does not know.
+    pub status: Option<DeliveryState>,
     pub last_error: Option<String>,
     pub next_attempt_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
@@ -152,8 +182,11 @@ fn inbox_row(t: InboxTuple) -> Option<InboxRow> {
     })
 }
 
-const INBOX_COLUMNS: &str =
-    "id, recipient_id, kind, title, body, notice, created_at, visible_at, read_at";
+/// The start of a query for a member's inbox: their visible, not cancelled notifications,
+/// followed by the bind of the member's id.
+const SHOWN_TO: &str = "SELECT id, recipient_id, kind, title, body, notice, created_at, \
+                        visible_at, read_at FROM notifications \
+                        WHERE visible_at IS NOT NULL AND cancelled_at IS NULL AND recipient_id = ";
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -205,37 +238,20 @@ impl Store {
                 .iter()
                 .filter(|n| inserted_set.contains(n.id.as_str()))
                 .collect();
-            let mut deliveries: Vec<(
-                String,
-                &NewNotification,
-                &'static str,
-                &'static str,
-                DateTime<Utc>,
-                Option<DateTime<Utc>>,
-            )> = Vec::with_capacity(fresh.len() * 2);
+            let mut deliveries: Vec<NewDelivery<'_>> = Vec::with_capacity(fresh.len() * 2);
             for n in &fresh {
-                let (in_app_status, in_app_sent) = match (n.in_app, n.not_before <= now) {
-                    (false, _) => ("suppressed", None),
-                    (true, true) => ("sent", Some(now)),
-                    (true, false) => ("pending", None),
+                let (in_app, in_app_sent) = match (n.in_app, n.not_before <= now) {
+                    (false, _) => (DeliveryState::Suppressed, None),
+                    (true, true) => (DeliveryState::Sent, Some(now)),
+                    (true, false) => (DeliveryState::Pending, None),
                 };
-                deliveries.push((
-                    uuid::Uuid::now_v7().to_string(),
-                    n,
-                    "in_app",
-                    in_app_status,
-                    n.not_before,
-                    in_app_sent,
-                ));
-                let email_status = if n.email { "pending" } else { "suppressed" };
-                deliveries.push((
-                    uuid::Uuid::now_v7().to_string(),
-                    n,
-                    "email",
-                    email_status,
-                    n.not_before,
-                    None,
-                ));
+                let email = if n.email {
+                    DeliveryState::Pending
+                } else {
+                    DeliveryState::Suppressed
+                };
+                deliveries.push(NewDelivery::new(n, Channel::InApp, in_app, in_app_sent));
+                deliveries.push(NewDelivery::new(n, Channel::Email, email, None));
             }
             for chunk in deliveries.chunks(CHUNK) {
                 let mut qb = QueryBuilder::new(
@@ -243,15 +259,15 @@ impl Store {
                      next_attempt_at, sent_at, created_at, attempts) ",
                 );
                 qb.push_values(chunk, |mut row, d| {
-                    row.push_bind(d.0.clone())
-                        .push_bind(d.1.id.clone())
-                        .push_bind(d.1.recipient_id.clone())
-                        .push_bind(d.2)
-                        .push_bind(d.3)
-                        .push_bind(d.4)
-                        .push_bind(d.5)
+                    row.push_bind(d.id.clone())
+                        .push_bind(d.notification.id.clone())
+                        .push_bind(d.notification.recipient_id.clone())
+                        .push_bind(channel_name(d.channel))
+                        .push_bind(d.state.as_str())
+                        .push_bind(d.notification.not_before)
+                        .push_bind(d.sent_at)
                         .push_bind(now)
-                        .push_bind(i64::from(d.5.is_some()));
+                        .push_bind(i64::from(d.sent_at.is_some()));
                 });
                 qb.build().execute(&mut *tx).await?;
             }
@@ -387,11 +403,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<InboxRow>, sqlx::Error> {
         with_db!(&self.db, |pool| {
-            let mut qb = QueryBuilder::new("SELECT ");
-            qb.push(INBOX_COLUMNS);
-            qb.push(" FROM notifications WHERE recipient_id = ");
+            let mut qb = QueryBuilder::new(SHOWN_TO);
             qb.push_bind(member);
-            qb.push(" AND visible_at IS NOT NULL AND cancelled_at IS NULL");
             if unread_only {
                 qb.push(" AND read_at IS NULL");
             }
@@ -419,13 +432,10 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<InboxRow>, sqlx::Error> {
         with_db!(&self.db, |pool| {
-            let mut qb = QueryBuilder::new("SELECT ");
-            qb.push(INBOX_COLUMNS);
-            qb.push(" FROM notifications n WHERE recipient_id = ");
+            let mut qb = QueryBuilder::new(SHOWN_TO);
             qb.push_bind(member);
             qb.push(
-                " AND visible_at IS NOT NULL AND cancelled_at IS NULL AND (visible_at, id) > \
-                     (SELECT visible_at, id FROM notifications WHERE id = ",
+                " AND (visible_at, id) > (SELECT visible_at, id FROM notifications WHERE id = ",
             );
             qb.push_bind(after_id);
             qb.push(" AND recipient_id = ");
@@ -557,7 +567,7 @@ impl Store {
                     id: r.0,
                     notification_id: r.1,
                     recipient_id: r.2,
-                    channel: r.3,
+                    channel: channel_from_name(&r.3),
                     attempts: r.4,
                     kind: r.5,
                     notice: r.6,
@@ -606,12 +616,12 @@ impl Store {
         })
     }
 
-    /// Records the outcome of an attempt: `status` is sent, failed, dead, cancelled or
-    /// pending (deferred by quiet hours, which is not an attempt).
+    /// Records the outcome of an attempt: `state` is sent, failed, dead, suppressed,
+    /// cancelled, or pending (deferred by quiet hours: not an attempt, `counted` is false).
     pub async fn record_attempt(
         &self,
         delivery_id: &str,
-        status: &str,
+        state: DeliveryState,
         counted: bool,
         error: Option<&str>,
         next_attempt_at: DateTime<Utc>,
@@ -623,7 +633,7 @@ impl Store {
                  next_attempt_at = $5, sent_at = CASE WHEN $2 = 'sent' THEN $6 ELSE sent_at END WHERE id = $1",
             )
             .bind(delivery_id)
-            .bind(status)
+            .bind(state.as_str())
             .bind(i64::from(counted))
             .bind(error)
             .bind(next_attempt_at)
@@ -681,7 +691,7 @@ impl Store {
         &self,
         member: &str,
         notification_id: Option<&str>,
-        status: Option<&str>,
+        status: Option<DeliveryState>,
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
@@ -698,7 +708,7 @@ impl Store {
             }
             if let Some(status) = status {
                 qb.push(" AND d.status = ");
-                qb.push_bind(status.to_owned());
+                qb.push_bind(status.as_str());
             }
             if let Some(before) = before {
                 qb.push(" AND d.id < ");
@@ -724,9 +734,9 @@ impl Store {
                     id: r.0,
                     notification_id: r.1,
                     kind: r.2,
-                    channel: r.3,
+                    channel: channel_from_name(&r.3),
                     attempts: r.4,
-                    status: r.5,
+                    status: DeliveryState::from_stored(&r.5),
                     last_error: r.6,
                     next_attempt_at: r.7,
                     sent_at: r.8,

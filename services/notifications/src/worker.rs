@@ -7,10 +7,11 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use rendezvous_common::clock::Clock;
+use rendezvous_proto::notifications::v1::Channel;
 use tokio_util::sync::CancellationToken;
 
 use crate::contacts::Contacts;
-use crate::domain::{self, QuietHours};
+use crate::domain::{self, DeliveryState, QuietHours};
 use crate::email::{Mailer, OutgoingEmail, build_message};
 use crate::error::Error;
 use crate::grpc::{Notifications, stored_notice};
@@ -101,10 +102,10 @@ impl Worker {
         if due.cancelled {
             return self
                 .store
-                .record_attempt(&due.id, "cancelled", false, None, now, now)
+                .record_attempt(&due.id, DeliveryState::Cancelled, false, None, now, now)
                 .await;
         }
-        if due.channel == "in_app" {
+        if due.channel == Channel::InApp {
             let item = self.store.show_in_app(due, now).await?;
             self.service.published(vec![item]);
             return Ok(());
@@ -126,7 +127,7 @@ impl Worker {
                 .store
                 .record_attempt(
                     &due.id,
-                    "suppressed",
+                    DeliveryState::Suppressed,
                     false,
                     Some("recipient has no email address"),
                     now,
@@ -150,7 +151,7 @@ impl Worker {
                 tracing::debug!(delivery = %due.id, %until, "held back by quiet hours");
                 return self
                     .store
-                    .record_attempt(&due.id, "pending", false, None, until, now)
+                    .record_attempt(&due.id, DeliveryState::Pending, false, None, until, now)
                     .await;
             }
         }
@@ -180,7 +181,7 @@ impl Worker {
             Ok(()) => {
                 tracing::info!(delivery = %due.id, kind = %due.kind, "email sent");
                 self.store
-                    .record_attempt(&due.id, "sent", true, None, now, now)
+                    .record_attempt(&due.id, DeliveryState::Sent, true, None, now, now)
                     .await
             }
             Err(error) => self.retry(due, &error.message, error.permanent).await,
@@ -201,7 +202,7 @@ impl Worker {
             tracing::warn!(delivery = %due.id, attempts, %error, "delivery is dead");
             return self
                 .store
-                .record_attempt(&due.id, "dead", true, Some(error), now, now)
+                .record_attempt(&due.id, DeliveryState::Dead, true, Some(error), now, now)
                 .await;
         }
         let wait = domain::backoff(
@@ -211,7 +212,14 @@ impl Worker {
         );
         tracing::info!(delivery = %due.id, attempts, %error, retry_in_ms = wait.num_milliseconds(), "delivery failed; will retry");
         self.store
-            .record_attempt(&due.id, "failed", true, Some(error), now + wait, now)
+            .record_attempt(
+                &due.id,
+                DeliveryState::Failed,
+                true,
+                Some(error),
+                now + wait,
+                now,
+            )
             .await
     }
 }

@@ -6,41 +6,46 @@ use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::notifications::v1 as pb;
 
 use super::{Notifications, count, ts};
-use crate::domain;
+use crate::domain::{self, DeliveryState};
 use crate::error::Result;
 use crate::store::DeliveryRow;
 
-fn status_name(status: pb::DeliveryStatus) -> Option<&'static str> {
+/// The state a status filter asks for; `None` for all.
+fn state_of(status: pb::DeliveryStatus) -> Option<DeliveryState> {
     match status {
         pb::DeliveryStatus::Unspecified => None,
-        pb::DeliveryStatus::Pending => Some("pending"),
-        pb::DeliveryStatus::Sent => Some("sent"),
-        pb::DeliveryStatus::Failed => Some("failed"),
-        pb::DeliveryStatus::Dead => Some("dead"),
-        pb::DeliveryStatus::Suppressed => Some("suppressed"),
+        pb::DeliveryStatus::Pending => Some(DeliveryState::Pending),
+        pb::DeliveryStatus::Sent => Some(DeliveryState::Sent),
+        pb::DeliveryStatus::Failed => Some(DeliveryState::Failed),
+        pb::DeliveryStatus::Dead => Some(DeliveryState::Dead),
+        pb::DeliveryStatus::Suppressed => Some(DeliveryState::Suppressed),
     }
 }
 
-fn status_from_name(name: &str) -> pb::DeliveryStatus {
-    match name {
-        "pending" => pb::DeliveryStatus::Pending,
-        "sent" => pb::DeliveryStatus::Sent,
-        "failed" => pb::DeliveryStatus::Failed,
-        "dead" => pb::DeliveryStatus::Dead,
+fn status_of(state: Option<DeliveryState>) -> pb::DeliveryStatus {
+    match state {
+        Some(DeliveryState::Pending) => pb::DeliveryStatus::Pending,
+        Some(DeliveryState::Sent) => pb::DeliveryStatus::Sent,
+        Some(DeliveryState::Failed) => pb::DeliveryStatus::Failed,
+        Some(DeliveryState::Dead) => pb::DeliveryStatus::Dead,
         // A cancelled scheduled notification will never be sent.
-        "suppressed" | "cancelled" => pb::DeliveryStatus::Suppressed,
-        _ => pb::DeliveryStatus::Unspecified,
+        Some(DeliveryState::Suppressed | DeliveryState::Cancelled) => {
+            pb::DeliveryStatus::Suppressed
+        }
+        None => pb::DeliveryStatus::Unspecified,
     }
 }
 
 fn delivery_to_pb(d: DeliveryRow) -> pb::Delivery {
     pb::Delivery {
         kind: domain::kind_from_name(&d.kind).into(),
-        channel: domain::channel_from_name(&d.channel).into(),
+        channel: d.channel.into(),
         attempts: count(d.attempts),
-        status: status_from_name(&d.status).into(),
+        status: status_of(d.status).into(),
         last_error: d.last_error.unwrap_or_default(),
-        next_attempt_time: matches!(d.status.as_str(), "pending" | "failed")
+        next_attempt_time: d
+            .status
+            .is_some_and(DeliveryState::is_due_again)
             .then(|| ts(d.next_attempt_at))
             .flatten(),
         sent_time: d.sent_at.and_then(ts),
@@ -64,7 +69,7 @@ pub(super) async fn list(
             .map(|u| u.to_string())
     };
     let status = match pb::DeliveryStatus::try_from(req.status) {
-        Ok(s) => status_name(s),
+        Ok(s) => state_of(s),
         Err(_) => {
             v.push(FieldViolation::new("status", "unknown status"));
             None
