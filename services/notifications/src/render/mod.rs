@@ -5,8 +5,8 @@
 //! title, the in-app body, and the plain-text and HTML parts of an email: the inbox, the live
 //! stream and the email all show this one rendering. A missing or empty fact never fails: the
 //! sentence that needs it is reworded or left out. One file per family of kinds
-//! ([`members`], [`events`], [`rsvps`]), English and French side by side; the wording they
-//! share is in [`format`].
+//! (`members`, `events`, `rsvps`), English and French side by side; the wording they
+//! share is in `format`.
 
 mod events;
 mod format;
