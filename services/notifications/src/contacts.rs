@@ -6,9 +6,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rendezvous_common::auth::ServiceCredentials;
+use rendezvous_common::peers::{PeerChannel, with_credentials};
 use rendezvous_proto::members::v1::GetContactsRequest;
 use rendezvous_proto::members::v1::member_internal_service_client::MemberInternalServiceClient;
 use tonic::transport::Channel;
+
+use crate::error::{Error, Result};
+
+/// Deadline of one `GetContacts` call.
+const CONTACTS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What notifications need to know about a recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,8 +29,7 @@ pub struct Contact {
 
 #[derive(Clone)]
 pub struct Contacts {
-    client: MemberInternalServiceClient<Channel>,
-    credentials: ServiceCredentials,
+    client: MemberInternalServiceClient<PeerChannel>,
     cache: Arc<Mutex<HashMap<String, (Instant, Contact)>>>,
     ttl: Duration,
 }
@@ -32,15 +37,14 @@ pub struct Contacts {
 impl Contacts {
     pub fn new(channel: Channel, credentials: ServiceCredentials, ttl: Duration) -> Self {
         Self {
-            client: MemberInternalServiceClient::new(channel),
-            credentials,
+            client: MemberInternalServiceClient::new(with_credentials(channel, credentials)),
             cache: Arc::new(Mutex::new(HashMap::new())),
             ttl,
         }
     }
 
     /// Contacts of `ids` that exist; unknown ids are simply absent.
-    pub async fn get(&self, ids: &[String]) -> Result<HashMap<String, Contact>, tonic::Status> {
+    pub async fn get(&self, ids: &[String]) -> Result<HashMap<String, Contact>> {
         let mut found = HashMap::with_capacity(ids.len());
         let mut missing = Vec::new();
         {
@@ -57,25 +61,16 @@ impl Contacts {
         missing.sort_unstable();
         missing.dedup();
         for chunk in missing.chunks(1000) {
-            let bearer = self
-                .credentials
-                .bearer()
-                .map_err(|e| tonic::Status::internal(e.to_string()))?;
             let mut request = tonic::Request::new(GetContactsRequest {
                 member_ids: chunk.to_vec(),
             });
-            request.set_timeout(Duration::from_secs(10));
-            request.metadata_mut().insert(
-                "authorization",
-                bearer
-                    .parse()
-                    .map_err(|_| tonic::Status::internal("service credential is not ascii"))?,
-            );
+            request.set_timeout(CONTACTS_TIMEOUT);
             let contacts = self
                 .client
                 .clone()
                 .get_contacts(request)
-                .await?
+                .await
+                .map_err(Error::ContactsUnavailable)?
                 .into_inner()
                 .contacts;
             let now = Instant::now();

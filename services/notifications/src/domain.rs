@@ -40,6 +40,55 @@ pub fn channel_from_name(name: &str) -> Channel {
     }
 }
 
+/// Where one delivery (a notification on one channel) stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Waiting for its time (a not-before time, quiet hours) or its first attempt.
+    Pending,
+    Sent,
+    /// An attempt failed; another follows after a back-off.
+    Failed,
+    /// The last attempt failed, or the failure was permanent: it is not attempted again.
+    Dead,
+    /// The channel is off for this notification, or the recipient has no address on it.
+    Suppressed,
+    /// A scheduled notification was cancelled before it went out.
+    Cancelled,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 6] = [
+        DeliveryState::Pending,
+        DeliveryState::Sent,
+        DeliveryState::Failed,
+        DeliveryState::Dead,
+        DeliveryState::Suppressed,
+        DeliveryState::Cancelled,
+    ];
+
+    /// The stored name (`pending`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Dead => "dead",
+            DeliveryState::Suppressed => "suppressed",
+            DeliveryState::Cancelled => "cancelled",
+        }
+    }
+
+    /// A state from its stored name.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+
+    /// Whether another attempt is scheduled.
+    pub fn is_due_again(self) -> bool {
+        matches!(self, DeliveryState::Pending | DeliveryState::Failed)
+    }
+}
+
 /// Defaults: the inbox gets everything; email carries what someone must act on or would not
 /// want to miss (welcome, invitations, seat changes, event changes and cancellations,
 /// reminders) and stays off for chatty kinds.
@@ -135,6 +184,14 @@ pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivery_states_round_trip_their_stored_names() {
+        for state in DeliveryState::ALL {
+            assert_eq!(DeliveryState::from_stored(state.as_str()), Some(state));
+        }
+        assert_eq!(DeliveryState::from_stored("sending"), None);
+    }
 
     #[test]
     fn kind_names_round_trip() {

@@ -285,13 +285,31 @@ fn smtp_send_error(err: &smtp::Error) -> SendError {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
-    use rendezvous_proto::notifications::v1::NotificationKind;
+    use rendezvous_proto::notifications::v1 as pb;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpListener;
 
     use super::*;
+    use crate::mail_reader::{self as mail, Email};
+
+    /// Parses an email as it goes on the wire, asserting it is 7-bit and a complete
+    /// multipart/alternative message.
+    fn parse_wire(raw: &[u8]) -> Email {
+        let raw = std::str::from_utf8(raw).unwrap();
+        assert!(raw.is_ascii(), "an email on the wire is 7-bit");
+        let email = Email::parse(raw);
+        let content_type = email.header("Content-Type").unwrap();
+        assert!(
+            content_type.starts_with("multipart/alternative"),
+            "{content_type}"
+        );
+        let boundary = content_type.split("boundary=\"").nth(1).unwrap();
+        let boundary = boundary.split('"').next().unwrap();
+        let (_, after_last) = raw.split_once(&format!("--{boundary}--")).unwrap();
+        assert!(after_last.trim().is_empty());
+        email
+    }
     use crate::render::{Locale, render};
 
     const NOTIFICATION_ID: &str = "0197a6f2-4b1c-7d2e-9f00-123456789abc";
@@ -304,15 +322,19 @@ mod tests {
     }
 
     fn rendered(locale: Locale) -> Rendered {
-        let params: HashMap<String, String> = [
-            ("event_title", "Café networking — Le Marais"),
-            ("start_time_local", "2025-06-05T08:30:00+02:00"),
-            ("venue_name", "Le Peloton Café"),
-        ]
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value.to_owned()))
-        .collect();
-        render(NotificationKind::RsvpConfirmed, locale, "Zoé", &params)
+        let notice = pb::Notice::from(pb::RsvpConfirmed {
+            event: Some(pb::EventFacts {
+                title: "Café networking — Le Marais".to_owned(),
+                start_time: Some(rendezvous_proto::prost_types::Timestamp {
+                    seconds: 1_749_105_000,
+                    nanos: 0,
+                }),
+                time_zone: "Europe/Paris".to_owned(),
+                venue_name: "Le Peloton Café".to_owned(),
+                ..Default::default()
+            }),
+        });
+        render(&notice, locale, "Zoé")
     }
 
     fn build(rendered: &Rendered) -> Message {
@@ -329,148 +351,6 @@ mod tests {
         .unwrap()
     }
 
-    /// A parsed email: unfolded headers and the decoded bodies of its parts.
-    struct Parsed {
-        headers: Vec<(String, String)>,
-        parts: Vec<(String, String)>,
-    }
-
-    impl Parsed {
-        fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                .map(|(_, value)| value.as_str())
-        }
-
-        fn part(&self, content_type: &str) -> &str {
-            self.parts
-                .iter()
-                .find(|(kind, _)| kind.starts_with(content_type))
-                .map(|(_, body)| body.as_str())
-                .unwrap()
-        }
-    }
-
-    fn split_headers(raw: &str) -> (Vec<(String, String)>, &str) {
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-        let mut headers: Vec<(String, String)> = Vec::new();
-        for line in head.split("\r\n") {
-            if line.starts_with([' ', '\t']) {
-                headers.last_mut().unwrap().1.push_str(line);
-            } else {
-                let (name, value) = line.split_once(':').unwrap();
-                headers.push((name.to_owned(), value.trim_start().to_owned()));
-            }
-        }
-        (headers, body)
-    }
-
-    /// Parses a multipart/alternative email as lettre writes it.
-    fn parse(raw: &[u8]) -> Parsed {
-        let raw = std::str::from_utf8(raw).unwrap();
-        assert!(raw.is_ascii(), "an email on the wire is 7-bit");
-        let (headers, body) = split_headers(raw);
-        let content_type = &headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case("Content-Type"))
-            .unwrap()
-            .1;
-        assert!(content_type.starts_with("multipart/alternative"));
-        let boundary = content_type
-            .split("boundary=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
-        let (_, after_last) = body.split_once(&format!("--{boundary}--")).unwrap();
-        assert!(after_last.trim().is_empty());
-        let parts = body
-            .split(&format!("--{boundary}"))
-            .skip(1)
-            .filter(|part| !part.starts_with("--"))
-            .map(|part| {
-                let (headers, body) = split_headers(part.trim_start_matches("\r\n"));
-                let value = |name: &str| {
-                    headers
-                        .iter()
-                        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-                        .map(|(_, value)| value.clone())
-                        .unwrap()
-                };
-                let body = body.strip_suffix("\r\n").unwrap_or(body);
-                let decoded = match value("Content-Transfer-Encoding").as_str() {
-                    "7bit" => body.to_owned(),
-                    "quoted-printable" => decode_quoted_printable(body),
-                    "base64" => String::from_utf8(decode_base64(body)).unwrap(),
-                    other => panic!("unexpected encoding {other}"),
-                };
-                (value("Content-Type"), decoded.replace("\r\n", "\n"))
-            })
-            .collect();
-        Parsed { headers, parts }
-    }
-
-    fn decode_base64(encoded: &str) -> Vec<u8> {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = Vec::new();
-        let (mut buffer, mut bits) = (0u32, 0);
-        for byte in encoded
-            .bytes()
-            .filter(|b| !b.is_ascii_whitespace() && *b != b'=')
-        {
-            let value = ALPHABET.iter().position(|a| *a == byte).unwrap() as u32;
-            buffer = (buffer << 6) | value;
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((buffer >> bits) as u8);
-                buffer &= (1 << bits) - 1;
-            }
-        }
-        out
-    }
-
-    fn decode_quoted_printable(encoded: &str) -> String {
-        let joined = encoded.replace("=\r\n", "");
-        let bytes = joined.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'=' {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 3;
-            } else {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8(out).unwrap()
-    }
-
-    /// Decodes RFC 2047 `=?utf-8?b?…?=` words; other text is kept as is.
-    fn decode_header(value: &str) -> String {
-        let mut out = String::new();
-        let mut rest = value;
-        let mut after_encoded_word = false;
-        while let Some(start) = rest.find("=?utf-8?b?") {
-            let before = &rest[..start];
-            // Blanks between two encoded words are folding, not text.
-            if !(after_encoded_word && before.trim().is_empty()) {
-                out.push_str(before);
-            }
-            after_encoded_word = true;
-            let after = &rest[start + "=?utf-8?b?".len()..];
-            let end = after.find("?=").unwrap();
-            out.push_str(&String::from_utf8(decode_base64(&after[..end])).unwrap());
-            rest = &after[end + 2..];
-        }
-        out.push_str(rest);
-        out
-    }
-
     #[test]
     fn built_message_carries_subject_ids_headers_and_both_parts() {
         let rendered = rendered(Locale::En);
@@ -485,17 +365,11 @@ mod tests {
         assert!(text.contains("Content-Type: text/plain; charset=utf-8"));
         assert!(text.contains("Content-Type: text/html; charset=utf-8"));
 
-        let parsed = parse(&raw);
+        let parsed = parse_wire(&raw);
+        assert_eq!(parsed.header("Subject").unwrap(), rendered.title);
+        assert_eq!(parsed.header("To").unwrap(), "Zoé Martin <zoe@example.com>");
         assert_eq!(
-            decode_header(parsed.header("Subject").unwrap()),
-            rendered.title
-        );
-        assert_eq!(
-            decode_header(parsed.header("To").unwrap()),
-            "Zoé Martin <zoe@example.com>"
-        );
-        assert_eq!(
-            parsed.header("From"),
+            parsed.header("From").as_deref(),
             Some("Rendezvous <notifications@rendezvous.example>")
         );
         assert!(parsed.header("Date").is_some());
@@ -515,13 +389,13 @@ mod tests {
     fn french_subject_is_encoded_as_utf8_words() {
         let rendered = rendered(Locale::Fr);
         let raw = build(&rendered).formatted();
-        let parsed = parse(&raw);
-        let subject = parsed.header("Subject").unwrap();
+        let parsed = parse_wire(&raw);
+        let subject = parsed.raw_header("Subject").unwrap();
         assert!(
             subject.is_ascii() && subject.contains("=?utf-8?b?"),
             "{subject}"
         );
-        assert_eq!(decode_header(subject), rendered.title);
+        assert_eq!(mail::decode_words(subject), rendered.title);
         assert!(rendered.title.contains("Inscription confirmée\u{a0}:"));
         assert_eq!(parsed.part("text/plain"), rendered.text);
         assert!(parsed.part("text/html").contains("«\u{a0}Café networking"));
@@ -617,10 +491,10 @@ mod tests {
             },
         )
         .unwrap();
-        let parsed = parse(&message.formatted());
+        let parsed = parse_wire(&message.formatted());
         assert!(parsed.header("Bcc").is_none());
         assert_eq!(
-            parsed.header("Subject"),
+            parsed.raw_header("Subject"),
             Some("Hello  Bcc: evil@example.com")
         );
         assert_eq!(message.envelope().to().len(), 1);
@@ -640,13 +514,10 @@ mod tests {
             .collect();
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].extension().unwrap(), "eml");
-        let parsed = parse(&std::fs::read(&files[0]).unwrap());
+        let parsed = parse_wire(&std::fs::read(&files[0]).unwrap());
+        assert_eq!(parsed.header("Subject").unwrap(), rendered.title);
         assert_eq!(
-            decode_header(parsed.header("Subject").unwrap()),
-            rendered.title
-        );
-        assert_eq!(
-            parsed.header("Message-ID"),
+            parsed.header("Message-ID").as_deref(),
             Some(format!("<{NOTIFICATION_ID}@rendezvous.local>").as_str())
         );
         assert_eq!(parsed.part("text/plain"), rendered.text);

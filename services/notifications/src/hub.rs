@@ -25,8 +25,36 @@ pub struct Item {
     pub kind: String,
     pub title: String,
     pub body: String,
-    pub params: std::collections::HashMap<String, String>,
+    /// The encoded notice, as hex in the JSON of `pg_notify` payloads.
+    #[serde(with = "hex")]
+    pub notice: Vec<u8>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Bytes as lowercase hex in JSON.
+mod hex {
+    use serde::de::Error as _;
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        serializer.serialize_str(&hex)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let hex = String::deserialize(deserializer)?;
+        if hex.len() % 2 != 0 {
+            return Err(D::Error::custom("odd number of hex digits"));
+        }
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                    .ok_or_else(|| D::Error::custom("not hex"))
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +125,31 @@ pub async fn listen_postgres(
                     }
                 },
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_survive_the_json_of_a_pg_notify_payload() {
+        let item = Item {
+            id: "0197a6f2-0000-7000-8000-000000000001".to_owned(),
+            recipient_id: "0197a6f2-0000-7000-8000-000000000002".to_owned(),
+            kind: "WELCOME".to_owned(),
+            title: "Bienvenue".to_owned(),
+            body: "Votre compte est prêt.".to_owned(),
+            notice: (0..=255).collect(),
+            created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        };
+        let json = serde_json::to_string(&item).unwrap();
+        assert!(json.contains("\"notice\":\"000102"), "{json}");
+        assert_eq!(serde_json::from_str::<Item>(&json).unwrap(), item);
+        for bad in ["0", "zz"] {
+            let json = json.replacen("\"notice\":\"00", &format!("\"notice\":\"{bad}"), 1);
+            assert!(serde_json::from_str::<Item>(&json).is_err(), "{bad}");
         }
     }
 }

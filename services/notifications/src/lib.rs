@@ -3,16 +3,27 @@
 //!
 //! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
 
+mod bridge;
 pub mod config;
 pub mod contacts;
+mod convert;
 pub mod domain;
 pub mod email;
+pub mod error;
+mod grpc;
 pub mod hub;
-mod legacy;
 pub mod render;
-pub mod service;
 pub mod store;
 pub mod worker;
+
+/// The email reader of the API tests, for the unit tests of [`email`].
+#[cfg(test)]
+#[allow(
+    dead_code,
+    reason = "shared with the API tests, which read more of an email"
+)]
+#[path = "../tests/api/mail.rs"]
+mod mail_reader;
 
 use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret, TokenVerifier};
 use rendezvous_common::clock::Clock;
@@ -30,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 use tonic::transport::Channel;
 
-pub use service::Notifications;
+pub use grpc::{MAX_DELIVER_BATCH, Notifications};
 pub use worker::WorkerSettings;
 
 /// Everything the service needs, already loaded.

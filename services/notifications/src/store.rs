@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use rendezvous_common::db::{Backend, BeginWrite as _, Db, Migrations};
+use rendezvous_common::db::{BeginWrite as _, Db, Migrations};
 use rendezvous_common::with_db;
+use rendezvous_proto::notifications::v1::Channel;
 use sqlx::QueryBuilder;
 
+use crate::domain::{DeliveryState, channel_from_name, channel_name};
 use crate::hub::{self, Item};
 
 pub const MIGRATIONS: Migrations = Migrations {
@@ -22,6 +24,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "preference time zone",
             include_str!("../migrations/sqlite/0002_preference_time_zone.sql"),
         ),
+        (
+            3,
+            "typed notice",
+            include_str!("../migrations/sqlite/0003_notice.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -33,6 +40,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             2,
             "preference time zone",
             include_str!("../migrations/postgres/0002_preference_time_zone.sql"),
+        ),
+        (
+            3,
+            "typed notice",
+            include_str!("../migrations/postgres/0003_notice.sql"),
         ),
     ],
 };
@@ -46,7 +58,8 @@ pub struct NewNotification {
     pub id: String,
     pub recipient_id: String,
     pub kind: String,
-    pub params: HashMap<String, String>,
+    /// The encoded [`pb::Notice`](rendezvous_proto::notifications::v1::Notice).
+    pub notice: Vec<u8>,
     pub dedupe_key: String,
     pub title: String,
     pub body: String,
@@ -57,16 +70,44 @@ pub struct NewNotification {
     pub email: bool,
 }
 
+/// The delivery of a new notification over one channel.
+struct NewDelivery<'a> {
+    id: String,
+    notification: &'a NewNotification,
+    channel: Channel,
+    state: DeliveryState,
+    /// Set when it is shown at once (in-app, due now).
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> NewDelivery<'a> {
+    fn new(
+        notification: &'a NewNotification,
+        channel: Channel,
+        state: DeliveryState,
+        sent_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            notification,
+            channel,
+            state,
+            sent_at,
+        }
+    }
+}
+
 /// A delivery due for an attempt, with what sending needs.
 #[derive(Clone, Debug)]
 pub struct DueDelivery {
     pub id: String,
     pub notification_id: String,
     pub recipient_id: String,
-    pub channel: String,
+    pub channel: Channel,
     pub attempts: i64,
     pub kind: String,
-    pub params: HashMap<String, String>,
+    /// The encoded notice the email is rendered from.
+    pub notice: Vec<u8>,
     pub locale: String,
     pub title: String,
     pub body: String,
@@ -80,9 +121,10 @@ pub struct DeliveryRow {
     pub id: String,
     pub notification_id: String,
     pub kind: String,
-    pub channel: String,
+    pub channel: Channel,
     pub attempts: i64,
-    pub status: String,
+    /// `None` for a state this version does not know.
+    pub status: Option<DeliveryState>,
     pub last_error: Option<String>,
     pub next_attempt_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
@@ -118,7 +160,7 @@ type InboxTuple = (
     String,
     String,
     String,
-    String,
+    Vec<u8>,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
@@ -132,7 +174,7 @@ fn inbox_row(t: InboxTuple) -> Option<InboxRow> {
             kind: t.2,
             title: t.3,
             body: t.4,
-            params: serde_json::from_str(&t.5).unwrap_or_default(),
+            notice: t.5,
             created_at: t.6,
         },
         visible_at: t.7?,
@@ -140,8 +182,11 @@ fn inbox_row(t: InboxTuple) -> Option<InboxRow> {
     })
 }
 
-const INBOX_COLUMNS: &str =
-    "id, recipient_id, kind, title, body, params, created_at, visible_at, read_at";
+/// The start of a query for a member's inbox: their visible, not cancelled notifications,
+/// followed by the bind of the member's id.
+const SHOWN_TO: &str = "SELECT id, recipient_id, kind, title, body, notice, created_at, \
+                        visible_at, read_at FROM notifications \
+                        WHERE visible_at IS NOT NULL AND cancelled_at IS NULL AND recipient_id = ";
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -161,12 +206,12 @@ impl Store {
         batch: &[NewNotification],
         now: DateTime<Utc>,
     ) -> Result<(usize, Vec<Item>), sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut inserted: Vec<String> = Vec::new();
             for chunk in batch.chunks(CHUNK) {
                 let mut qb = QueryBuilder::new(
-                    "INSERT INTO notifications (id, recipient_id, kind, params, dedupe_key, title, body, \
+                    "INSERT INTO notifications (id, recipient_id, kind, notice, dedupe_key, title, body, \
                      locale, not_before, created_at, visible_at) ",
                 );
                 qb.push_values(chunk, |mut row, n| {
@@ -174,7 +219,7 @@ impl Store {
                     row.push_bind(n.id.clone())
                         .push_bind(n.recipient_id.clone())
                         .push_bind(n.kind.clone())
-                        .push_bind(serde_json::to_string(&n.params).unwrap_or_else(|_| "{}".into()))
+                        .push_bind(n.notice.clone())
                         .push_bind(n.dedupe_key.clone())
                         .push_bind(n.title.clone())
                         .push_bind(n.body.clone())
@@ -187,18 +232,26 @@ impl Store {
                 let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
                 inserted.extend(ids);
             }
-            let inserted_set: std::collections::HashSet<&str> = inserted.iter().map(String::as_str).collect();
-            let fresh: Vec<&NewNotification> = batch.iter().filter(|n| inserted_set.contains(n.id.as_str())).collect();
-            let mut deliveries: Vec<(String, &NewNotification, &'static str, &'static str, DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::with_capacity(fresh.len() * 2);
+            let inserted_set: std::collections::HashSet<&str> =
+                inserted.iter().map(String::as_str).collect();
+            let fresh: Vec<&NewNotification> = batch
+                .iter()
+                .filter(|n| inserted_set.contains(n.id.as_str()))
+                .collect();
+            let mut deliveries: Vec<NewDelivery<'_>> = Vec::with_capacity(fresh.len() * 2);
             for n in &fresh {
-                let (in_app_status, in_app_sent) = match (n.in_app, n.not_before <= now) {
-                    (false, _) => ("suppressed", None),
-                    (true, true) => ("sent", Some(now)),
-                    (true, false) => ("pending", None),
+                let (in_app, in_app_sent) = match (n.in_app, n.not_before <= now) {
+                    (false, _) => (DeliveryState::Suppressed, None),
+                    (true, true) => (DeliveryState::Sent, Some(now)),
+                    (true, false) => (DeliveryState::Pending, None),
                 };
-                deliveries.push((uuid::Uuid::now_v7().to_string(), n, "in_app", in_app_status, n.not_before, in_app_sent));
-                let email_status = if n.email { "pending" } else { "suppressed" };
-                deliveries.push((uuid::Uuid::now_v7().to_string(), n, "email", email_status, n.not_before, None));
+                let email = if n.email {
+                    DeliveryState::Pending
+                } else {
+                    DeliveryState::Suppressed
+                };
+                deliveries.push(NewDelivery::new(n, Channel::InApp, in_app, in_app_sent));
+                deliveries.push(NewDelivery::new(n, Channel::Email, email, None));
             }
             for chunk in deliveries.chunks(CHUNK) {
                 let mut qb = QueryBuilder::new(
@@ -206,15 +259,15 @@ impl Store {
                      next_attempt_at, sent_at, created_at, attempts) ",
                 );
                 qb.push_values(chunk, |mut row, d| {
-                    row.push_bind(d.0.clone())
-                        .push_bind(d.1.id.clone())
-                        .push_bind(d.1.recipient_id.clone())
-                        .push_bind(d.2)
-                        .push_bind(d.3)
-                        .push_bind(d.4)
-                        .push_bind(d.5)
+                    row.push_bind(d.id.clone())
+                        .push_bind(d.notification.id.clone())
+                        .push_bind(d.notification.recipient_id.clone())
+                        .push_bind(channel_name(d.channel))
+                        .push_bind(d.state.as_str())
+                        .push_bind(d.notification.not_before)
+                        .push_bind(d.sent_at)
                         .push_bind(now)
-                        .push_bind(i64::from(d.5.is_some()));
+                        .push_bind(i64::from(d.sent_at.is_some()));
                 });
                 qb.build().execute(&mut *tx).await?;
             }
@@ -227,7 +280,7 @@ impl Store {
                     kind: n.kind.clone(),
                     title: n.title.clone(),
                     body: n.body.clone(),
-                    params: n.params.clone(),
+                    notice: n.notice.clone(),
                     created_at: now,
                 })
                 .collect();
@@ -245,7 +298,7 @@ impl Store {
         members: &[String],
     ) -> Result<HashMap<(String, String, String), bool>, sqlx::Error> {
         let mut out = HashMap::new();
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             for chunk in members.chunks(1000) {
                 let mut qb = QueryBuilder::new(
                     "SELECT member_id, kind, channel, enabled FROM channel_preferences WHERE member_id IN (",
@@ -255,7 +308,8 @@ impl Store {
                     s.push_bind(id.clone());
                 }
                 s.push_unseparated(")");
-                let rows: Vec<(String, String, String, bool)> = qb.build_query_as().fetch_all(pool).await?;
+                let rows: Vec<(String, String, String, bool)> =
+                    qb.build_query_as().fetch_all(pool).await?;
                 out.extend(rows.into_iter().map(|(m, k, c, e)| ((m, k, c), e)));
             }
             Ok::<_, sqlx::Error>(())
@@ -264,17 +318,24 @@ impl Store {
     }
 
     pub async fn quiet_hours(&self, member: &str) -> Result<QuietSettings, sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let row: Option<(i64, i64, bool, Option<String>)> = sqlx::query_as(
                 "SELECT start_minute, end_minute, enabled, time_zone FROM quiet_hours WHERE member_id = $1",
             )
             .bind(member)
             .fetch_optional(pool)
             .await?;
-            Ok(row.map_or_else(QuietSettings::default, |(start_minute, end_minute, enabled, time_zone)| QuietSettings {
-                quiet: Some(QuietRow { start_minute, end_minute, enabled }),
-                time_zone,
-            }))
+            Ok(row.map_or_else(
+                QuietSettings::default,
+                |(start_minute, end_minute, enabled, time_zone)| QuietSettings {
+                    quiet: Some(QuietRow {
+                        start_minute,
+                        end_minute,
+                        enabled,
+                    }),
+                    time_zone,
+                },
+            ))
         })
     }
 
@@ -288,7 +349,7 @@ impl Store {
         time_zone: Option<Option<String>>,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             for (kind, channel, enabled) in channels {
                 sqlx::query(
@@ -341,12 +402,9 @@ impl Store {
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Vec<InboxRow>, sqlx::Error> {
-        with_db!(&self.db, pool => {
-            let mut qb = QueryBuilder::new("SELECT ");
-            qb.push(INBOX_COLUMNS);
-            qb.push(" FROM notifications WHERE recipient_id = ");
+        with_db!(&self.db, |pool| {
+            let mut qb = QueryBuilder::new(SHOWN_TO);
             qb.push_bind(member);
-            qb.push(" AND visible_at IS NOT NULL AND cancelled_at IS NULL");
             if unread_only {
                 qb.push(" AND read_at IS NULL");
             }
@@ -373,13 +431,12 @@ impl Store {
         after_id: &str,
         limit: u32,
     ) -> Result<Vec<InboxRow>, sqlx::Error> {
-        with_db!(&self.db, pool => {
-            let mut qb = QueryBuilder::new("SELECT ");
-            qb.push(INBOX_COLUMNS);
-            qb.push(" FROM notifications n WHERE recipient_id = ");
+        with_db!(&self.db, |pool| {
+            let mut qb = QueryBuilder::new(SHOWN_TO);
             qb.push_bind(member);
-            qb.push(" AND visible_at IS NOT NULL AND cancelled_at IS NULL AND (visible_at, id) > \
-                     (SELECT visible_at, id FROM notifications WHERE id = ");
+            qb.push(
+                " AND (visible_at, id) > (SELECT visible_at, id FROM notifications WHERE id = ",
+            );
             qb.push_bind(after_id);
             qb.push(" AND recipient_id = ");
             qb.push_bind(member);
@@ -391,7 +448,7 @@ impl Store {
     }
 
     pub async fn unread_count(&self, member: &str) -> Result<i64, sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM notifications WHERE recipient_id = $1 \
                  AND visible_at IS NOT NULL AND cancelled_at IS NULL AND read_at IS NULL",
@@ -412,7 +469,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(0);
         }
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new("UPDATE notifications SET read_at = ");
             qb.push_bind(now);
             qb.push(" WHERE recipient_id = ");
@@ -433,7 +490,7 @@ impl Store {
         before: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<u64, sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new("UPDATE notifications SET read_at = ");
             qb.push_bind(now);
             qb.push(" WHERE recipient_id = ");
@@ -456,13 +513,12 @@ impl Store {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<DueDelivery>, sqlx::Error> {
-        let lock = match self.db.backend() {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        with_db!(&self.db, pool => {
+        let lock = self.db.backend().for_update_skip_locked();
+        with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            let mut qb = QueryBuilder::new("SELECT id FROM deliveries WHERE status IN ('pending', 'failed') AND next_attempt_at <= ");
+            let mut qb = QueryBuilder::new(
+                "SELECT id FROM deliveries WHERE status IN ('pending', 'failed') AND next_attempt_at <= ",
+            );
             qb.push_bind(now);
             qb.push(" ORDER BY next_attempt_at, id LIMIT ");
             qb.push_bind(i64::from(limit));
@@ -481,7 +537,7 @@ impl Store {
             s.push_unseparated(")");
             qb.build().execute(&mut *tx).await?;
             let mut qb = QueryBuilder::new(
-                "SELECT d.id, d.notification_id, d.recipient_id, d.channel, d.attempts, n.kind, n.params, \
+                "SELECT d.id, d.notification_id, d.recipient_id, d.channel, d.attempts, n.kind, n.notice, \
                  n.locale, n.title, n.body, n.created_at, n.cancelled_at IS NOT NULL \
                  FROM deliveries d JOIN notifications n ON n.id = d.notification_id WHERE d.id IN (",
             );
@@ -490,8 +546,20 @@ impl Store {
                 s.push_bind(id.clone());
             }
             s.push_unseparated(") ORDER BY d.next_attempt_at, d.id");
-            let rows: Vec<(String, String, String, String, i64, String, String, String, String, String, DateTime<Utc>, bool)> =
-                qb.build_query_as().fetch_all(&mut *tx).await?;
+            let rows: Vec<(
+                String,
+                String,
+                String,
+                String,
+                i64,
+                String,
+                Vec<u8>,
+                String,
+                String,
+                String,
+                DateTime<Utc>,
+                bool,
+            )> = qb.build_query_as().fetch_all(&mut *tx).await?;
             tx.commit().await?;
             Ok(rows
                 .into_iter()
@@ -499,10 +567,10 @@ impl Store {
                     id: r.0,
                     notification_id: r.1,
                     recipient_id: r.2,
-                    channel: r.3,
+                    channel: channel_from_name(&r.3),
                     attempts: r.4,
                     kind: r.5,
-                    params: serde_json::from_str(&r.6).unwrap_or_default(),
+                    notice: r.6,
                     locale: r.7,
                     title: r.8,
                     body: r.9,
@@ -525,16 +593,18 @@ impl Store {
             kind: due.kind.clone(),
             title: due.title.clone(),
             body: due.body.clone(),
-            params: due.params.clone(),
+            notice: due.notice.clone(),
             created_at: due.created_at,
         };
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("UPDATE notifications SET visible_at = $2 WHERE id = $1 AND visible_at IS NULL")
-                .bind(&due.notification_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE notifications SET visible_at = $2 WHERE id = $1 AND visible_at IS NULL",
+            )
+            .bind(&due.notification_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("UPDATE deliveries SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1")
                 .bind(&due.id)
                 .bind(now)
@@ -546,24 +616,24 @@ impl Store {
         })
     }
 
-    /// Records the outcome of an attempt: `status` is sent, failed, dead, cancelled or
-    /// pending (deferred by quiet hours, which is not an attempt).
+    /// Records the outcome of an attempt: `state` is sent, failed, dead, suppressed,
+    /// cancelled, or pending (deferred by quiet hours: not an attempt, `counted` is false).
     pub async fn record_attempt(
         &self,
         delivery_id: &str,
-        status: &str,
+        state: DeliveryState,
         counted: bool,
         error: Option<&str>,
         next_attempt_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE deliveries SET status = $2, attempts = attempts + $3, last_error = COALESCE($4, last_error), \
                  next_attempt_at = $5, sent_at = CASE WHEN $2 = 'sent' THEN $6 ELSE sent_at END WHERE id = $1",
             )
             .bind(delivery_id)
-            .bind(status)
+            .bind(state.as_str())
             .bind(i64::from(counted))
             .bind(error)
             .bind(next_attempt_at)
@@ -587,7 +657,7 @@ impl Store {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             // SQLite's LIKE ignores ASCII case: the substr test keeps the prefix exact.
             let cancelled = sqlx::query(
@@ -621,11 +691,11 @@ impl Store {
         &self,
         member: &str,
         notification_id: Option<&str>,
-        status: Option<&str>,
+        status: Option<DeliveryState>,
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new(
                 "SELECT d.id, d.notification_id, n.kind, d.channel, d.attempts, d.status, d.last_error, \
                  d.next_attempt_at, d.sent_at, d.created_at FROM deliveries d \
@@ -638,7 +708,7 @@ impl Store {
             }
             if let Some(status) = status {
                 qb.push(" AND d.status = ");
-                qb.push_bind(status.to_owned());
+                qb.push_bind(status.as_str());
             }
             if let Some(before) = before {
                 qb.push(" AND d.id < ");
@@ -646,17 +716,27 @@ impl Store {
             }
             qb.push(" ORDER BY d.id DESC LIMIT ");
             qb.push_bind(i64::from(limit));
-            let rows: Vec<(String, String, String, String, i64, String, Option<String>, DateTime<Utc>, Option<DateTime<Utc>>, DateTime<Utc>)> =
-                qb.build_query_as().fetch_all(pool).await?;
+            let rows: Vec<(
+                String,
+                String,
+                String,
+                String,
+                i64,
+                String,
+                Option<String>,
+                DateTime<Utc>,
+                Option<DateTime<Utc>>,
+                DateTime<Utc>,
+            )> = qb.build_query_as().fetch_all(pool).await?;
             Ok(rows
                 .into_iter()
                 .map(|r| DeliveryRow {
                     id: r.0,
                     notification_id: r.1,
                     kind: r.2,
-                    channel: r.3,
+                    channel: channel_from_name(&r.3),
                     attempts: r.4,
-                    status: r.5,
+                    status: DeliveryState::from_stored(&r.5),
                     last_error: r.6,
                     next_attempt_at: r.7,
                     sent_at: r.8,
@@ -680,15 +760,22 @@ impl Announce for sqlx::SqliteConnection {
     }
 }
 
+/// Room left under PostgreSQL's 8000-byte notification payload.
+const MAX_PAYLOAD: usize = 7900;
+
 impl Announce for sqlx::PgConnection {
     async fn announce(&mut self, item: &Item) -> Result<(), sqlx::Error> {
         let mut payload = serde_json::to_string(item).unwrap_or_default();
-        // pg_notify payloads are limited to 8000 bytes; streams then show a shortened body.
-        if payload.len() > 7900 {
+        // pg_notify payloads are limited to 8000 bytes; streams then show a shortened body,
+        // and without the notice's facts if even that is too long.
+        if payload.len() > MAX_PAYLOAD {
             let mut short = item.clone();
             short.body = short.body.chars().take(500).collect();
-            short.params.clear();
             payload = serde_json::to_string(&short).unwrap_or_default();
+            if payload.len() > MAX_PAYLOAD {
+                short.notice.clear();
+                payload = serde_json::to_string(&short).unwrap_or_default();
+            }
         }
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(hub::CHANNEL)

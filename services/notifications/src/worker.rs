@@ -7,13 +7,15 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use rendezvous_common::clock::Clock;
+use rendezvous_proto::notifications::v1::Channel;
 use tokio_util::sync::CancellationToken;
 
 use crate::contacts::Contacts;
-use crate::domain::{self, QuietHours};
+use crate::domain::{self, DeliveryState, QuietHours};
 use crate::email::{Mailer, OutgoingEmail, build_message};
+use crate::error::Error;
+use crate::grpc::{Notifications, stored_notice};
 use crate::render::{self, Locale};
-use crate::service::Notifications;
 use crate::store::{DueDelivery, Store};
 
 /// Tunables of the worker.
@@ -100,10 +102,10 @@ impl Worker {
         if due.cancelled {
             return self
                 .store
-                .record_attempt(&due.id, "cancelled", false, None, now, now)
+                .record_attempt(&due.id, DeliveryState::Cancelled, false, None, now, now)
                 .await;
         }
-        if due.channel == "in_app" {
+        if due.channel == Channel::InApp {
             let item = self.store.show_in_app(due, now).await?;
             self.service.published(vec![item]);
             return Ok(());
@@ -114,22 +116,18 @@ impl Worker {
             .await
         {
             Ok(mut found) => found.remove(&due.recipient_id),
-            Err(status) => {
-                return self
-                    .retry(
-                        due,
-                        &format!("contacts unavailable: {}", status.message()),
-                        false,
-                    )
-                    .await;
+            Err(Error::ContactsUnavailable(status)) => {
+                let error = format!("contacts unavailable: {}", status.message());
+                return self.retry(due, &error, false).await;
             }
+            Err(error) => return self.retry(due, &error.to_string(), false).await,
         };
         let Some(contact) = contact.filter(|c| !c.deleted && !c.email.is_empty()) else {
             return self
                 .store
                 .record_attempt(
                     &due.id,
-                    "suppressed",
+                    DeliveryState::Suppressed,
                     false,
                     Some("recipient has no email address"),
                     now,
@@ -153,17 +151,15 @@ impl Worker {
                 tracing::debug!(delivery = %due.id, %until, "held back by quiet hours");
                 return self
                     .store
-                    .record_attempt(&due.id, "pending", false, None, until, now)
+                    .record_attempt(&due.id, DeliveryState::Pending, false, None, until, now)
                     .await;
             }
         }
-        let kind = domain::kind_from_name(&due.kind);
-        let rendered = render::render(
-            kind,
-            Locale::parse(&due.locale),
-            &contact.display_name,
-            &due.params,
-        );
+        let locale = Locale::parse(&due.locale);
+        let rendered = match stored_notice(&due.notice) {
+            Some(notice) => render::render(&notice, locale, &contact.display_name),
+            None => render::render_stored(&due.title, &due.body, locale, &contact.display_name),
+        };
         let unsubscribe = format!(
             "{}/preferences?member={}&kind={}",
             self.settings.public_url.trim_end_matches('/'),
@@ -185,7 +181,7 @@ impl Worker {
             Ok(()) => {
                 tracing::info!(delivery = %due.id, kind = %due.kind, "email sent");
                 self.store
-                    .record_attempt(&due.id, "sent", true, None, now, now)
+                    .record_attempt(&due.id, DeliveryState::Sent, true, None, now, now)
                     .await
             }
             Err(error) => self.retry(due, &error.message, error.permanent).await,
@@ -206,7 +202,7 @@ impl Worker {
             tracing::warn!(delivery = %due.id, attempts, %error, "delivery is dead");
             return self
                 .store
-                .record_attempt(&due.id, "dead", true, Some(error), now, now)
+                .record_attempt(&due.id, DeliveryState::Dead, true, Some(error), now, now)
                 .await;
         }
         let wait = domain::backoff(
@@ -216,7 +212,14 @@ impl Worker {
         );
         tracing::info!(delivery = %due.id, attempts, %error, retry_in_ms = wait.num_milliseconds(), "delivery failed; will retry");
         self.store
-            .record_attempt(&due.id, "failed", true, Some(error), now + wait, now)
+            .record_attempt(
+                &due.id,
+                DeliveryState::Failed,
+                true,
+                Some(error),
+                now + wait,
+                now,
+            )
             .await
     }
 }

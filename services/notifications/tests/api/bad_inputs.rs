@@ -1,19 +1,13 @@
 //! Bad requests are refused with INVALID_ARGUMENT naming the offending field in `BadRequest`
 //! details, one table row per mistake, across every method.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use std::collections::HashMap;
-
 use rendezvous_common::error::violated_fields;
 use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_proto::prost_types::{FieldMask, Timestamp};
 use rendezvous_testkit::{Backend, Stack, TestMember, backend_tests};
 use tonic::{Code, Status};
+
+use crate::helpers::{new_id as id, tagged};
 
 /// One call to make.
 enum Call {
@@ -38,20 +32,22 @@ fn case(what: &'static str, call: Call, field: &'static str) -> Case {
     Case { what, call, field }
 }
 
-fn id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 /// A valid notification request for `to`; the rows spoil one field each.
 fn good(to: &TestMember) -> pb::NotificationRequest {
-    pb::NotificationRequest {
-        recipient_id: to.id.clone(),
-        kind: pb::NotificationKind::ChapterNewEvent.into(),
-        params: HashMap::from([("chapter_name".to_owned(), "Lyon".to_owned())]),
-        dedupe_key: format!("test:{}", id()),
-        not_before: None,
-        notice: None,
+    tagged(to, "good")
+}
+
+/// An announcement of the event titled `title` whose host wrote `message`.
+fn announcement(title: String, message: String) -> pb::Notice {
+    pb::EventAnnouncement {
+        event: Some(pb::EventFacts {
+            title,
+            ..Default::default()
+        }),
+        host: None,
+        message,
     }
+    .into()
 }
 
 fn deliver(items: Vec<pb::NotificationRequest>) -> Call {
@@ -130,16 +126,14 @@ fn table(anna: &TestMember) -> Vec<Case> {
             "notifications[1].recipient_id",
         ),
         case(
-            "unspecified kind",
-            deliver_one(anna, |n| {
-                n.kind = pb::NotificationKind::Unspecified.into();
-            }),
-            "notifications[0].kind",
+            "no notice",
+            deliver_one(anna, |n| n.notice = None),
+            "notifications[0].notice",
         ),
         case(
-            "unknown kind 999",
-            deliver_one(anna, |n| n.kind = 999),
-            "notifications[0].kind",
+            "a notice without its variant",
+            deliver_one(anna, |n| n.notice = Some(pb::Notice::default())),
+            "notifications[0].notice",
         ),
         case(
             "empty dedupe key",
@@ -157,25 +151,31 @@ fn table(anna: &TestMember) -> Vec<Case> {
             "notifications[0].dedupe_key",
         ),
         case(
-            "51 params",
+            "a notice of more than 16 KiB",
             deliver_one(anna, |n| {
-                n.params = (0..51).map(|i| (format!("p{i}"), "v".to_owned())).collect();
+                n.notice = Some(announcement("t".repeat(17 * 1024), "Hello".to_owned()));
             }),
-            "notifications[0].params",
+            "notifications[0].notice",
         ),
         case(
-            "a param value of 2001 characters",
+            "an announcement of 2001 characters",
             deliver_one(anna, |n| {
-                n.params.insert("details".to_owned(), "é".repeat(2001));
+                n.notice = Some(announcement("Apéro".to_owned(), "é".repeat(2001)));
             }),
-            "notifications[0].params",
+            "notifications[0].notice.event_announcement.message",
         ),
         case(
-            "a param with an empty name",
+            "a connection note of 2001 characters",
             deliver_one(anna, |n| {
-                n.params.insert(String::new(), "v".to_owned());
+                n.notice = Some(
+                    pb::ConnectionRequested {
+                        note: "n".repeat(2001),
+                        ..Default::default()
+                    }
+                    .into(),
+                );
             }),
-            "notifications[0].params",
+            "notifications[0].notice.connection_requested.note",
         ),
         case(
             "not_before with nanos -1",
@@ -374,6 +374,9 @@ async fn a_valid_request_of_each_shape_is_accepted(backend: Backend) {
     let in_app = pb::Channel::InApp as i32;
     let good_calls = vec![
         deliver(vec![good(&anna)]),
+        deliver_one(&anna, |n| {
+            n.notice = Some(announcement("Apéro".to_owned(), "é".repeat(2000)));
+        }),
         Call::CancelScheduled(pb::CancelScheduledRequest {
             key_prefix: "rem".to_owned(),
         }),

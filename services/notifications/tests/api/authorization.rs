@@ -2,13 +2,6 @@
 //! caller's own inbox, delivery log, preferences and stream; the internal service takes
 //! Rendezvous services only.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use std::collections::HashMap;
 use std::time::Duration;
 
 use rendezvous_common::error::error_reason;
@@ -20,167 +13,63 @@ use rendezvous_testkit::{
 };
 use tonic::{Code, Status};
 
+use crate::helpers::{
+    deliver_tagged, deliveries, night, notifications_of, preferences_of, settled_member, tag,
+    tagged, update_preferences,
+};
+
+/// The kind the tests deliver (see [`tagged`]).
 const KIND: pb::NotificationKind = pb::NotificationKind::ChapterNewEvent;
 
-/// Polls `check` until it returns `Some`, for at most five seconds.
-async fn eventually<T, F, Fut>(mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met within 5 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Registers a member and waits for their welcome notification to be stored.
-async fn settled_member(stack: &Stack, name: &str) -> TestMember {
-    let member = stack.members.register(name).await.unwrap();
-    let inbox = stack.inbox(&member);
-    eventually(|| {
-        let mut inbox = inbox.clone();
-        async move {
-            let list = inbox
-                .list_notifications(pb::ListNotificationsRequest::default())
-                .await
-                .unwrap()
-                .into_inner();
-            list.notifications
-                .iter()
-                .any(|n| n.kind() == pb::NotificationKind::Welcome)
-                .then_some(())
-        }
-    })
-    .await;
-    member
-}
-
-fn request(to: &TestMember, tag: &str) -> pb::NotificationRequest {
-    pb::NotificationRequest {
-        recipient_id: to.id.clone(),
-        kind: KIND.into(),
-        params: HashMap::from([("tag".to_owned(), tag.to_owned())]),
-        dedupe_key: format!("test:{tag}:{}", uuid::Uuid::now_v7()),
-        not_before: None,
-        notice: None,
-    }
-}
-
-async fn deliver(stack: &Stack, to: &TestMember, tag: &str) {
-    let response = stack
-        .deliverer()
-        .unwrap()
-        .deliver(pb::DeliverRequest {
-            notifications: vec![request(to, tag)],
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(response.accepted_count, 1);
-}
-
-async fn notifications_of(inbox: &mut NotificationClient) -> Vec<pb::Notification> {
-    inbox
-        .list_notifications(pb::ListNotificationsRequest {
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .notifications
-}
-
-async fn deliveries_of(inbox: &mut NotificationClient, notification_id: &str) -> Vec<pb::Delivery> {
-    inbox
-        .list_deliveries(pb::ListDeliveriesRequest {
-            notification_id: notification_id.to_owned(),
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .deliveries
-}
-
-fn tagged<'a>(list: &'a [pb::Notification], tag: &str) -> &'a pb::Notification {
+fn find_tagged<'a>(list: &'a [pb::Notification], wanted: &str) -> &'a pb::Notification {
     list.iter()
-        .find(|n| n.params.get("tag").is_some_and(|t| t == tag))
-        .unwrap_or_else(|| panic!("no notification tagged {tag}"))
+        .find(|n| tag(n) == wanted)
+        .unwrap_or_else(|| panic!("no notification tagged {wanted}"))
+}
+
+/// `(method, result)` of one call, its response dropped.
+macro_rules! outcome {
+    ($client:ident . $method:ident ($request:expr)) => {
+        (
+            stringify!($method),
+            $client.$method($request).await.map(drop),
+        )
+    };
 }
 
 /// Calls every `NotificationService` method with `client`; the results, by method name.
 async fn every_member_method(
     client: &NotificationClient,
 ) -> Vec<(&'static str, Result<(), Status>)> {
+    use pb::{
+        GetPreferencesRequest, ListDeliveriesRequest, ListNotificationsRequest, MarkAllReadRequest,
+        StreamNotificationsRequest,
+    };
     let mut c = client.clone();
-    let id = uuid::Uuid::now_v7().to_string();
+    let read = pb::MarkReadRequest {
+        notification_ids: vec![uuid::Uuid::now_v7().to_string()],
+    };
+    let update = pb::UpdatePreferencesRequest {
+        preferences: Some(pb::Preferences {
+            channel_preferences: vec![pb::ChannelPreference {
+                kind: KIND.into(),
+                channel: pb::Channel::InApp.into(),
+                enabled: false,
+            }],
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["channel_preferences".to_owned()],
+        }),
+    };
     vec![
-        (
-            "ListNotifications",
-            c.list_notifications(pb::ListNotificationsRequest::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "MarkRead",
-            c.mark_read(pb::MarkReadRequest {
-                notification_ids: vec![id.clone()],
-            })
-            .await
-            .map(drop),
-        ),
-        (
-            "MarkAllRead",
-            c.mark_all_read(pb::MarkAllReadRequest::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "StreamNotifications",
-            c.stream_notifications(pb::StreamNotificationsRequest::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "GetPreferences",
-            c.get_preferences(pb::GetPreferencesRequest::default())
-                .await
-                .map(drop),
-        ),
-        (
-            "UpdatePreferences",
-            c.update_preferences(pb::UpdatePreferencesRequest {
-                preferences: Some(pb::Preferences {
-                    channel_preferences: vec![pb::ChannelPreference {
-                        kind: KIND.into(),
-                        channel: pb::Channel::InApp.into(),
-                        enabled: false,
-                    }],
-                    ..Default::default()
-                }),
-                update_mask: Some(FieldMask {
-                    paths: vec!["channel_preferences".to_owned()],
-                }),
-            })
-            .await
-            .map(drop),
-        ),
-        (
-            "ListDeliveries",
-            c.list_deliveries(pb::ListDeliveriesRequest::default())
-                .await
-                .map(drop),
-        ),
+        outcome!(c.list_notifications(ListNotificationsRequest::default())),
+        outcome!(c.mark_read(read)),
+        outcome!(c.mark_all_read(MarkAllReadRequest::default())),
+        outcome!(c.stream_notifications(StreamNotificationsRequest::default())),
+        outcome!(c.get_preferences(GetPreferencesRequest::default())),
+        outcome!(c.update_preferences(update)),
+        outcome!(c.list_deliveries(ListDeliveriesRequest::default())),
     ]
 }
 
@@ -190,23 +79,15 @@ async fn every_internal_method(
     recipient: &TestMember,
 ) -> Vec<(&'static str, Result<(), Status>)> {
     let mut c = client.clone();
+    let deliver = pb::DeliverRequest {
+        notifications: vec![tagged(recipient, "internal")],
+    };
+    let cancel = pb::CancelScheduledRequest {
+        key_prefix: "reminder:nothing:".to_owned(),
+    };
     vec![
-        (
-            "Deliver",
-            c.deliver(pb::DeliverRequest {
-                notifications: vec![request(recipient, "internal")],
-            })
-            .await
-            .map(drop),
-        ),
-        (
-            "CancelScheduled",
-            c.cancel_scheduled(pb::CancelScheduledRequest {
-                key_prefix: "reminder:nothing:".to_owned(),
-            })
-            .await
-            .map(drop),
-        ),
+        outcome!(c.deliver(deliver)),
+        outcome!(c.cancel_scheduled(cancel)),
     ]
 }
 
@@ -299,21 +180,21 @@ async fn members_list_only_their_own_notifications_and_deliveries(backend: Backe
     let stack = Stack::start(backend).await.unwrap();
     let anna = settled_member(&stack, "Anna").await;
     let bruno = settled_member(&stack, "Bruno").await;
-    deliver(&stack, &anna, "for-anna").await;
-    deliver(&stack, &bruno, "for-bruno").await;
+    deliver_tagged(&stack, &anna, "for-anna").await;
+    deliver_tagged(&stack, &bruno, "for-bruno").await;
     let mut annas = stack.inbox(&anna);
-    let mut brunos = stack.inbox(&bruno);
+    let brunos = stack.inbox(&bruno);
 
-    let anna_list = notifications_of(&mut annas).await;
-    let bruno_list = notifications_of(&mut brunos).await;
+    let anna_list = notifications_of(&annas).await;
+    let bruno_list = notifications_of(&brunos).await;
     assert_eq!(anna_list.len(), 2);
     assert_eq!(bruno_list.len(), 2);
     assert!(anna_list.iter().all(|n| n.recipient_id == anna.id));
     assert!(bruno_list.iter().all(|n| n.recipient_id == bruno.id));
-    let brunos_id = tagged(&bruno_list, "for-bruno").id.clone();
-    let annas_id = tagged(&anna_list, "for-anna").id.clone();
+    let brunos_id = find_tagged(&bruno_list, "for-bruno").id.clone();
+    let annas_id = find_tagged(&anna_list, "for-anna").id.clone();
 
-    let anna_log = deliveries_of(&mut annas, "").await;
+    let anna_log = deliveries(&annas, "").await;
     let own: Vec<&str> = anna_list.iter().map(|n| n.id.as_str()).collect();
     assert!(!anna_log.is_empty());
     assert!(
@@ -323,11 +204,11 @@ async fn members_list_only_their_own_notifications_and_deliveries(backend: Backe
         "Anna's delivery log shows someone else's: {anna_log:?}"
     );
     assert!(
-        deliveries_of(&mut annas, &brunos_id).await.is_empty(),
+        deliveries(&annas, &brunos_id).await.is_empty(),
         "Anna reads Bruno's deliveries by asking for his notification"
     );
-    assert_eq!(deliveries_of(&mut brunos, &brunos_id).await.len(), 2);
-    assert!(deliveries_of(&mut brunos, &annas_id).await.is_empty());
+    assert_eq!(deliveries(&brunos, &brunos_id).await.len(), 2);
+    assert!(deliveries(&brunos, &annas_id).await.is_empty());
 
     // Marking all read touches the caller's inbox only; marking Bruno's id marks nothing.
     annas
@@ -342,7 +223,7 @@ async fn members_list_only_their_own_notifications_and_deliveries(backend: Backe
         .unwrap()
         .into_inner();
     assert_eq!(marked.marked_count, 0);
-    assert!(notifications_of(&mut brunos).await.iter().all(|n| !n.read));
+    assert!(notifications_of(&brunos).await.iter().all(|n| !n.read));
     stack.stop().await.unwrap();
 }
 
@@ -350,43 +231,24 @@ async fn members_read_and_change_only_their_own_preferences(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
     let anna = stack.members.register("Anna").await.unwrap();
     let bruno = stack.members.register("Bruno").await.unwrap();
-    let mut annas = stack.inbox(&anna);
-    let mut brunos = stack.inbox(&bruno);
-    let before = brunos
-        .get_preferences(pb::GetPreferencesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let annas = stack.inbox(&anna);
+    let brunos = stack.inbox(&bruno);
+    let before = preferences_of(&brunos).await;
     assert_eq!(before.member_id, bruno.id);
 
     // Anna names Bruno as the member; the update is still hers alone.
-    let updated = annas
-        .update_preferences(pb::UpdatePreferencesRequest {
-            preferences: Some(pb::Preferences {
-                member_id: bruno.id.clone(),
-                channel_preferences: vec![pb::ChannelPreference {
-                    kind: KIND.into(),
-                    channel: pb::Channel::InApp.into(),
-                    enabled: false,
-                }],
-                quiet_hours: Some(pb::QuietHours {
-                    start: "22:00".to_owned(),
-                    end: "07:00".to_owned(),
-                    enabled: true,
-                }),
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec!["channel_preferences".to_owned(), "quiet_hours".to_owned()],
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let preferences = pb::Preferences {
+        member_id: bruno.id.clone(),
+        channel_preferences: vec![pb::ChannelPreference {
+            kind: KIND.into(),
+            channel: pb::Channel::InApp.into(),
+            enabled: false,
+        }],
+        quiet_hours: Some(night()),
+        ..Default::default()
+    };
+    let updated =
+        update_preferences(&annas, preferences, &["channel_preferences", "quiet_hours"]).await;
     assert_eq!(updated.member_id, anna.id);
     let off = |p: &pb::Preferences| {
         p.channel_preferences
@@ -398,22 +260,10 @@ async fn members_read_and_change_only_their_own_preferences(backend: Backend) {
     assert!(off(&updated));
     assert!(updated.quiet_hours.as_ref().unwrap().enabled);
 
-    let anna_now = annas
-        .get_preferences(pb::GetPreferencesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let anna_now = preferences_of(&annas).await;
     assert_eq!(anna_now.member_id, anna.id);
     assert!(off(&anna_now));
-    let bruno_now = brunos
-        .get_preferences(pb::GetPreferencesRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .preferences
-        .unwrap();
+    let bruno_now = preferences_of(&brunos).await;
     assert_eq!(bruno_now, before, "Bruno's preferences changed");
     stack.stop().await.unwrap();
 }
@@ -422,13 +272,10 @@ async fn streams_carry_only_the_callers_notifications(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
     let anna = settled_member(&stack, "Anna").await;
     let bruno = settled_member(&stack, "Bruno").await;
-    deliver(&stack, &anna, "annas-first").await;
-    let annas_first = tagged(
-        &notifications_of(&mut stack.inbox(&anna)).await,
-        "annas-first",
-    )
-    .id
-    .clone();
+    deliver_tagged(&stack, &anna, "annas-first").await;
+    let annas_first = find_tagged(&notifications_of(&stack.inbox(&anna)).await, "annas-first")
+        .id
+        .clone();
     let mut brunos = stack
         .inbox(&bruno)
         .stream_notifications(pb::StreamNotificationsRequest::default())
@@ -444,8 +291,8 @@ async fn streams_carry_only_the_callers_notifications(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    deliver(&stack, &anna, "annas-second").await;
-    deliver(&stack, &bruno, "brunos").await;
+    deliver_tagged(&stack, &anna, "annas-second").await;
+    deliver_tagged(&stack, &bruno, "brunos").await;
     for stream in [&mut brunos, &mut resumed] {
         let message = tokio::time::timeout(Duration::from_secs(5), stream.message())
             .await
@@ -454,7 +301,7 @@ async fn streams_carry_only_the_callers_notifications(backend: Backend) {
             .expect("the stream ended");
         let n = message.notification.unwrap();
         assert_eq!(n.recipient_id, bruno.id, "Bruno's stream carried {n:?}");
-        assert_eq!(n.params["tag"], "brunos");
+        assert_eq!(tag(&n), "brunos");
     }
     stack.stop().await.unwrap();
 }

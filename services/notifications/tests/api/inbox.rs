@@ -2,12 +2,6 @@
 //! marking read (one's own only); and the live stream — prompt, private, resumable, and closed
 //! cleanly on shutdown, across replicas on PostgreSQL.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -17,81 +11,28 @@ use rendezvous_testkit::{
 };
 use tonic::Streaming;
 
-/// The kind the tests deliver: in-app on by default, email off, so nothing else goes on.
-const KIND: pb::NotificationKind = pb::NotificationKind::ChapterNewEvent;
+use crate::helpers::{deliver_tagged as deliver, settled_member, tag, tagged};
 
-/// Polls `check` until it returns `Some`, for at most five seconds.
-async fn eventually<T, F, Fut>(mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met within 5 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+/// Anna, settled, with three notifications tagged n1, n2 and n3 (oldest first) after her
+/// welcome; and her inbox.
+async fn anna_with_three(stack: &Stack) -> (TestMember, NotificationClient) {
+    let anna = settled_member(stack, "Anna").await;
+    for n in ["n1", "n2", "n3"] {
+        deliver(stack, &anna, n).await;
     }
+    let inbox = stack.inbox(&anna);
+    (anna, inbox)
 }
 
-/// Registers a member and waits until the welcome notification is in their inbox, so that
-/// nothing arrives later than what a test delivers itself.
-async fn settled_member(stack: &Stack, name: &str) -> TestMember {
-    let member = stack.members.register(name).await.unwrap();
-    let inbox = stack.inbox(&member);
-    eventually(|| {
-        let mut inbox = inbox.clone();
-        async move {
-            let list = inbox
-                .list_notifications(pb::ListNotificationsRequest::default())
-                .await
-                .unwrap()
-                .into_inner();
-            list.notifications
-                .iter()
-                .any(|n| n.kind() == pb::NotificationKind::Welcome)
-                .then_some(())
-        }
-    })
-    .await;
-    member
-}
+type Stream = Streaming<pb::StreamNotificationsResponse>;
 
-/// A notification for `to`, recognisable by its `tag` parameter.
-fn request(to: &TestMember, tag: &str) -> pb::NotificationRequest {
-    pb::NotificationRequest {
-        recipient_id: to.id.clone(),
-        kind: KIND.into(),
-        params: HashMap::from([
-            ("tag".to_owned(), tag.to_owned()),
-            ("chapter_name".to_owned(), "Lyon".to_owned()),
-        ]),
-        dedupe_key: format!("test:{tag}:{}", uuid::Uuid::now_v7()),
-        not_before: None,
-        notice: None,
-    }
-}
-
-async fn deliver(stack: &Stack, to: &TestMember, tag: &str) {
-    let response = stack
-        .deliverer()
-        .unwrap()
-        .deliver(pb::DeliverRequest {
-            notifications: vec![request(to, tag)],
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(response.accepted_count, 1, "{tag} was not accepted");
-}
-
-fn tag(n: &pb::Notification) -> &str {
-    n.params.get("tag").map_or("", String::as_str)
+/// Anna and Bruno, settled, each with a stream open.
+async fn two_streams(stack: &Stack) -> (TestMember, TestMember, Stream, Stream) {
+    let anna = settled_member(stack, "Anna").await;
+    let bruno = settled_member(stack, "Bruno").await;
+    let annas = open_stream(&mut stack.inbox(&anna), "").await;
+    let brunos = open_stream(&mut stack.inbox(&bruno), "").await;
+    (anna, bruno, annas, brunos)
 }
 
 fn tags(list: &[pb::Notification]) -> Vec<&str> {
@@ -186,7 +127,7 @@ async fn the_inbox_lists_newest_first_with_the_unread_count(backend: Backend) {
     assert!(page.next_page_token.is_empty());
     for n in &page.notifications[..5] {
         assert_eq!(n.recipient_id, anna.id);
-        assert_eq!(n.kind(), KIND);
+        assert_eq!(n.kind(), pb::NotificationKind::ChapterNewEvent);
         assert!(!n.read && n.read_time.is_none());
         assert!(!n.title.is_empty() && !n.body.is_empty());
     }
@@ -195,11 +136,7 @@ async fn the_inbox_lists_newest_first_with_the_unread_count(backend: Backend) {
 
 async fn unread_only_lists_just_the_unread_ones(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    for n in ["n1", "n2", "n3"] {
-        deliver(&stack, &anna, n).await;
-    }
-    let mut inbox = stack.inbox(&anna);
+    let (_, mut inbox) = anna_with_three(&stack).await;
     let all = by_tag(&mut inbox).await;
     let marked = inbox
         .mark_read(pb::MarkReadRequest {
@@ -289,11 +226,7 @@ async fn paging_two_at_a_time_returns_each_notification_exactly_once(backend: Ba
 
 async fn mark_read_marks_own_notifications_and_lowers_the_unread_count(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    for n in ["n1", "n2", "n3"] {
-        deliver(&stack, &anna, n).await;
-    }
-    let mut inbox = stack.inbox(&anna);
+    let (_, mut inbox) = anna_with_three(&stack).await;
     let all = by_tag(&mut inbox).await;
     let ids = vec![all["n1"].id.clone(), all["n2"].id.clone()];
     let first = inbox
@@ -412,11 +345,7 @@ async fn mark_all_read_marks_every_unread_notification(backend: Backend) {
 
 async fn mark_all_read_before_a_time_leaves_newer_notifications_unread(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    for n in ["n1", "n2", "n3"] {
-        deliver(&stack, &anna, n).await;
-    }
-    let mut inbox = stack.inbox(&anna);
+    let (_, mut inbox) = anna_with_three(&stack).await;
     let seen = by_tag(&mut inbox).await["n2"].create_time;
     // "At or before": n2 itself, the last one the client has seen, is marked too.
     let response = inbox
@@ -449,7 +378,7 @@ async fn a_stream_receives_a_new_notification_within_100_ms_of_deliver(backend: 
         let n = message.notification.as_ref().unwrap();
         assert_eq!(tag(n), label);
         assert_eq!(n.recipient_id, anna.id);
-        assert_eq!(n.kind(), KIND);
+        assert_eq!(n.kind(), pb::NotificationKind::ChapterNewEvent);
         assert!(!n.read && !n.title.is_empty() && n.create_time.is_some());
         assert_eq!(
             message.unread_count,
@@ -473,10 +402,7 @@ async fn a_stream_receives_a_new_notification_within_100_ms_of_deliver(backend: 
 
 async fn another_members_stream_never_sees_the_notification(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    let bruno = settled_member(&stack, "Bruno").await;
-    let mut annas = open_stream(&mut stack.inbox(&anna), "").await;
-    let mut brunos = open_stream(&mut stack.inbox(&bruno), "").await;
+    let (anna, bruno, mut annas, mut brunos) = two_streams(&stack).await;
     deliver(&stack, &anna, "for-anna").await;
     assert_eq!(streamed_tag(&next(&mut annas).await), "for-anna");
     // Bruno's own notification comes after Anna's: had his stream carried hers, it would
@@ -516,10 +442,7 @@ async fn resuming_a_stream_replays_what_was_missed_then_follows(backend: Backend
 
 async fn streams_end_when_the_service_shuts_down(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
-    let anna = settled_member(&stack, "Anna").await;
-    let bruno = settled_member(&stack, "Bruno").await;
-    let mut annas = open_stream(&mut stack.inbox(&anna), "").await;
-    let mut brunos = open_stream(&mut stack.inbox(&bruno), "").await;
+    let (anna, _, mut annas, mut brunos) = two_streams(&stack).await;
     deliver(&stack, &anna, "before-shutdown").await;
     assert_eq!(streamed_tag(&next(&mut annas).await), "before-shutdown");
 
@@ -614,7 +537,7 @@ mod postgres_replicas {
         replica
             .internal_with(rendezvous_testkit::Bearer::raw(&creds.bearer().unwrap()))
             .deliver(pb::DeliverRequest {
-                notifications: vec![request(&anna, "via-b")],
+                notifications: vec![tagged(&anna, "via-b")],
             })
             .await
             .unwrap();

@@ -1,28 +1,11 @@
 //! Several delivery workers share one PostgreSQL database: each email goes out exactly once.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use std::collections::HashMap;
 use std::time::Duration;
 
 use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_testkit::{Backend, Stack, StackStart};
 
-fn eml_files(dir: &std::path::Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::helpers::{eml_files, event_facts, host, request};
 
 fn message_id(eml: &str) -> Option<String> {
     eml.lines()
@@ -41,13 +24,12 @@ async fn two_replicas_share_the_deliveries_and_send_each_email_once() {
     let replica = stack.start_notifications_replica(&start).await.unwrap();
     let anna = stack.members.register("Anna").await.unwrap();
     let requests: Vec<pb::NotificationRequest> = (0..120)
-        .map(|i| pb::NotificationRequest {
-            recipient_id: anna.id.clone(),
-            kind: pb::NotificationKind::EventInvitation.into(),
-            params: HashMap::from([("event_title".to_owned(), format!("Event {i}"))]),
-            dedupe_key: format!("invite:{i}"),
-            not_before: None,
-            notice: None,
+        .map(|i| {
+            let invitation = pb::EventInvitation {
+                event: Some(event_facts(&format!("event-{i}"), &format!("Event {i}"))),
+                inviter: Some(host()),
+            };
+            request(&anna.id, invitation, &format!("invite:{i}"), None)
         })
         .collect();
     stack

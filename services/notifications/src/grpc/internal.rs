@@ -1,0 +1,101 @@
+//! `NotificationInternalService`: producers' Deliver (render once per recipient, store with
+//! one delivery per channel) and CancelScheduled.
+
+use std::collections::HashSet;
+
+use rendezvous_proto::notifications::v1 as pb;
+use rendezvous_proto::prost::Message as _;
+use uuid::Uuid;
+
+use super::{Notifications, count};
+use crate::convert::{CancelScheduled, DeliverBatch, Incoming};
+use crate::domain;
+use crate::error::Result;
+use crate::render::{self, Locale};
+use crate::store::NewNotification;
+
+pub use crate::convert::MAX_DELIVER_BATCH;
+
+pub(super) async fn deliver(
+    service: &Notifications,
+    req: pb::DeliverRequest,
+) -> Result<pb::DeliverResponse> {
+    let total = req.notifications.len();
+    let batch = DeliverBatch::try_from(req)?;
+    // The first of several items with one key wins; the rest are duplicates.
+    let mut keys = HashSet::new();
+    let parsed: Vec<Incoming> = batch
+        .notifications
+        .into_iter()
+        .filter(|n| keys.insert(n.dedupe_key.clone()))
+        .collect();
+    let recipients: Vec<String> = {
+        let mut r: Vec<String> = parsed.iter().map(|n| n.recipient_id.to_string()).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let state = &service.0;
+    let contacts = state.contacts.get(&recipients).await?;
+    let prefs = state.store.preferences_of(&recipients).await?;
+    let now = service.now();
+    let mut rows = Vec::with_capacity(parsed.len());
+    let mut unknown = 0usize;
+    for n in parsed {
+        let recipient_id = n.recipient_id.to_string();
+        let Some(contact) = contacts.get(&recipient_id).filter(|c| !c.deleted) else {
+            // Deleted or unknown members get nothing; the producer need not retry.
+            unknown += 1;
+            continue;
+        };
+        let kind = n.notice.kind();
+        let kind_name = domain::kind_name(kind).to_owned();
+        let enabled = |channel: pb::Channel| {
+            prefs
+                .get(&(
+                    recipient_id.clone(),
+                    kind_name.clone(),
+                    domain::channel_name(channel).to_owned(),
+                ))
+                .copied()
+                .unwrap_or_else(|| domain::default_enabled(kind, channel))
+        };
+        let locale = Locale::parse(&contact.locale);
+        let rendered = render::render(n.notice.facts(), locale, &contact.display_name);
+        rows.push(NewNotification {
+            id: Uuid::now_v7().to_string(),
+            recipient_id: recipient_id.clone(),
+            kind: kind_name.clone(),
+            notice: n.notice.facts().encode_to_vec(),
+            dedupe_key: n.dedupe_key,
+            title: rendered.title,
+            body: rendered.body,
+            locale: contact.locale.clone(),
+            not_before: n.not_before.unwrap_or(now).max(now),
+            in_app: enabled(pb::Channel::InApp),
+            email: enabled(pb::Channel::Email) && !contact.email.is_empty(),
+        });
+    }
+    let (accepted, visible) = state.store.insert(&rows, now).await?;
+    service.published(visible);
+    let duplicates = total - accepted - unknown;
+    Ok(pb::DeliverResponse {
+        accepted_count: count(accepted),
+        duplicate_count: count(duplicates),
+    })
+}
+
+pub(super) async fn cancel_scheduled(
+    service: &Notifications,
+    req: pb::CancelScheduledRequest,
+) -> Result<pb::CancelScheduledResponse> {
+    let CancelScheduled { prefix } = req.try_into()?;
+    let cancelled = service
+        .0
+        .store
+        .cancel_scheduled(&prefix, service.now())
+        .await?;
+    Ok(pb::CancelScheduledResponse {
+        cancelled_count: count(cancelled),
+    })
+}

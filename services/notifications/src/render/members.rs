@@ -1,0 +1,143 @@
+//! Kinds about other members: welcome, connection requests and acceptances, meetings in
+//! person and suggestions to connect.
+
+use rendezvous_proto::notifications::v1 as pb;
+
+use super::format::{cap, event_title, member_name, multiline, non_empty, one_line};
+use super::{Locale, Message};
+
+pub(super) fn welcome(l: Locale, n: &pb::Welcome, recipient_name: &str) -> Message {
+    let name = member_name(n.member.as_ref()).or_else(|| non_empty(one_line(recipient_name)));
+    match l {
+        Locale::En => Message::new(match name {
+            Some(name) => format!("Welcome to Rendezvous, {name}"),
+            None => "Welcome to Rendezvous".to_owned(),
+        })
+        .para(
+            "Your account is ready. Rendezvous turns online contacts into people you have \
+             actually met: join the chapter of your city, RSVP to a coffee or a drink, and see \
+             whom you have really met."
+                .to_owned(),
+        )
+        .para(
+            "Start by completing your profile and importing your LinkedIn connections to see \
+             who is already here."
+                .to_owned(),
+        ),
+        Locale::Fr => Message::new(match name {
+            Some(name) => format!("Bienvenue sur Rendezvous, {name}"),
+            None => "Bienvenue sur Rendezvous".to_owned(),
+        })
+        .para(
+            "Votre compte est prêt. Rendezvous transforme vos contacts en ligne en personnes \
+             que vous avez vraiment rencontrées\u{a0}: rejoignez le chapitre de votre ville, \
+             inscrivez-vous à un café ou à un apéro, et voyez qui vous avez réellement rencontré."
+                .to_owned(),
+        )
+        .para(
+            "Commencez par compléter votre profil et importer vos relations LinkedIn pour voir \
+             qui est déjà là."
+                .to_owned(),
+        ),
+    }
+}
+
+pub(super) fn connection_requested(l: Locale, n: &pb::ConnectionRequested) -> Message {
+    let member = cap(&l.member(n.requester.as_ref()));
+    let note = multiline(&n.note);
+    match l {
+        Locale::En => Message::new(format!("{member} wants to connect with you"))
+            .para(format!("{member} asked to connect with you on Rendezvous."))
+            .para_opt(note.map(|note| format!("Their note: “{note}”")))
+            .para("Accept or decline the request in your connection requests.".to_owned()),
+        Locale::Fr => Message::new(format!("{member} souhaite entrer en relation avec vous"))
+            .para(format!(
+                "{member} vous a envoyé une demande de mise en relation sur Rendezvous."
+            ))
+            .para_opt(note.map(|note| format!("Son message\u{a0}: «\u{a0}{note}\u{a0}»")))
+            .para(
+                "Acceptez ou refusez la demande dans vos demandes de mise en relation.".to_owned(),
+            ),
+    }
+}
+
+pub(super) fn connection_accepted(l: Locale, n: &pb::ConnectionAccepted) -> Message {
+    let member = l.member(n.member.as_ref());
+    match l {
+        Locale::En => Message::new(format!("{} accepted your connection request", cap(&member)))
+            .para(format!(
+                "You and {member} are now connected. Next step: meeting in person. Look out for \
+                 an event you could both go to."
+            )),
+        Locale::Fr => Message::new(format!(
+            "{} a accepté votre demande de mise en relation",
+            cap(&member)
+        ))
+        .para(format!(
+            "Vous êtes désormais en relation avec {member}. Prochaine étape\u{a0}: vous \
+             rencontrer en personne, par exemple lors d’un prochain événement."
+        )),
+    }
+}
+
+pub(super) fn met_in_person(l: Locale, n: &pb::MetInPerson) -> Message {
+    let member = l.member(n.member.as_ref());
+    let event = event_title(n.event.as_ref()).map(|_| l.event(n.event.as_ref()));
+    match l {
+        Locale::En => Message::new(format!("You met {member} in person"))
+            .para(format!(
+                "You and {member} are now marked as met in person{}.",
+                event
+                    .map(|event| format!(" at {event}"))
+                    .unwrap_or_default()
+            ))
+            .para(
+                "Only the two of you can see it, and it counts towards your real-life ratio."
+                    .to_owned(),
+            ),
+        Locale::Fr => Message::new(format!("Vous avez rencontré {member} en personne"))
+            .para(format!(
+                "Votre rencontre en personne avec {member}{} est désormais enregistrée.",
+                event
+                    .map(|event| format!(" lors de {event}"))
+                    .unwrap_or_default()
+            ))
+            .para(
+                "Elle n’est visible que par vous deux et compte dans votre taux de rencontres \
+                 réelles."
+                    .to_owned(),
+            ),
+    }
+}
+
+pub(super) fn connect_suggestion(l: Locale, n: &pb::ConnectSuggestion) -> Message {
+    let member = l.member(n.member.as_ref());
+    let title = event_title(n.event.as_ref());
+    let event = title.as_ref().map(|_| l.event(n.event.as_ref()));
+    match l {
+        Locale::En => Message::new(match &title {
+            Some(title) => format!("You met {member} at {title}: connect?"),
+            None => format!("You met {member}: connect?"),
+        })
+        .para(format!(
+            "You and {member} were both at {}, but you are not connected yet. Send a \
+             connection request to stay in touch.",
+            event.unwrap_or_else(|| "the same event".to_owned())
+        )),
+        Locale::Fr => Message::new(match &title {
+            Some(title) => {
+                format!("Vous avez rencontré {member} à {title}\u{a0}: entrer en relation\u{202f}?")
+            }
+            None => format!("Vous avez rencontré {member}\u{a0}: entrer en relation\u{202f}?"),
+        })
+        .para(format!(
+            "{} et vous étiez {}, mais vous n’êtes pas encore en relation. Envoyez une demande \
+             de mise en relation pour garder le contact.",
+            cap(&member),
+            event.map_or_else(
+                || "au même événement".to_owned(),
+                |event| format!("à {event}")
+            )
+        )),
+    }
+}

@@ -1,0 +1,376 @@
+//! Deliver and the delivery worker: idempotency on the dedupe key (concurrent retries,
+//! duplicates within a call, a relay that redelivers an outbox row), not-before times and
+//! CancelScheduled (with the injectable clock).
+
+use chrono::{DateTime, SubsecRound as _, Utc};
+use rendezvous_common::relay::{self, OutboxRow};
+use rendezvous_common::with_db;
+use rendezvous_proto::notifications::v1 as pb;
+use rendezvous_testkit::{Backend, Stack, backend_tests, timestamp};
+
+use crate::helpers::{
+    EVENT_TITLE, channels_of as deliveries_of, deliver, deliveries as delivery_log, email_becomes,
+    emails_about, event_facts, event_notice, event_of, eventually, first_of_kind, host,
+    inbox_about, invitation, new_id, request, sign_in_again, stack_at,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency
+// ---------------------------------------------------------------------------------------------
+
+async fn the_same_deliver_sent_twenty_times_at_once_makes_one_notification(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let event_id = new_id();
+    let call = pb::DeliverRequest {
+        notifications: vec![invitation(
+            &zoe.id,
+            &format!("invite:{event_id}:{}", zoe.id),
+            &event_id,
+        )],
+    };
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let mut client = stack.deliverer().unwrap();
+            let call = call.clone();
+            tokio::spawn(async move { client.deliver(call).await.unwrap().into_inner() })
+        })
+        .collect();
+    let (mut accepted, mut duplicates) = (0, 0);
+    for call in calls {
+        let response = call.await.unwrap();
+        assert_eq!(response.accepted_count + response.duplicate_count, 1);
+        accepted += response.accepted_count;
+        duplicates += response.duplicate_count;
+    }
+    assert_eq!((accepted, duplicates), (1, 19));
+
+    let inbox = stack.inbox(&zoe);
+    let found = inbox_about(&inbox, &event_id).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (in_app, _) = deliveries_of(&inbox, &found[0].id).await;
+    assert_eq!(in_app.status(), pb::DeliveryStatus::Sent);
+    email_becomes(&inbox, &found[0].id, pb::DeliveryStatus::Sent).await;
+    assert_eq!(emails_about(&stack, &found[0].id), 1);
+    let invitations = delivery_log(&inbox, "")
+        .await
+        .into_iter()
+        .filter(|d| d.kind() == pb::NotificationKind::EventInvitation)
+        .count();
+    assert_eq!(invitations, 2);
+    stack.stop().await.unwrap();
+}
+
+async fn duplicate_keys_within_one_call_make_one_notification_each(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let (first, second) = (new_id(), new_id());
+    let key = format!("invite:{first}:{}", zoe.id);
+    let later_copy = event_facts(&first, "A later copy");
+    let repeated = request(
+        &zoe.id,
+        pb::EventInvitation {
+            event: Some(later_copy),
+            inviter: Some(host()),
+        },
+        &key,
+        None,
+    );
+    let call = vec![
+        invitation(&zoe.id, &key, &first),
+        repeated,
+        invitation(&zoe.id, &format!("invite:{second}:{}", zoe.id), &second),
+    ];
+    let response = deliver(&stack, call.clone()).await;
+    assert_eq!((response.accepted_count, response.duplicate_count), (2, 1));
+    // The whole call again, as a producer retrying it would: nothing new.
+    let response = deliver(&stack, call).await;
+    assert_eq!((response.accepted_count, response.duplicate_count), (0, 3));
+
+    let inbox = stack.inbox(&zoe);
+    let found = inbox_about(&inbox, &first).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    // The first item with a key wins.
+    assert_eq!(event_of(&found[0]).unwrap().title, EVENT_TITLE);
+    assert_eq!(inbox_about(&inbox, &second).await.len(), 1);
+    stack.stop().await.unwrap();
+}
+
+async fn a_relay_redelivering_an_outbox_row_makes_no_second_notification(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let inbox = stack.inbox(&zoe);
+    let welcome = first_of_kind(&inbox, pb::NotificationKind::Welcome).await;
+    email_becomes(&inbox, &welcome.id, pb::DeliveryStatus::Sent).await;
+    let members_db = &stack.members.db;
+    eventually("the relay marks the outbox row delivered", || async move {
+        (relay::pending_count(members_db).await.unwrap() == 0).then_some(())
+    })
+    .await;
+    let rows: Vec<(String, String, String, String, i64)> = with_db!(members_db, |pool| {
+        sqlx::query_as("SELECT id, topic, dedupe_key, payload, attempts FROM outbox ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
+    let row = rows
+        .into_iter()
+        .map(|(id, topic, dedupe_key, payload, attempts)| OutboxRow {
+            id,
+            topic,
+            dedupe_key,
+            payload: serde_json::from_str(&payload).unwrap(),
+            attempts,
+        })
+        .find(|row| row.payload["recipient_id"] == zoe.id.as_str())
+        .expect("the welcome's outbox row");
+    assert_eq!(row.payload["kind"], "WELCOME");
+    assert_eq!(row.attempts, 1);
+
+    // What a relay sends for that row, sent again as it would be by a relay that died after
+    // sending and before marking it: a duplicate, twice over.
+    let payload = relay::notification_request(&row).unwrap();
+    for _ in 0..2 {
+        let response = deliver(&stack, vec![payload.clone()]).await;
+        assert_eq!((response.accepted_count, response.duplicate_count), (0, 1));
+    }
+
+    // The relay itself redelivers the row once it looks unsent and due again.
+    let past = Utc::now() - chrono::Duration::minutes(1);
+    with_db!(members_db, |pool| {
+        sqlx::query("UPDATE outbox SET delivered_at = NULL, next_attempt_at = $1 WHERE id = $2")
+            .bind(past)
+            .bind(&row.id)
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    eventually("the relay delivers the row again", || {
+        let id = row.id.clone();
+        async move {
+            let (delivered, attempts): (Option<DateTime<Utc>>, i64) =
+                with_db!(members_db, |pool| {
+                    sqlx::query_as("SELECT delivered_at, attempts FROM outbox WHERE id = $1")
+                        .bind(&id)
+                        .fetch_one(pool)
+                        .await
+                        .unwrap()
+                });
+            (delivered.is_some() && attempts == 2).then_some(())
+        }
+    })
+    .await;
+
+    let welcomes: Vec<pb::Notification> = inbox
+        .clone()
+        .list_notifications(pb::ListNotificationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .notifications
+        .into_iter()
+        .filter(|n| n.kind() == pb::NotificationKind::Welcome)
+        .collect();
+    assert_eq!(welcomes.len(), 1);
+    assert_eq!(welcomes[0].id, welcome.id);
+    assert_eq!(delivery_log(&inbox, "").await.len(), 2);
+    let (in_app, email) = deliveries_of(&inbox, &welcome.id).await;
+    assert_eq!(in_app.status(), pb::DeliveryStatus::Sent);
+    assert_eq!(
+        (email.status(), email.attempts),
+        (pb::DeliveryStatus::Sent, 1)
+    );
+    assert_eq!(emails_about(&stack, &welcome.id), 1);
+    stack.stop().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduling
+// ---------------------------------------------------------------------------------------------
+
+async fn a_notification_waits_for_its_not_before_time(backend: Backend) {
+    let (stack, clock) = stack_at(backend, Utc::now().trunc_subsecs(0)).await;
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let inbox = stack.inbox(&zoe);
+    let (later, now, past) = (new_id(), new_id(), new_id());
+    let due = clock.now() + chrono::Duration::minutes(10);
+    let response = deliver(
+        &stack,
+        vec![
+            request(
+                &zoe.id,
+                event_notice(pb::NotificationKind::EventReminder, &later),
+                &format!("reminder:{later}:{}", zoe.id),
+                Some(due),
+            ),
+            invitation(&zoe.id, &format!("invite:{now}:{}", zoe.id), &now),
+            request(
+                &zoe.id,
+                event_notice(pb::NotificationKind::EventReminder, &past),
+                &format!("reminder:{past}:{}", zoe.id),
+                Some(clock.now() - chrono::Duration::hours(1)),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(response.accepted_count, 3);
+
+    // Unset and past not-before times mean now.
+    let immediate = inbox_about(&inbox, &now).await;
+    assert_eq!(immediate.len(), 1);
+    assert_eq!(inbox_about(&inbox, &past).await.len(), 1);
+    // Once the worker has sent the immediate email, it has passed over the scheduled one.
+    email_becomes(&inbox, &immediate[0].id, pb::DeliveryStatus::Sent).await;
+    assert!(inbox_about(&inbox, &later).await.is_empty());
+    let scheduled: Vec<pb::Delivery> = delivery_log(&inbox, "")
+        .await
+        .into_iter()
+        .filter(|d| {
+            d.kind() == pb::NotificationKind::EventReminder
+                && d.status() == pb::DeliveryStatus::Pending
+        })
+        .collect();
+    assert_eq!(scheduled.len(), 2, "in-app and email: {scheduled:?}");
+    for delivery in &scheduled {
+        assert_eq!(delivery.next_attempt_time, Some(timestamp(due)));
+        assert_eq!(delivery.attempts, 0);
+    }
+    let notification_id = scheduled[0].notification_id.clone();
+    assert_eq!(emails_about(&stack, &notification_id), 0);
+
+    clock.advance(chrono::Duration::minutes(10));
+    let shown = eventually("the reminder reaches the inbox when due", || {
+        let inbox = inbox.clone();
+        let later = later.clone();
+        async move { inbox_about(&inbox, &later).await.into_iter().next() }
+    })
+    .await;
+    assert_eq!(shown.id, notification_id);
+    assert!(!shown.read);
+    email_becomes(&inbox, &notification_id, pb::DeliveryStatus::Sent).await;
+    let (in_app, _) = deliveries_of(&inbox, &notification_id).await;
+    assert_eq!(in_app.status(), pb::DeliveryStatus::Sent);
+    assert_eq!(emails_about(&stack, &notification_id), 1);
+    stack.stop().await.unwrap();
+}
+
+async fn cancel_scheduled_drops_unsent_notifications_with_the_prefix_only(backend: Backend) {
+    let (stack, clock) = stack_at(backend, Utc::now().trunc_subsecs(0)).await;
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let event = new_id();
+    let other = new_id();
+    let hour = chrono::Duration::hours(1);
+    let at = |hours: i32| Some(clock.now() + hour * hours);
+    let reminder = |key: String, event_id: &str, not_before| {
+        request(
+            &zoe.id,
+            event_notice(pb::NotificationKind::EventReminder, event_id),
+            &key,
+            not_before,
+        )
+    };
+    let prefix = format!("reminder:{event}:{}:", zoe.id);
+    let response = deliver(
+        &stack,
+        vec![
+            // Two scheduled reminders of the event: cancelled.
+            reminder(format!("{prefix}24h"), &event, at(1)),
+            reminder(format!("{prefix}2h"), &event, at(2)),
+            // Already sent: kept.
+            reminder(format!("{prefix}now"), &event, None),
+            // Another event's reminder: kept.
+            reminder(format!("reminder:{other}:{}:24h", zoe.id), &other, at(1)),
+            // Keys that match the prefix only when case or `_`/`%` are ignored: kept.
+            reminder(format!("REMINDER:{event}:{}:24h", zoe.id), "case", at(1)),
+        ],
+    )
+    .await;
+    assert_eq!(response.accepted_count, 5);
+    let wildcard = deliver(
+        &stack,
+        vec![
+            reminder(format!("promo_{event}:1"), "underscore", at(1)),
+            reminder(format!("promoX{event}:1"), "any-character", at(1)),
+        ],
+    )
+    .await;
+    assert_eq!(wildcard.accepted_count, 2);
+
+    let mut internal = stack.deliverer().unwrap();
+    let cancelled = internal
+        .cancel_scheduled(pb::CancelScheduledRequest {
+            key_prefix: prefix.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancelled.cancelled_count, 2);
+    let cancelled = internal
+        .cancel_scheduled(pb::CancelScheduledRequest {
+            key_prefix: format!("promo_{event}:"),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cancelled.cancelled_count, 1);
+    // Idempotent: nothing is left to cancel.
+    let again = internal
+        .cancel_scheduled(pb::CancelScheduledRequest {
+            key_prefix: prefix.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again.cancelled_count, 0);
+    // A cancelled key is still known: delivering it again is a duplicate.
+    let retried = deliver(
+        &stack,
+        vec![reminder(format!("{prefix}24h"), &event, at(1))],
+    )
+    .await;
+    assert_eq!((retried.accepted_count, retried.duplicate_count), (0, 1));
+
+    // The scheduled times pass; the worker shows what was not cancelled.
+    clock.advance(hour * 3);
+    let inbox = sign_in_again(&stack, &zoe).await;
+    for kept in [other.as_str(), "case", "any-character"] {
+        eventually("a reminder that was not cancelled is shown", || {
+            let inbox = inbox.clone();
+            async move { (!inbox_about(&inbox, kept).await.is_empty()).then_some(()) }
+        })
+        .await;
+    }
+    let shown = inbox_about(&inbox, &event).await;
+    assert_eq!(shown.len(), 1, "only the reminder sent at once: {shown:?}");
+    assert!(inbox_about(&inbox, "underscore").await.is_empty());
+
+    let deliveries: Vec<pb::Delivery> = delivery_log(&inbox, "")
+        .await
+        .into_iter()
+        .filter(|d| d.kind() == pb::NotificationKind::EventReminder)
+        .collect();
+    let suppressed: Vec<&pb::Delivery> = deliveries
+        .iter()
+        .filter(|d| d.status() == pb::DeliveryStatus::Suppressed)
+        .collect();
+    // Both channels of the three cancelled notifications.
+    assert_eq!(suppressed.len(), 6, "{deliveries:?}");
+    for delivery in &suppressed {
+        assert_eq!(delivery.attempts, 0);
+        assert!(delivery.next_attempt_time.is_none());
+        assert!(delivery.sent_time.is_none());
+        assert_eq!(emails_about(&stack, &delivery.notification_id), 0);
+    }
+    let (in_app, _) = deliveries_of(&inbox, &shown[0].id).await;
+    assert_eq!(in_app.status(), pb::DeliveryStatus::Sent);
+    email_becomes(&inbox, &shown[0].id, pb::DeliveryStatus::Sent).await;
+    stack.stop().await.unwrap();
+}
+
+backend_tests!(
+    the_same_deliver_sent_twenty_times_at_once_makes_one_notification,
+    duplicate_keys_within_one_call_make_one_notification_each,
+    a_relay_redelivering_an_outbox_row_makes_no_second_notification,
+    a_notification_waits_for_its_not_before_time,
+    cancel_scheduled_drops_unsent_notifications_with_the_prefix_only,
+);
