@@ -1,0 +1,272 @@
+//! Connections: request, answer, withdraw and remove them, list them, block and unblock.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::pagination::{next_page_token, page_size};
+use rendezvous_common::validate::{self, Violations};
+use rendezvous_proto::members::v1 as pb;
+use tonic::Request;
+
+use super::{Members, member_caller, other_member, ts};
+use crate::error::{Error, Result};
+use crate::store::{MetFilter, RequestOutcome, RequestRow, RespondOutcome};
+
+fn request_state(state: &str) -> pb::ConnectionRequestState {
+    match state {
+        "pending" => pb::ConnectionRequestState::Pending,
+        "accepted" => pb::ConnectionRequestState::Accepted,
+        "declined" => pb::ConnectionRequestState::Declined,
+        "withdrawn" => pb::ConnectionRequestState::Withdrawn,
+        _ => pb::ConnectionRequestState::Unspecified,
+    }
+}
+
+fn request_to_pb(r: RequestRow) -> pb::ConnectionRequest {
+    pb::ConnectionRequest {
+        state: request_state(&r.state).into(),
+        id: r.id,
+        requester_id: r.requester_id,
+        addressee_id: r.addressee_id,
+        note: r.note,
+        create_time: ts(r.created_at),
+        update_time: ts(r.updated_at),
+        other_display_name: r.other_display_name,
+    }
+}
+
+fn respond_outcome(outcome: RespondOutcome, not_yours: &'static str) -> Result<RequestRow> {
+    match outcome {
+        RespondOutcome::Done(r) => Ok(r),
+        RespondOutcome::NotFound => Err(Error::NotFound("connection request")),
+        RespondOutcome::NotYours => Err(Error::PermissionDenied(not_yours)),
+        RespondOutcome::NotPending => Err(Error::FailedPrecondition(
+            "the request is no longer pending",
+        )),
+    }
+}
+
+impl Members {
+    pub(super) async fn request_connection(
+        &self,
+        request: Request<pb::RequestConnectionRequest>,
+    ) -> Result<pb::RequestConnectionResponse> {
+        let (me, _) = member_caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        let other = v.check(
+            other_member("member_id", &req.member_id, me).map_err(|e| match e {
+                Error::InvalidArgument(mut vs) if !vs.is_empty() => vs.remove(0),
+                _ => FieldViolation::new("member_id", "is invalid"),
+            }),
+        );
+        let note = v.check(validate::text("note", &req.note, 0, 500, true));
+        v.finish()?;
+        let (Some(other), Some(note)) = (other, note) else {
+            return Err(Error::field("member_id", "is invalid"));
+        };
+        match self
+            .0
+            .store
+            .request_connection(&me.to_string(), &other.to_string(), &note, self.now())
+            .await?
+        {
+            RequestOutcome::Sent(r) | RequestOutcome::Accepted(r) => {
+                Ok(pb::RequestConnectionResponse {
+                    connection_request: Some(request_to_pb(r)),
+                })
+            }
+            RequestOutcome::AlreadyConnected => {
+                Err(Error::AlreadyExists("you are already connected"))
+            }
+            RequestOutcome::AlreadyRequested => Err(Error::AlreadyExists(
+                "a request to this member is already pending",
+            )),
+            RequestOutcome::NotFound => Err(Error::NotFound("member")),
+            RequestOutcome::RequesterBlocks => Err(Error::FailedPrecondition(
+                "you block this member; unblock them first",
+            )),
+        }
+    }
+
+    pub(super) async fn respond_to_connection_request(
+        &self,
+        request: Request<pb::RespondToConnectionRequestRequest>,
+    ) -> Result<pb::RespondToConnectionRequestResponse> {
+        let (me, _) = member_caller(&request)?;
+        let req = request.into_inner();
+        let id = validate::id("connection_request_id", &req.connection_request_id)?;
+        let outcome = self
+            .0
+            .store
+            .respond(&me.to_string(), &id.to_string(), req.accept, self.now())
+            .await?;
+        Ok(pb::RespondToConnectionRequestResponse {
+            connection_request: Some(request_to_pb(respond_outcome(
+                outcome,
+                "only the addressee can answer a request",
+            )?)),
+        })
+    }
+
+    pub(super) async fn withdraw_connection_request(
+        &self,
+        request: Request<pb::WithdrawConnectionRequestRequest>,
+    ) -> Result<pb::WithdrawConnectionRequestResponse> {
+        let (me, _) = member_caller(&request)?;
+        let id = validate::id(
+            "connection_request_id",
+            &request.get_ref().connection_request_id,
+        )?;
+        let outcome = self
+            .0
+            .store
+            .withdraw(&me.to_string(), &id.to_string(), self.now())
+            .await?;
+        Ok(pb::WithdrawConnectionRequestResponse {
+            connection_request: Some(request_to_pb(respond_outcome(
+                outcome,
+                "only the requester can withdraw a request",
+            )?)),
+        })
+    }
+
+    pub(super) async fn remove_connection(
+        &self,
+        request: Request<pb::RemoveConnectionRequest>,
+    ) -> Result<pb::RemoveConnectionResponse> {
+        let (me, _) = member_caller(&request)?;
+        let other = other_member("member_id", &request.get_ref().member_id, me)?;
+        if !self
+            .0
+            .store
+            .remove_connection(&me.to_string(), &other.to_string())
+            .await?
+        {
+            return Err(Error::NotFound("connection"));
+        }
+        Ok(pb::RemoveConnectionResponse {})
+    }
+
+    pub(super) async fn list_connections(
+        &self,
+        request: Request<pb::ListConnectionsRequest>,
+    ) -> Result<pb::ListConnectionsResponse> {
+        let (me, _) = member_caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        let filter = match pb::MetFilter::try_from(req.met_filter) {
+            Ok(pb::MetFilter::Unspecified) => MetFilter::Any,
+            Ok(pb::MetFilter::Met) => MetFilter::Met,
+            Ok(pb::MetFilter::NotMet) => MetFilter::NotMet,
+            Err(_) => {
+                v.push(FieldViolation::new("met_filter", "unknown filter"));
+                MetFilter::Any
+            }
+        };
+        let scope = format!("ListConnections:{filter:?}");
+        let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
+        let after: Option<Option<(DateTime<Utc>, String)>> =
+            v.check(self.0.page_tokens.decode(&scope, &req.page_token));
+        v.finish()?;
+        let mut rows = self
+            .0
+            .store
+            .connections(&me.to_string(), filter, after.flatten(), limit + 1)
+            .await?;
+        let next = next_page_token(&mut rows, limit, |c| {
+            self.0
+                .page_tokens
+                .encode(&scope, &(c.created_at, c.member_id.clone()))
+        });
+        Ok(pb::ListConnectionsResponse {
+            connections: rows
+                .into_iter()
+                .map(|c| pb::Connection {
+                    member_id: c.member_id,
+                    display_name: c.display_name,
+                    headline: c.headline,
+                    city: c.city,
+                    connect_time: ts(c.created_at),
+                    met_in_person: c.met_event_id.is_some(),
+                    met_event_id: c.met_event_id.unwrap_or_default(),
+                    met_time: c.met_at.and_then(ts),
+                })
+                .collect(),
+            next_page_token: next,
+        })
+    }
+
+    pub(super) async fn list_connection_requests(
+        &self,
+        request: Request<pb::ListConnectionRequestsRequest>,
+    ) -> Result<pb::ListConnectionRequestsResponse> {
+        let (me, _) = member_caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        let incoming = match pb::RequestDirection::try_from(req.direction) {
+            Ok(pb::RequestDirection::Outgoing) => false,
+            Ok(_) => true,
+            Err(_) => {
+                v.push(FieldViolation::new("direction", "unknown direction"));
+                true
+            }
+        };
+        let scope = format!("ListConnectionRequests:{incoming}");
+        let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
+        let before: Option<Option<String>> =
+            v.check(self.0.page_tokens.decode(&scope, &req.page_token));
+        v.finish()?;
+        let mut rows = self
+            .0
+            .store
+            .pending_requests(
+                &me.to_string(),
+                incoming,
+                before.flatten().as_deref(),
+                limit + 1,
+            )
+            .await?;
+        let next = next_page_token(&mut rows, limit, |r| {
+            self.0.page_tokens.encode(&scope, &r.id)
+        });
+        Ok(pb::ListConnectionRequestsResponse {
+            connection_requests: rows.into_iter().map(request_to_pb).collect(),
+            next_page_token: next,
+        })
+    }
+
+    pub(super) async fn block_member(
+        &self,
+        request: Request<pb::BlockMemberRequest>,
+    ) -> Result<pb::BlockMemberResponse> {
+        let (me, _) = member_caller(&request)?;
+        let other = other_member("member_id", &request.get_ref().member_id, me)?;
+        self.0
+            .store
+            .member(&other.to_string())
+            .await?
+            .ok_or(Error::NotFound("member"))?;
+        self.0
+            .store
+            .block(&me.to_string(), &other.to_string(), self.now())
+            .await?;
+        Ok(pb::BlockMemberResponse {})
+    }
+
+    pub(super) async fn unblock_member(
+        &self,
+        request: Request<pb::UnblockMemberRequest>,
+    ) -> Result<pb::UnblockMemberResponse> {
+        let (me, _) = member_caller(&request)?;
+        let other = other_member("member_id", &request.get_ref().member_id, me)?;
+        if !self
+            .0
+            .store
+            .unblock(&me.to_string(), &other.to_string())
+            .await?
+        {
+            return Err(Error::NotFound("block"));
+        }
+        Ok(pb::UnblockMemberResponse {})
+    }
+}

@@ -1,0 +1,208 @@
+//! `MemberInternalService`: what the other services ask of members (contacts, relations,
+//! connection ids, recorded meetings, signing keys).
+
+use std::collections::HashSet;
+
+use rendezvous_common::pagination::{next_page_token, page_size};
+use rendezvous_common::validate::{self, Violations};
+use rendezvous_proto::members::v1 as pb;
+use tonic::Request;
+
+use super::{Members, from_ts};
+use crate::error::{Error, Result};
+
+/// Most attendees one RecordMeetings call takes (pairs grow with the square).
+pub const MAX_RECORDED_ATTENDEES: usize = 1000;
+
+fn id_list(field: &str, ids: &[String], max: usize) -> Result<Vec<String>> {
+    if ids.len() > max {
+        return Err(Error::field(field, format!("at most {max} ids")));
+    }
+    let mut v = Violations::new();
+    let mut out = Vec::with_capacity(ids.len());
+    let mut seen = HashSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(id) = v.check(validate::id(&format!("{field}[{i}]"), id)) {
+            let id = id.to_string();
+            if seen.insert(id.clone()) {
+                out.push(id);
+            }
+        }
+    }
+    v.finish()?;
+    Ok(out)
+}
+
+impl Members {
+    pub(super) async fn get_contacts(
+        &self,
+        request: Request<pb::GetContactsRequest>,
+    ) -> Result<pb::GetContactsResponse> {
+        let ids = id_list("member_ids", &request.get_ref().member_ids, 1000)?;
+        let rows = self.0.store.contacts(&ids).await?;
+        Ok(pb::GetContactsResponse {
+            contacts: rows
+                .into_iter()
+                .map(|c| pb::Contact {
+                    member_id: c.id,
+                    display_name: if c.deleted {
+                        "deleted member".to_owned()
+                    } else {
+                        c.display_name
+                    },
+                    email: c.email.unwrap_or_default(),
+                    locale: c.locale,
+                    time_zone: c.time_zone,
+                    deleted: c.deleted,
+                })
+                .collect(),
+        })
+    }
+
+    pub(super) async fn are_connected(
+        &self,
+        request: Request<pb::AreConnectedRequest>,
+    ) -> Result<pb::AreConnectedResponse> {
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        let a = v.check(validate::id("member_id", &req.member_id));
+        let b = v.check(validate::id("other_member_id", &req.other_member_id));
+        v.finish()?;
+        let (Some(a), Some(b)) = (a, b) else {
+            return Err(Error::field("member_id", "is invalid"));
+        };
+        let rel = self
+            .0
+            .store
+            .relation(&a.to_string(), &b.to_string())
+            .await?;
+        Ok(pb::AreConnectedResponse {
+            connected: rel.connected,
+            blocked: rel.viewer_blocks || rel.blocks_viewer,
+            met_in_person: rel.met,
+        })
+    }
+
+    pub(super) async fn list_connection_ids(
+        &self,
+        request: Request<pb::ListConnectionIdsRequest>,
+    ) -> Result<pb::ListConnectionIdsResponse> {
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        let member = v.check(validate::id("member_id", &req.member_id));
+        let city = v.check(validate::text("city", &req.city, 0, 100, false));
+        let limit = v
+            .check(page_size(req.page_size, 1000, 10_000))
+            .unwrap_or(1000);
+        let after: Option<Option<String>> = v.check(
+            self.0
+                .page_tokens
+                .decode("ListConnectionIds", &req.page_token),
+        );
+        v.finish()?;
+        let member = member.map(|m| m.to_string()).unwrap_or_default();
+        let city = city.filter(|c| !c.is_empty()).map(|c| c.to_lowercase());
+        let mut ids = self
+            .0
+            .store
+            .connection_ids(
+                &member,
+                city.as_deref(),
+                after.flatten().as_deref(),
+                limit + 1,
+            )
+            .await?;
+        let next = next_page_token(&mut ids, limit, |id| {
+            self.0.page_tokens.encode("ListConnectionIds", id)
+        });
+        Ok(pb::ListConnectionIdsResponse {
+            member_ids: ids,
+            next_page_token: next,
+        })
+    }
+
+    pub(super) async fn record_meetings(
+        &self,
+        request: Request<pb::RecordMeetingsRequest>,
+    ) -> Result<pb::RecordMeetingsResponse> {
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        let event = v.check(validate::id("event_id", &req.event_id));
+        let title = v.check(validate::text(
+            "event_title",
+            &req.event_title,
+            1,
+            200,
+            false,
+        ));
+        let at = v.check(from_ts("event_time", req.event_time.as_ref()));
+        let ids = match id_list("member_ids", &req.member_ids, MAX_RECORDED_ATTENDEES) {
+            Ok(ids) => ids,
+            Err(Error::InvalidArgument(vs)) => {
+                vs.into_iter().for_each(|x| v.push(x));
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+        v.finish()?;
+        let (Some(event), Some(title), Some(at)) = (event, title, at) else {
+            return Err(Error::field("event_id", "is invalid"));
+        };
+        let live: Vec<String> = self
+            .0
+            .store
+            .contacts(&ids)
+            .await?
+            .into_iter()
+            .filter(|c| !c.deleted)
+            .map(|c| c.id)
+            .collect();
+        let live: Vec<String> = ids.into_iter().filter(|id| live.contains(id)).collect();
+        let small = live.len() <= self.0.settings.small_event_max;
+        let outcome = self
+            .0
+            .store
+            .record_meetings(&event.to_string(), &title, at, &live, small, self.now())
+            .await?;
+        Ok(pb::RecordMeetingsResponse {
+            pairs_recorded: outcome.pairs,
+            pairs_met: outcome.met,
+            already_recorded: outcome.already_recorded,
+        })
+    }
+
+    pub(super) async fn count_unmet_connections(
+        &self,
+        request: Request<pb::CountUnmetConnectionsRequest>,
+    ) -> Result<pb::CountUnmetConnectionsResponse> {
+        let req = request.into_inner();
+        let member = validate::id("member_id", &req.member_id)?.to_string();
+        let ids = id_list("member_ids", &req.member_ids, 10_000)?;
+        let connected = self.0.store.connected_among(&member, &ids).await?;
+        let met: HashSet<String> = self
+            .0
+            .store
+            .met_among(&member, &connected)
+            .await?
+            .into_iter()
+            .collect();
+        let count = connected.iter().filter(|id| !met.contains(*id)).count();
+        Ok(pb::CountUnmetConnectionsResponse {
+            count: i64::try_from(count).unwrap_or(i64::MAX),
+        })
+    }
+
+    pub(super) async fn get_signing_keys(
+        &self,
+        _request: Request<pb::GetSigningKeysRequest>,
+    ) -> Result<pb::GetSigningKeysResponse> {
+        let key = self.0.issuer.public_key();
+        Ok(pb::GetSigningKeysResponse {
+            keys: vec![pb::SigningKey {
+                key_id: key.key_id(),
+                algorithm: "EdDSA".to_owned(),
+                public_key_pem: key.to_pem().map_err(|e| Error::Internal(e.to_string()))?,
+            }],
+        })
+    }
+}

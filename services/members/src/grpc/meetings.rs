@@ -1,0 +1,141 @@
+//! "Who you met": follow-ups after events, confirming or dismissing a meeting, network stats.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::pagination::{next_page_token, page_size};
+use rendezvous_common::validate::{self, Violations};
+use rendezvous_proto::members::v1 as pb;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{Members, member_caller, other_member, ts};
+use crate::error::{Error, Result};
+use crate::store::CoAttendeeRow;
+
+fn co_attendee_to_pb(c: CoAttendeeRow) -> pb::CoAttendee {
+    pb::CoAttendee {
+        member_id: c.member_id,
+        display_name: if c.deleted {
+            "deleted member".to_owned()
+        } else {
+            c.display_name
+        },
+        confirmed_by_me: c.confirmed_by_me,
+        confirmed_by_them: c.confirmed_by_them,
+        met: c.met,
+        connected: c.connected,
+        dismissed: c.dismissed,
+    }
+}
+
+fn meeting_ids(event_id: &str, member_id: &str, me: Uuid) -> Result<(String, String)> {
+    let mut v = Violations::new();
+    let event = v.check(validate::id("event_id", event_id));
+    let other = v.check(match other_member("member_id", member_id, me) {
+        Ok(id) => Ok(id),
+        Err(Error::InvalidArgument(mut vs)) if !vs.is_empty() => Err(vs.remove(0)),
+        Err(_) => Err(FieldViolation::new("member_id", "is invalid")),
+    });
+    v.finish()?;
+    match (event, other) {
+        (Some(e), Some(o)) => Ok((e.to_string(), o.to_string())),
+        _ => Err(Error::field("event_id", "is invalid")),
+    }
+}
+
+impl Members {
+    pub(super) async fn list_meetings(
+        &self,
+        request: Request<pb::ListMeetingsRequest>,
+    ) -> Result<pb::ListMeetingsResponse> {
+        let (me, _) = member_caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
+        let after: Option<Option<(DateTime<Utc>, String)>> =
+            v.check(self.0.page_tokens.decode("ListMeetings", &req.page_token));
+        v.finish()?;
+        let mut rows = self
+            .0
+            .store
+            .meetings(&me.to_string(), after.flatten(), limit + 1)
+            .await?;
+        let next = next_page_token(&mut rows, limit, |m| {
+            self.0
+                .page_tokens
+                .encode("ListMeetings", &(m.event_time, m.event_id.clone()))
+        });
+        Ok(pb::ListMeetingsResponse {
+            meetings: rows
+                .into_iter()
+                .map(|m| pb::Meeting {
+                    event_id: m.event_id,
+                    event_title: m.title,
+                    event_time: ts(m.event_time),
+                    co_attendees: m.co_attendees.into_iter().map(co_attendee_to_pb).collect(),
+                })
+                .collect(),
+            next_page_token: next,
+        })
+    }
+
+    pub(super) async fn confirm_met(
+        &self,
+        request: Request<pb::ConfirmMetRequest>,
+    ) -> Result<pb::ConfirmMetResponse> {
+        let (me, _) = member_caller(&request)?;
+        let req = request.into_inner();
+        let (event, other) = meeting_ids(&req.event_id, &req.member_id, me)?;
+        let row = self
+            .0
+            .store
+            .set_meeting(&event, &me.to_string(), &other, true, self.now())
+            .await?;
+        Ok(pb::ConfirmMetResponse {
+            co_attendee: Some(co_attendee_to_pb(row.ok_or(Error::NotFound("meeting"))?)),
+        })
+    }
+
+    pub(super) async fn dismiss_meeting(
+        &self,
+        request: Request<pb::DismissMeetingRequest>,
+    ) -> Result<pb::DismissMeetingResponse> {
+        let (me, _) = member_caller(&request)?;
+        let req = request.into_inner();
+        let (event, other) = meeting_ids(&req.event_id, &req.member_id, me)?;
+        let row = self
+            .0
+            .store
+            .set_meeting(&event, &me.to_string(), &other, false, self.now())
+            .await?;
+        Ok(pb::DismissMeetingResponse {
+            co_attendee: Some(co_attendee_to_pb(row.ok_or(Error::NotFound("meeting"))?)),
+        })
+    }
+
+    pub(super) async fn get_network_stats(
+        &self,
+        request: Request<pb::GetNetworkStatsRequest>,
+    ) -> Result<pb::GetNetworkStatsResponse> {
+        let (me, _) = member_caller(&request)?;
+        let s = self.0.store.stats(&me.to_string()).await?;
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "counts of connections are far below 2^52"
+        )]
+        let ratio = if s.connections == 0 {
+            0.0
+        } else {
+            s.met as f64 / s.connections as f64
+        };
+        Ok(pb::GetNetworkStatsResponse {
+            stats: Some(pb::NetworkStats {
+                connections: s.connections,
+                met_in_person: s.met,
+                real_life_ratio: ratio,
+                pending_incoming_requests: s.pending_incoming,
+                pending_outgoing_requests: s.pending_outgoing,
+            }),
+        })
+    }
+}

@@ -1,0 +1,258 @@
+//! Profiles: read, update, search, delete and export one's own data.
+
+use rendezvous_common::pagination::{next_page_token, page_size};
+use rendezvous_common::validate::{self, Violations};
+use rendezvous_proto::members::v1 as pb;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{Members, id_or_me, member_caller, ts};
+use crate::domain::{ProfileUpdate, Visibility};
+use crate::error::{Error, Result};
+use crate::store::{MemberRow, SearchFilter, UpdateOutcome};
+
+/// How much of a profile a viewer may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Access {
+    /// The member themself: everything, email included.
+    Owner,
+    Profile,
+    NameOnly,
+}
+
+pub(super) fn member_to_pb(
+    m: &MemberRow,
+    access: Access,
+    relationship: pb::Relationship,
+) -> pb::Member {
+    let visibility = Visibility::parse_stored(&m.visibility);
+    if m.deleted_at.is_some() {
+        return pb::Member {
+            id: m.id.clone(),
+            display_name: "deleted member".to_owned(),
+            deleted: true,
+            ..pb::Member::default()
+        };
+    }
+    let mut out = pb::Member {
+        id: m.id.clone(),
+        display_name: m.display_name.clone(),
+        visibility: visibility.to_proto().into(),
+        relationship: relationship.into(),
+        ..pb::Member::default()
+    };
+    if access == Access::NameOnly {
+        return out;
+    }
+    out.headline = m.headline.clone();
+    out.company = m.company.clone();
+    out.city = m.city.clone();
+    out.interests = m.interests.clone();
+    out.linkedin_url = m
+        .linkedin_url
+        .as_ref()
+        .map(|u| format!("https://www.{u}"))
+        .unwrap_or_default();
+    out.create_time = ts(m.created_at);
+    if access == Access::Owner {
+        out.email = m.email.clone().unwrap_or_default();
+        out.locale = m.locale.clone();
+        out.time_zone = m.time_zone.clone();
+        out.update_time = ts(m.updated_at);
+        out.etag = m.version.to_string();
+    }
+    out
+}
+
+impl Members {
+    /// The profile of `target` as `viewer` may see it; NOT_FOUND when blocked either way.
+    async fn view(&self, target: &MemberRow, viewer: Option<Uuid>) -> Result<pb::Member> {
+        let visibility = Visibility::parse_stored(&target.visibility);
+        let Some(viewer) = viewer else {
+            let access = if visibility == Visibility::Public {
+                Access::Profile
+            } else {
+                Access::NameOnly
+            };
+            return Ok(member_to_pb(target, access, pb::Relationship::Unspecified));
+        };
+        if viewer.to_string() == target.id {
+            return Ok(member_to_pb(target, Access::Owner, pb::Relationship::Self_));
+        }
+        let rel = self
+            .0
+            .store
+            .relation(&viewer.to_string(), &target.id)
+            .await?;
+        if rel.blocks_viewer {
+            return Err(Error::NotFound("member"));
+        }
+        let relationship = if rel.viewer_blocks {
+            pb::Relationship::Blocked
+        } else if rel.connected {
+            pb::Relationship::Connected
+        } else if rel.request_sent {
+            pb::Relationship::RequestSent
+        } else if rel.request_received {
+            pb::Relationship::RequestReceived
+        } else {
+            pb::Relationship::None
+        };
+        let access = match visibility {
+            Visibility::Public => Access::Profile,
+            Visibility::Connections if rel.connected => Access::Profile,
+            _ => Access::NameOnly,
+        };
+        Ok(member_to_pb(target, access, relationship))
+    }
+
+    pub(super) async fn live_member(&self, id: &str) -> Result<MemberRow> {
+        match self.0.store.member(id).await? {
+            Some(m) if m.deleted_at.is_none() => Ok(m),
+            _ => Err(Error::NotFound("member")),
+        }
+    }
+
+    pub(super) async fn get_member(
+        &self,
+        request: Request<pb::GetMemberRequest>,
+    ) -> Result<pb::GetMemberResponse> {
+        let me = member_caller(&request).ok().map(|(id, _)| id);
+        let id = id_or_me("id", &request.get_ref().id, me)?;
+        let member = self
+            .0
+            .store
+            .member(&id.to_string())
+            .await?
+            .ok_or(Error::NotFound("member"))?;
+        Ok(pb::GetMemberResponse {
+            member: Some(self.view(&member, me).await?),
+        })
+    }
+
+    pub(super) async fn update_member(
+        &self,
+        request: Request<pb::UpdateMemberRequest>,
+    ) -> Result<pb::UpdateMemberResponse> {
+        let (me, _) = member_caller(&request)?;
+        let req = request.into_inner();
+        let member = req
+            .member
+            .ok_or_else(|| Error::field("member", "is required"))?;
+        let id = id_or_me("member.id", &member.id, Some(me))?;
+        if id != me {
+            return Err(Error::PermissionDenied(
+                "you can only update your own profile",
+            ));
+        }
+        let update = ProfileUpdate::parse(&member, req.update_mask.as_ref())?;
+        match self
+            .0
+            .store
+            .update_profile(&me.to_string(), &update, self.now())
+            .await
+            .map_err(|e| match rendezvous_common::error::classify_db_error(&e) {
+                rendezvous_common::error::DbErrorKind::UniqueViolation => {
+                    Error::AlreadyExists("another member already uses this LinkedIn profile URL")
+                }
+                _ => Error::Database(e),
+            })? {
+            UpdateOutcome::Updated(row) => Ok(pb::UpdateMemberResponse {
+                member: Some(member_to_pb(&row, Access::Owner, pb::Relationship::Self_)),
+            }),
+            UpdateOutcome::EtagMismatch => Err(Error::EtagMismatch),
+            UpdateOutcome::NotFound => Err(Error::NotFound("member")),
+        }
+    }
+
+    pub(super) async fn search_members(
+        &self,
+        request: Request<pb::SearchMembersRequest>,
+    ) -> Result<pb::SearchMembersResponse> {
+        let (me, _) = member_caller(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::new();
+        let city = v.check(validate::text("city", &req.city, 0, 100, false));
+        let interest = v.check(validate::text("interest", &req.interest, 0, 40, false));
+        let query = v.check(validate::text("query", &req.query, 0, 100, false));
+        let limit = v.check(page_size(req.page_size, 20, 100));
+        let after: Option<Option<String>> =
+            v.check(self.0.page_tokens.decode("SearchMembers", &req.page_token));
+        v.finish()?;
+        let escape = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        };
+        let filter = SearchFilter {
+            city_key: city.filter(|c| !c.is_empty()).map(|c| c.to_lowercase()),
+            interest: interest.filter(|i| !i.is_empty()).map(|i| i.to_lowercase()),
+            pattern: query
+                .filter(|q| !q.is_empty())
+                .map(|q| format!("%{}%", escape(&q.to_lowercase()))),
+        };
+        let limit = limit.unwrap_or(20);
+        let mut rows = self
+            .0
+            .store
+            .search(
+                &me.to_string(),
+                &filter,
+                after.flatten().as_deref(),
+                limit + 1,
+            )
+            .await?;
+        let next = next_page_token(&mut rows, limit, |m| {
+            self.0.page_tokens.encode("SearchMembers", &m.id)
+        });
+        let mut members = Vec::with_capacity(rows.len());
+        for row in &rows {
+            members.push(self.view(row, Some(me)).await?);
+        }
+        Ok(pb::SearchMembersResponse {
+            members,
+            next_page_token: next,
+        })
+    }
+
+    pub(super) async fn delete_member(
+        &self,
+        request: Request<pb::DeleteMemberRequest>,
+    ) -> Result<pb::DeleteMemberResponse> {
+        let (me, _) = member_caller(&request)?;
+        let id = id_or_me("id", &request.get_ref().id, Some(me))?;
+        if id != me {
+            return Err(Error::PermissionDenied(
+                "you can only delete your own account",
+            ));
+        }
+        if !self
+            .0
+            .store
+            .delete_member(&me.to_string(), self.now())
+            .await?
+        {
+            return Err(Error::NotFound("member"));
+        }
+        tracing::info!(member_id = %me, "member deleted");
+        Ok(pb::DeleteMemberResponse {})
+    }
+
+    pub(super) async fn export_member_data(
+        &self,
+        request: Request<pb::ExportMemberDataRequest>,
+    ) -> Result<pb::ExportMemberDataResponse> {
+        let (me, _) = member_caller(&request)?;
+        let data = self
+            .0
+            .store
+            .export(&me.to_string())
+            .await?
+            .ok_or(Error::NotFound("member"))?;
+        let bytes = serde_json::to_vec_pretty(&data).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(pb::ExportMemberDataResponse {
+            data: bytes,
+            content_type: "application/json".to_owned(),
+        })
+    }
+}

@@ -1,0 +1,457 @@
+//! "Who you met": the co-attendee pairs of recorded events, their confirmations, and the met
+//! edges they lead to.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::outbox::{OutboxMessage, OutboxWriter};
+use rendezvous_common::with_db;
+use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
+use uuid::Uuid;
+
+use super::{Store, ordered};
+
+/// Rows per multi-row INSERT: 6 parameters each stays far below both backends' limits.
+const INSERT_CHUNK: usize = 400;
+
+/// A co-attendee in a follow-up, from the viewer's side.
+#[derive(Clone, Debug)]
+pub struct CoAttendeeRow {
+    pub member_id: String,
+    pub display_name: String,
+    pub deleted: bool,
+    pub confirmed_by_me: bool,
+    pub confirmed_by_them: bool,
+    pub met: bool,
+    pub connected: bool,
+    pub dismissed: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct MeetingRow {
+    pub event_id: String,
+    pub title: String,
+    pub event_time: DateTime<Utc>,
+    pub co_attendees: Vec<CoAttendeeRow>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecordOutcome {
+    pub pairs: i64,
+    pub met: i64,
+    pub already_recorded: bool,
+}
+
+/// Steps on an event's pairs that recording and confirming share.
+pub trait MeetingOps: OutboxWriter {
+    fn record_pairs(
+        &mut self,
+        event_id: &str,
+        title: &str,
+        event_time: DateTime<Utc>,
+        attendees: &[String],
+        small: bool,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<RecordOutcome, sqlx::Error>> + Send;
+
+    /// The viewer's co-attendees at an event (only `only` when given), blocked ones left out.
+    fn co_attendees(
+        &mut self,
+        event_id: &str,
+        viewer: &str,
+        only: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<CoAttendeeRow>, sqlx::Error>> + Send;
+
+    fn mark_met_if_mutual(
+        &mut self,
+        event_id: &str,
+        member: &str,
+        other: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+}
+
+fn met_messages(
+    event_id: &str,
+    title: &str,
+    a: &str,
+    b: &str,
+    a_name: &str,
+    b_name: &str,
+) -> [OutboxMessage; 2] {
+    let message = |to: &str, other: &str, other_name: &str| {
+        OutboxMessage::notify(
+            Uuid::try_parse(to).unwrap_or_default(),
+            "MET_IN_PERSON",
+            format!("met:{event_id}:{to}:{other}"),
+            &[
+                ("event_id", event_id.to_owned()),
+                ("event_title", title.to_owned()),
+                ("member_id", other.to_owned()),
+                ("member_name", other_name.to_owned()),
+            ],
+        )
+    };
+    [message(a, b, b_name), message(b, a, a_name)]
+}
+
+macro_rules! impl_meeting_ops {
+    ($conn:ty) => {
+        impl MeetingOps for $conn {
+            async fn record_pairs(
+                &mut self,
+                event_id: &str,
+                title: &str,
+                event_time: DateTime<Utc>,
+                attendees: &[String],
+                small: bool,
+                now: DateTime<Utc>,
+            ) -> Result<RecordOutcome, sqlx::Error> {
+                let mut pairs: Vec<(&str, &str)> = Vec::new();
+                for (i, a) in attendees.iter().enumerate() {
+                    for b in &attendees[i + 1..] {
+                        pairs.push(ordered(a, b));
+                    }
+                }
+                // Pairs where either blocks the other are left out entirely.
+                let blocked: Vec<(String, String)> = if attendees.is_empty() {
+                    Vec::new()
+                } else {
+                    let mut qb = QueryBuilder::new("SELECT blocker_id, blocked_id FROM blocks WHERE blocker_id IN (");
+                    let mut s = qb.separated(", ");
+                    for id in attendees {
+                        s.push_bind(id.clone());
+                    }
+                    s.push_unseparated(") AND blocked_id IN (");
+                    let mut s = qb.separated(", ");
+                    for id in attendees {
+                        s.push_bind(id.clone());
+                    }
+                    s.push_unseparated(")");
+                    qb.build_query_as().fetch_all(&mut *self).await?
+                };
+                let is_blocked = |a: &str, b: &str| {
+                    blocked.iter().any(|(x, y)| (x == a && y == b) || (x == b && y == a))
+                };
+                pairs.retain(|(a, b)| !is_blocked(a, b));
+                let mut met_pairs: Vec<(&str, &str)> = Vec::new();
+                if small && !pairs.is_empty() {
+                    let mut qb = QueryBuilder::new("SELECT member_a, member_b FROM connections WHERE member_a IN (");
+                    let mut s = qb.separated(", ");
+                    for id in attendees {
+                        s.push_bind(id.clone());
+                    }
+                    s.push_unseparated(") AND member_b IN (");
+                    let mut s = qb.separated(", ");
+                    for id in attendees {
+                        s.push_bind(id.clone());
+                    }
+                    s.push_unseparated(")");
+                    let connected: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *self).await?;
+                    met_pairs = pairs
+                        .iter()
+                        .copied()
+                        .filter(|(a, b)| connected.iter().any(|(x, y)| x == a && y == b))
+                        .collect();
+                }
+                let directed: Vec<(&str, &str, bool)> = pairs
+                    .iter()
+                    .flat_map(|&(a, b)| {
+                        let met = met_pairs.contains(&(a, b));
+                        [(a, b, met), (b, a, met)]
+                    })
+                    .collect();
+                for chunk in directed.chunks(INSERT_CHUNK) {
+                    let mut qb = QueryBuilder::new(
+                        "INSERT INTO meeting_pairs (event_id, member_id, other_id, event_time, confirmed, met) ",
+                    );
+                    qb.push_values(chunk, |mut row, (member, other, met)| {
+                        row.push_bind(event_id)
+                            .push_bind(*member)
+                            .push_bind(*other)
+                            .push_bind(event_time)
+                            .push_bind(*met)
+                            .push_bind(*met);
+                    });
+                    qb.build().execute(&mut *self).await?;
+                }
+                let names: std::collections::HashMap<String, String> = if attendees.is_empty() {
+                    std::collections::HashMap::new()
+                } else {
+                    let mut qb = QueryBuilder::new("SELECT id, display_name FROM members WHERE id IN (");
+                    let mut s = qb.separated(", ");
+                    for id in attendees {
+                        s.push_bind(id.clone());
+                    }
+                    s.push_unseparated(")");
+                    let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *self).await?;
+                    rows.into_iter().collect()
+                };
+                let name = |id: &str| names.get(id).cloned().unwrap_or_default();
+                for &(a, b) in &met_pairs {
+                    sqlx::query(
+                        "INSERT INTO met_edges (member_a, member_b, event_id, met_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (member_a, member_b) DO NOTHING",
+                    )
+                    .bind(a)
+                    .bind(b)
+                    .bind(event_id)
+                    .bind(event_time)
+                    .execute(&mut *self)
+                    .await?;
+                    for message in met_messages(event_id, title, a, b, &name(a), &name(b)) {
+                        self.enqueue(&message, now).await?;
+                    }
+                }
+                for member in attendees {
+                    let co_attendees = pairs.iter().filter(|(a, b)| a == member || b == member).count();
+                    if co_attendees == 0 {
+                        continue;
+                    }
+                    let message = OutboxMessage::notify(
+                        Uuid::try_parse(member).unwrap_or_default(),
+                        "MEETING_FOLLOW_UP",
+                        format!("meeting-follow-up:{event_id}:{member}"),
+                        &[
+                            ("event_id", event_id.to_owned()),
+                            ("event_title", title.to_owned()),
+                            ("co_attendee_count", co_attendees.to_string()),
+                        ],
+                    );
+                    self.enqueue(&message, now).await?;
+                }
+                Ok(RecordOutcome {
+                    pairs: i64::try_from(pairs.len()).unwrap_or(i64::MAX),
+                    met: i64::try_from(met_pairs.len()).unwrap_or(i64::MAX),
+                    already_recorded: false,
+                })
+            }
+
+            async fn co_attendees(
+                &mut self,
+                event_id: &str,
+                viewer: &str,
+                only: Option<&str>,
+            ) -> Result<Vec<CoAttendeeRow>, sqlx::Error> {
+                let mut qb = QueryBuilder::new(
+                    "SELECT p.other_id, m.display_name, m.deleted_at IS NOT NULL, p.confirmed, q.confirmed, p.met, \
+                       EXISTS (SELECT 1 FROM connections c WHERE (c.member_a = p.member_id AND c.member_b = p.other_id) \
+                                                            OR (c.member_b = p.member_id AND c.member_a = p.other_id)), \
+                       p.dismissed \
+                     FROM meeting_pairs p \
+                     JOIN meeting_pairs q ON q.event_id = p.event_id AND q.member_id = p.other_id AND q.other_id = p.member_id \
+                     JOIN members m ON m.id = p.other_id \
+                     WHERE p.event_id = ",
+                );
+                qb.push_bind(event_id);
+                qb.push(" AND p.member_id = ");
+                qb.push_bind(viewer);
+                if let Some(other) = only {
+                    qb.push(" AND p.other_id = ");
+                    qb.push_bind(other);
+                }
+                qb.push(
+                    " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = p.member_id AND b.blocked_id = p.other_id) \
+                                                           OR (b.blocker_id = p.other_id AND b.blocked_id = p.member_id)) \
+                     ORDER BY m.display_name, p.other_id",
+                );
+                let rows: Vec<(String, String, bool, bool, bool, bool, bool, bool)> =
+                    qb.build_query_as().fetch_all(&mut *self).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| CoAttendeeRow {
+                        member_id: r.0,
+                        display_name: r.1,
+                        deleted: r.2,
+                        confirmed_by_me: r.3,
+                        confirmed_by_them: r.4,
+                        met: r.5,
+                        connected: r.6,
+                        dismissed: r.7,
+                    })
+                    .collect())
+            }
+
+            async fn mark_met_if_mutual(
+                &mut self,
+                event_id: &str,
+                member: &str,
+                other: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, sqlx::Error> {
+                let changed = sqlx::query(
+                    "UPDATE meeting_pairs SET met = TRUE WHERE event_id = $1 AND met = FALSE \
+                     AND ((member_id = $2 AND other_id = $3) OR (member_id = $3 AND other_id = $2)) \
+                     AND (SELECT COUNT(*) FROM meeting_pairs x WHERE x.event_id = $1 AND x.confirmed = TRUE \
+                          AND ((x.member_id = $2 AND x.other_id = $3) OR (x.member_id = $3 AND x.other_id = $2))) = 2",
+                )
+                .bind(event_id)
+                .bind(member)
+                .bind(other)
+                .execute(&mut *self)
+                .await?;
+                if changed.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                let (a, b) = ordered(member, other);
+                let (title, event_time): (String, DateTime<Utc>) = sqlx::query_as(
+                    "SELECT title, event_time FROM recorded_events WHERE event_id = $1",
+                )
+                .bind(event_id)
+                .fetch_one(&mut *self)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO met_edges (member_a, member_b, event_id, met_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (member_a, member_b) DO NOTHING",
+                )
+                .bind(a)
+                .bind(b)
+                .bind(event_id)
+                .bind(event_time)
+                .execute(&mut *self)
+                .await?;
+                let names: Vec<(String, String)> =
+                    sqlx::query_as("SELECT id, display_name FROM members WHERE id = $1 OR id = $2")
+                        .bind(a)
+                        .bind(b)
+                        .fetch_all(&mut *self)
+                        .await?;
+                let name = |id: &str| {
+                    names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()).unwrap_or_default()
+                };
+                for message in met_messages(event_id, &title, a, b, &name(a), &name(b)) {
+                    self.enqueue(&message, now).await?;
+                }
+                Ok(true)
+            }
+        }
+    };
+}
+
+impl_meeting_ops!(SqliteConnection);
+impl_meeting_ops!(PgConnection);
+
+impl Store {
+    /// Records the co-attendee pairs of an event once; at a small event (`small` true)
+    /// connected pairs are met at once. `attendees` are distinct live member ids.
+    pub async fn record_meetings(
+        &self,
+        event_id: &str,
+        title: &str,
+        event_time: DateTime<Utc>,
+        attendees: &[String],
+        small: bool,
+        now: DateTime<Utc>,
+    ) -> Result<RecordOutcome, sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO recorded_events (event_id, title, event_time, attendee_count, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(title)
+            .bind(event_time)
+            .bind(i64::try_from(attendees.len()).unwrap_or(i64::MAX))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                return Ok(RecordOutcome {
+                    already_recorded: true,
+                    ..RecordOutcome::default()
+                });
+            }
+            let outcome = tx
+                .record_pairs(event_id, title, event_time, attendees, small, now)
+                .await?;
+            tx.commit().await?;
+            Ok(outcome)
+        })
+    }
+
+    /// A member's follow-ups, newest event first; the cursor is `(event_time, event_id)`.
+    pub async fn meetings(
+        &self,
+        member: &str,
+        after: Option<(DateTime<Utc>, String)>,
+        limit: u32,
+    ) -> Result<Vec<MeetingRow>, sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            let mut qb = QueryBuilder::new(
+                "SELECT e.event_id, e.title, e.event_time FROM recorded_events e WHERE EXISTS \
+                 (SELECT 1 FROM meeting_pairs p WHERE p.event_id = e.event_id AND p.member_id = ",
+            );
+            qb.push_bind(member);
+            qb.push(")");
+            if let Some((at, id)) = after {
+                qb.push(" AND (e.event_time < ");
+                qb.push_bind(at);
+                qb.push(" OR (e.event_time = ");
+                qb.push_bind(at);
+                qb.push(" AND e.event_id < ");
+                qb.push_bind(id);
+                qb.push("))");
+            }
+            qb.push(" ORDER BY e.event_time DESC, e.event_id DESC LIMIT ");
+            qb.push_bind(i64::from(limit));
+            let events: Vec<(String, String, DateTime<Utc>)> =
+                qb.build_query_as().fetch_all(pool).await?;
+            let mut conn = pool.acquire().await?;
+            let mut out = Vec::with_capacity(events.len());
+            for (event_id, title, event_time) in events {
+                let co_attendees = conn.co_attendees(&event_id, member, None).await?;
+                out.push(MeetingRow {
+                    event_id,
+                    title,
+                    event_time,
+                    co_attendees,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Confirms (or dismisses) having met `other` at `event_id`; `None` when there is no such
+    /// follow-up for the caller.
+    pub async fn set_meeting(
+        &self,
+        event_id: &str,
+        member: &str,
+        other: &str,
+        confirm: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CoAttendeeRow>, sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let updated = if confirm {
+                sqlx::query(
+                    "UPDATE meeting_pairs SET confirmed = TRUE, dismissed = FALSE \
+                     WHERE event_id = $1 AND member_id = $2 AND other_id = $3",
+                )
+            } else {
+                sqlx::query(
+                    "UPDATE meeting_pairs SET dismissed = TRUE, confirmed = met \
+                     WHERE event_id = $1 AND member_id = $2 AND other_id = $3",
+                )
+            }
+            .bind(event_id)
+            .bind(member)
+            .bind(other)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Ok(None);
+            }
+            if confirm {
+                tx.mark_met_if_mutual(event_id, member, other, now).await?;
+            }
+            let row = tx
+                .co_attendees(event_id, member, Some(other))
+                .await?
+                .into_iter()
+                .next();
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+}
