@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod notices;
 mod sign_ins;
 pub mod store;
 

@@ -1,6 +1,9 @@
-//! The members domain: values that need no I/O, and the rules that decide on them.
+//! The members domain: values that need no I/O, the requests parsed into them, and the rules
+//! that decide on them.
 
 pub mod contacts_csv;
+pub mod fields;
+pub mod meeting;
 pub mod password;
 pub mod profile;
 

@@ -7,12 +7,11 @@ use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
+use uuid::Uuid;
 
-use super::{Members, from_ts};
+use super::Members;
+use crate::domain::meeting::MeetingRecord;
 use crate::error::{Error, Result};
-
-/// Most attendees one RecordMeetings call takes (pairs grow with the square).
-pub const MAX_RECORDED_ATTENDEES: usize = 1000;
 
 fn id_list(field: &str, ids: &[String], max: usize) -> Result<Vec<String>> {
     if ids.len() > max {
@@ -125,29 +124,8 @@ impl Members {
         &self,
         request: Request<pb::RecordMeetingsRequest>,
     ) -> Result<pb::RecordMeetingsResponse> {
-        let req = request.into_inner();
-        let mut v = Violations::new();
-        let event = v.check(validate::id("event_id", &req.event_id));
-        let title = v.check(validate::text(
-            "event_title",
-            &req.event_title,
-            1,
-            200,
-            false,
-        ));
-        let at = v.check(from_ts("event_time", req.event_time.as_ref()));
-        let ids = match id_list("member_ids", &req.member_ids, MAX_RECORDED_ATTENDEES) {
-            Ok(ids) => ids,
-            Err(Error::InvalidArgument(vs)) => {
-                vs.into_iter().for_each(|x| v.push(x));
-                Vec::new()
-            }
-            Err(e) => return Err(e),
-        };
-        v.finish()?;
-        let (Some(event), Some(title), Some(at)) = (event, title, at) else {
-            return Err(Error::field("event_id", "is invalid"));
-        };
+        let MeetingRecord { event, attendees } = MeetingRecord::try_from(request.into_inner())?;
+        let ids: Vec<String> = attendees.iter().map(Uuid::to_string).collect();
         let live: Vec<String> = self
             .0
             .store
@@ -162,7 +140,7 @@ impl Members {
         let outcome = self
             .0
             .store
-            .record_meetings(&event.to_string(), &title, at, &live, small, self.now())
+            .record_meetings(&event, &live, small, self.now())
             .await?;
         Ok(pb::RecordMeetingsResponse {
             pairs_recorded: outcome.pairs,

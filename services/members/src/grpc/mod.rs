@@ -18,7 +18,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rendezvous_common::auth::{Caller, TokenIssuer};
 use rendezvous_common::clock::Clock;
-use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::server::caller;
 use rendezvous_common::time;
@@ -28,8 +27,8 @@ use rendezvous_proto::prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+pub use crate::domain::meeting::MAX_RECORDED_ATTENDEES;
 pub use contacts::MAX_CSV_BYTES;
-pub use internal::MAX_RECORDED_ATTENDEES;
 
 use crate::Settings;
 use crate::error::{Error, Result};
@@ -78,11 +77,6 @@ impl Members {
 
 fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
     Some(time::to_timestamp(at))
-}
-
-fn from_ts(field: &str, at: Option<&Timestamp>) -> Result<DateTime<Utc>, FieldViolation> {
-    let at = at.ok_or_else(|| FieldViolation::new(field, "is required"))?;
-    time::from_timestamp(field, at)
 }
 
 /// The signed-in member and their session; UNAUTHENTICATED for anyone else.

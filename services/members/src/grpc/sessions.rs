@@ -5,7 +5,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use rendezvous_common::error::FieldViolation;
-use rendezvous_common::outbox::OutboxMessage;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::members::v1 as pb;
 use sha2::{Digest, Sha256};
@@ -17,6 +16,7 @@ use super::{Members, member_caller, peer_ip, ts};
 use crate::domain::password;
 use crate::domain::profile::NewMember;
 use crate::error::{Error, Result};
+use crate::notices;
 use crate::store::{NewMemberRecord, NewSession, RotateOutcome};
 
 fn hash_refresh(token: &str) -> String {
@@ -78,12 +78,7 @@ impl Members {
         let id = Uuid::now_v7();
         let (session, refresh) = self.new_session();
         let now = self.now();
-        let welcome = OutboxMessage::notify(
-            id,
-            "WELCOME",
-            format!("welcome:{id}"),
-            &[("member_name", new.display_name.clone())],
-        );
+        let welcome = notices::welcome(id, &new.display_name);
         let record = NewMemberRecord {
             id,
             email: new.email,

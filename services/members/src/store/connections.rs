@@ -5,12 +5,13 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks};
-use rendezvous_common::outbox::{OutboxMessage, OutboxWriter};
+use rendezvous_common::outbox::OutboxWriter;
 use rendezvous_common::with_db;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
-use super::{Store, ordered};
+use super::{Store, ordered, stored_id};
+use crate::notices;
 
 /// How the viewer relates to another member.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -236,14 +237,10 @@ macro_rules! impl_connection_ops {
                         .bind(&request.addressee_id)
                         .fetch_one(&mut *self)
                         .await?;
-                let message = OutboxMessage::notify(
-                    Uuid::try_parse(&request.requester_id).unwrap_or_default(),
-                    "CONNECTION_ACCEPTED",
-                    format!("connection-accepted:{}", request.id),
-                    &[
-                        ("member_id", request.addressee_id.clone()),
-                        ("member_name", addressee_name),
-                    ],
+                let message = notices::connection_accepted(
+                    stored_id(&request.requester_id)?,
+                    &request.id,
+                    notices::member_facts(&request.addressee_id, &addressee_name),
                 );
                 self.enqueue(&message, now).await?;
                 self.load_request(&request.id, &request.addressee_id).await
@@ -315,16 +312,11 @@ macro_rules! impl_connection_ops {
                         .bind(requester)
                         .fetch_one(&mut *self)
                         .await?;
-                let message = OutboxMessage::notify(
-                    Uuid::try_parse(addressee).unwrap_or_default(),
-                    "CONNECTION_REQUESTED",
-                    format!("connection-requested:{id}"),
-                    &[
-                        ("request_id", id.clone()),
-                        ("member_id", requester.to_owned()),
-                        ("member_name", requester_name),
-                        ("note", note.to_owned()),
-                    ],
+                let message = notices::connection_requested(
+                    stored_id(addressee)?,
+                    &id,
+                    notices::member_facts(requester, &requester_name),
+                    note,
                 );
                 self.enqueue(&message, now).await?;
                 Ok(self

@@ -4,11 +4,15 @@
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::outbox::{OutboxMessage, OutboxWriter};
+use rendezvous_common::time;
 use rendezvous_common::with_db;
+use rendezvous_proto::notifications::v1 as npb;
+use rendezvous_proto::prost::Message as _;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
-use uuid::Uuid;
 
-use super::{Store, ordered};
+use super::{Store, ordered, stored_id};
+use crate::domain::meeting::RecordedEvent;
+use crate::notices;
 
 /// Rows per multi-row INSERT: 6 parameters each stays far below both backends' limits.
 const INSERT_CHUNK: usize = 400;
@@ -45,8 +49,7 @@ pub struct RecordOutcome {
 pub trait MeetingOps: OutboxWriter {
     fn record_pairs(
         &mut self,
-        event_id: &str,
-        title: &str,
+        event: &npb::EventFacts,
         event_time: DateTime<Utc>,
         attendees: &[String],
         small: bool,
@@ -70,28 +73,43 @@ pub trait MeetingOps: OutboxWriter {
     ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
 }
 
+/// The two MET_IN_PERSON notices of a pair, one to each side.
 fn met_messages(
-    event_id: &str,
-    title: &str,
+    event: &npb::EventFacts,
     a: &str,
     b: &str,
     a_name: &str,
     b_name: &str,
-) -> [OutboxMessage; 2] {
-    let message = |to: &str, other: &str, other_name: &str| {
-        OutboxMessage::notify(
-            Uuid::try_parse(to).unwrap_or_default(),
-            "MET_IN_PERSON",
-            format!("met:{event_id}:{to}:{other}"),
-            &[
-                ("event_id", event_id.to_owned()),
-                ("event_title", title.to_owned()),
-                ("member_id", other.to_owned()),
-                ("member_name", other_name.to_owned()),
-            ],
-        )
-    };
-    [message(a, b, b_name), message(b, a, a_name)]
+) -> Result<[OutboxMessage; 2], sqlx::Error> {
+    Ok([
+        notices::met_in_person(stored_id(a)?, notices::member_facts(b, b_name), event),
+        notices::met_in_person(stored_id(b)?, notices::member_facts(a, a_name), event),
+    ])
+}
+
+/// The facts stored with an event, or, for an event recorded before they were sent, what
+/// its title and time tell.
+fn stored_facts(
+    event_id: &str,
+    title: String,
+    event_time: DateTime<Utc>,
+    encoded: Option<Vec<u8>>,
+) -> Result<npb::EventFacts, sqlx::Error> {
+    match encoded {
+        Some(bytes) => {
+            npb::EventFacts::decode(bytes.as_slice()).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        }
+        None => Ok(npb::EventFacts {
+            event_id: event_id.to_owned(),
+            title,
+            start_time: Some(time::to_timestamp(event_time)),
+            end_time: None,
+            time_zone: String::new(),
+            venue_name: String::new(),
+            venue_address: String::new(),
+            city: String::new(),
+        }),
+    }
 }
 
 macro_rules! impl_meeting_ops {
@@ -99,13 +117,13 @@ macro_rules! impl_meeting_ops {
         impl MeetingOps for $conn {
             async fn record_pairs(
                 &mut self,
-                event_id: &str,
-                title: &str,
+                event: &npb::EventFacts,
                 event_time: DateTime<Utc>,
                 attendees: &[String],
                 small: bool,
                 now: DateTime<Utc>,
             ) -> Result<RecordOutcome, sqlx::Error> {
+                let event_id = event.event_id.as_str();
                 let mut pairs: Vec<(&str, &str)> = Vec::new();
                 for (i, a) in attendees.iter().enumerate() {
                     for b in &attendees[i + 1..] {
@@ -198,7 +216,7 @@ macro_rules! impl_meeting_ops {
                     .bind(event_time)
                     .execute(&mut *self)
                     .await?;
-                    for message in met_messages(event_id, title, a, b, &name(a), &name(b)) {
+                    for message in met_messages(event, a, b, &name(a), &name(b))? {
                         self.enqueue(&message, now).await?;
                     }
                 }
@@ -207,15 +225,10 @@ macro_rules! impl_meeting_ops {
                     if co_attendees == 0 {
                         continue;
                     }
-                    let message = OutboxMessage::notify(
-                        Uuid::try_parse(member).unwrap_or_default(),
-                        "MEETING_FOLLOW_UP",
-                        format!("meeting-follow-up:{event_id}:{member}"),
-                        &[
-                            ("event_id", event_id.to_owned()),
-                            ("event_title", title.to_owned()),
-                            ("co_attendee_count", co_attendees.to_string()),
-                        ],
+                    let message = notices::meeting_follow_up(
+                        stored_id(member)?,
+                        event,
+                        u32::try_from(co_attendees).unwrap_or(u32::MAX),
                     );
                     self.enqueue(&message, now).await?;
                 }
@@ -293,12 +306,13 @@ macro_rules! impl_meeting_ops {
                     return Ok(false);
                 }
                 let (a, b) = ordered(member, other);
-                let (title, event_time): (String, DateTime<Utc>) = sqlx::query_as(
-                    "SELECT title, event_time FROM recorded_events WHERE event_id = $1",
+                let (title, event_time, encoded): (String, DateTime<Utc>, Option<Vec<u8>>) = sqlx::query_as(
+                    "SELECT title, event_time, event_facts FROM recorded_events WHERE event_id = $1",
                 )
                 .bind(event_id)
                 .fetch_one(&mut *self)
                 .await?;
+                let event = stored_facts(event_id, title, event_time, encoded)?;
                 sqlx::query(
                     "INSERT INTO met_edges (member_a, member_b, event_id, met_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (member_a, member_b) DO NOTHING",
@@ -318,7 +332,7 @@ macro_rules! impl_meeting_ops {
                 let name = |id: &str| {
                     names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()).unwrap_or_default()
                 };
-                for message in met_messages(event_id, &title, a, b, &name(a), &name(b)) {
+                for message in met_messages(&event, a, b, &name(a), &name(b))? {
                     self.enqueue(&message, now).await?;
                 }
                 Ok(true)
@@ -335,9 +349,7 @@ impl Store {
     /// connected pairs are met at once. `attendees` are distinct live member ids.
     pub async fn record_meetings(
         &self,
-        event_id: &str,
-        title: &str,
-        event_time: DateTime<Utc>,
+        event: &RecordedEvent,
         attendees: &[String],
         small: bool,
         now: DateTime<Utc>,
@@ -345,14 +357,16 @@ impl Store {
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let inserted = sqlx::query(
-                "INSERT INTO recorded_events (event_id, title, event_time, attendee_count, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
+                "INSERT INTO recorded_events \
+                 (event_id, title, event_time, attendee_count, recorded_at, event_facts) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
             )
-            .bind(event_id)
-            .bind(title)
-            .bind(event_time)
+            .bind(event.id.to_string())
+            .bind(&event.title)
+            .bind(event.time)
             .bind(i64::try_from(attendees.len()).unwrap_or(i64::MAX))
             .bind(now)
+            .bind(event.facts.encode_to_vec())
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {
@@ -362,7 +376,7 @@ impl Store {
                 });
             }
             let outcome = tx
-                .record_pairs(event_id, title, event_time, attendees, small, now)
+                .record_pairs(&event.facts, event.time, attendees, small, now)
                 .await?;
             tx.commit().await?;
             Ok(outcome)

@@ -13,6 +13,7 @@ mod members;
 mod sessions;
 
 use rendezvous_common::db::{Db, Migrations};
+use uuid::Uuid;
 
 pub use connections::{
     ConnectionRow, MetFilter, Relation, RequestOutcome, RequestRow, RespondOutcome, Stats,
@@ -29,6 +30,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             include_str!("../../migrations/sqlite/0001_members.sql"),
         ),
         (2, "outbox", rendezvous_common::outbox::SQLITE_DDL),
+        (
+            3,
+            "recorded event facts",
+            include_str!("../../migrations/sqlite/0003_recorded_event_facts.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -37,8 +43,18 @@ pub const MIGRATIONS: Migrations = Migrations {
             include_str!("../../migrations/postgres/0001_members.sql"),
         ),
         (2, "outbox", rendezvous_common::outbox::POSTGRES_DDL),
+        (
+            3,
+            "recorded event facts",
+            include_str!("../../migrations/postgres/0003_recorded_event_facts.sql"),
+        ),
     ],
 };
+
+/// An id read back from the database: a UUID, since only parsed ids are ever written.
+pub(crate) fn stored_id(id: &str) -> Result<Uuid, sqlx::Error> {
+    Uuid::try_parse(id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
 
 pub(crate) fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
     if a < b { (a, b) } else { (b, a) }

@@ -2,12 +2,6 @@
 //! expired or misused credential is refused with UNAUTHENTICATED, and sessions end when they
 //! should.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};

@@ -1,12 +1,6 @@
 //! The shared server bootstrap as a client sees it: health, reflection (v1 and v1alpha), load
 //! shedding, per-request deadlines and graceful shutdown.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
 use std::time::Duration;
 
 use futures::future::join_all;

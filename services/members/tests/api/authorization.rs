@@ -2,50 +2,16 @@
 //! in, the internal API is for services, and profile visibility, blocks and met edges show
 //! each caller exactly what they may see.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use std::future::Future;
-use std::pin::Pin;
+use crate::helpers::*;
 
 use rendezvous_common::auth::{ServiceCredentials, ServiceSecret};
 use rendezvous_common::clock::Clock;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{
-    Backend, Bearer, MemberClient, MemberInternalClient, MembersHandle, TestMember, backend_tests,
-    connect, timestamp,
+    Backend, Bearer, MemberInternalClient, MembersHandle, TestMember, backend_tests, connect,
 };
-use tonic::{Code, Status};
-
-type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
-
-/// Calls `$method` on a clone of `$client` with `$request`, forgetting the response.
-macro_rules! call {
-    ($client:expr, $method:ident, $request:expr) => {{
-        let mut client = $client.clone();
-        let request = $request;
-        Box::pin(async move { client.$method(request).await.map(|_| ()) }) as Call
-    }};
-}
-
-fn code<T>(result: Result<T, Status>) -> Code {
-    match result {
-        Ok(_) => Code::Ok,
-        Err(status) => status.code(),
-    }
-}
-
-async fn get(client: &MemberClient, id: &str) -> Result<pb::Member, Status> {
-    client
-        .clone()
-        .get_member(pb::GetMemberRequest { id: id.to_owned() })
-        .await
-        .map(|r| r.into_inner().member.unwrap())
-}
+use tonic::Code;
 
 async fn search_ids(member: &TestMember, query: &str) -> Vec<String> {
     member
@@ -63,89 +29,6 @@ async fn search_ids(member: &TestMember, query: &str) -> Vec<String> {
         .into_iter()
         .map(|m| m.id)
         .collect()
-}
-
-async fn connections(member: &TestMember) -> Vec<pb::Connection> {
-    member
-        .client
-        .clone()
-        .list_connections(pb::ListConnectionsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .connections
-}
-
-async fn meetings(member: &TestMember) -> Vec<pb::Meeting> {
-    member
-        .client
-        .clone()
-        .list_meetings(pb::ListMeetingsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .meetings
-}
-
-async fn requests(
-    member: &TestMember,
-    direction: pb::RequestDirection,
-) -> Vec<pb::ConnectionRequest> {
-    member
-        .client
-        .clone()
-        .list_connection_requests(pb::ListConnectionRequestsRequest {
-            direction: direction.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .connection_requests
-}
-
-async fn stats(member: &TestMember) -> pb::NetworkStats {
-    member
-        .client
-        .clone()
-        .get_network_stats(pb::GetNetworkStatsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .stats
-        .unwrap()
-}
-
-async fn request(from: &TestMember, to: &TestMember) -> pb::ConnectionRequest {
-    from.client
-        .clone()
-        .request_connection(pb::RequestConnectionRequest {
-            member_id: to.id.clone(),
-            note: "Hello".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .connection_request
-        .unwrap()
-}
-
-/// Records an event attended by `attendees` (a small one: connected pairs are met at once).
-async fn record_event(stack: &MembersHandle, attendees: &[&TestMember]) -> String {
-    let event_id = uuid::Uuid::now_v7().to_string();
-    stack
-        .internal()
-        .unwrap()
-        .record_meetings(pb::RecordMeetingsRequest {
-            event_id: event_id.clone(),
-            event_title: "Café networking".into(),
-            event_time: Some(timestamp(chrono::Utc::now())),
-            member_ids: attendees.iter().map(|m| m.id.clone()).collect(),
-            event: None,
-        })
-        .await
-        .unwrap();
-    event_id
 }
 
 async fn set_visibility(member: &TestMember, visibility: pb::ProfileVisibility) {
@@ -226,7 +109,7 @@ async fn a_member_cannot_update_or_delete_another_members_profile(backend: Backe
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
 
-    let profile = get(&anna.client, "me").await.unwrap();
+    let profile = get_member(&anna.client, "me").await.unwrap();
     assert_eq!(profile.headline, "");
     assert!(!profile.deleted);
     assert_eq!(profile.email, anna.email);
@@ -263,7 +146,7 @@ async fn only_the_addressee_answers_and_only_the_requester_withdraws_a_request(b
     let anna = stack.register("Anna").await.unwrap();
     let bruno = stack.register("Bruno").await.unwrap();
     let chloe = stack.register("Chloe").await.unwrap();
-    let asked = request(&anna, &bruno).await;
+    let asked = request(&anna, &bruno, "Hello").await.unwrap();
 
     let respond = |member: &TestMember| {
         let mut client = member.client.clone();
@@ -358,12 +241,18 @@ async fn lists_and_stats_show_only_the_callers_own_network(backend: Backend) {
     connect(&chloe, &dan).await.unwrap();
     let anna_event = record_event(&stack, &[&anna, &bruno]).await;
     let chloe_event = record_event(&stack, &[&chloe, &dan]).await;
-    let to_anna = request(&eve, &anna).await;
-    let from_chloe = request(&chloe, &eve).await;
+    let to_anna = request(&eve, &anna, "Hello").await.unwrap();
+    let from_chloe = request(&chloe, &eve, "Hello").await.unwrap();
 
     let ids = |cs: Vec<pb::Connection>| cs.into_iter().map(|c| c.member_id).collect::<Vec<_>>();
-    assert_eq!(ids(connections(&anna).await), [bruno.id.as_str()]);
-    assert_eq!(ids(connections(&chloe).await), [dan.id.as_str()]);
+    assert_eq!(
+        ids(connections(&anna, pb::MetFilter::Unspecified).await),
+        [bruno.id.as_str()]
+    );
+    assert_eq!(
+        ids(connections(&chloe, pb::MetFilter::Unspecified).await),
+        [dan.id.as_str()]
+    );
 
     let events = |ms: Vec<pb::Meeting>| ms.into_iter().map(|m| m.event_id).collect::<Vec<_>>();
     assert_eq!(events(meetings(&anna).await), [anna_event]);
@@ -598,7 +487,7 @@ async fn anonymous_callers_must_sign_in_for_every_member_method(backend: Backend
     assert!(wrong.is_empty(), "not UNAUTHENTICATED: {wrong:?}");
 
     // Nothing happened to Anna's account.
-    let me = get(&anna.client, "me").await.unwrap();
+    let me = get_member(&anna.client, "me").await.unwrap();
     assert!(!me.deleted);
     assert_eq!(me.headline, "");
     stack.stop().await.unwrap();
@@ -644,13 +533,11 @@ fn internal_calls(client: &MemberInternalClient, a: &str, b: &str) -> Vec<(&'sta
             call!(
                 client,
                 record_meetings,
-                pb::RecordMeetingsRequest {
-                    event_id: uuid::Uuid::now_v7().to_string(),
-                    event_title: "Café networking".into(),
-                    event_time: Some(timestamp(chrono::Utc::now())),
-                    member_ids: vec![a.to_owned(), b.to_owned()],
-                    event: None,
-                }
+                record_meetings_request(
+                    &uuid::Uuid::now_v7().to_string(),
+                    chrono::Utc::now(),
+                    &[a.to_owned(), b.to_owned()],
+                )
             ),
         ),
         (
@@ -719,15 +606,15 @@ async fn a_connections_only_profile_shows_details_to_connections_and_email_to_se
     connect(&anna, &chloe).await.unwrap();
     set_visibility(&anna, pb::ProfileVisibility::Connections).await;
 
-    let to_stranger = get(&bruno.client, &anna.id).await.unwrap();
+    let to_stranger = get_member(&bruno.client, &anna.id).await.unwrap();
     assert_eq!(to_stranger.id, anna.id);
     assert_eq!(to_stranger.display_name, "Anna");
     assert_name_only(&to_stranger, "a non-connection");
-    let to_anonymous = get(&stack.anonymous(), &anna.id).await.unwrap();
+    let to_anonymous = get_member(&stack.anonymous(), &anna.id).await.unwrap();
     assert_eq!(to_anonymous.display_name, "Anna");
     assert_name_only(&to_anonymous, "an anonymous caller");
 
-    let to_connection = get(&chloe.client, &anna.id).await.unwrap();
+    let to_connection = get_member(&chloe.client, &anna.id).await.unwrap();
     assert_eq!(to_connection.headline, "Organiser of coffee mornings");
     assert_eq!(to_connection.company, "Rendezvous");
     assert_eq!(to_connection.city, "Paris");
@@ -736,7 +623,7 @@ async fn a_connections_only_profile_shows_details_to_connections_and_email_to_se
     assert_eq!(to_connection.email, "", "a connection sees the email");
     assert_eq!(to_connection.relationship(), pb::Relationship::Connected);
 
-    let to_self = get(&anna.client, &anna.id).await.unwrap();
+    let to_self = get_member(&anna.client, &anna.id).await.unwrap();
     assert_eq!(to_self.email, anna.email);
     assert_eq!(to_self.headline, "Organiser of coffee mornings");
     assert_eq!(to_self.relationship(), pb::Relationship::Self_);
@@ -792,7 +679,7 @@ async fn a_private_profile_never_appears_in_search(backend: Backend) {
         assert!(by_interest.iter().all(|m| m.id != dan.id));
     }
     // Even a connection sees only the name of a private profile.
-    let seen = get(&anna.client, &dan.id).await.unwrap();
+    let seen = get_member(&anna.client, &dan.id).await.unwrap();
     assert_eq!(seen.display_name, "Dan");
     assert_name_only(&seen, "a connection of a private member");
     stack.stop().await.unwrap();
@@ -813,9 +700,12 @@ async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
         .unwrap();
 
     // The blocked member cannot see the blocker at all.
-    assert_eq!(code(get(&bruno.client, &anna.id).await), Code::NotFound);
+    assert_eq!(
+        code(get_member(&bruno.client, &anna.id).await),
+        Code::NotFound
+    );
     // The blocker sees whom they block.
-    let blocked = get(&anna.client, &bruno.id).await.unwrap();
+    let blocked = get_member(&anna.client, &bruno.id).await.unwrap();
     assert_eq!(blocked.relationship(), pb::Relationship::Blocked);
 
     // Search never lists either to the other; both still find Chloe.
@@ -825,8 +715,16 @@ async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
     assert!(!by_bruno.contains(&anna.id) && by_bruno.contains(&chloe.id));
 
     // The block ended the connection, and no request passes either way.
-    assert!(connections(&anna).await.is_empty());
-    assert!(connections(&bruno).await.is_empty());
+    assert!(
+        connections(&anna, pb::MetFilter::Unspecified)
+            .await
+            .is_empty()
+    );
+    assert!(
+        connections(&bruno, pb::MetFilter::Unspecified)
+            .await
+            .is_empty()
+    );
     let ask = |from: &TestMember, to: &TestMember| {
         call!(
             from.client,
@@ -853,7 +751,10 @@ async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
         })
         .await
         .unwrap();
-    assert_eq!(get(&bruno.client, &anna.id).await.unwrap().id, anna.id);
+    assert_eq!(
+        get_member(&bruno.client, &anna.id).await.unwrap().id,
+        anna.id
+    );
     stack.stop().await.unwrap();
 }
 
@@ -874,7 +775,7 @@ async fn a_met_edge_is_visible_only_to_its_two_members(backend: Backend) {
             .unwrap_or_else(|| panic!("no connection with {id}"))
     };
     for (me, other) in [(&anna, &bruno), (&bruno, &anna)] {
-        let mine = connections(me).await;
+        let mine = connections(me, pb::MetFilter::Unspecified).await;
         let edge = find(&mine, &other.id);
         assert!(edge.met_in_person);
         assert_eq!(edge.met_event_id, event);
@@ -883,7 +784,7 @@ async fn a_met_edge_is_visible_only_to_its_two_members(backend: Backend) {
         assert!(!with_chloe.met_in_person);
     }
 
-    let chloes = connections(&chloe).await;
+    let chloes = connections(&chloe, pb::MetFilter::Unspecified).await;
     assert_eq!(chloes.len(), 2);
     for c in &chloes {
         assert!(

@@ -1,12 +1,6 @@
 //! Races a client can cause by sending the same change many times at once: exactly one wins,
 //! the others get a clear answer, and the data stays consistent on both backends.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
 use futures::future::join_all;
 use rendezvous_common::with_db;
 use rendezvous_proto::members::v1 as pb;
@@ -55,7 +49,7 @@ async fn simultaneous_registrations_with_one_email_create_exactly_one_account(ba
     );
 
     // Only the winner's welcome notification was written.
-    let welcomes = with_db!(&stack.db, pool => sqlx::query_scalar::<_, i64>(
+    let welcomes = with_db!(&stack.db, |pool| sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%WELCOME%'",
     )
     .fetch_one(pool)

@@ -1,14 +1,9 @@
 //! The members part of the product story, end to end over real gRPC on both backends.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
+use crate::helpers::*;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, MembersHandle, backend_tests, connect, timestamp};
+use rendezvous_testkit::{Backend, MembersHandle, backend_tests, connect};
 
 async fn anna_connects_meets_and_sees_her_real_life_ratio(backend: Backend) {
     let stack = MembersHandle::start(backend).await.unwrap();
@@ -63,13 +58,11 @@ async fn anna_connects_meets_and_sees_her_real_life_ratio(backend: Backend) {
     let recorded = stack
         .internal()
         .unwrap()
-        .record_meetings(pb::RecordMeetingsRequest {
-            event_id: event_id.clone(),
-            event_title: "Café networking — Le Marais".into(),
-            event_time: Some(timestamp(chrono::Utc::now())),
-            member_ids: vec![anna.id.clone(), bruno.id.clone()],
-            event: None,
-        })
+        .record_meetings(record_meetings_request(
+            &event_id,
+            chrono::Utc::now(),
+            &[anna.id.clone(), bruno.id.clone()],
+        ))
         .await
         .unwrap()
         .into_inner();

@@ -1,14 +1,7 @@
 //! Bad requests to the members service, table-driven: each is refused with INVALID_ARGUMENT
 //! naming the offending field in its `BadRequest` details, on both backends.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use std::future::Future;
-use std::pin::Pin;
+use crate::helpers::*;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,19 +9,8 @@ use rendezvous_common::error::violated_fields;
 use rendezvous_common::server::ServerSettings;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::{FieldMask, Timestamp};
-use rendezvous_testkit::{Backend, MembersHandle, Start, backend_tests, timestamp};
-use tonic::{Code, Status};
-
-type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
-
-/// Calls `$method` on a clone of `$client` with `$request`, forgetting the response.
-macro_rules! call {
-    ($client:expr, $method:ident, $request:expr) => {{
-        let mut client = $client.clone();
-        let request = $request;
-        Box::pin(async move { client.$method(request).await.map(|_| ()) }) as Call
-    }};
-}
+use rendezvous_testkit::{Backend, MembersHandle, Start, backend_tests};
+use tonic::Code;
 
 /// One bad request and what the caller must be told about it.
 struct BadInput {
@@ -138,6 +120,13 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
     assert_ne!(tampered_token, search_token);
 
     let some_id = uuid::Uuid::now_v7().to_string();
+    let meeting = || {
+        record_meetings_request(
+            &some_id,
+            chrono::Utc::now(),
+            &[anna.id.clone(), bruno.id.clone()],
+        )
+    };
     let event_id = uuid::Uuid::now_v7().to_string();
 
     let rows =
@@ -1028,11 +1017,8 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                 internal,
                 record_meetings,
                 pb::RecordMeetingsRequest {
-                    event_id: some_id.clone(),
                     event_title: String::new(),
-                    event_time: Some(timestamp(chrono::Utc::now())),
-                    member_ids: vec![anna.id.clone(), bruno.id.clone()],
-                    event: None,
+                    ..meeting()
                 }
             ),
         ),
@@ -1043,11 +1029,8 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                 internal,
                 record_meetings,
                 pb::RecordMeetingsRequest {
-                    event_id: some_id.clone(),
-                    event_title: "Café networking".into(),
                     event_time: None,
-                    member_ids: vec![anna.id.clone(), bruno.id.clone()],
-                    event: None,
+                    ..meeting()
                 }
             ),
         ),
@@ -1059,10 +1042,31 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                 record_meetings,
                 pb::RecordMeetingsRequest {
                     event_id: "not-a-uuid".into(),
-                    event_title: "Café networking".into(),
-                    event_time: Some(timestamp(chrono::Utc::now())),
-                    member_ids: vec![anna.id.clone(), bruno.id.clone()],
+                    ..meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings without the event's facts",
+            "event",
+            call!(
+                internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
                     event: None,
+                    ..meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings with the facts of another event",
+            "event",
+            call!(
+                internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    event: Some(event_facts(&event_id, chrono::Utc::now())),
+                    ..meeting()
                 }
             ),
         ),
@@ -1073,14 +1077,11 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                 internal,
                 record_meetings,
                 pb::RecordMeetingsRequest {
-                    event_id: some_id.clone(),
-                    event_title: "Café networking".into(),
                     event_time: Some(Timestamp {
                         seconds: -8_000_000_000_000,
                         nanos: 0,
                     }),
-                    member_ids: vec![anna.id.clone(), bruno.id.clone()],
-                    event: None,
+                    ..meeting()
                 }
             ),
         ),
@@ -1091,14 +1092,11 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                 internal,
                 record_meetings,
                 pb::RecordMeetingsRequest {
-                    event_id: some_id.clone(),
-                    event_title: "Café networking".into(),
                     event_time: Some(Timestamp {
                         seconds: 253_402_300_800,
                         nanos: 0,
                     }),
-                    member_ids: vec![anna.id.clone(), bruno.id.clone()],
-                    event: None,
+                    ..meeting()
                 }
             ),
         ),
@@ -1109,14 +1107,11 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                 internal,
                 record_meetings,
                 pb::RecordMeetingsRequest {
-                    event_id: some_id.clone(),
-                    event_title: "Café networking".into(),
                     event_time: Some(Timestamp {
                         seconds: 1_800_000_000,
                         nanos: -1,
                     }),
-                    member_ids: vec![anna.id.clone(), bruno.id.clone()],
-                    event: None,
+                    ..meeting()
                 }
             ),
         ),

@@ -1,12 +1,6 @@
 //! ImportContacts with LinkedIn `Connections.csv` exports as members download them: which
 //! contacts are members, how many are not, and the connection requests the member picks.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
 use std::fmt::Write as _;
 
 use rendezvous_proto::members::v1 as pb;

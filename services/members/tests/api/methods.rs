@@ -1,292 +1,16 @@
 //! The happy path of every `MemberService` and `MemberInternalService` method, over real gRPC
 //! on both backends, asserting what a user (or a calling service) sees.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
+use crate::helpers::*;
 use std::collections::HashSet;
 
 use rendezvous_common::auth::{Caller, PublicKey, TokenVerifier};
 use rendezvous_common::clock::Clock;
-use rendezvous_common::with_db;
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{
-    Backend, MemberClient, MembersHandle, TestMember, backend_tests, connect, test_service_secret,
-    timestamp,
+    Backend, MembersHandle, TestMember, backend_tests, connect, test_service_secret,
 };
-use tonic::{Code, Status};
-
-const PASSWORD: &str = "correct horse battery staple";
-
-// ---- helpers -------------------------------------------------------------------------------
-
-/// Outbox rows of notification `kind` addressed to `recipient_id`.
-async fn outbox_rows(stack: &MembersHandle, kind: &str, recipient_id: &str) -> i64 {
-    let kind = format!("%\"kind\":\"{kind}\"%");
-    let member = format!("%\"recipient_id\":\"{recipient_id}\"%");
-    with_db!(&stack.db, pool => sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM outbox WHERE payload LIKE $1 AND payload LIKE $2",
-    )
-    .bind(&kind)
-    .bind(&member)
-    .fetch_one(pool)
-    .await)
-    .unwrap()
-}
-
-async fn outbox_total(stack: &MembersHandle) -> i64 {
-    with_db!(&stack.db, pool => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox")
-        .fetch_one(pool)
-        .await)
-    .unwrap()
-}
-
-fn register_request(email: &str, name: &str) -> pb::RegisterRequest {
-    pb::RegisterRequest {
-        email: email.to_owned(),
-        password: PASSWORD.to_owned(),
-        display_name: name.to_owned(),
-        city: "Paris".to_owned(),
-        locale: "fr".to_owned(),
-        time_zone: "Europe/Paris".to_owned(),
-    }
-}
-
-fn unique_email(name: &str) -> String {
-    format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple())
-}
-
-async fn login(stack: &MembersHandle, email: &str, password: &str) -> Result<pb::Session, Status> {
-    stack
-        .anonymous()
-        .login(pb::LoginRequest {
-            email: email.to_owned(),
-            password: password.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().session.unwrap())
-}
-
-async fn refresh(stack: &MembersHandle, refresh_token: &str) -> Result<pb::Session, Status> {
-    stack
-        .anonymous()
-        .refresh_session(pb::RefreshSessionRequest {
-            refresh_token: refresh_token.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().session.unwrap())
-}
-
-async fn get_member(client: &MemberClient, id: &str) -> Result<pb::Member, Status> {
-    client
-        .clone()
-        .get_member(pb::GetMemberRequest { id: id.to_owned() })
-        .await
-        .map(|r| r.into_inner().member.unwrap())
-}
-
-async fn update(
-    member: &TestMember,
-    values: pb::Member,
-    paths: &[&str],
-) -> Result<pb::Member, Status> {
-    member
-        .client
-        .clone()
-        .update_member(pb::UpdateMemberRequest {
-            member: Some(pb::Member {
-                id: "me".into(),
-                ..values
-            }),
-            update_mask: Some(FieldMask {
-                paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-            }),
-        })
-        .await
-        .map(|r| r.into_inner().member.unwrap())
-}
-
-async fn set_city(member: &TestMember, city: &str) {
-    update(
-        member,
-        pb::Member {
-            city: city.into(),
-            ..Default::default()
-        },
-        &["city"],
-    )
-    .await
-    .unwrap();
-}
-
-async fn request(
-    from: &TestMember,
-    to: &TestMember,
-    note: &str,
-) -> Result<pb::ConnectionRequest, Status> {
-    from.client
-        .clone()
-        .request_connection(pb::RequestConnectionRequest {
-            member_id: to.id.clone(),
-            note: note.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().connection_request.unwrap())
-}
-
-async fn respond(
-    member: &TestMember,
-    request_id: &str,
-    accept: bool,
-) -> Result<pb::ConnectionRequest, Status> {
-    member
-        .client
-        .clone()
-        .respond_to_connection_request(pb::RespondToConnectionRequestRequest {
-            connection_request_id: request_id.to_owned(),
-            accept,
-        })
-        .await
-        .map(|r| r.into_inner().connection_request.unwrap())
-}
-
-/// Every connection of `member` with `filter`, following page tokens.
-async fn connections(member: &TestMember, filter: pb::MetFilter) -> Vec<pb::Connection> {
-    let mut out = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = member
-            .client
-            .clone()
-            .list_connections(pb::ListConnectionsRequest {
-                met_filter: filter.into(),
-                page_size: 2,
-                page_token,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        out.extend(page.connections);
-        if page.next_page_token.is_empty() {
-            return out;
-        }
-        page_token = page.next_page_token;
-    }
-}
-
-fn connection_ids(list: &[pb::Connection]) -> Vec<String> {
-    list.iter().map(|c| c.member_id.clone()).collect()
-}
-
-/// Every pending request of `member` in `direction`, `page_size` at a time.
-async fn pending_requests(
-    member: &TestMember,
-    direction: pb::RequestDirection,
-    page_size: i32,
-) -> (Vec<pb::ConnectionRequest>, usize) {
-    let mut out = Vec::new();
-    let mut pages = 0;
-    let mut page_token = String::new();
-    loop {
-        let page = member
-            .client
-            .clone()
-            .list_connection_requests(pb::ListConnectionRequestsRequest {
-                direction: direction.into(),
-                page_size,
-                page_token,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        pages += 1;
-        out.extend(page.connection_requests);
-        if page.next_page_token.is_empty() {
-            return (out, pages);
-        }
-        page_token = page.next_page_token;
-    }
-}
-
-async fn stats(member: &TestMember) -> pb::NetworkStats {
-    member
-        .client
-        .clone()
-        .get_network_stats(pb::GetNetworkStatsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .stats
-        .unwrap()
-}
-
-async fn meetings(member: &TestMember) -> Vec<pb::Meeting> {
-    member
-        .client
-        .clone()
-        .list_meetings(pb::ListMeetingsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .meetings
-}
-
-/// Records an event that ended `hours_ago` with `members` checked in.
-async fn record_at(
-    stack: &MembersHandle,
-    event_id: &str,
-    hours_ago: i64,
-    members: &[&TestMember],
-) -> pb::RecordMeetingsResponse {
-    stack
-        .internal()
-        .unwrap()
-        .record_meetings(pb::RecordMeetingsRequest {
-            event_id: event_id.to_owned(),
-            event_title: "Café networking — Le Marais".into(),
-            event_time: Some(timestamp(
-                chrono::Utc::now() - chrono::Duration::hours(hours_ago),
-            )),
-            member_ids: members.iter().map(|m| m.id.clone()).collect(),
-            event: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-async fn record(
-    stack: &MembersHandle,
-    event_id: &str,
-    members: &[&TestMember],
-) -> pb::RecordMeetingsResponse {
-    record_at(stack, event_id, 2, members).await
-}
-
-async fn are_connected(
-    stack: &MembersHandle,
-    a: &TestMember,
-    b: &TestMember,
-) -> pb::AreConnectedResponse {
-    stack
-        .internal()
-        .unwrap()
-        .are_connected(pb::AreConnectedRequest {
-            member_id: a.id.clone(),
-            other_member_id: b.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-fn code<T: std::fmt::Debug>(result: Result<T, Status>) -> Code {
-    result.expect_err("expected an error status").code()
-}
+use tonic::Code;
 
 // ---- accounts and sessions -----------------------------------------------------------------
 
@@ -370,11 +94,11 @@ async fn login_signs_in_with_the_right_password_only(backend: Backend) {
     assert_eq!(me.id, anna.id);
 
     assert_eq!(
-        code(login(&stack, &anna.email, "wrong password!").await),
+        error_code(login(&stack, &anna.email, "wrong password!").await),
         Code::Unauthenticated
     );
     assert_eq!(
-        code(login(&stack, "nobody@example.com", PASSWORD).await),
+        error_code(login(&stack, "nobody@example.com", PASSWORD).await),
         Code::Unauthenticated
     );
     stack.stop().await.unwrap();
@@ -395,7 +119,7 @@ async fn refresh_session_rotates_tokens_and_refuses_the_old_one(backend: Backend
     let again = refresh(&stack, &rotated.refresh_token).await.unwrap();
     assert_ne!(again.refresh_token, rotated.refresh_token);
     assert_eq!(
-        code(refresh(&stack, &anna.refresh_token).await),
+        error_code(refresh(&stack, &anna.refresh_token).await),
         Code::Unauthenticated
     );
     stack.stop().await.unwrap();
@@ -412,7 +136,7 @@ async fn logout_revokes_the_session_refresh_token(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        code(refresh(&stack, &anna.refresh_token).await),
+        error_code(refresh(&stack, &anna.refresh_token).await),
         Code::Unauthenticated
     );
     // Another session of the same member is untouched.
@@ -439,11 +163,11 @@ async fn change_password_signs_in_with_the_new_password_and_revokes_other_sessio
 
     login(&stack, &anna.email, new_password).await.unwrap();
     assert_eq!(
-        code(login(&stack, &anna.email, PASSWORD).await),
+        error_code(login(&stack, &anna.email, PASSWORD).await),
         Code::Unauthenticated
     );
     assert_eq!(
-        code(refresh(&stack, &other.refresh_token).await),
+        error_code(refresh(&stack, &other.refresh_token).await),
         Code::Unauthenticated
     );
     // The session that changed the password stays signed in.
@@ -527,7 +251,7 @@ async fn update_member_changes_only_masked_fields_and_refuses_a_stale_etag(backe
         &["headline"],
     )
     .await;
-    assert_eq!(code(stale), Code::Aborted);
+    assert_eq!(error_code(stale), Code::Aborted);
     let now = get_member(&anna.client, "me").await.unwrap();
     assert_eq!(now.headline, "Coffee organiser");
     assert_eq!(now.etag, updated.etag);
@@ -698,11 +422,11 @@ async fn deleted_member_shows_as_deleted_and_frees_the_email(backend: Backend) {
     );
     assert_eq!(stats(&bruno).await.connections, 0);
     assert_eq!(
-        code(login(&stack, &anna.email, PASSWORD).await),
+        error_code(login(&stack, &anna.email, PASSWORD).await),
         Code::Unauthenticated
     );
     assert_eq!(
-        code(refresh(&stack, &anna.refresh_token).await),
+        error_code(refresh(&stack, &anna.refresh_token).await),
         Code::Unauthenticated
     );
 
@@ -905,7 +629,7 @@ async fn withdrawn_request_disappears_from_both_sides(backend: Backend) {
     );
     // Bruno can no longer accept it.
     assert_eq!(
-        code(respond(&bruno, &sent.id, true).await),
+        error_code(respond(&bruno, &sent.id, true).await),
         Code::FailedPrecondition
     );
     assert!(
@@ -990,14 +714,20 @@ async fn requests_in_both_directions_make_exactly_one_connection(backend: Backen
     );
     // Once connected, neither side can ask again, and a refused request tells nobody.
     let outbox = outbox_total(&stack).await;
-    assert_eq!(code(request(&anna, &bruno, "").await), Code::AlreadyExists);
-    assert_eq!(code(request(&bruno, &anna, "").await), Code::AlreadyExists);
+    assert_eq!(
+        error_code(request(&anna, &bruno, "").await),
+        Code::AlreadyExists
+    );
+    assert_eq!(
+        error_code(request(&bruno, &anna, "").await),
+        Code::AlreadyExists
+    );
     assert_eq!(outbox_total(&stack).await, outbox);
 
     // Asking twice while the first request is pending is refused.
     request(&anna, &chloe, "").await.unwrap();
     assert_eq!(
-        code(request(&anna, &chloe, "again").await),
+        error_code(request(&anna, &chloe, "again").await),
         Code::AlreadyExists
     );
     let (outgoing, _) = pending_requests(&anna, pb::RequestDirection::Outgoing, 20).await;
@@ -1109,10 +839,10 @@ async fn blocked_member_cannot_see_or_request_the_blocker_until_unblocked(backen
         .await
         .unwrap();
     assert_eq!(
-        code(get_member(&bruno.client, &anna.id).await),
+        error_code(get_member(&bruno.client, &anna.id).await),
         Code::NotFound
     );
-    assert_eq!(code(request(&bruno, &anna, "").await), Code::NotFound);
+    assert_eq!(error_code(request(&bruno, &anna, "").await), Code::NotFound);
     let found = bruno
         .client
         .clone()
