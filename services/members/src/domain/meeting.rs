@@ -8,6 +8,7 @@ use rendezvous_proto::notifications::v1 as npb;
 use rendezvous_proto::prost_types::Timestamp;
 use uuid::Uuid;
 
+use super::connection::other_member;
 use super::fields;
 
 /// Most attendees one RecordMeetings call takes (pairs grow with the square).
@@ -80,3 +81,31 @@ impl TryFrom<pb::RecordMeetingsRequest> for MeetingRecord {
         })
     }
 }
+
+/// A co-attendee of an event whom the caller confirms having met, or dismisses.
+#[derive(Clone, Copy, Debug)]
+pub struct CoAttendeeChoice {
+    pub event_id: Uuid,
+    pub member: Uuid,
+}
+
+macro_rules! co_attendee_requests {
+    ($($request:ty),+) => {
+        $(
+            impl TryFrom<(Uuid, $request)> for CoAttendeeChoice {
+                type Error = Vec<FieldViolation>;
+
+                /// Parses the request of the caller `me`.
+                fn try_from((me, req): (Uuid, $request)) -> Result<Self, Self::Error> {
+                    let (event_id, member) = fields::all((
+                        validate::id("event_id", &req.event_id),
+                        other_member("member_id", &req.member_id, me),
+                    ))?;
+                    Ok(Self { event_id, member })
+                }
+            }
+        )+
+    };
+}
+
+co_attendee_requests!(pb::ConfirmMetRequest, pb::DismissMeetingRequest);

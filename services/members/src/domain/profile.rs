@@ -8,6 +8,7 @@ use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 
 use super::contacts_csv::normalize_profile_url;
+use super::fields;
 use super::password;
 
 pub const MAX_INTERESTS: usize = 20;
@@ -159,27 +160,22 @@ impl TryFrom<pb::RegisterRequest> for NewMember {
     type Error = Vec<FieldViolation>;
 
     fn try_from(req: pb::RegisterRequest) -> Result<Self, Self::Error> {
-        let mut v = Violations::new();
-        let email = v.check(validate::email("email", &req.email));
-        v.check(password::validate("password", &req.password));
-        let display_name = v.check(display_name("display_name", &req.display_name));
-        let city = v.check(city("city", &req.city));
-        let locale = v.check(Locale::parse("locale", &req.locale));
-        let time_zone = v.check(time_zone("time_zone", &req.time_zone));
-        v.finish()?;
-        match (email, display_name, city, locale, time_zone) {
-            (Some(email), Some(display_name), Some(city), Some(locale), Some(time_zone)) => {
-                Ok(Self {
-                    email,
-                    password: req.password,
-                    display_name,
-                    city,
-                    locale,
-                    time_zone,
-                })
-            }
-            _ => Err(vec![FieldViolation::new("request", "invalid")]),
-        }
+        let (email, (), display_name, city, locale, time_zone) = fields::all((
+            validate::email("email", &req.email),
+            password::validate("password", &req.password),
+            display_name("display_name", &req.display_name),
+            city("city", &req.city),
+            Locale::parse("locale", &req.locale),
+            time_zone("time_zone", &req.time_zone),
+        ))?;
+        Ok(Self {
+            email,
+            password: req.password,
+            display_name,
+            city,
+            locale,
+            time_zone,
+        })
     }
 }
 

@@ -1,29 +1,19 @@
 //! Connections: request, answer, withdraw and remove them, list them, block and unblock.
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 
-use super::{Members, member_caller, other_member, ts};
+use super::{Members, member_caller, ts};
+use crate::domain::connection::{Answer, Direction, MetFilter, NewRequest, OtherMember};
 use crate::error::{Error, Result};
-use crate::store::{MetFilter, RequestOutcome, RequestRow, RespondOutcome};
-
-fn request_state(state: &str) -> pb::ConnectionRequestState {
-    match state {
-        "pending" => pb::ConnectionRequestState::Pending,
-        "accepted" => pb::ConnectionRequestState::Accepted,
-        "declined" => pb::ConnectionRequestState::Declined,
-        "withdrawn" => pb::ConnectionRequestState::Withdrawn,
-        _ => pb::ConnectionRequestState::Unspecified,
-    }
-}
+use crate::store::{RequestOutcome, RequestRow, RespondOutcome};
 
 fn request_to_pb(r: RequestRow) -> pb::ConnectionRequest {
     pb::ConnectionRequest {
-        state: request_state(&r.state).into(),
+        state: r.state.to_proto().into(),
         id: r.id,
         requester_id: r.requester_id,
         addressee_id: r.addressee_id,
@@ -51,23 +41,11 @@ impl Members {
         request: Request<pb::RequestConnectionRequest>,
     ) -> Result<pb::RequestConnectionResponse> {
         let (me, _) = member_caller(&request)?;
-        let req = request.into_inner();
-        let mut v = Violations::new();
-        let other = v.check(
-            other_member("member_id", &req.member_id, me).map_err(|e| match e {
-                Error::InvalidArgument(mut vs) if !vs.is_empty() => vs.remove(0),
-                _ => FieldViolation::new("member_id", "is invalid"),
-            }),
-        );
-        let note = v.check(validate::text("note", &req.note, 0, 500, true));
-        v.finish()?;
-        let (Some(other), Some(note)) = (other, note) else {
-            return Err(Error::field("member_id", "is invalid"));
-        };
+        let NewRequest { addressee, note } = NewRequest::try_from((me, request.into_inner()))?;
         match self
             .0
             .store
-            .request_connection(&me.to_string(), &other.to_string(), &note, self.now())
+            .request_connection(&me.to_string(), &addressee.to_string(), &note, self.now())
             .await?
         {
             RequestOutcome::Sent(r) | RequestOutcome::Accepted(r) => {
@@ -93,12 +71,16 @@ impl Members {
         request: Request<pb::RespondToConnectionRequestRequest>,
     ) -> Result<pb::RespondToConnectionRequestResponse> {
         let (me, _) = member_caller(&request)?;
-        let req = request.into_inner();
-        let id = validate::id("connection_request_id", &req.connection_request_id)?;
+        let answer = Answer::try_from(request.into_inner())?;
         let outcome = self
             .0
             .store
-            .respond(&me.to_string(), &id.to_string(), req.accept, self.now())
+            .respond(
+                &me.to_string(),
+                &answer.request_id.to_string(),
+                answer.accept,
+                self.now(),
+            )
             .await?;
         Ok(pb::RespondToConnectionRequestResponse {
             connection_request: Some(request_to_pb(respond_outcome(
@@ -116,7 +98,8 @@ impl Members {
         let id = validate::id(
             "connection_request_id",
             &request.get_ref().connection_request_id,
-        )?;
+        )
+        .map_err(Error::from)?;
         let outcome = self
             .0
             .store
@@ -135,7 +118,7 @@ impl Members {
         request: Request<pb::RemoveConnectionRequest>,
     ) -> Result<pb::RemoveConnectionResponse> {
         let (me, _) = member_caller(&request)?;
-        let other = other_member("member_id", &request.get_ref().member_id, me)?;
+        let OtherMember(other) = OtherMember::try_from((me, request.into_inner()))?;
         if !self
             .0
             .store
@@ -154,15 +137,9 @@ impl Members {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
-        let filter = match pb::MetFilter::try_from(req.met_filter) {
-            Ok(pb::MetFilter::Unspecified) => MetFilter::Any,
-            Ok(pb::MetFilter::Met) => MetFilter::Met,
-            Ok(pb::MetFilter::NotMet) => MetFilter::NotMet,
-            Err(_) => {
-                v.push(FieldViolation::new("met_filter", "unknown filter"));
-                MetFilter::Any
-            }
-        };
+        let filter = v
+            .check(MetFilter::from_proto("met_filter", req.met_filter))
+            .unwrap_or(MetFilter::Any);
         let scope = format!("ListConnections:{filter:?}");
         let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
         let after: Option<Option<(DateTime<Utc>, String)>> =
@@ -203,15 +180,13 @@ impl Members {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
         let mut v = Violations::new();
-        let incoming = match pb::RequestDirection::try_from(req.direction) {
-            Ok(pb::RequestDirection::Outgoing) => false,
-            Ok(_) => true,
-            Err(_) => {
-                v.push(FieldViolation::new("direction", "unknown direction"));
-                true
-            }
-        };
-        let scope = format!("ListConnectionRequests:{incoming}");
+        let direction = v
+            .check(Direction::from_proto("direction", req.direction))
+            .unwrap_or(Direction::Incoming);
+        let scope = format!(
+            "ListConnectionRequests:{}",
+            direction == Direction::Incoming
+        );
         let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
         let before: Option<Option<String>> =
             v.check(self.0.page_tokens.decode(&scope, &req.page_token));
@@ -221,7 +196,7 @@ impl Members {
             .store
             .pending_requests(
                 &me.to_string(),
-                incoming,
+                direction,
                 before.flatten().as_deref(),
                 limit + 1,
             )
@@ -240,7 +215,7 @@ impl Members {
         request: Request<pb::BlockMemberRequest>,
     ) -> Result<pb::BlockMemberResponse> {
         let (me, _) = member_caller(&request)?;
-        let other = other_member("member_id", &request.get_ref().member_id, me)?;
+        let OtherMember(other) = OtherMember::try_from((me, request.into_inner()))?;
         self.0
             .store
             .member(&other.to_string())
@@ -258,7 +233,7 @@ impl Members {
         request: Request<pb::UnblockMemberRequest>,
     ) -> Result<pb::UnblockMemberResponse> {
         let (me, _) = member_caller(&request)?;
-        let other = other_member("member_id", &request.get_ref().member_id, me)?;
+        let OtherMember(other) = OtherMember::try_from((me, request.into_inner()))?;
         if !self
             .0
             .store

@@ -4,32 +4,19 @@
 use std::collections::HashSet;
 
 use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate;
 use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
 use super::Members;
+use crate::domain::fields;
 use crate::domain::meeting::MeetingRecord;
 use crate::error::{Error, Result};
 
-fn id_list(field: &str, ids: &[String], max: usize) -> Result<Vec<String>> {
-    if ids.len() > max {
-        return Err(Error::field(field, format!("at most {max} ids")));
-    }
-    let mut v = Violations::new();
-    let mut out = Vec::with_capacity(ids.len());
-    let mut seen = HashSet::new();
-    for (i, id) in ids.iter().enumerate() {
-        if let Some(id) = v.check(validate::id(&format!("{field}[{i}]"), id)) {
-            let id = id.to_string();
-            if seen.insert(id.clone()) {
-                out.push(id);
-            }
-        }
-    }
-    v.finish()?;
-    Ok(out)
+/// The string form of a list of ids, as the store takes them.
+fn id_strings(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
 }
 
 impl Members {
@@ -37,7 +24,11 @@ impl Members {
         &self,
         request: Request<pb::GetContactsRequest>,
     ) -> Result<pb::GetContactsResponse> {
-        let ids = id_list("member_ids", &request.get_ref().member_ids, 1000)?;
+        let ids = id_strings(&fields::unique_ids(
+            "member_ids",
+            &request.get_ref().member_ids,
+            1000,
+        )?);
         let rows = self.0.store.contacts(&ids).await?;
         Ok(pb::GetContactsResponse {
             contacts: rows
@@ -63,13 +54,10 @@ impl Members {
         request: Request<pb::AreConnectedRequest>,
     ) -> Result<pb::AreConnectedResponse> {
         let req = request.into_inner();
-        let mut v = Violations::new();
-        let a = v.check(validate::id("member_id", &req.member_id));
-        let b = v.check(validate::id("other_member_id", &req.other_member_id));
-        v.finish()?;
-        let (Some(a), Some(b)) = (a, b) else {
-            return Err(Error::field("member_id", "is invalid"));
-        };
+        let (a, b) = fields::all((
+            validate::id("member_id", &req.member_id),
+            validate::id("other_member_id", &req.other_member_id),
+        ))?;
         let rel = self
             .0
             .store
@@ -87,29 +75,22 @@ impl Members {
         request: Request<pb::ListConnectionIdsRequest>,
     ) -> Result<pb::ListConnectionIdsResponse> {
         let req = request.into_inner();
-        let mut v = Violations::new();
-        let member = v.check(validate::id("member_id", &req.member_id));
-        let city = v.check(validate::text("city", &req.city, 0, 100, false));
-        let limit = v
-            .check(page_size(req.page_size, 1000, 10_000))
-            .unwrap_or(1000);
-        let after: Option<Option<String>> = v.check(
+        let (member, city, limit, after) = fields::all((
+            validate::id("member_id", &req.member_id),
+            validate::text("city", &req.city, 0, 100, false),
+            page_size(req.page_size, 1000, 10_000),
             self.0
                 .page_tokens
-                .decode("ListConnectionIds", &req.page_token),
-        );
-        v.finish()?;
-        let member = member.map(|m| m.to_string()).unwrap_or_default();
-        let city = city.filter(|c| !c.is_empty()).map(|c| c.to_lowercase());
+                .decode::<String>("ListConnectionIds", &req.page_token),
+        ))?;
+        let member = member.to_string();
+        let city = Some(city)
+            .filter(|c| !c.is_empty())
+            .map(|c| c.to_lowercase());
         let mut ids = self
             .0
             .store
-            .connection_ids(
-                &member,
-                city.as_deref(),
-                after.flatten().as_deref(),
-                limit + 1,
-            )
+            .connection_ids(&member, city.as_deref(), after.as_deref(), limit + 1)
             .await?;
         let next = next_page_token(&mut ids, limit, |id| {
             self.0.page_tokens.encode("ListConnectionIds", id)
@@ -125,7 +106,7 @@ impl Members {
         request: Request<pb::RecordMeetingsRequest>,
     ) -> Result<pb::RecordMeetingsResponse> {
         let MeetingRecord { event, attendees } = MeetingRecord::try_from(request.into_inner())?;
-        let ids: Vec<String> = attendees.iter().map(Uuid::to_string).collect();
+        let ids = id_strings(&attendees);
         let live: Vec<String> = self
             .0
             .store
@@ -154,8 +135,11 @@ impl Members {
         request: Request<pb::CountUnmetConnectionsRequest>,
     ) -> Result<pb::CountUnmetConnectionsResponse> {
         let req = request.into_inner();
-        let member = validate::id("member_id", &req.member_id)?.to_string();
-        let ids = id_list("member_ids", &req.member_ids, 10_000)?;
+        let (member, ids) = fields::all((
+            validate::id("member_id", &req.member_id),
+            fields::unique_ids("member_ids", &req.member_ids, 10_000),
+        ))?;
+        let (member, ids) = (member.to_string(), id_strings(&ids));
         let connected = self.0.store.connected_among(&member, &ids).await?;
         let met: HashSet<String> = self
             .0

@@ -1,14 +1,13 @@
 //! "Who you met": follow-ups after events, confirming or dismissing a meeting, network stats.
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate::Violations;
 use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
-use uuid::Uuid;
 
-use super::{Members, member_caller, other_member, ts};
+use super::{Members, member_caller, ts};
+use crate::domain::meeting::CoAttendeeChoice;
 use crate::error::{Error, Result};
 use crate::store::CoAttendeeRow;
 
@@ -25,21 +24,6 @@ fn co_attendee_to_pb(c: CoAttendeeRow) -> pb::CoAttendee {
         met: c.met,
         connected: c.connected,
         dismissed: c.dismissed,
-    }
-}
-
-fn meeting_ids(event_id: &str, member_id: &str, me: Uuid) -> Result<(String, String)> {
-    let mut v = Violations::new();
-    let event = v.check(validate::id("event_id", event_id));
-    let other = v.check(match other_member("member_id", member_id, me) {
-        Ok(id) => Ok(id),
-        Err(Error::InvalidArgument(mut vs)) if !vs.is_empty() => Err(vs.remove(0)),
-        Err(_) => Err(FieldViolation::new("member_id", "is invalid")),
-    });
-    v.finish()?;
-    match (event, other) {
-        (Some(e), Some(o)) => Ok((e.to_string(), o.to_string())),
-        _ => Err(Error::field("event_id", "is invalid")),
     }
 }
 
@@ -85,7 +69,8 @@ impl Members {
     ) -> Result<pb::ConfirmMetResponse> {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
-        let (event, other) = meeting_ids(&req.event_id, &req.member_id, me)?;
+        let choice = CoAttendeeChoice::try_from((me, req))?;
+        let (event, other) = (choice.event_id.to_string(), choice.member.to_string());
         let row = self
             .0
             .store
@@ -102,7 +87,8 @@ impl Members {
     ) -> Result<pb::DismissMeetingResponse> {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
-        let (event, other) = meeting_ids(&req.event_id, &req.member_id, me)?;
+        let choice = CoAttendeeChoice::try_from((me, req))?;
+        let (event, other) = (choice.event_id.to_string(), choice.member.to_string());
         let row = self
             .0
             .store

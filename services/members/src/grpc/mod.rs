@@ -27,9 +27,6 @@ use rendezvous_proto::prost_types::Timestamp;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-pub use crate::domain::meeting::MAX_RECORDED_ATTENDEES;
-pub use contacts::MAX_CSV_BYTES;
-
 use crate::Settings;
 use crate::error::{Error, Result};
 use crate::sign_ins::SignInGuard;
@@ -93,14 +90,6 @@ fn id_or_me(field: &str, value: &str, me: Option<Uuid>) -> Result<Uuid> {
         return me.ok_or(Error::Unauthenticated);
     }
     Ok(validate::id(field, value)?)
-}
-
-fn other_member(field: &str, value: &str, me: Uuid) -> Result<Uuid> {
-    let other = validate::id(field, value)?;
-    if other == me {
-        return Err(Error::field(field, "must be another member, not yourself"));
-    }
-    Ok(other)
 }
 
 fn peer_ip<T>(request: &Request<T>) -> Option<IpAddr> {

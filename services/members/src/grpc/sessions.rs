@@ -5,7 +5,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use rendezvous_common::error::FieldViolation;
-use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::members::v1 as pb;
 use sha2::{Digest, Sha256};
 use tonic::Request;
@@ -13,7 +12,7 @@ use uuid::Uuid;
 
 use super::profiles::{Access, member_to_pb};
 use super::{Members, member_caller, peer_ip, ts};
-use crate::domain::password;
+use crate::domain::password::{self, Credentials, PasswordChange};
 use crate::domain::profile::NewMember;
 use crate::error::{Error, Result};
 use crate::notices;
@@ -115,26 +114,16 @@ impl Members {
         request: Request<pb::LoginRequest>,
     ) -> Result<pb::LoginResponse> {
         let peer = peer_ip(&request);
-        let req = request.into_inner();
-        let mut v = Violations::new();
-        let email = v.check(validate::email("email", &req.email));
-        if req.password.is_empty() {
-            v.push(FieldViolation::new("password", "is required"));
-        } else if req.password.chars().count() > password::MAX_LEN {
-            v.push(FieldViolation::new(
-                "password",
-                format!("must be at most {} characters", password::MAX_LEN),
-            ));
-        }
-        v.finish()?;
-        let email = email.unwrap_or_default();
+        let Credentials {
+            email,
+            password: pw,
+        } = Credentials::try_from(request.into_inner())?;
         self.0.sign_ins.check(&email, peer)?;
         let credentials = self.0.store.credentials_by_email(&email).await?;
         let (id, hash) = match &credentials {
             Some((id, hash)) => (Some(id.clone()), hash.clone()),
             None => (None, password::decoy_hash().to_owned()),
         };
-        let pw = req.password;
         let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
@@ -225,26 +214,13 @@ impl Members {
         request: Request<pb::ChangePasswordRequest>,
     ) -> Result<pb::ChangePasswordResponse> {
         let (me, session) = member_caller(&request)?;
-        let req = request.into_inner();
-        let mut v = Violations::new();
-        if req.old_password.is_empty() {
-            v.push(FieldViolation::new("old_password", "is required"));
-        }
-        v.check(password::validate("new_password", &req.new_password));
-        if !req.old_password.is_empty() && req.old_password == req.new_password {
-            v.push(FieldViolation::new(
-                "new_password",
-                "must differ from the old password",
-            ));
-        }
-        v.finish()?;
+        let PasswordChange { old, new } = PasswordChange::try_from(request.into_inner())?;
         let hash = self
             .0
             .store
             .password_hash(&me.to_string())
             .await?
             .ok_or(Error::Unauthenticated)?;
-        let (old, new) = (req.old_password, req.new_password);
         let new_hash = tokio::task::spawn_blocking(move || {
             if password::verify(&old, &hash) {
                 password::hash(&new).map(Some)

@@ -11,6 +11,7 @@ use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
 use super::{Store, ordered, stored_id};
+use crate::domain::connection::{Direction, MetFilter, RequestState};
 use crate::notices;
 
 /// How the viewer relates to another member.
@@ -31,7 +32,7 @@ pub struct RequestRow {
     pub requester_id: String,
     pub addressee_id: String,
     pub note: String,
-    pub state: String,
+    pub state: RequestState,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub other_display_name: String,
@@ -48,18 +49,23 @@ pub(crate) type RequestTuple = (
     String,
 );
 
-impl From<RequestTuple> for RequestRow {
-    fn from(t: RequestTuple) -> Self {
-        Self {
+impl TryFrom<RequestTuple> for RequestRow {
+    type Error = sqlx::Error;
+
+    fn try_from(t: RequestTuple) -> Result<Self, sqlx::Error> {
+        let state = RequestState::from_stored(&t.4).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown request state {:?}", t.4).into())
+        })?;
+        Ok(Self {
             id: t.0,
             requester_id: t.1,
             addressee_id: t.2,
             note: t.3,
-            state: t.4,
+            state,
             created_at: t.5,
             updated_at: t.6,
             other_display_name: t.7,
-        }
+        })
     }
 }
 
@@ -97,13 +103,6 @@ pub struct ConnectionRow {
     pub met_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MetFilter {
-    Any,
-    Met,
-    NotMet,
-}
-
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
     pub connections: i64,
@@ -130,7 +129,7 @@ pub trait ConnectionOps: OutboxWriter + Locks {
     fn set_request_state(
         &mut self,
         id: &str,
-        state: &str,
+        state: RequestState,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
@@ -196,20 +195,20 @@ macro_rules! impl_connection_ops {
                 .bind(caller)
                 .fetch_optional(&mut *self)
                 .await
-                .map(|row| row.map(RequestRow::from))
+                .and_then(|row| row.map(RequestRow::try_from).transpose())
             }
 
             async fn set_request_state(
                 &mut self,
                 id: &str,
-                state: &str,
+                state: RequestState,
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
                 sqlx::query(
                     "UPDATE connection_requests SET state = $2, pending_pair = NULL, updated_at = $3 WHERE id = $1",
                 )
                 .bind(id)
-                .bind(state)
+                .bind(state.as_str())
                 .bind(now)
                 .execute(&mut *self)
                 .await
@@ -231,7 +230,7 @@ macro_rules! impl_connection_ops {
                 .bind(now)
                 .execute(&mut *self)
                 .await?;
-                self.set_request_state(&request.id, "accepted", now).await?;
+                self.set_request_state(&request.id, RequestState::Accepted, now).await?;
                 let addressee_name: String =
                     sqlx::query_scalar("SELECT display_name FROM members WHERE id = $1")
                         .bind(&request.addressee_id)
@@ -377,13 +376,14 @@ impl Store {
                     RespondOutcome::NotFound
                 });
             }
-            if request.state != "pending" {
+            if request.state != RequestState::Pending {
                 return Ok(RespondOutcome::NotPending);
             }
             let done = if accept {
                 tx.accept_request(&request, now).await?
             } else {
-                tx.set_request_state(request_id, "declined", now).await?;
+                tx.set_request_state(request_id, RequestState::Declined, now)
+                    .await?;
                 tx.load_request(request_id, caller).await?
             };
             tx.commit().await?;
@@ -410,10 +410,11 @@ impl Store {
                     RespondOutcome::NotFound
                 });
             }
-            if request.state != "pending" {
+            if request.state != RequestState::Pending {
                 return Ok(RespondOutcome::NotPending);
             }
-            tx.set_request_state(request_id, "withdrawn", now).await?;
+            tx.set_request_state(request_id, RequestState::Withdrawn, now)
+                .await?;
             let done = tx.load_request(request_id, caller).await?;
             tx.commit().await?;
             Ok(done.map_or(RespondOutcome::NotFound, RespondOutcome::Done))
@@ -498,7 +499,7 @@ impl Store {
     pub async fn pending_requests(
         &self,
         owner: &str,
-        incoming: bool,
+        direction: Direction,
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<RequestRow>, sqlx::Error> {
@@ -507,7 +508,7 @@ impl Store {
                 "SELECT r.id, r.requester_id, r.addressee_id, r.note, r.state, r.created_at, r.updated_at, m.display_name \
                  FROM connection_requests r JOIN members m ON m.id = ",
             );
-            qb.push(if incoming {
+            qb.push(if direction == Direction::Incoming {
                 "r.requester_id WHERE r.addressee_id = "
             } else {
                 "r.addressee_id WHERE r.requester_id = "
@@ -521,7 +522,7 @@ impl Store {
             qb.push(" ORDER BY r.id DESC LIMIT ");
             qb.push_bind(i64::from(limit));
             let rows: Vec<RequestTuple> = qb.build_query_as().fetch_all(pool).await?;
-            Ok(rows.into_iter().map(RequestRow::from).collect())
+            rows.into_iter().map(RequestRow::try_from).collect()
         })
     }
 

@@ -88,9 +88,9 @@ impl Store {
                 "connections": connections.iter().map(|c| json!({
                     "member_id": c.0, "connected_at": c.1,
                 })).collect::<Vec<_>>(),
-                "connection_requests": requests.into_iter().map(RequestRow::from).map(|r| json!({
+                "connection_requests": requests.into_iter().map(RequestRow::try_from).collect::<Result<Vec<_>, _>>()?.into_iter().map(|r| json!({
                     "id": r.id, "requester_id": r.requester_id, "addressee_id": r.addressee_id,
-                    "note": r.note, "state": r.state, "created_at": r.created_at, "updated_at": r.updated_at,
+                    "note": r.note, "state": r.state.as_str(), "created_at": r.created_at, "updated_at": r.updated_at,
                 })).collect::<Vec<_>>(),
                 "blocked_members": blocks.iter().map(|b| json!({
                     "member_id": b.0, "blocked_at": b.1,

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::Store;
 use super::sessions::{NewSession, SessionOps as _};
 use crate::domain::ProfileUpdate;
+use crate::domain::import::Candidate;
 
 /// Columns of [`MemberRow`], in its tuple order.
 macro_rules! member_columns {
@@ -96,15 +97,6 @@ pub enum UpdateOutcome {
     Updated(Box<MemberRow>),
     EtagMismatch,
     NotFound,
-}
-
-/// A member matched by an imported contact.
-#[derive(Clone, Debug)]
-pub struct MatchRow {
-    pub id: String,
-    pub display_name: String,
-    pub email: Option<String>,
-    pub linkedin_url: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -426,7 +418,7 @@ impl Store {
         &self,
         urls: &[String],
         emails: &[String],
-    ) -> Result<Vec<MatchRow>, sqlx::Error> {
+    ) -> Result<Vec<Candidate>, sqlx::Error> {
         const CHUNK: usize = 1000;
         let mut out = Vec::new();
         with_db!(&self.db, |pool| {
@@ -444,7 +436,7 @@ impl Store {
                     separated.push_unseparated(")");
                     let rows: Vec<(String, String, Option<String>, Option<String>)> =
                         qb.build_query_as().fetch_all(pool).await?;
-                    out.extend(rows.into_iter().map(|r| MatchRow {
+                    out.extend(rows.into_iter().map(|r| Candidate {
                         id: r.0,
                         display_name: r.1,
                         email: r.2,

@@ -15,11 +15,9 @@ mod sessions;
 use rendezvous_common::db::{Db, Migrations};
 use uuid::Uuid;
 
-pub use connections::{
-    ConnectionRow, MetFilter, Relation, RequestOutcome, RequestRow, RespondOutcome, Stats,
-};
+pub use connections::{ConnectionRow, Relation, RequestOutcome, RequestRow, RespondOutcome, Stats};
 pub use meetings::{CoAttendeeRow, MeetingRow, RecordOutcome};
-pub use members::{ContactRow, MatchRow, MemberRow, NewMemberRecord, SearchFilter, UpdateOutcome};
+pub use members::{ContactRow, MemberRow, NewMemberRecord, SearchFilter, UpdateOutcome};
 pub use sessions::{NewSession, RotateOutcome};
 
 pub const MIGRATIONS: Migrations = Migrations {
