@@ -30,12 +30,11 @@ impl Visibility {
         }
     }
 
-    pub fn parse_stored(s: &str) -> Self {
-        match s {
-            "connections" => Self::Connections,
-            "private" => Self::Private,
-            _ => Self::Public,
-        }
+    /// The visibility a stored row names; `None` for anything this code never writes.
+    pub fn from_stored(value: &str) -> Option<Self> {
+        [Self::Public, Self::Connections, Self::Private]
+            .into_iter()
+            .find(|v| v.as_str() == value)
     }
 
     pub fn to_proto(self) -> pb::ProfileVisibility {

@@ -7,25 +7,13 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{Members, id_or_me, member_caller, ts};
-use crate::domain::{ProfileUpdate, Visibility};
+use crate::domain::ProfileUpdate;
+use crate::domain::access::{self, ProfileAccess, ProfileView, Relationship, Viewer};
 use crate::error::{Error, Result};
 use crate::store::{MemberRow, SearchFilter, UpdateOutcome};
 
-/// How much of a profile a viewer may see.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Access {
-    /// The member themself: everything, email included.
-    Owner,
-    Profile,
-    NameOnly,
-}
-
-pub(super) fn member_to_pb(
-    m: &MemberRow,
-    access: Access,
-    relationship: pb::Relationship,
-) -> pb::Member {
-    let visibility = Visibility::parse_stored(&m.visibility);
+/// A member as `view` lets its viewer see them.
+pub(super) fn member_to_pb(m: &MemberRow, view: ProfileView) -> pb::Member {
     if m.deleted_at.is_some() {
         return pb::Member {
             id: m.id.clone(),
@@ -34,14 +22,23 @@ pub(super) fn member_to_pb(
             ..pb::Member::default()
         };
     }
+    let relationship = match view.relationship {
+        Relationship::Unknown => pb::Relationship::Unspecified,
+        Relationship::Own => pb::Relationship::Self_,
+        Relationship::None => pb::Relationship::None,
+        Relationship::Connected => pb::Relationship::Connected,
+        Relationship::RequestSent => pb::Relationship::RequestSent,
+        Relationship::RequestReceived => pb::Relationship::RequestReceived,
+        Relationship::Blocked => pb::Relationship::Blocked,
+    };
     let mut out = pb::Member {
         id: m.id.clone(),
         display_name: m.display_name.clone(),
-        visibility: visibility.to_proto().into(),
+        visibility: m.visibility.to_proto().into(),
         relationship: relationship.into(),
         ..pb::Member::default()
     };
-    if access == Access::NameOnly {
+    if view.access == ProfileAccess::NameOnly {
         return out;
     }
     out.headline = m.headline.clone();
@@ -54,7 +51,7 @@ pub(super) fn member_to_pb(
         .map(|u| format!("https://www.{u}"))
         .unwrap_or_default();
     out.create_time = ts(m.created_at);
-    if access == Access::Owner {
+    if view.access == ProfileAccess::Owner {
         out.email = m.email.clone().unwrap_or_default();
         out.locale = m.locale.clone();
         out.time_zone = m.time_zone.clone();
@@ -64,46 +61,27 @@ pub(super) fn member_to_pb(
     out
 }
 
+/// The member's own profile, as they see it.
+pub(super) fn own_member_to_pb(m: &MemberRow) -> pb::Member {
+    member_to_pb(
+        m,
+        ProfileView {
+            access: ProfileAccess::Owner,
+            relationship: Relationship::Own,
+        },
+    )
+}
+
 impl Members {
     /// The profile of `target` as `viewer` may see it; NOT_FOUND when blocked either way.
     async fn view(&self, target: &MemberRow, viewer: Option<Uuid>) -> Result<pb::Member> {
-        let visibility = Visibility::parse_stored(&target.visibility);
-        let Some(viewer) = viewer else {
-            let access = if visibility == Visibility::Public {
-                Access::Profile
-            } else {
-                Access::NameOnly
-            };
-            return Ok(member_to_pb(target, access, pb::Relationship::Unspecified));
+        let viewer = match viewer {
+            None => Viewer::Anonymous,
+            Some(me) if me.to_string() == target.id => Viewer::Owner,
+            Some(me) => Viewer::Member(self.0.store.relation(&me.to_string(), &target.id).await?),
         };
-        if viewer.to_string() == target.id {
-            return Ok(member_to_pb(target, Access::Owner, pb::Relationship::Self_));
-        }
-        let rel = self
-            .0
-            .store
-            .relation(&viewer.to_string(), &target.id)
-            .await?;
-        if rel.blocks_viewer {
-            return Err(Error::NotFound("member"));
-        }
-        let relationship = if rel.viewer_blocks {
-            pb::Relationship::Blocked
-        } else if rel.connected {
-            pb::Relationship::Connected
-        } else if rel.request_sent {
-            pb::Relationship::RequestSent
-        } else if rel.request_received {
-            pb::Relationship::RequestReceived
-        } else {
-            pb::Relationship::None
-        };
-        let access = match visibility {
-            Visibility::Public => Access::Profile,
-            Visibility::Connections if rel.connected => Access::Profile,
-            _ => Access::NameOnly,
-        };
-        Ok(member_to_pb(target, access, relationship))
+        let view = access::profile(viewer, target.visibility).ok_or(Error::NotFound("member"))?;
+        Ok(member_to_pb(target, view))
     }
 
     pub(super) async fn live_member(&self, id: &str) -> Result<MemberRow> {
@@ -140,7 +118,7 @@ impl Members {
             .member
             .ok_or_else(|| Error::field("member", "is required"))?;
         let id = id_or_me("member.id", &member.id, Some(me))?;
-        if id != me {
+        if !access::may_edit(me, id) {
             return Err(Error::PermissionDenied(
                 "you can only update your own profile",
             ));
@@ -158,7 +136,7 @@ impl Members {
                 _ => Error::Database(e),
             })? {
             UpdateOutcome::Updated(row) => Ok(pb::UpdateMemberResponse {
-                member: Some(member_to_pb(&row, Access::Owner, pb::Relationship::Self_)),
+                member: Some(own_member_to_pb(&row)),
             }),
             UpdateOutcome::EtagMismatch => Err(Error::EtagMismatch),
             UpdateOutcome::NotFound => Err(Error::NotFound("member")),
@@ -221,7 +199,7 @@ impl Members {
     ) -> Result<pb::DeleteMemberResponse> {
         let (me, _) = member_caller(&request)?;
         let id = id_or_me("id", &request.get_ref().id, Some(me))?;
-        if id != me {
+        if !access::may_edit(me, id) {
             return Err(Error::PermissionDenied(
                 "you can only delete your own account",
             ));

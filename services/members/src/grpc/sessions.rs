@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::profiles::{Access, member_to_pb};
+use super::profiles::own_member_to_pb;
 use super::{Members, member_caller, peer_ip, ts};
 use crate::domain::password::{self, Credentials, PasswordChange};
 use crate::domain::profile::NewMember;
@@ -100,11 +100,7 @@ impl Members {
             })?;
         tracing::info!(member_id = %id, "member registered");
         Ok(pb::RegisterResponse {
-            member: Some(member_to_pb(
-                &member,
-                Access::Owner,
-                pb::Relationship::Self_,
-            )),
+            member: Some(own_member_to_pb(&member)),
             session: Some(self.session_pb(id, session.id, refresh, session.expires_at)?),
         })
     }
@@ -139,11 +135,7 @@ impl Members {
             .await?;
         let member = self.live_member(&id).await?;
         Ok(pb::LoginResponse {
-            member: Some(member_to_pb(
-                &member,
-                Access::Owner,
-                pb::Relationship::Self_,
-            )),
+            member: Some(own_member_to_pb(&member)),
             session: Some(self.session_pb(member_id, session.id, refresh, session.expires_at)?),
         })
     }

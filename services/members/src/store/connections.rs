@@ -11,19 +11,9 @@ use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
 use super::{Store, ordered, stored_id};
+use crate::domain::access::{self, Relation, RequestDecision};
 use crate::domain::connection::{Direction, MetFilter, RequestState};
 use crate::notices;
-
-/// How the viewer relates to another member.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Relation {
-    pub connected: bool,
-    pub viewer_blocks: bool,
-    pub blocks_viewer: bool,
-    pub request_sent: bool,
-    pub request_received: bool,
-    pub met: bool,
-}
 
 /// A connection request as stored.
 #[derive(Clone, Debug)]
@@ -263,20 +253,15 @@ macro_rules! impl_connection_ops {
                 let Some(_) = live else {
                     return Ok(RequestOutcome::NotFound);
                 };
-                let relation = self.relation(requester, addressee).await?;
-                if relation.blocks_viewer {
-                    return Ok(RequestOutcome::NotFound);
+                let decision = access::request_connection(self.relation(requester, addressee).await?);
+                match decision {
+                    RequestDecision::Hidden => return Ok(RequestOutcome::NotFound),
+                    RequestDecision::RequesterBlocks => return Ok(RequestOutcome::RequesterBlocks),
+                    RequestDecision::AlreadyConnected => return Ok(RequestOutcome::AlreadyConnected),
+                    RequestDecision::AlreadyRequested => return Ok(RequestOutcome::AlreadyRequested),
+                    RequestDecision::AcceptTheirs | RequestDecision::Send => {}
                 }
-                if relation.viewer_blocks {
-                    return Ok(RequestOutcome::RequesterBlocks);
-                }
-                if relation.connected {
-                    return Ok(RequestOutcome::AlreadyConnected);
-                }
-                if relation.request_sent {
-                    return Ok(RequestOutcome::AlreadyRequested);
-                }
-                if relation.request_received {
+                if decision == RequestDecision::AcceptTheirs {
                     let pending_id: Option<String> = sqlx::query_scalar(
                         "SELECT id FROM connection_requests WHERE pending_pair = $1",
                     )

@@ -78,7 +78,7 @@ impl Store {
                     "locale": m.locale,
                     "time_zone": m.time_zone,
                     "linkedin_url": m.linkedin_url,
-                    "visibility": m.visibility,
+                    "visibility": m.visibility.as_str(),
                     "created_at": m.created_at,
                     "updated_at": m.updated_at,
                 },

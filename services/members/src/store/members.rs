@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::Store;
 use super::sessions::{NewSession, SessionOps as _};
-use crate::domain::ProfileUpdate;
 use crate::domain::import::Candidate;
+use crate::domain::{ProfileUpdate, Visibility};
 
 /// Columns of [`MemberRow`], in its tuple order.
 macro_rules! member_columns {
@@ -50,7 +50,7 @@ pub struct MemberRow {
     pub locale: String,
     pub time_zone: String,
     pub linkedin_url: Option<String>,
-    pub visibility: String,
+    pub visibility: Visibility,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -58,9 +58,13 @@ pub struct MemberRow {
     pub interests: Vec<String>,
 }
 
-impl From<MemberTuple> for MemberRow {
-    fn from(t: MemberTuple) -> Self {
-        Self {
+impl TryFrom<MemberTuple> for MemberRow {
+    type Error = sqlx::Error;
+
+    fn try_from(t: MemberTuple) -> Result<Self, sqlx::Error> {
+        let visibility = Visibility::from_stored(&t.9)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown visibility {:?}", t.9).into()))?;
+        Ok(Self {
             id: t.0,
             email: t.1,
             display_name: t.2,
@@ -70,13 +74,13 @@ impl From<MemberTuple> for MemberRow {
             locale: t.6,
             time_zone: t.7,
             linkedin_url: t.8,
-            visibility: t.9,
+            visibility,
             version: t.10,
             created_at: t.11,
             updated_at: t.12,
             deleted_at: t.13,
             interests: Vec::new(),
-        }
+        })
     }
 }
 
@@ -146,7 +150,7 @@ macro_rules! impl_member_ops {
                 match row {
                     None => Ok(None),
                     Some(row) => {
-                        let mut member = MemberRow::from(row);
+                        let mut member = MemberRow::try_from(row)?;
                         member.interests = self.interests(id).await?;
                         Ok(Some(member))
                     }
@@ -259,12 +263,7 @@ impl Store {
             )
             .bind(update.time_zone.as_ref().unwrap_or(&current.time_zone))
             .bind(linkedin_url)
-            .bind(
-                update
-                    .visibility
-                    .map(|v| v.as_str().to_owned())
-                    .unwrap_or(current.visibility.clone()),
-            )
+            .bind(update.visibility.unwrap_or(current.visibility).as_str())
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -339,7 +338,10 @@ impl Store {
             qb.push(" ORDER BY m.id LIMIT ");
             qb.push_bind(i64::from(limit));
             let rows: Vec<MemberTuple> = qb.build_query_as().fetch_all(pool).await?;
-            let mut members: Vec<MemberRow> = rows.into_iter().map(MemberRow::from).collect();
+            let mut members = rows
+                .into_iter()
+                .map(MemberRow::try_from)
+                .collect::<Result<Vec<_>, _>>()?;
             if !members.is_empty() {
                 // Every page's interests in one query rather than one per member.
                 let mut qb = QueryBuilder::new(

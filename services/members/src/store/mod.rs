@@ -15,7 +15,7 @@ mod sessions;
 use rendezvous_common::db::{Db, Migrations};
 use uuid::Uuid;
 
-pub use connections::{ConnectionRow, Relation, RequestOutcome, RequestRow, RespondOutcome, Stats};
+pub use connections::{ConnectionRow, RequestOutcome, RequestRow, RespondOutcome, Stats};
 pub use meetings::{CoAttendeeRow, MeetingRow, RecordOutcome};
 pub use members::{ContactRow, MemberRow, NewMemberRecord, SearchFilter, UpdateOutcome};
 pub use sessions::{NewSession, RotateOutcome};
