@@ -9,23 +9,18 @@ use rendezvous_common::clock::Clock;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{
-    Backend, Bearer, MemberInternalClient, MembersHandle, TestMember, backend_tests, connect,
+    Backend, Bearer, MemberInternalClient, TestMember, backend_tests, connect,
 };
 use tonic::Code;
 
 async fn search_ids(member: &TestMember, query: &str) -> Vec<String> {
-    member
-        .client
-        .clone()
-        .search_members(pb::SearchMembersRequest {
-            query: query.to_owned(),
-            page_size: 100,
-            ..Default::default()
-        })
+    let request = pb::SearchMembersRequest {
+        query: query.to_owned(),
+        page_size: 100,
+        ..Default::default()
+    };
+    search(member, request)
         .await
-        .unwrap()
-        .into_inner()
-        .members
         .into_iter()
         .map(|m| m.id)
         .collect()
@@ -78,9 +73,7 @@ fn assert_name_only(member: &pb::Member, who: &str) {
 }
 
 async fn a_member_cannot_update_or_delete_another_members_profile(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
 
     let status = bruno
         .client
@@ -117,10 +110,7 @@ async fn a_member_cannot_update_or_delete_another_members_profile(backend: Backe
 }
 
 async fn an_export_holds_only_the_callers_own_data(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &chloe).await.unwrap();
 
     let export = bruno
@@ -142,10 +132,7 @@ async fn an_export_holds_only_the_callers_own_data(backend: Backend) {
 }
 
 async fn only_the_addressee_answers_and_only_the_requester_withdraws_a_request(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     let asked = request(&anna, &bruno, "Hello").await.unwrap();
 
     let respond = |member: &TestMember| {
@@ -192,10 +179,7 @@ async fn only_the_addressee_answers_and_only_the_requester_withdraws_a_request(b
 }
 
 async fn a_member_cannot_confirm_or_dismiss_a_meeting_they_were_not_in(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     let event = record_event(&stack, &[&anna, &bruno]).await;
 
     let confirm = |by: &TestMember, with: &TestMember| {
@@ -231,12 +215,8 @@ async fn a_member_cannot_confirm_or_dismiss_a_meeting_they_were_not_in(backend: 
 }
 
 async fn lists_and_stats_show_only_the_callers_own_network(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
-    let dan = stack.register("Dan").await.unwrap();
-    let eve = stack.register("Eve").await.unwrap();
+    let (stack, [anna, bruno, chloe, dan, eve]) =
+        stack_of(backend, ["Anna", "Bruno", "Chloe", "Dan", "Eve"]).await;
     connect(&anna, &bruno).await.unwrap();
     connect(&chloe, &dan).await.unwrap();
     let anna_event = record_event(&stack, &[&anna, &bruno]).await;
@@ -280,41 +260,16 @@ async fn lists_and_stats_show_only_the_callers_own_network(backend: Backend) {
     );
 
     let anna_stats = stats(&anna).await;
-    assert_eq!(
-        (
-            anna_stats.connections,
-            anna_stats.met_in_person,
-            anna_stats.pending_incoming_requests,
-            anna_stats.pending_outgoing_requests
-        ),
-        (1, 1, 1, 0)
-    );
+    assert_eq!(counts(&anna_stats), (1, 1, 1, 0));
     let chloe_stats = stats(&chloe).await;
-    assert_eq!(
-        (
-            chloe_stats.connections,
-            chloe_stats.met_in_person,
-            chloe_stats.pending_incoming_requests,
-            chloe_stats.pending_outgoing_requests
-        ),
-        (1, 1, 0, 1)
-    );
+    assert_eq!(counts(&chloe_stats), (1, 1, 0, 1));
     let eve_stats = stats(&eve).await;
-    assert_eq!(
-        (
-            eve_stats.connections,
-            eve_stats.met_in_person,
-            eve_stats.pending_incoming_requests,
-            eve_stats.pending_outgoing_requests
-        ),
-        (0, 0, 1, 1)
-    );
+    assert_eq!(counts(&eve_stats), (0, 0, 1, 1));
     stack.stop().await.unwrap();
 }
 
 async fn anonymous_callers_must_sign_in_for_every_member_method(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let id = || anna.id.clone();
     let anon = stack.anonymous();
     let calls = vec![
@@ -559,9 +514,7 @@ fn internal_calls(client: &MemberInternalClient, a: &str, b: &str) -> Vec<(&'sta
 }
 
 async fn the_internal_api_takes_service_credentials_only(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     let forged_secret = ServiceSecret::new(vec![9u8; 32]).unwrap();
     let forged = ServiceCredentials::new("events", forged_secret, Clock::system());
 
@@ -599,10 +552,7 @@ async fn the_internal_api_takes_service_credentials_only(backend: Backend) {
 async fn a_connections_only_profile_shows_details_to_connections_and_email_to_self_only(
     backend: Backend,
 ) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &chloe).await.unwrap();
     set_visibility(&anna, pb::ProfileVisibility::Connections).await;
 
@@ -631,27 +581,21 @@ async fn a_connections_only_profile_shows_details_to_connections_and_email_to_se
     // Search agrees: the connection finds her, the stranger does not.
     assert!(search_ids(&chloe, "").await.contains(&anna.id));
     assert!(!search_ids(&bruno, "").await.contains(&anna.id));
-    let found = chloe
-        .client
-        .clone()
-        .search_members(pb::SearchMembersRequest {
+    let found = search(
+        &chloe,
+        pb::SearchMembersRequest {
             query: "anna".into(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .members;
+        },
+    )
+    .await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].email, "", "search shows a connection's email");
     stack.stop().await.unwrap();
 }
 
 async fn a_private_profile_never_appears_in_search(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let dan = stack.register("Dan").await.unwrap();
+    let (stack, [anna, bruno, dan]) = stack_of(backend, ["Anna", "Bruno", "Dan"]).await;
     connect(&anna, &dan).await.unwrap();
     set_visibility(&dan, pb::ProfileVisibility::Private).await;
 
@@ -664,18 +608,15 @@ async fn a_private_profile_never_appears_in_search(backend: Backend) {
                 viewer.id
             );
         }
-        let by_interest = viewer
-            .client
-            .clone()
-            .search_members(pb::SearchMembersRequest {
+        let by_interest = search(
+            viewer,
+            pb::SearchMembersRequest {
                 interest: "coffee".into(),
                 city: "Paris".into(),
                 ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .members;
+            },
+        )
+        .await;
         assert!(by_interest.iter().all(|m| m.id != dan.id));
     }
     // Even a connection sees only the name of a private profile.
@@ -686,18 +627,9 @@ async fn a_private_profile_never_appears_in_search(backend: Backend) {
 }
 
 async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &bruno).await.unwrap();
-    anna.client
-        .clone()
-        .block_member(pb::BlockMemberRequest {
-            member_id: bruno.id.clone(),
-        })
-        .await
-        .unwrap();
+    block(&anna, &bruno).await;
 
     // The blocked member cannot see the blocker at all.
     assert_eq!(
@@ -715,16 +647,7 @@ async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
     assert!(!by_bruno.contains(&anna.id) && by_bruno.contains(&chloe.id));
 
     // The block ended the connection, and no request passes either way.
-    assert!(
-        connections(&anna, pb::MetFilter::Unspecified)
-            .await
-            .is_empty()
-    );
-    assert!(
-        connections(&bruno, pb::MetFilter::Unspecified)
-            .await
-            .is_empty()
-    );
+    assert_no_connections(&[&anna, &bruno]).await;
     let ask = |from: &TestMember, to: &TestMember| {
         call!(
             from.client,
@@ -759,10 +682,7 @@ async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
 }
 
 async fn a_met_edge_is_visible_only_to_its_two_members(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &bruno).await.unwrap();
     connect(&anna, &chloe).await.unwrap();
     connect(&bruno, &chloe).await.unwrap();
@@ -795,17 +715,7 @@ async fn a_met_edge_is_visible_only_to_its_two_members(backend: Backend) {
         assert_eq!(c.met_event_id, "");
         assert!(c.met_time.is_none());
     }
-    let chloes_met = chloe
-        .client
-        .clone()
-        .list_connections(pb::ListConnectionsRequest {
-            met_filter: pb::MetFilter::Met.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .connections;
+    let chloes_met = connections(&chloe, pb::MetFilter::Met).await;
     assert!(chloes_met.is_empty());
     assert!(meetings(&chloe).await.is_empty());
     assert_eq!(stats(&chloe).await.met_in_person, 0);

@@ -78,9 +78,7 @@ fn with_forged_cursor(token: &str, cursor: &str) -> String {
 }
 
 async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     stack.register("Chloe").await.unwrap();
     let anon = stack.anonymous();
     let me = anna.client.clone();
@@ -1167,8 +1165,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
 }
 
 async fn huge_page_sizes_are_clamped_not_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     stack.register("Bruno").await.unwrap();
     stack.register("Chloe").await.unwrap();
 
@@ -1261,9 +1258,7 @@ async fn messages_beyond_the_configured_limit_are_refused(backend: Backend) {
 }
 
 async fn control_characters_in_imported_contacts_match_nobody(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     bruno
         .client
         .clone()

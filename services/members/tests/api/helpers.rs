@@ -7,8 +7,24 @@ use rendezvous_common::with_db;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::notifications::v1 as npb;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{MemberClient, MembersHandle, TestMember, timestamp};
+use rendezvous_testkit::{Backend, MemberClient, MembersHandle, TestMember, timestamp};
 use tonic::{Code, Status};
+
+/// A fresh members service with `names` registered, in that order.
+pub async fn stack_of<const N: usize>(
+    backend: Backend,
+    names: [&str; N],
+) -> (MembersHandle, [TestMember; N]) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let mut members = Vec::with_capacity(N);
+    for name in names {
+        members.push(stack.register(name).await.unwrap());
+    }
+    let Ok(members) = members.try_into() else {
+        unreachable!("one member per name")
+    };
+    (stack, members)
+}
 
 /// A call whose response is forgotten: only its status matters.
 pub type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
@@ -22,6 +38,23 @@ macro_rules! call {
     }};
 }
 pub(crate) use call;
+
+/// Sets one profile field of a member and returns the profile: `set!(&anna, city: "Lyon")`.
+macro_rules! set {
+    ($member:expr, $field:ident: $value:expr) => {
+        $crate::helpers::update(
+            $member,
+            rendezvous_proto::members::v1::Member {
+                $field: $value.into(),
+                ..Default::default()
+            },
+            &[stringify!($field)],
+        )
+        .await
+        .unwrap()
+    };
+}
+pub(crate) use set;
 
 pub const EVENT_TITLE: &str = "Café networking — Le Marais";
 
@@ -163,19 +196,6 @@ pub async fn update(
         .map(|r| r.into_inner().member.unwrap())
 }
 
-pub async fn set_city(member: &TestMember, city: &str) {
-    update(
-        member,
-        pb::Member {
-            city: city.into(),
-            ..Default::default()
-        },
-        &["city"],
-    )
-    .await
-    .unwrap();
-}
-
 pub async fn request(
     from: &TestMember,
     to: &TestMember,
@@ -207,62 +227,122 @@ pub async fn respond(
         .map(|r| r.into_inner().connection_request.unwrap())
 }
 
-/// Every connection of `member` with `filter`, following page tokens.
-pub async fn connections(member: &TestMember, filter: pb::MetFilter) -> Vec<pb::Connection> {
-    let mut out = Vec::new();
-    let mut page_token = String::new();
+/// Every item of a paginated list from its first page, and how many pages that took;
+/// `fetch` reads the page of a token into its items and the next token.
+pub async fn all_pages<T, Fut>(mut fetch: impl FnMut(String) -> Fut) -> (Vec<T>, usize)
+where
+    Fut: Future<Output = (Vec<T>, String)>,
+{
+    let (mut items, mut pages, mut token) = (Vec::new(), 0, String::new());
     loop {
-        let page = member
-            .client
-            .clone()
-            .list_connections(pb::ListConnectionsRequest {
-                met_filter: filter.into(),
-                page_size: 2,
-                page_token,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        out.extend(page.connections);
-        if page.next_page_token.is_empty() {
-            return out;
+        let (page, next) = fetch(token).await;
+        items.extend(page);
+        pages += 1;
+        if next.is_empty() {
+            return (items, pages);
         }
-        page_token = page.next_page_token;
+        token = next;
     }
+}
+
+/// Every connection of `member` with `filter`, two a page.
+pub async fn connections(member: &TestMember, filter: pb::MetFilter) -> Vec<pb::Connection> {
+    all_pages(|page_token| {
+        let mut client = member.client.clone();
+        async move {
+            let page = client
+                .list_connections(pb::ListConnectionsRequest {
+                    met_filter: filter.into(),
+                    page_size: 2,
+                    page_token,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            (page.connections, page.next_page_token)
+        }
+    })
+    .await
+    .0
 }
 
 pub fn connection_ids(list: &[pb::Connection]) -> Vec<String> {
     list.iter().map(|c| c.member_id.clone()).collect()
 }
 
-/// Every pending request of `member` in `direction`, `page_size` at a time.
+/// Every pending request of `member` in `direction`, `page_size` at a time, and the number
+/// of pages.
 pub async fn pending_requests(
     member: &TestMember,
     direction: pb::RequestDirection,
     page_size: i32,
 ) -> (Vec<pb::ConnectionRequest>, usize) {
-    let mut out = Vec::new();
-    let mut pages = 0;
-    let mut page_token = String::new();
-    loop {
-        let page = member
-            .client
-            .clone()
-            .list_connection_requests(pb::ListConnectionRequestsRequest {
-                direction: direction.into(),
-                page_size,
-                page_token,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        pages += 1;
-        out.extend(page.connection_requests);
-        if page.next_page_token.is_empty() {
-            return (out, pages);
+    all_pages(|page_token| {
+        let mut client = member.client.clone();
+        async move {
+            let page = client
+                .list_connection_requests(pb::ListConnectionRequestsRequest {
+                    direction: direction.into(),
+                    page_size,
+                    page_token,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            (page.connection_requests, page.next_page_token)
         }
-        page_token = page.next_page_token;
+    })
+    .await
+}
+
+/// Asserts that `addressee` has no incoming and `requester` no outgoing pending request.
+pub async fn assert_nothing_pending(requester: &TestMember, addressee: &TestMember) {
+    let incoming = requests(addressee, pb::RequestDirection::Incoming).await;
+    assert!(incoming.is_empty(), "{incoming:?}");
+    let outgoing = requests(requester, pb::RequestDirection::Outgoing).await;
+    assert!(outgoing.is_empty(), "{outgoing:?}");
+}
+
+/// Connections, met in person, pending incoming and outgoing requests.
+pub fn counts(s: &pb::NetworkStats) -> (i64, i64, i64, i64) {
+    (
+        s.connections,
+        s.met_in_person,
+        s.pending_incoming_requests,
+        s.pending_outgoing_requests,
+    )
+}
+
+/// Asserts that none of `members` has a connection left.
+pub async fn assert_no_connections(members: &[&TestMember]) {
+    for member in members {
+        let left = connections(member, pb::MetFilter::Unspecified).await;
+        assert!(left.is_empty(), "{left:?}");
     }
+}
+
+/// `blocker` blocks `blocked`.
+pub async fn block(blocker: &TestMember, blocked: &TestMember) {
+    blocker
+        .client
+        .clone()
+        .block_member(pb::BlockMemberRequest {
+            member_id: blocked.id.clone(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The members `member` finds with `request`, one page.
+pub async fn search(member: &TestMember, request: pb::SearchMembersRequest) -> Vec<pb::Member> {
+    member
+        .client
+        .clone()
+        .search_members(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .members
 }
 
 pub async fn stats(member: &TestMember) -> pb::NetworkStats {

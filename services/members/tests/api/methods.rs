@@ -74,8 +74,7 @@ async fn register_refuses_a_taken_email_whatever_its_case_and_writes_nothing(bac
 }
 
 async fn login_signs_in_with_the_right_password_only(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
 
     let response = stack
         .anonymous()
@@ -105,8 +104,7 @@ async fn login_signs_in_with_the_right_password_only(backend: Backend) {
 }
 
 async fn refresh_session_rotates_tokens_and_refuses_the_old_one(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
 
     let rotated = refresh(&stack, &anna.refresh_token).await.unwrap();
     assert_ne!(rotated.refresh_token, anna.refresh_token);
@@ -126,8 +124,7 @@ async fn refresh_session_rotates_tokens_and_refuses_the_old_one(backend: Backend
 }
 
 async fn logout_revokes_the_session_refresh_token(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let other = login(&stack, &anna.email, PASSWORD).await.unwrap();
 
     anna.client
@@ -147,8 +144,7 @@ async fn logout_revokes_the_session_refresh_token(backend: Backend) {
 async fn change_password_signs_in_with_the_new_password_and_revokes_other_sessions(
     backend: Backend,
 ) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let other = login(&stack, &anna.email, PASSWORD).await.unwrap();
     let new_password = "a brand new passphrase";
 
@@ -178,19 +174,8 @@ async fn change_password_signs_in_with_the_new_password_and_revokes_other_sessio
 // ---- profiles ------------------------------------------------------------------------------
 
 async fn get_member_shows_me_everything_and_others_the_public_profile(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    update(
-        &anna,
-        pb::Member {
-            headline: "Organiser of coffee mornings".into(),
-            ..Default::default()
-        },
-        &["headline"],
-    )
-    .await
-    .unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
+    set!(&anna, headline: "Organiser of coffee mornings");
 
     let me = get_member(&anna.client, "me").await.unwrap();
     assert_eq!(me.id, anna.id);
@@ -214,8 +199,7 @@ async fn get_member_shows_me_everything_and_others_the_public_profile(backend: B
 }
 
 async fn update_member_changes_only_masked_fields_and_refuses_a_stale_etag(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let before = get_member(&anna.client, "me").await.unwrap();
 
     // Company is sent too, but only the headline and interests are in the mask.
@@ -279,12 +263,9 @@ async fn update_member_changes_only_masked_fields_and_refuses_a_stale_etag(backe
 }
 
 async fn search_members_filters_by_city_interest_and_text(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let me = stack.register("Searcher").await.unwrap();
-    let lea = stack.register("Léa Lyonnaise").await.unwrap();
-    let marc = stack.register("Marc").await.unwrap();
-    let nina = stack.register("Nina").await.unwrap();
-    set_city(&lea, "Lyon").await;
+    let (stack, [me, lea, marc, nina]) =
+        stack_of(backend, ["Searcher", "Léa Lyonnaise", "Marc", "Nina"]).await;
+    set!(&lea, city: "Lyon");
     update(
         &marc,
         pb::Member {
@@ -354,39 +335,33 @@ async fn search_members_filters_by_city_interest_and_text(backend: Backend) {
 }
 
 async fn search_members_pages_return_every_match_exactly_once(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let me = stack.register("Searcher").await.unwrap();
+    let (stack, [me]) = stack_of(backend, ["Searcher"]).await;
     let mut expected = Vec::new();
     for i in 0..5 {
         let member = stack.register(&format!("Nantais {i}")).await.unwrap();
-        set_city(&member, "Nantes").await;
+        set!(&member, city: "Nantes");
         expected.push(member.id);
     }
 
-    let mut seen = Vec::new();
-    let mut pages = 0;
-    let mut page_token = String::new();
-    loop {
-        let page = me
-            .client
-            .clone()
-            .search_members(pb::SearchMembersRequest {
-                city: "nantes".into(),
-                page_size: 2,
-                page_token,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(page.members.len() <= 2);
-        pages += 1;
-        seen.extend(page.members.into_iter().map(|m| m.id));
-        if page.next_page_token.is_empty() {
-            break;
+    let (mut seen, pages) = all_pages(|page_token| {
+        let mut client = me.client.clone();
+        async move {
+            let page = client
+                .search_members(pb::SearchMembersRequest {
+                    city: "nantes".into(),
+                    page_size: 2,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(page.members.len() <= 2);
+            let ids = page.members.into_iter().map(|m| m.id).collect();
+            (ids, page.next_page_token)
         }
-        page_token = page.next_page_token;
-    }
+    })
+    .await;
     assert_eq!(pages, 3);
     assert_eq!(seen.len(), 5);
     seen.sort();
@@ -396,9 +371,7 @@ async fn search_members_pages_return_every_match_exactly_once(backend: Backend) 
 }
 
 async fn deleted_member_shows_as_deleted_and_frees_the_email(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     connect(&anna, &bruno).await.unwrap();
     assert_eq!(
         connections(&bruno, pb::MetFilter::Unspecified).await.len(),
@@ -460,10 +433,7 @@ async fn deleted_member_shows_as_deleted_and_frees_the_email(backend: Backend) {
 }
 
 async fn export_member_data_holds_profile_connections_and_requests(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &bruno).await.unwrap();
     let pending = request(&anna, &chloe, "Coffee next week?").await.unwrap();
 
@@ -494,9 +464,7 @@ async fn export_member_data_holds_profile_connections_and_requests(backend: Back
 // ---- connections ---------------------------------------------------------------------------
 
 async fn accepted_request_connects_both_and_notifies_each_side(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
 
     let sent = request(&anna, &bruno, "We met at the meetup")
         .await
@@ -559,9 +527,7 @@ async fn accepted_request_connects_both_and_notifies_each_side(backend: Backend)
 }
 
 async fn declined_request_leaves_the_pair_unconnected(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
 
     let sent = request(&anna, &bruno, "").await.unwrap();
     let declined = respond(&bruno, &sent.id, false).await.unwrap();
@@ -574,18 +540,7 @@ async fn declined_request_leaves_the_pair_unconnected(backend: Backend) {
             .await
             .is_empty()
     );
-    assert!(
-        pending_requests(&bruno, pb::RequestDirection::Incoming, 20)
-            .await
-            .0
-            .is_empty()
-    );
-    assert!(
-        pending_requests(&anna, pb::RequestDirection::Outgoing, 20)
-            .await
-            .0
-            .is_empty()
-    );
+    assert_nothing_pending(&anna, &bruno).await;
     assert_eq!(
         outbox_rows(&stack, "CONNECTION_ACCEPTED", &anna.id).await,
         0
@@ -595,9 +550,7 @@ async fn declined_request_leaves_the_pair_unconnected(backend: Backend) {
 }
 
 async fn withdrawn_request_disappears_from_both_sides(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
 
     let sent = request(&anna, &bruno, "").await.unwrap();
     let withdrawn = anna
@@ -615,18 +568,7 @@ async fn withdrawn_request_disappears_from_both_sides(backend: Backend) {
         withdrawn.state,
         i32::from(pb::ConnectionRequestState::Withdrawn)
     );
-    assert!(
-        pending_requests(&bruno, pb::RequestDirection::Incoming, 20)
-            .await
-            .0
-            .is_empty()
-    );
-    assert!(
-        pending_requests(&anna, pb::RequestDirection::Outgoing, 20)
-            .await
-            .0
-            .is_empty()
-    );
+    assert_nothing_pending(&anna, &bruno).await;
     // Bruno can no longer accept it.
     assert_eq!(
         error_code(respond(&bruno, &sent.id, true).await),
@@ -641,9 +583,7 @@ async fn withdrawn_request_disappears_from_both_sides(backend: Backend) {
 }
 
 async fn removed_connection_disappears_for_both_sides(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     connect(&anna, &bruno).await.unwrap();
 
     // Either side may remove it: here the addressee does.
@@ -655,16 +595,7 @@ async fn removed_connection_disappears_for_both_sides(backend: Backend) {
         })
         .await
         .unwrap();
-    assert!(
-        connections(&anna, pb::MetFilter::Unspecified)
-            .await
-            .is_empty()
-    );
-    assert!(
-        connections(&bruno, pb::MetFilter::Unspecified)
-            .await
-            .is_empty()
-    );
+    assert_no_connections(&[&anna, &bruno]).await;
     assert!(!are_connected(&stack, &anna, &bruno).await.connected);
     // They can connect again.
     connect(&anna, &bruno).await.unwrap();
@@ -676,10 +607,7 @@ async fn removed_connection_disappears_for_both_sides(backend: Backend) {
 }
 
 async fn requests_in_both_directions_make_exactly_one_connection(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
 
     request(&anna, &bruno, "").await.unwrap();
     let crossed = request(&bruno, &anna, "").await.unwrap();
@@ -704,14 +632,7 @@ async fn requests_in_both_directions_make_exactly_one_connection(backend: Backen
         }
     }
     let s = stats(&anna).await;
-    assert_eq!(
-        (
-            s.connections,
-            s.pending_incoming_requests,
-            s.pending_outgoing_requests
-        ),
-        (1, 0, 0)
-    );
+    assert_eq!(counts(&s), (1, 0, 0, 0));
     // Once connected, neither side can ask again, and a refused request tells nobody.
     let outbox = outbox_total(&stack).await;
     assert_eq!(
@@ -745,11 +666,8 @@ async fn requests_in_both_directions_make_exactly_one_connection(backend: Backen
 }
 
 async fn list_connections_filters_by_met_in_person(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
-    let david = stack.register("David").await.unwrap();
+    let (stack, [anna, bruno, chloe, david]) =
+        stack_of(backend, ["Anna", "Bruno", "Chloe", "David"]).await;
     for other in [&bruno, &chloe, &david] {
         connect(&anna, other).await.unwrap();
     }
@@ -779,8 +697,7 @@ async fn list_connections_filters_by_met_in_person(backend: Backend) {
 }
 
 async fn list_connection_requests_pages_incoming_and_outgoing(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let mut others = Vec::new();
     for i in 0..5 {
         others.push(stack.register(&format!("Member {i}")).await.unwrap());
@@ -826,34 +743,23 @@ async fn list_connection_requests_pages_incoming_and_outgoing(backend: Backend) 
 }
 
 async fn blocked_member_cannot_see_or_request_the_blocker_until_unblocked(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     connect(&anna, &bruno).await.unwrap();
 
-    anna.client
-        .clone()
-        .block_member(pb::BlockMemberRequest {
-            member_id: bruno.id.clone(),
-        })
-        .await
-        .unwrap();
+    block(&anna, &bruno).await;
     assert_eq!(
         error_code(get_member(&bruno.client, &anna.id).await),
         Code::NotFound
     );
     assert_eq!(error_code(request(&bruno, &anna, "").await), Code::NotFound);
-    let found = bruno
-        .client
-        .clone()
-        .search_members(pb::SearchMembersRequest {
+    let found = search(
+        &bruno,
+        pb::SearchMembersRequest {
             query: "anna".into(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .members;
+        },
+    )
+    .await;
     assert!(found.is_empty());
     assert_eq!(
         get_member(&anna.client, &bruno.id)
@@ -894,10 +800,7 @@ async fn blocked_member_cannot_see_or_request_the_blocker_until_unblocked(backen
 // ---- meetings and stats --------------------------------------------------------------------
 
 async fn list_meetings_shows_each_event_with_its_co_attendees(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &bruno).await.unwrap();
     let event_id = uuid::Uuid::now_v7().to_string();
     let recorded = record(&stack, &event_id, &[&anna, &bruno, &chloe]).await;
@@ -987,9 +890,7 @@ async fn at_a_large_event_a_pair_is_met_only_after_both_confirm(backend: Backend
 }
 
 async fn list_meetings_pages_newest_event_first(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     let mut events = Vec::new();
     for hours_ago in [72, 24, 48] {
         let event_id = uuid::Uuid::now_v7().to_string();
@@ -1026,9 +927,7 @@ async fn list_meetings_pages_newest_event_first(backend: Backend) {
 }
 
 async fn dismissed_co_attendee_is_marked_dismissed(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     let event_id = uuid::Uuid::now_v7().to_string();
     record(&stack, &event_id, &[&anna, &bruno]).await;
 
@@ -1054,23 +953,14 @@ async fn dismissed_co_attendee_is_marked_dismissed(backend: Backend) {
 }
 
 async fn network_stats_count_connections_met_and_pending_requests(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let stack_ref = &stack;
     let others: Vec<TestMember> = futures::future::join_all(
         (0..6).map(|i| async move { stack_ref.register(&format!("Member {i}")).await.unwrap() }),
     )
     .await;
     let fresh = stats(&anna).await;
-    assert_eq!(
-        (
-            fresh.connections,
-            fresh.met_in_person,
-            fresh.pending_incoming_requests,
-            fresh.pending_outgoing_requests
-        ),
-        (0, 0, 0, 0)
-    );
+    assert_eq!(counts(&fresh), (0, 0, 0, 0));
     assert!(fresh.real_life_ratio.abs() < 1e-9);
 
     for other in &others[..4] {
@@ -1086,15 +976,7 @@ async fn network_stats_count_connections_met_and_pending_requests(backend: Backe
     .await;
 
     let s = stats(&anna).await;
-    assert_eq!(
-        (
-            s.connections,
-            s.met_in_person,
-            s.pending_incoming_requests,
-            s.pending_outgoing_requests
-        ),
-        (4, 1, 1, 1)
-    );
+    assert_eq!(counts(&s), (4, 1, 1, 1));
     assert!((s.real_life_ratio - 0.25).abs() < 1e-9);
     stack.stop().await.unwrap();
 }
@@ -1102,19 +984,8 @@ async fn network_stats_count_connections_met_and_pending_requests(backend: Backe
 // ---- contact import ------------------------------------------------------------------------
 
 async fn import_contacts_finds_members_and_sends_them_requests(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    update(
-        &bruno,
-        pb::Member {
-            linkedin_url: "https://www.linkedin.com/in/bruno-b".into(),
-            ..Default::default()
-        },
-        &["linkedin_url"],
-    )
-    .await
-    .unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
+    set!(&bruno, linkedin_url: "https://www.linkedin.com/in/bruno-b");
     let csv = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n\
                Bruno,B,http://linkedin.com/in/Bruno-B/,,Acme,CTO,12 Jan 2024\n\
                Carla,Rossi,https://www.linkedin.com/in/carla,,Initech,PM,4 Mar 2022\n";
@@ -1154,9 +1025,7 @@ async fn import_contacts_finds_members_and_sends_them_requests(backend: Backend)
 // ---- internal API --------------------------------------------------------------------------
 
 async fn get_contacts_returns_what_notifications_need(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     update(
         &bruno,
         pb::Member {
@@ -1198,10 +1067,7 @@ async fn get_contacts_returns_what_notifications_need(backend: Backend) {
 }
 
 async fn are_connected_reports_connection_and_meeting(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &bruno).await.unwrap();
     connect(&anna, &chloe).await.unwrap();
     record(&stack, &uuid::Uuid::now_v7().to_string(), &[&anna, &bruno]).await;
@@ -1219,21 +1085,20 @@ async fn are_connected_reports_connection_and_meeting(backend: Backend) {
 }
 
 async fn list_connection_ids_filters_by_city_and_pages(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let mut lyon = Vec::new();
     let mut all = Vec::new();
     for i in 0..5 {
         let member = stack.register(&format!("Member {i}")).await.unwrap();
         if i < 3 {
-            set_city(&member, if i == 0 { "LYON" } else { "Lyon" }).await;
+            set!(&member, city: if i == 0 { "LYON" } else { "Lyon" });
             lyon.push(member.id.clone());
         }
         connect(&anna, &member).await.unwrap();
         all.push(member.id.clone());
     }
     let stranger = stack.register("Stranger").await.unwrap();
-    set_city(&stranger, "Lyon").await;
+    set!(&stranger, city: "Lyon");
 
     let list = |city: &str, page_size: i32| {
         let mut client = stack.internal().unwrap();
@@ -1279,10 +1144,7 @@ async fn list_connection_ids_filters_by_city_and_pages(backend: Backend) {
 }
 
 async fn record_meetings_twice_for_one_event_changes_nothing(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &bruno).await.unwrap();
     let event_id = uuid::Uuid::now_v7().to_string();
 
@@ -1311,12 +1173,8 @@ async fn record_meetings_twice_for_one_event_changes_nothing(backend: Backend) {
 }
 
 async fn count_unmet_connections_counts_connections_not_yet_met(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
-    let david = stack.register("David").await.unwrap();
-    let stranger = stack.register("Stranger").await.unwrap();
+    let (stack, [anna, bruno, chloe, david, stranger]) =
+        stack_of(backend, ["Anna", "Bruno", "Chloe", "David", "Stranger"]).await;
     for other in [&bruno, &chloe, &david] {
         connect(&anna, other).await.unwrap();
     }
@@ -1344,8 +1202,7 @@ async fn count_unmet_connections_counts_connections_not_yet_met(backend: Backend
 }
 
 async fn signing_keys_verify_a_real_access_token(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
 
     let keys = stack
         .internal()

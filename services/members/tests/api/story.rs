@@ -3,13 +3,10 @@
 use crate::helpers::*;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, MembersHandle, backend_tests, connect};
+use rendezvous_testkit::{Backend, backend_tests, connect};
 
 async fn anna_connects_meets_and_sees_her_real_life_ratio(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
 
     // Anna fills her profile.
     let updated = anna
@@ -43,66 +40,24 @@ async fn anna_connects_meets_and_sees_her_real_life_ratio(backend: Backend) {
 
     connect(&anna, &bruno).await.unwrap();
     connect(&anna, &chloe).await.unwrap();
-    let connections = anna
-        .client
-        .clone()
-        .list_connections(pb::ListConnectionsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .connections;
-    assert_eq!(connections.len(), 2);
+    let all = connections(&anna, pb::MetFilter::Unspecified).await;
+    assert_eq!(all.len(), 2);
 
     // After a small event the connected pairs are met at once.
     let event_id = uuid::Uuid::now_v7().to_string();
-    let recorded = stack
-        .internal()
-        .unwrap()
-        .record_meetings(record_meetings_request(
-            &event_id,
-            chrono::Utc::now(),
-            &[anna.id.clone(), bruno.id.clone()],
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let recorded = record(&stack, &event_id, &[&anna, &bruno]).await;
     assert_eq!((recorded.pairs_recorded, recorded.pairs_met), (1, 1));
 
-    let stats = anna
-        .client
-        .clone()
-        .get_network_stats(pb::GetNetworkStatsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .stats
-        .unwrap();
-    assert_eq!((stats.connections, stats.met_in_person), (2, 1));
-    assert!((stats.real_life_ratio - 0.5).abs() < 1e-9);
+    let network = stats(&anna).await;
+    assert_eq!((network.connections, network.met_in_person), (2, 1));
+    assert!((network.real_life_ratio - 0.5).abs() < 1e-9);
 
-    let met = anna
-        .client
-        .clone()
-        .list_connections(pb::ListConnectionsRequest {
-            met_filter: pb::MetFilter::Met.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .connections;
+    let met = connections(&anna, pb::MetFilter::Met).await;
     assert_eq!(met.len(), 1);
     assert_eq!(met[0].member_id, bruno.id);
     assert_eq!(met[0].met_event_id, event_id);
 
-    let meetings = bruno
-        .client
-        .clone()
-        .list_meetings(pb::ListMeetingsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .meetings;
+    let meetings = meetings(&bruno).await;
     assert_eq!(meetings.len(), 1);
     assert_eq!(meetings[0].co_attendees.len(), 1);
     assert!(meetings[0].co_attendees[0].met);

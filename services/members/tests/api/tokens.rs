@@ -2,6 +2,7 @@
 //! expired or misused credential is refused with UNAUTHENTICATED, and sessions end when they
 //! should.
 
+use crate::helpers::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
@@ -125,9 +126,7 @@ async fn an_access_token_is_refused_once_expired(backend: Backend) {
 }
 
 async fn a_token_with_a_tampered_payload_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     let (header, mut claims, signature) = split(&anna.access_token);
 
     claims["sub"] = json!(bruno.id);
@@ -161,8 +160,7 @@ async fn a_token_with_a_tampered_payload_is_refused(backend: Backend) {
 }
 
 async fn an_unsigned_alg_none_token_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let (mut header, claims, signature) = split(&anna.access_token);
     header["alg"] = json!("none");
     let unsigned = format!("{}.{}.", encode_part(&header), encode_part(&claims));
@@ -183,8 +181,7 @@ async fn an_unsigned_alg_none_token_is_refused(backend: Backend) {
 }
 
 async fn a_token_of_another_type_is_refused_even_when_signed_by_the_service_key(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let (_, claims, _) = split(&anna.access_token);
     let key = &stack.signing_key;
 
@@ -200,8 +197,7 @@ async fn a_token_of_another_type_is_refused_even_when_signed_by_the_service_key(
 }
 
 async fn a_token_for_another_audience_or_issuer_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let (_, claims, _) = split(&anna.access_token);
     let key = &stack.signing_key;
     let header = access_header(key, Some("at+jwt"));
@@ -231,8 +227,7 @@ async fn a_token_for_another_audience_or_issuer_is_refused(backend: Backend) {
 }
 
 async fn a_token_signed_by_another_key_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let (_, claims, _) = split(&anna.access_token);
     let session_id = uuid::Uuid::try_parse(claims["sid"].as_str().unwrap()).unwrap();
     let member_id = uuid::Uuid::try_parse(&anna.id).unwrap();
@@ -256,8 +251,7 @@ async fn a_token_signed_by_another_key_is_refused(backend: Backend) {
 }
 
 async fn a_refresh_token_is_not_an_access_token(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     assert_refused(&stack, &anna.refresh_token, "a refresh token").await;
 
     // Nor is an access token a refresh token.
@@ -268,8 +262,7 @@ async fn a_refresh_token_is_not_an_access_token(backend: Backend) {
 }
 
 async fn malformed_authorization_metadata_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     for value in [
         format!("Basic {}", anna.access_token),
         anna.access_token.clone(),
@@ -294,8 +287,7 @@ async fn malformed_authorization_metadata_is_refused(backend: Backend) {
 }
 
 async fn a_reused_refresh_token_is_refused_and_ends_its_session(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let other_device = login(&stack, &anna.email, &anna.password).await.unwrap();
 
     let first = refresh(&stack, &anna.refresh_token).await.unwrap();
@@ -320,8 +312,7 @@ async fn a_reused_refresh_token_is_refused_and_ends_its_session(backend: Backend
 }
 
 async fn logout_revokes_the_refresh_token(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let other_device = login(&stack, &anna.email, &anna.password).await.unwrap();
 
     anna.client
@@ -338,8 +329,7 @@ async fn logout_revokes_the_refresh_token(backend: Backend) {
 }
 
 async fn changing_the_password_revokes_the_other_sessions_only(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let laptop = login(&stack, &anna.email, &anna.password).await.unwrap();
     let phone = login(&stack, &anna.email, &anna.password).await.unwrap();
 
@@ -373,8 +363,7 @@ async fn changing_the_password_revokes_the_other_sessions_only(backend: Backend)
 }
 
 async fn wrong_password_and_unknown_email_get_the_same_answer(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
 
     let wrong_password = login(&stack, &anna.email, "not my password at all")
         .await
@@ -399,9 +388,7 @@ async fn failed_sign_ins(stack: &MembersHandle, emails: &[String]) {
 }
 
 async fn an_account_is_locked_after_its_budget_of_failed_sign_ins(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
 
     failed_sign_ins(&stack, &vec![anna.email.clone(); 5]).await;
     let status = login(&stack, &anna.email, &anna.password)
