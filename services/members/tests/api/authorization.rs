@@ -14,12 +14,7 @@ use rendezvous_testkit::{
 use tonic::Code;
 
 async fn search_ids(member: &TestMember, query: &str) -> Vec<String> {
-    let request = pb::SearchMembersRequest {
-        query: query.to_owned(),
-        page_size: 100,
-        ..Default::default()
-    };
-    search(member, request)
+    find(member, query)
         .await
         .into_iter()
         .map(|m| m.id)
@@ -27,31 +22,22 @@ async fn search_ids(member: &TestMember, query: &str) -> Vec<String> {
 }
 
 async fn set_visibility(member: &TestMember, visibility: pb::ProfileVisibility) {
-    member
-        .client
-        .clone()
-        .update_member(pb::UpdateMemberRequest {
-            member: Some(pb::Member {
-                id: "me".into(),
-                headline: "Organiser of coffee mornings".into(),
-                company: "Rendezvous".into(),
-                interests: vec!["coffee".into()],
-                linkedin_url: format!("https://www.linkedin.com/in/{}", member.id),
-                visibility: visibility.into(),
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec![
-                    "headline".into(),
-                    "company".into(),
-                    "interests".into(),
-                    "linkedin_url".into(),
-                    "visibility".into(),
-                ],
-            }),
-        })
-        .await
-        .unwrap();
+    let profile = pb::Member {
+        headline: "Organiser of coffee mornings".into(),
+        company: "Rendezvous".into(),
+        interests: vec!["coffee".into()],
+        linkedin_url: format!("https://www.linkedin.com/in/{}", member.id),
+        visibility: visibility.into(),
+        ..Default::default()
+    };
+    let paths = [
+        "headline",
+        "company",
+        "interests",
+        "linkedin_url",
+        "visibility",
+    ];
+    update(member, profile, &paths).await.unwrap();
 }
 
 /// Only the id and display name: what a viewer without access sees.
@@ -92,15 +78,11 @@ async fn a_member_cannot_update_or_delete_another_members_profile(backend: Backe
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
 
-    let status = bruno
-        .client
-        .clone()
-        .delete_member(pb::DeleteMemberRequest {
-            id: anna.id.clone(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let delete = pb::DeleteMemberRequest {
+        id: anna.id.clone(),
+    };
+    let deleted = call!(bruno.client, delete_member, delete).await;
+    assert_eq!(code(deleted), Code::PermissionDenied);
 
     let profile = get_member(&anna.client, "me").await.unwrap();
     assert_eq!(profile.headline, "");
@@ -113,17 +95,9 @@ async fn an_export_holds_only_the_callers_own_data(backend: Backend) {
     let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &chloe).await.unwrap();
 
-    let export = bruno
-        .client
-        .clone()
-        .export_member_data(pb::ExportMemberDataRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let json: serde_json::Value = serde_json::from_slice(&export.data).unwrap();
+    let Export { json, text, .. } = export(&bruno).await;
     assert_eq!(json["profile"]["email"], bruno.email);
     assert_eq!(json["connections"].as_array().unwrap().len(), 0);
-    let text = String::from_utf8(export.data).unwrap();
     for other in [&anna, &chloe] {
         assert!(!text.contains(&other.email), "{}'s email leaked", other.id);
         assert!(!text.contains(&other.id), "{}'s id leaked", other.id);
@@ -135,45 +109,20 @@ async fn only_the_addressee_answers_and_only_the_requester_withdraws_a_request(b
     let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     let asked = request(&anna, &bruno, "Hello").await.unwrap();
 
-    let respond = |member: &TestMember| {
-        let mut client = member.client.clone();
-        let id = asked.id.clone();
-        async move {
-            client
-                .respond_to_connection_request(pb::RespondToConnectionRequestRequest {
-                    connection_request_id: id,
-                    accept: true,
-                })
-                .await
-        }
-    };
-    let withdraw = |member: &TestMember| {
-        let mut client = member.client.clone();
-        let id = asked.id.clone();
-        async move {
-            client
-                .withdraw_connection_request(pb::WithdrawConnectionRequestRequest {
-                    connection_request_id: id,
-                })
-                .await
-        }
-    };
-
-    assert_eq!(code(respond(&anna).await), Code::PermissionDenied);
-    assert_eq!(code(respond(&chloe).await), Code::NotFound);
-    assert_eq!(code(withdraw(&bruno).await), Code::PermissionDenied);
-    assert_eq!(code(withdraw(&chloe).await), Code::NotFound);
+    let answer = |member| respond(member, &asked.id, true);
+    assert_eq!(code(answer(&anna).await), Code::PermissionDenied);
+    assert_eq!(code(answer(&chloe).await), Code::NotFound);
+    assert_eq!(
+        code(withdraw(&bruno, &asked.id).await),
+        Code::PermissionDenied
+    );
+    assert_eq!(code(withdraw(&chloe, &asked.id).await), Code::NotFound);
 
     // None of that touched the request: still pending, and Bruno can accept it.
     let pending = requests(&bruno, pb::RequestDirection::Incoming).await;
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].id, asked.id);
-    let accepted = respond(&bruno)
-        .await
-        .unwrap()
-        .into_inner()
-        .connection_request
-        .unwrap();
+    let accepted = answer(&bruno).await.unwrap();
     assert_eq!(accepted.state(), pb::ConnectionRequestState::Accepted);
     stack.stop().await.unwrap();
 }
@@ -581,14 +530,7 @@ async fn a_connections_only_profile_shows_details_to_connections_and_email_to_se
     // Search agrees: the connection finds her, the stranger does not.
     assert!(search_ids(&chloe, "").await.contains(&anna.id));
     assert!(!search_ids(&bruno, "").await.contains(&anna.id));
-    let found = search(
-        &chloe,
-        pb::SearchMembersRequest {
-            query: "anna".into(),
-            ..Default::default()
-        },
-    )
-    .await;
+    let found = find(&chloe, "anna").await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].email, "", "search shows a connection's email");
     stack.stop().await.unwrap();
@@ -667,13 +609,7 @@ async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
     );
 
     // Unblocking makes Anna visible to Bruno again.
-    anna.client
-        .clone()
-        .unblock_member(pb::UnblockMemberRequest {
-            member_id: bruno.id.clone(),
-        })
-        .await
-        .unwrap();
+    unblock(&anna, &bruno).await;
     assert_eq!(
         get_member(&bruno.client, &anna.id).await.unwrap().id,
         anna.id

@@ -9,8 +9,18 @@ use rendezvous_common::error::violated_fields;
 use rendezvous_common::server::ServerSettings;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::{FieldMask, Timestamp};
-use rendezvous_testkit::{Backend, MembersHandle, Start, backend_tests};
+use rendezvous_testkit::{Backend, backend_tests};
 use tonic::Code;
+
+/// A list request of type `$request` asking for `$size` items a page.
+macro_rules! page_of {
+    ($request:ident, $size:expr) => {
+        pb::$request {
+            page_size: $size,
+            ..Default::default()
+        }
+    };
+}
 
 /// One bad request and what the caller must be told about it.
 struct BadInput {
@@ -1169,64 +1179,37 @@ async fn huge_page_sizes_are_clamped_not_refused(backend: Backend) {
     stack.register("Bruno").await.unwrap();
     stack.register("Chloe").await.unwrap();
 
-    let page = anna
-        .client
-        .clone()
-        .search_members(pb::SearchMembersRequest {
-            page_size: 100_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(page.members.len(), 2);
-    assert!(page.next_page_token.is_empty());
+    let huge = 100_000;
+    let search = page_of!(SearchMembersRequest, huge);
+    let page = anna.client.clone().search_members(search).await.unwrap();
+    assert_eq!(page.get_ref().members.len(), 2);
+    assert!(page.get_ref().next_page_token.is_empty());
 
+    let connections = page_of!(ListConnectionsRequest, i32::MAX);
+    let requests = page_of!(ListConnectionRequestsRequest, huge);
+    let meetings = page_of!(ListMeetingsRequest, huge);
+    let ids = pb::ListConnectionIdsRequest {
+        member_id: anna.id.clone(),
+        ..page_of!(ListConnectionIdsRequest, huge)
+    };
     let mut client = anna.client.clone();
-    client
-        .list_connections(pb::ListConnectionsRequest {
-            page_size: i32::MAX,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    client
-        .list_connection_requests(pb::ListConnectionRequestsRequest {
-            page_size: 100_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    client
-        .list_meetings(pb::ListMeetingsRequest {
-            page_size: 100_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    stack
-        .internal()
-        .unwrap()
-        .list_connection_ids(pb::ListConnectionIdsRequest {
-            member_id: anna.id.clone(),
-            page_size: 100_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    client.list_connections(connections).await.unwrap();
+    client.list_connection_requests(requests).await.unwrap();
+    client.list_meetings(meetings).await.unwrap();
+    let mut internal = stack.internal().unwrap();
+    internal.list_connection_ids(ids).await.unwrap();
     stack.stop().await.unwrap();
 }
 
 async fn messages_beyond_the_configured_limit_are_refused(backend: Backend) {
-    let stack = MembersHandle::start_with(Start {
-        server: ServerSettings {
+    let stack = start_with_server(
+        backend,
+        ServerSettings {
             max_message_bytes: 64 * 1024,
-            ..Default::default()
+            ..ServerSettings::default()
         },
-        ..Start::new(backend)
-    })
-    .await
-    .unwrap();
+    )
+    .await;
     let anna = stack.register("Anna").await.unwrap();
     let mut big = HEADER.to_owned();
     while big.len() < 100 * 1024 {

@@ -3,11 +3,12 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use rendezvous_common::server::ServerSettings;
 use rendezvous_common::with_db;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::notifications::v1 as npb;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, MemberClient, MembersHandle, TestMember, timestamp};
+use rendezvous_testkit::{Backend, MemberClient, MembersHandle, Start, TestMember, timestamp};
 use tonic::{Code, Status};
 
 /// A fresh members service with `names` registered, in that order.
@@ -147,32 +148,42 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> Result<pb::Session, Status> {
-    stack
+    let (email, password) = (email.to_owned(), password.to_owned());
+    let response = stack
         .anonymous()
-        .login(pb::LoginRequest {
-            email: email.to_owned(),
-            password: password.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().session.unwrap())
+        .login(pb::LoginRequest { email, password })
+        .await?;
+    Ok(response.into_inner().session.unwrap())
 }
 
 pub async fn refresh(stack: &MembersHandle, refresh_token: &str) -> Result<pb::Session, Status> {
-    stack
-        .anonymous()
-        .refresh_session(pb::RefreshSessionRequest {
-            refresh_token: refresh_token.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().session.unwrap())
+    let request = pb::RefreshSessionRequest {
+        refresh_token: refresh_token.to_owned(),
+    };
+    let response = stack.anonymous().refresh_session(request).await?;
+    Ok(response.into_inner().session.unwrap())
 }
 
 pub async fn get_member(client: &MemberClient, id: &str) -> Result<pb::Member, Status> {
-    client
-        .clone()
-        .get_member(pb::GetMemberRequest { id: id.to_owned() })
-        .await
-        .map(|r| r.into_inner().member.unwrap())
+    let request = pb::GetMemberRequest { id: id.to_owned() };
+    let response = client.clone().get_member(request).await?;
+    Ok(response.into_inner().member.unwrap())
+}
+
+/// A members service with `server` settings.
+pub async fn start_with_server(backend: Backend, server: ServerSettings) -> MembersHandle {
+    let start = Start {
+        server,
+        ..Start::new(backend)
+    };
+    MembersHandle::start_with(start).await.unwrap()
+}
+
+/// Asserts that `a` and `b` hold the same items, in any order.
+pub fn assert_same_items<T: Ord + std::fmt::Debug>(mut a: Vec<T>, mut b: Vec<T>) {
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
 }
 
 pub async fn update(
@@ -227,6 +238,49 @@ pub async fn respond(
         .map(|r| r.into_inner().connection_request.unwrap())
 }
 
+/// `requester` withdraws their request `request_id`.
+pub async fn withdraw(
+    requester: &TestMember,
+    request_id: &str,
+) -> Result<pb::ConnectionRequest, Status> {
+    requester
+        .client
+        .clone()
+        .withdraw_connection_request(pb::WithdrawConnectionRequestRequest {
+            connection_request_id: request_id.to_owned(),
+        })
+        .await
+        .map(|r| r.into_inner().connection_request.unwrap())
+}
+
+/// A member's data export: its content type, its text, and the text parsed.
+pub struct Export {
+    pub content_type: String,
+    pub text: String,
+    pub json: serde_json::Value,
+}
+
+pub async fn export(member: &TestMember) -> Export {
+    let request = pb::ExportMemberDataRequest {};
+    let response = member.client.clone().export_member_data(request).await;
+    let export = response.unwrap().into_inner();
+    Export {
+        content_type: export.content_type,
+        json: serde_json::from_slice(&export.data).unwrap(),
+        text: String::from_utf8(export.data).unwrap(),
+    }
+}
+
+/// The members `member` finds searching for `query`, up to 100.
+pub async fn find(member: &TestMember, query: &str) -> Vec<pb::Member> {
+    let request = pb::SearchMembersRequest {
+        query: query.to_owned(),
+        page_size: 100,
+        ..Default::default()
+    };
+    search(member, request).await
+}
+
 /// Every item of a paginated list from its first page, and how many pages that took;
 /// `fetch` reads the page of a token into its items and the next token.
 pub async fn all_pages<T, Fut>(mut fetch: impl FnMut(String) -> Fut) -> (Vec<T>, usize)
@@ -245,25 +299,36 @@ where
     }
 }
 
+/// Every item of a list RPC, following page tokens, and the number of pages:
+/// `pages!(client, list_meetings, move |page_token| request, meetings)`, where the closure
+/// builds the request of a page token.
+macro_rules! pages {
+    ($client:expr, $method:ident, $request:expr, $items:ident) => {{
+        let client = $client;
+        let request = $request;
+        $crate::helpers::all_pages(move |token| {
+            let mut client = client.clone();
+            let request = request(token);
+            async move {
+                let page = client.$method(request).await.unwrap().into_inner();
+                (page.$items, page.next_page_token)
+            }
+        })
+    }};
+}
+pub(crate) use pages;
+
 /// Every connection of `member` with `filter`, two a page.
 pub async fn connections(member: &TestMember, filter: pb::MetFilter) -> Vec<pb::Connection> {
-    all_pages(|page_token| {
-        let mut client = member.client.clone();
-        async move {
-            let page = client
-                .list_connections(pb::ListConnectionsRequest {
-                    met_filter: filter.into(),
-                    page_size: 2,
-                    page_token,
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            (page.connections, page.next_page_token)
-        }
-    })
-    .await
-    .0
+    let request = move |page_token| pb::ListConnectionsRequest {
+        met_filter: filter.into(),
+        page_size: 2,
+        page_token,
+    };
+    let client = member.client.clone();
+    pages!(client, list_connections, request, connections)
+        .await
+        .0
 }
 
 pub fn connection_ids(list: &[pb::Connection]) -> Vec<String> {
@@ -277,21 +342,18 @@ pub async fn pending_requests(
     direction: pb::RequestDirection,
     page_size: i32,
 ) -> (Vec<pb::ConnectionRequest>, usize) {
-    all_pages(|page_token| {
-        let mut client = member.client.clone();
-        async move {
-            let page = client
-                .list_connection_requests(pb::ListConnectionRequestsRequest {
-                    direction: direction.into(),
-                    page_size,
-                    page_token,
-                })
-                .await
-                .unwrap()
-                .into_inner();
-            (page.connection_requests, page.next_page_token)
-        }
-    })
+    let request = move |page_token| pb::ListConnectionRequestsRequest {
+        direction: direction.into(),
+        page_size,
+        page_token,
+    };
+    let client = member.client.clone();
+    pages!(
+        client,
+        list_connection_requests,
+        request,
+        connection_requests
+    )
     .await
 }
 
@@ -323,12 +385,21 @@ pub async fn assert_no_connections(members: &[&TestMember]) {
 
 /// `blocker` blocks `blocked`.
 pub async fn block(blocker: &TestMember, blocked: &TestMember) {
+    let request = pb::BlockMemberRequest {
+        member_id: blocked.id.clone(),
+    };
+    blocker.client.clone().block_member(request).await.unwrap();
+}
+
+/// `blocker` unblocks `blocked`.
+pub async fn unblock(blocker: &TestMember, blocked: &TestMember) {
+    let request = pb::UnblockMemberRequest {
+        member_id: blocked.id.clone(),
+    };
     blocker
         .client
         .clone()
-        .block_member(pb::BlockMemberRequest {
-            member_id: blocked.id.clone(),
-        })
+        .unblock_member(request)
         .await
         .unwrap();
 }

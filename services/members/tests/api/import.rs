@@ -240,12 +240,8 @@ async fn a_thirty_thousand_row_export_imports_with_every_contact_counted(backend
     let by_email = stack
         .anonymous()
         .register(pb::RegisterRequest {
-            email: "person.15000@example.com".into(),
-            password: "correct horse battery staple".into(),
-            display_name: "Person Fifteen Thousand".into(),
-            city: "Paris".into(),
             locale: "en".into(),
-            time_zone: "Europe/Paris".into(),
+            ..register_request("person.15000@example.com", "Person Fifteen Thousand")
         })
         .await
         .unwrap()

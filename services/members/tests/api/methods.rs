@@ -343,30 +343,25 @@ async fn search_members_pages_return_every_match_exactly_once(backend: Backend) 
         expected.push(member.id);
     }
 
-    let (mut seen, pages) = all_pages(|page_token| {
+    let (seen, pages) = all_pages(|page_token| {
         let mut client = me.client.clone();
+        let request = pb::SearchMembersRequest {
+            city: "nantes".into(),
+            page_size: 2,
+            page_token,
+            ..Default::default()
+        };
         async move {
-            let page = client
-                .search_members(pb::SearchMembersRequest {
-                    city: "nantes".into(),
-                    page_size: 2,
-                    page_token,
-                    ..Default::default()
-                })
-                .await
-                .unwrap()
-                .into_inner();
+            let page = client.search_members(request).await.unwrap().into_inner();
             assert!(page.members.len() <= 2);
-            let ids = page.members.into_iter().map(|m| m.id).collect();
+            let ids: Vec<String> = page.members.into_iter().map(|m| m.id).collect();
             (ids, page.next_page_token)
         }
     })
     .await;
     assert_eq!(pages, 3);
     assert_eq!(seen.len(), 5);
-    seen.sort();
-    expected.sort();
-    assert_eq!(seen, expected);
+    assert_same_items(seen, expected);
     stack.stop().await.unwrap();
 }
 
@@ -437,15 +432,10 @@ async fn export_member_data_holds_profile_connections_and_requests(backend: Back
     connect(&anna, &bruno).await.unwrap();
     let pending = request(&anna, &chloe, "Coffee next week?").await.unwrap();
 
-    let export = anna
-        .client
-        .clone()
-        .export_member_data(pb::ExportMemberDataRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(export.content_type, "application/json");
-    let json: serde_json::Value = serde_json::from_slice(&export.data).unwrap();
+    let Export {
+        content_type, json, ..
+    } = export(&anna).await;
+    assert_eq!(content_type, "application/json");
     assert_eq!(json["profile"]["id"], anna.id);
     assert_eq!(json["profile"]["email"], anna.email);
     assert_eq!(json["profile"]["display_name"], "Anna");
@@ -553,17 +543,7 @@ async fn withdrawn_request_disappears_from_both_sides(backend: Backend) {
     let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
 
     let sent = request(&anna, &bruno, "").await.unwrap();
-    let withdrawn = anna
-        .client
-        .clone()
-        .withdraw_connection_request(pb::WithdrawConnectionRequestRequest {
-            connection_request_id: sent.id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .connection_request
-        .unwrap();
+    let withdrawn = withdraw(&anna, &sent.id).await.unwrap();
     assert_eq!(
         withdrawn.state,
         i32::from(pb::ConnectionRequestState::Withdrawn)
@@ -752,14 +732,7 @@ async fn blocked_member_cannot_see_or_request_the_blocker_until_unblocked(backen
         Code::NotFound
     );
     assert_eq!(error_code(request(&bruno, &anna, "").await), Code::NotFound);
-    let found = search(
-        &bruno,
-        pb::SearchMembersRequest {
-            query: "anna".into(),
-            ..Default::default()
-        },
-    )
-    .await;
+    let found = find(&bruno, "anna").await;
     assert!(found.is_empty());
     assert_eq!(
         get_member(&anna.client, &bruno.id)
@@ -777,13 +750,7 @@ async fn blocked_member_cannot_see_or_request_the_blocker_until_unblocked(backen
     let seen = are_connected(&stack, &bruno, &anna).await;
     assert!(seen.blocked && !seen.connected);
 
-    anna.client
-        .clone()
-        .unblock_member(pb::UnblockMemberRequest {
-            member_id: bruno.id.clone(),
-        })
-        .await
-        .unwrap();
+    unblock(&anna, &bruno).await;
     assert_eq!(
         get_member(&bruno.client, &anna.id)
             .await
@@ -1100,46 +1067,26 @@ async fn list_connection_ids_filters_by_city_and_pages(backend: Backend) {
     let stranger = stack.register("Stranger").await.unwrap();
     set!(&stranger, city: "Lyon");
 
+    let internal = stack.internal().unwrap();
     let list = |city: &str, page_size: i32| {
-        let mut client = stack.internal().unwrap();
         let (member_id, city) = (anna.id.clone(), city.to_owned());
-        async move {
-            let mut ids = Vec::new();
-            let mut pages = 0;
-            let mut page_token = String::new();
-            loop {
-                let page = client
-                    .list_connection_ids(pb::ListConnectionIdsRequest {
-                        member_id: member_id.clone(),
-                        city: city.clone(),
-                        page_size,
-                        page_token,
-                    })
-                    .await
-                    .unwrap()
-                    .into_inner();
-                pages += 1;
-                ids.extend(page.member_ids);
-                if page.next_page_token.is_empty() {
-                    return (ids, pages);
-                }
-                page_token = page.next_page_token;
-            }
-        }
+        let request = move |page_token| pb::ListConnectionIdsRequest {
+            member_id: member_id.clone(),
+            city: city.clone(),
+            page_size,
+            page_token,
+        };
+        pages!(internal.clone(), list_connection_ids, request, member_ids)
     };
 
-    let (mut ids, pages) = list("lyon", 0).await;
+    let (ids, pages) = list("lyon", 0).await;
     assert_eq!(pages, 1);
-    ids.sort();
-    lyon.sort();
-    assert_eq!(ids, lyon);
+    assert_same_items(ids, lyon);
 
-    let (mut ids, pages) = list("", 2).await;
+    let (ids, pages) = list("", 2).await;
     assert_eq!(pages, 3);
     assert_eq!(ids.len(), 5);
-    ids.sort();
-    all.sort();
-    assert_eq!(ids, all);
+    assert_same_items(ids, all);
     stack.stop().await.unwrap();
 }
 

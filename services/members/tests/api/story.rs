@@ -2,39 +2,21 @@
 
 use crate::helpers::*;
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{Backend, backend_tests, connect};
 
 async fn anna_connects_meets_and_sees_her_real_life_ratio(backend: Backend) {
     let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
 
     // Anna fills her profile.
-    let updated = anna
-        .client
-        .clone()
-        .update_member(pb::UpdateMemberRequest {
-            member: Some(pb::Member {
-                id: "me".into(),
-                headline: "Organiser of coffee mornings".into(),
-                company: "Rendezvous".into(),
-                interests: vec!["Coffee".into(), "rust".into()],
-                linkedin_url: "https://www.linkedin.com/in/anna-dupont/".into(),
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec![
-                    "headline".into(),
-                    "company".into(),
-                    "interests".into(),
-                    "linkedin_url".into(),
-                ],
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .member
-        .unwrap();
+    let profile = pb::Member {
+        headline: "Organiser of coffee mornings".into(),
+        company: "Rendezvous".into(),
+        interests: vec!["Coffee".into(), "rust".into()],
+        linkedin_url: "https://www.linkedin.com/in/anna-dupont/".into(),
+        ..Default::default()
+    };
+    let paths = ["headline", "company", "interests", "linkedin_url"];
+    let updated = update(&anna, profile, &paths).await.unwrap();
     assert_eq!(updated.interests, vec!["coffee", "rust"]);
     assert_eq!(updated.etag, "2");
 
@@ -62,14 +44,7 @@ async fn anna_connects_meets_and_sees_her_real_life_ratio(backend: Backend) {
     assert_eq!(meetings[0].co_attendees.len(), 1);
     assert!(meetings[0].co_attendees[0].met);
 
-    let export = anna
-        .client
-        .clone()
-        .export_member_data(pb::ExportMemberDataRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let json: serde_json::Value = serde_json::from_slice(&export.data).unwrap();
+    let json = export(&anna).await.json;
     assert_eq!(json["profile"]["email"], anna.email);
     assert_eq!(json["connections"].as_array().unwrap().len(), 2);
     stack.stop().await.unwrap();

@@ -33,27 +33,6 @@ async fn assert_refused(stack: &MembersHandle, token: &str, why: &str) {
     assert_eq!(status.code(), Code::Unauthenticated, "{why}: {status:?}");
 }
 
-async fn refresh(stack: &MembersHandle, refresh_token: &str) -> Result<pb::Session, Status> {
-    stack
-        .anonymous()
-        .refresh_session(pb::RefreshSessionRequest {
-            refresh_token: refresh_token.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().session.unwrap())
-}
-
-async fn login(stack: &MembersHandle, email: &str, password: &str) -> Result<pb::Session, Status> {
-    stack
-        .anonymous()
-        .login(pb::LoginRequest {
-            email: email.to_owned(),
-            password: password.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().session.unwrap())
-}
-
 fn decode_part(part: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
