@@ -193,16 +193,8 @@ async fn lists_and_stats_show_only_the_callers_own_network(backend: Backend) {
         request_ids(requests(&anna, pb::RequestDirection::Incoming).await),
         [to_anna.id]
     );
-    assert!(
-        requests(&anna, pb::RequestDirection::Outgoing)
-            .await
-            .is_empty()
-    );
-    assert!(
-        requests(&chloe, pb::RequestDirection::Incoming)
-            .await
-            .is_empty()
-    );
+    assert!(no_requests(&anna, pb::RequestDirection::Outgoing).await);
+    assert!(no_requests(&chloe, pb::RequestDirection::Incoming).await);
     assert_eq!(
         request_ids(requests(&chloe, pb::RequestDirection::Outgoing).await),
         [from_chloe.id]
@@ -602,11 +594,7 @@ async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
     };
     assert_eq!(code(ask(&bruno, &anna).await), Code::NotFound);
     assert_eq!(code(ask(&anna, &bruno).await), Code::FailedPrecondition);
-    assert!(
-        requests(&anna, pb::RequestDirection::Incoming)
-            .await
-            .is_empty()
-    );
+    assert!(no_requests(&anna, pb::RequestDirection::Incoming).await);
 
     // Unblocking makes Anna visible to Bruno again.
     unblock(&anna, &bruno).await;

@@ -6,7 +6,6 @@ use crate::helpers::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rendezvous_common::error::violated_fields;
-use rendezvous_common::server::ServerSettings;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::{FieldMask, Timestamp};
 use rendezvous_testkit::{Backend, backend_tests};
@@ -66,6 +65,34 @@ fn update(member: pb::Member, paths: &[&str]) -> pb::UpdateMemberRequest {
         update_mask: Some(FieldMask {
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         }),
+    }
+}
+
+fn password_change(old: impl Into<String>, new: impl Into<String>) -> pb::ChangePasswordRequest {
+    pb::ChangePasswordRequest {
+        old_password: old.into(),
+        new_password: new.into(),
+    }
+}
+
+/// An UpdateMember request of one field, named in the mask: `update_one!(city: "Lyon")`.
+macro_rules! update_one {
+    ($field:ident: $value:expr) => {
+        update(
+            pb::Member {
+                $field: $value,
+                ..Default::default()
+            },
+            &[stringify!($field)],
+        )
+    };
+}
+
+/// A profile whose headline is "Hello".
+fn hello() -> pb::Member {
+    pb::Member {
+        headline: "Hello".into(),
+        ..Default::default()
     }
 }
 
@@ -135,10 +162,13 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             &[anna.id.clone(), bruno.id.clone()],
         )
     };
+    let meeting_at = |seconds, nanos| pb::RecordMeetingsRequest {
+        event_time: Some(Timestamp { seconds, nanos }),
+        ..meeting()
+    };
     let event_id = uuid::Uuid::now_v7().to_string();
 
-    let rows =
-        vec![
+    let rows = vec![
         // Register: emails.
         bad(
             "register with an empty email",
@@ -328,10 +358,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 change_password,
-                pb::ChangePasswordRequest {
-                    old_password: anna.password.clone(),
-                    new_password: "123456789".into(),
-                }
+                password_change(anna.password.clone(), "123456789")
             ),
         ),
         bad(
@@ -340,10 +367,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 change_password,
-                pb::ChangePasswordRequest {
-                    old_password: "not my password at all".into(),
-                    new_password: "a brand new passphrase".into(),
-                }
+                password_change("not my password at all", "a brand new passphrase")
             ),
         ),
         bad(
@@ -352,10 +376,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 change_password,
-                pb::ChangePasswordRequest {
-                    old_password: anna.password.clone(),
-                    new_password: anna.password.clone(),
-                }
+                password_change(anna.password.clone(), anna.password.clone())
             ),
         ),
         bad(
@@ -536,13 +557,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 update_member,
-                update(
-                    pb::Member {
-                        headline: "Hello".into(),
-                        ..Default::default()
-                    },
-                    &["headline", "favourite_colour"],
-                )
+                update(hello(), &["headline", "favourite_colour"])
             ),
         ),
         bad(
@@ -551,29 +566,13 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 update_member,
-                update(
-                    pb::Member {
-                        email: "new@example.com".into(),
-                        ..Default::default()
-                    },
-                    &["email"],
-                )
+                update_one!(email: "new@example.com".into())
             ),
         ),
         bad(
             "update with an empty mask",
             "update_mask",
-            call!(
-                me,
-                update_member,
-                update(
-                    pb::Member {
-                        headline: "Hello".into(),
-                        ..Default::default()
-                    },
-                    &[],
-                )
-            ),
+            call!(me, update_member, update(hello(), &[])),
         ),
         bad(
             "update with no mask at all",
@@ -582,12 +581,8 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                 me,
                 update_member,
                 pb::UpdateMemberRequest {
-                    member: Some(pb::Member {
-                        id: "me".into(),
-                        headline: "Hello".into(),
-                        ..Default::default()
-                    }),
                     update_mask: None,
+                    ..update(hello(), &[])
                 }
             ),
         ),
@@ -603,17 +598,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
         bad(
             "update the visibility to an unknown value",
             "member.visibility",
-            call!(
-                me,
-                update_member,
-                update(
-                    pb::Member {
-                        visibility: 42,
-                        ..Default::default()
-                    },
-                    &["visibility"],
-                )
-            ),
+            call!(me, update_member, update_one!(visibility: 42)),
         ),
         bad(
             "update with a control character in the display name",
@@ -621,13 +606,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 update_member,
-                update(
-                    pb::Member {
-                        display_name: "Anna\u{0}".into(),
-                        ..Default::default()
-                    },
-                    &["display_name"],
-                )
+                update_one!(display_name: "Anna\u{0}".into())
             ),
         ),
         bad(
@@ -636,29 +615,13 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 update_member,
-                update(
-                    pb::Member {
-                        display_name: "n".repeat(101),
-                        ..Default::default()
-                    },
-                    &["display_name"],
-                )
+                update_one!(display_name: "n".repeat(101))
             ),
         ),
         bad(
             "update the locale to de",
             "member.locale",
-            call!(
-                me,
-                update_member,
-                update(
-                    pb::Member {
-                        locale: "de".into(),
-                        ..Default::default()
-                    },
-                    &["locale"],
-                )
-            ),
+            call!(me, update_member, update_one!(locale: "de".into())),
         ),
         bad(
             "update the time zone to an unknown one",
@@ -666,13 +629,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 update_member,
-                update(
-                    pb::Member {
-                        time_zone: "Europe/Atlantis".into(),
-                        ..Default::default()
-                    },
-                    &["time_zone"],
-                )
+                update_one!(time_zone: "Europe/Atlantis".into())
             ),
         ),
         bad(
@@ -681,13 +638,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 update_member,
-                update(
-                    pb::Member {
-                        linkedin_url: "https://example.com/in/anna".into(),
-                        ..Default::default()
-                    },
-                    &["linkedin_url"],
-                )
+                update_one!(linkedin_url: "https://example.com/in/anna".into())
             ),
         ),
         bad(
@@ -696,13 +647,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 update_member,
-                update(
-                    pb::Member {
-                        interests: (0..21).map(|i| format!("interest {i}")).collect(),
-                        ..Default::default()
-                    },
-                    &["interests"],
-                )
+                update_one!(interests: (0..21).map(|i| format!("interest {i}")).collect())
             ),
         ),
         bad(
@@ -711,13 +656,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
             call!(
                 me,
                 update_member,
-                update(
-                    pb::Member {
-                        interests: vec!["coffee".into(), "te\u{8}a".into()],
-                        ..Default::default()
-                    },
-                    &["interests"],
-                )
+                update_one!(interests: vec!["coffee".into(), "te\u{8}a".into()])
             ),
         ),
         bad(
@@ -729,12 +668,9 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                 pb::UpdateMemberRequest {
                     member: Some(pb::Member {
                         id: "not-a-uuid".into(),
-                        headline: "Hello".into(),
-                        ..Default::default()
+                        ..hello()
                     }),
-                    update_mask: Some(FieldMask {
-                        paths: vec!["headline".into()],
-                    }),
+                    ..update(hello(), &["headline"])
                 }
             ),
         ),
@@ -1002,7 +938,9 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
                 internal,
                 get_contacts,
                 pb::GetContactsRequest {
-                    member_ids: (0..1001).map(|_| uuid::Uuid::now_v7().to_string()).collect(),
+                    member_ids: (0..1001)
+                        .map(|_| uuid::Uuid::now_v7().to_string())
+                        .collect(),
                 }
             ),
         ),
@@ -1081,47 +1019,17 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
         bad(
             "record meetings 250000 years before Christ",
             "event_time",
-            call!(
-                internal,
-                record_meetings,
-                pb::RecordMeetingsRequest {
-                    event_time: Some(Timestamp {
-                        seconds: -8_000_000_000_000,
-                        nanos: 0,
-                    }),
-                    ..meeting()
-                }
-            ),
+            call!(internal, record_meetings, meeting_at(-8_000_000_000_000, 0)),
         ),
         bad(
             "record meetings in the year 10000",
             "event_time",
-            call!(
-                internal,
-                record_meetings,
-                pb::RecordMeetingsRequest {
-                    event_time: Some(Timestamp {
-                        seconds: 253_402_300_800,
-                        nanos: 0,
-                    }),
-                    ..meeting()
-                }
-            ),
+            call!(internal, record_meetings, meeting_at(253_402_300_800, 0)),
         ),
         bad(
             "record meetings with negative nanoseconds",
             "event_time",
-            call!(
-                internal,
-                record_meetings,
-                pb::RecordMeetingsRequest {
-                    event_time: Some(Timestamp {
-                        seconds: 1_800_000_000,
-                        nanos: -1,
-                    }),
-                    ..meeting()
-                }
-            ),
+            call!(internal, record_meetings, meeting_at(1_800_000_000, -1)),
         ),
         bad(
             "count unmet connections of a malformed member",
@@ -1202,14 +1110,7 @@ async fn huge_page_sizes_are_clamped_not_refused(backend: Backend) {
 }
 
 async fn messages_beyond_the_configured_limit_are_refused(backend: Backend) {
-    let stack = start_with_server(
-        backend,
-        ServerSettings {
-            max_message_bytes: 64 * 1024,
-            ..ServerSettings::default()
-        },
-    )
-    .await;
+    let stack = start_with_server(backend, |s| s.max_message_bytes = 64 * 1024).await;
     let anna = stack.register("Anna").await.unwrap();
     let mut big = HEADER.to_owned();
     while big.len() < 100 * 1024 {
@@ -1245,13 +1146,7 @@ async fn control_characters_in_imported_contacts_match_nobody(backend: Backend) 
     bruno
         .client
         .clone()
-        .update_member(update(
-            pb::Member {
-                linkedin_url: "https://www.linkedin.com/in/bruno-martin".into(),
-                ..Default::default()
-            },
-            &["linkedin_url"],
-        ))
+        .update_member(update_one!(linkedin_url: "https://www.linkedin.com/in/bruno-martin".into()))
         .await
         .unwrap();
 

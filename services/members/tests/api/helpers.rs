@@ -57,6 +57,23 @@ macro_rules! set {
 }
 pub(crate) use set;
 
+/// Updates the profile fields named in the mask with the values given, as the member:
+/// `edit!(&anna, [headline], headline: "Hi", etag: before.etag.clone())`.
+macro_rules! edit {
+    ($member:expr, [$($path:ident),*], $($field:ident: $value:expr),+ $(,)?) => {
+        $crate::helpers::update(
+            $member,
+            rendezvous_proto::members::v1::Member {
+                $($field: $value.into(),)+
+                ..Default::default()
+            },
+            &[$(stringify!($path)),*],
+        )
+        .await
+    };
+}
+pub(crate) use edit;
+
 pub const EVENT_TITLE: &str = "Café networking — Le Marais";
 
 /// The facts of an event as the events service sends them with RecordMeetings.
@@ -139,6 +156,12 @@ pub fn register_request(email: &str, name: &str) -> pb::RegisterRequest {
     }
 }
 
+/// Registers with `request`: the new member's profile.
+pub async fn register_with(stack: &MembersHandle, request: pb::RegisterRequest) -> pb::Member {
+    let response = stack.anonymous().register(request).await.unwrap();
+    response.into_inner().member.unwrap()
+}
+
 pub fn unique_email(name: &str) -> String {
     format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple())
 }
@@ -170,13 +193,31 @@ pub async fn get_member(client: &MemberClient, id: &str) -> Result<pb::Member, S
     Ok(response.into_inner().member.unwrap())
 }
 
-/// A members service with `server` settings.
-pub async fn start_with_server(backend: Backend, server: ServerSettings) -> MembersHandle {
+/// How `viewer` relates to `member`, as GetMember shows it.
+pub async fn relationship(viewer: &TestMember, member: &TestMember) -> pb::Relationship {
+    get_member(&viewer.client, &member.id)
+        .await
+        .unwrap()
+        .relationship()
+}
+
+/// A members service whose server settings `configure` changes from the defaults.
+pub async fn start_with_server(
+    backend: Backend,
+    configure: impl FnOnce(&mut ServerSettings),
+) -> MembersHandle {
+    let mut server = ServerSettings::default();
+    configure(&mut server);
     let start = Start {
         server,
         ..Start::new(backend)
     };
     MembersHandle::start_with(start).await.unwrap()
+}
+
+/// The ids of `members`.
+pub fn ids(members: &[TestMember]) -> Vec<String> {
+    members.iter().map(|m| m.id.clone()).collect()
 }
 
 /// Asserts that `a` and `b` hold the same items, in any order.
@@ -227,15 +268,14 @@ pub async fn respond(
     request_id: &str,
     accept: bool,
 ) -> Result<pb::ConnectionRequest, Status> {
-    member
-        .client
-        .clone()
-        .respond_to_connection_request(pb::RespondToConnectionRequestRequest {
-            connection_request_id: request_id.to_owned(),
-            accept,
-        })
-        .await
-        .map(|r| r.into_inner().connection_request.unwrap())
+    let connection_request_id = request_id.to_owned();
+    let answer = pb::RespondToConnectionRequestRequest {
+        connection_request_id,
+        accept,
+    };
+    let mut client = member.client.clone();
+    let response = client.respond_to_connection_request(answer).await?;
+    Ok(response.into_inner().connection_request.unwrap())
 }
 
 /// `requester` withdraws their request `request_id`.
@@ -243,14 +283,13 @@ pub async fn withdraw(
     requester: &TestMember,
     request_id: &str,
 ) -> Result<pb::ConnectionRequest, Status> {
-    requester
-        .client
-        .clone()
-        .withdraw_connection_request(pb::WithdrawConnectionRequestRequest {
-            connection_request_id: request_id.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().connection_request.unwrap())
+    let connection_request_id = request_id.to_owned();
+    let request = pb::WithdrawConnectionRequestRequest {
+        connection_request_id,
+    };
+    let mut client = requester.client.clone();
+    let response = client.withdraw_connection_request(request).await?;
+    Ok(response.into_inner().connection_request.unwrap())
 }
 
 /// A member's data export: its content type, its text, and the text parsed.
@@ -375,6 +414,11 @@ pub fn counts(s: &pb::NetworkStats) -> (i64, i64, i64, i64) {
     )
 }
 
+/// Whether `member` has no pending request in `direction`.
+pub async fn no_requests(member: &TestMember, direction: pb::RequestDirection) -> bool {
+    requests(member, direction).await.is_empty()
+}
+
 /// Asserts that none of `members` has a connection left.
 pub async fn assert_no_connections(members: &[&TestMember]) {
     for member in members {
@@ -488,6 +532,11 @@ pub async fn are_connected(
 /// The code of an error that must come; panics on success.
 pub fn error_code<T: std::fmt::Debug>(result: Result<T, Status>) -> Code {
     result.expect_err("expected an error status").code()
+}
+
+/// Whether a call was refused as UNAUTHENTICATED.
+pub fn unauthenticated<T: std::fmt::Debug>(result: Result<T, Status>) -> bool {
+    error_code(result) == Code::Unauthenticated
 }
 
 /// The code of a call's outcome, `Ok` on success.

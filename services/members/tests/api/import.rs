@@ -237,17 +237,12 @@ async fn a_thirty_thousand_row_export_imports_with_every_contact_counted(backend
         &format!("linkedin.com/in/person-29999-{:x}", 29_999 * 7919),
     )
     .await;
-    let by_email = stack
-        .anonymous()
-        .register(pb::RegisterRequest {
-            locale: "en".into(),
-            ..register_request("person.15000@example.com", "Person Fifteen Thousand")
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .member
-        .unwrap();
+    let person = register_request("person.15000@example.com", "Person Fifteen Thousand");
+    let english = pb::RegisterRequest {
+        locale: "en".into(),
+        ..person
+    };
+    let by_email = register_with(&stack, english).await;
 
     let csv = generated_export(30_000);
     let imported = import(&anna, &csv, false, &[]).await;

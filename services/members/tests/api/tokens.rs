@@ -18,6 +18,11 @@ use serde_json::{Value, json};
 use tonic::{Code, Status};
 
 /// GetMember `me` with `token` as the bearer token.
+/// The id of the member `token` signs in.
+async fn signed_in_as(stack: &MembersHandle, token: &str) -> String {
+    whoami(stack, token).await.unwrap().id
+}
+
 async fn whoami(stack: &MembersHandle, token: &str) -> Result<pb::Member, Status> {
     stack
         .client_with_token(token)
@@ -79,16 +84,10 @@ async fn an_access_token_is_refused_once_expired(backend: Backend) {
     .await
     .unwrap();
     let anna = stack.register("Anna").await.unwrap();
-    assert_eq!(
-        whoami(&stack, &anna.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &anna.access_token).await, anna.id);
 
     stack.clock.advance(Duration::minutes(14));
-    assert_eq!(
-        whoami(&stack, &anna.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &anna.access_token).await, anna.id);
 
     stack.clock.advance(Duration::minutes(2));
     let status = whoami(&stack, &anna.access_token).await.unwrap_err();
@@ -97,10 +96,7 @@ async fn an_access_token_is_refused_once_expired(backend: Backend) {
 
     // The session itself lives on: a refresh gives a working access token.
     let session = refresh(&stack, &anna.refresh_token).await.unwrap();
-    assert_eq!(
-        whoami(&stack, &session.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &session.access_token).await, anna.id);
     stack.stop().await.unwrap();
 }
 
@@ -131,10 +127,7 @@ async fn a_token_with_a_tampered_payload_is_refused(backend: Backend) {
     assert_refused(&stack, &flipped, "a changed signature").await;
 
     // The genuine token still works.
-    assert_eq!(
-        whoami(&stack, &anna.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &anna.access_token).await, anna.id);
     stack.stop().await.unwrap();
 }
 
@@ -283,10 +276,7 @@ async fn a_reused_refresh_token_is_refused_and_ends_its_session(backend: Backend
 
     // Another session of the same member is not touched.
     let other = refresh(&stack, &other_device.refresh_token).await.unwrap();
-    assert_eq!(
-        whoami(&stack, &other.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &other.access_token).await, anna.id);
     stack.stop().await.unwrap();
 }
 
@@ -326,10 +316,7 @@ async fn changing_the_password_revokes_the_other_sessions_only(backend: Backend)
         assert_eq!(status.code(), Code::Unauthenticated, "{device}: {status:?}");
     }
     let current = refresh(&stack, &anna.refresh_token).await.unwrap();
-    assert_eq!(
-        whoami(&stack, &current.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &current.access_token).await, anna.id);
 
     let status = login(&stack, &anna.email, &anna.password)
         .await
