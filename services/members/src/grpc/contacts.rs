@@ -7,7 +7,7 @@ use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{Members, member_caller};
+use super::state::{Members, member_caller};
 use crate::domain::import::{ContactImport, MatchKind, lookup_keys, match_contacts};
 use crate::error::Result;
 

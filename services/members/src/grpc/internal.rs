@@ -9,7 +9,7 @@ use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::Members;
+use super::state::Members;
 use crate::domain::fields;
 use crate::domain::meeting::MeetingRecord;
 use crate::error::{Error, Result};

@@ -6,7 +6,7 @@ use rendezvous_common::validate::Violations;
 use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 
-use super::{Members, member_caller, ts};
+use super::state::{Members, member_caller, ts};
 use crate::domain::meeting::CoAttendeeChoice;
 use crate::error::{Error, Result};
 use crate::store::CoAttendeeRow;

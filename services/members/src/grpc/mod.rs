@@ -2,8 +2,8 @@
 //!
 //! Each area has its file of handlers (sessions, profiles, connections, meetings, contacts,
 //! internal); a handler converts its request (which validates it), authorises the caller,
-//! calls the store and builds the response. This file holds the shared state, the helpers
-//! every area uses, and the routing of each RPC to its handler.
+//! calls the store and builds the response. `state` holds what they share; this file only
+//! routes each RPC to its handler.
 
 mod connections;
 mod contacts;
@@ -11,90 +11,14 @@ mod internal;
 mod meetings;
 mod profiles;
 mod sessions;
+mod state;
 
-use std::net::IpAddr;
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-use rendezvous_common::auth::{Caller, TokenIssuer};
-use rendezvous_common::clock::Clock;
-use rendezvous_common::pagination::PageTokens;
-use rendezvous_common::server::caller;
-use rendezvous_common::time;
-use rendezvous_common::validate;
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_proto::prost_types::Timestamp;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
-use crate::Settings;
-use crate::error::{Error, Result};
-use crate::sign_ins::SignInGuard;
-use crate::store::Store;
+pub use state::Members;
 
-struct State {
-    store: Store,
-    clock: Clock,
-    issuer: TokenIssuer,
-    page_tokens: PageTokens,
-    settings: Settings,
-    sign_ins: SignInGuard,
-}
-
-/// The members service; clone-cheap.
-#[derive(Clone)]
-pub struct Members(Arc<State>);
-
-impl Members {
-    pub fn new(
-        store: Store,
-        clock: Clock,
-        issuer: TokenIssuer,
-        page_tokens: PageTokens,
-        settings: Settings,
-    ) -> Self {
-        let sign_ins = SignInGuard::new(
-            settings.failed_sign_ins_per_account,
-            settings.failed_sign_ins_per_peer,
-        );
-        Self(Arc::new(State {
-            store,
-            clock,
-            issuer,
-            page_tokens,
-            settings,
-            sign_ins,
-        }))
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.0.clock.now_micros()
-    }
-}
-
-fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
-    Some(time::to_timestamp(at))
-}
-
-/// The signed-in member and their session; UNAUTHENTICATED for anyone else.
-fn member_caller<T>(request: &Request<T>) -> Result<(Uuid, Uuid)> {
-    match caller(request) {
-        Caller::Member { id, session_id } => Ok((id, session_id)),
-        _ => Err(Error::Unauthenticated),
-    }
-}
-
-/// An id field that may also be `me` for the caller.
-fn id_or_me(field: &str, value: &str, me: Option<Uuid>) -> Result<Uuid> {
-    if value == "me" {
-        return me.ok_or(Error::Unauthenticated);
-    }
-    Ok(validate::id(field, value)?)
-}
-
-fn peer_ip<T>(request: &Request<T>) -> Option<IpAddr> {
-    request.remote_addr().map(|a| a.ip())
-}
+use crate::error::Result;
 
 type Reply<T> = std::result::Result<Response<T>, Status>;
 

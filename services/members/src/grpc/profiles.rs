@@ -6,7 +6,7 @@ use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{Members, id_or_me, member_caller, ts};
+use super::state::{Members, id_or_me, member_caller, ts};
 use crate::domain::ProfileUpdate;
 use crate::domain::access::{self, ProfileAccess, ProfileView, Relationship, Viewer};
 use crate::error::{Error, Result};

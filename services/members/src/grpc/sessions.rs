@@ -11,7 +11,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::profiles::own_member_to_pb;
-use super::{Members, member_caller, peer_ip, ts};
+use super::state::{Members, member_caller, peer_ip, ts};
 use crate::domain::password::{self, Credentials, PasswordChange};
 use crate::domain::profile::NewMember;
 use crate::error::{Error, Result};

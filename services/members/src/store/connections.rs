@@ -10,7 +10,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
-use super::{Store, ordered, stored_id};
+use super::db::{Store, ordered, stored_id};
 use crate::domain::access::{self, Relation, RequestDecision};
 use crate::domain::connection::{Direction, MetFilter, RequestState};
 use crate::notices;

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use rendezvous_common::with_db;
 
-use super::Store;
 use super::connections::{RequestRow, RequestTuple};
+use super::db::Store;
 use super::members::MemberOps as _;
 
 impl Store {

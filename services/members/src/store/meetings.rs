@@ -10,7 +10,7 @@ use rendezvous_proto::notifications::v1 as npb;
 use rendezvous_proto::prost::Message as _;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 
-use super::{Store, ordered, stored_id};
+use super::db::{Store, ordered, stored_id};
 use crate::domain::meeting::RecordedEvent;
 use crate::notices;
 

@@ -8,7 +8,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
-use super::Store;
+use super::db::Store;
 use super::sessions::{NewSession, SessionOps as _};
 use crate::domain::import::Candidate;
 use crate::domain::{ProfileUpdate, Visibility};

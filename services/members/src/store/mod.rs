@@ -7,15 +7,16 @@
 //! more than one row runs in one transaction, outbox rows included.
 
 mod connections;
+mod db;
 mod export;
 mod meetings;
 mod members;
 mod sessions;
 
-use rendezvous_common::db::{Db, Migrations};
-use uuid::Uuid;
+use rendezvous_common::db::Migrations;
 
 pub use connections::{ConnectionRow, RequestOutcome, RequestRow, RespondOutcome, Stats};
+pub use db::Store;
 pub use meetings::{CoAttendeeRow, MeetingRow, RecordOutcome};
 pub use members::{ContactRow, MemberRow, NewMemberRecord, SearchFilter, UpdateOutcome};
 pub use sessions::{NewSession, RotateOutcome};
@@ -48,28 +49,3 @@ pub const MIGRATIONS: Migrations = Migrations {
         ),
     ],
 };
-
-/// An id read back from the database: a UUID, since only parsed ids are ever written.
-pub(crate) fn stored_id(id: &str) -> Result<Uuid, sqlx::Error> {
-    Uuid::try_parse(id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
-
-pub(crate) fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
-    if a < b { (a, b) } else { (b, a) }
-}
-
-/// The members database.
-#[derive(Clone, Debug)]
-pub struct Store {
-    db: Db,
-}
-
-impl Store {
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-}

@@ -6,7 +6,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use super::Store;
+use super::db::Store;
 
 /// A new session with its first refresh token.
 #[derive(Clone, Debug)]
