@@ -45,7 +45,7 @@ impl Members {
         match self
             .0
             .store
-            .request_connection(&me.to_string(), &addressee.to_string(), &note, self.now())
+            .request_connection(me, addressee, &note, self.now())
             .await?
         {
             RequestOutcome::Sent(r) | RequestOutcome::Accepted(r) => {
@@ -75,12 +75,7 @@ impl Members {
         let outcome = self
             .0
             .store
-            .respond(
-                &me.to_string(),
-                &answer.request_id.to_string(),
-                answer.accept,
-                self.now(),
-            )
+            .respond(me, answer.request_id, answer.accept, self.now())
             .await?;
         Ok(pb::RespondToConnectionRequestResponse {
             connection_request: Some(request_to_pb(respond_outcome(
@@ -100,11 +95,7 @@ impl Members {
             &request.get_ref().connection_request_id,
         )
         .map_err(Error::from)?;
-        let outcome = self
-            .0
-            .store
-            .withdraw(&me.to_string(), &id.to_string(), self.now())
-            .await?;
+        let outcome = self.0.store.withdraw(me, id, self.now()).await?;
         Ok(pb::WithdrawConnectionRequestResponse {
             connection_request: Some(request_to_pb(respond_outcome(
                 outcome,
@@ -119,12 +110,7 @@ impl Members {
     ) -> Result<pb::RemoveConnectionResponse> {
         let (me, _) = member_caller(&request)?;
         let OtherMember(other) = OtherMember::try_from((me, request.into_inner()))?;
-        if !self
-            .0
-            .store
-            .remove_connection(&me.to_string(), &other.to_string())
-            .await?
-        {
+        if !self.0.store.remove_connection(me, other).await? {
             return Err(Error::NotFound("connection"));
         }
         Ok(pb::RemoveConnectionResponse {})
@@ -148,7 +134,7 @@ impl Members {
         let mut rows = self
             .0
             .store
-            .connections(&me.to_string(), filter, after.flatten(), limit + 1)
+            .connections(me, filter, after.flatten(), limit + 1)
             .await?;
         let next = next_page_token(&mut rows, limit, |c| {
             self.0
@@ -194,12 +180,7 @@ impl Members {
         let mut rows = self
             .0
             .store
-            .pending_requests(
-                &me.to_string(),
-                direction,
-                before.flatten().as_deref(),
-                limit + 1,
-            )
+            .pending_requests(me, direction, before.flatten().as_deref(), limit + 1)
             .await?;
         let next = next_page_token(&mut rows, limit, |r| {
             self.0.page_tokens.encode(&scope, &r.id)
@@ -218,13 +199,10 @@ impl Members {
         let OtherMember(other) = OtherMember::try_from((me, request.into_inner()))?;
         self.0
             .store
-            .member(&other.to_string())
+            .member(other)
             .await?
             .ok_or(Error::NotFound("member"))?;
-        self.0
-            .store
-            .block(&me.to_string(), &other.to_string(), self.now())
-            .await?;
+        self.0.store.block(me, other, self.now()).await?;
         Ok(pb::BlockMemberResponse {})
     }
 
@@ -234,12 +212,7 @@ impl Members {
     ) -> Result<pb::UnblockMemberResponse> {
         let (me, _) = member_caller(&request)?;
         let OtherMember(other) = OtherMember::try_from((me, request.into_inner()))?;
-        if !self
-            .0
-            .store
-            .unblock(&me.to_string(), &other.to_string())
-            .await?
-        {
+        if !self.0.store.unblock(me, other).await? {
             return Err(Error::NotFound("block"));
         }
         Ok(pb::UnblockMemberResponse {})

@@ -26,7 +26,7 @@ impl Members {
         let blocked: HashSet<String> = self
             .0
             .store
-            .blocked_among(&me_str, &ids)
+            .blocked_among(me, &ids)
             .await?
             .into_iter()
             .collect();
@@ -41,7 +41,7 @@ impl Members {
         let connected: HashSet<String> = self
             .0
             .store
-            .connected_among(&me_str, &ids)
+            .connected_among(me, &ids)
             .await?
             .into_iter()
             .collect();
@@ -56,7 +56,7 @@ impl Members {
                 .collect();
             self.0
                 .store
-                .request_many(&me_str, &targets, &import.note, self.now())
+                .request_many(me, &targets, &import.note, self.now())
                 .await?
                 .into_iter()
                 .collect()

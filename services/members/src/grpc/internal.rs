@@ -58,11 +58,7 @@ impl Members {
             validate::id("member_id", &req.member_id),
             validate::id("other_member_id", &req.other_member_id),
         ))?;
-        let rel = self
-            .0
-            .store
-            .relation(&a.to_string(), &b.to_string())
-            .await?;
+        let rel = self.0.store.relation(a, b).await?;
         Ok(pb::AreConnectedResponse {
             connected: rel.connected,
             blocked: rel.viewer_blocks || rel.blocks_viewer,
@@ -83,14 +79,13 @@ impl Members {
                 .page_tokens
                 .decode::<String>("ListConnectionIds", &req.page_token),
         ))?;
-        let member = member.to_string();
         let city = Some(city)
             .filter(|c| !c.is_empty())
             .map(|c| c.to_lowercase());
         let mut ids = self
             .0
             .store
-            .connection_ids(&member, city.as_deref(), after.as_deref(), limit + 1)
+            .connection_ids(member, city.as_deref(), after.as_deref(), limit + 1)
             .await?;
         let next = next_page_token(&mut ids, limit, |id| {
             self.0.page_tokens.encode("ListConnectionIds", id)
@@ -139,12 +134,15 @@ impl Members {
             validate::id("member_id", &req.member_id),
             fields::unique_ids("member_ids", &req.member_ids, 10_000),
         ))?;
-        let (member, ids) = (member.to_string(), id_strings(&ids));
-        let connected = self.0.store.connected_among(&member, &ids).await?;
+        let connected = self
+            .0
+            .store
+            .connected_among(member, &id_strings(&ids))
+            .await?;
         let met: HashSet<String> = self
             .0
             .store
-            .met_among(&member, &connected)
+            .met_among(member, &connected)
             .await?
             .into_iter()
             .collect();

@@ -42,7 +42,7 @@ impl Members {
         let mut rows = self
             .0
             .store
-            .meetings(&me.to_string(), after.flatten(), limit + 1)
+            .meetings(me, after.flatten(), limit + 1)
             .await?;
         let next = next_page_token(&mut rows, limit, |m| {
             self.0
@@ -70,11 +70,11 @@ impl Members {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
         let choice = CoAttendeeChoice::try_from((me, req))?;
-        let (event, other) = (choice.event_id.to_string(), choice.member.to_string());
+        let (event, other) = (choice.event_id, choice.member);
         let row = self
             .0
             .store
-            .set_meeting(&event, &me.to_string(), &other, true, self.now())
+            .set_meeting(event, me, other, true, self.now())
             .await?;
         Ok(pb::ConfirmMetResponse {
             co_attendee: Some(co_attendee_to_pb(row.ok_or(Error::NotFound("meeting"))?)),
@@ -88,11 +88,11 @@ impl Members {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
         let choice = CoAttendeeChoice::try_from((me, req))?;
-        let (event, other) = (choice.event_id.to_string(), choice.member.to_string());
+        let (event, other) = (choice.event_id, choice.member);
         let row = self
             .0
             .store
-            .set_meeting(&event, &me.to_string(), &other, false, self.now())
+            .set_meeting(event, me, other, false, self.now())
             .await?;
         Ok(pb::DismissMeetingResponse {
             co_attendee: Some(co_attendee_to_pb(row.ok_or(Error::NotFound("meeting"))?)),
@@ -104,7 +104,7 @@ impl Members {
         request: Request<pb::GetNetworkStatsRequest>,
     ) -> Result<pb::GetNetworkStatsResponse> {
         let (me, _) = member_caller(&request)?;
-        let s = self.0.store.stats(&me.to_string()).await?;
+        let s = self.0.store.stats(me).await?;
         #[expect(
             clippy::cast_precision_loss,
             reason = "counts of connections are far below 2^52"

@@ -16,7 +16,7 @@ use crate::store::{MemberRow, SearchFilter, UpdateOutcome};
 pub(super) fn member_to_pb(m: &MemberRow, view: ProfileView) -> pb::Member {
     if m.deleted_at.is_some() {
         return pb::Member {
-            id: m.id.clone(),
+            id: m.id.to_string(),
             display_name: "deleted member".to_owned(),
             deleted: true,
             ..pb::Member::default()
@@ -32,7 +32,7 @@ pub(super) fn member_to_pb(m: &MemberRow, view: ProfileView) -> pb::Member {
         Relationship::Blocked => pb::Relationship::Blocked,
     };
     let mut out = pb::Member {
-        id: m.id.clone(),
+        id: m.id.to_string(),
         display_name: m.display_name.clone(),
         visibility: m.visibility.to_proto().into(),
         relationship: relationship.into(),
@@ -77,14 +77,14 @@ impl Members {
     async fn view(&self, target: &MemberRow, viewer: Option<Uuid>) -> Result<pb::Member> {
         let viewer = match viewer {
             None => Viewer::Anonymous,
-            Some(me) if me.to_string() == target.id => Viewer::Owner,
-            Some(me) => Viewer::Member(self.0.store.relation(&me.to_string(), &target.id).await?),
+            Some(me) if me == target.id => Viewer::Owner,
+            Some(me) => Viewer::Member(self.0.store.relation(me, target.id).await?),
         };
         let view = access::profile(viewer, target.visibility).ok_or(Error::NotFound("member"))?;
         Ok(member_to_pb(target, view))
     }
 
-    pub(super) async fn live_member(&self, id: &str) -> Result<MemberRow> {
+    pub(super) async fn live_member(&self, id: Uuid) -> Result<MemberRow> {
         match self.0.store.member(id).await? {
             Some(m) if m.deleted_at.is_none() => Ok(m),
             _ => Err(Error::NotFound("member")),
@@ -100,7 +100,7 @@ impl Members {
         let member = self
             .0
             .store
-            .member(&id.to_string())
+            .member(id)
             .await?
             .ok_or(Error::NotFound("member"))?;
         Ok(pb::GetMemberResponse {
@@ -127,7 +127,7 @@ impl Members {
         match self
             .0
             .store
-            .update_profile(&me.to_string(), &update, self.now())
+            .update_profile(me, &update, self.now())
             .await
             .map_err(|e| match rendezvous_common::error::classify_db_error(&e) {
                 rendezvous_common::error::DbErrorKind::UniqueViolation => {
@@ -173,15 +173,12 @@ impl Members {
         let mut rows = self
             .0
             .store
-            .search(
-                &me.to_string(),
-                &filter,
-                after.flatten().as_deref(),
-                limit + 1,
-            )
+            .search(me, &filter, after.flatten().as_deref(), limit + 1)
             .await?;
         let next = next_page_token(&mut rows, limit, |m| {
-            self.0.page_tokens.encode("SearchMembers", &m.id)
+            self.0
+                .page_tokens
+                .encode("SearchMembers", &m.id.to_string())
         });
         let mut members = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -204,12 +201,7 @@ impl Members {
                 "you can only delete your own account",
             ));
         }
-        if !self
-            .0
-            .store
-            .delete_member(&me.to_string(), self.now())
-            .await?
-        {
+        if !self.0.store.delete_member(me, self.now()).await? {
             return Err(Error::NotFound("member"));
         }
         tracing::info!(member_id = %me, "member deleted");
@@ -224,7 +216,7 @@ impl Members {
         let data = self
             .0
             .store
-            .export(&me.to_string())
+            .export(me)
             .await?
             .ok_or(Error::NotFound("member"))?;
         let bytes = serde_json::to_vec_pretty(&data).map_err(|e| Error::Internal(e.to_string()))?;

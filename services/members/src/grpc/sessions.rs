@@ -117,7 +117,7 @@ impl Members {
         self.0.sign_ins.check(&email, peer)?;
         let credentials = self.0.store.credentials_by_email(&email).await?;
         let (id, hash) = match &credentials {
-            Some((id, hash)) => (Some(id.clone()), hash.clone()),
+            Some((id, hash)) => (Some(*id), hash.clone()),
             None => (None, password::decoy_hash().to_owned()),
         };
         let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
@@ -127,16 +127,15 @@ impl Members {
             self.0.sign_ins.record_failure(&email, peer);
             return Err(Error::BadCredentials);
         };
-        let member_id = Uuid::try_parse(&id).map_err(|e| Error::Internal(e.to_string()))?;
         let (session, refresh) = self.new_session();
         self.0
             .store
-            .create_session(&id, &session, self.now())
+            .create_session(id, &session, self.now())
             .await?;
-        let member = self.live_member(&id).await?;
+        let member = self.live_member(id).await?;
         Ok(pb::LoginResponse {
             member: Some(own_member_to_pb(&member)),
-            session: Some(self.session_pb(member_id, session.id, refresh, session.expires_at)?),
+            session: Some(self.session_pb(id, session.id, refresh, session.expires_at)?),
         })
     }
 
@@ -168,15 +167,9 @@ impl Members {
             RotateOutcome::Rotated {
                 member_id,
                 session_id,
-            } => {
-                let member_id =
-                    Uuid::try_parse(&member_id).map_err(|e| Error::Internal(e.to_string()))?;
-                let session_id =
-                    Uuid::try_parse(&session_id).map_err(|e| Error::Internal(e.to_string()))?;
-                Ok(pb::RefreshSessionResponse {
-                    session: Some(self.session_pb(member_id, session_id, new_token, expires)?),
-                })
-            }
+            } => Ok(pb::RefreshSessionResponse {
+                session: Some(self.session_pb(member_id, session_id, new_token, expires)?),
+            }),
             RotateOutcome::Reused => {
                 tracing::warn!("refresh token reused: session revoked");
                 Err(Error::InvalidSession(
@@ -196,7 +189,7 @@ impl Members {
         let (me, session) = member_caller(&request)?;
         self.0
             .store
-            .revoke_session(&me.to_string(), &session.to_string(), "logout", self.now())
+            .revoke_session(me, session, "logout", self.now())
             .await?;
         Ok(pb::LogoutResponse {})
     }
@@ -210,7 +203,7 @@ impl Members {
         let hash = self
             .0
             .store
-            .password_hash(&me.to_string())
+            .password_hash(me)
             .await?
             .ok_or(Error::Unauthenticated)?;
         let new_hash = tokio::task::spawn_blocking(move || {
@@ -231,7 +224,7 @@ impl Members {
         };
         self.0
             .store
-            .change_password(&me.to_string(), &new_hash, &session.to_string(), self.now())
+            .change_password(me, &new_hash, session, self.now())
             .await?;
         Ok(pb::ChangePasswordResponse {})
     }

@@ -317,7 +317,9 @@ impl_connection_ops!(SqliteConnection);
 impl_connection_ops!(PgConnection);
 
 impl Store {
-    pub async fn relation(&self, viewer: &str, other: &str) -> Result<Relation, sqlx::Error> {
+    pub async fn relation(&self, viewer: Uuid, other: Uuid) -> Result<Relation, sqlx::Error> {
+        let viewer = &*viewer.to_string();
+        let other = &*other.to_string();
         with_db!(&self.db, |pool| {
             let mut conn = pool.acquire().await?;
             conn.relation(viewer, other).await
@@ -326,11 +328,13 @@ impl Store {
 
     pub async fn request_connection(
         &self,
-        requester: &str,
-        addressee: &str,
+        requester: Uuid,
+        addressee: Uuid,
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<RequestOutcome, sqlx::Error> {
+        let requester = &*requester.to_string();
+        let addressee = &*addressee.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let outcome = tx
@@ -344,11 +348,13 @@ impl Store {
     /// Accepts or declines a pending request addressed to `caller`.
     pub async fn respond(
         &self,
-        caller: &str,
-        request_id: &str,
+        caller: Uuid,
+        request_id: Uuid,
         accept: bool,
         now: DateTime<Utc>,
     ) -> Result<RespondOutcome, sqlx::Error> {
+        let caller = &*caller.to_string();
+        let request_id = &*request_id.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(request) = tx.load_request(request_id, caller).await? else {
@@ -379,10 +385,12 @@ impl Store {
     /// The requester withdraws a pending request.
     pub async fn withdraw(
         &self,
-        caller: &str,
-        request_id: &str,
+        caller: Uuid,
+        request_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<RespondOutcome, sqlx::Error> {
+        let caller = &*caller.to_string();
+        let request_id = &*request_id.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(request) = tx.load_request(request_id, caller).await? else {
@@ -406,7 +414,9 @@ impl Store {
         })
     }
 
-    pub async fn remove_connection(&self, a: &str, b: &str) -> Result<bool, sqlx::Error> {
+    pub async fn remove_connection(&self, a: Uuid, b: Uuid) -> Result<bool, sqlx::Error> {
+        let a = &*a.to_string();
+        let b = &*b.to_string();
         let (a, b) = ordered(a, b);
         with_db!(&self.db, |pool| {
             sqlx::query("DELETE FROM connections WHERE member_a = $1 AND member_b = $2")
@@ -421,11 +431,12 @@ impl Store {
     /// A member's connections, newest first; the cursor is `(created_at, other id)`.
     pub async fn connections(
         &self,
-        owner: &str,
+        owner: Uuid,
         filter: MetFilter,
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Vec<ConnectionRow>, sqlx::Error> {
+        let owner = &*owner.to_string();
         with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new(
                 "SELECT c.other_id, m.display_name, m.headline, m.city, c.created_at, e.event_id, e.met_at FROM (\
@@ -483,11 +494,12 @@ impl Store {
     /// Pending requests to (`incoming`) or from a member, newest first, keyed by id.
     pub async fn pending_requests(
         &self,
-        owner: &str,
+        owner: Uuid,
         direction: Direction,
         before: Option<&str>,
         limit: u32,
     ) -> Result<Vec<RequestRow>, sqlx::Error> {
+        let owner = &*owner.to_string();
         with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new(
                 "SELECT r.id, r.requester_id, r.addressee_id, r.note, r.state, r.created_at, r.updated_at, m.display_name \
@@ -514,10 +526,12 @@ impl Store {
     /// Blocks `blocked`: removes the connection and pending requests between the two.
     pub async fn block(
         &self,
-        blocker: &str,
-        blocked: &str,
+        blocker: Uuid,
+        blocked: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let blocker = &*blocker.to_string();
+        let blocked = &*blocked.to_string();
         let (a, b) = ordered(blocker, blocked);
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
@@ -547,7 +561,9 @@ impl Store {
         })
     }
 
-    pub async fn unblock(&self, blocker: &str, blocked: &str) -> Result<bool, sqlx::Error> {
+    pub async fn unblock(&self, blocker: Uuid, blocked: Uuid) -> Result<bool, sqlx::Error> {
+        let blocker = &*blocker.to_string();
+        let blocked = &*blocked.to_string();
         with_db!(&self.db, |pool| {
             sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
                 .bind(blocker)
@@ -558,7 +574,8 @@ impl Store {
         })
     }
 
-    pub async fn stats(&self, member: &str) -> Result<Stats, sqlx::Error> {
+    pub async fn stats(&self, member: Uuid) -> Result<Stats, sqlx::Error> {
+        let member = &*member.to_string();
         with_db!(&self.db, |pool| {
             let (connections, met, incoming, outgoing) = sqlx::query_as::<_, (i64, i64, i64, i64)>(
                 "SELECT \
@@ -585,11 +602,12 @@ impl Store {
     /// returns the ids that got a new request (or were connected at once).
     pub async fn request_many(
         &self,
-        requester: &str,
+        requester: Uuid,
         addressees: &[String],
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, sqlx::Error> {
+        let requester = &*requester.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut sent = Vec::new();
@@ -612,18 +630,20 @@ impl Store {
     /// Ids among `others` connected with `member`.
     pub async fn connected_among(
         &self,
-        member: &str,
+        member: Uuid,
         others: &[String],
     ) -> Result<Vec<String>, sqlx::Error> {
+        let member = &*member.to_string();
         self.pairs_among("connections", member, others).await
     }
 
     /// Ids among `others` that `member` has met in person.
     pub async fn met_among(
         &self,
-        member: &str,
+        member: Uuid,
         others: &[String],
     ) -> Result<Vec<String>, sqlx::Error> {
+        let member = &*member.to_string();
         self.pairs_among("met_edges", member, others).await
     }
 
@@ -669,9 +689,10 @@ impl Store {
     /// Ids among `others` that `member` blocks or is blocked by.
     pub async fn blocked_among(
         &self,
-        member: &str,
+        member: Uuid,
         others: &[String],
     ) -> Result<Vec<String>, sqlx::Error> {
+        let member = &*member.to_string();
         let mut out = Vec::new();
         with_db!(&self.db, |pool| {
             for chunk in others.chunks(1000) {
@@ -703,11 +724,12 @@ impl Store {
     /// A member's connection ids (blocked ones left out), optionally in one city, by id.
     pub async fn connection_ids(
         &self,
-        member: &str,
+        member: Uuid,
         city_key: Option<&str>,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<String>, sqlx::Error> {
+        let member = &*member.to_string();
         with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new(
                 "SELECT c.other_id FROM (SELECT member_b AS other_id FROM connections WHERE member_a = ",

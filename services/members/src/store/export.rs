@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::with_db;
+use uuid::Uuid;
 
 use super::connections::{RequestRow, RequestTuple};
 use super::db::Store;
@@ -9,7 +10,8 @@ use super::members::MemberOps as _;
 
 impl Store {
     /// Everything held about a member, as a JSON document.
-    pub async fn export(&self, member: &str) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    pub async fn export(&self, member: Uuid) -> Result<Option<serde_json::Value>, sqlx::Error> {
+        let member = &*member.to_string();
         use serde_json::json;
         with_db!(&self.db, |pool| {
             let mut conn = pool.acquire().await?;
@@ -68,7 +70,7 @@ impl Store {
             Ok(Some(json!({
                 "format": "rendezvous.members.export.v1",
                 "profile": {
-                    "id": m.id,
+                    "id": m.id.to_string(),
                     "email": m.email,
                     "display_name": m.display_name,
                     "headline": m.headline,

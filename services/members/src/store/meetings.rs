@@ -9,6 +9,7 @@ use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as npb;
 use rendezvous_proto::prost::Message as _;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
+use uuid::Uuid;
 
 use super::db::{Store, ordered, stored_id};
 use crate::domain::meeting::RecordedEvent;
@@ -386,10 +387,11 @@ impl Store {
     /// A member's follow-ups, newest event first; the cursor is `(event_time, event_id)`.
     pub async fn meetings(
         &self,
-        member: &str,
+        member: Uuid,
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Vec<MeetingRow>, sqlx::Error> {
+        let member = &*member.to_string();
         with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new(
                 "SELECT e.event_id, e.title, e.event_time FROM recorded_events e WHERE EXISTS \
@@ -429,12 +431,15 @@ impl Store {
     /// follow-up for the caller.
     pub async fn set_meeting(
         &self,
-        event_id: &str,
-        member: &str,
-        other: &str,
+        event_id: Uuid,
+        member: Uuid,
+        other: Uuid,
         confirm: bool,
         now: DateTime<Utc>,
     ) -> Result<Option<CoAttendeeRow>, sqlx::Error> {
+        let event_id = &*event_id.to_string();
+        let member = &*member.to_string();
+        let other = &*other.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let updated = if confirm {

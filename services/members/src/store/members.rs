@@ -8,7 +8,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
-use super::db::Store;
+use super::db::{Store, stored_id};
 use super::sessions::{NewSession, SessionOps as _};
 use crate::domain::import::Candidate;
 use crate::domain::{ProfileUpdate, Visibility};
@@ -41,7 +41,7 @@ pub(crate) type MemberTuple = (
 /// A stored member.
 #[derive(Clone, Debug)]
 pub struct MemberRow {
-    pub id: String,
+    pub id: Uuid,
     pub email: Option<String>,
     pub display_name: String,
     pub headline: String,
@@ -65,7 +65,7 @@ impl TryFrom<MemberTuple> for MemberRow {
         let visibility = Visibility::from_stored(&t.9)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown visibility {:?}", t.9).into()))?;
         Ok(Self {
-            id: t.0,
+            id: stored_id(&t.0)?,
             email: t.1,
             display_name: t.2,
             headline: t.3,
@@ -206,7 +206,8 @@ impl Store {
         })
     }
 
-    pub async fn member(&self, id: &str) -> Result<Option<MemberRow>, sqlx::Error> {
+    pub async fn member(&self, id: Uuid) -> Result<Option<MemberRow>, sqlx::Error> {
+        let id = &*id.to_string();
         with_db!(&self.db, |pool| {
             let mut conn = pool.acquire().await?;
             conn.load_member(id).await
@@ -215,10 +216,11 @@ impl Store {
 
     pub async fn update_profile(
         &self,
-        member_id: &str,
+        member_id: Uuid,
         update: &ProfileUpdate,
         now: DateTime<Utc>,
     ) -> Result<UpdateOutcome, sqlx::Error> {
+        let member_id = &*member_id.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(current) = tx.load_member(member_id).await? else {
@@ -293,11 +295,12 @@ impl Store {
     /// Members visible to `viewer` matching `filter`, by id, after `after`.
     pub async fn search(
         &self,
-        viewer: &str,
+        viewer: Uuid,
         filter: &SearchFilter,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<MemberRow>, sqlx::Error> {
+        let viewer = &*viewer.to_string();
         with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new(concat!(
                 "SELECT ",
@@ -349,12 +352,13 @@ impl Store {
                 );
                 let mut s = qb.separated(", ");
                 for member in &members {
-                    s.push_bind(member.id.clone());
+                    s.push_bind(member.id.to_string());
                 }
                 s.push_unseparated(") ORDER BY interest");
                 let interests: Vec<(String, String)> = qb.build_query_as().fetch_all(pool).await?;
                 for (member_id, interest) in interests {
-                    if let Some(member) = members.iter_mut().find(|m| m.id == member_id) {
+                    if let Some(member) = members.iter_mut().find(|m| m.id.to_string() == member_id)
+                    {
                         member.interests.push(interest);
                     }
                 }
@@ -365,7 +369,8 @@ impl Store {
 
     /// Erases personal data, revokes sessions, removes connections, requests and blocks; the
     /// id stays, as "deleted member", in others' history.
-    pub async fn delete_member(&self, id: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    pub async fn delete_member(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+        let id = &*id.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let erased = sqlx::query(

@@ -6,7 +6,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use super::db::Store;
+use super::db::{Store, stored_id};
 
 /// A new session with its first refresh token.
 #[derive(Clone, Debug)]
@@ -19,8 +19,8 @@ pub struct NewSession {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateOutcome {
     Rotated {
-        member_id: String,
-        session_id: String,
+        member_id: Uuid,
+        session_id: Uuid,
     },
     /// The token had already been rotated: the session is now revoked.
     Reused,
@@ -80,8 +80,8 @@ impl Store {
     pub async fn credentials_by_email(
         &self,
         email: &str,
-    ) -> Result<Option<(String, String)>, sqlx::Error> {
-        with_db!(&self.db, |pool| {
+    ) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+        let row = with_db!(&self.db, |pool| {
             sqlx::query_as::<_, (String, String)>(
                 "SELECT id, password_hash FROM members \
                  WHERE email = $1 AND deleted_at IS NULL AND password_hash IS NOT NULL",
@@ -89,10 +89,13 @@ impl Store {
             .bind(email)
             .fetch_optional(pool)
             .await
-        })
+        })?;
+        row.map(|(id, hash)| Ok((stored_id(&id)?, hash)))
+            .transpose()
     }
 
-    pub async fn password_hash(&self, member_id: &str) -> Result<Option<String>, sqlx::Error> {
+    pub async fn password_hash(&self, member_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+        let member_id = &*member_id.to_string();
         with_db!(&self.db, |pool| {
             sqlx::query_scalar::<_, Option<String>>(
                 "SELECT password_hash FROM members WHERE id = $1 AND deleted_at IS NULL",
@@ -106,10 +109,11 @@ impl Store {
 
     pub async fn create_session(
         &self,
-        member_id: &str,
+        member_id: Uuid,
         session: &NewSession,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let member_id = &*member_id.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             tx.insert_session(member_id, session, now).await?;
@@ -185,8 +189,8 @@ impl Store {
             .await?;
             tx.commit().await?;
             Ok(RotateOutcome::Rotated {
-                member_id,
-                session_id,
+                member_id: stored_id(&member_id)?,
+                session_id: stored_id(&session_id)?,
             })
         })
     }
@@ -194,11 +198,13 @@ impl Store {
     /// Revokes one session of a member; false when it was not theirs or already revoked.
     pub async fn revoke_session(
         &self,
-        member_id: &str,
-        session_id: &str,
+        member_id: Uuid,
+        session_id: Uuid,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
+        let member_id = &*member_id.to_string();
+        let session_id = &*session_id.to_string();
         with_db!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE sessions SET revoked_at = $3, revoke_reason = $4 \
@@ -217,11 +223,13 @@ impl Store {
     /// Stores a new password hash and revokes every session but `keep_session`.
     pub async fn change_password(
         &self,
-        member_id: &str,
+        member_id: Uuid,
         new_hash: &str,
-        keep_session: &str,
+        keep_session: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let member_id = &*member_id.to_string();
+        let keep_session = &*keep_session.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE members SET password_hash = $2, updated_at = $3 WHERE id = $1")
