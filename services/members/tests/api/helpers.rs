@@ -3,10 +3,13 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use rendezvous_common::server::ServerSettings;
 use rendezvous_common::with_db;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::notifications::v1 as npb;
+use rendezvous_proto::prost::Message as _;
 use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{Backend, MemberClient, MembersHandle, Start, TestMember, timestamp};
 use tonic::{Code, Status};
@@ -122,18 +125,40 @@ pub async fn requests(
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Outbox rows of notification `kind` addressed to `recipient_id`.
-pub async fn outbox_rows(stack: &MembersHandle, kind: &str, recipient_id: &str) -> i64 {
+/// The typed notices of notification `kind` in the outbox addressed to `recipient_id`.
+pub async fn outbox_notices(
+    stack: &MembersHandle,
+    kind: &str,
+    recipient_id: &str,
+) -> Vec<npb::notice::Notice> {
     let kind = format!("%\"kind\":\"{kind}\"%");
     let member = format!("%\"recipient_id\":\"{recipient_id}\"%");
-    with_db!(&stack.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM outbox WHERE payload LIKE $1 AND payload LIKE $2",
-    )
-    .bind(&kind)
-    .bind(&member)
-    .fetch_one(pool)
-    .await)
-    .unwrap()
+    let payloads: Vec<String> = with_db!(&stack.db, |pool| {
+        sqlx::query_scalar("SELECT payload FROM outbox WHERE payload LIKE $1 AND payload LIKE $2")
+            .bind(&kind)
+            .bind(&member)
+            .fetch_all(pool)
+            .await
+    })
+    .unwrap();
+    payloads
+        .iter()
+        .map(|payload| {
+            let envelope: serde_json::Value = serde_json::from_str(payload).unwrap();
+            let encoded = envelope["notice"].as_str().expect("a typed notice");
+            let bytes = STANDARD.decode(encoded).unwrap();
+            npb::Notice::decode(bytes.as_slice())
+                .unwrap()
+                .notice
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Outbox rows of notification `kind` addressed to `recipient_id`.
+pub async fn outbox_rows(stack: &MembersHandle, kind: &str, recipient_id: &str) -> i64 {
+    let notices = outbox_notices(stack, kind, recipient_id).await;
+    i64::try_from(notices.len()).unwrap()
 }
 
 pub async fn outbox_total(stack: &MembersHandle) -> i64 {

@@ -13,6 +13,7 @@ mod bad_inputs;
 mod concurrency;
 mod import;
 mod methods;
+mod notices;
 mod server;
 mod story;
 mod tokens;
