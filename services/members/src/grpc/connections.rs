@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate;
 use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 
 use super::state::{Members, member_caller, ts};
 use crate::domain::connection::{Answer, Direction, MetFilter, NewRequest, OtherMember};
+use crate::domain::fields;
 use crate::error::{Error, Result};
 use crate::store::{RequestOutcome, RequestRow, RespondOutcome};
 
@@ -122,19 +123,21 @@ impl Members {
     ) -> Result<pb::ListConnectionsResponse> {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        let filter = v
-            .check(MetFilter::from_proto("met_filter", req.met_filter))
-            .unwrap_or(MetFilter::Any);
-        let scope = format!("ListConnections:{filter:?}");
-        let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
-        let after: Option<Option<(DateTime<Utc>, String)>> =
-            v.check(self.0.page_tokens.decode(&scope, &req.page_token));
-        v.finish()?;
+        let filter = MetFilter::from_proto("met_filter", req.met_filter);
+        // A token is read in the scope of its filter; with a bad filter, in the default one.
+        let scope = format!(
+            "ListConnections:{:?}",
+            filter.as_ref().map_or(MetFilter::Any, |f| *f)
+        );
+        let (filter, limit, after) = fields::all((
+            filter,
+            page_size(req.page_size, 20, 100),
+            self.cursor::<(DateTime<Utc>, String)>(&scope, &req.page_token),
+        ))?;
         let mut rows = self
             .0
             .store
-            .connections(me, filter, after.flatten(), limit + 1)
+            .connections(me, filter, after, limit + 1)
             .await?;
         let next = next_page_token(&mut rows, limit, |c| {
             self.0
@@ -165,22 +168,21 @@ impl Members {
     ) -> Result<pb::ListConnectionRequestsResponse> {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        let direction = v
-            .check(Direction::from_proto("direction", req.direction))
-            .unwrap_or(Direction::Incoming);
-        let scope = format!(
-            "ListConnectionRequests:{}",
-            direction == Direction::Incoming
-        );
-        let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
-        let before: Option<Option<String>> =
-            v.check(self.0.page_tokens.decode(&scope, &req.page_token));
-        v.finish()?;
+        let direction = Direction::from_proto("direction", req.direction);
+        // A token is read in the scope of its direction; with a bad one, in the default one.
+        let incoming = direction
+            .as_ref()
+            .map_or(true, |d| *d == Direction::Incoming);
+        let scope = format!("ListConnectionRequests:{incoming}");
+        let (direction, limit, before) = fields::all((
+            direction,
+            page_size(req.page_size, 20, 100),
+            self.cursor::<String>(&scope, &req.page_token),
+        ))?;
         let mut rows = self
             .0
             .store
-            .pending_requests(me, direction, before.flatten().as_deref(), limit + 1)
+            .pending_requests(me, direction, before.as_deref(), limit + 1)
             .await?;
         let next = next_page_token(&mut rows, limit, |r| {
             self.0.page_tokens.encode(&scope, &r.id)

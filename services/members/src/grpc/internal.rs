@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::state::Members;
 use crate::domain::fields;
 use crate::domain::meeting::MeetingRecord;
+use crate::domain::profile;
 use crate::error::{Error, Result};
 
 /// The string form of a list of ids, as the store takes them.
@@ -73,11 +74,9 @@ impl Members {
         let req = request.into_inner();
         let (member, city, limit, after) = fields::all((
             validate::id("member_id", &req.member_id),
-            validate::text("city", &req.city, 0, 100, false),
+            profile::city("city", &req.city),
             page_size(req.page_size, 1000, 10_000),
-            self.0
-                .page_tokens
-                .decode::<String>("ListConnectionIds", &req.page_token),
+            self.cursor::<String>("ListConnectionIds", &req.page_token),
         ))?;
         let city = Some(city)
             .filter(|c| !c.is_empty())

@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::Violations;
 use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 
 use super::state::{Members, member_caller, ts};
+use crate::domain::fields;
 use crate::domain::meeting::CoAttendeeChoice;
 use crate::error::{Error, Result};
 use crate::store::CoAttendeeRow;
@@ -34,16 +34,11 @@ impl Members {
     ) -> Result<pb::ListMeetingsResponse> {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
-        let after: Option<Option<(DateTime<Utc>, String)>> =
-            v.check(self.0.page_tokens.decode("ListMeetings", &req.page_token));
-        v.finish()?;
-        let mut rows = self
-            .0
-            .store
-            .meetings(me, after.flatten(), limit + 1)
-            .await?;
+        let (limit, after) = fields::all((
+            page_size(req.page_size, 20, 100),
+            self.cursor::<(DateTime<Utc>, String)>("ListMeetings", &req.page_token),
+        ))?;
+        let mut rows = self.0.store.meetings(me, after, limit + 1).await?;
         let next = next_page_token(&mut rows, limit, |m| {
             self.0
                 .page_tokens

@@ -1,14 +1,15 @@
 //! Profiles: read, update, search, delete and export one's own data.
 
 use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate;
 use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
 use super::state::{Members, id_or_me, member_caller, ts};
-use crate::domain::ProfileUpdate;
 use crate::domain::access::{self, ProfileAccess, ProfileView, Relationship, Viewer};
+use crate::domain::profile;
+use crate::domain::{ProfileUpdate, fields};
 use crate::error::{Error, Result};
 use crate::store::{MemberRow, SearchFilter, UpdateOutcome};
 
@@ -149,31 +150,18 @@ impl Members {
     ) -> Result<pb::SearchMembersResponse> {
         let (me, _) = member_caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        let city = v.check(validate::text("city", &req.city, 0, 100, false));
-        let interest = v.check(validate::text("interest", &req.interest, 0, 40, false));
-        let query = v.check(validate::text("query", &req.query, 0, 100, false));
-        let limit = v.check(page_size(req.page_size, 20, 100));
-        let after: Option<Option<String>> =
-            v.check(self.0.page_tokens.decode("SearchMembers", &req.page_token));
-        v.finish()?;
-        let escape = |s: &str| {
-            s.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        };
-        let filter = SearchFilter {
-            city_key: city.filter(|c| !c.is_empty()).map(|c| c.to_lowercase()),
-            interest: interest.filter(|i| !i.is_empty()).map(|i| i.to_lowercase()),
-            pattern: query
-                .filter(|q| !q.is_empty())
-                .map(|q| format!("%{}%", escape(&q.to_lowercase()))),
-        };
-        let limit = limit.unwrap_or(20);
+        let (city, interest, query, limit, after) = fields::all((
+            profile::city("city", &req.city),
+            validate::text("interest", &req.interest, 0, 40, false),
+            validate::text("query", &req.query, 0, 100, false),
+            page_size(req.page_size, 20, 100),
+            self.cursor::<String>("SearchMembers", &req.page_token),
+        ))?;
+        let filter = SearchFilter::new(&city, &interest, &query);
         let mut rows = self
             .0
             .store
-            .search(me, &filter, after.flatten().as_deref(), limit + 1)
+            .search(me, &filter, after.as_deref(), limit + 1)
             .await?;
         let next = next_page_token(&mut rows, limit, |m| {
             self.0

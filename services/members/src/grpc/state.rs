@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rendezvous_common::auth::{Caller, TokenIssuer};
 use rendezvous_common::clock::Clock;
+use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::server::caller;
 use rendezvous_common::time;
@@ -53,6 +54,15 @@ impl Members {
             settings,
             sign_ins,
         }))
+    }
+
+    /// The cursor a page token of `scope` holds; `None` for the first page.
+    pub(super) fn cursor<T: serde::de::DeserializeOwned>(
+        &self,
+        scope: &str,
+        token: &str,
+    ) -> Result<Option<T>, FieldViolation> {
+        self.0.page_tokens.decode(scope, token)
     }
 
     pub(super) fn now(&self) -> DateTime<Utc> {

@@ -122,6 +122,24 @@ pub struct SearchFilter {
     pub pattern: Option<String>,
 }
 
+impl SearchFilter {
+    /// The filter of a search's fields, each empty for none: case-insensitive, and the
+    /// query matched as a substring (its LIKE wildcards escaped).
+    pub fn new(city: &str, interest: &str, query: &str) -> Self {
+        let given = |s: &str| (!s.is_empty()).then(|| s.to_lowercase());
+        let escape = |s: String| {
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        };
+        Self {
+            city_key: given(city),
+            interest: given(interest),
+            pattern: given(query).map(|q| format!("%{}%", escape(q))),
+        }
+    }
+}
+
 /// Reads of one member on whatever connection (or transaction) they are given.
 pub trait MemberOps {
     fn load_member(
