@@ -8,9 +8,9 @@ use rendezvous_common::validate;
 use rendezvous_proto::members::v1 as pb;
 use uuid::Uuid;
 
-use super::connection::MAX_NOTE_CHARS;
 use super::contacts_csv::{self, Contact, CsvError};
 use super::fields;
+use super::network::MAX_NOTE_CHARS;
 
 /// Largest `Connections.csv` accepted.
 pub const MAX_CSV_BYTES: usize = 8 * 1024 * 1024;

@@ -8,8 +8,8 @@ use rendezvous_proto::notifications::v1 as npb;
 use rendezvous_proto::prost_types::Timestamp;
 use uuid::Uuid;
 
-use super::connection::other_member;
 use super::fields;
+use super::network::other_member;
 
 /// Most attendees one RecordMeetings call takes (pairs grow with the square).
 pub const MAX_RECORDED_ATTENDEES: usize = 1000;

@@ -7,8 +7,8 @@ use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 
 use super::state::{Members, member_caller, ts};
-use crate::domain::connection::{Answer, Direction, MetFilter, NewRequest, OtherMember};
 use crate::domain::fields;
+use crate::domain::network::{Answer, Direction, MetFilter, NewRequest, OtherMember};
 use crate::error::{Error, Result};
 use crate::store::{RequestOutcome, RequestRow, RespondOutcome};
 

@@ -7,7 +7,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::state::{Members, id_or_me, member_caller, ts};
-use crate::domain::access::{self, ProfileAccess, ProfileView, Relationship, Viewer};
+use crate::domain::network::{self, ProfileAccess, ProfileView, Relationship, Viewer};
 use crate::domain::profile;
 use crate::domain::{ProfileUpdate, fields};
 use crate::error::{Error, Result};
@@ -81,7 +81,8 @@ impl Members {
             Some(me) if me == target.id => Viewer::Owner,
             Some(me) => Viewer::Member(self.0.store.relation(me, target.id).await?),
         };
-        let view = access::profile(viewer, target.visibility).ok_or(Error::NotFound("member"))?;
+        let view =
+            network::profile_view(viewer, target.visibility).ok_or(Error::NotFound("member"))?;
         Ok(member_to_pb(target, view))
     }
 
@@ -119,7 +120,7 @@ impl Members {
             .member
             .ok_or_else(|| Error::field("member", "is required"))?;
         let id = id_or_me("member.id", &member.id, Some(me))?;
-        if !access::may_edit(me, id) {
+        if !network::may_edit(me, id) {
             return Err(Error::PermissionDenied(
                 "you can only update your own profile",
             ));
@@ -184,7 +185,7 @@ impl Members {
     ) -> Result<pb::DeleteMemberResponse> {
         let (me, _) = member_caller(&request)?;
         let id = id_or_me("id", &request.get_ref().id, Some(me))?;
-        if !access::may_edit(me, id) {
+        if !network::may_edit(me, id) {
             return Err(Error::PermissionDenied(
                 "you can only delete your own account",
             ));

@@ -11,8 +11,7 @@ use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
 use super::db::{Store, ordered, stored_id};
-use crate::domain::access::{self, Relation, RequestDecision};
-use crate::domain::connection::{Direction, MetFilter, RequestState};
+use crate::domain::network::{self, Direction, MetFilter, Relation, RequestDecision, RequestState};
 use crate::notices;
 
 /// A connection request as stored.
@@ -253,7 +252,7 @@ macro_rules! impl_connection_ops {
                 let Some(_) = live else {
                     return Ok(RequestOutcome::NotFound);
                 };
-                let decision = access::request_connection(self.relation(requester, addressee).await?);
+                let decision = network::request_decision(self.relation(requester, addressee).await?);
                 match decision {
                     RequestDecision::Hidden => return Ok(RequestOutcome::NotFound),
                     RequestDecision::RequesterBlocks => return Ok(RequestOutcome::RequesterBlocks),
