@@ -312,6 +312,51 @@ pub fn request_decision(rel: Relation) -> RequestDecision {
     }
 }
 
+/// The side of a connection request a member acts as: the addressee answers it, the
+/// requester withdraws it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestSide {
+    Addressee,
+    Requester,
+}
+
+/// What acting on a request as `side` comes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestChange {
+    Allowed,
+    /// The caller is the other party of the request.
+    OtherSide,
+    /// The caller is no party of it: its existence stays private.
+    Hidden,
+    NotPending,
+}
+
+/// Whether `caller` may answer (or withdraw) a request from `requester` to `addressee` in
+/// `state`, acting as `side`.
+pub fn request_change(
+    side: RequestSide,
+    caller: &str,
+    requester: &str,
+    addressee: &str,
+    state: RequestState,
+) -> RequestChange {
+    let (mine, theirs) = match side {
+        RequestSide::Addressee => (addressee, requester),
+        RequestSide::Requester => (requester, addressee),
+    };
+    if caller != mine {
+        if caller == theirs {
+            RequestChange::OtherSide
+        } else {
+            RequestChange::Hidden
+        }
+    } else if state != RequestState::Pending {
+        RequestChange::NotPending
+    } else {
+        RequestChange::Allowed
+    }
+}
+
 /// Whether a member may change or delete the account `target`: only their own.
 pub fn may_edit(me: Uuid, target: Uuid) -> bool {
     me == target
@@ -443,6 +488,31 @@ mod tests {
         ];
         for (rel, expected) in table {
             assert_eq!(request_decision(rel), expected, "{rel:?}");
+        }
+    }
+
+    /// Mirrors only_the_addressee_answers_and_only_the_requester_withdraws_a_request.
+    #[test]
+    fn only_the_addressee_answers_and_only_the_requester_withdraws() {
+        use RequestChange::{Allowed, Hidden, NotPending, OtherSide};
+        use RequestSide::{Addressee, Requester};
+        let pending = RequestState::Pending;
+        let table = [
+            (Addressee, "bruno", pending, Allowed),
+            (Addressee, "anna", pending, OtherSide),
+            (Addressee, "chloe", pending, Hidden),
+            (Addressee, "bruno", RequestState::Withdrawn, NotPending),
+            (Requester, "anna", pending, Allowed),
+            (Requester, "bruno", pending, OtherSide),
+            (Requester, "chloe", pending, Hidden),
+            (Requester, "anna", RequestState::Accepted, NotPending),
+        ];
+        for (side, caller, state, expected) in table {
+            let change = request_change(side, caller, "anna", "bruno", state);
+            assert_eq!(
+                change, expected,
+                "{caller} as {side:?} of a {state:?} request"
+            );
         }
     }
 

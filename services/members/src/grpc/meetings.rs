@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
+use uuid::Uuid;
 
 use super::state::{Members, member_caller, ts};
 use crate::domain::fields;
@@ -63,16 +64,9 @@ impl Members {
         request: Request<pb::ConfirmMetRequest>,
     ) -> Result<pb::ConfirmMetResponse> {
         let (me, _) = member_caller(&request)?;
-        let req = request.into_inner();
-        let choice = CoAttendeeChoice::try_from((me, req))?;
-        let (event, other) = (choice.event_id, choice.member);
-        let row = self
-            .0
-            .store
-            .set_meeting(event, me, other, true, self.now())
-            .await?;
+        let choice = CoAttendeeChoice::try_from((me, request.into_inner()))?;
         Ok(pb::ConfirmMetResponse {
-            co_attendee: Some(co_attendee_to_pb(row.ok_or(Error::NotFound("meeting"))?)),
+            co_attendee: Some(self.choose(me, choice, true).await?),
         })
     }
 
@@ -81,17 +75,26 @@ impl Members {
         request: Request<pb::DismissMeetingRequest>,
     ) -> Result<pb::DismissMeetingResponse> {
         let (me, _) = member_caller(&request)?;
-        let req = request.into_inner();
-        let choice = CoAttendeeChoice::try_from((me, req))?;
-        let (event, other) = (choice.event_id, choice.member);
+        let choice = CoAttendeeChoice::try_from((me, request.into_inner()))?;
+        Ok(pb::DismissMeetingResponse {
+            co_attendee: Some(self.choose(me, choice, false).await?),
+        })
+    }
+
+    /// Confirms (`met`) or dismisses the caller's co-attendee; NOT_FOUND when the caller has
+    /// no such follow-up.
+    async fn choose(
+        &self,
+        me: Uuid,
+        choice: CoAttendeeChoice,
+        met: bool,
+    ) -> Result<pb::CoAttendee> {
         let row = self
             .0
             .store
-            .set_meeting(event, me, other, false, self.now())
+            .set_meeting(choice.event_id, me, choice.member, met, self.now())
             .await?;
-        Ok(pb::DismissMeetingResponse {
-            co_attendee: Some(co_attendee_to_pb(row.ok_or(Error::NotFound("meeting"))?)),
-        })
+        Ok(co_attendee_to_pb(row.ok_or(Error::NotFound("meeting"))?))
     }
 
     pub(super) async fn get_network_stats(

@@ -11,7 +11,9 @@ use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
 use super::db::{Store, ordered, stored_id};
-use crate::domain::network::{self, Direction, MetFilter, Relation, RequestDecision, RequestState};
+use crate::domain::network::{
+    self, Direction, MetFilter, Relation, RequestChange, RequestDecision, RequestSide, RequestState,
+};
 use crate::notices;
 
 /// A connection request as stored.
@@ -115,6 +117,14 @@ pub trait ConnectionOps: OutboxWriter + Locks {
         caller: &str,
     ) -> impl Future<Output = Result<Option<RequestRow>, sqlx::Error>> + Send;
 
+    /// The request `id` if `caller` may change it acting as `side`, else the refusal.
+    fn request_to_change(
+        &mut self,
+        id: &str,
+        caller: &str,
+        side: RequestSide,
+    ) -> impl Future<Output = Result<RespondOutcome, sqlx::Error>> + Send;
+
     fn set_request_state(
         &mut self,
         id: &str,
@@ -185,6 +195,30 @@ macro_rules! impl_connection_ops {
                 .fetch_optional(&mut *self)
                 .await
                 .and_then(|row| row.map(RequestRow::try_from).transpose())
+            }
+
+            async fn request_to_change(
+                &mut self,
+                id: &str,
+                caller: &str,
+                side: RequestSide,
+            ) -> Result<RespondOutcome, sqlx::Error> {
+                let Some(request) = self.load_request(id, caller).await? else {
+                    return Ok(RespondOutcome::NotFound);
+                };
+                let change = network::request_change(
+                    side,
+                    caller,
+                    &request.requester_id,
+                    &request.addressee_id,
+                    request.state,
+                );
+                Ok(match change {
+                    RequestChange::Allowed => RespondOutcome::Done(request),
+                    RequestChange::OtherSide => RespondOutcome::NotYours,
+                    RequestChange::Hidden => RespondOutcome::NotFound,
+                    RequestChange::NotPending => RespondOutcome::NotPending,
+                })
             }
 
             async fn set_request_state(
@@ -356,19 +390,11 @@ impl Store {
         let request_id = &*request_id.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            let Some(request) = tx.load_request(request_id, caller).await? else {
-                return Ok(RespondOutcome::NotFound);
+            let side = RequestSide::Addressee;
+            let request = match tx.request_to_change(request_id, caller, side).await? {
+                RespondOutcome::Done(request) => request,
+                refused => return Ok(refused),
             };
-            if request.addressee_id != caller {
-                return Ok(if request.requester_id == caller {
-                    RespondOutcome::NotYours
-                } else {
-                    RespondOutcome::NotFound
-                });
-            }
-            if request.state != RequestState::Pending {
-                return Ok(RespondOutcome::NotPending);
-            }
             let done = if accept {
                 tx.accept_request(&request, now).await?
             } else {
@@ -392,18 +418,10 @@ impl Store {
         let request_id = &*request_id.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            let Some(request) = tx.load_request(request_id, caller).await? else {
-                return Ok(RespondOutcome::NotFound);
-            };
-            if request.requester_id != caller {
-                return Ok(if request.addressee_id == caller {
-                    RespondOutcome::NotYours
-                } else {
-                    RespondOutcome::NotFound
-                });
-            }
-            if request.state != RequestState::Pending {
-                return Ok(RespondOutcome::NotPending);
+            let side = RequestSide::Requester;
+            match tx.request_to_change(request_id, caller, side).await? {
+                RespondOutcome::Done(_) => {}
+                refused => return Ok(refused),
             }
             tx.set_request_state(request_id, RequestState::Withdrawn, now)
                 .await?;
@@ -632,8 +650,8 @@ impl Store {
         member: Uuid,
         others: &[String],
     ) -> Result<Vec<String>, sqlx::Error> {
-        let member = &*member.to_string();
-        self.pairs_among("connections", member, others).await
+        self.pairs_among(("connections", "member_a", "member_b"), member, others)
+            .await
     }
 
     /// Ids among `others` that `member` has met in person.
@@ -642,47 +660,8 @@ impl Store {
         member: Uuid,
         others: &[String],
     ) -> Result<Vec<String>, sqlx::Error> {
-        let member = &*member.to_string();
-        self.pairs_among("met_edges", member, others).await
-    }
-
-    /// Ids among `others` paired with `member` in `table` (`connections` or `met_edges`).
-    async fn pairs_among(
-        &self,
-        table: &'static str,
-        member: &str,
-        others: &[String],
-    ) -> Result<Vec<String>, sqlx::Error> {
-        // `member` itself among `others` would match every one of its pairs below.
-        let others: Vec<&String> = others.iter().filter(|id| *id != member).collect();
-        let mut out = Vec::new();
-        with_db!(&self.db, |pool| {
-            for chunk in others.chunks(1000) {
-                let mut qb = QueryBuilder::new("SELECT CASE WHEN member_a = ");
-                qb.push_bind(member);
-                qb.push(" THEN member_b ELSE member_a END FROM ");
-                qb.push(table);
-                qb.push(" WHERE (member_a = ");
-                qb.push_bind(member);
-                qb.push(" OR member_b = ");
-                qb.push_bind(member);
-                qb.push(") AND (member_a IN (");
-                let mut s = qb.separated(", ");
-                for id in chunk {
-                    s.push_bind((*id).clone());
-                }
-                s.push_unseparated(") OR member_b IN (");
-                let mut s = qb.separated(", ");
-                for id in chunk {
-                    s.push_bind((*id).clone());
-                }
-                s.push_unseparated("))");
-                let rows: Vec<String> = qb.build_query_scalar().fetch_all(pool).await?;
-                out.extend(rows.into_iter().filter(|id| id != member));
-            }
-            Ok::<_, sqlx::Error>(())
-        })?;
-        Ok(out)
+        self.pairs_among(("met_edges", "member_a", "member_b"), member, others)
+            .await
     }
 
     /// Ids among `others` that `member` blocks or is blocked by.
@@ -691,29 +670,51 @@ impl Store {
         member: Uuid,
         others: &[String],
     ) -> Result<Vec<String>, sqlx::Error> {
+        self.pairs_among(("blocks", "blocker_id", "blocked_id"), member, others)
+            .await
+    }
+
+    /// Ids among `others` on the other side of a row of `(table, a, b)` with `member` on one.
+    async fn pairs_among(
+        &self,
+        (table, a, b): (&'static str, &'static str, &'static str),
+        member: Uuid,
+        others: &[String],
+    ) -> Result<Vec<String>, sqlx::Error> {
         let member = &*member.to_string();
+        // `member` itself among `others` would match every one of its pairs below.
+        let others: Vec<&String> = others.iter().filter(|id| *id != member).collect();
         let mut out = Vec::new();
         with_db!(&self.db, |pool| {
             for chunk in others.chunks(1000) {
-                let mut qb = QueryBuilder::new("SELECT CASE WHEN blocker_id = ");
-                qb.push_bind(member);
-                qb.push(" THEN blocked_id ELSE blocker_id END FROM blocks WHERE (blocker_id = ");
-                qb.push_bind(member);
-                qb.push(" AND blocked_id IN (");
-                let mut s = qb.separated(", ");
-                for id in chunk {
-                    s.push_bind(id.clone());
+                let mut qb = QueryBuilder::new("SELECT CASE WHEN ");
+                qb.push(a).push(" = ").push_bind(member);
+                qb.push(" THEN ")
+                    .push(b)
+                    .push(" ELSE ")
+                    .push(a)
+                    .push(" END FROM ");
+                qb.push(table)
+                    .push(" WHERE (")
+                    .push(a)
+                    .push(" = ")
+                    .push_bind(member);
+                qb.push(" OR ")
+                    .push(b)
+                    .push(" = ")
+                    .push_bind(member)
+                    .push(") AND (");
+                for (column, separator) in [(a, ""), (b, " OR ")] {
+                    qb.push(separator).push(column).push(" IN (");
+                    let mut s = qb.separated(", ");
+                    for id in chunk {
+                        s.push_bind((*id).clone());
+                    }
+                    s.push_unseparated(")");
                 }
-                s.push_unseparated(")) OR (blocked_id = ");
-                qb.push_bind(member);
-                qb.push(" AND blocker_id IN (");
-                let mut s = qb.separated(", ");
-                for id in chunk {
-                    s.push_bind(id.clone());
-                }
-                s.push_unseparated("))");
+                qb.push(")");
                 let rows: Vec<String> = qb.build_query_scalar().fetch_all(pool).await?;
-                out.extend(rows);
+                out.extend(rows.into_iter().filter(|id| id != member));
             }
             Ok::<_, sqlx::Error>(())
         })?;

@@ -65,6 +65,25 @@ pub trait MeetingOps: OutboxWriter {
         only: Option<&str>,
     ) -> impl Future<Output = Result<Vec<CoAttendeeRow>, sqlx::Error>> + Send;
 
+    /// The `(a, b)` rows of `table` whose `a` and `b` columns are both among `ids`.
+    fn pairs_within(
+        &mut self,
+        table: &'static str,
+        a: &'static str,
+        b: &'static str,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<(String, String)>, sqlx::Error>> + Send;
+
+    /// Marks `a` and `b` met in person at `event` (once per pair) and tells each of them.
+    fn meet(
+        &mut self,
+        event: &npb::EventFacts,
+        a: &str,
+        b: &str,
+        met_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     fn mark_met_if_mutual(
         &mut self,
         event_id: &str,
@@ -135,18 +154,7 @@ macro_rules! impl_meeting_ops {
                 let blocked: Vec<(String, String)> = if attendees.is_empty() {
                     Vec::new()
                 } else {
-                    let mut qb = QueryBuilder::new("SELECT blocker_id, blocked_id FROM blocks WHERE blocker_id IN (");
-                    let mut s = qb.separated(", ");
-                    for id in attendees {
-                        s.push_bind(id.clone());
-                    }
-                    s.push_unseparated(") AND blocked_id IN (");
-                    let mut s = qb.separated(", ");
-                    for id in attendees {
-                        s.push_bind(id.clone());
-                    }
-                    s.push_unseparated(")");
-                    qb.build_query_as().fetch_all(&mut *self).await?
+                    self.pairs_within("blocks", "blocker_id", "blocked_id", attendees).await?
                 };
                 let is_blocked = |a: &str, b: &str| {
                     blocked.iter().any(|(x, y)| (x == a && y == b) || (x == b && y == a))
@@ -154,18 +162,7 @@ macro_rules! impl_meeting_ops {
                 pairs.retain(|(a, b)| !is_blocked(a, b));
                 let mut met_pairs: Vec<(&str, &str)> = Vec::new();
                 if small && !pairs.is_empty() {
-                    let mut qb = QueryBuilder::new("SELECT member_a, member_b FROM connections WHERE member_a IN (");
-                    let mut s = qb.separated(", ");
-                    for id in attendees {
-                        s.push_bind(id.clone());
-                    }
-                    s.push_unseparated(") AND member_b IN (");
-                    let mut s = qb.separated(", ");
-                    for id in attendees {
-                        s.push_bind(id.clone());
-                    }
-                    s.push_unseparated(")");
-                    let connected: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *self).await?;
+                    let connected = self.pairs_within("connections", "member_a", "member_b", attendees).await?;
                     met_pairs = pairs
                         .iter()
                         .copied()
@@ -193,33 +190,8 @@ macro_rules! impl_meeting_ops {
                     });
                     qb.build().execute(&mut *self).await?;
                 }
-                let names: std::collections::HashMap<String, String> = if attendees.is_empty() {
-                    std::collections::HashMap::new()
-                } else {
-                    let mut qb = QueryBuilder::new("SELECT id, display_name FROM members WHERE id IN (");
-                    let mut s = qb.separated(", ");
-                    for id in attendees {
-                        s.push_bind(id.clone());
-                    }
-                    s.push_unseparated(")");
-                    let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *self).await?;
-                    rows.into_iter().collect()
-                };
-                let name = |id: &str| names.get(id).cloned().unwrap_or_default();
                 for &(a, b) in &met_pairs {
-                    sqlx::query(
-                        "INSERT INTO met_edges (member_a, member_b, event_id, met_at) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (member_a, member_b) DO NOTHING",
-                    )
-                    .bind(a)
-                    .bind(b)
-                    .bind(event_id)
-                    .bind(event_time)
-                    .execute(&mut *self)
-                    .await?;
-                    for message in met_messages(event, a, b, &name(a), &name(b))? {
-                        self.enqueue(&message, now).await?;
-                    }
+                    self.meet(event, a, b, event_time, now).await?;
                 }
                 for member in attendees {
                     let co_attendees = pairs.iter().filter(|(a, b)| a == member || b == member).count();
@@ -285,6 +257,26 @@ macro_rules! impl_meeting_ops {
                     .collect())
             }
 
+            async fn pairs_within(
+                &mut self,
+                table: &'static str,
+                a: &'static str,
+                b: &'static str,
+                ids: &[String],
+            ) -> Result<Vec<(String, String)>, sqlx::Error> {
+                let mut qb = QueryBuilder::new("SELECT ");
+                qb.push(a).push(", ").push(b).push(" FROM ").push(table);
+                for (column, keyword) in [(a, " WHERE "), (b, " AND ")] {
+                    qb.push(keyword).push(column).push(" IN (");
+                    let mut s = qb.separated(", ");
+                    for id in ids {
+                        s.push_bind(id.clone());
+                    }
+                    s.push_unseparated(")");
+                }
+                qb.build_query_as().fetch_all(&mut *self).await
+            }
+
             async fn mark_met_if_mutual(
                 &mut self,
                 event_id: &str,
@@ -314,14 +306,26 @@ macro_rules! impl_meeting_ops {
                 .fetch_one(&mut *self)
                 .await?;
                 let event = stored_facts(event_id, title, event_time, encoded)?;
+                self.meet(&event, a, b, event_time, now).await?;
+                Ok(true)
+            }
+
+            async fn meet(
+                &mut self,
+                event: &npb::EventFacts,
+                a: &str,
+                b: &str,
+                met_at: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
                 sqlx::query(
                     "INSERT INTO met_edges (member_a, member_b, event_id, met_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (member_a, member_b) DO NOTHING",
                 )
                 .bind(a)
                 .bind(b)
-                .bind(event_id)
-                .bind(event_time)
+                .bind(&event.event_id)
+                .bind(met_at)
                 .execute(&mut *self)
                 .await?;
                 let names: Vec<(String, String)> =
@@ -333,10 +337,10 @@ macro_rules! impl_meeting_ops {
                 let name = |id: &str| {
                     names.iter().find(|(i, _)| i == id).map(|(_, n)| n.clone()).unwrap_or_default()
                 };
-                for message in met_messages(&event, a, b, &name(a), &name(b))? {
+                for message in met_messages(event, a, b, &name(a), &name(b))? {
                     self.enqueue(&message, now).await?;
                 }
-                Ok(true)
+                Ok(())
             }
         }
     };
