@@ -4,8 +4,34 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use chrono::Duration;
 use rendezvous_common::auth::SigningKeyPair;
 use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, TelemetryArgs};
+
+/// Tunables of the members service.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    /// Events with at most this many checked-in members mark connected pairs met at once.
+    pub small_event_max: usize,
+    /// Failed sign-ins allowed per account before it is locked out for a while.
+    pub failed_sign_ins_per_account: u32,
+    /// Failed sign-ins allowed per client address before it is locked out for a while.
+    pub failed_sign_ins_per_peer: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime: Duration::minutes(15),
+            refresh_token_lifetime: Duration::days(30),
+            small_event_max: 12,
+            failed_sign_ins_per_account: 5,
+            failed_sign_ins_per_peer: 20,
+        }
+    }
+}
 
 /// The members service: accounts, sign-in, profiles, connections, meetings.
 #[derive(clap::Parser, Clone, Debug)]
@@ -66,14 +92,10 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn settings(&self) -> crate::Settings {
-        crate::Settings {
-            access_token_lifetime: chrono::Duration::seconds(
-                self.access_token_ttl_secs.clamp(30, 900),
-            ),
-            refresh_token_lifetime: chrono::Duration::days(
-                self.refresh_token_ttl_days.clamp(1, 365),
-            ),
+    pub fn settings(&self) -> Settings {
+        Settings {
+            access_token_lifetime: Duration::seconds(self.access_token_ttl_secs.clamp(30, 900)),
+            refresh_token_lifetime: Duration::days(self.refresh_token_ttl_days.clamp(1, 365)),
             small_event_max: self.small_event_max,
             failed_sign_ins_per_account: self.failed_sign_ins_per_account,
             failed_sign_ins_per_peer: self.failed_sign_ins_per_peer,

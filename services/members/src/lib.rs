@@ -6,7 +6,9 @@
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod service;
+pub mod grpc;
+pub mod notices;
+mod sign_ins;
 pub mod store;
 
 use rendezvous_common::auth::{
@@ -25,7 +27,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 
-pub use service::{Members, Settings};
+pub use config::Settings;
+pub use grpc::Members;
 
 /// Everything the service needs, already loaded.
 #[derive(Clone, Debug)]

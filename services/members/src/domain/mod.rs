@@ -1,6 +1,11 @@
-//! The members domain: values that need no I/O, and the rules that decide on them.
+//! The members domain: values that need no I/O, the requests parsed into them, and the rules
+//! that decide on them.
 
 pub mod contacts_csv;
+pub mod fields;
+pub mod import;
+pub mod meeting;
+pub mod network;
 pub mod password;
 pub mod profile;
 

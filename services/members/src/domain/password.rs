@@ -4,6 +4,10 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rendezvous_common::error::FieldViolation;
+use rendezvous_common::validate;
+use rendezvous_proto::members::v1 as pb;
+
+use super::fields;
 
 pub const MIN_LEN: usize = 10;
 pub const MAX_LEN: usize = 256;
@@ -60,6 +64,61 @@ pub fn verify(password: &str, phc: &str) -> bool {
 pub fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| hash("decoy password never used").unwrap_or_default())
+}
+
+/// A valid ChangePassword request: the current password and a new, different one.
+#[derive(Clone)]
+pub struct PasswordChange {
+    pub old: String,
+    pub new: String,
+}
+
+impl TryFrom<pb::ChangePasswordRequest> for PasswordChange {
+    type Error = Vec<FieldViolation>;
+
+    fn try_from(req: pb::ChangePasswordRequest) -> Result<Self, Self::Error> {
+        fields::all((
+            fields::rule(!req.old_password.is_empty(), "old_password", "is required"),
+            validate("new_password", &req.new_password),
+            fields::rule(
+                req.old_password.is_empty() || req.old_password != req.new_password,
+                "new_password",
+                "must differ from the old password",
+            ),
+        ))?;
+        Ok(Self {
+            old: req.old_password,
+            new: req.new_password,
+        })
+    }
+}
+
+/// A sign-in attempt: a well-formed email and a password of a possible length.
+#[derive(Clone)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+impl TryFrom<pb::LoginRequest> for Credentials {
+    type Error = Vec<FieldViolation>;
+
+    fn try_from(req: pb::LoginRequest) -> Result<Self, Self::Error> {
+        let chars = req.password.chars().count();
+        let (email, (), ()) = fields::all((
+            validate::email("email", &req.email),
+            fields::rule(chars > 0, "password", "is required"),
+            fields::rule(
+                chars == 0 || chars <= MAX_LEN,
+                "password",
+                &format!("must be at most {MAX_LEN} characters"),
+            ),
+        ))?;
+        Ok(Self {
+            email,
+            password: req.password,
+        })
+    }
 }
 
 #[cfg(test)]

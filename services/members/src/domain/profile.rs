@@ -3,11 +3,12 @@
 
 use chrono_tz::Tz;
 use rendezvous_common::error::FieldViolation;
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 
 use super::contacts_csv::normalize_profile_url;
+use super::fields;
 use super::password;
 
 pub const MAX_INTERESTS: usize = 20;
@@ -29,12 +30,11 @@ impl Visibility {
         }
     }
 
-    pub fn parse_stored(s: &str) -> Self {
-        match s {
-            "connections" => Self::Connections,
-            "private" => Self::Private,
-            _ => Self::Public,
-        }
+    /// The visibility a stored row names; `None` for anything this code never writes.
+    pub fn from_stored(value: &str) -> Option<Self> {
+        [Self::Public, Self::Connections, Self::Private]
+            .into_iter()
+            .find(|v| v.as_str() == value)
     }
 
     pub fn to_proto(self) -> pb::ProfileVisibility {
@@ -140,7 +140,8 @@ fn display_name(field: &str, value: &str) -> Result<String, FieldViolation> {
     validate::text(field, value, 1, 100, false)
 }
 
-fn city(field: &str, value: &str) -> Result<String, FieldViolation> {
+/// A city: free text of at most 100 characters; empty for none.
+pub fn city(field: &str, value: &str) -> Result<String, FieldViolation> {
     validate::text(field, value, 0, 100, false)
 }
 
@@ -159,27 +160,22 @@ impl TryFrom<pb::RegisterRequest> for NewMember {
     type Error = Vec<FieldViolation>;
 
     fn try_from(req: pb::RegisterRequest) -> Result<Self, Self::Error> {
-        let mut v = Violations::new();
-        let email = v.check(validate::email("email", &req.email));
-        v.check(password::validate("password", &req.password));
-        let display_name = v.check(display_name("display_name", &req.display_name));
-        let city = v.check(city("city", &req.city));
-        let locale = v.check(Locale::parse("locale", &req.locale));
-        let time_zone = v.check(time_zone("time_zone", &req.time_zone));
-        v.finish()?;
-        match (email, display_name, city, locale, time_zone) {
-            (Some(email), Some(display_name), Some(city), Some(locale), Some(time_zone)) => {
-                Ok(Self {
-                    email,
-                    password: req.password,
-                    display_name,
-                    city,
-                    locale,
-                    time_zone,
-                })
-            }
-            _ => Err(vec![FieldViolation::new("request", "invalid")]),
-        }
+        let (email, (), display_name, city, locale, time_zone) = fields::all((
+            validate::email("email", &req.email),
+            password::validate("password", &req.password),
+            display_name("display_name", &req.display_name),
+            city("city", &req.city),
+            Locale::parse("locale", &req.locale),
+            time_zone("time_zone", &req.time_zone),
+        ))?;
+        Ok(Self {
+            email,
+            password: req.password,
+            display_name,
+            city,
+            locale,
+            time_zone,
+        })
     }
 }
 
@@ -220,66 +216,77 @@ impl ProfileUpdate {
         member: &pb::Member,
         mask: Option<&FieldMask>,
     ) -> Result<Self, Vec<FieldViolation>> {
-        let mut v = Violations::new();
+        let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
         let mut update = Self {
             etag: (!member.etag.is_empty()).then(|| member.etag.clone()),
             ..Self::default()
         };
-        let paths = validate::mask_paths(mask, &mut v);
-        for path in paths {
-            match path.as_str() {
-                "display_name" => {
-                    update.display_name =
-                        v.check(display_name("member.display_name", &member.display_name));
-                }
-                "headline" => {
-                    update.headline = v.check(validate::text(
-                        "member.headline",
-                        &member.headline,
-                        0,
-                        200,
-                        false,
-                    ));
-                }
-                "company" => {
-                    update.company = v.check(validate::text(
-                        "member.company",
-                        &member.company,
-                        0,
-                        100,
-                        false,
-                    ));
-                }
-                "city" => update.city = v.check(city("member.city", &member.city)),
-                "interests" => {
-                    update.interests = v.check(interests("member.interests", &member.interests));
-                }
-                "locale" => update.locale = v.check(Locale::parse("member.locale", &member.locale)),
-                "time_zone" => {
-                    update.time_zone = v.check(time_zone("member.time_zone", &member.time_zone));
-                }
-                "linkedin_url" => {
-                    update.linkedin_url =
-                        v.check(linkedin_url("member.linkedin_url", &member.linkedin_url));
-                }
-                "visibility" => {
-                    match Visibility::from_proto("member.visibility", member.visibility) {
-                        Ok(Some(vis)) => update.visibility = Some(vis),
-                        Ok(None) => v.push(FieldViolation::new("member.visibility", "must be set")),
-                        Err(e) => v.push(e),
-                    }
-                }
-                other => v.push(FieldViolation::new(
+        fields::all((
+            fields::rule(
+                !paths.is_empty(),
+                "update_mask",
+                "is required: name the fields to change",
+            ),
+            fields::each(paths.iter().map(|path| update.set(path, member))),
+        ))?;
+        Ok(update)
+    }
+
+    /// Takes the value of one mask path from `member`.
+    fn set(&mut self, path: &str, member: &pb::Member) -> Result<(), FieldViolation> {
+        match path {
+            "display_name" => {
+                self.display_name =
+                    Some(display_name("member.display_name", &member.display_name)?);
+            }
+            "headline" => {
+                self.headline = Some(validate::text(
+                    "member.headline",
+                    &member.headline,
+                    0,
+                    200,
+                    false,
+                )?);
+            }
+            "company" => {
+                self.company = Some(validate::text(
+                    "member.company",
+                    &member.company,
+                    0,
+                    100,
+                    false,
+                )?);
+            }
+            "city" => self.city = Some(city("member.city", &member.city)?),
+            "interests" => {
+                self.interests = Some(interests("member.interests", &member.interests)?);
+            }
+            "locale" => self.locale = Some(Locale::parse("member.locale", &member.locale)?),
+            "time_zone" => {
+                self.time_zone = Some(time_zone("member.time_zone", &member.time_zone)?);
+            }
+            "linkedin_url" => {
+                self.linkedin_url =
+                    Some(linkedin_url("member.linkedin_url", &member.linkedin_url)?);
+            }
+            "visibility" => {
+                let visibility = Visibility::from_proto("member.visibility", member.visibility)?;
+                self.visibility = Some(
+                    visibility
+                        .ok_or_else(|| FieldViolation::new("member.visibility", "must be set"))?,
+                );
+            }
+            other => {
+                return Err(FieldViolation::new(
                     "update_mask",
                     format!(
                         "unknown or read-only path `{other}`; updatable: {}",
                         UPDATABLE_PATHS.join(", ")
                     ),
-                )),
+                ));
             }
         }
-        v.finish()?;
-        Ok(update)
+        Ok(())
     }
 }
 

@@ -2,12 +2,7 @@
 //! expired or misused credential is refused with UNAUTHENTICATED, and sessions end when they
 //! should.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
+use crate::helpers::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
@@ -23,6 +18,11 @@ use serde_json::{Value, json};
 use tonic::{Code, Status};
 
 /// GetMember `me` with `token` as the bearer token.
+/// The id of the member `token` signs in.
+async fn signed_in_as(stack: &MembersHandle, token: &str) -> String {
+    whoami(stack, token).await.unwrap().id
+}
+
 async fn whoami(stack: &MembersHandle, token: &str) -> Result<pb::Member, Status> {
     stack
         .client_with_token(token)
@@ -36,27 +36,6 @@ async fn assert_refused(stack: &MembersHandle, token: &str, why: &str) {
         .await
         .expect_err(&format!("{why}: accepted"));
     assert_eq!(status.code(), Code::Unauthenticated, "{why}: {status:?}");
-}
-
-async fn refresh(stack: &MembersHandle, refresh_token: &str) -> Result<pb::Session, Status> {
-    stack
-        .anonymous()
-        .refresh_session(pb::RefreshSessionRequest {
-            refresh_token: refresh_token.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().session.unwrap())
-}
-
-async fn login(stack: &MembersHandle, email: &str, password: &str) -> Result<pb::Session, Status> {
-    stack
-        .anonymous()
-        .login(pb::LoginRequest {
-            email: email.to_owned(),
-            password: password.to_owned(),
-        })
-        .await
-        .map(|r| r.into_inner().session.unwrap())
 }
 
 fn decode_part(part: &str) -> Value {
@@ -105,16 +84,10 @@ async fn an_access_token_is_refused_once_expired(backend: Backend) {
     .await
     .unwrap();
     let anna = stack.register("Anna").await.unwrap();
-    assert_eq!(
-        whoami(&stack, &anna.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &anna.access_token).await, anna.id);
 
     stack.clock.advance(Duration::minutes(14));
-    assert_eq!(
-        whoami(&stack, &anna.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &anna.access_token).await, anna.id);
 
     stack.clock.advance(Duration::minutes(2));
     let status = whoami(&stack, &anna.access_token).await.unwrap_err();
@@ -123,17 +96,12 @@ async fn an_access_token_is_refused_once_expired(backend: Backend) {
 
     // The session itself lives on: a refresh gives a working access token.
     let session = refresh(&stack, &anna.refresh_token).await.unwrap();
-    assert_eq!(
-        whoami(&stack, &session.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &session.access_token).await, anna.id);
     stack.stop().await.unwrap();
 }
 
 async fn a_token_with_a_tampered_payload_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     let (header, mut claims, signature) = split(&anna.access_token);
 
     claims["sub"] = json!(bruno.id);
@@ -159,16 +127,12 @@ async fn a_token_with_a_tampered_payload_is_refused(backend: Backend) {
     assert_refused(&stack, &flipped, "a changed signature").await;
 
     // The genuine token still works.
-    assert_eq!(
-        whoami(&stack, &anna.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &anna.access_token).await, anna.id);
     stack.stop().await.unwrap();
 }
 
 async fn an_unsigned_alg_none_token_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let (mut header, claims, signature) = split(&anna.access_token);
     header["alg"] = json!("none");
     let unsigned = format!("{}.{}.", encode_part(&header), encode_part(&claims));
@@ -189,8 +153,7 @@ async fn an_unsigned_alg_none_token_is_refused(backend: Backend) {
 }
 
 async fn a_token_of_another_type_is_refused_even_when_signed_by_the_service_key(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let (_, claims, _) = split(&anna.access_token);
     let key = &stack.signing_key;
 
@@ -206,8 +169,7 @@ async fn a_token_of_another_type_is_refused_even_when_signed_by_the_service_key(
 }
 
 async fn a_token_for_another_audience_or_issuer_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let (_, claims, _) = split(&anna.access_token);
     let key = &stack.signing_key;
     let header = access_header(key, Some("at+jwt"));
@@ -237,8 +199,7 @@ async fn a_token_for_another_audience_or_issuer_is_refused(backend: Backend) {
 }
 
 async fn a_token_signed_by_another_key_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let (_, claims, _) = split(&anna.access_token);
     let session_id = uuid::Uuid::try_parse(claims["sid"].as_str().unwrap()).unwrap();
     let member_id = uuid::Uuid::try_parse(&anna.id).unwrap();
@@ -262,8 +223,7 @@ async fn a_token_signed_by_another_key_is_refused(backend: Backend) {
 }
 
 async fn a_refresh_token_is_not_an_access_token(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     assert_refused(&stack, &anna.refresh_token, "a refresh token").await;
 
     // Nor is an access token a refresh token.
@@ -274,8 +234,7 @@ async fn a_refresh_token_is_not_an_access_token(backend: Backend) {
 }
 
 async fn malformed_authorization_metadata_is_refused(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     for value in [
         format!("Basic {}", anna.access_token),
         anna.access_token.clone(),
@@ -300,8 +259,7 @@ async fn malformed_authorization_metadata_is_refused(backend: Backend) {
 }
 
 async fn a_reused_refresh_token_is_refused_and_ends_its_session(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let other_device = login(&stack, &anna.email, &anna.password).await.unwrap();
 
     let first = refresh(&stack, &anna.refresh_token).await.unwrap();
@@ -318,16 +276,12 @@ async fn a_reused_refresh_token_is_refused_and_ends_its_session(backend: Backend
 
     // Another session of the same member is not touched.
     let other = refresh(&stack, &other_device.refresh_token).await.unwrap();
-    assert_eq!(
-        whoami(&stack, &other.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &other.access_token).await, anna.id);
     stack.stop().await.unwrap();
 }
 
 async fn logout_revokes_the_refresh_token(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let other_device = login(&stack, &anna.email, &anna.password).await.unwrap();
 
     anna.client
@@ -344,8 +298,7 @@ async fn logout_revokes_the_refresh_token(backend: Backend) {
 }
 
 async fn changing_the_password_revokes_the_other_sessions_only(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let laptop = login(&stack, &anna.email, &anna.password).await.unwrap();
     let phone = login(&stack, &anna.email, &anna.password).await.unwrap();
 
@@ -363,10 +316,7 @@ async fn changing_the_password_revokes_the_other_sessions_only(backend: Backend)
         assert_eq!(status.code(), Code::Unauthenticated, "{device}: {status:?}");
     }
     let current = refresh(&stack, &anna.refresh_token).await.unwrap();
-    assert_eq!(
-        whoami(&stack, &current.access_token).await.unwrap().id,
-        anna.id
-    );
+    assert_eq!(signed_in_as(&stack, &current.access_token).await, anna.id);
 
     let status = login(&stack, &anna.email, &anna.password)
         .await
@@ -379,8 +329,7 @@ async fn changing_the_password_revokes_the_other_sessions_only(backend: Backend)
 }
 
 async fn wrong_password_and_unknown_email_get_the_same_answer(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
 
     let wrong_password = login(&stack, &anna.email, "not my password at all")
         .await
@@ -405,9 +354,7 @@ async fn failed_sign_ins(stack: &MembersHandle, emails: &[String]) {
 }
 
 async fn an_account_is_locked_after_its_budget_of_failed_sign_ins(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
 
     failed_sign_ins(&stack, &vec![anna.email.clone(); 5]).await;
     let status = login(&stack, &anna.email, &anna.password)

@@ -1,18 +1,12 @@
 //! The shared server bootstrap as a client sees it: health, reflection (v1 and v1alpha), load
 //! shedding, per-request deadlines and graceful shutdown.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
+use crate::helpers::*;
 use std::time::Duration;
 
 use futures::future::join_all;
-use rendezvous_common::server::ServerSettings;
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_testkit::{Backend, MembersHandle, Start, backend_tests};
+use rendezvous_testkit::{Backend, MembersHandle, backend_tests};
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -61,15 +55,7 @@ async fn health_is_serving_then_not_serving_after_shutdown(backend: Backend) {
 }
 
 async fn an_open_stream_does_not_hold_shutdown_past_the_grace_period(backend: Backend) {
-    let stack = MembersHandle::start_with(Start {
-        server: ServerSettings {
-            shutdown_grace: Duration::from_millis(200),
-            ..ServerSettings::default()
-        },
-        ..Start::new(backend)
-    })
-    .await
-    .unwrap();
+    let stack = start_with_server(backend, |s| s.shutdown_grace = Duration::from_millis(200)).await;
     let mut health = HealthClient::new(stack.channel.clone());
     let _watch = health
         .watch(HealthCheckRequest {
@@ -143,15 +129,7 @@ async fn reflection_lists_the_services_in_v1_and_v1alpha(backend: Backend) {
 }
 
 async fn requests_beyond_the_concurrency_limit_are_shed(backend: Backend) {
-    let stack = MembersHandle::start_with(Start {
-        server: ServerSettings {
-            max_concurrent_requests: 1,
-            ..ServerSettings::default()
-        },
-        ..Start::new(backend)
-    })
-    .await
-    .unwrap();
+    let stack = start_with_server(backend, |s| s.max_concurrent_requests = 1).await;
     let member = stack.register("Anna").await.unwrap();
     // Sign-ins hash with argon2, so eight at once overlap and all but one must be refused.
     let calls = (0..8).map(|_| {
@@ -171,24 +149,11 @@ async fn requests_beyond_the_concurrency_limit_are_shed(backend: Backend) {
 }
 
 async fn a_request_over_the_deadline_ends_with_deadline_exceeded(backend: Backend) {
-    let stack = MembersHandle::start_with(Start {
-        server: ServerSettings {
-            request_timeout: Duration::from_millis(1),
-            ..ServerSettings::default()
-        },
-        ..Start::new(backend)
-    })
-    .await
-    .unwrap();
+    let stack = start_with_server(backend, |s| s.request_timeout = Duration::from_millis(1)).await;
     // Registration hashes a password (tens of milliseconds): far over a 1 ms deadline.
     let status = stack
         .anonymous()
-        .register(pb::RegisterRequest {
-            email: "late@example.com".into(),
-            password: "correct horse battery".into(),
-            display_name: "Late".into(),
-            ..Default::default()
-        })
+        .register(register_request("late@example.com", "Late"))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded);

@@ -1,16 +1,10 @@
 //! ImportContacts with LinkedIn `Connections.csv` exports as members download them: which
 //! contacts are members, how many are not, and the connection requests the member picks.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
+use crate::helpers::*;
 use std::fmt::Write as _;
 
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{Backend, MembersHandle, TestMember, backend_tests, connect};
 
 const HEADER: &str = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n";
@@ -34,21 +28,7 @@ fn line_of(csv: &str, needle: &str) -> i64 {
 }
 
 async fn set_linkedin_url(member: &TestMember, url: &str) {
-    member
-        .client
-        .clone()
-        .update_member(pb::UpdateMemberRequest {
-            member: Some(pb::Member {
-                id: "me".into(),
-                linkedin_url: url.into(),
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec!["linkedin_url".into()],
-            }),
-        })
-        .await
-        .unwrap();
+    set!(member, linkedin_url: url);
 }
 
 async fn member_with_url(stack: &MembersHandle, name: &str, url: &str) -> TestMember {
@@ -105,13 +85,7 @@ async fn import_matches_members_by_profile_url_and_email(backend: Backend) {
     let emma = member_with_url(&stack, "Emma", "http://www.linkedin.com/in/emma-c").await;
     let gina = member_with_url(&stack, "Gina", "https://linkedin.com/in/gina-b/").await;
     connect(&anna, &emma).await.unwrap();
-    gina.client
-        .clone()
-        .block_member(pb::BlockMemberRequest {
-            member_id: anna.id.clone(),
-        })
-        .await
-        .unwrap();
+    block(&gina, &anna).await;
 
     let mut csv = preamble();
     csv.push_str(&format!(
@@ -169,8 +143,7 @@ async fn import_matches_members_by_profile_url_and_email(backend: Backend) {
 }
 
 async fn import_sends_requests_only_to_the_picked_members(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let bruno = member_with_url(&stack, "Bruno", "https://www.linkedin.com/in/bruno-martin/").await;
     let chloe = member_with_url(&stack, "Chloe", "https://www.linkedin.com/in/chloe-l").await;
     let david = stack.register("David").await.unwrap();
@@ -251,8 +224,7 @@ fn generated_export(rows: usize) -> String {
 }
 
 async fn a_thirty_thousand_row_export_imports_with_every_contact_counted(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let first = member_with_url(
         &stack,
         "First Seven",
@@ -265,21 +237,12 @@ async fn a_thirty_thousand_row_export_imports_with_every_contact_counted(backend
         &format!("linkedin.com/in/person-29999-{:x}", 29_999 * 7919),
     )
     .await;
-    let by_email = stack
-        .anonymous()
-        .register(pb::RegisterRequest {
-            email: "person.15000@example.com".into(),
-            password: "correct horse battery staple".into(),
-            display_name: "Person Fifteen Thousand".into(),
-            city: "Paris".into(),
-            locale: "en".into(),
-            time_zone: "Europe/Paris".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .member
-        .unwrap();
+    let person = register_request("person.15000@example.com", "Person Fifteen Thousand");
+    let english = pb::RegisterRequest {
+        locale: "en".into(),
+        ..person
+    };
+    let by_email = register_with(&stack, english).await;
 
     let csv = generated_export(30_000);
     let imported = import(&anna, &csv, false, &[]).await;

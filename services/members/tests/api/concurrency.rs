@@ -1,16 +1,11 @@
 //! Races a client can cause by sending the same change many times at once: exactly one wins,
 //! the others get a clear answer, and the data stays consistent on both backends.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
+use crate::helpers::*;
 use futures::future::join_all;
 use rendezvous_common::with_db;
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_testkit::{Backend, MembersHandle, TestMember, backend_tests};
+use rendezvous_testkit::{Backend, MembersHandle, backend_tests};
 use tonic::Code;
 
 async fn simultaneous_registrations_with_one_email_create_exactly_one_account(backend: Backend) {
@@ -55,7 +50,7 @@ async fn simultaneous_registrations_with_one_email_create_exactly_one_account(ba
     );
 
     // Only the winner's welcome notification was written.
-    let welcomes = with_db!(&stack.db, pool => sqlx::query_scalar::<_, i64>(
+    let welcomes = with_db!(&stack.db, |pool| sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%WELCOME%'",
     )
     .fetch_one(pool)
@@ -80,25 +75,8 @@ async fn simultaneous_registrations_with_one_email_create_exactly_one_account(ba
     stack.stop().await.unwrap();
 }
 
-async fn pending_requests(member: &TestMember, direction: pb::RequestDirection) -> usize {
-    member
-        .client
-        .clone()
-        .list_connection_requests(pb::ListConnectionRequestsRequest {
-            direction: direction.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .connection_requests
-        .len()
-}
-
 async fn crossing_simultaneous_requests_make_exactly_one_connection(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
 
     let attempts = (0..20_u32).map(|i| {
         let (from, to) = if i.is_multiple_of(2) {
@@ -142,49 +120,26 @@ async fn crossing_simultaneous_requests_make_exactly_one_connection(backend: Bac
     assert_eq!((pending, accepted), (1, 1));
 
     for (member, other) in [(&anna, &bruno), (&bruno, &anna)] {
-        let connections = member
-            .client
-            .clone()
-            .list_connections(pb::ListConnectionsRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .connections;
-        assert_eq!(connections.len(), 1);
-        assert_eq!(connections[0].member_id, other.id);
+        let theirs = connections(member, pb::MetFilter::Unspecified).await;
+        assert_eq!(theirs.len(), 1);
+        assert_eq!(theirs[0].member_id, other.id);
         // No request is left pending between two connected members.
         assert_eq!(
-            pending_requests(member, pb::RequestDirection::Incoming).await,
+            requests(member, pb::RequestDirection::Incoming).await.len(),
             0
         );
         assert_eq!(
-            pending_requests(member, pb::RequestDirection::Outgoing).await,
+            requests(member, pb::RequestDirection::Outgoing).await.len(),
             0
         );
     }
-    let stats = anna
-        .client
-        .clone()
-        .get_network_stats(pb::GetNetworkStatsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .stats
-        .unwrap();
-    assert_eq!(
-        (
-            stats.connections,
-            stats.pending_incoming_requests,
-            stats.pending_outgoing_requests
-        ),
-        (1, 0, 0)
-    );
+    let network = stats(&anna).await;
+    assert_eq!(counts(&network), (1, 0, 0, 0));
     stack.stop().await.unwrap();
 }
 
 async fn simultaneous_refreshes_with_one_token_let_exactly_one_through(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
 
     let attempts = (0..20).map(|_| {
         let mut client = stack.anonymous();

@@ -2,178 +2,42 @@
 //! in, the internal API is for services, and profile visibility, blocks and met edges show
 //! each caller exactly what they may see.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use std::future::Future;
-use std::pin::Pin;
+use crate::helpers::*;
 
 use rendezvous_common::auth::{ServiceCredentials, ServiceSecret};
 use rendezvous_common::clock::Clock;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{
-    Backend, Bearer, MemberClient, MemberInternalClient, MembersHandle, TestMember, backend_tests,
-    connect, timestamp,
+    Backend, Bearer, MemberInternalClient, TestMember, backend_tests, connect,
 };
-use tonic::{Code, Status};
-
-type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
-
-/// Calls `$method` on a clone of `$client` with `$request`, forgetting the response.
-macro_rules! call {
-    ($client:expr, $method:ident, $request:expr) => {{
-        let mut client = $client.clone();
-        let request = $request;
-        Box::pin(async move { client.$method(request).await.map(|_| ()) }) as Call
-    }};
-}
-
-fn code<T>(result: Result<T, Status>) -> Code {
-    match result {
-        Ok(_) => Code::Ok,
-        Err(status) => status.code(),
-    }
-}
-
-async fn get(client: &MemberClient, id: &str) -> Result<pb::Member, Status> {
-    client
-        .clone()
-        .get_member(pb::GetMemberRequest { id: id.to_owned() })
-        .await
-        .map(|r| r.into_inner().member.unwrap())
-}
+use tonic::Code;
 
 async fn search_ids(member: &TestMember, query: &str) -> Vec<String> {
-    member
-        .client
-        .clone()
-        .search_members(pb::SearchMembersRequest {
-            query: query.to_owned(),
-            page_size: 100,
-            ..Default::default()
-        })
+    find(member, query)
         .await
-        .unwrap()
-        .into_inner()
-        .members
         .into_iter()
         .map(|m| m.id)
         .collect()
 }
 
-async fn connections(member: &TestMember) -> Vec<pb::Connection> {
-    member
-        .client
-        .clone()
-        .list_connections(pb::ListConnectionsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .connections
-}
-
-async fn meetings(member: &TestMember) -> Vec<pb::Meeting> {
-    member
-        .client
-        .clone()
-        .list_meetings(pb::ListMeetingsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .meetings
-}
-
-async fn requests(
-    member: &TestMember,
-    direction: pb::RequestDirection,
-) -> Vec<pb::ConnectionRequest> {
-    member
-        .client
-        .clone()
-        .list_connection_requests(pb::ListConnectionRequestsRequest {
-            direction: direction.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .connection_requests
-}
-
-async fn stats(member: &TestMember) -> pb::NetworkStats {
-    member
-        .client
-        .clone()
-        .get_network_stats(pb::GetNetworkStatsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .stats
-        .unwrap()
-}
-
-async fn request(from: &TestMember, to: &TestMember) -> pb::ConnectionRequest {
-    from.client
-        .clone()
-        .request_connection(pb::RequestConnectionRequest {
-            member_id: to.id.clone(),
-            note: "Hello".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .connection_request
-        .unwrap()
-}
-
-/// Records an event attended by `attendees` (a small one: connected pairs are met at once).
-async fn record_event(stack: &MembersHandle, attendees: &[&TestMember]) -> String {
-    let event_id = uuid::Uuid::now_v7().to_string();
-    stack
-        .internal()
-        .unwrap()
-        .record_meetings(pb::RecordMeetingsRequest {
-            event_id: event_id.clone(),
-            event_title: "Café networking".into(),
-            event_time: Some(timestamp(chrono::Utc::now())),
-            member_ids: attendees.iter().map(|m| m.id.clone()).collect(),
-            event: None,
-        })
-        .await
-        .unwrap();
-    event_id
-}
-
 async fn set_visibility(member: &TestMember, visibility: pb::ProfileVisibility) {
-    member
-        .client
-        .clone()
-        .update_member(pb::UpdateMemberRequest {
-            member: Some(pb::Member {
-                id: "me".into(),
-                headline: "Organiser of coffee mornings".into(),
-                company: "Rendezvous".into(),
-                interests: vec!["coffee".into()],
-                linkedin_url: format!("https://www.linkedin.com/in/{}", member.id),
-                visibility: visibility.into(),
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec![
-                    "headline".into(),
-                    "company".into(),
-                    "interests".into(),
-                    "linkedin_url".into(),
-                    "visibility".into(),
-                ],
-            }),
-        })
-        .await
-        .unwrap();
+    let profile = pb::Member {
+        headline: "Organiser of coffee mornings".into(),
+        company: "Rendezvous".into(),
+        interests: vec!["coffee".into()],
+        linkedin_url: format!("https://www.linkedin.com/in/{}", member.id),
+        visibility: visibility.into(),
+        ..Default::default()
+    };
+    let paths = [
+        "headline",
+        "company",
+        "interests",
+        "linkedin_url",
+        "visibility",
+    ];
+    update(member, profile, &paths).await.unwrap();
 }
 
 /// Only the id and display name: what a viewer without access sees.
@@ -195,9 +59,7 @@ fn assert_name_only(member: &pb::Member, who: &str) {
 }
 
 async fn a_member_cannot_update_or_delete_another_members_profile(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
 
     let status = bruno
         .client
@@ -216,17 +78,13 @@ async fn a_member_cannot_update_or_delete_another_members_profile(backend: Backe
         .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
 
-    let status = bruno
-        .client
-        .clone()
-        .delete_member(pb::DeleteMemberRequest {
-            id: anna.id.clone(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let delete = pb::DeleteMemberRequest {
+        id: anna.id.clone(),
+    };
+    let deleted = call!(bruno.client, delete_member, delete).await;
+    assert_eq!(code(deleted), Code::PermissionDenied);
 
-    let profile = get(&anna.client, "me").await.unwrap();
+    let profile = get_member(&anna.client, "me").await.unwrap();
     assert_eq!(profile.headline, "");
     assert!(!profile.deleted);
     assert_eq!(profile.email, anna.email);
@@ -234,23 +92,12 @@ async fn a_member_cannot_update_or_delete_another_members_profile(backend: Backe
 }
 
 async fn an_export_holds_only_the_callers_own_data(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &chloe).await.unwrap();
 
-    let export = bruno
-        .client
-        .clone()
-        .export_member_data(pb::ExportMemberDataRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let json: serde_json::Value = serde_json::from_slice(&export.data).unwrap();
+    let Export { json, text, .. } = export(&bruno).await;
     assert_eq!(json["profile"]["email"], bruno.email);
     assert_eq!(json["connections"].as_array().unwrap().len(), 0);
-    let text = String::from_utf8(export.data).unwrap();
     for other in [&anna, &chloe] {
         assert!(!text.contains(&other.email), "{}'s email leaked", other.id);
         assert!(!text.contains(&other.id), "{}'s id leaked", other.id);
@@ -259,60 +106,29 @@ async fn an_export_holds_only_the_callers_own_data(backend: Backend) {
 }
 
 async fn only_the_addressee_answers_and_only_the_requester_withdraws_a_request(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
-    let asked = request(&anna, &bruno).await;
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
+    let asked = request(&anna, &bruno, "Hello").await.unwrap();
 
-    let respond = |member: &TestMember| {
-        let mut client = member.client.clone();
-        let id = asked.id.clone();
-        async move {
-            client
-                .respond_to_connection_request(pb::RespondToConnectionRequestRequest {
-                    connection_request_id: id,
-                    accept: true,
-                })
-                .await
-        }
-    };
-    let withdraw = |member: &TestMember| {
-        let mut client = member.client.clone();
-        let id = asked.id.clone();
-        async move {
-            client
-                .withdraw_connection_request(pb::WithdrawConnectionRequestRequest {
-                    connection_request_id: id,
-                })
-                .await
-        }
-    };
-
-    assert_eq!(code(respond(&anna).await), Code::PermissionDenied);
-    assert_eq!(code(respond(&chloe).await), Code::NotFound);
-    assert_eq!(code(withdraw(&bruno).await), Code::PermissionDenied);
-    assert_eq!(code(withdraw(&chloe).await), Code::NotFound);
+    let answer = |member| respond(member, &asked.id, true);
+    assert_eq!(code(answer(&anna).await), Code::PermissionDenied);
+    assert_eq!(code(answer(&chloe).await), Code::NotFound);
+    assert_eq!(
+        code(withdraw(&bruno, &asked.id).await),
+        Code::PermissionDenied
+    );
+    assert_eq!(code(withdraw(&chloe, &asked.id).await), Code::NotFound);
 
     // None of that touched the request: still pending, and Bruno can accept it.
     let pending = requests(&bruno, pb::RequestDirection::Incoming).await;
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].id, asked.id);
-    let accepted = respond(&bruno)
-        .await
-        .unwrap()
-        .into_inner()
-        .connection_request
-        .unwrap();
+    let accepted = answer(&bruno).await.unwrap();
     assert_eq!(accepted.state(), pb::ConnectionRequestState::Accepted);
     stack.stop().await.unwrap();
 }
 
 async fn a_member_cannot_confirm_or_dismiss_a_meeting_they_were_not_in(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     let event = record_event(&stack, &[&anna, &bruno]).await;
 
     let confirm = |by: &TestMember, with: &TestMember| {
@@ -348,22 +164,24 @@ async fn a_member_cannot_confirm_or_dismiss_a_meeting_they_were_not_in(backend: 
 }
 
 async fn lists_and_stats_show_only_the_callers_own_network(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
-    let dan = stack.register("Dan").await.unwrap();
-    let eve = stack.register("Eve").await.unwrap();
+    let (stack, [anna, bruno, chloe, dan, eve]) =
+        stack_of(backend, ["Anna", "Bruno", "Chloe", "Dan", "Eve"]).await;
     connect(&anna, &bruno).await.unwrap();
     connect(&chloe, &dan).await.unwrap();
     let anna_event = record_event(&stack, &[&anna, &bruno]).await;
     let chloe_event = record_event(&stack, &[&chloe, &dan]).await;
-    let to_anna = request(&eve, &anna).await;
-    let from_chloe = request(&chloe, &eve).await;
+    let to_anna = request(&eve, &anna, "Hello").await.unwrap();
+    let from_chloe = request(&chloe, &eve, "Hello").await.unwrap();
 
     let ids = |cs: Vec<pb::Connection>| cs.into_iter().map(|c| c.member_id).collect::<Vec<_>>();
-    assert_eq!(ids(connections(&anna).await), [bruno.id.as_str()]);
-    assert_eq!(ids(connections(&chloe).await), [dan.id.as_str()]);
+    assert_eq!(
+        ids(connections(&anna, pb::MetFilter::Unspecified).await),
+        [bruno.id.as_str()]
+    );
+    assert_eq!(
+        ids(connections(&chloe, pb::MetFilter::Unspecified).await),
+        [dan.id.as_str()]
+    );
 
     let events = |ms: Vec<pb::Meeting>| ms.into_iter().map(|m| m.event_id).collect::<Vec<_>>();
     assert_eq!(events(meetings(&anna).await), [anna_event]);
@@ -375,57 +193,24 @@ async fn lists_and_stats_show_only_the_callers_own_network(backend: Backend) {
         request_ids(requests(&anna, pb::RequestDirection::Incoming).await),
         [to_anna.id]
     );
-    assert!(
-        requests(&anna, pb::RequestDirection::Outgoing)
-            .await
-            .is_empty()
-    );
-    assert!(
-        requests(&chloe, pb::RequestDirection::Incoming)
-            .await
-            .is_empty()
-    );
+    assert!(no_requests(&anna, pb::RequestDirection::Outgoing).await);
+    assert!(no_requests(&chloe, pb::RequestDirection::Incoming).await);
     assert_eq!(
         request_ids(requests(&chloe, pb::RequestDirection::Outgoing).await),
         [from_chloe.id]
     );
 
     let anna_stats = stats(&anna).await;
-    assert_eq!(
-        (
-            anna_stats.connections,
-            anna_stats.met_in_person,
-            anna_stats.pending_incoming_requests,
-            anna_stats.pending_outgoing_requests
-        ),
-        (1, 1, 1, 0)
-    );
+    assert_eq!(counts(&anna_stats), (1, 1, 1, 0));
     let chloe_stats = stats(&chloe).await;
-    assert_eq!(
-        (
-            chloe_stats.connections,
-            chloe_stats.met_in_person,
-            chloe_stats.pending_incoming_requests,
-            chloe_stats.pending_outgoing_requests
-        ),
-        (1, 1, 0, 1)
-    );
+    assert_eq!(counts(&chloe_stats), (1, 1, 0, 1));
     let eve_stats = stats(&eve).await;
-    assert_eq!(
-        (
-            eve_stats.connections,
-            eve_stats.met_in_person,
-            eve_stats.pending_incoming_requests,
-            eve_stats.pending_outgoing_requests
-        ),
-        (0, 0, 1, 1)
-    );
+    assert_eq!(counts(&eve_stats), (0, 0, 1, 1));
     stack.stop().await.unwrap();
 }
 
 async fn anonymous_callers_must_sign_in_for_every_member_method(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
+    let (stack, [anna]) = stack_of(backend, ["Anna"]).await;
     let id = || anna.id.clone();
     let anon = stack.anonymous();
     let calls = vec![
@@ -598,7 +383,7 @@ async fn anonymous_callers_must_sign_in_for_every_member_method(backend: Backend
     assert!(wrong.is_empty(), "not UNAUTHENTICATED: {wrong:?}");
 
     // Nothing happened to Anna's account.
-    let me = get(&anna.client, "me").await.unwrap();
+    let me = get_member(&anna.client, "me").await.unwrap();
     assert!(!me.deleted);
     assert_eq!(me.headline, "");
     stack.stop().await.unwrap();
@@ -644,13 +429,11 @@ fn internal_calls(client: &MemberInternalClient, a: &str, b: &str) -> Vec<(&'sta
             call!(
                 client,
                 record_meetings,
-                pb::RecordMeetingsRequest {
-                    event_id: uuid::Uuid::now_v7().to_string(),
-                    event_title: "Café networking".into(),
-                    event_time: Some(timestamp(chrono::Utc::now())),
-                    member_ids: vec![a.to_owned(), b.to_owned()],
-                    event: None,
-                }
+                record_meetings_request(
+                    &uuid::Uuid::now_v7().to_string(),
+                    chrono::Utc::now(),
+                    &[a.to_owned(), b.to_owned()],
+                )
             ),
         ),
         (
@@ -672,9 +455,7 @@ fn internal_calls(client: &MemberInternalClient, a: &str, b: &str) -> Vec<(&'sta
 }
 
 async fn the_internal_api_takes_service_credentials_only(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
     let forged_secret = ServiceSecret::new(vec![9u8; 32]).unwrap();
     let forged = ServiceCredentials::new("events", forged_secret, Clock::system());
 
@@ -712,22 +493,19 @@ async fn the_internal_api_takes_service_credentials_only(backend: Backend) {
 async fn a_connections_only_profile_shows_details_to_connections_and_email_to_self_only(
     backend: Backend,
 ) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &chloe).await.unwrap();
     set_visibility(&anna, pb::ProfileVisibility::Connections).await;
 
-    let to_stranger = get(&bruno.client, &anna.id).await.unwrap();
+    let to_stranger = get_member(&bruno.client, &anna.id).await.unwrap();
     assert_eq!(to_stranger.id, anna.id);
     assert_eq!(to_stranger.display_name, "Anna");
     assert_name_only(&to_stranger, "a non-connection");
-    let to_anonymous = get(&stack.anonymous(), &anna.id).await.unwrap();
+    let to_anonymous = get_member(&stack.anonymous(), &anna.id).await.unwrap();
     assert_eq!(to_anonymous.display_name, "Anna");
     assert_name_only(&to_anonymous, "an anonymous caller");
 
-    let to_connection = get(&chloe.client, &anna.id).await.unwrap();
+    let to_connection = get_member(&chloe.client, &anna.id).await.unwrap();
     assert_eq!(to_connection.headline, "Organiser of coffee mornings");
     assert_eq!(to_connection.company, "Rendezvous");
     assert_eq!(to_connection.city, "Paris");
@@ -736,7 +514,7 @@ async fn a_connections_only_profile_shows_details_to_connections_and_email_to_se
     assert_eq!(to_connection.email, "", "a connection sees the email");
     assert_eq!(to_connection.relationship(), pb::Relationship::Connected);
 
-    let to_self = get(&anna.client, &anna.id).await.unwrap();
+    let to_self = get_member(&anna.client, &anna.id).await.unwrap();
     assert_eq!(to_self.email, anna.email);
     assert_eq!(to_self.headline, "Organiser of coffee mornings");
     assert_eq!(to_self.relationship(), pb::Relationship::Self_);
@@ -744,27 +522,14 @@ async fn a_connections_only_profile_shows_details_to_connections_and_email_to_se
     // Search agrees: the connection finds her, the stranger does not.
     assert!(search_ids(&chloe, "").await.contains(&anna.id));
     assert!(!search_ids(&bruno, "").await.contains(&anna.id));
-    let found = chloe
-        .client
-        .clone()
-        .search_members(pb::SearchMembersRequest {
-            query: "anna".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .members;
+    let found = find(&chloe, "anna").await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].email, "", "search shows a connection's email");
     stack.stop().await.unwrap();
 }
 
 async fn a_private_profile_never_appears_in_search(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let dan = stack.register("Dan").await.unwrap();
+    let (stack, [anna, bruno, dan]) = stack_of(backend, ["Anna", "Bruno", "Dan"]).await;
     connect(&anna, &dan).await.unwrap();
     set_visibility(&dan, pb::ProfileVisibility::Private).await;
 
@@ -777,45 +542,36 @@ async fn a_private_profile_never_appears_in_search(backend: Backend) {
                 viewer.id
             );
         }
-        let by_interest = viewer
-            .client
-            .clone()
-            .search_members(pb::SearchMembersRequest {
+        let by_interest = search(
+            viewer,
+            pb::SearchMembersRequest {
                 interest: "coffee".into(),
                 city: "Paris".into(),
                 ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .members;
+            },
+        )
+        .await;
         assert!(by_interest.iter().all(|m| m.id != dan.id));
     }
     // Even a connection sees only the name of a private profile.
-    let seen = get(&anna.client, &dan.id).await.unwrap();
+    let seen = get_member(&anna.client, &dan.id).await.unwrap();
     assert_eq!(seen.display_name, "Dan");
     assert_name_only(&seen, "a connection of a private member");
     stack.stop().await.unwrap();
 }
 
 async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &bruno).await.unwrap();
-    anna.client
-        .clone()
-        .block_member(pb::BlockMemberRequest {
-            member_id: bruno.id.clone(),
-        })
-        .await
-        .unwrap();
+    block(&anna, &bruno).await;
 
     // The blocked member cannot see the blocker at all.
-    assert_eq!(code(get(&bruno.client, &anna.id).await), Code::NotFound);
+    assert_eq!(
+        code(get_member(&bruno.client, &anna.id).await),
+        Code::NotFound
+    );
     // The blocker sees whom they block.
-    let blocked = get(&anna.client, &bruno.id).await.unwrap();
+    let blocked = get_member(&anna.client, &bruno.id).await.unwrap();
     assert_eq!(blocked.relationship(), pb::Relationship::Blocked);
 
     // Search never lists either to the other; both still find Chloe.
@@ -825,8 +581,7 @@ async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
     assert!(!by_bruno.contains(&anna.id) && by_bruno.contains(&chloe.id));
 
     // The block ended the connection, and no request passes either way.
-    assert!(connections(&anna).await.is_empty());
-    assert!(connections(&bruno).await.is_empty());
+    assert_no_connections(&[&anna, &bruno]).await;
     let ask = |from: &TestMember, to: &TestMember| {
         call!(
             from.client,
@@ -839,29 +594,19 @@ async fn a_block_hides_the_two_members_from_each_other(backend: Backend) {
     };
     assert_eq!(code(ask(&bruno, &anna).await), Code::NotFound);
     assert_eq!(code(ask(&anna, &bruno).await), Code::FailedPrecondition);
-    assert!(
-        requests(&anna, pb::RequestDirection::Incoming)
-            .await
-            .is_empty()
-    );
+    assert!(no_requests(&anna, pb::RequestDirection::Incoming).await);
 
     // Unblocking makes Anna visible to Bruno again.
-    anna.client
-        .clone()
-        .unblock_member(pb::UnblockMemberRequest {
-            member_id: bruno.id.clone(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(get(&bruno.client, &anna.id).await.unwrap().id, anna.id);
+    unblock(&anna, &bruno).await;
+    assert_eq!(
+        get_member(&bruno.client, &anna.id).await.unwrap().id,
+        anna.id
+    );
     stack.stop().await.unwrap();
 }
 
 async fn a_met_edge_is_visible_only_to_its_two_members(backend: Backend) {
-    let stack = MembersHandle::start(backend).await.unwrap();
-    let anna = stack.register("Anna").await.unwrap();
-    let bruno = stack.register("Bruno").await.unwrap();
-    let chloe = stack.register("Chloe").await.unwrap();
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
     connect(&anna, &bruno).await.unwrap();
     connect(&anna, &chloe).await.unwrap();
     connect(&bruno, &chloe).await.unwrap();
@@ -874,7 +619,7 @@ async fn a_met_edge_is_visible_only_to_its_two_members(backend: Backend) {
             .unwrap_or_else(|| panic!("no connection with {id}"))
     };
     for (me, other) in [(&anna, &bruno), (&bruno, &anna)] {
-        let mine = connections(me).await;
+        let mine = connections(me, pb::MetFilter::Unspecified).await;
         let edge = find(&mine, &other.id);
         assert!(edge.met_in_person);
         assert_eq!(edge.met_event_id, event);
@@ -883,7 +628,7 @@ async fn a_met_edge_is_visible_only_to_its_two_members(backend: Backend) {
         assert!(!with_chloe.met_in_person);
     }
 
-    let chloes = connections(&chloe).await;
+    let chloes = connections(&chloe, pb::MetFilter::Unspecified).await;
     assert_eq!(chloes.len(), 2);
     for c in &chloes {
         assert!(
@@ -894,17 +639,7 @@ async fn a_met_edge_is_visible_only_to_its_two_members(backend: Backend) {
         assert_eq!(c.met_event_id, "");
         assert!(c.met_time.is_none());
     }
-    let chloes_met = chloe
-        .client
-        .clone()
-        .list_connections(pb::ListConnectionsRequest {
-            met_filter: pb::MetFilter::Met.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .connections;
+    let chloes_met = connections(&chloe, pb::MetFilter::Met).await;
     assert!(chloes_met.is_empty());
     assert!(meetings(&chloe).await.is_empty());
     assert_eq!(stats(&chloe).await.met_in_person, 0);

@@ -1,0 +1,95 @@
+//! What the handlers of every area share: the service's state and the small helpers that
+//! read the caller and convert times.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::auth::{Caller, TokenIssuer};
+use rendezvous_common::clock::Clock;
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::pagination::PageTokens;
+use rendezvous_common::server::caller;
+use rendezvous_common::time;
+use rendezvous_common::validate;
+use rendezvous_proto::prost_types::Timestamp;
+use tonic::Request;
+use uuid::Uuid;
+
+use crate::Settings;
+use crate::error::{Error, Result};
+use crate::sign_ins::SignInGuard;
+use crate::store::Store;
+
+pub(super) struct State {
+    pub(super) store: Store,
+    pub(super) clock: Clock,
+    pub(super) issuer: TokenIssuer,
+    pub(super) page_tokens: PageTokens,
+    pub(super) settings: Settings,
+    pub(super) sign_ins: SignInGuard,
+}
+
+/// The members service; clone-cheap.
+#[derive(Clone)]
+pub struct Members(pub(super) Arc<State>);
+
+impl Members {
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        issuer: TokenIssuer,
+        page_tokens: PageTokens,
+        settings: Settings,
+    ) -> Self {
+        let sign_ins = SignInGuard::new(
+            settings.failed_sign_ins_per_account,
+            settings.failed_sign_ins_per_peer,
+        );
+        Self(Arc::new(State {
+            store,
+            clock,
+            issuer,
+            page_tokens,
+            settings,
+            sign_ins,
+        }))
+    }
+
+    /// The cursor a page token of `scope` holds; `None` for the first page.
+    pub(super) fn cursor<T: serde::de::DeserializeOwned>(
+        &self,
+        scope: &str,
+        token: &str,
+    ) -> Result<Option<T>, FieldViolation> {
+        self.0.page_tokens.decode(scope, token)
+    }
+
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.0.clock.now_micros()
+    }
+}
+
+pub(super) fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
+    Some(time::to_timestamp(at))
+}
+
+/// The signed-in member and their session; UNAUTHENTICATED for anyone else.
+pub(super) fn member_caller<T>(request: &Request<T>) -> Result<(Uuid, Uuid)> {
+    match caller(request) {
+        Caller::Member { id, session_id } => Ok((id, session_id)),
+        _ => Err(Error::Unauthenticated),
+    }
+}
+
+/// An id field that may also be `me` for the caller.
+pub(super) fn id_or_me(field: &str, value: &str, me: Option<Uuid>) -> Result<Uuid> {
+    if value == "me" {
+        return me.ok_or(Error::Unauthenticated);
+    }
+    Ok(validate::id(field, value)?)
+}
+
+pub(super) fn peer_ip<T>(request: &Request<T>) -> Option<IpAddr> {
+    request.remote_addr().map(|a| a.ip())
+}

@@ -1,0 +1,90 @@
+//! Every notification the members service sends, one constructor per kind.
+//!
+//! Each builds its typed notice with every field spelled out (no `..Default::default()`), so
+//! a field the contract adds fails to compile here until it is filled, and wraps it in the
+//! outbox message that the store writes in the same transaction as the change it is about.
+
+use rendezvous_common::outbox::OutboxMessage;
+use rendezvous_proto::notifications::v1 as npb;
+use uuid::Uuid;
+
+/// A member as a notice names them.
+pub fn member_facts(member_id: &str, display_name: &str) -> npb::MemberFacts {
+    npb::MemberFacts {
+        member_id: member_id.to_owned(),
+        display_name: display_name.to_owned(),
+    }
+}
+
+/// To a new member, after registration.
+pub fn welcome(member: Uuid, display_name: &str) -> OutboxMessage {
+    let notice = npb::Welcome {
+        member: Some(member_facts(&member.to_string(), display_name)),
+    };
+    OutboxMessage::notice(member, format!("welcome:{member}"), notice, None)
+}
+
+/// To the addressee of a new connection request.
+pub fn connection_requested(
+    addressee: Uuid,
+    request_id: &str,
+    requester: npb::MemberFacts,
+    note: &str,
+) -> OutboxMessage {
+    let notice = npb::ConnectionRequested {
+        request_id: request_id.to_owned(),
+        requester: Some(requester),
+        note: note.to_owned(),
+    };
+    OutboxMessage::notice(
+        addressee,
+        format!("connection-requested:{request_id}"),
+        notice,
+        None,
+    )
+}
+
+/// To the requester, once `accepter` accepted request `request_id`.
+pub fn connection_accepted(
+    requester: Uuid,
+    request_id: &str,
+    accepter: npb::MemberFacts,
+) -> OutboxMessage {
+    let notice = npb::ConnectionAccepted {
+        member: Some(accepter),
+    };
+    OutboxMessage::notice(
+        requester,
+        format!("connection-accepted:{request_id}"),
+        notice,
+        None,
+    )
+}
+
+/// To `recipient`, now marked as met in person with `other` at `event`.
+pub fn met_in_person(
+    recipient: Uuid,
+    other: npb::MemberFacts,
+    event: &npb::EventFacts,
+) -> OutboxMessage {
+    let key = format!("met:{}:{recipient}:{}", event.event_id, other.member_id);
+    let notice = npb::MetInPerson {
+        member: Some(other),
+        event: Some(event.clone()),
+    };
+    OutboxMessage::notice(recipient, key, notice, None)
+}
+
+/// To a checked-in attendee of `event`: who else was there, to confirm whom they met.
+pub fn meeting_follow_up(
+    recipient: Uuid,
+    event: &npb::EventFacts,
+    co_attendee_count: u32,
+) -> OutboxMessage {
+    let key = format!("meeting-follow-up:{}:{recipient}", event.event_id);
+    let notice = npb::MeetingFollowUp {
+        event: Some(event.clone()),
+        co_attendee_count,
+    };
+    OutboxMessage::notice(recipient, key, notice, None)
+}

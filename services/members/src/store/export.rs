@@ -1,0 +1,109 @@
+//! The export of everything held about a member (GDPR access), as one JSON document.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::with_db;
+use uuid::Uuid;
+
+use super::connections::{RequestRow, RequestTuple};
+use super::db::Store;
+use super::members::MemberOps as _;
+
+impl Store {
+    /// Everything held about a member, as a JSON document.
+    pub async fn export(&self, member: Uuid) -> Result<Option<serde_json::Value>, sqlx::Error> {
+        let member = &*member.to_string();
+        use serde_json::json;
+        with_db!(&self.db, |pool| {
+            let mut conn = pool.acquire().await?;
+            let Some(m) = conn.load_member(member).await? else {
+                return Ok(None);
+            };
+            let sessions: Vec<(
+                String,
+                DateTime<Utc>,
+                DateTime<Utc>,
+                Option<DateTime<Utc>>,
+                Option<String>,
+            )> = sqlx::query_as(
+                "SELECT id, created_at, expires_at, revoked_at, revoke_reason FROM sessions \
+                     WHERE member_id = $1 ORDER BY created_at",
+            )
+            .bind(member)
+            .fetch_all(&mut *conn)
+            .await?;
+            let connections: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT CASE WHEN member_a = $1 THEN member_b ELSE member_a END, created_at \
+                 FROM connections WHERE member_a = $1 OR member_b = $1 ORDER BY created_at",
+            )
+            .bind(member)
+            .fetch_all(&mut *conn)
+            .await?;
+            let requests: Vec<RequestTuple> = sqlx::query_as(
+                "SELECT r.id, r.requester_id, r.addressee_id, r.note, r.state, r.created_at, r.updated_at, m.display_name \
+                 FROM connection_requests r JOIN members m \
+                   ON m.id = CASE WHEN r.requester_id = $1 THEN r.addressee_id ELSE r.requester_id END \
+                 WHERE r.requester_id = $1 OR r.addressee_id = $1 ORDER BY r.id",
+            )
+            .bind(member)
+            .fetch_all(&mut *conn)
+            .await?;
+            let blocks: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT blocked_id, created_at FROM blocks WHERE blocker_id = $1 ORDER BY created_at",
+            )
+            .bind(member)
+            .fetch_all(&mut *conn)
+            .await?;
+            let meetings: Vec<(String, String, bool, bool, bool)> = sqlx::query_as(
+                "SELECT event_id, other_id, confirmed, dismissed, met FROM meeting_pairs \
+                 WHERE member_id = $1 ORDER BY event_time, event_id, other_id",
+            )
+            .bind(member)
+            .fetch_all(&mut *conn)
+            .await?;
+            let met: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT CASE WHEN member_a = $1 THEN member_b ELSE member_a END, event_id, met_at \
+                 FROM met_edges WHERE member_a = $1 OR member_b = $1 ORDER BY met_at",
+            )
+            .bind(member)
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(Some(json!({
+                "format": "rendezvous.members.export.v1",
+                "profile": {
+                    "id": m.id.to_string(),
+                    "email": m.email,
+                    "display_name": m.display_name,
+                    "headline": m.headline,
+                    "company": m.company,
+                    "city": m.city,
+                    "interests": m.interests,
+                    "locale": m.locale,
+                    "time_zone": m.time_zone,
+                    "linkedin_url": m.linkedin_url,
+                    "visibility": m.visibility.as_str(),
+                    "created_at": m.created_at,
+                    "updated_at": m.updated_at,
+                },
+                "sessions": sessions.iter().map(|s| json!({
+                    "id": s.0, "created_at": s.1, "expires_at": s.2, "revoked_at": s.3, "revoke_reason": s.4,
+                })).collect::<Vec<_>>(),
+                "connections": connections.iter().map(|c| json!({
+                    "member_id": c.0, "connected_at": c.1,
+                })).collect::<Vec<_>>(),
+                "connection_requests": requests.into_iter().map(RequestRow::try_from).collect::<Result<Vec<_>, _>>()?.into_iter().map(|r| json!({
+                    "id": r.id, "requester_id": r.requester_id, "addressee_id": r.addressee_id,
+                    "note": r.note, "state": r.state.as_str(), "created_at": r.created_at, "updated_at": r.updated_at,
+                })).collect::<Vec<_>>(),
+                "blocked_members": blocks.iter().map(|b| json!({
+                    "member_id": b.0, "blocked_at": b.1,
+                })).collect::<Vec<_>>(),
+                "meetings": meetings.iter().map(|p| json!({
+                    "event_id": p.0, "member_id": p.1, "confirmed": p.2, "dismissed": p.3, "met": p.4,
+                })).collect::<Vec<_>>(),
+                "met_in_person": met.iter().map(|e| json!({
+                    "member_id": e.0, "event_id": e.1, "met_at": e.2,
+                })).collect::<Vec<_>>(),
+            })))
+        })
+    }
+}

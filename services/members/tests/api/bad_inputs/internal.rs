@@ -1,0 +1,140 @@
+//! Bad requests to MemberInternalService.
+
+use super::*;
+
+pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
+    vec![
+        // MemberInternalService.
+        bad(
+            "get contacts with a malformed second id",
+            "member_ids[1]",
+            call!(
+                f.internal,
+                get_contacts,
+                pb::GetContactsRequest {
+                    member_ids: vec![f.anna.id.clone(), "not-a-uuid".into()],
+                }
+            ),
+        ),
+        bad(
+            "get contacts of 1001 members",
+            "member_ids",
+            call!(
+                f.internal,
+                get_contacts,
+                pb::GetContactsRequest {
+                    member_ids: (0..1001)
+                        .map(|_| uuid::Uuid::now_v7().to_string())
+                        .collect(),
+                }
+            ),
+        ),
+        bad(
+            "ask whether connected with a malformed other id",
+            "other_member_id",
+            call!(
+                f.internal,
+                are_connected,
+                pb::AreConnectedRequest {
+                    member_id: f.anna.id.clone(),
+                    other_member_id: "not-a-uuid".into(),
+                }
+            ),
+        ),
+        bad(
+            "record meetings with an empty title",
+            "event_title",
+            call!(
+                f.internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    event_title: String::new(),
+                    ..f.meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings without an event time",
+            "event_time",
+            call!(
+                f.internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    event_time: None,
+                    ..f.meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings with a malformed event id",
+            "event_id",
+            call!(
+                f.internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    event_id: "not-a-uuid".into(),
+                    ..f.meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings without the event's facts",
+            "event",
+            call!(
+                f.internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    event: None,
+                    ..f.meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings with the facts of another event",
+            "event",
+            call!(
+                f.internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    event: Some(event_facts(&f.event_id, chrono::Utc::now())),
+                    ..f.meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings 250000 years before Christ",
+            "event_time",
+            call!(
+                f.internal,
+                record_meetings,
+                f.meeting_at(-8_000_000_000_000, 0)
+            ),
+        ),
+        bad(
+            "record meetings in the year 10000",
+            "event_time",
+            call!(
+                f.internal,
+                record_meetings,
+                f.meeting_at(253_402_300_800, 0)
+            ),
+        ),
+        bad(
+            "record meetings with negative nanoseconds",
+            "event_time",
+            call!(f.internal, record_meetings, f.meeting_at(1_800_000_000, -1)),
+        ),
+        bad(
+            "count unmet connections of a malformed member",
+            "member_id",
+            call!(
+                f.internal,
+                count_unmet_connections,
+                pb::CountUnmetConnectionsRequest {
+                    member_id: "not-a-uuid".into(),
+                    member_ids: vec![f.bruno.id.clone()],
+                }
+            ),
+        ),
+    ]
+}

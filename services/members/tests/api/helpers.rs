@@ -1,0 +1,573 @@
+//! What the members tests share: calling and classifying RPCs, fixtures, outbox counts.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rendezvous_common::server::ServerSettings;
+use rendezvous_common::with_db;
+use rendezvous_proto::members::v1 as pb;
+use rendezvous_proto::notifications::v1 as npb;
+use rendezvous_proto::prost::Message as _;
+use rendezvous_proto::prost_types::FieldMask;
+use rendezvous_testkit::{Backend, MemberClient, MembersHandle, Start, TestMember, timestamp};
+use tonic::{Code, Status};
+
+/// A fresh members service with `names` registered, in that order.
+pub async fn stack_of<const N: usize>(
+    backend: Backend,
+    names: [&str; N],
+) -> (MembersHandle, [TestMember; N]) {
+    let stack = MembersHandle::start(backend).await.unwrap();
+    let mut members = Vec::with_capacity(N);
+    for name in names {
+        members.push(stack.register(name).await.unwrap());
+    }
+    let Ok(members) = members.try_into() else {
+        unreachable!("one member per name")
+    };
+    (stack, members)
+}
+
+/// A call whose response is forgotten: only its status matters.
+pub type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+
+/// Calls `$method` on a clone of `$client` with `$request`, forgetting the response.
+macro_rules! call {
+    ($client:expr, $method:ident, $request:expr) => {{
+        let mut client = $client.clone();
+        let request = $request;
+        Box::pin(async move { client.$method(request).await.map(|_| ()) }) as $crate::helpers::Call
+    }};
+}
+pub(crate) use call;
+
+/// Sets one profile field of a member and returns the profile: `set!(&anna, city: "Lyon")`.
+macro_rules! set {
+    ($member:expr, $field:ident: $value:expr) => {
+        $crate::helpers::update(
+            $member,
+            rendezvous_proto::members::v1::Member {
+                $field: $value.into(),
+                ..Default::default()
+            },
+            &[stringify!($field)],
+        )
+        .await
+        .unwrap()
+    };
+}
+pub(crate) use set;
+
+/// Updates the profile fields named in the mask with the values given, as the member:
+/// `edit!(&anna, [headline], headline: "Hi", etag: before.etag.clone())`.
+macro_rules! edit {
+    ($member:expr, [$($path:ident),*], $($field:ident: $value:expr),+ $(,)?) => {
+        $crate::helpers::update(
+            $member,
+            rendezvous_proto::members::v1::Member {
+                $($field: $value.into(),)+
+                ..Default::default()
+            },
+            &[$(stringify!($path)),*],
+        )
+        .await
+    };
+}
+pub(crate) use edit;
+
+pub const EVENT_TITLE: &str = "Café networking — Le Marais";
+
+/// The facts of an event as the events service sends them with RecordMeetings.
+pub fn event_facts(event_id: &str, at: chrono::DateTime<chrono::Utc>) -> npb::EventFacts {
+    npb::EventFacts {
+        event_id: event_id.to_owned(),
+        title: EVENT_TITLE.to_owned(),
+        start_time: Some(timestamp(at)),
+        end_time: Some(timestamp(at + chrono::Duration::hours(2))),
+        time_zone: "Europe/Paris".to_owned(),
+        venue_name: "Le Peloton Café".to_owned(),
+        venue_address: "17 rue du Pont Louis-Philippe, 75004 Paris".to_owned(),
+        city: "Paris".to_owned(),
+    }
+}
+
+/// A RecordMeetings request for an event at `at`, as the events service sends it.
+pub fn record_meetings_request(
+    event_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    member_ids: &[String],
+) -> pb::RecordMeetingsRequest {
+    pb::RecordMeetingsRequest {
+        event_id: event_id.to_owned(),
+        event_title: EVENT_TITLE.to_owned(),
+        event_time: Some(timestamp(at)),
+        member_ids: member_ids.to_vec(),
+        event: Some(event_facts(event_id, at)),
+    }
+}
+
+/// Records a new event (a small one: connected pairs are met at once); its id.
+pub async fn record_event(stack: &MembersHandle, attendees: &[&TestMember]) -> String {
+    let event_id = uuid::Uuid::now_v7().to_string();
+    record(stack, &event_id, attendees).await;
+    event_id
+}
+
+/// The pending requests of `member` in `direction`, first page.
+pub async fn requests(
+    member: &TestMember,
+    direction: pb::RequestDirection,
+) -> Vec<pb::ConnectionRequest> {
+    pending_requests(member, direction, 0).await.0
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The typed notices of notification `kind` in the outbox addressed to `recipient_id`.
+pub async fn outbox_notices(
+    stack: &MembersHandle,
+    kind: &str,
+    recipient_id: &str,
+) -> Vec<npb::notice::Notice> {
+    let kind = format!("%\"kind\":\"{kind}\"%");
+    let member = format!("%\"recipient_id\":\"{recipient_id}\"%");
+    let payloads: Vec<String> = with_db!(&stack.db, |pool| {
+        sqlx::query_scalar("SELECT payload FROM outbox WHERE payload LIKE $1 AND payload LIKE $2")
+            .bind(&kind)
+            .bind(&member)
+            .fetch_all(pool)
+            .await
+    })
+    .unwrap();
+    payloads
+        .iter()
+        .map(|payload| {
+            let envelope: serde_json::Value = serde_json::from_str(payload).unwrap();
+            let encoded = envelope["notice"].as_str().expect("a typed notice");
+            let bytes = STANDARD.decode(encoded).unwrap();
+            npb::Notice::decode(bytes.as_slice())
+                .unwrap()
+                .notice
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Outbox rows of notification `kind` addressed to `recipient_id`.
+pub async fn outbox_rows(stack: &MembersHandle, kind: &str, recipient_id: &str) -> i64 {
+    let notices = outbox_notices(stack, kind, recipient_id).await;
+    i64::try_from(notices.len()).unwrap()
+}
+
+pub async fn outbox_total(stack: &MembersHandle) -> i64 {
+    with_db!(&stack.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM outbox"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap()
+}
+
+pub fn register_request(email: &str, name: &str) -> pb::RegisterRequest {
+    pb::RegisterRequest {
+        email: email.to_owned(),
+        password: PASSWORD.to_owned(),
+        display_name: name.to_owned(),
+        city: "Paris".to_owned(),
+        locale: "fr".to_owned(),
+        time_zone: "Europe/Paris".to_owned(),
+    }
+}
+
+/// Registers with `request`: the new member's profile.
+pub async fn register_with(stack: &MembersHandle, request: pb::RegisterRequest) -> pb::Member {
+    let response = stack.anonymous().register(request).await.unwrap();
+    response.into_inner().member.unwrap()
+}
+
+pub fn unique_email(name: &str) -> String {
+    format!("{name}.{}@example.com", uuid::Uuid::now_v7().simple())
+}
+
+pub async fn login(
+    stack: &MembersHandle,
+    email: &str,
+    password: &str,
+) -> Result<pb::Session, Status> {
+    let (email, password) = (email.to_owned(), password.to_owned());
+    let response = stack
+        .anonymous()
+        .login(pb::LoginRequest { email, password })
+        .await?;
+    Ok(response.into_inner().session.unwrap())
+}
+
+pub async fn refresh(stack: &MembersHandle, refresh_token: &str) -> Result<pb::Session, Status> {
+    let request = pb::RefreshSessionRequest {
+        refresh_token: refresh_token.to_owned(),
+    };
+    let response = stack.anonymous().refresh_session(request).await?;
+    Ok(response.into_inner().session.unwrap())
+}
+
+pub async fn get_member(client: &MemberClient, id: &str) -> Result<pb::Member, Status> {
+    let request = pb::GetMemberRequest { id: id.to_owned() };
+    let response = client.clone().get_member(request).await?;
+    Ok(response.into_inner().member.unwrap())
+}
+
+/// How `viewer` relates to `member`, as GetMember shows it.
+pub async fn relationship(viewer: &TestMember, member: &TestMember) -> pb::Relationship {
+    get_member(&viewer.client, &member.id)
+        .await
+        .unwrap()
+        .relationship()
+}
+
+/// A members service whose server settings `configure` changes from the defaults.
+pub async fn start_with_server(
+    backend: Backend,
+    configure: impl FnOnce(&mut ServerSettings),
+) -> MembersHandle {
+    let mut server = ServerSettings::default();
+    configure(&mut server);
+    let start = Start {
+        server,
+        ..Start::new(backend)
+    };
+    MembersHandle::start_with(start).await.unwrap()
+}
+
+/// The ids of `members`.
+pub fn ids(members: &[TestMember]) -> Vec<String> {
+    members.iter().map(|m| m.id.clone()).collect()
+}
+
+/// Asserts that `a` and `b` hold the same items, in any order.
+pub fn assert_same_items<T: Ord + std::fmt::Debug>(mut a: Vec<T>, mut b: Vec<T>) {
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+pub async fn update(
+    member: &TestMember,
+    values: pb::Member,
+    paths: &[&str],
+) -> Result<pb::Member, Status> {
+    member
+        .client
+        .clone()
+        .update_member(pb::UpdateMemberRequest {
+            member: Some(pb::Member {
+                id: "me".into(),
+                ..values
+            }),
+            update_mask: Some(FieldMask {
+                paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            }),
+        })
+        .await
+        .map(|r| r.into_inner().member.unwrap())
+}
+
+pub async fn request(
+    from: &TestMember,
+    to: &TestMember,
+    note: &str,
+) -> Result<pb::ConnectionRequest, Status> {
+    from.client
+        .clone()
+        .request_connection(pb::RequestConnectionRequest {
+            member_id: to.id.clone(),
+            note: note.to_owned(),
+        })
+        .await
+        .map(|r| r.into_inner().connection_request.unwrap())
+}
+
+pub async fn respond(
+    member: &TestMember,
+    request_id: &str,
+    accept: bool,
+) -> Result<pb::ConnectionRequest, Status> {
+    let connection_request_id = request_id.to_owned();
+    let answer = pb::RespondToConnectionRequestRequest {
+        connection_request_id,
+        accept,
+    };
+    let mut client = member.client.clone();
+    let response = client.respond_to_connection_request(answer).await?;
+    Ok(response.into_inner().connection_request.unwrap())
+}
+
+/// `requester` withdraws their request `request_id`.
+pub async fn withdraw(
+    requester: &TestMember,
+    request_id: &str,
+) -> Result<pb::ConnectionRequest, Status> {
+    let connection_request_id = request_id.to_owned();
+    let request = pb::WithdrawConnectionRequestRequest {
+        connection_request_id,
+    };
+    let mut client = requester.client.clone();
+    let response = client.withdraw_connection_request(request).await?;
+    Ok(response.into_inner().connection_request.unwrap())
+}
+
+/// A member's data export: its content type, its text, and the text parsed.
+pub struct Export {
+    pub content_type: String,
+    pub text: String,
+    pub json: serde_json::Value,
+}
+
+pub async fn export(member: &TestMember) -> Export {
+    let request = pb::ExportMemberDataRequest {};
+    let response = member.client.clone().export_member_data(request).await;
+    let export = response.unwrap().into_inner();
+    Export {
+        content_type: export.content_type,
+        json: serde_json::from_slice(&export.data).unwrap(),
+        text: String::from_utf8(export.data).unwrap(),
+    }
+}
+
+/// The members `member` finds searching for `query`, up to 100.
+pub async fn find(member: &TestMember, query: &str) -> Vec<pb::Member> {
+    let request = pb::SearchMembersRequest {
+        query: query.to_owned(),
+        page_size: 100,
+        ..Default::default()
+    };
+    search(member, request).await
+}
+
+/// Every item of a paginated list from its first page, and how many pages that took;
+/// `fetch` reads the page of a token into its items and the next token.
+pub async fn all_pages<T, Fut>(mut fetch: impl FnMut(String) -> Fut) -> (Vec<T>, usize)
+where
+    Fut: Future<Output = (Vec<T>, String)>,
+{
+    let (mut items, mut pages, mut token) = (Vec::new(), 0, String::new());
+    loop {
+        let (page, next) = fetch(token).await;
+        items.extend(page);
+        pages += 1;
+        if next.is_empty() {
+            return (items, pages);
+        }
+        token = next;
+    }
+}
+
+/// Every item of a list RPC, following page tokens, and the number of pages:
+/// `pages!(client, list_meetings, move |page_token| request, meetings)`, where the closure
+/// builds the request of a page token.
+macro_rules! pages {
+    ($client:expr, $method:ident, $request:expr, $items:ident) => {{
+        let client = $client;
+        let request = $request;
+        $crate::helpers::all_pages(move |token| {
+            let mut client = client.clone();
+            let request = request(token);
+            async move {
+                let page = client.$method(request).await.unwrap().into_inner();
+                (page.$items, page.next_page_token)
+            }
+        })
+    }};
+}
+pub(crate) use pages;
+
+/// Every connection of `member` with `filter`, two a page.
+pub async fn connections(member: &TestMember, filter: pb::MetFilter) -> Vec<pb::Connection> {
+    let request = move |page_token| pb::ListConnectionsRequest {
+        met_filter: filter.into(),
+        page_size: 2,
+        page_token,
+    };
+    let client = member.client.clone();
+    pages!(client, list_connections, request, connections)
+        .await
+        .0
+}
+
+pub fn connection_ids(list: &[pb::Connection]) -> Vec<String> {
+    list.iter().map(|c| c.member_id.clone()).collect()
+}
+
+/// Every pending request of `member` in `direction`, `page_size` at a time, and the number
+/// of pages.
+pub async fn pending_requests(
+    member: &TestMember,
+    direction: pb::RequestDirection,
+    page_size: i32,
+) -> (Vec<pb::ConnectionRequest>, usize) {
+    let request = move |page_token| pb::ListConnectionRequestsRequest {
+        direction: direction.into(),
+        page_size,
+        page_token,
+    };
+    let client = member.client.clone();
+    pages!(
+        client,
+        list_connection_requests,
+        request,
+        connection_requests
+    )
+    .await
+}
+
+/// Asserts that `addressee` has no incoming and `requester` no outgoing pending request.
+pub async fn assert_nothing_pending(requester: &TestMember, addressee: &TestMember) {
+    let incoming = requests(addressee, pb::RequestDirection::Incoming).await;
+    assert!(incoming.is_empty(), "{incoming:?}");
+    let outgoing = requests(requester, pb::RequestDirection::Outgoing).await;
+    assert!(outgoing.is_empty(), "{outgoing:?}");
+}
+
+/// Connections, met in person, pending incoming and outgoing requests.
+pub fn counts(s: &pb::NetworkStats) -> (i64, i64, i64, i64) {
+    (
+        s.connections,
+        s.met_in_person,
+        s.pending_incoming_requests,
+        s.pending_outgoing_requests,
+    )
+}
+
+/// Whether `member` has no pending request in `direction`.
+pub async fn no_requests(member: &TestMember, direction: pb::RequestDirection) -> bool {
+    requests(member, direction).await.is_empty()
+}
+
+/// Asserts that none of `members` has a connection left.
+pub async fn assert_no_connections(members: &[&TestMember]) {
+    for member in members {
+        let left = connections(member, pb::MetFilter::Unspecified).await;
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
+
+/// `blocker` blocks `blocked`.
+pub async fn block(blocker: &TestMember, blocked: &TestMember) {
+    let request = pb::BlockMemberRequest {
+        member_id: blocked.id.clone(),
+    };
+    blocker.client.clone().block_member(request).await.unwrap();
+}
+
+/// `blocker` unblocks `blocked`.
+pub async fn unblock(blocker: &TestMember, blocked: &TestMember) {
+    let request = pb::UnblockMemberRequest {
+        member_id: blocked.id.clone(),
+    };
+    blocker
+        .client
+        .clone()
+        .unblock_member(request)
+        .await
+        .unwrap();
+}
+
+/// The members `member` finds with `request`, one page.
+pub async fn search(member: &TestMember, request: pb::SearchMembersRequest) -> Vec<pb::Member> {
+    member
+        .client
+        .clone()
+        .search_members(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .members
+}
+
+pub async fn stats(member: &TestMember) -> pb::NetworkStats {
+    member
+        .client
+        .clone()
+        .get_network_stats(pb::GetNetworkStatsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .stats
+        .unwrap()
+}
+
+pub async fn meetings(member: &TestMember) -> Vec<pb::Meeting> {
+    member
+        .client
+        .clone()
+        .list_meetings(pb::ListMeetingsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .meetings
+}
+
+/// Records an event that ended `hours_ago` with `members` checked in.
+pub async fn record_at(
+    stack: &MembersHandle,
+    event_id: &str,
+    hours_ago: i64,
+    members: &[&TestMember],
+) -> pb::RecordMeetingsResponse {
+    let at = chrono::Utc::now() - chrono::Duration::hours(hours_ago);
+    stack
+        .internal()
+        .unwrap()
+        .record_meetings(record_meetings_request(
+            event_id,
+            at,
+            &members.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+pub async fn record(
+    stack: &MembersHandle,
+    event_id: &str,
+    members: &[&TestMember],
+) -> pb::RecordMeetingsResponse {
+    record_at(stack, event_id, 2, members).await
+}
+
+pub async fn are_connected(
+    stack: &MembersHandle,
+    a: &TestMember,
+    b: &TestMember,
+) -> pb::AreConnectedResponse {
+    stack
+        .internal()
+        .unwrap()
+        .are_connected(pb::AreConnectedRequest {
+            member_id: a.id.clone(),
+            other_member_id: b.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The code of an error that must come; panics on success.
+pub fn error_code<T: std::fmt::Debug>(result: Result<T, Status>) -> Code {
+    result.expect_err("expected an error status").code()
+}
+
+/// Whether a call was refused as UNAUTHENTICATED.
+pub fn unauthenticated<T: std::fmt::Debug>(result: Result<T, Status>) -> bool {
+    error_code(result) == Code::Unauthenticated
+}
+
+/// The code of a call's outcome, `Ok` on success.
+pub fn code<T>(result: Result<T, Status>) -> Code {
+    match result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}

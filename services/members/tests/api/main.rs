@@ -1,0 +1,19 @@
+//! The members service's integration tests, one binary: each module spawns the real service
+//! on both backends and talks to it over gRPC; `helpers` holds what they share.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking"
+)]
+
+mod helpers;
+
+mod authorization;
+mod bad_inputs;
+mod concurrency;
+mod import;
+mod methods;
+mod notices;
+mod server;
+mod story;
+mod tokens;
