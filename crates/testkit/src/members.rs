@@ -1,0 +1,226 @@
+//! The members service in-process, registered test members, and connections between them.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use rendezvous_common::auth::{ServiceCredentials, ServiceSecret, SigningKeyPair};
+use rendezvous_common::clock::Clock;
+use rendezvous_common::db::Db;
+use rendezvous_common::server::ServerSettings;
+use rendezvous_proto::members::v1 as members_pb;
+use rendezvous_proto::members::v1::member_internal_service_client::MemberInternalServiceClient;
+use rendezvous_proto::members::v1::member_service_client::MemberServiceClient;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::{Backend, Bearer, TestDb, wait_serving};
+
+pub use rendezvous_members::Settings as MembersSettings;
+
+pub type MemberClient = MemberServiceClient<InterceptedService<Channel, Bearer>>;
+pub type MemberInternalClient = MemberInternalServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// A member registered through the API.
+#[derive(Clone, Debug)]
+pub struct TestMember {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub client: MemberClient,
+}
+
+/// The members service running in-process.
+pub struct MembersHandle {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    pub clock: Clock,
+    pub signing_key: SigningKeyPair,
+    pub service_secret: ServiceSecret,
+    pub db: Db,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    pub(crate) _test_db: TestDb,
+}
+
+/// How to start a service for a test.
+#[derive(Clone, Debug)]
+pub struct Start {
+    pub backend: Backend,
+    pub clock: Clock,
+    pub members: MembersSettings,
+    pub server: ServerSettings,
+}
+
+impl Start {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            clock: Clock::system(),
+            members: MembersSettings::default(),
+            server: ServerSettings::default(),
+        }
+    }
+}
+
+/// The service secret every test stack shares.
+pub fn test_service_secret() -> ServiceSecret {
+    match ServiceSecret::new(b"rendezvous-test-service-secret-0123456789".to_vec()) {
+        Ok(secret) => secret,
+        Err(_) => unreachable!("the test secret is long enough"),
+    }
+}
+
+impl MembersHandle {
+    pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        Self::start_with(Start::new(backend)).await
+    }
+
+    pub async fn start_with(start: Start) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(start, listener, None).await
+    }
+
+    /// Starts on `listener`, relaying the outbox to `notifications` when given.
+    pub async fn start_on(
+        start: Start,
+        listener: tokio::net::TcpListener,
+        notifications: Option<Channel>,
+    ) -> anyhow::Result<Self> {
+        rendezvous_common::telemetry::init_for_tests();
+        let test_db = TestDb::new(start.backend).await?;
+        let db = Db::connect(&test_db.url).await?;
+        let signing_key = SigningKeyPair::generate();
+        let service_secret = test_service_secret();
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let options = rendezvous_members::Options {
+            db: db.clone(),
+            clock: start.clock.clone(),
+            signing_key: signing_key.clone(),
+            service_secret: service_secret.clone(),
+            page_token_key: [42; 32],
+            settings: start.members,
+            server: start.server,
+            notifications,
+        };
+        let task = tokio::spawn(rendezvous_members::run(options, listener, shutdown.clone()));
+        let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
+        wait_serving(channel.clone(), "rendezvous.members.v1.MemberService").await?;
+        Ok(Self {
+            addr,
+            channel,
+            clock: start.clock,
+            signing_key,
+            service_secret,
+            db,
+            shutdown,
+            task: Some(task),
+            _test_db: test_db,
+        })
+    }
+
+    /// A client with no credentials.
+    pub fn anonymous(&self) -> MemberClient {
+        MemberServiceClient::with_interceptor(self.channel.clone(), Bearer::default())
+    }
+
+    /// A client that sends `token` as its bearer token.
+    pub fn client_with_token(&self, token: &str) -> MemberClient {
+        MemberServiceClient::with_interceptor(self.channel.clone(), Bearer::token(token))
+    }
+
+    /// The internal API as another Rendezvous service calls it.
+    pub fn internal(&self) -> anyhow::Result<MemberInternalClient> {
+        let creds =
+            ServiceCredentials::new("events", self.service_secret.clone(), self.clock.clone());
+        Ok(MemberInternalServiceClient::with_interceptor(
+            self.channel.clone(),
+            Bearer::raw(&creds.bearer()?),
+        ))
+    }
+
+    /// The internal API called with arbitrary `authorization` metadata.
+    pub fn internal_with(&self, bearer: Bearer) -> MemberInternalClient {
+        MemberInternalServiceClient::with_interceptor(self.channel.clone(), bearer)
+    }
+
+    /// Registers a member named `name` in Paris, with an address derived from the name.
+    pub async fn register(&self, name: &str) -> anyhow::Result<TestMember> {
+        let email = format!(
+            "{}.{}@example.com",
+            name.to_lowercase().replace(' ', "."),
+            uuid::Uuid::now_v7().simple()
+        );
+        let password = "correct horse battery staple".to_owned();
+        let response = self
+            .anonymous()
+            .register(members_pb::RegisterRequest {
+                email: email.clone(),
+                password: password.clone(),
+                display_name: name.to_owned(),
+                city: "Paris".to_owned(),
+                locale: "fr".to_owned(),
+                time_zone: "Europe/Paris".to_owned(),
+            })
+            .await?
+            .into_inner();
+        let member = response.member.context("no member")?;
+        let session = response.session.context("no session")?;
+        Ok(TestMember {
+            id: member.id,
+            email,
+            password,
+            client: self.client_with_token(&session.access_token),
+            access_token: session.access_token,
+            refresh_token: session.refresh_token,
+        })
+    }
+
+    /// Starts a graceful shutdown without waiting for it (see [`Self::stop`]).
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Stops the service gracefully and waits for it.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+impl Drop for MembersHandle {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Connects `a` and `b` (a asks, b accepts).
+pub async fn connect(a: &TestMember, b: &TestMember) -> anyhow::Result<()> {
+    let request = a
+        .client
+        .clone()
+        .request_connection(members_pb::RequestConnectionRequest {
+            member_id: b.id.clone(),
+            note: String::new(),
+        })
+        .await?
+        .into_inner()
+        .connection_request
+        .context("no request")?;
+    b.client
+        .clone()
+        .respond_to_connection_request(members_pb::RespondToConnectionRequestRequest {
+            connection_request_id: request.id,
+            accept: true,
+        })
+        .await?;
+    Ok(())
+}
