@@ -266,7 +266,7 @@ async fn measure(
         [("confirmed".to_owned(), i64::try_from(rsvps).unwrap())]
     );
     // The RSVPs of one transaction share its `now`.
-    let transactions: i64 = rendezvous_common::with_db!(store.db(), pool => {
+    let transactions: i64 = rendezvous_common::with_db!(store.db(), |pool| {
         sqlx::query_scalar("SELECT COUNT(DISTINCT created_at) FROM rsvps WHERE event_id = $1")
             .bind(&*event)
             .fetch_one(pool)
@@ -295,7 +295,7 @@ async fn bench(backend: Backend) -> Vec<Sample> {
         modes.push(Mode::BaselineOwnConnections);
     }
 
-    let pool_size = rendezvous_common::with_db!(store.db(), pool => {
+    let pool_size = rendezvous_common::with_db!(store.db(), |pool| {
         usize::try_from(pool.options().get_max_connections()).unwrap()
     });
 

@@ -246,7 +246,7 @@ impl Store {
         new: &NewChapter,
         now: DateTime<Utc>,
     ) -> Result<ChapterRow, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if let Some(request_id) = &new.request_id {
                 let existing: Option<String> = sqlx::query_scalar(
@@ -302,7 +302,7 @@ impl Store {
         created_by: &str,
         request_id: &str,
     ) -> Result<Option<ChapterRow>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
             let id: Option<String> = sqlx::query_scalar(
                 "SELECT id FROM chapters WHERE created_by = $1 AND request_id = $2",
@@ -319,7 +319,7 @@ impl Store {
     }
 
     pub async fn chapter(&self, id: &str) -> Result<Option<ChapterRow>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
             conn.load_chapter(id).await
         })
@@ -335,7 +335,7 @@ impl Store {
     ) -> Result<Vec<ChapterRow>, sqlx::Error> {
         let city_key = city_key.unwrap_or("");
         let after = after.unwrap_or("");
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             // One snapshot for the page and its organisers.
             let mut tx = pool.begin().await?;
             let rows = sqlx::query_as::<_, ChapterTuple>(concat!(
@@ -385,7 +385,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
         let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(backend, id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
@@ -394,7 +394,11 @@ impl Store {
                 return Ok(Err(ChapterRefusal::NotOrganizer));
             }
             let current = tx.load_chapter(id).await?.ok_or(sqlx::Error::RowNotFound)?;
-            if edit.etag.as_ref().is_some_and(|etag| *etag != current.version.to_string()) {
+            if edit
+                .etag
+                .as_ref()
+                .is_some_and(|etag| *etag != current.version.to_string())
+            {
                 return Ok(Err(ChapterRefusal::EtagMismatch));
             }
             let city = edit.city.as_ref().unwrap_or(&current.city);
@@ -425,7 +429,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
         let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(backend, id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
@@ -454,7 +458,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<(), ChapterRefusal>, sqlx::Error> {
         let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(backend, id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
@@ -494,7 +498,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
         let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(backend, id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
@@ -531,12 +535,13 @@ impl Store {
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Result<Vec<MemberRow>, ChapterRefusal>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
-            let exists: Option<String> = sqlx::query_scalar("SELECT id FROM chapters WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT id FROM chapters WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if exists.is_none() {
                 return Ok(Err(ChapterRefusal::NotFound));
             }

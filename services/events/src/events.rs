@@ -517,7 +517,7 @@ fn rsvp_row(t: RsvpTuple) -> RsvpRow {
 
 impl Store {
     pub async fn event(&self, id: &str) -> Result<Option<EventRow>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
             conn.load_event(id).await
         })
@@ -529,7 +529,7 @@ impl Store {
         id: &str,
         member: Option<&str>,
     ) -> Result<Option<(EventRow, Access)>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
             let Some(event) = conn.load_event(id).await? else {
                 return Ok(None);
@@ -548,7 +548,7 @@ impl Store {
         host_id: &str,
         request_id: &str,
     ) -> Result<Option<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query_scalar("SELECT id FROM events WHERE host_id = $1 AND request_id = $2")
                 .bind(host_id)
                 .bind(request_id)
@@ -567,7 +567,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
         let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(mut e) = tx.lock_event(backend, id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
@@ -580,39 +580,78 @@ impl Store {
                     EventRefusal::NotFound
                 }));
             }
-            if edit.etag.as_ref().is_some_and(|etag| *etag != e.version.to_string()) {
+            if edit
+                .etag
+                .as_ref()
+                .is_some_and(|etag| *etag != e.version.to_string())
+            {
                 return Ok(Err(EventRefusal::EtagMismatch));
             }
             if e.state == "cancelled" || e.state == "completed" {
-                return Ok(Err(EventRefusal::State("a cancelled or completed event cannot change")));
+                return Ok(Err(EventRefusal::State(
+                    "a cancelled or completed event cannot change",
+                )));
             }
-            let before = (e.start_at, e.end_at, e.venue_name.clone(), e.venue_address.clone(), e.latitude, e.longitude);
-            if let Some(v) = &edit.title { e.title.clone_from(v); }
-            if let Some(v) = &edit.description { e.description.clone_from(v); }
-            if let Some(v) = &edit.kind { e.kind.clone_from(v); }
+            let before = (
+                e.start_at,
+                e.end_at,
+                e.venue_name.clone(),
+                e.venue_address.clone(),
+                e.latitude,
+                e.longitude,
+            );
+            if let Some(v) = &edit.title {
+                e.title.clone_from(v);
+            }
+            if let Some(v) = &edit.description {
+                e.description.clone_from(v);
+            }
+            if let Some(v) = &edit.kind {
+                e.kind.clone_from(v);
+            }
             if let Some((name, address, lat, lon)) = &edit.venue {
                 e.venue_name.clone_from(name);
                 e.venue_address.clone_from(address);
                 e.latitude = *lat;
                 e.longitude = *lon;
             }
-            if let Some(v) = &edit.city { e.city.clone_from(v); }
-            if let Some(v) = edit.start_at { e.start_at = v; }
-            if let Some(v) = edit.end_at { e.end_at = v; }
-            if let Some(v) = &edit.time_zone { e.time_zone.clone_from(v); }
-            if let Some(v) = edit.rsvp_deadline { e.rsvp_deadline = v; }
-            if let Some(v) = &edit.visibility { e.visibility.clone_from(v); }
-            if let Some(v) = edit.approval_required { e.approval_required = v; }
+            if let Some(v) = &edit.city {
+                e.city.clone_from(v);
+            }
+            if let Some(v) = edit.start_at {
+                e.start_at = v;
+            }
+            if let Some(v) = edit.end_at {
+                e.end_at = v;
+            }
+            if let Some(v) = &edit.time_zone {
+                e.time_zone.clone_from(v);
+            }
+            if let Some(v) = edit.rsvp_deadline {
+                e.rsvp_deadline = v;
+            }
+            if let Some(v) = &edit.visibility {
+                e.visibility.clone_from(v);
+            }
+            if let Some(v) = edit.approval_required {
+                e.approval_required = v;
+            }
             if let Some(v) = edit.offer_window {
                 e.waitlist_mode = if v.is_some() { "offer" } else { "automatic" }.to_owned();
                 e.offer_window_secs = v.map_or(0, |w| w.num_seconds());
             }
             let mut violations = check_times(e.start_at, e.end_at, e.rsvp_deadline);
             if edit.start_at.is_some() && e.start_at <= now {
-                violations.push(FieldViolation::new("event.start_time", "must be in the future"));
+                violations.push(FieldViolation::new(
+                    "event.start_time",
+                    "must be in the future",
+                ));
             }
             if e.visibility == "chapter" && e.chapter_id.is_none() {
-                violations.push(FieldViolation::new("event.visibility", "chapter visibility needs a chapter"));
+                violations.push(FieldViolation::new(
+                    "event.visibility",
+                    "chapter visibility needs a chapter",
+                ));
             }
             if !violations.is_empty() {
                 return Ok(Err(EventRefusal::Invalid(violations)));
@@ -666,7 +705,9 @@ impl Store {
             .await?;
             if promote > 0 {
                 let to = lock.rules.mode.promote_to();
-                let moved = tx.promote(&e, promote, to, lock.rules.offer_expires_at(now), now).await?;
+                let moved = tx
+                    .promote(&e, promote, to, lock.rules.offer_expires_at(now), now)
+                    .await?;
                 for _ in 0..moved {
                     lock.seats = lock.seats.moved(Some(Status::Waitlisted), to);
                 }
@@ -680,7 +721,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            let after = (e.start_at, e.end_at, e.venue_name.clone(), e.venue_address.clone(), e.latitude, e.longitude);
+            let after = (
+                e.start_at,
+                e.end_at,
+                e.venue_name.clone(),
+                e.venue_address.clone(),
+                e.latitude,
+                e.longitude,
+            );
             if before != after && e.state == "published" {
                 let version = e.version + 1;
                 let members: Vec<String> = sqlx::query_scalar(
@@ -715,14 +763,18 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
         let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(e) = tx.lock_event(backend, id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
             };
             if !e.is_manager(caller) {
                 let access = tx.access(&e, caller).await?;
-                return Ok(Err(if can_see(&e, Some(caller), access) { EventRefusal::NotHost } else { EventRefusal::NotFound }));
+                return Ok(Err(if can_see(&e, Some(caller), access) {
+                    EventRefusal::NotHost
+                } else {
+                    EventRefusal::NotFound
+                }));
             }
             if etag.is_some_and(|etag| etag != e.version.to_string()) {
                 return Ok(Err(EventRefusal::EtagMismatch));
@@ -742,7 +794,9 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            if let Some(chapter) = &e.chapter_id && e.visibility != "invite_only" {
+            if let Some(chapter) = &e.chapter_id
+                && e.visibility != "invite_only"
+            {
                 let members: Vec<String> = sqlx::query_scalar(
                     "SELECT member_id FROM chapter_members WHERE chapter_id = $1 AND member_id <> $2",
                 )
@@ -753,7 +807,12 @@ impl Store {
                 let mut params = event_params(&e);
                 params.push(("chapter_id", chapter.clone()));
                 for member in &members {
-                    let message = notify(member, "CHAPTER_NEW_EVENT", format!("chapter-new-event:{id}:{member}"), &params);
+                    let message = notify(
+                        member,
+                        "CHAPTER_NEW_EVENT",
+                        format!("chapter-new-event:{id}:{member}"),
+                        &params,
+                    );
                     tx.enqueue(&message, now).await?;
                 }
             }
@@ -773,14 +832,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
         let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(e) = tx.lock_event(backend, id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
             };
-            if let Some(caller) = caller && !e.is_manager(caller) {
+            if let Some(caller) = caller
+                && !e.is_manager(caller)
+            {
                 let access = tx.access(&e, caller).await?;
-                return Ok(Err(if can_see(&e, Some(caller), access) { EventRefusal::NotHost } else { EventRefusal::NotFound }));
+                return Ok(Err(if can_see(&e, Some(caller), access) {
+                    EventRefusal::NotHost
+                } else {
+                    EventRefusal::NotFound
+                }));
             }
             if etag.is_some_and(|etag| etag != e.version.to_string()) {
                 return Ok(Err(EventRefusal::EtagMismatch));
@@ -790,7 +855,9 @@ impl Store {
                 return Ok(Ok(e));
             }
             if e.state == "completed" {
-                return Ok(Err(EventRefusal::State("a completed event cannot be cancelled")));
+                return Ok(Err(EventRefusal::State(
+                    "a completed event cannot be cancelled",
+                )));
             }
             sqlx::query(
                 "UPDATE events SET state = 'cancelled', cancellation_reason = $2, version = version + 1, \
@@ -811,7 +878,12 @@ impl Store {
             let mut params = event_params(&e);
             params.push(("reason", reason.to_owned()));
             for member in members.iter().filter(|m| **m != e.host_id) {
-                let message = notify(member, "EVENT_CANCELLED", format!("event-cancelled:{id}:{member}"), &params);
+                let message = notify(
+                    member,
+                    "EVENT_CANCELLED",
+                    format!("event-cancelled:{id}:{member}"),
+                    &params,
+                );
                 tx.enqueue(&message, now).await?;
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
@@ -828,15 +900,19 @@ impl Store {
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Vec<EventRow>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut q = {
-                let mut b = sqlx::QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events e WHERE (e.host_id = "));
+                let mut b = sqlx::QueryBuilder::new(format!(
+                    "SELECT {EVENT_COLUMNS} FROM events e WHERE (e.host_id = "
+                ));
                 b.push_bind(viewer.to_owned());
                 b.push(" OR EXISTS (SELECT 1 FROM cohosts c WHERE c.event_id = e.id AND c.member_id = ");
                 b.push_bind(viewer.to_owned());
                 b.push(") OR (e.state <> 'draft' AND (e.visibility = 'public' OR EXISTS (SELECT 1 FROM invitations i WHERE i.event_id = e.id AND i.member_id = ");
                 b.push_bind(viewer.to_owned());
-                b.push(") OR EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = ");
+                b.push(
+                    ") OR EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = ",
+                );
                 b.push_bind(viewer.to_owned());
                 b.push(") OR (e.visibility = 'chapter' AND EXISTS (SELECT 1 FROM chapter_members m WHERE m.chapter_id = e.chapter_id AND m.member_id = ");
                 b.push_bind(viewer.to_owned());
@@ -861,14 +937,22 @@ impl Store {
             }
             for word in &filter.words {
                 let pattern = format!("%{}%", escape_like(word));
-                q.push(" AND (LOWER(e.title) LIKE ").push_bind(pattern.clone());
-                q.push(" ESCAPE '\\' OR LOWER(e.description) LIKE ").push_bind(pattern);
+                q.push(" AND (LOWER(e.title) LIKE ")
+                    .push_bind(pattern.clone());
+                q.push(" ESCAPE '\\' OR LOWER(e.description) LIKE ")
+                    .push_bind(pattern);
                 q.push(" ESCAPE '\\')");
             }
             if let Some((min_lat, max_lat, lon)) = filter.bbox {
-                q.push(" AND e.latitude BETWEEN ").push_bind(min_lat).push(" AND ").push_bind(max_lat);
+                q.push(" AND e.latitude BETWEEN ")
+                    .push_bind(min_lat)
+                    .push(" AND ")
+                    .push_bind(max_lat);
                 if let Some((min_lon, max_lon)) = lon {
-                    q.push(" AND e.longitude BETWEEN ").push_bind(min_lon).push(" AND ").push_bind(max_lon);
+                    q.push(" AND e.longitude BETWEEN ")
+                        .push_bind(min_lon)
+                        .push(" AND ")
+                        .push_bind(max_lon);
                 }
             }
             if let Some((start, id)) = after {
@@ -876,7 +960,8 @@ impl Store {
                 q.push(" OR (e.start_at = ").push_bind(start);
                 q.push(" AND e.id > ").push_bind(id).push("))");
             }
-            q.push(" ORDER BY e.start_at, e.id LIMIT ").push_bind(i64::from(limit));
+            q.push(" ORDER BY e.start_at, e.id LIMIT ")
+                .push_bind(i64::from(limit));
             let rows = q.build().fetch_all(pool).await?;
             let mut events = Vec::with_capacity(rows.len());
             for row in &rows {
@@ -890,7 +975,10 @@ impl Store {
                 .bind(&event.id)
                 .fetch_all(&mut *conn)
                 .await?;
-                event.cohosts = cohosts.into_iter().map(|(m, r)| (m, CohostRole::parse_stored(&r))).collect();
+                event.cohosts = cohosts
+                    .into_iter()
+                    .map(|(m, r)| (m, CohostRole::parse_stored(&r)))
+                    .collect();
             }
             Ok(events)
         })
@@ -923,7 +1011,7 @@ impl Store {
             "SELECT {EVENT_COLUMNS} FROM events e WHERE ({mine}) AND e.state IN {states} AND e.end_at > $2 \
              AND (e.start_at > $3 OR (e.start_at = $3 AND e.id > $4)) ORDER BY e.start_at, e.id LIMIT $5"
         );
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(member)
                 .bind(now)
@@ -944,7 +1032,10 @@ impl Store {
                 .bind(&event.id)
                 .fetch_all(&mut *conn)
                 .await?;
-                event.cohosts = cohosts.into_iter().map(|(m, r)| (m, CohostRole::parse_stored(&r))).collect();
+                event.cohosts = cohosts
+                    .into_iter()
+                    .map(|(m, r)| (m, CohostRole::parse_stored(&r)))
+                    .collect();
             }
             Ok(events)
         })
@@ -960,17 +1051,24 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
         let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(e) = tx.lock_event(backend, id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
             };
             if e.host_id != caller {
                 let access = tx.access(&e, caller).await?;
-                return Ok(Err(if can_see(&e, Some(caller), access) { EventRefusal::NotHost } else { EventRefusal::NotFound }));
+                return Ok(Err(if can_see(&e, Some(caller), access) {
+                    EventRefusal::NotHost
+                } else {
+                    EventRefusal::NotFound
+                }));
             }
             if member == e.host_id {
-                return Ok(Err(EventRefusal::Invalid(vec![FieldViolation::new("member_id", "the host cannot be a co-host")])));
+                return Ok(Err(EventRefusal::Invalid(vec![FieldViolation::new(
+                    "member_id",
+                    "the host cannot be a co-host",
+                )])));
             }
             match role {
                 Some(role) => {
@@ -1011,7 +1109,7 @@ impl Store {
         let sql = format!(
             "SELECT {RSVP_COLUMNS} FROM rsvps r WHERE r.event_id = $1 AND r.member_id = $2"
         );
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let row: Option<RsvpTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(event_id)
                 .bind(member)
@@ -1047,7 +1145,7 @@ impl Store {
              AND (r.created_at > $2 OR (r.created_at = $2 AND r.member_id > $3)) \
              ORDER BY r.created_at, r.member_id LIMIT $4"
         );
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let rows: Vec<RsvpTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(event_id)
                 .bind(after_at)
@@ -1077,7 +1175,7 @@ impl Store {
              confirmed_count, offered_count, waitlisted_count, next_seq, rsvp_deadline, start_at, title \
              FROM events WHERE id = $1{lock}"
         );
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let row: Option<LockedTuple> = sqlx::query_as(sqlx::AssertSqlSafe(select))
                 .bind(event_id)
@@ -1090,7 +1188,10 @@ impl Store {
             if ev.state != "published" {
                 return Ok(Err(TransitionRefusal::NotOpen));
             }
-            let event = tx.load_event(event_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+            let event = tx
+                .load_event(event_id)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
             let current: Option<(String, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
                 "SELECT status, seq, offer_expires_at FROM rsvps WHERE event_id = $1 AND member_id = $2",
             )
@@ -1099,20 +1200,25 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let from = current.as_ref().map(|(s, _, _)| status_from_name(s));
-            let expires = current.as_ref().and_then(|(_, _, at)| *at).unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let expires = current
+                .as_ref()
+                .and_then(|(_, _, at)| *at)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             let mut expired = false;
             let decision: Result<Decision, RuleError> = match op {
                 Transition::Cancel => rsvp::cancel(&ev.rules, &ev.seats, from),
                 Transition::Approve => rsvp::approve(&ev.rules, &ev.seats, from),
                 Transition::Decline => rsvp::decline(&ev.rules, &ev.seats, from),
                 Transition::Expire => rsvp::expire_offer(&ev.rules, &ev.seats, from, expires, now),
-                Transition::Claim => match rsvp::claim_offer(&ev.rules, &ev.seats, from, expires, now) {
-                    Err(RuleError::OfferExpired) => {
-                        expired = true;
-                        rsvp::expire_offer(&ev.rules, &ev.seats, from, expires, now)
+                Transition::Claim => {
+                    match rsvp::claim_offer(&ev.rules, &ev.seats, from, expires, now) {
+                        Err(RuleError::OfferExpired) => {
+                            expired = true;
+                            rsvp::expire_offer(&ev.rules, &ev.seats, from, expires, now)
+                        }
+                        other => other,
                     }
-                    other => other,
-                },
+                }
             };
             let decision = match decision {
                 Ok(d) => d,
@@ -1149,16 +1255,30 @@ impl Store {
                     let message = notify(
                         member,
                         kind,
-                        format!("rsvp:{event_id}:{member}:{}:{}", status_name(decision.status), now.timestamp_micros()),
+                        format!(
+                            "rsvp:{event_id}:{member}:{}:{}",
+                            status_name(decision.status),
+                            now.timestamp_micros()
+                        ),
                         &event_params(&event),
                     );
                     tx.enqueue(&message, now).await?;
                 }
             }
             if decision.promote > 0 {
-                let moved = tx.promote(&event, decision.promote, decision.promote_to, ev.rules.offer_expires_at(now), now).await?;
+                let moved = tx
+                    .promote(
+                        &event,
+                        decision.promote,
+                        decision.promote_to,
+                        ev.rules.offer_expires_at(now),
+                        now,
+                    )
+                    .await?;
                 for _ in 0..moved {
-                    ev.seats = ev.seats.moved(Some(Status::Waitlisted), decision.promote_to);
+                    ev.seats = ev
+                        .seats
+                        .moved(Some(Status::Waitlisted), decision.promote_to);
                 }
             }
             sqlx::query(
@@ -1196,7 +1316,7 @@ impl Store {
         &self,
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, String)>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query_as(
                 "SELECT event_id, member_id FROM rsvps WHERE status = 'offered' \
                  AND offer_expires_at <= $1 ORDER BY offer_expires_at LIMIT 500",

@@ -486,7 +486,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(SeriesRow, Vec<String>), sqlx::Error> {
         let existing = match request_id {
-            Some(request_id) => with_db!(self.db(), pool => {
+            Some(request_id) => with_db!(self.db(), |pool| {
                 sqlx::query_scalar::<_, String>(
                     "SELECT id FROM series WHERE host_id = $1 AND request_id = $2",
                 )
@@ -499,7 +499,7 @@ impl Store {
         };
         let (series_id, ids) = match existing {
             Some(existing) => {
-                let ids = with_db!(self.db(), pool => {
+                let ids = with_db!(self.db(), |pool| {
                     sqlx::query_scalar::<_, String>(
                         "SELECT id FROM events WHERE series_id = $1 ORDER BY start_at, id",
                     )
@@ -543,7 +543,7 @@ impl Store {
                 .unwrap_or_default(),
             _ => spec.city.clone(),
         };
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO series (id, chapter_id, host_id, spec, state, request_id, version, created_at, updated_at) \
@@ -608,7 +608,7 @@ impl Store {
         id: &str,
         until: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query("UPDATE series SET materialized_until = $2 WHERE id = $1")
                 .bind(id)
                 .bind(until)
@@ -632,7 +632,7 @@ impl Store {
             String,
             Option<DateTime<Utc>>,
             Option<DateTime<Utc>>,
-        )> = with_db!(self.db(), pool => {
+        )> = with_db!(self.db(), |pool| {
             sqlx::query_as(
                 "SELECT s.id, s.host_id, s.spec, s.materialized_until, \
                  (SELECT MAX(e.start_at) FROM events e WHERE e.series_id = s.id) \
@@ -664,7 +664,7 @@ impl Store {
 
     pub async fn series(&self, id: &str) -> Result<Option<SeriesRow>, sqlx::Error> {
         let sql = format!("SELECT {SERIES_COLUMNS} FROM series s WHERE s.id = $1");
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let row: Option<SeriesTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(id)
                 .fetch_optional(pool)
@@ -684,7 +684,7 @@ impl Store {
             "SELECT {SERIES_COLUMNS} FROM series s WHERE ($1 = '' OR s.chapter_id = $1) \
              AND ($2 = '' OR s.host_id = $2) AND s.id > $3 ORDER BY s.id LIMIT $4"
         );
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let rows: Vec<SeriesTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(chapter.unwrap_or(""))
                 .bind(host.unwrap_or(""))
@@ -702,7 +702,7 @@ impl Store {
         series: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE series_id = $1 AND start_at > $2 \
                  AND state IN ('draft', 'published') ORDER BY start_at, id",
@@ -719,7 +719,7 @@ impl Store {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SeriesRow>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query("UPDATE series SET state = 'cancelled', version = version + 1, updated_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(now)
@@ -743,7 +743,7 @@ impl Store {
         occurrences: &[Occurrence],
         now: DateTime<Utc>,
     ) -> Result<Option<SeriesRow>, sqlx::Error> {
-        let updated = with_db!(self.db(), pool => {
+        let updated = with_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE series SET spec = $3, version = version + 1, updated_at = $4 WHERE id = $1 AND version = $2",
             )
@@ -816,11 +816,15 @@ impl Store {
                 request_id: None,
             };
             let event_id = self.create_event(&new, now).await?;
-            with_db!(self.db(), pool => {
+            with_db!(self.db(), |pool| {
                 sqlx::query("UPDATE events SET series_id = $2, state = $3 WHERE id = $1")
                     .bind(&event_id)
                     .bind(id)
-                    .bind(if spec.auto_publish { "published" } else { "draft" })
+                    .bind(if spec.auto_publish {
+                        "published"
+                    } else {
+                        "draft"
+                    })
                     .execute(pool)
                     .await?;
                 Ok::<_, sqlx::Error>(())

@@ -230,7 +230,7 @@ impl Store {
         new: &NewEvent,
         now: DateTime<Utc>,
     ) -> Result<String, sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             if let Some(request_id) = &new.request_id {
                 let existing: Option<String> = sqlx::query_scalar(
@@ -289,7 +289,7 @@ impl Store {
         event_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             sqlx::query(
                 "UPDATE events SET state = 'published', version = version + 1, updated_at = $2 \
                  WHERE id = $1 AND state = 'draft'",
@@ -318,7 +318,7 @@ impl Store {
              confirmed_count, offered_count, waitlisted_count, next_seq, rsvp_deadline, start_at, title \
              FROM events WHERE id = $1{lock}"
         );
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let row: Option<LockedTuple> = sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
                 .bind(event_id)
@@ -344,7 +344,8 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let from = current.as_ref().map(|(s, _, _)| status_from_name(s));
-                let decision: Decision = rsvp::rsvp(&event.rules, &event.seats, from, request.intent);
+                let decision: Decision =
+                    rsvp::rsvp(&event.rules, &event.seats, from, request.intent);
                 let mut seq = current.as_ref().map_or(0, |(_, seq, _)| *seq);
                 let mut offer_expires_at = current.as_ref().and_then(|(_, _, at)| *at);
                 if decision.changed {
@@ -375,18 +376,27 @@ impl Store {
                         let message = OutboxMessage::notify(
                             Uuid::try_parse(&request.member_id).unwrap_or_default(),
                             kind,
-                            format!("rsvp:{event_id}:{}:{}:{seq}", request.member_id, status_name(decision.status)),
-                            &[("event_id", event_id.to_owned()), ("event_title", event.title.clone())],
+                            format!(
+                                "rsvp:{event_id}:{}:{}:{seq}",
+                                request.member_id,
+                                status_name(decision.status)
+                            ),
+                            &[
+                                ("event_id", event_id.to_owned()),
+                                ("event_title", event.title.clone()),
+                            ],
                         );
                         tx.enqueue(&message, now).await?;
                     }
                 } else if current.is_some() {
-                    sqlx::query("UPDATE rsvps SET visibility = $3 WHERE event_id = $1 AND member_id = $2")
-                        .bind(event_id)
-                        .bind(&request.member_id)
-                        .bind(&request.visibility)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(
+                        "UPDATE rsvps SET visibility = $3 WHERE event_id = $1 AND member_id = $2",
+                    )
+                    .bind(event_id)
+                    .bind(&request.member_id)
+                    .bind(&request.visibility)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 if decision.promote > 0 {
                     let promoted: Vec<String> = sqlx::query_scalar(
@@ -406,17 +416,30 @@ impl Store {
                         .bind(event_id)
                         .bind(member)
                         .bind(status_name(decision.promote_to))
-                        .bind(if decision.promote_to == Status::Offered { expires } else { None })
+                        .bind(if decision.promote_to == Status::Offered {
+                            expires
+                        } else {
+                            None
+                        })
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
-                        event.seats = event.seats.moved(Some(Status::Waitlisted), decision.promote_to);
-                        let kind = if decision.promote_to == Status::Offered { "WAITLIST_OFFERED" } else { "WAITLIST_PROMOTED" };
+                        event.seats = event
+                            .seats
+                            .moved(Some(Status::Waitlisted), decision.promote_to);
+                        let kind = if decision.promote_to == Status::Offered {
+                            "WAITLIST_OFFERED"
+                        } else {
+                            "WAITLIST_PROMOTED"
+                        };
                         let message = OutboxMessage::notify(
                             Uuid::try_parse(member).unwrap_or_default(),
                             kind,
                             format!("promoted:{event_id}:{member}:{}", now.timestamp_micros()),
-                            &[("event_id", event_id.to_owned()), ("event_title", event.title.clone())],
+                            &[
+                                ("event_id", event_id.to_owned()),
+                                ("event_title", event.title.clone()),
+                            ],
                         );
                         tx.enqueue(&message, now).await?;
                     }
@@ -425,7 +448,11 @@ impl Store {
                     member_id: request.member_id.clone(),
                     status: decision.status,
                     waitlist_position: None,
-                    offer_expires_at: if decision.status == Status::Offered { offer_expires_at } else { None },
+                    offer_expires_at: if decision.status == Status::Offered {
+                        offer_expires_at
+                    } else {
+                        None
+                    },
                 });
             }
             sqlx::query(
@@ -468,7 +495,7 @@ impl Store {
 
     /// Counts of an event's RSVPs by status, straight from the rows.
     pub async fn status_counts(&self, event_id: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
-        with_db!(&self.db, pool => {
+        with_db!(&self.db, |pool| {
             sqlx::query_as(
                 "SELECT status, COUNT(*) FROM rsvps WHERE event_id = $1 GROUP BY status ORDER BY status",
             )

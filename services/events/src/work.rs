@@ -42,7 +42,7 @@ impl Store {
         chapter: &str,
         member: &str,
     ) -> Result<bool, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let n: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $1 AND member_id = $2",
             )
@@ -55,11 +55,13 @@ impl Store {
     }
 
     pub async fn chapter_member_ids(&self, chapter: &str) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
-            sqlx::query_scalar("SELECT member_id FROM chapter_members WHERE chapter_id = $1 ORDER BY member_id")
-                .bind(chapter)
-                .fetch_all(pool)
-                .await
+        with_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT member_id FROM chapter_members WHERE chapter_id = $1 ORDER BY member_id",
+            )
+            .bind(chapter)
+            .fetch_all(pool)
+            .await
         })
     }
 
@@ -79,7 +81,7 @@ impl Store {
             Backend::Postgres => "SELECT pg_advisory_xact_lock(hashtext($1))",
             Backend::Sqlite => "SELECT length($1)",
         };
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             sqlx::query(lock).bind(host).execute(&mut *tx).await?;
             let sent: i64 = sqlx::query_scalar(
@@ -133,7 +135,11 @@ impl Store {
                 remaining -= 1;
             }
             tx.commit().await?;
-            Ok(Some(InviteOutcome { invited, skipped, remaining }))
+            Ok(Some(InviteOutcome {
+                invited,
+                skipped,
+                remaining,
+            }))
         })
     }
 
@@ -154,7 +160,7 @@ impl Store {
         let select = format!(
             "SELECT member_id FROM rsvps WHERE event_id = $1 AND status IN {statuses} ORDER BY seq"
         );
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let done: Option<i64> = sqlx::query_scalar(
                 "SELECT recipient_count FROM announcements WHERE event_id = $1 AND request_id = $2",
@@ -204,7 +210,7 @@ impl Store {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query("UPDATE events SET check_in_code = $2, updated_at = $3 WHERE id = $1")
                 .bind(event_id)
                 .bind(code)
@@ -223,7 +229,7 @@ impl Store {
         member: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<RsvpRow>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE rsvps SET checked_in_at = $3, updated_at = $3 WHERE event_id = $1 AND member_id = $2 \
                  AND status = 'confirmed' AND checked_in_at IS NULL",
@@ -242,7 +248,7 @@ impl Store {
     }
 
     pub async fn checked_in_ids(&self, event_id: &str) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT member_id FROM rsvps WHERE event_id = $1 AND status = 'confirmed' \
                  AND checked_in_at IS NOT NULL ORDER BY member_id",
@@ -263,9 +269,12 @@ impl Store {
             Backend::Postgres => "SELECT state FROM events WHERE id = $1 FOR UPDATE",
             Backend::Sqlite => "SELECT state FROM events WHERE id = $1",
         };
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let state: Option<String> = sqlx::query_scalar(lock).bind(event_id).fetch_optional(&mut *tx).await?;
+            let state: Option<String> = sqlx::query_scalar(lock)
+                .bind(event_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let (checked_in, confirmed): (i64, i64) = sqlx::query_as(
                 "SELECT \
                  (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND status = 'confirmed' AND checked_in_at IS NOT NULL), \
@@ -277,7 +286,11 @@ impl Store {
             let no_show = confirmed - checked_in;
             match state.as_deref() {
                 Some("completed") => {
-                    return Ok(Ok(CompleteOutcome { checked_in, no_show, newly_completed: false }));
+                    return Ok(Ok(CompleteOutcome {
+                        checked_in,
+                        no_show,
+                        newly_completed: false,
+                    }));
                 }
                 Some("published") => {}
                 _ => return Ok(Err("only a published event can be completed")),
@@ -292,7 +305,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(Ok(CompleteOutcome { checked_in, no_show, newly_completed: true }))
+            Ok(Ok(CompleteOutcome {
+                checked_in,
+                no_show,
+                newly_completed: true,
+            }))
         })
     }
 
@@ -301,7 +318,7 @@ impl Store {
         event_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query("UPDATE events SET meetings_recorded_at = $2 WHERE id = $1")
                 .bind(event_id)
                 .bind(now)
@@ -316,7 +333,7 @@ impl Store {
         &self,
         ended_before: DateTime<Utc>,
     ) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE state = 'published' AND end_at <= $1 ORDER BY end_at LIMIT 200",
             )
@@ -328,7 +345,7 @@ impl Store {
 
     /// Completed events whose meetings members has not accepted yet.
     pub async fn events_needing_meetings(&self) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE state = 'completed' AND meetings_recorded_at IS NULL \
                  ORDER BY completed_at LIMIT 200",
@@ -348,7 +365,7 @@ impl Store {
         request_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>, bool), sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if let Some(request_id) = request_id {
                 let existing: Option<(String, DateTime<Utc>)> = sqlx::query_as(
@@ -384,7 +401,7 @@ impl Store {
         member: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let found: Option<String> = sqlx::query_scalar(
                 "SELECT id FROM calendar_feeds WHERE id = $1 AND member_id = $2",
             )
@@ -407,11 +424,13 @@ impl Store {
 
     /// The member of a live feed with this token hash.
     pub async fn feed_member(&self, token_hash: &str) -> Result<Option<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
-            sqlx::query_scalar("SELECT member_id FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(token_hash)
-                .fetch_optional(pool)
-                .await
+        with_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT member_id FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await
         })
     }
 }

@@ -260,7 +260,7 @@ async fn cancel(client: &EventClient, id: &str) -> Result<pb::Event, tonic::Stat
 async fn outbox_count(db: &Db, key_prefix: &str, kind: &str) -> i64 {
     let pattern = format!("{key_prefix}%");
     let kind = format!("%{kind}%");
-    with_db!(db, pool => {
+    with_db!(db, |pool| {
         sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE $1 AND payload LIKE $2",
         )

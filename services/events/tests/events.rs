@@ -180,7 +180,7 @@ async fn get_rsvp(client: &EventClient, id: &str) -> pb::Rsvp {
 
 async fn outbox_count(db: &Db, key_prefix: &str) -> i64 {
     let pattern = format!("{key_prefix}%");
-    with_db!(db, pool => {
+    with_db!(db, |pool| {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE $1")
             .bind(&pattern)
             .fetch_one(pool)
