@@ -27,8 +27,9 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_events::admission::Admission;
-use rendezvous_events::domain::rsvp::{Intent, Status};
-use rendezvous_events::store::{MIGRATIONS, NewEvent, RsvpRequest, Store};
+use rendezvous_events::domain::event::NewEvent;
+use rendezvous_events::domain::rsvp::{Intent, RsvpState};
+use rendezvous_events::store::{AdmitRequest, MIGRATIONS, Store};
 use rendezvous_testkit::{Backend, postgres_url};
 use sqlx::Connection as _;
 use uuid::Uuid;
@@ -186,9 +187,9 @@ async fn published_event(store: &Store) -> String {
     id
 }
 
-fn going(member: &str) -> RsvpRequest {
-    RsvpRequest {
-        member_id: member.to_owned(),
+fn going(member: &Uuid) -> AdmitRequest {
+    AdmitRequest {
+        member_id: *member,
         intent: Intent::Going,
         visibility: "public".into(),
     }
@@ -221,8 +222,7 @@ async fn measure(
     rsvps: usize,
 ) -> Sample {
     let event: Arc<str> = published_event(store).await.into();
-    let members: Arc<Vec<String>> =
-        Arc::new((0..rsvps).map(|_| Uuid::now_v7().to_string()).collect());
+    let members: Arc<Vec<Uuid>> = Arc::new((0..rsvps).map(|_| Uuid::now_v7()).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let admission = Admission::new(store.clone(), Clock::system(), MAX_BATCH);
     let started = Instant::now();
@@ -245,10 +245,10 @@ async fn measure(
                         .unwrap()
                         .pop()
                         .unwrap(),
-                    Mode::Batched => admission.rsvp(&event, request).await.unwrap().unwrap(),
+                    Mode::Batched => admission.admit(&event, request).await.unwrap().unwrap(),
                 };
                 latencies.push(sent.elapsed());
-                assert_eq!(outcome.status, Status::Confirmed);
+                assert_eq!(outcome.state, RsvpState::Confirmed);
             }
             latencies
         });

@@ -14,14 +14,14 @@ use std::time::Duration;
 use rendezvous_common::clock::Clock;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{RsvpOutcome, RsvpRefusal, RsvpRequest, Store};
+use crate::store::{AdmitRequest, RsvpOutcome, RsvpRefusal, Store};
 
 /// The result of one admission: the outcome, a refusal of the event, or a database error
 /// (shared by every RSVP of the failed batch).
 pub type Admitted = Result<Result<RsvpOutcome, RsvpRefusal>, Arc<sqlx::Error>>;
 
 struct Job {
-    request: RsvpRequest,
+    request: AdmitRequest,
     reply: oneshot::Sender<Admitted>,
 }
 
@@ -44,8 +44,8 @@ impl Admission {
         })
     }
 
-    /// Admits one RSVP, batched with others to the same event.
-    pub async fn rsvp(self: &Arc<Self>, event_id: &str, request: RsvpRequest) -> Admitted {
+    /// Admits one answer, batched with others to the same event.
+    pub async fn admit(self: &Arc<Self>, event_id: &str, request: AdmitRequest) -> Admitted {
         let (reply, answer) = oneshot::channel();
         let mut job = Job { request, reply };
         loop {
@@ -103,7 +103,7 @@ impl Admission {
                     while !rest.is_empty() {
                         let batch: Vec<Job> =
                             rest.drain(..rest.len().min(self.max_batch)).collect();
-                        self.admit(&event_id, batch).await;
+                        self.admit_batch(&event_id, batch).await;
                     }
                     return;
                 }
@@ -115,12 +115,12 @@ impl Admission {
                     Err(_) => break,
                 }
             }
-            self.admit(&event_id, batch).await;
+            self.admit_batch(&event_id, batch).await;
         }
     }
 
-    async fn admit(&self, event_id: &str, batch: Vec<Job>) {
-        let requests: Vec<RsvpRequest> = batch.iter().map(|j| j.request.clone()).collect();
+    async fn admit_batch(&self, event_id: &str, batch: Vec<Job>) {
+        let requests: Vec<AdmitRequest> = batch.iter().map(|j| j.request.clone()).collect();
         let now = self.clock.now_micros();
         match self.store.admit(event_id, &requests, now).await {
             Ok(Ok(outcomes)) => {

@@ -7,100 +7,14 @@
 //! leaving at once cannot leave a chapter without one.
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::db::{Backend, BeginWrite as _};
+use rendezvous_common::db::{BeginWrite as _, Locks};
 use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
-use uuid::Uuid;
 
-use crate::store::Store;
-
-/// A member's role in a chapter, as stored (`member` | `organizer`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Member,
-    Organizer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "member",
-            Self::Organizer => "organizer",
-        }
-    }
-
-    fn parse_stored(value: &str) -> Self {
-        if value == "organizer" {
-            Self::Organizer
-        } else {
-            Self::Member
-        }
-    }
-}
-
-/// A chapter to create (already validated).
-#[derive(Clone, Debug)]
-pub struct NewChapter {
-    pub id: Uuid,
-    pub name: String,
-    pub city: String,
-    pub time_zone: String,
-    pub description: String,
-    /// The creator, who becomes its first organiser.
-    pub created_by: String,
-    pub request_id: Option<String>,
-}
-
-/// The masked fields of an UpdateChapter (already validated); `None` keeps the stored value.
-#[derive(Clone, Debug, Default)]
-pub struct ChapterEdit {
-    pub name: Option<String>,
-    pub city: Option<String>,
-    pub time_zone: Option<String>,
-    pub description: Option<String>,
-    /// The version the caller read; a mismatch refuses the update.
-    pub etag: Option<String>,
-}
-
-/// A chapter with its organisers and member count.
-#[derive(Clone, Debug)]
-pub struct ChapterRow {
-    pub id: String,
-    pub name: String,
-    pub city: String,
-    pub time_zone: String,
-    pub description: String,
-    /// Organisers in the order they became members.
-    pub organizer_ids: Vec<String>,
-    pub member_count: i64,
-    /// Bumped by every change of the chapter or its organisers; the etag.
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// One member of a chapter.
-#[derive(Clone, Debug)]
-pub struct MemberRow {
-    pub member_id: String,
-    pub role: Role,
-    pub joined_at: DateTime<Utc>,
-}
-
-/// Why a chapter operation was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ChapterRefusal {
-    #[error("no such chapter")]
-    NotFound,
-    #[error("only organisers may do this")]
-    NotOrganizer,
-    #[error("only members of the chapter may do this")]
-    NotMember,
-    #[error("the chapter changed since it was read")]
-    EtagMismatch,
-    #[error("the last organiser cannot leave")]
-    LastOrganizer,
-}
+use super::Store;
+use crate::domain::chapter::{
+    ChapterEdit, ChapterRefusal, ChapterRow, MemberRow, NewChapter, Role, city_key,
+};
 
 type ChapterTuple = (
     String,
@@ -145,11 +59,7 @@ trait ChapterOps {
     ) -> impl Future<Output = Result<Option<ChapterRow>, sqlx::Error>> + Send;
 
     /// Locks the chapter row for the rest of the transaction; false when there is none.
-    fn lock_chapter(
-        &mut self,
-        backend: Backend,
-        id: &str,
-    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+    fn lock_chapter(&mut self, id: &str) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
 
     fn role(
         &mut self,
@@ -190,16 +100,12 @@ macro_rules! impl_chapter_ops {
                 Ok(Some(chapter_row(row, organizers)))
             }
 
-            async fn lock_chapter(
-                &mut self,
-                backend: Backend,
-                id: &str,
-            ) -> Result<bool, sqlx::Error> {
-                let sql = match backend {
-                    Backend::Postgres => "SELECT id FROM chapters WHERE id = $1 FOR UPDATE",
-                    Backend::Sqlite => "SELECT id FROM chapters WHERE id = $1",
-                };
-                let found: Option<String> = sqlx::query_scalar(sql)
+            async fn lock_chapter(&mut self, id: &str) -> Result<bool, sqlx::Error> {
+                let sql = format!(
+                    "SELECT id FROM chapters WHERE id = $1{}",
+                    <$conn as Locks>::BACKEND.for_update()
+                );
+                let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .bind(id)
                     .fetch_optional(&mut *self)
                     .await?;
@@ -218,7 +124,7 @@ macro_rules! impl_chapter_ops {
                 .bind(member_id)
                 .fetch_optional(&mut *self)
                 .await?;
-                Ok(role.as_deref().map(Role::parse_stored))
+                Ok(role.as_deref().map(Role::from_stored))
             }
 
             async fn touch(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
@@ -384,10 +290,9 @@ impl Store {
         edit: &ChapterEdit,
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
-        let backend = self.db().backend();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(backend, id).await? {
+            if !tx.lock_chapter(id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
             }
             if tx.role(id, caller).await? != Some(Role::Organizer) {
@@ -428,10 +333,9 @@ impl Store {
         member: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
-        let backend = self.db().backend();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(backend, id).await? {
+            if !tx.lock_chapter(id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
             }
             sqlx::query(
@@ -457,10 +361,9 @@ impl Store {
         member: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<(), ChapterRefusal>, sqlx::Error> {
-        let backend = self.db().backend();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(backend, id).await? {
+            if !tx.lock_chapter(id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
             }
             match tx.role(id, member).await? {
@@ -497,10 +400,9 @@ impl Store {
         member: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
-        let backend = self.db().backend();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(backend, id).await? {
+            if !tx.lock_chapter(id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
             }
             if tx.role(id, caller).await? != Some(Role::Organizer) {
@@ -577,15 +479,37 @@ impl Store {
                 .into_iter()
                 .map(|(member_id, role, joined_at)| MemberRow {
                     member_id,
-                    role: Role::parse_stored(&role),
+                    role: Role::from_stored(&role),
                     joined_at,
                 })
                 .collect()))
         })
     }
-}
+    pub async fn is_chapter_member(
+        &self,
+        chapter: &str,
+        member: &str,
+    ) -> Result<bool, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $1 AND member_id = $2",
+            )
+            .bind(chapter)
+            .bind(member)
+            .fetch_one(pool)
+            .await?;
+            Ok(n > 0)
+        })
+    }
 
-/// The case-insensitive form of a city name that filters compare.
-pub fn city_key(city: &str) -> String {
-    city.trim().to_lowercase()
+    pub async fn chapter_member_ids(&self, chapter: &str) -> Result<Vec<String>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT member_id FROM chapter_members WHERE chapter_id = $1 ORDER BY member_id",
+            )
+            .bind(chapter)
+            .fetch_all(pool)
+            .await
+        })
+    }
 }

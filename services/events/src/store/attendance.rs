@@ -1,14 +1,16 @@
 //! Storage for what happens around an event once it exists: invitations under the weekly
-//! cap, announcements, check-in, completion, and calendar feeds; for both backends.
+//! cap, announcements, check-in and completion; for both backends.
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::db::{Backend, BeginWrite as _};
-use rendezvous_common::outbox::{OutboxMessage, OutboxWriter as _};
+use rendezvous_common::db::{BeginWrite as _, Locks as _};
+use rendezvous_common::outbox::OutboxWriter as _;
 use rendezvous_common::with_db;
-use uuid::Uuid;
+use rendezvous_proto::notifications::v1 as npb;
 
-use crate::events::{EventRow, RsvpRow};
-use crate::store::Store;
+use super::{RsvpRow, Store, member_uuid};
+use crate::domain::event::EventRow;
+use crate::domain::rsvp::RsvpState;
+use crate::notices;
 
 /// What an InviteMembers did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,67 +29,28 @@ pub struct CompleteOutcome {
     pub newly_completed: bool,
 }
 
-fn notify(member: &str, kind: &str, key: String, params: &[(&str, String)]) -> OutboxMessage {
-    OutboxMessage::notify(
-        Uuid::try_parse(member).unwrap_or_default(),
-        kind,
-        key,
-        params,
-    )
-}
-
 impl Store {
-    pub async fn is_chapter_member(
-        &self,
-        chapter: &str,
-        member: &str,
-    ) -> Result<bool, sqlx::Error> {
-        with_db!(self.db(), |pool| {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $1 AND member_id = $2",
-            )
-            .bind(chapter)
-            .bind(member)
-            .fetch_one(pool)
-            .await?;
-            Ok(n > 0)
-        })
-    }
-
-    pub async fn chapter_member_ids(&self, chapter: &str) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), |pool| {
-            sqlx::query_scalar(
-                "SELECT member_id FROM chapter_members WHERE chapter_id = $1 ORDER BY member_id",
-            )
-            .bind(chapter)
-            .fetch_all(pool)
-            .await
-        })
-    }
-
     /// Invites `members` (already filtered for blocks) as `host`, at most `cap` per host since
     /// `since`; members already invited or RSVP'd are skipped. None when the cap is reached.
     pub async fn invite(
         &self,
         event: &EventRow,
-        host: &str,
+        inviter: npb::MemberFacts,
         members: &[String],
         cap: u32,
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<InviteOutcome>, sqlx::Error> {
-        let lock = match self.db().backend() {
-            // Serialises one host's invitations so two calls cannot both pass the cap.
-            Backend::Postgres => "SELECT pg_advisory_xact_lock(hashtext($1))",
-            Backend::Sqlite => "SELECT length($1)",
-        };
+        let host_id = inviter.member_id.clone();
+        let notice = notices::event_invitation(event, inviter);
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(lock).bind(host).execute(&mut *tx).await?;
+            // Serialises one host's invitations so two calls cannot both pass the cap.
+            tx.advisory_lock(&format!("invitations:{host_id}")).await?;
             let sent: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM invitations WHERE invited_by = $1 AND created_at > $2",
             )
-            .bind(host)
+            .bind(&host_id)
             .bind(since)
             .fetch_one(&mut *tx)
             .await?;
@@ -114,21 +77,14 @@ impl Store {
                 )
                 .bind(&event.id)
                 .bind(member)
-                .bind(host)
+                .bind(&host_id)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                let message = notify(
-                    member,
-                    "EVENT_INVITATION",
+                let message = notices::message(
+                    member_uuid(member)?,
                     format!("invitation:{}:{member}", event.id),
-                    &[
-                        ("event_id", event.id.clone()),
-                        ("event_title", event.title.clone()),
-                        ("start_time", event.start_at.to_rfc3339()),
-                        ("time_zone", event.time_zone.clone()),
-                        ("inviter_id", host.to_owned()),
-                    ],
+                    notice.clone(),
                 );
                 tx.enqueue(&message, now).await?;
                 invited += 1;
@@ -147,6 +103,7 @@ impl Store {
     pub async fn announce(
         &self,
         event: &EventRow,
+        announcer: npb::MemberFacts,
         request_id: &str,
         message: &str,
         include_waitlisted: bool,
@@ -160,6 +117,7 @@ impl Store {
         let select = format!(
             "SELECT member_id FROM rsvps WHERE event_id = $1 AND status IN {statuses} ORDER BY seq"
         );
+        let notice = notices::event_announcement(event, announcer, message);
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let done: Option<i64> = sqlx::query_scalar(
@@ -177,15 +135,10 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             for member in &members {
-                let m = notify(
-                    member,
-                    "EVENT_ANNOUNCEMENT",
+                let m = notices::message(
+                    member_uuid(member)?,
                     format!("announcement:{}:{request_id}:{member}", event.id),
-                    &[
-                        ("event_id", event.id.clone()),
-                        ("event_title", event.title.clone()),
-                        ("message", message.to_owned()),
-                    ],
+                    notice.clone(),
                 );
                 tx.enqueue(&m, now).await?;
             }
@@ -244,7 +197,7 @@ impl Store {
         Ok(self
             .rsvp_of(event_id, member)
             .await?
-            .filter(|r| r.status == crate::domain::rsvp::Status::Confirmed))
+            .filter(|r| r.state == RsvpState::Confirmed))
     }
 
     pub async fn checked_in_ids(&self, event_id: &str) -> Result<Vec<String>, sqlx::Error> {
@@ -265,13 +218,13 @@ impl Store {
         event_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Result<CompleteOutcome, &'static str>, sqlx::Error> {
-        let lock = match self.db().backend() {
-            Backend::Postgres => "SELECT state FROM events WHERE id = $1 FOR UPDATE",
-            Backend::Sqlite => "SELECT state FROM events WHERE id = $1",
-        };
+        let lock = format!(
+            "SELECT state FROM events WHERE id = $1{}",
+            self.db().backend().for_update()
+        );
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let state: Option<String> = sqlx::query_scalar(lock)
+            let state: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock))
                 .bind(event_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -351,85 +304,6 @@ impl Store {
                  ORDER BY completed_at LIMIT 200",
             )
             .fetch_all(pool)
-            .await
-        })
-    }
-
-    /// Stores a feed's token hash; a repeated `request_id` returns the first feed (id, time,
-    /// false).
-    pub async fn create_feed(
-        &self,
-        id: &str,
-        member: &str,
-        token_hash: &str,
-        request_id: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<(String, DateTime<Utc>, bool), sqlx::Error> {
-        with_db!(self.db(), |pool| {
-            let mut tx = pool.begin_write().await?;
-            if let Some(request_id) = request_id {
-                let existing: Option<(String, DateTime<Utc>)> = sqlx::query_as(
-                    "SELECT id, created_at FROM calendar_feeds WHERE member_id = $1 AND request_id = $2",
-                )
-                .bind(member)
-                .bind(request_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((id, at)) = existing {
-                    return Ok((id, at, false));
-                }
-            }
-            sqlx::query(
-                "INSERT INTO calendar_feeds (id, member_id, token_hash, request_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(member)
-            .bind(token_hash)
-            .bind(request_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok((id.to_owned(), now, true))
-        })
-    }
-
-    /// Revokes one of `member`'s feeds; false when they have no such feed.
-    pub async fn revoke_feed(
-        &self,
-        id: &str,
-        member: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error> {
-        with_db!(self.db(), |pool| {
-            let found: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM calendar_feeds WHERE id = $1 AND member_id = $2",
-            )
-            .bind(id)
-            .bind(member)
-            .fetch_optional(pool)
-            .await?;
-            if found.is_none() {
-                return Ok(false);
-            }
-            sqlx::query("UPDATE calendar_feeds SET revoked_at = $3 WHERE id = $1 AND member_id = $2 AND revoked_at IS NULL")
-                .bind(id)
-                .bind(member)
-                .bind(now)
-                .execute(pool)
-                .await?;
-            Ok(true)
-        })
-    }
-
-    /// The member of a live feed with this token hash.
-    pub async fn feed_member(&self, token_hash: &str) -> Result<Option<String>, sqlx::Error> {
-        with_db!(self.db(), |pool| {
-            sqlx::query_scalar(
-                "SELECT member_id FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL",
-            )
-            .bind(token_hash)
-            .fetch_optional(pool)
             .await
         })
     }

@@ -3,28 +3,23 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use rendezvous_common::clock::Clock;
-use rendezvous_common::error::{DbErrorKind, FieldViolation, classify_db_error};
+use rendezvous_common::error::{DbErrorKind, classify_db_error};
 use rendezvous_common::pagination::{PageTokens, next_page_token, page_size};
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
-use rendezvous_proto::prost_types::FieldMask;
 use tonic::Request;
-use uuid::Uuid;
 
-use super::{Reply, id_or_me, member_caller, reply, ts};
-use crate::chapters::{ChapterEdit, ChapterRow, MemberRow, NewChapter, Role};
-use crate::error::{Error, Result};
+use super::{Reply, id_or_me, member_caller, reply};
+use crate::convert::chapters::{chapter_edit, chapter_to_pb, member_to_pb, new_chapter};
+use crate::domain::chapter::city_key;
+use crate::error::Error;
 use crate::store::Store;
 
 /// Page size when a request names none.
 const DEFAULT_PAGE_SIZE: u32 = 20;
 /// Largest page; larger requests are clamped.
 const MAX_PAGE_SIZE: u32 = 100;
-/// Paths UpdateChapter accepts in its mask.
-const UPDATABLE_PATHS: [&str; 4] = ["name", "city", "time_zone", "description"];
-
 struct State {
     store: Store,
     clock: Clock,
@@ -46,125 +41,6 @@ impl Chapters {
 
     fn now(&self) -> DateTime<Utc> {
         self.0.clock.now_micros()
-    }
-}
-
-fn name(field: &str, value: &str) -> Result<String, FieldViolation> {
-    validate::text(field, value, 1, 100, false)
-}
-
-fn city(field: &str, value: &str) -> Result<String, FieldViolation> {
-    validate::text(field, value, 1, 100, false)
-}
-
-fn description(field: &str, value: &str) -> Result<String, FieldViolation> {
-    validate::text(field, value, 0, 2000, true)
-}
-
-/// An IANA time zone name, required, stored in its canonical spelling.
-fn time_zone(field: &str, value: &str) -> Result<String, FieldViolation> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(FieldViolation::new(field, "is required"));
-    }
-    value
-        .parse::<Tz>()
-        .map(|tz| tz.name().to_owned())
-        .map_err(|_| FieldViolation::new(field, "must be an IANA time zone such as Europe/Paris"))
-}
-
-/// Parses a CreateChapter request of `creator`.
-fn new_chapter(
-    req: pb::CreateChapterRequest,
-    creator: Uuid,
-) -> Result<NewChapter, Vec<FieldViolation>> {
-    let mut v = Violations::new();
-    let request_id = v.check(validate::text("request_id", &req.request_id, 0, 100, false));
-    let Some(chapter) = req.chapter else {
-        v.push(FieldViolation::new("chapter", "is required"));
-        return Err(v.finish().err().unwrap_or_default());
-    };
-    let name = v.check(name("chapter.name", &chapter.name));
-    let city = v.check(city("chapter.city", &chapter.city));
-    let time_zone = v.check(time_zone("chapter.time_zone", &chapter.time_zone));
-    let description = v.check(description("chapter.description", &chapter.description));
-    match (name, city, time_zone, description, request_id) {
-        (Some(name), Some(city), Some(time_zone), Some(description), Some(request_id))
-            if v.is_empty() =>
-        {
-            Ok(NewChapter {
-                id: Uuid::now_v7(),
-                name,
-                city,
-                time_zone,
-                description,
-                created_by: creator.to_string(),
-                request_id: (!request_id.is_empty()).then_some(request_id),
-            })
-        }
-        _ => Err(v.finish().err().unwrap_or_default()),
-    }
-}
-
-/// Parses the chapter and mask of an UpdateChapter request. An empty mask is refused: a full
-/// replacement is never what a client means.
-fn chapter_edit(
-    chapter: &pb::Chapter,
-    mask: Option<&FieldMask>,
-) -> Result<ChapterEdit, Vec<FieldViolation>> {
-    let mut v = Violations::new();
-    let mut edit = ChapterEdit {
-        etag: (!chapter.etag.is_empty()).then(|| chapter.etag.clone()),
-        ..ChapterEdit::default()
-    };
-    let paths = validate::mask_paths(mask, &mut v);
-    for path in paths {
-        match path.as_str() {
-            "name" => edit.name = v.check(name("chapter.name", &chapter.name)),
-            "city" => edit.city = v.check(city("chapter.city", &chapter.city)),
-            "time_zone" => {
-                edit.time_zone = v.check(time_zone("chapter.time_zone", &chapter.time_zone));
-            }
-            "description" => {
-                edit.description =
-                    v.check(description("chapter.description", &chapter.description));
-            }
-            other => v.push(FieldViolation::new(
-                "update_mask",
-                format!(
-                    "unknown or read-only path `{other}`; updatable: {}",
-                    UPDATABLE_PATHS.join(", ")
-                ),
-            )),
-        }
-    }
-    v.finish().map(|()| edit)
-}
-
-fn chapter_to_pb(c: ChapterRow) -> pb::Chapter {
-    pb::Chapter {
-        id: c.id,
-        name: c.name,
-        city: c.city,
-        time_zone: c.time_zone,
-        description: c.description,
-        organizer_ids: c.organizer_ids,
-        member_count: i32::try_from(c.member_count).unwrap_or(i32::MAX),
-        create_time: ts(c.created_at),
-        update_time: ts(c.updated_at),
-        etag: c.version.to_string(),
-    }
-}
-
-fn member_to_pb(m: &MemberRow) -> pb::ChapterMember {
-    let role = match m.role {
-        Role::Member => pb::ChapterRole::Member,
-        Role::Organizer => pb::ChapterRole::Organizer,
-    };
-    pb::ChapterMember {
-        member_id: m.member_id.clone(),
-        role: role.into(),
-        join_time: ts(m.joined_at),
     }
 }
 
@@ -236,9 +112,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                 let after: Option<Option<String>> =
                     v.check(self.0.page_tokens.decode("ListChapters", &req.page_token));
                 v.finish()?;
-                let city_key = city
-                    .filter(|c| !c.is_empty())
-                    .map(|c| crate::chapters::city_key(&c));
+                let city_key = city.filter(|c| !c.is_empty()).map(|c| city_key(&c));
                 let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
                 let mut rows = self
                     .0

@@ -1,0 +1,359 @@
+//! Events between protobuf and the domain: CreateEvent and UpdateEvent parsed into
+//! [`NewEvent`] and [`EventEdit`], and events back into `pb::Event`.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::validate::{self, Violations};
+use rendezvous_proto::events::v1 as pb;
+use rendezvous_proto::prost_types::FieldMask;
+use uuid::Uuid;
+
+use super::{capacity, count, duration_pb, time, time_zone, ts, venue, waitlist};
+use crate::calendar::CalendarEvent;
+use crate::domain::event::{
+    CohostRole, EventEdit, EventRow, NewEvent, check_times, new_check_in_code,
+};
+
+const UPDATABLE_PATHS: [&str; 13] = [
+    "title",
+    "description",
+    "kind",
+    "venue",
+    "city",
+    "start_time",
+    "end_time",
+    "time_zone",
+    "capacity",
+    "rsvp_deadline",
+    "visibility",
+    "approval_required",
+    "waitlist_mode",
+];
+
+pub(crate) fn kind_name(kind: i32) -> Option<&'static str> {
+    match pb::EventKind::try_from(kind).ok()? {
+        pb::EventKind::Coffee => Some("coffee"),
+        pb::EventKind::Drinks => Some("drinks"),
+        pb::EventKind::Meal => Some("meal"),
+        pb::EventKind::Talk => Some("talk"),
+        pb::EventKind::Other => Some("other"),
+        pb::EventKind::Unspecified => None,
+    }
+}
+
+pub(crate) fn kind_pb(name: &str) -> pb::EventKind {
+    match name {
+        "coffee" => pb::EventKind::Coffee,
+        "drinks" => pb::EventKind::Drinks,
+        "meal" => pb::EventKind::Meal,
+        "talk" => pb::EventKind::Talk,
+        _ => pb::EventKind::Other,
+    }
+}
+
+pub(crate) fn visibility_name(v: i32) -> Option<&'static str> {
+    match pb::EventVisibility::try_from(v).ok()? {
+        pb::EventVisibility::Public => Some("public"),
+        pb::EventVisibility::Chapter => Some("chapter"),
+        pb::EventVisibility::InviteOnly => Some("invite_only"),
+        pb::EventVisibility::Unspecified => None,
+    }
+}
+
+pub(crate) fn visibility_pb(name: &str) -> pb::EventVisibility {
+    match name {
+        "public" => pb::EventVisibility::Public,
+        "chapter" => pb::EventVisibility::Chapter,
+        _ => pb::EventVisibility::InviteOnly,
+    }
+}
+
+pub(crate) fn state_pb(name: &str) -> pb::EventState {
+    match name {
+        "draft" => pb::EventState::Draft,
+        "published" => pb::EventState::Published,
+        "cancelled" => pb::EventState::Cancelled,
+        _ => pb::EventState::Completed,
+    }
+}
+
+pub(crate) fn event_to_pb(e: &EventRow) -> pb::Event {
+    pb::Event {
+        id: e.id.clone(),
+        chapter_id: e.chapter_id.clone().unwrap_or_default(),
+        series_id: e.series_id.clone().unwrap_or_default(),
+        host_id: e.host_id.clone(),
+        cohosts: e
+            .cohosts
+            .iter()
+            .map(|(id, role)| pb::Cohost {
+                member_id: id.clone(),
+                role: match role {
+                    CohostRole::Full => pb::CohostRole::Full,
+                    CohostRole::CheckInOnly => pb::CohostRole::CheckInOnly,
+                }
+                .into(),
+            })
+            .collect(),
+        title: e.title.clone(),
+        description: e.description.clone(),
+        kind: kind_pb(&e.kind).into(),
+        venue: Some(pb::Venue {
+            name: e.venue_name.clone(),
+            address: e.venue_address.clone(),
+            latitude: e.latitude.unwrap_or_default(),
+            longitude: e.longitude.unwrap_or_default(),
+        }),
+        city: e.city.clone(),
+        start_time: ts(e.start_at),
+        end_time: ts(e.end_at),
+        time_zone: e.time_zone.clone(),
+        capacity: count(e.capacity),
+        rsvp_deadline: e.rsvp_deadline.and_then(ts),
+        visibility: visibility_pb(&e.visibility).into(),
+        state: state_pb(&e.state).into(),
+        approval_required: e.approval_required,
+        waitlist_mode: if e.waitlist_mode == "offer" {
+            pb::WaitlistMode::Offer
+        } else {
+            pb::WaitlistMode::Automatic
+        }
+        .into(),
+        offer_window: duration_pb(e.offer_window_secs),
+        confirmed_count: count(e.confirmed_count),
+        waitlisted_count: count(e.waitlisted_count),
+        cancellation_reason: e.cancellation_reason.clone(),
+        create_time: ts(e.created_at),
+        update_time: ts(e.updated_at),
+        etag: e.version.to_string(),
+    }
+}
+
+pub(crate) fn calendar_event(e: &EventRow) -> CalendarEvent {
+    CalendarEvent {
+        id: e.id.clone(),
+        title: e.title.clone(),
+        description: e.description.clone(),
+        venue_name: e.venue_name.clone(),
+        venue_address: e.venue_address.clone(),
+        latitude: e.latitude,
+        longitude: e.longitude,
+        start: e.start_at,
+        end: e.end_at,
+        time_zone: e.time_zone.clone(),
+        url: None,
+        cancelled: e.state == "cancelled",
+        updated: e.updated_at,
+        sequence: u32::try_from(e.version).unwrap_or(0),
+        organizer_name: String::new(),
+    }
+}
+
+pub(crate) fn title(field: &str, value: &str) -> Result<String, FieldViolation> {
+    validate::text(field, value, 1, 200, false)
+}
+
+pub(crate) fn description(field: &str, value: &str) -> Result<String, FieldViolation> {
+    validate::text(field, value, 0, 10_000, true)
+}
+
+pub(crate) fn city(field: &str, value: &str) -> Result<String, FieldViolation> {
+    validate::text(field, value, 0, 100, false)
+}
+
+pub(crate) fn kind(field: &str, value: i32) -> Result<String, FieldViolation> {
+    kind_name(value).map(str::to_owned).ok_or_else(|| {
+        FieldViolation::new(field, "is required: coffee, drinks, meal, talk or other")
+    })
+}
+
+pub(crate) fn event_visibility(field: &str, value: i32) -> Result<String, FieldViolation> {
+    visibility_name(value)
+        .map(str::to_owned)
+        .ok_or_else(|| FieldViolation::new(field, "is required: public, chapter or invite-only"))
+}
+
+/// Parses a CreateEvent request of `host`; the chapter and its city are checked by the caller.
+pub(crate) fn new_event(
+    req: pb::CreateEventRequest,
+    host: Uuid,
+    now: DateTime<Utc>,
+) -> Result<NewEvent, Vec<FieldViolation>> {
+    let mut v = Violations::new();
+    let request_id = v.check(validate::text("request_id", &req.request_id, 0, 100, false));
+    let Some(e) = req.event else {
+        v.push(FieldViolation::new("event", "is required"));
+        return Err(v.finish().err().unwrap_or_default());
+    };
+    let chapter_id = if e.chapter_id.is_empty() {
+        Some(None)
+    } else {
+        v.check(validate::id("event.chapter_id", &e.chapter_id))
+            .map(|id| Some(id.to_string()))
+    };
+    let title = v.check(title("event.title", &e.title));
+    let description = v.check(description("event.description", &e.description));
+    let kind = v.check(kind("event.kind", e.kind));
+    let venue = venue("event.venue", &mut v, e.venue.as_ref());
+    let city = v.check(city("event.city", &e.city));
+    let start = v.check(time("event.start_time", e.start_time.as_ref()));
+    let end = v.check(time("event.end_time", e.end_time.as_ref()));
+    let deadline = v.check(time("event.rsvp_deadline", e.rsvp_deadline.as_ref()));
+    let time_zone = v.check(time_zone("event.time_zone", &e.time_zone));
+    let capacity = v.check(capacity("event.capacity", e.capacity));
+    let visibility = v.check(event_visibility("event.visibility", e.visibility));
+    let offer_window = waitlist("event", &mut v, e.waitlist_mode, e.offer_window.as_ref());
+    let (start, end) = match (start, end) {
+        (Some(Some(start)), Some(Some(end))) => {
+            if start <= now {
+                v.push(FieldViolation::new(
+                    "event.start_time",
+                    "must be in the future",
+                ));
+            }
+            for violation in check_times(start, end, deadline.flatten()) {
+                v.push(violation);
+            }
+            (Some(start), Some(end))
+        }
+        (start, end) => {
+            if start == Some(None) {
+                v.push(FieldViolation::new("event.start_time", "is required"));
+            }
+            if end == Some(None) {
+                v.push(FieldViolation::new("event.end_time", "is required"));
+            }
+            (None, None)
+        }
+    };
+    if visibility.as_deref() == Some("chapter") && chapter_id == Some(None) {
+        v.push(FieldViolation::new(
+            "event.chapter_id",
+            "is required for chapter visibility",
+        ));
+    }
+    match (
+        request_id,
+        chapter_id,
+        title,
+        description,
+        kind,
+        venue,
+        city,
+        start,
+        end,
+        deadline,
+        time_zone,
+        capacity,
+        visibility,
+        offer_window,
+    ) {
+        (
+            Some(request_id),
+            Some(chapter_id),
+            Some(title),
+            Some(description),
+            Some(kind),
+            Some((venue_name, venue_address, latitude, longitude)),
+            Some(city),
+            Some(start_at),
+            Some(end_at),
+            Some(rsvp_deadline),
+            Some(time_zone),
+            Some(capacity),
+            Some(visibility),
+            Some(offer_window),
+        ) if v.is_empty() => Ok(NewEvent {
+            id: Uuid::now_v7(),
+            host_id: host.to_string(),
+            chapter_id,
+            title,
+            description,
+            kind,
+            venue_name,
+            venue_address,
+            latitude,
+            longitude,
+            city,
+            start_at,
+            end_at,
+            time_zone,
+            capacity,
+            rsvp_deadline,
+            visibility,
+            approval_required: e.approval_required,
+            offer_window,
+            check_in_code: new_check_in_code(),
+            request_id: (!request_id.is_empty()).then_some(request_id),
+        }),
+        _ => Err(v.finish().err().unwrap_or_default()),
+    }
+}
+
+/// Parses the event and mask of an UpdateEvent request.
+pub(crate) fn event_edit(
+    event: &pb::Event,
+    mask: Option<&FieldMask>,
+) -> Result<EventEdit, Vec<FieldViolation>> {
+    let mut v = Violations::new();
+    let mut edit = EventEdit {
+        etag: (!event.etag.is_empty()).then(|| event.etag.clone()),
+        ..EventEdit::default()
+    };
+    let paths = validate::mask_paths(mask, &mut v);
+    for path in paths {
+        match path.as_str() {
+            "title" => edit.title = v.check(title("event.title", &event.title)),
+            "description" => {
+                edit.description = v.check(description("event.description", &event.description));
+            }
+            "kind" => edit.kind = v.check(kind("event.kind", event.kind)),
+            "venue" | "venue.name" | "venue.address" | "venue.latitude" | "venue.longitude" => {
+                if event.venue.is_none() {
+                    v.push(FieldViolation::new(
+                        "event.venue",
+                        "is required by the mask",
+                    ));
+                }
+                edit.venue = venue("event.venue", &mut v, event.venue.as_ref());
+            }
+            "city" => edit.city = v.check(city("event.city", &event.city)),
+            "start_time" => match v.check(time("event.start_time", event.start_time.as_ref())) {
+                Some(Some(t)) => edit.start_at = Some(t),
+                Some(None) => v.push(FieldViolation::new("event.start_time", "is required")),
+                None => {}
+            },
+            "end_time" => match v.check(time("event.end_time", event.end_time.as_ref())) {
+                Some(Some(t)) => edit.end_at = Some(t),
+                Some(None) => v.push(FieldViolation::new("event.end_time", "is required")),
+                None => {}
+            },
+            "time_zone" => edit.time_zone = v.check(time_zone("event.time_zone", &event.time_zone)),
+            "capacity" => edit.capacity = v.check(capacity("event.capacity", event.capacity)),
+            "rsvp_deadline" => {
+                edit.rsvp_deadline =
+                    v.check(time("event.rsvp_deadline", event.rsvp_deadline.as_ref()));
+            }
+            "visibility" => {
+                edit.visibility = v.check(event_visibility("event.visibility", event.visibility));
+            }
+            "approval_required" => edit.approval_required = Some(event.approval_required),
+            "waitlist_mode" | "offer_window" => {
+                edit.offer_window = waitlist(
+                    "event",
+                    &mut v,
+                    event.waitlist_mode,
+                    event.offer_window.as_ref(),
+                );
+            }
+            other => v.push(FieldViolation::new(
+                "update_mask",
+                format!(
+                    "unknown or read-only path `{other}`; updatable: {}",
+                    UPDATABLE_PATHS.join(", ")
+                ),
+            )),
+        }
+    }
+    v.finish().map(|()| edit)
+}

@@ -1,0 +1,72 @@
+//! RSVPs between protobuf and the domain.
+
+use rendezvous_proto::events::v1 as pb;
+
+use super::ts;
+use crate::domain::rsvp::RsvpState;
+use crate::store::RsvpRow;
+
+pub(crate) fn rsvp_visibility_name(v: i32) -> Option<&'static str> {
+    match pb::RsvpVisibility::try_from(v).ok()? {
+        pb::RsvpVisibility::Public => Some("public"),
+        pb::RsvpVisibility::Connections => Some("connections"),
+        pb::RsvpVisibility::Attendees | pb::RsvpVisibility::Unspecified => Some("attendees"),
+        pb::RsvpVisibility::Nobody => Some("nobody"),
+    }
+}
+
+pub(crate) fn rsvp_visibility_pb(name: &str) -> pb::RsvpVisibility {
+    match name {
+        "public" => pb::RsvpVisibility::Public,
+        "connections" => pb::RsvpVisibility::Connections,
+        "nobody" => pb::RsvpVisibility::Nobody,
+        _ => pb::RsvpVisibility::Attendees,
+    }
+}
+
+pub(crate) fn status_pb(status: RsvpState) -> pb::RsvpStatus {
+    match status {
+        RsvpState::Confirmed => pb::RsvpStatus::Confirmed,
+        RsvpState::Waitlisted => pb::RsvpStatus::Waitlisted,
+        RsvpState::Offered => pb::RsvpStatus::Offered,
+        RsvpState::PendingApproval => pb::RsvpStatus::PendingApproval,
+        RsvpState::Declined => pb::RsvpStatus::Declined,
+        RsvpState::Cancelled => pb::RsvpStatus::Cancelled,
+        RsvpState::NotGoing => pb::RsvpStatus::NotGoing,
+    }
+}
+
+pub(crate) fn status_filter(status: i32) -> Option<RsvpState> {
+    match pb::RsvpStatus::try_from(status).ok()? {
+        pb::RsvpStatus::Confirmed => Some(RsvpState::Confirmed),
+        pb::RsvpStatus::Waitlisted => Some(RsvpState::Waitlisted),
+        pb::RsvpStatus::Offered => Some(RsvpState::Offered),
+        pb::RsvpStatus::PendingApproval => Some(RsvpState::PendingApproval),
+        pb::RsvpStatus::Declined => Some(RsvpState::Declined),
+        pb::RsvpStatus::Cancelled => Some(RsvpState::Cancelled),
+        pb::RsvpStatus::NotGoing => Some(RsvpState::NotGoing),
+        pb::RsvpStatus::Unspecified => None,
+    }
+}
+
+pub(crate) fn rsvp_to_pb(r: &RsvpRow) -> pb::Rsvp {
+    pb::Rsvp {
+        event_id: r.event_id.clone(),
+        member_id: r.member_id.clone(),
+        status: status_pb(r.state).into(),
+        waitlist_position: r
+            .waitlist_position
+            .and_then(|p| i32::try_from(p).ok())
+            .unwrap_or(0),
+        offer_expire_time: if r.state == RsvpState::Offered {
+            r.offer_expires_at.and_then(ts)
+        } else {
+            None
+        },
+        visibility: rsvp_visibility_pb(&r.visibility).into(),
+        checked_in: r.checked_in_at.is_some(),
+        check_in_time: r.checked_in_at.and_then(ts),
+        create_time: ts(r.created_at),
+        update_time: ts(r.updated_at),
+    }
+}

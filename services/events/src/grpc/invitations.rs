@@ -1,0 +1,124 @@
+//! Invitations: a host invites members, connections or a chapter under the weekly cap.
+
+use chrono::Duration;
+use rendezvous_proto::events::v1 as pb;
+use tonic::Request;
+
+use super::{Events, id_field, member_caller};
+use crate::convert::count;
+use crate::domain::event::HostRole;
+use crate::error::{Error, Result};
+use crate::notices;
+use crate::store::InviteOutcome;
+
+impl Events {
+    pub(super) async fn invite_members(
+        &self,
+        request: Request<pb::InviteMembersRequest>,
+    ) -> Result<pb::InviteMembersResponse> {
+        let me = member_caller(&request)?;
+        let req = request.into_inner();
+        let id = id_field("event_id", &req.event_id)?;
+        let event = self
+            .managed_event(&id, me, &[HostRole::Host, HostRole::Cohost])
+            .await?;
+        if event.state == "cancelled" || event.state == "completed" {
+            return Err(Error::FailedPrecondition("the event is over or cancelled"));
+        }
+        let candidates: Vec<String> = match req.target {
+            Some(pb::invite_members_request::Target::Members(list)) => {
+                if list.member_ids.is_empty() || list.member_ids.len() > 500 {
+                    return Err(Error::field(
+                        "members.member_ids",
+                        "must name 1 to 500 members",
+                    ));
+                }
+                let mut ids = Vec::with_capacity(list.member_ids.len());
+                for (i, m) in list.member_ids.iter().enumerate() {
+                    ids.push(id_field(&format!("members.member_ids[{i}]"), m)?);
+                }
+                ids
+            }
+            Some(pb::invite_members_request::Target::AllConnections(all)) => {
+                let city = if all.only_in_event_city {
+                    event.city.clone()
+                } else {
+                    String::new()
+                };
+                self.members()?
+                    .connection_ids(&me.to_string(), &city)
+                    .await?
+            }
+            Some(pb::invite_members_request::Target::ChapterId(chapter)) => {
+                let chapter = id_field("chapter_id", &chapter)?;
+                if !self
+                    .0
+                    .store
+                    .is_chapter_member(&chapter, &me.to_string())
+                    .await?
+                {
+                    return Err(Error::PermissionDenied(
+                        "only members of the chapter may invite it",
+                    ));
+                }
+                self.0.store.chapter_member_ids(&chapter).await?
+            }
+            None => {
+                return Err(Error::field(
+                    "target",
+                    "is required: members, all_connections or chapter_id",
+                ));
+            }
+        };
+        let mut candidates: Vec<String> = candidates
+            .into_iter()
+            .filter(|m| *m != me.to_string() && *m != event.host_id)
+            .collect();
+        candidates.sort();
+        candidates.dedup();
+        let mut allowed = Vec::with_capacity(candidates.len());
+        let mut blocked = 0;
+        if let Some(members) = &self.0.members {
+            for m in candidates {
+                if members.are_connected(&me.to_string(), &m).await?.blocked {
+                    blocked += 1;
+                } else {
+                    allowed.push(m);
+                }
+            }
+        } else {
+            allowed = candidates;
+        }
+        // Members is already needed here for blocks (and connections); unreachable, the call
+        // fails as those do. Not configured at all, the notice names nobody.
+        let inviter_name = match &self.0.members {
+            Some(members) => members.display_name(me).await?,
+            None => String::new(),
+        };
+        let now = self.now();
+        let InviteOutcome {
+            invited,
+            skipped,
+            remaining,
+        } = self
+            .0
+            .store
+            .invite(
+                &event,
+                notices::member_facts(me, inviter_name),
+                &allowed,
+                self.0.settings.weekly_invitation_cap,
+                now - Duration::days(7),
+                now,
+            )
+            .await?
+            .ok_or(Error::ResourceExhausted(
+                "the weekly invitation limit is reached",
+            ))?;
+        Ok(pb::InviteMembersResponse {
+            invited_count: count(invited),
+            skipped_count: count(skipped + blocked),
+            remaining_weekly_invitations: count(remaining),
+        })
+    }
+}

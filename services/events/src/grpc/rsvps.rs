@@ -1,0 +1,175 @@
+//! RSVPs: answering, reading one, and the single transitions (cancel, claim, approve,
+//! decline).
+
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::validate::{self, Violations};
+use rendezvous_proto::events::v1 as pb;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{Events, event_and_member, id_field, id_or_me, mask_or_err, member_caller};
+use crate::convert::rsvps::{rsvp_to_pb, rsvp_visibility_name};
+use crate::domain::event::HostRole;
+use crate::domain::rsvp::{Intent, Transition};
+use crate::error::{Error, Result};
+use crate::store::AdmitRequest;
+
+impl Events {
+    pub(super) async fn rsvp(&self, request: Request<pb::RsvpRequest>) -> Result<pb::RsvpResponse> {
+        let me = member_caller(&request)?;
+        let req = request.get_ref();
+        let mut v = Violations::new();
+        let id = v.check(validate::id("event_id", &req.event_id));
+        let intent = match pb::RsvpIntent::try_from(req.intent) {
+            Ok(pb::RsvpIntent::Going) => Some(Intent::Going),
+            Ok(pb::RsvpIntent::NotGoing) => Some(Intent::NotGoing),
+            _ => {
+                v.push(FieldViolation::new(
+                    "intent",
+                    "is required: going or not going",
+                ));
+                None
+            }
+        };
+        let visibility = rsvp_visibility_name(req.visibility);
+        if visibility.is_none() {
+            v.push(FieldViolation::new(
+                "visibility",
+                "is not a known RSVP visibility",
+            ));
+        }
+        mask_or_err(v.finish())?;
+        let (Some(id), Some(intent), Some(visibility)) = (id, intent, visibility) else {
+            return Err(Error::field("event_id", "is invalid"));
+        };
+        let id = id.to_string();
+        self.visible_event(&id, Some(me)).await?;
+        let outcome = self
+            .0
+            .admission
+            .admit(
+                &id,
+                AdmitRequest {
+                    member_id: me,
+                    intent,
+                    visibility: visibility.to_owned(),
+                },
+            )
+            .await
+            .map_err(|_| Error::Unavailable("database"))??;
+        let mut row = self
+            .0
+            .store
+            .rsvp_of(&id, &me.to_string())
+            .await?
+            .ok_or(Error::NotFound("rsvp"))?;
+        // The batch's answer is what the caller's request became.
+        row.state = outcome.state;
+        if outcome.waitlist_position.is_some() {
+            row.waitlist_position = outcome.waitlist_position;
+        }
+        Ok(pb::RsvpResponse {
+            rsvp: Some(rsvp_to_pb(&row)),
+        })
+    }
+
+    pub(super) async fn get_rsvp(
+        &self,
+        request: Request<pb::GetRsvpRequest>,
+    ) -> Result<pb::GetRsvpResponse> {
+        let me = member_caller(&request)?;
+        let req = request.get_ref();
+        let mut v = Violations::new();
+        let id = v.check(validate::id("event_id", &req.event_id));
+        let member = if req.member_id.is_empty() {
+            Some(me)
+        } else {
+            v.check(id_or_me("member_id", &req.member_id, me))
+        };
+        mask_or_err(v.finish())?;
+        let (Some(id), Some(member)) = (id, member) else {
+            return Err(Error::field("event_id", "is invalid"));
+        };
+        let event = self.visible_event(&id.to_string(), Some(me)).await?;
+        if member != me && event.role_of(&me.to_string()).is_none() {
+            return Err(Error::PermissionDenied(
+                "only the event's hosts may see others' RSVPs",
+            ));
+        }
+        let row = self
+            .0
+            .store
+            .rsvp_of(&event.id, &member.to_string())
+            .await?
+            .ok_or(Error::NotFound("rsvp"))?;
+        Ok(pb::GetRsvpResponse {
+            rsvp: Some(rsvp_to_pb(&row)),
+        })
+    }
+
+    pub(super) async fn cancel_rsvp(
+        &self,
+        request: Request<pb::CancelRsvpRequest>,
+    ) -> Result<pb::CancelRsvpResponse> {
+        let me = member_caller(&request)?;
+        let id = id_field("event_id", &request.get_ref().event_id)?;
+        self.visible_event(&id, Some(me)).await?;
+        let row = self.single(&id, me, Transition::Cancel).await?;
+        Ok(pb::CancelRsvpResponse { rsvp: Some(row) })
+    }
+
+    pub(super) async fn claim_offer(
+        &self,
+        request: Request<pb::ClaimOfferRequest>,
+    ) -> Result<pb::ClaimOfferResponse> {
+        let me = member_caller(&request)?;
+        let id = id_field("event_id", &request.get_ref().event_id)?;
+        self.visible_event(&id, Some(me)).await?;
+        let row = self.single(&id, me, Transition::Claim).await?;
+        Ok(pb::ClaimOfferResponse { rsvp: Some(row) })
+    }
+
+    pub(super) async fn approve_rsvp(
+        &self,
+        request: Request<pb::ApproveRsvpRequest>,
+    ) -> Result<pb::ApproveRsvpResponse> {
+        let me = member_caller(&request)?;
+        let req = request.get_ref();
+        let (id, member) = event_and_member(&req.event_id, &req.member_id)?;
+        self.managed_event(&id, me, &[HostRole::Host, HostRole::Cohost])
+            .await?;
+        let row = self.single(&id, member, Transition::Approve).await?;
+        Ok(pb::ApproveRsvpResponse { rsvp: Some(row) })
+    }
+
+    pub(super) async fn decline_rsvp(
+        &self,
+        request: Request<pb::DeclineRsvpRequest>,
+    ) -> Result<pb::DeclineRsvpResponse> {
+        let me = member_caller(&request)?;
+        let req = request.get_ref();
+        let (id, member) = event_and_member(&req.event_id, &req.member_id)?;
+        validate::text("reason", &req.reason, 0, 1000, true)?;
+        self.managed_event(&id, me, &[HostRole::Host, HostRole::Cohost])
+            .await?;
+        let row = self.single(&id, member, Transition::Decline).await?;
+        Ok(pb::DeclineRsvpResponse { rsvp: Some(row) })
+    }
+
+    /// Applies one RSVP transition and returns the RSVP as it now stands.
+    async fn single(&self, event_id: &str, member: Uuid, op: Transition) -> Result<pb::Rsvp> {
+        let outcome = self
+            .0
+            .store
+            .transition(event_id, member, op, self.now())
+            .await??;
+        let mut row = self
+            .0
+            .store
+            .rsvp_of(event_id, &member.to_string())
+            .await?
+            .ok_or(Error::NotFound("rsvp"))?;
+        row.state = outcome.state;
+        Ok(rsvp_to_pb(&row))
+    }
+}
