@@ -27,8 +27,8 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_events::admission::Admission;
-use rendezvous_events::domain::event::NewEvent;
-use rendezvous_events::domain::rsvp::{Intent, RsvpState};
+use rendezvous_events::domain::event::{EventKind, EventVisibility, NewEvent};
+use rendezvous_events::domain::rsvp::{Intent, RsvpState, RsvpVisibility, WaitlistMode};
 use rendezvous_events::store::{AdmitRequest, MIGRATIONS, Store};
 use rendezvous_testkit::{Backend, postgres_url};
 use sqlx::Connection as _;
@@ -165,7 +165,7 @@ async fn published_event(store: &Store) -> String {
         chapter_id: None,
         title: "Hot event".into(),
         description: String::new(),
-        kind: "talk".into(),
+        kind: EventKind::Talk,
         venue_name: "Le Marais".into(),
         venue_address: "Paris".into(),
         latitude: Some(48.857),
@@ -176,9 +176,9 @@ async fn published_event(store: &Store) -> String {
         time_zone: "Europe/Paris".into(),
         capacity: CAPACITY,
         rsvp_deadline: None,
-        visibility: "public".into(),
+        visibility: EventVisibility::Public,
         approval_required: false,
-        offer_window: None,
+        waitlist: WaitlistMode::Automatic,
         check_in_code: "ABCD-1234".into(),
         request_id: None,
     };
@@ -191,7 +191,7 @@ fn going(member: &Uuid) -> AdmitRequest {
     AdmitRequest {
         member_id: *member,
         intent: Intent::Going,
-        visibility: "public".into(),
+        visibility: RsvpVisibility::Public,
     }
 }
 

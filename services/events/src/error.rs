@@ -3,6 +3,7 @@
 use rendezvous_common::error::{self, DbErrorKind, FieldViolation};
 use tonic::{Code, Status};
 
+use crate::domain::access::Refusal;
 use crate::domain::chapter::ChapterRefusal;
 use crate::domain::event::EventRefusal;
 use crate::store::RsvpRefusal;
@@ -63,6 +64,15 @@ impl From<ChapterRefusal> for Error {
             ChapterRefusal::LastOrganizer => Self::FailedPrecondition(
                 "the last organiser cannot leave; make another member organiser first",
             ),
+        }
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Hidden => Self::NotFound("event"),
+            Refusal::Denied(message) => Self::PermissionDenied(message),
         }
     }
 }

@@ -15,8 +15,8 @@ use futures::future::join_all;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_events::admission::Admission;
-use rendezvous_events::domain::event::NewEvent;
-use rendezvous_events::domain::rsvp::{Intent, RsvpState};
+use rendezvous_events::domain::event::{EventKind, EventVisibility, NewEvent};
+use rendezvous_events::domain::rsvp::{Intent, RsvpState, RsvpVisibility, WaitlistMode};
 use rendezvous_events::store::{AdmitRequest, MIGRATIONS, Store};
 use rendezvous_testkit::{Backend, TestDb, backend_tests};
 use uuid::Uuid;
@@ -49,7 +49,7 @@ async fn published_event(store: &Store, capacity: u32, offer_window: Option<Dura
         chapter_id: None,
         title: "Café networking — Le Marais".into(),
         description: String::new(),
-        kind: "coffee".into(),
+        kind: EventKind::Coffee,
         venue_name: "Le Marais".into(),
         venue_address: "Paris".into(),
         latitude: Some(48.857),
@@ -60,9 +60,11 @@ async fn published_event(store: &Store, capacity: u32, offer_window: Option<Dura
         time_zone: "Europe/Paris".into(),
         capacity,
         rsvp_deadline: None,
-        visibility: "public".into(),
+        visibility: EventVisibility::Public,
         approval_required: false,
-        offer_window,
+        waitlist: offer_window.map_or(WaitlistMode::Automatic, |window| WaitlistMode::Offer {
+            window,
+        }),
         check_in_code: "ABCD-1234".into(),
         request_id: None,
     };
@@ -75,7 +77,7 @@ fn going(member: &Uuid) -> AdmitRequest {
     AdmitRequest {
         member_id: *member,
         intent: Intent::Going,
-        visibility: "public".into(),
+        visibility: RsvpVisibility::Public,
     }
 }
 

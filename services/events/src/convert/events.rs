@@ -11,8 +11,10 @@ use uuid::Uuid;
 use super::{capacity, count, duration_pb, time, time_zone, ts, venue, waitlist};
 use crate::calendar::CalendarEvent;
 use crate::domain::event::{
-    CohostRole, EventEdit, EventRow, NewEvent, check_times, new_check_in_code,
+    CohostRole, EventEdit, EventKind, EventRow, EventState, EventVisibility, NewEvent, check_times,
+    new_check_in_code,
 };
+use crate::domain::rsvp::WaitlistMode;
 
 const UPDATABLE_PATHS: [&str; 13] = [
     "title",
@@ -30,50 +32,50 @@ const UPDATABLE_PATHS: [&str; 13] = [
     "waitlist_mode",
 ];
 
-pub(crate) fn kind_name(kind: i32) -> Option<&'static str> {
+pub(crate) fn kind_name(kind: i32) -> Option<EventKind> {
     match pb::EventKind::try_from(kind).ok()? {
-        pb::EventKind::Coffee => Some("coffee"),
-        pb::EventKind::Drinks => Some("drinks"),
-        pb::EventKind::Meal => Some("meal"),
-        pb::EventKind::Talk => Some("talk"),
-        pb::EventKind::Other => Some("other"),
+        pb::EventKind::Coffee => Some(EventKind::Coffee),
+        pb::EventKind::Drinks => Some(EventKind::Drinks),
+        pb::EventKind::Meal => Some(EventKind::Meal),
+        pb::EventKind::Talk => Some(EventKind::Talk),
+        pb::EventKind::Other => Some(EventKind::Other),
         pb::EventKind::Unspecified => None,
     }
 }
 
-pub(crate) fn kind_pb(name: &str) -> pb::EventKind {
-    match name {
-        "coffee" => pb::EventKind::Coffee,
-        "drinks" => pb::EventKind::Drinks,
-        "meal" => pb::EventKind::Meal,
-        "talk" => pb::EventKind::Talk,
-        _ => pb::EventKind::Other,
+pub(crate) fn kind_pb(kind: EventKind) -> pb::EventKind {
+    match kind {
+        EventKind::Coffee => pb::EventKind::Coffee,
+        EventKind::Drinks => pb::EventKind::Drinks,
+        EventKind::Meal => pb::EventKind::Meal,
+        EventKind::Talk => pb::EventKind::Talk,
+        EventKind::Other => pb::EventKind::Other,
     }
 }
 
-pub(crate) fn visibility_name(v: i32) -> Option<&'static str> {
+pub(crate) fn visibility_name(v: i32) -> Option<EventVisibility> {
     match pb::EventVisibility::try_from(v).ok()? {
-        pb::EventVisibility::Public => Some("public"),
-        pb::EventVisibility::Chapter => Some("chapter"),
-        pb::EventVisibility::InviteOnly => Some("invite_only"),
+        pb::EventVisibility::Public => Some(EventVisibility::Public),
+        pb::EventVisibility::Chapter => Some(EventVisibility::Chapter),
+        pb::EventVisibility::InviteOnly => Some(EventVisibility::InviteOnly),
         pb::EventVisibility::Unspecified => None,
     }
 }
 
-pub(crate) fn visibility_pb(name: &str) -> pb::EventVisibility {
-    match name {
-        "public" => pb::EventVisibility::Public,
-        "chapter" => pb::EventVisibility::Chapter,
-        _ => pb::EventVisibility::InviteOnly,
+pub(crate) fn visibility_pb(visibility: EventVisibility) -> pb::EventVisibility {
+    match visibility {
+        EventVisibility::Public => pb::EventVisibility::Public,
+        EventVisibility::Chapter => pb::EventVisibility::Chapter,
+        EventVisibility::InviteOnly => pb::EventVisibility::InviteOnly,
     }
 }
 
-pub(crate) fn state_pb(name: &str) -> pb::EventState {
-    match name {
-        "draft" => pb::EventState::Draft,
-        "published" => pb::EventState::Published,
-        "cancelled" => pb::EventState::Cancelled,
-        _ => pb::EventState::Completed,
+pub(crate) fn state_pb(state: EventState) -> pb::EventState {
+    match state {
+        EventState::Draft => pb::EventState::Draft,
+        EventState::Published => pb::EventState::Published,
+        EventState::Cancelled => pb::EventState::Cancelled,
+        EventState::Completed => pb::EventState::Completed,
     }
 }
 
@@ -97,7 +99,7 @@ pub(crate) fn event_to_pb(e: &EventRow) -> pb::Event {
             .collect(),
         title: e.title.clone(),
         description: e.description.clone(),
-        kind: kind_pb(&e.kind).into(),
+        kind: kind_pb(e.kind).into(),
         venue: Some(pb::Venue {
             name: e.venue_name.clone(),
             address: e.venue_address.clone(),
@@ -110,16 +112,18 @@ pub(crate) fn event_to_pb(e: &EventRow) -> pb::Event {
         time_zone: e.time_zone.clone(),
         capacity: count(e.capacity),
         rsvp_deadline: e.rsvp_deadline.and_then(ts),
-        visibility: visibility_pb(&e.visibility).into(),
-        state: state_pb(&e.state).into(),
+        visibility: visibility_pb(e.visibility).into(),
+        state: state_pb(e.state).into(),
         approval_required: e.approval_required,
-        waitlist_mode: if e.waitlist_mode == "offer" {
-            pb::WaitlistMode::Offer
-        } else {
-            pb::WaitlistMode::Automatic
+        waitlist_mode: match e.waitlist {
+            WaitlistMode::Automatic => pb::WaitlistMode::Automatic,
+            WaitlistMode::Offer { .. } => pb::WaitlistMode::Offer,
         }
         .into(),
-        offer_window: duration_pb(e.offer_window_secs),
+        offer_window: match e.waitlist {
+            WaitlistMode::Automatic => None,
+            WaitlistMode::Offer { window } => duration_pb(window.num_seconds()),
+        },
         confirmed_count: count(e.confirmed_count),
         waitlisted_count: count(e.waitlisted_count),
         cancellation_reason: e.cancellation_reason.clone(),
@@ -142,7 +146,7 @@ pub(crate) fn calendar_event(e: &EventRow) -> CalendarEvent {
         end: e.end_at,
         time_zone: e.time_zone.clone(),
         url: None,
-        cancelled: e.state == "cancelled",
+        cancelled: e.state == EventState::Cancelled,
         updated: e.updated_at,
         sequence: u32::try_from(e.version).unwrap_or(0),
         organizer_name: String::new(),
@@ -161,15 +165,14 @@ pub(crate) fn city(field: &str, value: &str) -> Result<String, FieldViolation> {
     validate::text(field, value, 0, 100, false)
 }
 
-pub(crate) fn kind(field: &str, value: i32) -> Result<String, FieldViolation> {
-    kind_name(value).map(str::to_owned).ok_or_else(|| {
+pub(crate) fn kind(field: &str, value: i32) -> Result<EventKind, FieldViolation> {
+    kind_name(value).ok_or_else(|| {
         FieldViolation::new(field, "is required: coffee, drinks, meal, talk or other")
     })
 }
 
-pub(crate) fn event_visibility(field: &str, value: i32) -> Result<String, FieldViolation> {
+pub(crate) fn event_visibility(field: &str, value: i32) -> Result<EventVisibility, FieldViolation> {
     visibility_name(value)
-        .map(str::to_owned)
         .ok_or_else(|| FieldViolation::new(field, "is required: public, chapter or invite-only"))
 }
 
@@ -226,7 +229,7 @@ pub(crate) fn new_event(
             (None, None)
         }
     };
-    if visibility.as_deref() == Some("chapter") && chapter_id == Some(None) {
+    if visibility == Some(EventVisibility::Chapter) && chapter_id == Some(None) {
         v.push(FieldViolation::new(
             "event.chapter_id",
             "is required for chapter visibility",
@@ -282,7 +285,7 @@ pub(crate) fn new_event(
             rsvp_deadline,
             visibility,
             approval_required: e.approval_required,
-            offer_window,
+            waitlist: offer_window,
             check_in_code: new_check_in_code(),
             request_id: (!request_id.is_empty()).then_some(request_id),
         }),
@@ -339,7 +342,7 @@ pub(crate) fn event_edit(
             }
             "approval_required" => edit.approval_required = Some(event.approval_required),
             "waitlist_mode" | "offer_window" => {
-                edit.offer_window = waitlist(
+                edit.waitlist = waitlist(
                     "event",
                     &mut v,
                     event.waitlist_mode,

@@ -13,6 +13,8 @@ use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::{Duration as PbDuration, Timestamp};
 
+use crate::domain::rsvp::WaitlistMode;
+
 const MAX_CAPACITY: i32 = 10_000;
 
 pub(crate) fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
@@ -134,13 +136,17 @@ pub(crate) fn waitlist(
     v: &mut Violations,
     mode: i32,
     window: Option<&PbDuration>,
-) -> Option<Option<Duration>> {
+) -> Option<WaitlistMode> {
     match pb::WaitlistMode::try_from(mode) {
-        Ok(pb::WaitlistMode::Unspecified | pb::WaitlistMode::Automatic) => Some(None),
+        Ok(pb::WaitlistMode::Unspecified | pb::WaitlistMode::Automatic) => {
+            Some(WaitlistMode::Automatic)
+        }
         Ok(pb::WaitlistMode::Offer) => {
             match v.check(duration(&format!("{prefix}.offer_window"), window)) {
-                Some(Some(w)) if w >= Duration::minutes(1) && w <= Duration::days(7) => {
-                    Some(Some(w))
+                Some(Some(window))
+                    if window >= Duration::minutes(1) && window <= Duration::days(7) =>
+                {
+                    Some(WaitlistMode::Offer { window })
                 }
                 Some(_) => {
                     v.push(FieldViolation::new(

@@ -3,24 +3,26 @@
 use rendezvous_proto::events::v1 as pb;
 
 use super::ts;
-use crate::domain::rsvp::RsvpState;
+use crate::domain::rsvp::{RsvpState, RsvpVisibility};
 use crate::store::RsvpRow;
 
-pub(crate) fn rsvp_visibility_name(v: i32) -> Option<&'static str> {
+pub(crate) fn rsvp_visibility_name(v: i32) -> Option<RsvpVisibility> {
     match pb::RsvpVisibility::try_from(v).ok()? {
-        pb::RsvpVisibility::Public => Some("public"),
-        pb::RsvpVisibility::Connections => Some("connections"),
-        pb::RsvpVisibility::Attendees | pb::RsvpVisibility::Unspecified => Some("attendees"),
-        pb::RsvpVisibility::Nobody => Some("nobody"),
+        pb::RsvpVisibility::Public => Some(RsvpVisibility::Public),
+        pb::RsvpVisibility::Connections => Some(RsvpVisibility::Connections),
+        pb::RsvpVisibility::Attendees | pb::RsvpVisibility::Unspecified => {
+            Some(RsvpVisibility::Attendees)
+        }
+        pb::RsvpVisibility::Nobody => Some(RsvpVisibility::Nobody),
     }
 }
 
-pub(crate) fn rsvp_visibility_pb(name: &str) -> pb::RsvpVisibility {
-    match name {
-        "public" => pb::RsvpVisibility::Public,
-        "connections" => pb::RsvpVisibility::Connections,
-        "nobody" => pb::RsvpVisibility::Nobody,
-        _ => pb::RsvpVisibility::Attendees,
+pub(crate) fn rsvp_visibility_pb(visibility: RsvpVisibility) -> pb::RsvpVisibility {
+    match visibility {
+        RsvpVisibility::Public => pb::RsvpVisibility::Public,
+        RsvpVisibility::Connections => pb::RsvpVisibility::Connections,
+        RsvpVisibility::Attendees => pb::RsvpVisibility::Attendees,
+        RsvpVisibility::Nobody => pb::RsvpVisibility::Nobody,
     }
 }
 
@@ -63,7 +65,7 @@ pub(crate) fn rsvp_to_pb(r: &RsvpRow) -> pb::Rsvp {
         } else {
             None
         },
-        visibility: rsvp_visibility_pb(&r.visibility).into(),
+        visibility: rsvp_visibility_pb(r.visibility).into(),
         checked_in: r.checked_in_at.is_some(),
         check_in_time: r.checked_in_at.and_then(ts),
         create_time: ts(r.created_at),

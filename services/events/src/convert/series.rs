@@ -2,16 +2,17 @@
 //! UpdateSeries mask applied, and the stored series back into `pb::Series`. The series as the
 //! client described it is kept (protobuf-encoded), so GetSeries returns it as written.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 
 use super::events::{kind_name, visibility_name};
-use super::{capacity, duration, time, venue, waitlist};
+use super::{capacity, duration, time, ts, venue, waitlist};
+use crate::domain::event::EventVisibility;
 use crate::domain::recurrence::{self, End, Frequency, MonthlyDay, Rule};
-use crate::domain::series::SeriesSpec;
+use crate::domain::series::{SeriesSpec, SeriesState};
 use crate::error::{Error, Result};
 use crate::store::SeriesRow;
 
@@ -192,7 +193,7 @@ impl TryFrom<&pb::Series> for SeriesSpec {
                 "is required: public, chapter or invite-only",
             ));
         }
-        if visibility == Some("chapter") && chapter_id == Some(None) {
+        if visibility == Some(EventVisibility::Chapter) && chapter_id == Some(None) {
             v.push(FieldViolation::new(
                 "series.chapter_id",
                 "is required for chapter visibility",
@@ -251,13 +252,13 @@ impl TryFrom<&pb::Series> for SeriesSpec {
                 tz,
                 title,
                 description,
-                kind: kind.to_owned(),
+                kind,
                 venue,
                 city,
                 capacity,
-                visibility: visibility.to_owned(),
+                visibility,
                 approval_required: t.approval_required,
-                offer_window,
+                waitlist: offer_window,
                 rsvp_cutoff,
                 auto_publish: s.auto_publish,
             }),
@@ -267,20 +268,13 @@ impl TryFrom<&pb::Series> for SeriesSpec {
 }
 
 pub(crate) fn series_to_pb(row: &SeriesRow) -> pb::Series {
-    let ts = |at: DateTime<Utc>| {
-        Some(rendezvous_proto::prost_types::Timestamp {
-            seconds: at.timestamp(),
-            nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-        })
-    };
     pb::Series {
         id: row.id.clone(),
         chapter_id: row.chapter_id.clone().unwrap_or_default(),
         host_id: row.host_id.clone(),
-        state: if row.state == "active" {
-            pb::SeriesState::Active
-        } else {
-            pb::SeriesState::Cancelled
+        state: match row.state {
+            SeriesState::Active => pb::SeriesState::Active,
+            SeriesState::Cancelled => pb::SeriesState::Cancelled,
         }
         .into(),
         occurrence_count: i32::try_from(row.occurrence_count).unwrap_or(i32::MAX),

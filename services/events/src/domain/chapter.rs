@@ -10,23 +10,6 @@ pub enum Role {
     Organizer,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "member",
-            Self::Organizer => "organizer",
-        }
-    }
-
-    pub(crate) fn from_stored(value: &str) -> Self {
-        if value == "organizer" {
-            Self::Organizer
-        } else {
-            Self::Member
-        }
-    }
-}
-
 /// A chapter to create (already validated).
 #[derive(Clone, Debug)]
 pub struct NewChapter {

@@ -7,7 +7,8 @@ use rand::rngs::OsRng;
 use rendezvous_common::error::FieldViolation;
 use uuid::Uuid;
 
-use crate::domain::rsvp::RuleError;
+use crate::domain::access::Refusal;
+use crate::domain::rsvp::{RuleError, WaitlistMode};
 
 /// What a co-host may do (`full` | `check_in_only` as stored).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,20 +17,40 @@ pub enum CohostRole {
     CheckInOnly,
 }
 
-impl CohostRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Full => "full",
-            Self::CheckInOnly => "check_in_only",
-        }
-    }
+/// What kind of meeting an event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Coffee,
+    Drinks,
+    Meal,
+    Talk,
+    Other,
+}
 
-    pub(crate) fn from_stored(value: &str) -> Self {
-        if value == "full" {
-            Self::Full
-        } else {
-            Self::CheckInOnly
-        }
+/// Who may see an event besides its hosts, invitees and members who RSVP'd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventVisibility {
+    /// Anyone.
+    Public,
+    /// The members of the event's chapter.
+    Chapter,
+    /// Nobody else.
+    InviteOnly,
+}
+
+/// Where an event is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventState {
+    Draft,
+    Published,
+    Cancelled,
+    Completed,
+}
+
+impl EventState {
+    /// Cancelled or completed: nothing about the event changes any more.
+    pub fn is_over(self) -> bool {
+        matches!(self, Self::Cancelled | Self::Completed)
     }
 }
 
@@ -43,7 +64,7 @@ pub struct EventRow {
     pub cohosts: Vec<(String, CohostRole)>,
     pub title: String,
     pub description: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub venue_name: String,
     pub venue_address: String,
     pub latitude: Option<f64>,
@@ -54,11 +75,10 @@ pub struct EventRow {
     pub time_zone: String,
     pub capacity: i64,
     pub rsvp_deadline: Option<DateTime<Utc>>,
-    pub visibility: String,
-    pub state: String,
+    pub visibility: EventVisibility,
+    pub state: EventState,
     pub approval_required: bool,
-    pub waitlist_mode: String,
-    pub offer_window_secs: i64,
+    pub waitlist: WaitlistMode,
     pub confirmed_count: i64,
     pub offered_count: i64,
     pub waitlisted_count: i64,
@@ -103,38 +123,13 @@ pub enum HostRole {
     CheckInOnly,
 }
 
-/// What decides whether a member may see an event, besides the event itself.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Access {
-    pub invited: bool,
-    pub has_rsvp: bool,
-    pub chapter_member: bool,
-}
-
-/// Whether `viewer` (`None`: anonymous) may see `event`: hosts always; drafts nobody else;
-/// otherwise public events anyone, chapter events the chapter's members, and invitees and
-/// members who RSVP'd any event.
-pub fn can_see(event: &EventRow, viewer: Option<&str>, access: Access) -> bool {
-    if viewer.is_some_and(|v| event.role_of(v).is_some()) {
-        return true;
-    }
-    if event.state == "draft" {
-        return false;
-    }
-    match event.visibility.as_str() {
-        "public" => true,
-        "chapter" => access.chapter_member || access.invited || access.has_rsvp,
-        _ => access.invited || access.has_rsvp,
-    }
-}
-
 /// The masked fields of an UpdateEvent (each already valid on its own); `None` keeps the
 /// stored value.
 #[derive(Clone, Debug, Default)]
 pub struct EventEdit {
     pub title: Option<String>,
     pub description: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<EventKind>,
     /// Name, address, latitude, longitude.
     pub venue: Option<(String, String, Option<f64>, Option<f64>)>,
     pub city: Option<String>,
@@ -143,10 +138,9 @@ pub struct EventEdit {
     pub time_zone: Option<String>,
     pub capacity: Option<u32>,
     pub rsvp_deadline: Option<Option<DateTime<Utc>>>,
-    pub visibility: Option<String>,
+    pub visibility: Option<EventVisibility>,
     pub approval_required: Option<bool>,
-    /// `Some(None)`: automatic; `Some(Some(window))`: offers.
-    pub offer_window: Option<Option<Duration>>,
+    pub waitlist: Option<WaitlistMode>,
     /// The version the caller read; a mismatch refuses the update.
     pub etag: Option<String>,
 }
@@ -166,6 +160,15 @@ pub enum EventRefusal {
     Invalid(Vec<FieldViolation>),
     #[error("{0}")]
     State(&'static str),
+}
+
+impl From<Refusal> for EventRefusal {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Hidden => Self::NotFound,
+            Refusal::Denied(_) => Self::NotHost,
+        }
+    }
 }
 
 /// The cross-field rules of an event's times: end after start, deadline not after start.
@@ -203,7 +206,7 @@ pub struct NewEvent {
     pub chapter_id: Option<String>,
     pub title: String,
     pub description: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub venue_name: String,
     pub venue_address: String,
     pub latitude: Option<f64>,
@@ -214,10 +217,9 @@ pub struct NewEvent {
     pub time_zone: String,
     pub capacity: u32,
     pub rsvp_deadline: Option<DateTime<Utc>>,
-    pub visibility: String,
+    pub visibility: EventVisibility,
     pub approval_required: bool,
-    /// `None`: automatic promotion; `Some(window)`: offers that expire.
-    pub offer_window: Option<Duration>,
+    pub waitlist: WaitlistMode,
     pub check_in_code: String,
     pub request_id: Option<String>,
 }

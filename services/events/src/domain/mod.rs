@@ -1,6 +1,7 @@
 //! Events rules that need no I/O: RSVP and wait-list decisions, recurrence, who may do what,
 //! and the types the rules speak of.
 
+pub mod access;
 pub mod chapter;
 pub mod event;
 pub mod recurrence;

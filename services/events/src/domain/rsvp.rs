@@ -78,6 +78,18 @@ impl RsvpState {
     }
 }
 
+/// Who may see that a member RSVP'd (`RsvpVisibility` in the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RsvpVisibility {
+    Public,
+    /// The member's connections.
+    Connections,
+    /// The event's confirmed attendees.
+    Attendees,
+    /// Only the hosts.
+    Nobody,
+}
+
 /// How a freed seat goes to the wait-list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitlistMode {

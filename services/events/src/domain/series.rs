@@ -5,8 +5,16 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use rendezvous_common::error::FieldViolation;
 
-use crate::domain::event::EventEdit;
+use crate::domain::event::{EventEdit, EventKind, EventState, EventVisibility};
 use crate::domain::recurrence::{self, Occurrence, Rule};
+use crate::domain::rsvp::WaitlistMode;
+
+/// Whether a series still makes occurrences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeriesState {
+    Active,
+    Cancelled,
+}
 
 /// A validated series.
 #[derive(Clone, Debug)]
@@ -19,18 +27,27 @@ pub struct SeriesSpec {
     pub tz: Tz,
     pub title: String,
     pub description: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub venue: (String, String, Option<f64>, Option<f64>),
     pub city: String,
     pub capacity: u32,
-    pub visibility: String,
+    pub visibility: EventVisibility,
     pub approval_required: bool,
-    pub offer_window: Option<Duration>,
+    pub waitlist: WaitlistMode,
     pub rsvp_cutoff: Option<Duration>,
     pub auto_publish: bool,
 }
 
 impl SeriesSpec {
+    /// The state each new occurrence starts in.
+    pub fn first_state(&self) -> EventState {
+        if self.auto_publish {
+            EventState::Published
+        } else {
+            EventState::Draft
+        }
+    }
+
     pub fn occurrences(
         &self,
         now: DateTime<Utc>,
@@ -58,7 +75,7 @@ impl SeriesSpec {
         EventEdit {
             title: Some(self.title.clone()),
             description: Some(self.description.clone()),
-            kind: Some(self.kind.clone()),
+            kind: Some(self.kind),
             venue: Some(self.venue.clone()),
             city: (!self.city.is_empty()).then(|| self.city.clone()),
             start_at: Some(o.start),
@@ -66,9 +83,9 @@ impl SeriesSpec {
             time_zone: Some(self.tz.name().to_owned()),
             capacity: Some(self.capacity),
             rsvp_deadline: Some(self.deadline(o.start)),
-            visibility: Some(self.visibility.clone()),
+            visibility: Some(self.visibility),
             approval_required: Some(self.approval_required),
-            offer_window: Some(self.offer_window),
+            waitlist: Some(self.waitlist),
             etag: None,
         }
     }

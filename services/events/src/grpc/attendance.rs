@@ -16,7 +16,9 @@ use super::{
 use crate::convert::events::event_to_pb;
 use crate::convert::rsvps::{rsvp_to_pb, status_filter, status_pb};
 use crate::convert::{count, ts};
-use crate::domain::event::{EventRow, HostRole};
+use crate::domain::access::{Action, AttendeeView, attendee_view, authorize};
+use crate::domain::event::EventRow;
+use crate::domain::event::EventState;
 use crate::domain::rsvp::RsvpState;
 use crate::error::{Error, Result};
 use crate::notices;
@@ -53,21 +55,11 @@ impl Events {
             return Err(Error::field("event_id", "is invalid"));
         };
         let me_s = me.to_string();
-        let event = self.visible_event(&id.to_string(), Some(me)).await?;
+        let (event, access) = self
+            .event_for(&id.to_string(), Some(me), Action::ListAttendees)
+            .await?;
         // Hosts and full co-hosts; a check-in-only co-host may only check people in.
-        let is_host = event.is_manager(&me_s);
-        let my_status = self
-            .0
-            .store
-            .rsvp_of(&event.id, &me_s)
-            .await?
-            .map(|r| r.state);
-        let confirmed = my_status == Some(RsvpState::Confirmed);
-        if !is_host && !confirmed {
-            return Err(Error::PermissionDenied(
-                "only hosts and confirmed attendees may list attendees",
-            ));
-        }
+        let manages = event.is_manager(&me_s);
         let after = match after {
             Some((micros, member)) => Some((
                 DateTime::from_timestamp_micros(micros).ok_or_else(|| {
@@ -89,16 +81,14 @@ impl Events {
         let mut attendees = Vec::with_capacity(rows.len());
         let mut hidden = 0;
         for r in &rows {
-            let visible = is_host
-                || r.member_id == me_s
-                || match r.visibility.as_str() {
-                    "public" => true,
-                    "attendees" => confirmed,
-                    "connections" => match &self.0.members {
+            let visible =
+                match attendee_view(manages, r.member_id == me_s, access.confirmed, r.visibility) {
+                    AttendeeView::Visible => true,
+                    AttendeeView::IfConnected => match &self.0.members {
                         Some(m) => m.are_connected(&me_s, &r.member_id).await?.connected,
                         None => false,
                     },
-                    _ => false,
+                    AttendeeView::Hidden => false,
                 };
             if visible {
                 attendees.push(pb::Attendee {
@@ -158,9 +148,9 @@ impl Events {
             if unmet > 0 {
                 let i_am_confirmed = going.iter().any(|r| r.member_id == me_s);
                 for r in going.iter().filter(|r| r.member_id != me_s) {
-                    let may_see = event.is_manager(&me_s)
-                        || matches!(r.visibility.as_str(), "public" | "connections")
-                        || (r.visibility == "attendees" && i_am_confirmed);
+                    let may_see =
+                        attendee_view(event.is_manager(&me_s), false, i_am_confirmed, r.visibility)
+                            != AttendeeView::Hidden;
                     if may_see {
                         let c = members.are_connected(&me_s, &r.member_id).await?;
                         if c.connected && !c.met_in_person {
@@ -201,8 +191,9 @@ impl Events {
             return Err(Error::field("event_id", "is invalid"));
         };
         let event = self
-            .managed_event(&id.to_string(), me, &[HostRole::Host, HostRole::Cohost])
-            .await?;
+            .event_for(&id.to_string(), Some(me), Action::Manage)
+            .await?
+            .0;
         let request_id = if request_id.is_empty() {
             Uuid::now_v7().to_string()
         } else {
@@ -232,12 +223,9 @@ impl Events {
         let me = member_caller(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
         let event = self
-            .managed_event(
-                &id,
-                me,
-                &[HostRole::Host, HostRole::Cohost, HostRole::CheckInOnly],
-            )
-            .await?;
+            .event_for(&id, Some(me), Action::SeeCheckInCode)
+            .await?
+            .0;
         let (open, close) = self.window(&event);
         Ok(pb::GetCheckInCodeResponse {
             code: event.check_in_code,
@@ -252,9 +240,7 @@ impl Events {
     ) -> Result<pb::RotateCheckInCodeResponse> {
         let me = member_caller(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
-        let event = self
-            .managed_event(&id, me, &[HostRole::Host, HostRole::Cohost])
-            .await?;
+        let event = self.event_for(&id, Some(me), Action::Manage).await?.0;
         let code = crate::domain::event::new_check_in_code();
         self.0
             .store
@@ -275,7 +261,7 @@ impl Events {
         let me = member_caller(&request)?;
         let req = request.into_inner();
         let id = id_field("event_id", &req.event_id)?;
-        let event = self.visible_event(&id, Some(me)).await?;
+        let (event, access) = self.event_for(&id, Some(me), Action::See).await?;
         let member = match req.target {
             Some(pb::check_in_request::Target::Code(code)) => {
                 let code = code.trim().to_uppercase();
@@ -289,16 +275,12 @@ impl Events {
             }
             Some(pb::check_in_request::Target::MemberId(member)) => {
                 let member = id_or_me("member_id", &member, me)?.to_string();
-                if event.role_of(&me.to_string()).is_none() {
-                    return Err(Error::PermissionDenied(
-                        "only hosts and co-hosts may check others in",
-                    ));
-                }
+                authorize(&event, Some(&me.to_string()), access, Action::CheckIn)?;
                 member
             }
             None => return Err(Error::field("target", "is required: code or member_id")),
         };
-        if event.state != "published" {
+        if event.state != EventState::Published {
             return Err(Error::FailedPrecondition(
                 "the event is not open for check-in",
             ));
@@ -327,9 +309,7 @@ impl Events {
     ) -> Result<pb::CompleteEventResponse> {
         let me = member_caller(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
-        let event = self
-            .managed_event(&id, me, &[HostRole::Host, HostRole::Cohost])
-            .await?;
+        let event = self.event_for(&id, Some(me), Action::Manage).await?.0;
         let now = self.now();
         if now < event.start_at {
             return Err(Error::FailedPrecondition("the event has not started yet"));

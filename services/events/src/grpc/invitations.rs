@@ -6,7 +6,7 @@ use tonic::Request;
 
 use super::{Events, id_field, member_caller};
 use crate::convert::count;
-use crate::domain::event::HostRole;
+use crate::domain::access::Action;
 use crate::error::{Error, Result};
 use crate::notices;
 use crate::store::InviteOutcome;
@@ -19,10 +19,8 @@ impl Events {
         let me = member_caller(&request)?;
         let req = request.into_inner();
         let id = id_field("event_id", &req.event_id)?;
-        let event = self
-            .managed_event(&id, me, &[HostRole::Host, HostRole::Cohost])
-            .await?;
-        if event.state == "cancelled" || event.state == "completed" {
+        let event = self.event_for(&id, Some(me), Action::Manage).await?.0;
+        if event.state.is_over() {
             return Err(Error::FailedPrecondition("the event is over or cancelled"));
         }
         let candidates: Vec<String> = match req.target {

@@ -29,7 +29,8 @@ use uuid::Uuid;
 
 use crate::Settings;
 use crate::admission::Admission;
-use crate::domain::event::{EventRow, HostRole, can_see};
+use crate::domain::access::{Access, Action, authorize};
+use crate::domain::event::EventRow;
 use crate::error::{Error, Result};
 use crate::jobs::Jobs;
 use crate::members_client::MembersClient;
@@ -127,8 +128,14 @@ impl Events {
         })
     }
 
-    /// The event if `viewer` may see it; NOT_FOUND otherwise, so existence stays private.
-    async fn visible_event(&self, id: &str, viewer: Option<Uuid>) -> Result<EventRow> {
+    /// The event and what `viewer` is to it, if the access policy lets them do `action`;
+    /// NOT_FOUND when they may not see it, so its existence stays private.
+    async fn event_for(
+        &self,
+        id: &str,
+        viewer: Option<Uuid>,
+        action: Action,
+    ) -> Result<(EventRow, Access)> {
         let viewer = viewer.map(|v| v.to_string());
         let (event, access) = self
             .0
@@ -136,22 +143,13 @@ impl Events {
             .event_with_access(id, viewer.as_deref())
             .await?
             .ok_or(Error::NotFound("event"))?;
-        if can_see(&event, viewer.as_deref(), access) {
-            Ok(event)
-        } else {
-            Err(Error::NotFound("event"))
-        }
+        authorize(&event, viewer.as_deref(), access, action)?;
+        Ok((event, access))
     }
 
-    /// The event, for a caller who must hold one of `roles` in it.
-    async fn managed_event(&self, id: &str, me: Uuid, roles: &[HostRole]) -> Result<EventRow> {
-        let event = self.visible_event(id, Some(me)).await?;
-        match event.role_of(&me.to_string()) {
-            Some(role) if roles.contains(&role) => Ok(event),
-            _ => Err(Error::PermissionDenied(
-                "only the event's hosts may do this",
-            )),
-        }
+    /// The event if `viewer` may see it.
+    async fn visible_event(&self, id: &str, viewer: Option<Uuid>) -> Result<EventRow> {
+        Ok(self.event_for(id, viewer, Action::See).await?.0)
     }
 }
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{Events, event_and_member, id_field, id_or_me, mask_or_err, member_caller};
 use crate::convert::rsvps::{rsvp_to_pb, rsvp_visibility_name};
-use crate::domain::event::HostRole;
+use crate::domain::access::{Action, authorize};
 use crate::domain::rsvp::{Intent, Transition};
 use crate::error::{Error, Result};
 use crate::store::AdmitRequest;
@@ -90,11 +90,11 @@ impl Events {
         let (Some(id), Some(member)) = (id, member) else {
             return Err(Error::field("event_id", "is invalid"));
         };
-        let event = self.visible_event(&id.to_string(), Some(me)).await?;
-        if member != me && event.role_of(&me.to_string()).is_none() {
-            return Err(Error::PermissionDenied(
-                "only the event's hosts may see others' RSVPs",
-            ));
+        let (event, access) = self
+            .event_for(&id.to_string(), Some(me), Action::See)
+            .await?;
+        if member != me {
+            authorize(&event, Some(&me.to_string()), access, Action::SeeOthersRsvp)?;
         }
         let row = self
             .0
@@ -136,8 +136,7 @@ impl Events {
         let me = member_caller(&request)?;
         let req = request.get_ref();
         let (id, member) = event_and_member(&req.event_id, &req.member_id)?;
-        self.managed_event(&id, me, &[HostRole::Host, HostRole::Cohost])
-            .await?;
+        self.event_for(&id, Some(me), Action::Manage).await?;
         let row = self.single(&id, member, Transition::Approve).await?;
         Ok(pb::ApproveRsvpResponse { rsvp: Some(row) })
     }
@@ -150,8 +149,7 @@ impl Events {
         let req = request.get_ref();
         let (id, member) = event_and_member(&req.event_id, &req.member_id)?;
         validate::text("reason", &req.reason, 0, 1000, true)?;
-        self.managed_event(&id, me, &[HostRole::Host, HostRole::Cohost])
-            .await?;
+        self.event_for(&id, Some(me), Action::Manage).await?;
         let row = self.single(&id, member, Transition::Decline).await?;
         Ok(pb::DeclineRsvpResponse { rsvp: Some(row) })
     }

@@ -11,7 +11,8 @@ use super::{
 };
 use crate::convert::events::visibility_name;
 use crate::convert::series::{apply_mask, series_to_pb};
-use crate::domain::series::SeriesSpec;
+use crate::domain::event::{EventState, EventVisibility};
+use crate::domain::series::{SeriesSpec, SeriesState};
 use crate::error::{Error, Result};
 use crate::store::SeriesRow;
 
@@ -166,7 +167,7 @@ impl Events {
         if !patch.etag.is_empty() && patch.etag != row.version.to_string() {
             return Err(Error::EtagMismatch("series"));
         }
-        if row.state != "active" {
+        if row.state != SeriesState::Active {
             return Err(Error::FailedPrecondition(
                 "a cancelled series cannot change",
             ));
@@ -220,7 +221,7 @@ impl Events {
                 .store
                 .cancel_event(&event_id, None, &reason, None, now)
                 .await?
-                && e.state == "cancelled"
+                && e.state == EventState::Cancelled
             {
                 cancelled += 1;
             }
@@ -250,8 +251,8 @@ impl Events {
             .as_ref()
             .and_then(|t| visibility_name(t.visibility));
         Ok(match (visibility, &row.chapter_id, viewer) {
-            (Some("public"), _, _) => true,
-            (Some("chapter"), Some(chapter), Some(viewer)) => {
+            (Some(EventVisibility::Public), _, _) => true,
+            (Some(EventVisibility::Chapter), Some(chapter), Some(viewer)) => {
                 self.0.store.is_chapter_member(chapter, &viewer).await?
             }
             _ => false,

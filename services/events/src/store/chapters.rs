@@ -11,7 +11,7 @@ use rendezvous_common::db::{BeginWrite as _, Locks};
 use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
 
-use super::Store;
+use super::{Store, Stored as _};
 use crate::domain::chapter::{
     ChapterEdit, ChapterRefusal, ChapterRow, MemberRow, NewChapter, Role, city_key,
 };

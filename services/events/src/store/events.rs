@@ -8,9 +8,11 @@ use rendezvous_common::with_db;
 use sqlx::Row as _;
 
 use super::rsvps::RsvpOps as _;
-use super::{EVENT_COLUMNS, EventOps as _, Store, member_uuid};
+use super::{EVENT_COLUMNS, EventOps as _, Store, Stored as _, member_uuid, waitlist_columns};
+use crate::domain::access::{Access, Action, authorize};
 use crate::domain::event::{
-    Access, CohostRole, EventEdit, EventRefusal, EventRow, NewEvent, can_see, check_times,
+    CohostRole, EventEdit, EventRefusal, EventRow, EventState, EventVisibility, NewEvent,
+    check_times,
 };
 use crate::domain::rsvp;
 use crate::notices;
@@ -64,7 +66,7 @@ impl Store {
             .bind(&new.host_id)
             .bind(&new.title)
             .bind(&new.description)
-            .bind(&new.kind)
+            .bind(new.kind.stored())
             .bind(&new.venue_name)
             .bind(&new.venue_address)
             .bind(new.latitude)
@@ -76,10 +78,10 @@ impl Store {
             .bind(&new.time_zone)
             .bind(i64::from(new.capacity))
             .bind(new.rsvp_deadline)
-            .bind(&new.visibility)
+            .bind(new.visibility.stored())
             .bind(new.approval_required)
-            .bind(if new.offer_window.is_some() { "offer" } else { "automatic" })
-            .bind(new.offer_window.map_or(0, |w| w.num_seconds()))
+            .bind(waitlist_columns(new.waitlist).0)
+            .bind(waitlist_columns(new.waitlist).1)
             .bind(&new.check_in_code)
             .bind(&new.request_id)
             .bind(now)
@@ -167,13 +169,9 @@ impl Store {
             };
             let previous = ledger.event.clone();
             let mut e = previous.clone();
-            if !e.is_manager(caller) {
-                let access = tx.access(&e, caller).await?;
-                return Ok(Err(if can_see(&e, Some(caller), access) {
-                    EventRefusal::NotHost
-                } else {
-                    EventRefusal::NotFound
-                }));
+            let access = tx.access(&e, caller).await?;
+            if let Err(refusal) = authorize(&e, Some(caller), access, Action::Manage) {
+                return Ok(Err(refusal.into()));
             }
             if edit
                 .etag
@@ -182,7 +180,7 @@ impl Store {
             {
                 return Ok(Err(EventRefusal::EtagMismatch));
             }
-            if e.state == "cancelled" || e.state == "completed" {
+            if e.state.is_over() {
                 return Ok(Err(EventRefusal::State(
                     "a cancelled or completed event cannot change",
                 )));
@@ -193,8 +191,8 @@ impl Store {
             if let Some(v) = &edit.description {
                 e.description.clone_from(v);
             }
-            if let Some(v) = &edit.kind {
-                e.kind.clone_from(v);
+            if let Some(v) = edit.kind {
+                e.kind = v;
             }
             if let Some((name, address, lat, lon)) = &edit.venue {
                 e.venue_name.clone_from(name);
@@ -217,15 +215,14 @@ impl Store {
             if let Some(v) = edit.rsvp_deadline {
                 e.rsvp_deadline = v;
             }
-            if let Some(v) = &edit.visibility {
-                e.visibility.clone_from(v);
+            if let Some(v) = edit.visibility {
+                e.visibility = v;
             }
             if let Some(v) = edit.approval_required {
                 e.approval_required = v;
             }
-            if let Some(v) = edit.offer_window {
-                e.waitlist_mode = if v.is_some() { "offer" } else { "automatic" }.to_owned();
-                e.offer_window_secs = v.map_or(0, |w| w.num_seconds());
+            if let Some(v) = edit.waitlist {
+                e.waitlist = v;
             }
             let mut violations = check_times(e.start_at, e.end_at, e.rsvp_deadline);
             if edit.start_at.is_some() && e.start_at <= now {
@@ -234,7 +231,7 @@ impl Store {
                     "must be in the future",
                 ));
             }
-            if e.visibility == "chapter" && e.chapter_id.is_none() {
+            if e.visibility == EventVisibility::Chapter && e.chapter_id.is_none() {
                 violations.push(FieldViolation::new(
                     "event.visibility",
                     "chapter visibility needs a chapter",
@@ -262,7 +259,7 @@ impl Store {
             .bind(id)
             .bind(&e.title)
             .bind(&e.description)
-            .bind(&e.kind)
+            .bind(e.kind.stored())
             .bind(&e.venue_name)
             .bind(&e.venue_address)
             .bind(e.latitude)
@@ -274,10 +271,10 @@ impl Store {
             .bind(&e.time_zone)
             .bind(e.capacity)
             .bind(e.rsvp_deadline)
-            .bind(&e.visibility)
+            .bind(e.visibility.stored())
             .bind(e.approval_required)
-            .bind(&e.waitlist_mode)
-            .bind(e.offer_window_secs)
+            .bind(waitlist_columns(e.waitlist).0)
+            .bind(waitlist_columns(e.waitlist).1)
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -288,7 +285,7 @@ impl Store {
                 tx.save_seats(&ledger, now).await?;
             }
             let notice = notices::event_updated(&e, &previous);
-            if (notice.time_changed || notice.venue_changed) && e.state == "published" {
+            if (notice.time_changed || notice.venue_changed) && e.state == EventState::Published {
                 let version = e.version + 1;
                 let members: Vec<String> = sqlx::query_scalar(
                     "SELECT member_id FROM rsvps WHERE event_id = $1 \
@@ -325,22 +322,18 @@ impl Store {
             let Some(e) = tx.lock_event(id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
             };
-            if !e.is_manager(caller) {
-                let access = tx.access(&e, caller).await?;
-                return Ok(Err(if can_see(&e, Some(caller), access) {
-                    EventRefusal::NotHost
-                } else {
-                    EventRefusal::NotFound
-                }));
+            let access = tx.access(&e, caller).await?;
+            if let Err(refusal) = authorize(&e, Some(caller), access, Action::Manage) {
+                return Ok(Err(refusal.into()));
             }
             if etag.is_some_and(|etag| etag != e.version.to_string()) {
                 return Ok(Err(EventRefusal::EtagMismatch));
             }
-            if e.state == "published" {
+            if e.state == EventState::Published {
                 tx.commit().await?;
                 return Ok(Ok(e));
             }
-            if e.state != "draft" {
+            if e.state != EventState::Draft {
                 return Ok(Err(EventRefusal::State("only a draft can be published")));
             }
             if e.start_at <= now {
@@ -352,7 +345,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if let Some(chapter) = &e.chapter_id
-                && e.visibility != "invite_only"
+                && e.visibility != EventVisibility::InviteOnly
             {
                 let members: Vec<String> = sqlx::query_scalar(
                     "SELECT member_id FROM chapter_members WHERE chapter_id = $1 AND member_id <> $2",
@@ -395,24 +388,20 @@ impl Store {
             let Some(e) = tx.lock_event(id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
             };
-            if let Some(caller) = caller
-                && !e.is_manager(caller)
-            {
+            if let Some(caller) = caller {
                 let access = tx.access(&e, caller).await?;
-                return Ok(Err(if can_see(&e, Some(caller), access) {
-                    EventRefusal::NotHost
-                } else {
-                    EventRefusal::NotFound
-                }));
+                if let Err(refusal) = authorize(&e, Some(caller), access, Action::Manage) {
+                    return Ok(Err(refusal.into()));
+                }
             }
             if etag.is_some_and(|etag| etag != e.version.to_string()) {
                 return Ok(Err(EventRefusal::EtagMismatch));
             }
-            if e.state == "cancelled" {
+            if e.state == EventState::Cancelled {
                 tx.commit().await?;
                 return Ok(Ok(e));
             }
-            if e.state == "completed" {
+            if e.state == EventState::Completed {
                 return Ok(Err(EventRefusal::State(
                     "a completed event cannot be cancelled",
                 )));
@@ -593,13 +582,9 @@ impl Store {
             let Some(e) = tx.lock_event(id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
             };
-            if e.host_id != caller {
-                let access = tx.access(&e, caller).await?;
-                return Ok(Err(if can_see(&e, Some(caller), access) {
-                    EventRefusal::NotHost
-                } else {
-                    EventRefusal::NotFound
-                }));
+            let access = tx.access(&e, caller).await?;
+            if let Err(refusal) = authorize(&e, Some(caller), access, Action::ManageCohosts) {
+                return Ok(Err(refusal.into()));
             }
             if member == e.host_id {
                 return Ok(Err(EventRefusal::Invalid(vec![FieldViolation::new(
@@ -615,7 +600,7 @@ impl Store {
                     )
                     .bind(id)
                     .bind(member)
-                    .bind(role.as_str())
+                    .bind(role.stored())
                     .execute(&mut *tx)
                     .await?;
                 }

@@ -13,8 +13,11 @@ use rendezvous_common::db::{Db, Locks, Migrations};
 use sqlx::{PgConnection, Row as _, SqliteConnection};
 use uuid::Uuid;
 
-use crate::domain::event::{Access, CohostRole, EventRow};
-use crate::domain::rsvp::RsvpState;
+use crate::domain::access::Access;
+use crate::domain::chapter::Role;
+use crate::domain::event::{CohostRole, EventKind, EventRow, EventState, EventVisibility};
+use crate::domain::rsvp::{RsvpState, RsvpVisibility, WaitlistMode};
+use crate::domain::series::SeriesState;
 
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
@@ -65,28 +68,84 @@ pub const MIGRATIONS: Migrations = Migrations {
     ],
 };
 
-/// Stored name of an RSVP state.
-fn state_name(state: RsvpState) -> &'static str {
-    match state {
-        RsvpState::Confirmed => "confirmed",
-        RsvpState::Waitlisted => "waitlisted",
-        RsvpState::Offered => "offered",
-        RsvpState::PendingApproval => "pending_approval",
-        RsvpState::Declined => "declined",
-        RsvpState::Cancelled => "cancelled",
-        RsvpState::NotGoing => "not_going",
+/// How a domain enum is spelled in the schema. A value the code does not know (a row written
+/// by a newer version) reads as the variant named after `else`.
+trait Stored: Sized {
+    fn stored(self) -> &'static str;
+    fn from_stored(name: &str) -> Self;
+}
+
+macro_rules! stored {
+    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? } else $fallback:ident) => {
+        impl Stored for $ty {
+            fn stored(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)+
+                }
+            }
+
+            fn from_stored(name: &str) -> Self {
+                match name {
+                    $($name => Self::$variant,)+
+                    _ => Self::$fallback,
+                }
+            }
+        }
+    };
+}
+
+stored!(RsvpState {
+    Confirmed => "confirmed",
+    Waitlisted => "waitlisted",
+    Offered => "offered",
+    PendingApproval => "pending_approval",
+    Declined => "declined",
+    Cancelled => "cancelled",
+    NotGoing => "not_going",
+} else NotGoing);
+stored!(RsvpVisibility {
+    Public => "public",
+    Connections => "connections",
+    Attendees => "attendees",
+    Nobody => "nobody",
+} else Attendees);
+stored!(EventKind {
+    Coffee => "coffee",
+    Drinks => "drinks",
+    Meal => "meal",
+    Talk => "talk",
+    Other => "other",
+} else Other);
+stored!(EventVisibility {
+    Public => "public",
+    Chapter => "chapter",
+    InviteOnly => "invite_only",
+} else InviteOnly);
+stored!(EventState {
+    Draft => "draft",
+    Published => "published",
+    Cancelled => "cancelled",
+    Completed => "completed",
+} else Completed);
+stored!(CohostRole { Full => "full", CheckInOnly => "check_in_only" } else CheckInOnly);
+stored!(Role { Member => "member", Organizer => "organizer" } else Member);
+stored!(SeriesState { Active => "active", Cancelled => "cancelled" } else Cancelled);
+
+/// A wait-list mode as its two columns: `waitlist_mode` and `offer_window_secs`.
+fn waitlist_columns(mode: WaitlistMode) -> (&'static str, i64) {
+    match mode {
+        WaitlistMode::Automatic => ("automatic", 0),
+        WaitlistMode::Offer { window } => ("offer", window.num_seconds()),
     }
 }
 
-fn state_from_name(name: &str) -> RsvpState {
-    match name {
-        "confirmed" => RsvpState::Confirmed,
-        "waitlisted" => RsvpState::Waitlisted,
-        "offered" => RsvpState::Offered,
-        "pending_approval" => RsvpState::PendingApproval,
-        "declined" => RsvpState::Declined,
-        "cancelled" => RsvpState::Cancelled,
-        _ => RsvpState::NotGoing,
+fn waitlist_from_columns(mode: &str, window_secs: i64) -> WaitlistMode {
+    if mode == "offer" {
+        WaitlistMode::Offer {
+            window: chrono::Duration::seconds(window_secs),
+        }
+    } else {
+        WaitlistMode::Automatic
     }
 }
 
@@ -128,7 +187,9 @@ macro_rules! event_from_row {
             cohosts: Vec::new(),
             title: r.try_get(4)?,
             description: r.try_get(5)?,
-            kind: r.try_get(6)?,
+            kind: <crate::domain::event::EventKind as crate::store::Stored>::from_stored(
+                r.try_get(6)?,
+            ),
             venue_name: r.try_get(7)?,
             venue_address: r.try_get(8)?,
             latitude: r.try_get(9)?,
@@ -139,11 +200,15 @@ macro_rules! event_from_row {
             time_zone: r.try_get(14)?,
             capacity: r.try_get(15)?,
             rsvp_deadline: r.try_get(16)?,
-            visibility: r.try_get(17)?,
-            state: r.try_get(18)?,
+            visibility:
+                <crate::domain::event::EventVisibility as crate::store::Stored>::from_stored(
+                    r.try_get(17)?,
+                ),
+            state: <crate::domain::event::EventState as crate::store::Stored>::from_stored(
+                r.try_get(18)?,
+            ),
             approval_required: r.try_get(19)?,
-            waitlist_mode: r.try_get(20)?,
-            offer_window_secs: r.try_get(21)?,
+            waitlist: crate::store::waitlist_from_columns(r.try_get(20)?, r.try_get(21)?),
             confirmed_count: r.try_get(22)?,
             offered_count: r.try_get(23)?,
             waitlisted_count: r.try_get(24)?,
@@ -247,10 +312,12 @@ macro_rules! impl_event_ops {
                 event: &EventRow,
                 member: &str,
             ) -> Result<Access, sqlx::Error> {
-                let (invited, has_rsvp, chapter_member): (i64, i64, i64) = sqlx::query_as(
+                let (invited, has_rsvp, confirmed, chapter_member): (i64, i64, i64, i64) = sqlx::query_as(
                     "SELECT \
                      (SELECT COUNT(*) FROM invitations WHERE event_id = $1 AND member_id = $2), \
                      (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND member_id = $2), \
+                     (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND member_id = $2 \
+                      AND status = 'confirmed'), \
                      (SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $3 AND member_id = $2)",
                 )
                 .bind(&event.id)
@@ -261,6 +328,7 @@ macro_rules! impl_event_ops {
                 Ok(Access {
                     invited: invited > 0,
                     has_rsvp: has_rsvp > 0,
+                    confirmed: confirmed > 0,
                     chapter_member: chapter_member > 0,
                 })
             }

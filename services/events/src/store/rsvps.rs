@@ -8,7 +8,7 @@
 //! write the counters back ([`RsvpOps::save_seats`]) and the notices to the outbox, and commit.
 //! A `CHECK` on the event row (`confirmed + offered ≤ capacity`) backs the rules up.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks};
 use rendezvous_common::outbox::OutboxWriter as _;
 use rendezvous_common::with_db;
@@ -16,10 +16,10 @@ use rendezvous_proto::notifications::v1 as npb;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use super::{EventOps, Store, member_uuid, state_from_name, state_name};
-use crate::domain::event::EventRow;
+use super::{EventOps, Store, Stored as _, member_uuid};
+use crate::domain::event::{EventRow, EventState};
 use crate::domain::rsvp::{
-    self, Decision, Intent, RsvpState, RuleError, Rules, Seats, Transition, WaitlistMode,
+    self, Decision, Intent, RsvpState, RsvpVisibility, RuleError, Rules, Seats, Transition,
 };
 use crate::notices;
 
@@ -28,8 +28,7 @@ use crate::notices;
 pub struct AdmitRequest {
     pub member_id: Uuid,
     pub intent: Intent,
-    /// Who may see the RSVP, as stored.
-    pub visibility: String,
+    pub visibility: RsvpVisibility,
 }
 
 /// What an RSVP became.
@@ -63,7 +62,7 @@ pub struct RsvpRow {
     pub state: RsvpState,
     pub waitlist_position: Option<u32>,
     pub offer_expires_at: Option<DateTime<Utc>>,
-    pub visibility: String,
+    pub visibility: RsvpVisibility,
     pub checked_in_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -85,13 +84,7 @@ impl Ledger {
         let rules = Rules {
             capacity: count(event.capacity),
             approval_required: event.approval_required,
-            mode: if event.waitlist_mode == "offer" {
-                WaitlistMode::Offer {
-                    window: Duration::seconds(event.offer_window_secs),
-                }
-            } else {
-                WaitlistMode::Automatic
-            },
+            mode: event.waitlist,
         };
         let seats = Seats {
             confirmed: count(event.confirmed_count),
@@ -174,7 +167,7 @@ pub(super) trait RsvpOps: EventOps {
         current: Option<Current>,
         decision: &Decision,
         cause: Cause,
-        visibility: Option<&str>,
+        visibility: Option<RsvpVisibility>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
 
@@ -238,7 +231,7 @@ macro_rules! impl_rsvp_ops {
                 .fetch_optional(&mut *self)
                 .await?;
                 Ok(row.map(|(state, seq, offer_expires_at)| Current {
-                    state: state_from_name(&state),
+                    state: RsvpState::from_stored(&state),
                     seq,
                     offer_expires_at,
                 }))
@@ -251,7 +244,7 @@ macro_rules! impl_rsvp_ops {
                 current: Option<Current>,
                 decision: &Decision,
                 cause: Cause,
-                visibility: Option<&str>,
+                visibility: Option<RsvpVisibility>,
                 now: DateTime<Utc>,
             ) -> Result<i64, sqlx::Error> {
                 let event_id = ledger.event.id.clone();
@@ -265,7 +258,7 @@ macro_rules! impl_rsvp_ops {
                         )
                         .bind(&event_id)
                         .bind(member.to_string())
-                        .bind(visibility)
+                        .bind(visibility.stored())
                         .execute(&mut *self)
                         .await?;
                     }
@@ -284,9 +277,9 @@ macro_rules! impl_rsvp_ops {
                 )
                 .bind(&event_id)
                 .bind(member.to_string())
-                .bind(state_name(decision.status))
+                .bind(decision.status.stored())
                 .bind(seq)
-                .bind(visibility)
+                .bind(visibility.map(RsvpVisibility::stored))
                 .bind(now)
                 .execute(&mut *self)
                 .await?;
@@ -297,7 +290,7 @@ macro_rules! impl_rsvp_ops {
                     0
                 };
                 if let Some(notice) = notice_for(cause, decision.status, &ledger.event, position) {
-                    let status = state_name(decision.status);
+                    let status = decision.status.stored();
                     let key = match cause {
                         Cause::Answer => format!("rsvp:{event_id}:{member}:{status}:{seq}"),
                         Cause::Transition(_) => {
@@ -336,7 +329,7 @@ macro_rules! impl_rsvp_ops {
                     )
                     .bind(&event_id)
                     .bind(member)
-                    .bind(state_name(to))
+                    .bind(to.stored())
                     .bind(expires)
                     .bind(now)
                     .execute(&mut *self)
@@ -406,7 +399,7 @@ const RSVP_COLUMNS: &str = "r.event_id, r.member_id, r.status, r.seq, r.visibili
       AND w.seq < r.seq)";
 
 fn rsvp_row(t: RsvpTuple) -> RsvpRow {
-    let state = state_from_name(&t.2);
+    let state = RsvpState::from_stored(&t.2);
     RsvpRow {
         event_id: t.0,
         member_id: t.1,
@@ -414,7 +407,7 @@ fn rsvp_row(t: RsvpTuple) -> RsvpRow {
         waitlist_position: (state == RsvpState::Waitlisted)
             .then(|| u32::try_from(t.9 + 1).unwrap_or(0)),
         offer_expires_at: t.5,
-        visibility: t.4,
+        visibility: RsvpVisibility::from_stored(&t.4),
         checked_in_at: t.6,
         created_at: t.7,
         updated_at: t.8,
@@ -435,7 +428,7 @@ impl Store {
             let Some(mut ledger) = tx.lock_ledger(event_id).await? else {
                 return Ok(Err(RsvpRefusal::NoEvent));
             };
-            if ledger.event.state != "published" || ledger.event.start_at <= now {
+            if ledger.event.state != EventState::Published || ledger.event.start_at <= now {
                 return Ok(Err(RsvpRefusal::NotOpen));
             }
             if ledger
@@ -460,7 +453,7 @@ impl Store {
                     current,
                     &decision,
                     Cause::Answer,
-                    Some(&request.visibility),
+                    Some(request.visibility),
                     now,
                 )
                 .await?;
@@ -506,7 +499,7 @@ impl Store {
             let Some(mut ledger) = tx.lock_ledger(event_id).await? else {
                 return Ok(Err(RsvpRefusal::NoEvent));
             };
-            if ledger.event.state != "published" {
+            if ledger.event.state != EventState::Published {
                 return Ok(Err(RsvpRefusal::NotOpen));
             }
             let current = tx.current(event_id, member).await?;
@@ -596,7 +589,7 @@ impl Store {
         let (after_at, after_id) = after.unwrap_or((DateTime::<Utc>::UNIX_EPOCH, String::new()));
         let list = statuses
             .iter()
-            .map(|s| format!("'{}'", state_name(*s)))
+            .map(|s| format!("'{}'", s.stored()))
             .collect::<Vec<_>>()
             .join(", ");
         let checked = if checked_in_only {

@@ -8,10 +8,10 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
-use super::Store;
+use super::{Store, Stored as _, waitlist_columns};
 use crate::domain::event::{NewEvent, new_check_in_code};
 use crate::domain::recurrence::Occurrence;
-use crate::domain::series::SeriesSpec;
+use crate::domain::series::{SeriesSpec, SeriesState};
 
 /// A series as stored.
 #[derive(Clone, Debug)]
@@ -21,7 +21,7 @@ pub struct SeriesRow {
     pub host_id: String,
     /// The series as the client last wrote it.
     pub series: pb::Series,
-    pub state: String,
+    pub state: SeriesState,
     pub version: i64,
     pub occurrence_count: i64,
     pub created_at: DateTime<Utc>,
@@ -67,7 +67,7 @@ fn series_row(t: SeriesTuple) -> SeriesRow {
         chapter_id: t.1,
         host_id: t.2,
         series: decode(&t.3),
-        state: t.4,
+        state: SeriesState::from_stored(&t.4),
         version: t.5,
         created_at: t.6,
         updated_at: t.7,
@@ -176,7 +176,7 @@ impl Store {
                 .bind(host)
                 .bind(&spec.title)
                 .bind(&spec.description)
-                .bind(&spec.kind)
+                .bind(spec.kind.stored())
                 .bind(&spec.venue.0)
                 .bind(&spec.venue.1)
                 .bind(spec.venue.2)
@@ -188,11 +188,11 @@ impl Store {
                 .bind(spec.tz.name())
                 .bind(i64::from(spec.capacity))
                 .bind(spec.deadline(o.start))
-                .bind(&spec.visibility)
-                .bind(if spec.auto_publish { "published" } else { "draft" })
+                .bind(spec.visibility.stored())
+                .bind(spec.first_state().stored())
                 .bind(spec.approval_required)
-                .bind(if spec.offer_window.is_some() { "offer" } else { "automatic" })
-                .bind(spec.offer_window.map_or(0, |w| w.num_seconds()))
+                .bind(waitlist_columns(spec.waitlist).0)
+                .bind(waitlist_columns(spec.waitlist).1)
                 .bind(new_check_in_code())
                 .bind(now)
                 .execute(&mut *tx)
@@ -387,7 +387,7 @@ impl Store {
                 chapter_id: spec.chapter_id.clone(),
                 title: spec.title.clone(),
                 description: spec.description.clone(),
-                kind: spec.kind.clone(),
+                kind: spec.kind,
                 venue_name: spec.venue.0.clone(),
                 venue_address: spec.venue.1.clone(),
                 latitude: spec.venue.2,
@@ -398,9 +398,9 @@ impl Store {
                 time_zone: spec.tz.name().to_owned(),
                 capacity: spec.capacity,
                 rsvp_deadline: spec.deadline(o.start),
-                visibility: spec.visibility.clone(),
+                visibility: spec.visibility,
                 approval_required: spec.approval_required,
-                offer_window: spec.offer_window,
+                waitlist: spec.waitlist,
                 check_in_code: new_check_in_code(),
                 request_id: None,
             };
@@ -409,11 +409,7 @@ impl Store {
                 sqlx::query("UPDATE events SET series_id = $2, state = $3 WHERE id = $1")
                     .bind(&event_id)
                     .bind(id)
-                    .bind(if spec.auto_publish {
-                        "published"
-                    } else {
-                        "draft"
-                    })
+                    .bind(spec.first_state().stored())
                     .execute(pool)
                     .await?;
                 Ok::<_, sqlx::Error>(())
