@@ -1,13 +1,14 @@
 //! Chapters between protobuf and the domain.
 
 use rendezvous_common::error::FieldViolation;
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
-use super::{time_zone, ts};
+use super::{Fields, time_zone, ts};
 use crate::domain::chapter::{ChapterEdit, ChapterRow, MemberRow, NewChapter, Role};
+use crate::error::Error;
 
 /// Paths UpdateChapter accepts in its mask.
 const UPDATABLE_PATHS: [&str; 4] = ["name", "city", "time_zone", "description"];
@@ -25,62 +26,54 @@ fn description(field: &str, value: &str) -> Result<String, FieldViolation> {
 }
 
 /// Parses a CreateChapter request of `creator`.
-pub fn new_chapter(
-    req: pb::CreateChapterRequest,
-    creator: Uuid,
-) -> Result<NewChapter, Vec<FieldViolation>> {
-    let mut v = Violations::new();
-    let request_id = v.check(validate::text("request_id", &req.request_id, 0, 100, false));
+pub fn new_chapter(req: pb::CreateChapterRequest, creator: Uuid) -> Result<NewChapter, Error> {
+    let mut f = Fields::new();
+    let request_id = f.or_default(validate::text("request_id", &req.request_id, 0, 100, false));
     let Some(chapter) = req.chapter else {
-        v.push(FieldViolation::new("chapter", "is required"));
-        return Err(v.finish().err().unwrap_or_default());
+        return Err(f.refuse(FieldViolation::new("chapter", "is required")));
     };
-    let name = v.check(name("chapter.name", &chapter.name));
-    let city = v.check(city("chapter.city", &chapter.city));
-    let time_zone = v.check(time_zone("chapter.time_zone", &chapter.time_zone));
-    let description = v.check(description("chapter.description", &chapter.description));
-    match (name, city, time_zone, description, request_id) {
-        (Some(name), Some(city), Some(time_zone), Some(description), Some(request_id))
-            if v.is_empty() =>
-        {
-            Ok(NewChapter {
-                id: Uuid::now_v7(),
-                name,
-                city,
-                time_zone,
-                description,
-                created_by: creator.to_string(),
-                request_id: (!request_id.is_empty()).then_some(request_id),
-            })
-        }
-        _ => Err(v.finish().err().unwrap_or_default()),
-    }
+    let name = f.or_default(name("chapter.name", &chapter.name));
+    let city = f.or_default(city("chapter.city", &chapter.city));
+    let time_zone = f.or_default(time_zone("chapter.time_zone", &chapter.time_zone));
+    let description = f.or_default(description("chapter.description", &chapter.description));
+    f.finish(NewChapter {
+        id: Uuid::now_v7(),
+        name,
+        city,
+        time_zone,
+        description,
+        created_by: creator.to_string(),
+        request_id: (!request_id.is_empty()).then_some(request_id),
+    })
 }
 
 /// Parses the chapter and mask of an UpdateChapter request. An empty mask is refused: a full
 /// replacement is never what a client means.
 pub fn chapter_edit(
+    f: &mut Fields,
     chapter: &pb::Chapter,
     mask: Option<&FieldMask>,
-) -> Result<ChapterEdit, Vec<FieldViolation>> {
-    let mut v = Violations::new();
+) -> ChapterEdit {
     let mut edit = ChapterEdit {
         etag: (!chapter.etag.is_empty()).then(|| chapter.etag.clone()),
         ..ChapterEdit::default()
     };
-    let paths = validate::mask_paths(mask, &mut v);
+    let paths = validate::mask_paths(mask, f.violations());
     for path in paths {
         match path.as_str() {
-            "name" => edit.name = v.check(name("chapter.name", &chapter.name)),
-            "city" => edit.city = v.check(city("chapter.city", &chapter.city)),
+            "name" => edit.name = f.violations().check(name("chapter.name", &chapter.name)),
+            "city" => edit.city = f.violations().check(city("chapter.city", &chapter.city)),
             "time_zone" => {
-                edit.time_zone = v.check(time_zone("chapter.time_zone", &chapter.time_zone));
+                edit.time_zone = f
+                    .violations()
+                    .check(time_zone("chapter.time_zone", &chapter.time_zone));
             }
             "description" => {
-                edit.description =
-                    v.check(description("chapter.description", &chapter.description));
+                edit.description = f
+                    .violations()
+                    .check(description("chapter.description", &chapter.description));
             }
-            other => v.push(FieldViolation::new(
+            other => f.push(FieldViolation::new(
                 "update_mask",
                 format!(
                     "unknown or read-only path `{other}`; updatable: {}",
@@ -89,7 +82,7 @@ pub fn chapter_edit(
             )),
         }
     }
-    v.finish().map(|()| edit)
+    edit
 }
 
 pub fn chapter_to_pb(c: ChapterRow) -> pb::Chapter {

@@ -3,18 +3,19 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::error::FieldViolation;
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
-use super::{capacity, count, duration_pb, time, time_zone, ts, venue, waitlist};
+use super::{Fields, capacity, count, duration_pb, id, time, time_zone, ts, venue, waitlist};
 use crate::calendar::CalendarEvent;
 use crate::domain::event::{
     CohostRole, EventEdit, EventKind, EventRow, EventState, EventVisibility, NewEvent, check_times,
     new_check_in_code,
 };
 use crate::domain::rsvp::WaitlistMode;
+use crate::error::Error;
 
 const UPDATABLE_PATHS: [&str; 13] = [
     "title",
@@ -176,180 +177,160 @@ pub(crate) fn event_visibility(field: &str, value: i32) -> Result<EventVisibilit
         .ok_or_else(|| FieldViolation::new(field, "is required: public, chapter or invite-only"))
 }
 
-/// Parses a CreateEvent request of `host`; the chapter and its city are checked by the caller.
+/// Parses a CreateEvent request of `host` at `now` (the start must be in the future); the
+/// chapter and its city are checked by the caller.
 pub(crate) fn new_event(
     req: pb::CreateEventRequest,
     host: Uuid,
     now: DateTime<Utc>,
-) -> Result<NewEvent, Vec<FieldViolation>> {
-    let mut v = Violations::new();
-    let request_id = v.check(validate::text("request_id", &req.request_id, 0, 100, false));
+) -> Result<NewEvent, Error> {
+    let mut f = Fields::new();
+    let request_id = f.or_default(validate::text("request_id", &req.request_id, 0, 100, false));
     let Some(e) = req.event else {
-        v.push(FieldViolation::new("event", "is required"));
-        return Err(v.finish().err().unwrap_or_default());
+        return Err(f.refuse(FieldViolation::new("event", "is required")));
     };
     let chapter_id = if e.chapter_id.is_empty() {
-        Some(None)
+        None
     } else {
-        v.check(validate::id("event.chapter_id", &e.chapter_id))
-            .map(|id| Some(id.to_string()))
+        Some(id(&mut f, "event.chapter_id", &e.chapter_id).to_string())
     };
-    let title = v.check(title("event.title", &e.title));
-    let description = v.check(description("event.description", &e.description));
-    let kind = v.check(kind("event.kind", e.kind));
-    let venue = venue("event.venue", &mut v, e.venue.as_ref());
-    let city = v.check(city("event.city", &e.city));
-    let start = v.check(time("event.start_time", e.start_time.as_ref()));
-    let end = v.check(time("event.end_time", e.end_time.as_ref()));
-    let deadline = v.check(time("event.rsvp_deadline", e.rsvp_deadline.as_ref()));
-    let time_zone = v.check(time_zone("event.time_zone", &e.time_zone));
-    let capacity = v.check(capacity("event.capacity", e.capacity));
-    let visibility = v.check(event_visibility("event.visibility", e.visibility));
-    let offer_window = waitlist("event", &mut v, e.waitlist_mode, e.offer_window.as_ref());
-    let (start, end) = match (start, end) {
-        (Some(Some(start)), Some(Some(end))) => {
-            if start <= now {
-                v.push(FieldViolation::new(
-                    "event.start_time",
-                    "must be in the future",
-                ));
-            }
-            for violation in check_times(start, end, deadline.flatten()) {
-                v.push(violation);
-            }
-            (Some(start), Some(end))
+    let title = f.or_default(title("event.title", &e.title));
+    let description = f.or_default(description("event.description", &e.description));
+    let kind = f.or(kind("event.kind", e.kind), EventKind::Other);
+    let (venue_name, venue_address, latitude, longitude) =
+        venue(&mut f, "event.venue", e.venue.as_ref());
+    let city = f.or_default(city("event.city", &e.city));
+    let start = f.or_default(time("event.start_time", e.start_time.as_ref()));
+    let end = f.or_default(time("event.end_time", e.end_time.as_ref()));
+    let rsvp_deadline = f.or_default(time("event.rsvp_deadline", e.rsvp_deadline.as_ref()));
+    let time_zone = f.or_default(time_zone("event.time_zone", &e.time_zone));
+    let capacity = f.or(capacity("event.capacity", e.capacity), 1);
+    let visibility = f.or(
+        event_visibility("event.visibility", e.visibility),
+        EventVisibility::Public,
+    );
+    let waitlist = waitlist(&mut f, "event", e.waitlist_mode, e.offer_window.as_ref());
+    if e.start_time.is_none() {
+        f.push(FieldViolation::new("event.start_time", "is required"));
+    }
+    if e.end_time.is_none() {
+        f.push(FieldViolation::new("event.end_time", "is required"));
+    }
+    let (start_at, end_at) = (start.unwrap_or(now), end.unwrap_or(now));
+    if let (Some(start), Some(end)) = (start, end) {
+        if start <= now {
+            f.push(FieldViolation::new(
+                "event.start_time",
+                "must be in the future",
+            ));
         }
-        (start, end) => {
-            if start == Some(None) {
-                v.push(FieldViolation::new("event.start_time", "is required"));
-            }
-            if end == Some(None) {
-                v.push(FieldViolation::new("event.end_time", "is required"));
-            }
-            (None, None)
+        for violation in check_times(start, end, rsvp_deadline) {
+            f.push(violation);
         }
-    };
-    if visibility == Some(EventVisibility::Chapter) && chapter_id == Some(None) {
-        v.push(FieldViolation::new(
+    }
+    if visibility == EventVisibility::Chapter && chapter_id.is_none() {
+        f.push(FieldViolation::new(
             "event.chapter_id",
             "is required for chapter visibility",
         ));
     }
-    match (
-        request_id,
+    f.finish(NewEvent {
+        id: Uuid::now_v7(),
+        host_id: host.to_string(),
         chapter_id,
         title,
         description,
         kind,
-        venue,
+        venue_name,
+        venue_address,
+        latitude,
+        longitude,
         city,
-        start,
-        end,
-        deadline,
+        start_at,
+        end_at,
         time_zone,
         capacity,
+        rsvp_deadline,
         visibility,
-        offer_window,
-    ) {
-        (
-            Some(request_id),
-            Some(chapter_id),
-            Some(title),
-            Some(description),
-            Some(kind),
-            Some((venue_name, venue_address, latitude, longitude)),
-            Some(city),
-            Some(start_at),
-            Some(end_at),
-            Some(rsvp_deadline),
-            Some(time_zone),
-            Some(capacity),
-            Some(visibility),
-            Some(offer_window),
-        ) if v.is_empty() => Ok(NewEvent {
-            id: Uuid::now_v7(),
-            host_id: host.to_string(),
-            chapter_id,
-            title,
-            description,
-            kind,
-            venue_name,
-            venue_address,
-            latitude,
-            longitude,
-            city,
-            start_at,
-            end_at,
-            time_zone,
-            capacity,
-            rsvp_deadline,
-            visibility,
-            approval_required: e.approval_required,
-            waitlist: offer_window,
-            check_in_code: new_check_in_code(),
-            request_id: (!request_id.is_empty()).then_some(request_id),
-        }),
-        _ => Err(v.finish().err().unwrap_or_default()),
-    }
+        approval_required: e.approval_required,
+        waitlist,
+        check_in_code: new_check_in_code(),
+        request_id: (!request_id.is_empty()).then_some(request_id),
+    })
 }
 
 /// Parses the event and mask of an UpdateEvent request.
-pub(crate) fn event_edit(
-    event: &pb::Event,
-    mask: Option<&FieldMask>,
-) -> Result<EventEdit, Vec<FieldViolation>> {
-    let mut v = Violations::new();
+pub(crate) fn event_edit(f: &mut Fields, event: &pb::Event, mask: Option<&FieldMask>) -> EventEdit {
     let mut edit = EventEdit {
         etag: (!event.etag.is_empty()).then(|| event.etag.clone()),
         ..EventEdit::default()
     };
-    let paths = validate::mask_paths(mask, &mut v);
+    let paths = validate::mask_paths(mask, f.violations());
     for path in paths {
         match path.as_str() {
-            "title" => edit.title = v.check(title("event.title", &event.title)),
+            "title" => edit.title = f.violations().check(title("event.title", &event.title)),
             "description" => {
-                edit.description = v.check(description("event.description", &event.description));
+                edit.description = f
+                    .violations()
+                    .check(description("event.description", &event.description));
             }
-            "kind" => edit.kind = v.check(kind("event.kind", event.kind)),
+            "kind" => edit.kind = f.violations().check(kind("event.kind", event.kind)),
             "venue" | "venue.name" | "venue.address" | "venue.latitude" | "venue.longitude" => {
                 if event.venue.is_none() {
-                    v.push(FieldViolation::new(
+                    f.push(FieldViolation::new(
                         "event.venue",
                         "is required by the mask",
                     ));
                 }
-                edit.venue = venue("event.venue", &mut v, event.venue.as_ref());
+                edit.venue = Some(venue(f, "event.venue", event.venue.as_ref()));
             }
-            "city" => edit.city = v.check(city("event.city", &event.city)),
-            "start_time" => match v.check(time("event.start_time", event.start_time.as_ref())) {
+            "city" => edit.city = f.violations().check(city("event.city", &event.city)),
+            "start_time" => match f
+                .violations()
+                .check(time("event.start_time", event.start_time.as_ref()))
+            {
                 Some(Some(t)) => edit.start_at = Some(t),
-                Some(None) => v.push(FieldViolation::new("event.start_time", "is required")),
+                Some(None) => f.push(FieldViolation::new("event.start_time", "is required")),
                 None => {}
             },
-            "end_time" => match v.check(time("event.end_time", event.end_time.as_ref())) {
+            "end_time" => match f
+                .violations()
+                .check(time("event.end_time", event.end_time.as_ref()))
+            {
                 Some(Some(t)) => edit.end_at = Some(t),
-                Some(None) => v.push(FieldViolation::new("event.end_time", "is required")),
+                Some(None) => f.push(FieldViolation::new("event.end_time", "is required")),
                 None => {}
             },
-            "time_zone" => edit.time_zone = v.check(time_zone("event.time_zone", &event.time_zone)),
-            "capacity" => edit.capacity = v.check(capacity("event.capacity", event.capacity)),
+            "time_zone" => {
+                edit.time_zone = f
+                    .violations()
+                    .check(time_zone("event.time_zone", &event.time_zone))
+            }
+            "capacity" => {
+                edit.capacity = f
+                    .violations()
+                    .check(capacity("event.capacity", event.capacity))
+            }
             "rsvp_deadline" => {
-                edit.rsvp_deadline =
-                    v.check(time("event.rsvp_deadline", event.rsvp_deadline.as_ref()));
+                edit.rsvp_deadline = f
+                    .violations()
+                    .check(time("event.rsvp_deadline", event.rsvp_deadline.as_ref()));
             }
             "visibility" => {
-                edit.visibility = v.check(event_visibility("event.visibility", event.visibility));
+                edit.visibility = f
+                    .violations()
+                    .check(event_visibility("event.visibility", event.visibility));
             }
             "approval_required" => edit.approval_required = Some(event.approval_required),
             "waitlist_mode" | "offer_window" => {
-                edit.waitlist = waitlist(
+                edit.waitlist = Some(waitlist(
+                    f,
                     "event",
-                    &mut v,
                     event.waitlist_mode,
                     event.offer_window.as_ref(),
-                );
+                ));
             }
-            other => v.push(FieldViolation::new(
+            other => f.push(FieldViolation::new(
                 "update_mask",
                 format!(
                     "unknown or read-only path `{other}`; updatable: {}",
@@ -358,5 +339,5 @@ pub(crate) fn event_edit(
             )),
         }
     }
-    v.finish().map(|()| edit)
+    edit
 }

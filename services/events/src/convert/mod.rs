@@ -13,9 +13,74 @@ use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::{Duration as PbDuration, Timestamp};
 
+use uuid::Uuid;
+
 use crate::domain::rsvp::WaitlistMode;
+use crate::error::Error;
 
 const MAX_CAPACITY: i32 = 10_000;
+
+/// Collects every field violation of one request while it is parsed. Each field yields its
+/// value or, once its violation is noted, a placeholder that [`Fields::finish`] never lets
+/// out; so a parser reads top to bottom, reports all that is wrong at once, and needs no
+/// fallback for a combination that cannot happen.
+#[derive(Debug, Default)]
+pub struct Fields(Violations);
+
+impl Fields {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value, or `placeholder` after noting the violation.
+    pub fn or<T>(&mut self, result: Result<T, FieldViolation>, placeholder: T) -> T {
+        match result {
+            Ok(value) => value,
+            Err(violation) => {
+                self.0.push(violation);
+                placeholder
+            }
+        }
+    }
+
+    /// The value, or its type's default after noting the violation.
+    pub fn or_default<T: Default>(&mut self, result: Result<T, FieldViolation>) -> T {
+        self.or(result, T::default())
+    }
+
+    pub fn push(&mut self, violation: FieldViolation) {
+        self.0.push(violation);
+    }
+
+    /// For the validators written against [`Violations`].
+    pub fn violations(&mut self) -> &mut Violations {
+        &mut self.0
+    }
+
+    /// The violations so far with `violation`, for a request that cannot be read further.
+    pub fn refuse(mut self, violation: FieldViolation) -> Error {
+        self.0.push(violation);
+        Error::InvalidArgument(self.0.finish().err().unwrap_or_default())
+    }
+
+    /// `value` when no field was wrong; INVALID_ARGUMENT naming every wrong field otherwise.
+    pub fn finish<T>(self, value: T) -> Result<T, Error> {
+        self.0
+            .finish()
+            .map(|()| value)
+            .map_err(Error::InvalidArgument)
+    }
+}
+
+/// An id field: a UUID, or a violation naming the field (never the nil id).
+pub fn id(fields: &mut Fields, field: &str, value: &str) -> Uuid {
+    fields.or_default(validate::id(field, value))
+}
+
+/// An optional text field kept as `None` when empty (etags, request ids).
+pub fn optional(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
+}
 
 pub(crate) fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
     Some(rendezvous_common::time::to_timestamp(at))
@@ -81,89 +146,79 @@ pub(crate) fn capacity(field: &str, value: i32) -> Result<u32, FieldViolation> {
 /// Name, address, latitude, longitude of a venue.
 pub(crate) type VenueParts = (String, String, Option<f64>, Option<f64>);
 
-pub(crate) fn venue(
-    prefix: &str,
-    v: &mut Violations,
-    venue: Option<&pb::Venue>,
-) -> Option<VenueParts> {
+/// A venue; none given is an empty one.
+pub(crate) fn venue(f: &mut Fields, prefix: &str, venue: Option<&pb::Venue>) -> VenueParts {
     let Some(venue) = venue else {
-        return Some((String::new(), String::new(), None, None));
+        return (String::new(), String::new(), None, None);
     };
-    let name = v.check(validate::text(
+    let name = f.or_default(validate::text(
         &format!("{prefix}.name"),
         &venue.name,
         0,
         200,
         false,
     ));
-    let address = v.check(validate::text(
+    let address = f.or_default(validate::text(
         &format!("{prefix}.address"),
         &venue.address,
         0,
         500,
         false,
     ));
-    let mut ok = true;
     if !(venue.latitude.is_finite() && (-90.0..=90.0).contains(&venue.latitude)) {
-        v.push(FieldViolation::new(
+        f.push(FieldViolation::new(
             format!("{prefix}.latitude"),
             "must be between -90 and 90",
         ));
-        ok = false;
     }
     if !(venue.longitude.is_finite() && (-180.0..=180.0).contains(&venue.longitude)) {
-        v.push(FieldViolation::new(
+        f.push(FieldViolation::new(
             format!("{prefix}.longitude"),
             "must be between -180 and 180",
         ));
-        ok = false;
     }
     let located = venue.latitude != 0.0 || venue.longitude != 0.0;
-    match (name, address, ok) {
-        (Some(name), Some(address), true) => Some((
-            name,
-            address,
-            located.then_some(venue.latitude),
-            located.then_some(venue.longitude),
-        )),
-        _ => None,
-    }
+    (
+        name,
+        address,
+        located.then_some(venue.latitude),
+        located.then_some(venue.longitude),
+    )
 }
 
-/// `None`: automatic; `Some(window)`: offers.
+/// The wait-list mode and, for offers, their window.
 pub(crate) fn waitlist(
+    f: &mut Fields,
     prefix: &str,
-    v: &mut Violations,
     mode: i32,
     window: Option<&PbDuration>,
-) -> Option<WaitlistMode> {
+) -> WaitlistMode {
     match pb::WaitlistMode::try_from(mode) {
-        Ok(pb::WaitlistMode::Unspecified | pb::WaitlistMode::Automatic) => {
-            Some(WaitlistMode::Automatic)
-        }
+        Ok(pb::WaitlistMode::Unspecified | pb::WaitlistMode::Automatic) => WaitlistMode::Automatic,
         Ok(pb::WaitlistMode::Offer) => {
-            match v.check(duration(&format!("{prefix}.offer_window"), window)) {
-                Some(Some(window))
+            let field = format!("{prefix}.offer_window");
+            match duration(&field, window) {
+                Ok(Some(window))
                     if window >= Duration::minutes(1) && window <= Duration::days(7) =>
                 {
-                    Some(WaitlistMode::Offer { window })
+                    WaitlistMode::Offer { window }
                 }
-                Some(_) => {
-                    v.push(FieldViolation::new(
-                        format!("{prefix}.offer_window"),
+                Ok(_) => f.or(
+                    Err(FieldViolation::new(
+                        field,
                         "is required for WAITLIST_MODE_OFFER: between 1 minute and 7 days",
-                    ));
-                    None
-                }
-                None => None,
+                    )),
+                    WaitlistMode::Automatic,
+                ),
+                Err(violation) => f.or(Err(violation), WaitlistMode::Automatic),
             }
         }
-        Err(_) => {
-            v.push(FieldViolation::new(
+        Err(_) => f.or(
+            Err(FieldViolation::new(
                 format!("{prefix}.waitlist_mode"),
                 "is not a known wait-list mode",
-            ));
-            None
-        }
+            )),
+            WaitlistMode::Automatic,
+        ),
     }
 }

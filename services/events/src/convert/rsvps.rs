@@ -2,9 +2,88 @@
 
 use rendezvous_proto::events::v1 as pb;
 
-use super::ts;
-use crate::domain::rsvp::{RsvpState, RsvpVisibility};
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::validate;
+use uuid::Uuid;
+
+use super::{Fields, id, ts};
+use crate::domain::rsvp::{Intent, RsvpState, RsvpVisibility};
+use crate::error::Error;
 use crate::store::RsvpRow;
+
+/// A member's answer to an event (Rsvp).
+#[derive(Clone, Copy, Debug)]
+pub struct Answer {
+    pub event_id: Uuid,
+    pub intent: Intent,
+    pub visibility: RsvpVisibility,
+}
+
+impl TryFrom<&pb::RsvpRequest> for Answer {
+    type Error = Error;
+
+    fn try_from(req: &pb::RsvpRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        let intent = match pb::RsvpIntent::try_from(req.intent) {
+            Ok(pb::RsvpIntent::Going) => Intent::Going,
+            Ok(pb::RsvpIntent::NotGoing) => Intent::NotGoing,
+            _ => f.or(
+                Err(FieldViolation::new(
+                    "intent",
+                    "is required: going or not going",
+                )),
+                Intent::Going,
+            ),
+        };
+        let visibility = f.or(
+            rsvp_visibility_name(req.visibility)
+                .ok_or_else(|| FieldViolation::new("visibility", "is not a known RSVP visibility")),
+            RsvpVisibility::Attendees,
+        );
+        f.finish(Self {
+            event_id,
+            intent,
+            visibility,
+        })
+    }
+}
+
+/// A host's decision on one member's RSVP (ApproveRsvp, DeclineRsvp).
+#[derive(Clone, Copy, Debug)]
+pub struct Decision {
+    pub event_id: Uuid,
+    pub member_id: Uuid,
+}
+
+impl TryFrom<&pb::ApproveRsvpRequest> for Decision {
+    type Error = Error;
+
+    fn try_from(req: &pb::ApproveRsvpRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        let member_id = id(&mut f, "member_id", &req.member_id);
+        f.finish(Self {
+            event_id,
+            member_id,
+        })
+    }
+}
+
+impl TryFrom<&pb::DeclineRsvpRequest> for Decision {
+    type Error = Error;
+
+    fn try_from(req: &pb::DeclineRsvpRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        let member_id = id(&mut f, "member_id", &req.member_id);
+        f.or_default(validate::text("reason", &req.reason, 0, 1000, true));
+        f.finish(Self {
+            event_id,
+            member_id,
+        })
+    }
+}
 
 pub(crate) fn rsvp_visibility_name(v: i32) -> Option<RsvpVisibility> {
     match pb::RsvpVisibility::try_from(v).ok()? {

@@ -3,14 +3,15 @@
 //! client described it is kept (protobuf-encoded), so GetSeries returns it as written.
 
 use chrono::Duration;
+use chrono_tz::Tz;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 
 use super::events::{kind_name, visibility_name};
-use super::{capacity, duration, time, ts, venue, waitlist};
-use crate::domain::event::EventVisibility;
+use super::{Fields, capacity, duration, id, time, ts, venue, waitlist};
+use crate::domain::event::{EventKind, EventVisibility};
 use crate::domain::recurrence::{self, End, Frequency, MonthlyDay, Rule};
 use crate::domain::series::{SeriesSpec, SeriesState};
 use crate::error::{Error, Result};
@@ -121,149 +122,118 @@ impl TryFrom<&pb::Series> for SeriesSpec {
     type Error = Error;
 
     fn try_from(s: &pb::Series) -> Result<Self> {
-        let mut v = Violations::new();
+        let mut f = Fields::new();
         let chapter_id = if s.chapter_id.is_empty() {
-            Some(None)
+            None
         } else {
-            v.check(validate::id("series.chapter_id", &s.chapter_id))
-                .map(|id| Some(id.to_string()))
+            Some(id(&mut f, "series.chapter_id", &s.chapter_id).to_string())
         };
-        let rule = rule(&mut v, s.rule.as_ref());
-        let start_date = v.check(
-            recurrence::parse_start_date(&s.start_date)
-                .map_err(|e| FieldViolation::new(e.field(), e.to_string())),
+        let rule = rule(f.violations(), s.rule.as_ref()).unwrap_or(Rule {
+            frequency: Frequency::Weekly,
+            interval: 1,
+            by_weekdays: Vec::new(),
+            monthly_day: None,
+            end: End::Count(1),
+        });
+        let recurrence = |e: recurrence::RuleError| FieldViolation::new(e.field(), e.to_string());
+        let start_date =
+            f.or_default(recurrence::parse_start_date(&s.start_date).map_err(recurrence));
+        let local_time =
+            f.or_default(recurrence::parse_local_time(&s.start_local_time).map_err(recurrence));
+        let tz = f.or(
+            recurrence::parse_time_zone(&s.time_zone).map_err(recurrence),
+            Tz::UTC,
         );
-        let local_time = v.check(
-            recurrence::parse_local_time(&s.start_local_time)
-                .map_err(|e| FieldViolation::new(e.field(), e.to_string())),
-        );
-        let tz = v.check(
-            recurrence::parse_time_zone(&s.time_zone)
-                .map_err(|e| FieldViolation::new(e.field(), e.to_string())),
-        );
-        let length = match v.check(duration("series.duration", s.duration.as_ref())) {
-            Some(Some(d)) if d > Duration::zero() && d <= recurrence::MAX_DURATION => Some(d),
-            Some(_) => {
-                v.push(FieldViolation::new(
+        let length = match f.or_default(duration("series.duration", s.duration.as_ref())) {
+            Some(d) if d > Duration::zero() && d <= recurrence::MAX_DURATION => d,
+            _ => f.or(
+                Err(FieldViolation::new(
                     "series.duration",
                     "must be positive and at most 7 days",
-                ));
-                None
-            }
-            None => None,
+                )),
+                Duration::zero(),
+            ),
         };
-        let t = s.template.clone().unwrap_or_default();
-        if s.template.is_none() {
-            v.push(FieldViolation::new("series.template", "is required"));
-        }
-        let title = v.check(validate::text(
+        let t = s.template.clone().unwrap_or_else(|| {
+            f.push(FieldViolation::new("series.template", "is required"));
+            pb::EventTemplate::default()
+        });
+        let title = f.or_default(validate::text(
             "series.template.title",
             &t.title,
             1,
             200,
             false,
         ));
-        let description = v.check(validate::text(
+        let description = f.or_default(validate::text(
             "series.template.description",
             &t.description,
             0,
             10_000,
             true,
         ));
-        let kind = kind_name(t.kind);
-        if kind.is_none() {
-            v.push(FieldViolation::new(
-                "series.template.kind",
-                "is required: coffee, drinks, meal, talk or other",
-            ));
-        }
-        let place = venue("series.template.venue", &mut v, t.venue.as_ref());
-        let city = v.check(validate::text(
+        let kind = f.or(
+            kind_name(t.kind).ok_or_else(|| {
+                FieldViolation::new(
+                    "series.template.kind",
+                    "is required: coffee, drinks, meal, talk or other",
+                )
+            }),
+            EventKind::Other,
+        );
+        let venue = venue(&mut f, "series.template.venue", t.venue.as_ref());
+        let city = f.or_default(validate::text(
             "series.template.city",
             &t.city,
             0,
             100,
             false,
         ));
-        let cap = v.check(capacity("series.template.capacity", t.capacity));
-        let visibility = visibility_name(t.visibility);
-        if visibility.is_none() {
-            v.push(FieldViolation::new(
-                "series.template.visibility",
-                "is required: public, chapter or invite-only",
-            ));
-        }
-        if visibility == Some(EventVisibility::Chapter) && chapter_id == Some(None) {
-            v.push(FieldViolation::new(
+        let capacity = f.or(capacity("series.template.capacity", t.capacity), 1);
+        let visibility = f.or(
+            visibility_name(t.visibility).ok_or_else(|| {
+                FieldViolation::new(
+                    "series.template.visibility",
+                    "is required: public, chapter or invite-only",
+                )
+            }),
+            EventVisibility::Public,
+        );
+        if visibility == EventVisibility::Chapter && chapter_id.is_none() {
+            f.push(FieldViolation::new(
                 "series.chapter_id",
                 "is required for chapter visibility",
             ));
         }
-        let offer_window = waitlist(
+        let waitlist = waitlist(
+            &mut f,
             "series.template",
-            &mut v,
             t.waitlist_mode,
             t.offer_window.as_ref(),
         );
-        let rsvp_cutoff = v.check(duration(
+        let rsvp_cutoff = f.or_default(duration(
             "series.template.rsvp_cutoff",
             t.rsvp_cutoff.as_ref(),
         ));
-        let finished = v.finish();
-        match (
+        f.finish(Self {
             chapter_id,
             rule,
             start_date,
             local_time,
+            duration: length,
             tz,
-            length,
             title,
             description,
             kind,
-            place,
+            venue,
             city,
-            cap,
+            capacity,
             visibility,
-            offer_window,
+            approval_required: t.approval_required,
+            waitlist,
             rsvp_cutoff,
-        ) {
-            (
-                Some(chapter_id),
-                Some(rule),
-                Some(start_date),
-                Some(local_time),
-                Some(tz),
-                Some(length),
-                Some(title),
-                Some(description),
-                Some(kind),
-                Some(venue),
-                Some(city),
-                Some(capacity),
-                Some(visibility),
-                Some(offer_window),
-                Some(rsvp_cutoff),
-            ) if finished.is_ok() => Ok(Self {
-                chapter_id,
-                rule,
-                start_date,
-                local_time,
-                duration: length,
-                tz,
-                title,
-                description,
-                kind,
-                venue,
-                city,
-                capacity,
-                visibility,
-                approval_required: t.approval_required,
-                waitlist: offer_window,
-                rsvp_cutoff,
-                auto_publish: s.auto_publish,
-            }),
-            _ => Err(Error::InvalidArgument(finished.err().unwrap_or_default())),
-        }
+            auto_publish: s.auto_publish,
+        })
     }
 }
 

@@ -4,15 +4,15 @@
 use chrono::{DateTime, Utc};
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
 use super::{
-    DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, id_or_me, mask_or_err, member_caller,
-    optional_member,
+    DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, id_or_me, member_caller, optional_member,
 };
+use crate::convert::Fields;
 use crate::convert::events::event_to_pb;
 use crate::convert::rsvps::{rsvp_to_pb, status_filter, status_pb};
 use crate::convert::{count, ts};
@@ -31,13 +31,13 @@ impl Events {
     ) -> Result<pb::ListAttendeesResponse> {
         let me = member_caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        let id = v.check(validate::id("event_id", &req.event_id));
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("event_id", &req.event_id));
         let mut statuses = Vec::new();
         for (i, s) in req.statuses.iter().enumerate() {
             match status_filter(*s) {
                 Some(name) => statuses.push(name),
-                None => v.push(FieldViolation::new(
+                None => f.push(FieldViolation::new(
                     format!("statuses[{i}]"),
                     "is not a known RSVP status",
                 )),
@@ -46,14 +46,11 @@ impl Events {
         if statuses.is_empty() {
             statuses = vec![RsvpState::Confirmed, RsvpState::Waitlisted];
         }
-        let limit = v.check(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
         let scope = format!("ListAttendees/{}", req.event_id);
-        let after: Option<Option<(i64, String)>> =
-            v.check(self.0.page_tokens.decode(&scope, &req.page_token));
-        mask_or_err(v.finish())?;
-        let (Some(id), Some(limit), Some(after)) = (id, limit, after) else {
-            return Err(Error::field("event_id", "is invalid"));
-        };
+        let after: Option<(i64, String)> =
+            f.or_default(self.0.page_tokens.decode(&scope, &req.page_token));
+        f.finish(())?;
         let me_s = me.to_string();
         let (event, access) = self
             .event_for(&id.to_string(), Some(me), Action::ListAttendees)
@@ -182,14 +179,11 @@ impl Events {
     ) -> Result<pb::AnnounceToAttendeesResponse> {
         let me = member_caller(&request)?;
         let req = request.get_ref();
-        let mut v = Violations::new();
-        let id = v.check(validate::id("event_id", &req.event_id));
-        let message = v.check(validate::text("message", &req.message, 1, 2000, true));
-        let request_id = v.check(validate::text("request_id", &req.request_id, 0, 100, false));
-        mask_or_err(v.finish())?;
-        let (Some(id), Some(message), Some(request_id)) = (id, message, request_id) else {
-            return Err(Error::field("event_id", "is invalid"));
-        };
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("event_id", &req.event_id));
+        let message = f.or_default(validate::text("message", &req.message, 1, 2000, true));
+        let request_id = f.or_default(validate::text("request_id", &req.request_id, 0, 100, false));
+        f.finish(())?;
         let event = self
             .event_for(&id.to_string(), Some(me), Action::Manage)
             .await?

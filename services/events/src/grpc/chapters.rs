@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::{DbErrorKind, classify_db_error};
 use rendezvous_common::pagination::{PageTokens, next_page_token, page_size};
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
 use super::{Reply, id_or_me, member_caller, reply};
+use crate::convert::Fields;
 use crate::convert::chapters::{chapter_edit, chapter_to_pb, member_to_pb, new_chapter};
 use crate::domain::chapter::city_key;
 use crate::error::Error;
@@ -106,18 +107,18 @@ impl pb::chapter_service_server::ChapterService for Chapters {
         reply(
             async {
                 let req = request.into_inner();
-                let mut v = Violations::new();
-                let city = v.check(validate::text("city", &req.city, 0, 100, false));
-                let limit = v.check(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-                let after: Option<Option<String>> =
-                    v.check(self.0.page_tokens.decode("ListChapters", &req.page_token));
-                v.finish()?;
-                let city_key = city.filter(|c| !c.is_empty()).map(|c| city_key(&c));
-                let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
+                let mut f = Fields::new();
+                let city = f.or_default(validate::text("city", &req.city, 0, 100, false));
+                let limit =
+                    f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+                let after: Option<String> =
+                    f.or_default(self.0.page_tokens.decode("ListChapters", &req.page_token));
+                f.finish(())?;
+                let city_key = (!city.is_empty()).then(|| city_key(&city));
                 let mut rows = self
                     .0
                     .store
-                    .list_chapters(city_key.as_deref(), after.flatten().as_deref(), limit + 1)
+                    .list_chapters(city_key.as_deref(), after.as_deref(), limit + 1)
                     .await?;
                 let next_page_token = next_page_token(&mut rows, limit, |c| {
                     self.0.page_tokens.encode("ListChapters", &c.id)
@@ -142,19 +143,10 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                 let chapter = req
                     .chapter
                     .ok_or_else(|| Error::field("chapter", "is required"))?;
-                let mut v = Violations::new();
-                let id = v.check(validate::id("chapter.id", &chapter.id));
-                let edit = match chapter_edit(&chapter, req.update_mask.as_ref()) {
-                    Ok(edit) => Some(edit),
-                    Err(violations) => {
-                        violations.into_iter().for_each(|e| v.push(e));
-                        None
-                    }
-                };
-                v.finish()?;
-                let (Some(id), Some(edit)) = (id, edit) else {
-                    return Err(Error::field("chapter", "is invalid"));
-                };
+                let mut f = Fields::new();
+                let id = f.or_default(validate::id("chapter.id", &chapter.id));
+                let edit = chapter_edit(&mut f, &chapter, req.update_mask.as_ref());
+                f.finish(())?;
                 let chapter = self
                     .0
                     .store
@@ -215,13 +207,10 @@ impl pb::chapter_service_server::ChapterService for Chapters {
             async {
                 let me = member_caller(&request)?;
                 let req = request.get_ref();
-                let mut v = Violations::new();
-                let id = v.check(validate::id("chapter_id", &req.chapter_id));
-                let member = v.check(id_or_me("member_id", &req.member_id, me));
-                v.finish()?;
-                let (Some(id), Some(member)) = (id, member) else {
-                    return Err(Error::field("chapter_id", "is invalid"));
-                };
+                let mut f = Fields::new();
+                let id = f.or_default(validate::id("chapter_id", &req.chapter_id));
+                let member = f.or_default(id_or_me("member_id", &req.member_id, me));
+                f.finish(())?;
                 let chapter = self
                     .0
                     .store
@@ -248,18 +237,16 @@ impl pb::chapter_service_server::ChapterService for Chapters {
             async {
                 let me = member_caller(&request)?;
                 let req = request.into_inner();
-                let mut v = Violations::new();
-                let id = v.check(validate::id("chapter_id", &req.chapter_id));
-                let limit = v.check(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+                let mut f = Fields::new();
+                let id = f.or_default(validate::id("chapter_id", &req.chapter_id));
+                let limit =
+                    f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
                 // Tokens are scoped to their chapter: one cannot page another chapter with them.
                 let scope = format!("ListChapterMembers/{}", req.chapter_id);
-                let after: Option<Option<MembersCursor>> =
-                    v.check(self.0.page_tokens.decode(&scope, &req.page_token));
-                v.finish()?;
-                let (Some(id), Some(limit)) = (id, limit) else {
-                    return Err(Error::field("chapter_id", "is invalid"));
-                };
-                let after = match after.flatten() {
+                let after: Option<MembersCursor> =
+                    f.or_default(self.0.page_tokens.decode(&scope, &req.page_token));
+                f.finish(())?;
+                let after = match after {
                     Some((micros, member_id)) => Some((
                         DateTime::from_timestamp_micros(micros).ok_or_else(|| {
                             Error::field("page_token", "not a page token issued by this method")

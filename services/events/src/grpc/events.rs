@@ -3,15 +3,14 @@
 use chrono::{DateTime, Utc};
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
-use super::{
-    DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, mask_or_err, member_caller, optional_member,
-};
+use super::{DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, member_caller, optional_member};
 use rendezvous_common::pagination::PageTokens;
 
+use crate::convert::Fields;
 use crate::convert::events::{event_edit, event_to_pb, new_event};
 use crate::convert::time;
 use crate::domain::chapter::city_key;
@@ -97,19 +96,10 @@ impl Events {
         let event = req
             .event
             .ok_or_else(|| Error::field("event", "is required"))?;
-        let mut v = Violations::new();
-        let id = v.check(validate::id("event.id", &event.id));
-        let edit = match event_edit(&event, req.update_mask.as_ref()) {
-            Ok(edit) => Some(edit),
-            Err(violations) => {
-                violations.into_iter().for_each(|e| v.push(e));
-                None
-            }
-        };
-        mask_or_err(v.finish())?;
-        let (Some(id), Some(edit)) = (id, edit) else {
-            return Err(Error::field("event", "is invalid"));
-        };
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("event.id", &event.id));
+        let edit = event_edit(&mut f, &event, req.update_mask.as_ref());
+        f.finish(())?;
         let event = self
             .0
             .store
@@ -144,13 +134,10 @@ impl Events {
     ) -> Result<pb::CancelEventResponse> {
         let me = member_caller(&request)?;
         let req = request.get_ref();
-        let mut v = Violations::new();
-        let id = v.check(validate::id("event_id", &req.event_id));
-        let reason = v.check(validate::text("reason", &req.reason, 0, 1000, true));
-        mask_or_err(v.finish())?;
-        let (Some(id), Some(reason)) = (id, reason) else {
-            return Err(Error::field("event_id", "is invalid"));
-        };
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("event_id", &req.event_id));
+        let reason = f.or_default(validate::text("reason", &req.reason, 0, 1000, true));
+        f.finish(())?;
         let etag = (!req.etag.is_empty()).then_some(req.etag.as_str());
         let event = self
             .0
@@ -176,40 +163,46 @@ impl Events {
             .map(|v| v.to_string())
             .unwrap_or_default();
         let req = request.into_inner();
-        let mut v = Violations::new();
-        let city = v.check(validate::text("city", &req.city, 0, 100, false));
+        let mut f = Fields::new();
+        let city = f.or_default(validate::text("city", &req.city, 0, 100, false));
         let chapter_id = if req.chapter_id.is_empty() {
-            Some(None)
+            None
         } else {
-            v.check(validate::id("chapter_id", &req.chapter_id))
-                .map(|id| Some(id.to_string()))
+            Some(
+                f.or_default(validate::id("chapter_id", &req.chapter_id))
+                    .to_string(),
+            )
         };
         let host_id = if req.host_id.is_empty() {
-            Some(None)
+            None
         } else {
-            v.check(validate::id("host_id", &req.host_id))
-                .map(|id| Some(id.to_string()))
+            Some(
+                f.or_default(validate::id("host_id", &req.host_id))
+                    .to_string(),
+            )
         };
         let series_id = if req.series_id.is_empty() {
-            Some(None)
+            None
         } else {
-            v.check(validate::id("series_id", &req.series_id))
-                .map(|id| Some(id.to_string()))
+            Some(
+                f.or_default(validate::id("series_id", &req.series_id))
+                    .to_string(),
+            )
         };
-        let start_after = v.check(time("start_after", req.start_after.as_ref()));
-        let start_before = v.check(time("start_before", req.start_before.as_ref()));
-        let query = v.check(validate::text("query", &req.query, 0, 200, false));
+        let start_after = f.or_default(time("start_after", req.start_after.as_ref()));
+        let start_before = f.or_default(time("start_before", req.start_before.as_ref()));
+        let query = f.or_default(validate::text("query", &req.query, 0, 200, false));
         let near = match &req.near {
             None => None,
             Some(near) => {
                 if !(near.latitude.is_finite() && (-90.0..=90.0).contains(&near.latitude)) {
-                    v.push(FieldViolation::new(
+                    f.push(FieldViolation::new(
                         "near.latitude",
                         "must be between -90 and 90",
                     ));
                 }
                 if !(near.longitude.is_finite() && (-180.0..=180.0).contains(&near.longitude)) {
-                    v.push(FieldViolation::new(
+                    f.push(FieldViolation::new(
                         "near.longitude",
                         "must be between -180 and 180",
                     ));
@@ -218,7 +211,7 @@ impl Events {
                     && near.radius_km > 0.0
                     && near.radius_km <= 20_000.0)
                 {
-                    v.push(FieldViolation::new(
+                    f.push(FieldViolation::new(
                         "near.radius_km",
                         "must be greater than 0 and at most 20000",
                     ));
@@ -226,37 +219,13 @@ impl Events {
                 Some((near.latitude, near.longitude, near.radius_km))
             }
         };
-        let limit = v.check(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-        let after = v.check(decode_event_cursor(
+        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+        let mut after = f.or_default(decode_event_cursor(
             &self.0.page_tokens,
             "ListEvents",
             &req.page_token,
         ));
-        mask_or_err(v.finish())?;
-        let (
-            Some(city),
-            Some(chapter_id),
-            Some(host_id),
-            Some(series_id),
-            Some(start_after),
-            Some(start_before),
-            Some(query),
-            Some(limit),
-            Some(mut after),
-        ) = (
-            city,
-            chapter_id,
-            host_id,
-            series_id,
-            start_after,
-            start_before,
-            query,
-            limit,
-            after,
-        )
-        else {
-            return Err(Error::field("page_token", "is invalid"));
-        };
+        f.finish(())?;
         let filter = EventFilter {
             city_key: (!city.is_empty()).then(|| city_key(&city)),
             chapter_id,
@@ -309,18 +278,15 @@ impl Events {
     ) -> Result<pb::ListMyEventsResponse> {
         let me = member_caller(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
-        let limit = v.check(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+        let mut f = Fields::new();
+        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
         let scope = format!("ListMyEvents/{me}");
-        let after = v.check(decode_event_cursor(
+        let after = f.or_default(decode_event_cursor(
             &self.0.page_tokens,
             &scope,
             &req.page_token,
         ));
-        mask_or_err(v.finish())?;
-        let (Some(limit), Some(after)) = (limit, after) else {
-            return Err(Error::field("page_token", "is invalid"));
-        };
+        f.finish(())?;
         let mut events = self
             .0
             .store
@@ -341,24 +307,21 @@ impl Events {
     ) -> Result<pb::AddCohostResponse> {
         let me = member_caller(&request)?;
         let req = request.get_ref();
-        let mut v = Violations::new();
-        let id = v.check(validate::id("event_id", &req.event_id));
-        let member = v.check(validate::id("member_id", &req.member_id));
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("event_id", &req.event_id));
+        let member = f.or_default(validate::id("member_id", &req.member_id));
         let role = match pb::CohostRole::try_from(req.role) {
-            Ok(pb::CohostRole::Full) => Some(CohostRole::Full),
-            Ok(pb::CohostRole::CheckInOnly) => Some(CohostRole::CheckInOnly),
-            _ => {
-                v.push(FieldViolation::new(
+            Ok(pb::CohostRole::Full) => CohostRole::Full,
+            Ok(pb::CohostRole::CheckInOnly) => CohostRole::CheckInOnly,
+            _ => f.or(
+                Err(FieldViolation::new(
                     "role",
                     "is required: full or check-in only",
-                ));
-                None
-            }
+                )),
+                CohostRole::Full,
+            ),
         };
-        mask_or_err(v.finish())?;
-        let (Some(id), Some(member), Some(role)) = (id, member, role) else {
-            return Err(Error::field("event_id", "is invalid"));
-        };
+        f.finish(())?;
         let event = self
             .0
             .store
@@ -381,13 +344,10 @@ impl Events {
     ) -> Result<pb::RemoveCohostResponse> {
         let me = member_caller(&request)?;
         let req = request.get_ref();
-        let mut v = Violations::new();
-        let id = v.check(validate::id("event_id", &req.event_id));
-        let member = v.check(validate::id("member_id", &req.member_id));
-        mask_or_err(v.finish())?;
-        let (Some(id), Some(member)) = (id, member) else {
-            return Err(Error::field("event_id", "is invalid"));
-        };
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("event_id", &req.event_id));
+        let member = f.or_default(validate::id("member_id", &req.member_id));
+        f.finish(())?;
         let event = self
             .0
             .store

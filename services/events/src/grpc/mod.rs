@@ -21,7 +21,7 @@ use rendezvous_common::db::Db;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::server::caller;
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
@@ -155,21 +155,6 @@ impl Events {
 
 fn id_field(field: &str, value: &str) -> Result<String> {
     Ok(validate::id(field, value)?.to_string())
-}
-
-fn mask_or_err(violations: std::result::Result<(), Vec<FieldViolation>>) -> Result<()> {
-    violations.map_err(Error::InvalidArgument)
-}
-
-fn event_and_member(event_id: &str, member_id: &str) -> Result<(String, Uuid)> {
-    let mut v = Violations::new();
-    let id = v.check(validate::id("event_id", event_id));
-    let member = v.check(validate::id("member_id", member_id));
-    mask_or_err(v.finish())?;
-    match (id, member) {
-        (Some(id), Some(member)) => Ok((id.to_string(), member)),
-        _ => Err(Error::field("event_id", "is invalid")),
-    }
 }
 
 /// The signed-in member, or None for an anonymous caller; a bad token is refused.

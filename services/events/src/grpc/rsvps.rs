@@ -1,48 +1,24 @@
 //! RSVPs: answering, reading one, and the single transitions (cancel, claim, approve,
 //! decline).
 
-use rendezvous_common::error::FieldViolation;
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{Events, event_and_member, id_field, id_or_me, mask_or_err, member_caller};
-use crate::convert::rsvps::{rsvp_to_pb, rsvp_visibility_name};
+use super::{Events, id_field, id_or_me, member_caller};
+use crate::convert::Fields;
+use crate::convert::rsvps::{Answer, Decision, rsvp_to_pb};
 use crate::domain::access::{Action, authorize};
-use crate::domain::rsvp::{Intent, Transition};
+use crate::domain::rsvp::Transition;
 use crate::error::{Error, Result};
 use crate::store::AdmitRequest;
 
 impl Events {
     pub(super) async fn rsvp(&self, request: Request<pb::RsvpRequest>) -> Result<pb::RsvpResponse> {
         let me = member_caller(&request)?;
-        let req = request.get_ref();
-        let mut v = Violations::new();
-        let id = v.check(validate::id("event_id", &req.event_id));
-        let intent = match pb::RsvpIntent::try_from(req.intent) {
-            Ok(pb::RsvpIntent::Going) => Some(Intent::Going),
-            Ok(pb::RsvpIntent::NotGoing) => Some(Intent::NotGoing),
-            _ => {
-                v.push(FieldViolation::new(
-                    "intent",
-                    "is required: going or not going",
-                ));
-                None
-            }
-        };
-        let visibility = rsvp_visibility_name(req.visibility);
-        if visibility.is_none() {
-            v.push(FieldViolation::new(
-                "visibility",
-                "is not a known RSVP visibility",
-            ));
-        }
-        mask_or_err(v.finish())?;
-        let (Some(id), Some(intent), Some(visibility)) = (id, intent, visibility) else {
-            return Err(Error::field("event_id", "is invalid"));
-        };
-        let id = id.to_string();
+        let answer = Answer::try_from(request.get_ref())?;
+        let id = answer.event_id.to_string();
         self.visible_event(&id, Some(me)).await?;
         let outcome = self
             .0
@@ -51,8 +27,8 @@ impl Events {
                 &id,
                 AdmitRequest {
                     member_id: me,
-                    intent,
-                    visibility: visibility.to_owned(),
+                    intent: answer.intent,
+                    visibility: answer.visibility,
                 },
             )
             .await
@@ -79,17 +55,14 @@ impl Events {
     ) -> Result<pb::GetRsvpResponse> {
         let me = member_caller(&request)?;
         let req = request.get_ref();
-        let mut v = Violations::new();
-        let id = v.check(validate::id("event_id", &req.event_id));
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("event_id", &req.event_id));
         let member = if req.member_id.is_empty() {
-            Some(me)
+            me
         } else {
-            v.check(id_or_me("member_id", &req.member_id, me))
+            f.or_default(id_or_me("member_id", &req.member_id, me))
         };
-        mask_or_err(v.finish())?;
-        let (Some(id), Some(member)) = (id, member) else {
-            return Err(Error::field("event_id", "is invalid"));
-        };
+        f.finish(())?;
         let (event, access) = self
             .event_for(&id.to_string(), Some(me), Action::See)
             .await?;
@@ -134,10 +107,12 @@ impl Events {
         request: Request<pb::ApproveRsvpRequest>,
     ) -> Result<pb::ApproveRsvpResponse> {
         let me = member_caller(&request)?;
-        let req = request.get_ref();
-        let (id, member) = event_and_member(&req.event_id, &req.member_id)?;
+        let decision = Decision::try_from(request.get_ref())?;
+        let id = decision.event_id.to_string();
         self.event_for(&id, Some(me), Action::Manage).await?;
-        let row = self.single(&id, member, Transition::Approve).await?;
+        let row = self
+            .single(&id, decision.member_id, Transition::Approve)
+            .await?;
         Ok(pb::ApproveRsvpResponse { rsvp: Some(row) })
     }
 
@@ -146,11 +121,12 @@ impl Events {
         request: Request<pb::DeclineRsvpRequest>,
     ) -> Result<pb::DeclineRsvpResponse> {
         let me = member_caller(&request)?;
-        let req = request.get_ref();
-        let (id, member) = event_and_member(&req.event_id, &req.member_id)?;
-        validate::text("reason", &req.reason, 0, 1000, true)?;
+        let decision = Decision::try_from(request.get_ref())?;
+        let id = decision.event_id.to_string();
         self.event_for(&id, Some(me), Action::Manage).await?;
-        let row = self.single(&id, member, Transition::Decline).await?;
+        let row = self
+            .single(&id, decision.member_id, Transition::Decline)
+            .await?;
         Ok(pb::DeclineRsvpResponse { rsvp: Some(row) })
     }
 

@@ -1,14 +1,13 @@
 //! Recurring series: create, read, list, edit, cancel.
 
 use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self, Violations};
+use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{
-    DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, mask_or_err, member_caller, optional_member,
-};
+use super::{DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, member_caller, optional_member};
+use crate::convert::Fields;
 use crate::convert::events::visibility_name;
 use crate::convert::series::{apply_mask, series_to_pb};
 use crate::domain::event::{EventState, EventVisibility};
@@ -92,33 +91,32 @@ impl Events {
     ) -> Result<pb::ListSeriesResponse> {
         let me = optional_member(&request)?;
         let req = request.into_inner();
-        let mut v = Violations::new();
+        let mut f = Fields::new();
         let chapter_id = if req.chapter_id.is_empty() {
-            Some(None)
+            None
         } else {
-            v.check(validate::id("chapter_id", &req.chapter_id))
-                .map(|id| Some(id.to_string()))
+            Some(
+                f.or_default(validate::id("chapter_id", &req.chapter_id))
+                    .to_string(),
+            )
         };
         let host_id = if req.host_id.is_empty() {
-            Some(None)
+            None
         } else if req.host_id == "me" {
             match me {
-                Some(me) => Some(Some(me.to_string())),
+                Some(me) => Some(me.to_string()),
                 None => return Err(Error::Unauthenticated),
             }
         } else {
-            v.check(validate::id("host_id", &req.host_id))
-                .map(|id| Some(id.to_string()))
+            Some(
+                f.or_default(validate::id("host_id", &req.host_id))
+                    .to_string(),
+            )
         };
-        let limit = v.check(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-        let after: Option<Option<String>> =
-            v.check(self.0.page_tokens.decode("ListSeries", &req.page_token));
-        mask_or_err(v.finish())?;
-        let (Some(chapter_id), Some(host_id), Some(limit), Some(after)) =
-            (chapter_id, host_id, limit, after)
-        else {
-            return Err(Error::field("page_token", "is invalid"));
-        };
+        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+        let after: Option<String> =
+            f.or_default(self.0.page_tokens.decode("ListSeries", &req.page_token));
+        f.finish(())?;
         let mut rows = self
             .0
             .store
@@ -196,13 +194,10 @@ impl Events {
     ) -> Result<pb::CancelSeriesResponse> {
         let me = member_caller(&request)?;
         let req = request.get_ref();
-        let mut v = Violations::new();
-        let id = v.check(validate::id("series_id", &req.series_id));
-        let reason = v.check(validate::text("reason", &req.reason, 0, 1000, true));
-        mask_or_err(v.finish())?;
-        let (Some(id), Some(reason)) = (id, reason) else {
-            return Err(Error::field("series_id", "is invalid"));
-        };
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("series_id", &req.series_id));
+        let reason = f.or_default(validate::text("reason", &req.reason, 0, 1000, true));
+        f.finish(())?;
         let id = id.to_string();
         let row = self
             .0
