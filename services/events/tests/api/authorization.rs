@@ -2,160 +2,13 @@
 //! methods for public, chapter and invite-only events, then the paths around co-hosts,
 //! announcements, check-in codes, discovery and concurrent RSVPs.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use chrono::{DateTime, Duration, TimeZone as _, Utc};
-use rendezvous_common::auth::ServiceCredentials;
-use rendezvous_common::clock::Clock;
-use rendezvous_common::db::Db;
-use rendezvous_common::with_db;
+use chrono::{DateTime, Duration, Utc};
 use rendezvous_proto::events::v1 as pb;
-use rendezvous_proto::members::v1 as mpb;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{
-    Backend, Bearer, EventClient, EventsHandle, MembersHandle, Start, TestMember, backend_tests,
-    timestamp,
-};
+use rendezvous_testkit::{Backend, EventClient, TestMember, backend_tests};
 use tonic::Code;
 
-struct World {
-    events: EventsHandle,
-    members: MembersHandle,
-    clock: Clock,
-}
-
-impl World {
-    async fn start(backend: Backend, now: DateTime<Utc>) -> Self {
-        let clock = Clock::manual(now);
-        let mut start = Start::new(backend);
-        start.clock = clock.clone();
-        let members = MembersHandle::start_with(start).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let settings = rendezvous_events::Settings {
-            tick: std::time::Duration::from_secs(3600),
-            ..rendezvous_events::Settings::default()
-        };
-        let events = EventsHandle::start_with(&members, listener, settings, None)
-            .await
-            .unwrap();
-        Self {
-            events,
-            members,
-            clock,
-        }
-    }
-
-    async fn member(&self, name: &str) -> (TestMember, EventClient) {
-        let member = self.members.register(name).await.unwrap();
-        let client = self.events.events_with_token(&member.access_token);
-        (member, client)
-    }
-
-    /// An `EventService` client for `member` with a fresh token (tests move the clock).
-    async fn client(&self, member: &TestMember) -> EventClient {
-        let token = self
-            .members
-            .anonymous()
-            .login(mpb::LoginRequest {
-                email: member.email.clone(),
-                password: member.password.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .session
-            .unwrap()
-            .access_token;
-        self.events.events_with_token(&token)
-    }
-
-    /// An `EventService` client carrying the internal service credential.
-    fn service(&self) -> EventClient {
-        let creds = ServiceCredentials::new(
-            "members",
-            self.members.service_secret.clone(),
-            self.clock.clone(),
-        );
-        rendezvous_proto::events::v1::event_service_client::EventServiceClient::with_interceptor(
-            self.events.channel.clone(),
-            Bearer::raw(&creds.bearer().unwrap()),
-        )
-    }
-
-    async fn stop(self) {
-        self.events.stop().await.unwrap();
-        self.members.stop().await.unwrap();
-    }
-}
-
-fn now0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2027, 5, 3, 9, 0, 0).unwrap()
-}
-
-fn event(start: DateTime<Utc>, capacity: i32, visibility: pb::EventVisibility) -> pb::Event {
-    pb::Event {
-        title: "Apéro networking".to_owned(),
-        description: "Drinks with the Paris chapter.".to_owned(),
-        kind: pb::EventKind::Drinks.into(),
-        venue: Some(pb::Venue {
-            name: "Le Comptoir".to_owned(),
-            address: "1 rue de Rivoli, 75004 Paris".to_owned(),
-            latitude: 48.8566,
-            longitude: 2.3522,
-        }),
-        city: "Paris".to_owned(),
-        start_time: Some(timestamp(start)),
-        end_time: Some(timestamp(start + Duration::minutes(90))),
-        time_zone: "Europe/Paris".to_owned(),
-        capacity,
-        visibility: visibility.into(),
-        ..Default::default()
-    }
-}
-
-async fn create(client: &EventClient, event: pb::Event) -> pb::Event {
-    client
-        .clone()
-        .create_event(pb::CreateEventRequest {
-            event: Some(event),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .event
-        .unwrap()
-}
-
-async fn publish(client: &EventClient, id: &str) -> pb::Event {
-    client
-        .clone()
-        .publish_event(pb::PublishEventRequest {
-            event_id: id.to_owned(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .event
-        .unwrap()
-}
-
-async fn rsvp(client: &EventClient, id: &str) -> Result<pb::Rsvp, tonic::Status> {
-    client
-        .clone()
-        .rsvp(pb::RsvpRequest {
-            event_id: id.to_owned(),
-            intent: pb::RsvpIntent::Going.into(),
-            visibility: pb::RsvpVisibility::Public.into(),
-        })
-        .await
-        .map(|r| r.into_inner().rsvp.unwrap())
-}
+use crate::helpers::{World, create, event, morning, outbox_count, publish, try_rsvp};
 
 async fn invite(client: &EventClient, id: &str, members: &[&TestMember]) {
     client
@@ -254,22 +107,6 @@ async fn cancel(client: &EventClient, id: &str) -> Result<pb::Event, tonic::Stat
         })
         .await
         .map(|r| r.into_inner().event.unwrap())
-}
-
-/// Outbox rows whose dedupe key starts with `key_prefix` and whose payload mentions `kind`.
-async fn outbox_count(db: &Db, key_prefix: &str, kind: &str) -> i64 {
-    let pattern = format!("{key_prefix}%");
-    let kind = format!("%{kind}%");
-    with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE $1 AND payload LIKE $2",
-        )
-        .bind(&pattern)
-        .bind(&kind)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-    })
 }
 
 // ---------------------------------------------------------------------------
@@ -501,7 +338,7 @@ async fn fixture(world: &World, cast: &Cast, visibility: pb::EventVisibility) ->
     )
     .await;
     let attendee = world.client(&cast.attendee).await;
-    let pending = rsvp(&attendee, &e.id).await.unwrap();
+    let pending = try_rsvp(&attendee, &e.id).await.unwrap();
     assert_eq!(pending.status, i32::from(pb::RsvpStatus::PendingApproval));
     let approved = host
         .clone()
@@ -517,7 +354,7 @@ async fn fixture(world: &World, cast: &Cast, visibility: pb::EventVisibility) ->
     assert_eq!(approved.status, i32::from(pb::RsvpStatus::Confirmed));
     for applicant in &cast.applicants {
         let client = world.client(applicant).await;
-        rsvp(&client, &e.id).await.unwrap();
+        try_rsvp(&client, &e.id).await.unwrap();
     }
     e.id
 }
@@ -728,11 +565,11 @@ async fn check_in_only_cohost_checks_in_but_cannot_edit_or_cancel(backend: Backe
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].role, i32::from(pb::CohostRole::CheckInOnly));
     assert_eq!(
-        rsvp(&guest_client, &e.id).await.unwrap().status,
+        try_rsvp(&guest_client, &e.id).await.unwrap().status,
         i32::from(pb::RsvpStatus::Confirmed)
     );
     assert_eq!(
-        rsvp(&late_client, &e.id).await.unwrap().status,
+        try_rsvp(&late_client, &e.id).await.unwrap().status,
         i32::from(pb::RsvpStatus::Waitlisted)
     );
     let checked = check_in_member(&door, &e.id, &guest.id).await.unwrap();
@@ -862,7 +699,7 @@ async fn announcements_reach_attendees_once(backend: Backend) {
     publish(&host, &e.id).await;
     for i in 0..5 {
         let (_, client) = world.member(&format!("Guest {i}")).await;
-        rsvp(&client, &e.id).await.unwrap();
+        try_rsvp(&client, &e.id).await.unwrap();
     }
     let announce = |request_id: &str, include_waitlisted: bool| {
         let mut host = host.clone();
@@ -922,8 +759,8 @@ async fn rotating_the_check_in_code_retires_the_old_one(backend: Backend) {
     )
     .await;
     publish(&host, &e.id).await;
-    rsvp(&a, &e.id).await.unwrap();
-    rsvp(&b, &e.id).await.unwrap();
+    try_rsvp(&a, &e.id).await.unwrap();
+    try_rsvp(&b, &e.id).await.unwrap();
     let old = host
         .clone()
         .get_check_in_code(pb::GetCheckInCodeRequest {
@@ -994,7 +831,7 @@ async fn list_my_events_lists_hosted_and_rsvpd(backend: Backend) {
     )
     .await;
     publish(&other, &not_going.id).await;
-    rsvp(&me, &going.id).await.unwrap();
+    try_rsvp(&me, &going.id).await.unwrap();
     let listed: Vec<String> = me
         .clone()
         .list_my_events(pb::ListMyEventsRequest::default())
@@ -1136,7 +973,7 @@ async fn one_member_rsvping_twenty_times_at_once_gets_one_rsvp(backend: Backend)
         .map(|_| {
             let me = me.clone();
             let id = e.id.clone();
-            tokio::spawn(async move { rsvp(&me, &id).await })
+            tokio::spawn(async move { try_rsvp(&me, &id).await })
         })
         .collect();
     for task in futures::future::join_all(tasks).await {
@@ -1180,7 +1017,7 @@ async fn sixty_members_rush_twenty_seats(backend: Backend) {
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
-                rsvp(&client, &id).await
+                try_rsvp(&client, &id).await
             })
         })
         .collect();
@@ -1223,6 +1060,10 @@ async fn sixty_members_rush_twenty_seats(backend: Backend) {
     stored.sort_unstable();
     assert_eq!(stored, (1..=40).collect::<Vec<i32>>());
     world.stop().await;
+}
+
+fn now0() -> DateTime<Utc> {
+    morning(2027, 5, 3)
 }
 
 impl World {

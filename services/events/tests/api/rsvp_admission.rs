@@ -1,12 +1,6 @@
 //! Capacity is enforced by the database under concurrency, on both backends: RSVPs admitted
 //! through the per-event batcher against a real SQLite file or PostgreSQL database.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
