@@ -8,7 +8,9 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
-use super::{Fields, capacity, count, duration_pb, id, time, time_zone, ts, venue, waitlist};
+use super::{
+    Fields, capacity, count, duration_pb, id, optional, time, time_zone, ts, venue, waitlist,
+};
 use crate::calendar::CalendarEvent;
 use crate::domain::event::{
     CohostRole, EventEdit, EventKind, EventRow, EventState, EventVisibility, NewEvent, check_times,
@@ -340,4 +342,181 @@ pub(crate) fn event_edit(f: &mut Fields, event: &pb::Event, mask: Option<&FieldM
         }
     }
     edit
+}
+
+/// UpdateEvent: which event and the masked fields.
+#[derive(Clone, Debug)]
+pub struct EventUpdate {
+    pub event_id: Uuid,
+    pub edit: EventEdit,
+}
+
+impl TryFrom<pb::UpdateEventRequest> for EventUpdate {
+    type Error = Error;
+
+    fn try_from(req: pb::UpdateEventRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let Some(event) = req.event else {
+            return Err(f.refuse(FieldViolation::new("event", "is required")));
+        };
+        let event_id = id(&mut f, "event.id", &event.id);
+        let edit = event_edit(&mut f, &event, req.update_mask.as_ref());
+        f.finish(Self { event_id, edit })
+    }
+}
+
+/// CancelEvent: which event, why, and the etag the caller read.
+#[derive(Clone, Debug)]
+pub struct Cancellation {
+    pub event_id: Uuid,
+    pub reason: String,
+    pub etag: Option<String>,
+}
+
+impl TryFrom<&pb::CancelEventRequest> for Cancellation {
+    type Error = Error;
+
+    fn try_from(req: &pb::CancelEventRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        let reason = f.or_default(validate::text("reason", &req.reason, 0, 1000, true));
+        f.finish(Self {
+            event_id,
+            reason,
+            etag: optional(&req.etag),
+        })
+    }
+}
+
+/// AddCohost and RemoveCohost: `role` None removes the co-host.
+#[derive(Clone, Copy, Debug)]
+pub struct CohostChange {
+    pub event_id: Uuid,
+    pub member_id: Uuid,
+    pub role: Option<CohostRole>,
+}
+
+impl TryFrom<&pb::AddCohostRequest> for CohostChange {
+    type Error = Error;
+
+    fn try_from(req: &pb::AddCohostRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        let member_id = id(&mut f, "member_id", &req.member_id);
+        let role = match pb::CohostRole::try_from(req.role) {
+            Ok(pb::CohostRole::Full) => CohostRole::Full,
+            Ok(pb::CohostRole::CheckInOnly) => CohostRole::CheckInOnly,
+            _ => f.or(
+                Err(FieldViolation::new(
+                    "role",
+                    "is required: full or check-in only",
+                )),
+                CohostRole::Full,
+            ),
+        };
+        f.finish(Self {
+            event_id,
+            member_id,
+            role: Some(role),
+        })
+    }
+}
+
+impl TryFrom<&pb::RemoveCohostRequest> for CohostChange {
+    type Error = Error;
+
+    fn try_from(req: &pb::RemoveCohostRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        let member_id = id(&mut f, "member_id", &req.member_id);
+        f.finish(Self {
+            event_id,
+            member_id,
+            role: None,
+        })
+    }
+}
+
+/// AnnounceToAttendees: a request id, when the caller gave none, is made fresh.
+#[derive(Clone, Debug)]
+pub struct Announcement {
+    pub event_id: Uuid,
+    pub message: String,
+    pub request_id: String,
+    pub include_waitlisted: bool,
+}
+
+impl TryFrom<&pb::AnnounceToAttendeesRequest> for Announcement {
+    type Error = Error;
+
+    fn try_from(req: &pb::AnnounceToAttendeesRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        let message = f.or_default(validate::text("message", &req.message, 1, 2000, true));
+        let request_id = f.or_default(validate::text("request_id", &req.request_id, 0, 100, false));
+        f.finish(Self {
+            event_id,
+            message,
+            request_id: optional(&request_id).unwrap_or_else(|| Uuid::now_v7().to_string()),
+            include_waitlisted: req.include_waitlisted,
+        })
+    }
+}
+
+/// Whom InviteMembers invites.
+#[derive(Clone, Debug)]
+pub enum Invitees {
+    Members(Vec<Uuid>),
+    /// The caller's connections, in the event's city only when asked.
+    AllConnections {
+        only_in_event_city: bool,
+    },
+    Chapter(Uuid),
+}
+
+/// InviteMembers: which event and whom.
+#[derive(Clone, Debug)]
+pub struct Invitation {
+    pub event_id: Uuid,
+    pub invitees: Invitees,
+}
+
+impl TryFrom<&pb::InviteMembersRequest> for Invitation {
+    type Error = Error;
+
+    fn try_from(req: &pb::InviteMembersRequest) -> Result<Self, Error> {
+        use pb::invite_members_request::Target;
+        let mut f = Fields::new();
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        let invitees = match &req.target {
+            Some(Target::Members(list)) => {
+                if list.member_ids.is_empty() || list.member_ids.len() > 500 {
+                    f.push(FieldViolation::new(
+                        "members.member_ids",
+                        "must name 1 to 500 members",
+                    ));
+                }
+                Invitees::Members(
+                    list.member_ids
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| id(&mut f, &format!("members.member_ids[{i}]"), m))
+                        .collect(),
+                )
+            }
+            Some(Target::AllConnections(all)) => Invitees::AllConnections {
+                only_in_event_city: all.only_in_event_city,
+            },
+            Some(Target::ChapterId(chapter)) => {
+                Invitees::Chapter(id(&mut f, "chapter_id", chapter))
+            }
+            None => {
+                return Err(f.refuse(FieldViolation::new(
+                    "target",
+                    "is required: members, all_connections or chapter_id",
+                )));
+            }
+        };
+        f.finish(Self { event_id, invitees })
+    }
 }

@@ -8,6 +8,7 @@ use rendezvous_common::error::FieldViolation;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
+use uuid::Uuid;
 
 use super::events::{kind_name, visibility_name};
 use super::{Fields, capacity, duration, id, time, ts, venue, waitlist};
@@ -303,4 +304,22 @@ pub(crate) fn apply_mask(
     }
     s.template = Some(t);
     Ok(s)
+}
+
+/// CancelSeries: which series and why (each cancelled occurrence says so).
+#[derive(Clone, Debug)]
+pub struct SeriesCancellation {
+    pub series_id: Uuid,
+    pub reason: String,
+}
+
+impl TryFrom<&pb::CancelSeriesRequest> for SeriesCancellation {
+    type Error = Error;
+
+    fn try_from(req: &pb::CancelSeriesRequest) -> Result<Self> {
+        let mut f = Fields::new();
+        let series_id = id(&mut f, "series_id", &req.series_id);
+        let reason = f.or_default(validate::text("reason", &req.reason, 0, 1000, true));
+        f.finish(Self { series_id, reason })
+    }
 }

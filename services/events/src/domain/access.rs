@@ -7,7 +7,7 @@
 //! see is hidden (NOT_FOUND, so an event's existence stays private); what they see but may
 //! not do is denied.
 
-use crate::domain::event::{EventRow, EventState, EventVisibility, HostRole};
+use crate::domain::event::{EventRefusal, EventRow, EventState, EventVisibility, HostRole};
 use crate::domain::rsvp::RsvpVisibility;
 
 /// Something a caller does to an event.
@@ -46,6 +46,16 @@ pub enum Refusal {
     Hidden,
     /// The caller sees the event but may not do this.
     Denied(&'static str),
+}
+
+/// The store's refusal of an event change the policy refused.
+impl From<Refusal> for EventRefusal {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Hidden => Self::NotFound,
+            Refusal::Denied(_) => Self::NotHost,
+        }
+    }
 }
 
 /// Whether `caller` (`None`: anonymous) may do `action` to `event`.

@@ -7,7 +7,6 @@ use rand::rngs::OsRng;
 use rendezvous_common::error::FieldViolation;
 use uuid::Uuid;
 
-use crate::domain::access::Refusal;
 use crate::domain::rsvp::{RuleError, WaitlistMode};
 
 /// What a co-host may do (`full` | `check_in_only` as stored).
@@ -160,15 +159,6 @@ pub enum EventRefusal {
     Invalid(Vec<FieldViolation>),
     #[error("{0}")]
     State(&'static str),
-}
-
-impl From<Refusal> for EventRefusal {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::Hidden => Self::NotFound,
-            Refusal::Denied(_) => Self::NotHost,
-        }
-    }
 }
 
 /// The cross-field rules of an event's times: end after start, deadline not after start.

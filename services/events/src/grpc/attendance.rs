@@ -7,12 +7,12 @@ use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
-use uuid::Uuid;
 
 use super::{
     DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, id_or_me, member_caller, optional_member,
 };
 use crate::convert::Fields;
+use crate::convert::events::Announcement;
 use crate::convert::events::event_to_pb;
 use crate::convert::rsvps::{rsvp_to_pb, status_filter, status_pb};
 use crate::convert::{count, ts};
@@ -178,30 +178,20 @@ impl Events {
         request: Request<pb::AnnounceToAttendeesRequest>,
     ) -> Result<pb::AnnounceToAttendeesResponse> {
         let me = member_caller(&request)?;
-        let req = request.get_ref();
-        let mut f = Fields::new();
-        let id = f.or_default(validate::id("event_id", &req.event_id));
-        let message = f.or_default(validate::text("message", &req.message, 1, 2000, true));
-        let request_id = f.or_default(validate::text("request_id", &req.request_id, 0, 100, false));
-        f.finish(())?;
+        let announcement = Announcement::try_from(request.get_ref())?;
         let event = self
-            .event_for(&id.to_string(), Some(me), Action::Manage)
+            .event_for(&announcement.event_id.to_string(), Some(me), Action::Manage)
             .await?
             .0;
-        let request_id = if request_id.is_empty() {
-            Uuid::now_v7().to_string()
-        } else {
-            request_id
-        };
         let sent = self
             .0
             .store
             .announce(
                 &event,
                 notices::member_facts(me, self.display_name_for_notice(me).await),
-                &request_id,
-                &message,
-                req.include_waitlisted,
+                &announcement.request_id,
+                &announcement.message,
+                announcement.include_waitlisted,
                 self.now(),
             )
             .await?;

@@ -11,10 +11,10 @@ use super::{DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, member_caller, o
 use rendezvous_common::pagination::PageTokens;
 
 use crate::convert::Fields;
-use crate::convert::events::{event_edit, event_to_pb, new_event};
+use crate::convert::events::{Cancellation, CohostChange, EventUpdate, event_to_pb, new_event};
 use crate::convert::time;
 use crate::domain::chapter::city_key;
-use crate::domain::event::{CohostRole, EventRow, bounding_box, haversine_km};
+use crate::domain::event::{EventRow, bounding_box, haversine_km};
 use crate::error::{Error, Result};
 use crate::store::EventFilter;
 
@@ -92,18 +92,11 @@ impl Events {
         request: Request<pb::UpdateEventRequest>,
     ) -> Result<pb::UpdateEventResponse> {
         let me = member_caller(&request)?;
-        let req = request.into_inner();
-        let event = req
-            .event
-            .ok_or_else(|| Error::field("event", "is required"))?;
-        let mut f = Fields::new();
-        let id = f.or_default(validate::id("event.id", &event.id));
-        let edit = event_edit(&mut f, &event, req.update_mask.as_ref());
-        f.finish(())?;
+        let EventUpdate { event_id, edit } = EventUpdate::try_from(request.into_inner())?;
         let event = self
             .0
             .store
-            .update_event(&id.to_string(), &me.to_string(), &edit, self.now())
+            .update_event(&event_id.to_string(), &me.to_string(), &edit, self.now())
             .await??;
         Ok(pb::UpdateEventResponse {
             event: Some(event_to_pb(&event)),
@@ -133,20 +126,15 @@ impl Events {
         request: Request<pb::CancelEventRequest>,
     ) -> Result<pb::CancelEventResponse> {
         let me = member_caller(&request)?;
-        let req = request.get_ref();
-        let mut f = Fields::new();
-        let id = f.or_default(validate::id("event_id", &req.event_id));
-        let reason = f.or_default(validate::text("reason", &req.reason, 0, 1000, true));
-        f.finish(())?;
-        let etag = (!req.etag.is_empty()).then_some(req.etag.as_str());
+        let cancellation = Cancellation::try_from(request.get_ref())?;
         let event = self
             .0
             .store
             .cancel_event(
-                &id.to_string(),
+                &cancellation.event_id.to_string(),
                 Some(&me.to_string()),
-                &reason,
-                etag,
+                &cancellation.reason,
+                cancellation.etag.as_deref(),
                 self.now(),
             )
             .await??;
@@ -306,30 +294,15 @@ impl Events {
         request: Request<pb::AddCohostRequest>,
     ) -> Result<pb::AddCohostResponse> {
         let me = member_caller(&request)?;
-        let req = request.get_ref();
-        let mut f = Fields::new();
-        let id = f.or_default(validate::id("event_id", &req.event_id));
-        let member = f.or_default(validate::id("member_id", &req.member_id));
-        let role = match pb::CohostRole::try_from(req.role) {
-            Ok(pb::CohostRole::Full) => CohostRole::Full,
-            Ok(pb::CohostRole::CheckInOnly) => CohostRole::CheckInOnly,
-            _ => f.or(
-                Err(FieldViolation::new(
-                    "role",
-                    "is required: full or check-in only",
-                )),
-                CohostRole::Full,
-            ),
-        };
-        f.finish(())?;
+        let change = CohostChange::try_from(request.get_ref())?;
         let event = self
             .0
             .store
             .set_cohost(
-                &id.to_string(),
+                &change.event_id.to_string(),
                 &me.to_string(),
-                &member.to_string(),
-                Some(role),
+                &change.member_id.to_string(),
+                change.role,
                 self.now(),
             )
             .await??;
@@ -343,19 +316,15 @@ impl Events {
         request: Request<pb::RemoveCohostRequest>,
     ) -> Result<pb::RemoveCohostResponse> {
         let me = member_caller(&request)?;
-        let req = request.get_ref();
-        let mut f = Fields::new();
-        let id = f.or_default(validate::id("event_id", &req.event_id));
-        let member = f.or_default(validate::id("member_id", &req.member_id));
-        f.finish(())?;
+        let change = CohostChange::try_from(request.get_ref())?;
         let event = self
             .0
             .store
             .set_cohost(
-                &id.to_string(),
+                &change.event_id.to_string(),
                 &me.to_string(),
-                &member.to_string(),
-                None,
+                &change.member_id.to_string(),
+                change.role,
                 self.now(),
             )
             .await??;

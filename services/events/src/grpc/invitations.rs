@@ -4,8 +4,11 @@ use chrono::Duration;
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
-use super::{Events, id_field, member_caller};
+use super::{Events, member_caller};
+use uuid::Uuid;
+
 use crate::convert::count;
+use crate::convert::events::{Invitation, Invitees};
 use crate::domain::access::Action;
 use crate::error::{Error, Result};
 use crate::notices;
@@ -17,28 +20,18 @@ impl Events {
         request: Request<pb::InviteMembersRequest>,
     ) -> Result<pb::InviteMembersResponse> {
         let me = member_caller(&request)?;
-        let req = request.into_inner();
-        let id = id_field("event_id", &req.event_id)?;
-        let event = self.event_for(&id, Some(me), Action::Manage).await?.0;
+        let invitation = Invitation::try_from(request.get_ref())?;
+        let event = self
+            .event_for(&invitation.event_id.to_string(), Some(me), Action::Manage)
+            .await?
+            .0;
         if event.state.is_over() {
             return Err(Error::FailedPrecondition("the event is over or cancelled"));
         }
-        let candidates: Vec<String> = match req.target {
-            Some(pb::invite_members_request::Target::Members(list)) => {
-                if list.member_ids.is_empty() || list.member_ids.len() > 500 {
-                    return Err(Error::field(
-                        "members.member_ids",
-                        "must name 1 to 500 members",
-                    ));
-                }
-                let mut ids = Vec::with_capacity(list.member_ids.len());
-                for (i, m) in list.member_ids.iter().enumerate() {
-                    ids.push(id_field(&format!("members.member_ids[{i}]"), m)?);
-                }
-                ids
-            }
-            Some(pb::invite_members_request::Target::AllConnections(all)) => {
-                let city = if all.only_in_event_city {
+        let candidates: Vec<String> = match invitation.invitees {
+            Invitees::Members(ids) => ids.iter().map(Uuid::to_string).collect(),
+            Invitees::AllConnections { only_in_event_city } => {
+                let city = if only_in_event_city {
                     event.city.clone()
                 } else {
                     String::new()
@@ -47,8 +40,8 @@ impl Events {
                     .connection_ids(&me.to_string(), &city)
                     .await?
             }
-            Some(pb::invite_members_request::Target::ChapterId(chapter)) => {
-                let chapter = id_field("chapter_id", &chapter)?;
+            Invitees::Chapter(chapter) => {
+                let chapter = chapter.to_string();
                 if !self
                     .0
                     .store
@@ -60,12 +53,6 @@ impl Events {
                     ));
                 }
                 self.0.store.chapter_member_ids(&chapter).await?
-            }
-            None => {
-                return Err(Error::field(
-                    "target",
-                    "is required: members, all_connections or chapter_id",
-                ));
             }
         };
         let mut candidates: Vec<String> = candidates

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, member_caller, optional_member};
 use crate::convert::Fields;
 use crate::convert::events::visibility_name;
-use crate::convert::series::{apply_mask, series_to_pb};
+use crate::convert::series::{SeriesCancellation, apply_mask, series_to_pb};
 use crate::domain::event::{EventState, EventVisibility};
 use crate::domain::series::{SeriesSpec, SeriesState};
 use crate::error::{Error, Result};
@@ -193,12 +193,9 @@ impl Events {
         request: Request<pb::CancelSeriesRequest>,
     ) -> Result<pb::CancelSeriesResponse> {
         let me = member_caller(&request)?;
-        let req = request.get_ref();
-        let mut f = Fields::new();
-        let id = f.or_default(validate::id("series_id", &req.series_id));
-        let reason = f.or_default(validate::text("reason", &req.reason, 0, 1000, true));
-        f.finish(())?;
-        let id = id.to_string();
+        let SeriesCancellation { series_id, reason } =
+            SeriesCancellation::try_from(request.get_ref())?;
+        let id = series_id.to_string();
         let row = self
             .0
             .store

@@ -6,7 +6,7 @@
 //! reads the seat counters kept on it, asks the pure rules in [`crate::domain::rsvp`] what each
 //! RSVP becomes, writes the rows, the counters and the outbox, and commits. A `CHECK` on the
 //! event row (`confirmed + offered ≤ capacity`) backs the rules up. Several RSVPs to one event
-//! are admitted in one such transaction (see [`crate::admission`]), which keeps a popular event
+//! are admitted in one such transaction (see the `admission` module), which keeps a popular event
 //! from turning into a convoy of transactions queueing on its row lock.
 
 use rendezvous_common::db::{Db, Locks, Migrations};
