@@ -4,110 +4,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rendezvous_proto::events::v1 as pb;
-use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{Backend, EventClient, TestMember, backend_tests};
 use tonic::Code;
 
-use crate::helpers::{World, create, event, morning, outbox_count, publish, try_rsvp};
-
-async fn invite(client: &EventClient, id: &str, members: &[&TestMember]) {
-    client
-        .clone()
-        .invite_members(pb::InviteMembersRequest {
-            event_id: id.to_owned(),
-            target: Some(pb::invite_members_request::Target::Members(
-                pb::invite_members_request::MemberIds {
-                    member_ids: members.iter().map(|m| m.id.clone()).collect(),
-                },
-            )),
-        })
-        .await
-        .unwrap();
-}
-
-async fn add_cohost(client: &EventClient, id: &str, member: &TestMember, role: pb::CohostRole) {
-    client
-        .clone()
-        .add_cohost(pb::AddCohostRequest {
-            event_id: id.to_owned(),
-            member_id: member.id.clone(),
-            role: role.into(),
-        })
-        .await
-        .unwrap();
-}
-
-async fn get_event(client: &EventClient, id: &str) -> pb::Event {
-    client
-        .clone()
-        .get_event(pb::GetEventRequest {
-            event_id: id.to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .event
-        .unwrap()
-}
-
-async fn check_in_member(
-    client: &EventClient,
-    id: &str,
-    member: &str,
-) -> Result<pb::Rsvp, tonic::Status> {
-    client
-        .clone()
-        .check_in(pb::CheckInRequest {
-            event_id: id.to_owned(),
-            target: Some(pb::check_in_request::Target::MemberId(member.to_owned())),
-        })
-        .await
-        .map(|r| r.into_inner().rsvp.unwrap())
-}
-
-async fn check_in_code(
-    client: &EventClient,
-    id: &str,
-    code: &str,
-) -> Result<pb::Rsvp, tonic::Status> {
-    client
-        .clone()
-        .check_in(pb::CheckInRequest {
-            event_id: id.to_owned(),
-            target: Some(pb::check_in_request::Target::Code(code.to_owned())),
-        })
-        .await
-        .map(|r| r.into_inner().rsvp.unwrap())
-}
-
-async fn retitle(client: &EventClient, id: &str, title: &str) -> Result<pb::Event, tonic::Status> {
-    client
-        .clone()
-        .update_event(pb::UpdateEventRequest {
-            event: Some(pb::Event {
-                id: id.to_owned(),
-                title: title.to_owned(),
-                ..Default::default()
-            }),
-            update_mask: Some(FieldMask {
-                paths: vec!["title".to_owned()],
-            }),
-        })
-        .await
-        .map(|r| r.into_inner().event.unwrap())
-}
-
-async fn cancel(client: &EventClient, id: &str) -> Result<pb::Event, tonic::Status> {
-    client
-        .clone()
-        .cancel_event(pb::CancelEventRequest {
-            event_id: id.to_owned(),
-            reason: "rain".to_owned(),
-            etag: String::new(),
-        })
-        .await
-        .map(|r| r.into_inner().event.unwrap())
-}
+use crate::helpers::{
+    World, add_cohost, cancel, check_in_code, check_in_member, create, event, get_event, invite,
+    morning, outbox_count, publish, published, retitle, try_rsvp,
+};
 
 // ---------------------------------------------------------------------------
 // The matrix
@@ -550,16 +453,13 @@ async fn check_in_only_cohost_checks_in_but_cannot_edit_or_cancel(backend: Backe
     let (door_member, door) = world.member("Door").await;
     let (guest, guest_client) = world.member("Guest").await;
     let (late, late_client) = world.member("Late").await;
-    let e = create(
+    let e = published(
         &host,
-        event(
-            now0() + Duration::minutes(30),
-            1,
-            pb::EventVisibility::Public,
-        ),
+        now0() + Duration::minutes(30),
+        1,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     add_cohost(&host, &e.id, &door_member, pb::CohostRole::CheckInOnly).await;
     let listed = get_event(&host, &e.id).await.cohosts;
     assert_eq!(listed.len(), 1);
@@ -607,16 +507,13 @@ async fn remove_cohost_takes_the_role_away(backend: Backend) {
     let (_, host) = world.member("Host").await;
     let (co_member, co) = world.member("Co").await;
     let (door_member, door) = world.member("Door").await;
-    let e = create(
+    let e = published(
         &host,
-        event(
-            now0() + Duration::days(1),
-            10,
-            pb::EventVisibility::InviteOnly,
-        ),
+        now0() + Duration::days(1),
+        10,
+        pb::EventVisibility::InviteOnly,
     )
     .await;
-    publish(&host, &e.id).await;
     add_cohost(&host, &e.id, &co_member, pb::CohostRole::Full).await;
     add_cohost(&host, &e.id, &door_member, pb::CohostRole::CheckInOnly).await;
     retitle(&co, &e.id, "Co-hosted").await.unwrap();
@@ -691,12 +588,13 @@ async fn remove_cohost_takes_the_role_away(backend: Backend) {
 async fn announcements_reach_attendees_once(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (_, host) = world.member("Host").await;
-    let e = create(
+    let e = published(
         &host,
-        event(now0() + Duration::days(1), 3, pb::EventVisibility::Public),
+        now0() + Duration::days(1),
+        3,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     for i in 0..5 {
         let (_, client) = world.member(&format!("Guest {i}")).await;
         try_rsvp(&client, &e.id).await.unwrap();
@@ -749,16 +647,13 @@ async fn rotating_the_check_in_code_retires_the_old_one(backend: Backend) {
     let (_, host) = world.member("Host").await;
     let (_, a) = world.member("A").await;
     let (_, b) = world.member("B").await;
-    let e = create(
+    let e = published(
         &host,
-        event(
-            now0() + Duration::minutes(30),
-            5,
-            pb::EventVisibility::Public,
-        ),
+        now0() + Duration::minutes(30),
+        5,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     try_rsvp(&a, &e.id).await.unwrap();
     try_rsvp(&b, &e.id).await.unwrap();
     let old = host
@@ -813,24 +708,27 @@ async fn list_my_events_lists_hosted_and_rsvpd(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (_, me) = world.member("Me").await;
     let (_, other) = world.member("Other").await;
-    let mine = create(
+    let mine = published(
         &me,
-        event(now0() + Duration::days(3), 5, pb::EventVisibility::Public),
+        now0() + Duration::days(3),
+        5,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&me, &mine.id).await;
-    let going = create(
+    let going = published(
         &other,
-        event(now0() + Duration::days(1), 5, pb::EventVisibility::Public),
+        now0() + Duration::days(1),
+        5,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&other, &going.id).await;
-    let not_going = create(
+    let not_going = published(
         &other,
-        event(now0() + Duration::days(2), 5, pb::EventVisibility::Public),
+        now0() + Duration::days(2),
+        5,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&other, &not_going.id).await;
     try_rsvp(&me, &going.id).await.unwrap();
     let listed: Vec<String> = me
         .clone()
@@ -912,8 +810,7 @@ async fn list_events_near_text_and_pages(backend: Backend) {
     let mut all = vec![near.id.clone(), far.id.clone()];
     for i in 0..7_i64 {
         let start = now0() + Duration::days(3) + Duration::hours(i.min(5));
-        let e = create(&host, event(start, 5, pb::EventVisibility::Public)).await;
-        publish(&host, &e.id).await;
+        let e = published(&host, start, 5, pb::EventVisibility::Public).await;
         all.push(e.id);
     }
     let mut seen = Vec::new();
@@ -963,12 +860,13 @@ async fn one_member_rsvping_twenty_times_at_once_gets_one_rsvp(backend: Backend)
     let world = World::start(backend, now0()).await;
     let (_, host) = world.member("Host").await;
     let (me_member, me) = world.member("Eager").await;
-    let e = create(
+    let e = published(
         &host,
-        event(now0() + Duration::days(1), 5, pb::EventVisibility::Public),
+        now0() + Duration::days(1),
+        5,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let me = me.clone();
@@ -1001,12 +899,13 @@ async fn one_member_rsvping_twenty_times_at_once_gets_one_rsvp(backend: Backend)
 async fn sixty_members_rush_twenty_seats(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (_, host) = world.member("Host").await;
-    let e = create(
+    let e = published(
         &host,
-        event(now0() + Duration::days(1), 20, pb::EventVisibility::Public),
+        now0() + Duration::days(1),
+        20,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     let guests = futures::future::join_all((0..60).map(|i| world.member_named(i))).await;
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(guests.len()));
     let tasks: Vec<_> = guests

@@ -13,7 +13,7 @@ use rendezvous_testkit::{Backend, EventClient, backend_tests, timestamp};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tonic::Code;
 
-use crate::helpers::{World, create, event, morning, outbox_count, publish, rsvp};
+use crate::helpers::{World, create, event, morning, outbox_count, publish, published, rsvp};
 
 fn now0() -> DateTime<Utc> {
     morning(2027, 3, 1)
@@ -287,16 +287,13 @@ async fn invite_only_events_do_not_exist_for_others(backend: Backend) {
     let (_, host) = world.member("Host").await;
     let (other, other_client) = world.member("Other").await;
     let (guest, guest_client) = world.member("Guest").await;
-    let secret = create(
+    let secret = published(
         &host,
-        event(
-            now0() + Duration::days(2),
-            5,
-            pb::EventVisibility::InviteOnly,
-        ),
+        now0() + Duration::days(2),
+        5,
+        pb::EventVisibility::InviteOnly,
     )
     .await;
-    publish(&host, &secret.id).await;
     let get = |c: &EventClient| {
         let mut c = c.clone();
         let id = secret.id.clone();
@@ -349,12 +346,13 @@ async fn a_member_cannot_manage_others_events(backend: Backend) {
     let (host_member, host) = world.member("Host").await;
     let (attendee, attendee_client) = world.member("Attendee").await;
     let (other_member, other) = world.member("Other").await;
-    let e = create(
+    let e = published(
         &host,
-        event(now0() + Duration::hours(3), 5, pb::EventVisibility::Public),
+        now0() + Duration::hours(3),
+        5,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     rsvp(&attendee_client, &e.id).await;
     let mut edit = e.clone();
     edit.title = "Mine now".to_owned();
@@ -881,12 +879,13 @@ async fn calendars_parse_and_feeds_can_be_revoked(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (_, host) = world.member("Host").await;
     let (_, guest) = world.member("Guest").await;
-    let e = create(
+    let e = published(
         &host,
-        event(now0() + Duration::days(2), 5, pb::EventVisibility::Public),
+        now0() + Duration::days(2),
+        5,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     rsvp(&guest, &e.id).await;
     let exported = host
         .clone()

@@ -13,6 +13,7 @@ use rendezvous_common::with_db;
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::members::v1 as mpb;
 use rendezvous_proto::notifications::v1::Notice;
+use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{
     Backend, Bearer, ChapterClient, EventClient, EventsHandle, MembersHandle, Start, TestMember,
     timestamp,
@@ -213,6 +214,120 @@ pub async fn try_rsvp(client: &EventClient, id: &str) -> Result<pb::Rsvp, Status
 
 pub async fn rsvp(client: &EventClient, id: &str) -> pb::Rsvp {
     try_rsvp(client, id).await.unwrap()
+}
+
+/// The usual event from `start`, created and published by `host`.
+pub async fn published(
+    host: &EventClient,
+    start: DateTime<Utc>,
+    capacity: i32,
+    visibility: pb::EventVisibility,
+) -> pb::Event {
+    let created = create(host, event(start, capacity, visibility)).await;
+    publish(host, &created.id).await
+}
+
+pub async fn invite(client: &EventClient, id: &str, members: &[&TestMember]) {
+    client
+        .clone()
+        .invite_members(pb::InviteMembersRequest {
+            event_id: id.to_owned(),
+            target: Some(pb::invite_members_request::Target::Members(
+                pb::invite_members_request::MemberIds {
+                    member_ids: members.iter().map(|m| m.id.clone()).collect(),
+                },
+            )),
+        })
+        .await
+        .unwrap();
+}
+
+pub async fn add_cohost(client: &EventClient, id: &str, member: &TestMember, role: pb::CohostRole) {
+    client
+        .clone()
+        .add_cohost(pb::AddCohostRequest {
+            event_id: id.to_owned(),
+            member_id: member.id.clone(),
+            role: role.into(),
+        })
+        .await
+        .unwrap();
+}
+
+pub async fn get_event(client: &EventClient, id: &str) -> pb::Event {
+    client
+        .clone()
+        .get_event(pb::GetEventRequest {
+            event_id: id.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .event
+        .unwrap()
+}
+
+pub async fn check_in_member(
+    client: &EventClient,
+    id: &str,
+    member: &str,
+) -> Result<pb::Rsvp, tonic::Status> {
+    client
+        .clone()
+        .check_in(pb::CheckInRequest {
+            event_id: id.to_owned(),
+            target: Some(pb::check_in_request::Target::MemberId(member.to_owned())),
+        })
+        .await
+        .map(|r| r.into_inner().rsvp.unwrap())
+}
+
+pub async fn check_in_code(
+    client: &EventClient,
+    id: &str,
+    code: &str,
+) -> Result<pb::Rsvp, tonic::Status> {
+    client
+        .clone()
+        .check_in(pb::CheckInRequest {
+            event_id: id.to_owned(),
+            target: Some(pb::check_in_request::Target::Code(code.to_owned())),
+        })
+        .await
+        .map(|r| r.into_inner().rsvp.unwrap())
+}
+
+pub async fn retitle(
+    client: &EventClient,
+    id: &str,
+    title: &str,
+) -> Result<pb::Event, tonic::Status> {
+    client
+        .clone()
+        .update_event(pb::UpdateEventRequest {
+            event: Some(pb::Event {
+                id: id.to_owned(),
+                title: title.to_owned(),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["title".to_owned()],
+            }),
+        })
+        .await
+        .map(|r| r.into_inner().event.unwrap())
+}
+
+pub async fn cancel(client: &EventClient, id: &str) -> Result<pb::Event, tonic::Status> {
+    client
+        .clone()
+        .cancel_event(pb::CancelEventRequest {
+            event_id: id.to_owned(),
+            reason: "rain".to_owned(),
+            etag: String::new(),
+        })
+        .await
+        .map(|r| r.into_inner().event.unwrap())
 }
 
 /// Outbox rows whose dedupe key starts with `key_prefix` and whose payload mentions `kind`

@@ -9,7 +9,7 @@ use rendezvous_proto::notifications::v1::{EventFacts, Notice};
 use rendezvous_proto::prost_types::{Duration as PbDuration, FieldMask};
 use rendezvous_testkit::{Backend, backend_tests, timestamp};
 
-use crate::helpers::{World, create, event, morning, notices, publish, rsvp};
+use crate::helpers::{World, create, event, morning, notices, publish, published, rsvp};
 
 fn now0() -> DateTime<Utc> {
     morning(2027, 4, 5)
@@ -35,12 +35,13 @@ fn only(mut notices: Vec<Notice>) -> Variant {
 async fn a_full_event_tells_each_waiting_member_their_place(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (_, host) = world.member("Hana Host").await;
-    let e = create(
+    let e = published(
         &host,
-        event(now0() + Duration::days(3), 1, pb::EventVisibility::Public),
+        now0() + Duration::days(3),
+        1,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     let mut ids = Vec::new();
     for name in ["Ama", "Ben", "Cleo"] {
         let (member, client) = world.member(name).await;
@@ -101,8 +102,7 @@ async fn a_move_says_what_changed_and_a_cancellation_why(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (host_member, host) = world.member("Hana Host").await;
     let start = now0() + Duration::days(3);
-    let e = create(&host, event(start, 10, pb::EventVisibility::Public)).await;
-    publish(&host, &e.id).await;
+    let e = published(&host, start, 10, pb::EventVisibility::Public).await;
     let (guest, client) = world.member("Ama").await;
     rsvp(&client, &e.id).await;
     let later = start + Duration::hours(2);
@@ -161,12 +161,13 @@ async fn a_move_says_what_changed_and_a_cancellation_why(backend: Backend) {
 async fn invitations_and_announcements_name_who_sent_them(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (host_member, host) = world.member("Hana Host").await;
-    let e = create(
+    let e = published(
         &host,
-        event(now0() + Duration::days(3), 10, pb::EventVisibility::Public),
+        now0() + Duration::days(3),
+        10,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     let (guest, client) = world.member("Ama").await;
     host.clone()
         .invite_members(pb::InviteMembersRequest {
