@@ -8,16 +8,16 @@
 //! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
 
 pub mod admission;
-pub mod calendar;
+mod calendar;
 pub mod config;
-pub mod convert;
+mod convert;
 pub mod domain;
-pub mod error;
-pub mod feed;
-pub mod grpc;
-pub mod jobs;
-pub mod members_client;
-pub mod notices;
+mod error;
+mod feed;
+mod grpc;
+mod jobs;
+mod members_client;
+mod notices;
 pub mod store;
 
 use std::time::Duration as StdDuration;
