@@ -9,7 +9,7 @@ use tonic::Code;
 
 use crate::helpers::{
     World, add_cohost, cancel, check_in_code, check_in_member, create, event, get_event, invite,
-    morning, outbox_count, publish, published, retitle, try_rsvp,
+    morning, outbox_count, paris_chapter, publish, published, retitle, try_rsvp,
 };
 
 // ---------------------------------------------------------------------------
@@ -170,22 +170,7 @@ impl Clients {
 async fn cast(world: &World) -> Cast {
     let (organiser, _) = world.member("Organiser").await;
     let chapters = world.events.client_with_token(&organiser.access_token);
-    let chapter = chapters
-        .clone()
-        .create_chapter(pb::CreateChapterRequest {
-            chapter: Some(pb::Chapter {
-                name: "Rendezvous Paris".to_owned(),
-                city: "Paris".to_owned(),
-                time_zone: "Europe/Paris".to_owned(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .chapter
-        .unwrap();
+    let chapter = paris_chapter(&chapters).await;
     let (host, _) = world.member("Host").await;
     world
         .events

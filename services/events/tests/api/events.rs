@@ -13,7 +13,9 @@ use rendezvous_testkit::{Backend, EventClient, backend_tests, timestamp};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tonic::Code;
 
-use crate::helpers::{World, create, event, morning, outbox_count, publish, published, rsvp};
+use crate::helpers::{
+    World, create, event, morning, outbox_count, paris_chapter, publish, published, rsvp,
+};
 
 fn now0() -> DateTime<Utc> {
     morning(2027, 3, 1)
@@ -41,22 +43,7 @@ async fn story_from_chapter_to_recorded_meetings(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (anna, anna_events) = world.member("Anna").await;
     let chapters = world.events.client_with_token(&anna.access_token);
-    let chapter = chapters
-        .clone()
-        .create_chapter(pb::CreateChapterRequest {
-            chapter: Some(pb::Chapter {
-                name: "Rendezvous Paris".to_owned(),
-                city: "Paris".to_owned(),
-                time_zone: "Europe/Paris".to_owned(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .chapter
-        .unwrap();
+    let chapter = paris_chapter(&chapters).await;
     let start = now0() + Duration::days(3);
     let mut draft = event(start, 20, pb::EventVisibility::Chapter);
     draft.chapter_id.clone_from(&chapter.id);

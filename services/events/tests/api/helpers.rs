@@ -149,6 +149,26 @@ impl World {
     }
 }
 
+/// The Paris chapter, created by the caller of `chapters` (who becomes its organiser).
+pub async fn paris_chapter(chapters: &ChapterClient) -> pb::Chapter {
+    chapters
+        .clone()
+        .create_chapter(pb::CreateChapterRequest {
+            chapter: Some(pb::Chapter {
+                name: "Rendezvous Paris".to_owned(),
+                city: "Paris".to_owned(),
+                time_zone: "Europe/Paris".to_owned(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .chapter
+        .unwrap()
+}
+
 /// The usual event: coffee in Paris, 90 minutes from `start`.
 pub fn event(start: DateTime<Utc>, capacity: i32, visibility: pb::EventVisibility) -> pb::Event {
     pb::Event {
