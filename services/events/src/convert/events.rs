@@ -9,7 +9,8 @@ use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
 use super::{
-    Fields, capacity, count, duration_pb, id, optional, time, time_zone, ts, venue, waitlist,
+    Fields, capacity, count, duration_pb, event_and_member, id, optional, time, time_zone, ts,
+    venue, waitlist,
 };
 use crate::calendar::CalendarEvent;
 use crate::domain::event::{
@@ -401,8 +402,7 @@ impl TryFrom<&pb::AddCohostRequest> for CohostChange {
 
     fn try_from(req: &pb::AddCohostRequest) -> Result<Self, Error> {
         let mut f = Fields::new();
-        let event_id = id(&mut f, "event_id", &req.event_id);
-        let member_id = id(&mut f, "member_id", &req.member_id);
+        let (event_id, member_id) = event_and_member(&mut f, &req.event_id, &req.member_id);
         let role = match pb::CohostRole::try_from(req.role) {
             Ok(pb::CohostRole::Full) => CohostRole::Full,
             Ok(pb::CohostRole::CheckInOnly) => CohostRole::CheckInOnly,
@@ -427,8 +427,7 @@ impl TryFrom<&pb::RemoveCohostRequest> for CohostChange {
 
     fn try_from(req: &pb::RemoveCohostRequest) -> Result<Self, Error> {
         let mut f = Fields::new();
-        let event_id = id(&mut f, "event_id", &req.event_id);
-        let member_id = id(&mut f, "member_id", &req.member_id);
+        let (event_id, member_id) = event_and_member(&mut f, &req.event_id, &req.member_id);
         f.finish(Self {
             event_id,
             member_id,

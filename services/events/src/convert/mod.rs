@@ -77,6 +77,11 @@ pub fn id(fields: &mut Fields, field: &str, value: &str) -> Uuid {
     fields.or_default(validate::id(field, value))
 }
 
+/// The event and member ids of a request about one member of one event.
+pub fn event_and_member(f: &mut Fields, event_id: &str, member_id: &str) -> (Uuid, Uuid) {
+    (id(f, "event_id", event_id), id(f, "member_id", member_id))
+}
+
 /// An optional text field kept as `None` when empty (etags, request ids).
 pub fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())

@@ -6,7 +6,7 @@ use rendezvous_common::error::FieldViolation;
 use rendezvous_common::validate;
 use uuid::Uuid;
 
-use super::{Fields, id, ts};
+use super::{Fields, event_and_member, id, ts};
 use crate::domain::rsvp::{Intent, RsvpState, RsvpVisibility};
 use crate::error::Error;
 use crate::store::RsvpRow;
@@ -61,8 +61,7 @@ impl TryFrom<&pb::ApproveRsvpRequest> for Decision {
 
     fn try_from(req: &pb::ApproveRsvpRequest) -> Result<Self, Error> {
         let mut f = Fields::new();
-        let event_id = id(&mut f, "event_id", &req.event_id);
-        let member_id = id(&mut f, "member_id", &req.member_id);
+        let (event_id, member_id) = event_and_member(&mut f, &req.event_id, &req.member_id);
         f.finish(Self {
             event_id,
             member_id,
@@ -75,8 +74,7 @@ impl TryFrom<&pb::DeclineRsvpRequest> for Decision {
 
     fn try_from(req: &pb::DeclineRsvpRequest) -> Result<Self, Error> {
         let mut f = Fields::new();
-        let event_id = id(&mut f, "event_id", &req.event_id);
-        let member_id = id(&mut f, "member_id", &req.member_id);
+        let (event_id, member_id) = event_and_member(&mut f, &req.event_id, &req.member_id);
         f.or_default(validate::text("reason", &req.reason, 0, 1000, true));
         f.finish(Self {
             event_id,

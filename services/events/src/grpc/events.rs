@@ -6,6 +6,7 @@ use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
+use uuid::Uuid;
 
 use super::{DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, member_caller, optional_member};
 use rendezvous_common::pagination::PageTokens;
@@ -295,20 +296,8 @@ impl Events {
     ) -> Result<pb::AddCohostResponse> {
         let me = member_caller(&request)?;
         let change = CohostChange::try_from(request.get_ref())?;
-        let event = self
-            .0
-            .store
-            .set_cohost(
-                &change.event_id.to_string(),
-                &me.to_string(),
-                &change.member_id.to_string(),
-                change.role,
-                self.now(),
-            )
-            .await??;
-        Ok(pb::AddCohostResponse {
-            event: Some(event_to_pb(&event)),
-        })
+        let event = Some(self.change_cohost(me, change).await?);
+        Ok(pb::AddCohostResponse { event })
     }
 
     pub(super) async fn remove_cohost(
@@ -317,6 +306,12 @@ impl Events {
     ) -> Result<pb::RemoveCohostResponse> {
         let me = member_caller(&request)?;
         let change = CohostChange::try_from(request.get_ref())?;
+        let event = Some(self.change_cohost(me, change).await?);
+        Ok(pb::RemoveCohostResponse { event })
+    }
+
+    /// Adds, changes or removes a co-host as `me` (who must be the host).
+    async fn change_cohost(&self, me: Uuid, change: CohostChange) -> Result<pb::Event> {
         let event = self
             .0
             .store
@@ -328,9 +323,7 @@ impl Events {
                 self.now(),
             )
             .await??;
-        Ok(pb::RemoveCohostResponse {
-            event: Some(event_to_pb(&event)),
-        })
+        Ok(event_to_pb(&event))
     }
 }
 
