@@ -3,11 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks as _};
-use rendezvous_common::outbox::OutboxWriter as _;
 use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as npb;
 
-use super::{RsvpRow, Store, member_uuid};
+use super::{EventOps as _, RsvpRow, Store};
 use crate::domain::event::EventRow;
 use crate::domain::rsvp::RsvpState;
 use crate::notices;
@@ -81,12 +80,13 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                let message = notices::message(
-                    member_uuid(member)?,
+                tx.tell(
+                    member,
                     format!("invitation:{}:{member}", event.id),
-                    notice.clone(),
-                );
-                tx.enqueue(&message, now).await?;
+                    notice.clone().into(),
+                    now,
+                )
+                .await?;
                 invited += 1;
                 remaining -= 1;
             }
@@ -135,12 +135,13 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             for member in &members {
-                let m = notices::message(
-                    member_uuid(member)?,
+                tx.tell(
+                    member,
                     format!("announcement:{}:{request_id}:{member}", event.id),
-                    notice.clone(),
-                );
-                tx.enqueue(&m, now).await?;
+                    notice.clone().into(),
+                    now,
+                )
+                .await?;
             }
             let n = i64::try_from(members.len()).unwrap_or(i64::MAX);
             sqlx::query(

@@ -3,13 +3,12 @@
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::error::FieldViolation;
-use rendezvous_common::outbox::OutboxWriter as _;
 use rendezvous_common::with_db;
 use sqlx::Row as _;
 
 use super::rsvps::RsvpOps as _;
-use super::{EVENT_COLUMNS, EventOps as _, Store, Stored as _, member_uuid, waitlist_columns};
-use crate::domain::access::{Access, Action, authorize};
+use super::{EVENT_COLUMNS, EventOps as _, Store, Stored as _, waitlist_columns};
+use crate::domain::access::{Access, Action};
 use crate::domain::event::{
     CohostRole, EventEdit, EventRefusal, EventRow, EventState, EventVisibility, NewEvent,
     check_times,
@@ -169,9 +168,8 @@ impl Store {
             };
             let previous = ledger.event.clone();
             let mut e = previous.clone();
-            let access = tx.access(&e, caller).await?;
-            if let Err(refusal) = authorize(&e, Some(caller), access, Action::Manage) {
-                return Ok(Err(refusal.into()));
+            if let Err(refusal) = tx.authorize(&e, caller, Action::Manage).await? {
+                return Ok(Err(refusal));
             }
             if edit
                 .etag
@@ -295,12 +293,13 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
                 for member in &members {
-                    let message = notices::message(
-                        member_uuid(member)?,
+                    tx.tell(
+                        member,
                         format!("event-updated:{id}:{version}:{member}"),
-                        notice.clone(),
-                    );
-                    tx.enqueue(&message, now).await?;
+                        notice.clone().into(),
+                        now,
+                    )
+                    .await?;
                 }
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
@@ -322,9 +321,8 @@ impl Store {
             let Some(e) = tx.lock_event(id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
             };
-            let access = tx.access(&e, caller).await?;
-            if let Err(refusal) = authorize(&e, Some(caller), access, Action::Manage) {
-                return Ok(Err(refusal.into()));
+            if let Err(refusal) = tx.authorize(&e, caller, Action::Manage).await? {
+                return Ok(Err(refusal));
             }
             if etag.is_some_and(|etag| etag != e.version.to_string()) {
                 return Ok(Err(EventRefusal::EtagMismatch));
@@ -360,12 +358,13 @@ impl Store {
                     .await?;
                 let notice = notices::chapter_new_event(chapter, &name, &e);
                 for member in &members {
-                    let message = notices::message(
-                        member_uuid(member)?,
+                    tx.tell(
+                        member,
                         format!("chapter-new-event:{id}:{member}"),
-                        notice.clone(),
-                    );
-                    tx.enqueue(&message, now).await?;
+                        notice.clone().into(),
+                        now,
+                    )
+                    .await?;
                 }
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
@@ -388,11 +387,10 @@ impl Store {
             let Some(e) = tx.lock_event(id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
             };
-            if let Some(caller) = caller {
-                let access = tx.access(&e, caller).await?;
-                if let Err(refusal) = authorize(&e, Some(caller), access, Action::Manage) {
-                    return Ok(Err(refusal.into()));
-                }
+            if let Some(caller) = caller
+                && let Err(refusal) = tx.authorize(&e, caller, Action::Manage).await?
+            {
+                return Ok(Err(refusal));
             }
             if etag.is_some_and(|etag| etag != e.version.to_string()) {
                 return Ok(Err(EventRefusal::EtagMismatch));
@@ -424,12 +422,13 @@ impl Store {
             .await?;
             let notice = notices::event_cancelled(&e, reason);
             for member in members.iter().filter(|m| **m != e.host_id) {
-                let message = notices::message(
-                    member_uuid(member)?,
+                tx.tell(
+                    member,
                     format!("event-cancelled:{id}:{member}"),
-                    notice.clone(),
-                );
-                tx.enqueue(&message, now).await?;
+                    notice.clone().into(),
+                    now,
+                )
+                .await?;
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
@@ -582,9 +581,8 @@ impl Store {
             let Some(e) = tx.lock_event(id).await? else {
                 return Ok(Err(EventRefusal::NotFound));
             };
-            let access = tx.access(&e, caller).await?;
-            if let Err(refusal) = authorize(&e, Some(caller), access, Action::ManageCohosts) {
-                return Ok(Err(refusal.into()));
+            if let Err(refusal) = tx.authorize(&e, caller, Action::ManageCohosts).await? {
+                return Ok(Err(refusal));
             }
             if member == e.host_id {
                 return Ok(Err(EventRefusal::Invalid(vec![FieldViolation::new(

@@ -13,9 +13,15 @@ use rendezvous_common::db::{Db, Locks, Migrations};
 use sqlx::{PgConnection, Row as _, SqliteConnection};
 use uuid::Uuid;
 
-use crate::domain::access::Access;
+use chrono::{DateTime, Utc};
+use rendezvous_common::outbox::OutboxWriter as _;
+use rendezvous_proto::notifications::v1::Notice;
+
+use crate::domain::access::{Access, Action, authorize};
 use crate::domain::chapter::Role;
-use crate::domain::event::{CohostRole, EventKind, EventRow, EventState, EventVisibility};
+use crate::domain::event::{
+    CohostRole, EventKind, EventRefusal, EventRow, EventState, EventVisibility,
+};
 use crate::domain::rsvp::{RsvpState, RsvpVisibility, WaitlistMode};
 use crate::domain::series::SeriesState;
 
@@ -257,6 +263,24 @@ pub(super) trait EventOps {
         event: &EventRow,
         member: &str,
     ) -> impl Future<Output = Result<Access, sqlx::Error>> + Send;
+
+    /// Asks the access policy, with what the store knows of `caller`, whether they may do
+    /// `action` to the locked `event`.
+    fn authorize(
+        &mut self,
+        event: &EventRow,
+        caller: &str,
+        action: Action,
+    ) -> impl Future<Output = Result<Result<(), EventRefusal>, sqlx::Error>> + Send;
+
+    /// Writes `notice` for the member whose stored id is `member` to the outbox.
+    fn tell(
+        &mut self,
+        member: &str,
+        key: String,
+        notice: Notice,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 macro_rules! impl_event_ops {
@@ -305,6 +329,27 @@ macro_rules! impl_event_ops {
                     .into_iter()
                     .map(|(m, r)| (m, CohostRole::from_stored(&r)))
                     .collect())
+            }
+
+            async fn authorize(
+                &mut self,
+                event: &EventRow,
+                caller: &str,
+                action: Action,
+            ) -> Result<Result<(), EventRefusal>, sqlx::Error> {
+                let access = self.access(event, caller).await?;
+                Ok(authorize(event, Some(caller), access, action).map_err(EventRefusal::from))
+            }
+
+            async fn tell(
+                &mut self,
+                member: &str,
+                key: String,
+                notice: Notice,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                let message = crate::notices::message(member_uuid(member)?, key, notice);
+                self.enqueue(&message, now).await.map(drop)
             }
 
             async fn access(
