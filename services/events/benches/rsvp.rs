@@ -157,7 +157,7 @@ impl Sample {
     }
 }
 
-async fn published_event(store: &Store) -> String {
+async fn published_event(store: &Store) -> Uuid {
     let start = Utc::now() + chrono::Duration::days(7);
     let event = NewEvent {
         id: Uuid::now_v7(),
@@ -183,7 +183,7 @@ async fn published_event(store: &Store) -> String {
         request_id: None,
     };
     let id = store.create_event(&event, Utc::now()).await.unwrap();
-    assert!(store.publish_event(&id, Utc::now()).await.unwrap());
+    assert!(store.publish_event(id, Utc::now()).await.unwrap());
     id
 }
 
@@ -221,7 +221,7 @@ async fn measure(
     callers: usize,
     rsvps: usize,
 ) -> Sample {
-    let event: Arc<str> = published_event(store).await.into();
+    let event = published_event(store).await;
     let members: Arc<Vec<Uuid>> = Arc::new((0..rsvps).map(|_| Uuid::now_v7()).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let admission = Admission::new(store.clone(), Clock::system(), MAX_BATCH);
@@ -230,7 +230,7 @@ async fn measure(
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..callers {
         let (store, admission) = (store.clone(), Arc::clone(&admission));
-        let (event, members, next) = (Arc::clone(&event), Arc::clone(&members), Arc::clone(&next));
+        let (members, next) = (Arc::clone(&members), Arc::clone(&next));
         tasks.spawn(async move {
             let mut latencies = Vec::with_capacity(members.len() / callers + 1);
             // Each caller takes the next fresh member until all are sent.
@@ -239,13 +239,13 @@ async fn measure(
                 let sent = Instant::now();
                 let outcome = match mode {
                     Mode::Baseline | Mode::BaselineOwnConnections => store
-                        .admit(&event, std::slice::from_ref(&request), now_micros())
+                        .admit(event, std::slice::from_ref(&request), now_micros())
                         .await
                         .unwrap()
                         .unwrap()
                         .pop()
                         .unwrap(),
-                    Mode::Batched => admission.admit(&event, request).await.unwrap().unwrap(),
+                    Mode::Batched => admission.admit(event, request).await.unwrap().unwrap(),
                 };
                 latencies.push(sent.elapsed());
                 assert_eq!(outcome.state, RsvpState::Confirmed);
@@ -260,7 +260,7 @@ async fn measure(
     let elapsed = started.elapsed();
     latencies.sort();
     assert_eq!(latencies.len(), rsvps);
-    let counts = store.status_counts(&event).await.unwrap();
+    let counts = store.status_counts(event).await.unwrap();
     assert_eq!(
         counts,
         [("confirmed".to_owned(), i64::try_from(rsvps).unwrap())]
@@ -268,7 +268,7 @@ async fn measure(
     // The RSVPs of one transaction share its `now`.
     let transactions: i64 = rendezvous_common::with_db!(store.db(), |pool| {
         sqlx::query_scalar("SELECT COUNT(DISTINCT created_at) FROM rsvps WHERE event_id = $1")
-            .bind(&*event)
+            .bind(event.to_string())
             .fetch_one(pool)
             .await
             .unwrap()

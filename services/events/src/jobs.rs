@@ -13,6 +13,7 @@ use crate::domain::series::SeriesSpec;
 use crate::error::Result;
 use crate::members_client::MembersClient;
 use crate::store::Store;
+use uuid::Uuid;
 
 /// What the clock-driven work needs; clone-cheap.
 #[derive(Clone)]
@@ -28,13 +29,9 @@ impl Jobs {
     pub async fn sweep_once(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut expired = 0;
         for (event_id, member) in self.store.expired_offers(now).await? {
-            let Ok(member) = uuid::Uuid::try_parse(&member) else {
-                tracing::warn!(event_id, member, "offer of a malformed member id skipped");
-                continue;
-            };
             if let Ok(Ok(_)) = self
                 .store
-                .transition(&event_id, member, Transition::Expire, now)
+                .transition(event_id, member, Transition::Expire, now)
                 .await
             {
                 expired += 1;
@@ -73,20 +70,20 @@ impl Jobs {
         let due = self.store.events_due_for_completion(now - grace).await?;
         let mut completed = 0;
         for id in due {
-            if let Ok(outcome) = self.store.complete(&id, now).await?
+            if let Ok(outcome) = self.store.complete(id, now).await?
                 && outcome.newly_completed
             {
                 completed += 1;
             }
         }
         for id in self.store.events_needing_meetings().await? {
-            self.record_meetings(&id, now).await;
+            self.record_meetings(id, now).await;
         }
         Ok(completed)
     }
 
     /// Sends the checked-in members of a completed event to members' RecordMeetings, once.
-    pub async fn record_meetings(&self, id: &str, now: DateTime<Utc>) -> bool {
+    pub async fn record_meetings(&self, id: Uuid, now: DateTime<Utc>) -> bool {
         let Some(members) = &self.members else {
             return false;
         };

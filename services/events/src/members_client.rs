@@ -117,7 +117,7 @@ impl MembersClient {
         self.client
             .clone()
             .record_meetings(request(mpb::RecordMeetingsRequest {
-                event_id: event.id.clone(),
+                event_id: event.id.to_string(),
                 event_title: event.title.clone(),
                 event_time: crate::convert::ts(event.start_at),
                 member_ids: ids,

@@ -13,7 +13,7 @@ use crate::domain::event::EventRow;
 /// The event as notices show it: title, start and end in its time zone, venue and city.
 pub fn event_facts(event: &EventRow) -> npb::EventFacts {
     npb::EventFacts {
-        event_id: event.id.clone(),
+        event_id: event.id.to_string(),
         title: event.title.clone(),
         start_time: Some(to_timestamp(event.start_at)),
         end_time: Some(to_timestamp(event.end_at)),

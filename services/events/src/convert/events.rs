@@ -85,15 +85,15 @@ pub(crate) fn state_pb(state: EventState) -> pb::EventState {
 
 pub(crate) fn event_to_pb(e: &EventRow) -> pb::Event {
     pb::Event {
-        id: e.id.clone(),
+        id: e.id.to_string(),
         chapter_id: e.chapter_id.clone().unwrap_or_default(),
         series_id: e.series_id.clone().unwrap_or_default(),
-        host_id: e.host_id.clone(),
+        host_id: e.host_id.to_string(),
         cohosts: e
             .cohosts
             .iter()
             .map(|(id, role)| pb::Cohost {
-                member_id: id.clone(),
+                member_id: id.to_string(),
                 role: match role {
                     CohostRole::Full => pb::CohostRole::Full,
                     CohostRole::CheckInOnly => pb::CohostRole::CheckInOnly,
@@ -139,7 +139,7 @@ pub(crate) fn event_to_pb(e: &EventRow) -> pb::Event {
 
 pub(crate) fn calendar_event(e: &EventRow) -> CalendarEvent {
     CalendarEvent {
-        id: e.id.clone(),
+        id: e.id.to_string(),
         title: e.title.clone(),
         description: e.description.clone(),
         venue_name: e.venue_name.clone(),

@@ -7,6 +7,8 @@
 //! see is hidden (NOT_FOUND, so an event's existence stays private); what they see but may
 //! not do is denied.
 
+use uuid::Uuid;
+
 use crate::domain::event::{EventRefusal, EventRow, EventState, EventVisibility, HostRole};
 use crate::domain::rsvp::RsvpVisibility;
 
@@ -61,7 +63,7 @@ impl From<Refusal> for EventRefusal {
 /// Whether `caller` (`None`: anonymous) may do `action` to `event`.
 pub fn authorize(
     event: &EventRow,
-    caller: Option<&str>,
+    caller: Option<Uuid>,
     access: Access,
     action: Action,
 ) -> Result<(), Refusal> {
@@ -175,16 +177,33 @@ mod tests {
         Action::SeeOthersRsvp,
     ];
 
+    /// A fixed id per part, by name.
+    fn id(name: &str) -> Uuid {
+        let n = [
+            "host",
+            "cohost",
+            "check-in",
+            "member",
+            "invitee",
+            "attendee",
+            "organiser",
+        ]
+        .iter()
+        .position(|p| *p == name)
+        .unwrap();
+        Uuid::from_u128(n as u128 + 1)
+    }
+
     fn event(visibility: EventVisibility, state: EventState) -> EventRow {
         let at = Utc.with_ymd_and_hms(2027, 3, 1, 18, 0, 0).unwrap();
         EventRow {
-            id: "event".into(),
+            id: Uuid::from_u128(100),
             chapter_id: Some("chapter".into()),
             series_id: None,
-            host_id: "host".into(),
+            host_id: id("host"),
             cohosts: vec![
-                ("cohost".into(), CohostRole::Full),
-                ("check-in".into(), CohostRole::CheckInOnly),
+                (id("cohost"), CohostRole::Full),
+                (id("check-in"), CohostRole::CheckInOnly),
             ],
             title: "Café".into(),
             description: String::new(),
@@ -217,20 +236,20 @@ mod tests {
 
     /// Who the part is and what the store would read about them. Every event lives in the
     /// chapter the organiser runs; the attendee is a confirmed chapter member.
-    fn caller(part: Part) -> (Option<&'static str>, Access) {
+    fn caller(part: Part) -> (Option<Uuid>, Access) {
         let none = Access::default();
         match part {
             Part::Anonymous => (None, none),
-            Part::Member => (Some("member"), none),
+            Part::Member => (Some(id("member")), none),
             Part::Invitee => (
-                Some("invitee"),
+                Some(id("invitee")),
                 Access {
                     invited: true,
                     ..none
                 },
             ),
             Part::Attendee => (
-                Some("attendee"),
+                Some(id("attendee")),
                 Access {
                     has_rsvp: true,
                     confirmed: true,
@@ -238,11 +257,11 @@ mod tests {
                     ..none
                 },
             ),
-            Part::Host => (Some("host"), none),
-            Part::Cohost => (Some("cohost"), none),
-            Part::CheckInOnly => (Some("check-in"), none),
+            Part::Host => (Some(id("host")), none),
+            Part::Cohost => (Some(id("cohost")), none),
+            Part::CheckInOnly => (Some(id("check-in")), none),
             Part::Organiser => (
-                Some("organiser"),
+                Some(id("organiser")),
                 Access {
                     chapter_member: true,
                     ..none

@@ -56,11 +56,11 @@ impl EventState {
 /// An event as stored, with its co-hosts.
 #[derive(Clone, Debug)]
 pub struct EventRow {
-    pub id: String,
+    pub id: Uuid,
     pub chapter_id: Option<String>,
     pub series_id: Option<String>,
-    pub host_id: String,
-    pub cohosts: Vec<(String, CohostRole)>,
+    pub host_id: Uuid,
+    pub cohosts: Vec<(Uuid, CohostRole)>,
     pub title: String,
     pub description: String,
     pub kind: EventKind,
@@ -92,13 +92,13 @@ pub struct EventRow {
 
 impl EventRow {
     /// The caller's part in the event as host or co-host.
-    pub fn role_of(&self, member: &str) -> Option<HostRole> {
+    pub fn role_of(&self, member: Uuid) -> Option<HostRole> {
         if self.host_id == member {
             return Some(HostRole::Host);
         }
         self.cohosts
             .iter()
-            .find(|(id, _)| id == member)
+            .find(|(id, _)| *id == member)
             .map(|(_, role)| match role {
                 CohostRole::Full => HostRole::Cohost,
                 CohostRole::CheckInOnly => HostRole::CheckInOnly,
@@ -106,7 +106,7 @@ impl EventRow {
     }
 
     /// Whether `member` manages the event (host or full co-host).
-    pub fn is_manager(&self, member: &str) -> bool {
+    pub fn is_manager(&self, member: Uuid) -> bool {
         matches!(
             self.role_of(member),
             Some(HostRole::Host | HostRole::Cohost)

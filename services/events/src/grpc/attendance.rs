@@ -52,11 +52,9 @@ impl Events {
             f.or_default(self.0.page_tokens.decode(&scope, &req.page_token));
         f.finish(())?;
         let me_s = me.to_string();
-        let (event, access) = self
-            .event_for(&id.to_string(), Some(me), Action::ListAttendees)
-            .await?;
+        let (event, access) = self.event_for(id, Some(me), Action::ListAttendees).await?;
         // Hosts and full co-hosts; a check-in-only co-host may only check people in.
-        let manages = event.is_manager(&me_s);
+        let manages = event.is_manager(me);
         let after = match after {
             Some((micros, member)) => Some((
                 DateTime::from_timestamp_micros(micros).ok_or_else(|| {
@@ -69,7 +67,7 @@ impl Events {
         let mut rows = self
             .0
             .store
-            .rsvps(&event.id, &statuses, req.checked_in_only, after, limit + 1)
+            .rsvps(event.id, &statuses, req.checked_in_only, after, limit + 1)
             .await?;
         let next_page_token = next_page_token(&mut rows, limit, |r| {
             let cursor = (r.created_at.timestamp_micros(), r.member_id.clone());
@@ -116,15 +114,15 @@ impl Events {
     ) -> Result<pb::GetAttendanceSummaryResponse> {
         let viewer = optional_member(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
-        let event = self.visible_event(&id, viewer).await?;
-        let counts = self.0.store.status_counts(&event.id).await?;
+        let event = self.visible_event(id, viewer).await?;
+        let counts = self.0.store.status_counts(event.id).await?;
         let of = |name: &str| {
             counts
                 .iter()
                 .find(|(s, _)| s == name)
                 .map_or(0, |(_, n)| *n)
         };
-        let checked_in = self.0.store.checked_in_ids(&event.id).await?.len();
+        let checked_in = self.0.store.checked_in_ids(event.id).await?.len();
         let mut unmet = 0;
         let mut visible_unmet = Vec::new();
         if let (Some(me), Some(members)) = (viewer, &self.0.members) {
@@ -132,7 +130,7 @@ impl Events {
             let going = self
                 .0
                 .store
-                .rsvps(&event.id, &[RsvpState::Confirmed], false, None, 10_000)
+                .rsvps(event.id, &[RsvpState::Confirmed], false, None, 10_000)
                 .await?;
             let ids: Vec<String> = going
                 .iter()
@@ -146,7 +144,7 @@ impl Events {
                 let i_am_confirmed = going.iter().any(|r| r.member_id == me_s);
                 for r in going.iter().filter(|r| r.member_id != me_s) {
                     let may_see =
-                        attendee_view(event.is_manager(&me_s), false, i_am_confirmed, r.visibility)
+                        attendee_view(event.is_manager(me), false, i_am_confirmed, r.visibility)
                             != AttendeeView::Hidden;
                     if may_see {
                         let c = members.are_connected(&me_s, &r.member_id).await?;
@@ -159,7 +157,7 @@ impl Events {
         }
         Ok(pb::GetAttendanceSummaryResponse {
             summary: Some(pb::AttendanceSummary {
-                event_id: event.id.clone(),
+                event_id: event.id.to_string(),
                 capacity: count(event.capacity),
                 confirmed_count: count(of("confirmed")),
                 waitlisted_count: count(of("waitlisted")),
@@ -180,7 +178,7 @@ impl Events {
         let me = member_caller(&request)?;
         let announcement = Announcement::try_from(request.get_ref())?;
         let event = self
-            .event_for(&announcement.event_id.to_string(), Some(me), Action::Manage)
+            .event_for(announcement.event_id, Some(me), Action::Manage)
             .await?
             .0;
         let sent = self
@@ -207,7 +205,7 @@ impl Events {
         let me = member_caller(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
         let event = self
-            .event_for(&id, Some(me), Action::SeeCheckInCode)
+            .event_for(id, Some(me), Action::SeeCheckInCode)
             .await?
             .0;
         let (open, close) = self.window(&event);
@@ -224,11 +222,11 @@ impl Events {
     ) -> Result<pb::RotateCheckInCodeResponse> {
         let me = member_caller(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
-        let event = self.event_for(&id, Some(me), Action::Manage).await?.0;
+        let event = self.event_for(id, Some(me), Action::Manage).await?.0;
         let code = crate::domain::event::new_check_in_code();
         self.0
             .store
-            .set_check_in_code(&event.id, &code, self.now())
+            .set_check_in_code(event.id, &code, self.now())
             .await?;
         let (open, close) = self.window(&event);
         Ok(pb::RotateCheckInCodeResponse {
@@ -245,7 +243,7 @@ impl Events {
         let me = member_caller(&request)?;
         let req = request.into_inner();
         let id = id_field("event_id", &req.event_id)?;
-        let (event, access) = self.event_for(&id, Some(me), Action::See).await?;
+        let (event, access) = self.event_for(id, Some(me), Action::See).await?;
         let member = match req.target {
             Some(pb::check_in_request::Target::Code(code)) => {
                 let code = code.trim().to_uppercase();
@@ -255,11 +253,11 @@ impl Events {
                 if !constant_time_eq(code.as_bytes(), event.check_in_code.as_bytes()) {
                     return Err(Error::PermissionDenied("the check-in code is wrong"));
                 }
-                me.to_string()
+                me
             }
             Some(pb::check_in_request::Target::MemberId(member)) => {
-                let member = id_or_me("member_id", &member, me)?.to_string();
-                authorize(&event, Some(&me.to_string()), access, Action::CheckIn)?;
+                let member = id_or_me("member_id", &member, me)?;
+                authorize(&event, Some(me), access, Action::CheckIn)?;
                 member
             }
             None => return Err(Error::field("target", "is required: code or member_id")),
@@ -274,14 +272,9 @@ impl Events {
         if now < open || now > close {
             return Err(Error::FailedPrecondition("check-in is closed"));
         }
-        let row = self
-            .0
-            .store
-            .check_in(&event.id, &member, now)
-            .await?
-            .ok_or(Error::FailedPrecondition(
-                "only confirmed attendees can check in",
-            ))?;
+        let row = self.0.store.check_in(event.id, member, now).await?.ok_or(
+            Error::FailedPrecondition("only confirmed attendees can check in"),
+        )?;
         Ok(pb::CheckInResponse {
             rsvp: Some(rsvp_to_pb(&row)),
         })
@@ -293,7 +286,7 @@ impl Events {
     ) -> Result<pb::CompleteEventResponse> {
         let me = member_caller(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
-        let event = self.event_for(&id, Some(me), Action::Manage).await?.0;
+        let event = self.event_for(id, Some(me), Action::Manage).await?.0;
         let now = self.now();
         if now < event.start_at {
             return Err(Error::FailedPrecondition("the event has not started yet"));
@@ -305,15 +298,15 @@ impl Events {
         } = self
             .0
             .store
-            .complete(&event.id, now)
+            .complete(event.id, now)
             .await?
             .map_err(Error::FailedPrecondition)?;
         // Members down: the auto-complete task retries.
-        self.0.jobs.record_meetings(&event.id, now).await;
+        self.0.jobs.record_meetings(event.id, now).await;
         let event = self
             .0
             .store
-            .event(&event.id)
+            .event(event.id)
             .await?
             .ok_or(Error::NotFound("event"))?;
         Ok(pb::CompleteEventResponse {

@@ -22,7 +22,7 @@ impl Events {
     ) -> Result<pb::ExportEventCalendarResponse> {
         let viewer = optional_member(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
-        let event = self.visible_event(&id, viewer).await?;
+        let event = self.visible_event(id, viewer).await?;
         let ics = calendar::calendar(&event.title, &[calendar_event(&event)]);
         Ok(pb::ExportEventCalendarResponse {
             ics: ics.into_bytes(),
@@ -38,7 +38,7 @@ impl Events {
         let events = self
             .0
             .store
-            .list_my_events(&me.to_string(), self.now(), None, 500, true)
+            .list_my_events(me, self.now(), None, 500, true)
             .await?;
         let ics = calendar::calendar(
             "Rendezvous",
@@ -96,7 +96,7 @@ impl Events {
         request: Request<pb::RevokeCalendarFeedRequest>,
     ) -> Result<pb::RevokeCalendarFeedResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("feed_id", &request.get_ref().feed_id)?;
+        let id = id_field("feed_id", &request.get_ref().feed_id)?.to_string();
         if !self
             .0
             .store
@@ -115,7 +115,7 @@ impl Events {
         let events = self
             .0
             .store
-            .list_my_events(&member, self.now(), None, 500, true)
+            .list_my_events(member, self.now(), None, 500, true)
             .await
             .ok()?;
         Some(calendar::calendar(

@@ -27,16 +27,12 @@ impl Events {
         let me = member_caller(&request)?;
         let mut new = new_event(request.into_inner(), me, self.now())?;
         if let Some(request_id) = &new.request_id
-            && let Some(id) = self
-                .0
-                .store
-                .event_by_request(&new.host_id, request_id)
-                .await?
+            && let Some(id) = self.0.store.event_by_request(me, request_id).await?
         {
             let event = self
                 .0
                 .store
-                .event(&id)
+                .event(id)
                 .await?
                 .ok_or(Error::NotFound("event"))?;
             return Ok(pb::CreateEventResponse {
@@ -68,7 +64,7 @@ impl Events {
         let event = self
             .0
             .store
-            .event(&id)
+            .event(id)
             .await?
             .ok_or(Error::NotFound("event"))?;
         Ok(pb::CreateEventResponse {
@@ -82,7 +78,7 @@ impl Events {
     ) -> Result<pb::GetEventResponse> {
         let viewer = optional_member(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
-        let event = self.visible_event(&id, viewer).await?;
+        let event = self.visible_event(id, viewer).await?;
         Ok(pb::GetEventResponse {
             event: Some(event_to_pb(&event)),
         })
@@ -97,7 +93,7 @@ impl Events {
         let event = self
             .0
             .store
-            .update_event(&event_id.to_string(), &me.to_string(), &edit, self.now())
+            .update_event(event_id, me, &edit, self.now())
             .await??;
         Ok(pb::UpdateEventResponse {
             event: Some(event_to_pb(&event)),
@@ -112,11 +108,7 @@ impl Events {
         let req = request.get_ref();
         let id = id_field("event_id", &req.event_id)?;
         let etag = (!req.etag.is_empty()).then_some(req.etag.as_str());
-        let event = self
-            .0
-            .store
-            .publish(&id, &me.to_string(), etag, self.now())
-            .await??;
+        let event = self.0.store.publish(id, me, etag, self.now()).await??;
         Ok(pb::PublishEventResponse {
             event: Some(event_to_pb(&event)),
         })
@@ -132,8 +124,8 @@ impl Events {
             .0
             .store
             .cancel_event(
-                &cancellation.event_id.to_string(),
-                Some(&me.to_string()),
+                cancellation.event_id,
+                Some(me),
                 &cancellation.reason,
                 cancellation.etag.as_deref(),
                 self.now(),
@@ -242,7 +234,7 @@ impl Events {
                 .await?;
             exhausted = batch.len() <= limit as usize;
             if let Some(last) = batch.last() {
-                after = Some((last.start_at, last.id.clone()));
+                after = Some((last.start_at, last.id.to_string()));
             }
             events.extend(batch.into_iter().filter(|e| match near {
                 Some((lat, lon, r)) => match (e.latitude, e.longitude) {
@@ -279,7 +271,7 @@ impl Events {
         let mut events = self
             .0
             .store
-            .list_my_events(&me.to_string(), self.now(), after, limit + 1, false)
+            .list_my_events(me, self.now(), after, limit + 1, false)
             .await?;
         let next_page_token = next_page_token(&mut events, limit, |e| {
             event_cursor(&self.0.page_tokens, &scope, e)
@@ -316,9 +308,9 @@ impl Events {
             .0
             .store
             .set_cohost(
-                &change.event_id.to_string(),
-                &me.to_string(),
-                &change.member_id.to_string(),
+                change.event_id,
+                me,
+                change.member_id,
                 change.role,
                 self.now(),
             )
@@ -347,6 +339,6 @@ fn decode_event_cursor(
 }
 
 fn event_cursor(tokens: &PageTokens, scope: &str, e: &EventRow) -> String {
-    let cursor: EventCursor = (e.start_at.timestamp_micros(), e.id.clone());
+    let cursor: EventCursor = (e.start_at.timestamp_micros(), e.id.to_string());
     tokens.encode(scope, &cursor)
 }

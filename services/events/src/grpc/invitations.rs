@@ -22,7 +22,7 @@ impl Events {
         let me = member_caller(&request)?;
         let invitation = Invitation::try_from(request.get_ref())?;
         let event = self
-            .event_for(&invitation.event_id.to_string(), Some(me), Action::Manage)
+            .event_for(invitation.event_id, Some(me), Action::Manage)
             .await?
             .0;
         if event.state.is_over() {
@@ -57,7 +57,7 @@ impl Events {
         };
         let mut candidates: Vec<String> = candidates
             .into_iter()
-            .filter(|m| *m != me.to_string() && *m != event.host_id)
+            .filter(|m| *m != me.to_string() && *m != event.host_id.to_string())
             .collect();
         candidates.sort();
         candidates.dedup();

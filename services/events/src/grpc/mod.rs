@@ -132,29 +132,28 @@ impl Events {
     /// NOT_FOUND when they may not see it, so its existence stays private.
     async fn event_for(
         &self,
-        id: &str,
+        id: Uuid,
         viewer: Option<Uuid>,
         action: Action,
     ) -> Result<(EventRow, Access)> {
-        let viewer = viewer.map(|v| v.to_string());
         let (event, access) = self
             .0
             .store
-            .event_with_access(id, viewer.as_deref())
+            .event_with_access(id, viewer)
             .await?
             .ok_or(Error::NotFound("event"))?;
-        authorize(&event, viewer.as_deref(), access, action)?;
+        authorize(&event, viewer, access, action)?;
         Ok((event, access))
     }
 
     /// The event if `viewer` may see it.
-    async fn visible_event(&self, id: &str, viewer: Option<Uuid>) -> Result<EventRow> {
+    async fn visible_event(&self, id: Uuid, viewer: Option<Uuid>) -> Result<EventRow> {
         Ok(self.event_for(id, viewer, Action::See).await?.0)
     }
 }
 
-fn id_field(field: &str, value: &str) -> Result<String> {
-    Ok(validate::id(field, value)?.to_string())
+fn id_field(field: &str, value: &str) -> Result<Uuid> {
+    Ok(validate::id(field, value)?)
 }
 
 /// The signed-in member, or None for an anonymous caller; a bad token is refused.

@@ -18,13 +18,13 @@ impl Events {
     pub(super) async fn rsvp(&self, request: Request<pb::RsvpRequest>) -> Result<pb::RsvpResponse> {
         let me = member_caller(&request)?;
         let answer = Answer::try_from(request.get_ref())?;
-        let id = answer.event_id.to_string();
-        self.visible_event(&id, Some(me)).await?;
+        let id = answer.event_id;
+        self.visible_event(id, Some(me)).await?;
         let outcome = self
             .0
             .admission
             .admit(
-                &id,
+                id,
                 AdmitRequest {
                     member_id: me,
                     intent: answer.intent,
@@ -36,7 +36,7 @@ impl Events {
         let mut row = self
             .0
             .store
-            .rsvp_of(&id, &me.to_string())
+            .rsvp_of(id, me)
             .await?
             .ok_or(Error::NotFound("rsvp"))?;
         // The batch's answer is what the caller's request became.
@@ -63,16 +63,14 @@ impl Events {
             f.or_default(id_or_me("member_id", &req.member_id, me))
         };
         f.finish(())?;
-        let (event, access) = self
-            .event_for(&id.to_string(), Some(me), Action::See)
-            .await?;
+        let (event, access) = self.event_for(id, Some(me), Action::See).await?;
         if member != me {
-            authorize(&event, Some(&me.to_string()), access, Action::SeeOthersRsvp)?;
+            authorize(&event, Some(me), access, Action::SeeOthersRsvp)?;
         }
         let row = self
             .0
             .store
-            .rsvp_of(&event.id, &member.to_string())
+            .rsvp_of(event.id, member)
             .await?
             .ok_or(Error::NotFound("rsvp"))?;
         Ok(pb::GetRsvpResponse {
@@ -86,8 +84,8 @@ impl Events {
     ) -> Result<pb::CancelRsvpResponse> {
         let me = member_caller(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
-        self.visible_event(&id, Some(me)).await?;
-        let row = self.single(&id, me, Transition::Cancel).await?;
+        self.visible_event(id, Some(me)).await?;
+        let row = self.single(id, me, Transition::Cancel).await?;
         Ok(pb::CancelRsvpResponse { rsvp: Some(row) })
     }
 
@@ -97,8 +95,8 @@ impl Events {
     ) -> Result<pb::ClaimOfferResponse> {
         let me = member_caller(&request)?;
         let id = id_field("event_id", &request.get_ref().event_id)?;
-        self.visible_event(&id, Some(me)).await?;
-        let row = self.single(&id, me, Transition::Claim).await?;
+        self.visible_event(id, Some(me)).await?;
+        let row = self.single(id, me, Transition::Claim).await?;
         Ok(pb::ClaimOfferResponse { rsvp: Some(row) })
     }
 
@@ -108,10 +106,10 @@ impl Events {
     ) -> Result<pb::ApproveRsvpResponse> {
         let me = member_caller(&request)?;
         let decision = Decision::try_from(request.get_ref())?;
-        let id = decision.event_id.to_string();
-        self.event_for(&id, Some(me), Action::Manage).await?;
+        let id = decision.event_id;
+        self.event_for(id, Some(me), Action::Manage).await?;
         let row = self
-            .single(&id, decision.member_id, Transition::Approve)
+            .single(id, decision.member_id, Transition::Approve)
             .await?;
         Ok(pb::ApproveRsvpResponse { rsvp: Some(row) })
     }
@@ -122,16 +120,16 @@ impl Events {
     ) -> Result<pb::DeclineRsvpResponse> {
         let me = member_caller(&request)?;
         let decision = Decision::try_from(request.get_ref())?;
-        let id = decision.event_id.to_string();
-        self.event_for(&id, Some(me), Action::Manage).await?;
+        let id = decision.event_id;
+        self.event_for(id, Some(me), Action::Manage).await?;
         let row = self
-            .single(&id, decision.member_id, Transition::Decline)
+            .single(id, decision.member_id, Transition::Decline)
             .await?;
         Ok(pb::DeclineRsvpResponse { rsvp: Some(row) })
     }
 
     /// Applies one RSVP transition and returns the RSVP as it now stands.
-    async fn single(&self, event_id: &str, member: Uuid, op: Transition) -> Result<pb::Rsvp> {
+    async fn single(&self, event_id: Uuid, member: Uuid, op: Transition) -> Result<pb::Rsvp> {
         let outcome = self
             .0
             .store
@@ -140,7 +138,7 @@ impl Events {
         let mut row = self
             .0
             .store
-            .rsvp_of(event_id, &member.to_string())
+            .rsvp_of(event_id, member)
             .await?
             .ok_or(Error::NotFound("rsvp"))?;
         row.state = outcome.state;

@@ -70,7 +70,7 @@ impl Events {
         request: Request<pb::GetSeriesRequest>,
     ) -> Result<pb::GetSeriesResponse> {
         let viewer = optional_member(&request)?;
-        let id = id_field("series_id", &request.get_ref().series_id)?;
+        let id = id_field("series_id", &request.get_ref().series_id)?.to_string();
         let row = self
             .0
             .store
@@ -152,7 +152,7 @@ impl Events {
         let patch = req
             .series
             .ok_or_else(|| Error::field("series", "is required"))?;
-        let id = id_field("series.id", &patch.id)?;
+        let id = id_field("series.id", &patch.id)?.to_string();
         let row = self
             .0
             .store
@@ -211,7 +211,7 @@ impl Events {
             if let Ok(e) = self
                 .0
                 .store
-                .cancel_event(&event_id, None, &reason, None, now)
+                .cancel_event(event_id, None, &reason, None, now)
                 .await?
                 && e.state == EventState::Cancelled
             {

@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks as _};
 use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as npb;
+use uuid::Uuid;
 
-use super::{EventOps as _, RsvpRow, Store};
+use super::{EventOps as _, RsvpRow, Store, stored_uuid};
 use crate::domain::event::EventRow;
 use crate::domain::rsvp::RsvpState;
 use crate::notices;
@@ -63,7 +64,7 @@ impl Store {
                     "SELECT (SELECT COUNT(*) FROM invitations WHERE event_id = $1 AND member_id = $2) + \
                      (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND member_id = $2)",
                 )
-                .bind(&event.id)
+                .bind(event.id.to_string())
                 .bind(member)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -74,7 +75,7 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO invitations (event_id, member_id, invited_by, created_at) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(&event.id)
+                .bind(event.id.to_string())
                 .bind(member)
                 .bind(&host_id)
                 .bind(now)
@@ -123,7 +124,7 @@ impl Store {
             let done: Option<i64> = sqlx::query_scalar(
                 "SELECT recipient_count FROM announcements WHERE event_id = $1 AND request_id = $2",
             )
-            .bind(&event.id)
+            .bind(event.id.to_string())
             .bind(request_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -131,7 +132,7 @@ impl Store {
                 return Ok(n);
             }
             let members: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(select))
-                .bind(&event.id)
+                .bind(event.id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
             for member in &members {
@@ -147,7 +148,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO announcements (event_id, request_id, recipient_count, created_at) VALUES ($1, $2, $3, $4)",
             )
-            .bind(&event.id)
+            .bind(event.id.to_string())
             .bind(request_id)
             .bind(n)
             .bind(now)
@@ -160,10 +161,12 @@ impl Store {
 
     pub async fn set_check_in_code(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
         with_db!(self.db(), |pool| {
             sqlx::query("UPDATE events SET check_in_code = $2, updated_at = $3 WHERE id = $1")
                 .bind(event_id)
@@ -179,8 +182,8 @@ impl Store {
     /// is not confirmed.
     pub async fn check_in(
         &self,
-        event_id: &str,
-        member: &str,
+        event_id: Uuid,
+        member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Option<RsvpRow>, sqlx::Error> {
         with_db!(self.db(), |pool| {
@@ -188,8 +191,8 @@ impl Store {
                 "UPDATE rsvps SET checked_in_at = $3, updated_at = $3 WHERE event_id = $1 AND member_id = $2 \
                  AND status = 'confirmed' AND checked_in_at IS NULL",
             )
-            .bind(event_id)
-            .bind(member)
+            .bind(event_id.to_string())
+            .bind(member.to_string())
             .bind(now)
             .execute(pool)
             .await?;
@@ -201,7 +204,9 @@ impl Store {
             .filter(|r| r.state == RsvpState::Confirmed))
     }
 
-    pub async fn checked_in_ids(&self, event_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn checked_in_ids(&self, event_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
         with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT member_id FROM rsvps WHERE event_id = $1 AND status = 'confirmed' \
@@ -216,9 +221,11 @@ impl Store {
     /// Closes a published event and records its no-shows; completing again changes nothing.
     pub async fn complete(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Result<CompleteOutcome, &'static str>, sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
         let lock = format!(
             "SELECT state FROM events WHERE id = $1{}",
             self.db().backend().for_update()
@@ -269,9 +276,11 @@ impl Store {
 
     pub async fn meetings_recorded(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
         with_db!(self.db(), |pool| {
             sqlx::query("UPDATE events SET meetings_recorded_at = $2 WHERE id = $1")
                 .bind(event_id)
@@ -286,26 +295,28 @@ impl Store {
     pub async fn events_due_for_completion(
         &self,
         ended_before: DateTime<Utc>,
-    ) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), |pool| {
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let ids: Vec<String> = with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE state = 'published' AND end_at <= $1 ORDER BY end_at LIMIT 200",
             )
             .bind(ended_before)
             .fetch_all(pool)
             .await
-        })
+        })?;
+        ids.iter().map(|id| stored_uuid(id)).collect()
     }
 
     /// Completed events whose meetings members has not accepted yet.
-    pub async fn events_needing_meetings(&self) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), |pool| {
+    pub async fn events_needing_meetings(&self) -> Result<Vec<Uuid>, sqlx::Error> {
+        let ids: Vec<String> = with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE state = 'completed' AND meetings_recorded_at IS NULL \
                  ORDER BY completed_at LIMIT 200",
             )
             .fetch_all(pool)
             .await
-        })
+        })?;
+        ids.iter().map(|id| stored_uuid(id)).collect()
     }
 }

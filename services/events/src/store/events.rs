@@ -5,9 +5,10 @@ use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::with_db;
 use sqlx::Row as _;
+use uuid::Uuid;
 
 use super::rsvps::RsvpOps as _;
-use super::{EVENT_COLUMNS, EventOps as _, Store, Stored as _, waitlist_columns};
+use super::{EVENT_COLUMNS, EventOps as _, Store, Stored as _, stored_uuid, waitlist_columns};
 use crate::domain::access::{Access, Action};
 use crate::domain::event::{
     CohostRole, EventEdit, EventRefusal, EventRow, EventState, EventVisibility, NewEvent,
@@ -37,7 +38,7 @@ impl Store {
         &self,
         new: &NewEvent,
         now: DateTime<Utc>,
-    ) -> Result<String, sqlx::Error> {
+    ) -> Result<Uuid, sqlx::Error> {
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             if let Some(request_id) = &new.request_id {
@@ -49,7 +50,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(id) = existing {
-                    return Ok(id);
+                    return stored_uuid(&id);
                 }
             }
             sqlx::query(
@@ -87,14 +88,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(new.id.to_string())
+            Ok(new.id)
         })
     }
 
     /// Opens a draft for RSVPs; false when it is not a draft.
     pub async fn publish_event(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
         with_db!(&self.db, |pool| {
@@ -102,7 +103,7 @@ impl Store {
                 "UPDATE events SET state = 'published', version = version + 1, updated_at = $2 \
                  WHERE id = $1 AND state = 'draft'",
             )
-            .bind(event_id)
+            .bind(event_id.to_string())
             .bind(now)
             .execute(pool)
             .await
@@ -111,7 +112,7 @@ impl Store {
     }
 
     /// Admits a batch of RSVPs to one event in one transaction, in the order given.
-    pub async fn event(&self, id: &str) -> Result<Option<EventRow>, sqlx::Error> {
+    pub async fn event(&self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
         with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
             conn.load_event(id).await
@@ -121,8 +122,8 @@ impl Store {
     /// The event and what decides whether `member` may see it.
     pub async fn event_with_access(
         &self,
-        id: &str,
-        member: Option<&str>,
+        id: Uuid,
+        member: Option<Uuid>,
     ) -> Result<Option<(EventRow, Access)>, sqlx::Error> {
         with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
@@ -140,15 +141,17 @@ impl Store {
     /// The event a host created with `request_id`, if any.
     pub async fn event_by_request(
         &self,
-        host_id: &str,
+        host_id: Uuid,
         request_id: &str,
-    ) -> Result<Option<String>, sqlx::Error> {
+    ) -> Result<Option<Uuid>, sqlx::Error> {
         with_db!(self.db(), |pool| {
             sqlx::query_scalar("SELECT id FROM events WHERE host_id = $1 AND request_id = $2")
-                .bind(host_id)
+                .bind(host_id.to_string())
                 .bind(request_id)
                 .fetch_optional(pool)
-                .await
+                .await?
+                .map(|id: String| stored_uuid(&id))
+                .transpose()
         })
     }
 
@@ -156,8 +159,8 @@ impl Store {
     /// change of time or place tells every confirmed, wait-listed and offered member.
     pub async fn update_event(
         &self,
-        id: &str,
-        caller: &str,
+        id: Uuid,
+        caller: Uuid,
         edit: &EventEdit,
         now: DateTime<Utc>,
     ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
@@ -254,7 +257,7 @@ impl Store {
                  visibility = $16, approval_required = $17, waitlist_mode = $18, offer_window_secs = $19, \
                  version = version + 1, updated_at = $20 WHERE id = $1",
             )
-            .bind(id)
+            .bind(id.to_string())
             .bind(&e.title)
             .bind(&e.description)
             .bind(e.kind.stored())
@@ -289,7 +292,7 @@ impl Store {
                     "SELECT member_id FROM rsvps WHERE event_id = $1 \
                      AND status IN ('confirmed', 'waitlisted', 'offered') ORDER BY seq",
                 )
-                .bind(id)
+                .bind(id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
                 for member in &members {
@@ -311,8 +314,8 @@ impl Store {
     /// Publishes a draft (hosts only); chapter members hear of it unless it is invite-only.
     pub async fn publish(
         &self,
-        id: &str,
-        caller: &str,
+        id: Uuid,
+        caller: Uuid,
         etag: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
@@ -338,7 +341,7 @@ impl Store {
                 return Ok(Err(EventRefusal::State("the event has already started")));
             }
             sqlx::query("UPDATE events SET state = 'published', version = version + 1, updated_at = $2 WHERE id = $1")
-                .bind(id)
+                .bind(id.to_string())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -349,7 +352,7 @@ impl Store {
                     "SELECT member_id FROM chapter_members WHERE chapter_id = $1 AND member_id <> $2",
                 )
                 .bind(chapter)
-                .bind(&e.host_id)
+                .bind(e.host_id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
                 let name: String = sqlx::query_scalar("SELECT name FROM chapters WHERE id = $1")
@@ -376,8 +379,8 @@ impl Store {
     /// Cancels an event (hosts only) and tells everyone who RSVP'd or was invited.
     pub async fn cancel_event(
         &self,
-        id: &str,
-        caller: Option<&str>,
+        id: Uuid,
+        caller: Option<Uuid>,
         reason: &str,
         etag: Option<&str>,
         now: DateTime<Utc>,
@@ -408,7 +411,7 @@ impl Store {
                 "UPDATE events SET state = 'cancelled', cancellation_reason = $2, version = version + 1, \
                  updated_at = $3 WHERE id = $1",
             )
-            .bind(id)
+            .bind(id.to_string())
             .bind(reason)
             .bind(now)
             .execute(&mut *tx)
@@ -417,11 +420,11 @@ impl Store {
                 "SELECT member_id FROM rsvps WHERE event_id = $1 AND status <> 'not_going' \
                  UNION SELECT member_id FROM invitations WHERE event_id = $1",
             )
-            .bind(id)
+            .bind(id.to_string())
             .fetch_all(&mut *tx)
             .await?;
             let notice = notices::event_cancelled(&e, reason);
-            for member in members.iter().filter(|m| **m != e.host_id) {
+            for member in members.iter().filter(|m| **m != e.host_id.to_string()) {
                 tx.tell(
                     member,
                     format!("event-cancelled:{id}:{member}"),
@@ -513,7 +516,7 @@ impl Store {
             }
             let mut conn = pool.acquire().await?;
             for event in &mut events {
-                event.cohosts = conn.cohosts(&event.id).await?;
+                event.cohosts = conn.cohosts(event.id).await?;
             }
             Ok(events)
         })
@@ -522,7 +525,7 @@ impl Store {
     /// Upcoming (not yet ended) events `member` hosts, co-hosts or has an active RSVP to.
     pub async fn list_my_events(
         &self,
-        member: &str,
+        member: Uuid,
         now: DateTime<Utc>,
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
@@ -548,7 +551,7 @@ impl Store {
         );
         with_db!(self.db(), |pool| {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(member)
+                .bind(member.to_string())
                 .bind(now)
                 .bind(after_start)
                 .bind(after_id)
@@ -561,7 +564,7 @@ impl Store {
             }
             let mut conn = pool.acquire().await?;
             for event in &mut events {
-                event.cohosts = conn.cohosts(&event.id).await?;
+                event.cohosts = conn.cohosts(event.id).await?;
             }
             Ok(events)
         })
@@ -570,9 +573,9 @@ impl Store {
     /// Adds or changes (`Some(role)`) or removes (`None`) a co-host, as the event's host.
     pub async fn set_cohost(
         &self,
-        id: &str,
-        caller: &str,
-        member: &str,
+        id: Uuid,
+        caller: Uuid,
+        member: Uuid,
         role: Option<CohostRole>,
         now: DateTime<Utc>,
     ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
@@ -596,22 +599,22 @@ impl Store {
                         "INSERT INTO cohosts (event_id, member_id, role) VALUES ($1, $2, $3) \
                          ON CONFLICT (event_id, member_id) DO UPDATE SET role = excluded.role",
                     )
-                    .bind(id)
-                    .bind(member)
+                    .bind(id.to_string())
+                    .bind(member.to_string())
                     .bind(role.stored())
                     .execute(&mut *tx)
                     .await?;
                 }
                 None => {
                     sqlx::query("DELETE FROM cohosts WHERE event_id = $1 AND member_id = $2")
-                        .bind(id)
-                        .bind(member)
+                        .bind(id.to_string())
+                        .bind(member.to_string())
                         .execute(&mut *tx)
                         .await?;
                 }
             }
             sqlx::query("UPDATE events SET version = version + 1, updated_at = $2 WHERE id = $1")
-                .bind(id)
+                .bind(id.to_string())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;

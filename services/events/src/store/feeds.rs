@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::with_db;
 
-use super::Store;
+use uuid::Uuid;
+
+use super::{Store, stored_uuid};
 
 impl Store {
     /// Stores a feed's token hash; a repeated `request_id` returns the first feed (id, time,
@@ -75,14 +77,16 @@ impl Store {
     }
 
     /// The member of a live feed with this token hash.
-    pub async fn feed_member(&self, token_hash: &str) -> Result<Option<String>, sqlx::Error> {
+    pub async fn feed_member(&self, token_hash: &str) -> Result<Option<Uuid>, sqlx::Error> {
         with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT member_id FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL",
             )
             .bind(token_hash)
             .fetch_optional(pool)
-            .await
+            .await?
+            .map(|member: String| stored_uuid(&member))
+            .transpose()
         })
     }
 }

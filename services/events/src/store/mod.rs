@@ -155,8 +155,8 @@ fn waitlist_from_columns(mode: &str, window_secs: i64) -> WaitlistMode {
     }
 }
 
-/// A member id read back from the database.
-fn member_uuid(id: &str) -> Result<Uuid, sqlx::Error> {
+/// An id read back from the database.
+fn stored_uuid(id: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::try_parse(id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
@@ -186,10 +186,10 @@ macro_rules! event_from_row {
     ($row:expr) => {{
         let r = $row;
         EventRow {
-            id: r.try_get(0)?,
+            id: crate::store::stored_uuid(r.try_get(0)?)?,
             chapter_id: r.try_get(1)?,
             series_id: r.try_get(2)?,
-            host_id: r.try_get(3)?,
+            host_id: crate::store::stored_uuid(r.try_get(3)?)?,
             cohosts: Vec::new(),
             title: r.try_get(4)?,
             description: r.try_get(5)?,
@@ -244,24 +244,24 @@ pub use series::SeriesRow;
 pub(super) trait EventOps {
     fn load_event(
         &mut self,
-        id: &str,
+        id: Uuid,
     ) -> impl Future<Output = Result<Option<EventRow>, sqlx::Error>> + Send;
 
     /// Locks the event row until the transaction ends and reads it.
     fn lock_event(
         &mut self,
-        id: &str,
+        id: Uuid,
     ) -> impl Future<Output = Result<Option<EventRow>, sqlx::Error>> + Send;
 
     fn cohosts(
         &mut self,
-        event_id: &str,
-    ) -> impl Future<Output = Result<Vec<(String, CohostRole)>, sqlx::Error>> + Send;
+        event_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<(Uuid, CohostRole)>, sqlx::Error>> + Send;
 
     fn access(
         &mut self,
         event: &EventRow,
-        member: &str,
+        member: Uuid,
     ) -> impl Future<Output = Result<Access, sqlx::Error>> + Send;
 
     /// Asks the access policy, with what the store knows of `caller`, whether they may do
@@ -269,7 +269,7 @@ pub(super) trait EventOps {
     fn authorize(
         &mut self,
         event: &EventRow,
-        caller: &str,
+        caller: Uuid,
         action: Action,
     ) -> impl Future<Output = Result<Result<(), EventRefusal>, sqlx::Error>> + Send;
 
@@ -286,10 +286,10 @@ pub(super) trait EventOps {
 macro_rules! impl_event_ops {
     ($conn:ty) => {
         impl EventOps for $conn {
-            async fn load_event(&mut self, id: &str) -> Result<Option<EventRow>, sqlx::Error> {
+            async fn load_event(&mut self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
                 let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = $1");
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(id)
+                    .bind(id.to_string())
                     .fetch_optional(&mut *self)
                     .await?;
                 let Some(row) = row else {
@@ -300,13 +300,13 @@ macro_rules! impl_event_ops {
                 Ok(Some(event))
             }
 
-            async fn lock_event(&mut self, id: &str) -> Result<Option<EventRow>, sqlx::Error> {
+            async fn lock_event(&mut self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
                 let sql = format!(
                     "SELECT id FROM events WHERE id = $1{}",
                     <$conn as Locks>::BACKEND.for_update()
                 );
                 let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .bind(id)
+                    .bind(id.to_string())
                     .fetch_optional(&mut *self)
                     .await?;
                 if found.is_none() {
@@ -317,24 +317,24 @@ macro_rules! impl_event_ops {
 
             async fn cohosts(
                 &mut self,
-                event_id: &str,
-            ) -> Result<Vec<(String, CohostRole)>, sqlx::Error> {
+                event_id: Uuid,
+            ) -> Result<Vec<(Uuid, CohostRole)>, sqlx::Error> {
                 let cohosts: Vec<(String, String)> = sqlx::query_as(
                     "SELECT member_id, role FROM cohosts WHERE event_id = $1 ORDER BY member_id",
                 )
-                .bind(event_id)
+                .bind(event_id.to_string())
                 .fetch_all(&mut *self)
                 .await?;
-                Ok(cohosts
+                cohosts
                     .into_iter()
-                    .map(|(m, r)| (m, CohostRole::from_stored(&r)))
-                    .collect())
+                    .map(|(m, r)| Ok((stored_uuid(&m)?, CohostRole::from_stored(&r))))
+                    .collect()
             }
 
             async fn authorize(
                 &mut self,
                 event: &EventRow,
-                caller: &str,
+                caller: Uuid,
                 action: Action,
             ) -> Result<Result<(), EventRefusal>, sqlx::Error> {
                 let access = self.access(event, caller).await?;
@@ -348,14 +348,14 @@ macro_rules! impl_event_ops {
                 notice: Notice,
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                let message = crate::notices::message(member_uuid(member)?, key, notice);
+                let message = crate::notices::message(stored_uuid(member)?, key, notice);
                 self.enqueue(&message, now).await.map(drop)
             }
 
             async fn access(
                 &mut self,
                 event: &EventRow,
-                member: &str,
+                member: Uuid,
             ) -> Result<Access, sqlx::Error> {
                 let (invited, has_rsvp, confirmed, chapter_member): (i64, i64, i64, i64) = sqlx::query_as(
                     "SELECT \
@@ -365,8 +365,8 @@ macro_rules! impl_event_ops {
                       AND status = 'confirmed'), \
                      (SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $3 AND member_id = $2)",
                 )
-                .bind(&event.id)
-                .bind(member)
+                .bind(event.id.to_string())
+                .bind(member.to_string())
                 .bind(event.chapter_id.as_deref().unwrap_or(""))
                 .fetch_one(&mut *self)
                 .await?;

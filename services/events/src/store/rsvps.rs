@@ -16,7 +16,7 @@ use rendezvous_proto::notifications::v1 as npb;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use super::{EventOps, Store, Stored as _, member_uuid};
+use super::{EventOps, Store, Stored as _, stored_uuid};
 use crate::domain::event::{EventRow, EventState};
 use crate::domain::rsvp::{
     self, Decision, Intent, RsvpState, RsvpVisibility, RuleError, Rules, Seats, Transition,
@@ -148,12 +148,12 @@ pub(super) trait RsvpOps: EventOps {
     /// Locks the event row and reads it; None when there is no such event.
     fn lock_ledger(
         &mut self,
-        event_id: &str,
+        event_id: Uuid,
     ) -> impl Future<Output = Result<Option<Ledger>, sqlx::Error>> + Send;
 
     fn current(
         &mut self,
-        event_id: &str,
+        event_id: Uuid,
         member: Uuid,
     ) -> impl Future<Output = Result<Option<Current>, sqlx::Error>> + Send;
 
@@ -190,7 +190,7 @@ pub(super) trait RsvpOps: EventOps {
     /// The 1-based wait-list place of the RSVP with arrival sequence `seq`.
     fn position(
         &mut self,
-        event_id: &str,
+        event_id: Uuid,
         seq: i64,
     ) -> impl Future<Output = Result<u32, sqlx::Error>> + Send;
 }
@@ -198,13 +198,13 @@ pub(super) trait RsvpOps: EventOps {
 macro_rules! impl_rsvp_ops {
     ($conn:ty) => {
         impl RsvpOps for $conn {
-            async fn lock_ledger(&mut self, event_id: &str) -> Result<Option<Ledger>, sqlx::Error> {
+            async fn lock_ledger(&mut self, event_id: Uuid) -> Result<Option<Ledger>, sqlx::Error> {
                 let sql = format!(
                     "SELECT next_seq FROM events WHERE id = $1{}",
                     <$conn as Locks>::BACKEND.for_update()
                 );
                 let next_seq: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .bind(event_id)
+                    .bind(event_id.to_string())
                     .fetch_optional(&mut *self)
                     .await?;
                 let Some(next_seq) = next_seq else {
@@ -219,14 +219,14 @@ macro_rules! impl_rsvp_ops {
 
             async fn current(
                 &mut self,
-                event_id: &str,
+                event_id: Uuid,
                 member: Uuid,
             ) -> Result<Option<Current>, sqlx::Error> {
                 let row: Option<(String, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
                     "SELECT status, seq, offer_expires_at FROM rsvps \
                      WHERE event_id = $1 AND member_id = $2",
                 )
-                .bind(event_id)
+                .bind(event_id.to_string())
                 .bind(member.to_string())
                 .fetch_optional(&mut *self)
                 .await?;
@@ -247,7 +247,7 @@ macro_rules! impl_rsvp_ops {
                 visibility: Option<RsvpVisibility>,
                 now: DateTime<Utc>,
             ) -> Result<i64, sqlx::Error> {
-                let event_id = ledger.event.id.clone();
+                let event_id = ledger.event.id;
                 let mut seq = current.map_or(0, |c| c.seq);
                 if !decision.changed {
                     if current.is_some()
@@ -256,7 +256,7 @@ macro_rules! impl_rsvp_ops {
                         sqlx::query(
                             "UPDATE rsvps SET visibility = $3 WHERE event_id = $1 AND member_id = $2",
                         )
-                        .bind(&event_id)
+                        .bind(event_id.to_string())
                         .bind(member.to_string())
                         .bind(visibility.stored())
                         .execute(&mut *self)
@@ -275,7 +275,7 @@ macro_rules! impl_rsvp_ops {
                      seq = excluded.seq, visibility = COALESCE($5, rsvps.visibility), \
                      offer_expires_at = NULL, updated_at = excluded.updated_at",
                 )
-                .bind(&event_id)
+                .bind(event_id.to_string())
                 .bind(member.to_string())
                 .bind(decision.status.stored())
                 .bind(seq)
@@ -285,7 +285,7 @@ macro_rules! impl_rsvp_ops {
                 .await?;
                 ledger.seats = ledger.seats.moved(current.map(|c| c.state), decision.status);
                 let position = if decision.status == RsvpState::Waitlisted {
-                    self.position(&event_id, seq).await?
+                    self.position(event_id, seq).await?
                 } else {
                     0
                 };
@@ -312,12 +312,12 @@ macro_rules! impl_rsvp_ops {
                 if count == 0 {
                     return Ok(());
                 }
-                let event_id = ledger.event.id.clone();
+                let event_id = ledger.event.id;
                 let promoted: Vec<String> = sqlx::query_scalar(
                     "SELECT member_id FROM rsvps WHERE event_id = $1 AND status = 'waitlisted' \
                      ORDER BY seq LIMIT $2",
                 )
-                .bind(&event_id)
+                .bind(event_id.to_string())
                 .bind(i64::from(count))
                 .fetch_all(&mut *self)
                 .await?;
@@ -327,7 +327,7 @@ macro_rules! impl_rsvp_ops {
                         "UPDATE rsvps SET status = $3, offer_expires_at = $4, updated_at = $5 \
                          WHERE event_id = $1 AND member_id = $2",
                     )
-                    .bind(&event_id)
+                    .bind(event_id.to_string())
                     .bind(member)
                     .bind(to.stored())
                     .bind(expires)
@@ -340,7 +340,7 @@ macro_rules! impl_rsvp_ops {
                         None => notices::waitlist_promoted(&ledger.event).into(),
                     };
                     let key = format!("promoted:{event_id}:{member}:{}", now.timestamp_micros());
-                    let message = notices::message(member_uuid(member)?, key, notice);
+                    let message = notices::message(stored_uuid(member)?, key, notice);
                     self.enqueue(&message, now).await?;
                 }
                 Ok(())
@@ -351,7 +351,7 @@ macro_rules! impl_rsvp_ops {
                     "UPDATE events SET confirmed_count = $2, offered_count = $3, waitlisted_count = $4, \
                      next_seq = $5, updated_at = $6 WHERE id = $1",
                 )
-                .bind(&ledger.event.id)
+                .bind(ledger.event.id.to_string())
                 .bind(i64::from(ledger.seats.confirmed))
                 .bind(i64::from(ledger.seats.offered))
                 .bind(i64::from(ledger.seats.waitlisted))
@@ -362,12 +362,12 @@ macro_rules! impl_rsvp_ops {
                 Ok(())
             }
 
-            async fn position(&mut self, event_id: &str, seq: i64) -> Result<u32, sqlx::Error> {
+            async fn position(&mut self, event_id: Uuid, seq: i64) -> Result<u32, sqlx::Error> {
                 let ahead: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND status = 'waitlisted' \
                      AND seq < $2",
                 )
-                .bind(event_id)
+                .bind(event_id.to_string())
                 .bind(seq)
                 .fetch_one(&mut *self)
                 .await?;
@@ -419,7 +419,7 @@ impl Store {
     /// Admits a batch of answers to one event in one transaction, in the order given.
     pub async fn admit(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         requests: &[AdmitRequest],
         now: DateTime<Utc>,
     ) -> Result<Result<Vec<RsvpOutcome>, RsvpRefusal>, sqlx::Error> {
@@ -489,7 +489,7 @@ impl Store {
     /// on to the wait-list, and tells whoever it concerns.
     pub async fn transition(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         member: Uuid,
         op: Transition,
         now: DateTime<Utc>,
@@ -560,9 +560,13 @@ impl Store {
 
     pub async fn rsvp_of(
         &self,
-        event_id: &str,
-        member: &str,
+        event_id: Uuid,
+        member: Uuid,
     ) -> Result<Option<RsvpRow>, sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
         let sql = format!(
             "SELECT {RSVP_COLUMNS} FROM rsvps r WHERE r.event_id = $1 AND r.member_id = $2"
         );
@@ -580,12 +584,14 @@ impl Store {
     /// after `after`.
     pub async fn rsvps(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         statuses: &[RsvpState],
         checked_in_only: bool,
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Vec<RsvpRow>, sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
         let (after_at, after_id) = after.unwrap_or((DateTime::<Utc>::UNIX_EPOCH, String::new()));
         let list = statuses
             .iter()
@@ -618,8 +624,8 @@ impl Store {
     pub async fn expired_offers(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(String, String)>, sqlx::Error> {
-        with_db!(self.db(), |pool| {
+    ) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+        let offers: Vec<(String, String)> = with_db!(self.db(), |pool| {
             sqlx::query_as(
                 "SELECT event_id, member_id FROM rsvps WHERE status = 'offered' \
                  AND offer_expires_at <= $1 ORDER BY offer_expires_at LIMIT 500",
@@ -627,11 +633,17 @@ impl Store {
             .bind(now)
             .fetch_all(pool)
             .await
-        })
+        })?;
+        offers
+            .iter()
+            .map(|(event, member)| Ok((stored_uuid(event)?, stored_uuid(member)?)))
+            .collect()
     }
 
     /// Counts of an event's RSVPs by status, straight from the rows.
-    pub async fn status_counts(&self, event_id: &str) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    pub async fn status_counts(&self, event_id: Uuid) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
         with_db!(self.db(), |pool| {
             sqlx::query_as(
                 "SELECT status, COUNT(*) FROM rsvps WHERE event_id = $1 GROUP BY status ORDER BY status",

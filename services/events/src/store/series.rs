@@ -8,7 +8,7 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
-use super::{Store, Stored as _, waitlist_columns};
+use super::{Store, Stored as _, stored_uuid, waitlist_columns};
 use crate::domain::event::{NewEvent, new_check_in_code};
 use crate::domain::recurrence::Occurrence;
 use crate::domain::series::{SeriesSpec, SeriesState};
@@ -170,7 +170,7 @@ impl Store {
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
                      $18, $19, $20, $21, $22, $23, $24, $25, $25)",
                 )
-                .bind(&event_id)
+                .bind(event_id.to_string())
                 .bind(&spec.chapter_id)
                 .bind(id)
                 .bind(host)
@@ -290,8 +290,8 @@ impl Store {
         &self,
         series: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), |pool| {
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let ids: Vec<String> = with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE series_id = $1 AND start_at > $2 \
                  AND state IN ('draft', 'published') ORDER BY start_at, id",
@@ -300,7 +300,8 @@ impl Store {
             .bind(now)
             .fetch_all(pool)
             .await
-        })
+        })?;
+        ids.iter().map(|id| stored_uuid(id)).collect()
     }
 
     pub async fn cancel_series(
@@ -351,15 +352,13 @@ impl Store {
             return Ok(None);
         };
         let existing = self.future_occurrences(id, now).await?;
-        for (event_id, o) in existing.iter().zip(occurrences) {
-            if let Ok(Err(refusal)) = self
-                .update_event(event_id, &row.host_id, &spec.edit(o), now)
-                .await
-            {
-                tracing::warn!(event_id, %refusal, "series occurrence not updated");
+        let host = stored_uuid(&row.host_id)?;
+        for (&event_id, o) in existing.iter().zip(occurrences) {
+            if let Ok(Err(refusal)) = self.update_event(event_id, host, &spec.edit(o), now).await {
+                tracing::warn!(%event_id, %refusal, "series occurrence not updated");
             }
         }
-        for event_id in existing.iter().skip(occurrences.len()) {
+        for &event_id in existing.iter().skip(occurrences.len()) {
             let _ = self
                 .cancel_event(event_id, None, "the series changed", None, now)
                 .await?;
@@ -407,7 +406,7 @@ impl Store {
             let event_id = self.create_event(&new, now).await?;
             with_db!(self.db(), |pool| {
                 sqlx::query("UPDATE events SET series_id = $2, state = $3 WHERE id = $1")
-                    .bind(&event_id)
+                    .bind(event_id.to_string())
                     .bind(id)
                     .bind(spec.first_state().stored())
                     .execute(pool)

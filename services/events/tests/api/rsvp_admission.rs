@@ -35,7 +35,7 @@ async fn fixture(backend: Backend) -> Fixture {
     }
 }
 
-async fn published_event(store: &Store, capacity: u32, offer_window: Option<Duration>) -> String {
+async fn published_event(store: &Store, capacity: u32, offer_window: Option<Duration>) -> Uuid {
     let start = Utc::now() + Duration::days(7);
     let event = NewEvent {
         id: Uuid::now_v7(),
@@ -63,7 +63,7 @@ async fn published_event(store: &Store, capacity: u32, offer_window: Option<Dura
         request_id: None,
     };
     let id = store.create_event(&event, Utc::now()).await.unwrap();
-    assert!(store.publish_event(&id, Utc::now()).await.unwrap());
+    assert!(store.publish_event(id, Utc::now()).await.unwrap());
     id
 }
 
@@ -75,7 +75,7 @@ fn going(member: &Uuid) -> AdmitRequest {
     }
 }
 
-async fn counts(store: &Store, event: &str) -> (i64, i64) {
+async fn counts(store: &Store, event: Uuid) -> (i64, i64) {
     let counts = store.status_counts(event).await.unwrap();
     let get = |name: &str| {
         counts
@@ -93,7 +93,7 @@ async fn two_hundred_simultaneous_rsvps_fill_fifty_seats_and_queue_the_rest_in_o
     for _ in 0..3 {
         let event = published_event(&f.store, 50, None).await;
         let members: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
-        let results = join_all(members.iter().map(|m| f.admission.admit(&event, going(m)))).await;
+        let results = join_all(members.iter().map(|m| f.admission.admit(event, going(m)))).await;
         let outcomes: Vec<_> = results.into_iter().map(|r| r.unwrap().unwrap()).collect();
         let confirmed = outcomes
             .iter()
@@ -105,7 +105,7 @@ async fn two_hundred_simultaneous_rsvps_fill_fifty_seats_and_queue_the_rest_in_o
             .collect();
         assert_eq!(confirmed, 50);
         assert_eq!(positions, (1..=150).collect::<BTreeSet<u32>>());
-        assert_eq!(counts(&f.store, &event).await, (50, 150));
+        assert_eq!(counts(&f.store, event).await, (50, 150));
     }
 }
 
@@ -118,30 +118,28 @@ async fn cancellations_racing_new_rsvps_never_exceed_capacity_and_promote_in_ord
         let first: Vec<Uuid> = (0..80).map(|_| Uuid::now_v7()).collect();
         // Admit in a known order so the wait-list order is known.
         for m in &first {
-            f.admission.admit(&event, going(m)).await.unwrap().unwrap();
+            f.admission.admit(event, going(m)).await.unwrap().unwrap();
         }
-        assert_eq!(counts(&f.store, &event).await, (50, 30));
+        assert_eq!(counts(&f.store, event).await, (50, 30));
         let newcomers: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
         let cancels = first[..30].iter().map(|m| {
             f.admission.admit(
-                &event,
+                event,
                 AdmitRequest {
                     intent: Intent::NotGoing,
                     ..going(m)
                 },
             )
         });
-        let joins = newcomers
-            .iter()
-            .map(|m| f.admission.admit(&event, going(m)));
+        let joins = newcomers.iter().map(|m| f.admission.admit(event, going(m)));
         let (a, b) = futures::join!(join_all(cancels), join_all(joins));
         assert!(a.into_iter().chain(b).all(|r| matches!(r, Ok(Ok(_)))));
-        let (confirmed, waitlisted) = counts(&f.store, &event).await;
+        let (confirmed, waitlisted) = counts(&f.store, event).await;
         assert_eq!(confirmed, 50);
         assert_eq!(waitlisted, 50);
         // The 30 first wait-listed (arrival 51..80) were promoted before any newcomer.
         for m in &first[50..80] {
-            let outcome = f.admission.admit(&event, going(m)).await.unwrap().unwrap();
+            let outcome = f.admission.admit(event, going(m)).await.unwrap().unwrap();
             assert_eq!(
                 outcome.state,
                 RsvpState::Confirmed,
@@ -156,13 +154,13 @@ async fn one_member_sending_fifty_rsvps_at_once_gets_one_rsvp(backend: Backend) 
     for _ in 0..3 {
         let event = published_event(&f.store, 10, None).await;
         let member = Uuid::now_v7();
-        let results = join_all((0..50).map(|_| f.admission.admit(&event, going(&member)))).await;
+        let results = join_all((0..50).map(|_| f.admission.admit(event, going(&member)))).await;
         assert!(
             results
                 .iter()
                 .all(|r| matches!(r, Ok(Ok(o)) if o.state == RsvpState::Confirmed))
         );
-        assert_eq!(counts(&f.store, &event).await, (1, 0));
+        assert_eq!(counts(&f.store, event).await, (1, 0));
     }
 }
 
@@ -172,21 +170,21 @@ async fn in_offer_mode_a_freed_seat_is_offered_to_the_first_in_line(backend: Bac
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     assert_eq!(
         f.admission
-            .admit(&event, going(&a))
+            .admit(event, going(&a))
             .await
             .unwrap()
             .unwrap()
             .state,
         RsvpState::Confirmed
     );
-    let waiting = f.admission.admit(&event, going(&b)).await.unwrap().unwrap();
+    let waiting = f.admission.admit(event, going(&b)).await.unwrap().unwrap();
     assert_eq!(
         (waiting.state, waiting.waitlist_position),
         (RsvpState::Waitlisted, Some(1))
     );
     f.admission
         .admit(
-            &event,
+            event,
             AdmitRequest {
                 intent: Intent::NotGoing,
                 ..going(&a)
@@ -195,7 +193,7 @@ async fn in_offer_mode_a_freed_seat_is_offered_to_the_first_in_line(backend: Bac
         .await
         .unwrap()
         .unwrap();
-    let offered = f.admission.admit(&event, going(&b)).await.unwrap().unwrap();
+    let offered = f.admission.admit(event, going(&b)).await.unwrap().unwrap();
     assert_eq!(offered.state, RsvpState::Offered);
     assert!(offered.offer_expires_at.is_some());
 }
