@@ -15,6 +15,7 @@ use tonic::Code;
 
 use crate::helpers::{
     World, create, event, morning, outbox_count, paris_chapter, publish, published, rsvp,
+    update_title,
 };
 
 fn now0() -> DateTime<Utc> {
@@ -149,16 +150,7 @@ async fn story_from_chapter_to_recorded_meetings(backend: Backend) {
         24
     );
     // The old etag is stale now.
-    let stale = anna_events
-        .clone()
-        .update_event(pb::UpdateEventRequest {
-            event: Some(moved),
-            update_mask: Some(FieldMask {
-                paths: vec!["title".to_owned()],
-            }),
-        })
-        .await
-        .unwrap_err();
+    let stale = update_title(&anna_events, moved).await.unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
 
     // At the café.
@@ -343,16 +335,7 @@ async fn a_member_cannot_manage_others_events(backend: Backend) {
     rsvp(&attendee_client, &e.id).await;
     let mut edit = e.clone();
     edit.title = "Mine now".to_owned();
-    let update = other
-        .clone()
-        .update_event(pb::UpdateEventRequest {
-            event: Some(edit),
-            update_mask: Some(FieldMask {
-                paths: vec!["title".to_owned()],
-            }),
-        })
-        .await
-        .unwrap_err();
+    let update = update_title(&other, edit).await.unwrap_err();
     assert_eq!(update.code(), Code::PermissionDenied);
     let cancel = other
         .clone()
@@ -708,16 +691,7 @@ async fn bad_inputs_name_their_fields(backend: Backend) {
     // A stale etag is ABORTED, not invalid.
     let mut stale = e.clone();
     stale.etag = "999".to_owned();
-    let aborted = host
-        .clone()
-        .update_event(pb::UpdateEventRequest {
-            event: Some(stale),
-            update_mask: Some(FieldMask {
-                paths: vec!["title".to_owned()],
-            }),
-        })
-        .await
-        .unwrap_err();
+    let aborted = update_title(&host, stale).await.unwrap_err();
     assert_eq!(aborted.code(), Code::Aborted);
     world.stop().await;
 }

@@ -322,14 +322,20 @@ pub async fn retitle(
     id: &str,
     title: &str,
 ) -> Result<pb::Event, tonic::Status> {
+    let event = pb::Event {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        ..Default::default()
+    };
+    update_title(client, event).await
+}
+
+/// UpdateEvent of `event`'s title, with the etag it carries.
+pub async fn update_title(client: &EventClient, event: pb::Event) -> Result<pb::Event, Status> {
     client
         .clone()
         .update_event(pb::UpdateEventRequest {
-            event: Some(pb::Event {
-                id: id.to_owned(),
-                title: title.to_owned(),
-                ..Default::default()
-            }),
+            event: Some(event),
             update_mask: Some(FieldMask {
                 paths: vec!["title".to_owned()],
             }),
