@@ -161,7 +161,7 @@ async fn published_event(store: &Store) -> Uuid {
     let start = Utc::now() + chrono::Duration::days(7);
     let event = NewEvent {
         id: Uuid::now_v7(),
-        host_id: Uuid::now_v7().to_string(),
+        host_id: Uuid::now_v7(),
         chapter_id: None,
         title: "Hot event".into(),
         description: String::new(),

@@ -42,7 +42,7 @@ pub fn new_chapter(req: pb::CreateChapterRequest, creator: Uuid) -> Result<NewCh
         city,
         time_zone,
         description,
-        created_by: creator.to_string(),
+        created_by: creator,
         request_id: (!request_id.is_empty()).then_some(request_id),
     })
 }

@@ -195,7 +195,7 @@ pub(crate) fn new_event(
     let chapter_id = if e.chapter_id.is_empty() {
         None
     } else {
-        Some(id(&mut f, "event.chapter_id", &e.chapter_id).to_string())
+        Some(id(&mut f, "event.chapter_id", &e.chapter_id))
     };
     let title = f.or_default(title("event.title", &e.title));
     let description = f.or_default(description("event.description", &e.description));
@@ -239,7 +239,7 @@ pub(crate) fn new_event(
     }
     f.finish(NewEvent {
         id: Uuid::now_v7(),
-        host_id: host.to_string(),
+        host_id: host,
         chapter_id,
         title,
         description,

@@ -127,7 +127,7 @@ impl TryFrom<&pb::Series> for SeriesSpec {
         let chapter_id = if s.chapter_id.is_empty() {
             None
         } else {
-            Some(id(&mut f, "series.chapter_id", &s.chapter_id).to_string())
+            Some(id(&mut f, "series.chapter_id", &s.chapter_id))
         };
         let rule = rule(f.violations(), s.rule.as_ref()).unwrap_or(Rule {
             frequency: Frequency::Weekly,

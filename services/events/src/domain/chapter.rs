@@ -19,7 +19,7 @@ pub struct NewChapter {
     pub time_zone: String,
     pub description: String,
     /// The creator, who becomes its first organiser.
-    pub created_by: String,
+    pub created_by: Uuid,
     pub request_id: Option<String>,
 }
 

@@ -192,8 +192,8 @@ pub fn check_times(
 #[derive(Clone, Debug)]
 pub struct NewEvent {
     pub id: Uuid,
-    pub host_id: String,
-    pub chapter_id: Option<String>,
+    pub host_id: Uuid,
+    pub chapter_id: Option<Uuid>,
     pub title: String,
     pub description: String,
     pub kind: EventKind,

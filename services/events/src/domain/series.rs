@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use rendezvous_common::error::FieldViolation;
+use uuid::Uuid;
 
 use crate::domain::event::{EventEdit, EventKind, EventState, EventVisibility};
 use crate::domain::recurrence::{self, Occurrence, Rule};
@@ -19,7 +20,7 @@ pub enum SeriesState {
 /// A validated series.
 #[derive(Clone, Debug)]
 pub struct SeriesSpec {
-    pub chapter_id: Option<String>,
+    pub chapter_id: Option<Uuid>,
     pub rule: Rule,
     pub start_date: NaiveDate,
     pub local_time: NaiveTime,

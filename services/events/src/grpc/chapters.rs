@@ -65,7 +65,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                         let request_id = new.request_id.as_deref().ok_or(Error::Database(err))?;
                         self.0
                             .store
-                            .chapter_by_request(&new.created_by, request_id)
+                            .chapter_by_request(new.created_by, request_id)
                             .await?
                             .ok_or(Error::NotFound("chapter"))?
                     }
@@ -89,7 +89,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                 let chapter = self
                     .0
                     .store
-                    .chapter(&id.to_string())
+                    .chapter(id)
                     .await?
                     .ok_or(Error::NotFound("chapter"))?;
                 Ok(pb::GetChapterResponse {
@@ -150,7 +150,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                 let chapter = self
                     .0
                     .store
-                    .update_chapter(&id.to_string(), &me.to_string(), &edit, self.now())
+                    .update_chapter(id, me, &edit, self.now())
                     .await??;
                 Ok(pb::UpdateChapterResponse {
                     chapter: Some(chapter_to_pb(chapter)),
@@ -168,11 +168,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
             async {
                 let me = member_caller(&request)?;
                 let id = validate::id("chapter_id", &request.get_ref().chapter_id)?;
-                let chapter = self
-                    .0
-                    .store
-                    .join_chapter(&id.to_string(), &me.to_string(), self.now())
-                    .await??;
+                let chapter = self.0.store.join_chapter(id, me, self.now()).await??;
                 Ok(pb::JoinChapterResponse {
                     chapter: Some(chapter_to_pb(chapter)),
                 })
@@ -189,10 +185,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
             async {
                 let me = member_caller(&request)?;
                 let id = validate::id("chapter_id", &request.get_ref().chapter_id)?;
-                self.0
-                    .store
-                    .leave_chapter(&id.to_string(), &me.to_string(), self.now())
-                    .await??;
+                self.0.store.leave_chapter(id, me, self.now()).await??;
                 Ok(pb::LeaveChapterResponse {})
             }
             .await,
@@ -214,12 +207,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                 let chapter = self
                     .0
                     .store
-                    .add_organizer(
-                        &id.to_string(),
-                        &me.to_string(),
-                        &member.to_string(),
-                        self.now(),
-                    )
+                    .add_organizer(id, me, member, self.now())
                     .await??;
                 Ok(pb::AddOrganizerResponse {
                     chapter: Some(chapter_to_pb(chapter)),
@@ -258,7 +246,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                 let mut rows = self
                     .0
                     .store
-                    .list_chapter_members(&id.to_string(), &me.to_string(), after, limit + 1)
+                    .list_chapter_members(id, me, after, limit + 1)
                     .await??;
                 let next_page_token = next_page_token(&mut rows, limit, |m| {
                     let cursor: MembersCursor =

@@ -43,13 +43,13 @@ impl Events {
             let chapter = self
                 .0
                 .store
-                .chapter(chapter_id)
+                .chapter(*chapter_id)
                 .await?
                 .ok_or_else(|| Error::field("event.chapter_id", "no such chapter"))?;
             if !self
                 .0
                 .store
-                .is_chapter_member(chapter_id, &new.host_id)
+                .is_chapter_member(*chapter_id, new.host_id)
                 .await?
             {
                 return Err(Error::PermissionDenied(

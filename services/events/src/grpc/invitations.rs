@@ -41,18 +41,12 @@ impl Events {
                     .await?
             }
             Invitees::Chapter(chapter) => {
-                let chapter = chapter.to_string();
-                if !self
-                    .0
-                    .store
-                    .is_chapter_member(&chapter, &me.to_string())
-                    .await?
-                {
+                if !self.0.store.is_chapter_member(chapter, me).await? {
                     return Err(Error::PermissionDenied(
                         "only members of the chapter may invite it",
                     ));
                 }
-                self.0.store.chapter_member_ids(&chapter).await?
+                self.0.store.chapter_member_ids(chapter).await?
             }
         };
         let mut candidates: Vec<String> = candidates

@@ -31,15 +31,10 @@ impl Events {
         if let Some(chapter_id) = &spec.chapter_id {
             self.0
                 .store
-                .chapter(chapter_id)
+                .chapter(*chapter_id)
                 .await?
                 .ok_or_else(|| Error::field("series.chapter_id", "no such chapter"))?;
-            if !self
-                .0
-                .store
-                .is_chapter_member(chapter_id, &me.to_string())
-                .await?
-            {
+            if !self.0.store.is_chapter_member(*chapter_id, me).await? {
                 return Err(Error::PermissionDenied(
                     "only members of the chapter may create series in it",
                 ));
@@ -233,8 +228,7 @@ impl Events {
     /// Whether `viewer` may see a series: its host always; otherwise by its occurrences'
     /// visibility (public: anyone; chapter: the chapter's members; invite-only: nobody else).
     async fn series_visible(&self, row: &SeriesRow, viewer: Option<Uuid>) -> Result<bool> {
-        let viewer = viewer.map(|v| v.to_string());
-        if viewer.as_deref() == Some(row.host_id.as_str()) {
+        if viewer.is_some_and(|v| v.to_string() == row.host_id) {
             return Ok(true);
         }
         let visibility = row
@@ -245,7 +239,10 @@ impl Events {
         Ok(match (visibility, &row.chapter_id, viewer) {
             (Some(EventVisibility::Public), _, _) => true,
             (Some(EventVisibility::Chapter), Some(chapter), Some(viewer)) => {
-                self.0.store.is_chapter_member(chapter, &viewer).await?
+                match Uuid::try_parse(chapter) {
+                    Ok(chapter) => self.0.store.is_chapter_member(chapter, viewer).await?,
+                    Err(_) => false,
+                }
             }
             _ => false,
         })

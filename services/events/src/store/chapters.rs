@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks};
 use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
+use uuid::Uuid;
 
 use super::{Store, Stored as _};
 use crate::domain::chapter::{
@@ -158,7 +159,7 @@ impl Store {
                 let existing: Option<String> = sqlx::query_scalar(
                     "SELECT id FROM chapters WHERE created_by = $1 AND request_id = $2",
                 )
-                .bind(&new.created_by)
+                .bind(new.created_by.to_string())
                 .bind(request_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -179,7 +180,7 @@ impl Store {
             .bind(city_key(&new.city))
             .bind(&new.time_zone)
             .bind(&new.description)
-            .bind(&new.created_by)
+            .bind(new.created_by.to_string())
             .bind(&new.request_id)
             .bind(now)
             .execute(&mut *tx)
@@ -189,7 +190,7 @@ impl Store {
                  VALUES ($1, $2, 'organizer', $3)",
             )
             .bind(new.id.to_string())
-            .bind(&new.created_by)
+            .bind(new.created_by.to_string())
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -205,9 +206,11 @@ impl Store {
     /// The chapter a creator made with `request_id`, if any (a retry that lost a race).
     pub async fn chapter_by_request(
         &self,
-        created_by: &str,
+        created_by: Uuid,
         request_id: &str,
     ) -> Result<Option<ChapterRow>, sqlx::Error> {
+        let created_by = created_by.to_string();
+        let created_by = created_by.as_str();
         with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
             let id: Option<String> = sqlx::query_scalar(
@@ -224,7 +227,9 @@ impl Store {
         })
     }
 
-    pub async fn chapter(&self, id: &str) -> Result<Option<ChapterRow>, sqlx::Error> {
+    pub async fn chapter(&self, id: Uuid) -> Result<Option<ChapterRow>, sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
         with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
             conn.load_chapter(id).await
@@ -285,11 +290,15 @@ impl Store {
     /// Applies an organiser's edit, checking the etag when one is given.
     pub async fn update_chapter(
         &self,
-        id: &str,
-        caller: &str,
+        id: Uuid,
+        caller: Uuid,
         edit: &ChapterEdit,
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
+        let caller = caller.to_string();
+        let caller = caller.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(id).await? {
@@ -329,10 +338,14 @@ impl Store {
     /// Makes `member` a member of the chapter; already being one changes nothing.
     pub async fn join_chapter(
         &self,
-        id: &str,
-        member: &str,
+        id: Uuid,
+        member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(id).await? {
@@ -357,10 +370,14 @@ impl Store {
     /// refused.
     pub async fn leave_chapter(
         &self,
-        id: &str,
-        member: &str,
+        id: Uuid,
+        member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Result<(), ChapterRefusal>, sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(id).await? {
@@ -395,11 +412,17 @@ impl Store {
     /// Makes `member` an organiser (joining them if needed), on an organiser's authority.
     pub async fn add_organizer(
         &self,
-        id: &str,
-        caller: &str,
-        member: &str,
+        id: Uuid,
+        caller: Uuid,
+        member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
+        let caller = caller.to_string();
+        let caller = caller.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(id).await? {
@@ -432,11 +455,15 @@ impl Store {
     /// `limit`; only for a member of the chapter.
     pub async fn list_chapter_members(
         &self,
-        id: &str,
-        caller: &str,
+        id: Uuid,
+        caller: Uuid,
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Result<Vec<MemberRow>, ChapterRefusal>, sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
+        let caller = caller.to_string();
+        let caller = caller.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
             let exists: Option<String> =
@@ -487,9 +514,13 @@ impl Store {
     }
     pub async fn is_chapter_member(
         &self,
-        chapter: &str,
-        member: &str,
+        chapter: Uuid,
+        member: Uuid,
     ) -> Result<bool, sqlx::Error> {
+        let chapter = chapter.to_string();
+        let chapter = chapter.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
         with_db!(self.db(), |pool| {
             let n: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $1 AND member_id = $2",
@@ -502,7 +533,9 @@ impl Store {
         })
     }
 
-    pub async fn chapter_member_ids(&self, chapter: &str) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn chapter_member_ids(&self, chapter: Uuid) -> Result<Vec<String>, sqlx::Error> {
+        let chapter = chapter.to_string();
+        let chapter = chapter.as_str();
         with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT member_id FROM chapter_members WHERE chapter_id = $1 ORDER BY member_id",

@@ -45,7 +45,7 @@ impl Store {
                 let existing: Option<String> = sqlx::query_scalar(
                     "SELECT id FROM events WHERE host_id = $1 AND request_id = $2",
                 )
-                .bind(&new.host_id)
+                .bind(new.host_id.to_string())
                 .bind(request_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -62,8 +62,8 @@ impl Store {
                  $18, 'draft', $19, $20, $21, $22, $23, $24, $24)",
             )
             .bind(new.id.to_string())
-            .bind(&new.chapter_id)
-            .bind(&new.host_id)
+            .bind(new.chapter_id.map(|c| c.to_string()))
+            .bind(new.host_id.to_string())
             .bind(&new.title)
             .bind(&new.description)
             .bind(new.kind.stored())

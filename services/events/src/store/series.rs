@@ -139,7 +139,7 @@ impl Store {
     ) -> Result<Vec<String>, sqlx::Error> {
         let city = match (&spec.chapter_id, spec.city.is_empty()) {
             (Some(chapter), true) => self
-                .chapter(chapter)
+                .chapter(*chapter)
                 .await?
                 .map(|c| c.city)
                 .unwrap_or_default(),
@@ -152,7 +152,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, 'active', $5, 1, $6, $6)",
             )
             .bind(id)
-            .bind(&spec.chapter_id)
+            .bind(spec.chapter_id.map(|c| c.to_string()))
             .bind(host)
             .bind(encode(series))
             .bind(request_id)
@@ -171,7 +171,7 @@ impl Store {
                      $18, $19, $20, $21, $22, $23, $24, $25, $25)",
                 )
                 .bind(event_id.to_string())
-                .bind(&spec.chapter_id)
+                .bind(spec.chapter_id.map(|c| c.to_string()))
                 .bind(id)
                 .bind(host)
                 .bind(&spec.title)
@@ -382,8 +382,8 @@ impl Store {
         for o in occurrences {
             let new = NewEvent {
                 id: Uuid::now_v7(),
-                host_id: host.to_owned(),
-                chapter_id: spec.chapter_id.clone(),
+                host_id: stored_uuid(host)?,
+                chapter_id: spec.chapter_id,
                 title: spec.title.clone(),
                 description: spec.description.clone(),
                 kind: spec.kind,

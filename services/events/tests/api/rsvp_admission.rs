@@ -39,7 +39,7 @@ async fn published_event(store: &Store, capacity: u32, offer_window: Option<Dura
     let start = Utc::now() + Duration::days(7);
     let event = NewEvent {
         id: Uuid::now_v7(),
-        host_id: Uuid::now_v7().to_string(),
+        host_id: Uuid::now_v7(),
         chapter_id: None,
         title: "Café networking — Le Marais".into(),
         description: String::new(),
