@@ -60,14 +60,14 @@ impl Events {
         let mut bytes = [0_u8; 32];
         OsRng.fill_bytes(&mut bytes);
         let token = hex(&bytes);
-        let id = Uuid::now_v7().to_string();
+        let id = Uuid::now_v7();
         let now = self.now();
         let (id, created_at, fresh) = self
             .0
             .store
             .create_feed(
-                &id,
-                &me.to_string(),
+                id,
+                me,
                 &token_hash(&token),
                 (!request_id.is_empty()).then_some(request_id.as_str()),
                 now,
@@ -96,13 +96,8 @@ impl Events {
         request: Request<pb::RevokeCalendarFeedRequest>,
     ) -> Result<pb::RevokeCalendarFeedResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("feed_id", &request.get_ref().feed_id)?.to_string();
-        if !self
-            .0
-            .store
-            .revoke_feed(&id, &me.to_string(), self.now())
-            .await?
-        {
+        let id = id_field("feed_id", &request.get_ref().feed_id)?;
+        if !self.0.store.revoke_feed(id, me, self.now()).await? {
             return Err(Error::NotFound("calendar feed"));
         }
         Ok(pb::RevokeCalendarFeedResponse {})

@@ -13,12 +13,16 @@ impl Store {
     /// false).
     pub async fn create_feed(
         &self,
-        id: &str,
-        member: &str,
+        id: Uuid,
+        member: Uuid,
         token_hash: &str,
         request_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>, bool), sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if let Some(request_id) = request_id {
@@ -51,10 +55,14 @@ impl Store {
     /// Revokes one of `member`'s feeds; false when they have no such feed.
     pub async fn revoke_feed(
         &self,
-        id: &str,
-        member: &str,
+        id: Uuid,
+        member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
         with_db!(self.db(), |pool| {
             let found: Option<String> = sqlx::query_scalar(
                 "SELECT id FROM calendar_feeds WHERE id = $1 AND member_id = $2",
