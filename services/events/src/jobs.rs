@@ -54,11 +54,11 @@ impl Jobs {
             // A rule that has ended (e.g. an `until` already passed) has nothing to add.
             if let Ok(occurrences) = spec.occurrences(from, horizon) {
                 self.store
-                    .insert_occurrences(&id, &host, &spec, &occurrences, now)
+                    .insert_occurrences(&id.to_string(), &host, &spec, &occurrences, now)
                     .await?;
                 created += occurrences.len();
             }
-            self.store.mark_materialized(&id, horizon).await?;
+            self.store.mark_materialized(id, horizon).await?;
         }
         Ok(created)
     }

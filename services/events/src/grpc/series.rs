@@ -46,7 +46,7 @@ impl Events {
             .0
             .store
             .create_series(
-                &me.to_string(),
+                me,
                 &series,
                 &spec,
                 &occurrences,
@@ -65,11 +65,11 @@ impl Events {
         request: Request<pb::GetSeriesRequest>,
     ) -> Result<pb::GetSeriesResponse> {
         let viewer = optional_member(&request)?;
-        let id = id_field("series_id", &request.get_ref().series_id)?.to_string();
+        let id = id_field("series_id", &request.get_ref().series_id)?;
         let row = self
             .0
             .store
-            .series(&id)
+            .series(id)
             .await?
             .ok_or(Error::NotFound("series"))?;
         if !self.series_visible(&row, viewer).await? {
@@ -147,11 +147,11 @@ impl Events {
         let patch = req
             .series
             .ok_or_else(|| Error::field("series", "is required"))?;
-        let id = id_field("series.id", &patch.id)?.to_string();
+        let id = id_field("series.id", &patch.id)?;
         let row = self
             .0
             .store
-            .series(&id)
+            .series(id)
             .await?
             .ok_or(Error::NotFound("series"))?;
         if row.host_id != me.to_string() {
@@ -172,12 +172,12 @@ impl Events {
         let row = self
             .0
             .store
-            .update_series(&id, row.version, &merged, &spec, &occurrences, now)
+            .update_series(id, row.version, &merged, &spec, &occurrences, now)
             .await?
             .ok_or(Error::EtagMismatch("series"))?;
         // The update laid occurrences out to this horizon; the rolling extension
         // continues from here.
-        self.0.store.mark_materialized(&row.id, horizon).await?;
+        self.0.store.mark_materialized(id, horizon).await?;
         Ok(pb::UpdateSeriesResponse {
             series: Some(series_to_pb(&row)),
         })
@@ -190,11 +190,11 @@ impl Events {
         let me = member_caller(&request)?;
         let SeriesCancellation { series_id, reason } =
             SeriesCancellation::try_from(request.get_ref())?;
-        let id = series_id.to_string();
+        let id = series_id;
         let row = self
             .0
             .store
-            .series(&id)
+            .series(id)
             .await?
             .ok_or(Error::NotFound("series"))?;
         if row.host_id != me.to_string() {
@@ -202,7 +202,7 @@ impl Events {
         }
         let now = self.now();
         let mut cancelled = 0;
-        for event_id in self.0.store.future_occurrences(&id, now).await? {
+        for event_id in self.0.store.future_occurrences(id, now).await? {
             if let Ok(e) = self
                 .0
                 .store
@@ -216,7 +216,7 @@ impl Events {
         let row = self
             .0
             .store
-            .cancel_series(&id, now)
+            .cancel_series(id, now)
             .await?
             .ok_or(Error::NotFound("series"))?;
         Ok(pb::CancelSeriesResponse {

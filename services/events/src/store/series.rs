@@ -80,13 +80,15 @@ impl Store {
     /// same host returns the first series.
     pub async fn create_series(
         &self,
-        host: &str,
+        host: Uuid,
         series: &pb::Series,
         spec: &SeriesSpec,
         occurrences: &[Occurrence],
         request_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(SeriesRow, Vec<String>), sqlx::Error> {
+        let host = host.to_string();
+        let host = host.as_str();
         let existing = match request_id {
             Some(request_id) => with_db!(self.db(), |pool| {
                 sqlx::query_scalar::<_, String>(
@@ -120,7 +122,7 @@ impl Store {
             }
         };
         let row = self
-            .series(&series_id)
+            .series(stored_uuid(&series_id)?)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
         Ok((row, ids))
@@ -207,9 +209,11 @@ impl Store {
     /// Records that a series' occurrences exist up to `until` (after create or update).
     pub async fn mark_materialized(
         &self,
-        id: &str,
+        id: Uuid,
         until: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
         with_db!(self.db(), |pool| {
             sqlx::query("UPDATE series SET materialized_until = $2 WHERE id = $1")
                 .bind(id)
@@ -225,7 +229,7 @@ impl Store {
     pub async fn series_behind(
         &self,
         horizon: DateTime<Utc>,
-    ) -> Result<Vec<(String, String, pb::Series, Option<DateTime<Utc>>)>, sqlx::Error> {
+    ) -> Result<Vec<(Uuid, String, pb::Series, Option<DateTime<Utc>>)>, sqlx::Error> {
         let rows: Vec<(
             String,
             String,
@@ -243,19 +247,18 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(|(id, host, spec, until, last_start)| {
-                (id, host, decode(&spec), until.or(last_start))
+                Ok((stored_uuid(&id)?, host, decode(&spec), until.or(last_start)))
             })
-            .collect())
+            .collect()
     }
 
-    pub async fn series(&self, id: &str) -> Result<Option<SeriesRow>, sqlx::Error> {
+    pub async fn series(&self, id: Uuid) -> Result<Option<SeriesRow>, sqlx::Error> {
         let sql = format!("SELECT {SERIES_COLUMNS} FROM series s WHERE s.id = $1");
         with_db!(self.db(), |pool| {
             let row: Option<SeriesTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
+                .bind(id.to_string())
                 .fetch_optional(pool)
                 .await?;
             Ok(row.map(series_row))
@@ -288,9 +291,11 @@ impl Store {
     /// Occurrences of a series that have not started at `now` and are still live.
     pub async fn future_occurrences(
         &self,
-        series: &str,
+        series: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let series = series.to_string();
+        let series = series.as_str();
         let ids: Vec<String> = with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE series_id = $1 AND start_at > $2 \
@@ -306,12 +311,12 @@ impl Store {
 
     pub async fn cancel_series(
         &self,
-        id: &str,
+        id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Option<SeriesRow>, sqlx::Error> {
         with_db!(self.db(), |pool| {
             sqlx::query("UPDATE series SET state = 'cancelled', version = version + 1, updated_at = $2 WHERE id = $1")
-                .bind(id)
+                .bind(id.to_string())
                 .bind(now)
                 .execute(pool)
                 .await?;
@@ -326,7 +331,7 @@ impl Store {
     /// cancelled. None when the version moved on.
     pub async fn update_series(
         &self,
-        id: &str,
+        id: Uuid,
         version: i64,
         series: &pb::Series,
         spec: &SeriesSpec,
@@ -337,7 +342,7 @@ impl Store {
             sqlx::query(
                 "UPDATE series SET spec = $3, version = version + 1, updated_at = $4 WHERE id = $1 AND version = $2",
             )
-            .bind(id)
+            .bind(id.to_string())
             .bind(version)
             .bind(encode(series))
             .bind(now)
@@ -365,7 +370,7 @@ impl Store {
         }
         if occurrences.len() > existing.len() {
             let extra = &occurrences[existing.len()..];
-            self.insert_occurrences(id, &row.host_id, spec, extra, now)
+            self.insert_occurrences(&id.to_string(), &row.host_id, spec, extra, now)
                 .await?;
         }
         self.series(id).await
