@@ -27,8 +27,9 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_events::admission::Admission;
-use rendezvous_events::domain::rsvp::{Intent, Status};
-use rendezvous_events::store::{MIGRATIONS, NewEvent, RsvpRequest, Store};
+use rendezvous_events::domain::event::{EventKind, EventVisibility, NewEvent};
+use rendezvous_events::domain::rsvp::{Intent, RsvpState, RsvpVisibility, WaitlistMode};
+use rendezvous_events::store::{AdmitRequest, MIGRATIONS, Store};
 use rendezvous_testkit::{Backend, postgres_url};
 use sqlx::Connection as _;
 use uuid::Uuid;
@@ -156,15 +157,15 @@ impl Sample {
     }
 }
 
-async fn published_event(store: &Store) -> String {
+async fn published_event(store: &Store) -> Uuid {
     let start = Utc::now() + chrono::Duration::days(7);
     let event = NewEvent {
         id: Uuid::now_v7(),
-        host_id: Uuid::now_v7().to_string(),
+        host_id: Uuid::now_v7(),
         chapter_id: None,
         title: "Hot event".into(),
         description: String::new(),
-        kind: "talk".into(),
+        kind: EventKind::Talk,
         venue_name: "Le Marais".into(),
         venue_address: "Paris".into(),
         latitude: Some(48.857),
@@ -175,22 +176,22 @@ async fn published_event(store: &Store) -> String {
         time_zone: "Europe/Paris".into(),
         capacity: CAPACITY,
         rsvp_deadline: None,
-        visibility: "public".into(),
+        visibility: EventVisibility::Public,
         approval_required: false,
-        offer_window: None,
+        waitlist: WaitlistMode::Automatic,
         check_in_code: "ABCD-1234".into(),
         request_id: None,
     };
     let id = store.create_event(&event, Utc::now()).await.unwrap();
-    assert!(store.publish_event(&id, Utc::now()).await.unwrap());
+    assert!(store.publish_event(id, Utc::now()).await.unwrap());
     id
 }
 
-fn going(member: &str) -> RsvpRequest {
-    RsvpRequest {
-        member_id: member.to_owned(),
+fn going(member: &Uuid) -> AdmitRequest {
+    AdmitRequest {
+        member_id: *member,
         intent: Intent::Going,
-        visibility: "public".into(),
+        visibility: RsvpVisibility::Public,
     }
 }
 
@@ -220,9 +221,8 @@ async fn measure(
     callers: usize,
     rsvps: usize,
 ) -> Sample {
-    let event: Arc<str> = published_event(store).await.into();
-    let members: Arc<Vec<String>> =
-        Arc::new((0..rsvps).map(|_| Uuid::now_v7().to_string()).collect());
+    let event = published_event(store).await;
+    let members: Arc<Vec<Uuid>> = Arc::new((0..rsvps).map(|_| Uuid::now_v7()).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let admission = Admission::new(store.clone(), Clock::system(), MAX_BATCH);
     let started = Instant::now();
@@ -230,7 +230,7 @@ async fn measure(
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..callers {
         let (store, admission) = (store.clone(), Arc::clone(&admission));
-        let (event, members, next) = (Arc::clone(&event), Arc::clone(&members), Arc::clone(&next));
+        let (members, next) = (Arc::clone(&members), Arc::clone(&next));
         tasks.spawn(async move {
             let mut latencies = Vec::with_capacity(members.len() / callers + 1);
             // Each caller takes the next fresh member until all are sent.
@@ -239,16 +239,16 @@ async fn measure(
                 let sent = Instant::now();
                 let outcome = match mode {
                     Mode::Baseline | Mode::BaselineOwnConnections => store
-                        .admit(&event, std::slice::from_ref(&request), now_micros())
+                        .admit(event, std::slice::from_ref(&request), now_micros())
                         .await
                         .unwrap()
                         .unwrap()
                         .pop()
                         .unwrap(),
-                    Mode::Batched => admission.rsvp(&event, request).await.unwrap().unwrap(),
+                    Mode::Batched => admission.admit(event, request).await.unwrap().unwrap(),
                 };
                 latencies.push(sent.elapsed());
-                assert_eq!(outcome.status, Status::Confirmed);
+                assert_eq!(outcome.state, RsvpState::Confirmed);
             }
             latencies
         });
@@ -260,15 +260,15 @@ async fn measure(
     let elapsed = started.elapsed();
     latencies.sort();
     assert_eq!(latencies.len(), rsvps);
-    let counts = store.status_counts(&event).await.unwrap();
+    let counts = store.status_counts(event).await.unwrap();
     assert_eq!(
         counts,
         [("confirmed".to_owned(), i64::try_from(rsvps).unwrap())]
     );
     // The RSVPs of one transaction share its `now`.
-    let transactions: i64 = rendezvous_common::with_db!(store.db(), pool => {
+    let transactions: i64 = rendezvous_common::with_db!(store.db(), |pool| {
         sqlx::query_scalar("SELECT COUNT(DISTINCT created_at) FROM rsvps WHERE event_id = $1")
-            .bind(&*event)
+            .bind(event.to_string())
             .fetch_one(pool)
             .await
             .unwrap()
@@ -295,7 +295,7 @@ async fn bench(backend: Backend) -> Vec<Sample> {
         modes.push(Mode::BaselineOwnConnections);
     }
 
-    let pool_size = rendezvous_common::with_db!(store.db(), pool => {
+    let pool_size = rendezvous_common::with_db!(store.db(), |pool| {
         usize::try_from(pool.options().get_max_connections()).unwrap()
     });
 

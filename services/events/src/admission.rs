@@ -13,15 +13,16 @@ use std::time::Duration;
 
 use rendezvous_common::clock::Clock;
 use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
 
-use crate::store::{RsvpOutcome, RsvpRefusal, RsvpRequest, Store};
+use crate::store::{AdmitRequest, RsvpOutcome, RsvpRefusal, Store};
 
 /// The result of one admission: the outcome, a refusal of the event, or a database error
 /// (shared by every RSVP of the failed batch).
 pub type Admitted = Result<Result<RsvpOutcome, RsvpRefusal>, Arc<sqlx::Error>>;
 
 struct Job {
-    request: RsvpRequest,
+    request: AdmitRequest,
     reply: oneshot::Sender<Admitted>,
 }
 
@@ -30,7 +31,7 @@ pub struct Admission {
     clock: Clock,
     max_batch: usize,
     idle: Duration,
-    queues: Mutex<HashMap<String, mpsc::Sender<Job>>>,
+    queues: Mutex<HashMap<Uuid, mpsc::Sender<Job>>>,
 }
 
 impl Admission {
@@ -44,8 +45,8 @@ impl Admission {
         })
     }
 
-    /// Admits one RSVP, batched with others to the same event.
-    pub async fn rsvp(self: &Arc<Self>, event_id: &str, request: RsvpRequest) -> Admitted {
+    /// Admits one answer, batched with others to the same event.
+    pub async fn admit(self: &Arc<Self>, event_id: Uuid, request: AdmitRequest) -> Admitted {
         let (reply, answer) = oneshot::channel();
         let mut job = Job { request, reply };
         loop {
@@ -64,27 +65,30 @@ impl Admission {
             .unwrap_or_else(|_| Err(Arc::new(sqlx::Error::PoolClosed)))
     }
 
-    fn queue(self: &Arc<Self>, event_id: &str) -> mpsc::Sender<Job> {
+    fn queue(self: &Arc<Self>, event_id: Uuid) -> mpsc::Sender<Job> {
         let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sender) = queues.get(event_id) {
+        if let Some(sender) = queues.get(&event_id) {
             return sender.clone();
         }
         let (sender, receiver) = mpsc::channel(1024);
-        queues.insert(event_id.to_owned(), sender.clone());
-        tokio::spawn(Arc::clone(self).work(event_id.to_owned(), sender.clone(), receiver));
+        queues.insert(event_id, sender.clone());
+        tokio::spawn(Arc::clone(self).work(event_id, sender.clone(), receiver));
         sender
     }
 
-    fn retire(&self, event_id: &str, sender: &mpsc::Sender<Job>) {
+    fn retire(&self, event_id: Uuid, sender: &mpsc::Sender<Job>) {
         let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
-        if queues.get(event_id).is_some_and(|s| s.same_channel(sender)) {
-            queues.remove(event_id);
+        if queues
+            .get(&event_id)
+            .is_some_and(|s| s.same_channel(sender))
+        {
+            queues.remove(&event_id);
         }
     }
 
     async fn work(
         self: Arc<Self>,
-        event_id: String,
+        event_id: Uuid,
         own: mpsc::Sender<Job>,
         mut jobs: mpsc::Receiver<Job>,
     ) {
@@ -93,7 +97,7 @@ impl Admission {
                 Ok(Some(job)) => job,
                 _ => {
                     // Idle: leave the map, then admit whatever slipped in before leaving.
-                    self.retire(&event_id, &own);
+                    self.retire(event_id, &own);
                     drop(own);
                     jobs.close();
                     let mut rest = Vec::new();
@@ -103,7 +107,7 @@ impl Admission {
                     while !rest.is_empty() {
                         let batch: Vec<Job> =
                             rest.drain(..rest.len().min(self.max_batch)).collect();
-                        self.admit(&event_id, batch).await;
+                        self.admit_batch(event_id, batch).await;
                     }
                     return;
                 }
@@ -115,12 +119,12 @@ impl Admission {
                     Err(_) => break,
                 }
             }
-            self.admit(&event_id, batch).await;
+            self.admit_batch(event_id, batch).await;
         }
     }
 
-    async fn admit(&self, event_id: &str, batch: Vec<Job>) {
-        let requests: Vec<RsvpRequest> = batch.iter().map(|j| j.request.clone()).collect();
+    async fn admit_batch(&self, event_id: Uuid, batch: Vec<Job>) {
+        let requests: Vec<AdmitRequest> = batch.iter().map(|j| j.request.clone()).collect();
         let now = self.clock.now_micros();
         match self.store.admit(event_id, &requests, now).await {
             Ok(Ok(outcomes)) => {
@@ -134,7 +138,7 @@ impl Admission {
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, event_id, "rsvp batch failed");
+                tracing::warn!(%error, %event_id, "rsvp batch failed");
                 let error = Arc::new(error);
                 for job in batch {
                     let _ = job.reply.send(Err(Arc::clone(&error)));

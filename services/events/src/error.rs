@@ -3,7 +3,10 @@
 use rendezvous_common::error::{self, DbErrorKind, FieldViolation};
 use tonic::{Code, Status};
 
-use crate::chapters::ChapterRefusal;
+use crate::domain::access::Refusal;
+use crate::domain::chapter::ChapterRefusal;
+use crate::domain::event::EventRefusal;
+use crate::store::RsvpRefusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -61,6 +64,39 @@ impl From<ChapterRefusal> for Error {
             ChapterRefusal::LastOrganizer => Self::FailedPrecondition(
                 "the last organiser cannot leave; make another member organiser first",
             ),
+        }
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Hidden => Self::NotFound("event"),
+            Refusal::Denied(message) => Self::PermissionDenied(message),
+        }
+    }
+}
+
+impl From<EventRefusal> for Error {
+    fn from(refusal: EventRefusal) -> Self {
+        match refusal {
+            EventRefusal::NotFound => Self::NotFound("event"),
+            EventRefusal::NotHost => Self::PermissionDenied("only the event's hosts may do this"),
+            EventRefusal::EtagMismatch => Self::EtagMismatch("event"),
+            EventRefusal::Rule(rule) => Self::Rule(rule.to_string()),
+            EventRefusal::Invalid(v) => Self::InvalidArgument(v),
+            EventRefusal::State(s) => Self::FailedPrecondition(s),
+        }
+    }
+}
+
+impl From<RsvpRefusal> for Error {
+    fn from(refusal: RsvpRefusal) -> Self {
+        match refusal {
+            RsvpRefusal::NoEvent => Self::NotFound("event"),
+            RsvpRefusal::NotOpen => Self::FailedPrecondition("the event is not open for RSVPs"),
+            RsvpRefusal::DeadlinePassed => Self::FailedPrecondition("the RSVP deadline has passed"),
+            RsvpRefusal::Rule(rule) => Self::Rule(rule.to_string()),
         }
     }
 }

@@ -8,18 +8,17 @@
 //! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
 
 pub mod admission;
-pub mod calendar;
-pub mod chapters;
+mod calendar;
 pub mod config;
+mod convert;
 pub mod domain;
-pub mod error;
-pub mod events;
-pub mod feed;
-pub mod notices;
-pub mod series;
-pub mod service;
+mod error;
+mod feed;
+mod grpc;
+mod jobs;
+mod members_client;
+mod notices;
 pub mod store;
-pub mod work;
 
 use std::time::Duration as StdDuration;
 
@@ -36,7 +35,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 
-pub use service::{Chapters, Events};
+use crate::jobs::Jobs;
+use crate::members_client::MembersClient;
+
+pub use grpc::{Chapters, Events};
 
 /// Tunables of the events service.
 #[derive(Clone, Debug)]
@@ -114,16 +116,16 @@ pub async fn run(
         options.service_secret.clone(),
         options.clock.clone(),
     );
-    let events = Events::new(
-        store::Store::new(options.db.clone()),
-        options.clock.clone(),
-        PageTokens::new(&options.page_token_key),
-        options
+    let jobs = Jobs {
+        store: store::Store::new(options.db.clone()),
+        clock: options.clock.clone(),
+        members: options
             .members
             .clone()
-            .map(|channel| service::events::Members::new(channel, credentials.clone())),
-        options.settings.clone(),
-    );
+            .map(|channel| MembersClient::new(channel, credentials.clone())),
+        settings: options.settings.clone(),
+    };
+    let events = Events::new(jobs.clone(), PageTokens::new(&options.page_token_key));
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(channel) = options.notifications.clone() {
         tasks.spawn(relay::run(
@@ -134,11 +136,7 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
-    tasks.spawn(ticks(
-        events.clone(),
-        options.settings.tick,
-        shutdown.clone(),
-    ));
+    tasks.spawn(jobs.run(options.settings.tick, shutdown.clone()));
     if let Some(feed_listener) = options.feed_listener {
         let events = events.clone();
         let shutdown = shutdown.clone();
@@ -175,25 +173,4 @@ pub async fn run(
     shutdown.cancel();
     while tasks.join_next().await.is_some() {}
     served
-}
-
-/// The clock-driven work: expire unclaimed offers, complete ended events (and retry recording
-/// their meetings), every `tick` until `shutdown`.
-async fn ticks(events: Events, tick: StdDuration, shutdown: CancellationToken) {
-    loop {
-        let now = events.0.clock.now();
-        if let Err(error) = events.sweep_once(now).await {
-            tracing::warn!(%error, "offer expiry sweep failed");
-        }
-        if let Err(error) = events.complete_due(now).await {
-            tracing::warn!(%error, "auto-completion failed");
-        }
-        if let Err(error) = events.extend_series(now).await {
-            tracing::warn!(%error, "series extension failed");
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(tick) => {}
-        }
-    }
 }

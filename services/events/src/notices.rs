@@ -1,15 +1,19 @@
 //! The typed notices events sends through its outbox: the facts of an event as a notice shows
-//! them, and one constructor per kind.
+//! them, and one constructor per kind. Every constructor names each field of its message, so a
+//! field added to the contract fails to compile here until it is filled.
 
-use rendezvous_proto::notifications::v1 as npb;
-
-use crate::events::EventRow;
+use chrono::{DateTime, Utc};
+use rendezvous_common::outbox::OutboxMessage;
 use rendezvous_common::time::to_timestamp;
+use rendezvous_proto::notifications::v1 as npb;
+use uuid::Uuid;
+
+use crate::domain::event::EventRow;
 
 /// The event as notices show it: title, start and end in its time zone, venue and city.
 pub fn event_facts(event: &EventRow) -> npb::EventFacts {
     npb::EventFacts {
-        event_id: event.id.clone(),
+        event_id: event.id.to_string(),
         title: event.title.clone(),
         start_time: Some(to_timestamp(event.start_at)),
         end_time: Some(to_timestamp(event.end_at)),
@@ -17,5 +21,123 @@ pub fn event_facts(event: &EventRow) -> npb::EventFacts {
         venue_name: event.venue_name.clone(),
         venue_address: event.venue_address.clone(),
         city: event.city.clone(),
+    }
+}
+
+/// A member as notices name them.
+pub fn member_facts(member_id: Uuid, display_name: String) -> npb::MemberFacts {
+    npb::MemberFacts {
+        member_id: member_id.to_string(),
+        display_name,
+    }
+}
+
+/// A notice for `recipient` to write to the outbox, deduplicated on `key`.
+pub fn message(recipient: Uuid, key: String, notice: impl Into<npb::Notice>) -> OutboxMessage {
+    OutboxMessage::notice(recipient, key, notice, None)
+}
+
+pub fn rsvp_confirmed(event: &EventRow) -> npb::RsvpConfirmed {
+    npb::RsvpConfirmed {
+        event: Some(event_facts(event)),
+    }
+}
+
+/// `position` is 1-based, as of the transaction that wait-listed the member.
+pub fn rsvp_waitlisted(event: &EventRow, position: u32) -> npb::RsvpWaitlisted {
+    npb::RsvpWaitlisted {
+        event: Some(event_facts(event)),
+        position,
+    }
+}
+
+pub fn rsvp_pending_approval(event: &EventRow) -> npb::RsvpPendingApproval {
+    npb::RsvpPendingApproval {
+        event: Some(event_facts(event)),
+    }
+}
+
+pub fn rsvp_approved(event: &EventRow) -> npb::RsvpApproved {
+    npb::RsvpApproved {
+        event: Some(event_facts(event)),
+    }
+}
+
+pub fn rsvp_declined(event: &EventRow) -> npb::RsvpDeclined {
+    npb::RsvpDeclined {
+        event: Some(event_facts(event)),
+    }
+}
+
+pub fn waitlist_promoted(event: &EventRow) -> npb::WaitlistPromoted {
+    npb::WaitlistPromoted {
+        event: Some(event_facts(event)),
+    }
+}
+
+/// The seat is held for the member until `expire_time`.
+pub fn waitlist_offered(event: &EventRow, expire_time: DateTime<Utc>) -> npb::WaitlistOffered {
+    npb::WaitlistOffered {
+        event: Some(event_facts(event)),
+        expire_time: Some(to_timestamp(expire_time)),
+    }
+}
+
+pub fn waitlist_offer_expired(event: &EventRow) -> npb::WaitlistOfferExpired {
+    npb::WaitlistOfferExpired {
+        event: Some(event_facts(event)),
+    }
+}
+
+/// `event` as it now is, `previous` as it was before the edit.
+pub fn event_updated(event: &EventRow, previous: &EventRow) -> npb::EventUpdated {
+    npb::EventUpdated {
+        event: Some(event_facts(event)),
+        previous: Some(event_facts(previous)),
+        time_changed: event.start_at != previous.start_at || event.end_at != previous.end_at,
+        venue_changed: event.venue_name != previous.venue_name
+            || event.venue_address != previous.venue_address
+            || event.latitude != previous.latitude
+            || event.longitude != previous.longitude,
+    }
+}
+
+pub fn event_cancelled(event: &EventRow, reason: &str) -> npb::EventCancelled {
+    npb::EventCancelled {
+        event: Some(event_facts(event)),
+        reason: reason.to_owned(),
+    }
+}
+
+pub fn event_invitation(event: &EventRow, inviter: npb::MemberFacts) -> npb::EventInvitation {
+    npb::EventInvitation {
+        event: Some(event_facts(event)),
+        inviter: Some(inviter),
+    }
+}
+
+pub fn event_announcement(
+    event: &EventRow,
+    host: npb::MemberFacts,
+    message: &str,
+) -> npb::EventAnnouncement {
+    npb::EventAnnouncement {
+        event: Some(event_facts(event)),
+        host: Some(host),
+        message: message.to_owned(),
+    }
+}
+
+pub fn chapter_new_event(
+    chapter_id: &str,
+    chapter_name: &str,
+    event: &EventRow,
+) -> npb::ChapterNewEvent {
+    npb::ChapterNewEvent {
+        chapter: Some(npb::ChapterFacts {
+            chapter_id: chapter_id.to_owned(),
+            name: chapter_name.to_owned(),
+        }),
+        event: Some(event_facts(event)),
     }
 }

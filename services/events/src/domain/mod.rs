@@ -1,4 +1,9 @@
-//! Events rules that need no I/O.
+//! Events rules that need no I/O: RSVP and wait-list decisions, recurrence, who may do what,
+//! and the types the rules speak of.
 
+pub mod access;
+pub mod chapter;
+pub mod event;
 pub mod recurrence;
 pub mod rsvp;
+pub mod series;

@@ -1,5 +1,5 @@
 //! RSVP and wait-list rules as pure functions: given an event's [`Rules`], its stored [`Seats`]
-//! and one member's current [`Status`], they say what that member's RSVP becomes and how many
+//! and one member's current [`RsvpState`], they say what that member's RSVP becomes and how many
 //! wait-listed members move up. They never see the database; the store does the locking and the
 //! writing.
 //!
@@ -23,10 +23,10 @@
 //!    status (`None` if they have no RSVP row);
 //! 2. call the rule; on `Err`, roll back and report the [`RuleError`] (failed precondition);
 //! 3. if `changed`, write `status` to the caller's row (insert it if there was none). Whenever a
-//!    row *becomes* [`Status::Waitlisted`], give it the next value of a monotonically increasing
+//!    row *becomes* [`RsvpState::Waitlisted`], give it the next value of a monotonically increasing
 //!    arrival sequence (a member who leaves and comes back goes to the end of the line);
 //! 4. take the first `promote` wait-listed rows in arrival-sequence order and set them to
-//!    `promote_to`; when that is [`Status::Offered`], set their offer expiry to
+//!    `promote_to`; when that is [`RsvpState::Offered`], set their offer expiry to
 //!    [`Rules::offer_expires_at`]`(now)`. Apply `promote` even when `changed` is false;
 //! 5. clear the offer expiry of every row that stopped being offered, commit, then notify the
 //!    caller and every promoted member.
@@ -46,7 +46,7 @@ use chrono::{DateTime, Duration, Utc};
 
 /// Where an RSVP stands (`RsvpStatus` in the API).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
+pub enum RsvpState {
     /// Has a seat.
     Confirmed,
     /// Waiting for a seat, in arrival order.
@@ -63,7 +63,7 @@ pub enum Status {
     NotGoing,
 }
 
-impl Status {
+impl RsvpState {
     /// Whether the RSVP holds one of the event's seats: confirmed, or an open offer.
     pub fn holds_seat(self) -> bool {
         matches!(self, Self::Confirmed | Self::Offered)
@@ -78,6 +78,18 @@ impl Status {
     }
 }
 
+/// Who may see that a member RSVP'd (`RsvpVisibility` in the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RsvpVisibility {
+    Public,
+    /// The member's connections.
+    Connections,
+    /// The event's confirmed attendees.
+    Attendees,
+    /// Only the hosts.
+    Nobody,
+}
+
 /// How a freed seat goes to the wait-list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitlistMode {
@@ -89,10 +101,10 @@ pub enum WaitlistMode {
 
 impl WaitlistMode {
     /// The status a promoted wait-listed member gets.
-    pub fn promote_to(self) -> Status {
+    pub fn promote_to(self) -> RsvpState {
         match self {
-            Self::Automatic => Status::Confirmed,
-            Self::Offer { .. } => Status::Offered,
+            Self::Automatic => RsvpState::Confirmed,
+            Self::Offer { .. } => RsvpState::Offered,
         }
     }
 }
@@ -144,7 +156,7 @@ impl Seats {
 
     /// The counts after one RSVP moves from `from` (`None`: a new RSVP) to `to`; for a store
     /// that keeps the counts on the event row and updates them as it applies a decision.
-    pub fn moved(mut self, from: Option<Status>, to: Status) -> Self {
+    pub fn moved(mut self, from: Option<RsvpState>, to: RsvpState) -> Self {
         if let Some(from) = from
             && let Some(count) = self.count_mut(from)
         {
@@ -156,11 +168,11 @@ impl Seats {
         self
     }
 
-    fn count_mut(&mut self, status: Status) -> Option<&mut u32> {
+    fn count_mut(&mut self, status: RsvpState) -> Option<&mut u32> {
         match status {
-            Status::Confirmed => Some(&mut self.confirmed),
-            Status::Offered => Some(&mut self.offered),
-            Status::Waitlisted => Some(&mut self.waitlisted),
+            RsvpState::Confirmed => Some(&mut self.confirmed),
+            RsvpState::Offered => Some(&mut self.offered),
+            RsvpState::Waitlisted => Some(&mut self.waitlisted),
             _ => None,
         }
     }
@@ -179,14 +191,14 @@ pub enum Intent {
 #[must_use]
 pub struct Decision {
     /// The caller's RSVP status after the operation.
-    pub status: Status,
+    pub status: RsvpState,
     /// Whether `status` differs from the caller's current status (or the RSVP is new).
     pub changed: bool,
     /// How many of the first wait-listed members move up; never more than the wait-list length
     /// or the seats free after the caller's change, and never the caller.
     pub promote: u32,
-    /// What they move up to: [`Status::Confirmed`] (automatic) or [`Status::Offered`].
-    pub promote_to: Status,
+    /// What they move up to: [`RsvpState::Confirmed`] (automatic) or [`RsvpState::Offered`].
+    pub promote_to: RsvpState,
 }
 
 /// Why an operation does not apply to an RSVP.
@@ -241,8 +253,13 @@ pub fn fill(rules: &Rules, seats: &Seats) -> u32 {
 /// pending RSVP as it is; going after cancelling or answering not going is a new arrival (end of
 /// the wait-list). A declined RSVP stays declined whatever the member answers. Not going frees a
 /// held seat, which passes to the wait-list.
-pub fn rsvp(rules: &Rules, seats: &Seats, current: Option<Status>, intent: Intent) -> Decision {
-    use Status::*;
+pub fn answer(
+    rules: &Rules,
+    seats: &Seats,
+    current: Option<RsvpState>,
+    intent: Intent,
+) -> Decision {
+    use RsvpState::*;
     let next = match (current, intent) {
         (Some(Declined), _) => Declined,
         (Some(s @ (Confirmed | Waitlisted | Offered | PendingApproval)), Intent::Going) => s,
@@ -260,10 +277,10 @@ pub fn rsvp(rules: &Rules, seats: &Seats, current: Option<Status>, intent: Inten
 pub fn approve(
     rules: &Rules,
     seats: &Seats,
-    current: Option<Status>,
+    current: Option<RsvpState>,
 ) -> Result<Decision, RuleError> {
     match current {
-        Some(Status::PendingApproval) => Ok(decide(rules, seats, current, place(rules, seats))),
+        Some(RsvpState::PendingApproval) => Ok(decide(rules, seats, current, place(rules, seats))),
         _ => Err(RuleError::NotPending),
     }
 }
@@ -273,11 +290,11 @@ pub fn approve(
 pub fn decline(
     rules: &Rules,
     seats: &Seats,
-    current: Option<Status>,
+    current: Option<RsvpState>,
 ) -> Result<Decision, RuleError> {
     match current {
-        Some(s) if s.is_active() || s == Status::Declined => {
-            Ok(decide(rules, seats, current, Status::Declined))
+        Some(s) if s.is_active() || s == RsvpState::Declined => {
+            Ok(decide(rules, seats, current, RsvpState::Declined))
         }
         _ => Err(RuleError::NotActive),
     }
@@ -288,11 +305,11 @@ pub fn decline(
 pub fn cancel(
     rules: &Rules,
     seats: &Seats,
-    current: Option<Status>,
+    current: Option<RsvpState>,
 ) -> Result<Decision, RuleError> {
     match current {
-        Some(s) if s.is_active() || s == Status::Cancelled => {
-            Ok(decide(rules, seats, current, Status::Cancelled))
+        Some(s) if s.is_active() || s == RsvpState::Cancelled => {
+            Ok(decide(rules, seats, current, RsvpState::Cancelled))
         }
         _ => Err(RuleError::NotActive),
     }
@@ -303,16 +320,16 @@ pub fn cancel(
 pub fn claim_offer(
     rules: &Rules,
     seats: &Seats,
-    current: Option<Status>,
+    current: Option<RsvpState>,
     offer_expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Decision, RuleError> {
     match current {
-        Some(Status::Offered) if now < offer_expires_at => {
-            Ok(decide(rules, seats, current, Status::Confirmed))
+        Some(RsvpState::Offered) if now < offer_expires_at => {
+            Ok(decide(rules, seats, current, RsvpState::Confirmed))
         }
-        Some(Status::Offered) => Err(RuleError::OfferExpired),
-        Some(Status::Confirmed) => Ok(decide(rules, seats, current, Status::Confirmed)),
+        Some(RsvpState::Offered) => Err(RuleError::OfferExpired),
+        Some(RsvpState::Confirmed) => Ok(decide(rules, seats, current, RsvpState::Confirmed)),
         _ => Err(RuleError::NotOffered),
     }
 }
@@ -323,15 +340,15 @@ pub fn claim_offer(
 pub fn expire_offer(
     rules: &Rules,
     seats: &Seats,
-    current: Option<Status>,
+    current: Option<RsvpState>,
     offer_expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Decision, RuleError> {
     match current {
-        Some(Status::Offered) if now >= offer_expires_at => {
-            Ok(decide(rules, seats, current, Status::Cancelled))
+        Some(RsvpState::Offered) if now >= offer_expires_at => {
+            Ok(decide(rules, seats, current, RsvpState::Cancelled))
         }
-        Some(Status::Offered) => Err(RuleError::OfferNotExpired),
+        Some(RsvpState::Offered) => Err(RuleError::OfferNotExpired),
         _ => Err(RuleError::NotOffered),
     }
 }
@@ -359,25 +376,25 @@ pub fn change_capacity(rules: &Rules, seats: &Seats, new_capacity: u32) -> Resul
 }
 
 /// Only confirmed attendees may check in.
-pub fn can_check_in(status: Status) -> bool {
-    status == Status::Confirmed
+pub fn can_check_in(status: RsvpState) -> bool {
+    status == RsvpState::Confirmed
 }
 
 /// Where a new arrival (or a newly approved RSVP) goes: the wait-listed members already there
 /// move up first, and the newcomer gets a seat only if one is left for them and nobody is still
 /// waiting.
-fn place(rules: &Rules, seats: &Seats) -> Status {
+fn place(rules: &Rules, seats: &Seats) -> RsvpState {
     let ahead = fill(rules, seats);
     if seats.free(rules.capacity) > ahead && seats.waitlisted == ahead {
-        Status::Confirmed
+        RsvpState::Confirmed
     } else {
-        Status::Waitlisted
+        RsvpState::Waitlisted
     }
 }
 
 /// The decision moving the caller from `current` to `next`, promoting into the seats that are
 /// free afterwards.
-fn decide(rules: &Rules, seats: &Seats, current: Option<Status>, next: Status) -> Decision {
+fn decide(rules: &Rules, seats: &Seats, current: Option<RsvpState>, next: RsvpState) -> Decision {
     let after = seats.moved(current, next);
     Decision {
         status: next,
@@ -387,6 +404,16 @@ fn decide(rules: &Rules, seats: &Seats, current: Option<Status>, next: Status) -
     }
 }
 
+/// A single RSVP change, applied under the event lock like an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    Cancel,
+    Claim,
+    Approve,
+    Decline,
+    Expire,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,7 +421,7 @@ mod tests {
     use proptest::prelude::*;
     use proptest::test_runner::TestCaseError;
 
-    use Status::*;
+    use RsvpState::*;
 
     const AUTO: Rules = Rules {
         capacity: 2,
@@ -430,7 +457,7 @@ mod tests {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(minutes)
     }
 
-    fn decision(status: Status, changed: bool, promote: u32, promote_to: Status) -> Decision {
+    fn decision(status: RsvpState, changed: bool, promote: u32, promote_to: RsvpState) -> Decision {
         Decision {
             status,
             changed,
@@ -443,19 +470,19 @@ mod tests {
 
     #[test]
     fn going_with_a_free_seat_and_nobody_waiting_is_confirmed() {
-        let d = rsvp(&AUTO, &seats(1, 0, 0), None, Intent::Going);
+        let d = answer(&AUTO, &seats(1, 0, 0), None, Intent::Going);
         assert_eq!(d, decision(Confirmed, true, 0, Confirmed));
     }
 
     #[test]
     fn going_when_full_is_waitlisted() {
-        let d = rsvp(&AUTO, &seats(2, 0, 0), None, Intent::Going);
+        let d = answer(&AUTO, &seats(2, 0, 0), None, Intent::Going);
         assert_eq!(d, decision(Waitlisted, true, 0, Confirmed));
     }
 
     #[test]
     fn going_when_seats_are_held_by_offers_is_waitlisted() {
-        let d = rsvp(&offer_rules(), &seats(1, 1, 0), None, Intent::Going);
+        let d = answer(&offer_rules(), &seats(1, 1, 0), None, Intent::Going);
         assert_eq!(d, decision(Waitlisted, true, 0, Offered));
     }
 
@@ -463,20 +490,20 @@ mod tests {
     fn going_never_jumps_the_wait_list() {
         // A free seat with people waiting (a state the rules never leave behind) goes to the
         // first in line; the newcomer joins the end.
-        let d = rsvp(&AUTO, &seats(1, 0, 3), None, Intent::Going);
+        let d = answer(&AUTO, &seats(1, 0, 3), None, Intent::Going);
         assert_eq!(d, decision(Waitlisted, true, 1, Confirmed));
         // Enough seats for everyone waiting and the newcomer.
         let big = Rules {
             capacity: 10,
             ..AUTO
         };
-        let d = rsvp(&big, &seats(1, 0, 3), None, Intent::Going);
+        let d = answer(&big, &seats(1, 0, 3), None, Intent::Going);
         assert_eq!(d, decision(Confirmed, true, 3, Confirmed));
     }
 
     #[test]
     fn going_with_approval_required_is_pending_and_holds_no_seat() {
-        let d = rsvp(&with_approval(AUTO), &seats(0, 0, 0), None, Intent::Going);
+        let d = answer(&with_approval(AUTO), &seats(0, 0, 0), None, Intent::Going);
         assert_eq!(d, decision(PendingApproval, true, 0, Confirmed));
     }
 
@@ -484,7 +511,7 @@ mod tests {
     fn going_again_changes_nothing() {
         for current in [Confirmed, Waitlisted, Offered, PendingApproval] {
             for rules in [AUTO, offer_rules(), with_approval(offer_rules())] {
-                let d = rsvp(&rules, &seats(2, 0, 1), Some(current), Intent::Going);
+                let d = answer(&rules, &seats(2, 0, 1), Some(current), Intent::Going);
                 assert_eq!(d.status, current);
                 assert!(!d.changed);
                 assert_eq!(d.promote, 0);
@@ -495,9 +522,9 @@ mod tests {
     #[test]
     fn going_after_cancelling_or_not_going_is_a_new_arrival() {
         for current in [Cancelled, NotGoing] {
-            let d = rsvp(&AUTO, &seats(2, 0, 0), Some(current), Intent::Going);
+            let d = answer(&AUTO, &seats(2, 0, 0), Some(current), Intent::Going);
             assert_eq!(d, decision(Waitlisted, true, 0, Confirmed));
-            let d = rsvp(&AUTO, &seats(1, 0, 0), Some(current), Intent::Going);
+            let d = answer(&AUTO, &seats(1, 0, 0), Some(current), Intent::Going);
             assert_eq!(d, decision(Confirmed, true, 0, Confirmed));
         }
     }
@@ -505,27 +532,27 @@ mod tests {
     #[test]
     fn declined_stays_declined_whatever_the_member_answers() {
         for intent in [Intent::Going, Intent::NotGoing] {
-            let d = rsvp(&AUTO, &seats(0, 0, 0), Some(Declined), intent);
+            let d = answer(&AUTO, &seats(0, 0, 0), Some(Declined), intent);
             assert_eq!(d, decision(Declined, false, 0, Confirmed));
         }
     }
 
     #[test]
     fn not_going_from_confirmed_frees_the_seat_for_the_first_waitlisted() {
-        let d = rsvp(&AUTO, &seats(2, 0, 3), Some(Confirmed), Intent::NotGoing);
+        let d = answer(&AUTO, &seats(2, 0, 3), Some(Confirmed), Intent::NotGoing);
         assert_eq!(d, decision(NotGoing, true, 1, Confirmed));
     }
 
     #[test]
     fn not_going_in_offer_mode_offers_the_freed_seat() {
-        let d = rsvp(
+        let d = answer(
             &offer_rules(),
             &seats(2, 0, 3),
             Some(Confirmed),
             Intent::NotGoing,
         );
         assert_eq!(d, decision(NotGoing, true, 1, Offered));
-        let d = rsvp(
+        let d = answer(
             &offer_rules(),
             &seats(1, 1, 3),
             Some(Offered),
@@ -536,9 +563,9 @@ mod tests {
 
     #[test]
     fn not_going_from_the_wait_list_or_pending_frees_nothing() {
-        let d = rsvp(&AUTO, &seats(2, 0, 3), Some(Waitlisted), Intent::NotGoing);
+        let d = answer(&AUTO, &seats(2, 0, 3), Some(Waitlisted), Intent::NotGoing);
         assert_eq!(d, decision(NotGoing, true, 0, Confirmed));
-        let d = rsvp(
+        let d = answer(
             &AUTO,
             &seats(2, 0, 3),
             Some(PendingApproval),
@@ -549,9 +576,9 @@ mod tests {
 
     #[test]
     fn first_not_going_creates_the_rsvp_and_repeating_it_changes_nothing() {
-        let d = rsvp(&AUTO, &seats(0, 0, 0), None, Intent::NotGoing);
+        let d = answer(&AUTO, &seats(0, 0, 0), None, Intent::NotGoing);
         assert_eq!(d, decision(NotGoing, true, 0, Confirmed));
-        let d = rsvp(&AUTO, &seats(0, 0, 0), Some(NotGoing), Intent::NotGoing);
+        let d = answer(&AUTO, &seats(0, 0, 0), Some(NotGoing), Intent::NotGoing);
         assert_eq!(d, decision(NotGoing, false, 0, Confirmed));
     }
 
@@ -816,7 +843,7 @@ mod tests {
 
     #[derive(Clone, Debug, PartialEq)]
     struct Member {
-        status: Option<Status>,
+        status: Option<RsvpState>,
         /// Arrival sequence, assigned each time the member joins the wait-list.
         seq: u64,
         offer_expires_at: Option<DateTime<Utc>>,
@@ -855,7 +882,7 @@ mod tests {
             }
         }
 
-        fn count(&self, status: Status) -> u32 {
+        fn count(&self, status: RsvpState) -> u32 {
             let n = self
                 .members
                 .iter()
@@ -891,7 +918,7 @@ mod tests {
             u32::try_from(ahead).unwrap() + 1
         }
 
-        fn set_status(&mut self, who: usize, status: Status) {
+        fn set_status(&mut self, who: usize, status: RsvpState) {
             let now = self.now;
             let rules = self.rules;
             let m = &mut self.members[who];
@@ -963,7 +990,7 @@ mod tests {
             let status_of = |store: &Self, i: usize| store.members[i].status;
             match *op {
                 Op::Rsvp(i, intent) => {
-                    let d = rsvp(&rules, &seats, status_of(self, i), intent);
+                    let d = answer(&rules, &seats, status_of(self, i), intent);
                     self.apply(Some(i), d)?;
                 }
                 Op::Cancel(i) => {
@@ -1091,7 +1118,7 @@ mod tests {
                 if let Some(s @ (Confirmed | Waitlisted | Offered | PendingApproval | Declined)) =
                     m.status
                 {
-                    let d = rsvp(&self.rules, &seats, m.status, Intent::Going);
+                    let d = answer(&self.rules, &seats, m.status, Intent::Going);
                     prop_assert_eq!((d.status, d.changed, d.promote), (s, false, 0));
                     let mut again = self.clone();
                     again.apply(Some(i), d)?;

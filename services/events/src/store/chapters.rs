@@ -7,100 +7,15 @@
 //! leaving at once cannot leave a chapter without one.
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::db::{Backend, BeginWrite as _};
+use rendezvous_common::db::{BeginWrite as _, Locks};
 use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use crate::store::Store;
-
-/// A member's role in a chapter, as stored (`member` | `organizer`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Member,
-    Organizer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "member",
-            Self::Organizer => "organizer",
-        }
-    }
-
-    fn parse_stored(value: &str) -> Self {
-        if value == "organizer" {
-            Self::Organizer
-        } else {
-            Self::Member
-        }
-    }
-}
-
-/// A chapter to create (already validated).
-#[derive(Clone, Debug)]
-pub struct NewChapter {
-    pub id: Uuid,
-    pub name: String,
-    pub city: String,
-    pub time_zone: String,
-    pub description: String,
-    /// The creator, who becomes its first organiser.
-    pub created_by: String,
-    pub request_id: Option<String>,
-}
-
-/// The masked fields of an UpdateChapter (already validated); `None` keeps the stored value.
-#[derive(Clone, Debug, Default)]
-pub struct ChapterEdit {
-    pub name: Option<String>,
-    pub city: Option<String>,
-    pub time_zone: Option<String>,
-    pub description: Option<String>,
-    /// The version the caller read; a mismatch refuses the update.
-    pub etag: Option<String>,
-}
-
-/// A chapter with its organisers and member count.
-#[derive(Clone, Debug)]
-pub struct ChapterRow {
-    pub id: String,
-    pub name: String,
-    pub city: String,
-    pub time_zone: String,
-    pub description: String,
-    /// Organisers in the order they became members.
-    pub organizer_ids: Vec<String>,
-    pub member_count: i64,
-    /// Bumped by every change of the chapter or its organisers; the etag.
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// One member of a chapter.
-#[derive(Clone, Debug)]
-pub struct MemberRow {
-    pub member_id: String,
-    pub role: Role,
-    pub joined_at: DateTime<Utc>,
-}
-
-/// Why a chapter operation was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ChapterRefusal {
-    #[error("no such chapter")]
-    NotFound,
-    #[error("only organisers may do this")]
-    NotOrganizer,
-    #[error("only members of the chapter may do this")]
-    NotMember,
-    #[error("the chapter changed since it was read")]
-    EtagMismatch,
-    #[error("the last organiser cannot leave")]
-    LastOrganizer,
-}
+use super::{Store, Stored as _};
+use crate::domain::chapter::{
+    ChapterEdit, ChapterRefusal, ChapterRow, MemberRow, NewChapter, Role, city_key,
+};
 
 type ChapterTuple = (
     String,
@@ -145,11 +60,7 @@ trait ChapterOps {
     ) -> impl Future<Output = Result<Option<ChapterRow>, sqlx::Error>> + Send;
 
     /// Locks the chapter row for the rest of the transaction; false when there is none.
-    fn lock_chapter(
-        &mut self,
-        backend: Backend,
-        id: &str,
-    ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+    fn lock_chapter(&mut self, id: &str) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
 
     fn role(
         &mut self,
@@ -190,16 +101,12 @@ macro_rules! impl_chapter_ops {
                 Ok(Some(chapter_row(row, organizers)))
             }
 
-            async fn lock_chapter(
-                &mut self,
-                backend: Backend,
-                id: &str,
-            ) -> Result<bool, sqlx::Error> {
-                let sql = match backend {
-                    Backend::Postgres => "SELECT id FROM chapters WHERE id = $1 FOR UPDATE",
-                    Backend::Sqlite => "SELECT id FROM chapters WHERE id = $1",
-                };
-                let found: Option<String> = sqlx::query_scalar(sql)
+            async fn lock_chapter(&mut self, id: &str) -> Result<bool, sqlx::Error> {
+                let sql = format!(
+                    "SELECT id FROM chapters WHERE id = $1{}",
+                    <$conn as Locks>::BACKEND.for_update()
+                );
+                let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                     .bind(id)
                     .fetch_optional(&mut *self)
                     .await?;
@@ -218,7 +125,7 @@ macro_rules! impl_chapter_ops {
                 .bind(member_id)
                 .fetch_optional(&mut *self)
                 .await?;
-                Ok(role.as_deref().map(Role::parse_stored))
+                Ok(role.as_deref().map(Role::from_stored))
             }
 
             async fn touch(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
@@ -246,13 +153,13 @@ impl Store {
         new: &NewChapter,
         now: DateTime<Utc>,
     ) -> Result<ChapterRow, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if let Some(request_id) = &new.request_id {
                 let existing: Option<String> = sqlx::query_scalar(
                     "SELECT id FROM chapters WHERE created_by = $1 AND request_id = $2",
                 )
-                .bind(&new.created_by)
+                .bind(new.created_by.to_string())
                 .bind(request_id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -273,7 +180,7 @@ impl Store {
             .bind(city_key(&new.city))
             .bind(&new.time_zone)
             .bind(&new.description)
-            .bind(&new.created_by)
+            .bind(new.created_by.to_string())
             .bind(&new.request_id)
             .bind(now)
             .execute(&mut *tx)
@@ -283,7 +190,7 @@ impl Store {
                  VALUES ($1, $2, 'organizer', $3)",
             )
             .bind(new.id.to_string())
-            .bind(&new.created_by)
+            .bind(new.created_by.to_string())
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -299,10 +206,12 @@ impl Store {
     /// The chapter a creator made with `request_id`, if any (a retry that lost a race).
     pub async fn chapter_by_request(
         &self,
-        created_by: &str,
+        created_by: Uuid,
         request_id: &str,
     ) -> Result<Option<ChapterRow>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        let created_by = created_by.to_string();
+        let created_by = created_by.as_str();
+        with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
             let id: Option<String> = sqlx::query_scalar(
                 "SELECT id FROM chapters WHERE created_by = $1 AND request_id = $2",
@@ -318,8 +227,10 @@ impl Store {
         })
     }
 
-    pub async fn chapter(&self, id: &str) -> Result<Option<ChapterRow>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+    pub async fn chapter(&self, id: Uuid) -> Result<Option<ChapterRow>, sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
+        with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
             conn.load_chapter(id).await
         })
@@ -335,7 +246,7 @@ impl Store {
     ) -> Result<Vec<ChapterRow>, sqlx::Error> {
         let city_key = city_key.unwrap_or("");
         let after = after.unwrap_or("");
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             // One snapshot for the page and its organisers.
             let mut tx = pool.begin().await?;
             let rows = sqlx::query_as::<_, ChapterTuple>(concat!(
@@ -379,22 +290,29 @@ impl Store {
     /// Applies an organiser's edit, checking the etag when one is given.
     pub async fn update_chapter(
         &self,
-        id: &str,
-        caller: &str,
+        id: Uuid,
+        caller: Uuid,
         edit: &ChapterEdit,
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
-        let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        let id = id.to_string();
+        let id = id.as_str();
+        let caller = caller.to_string();
+        let caller = caller.as_str();
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(backend, id).await? {
+            if !tx.lock_chapter(id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
             }
             if tx.role(id, caller).await? != Some(Role::Organizer) {
                 return Ok(Err(ChapterRefusal::NotOrganizer));
             }
             let current = tx.load_chapter(id).await?.ok_or(sqlx::Error::RowNotFound)?;
-            if edit.etag.as_ref().is_some_and(|etag| *etag != current.version.to_string()) {
+            if edit
+                .etag
+                .as_ref()
+                .is_some_and(|etag| *etag != current.version.to_string())
+            {
                 return Ok(Err(ChapterRefusal::EtagMismatch));
             }
             let city = edit.city.as_ref().unwrap_or(&current.city);
@@ -420,14 +338,17 @@ impl Store {
     /// Makes `member` a member of the chapter; already being one changes nothing.
     pub async fn join_chapter(
         &self,
-        id: &str,
-        member: &str,
+        id: Uuid,
+        member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
-        let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        let id = id.to_string();
+        let id = id.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(backend, id).await? {
+            if !tx.lock_chapter(id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
             }
             sqlx::query(
@@ -449,14 +370,17 @@ impl Store {
     /// refused.
     pub async fn leave_chapter(
         &self,
-        id: &str,
-        member: &str,
+        id: Uuid,
+        member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Result<(), ChapterRefusal>, sqlx::Error> {
-        let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        let id = id.to_string();
+        let id = id.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(backend, id).await? {
+            if !tx.lock_chapter(id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
             }
             match tx.role(id, member).await? {
@@ -488,15 +412,20 @@ impl Store {
     /// Makes `member` an organiser (joining them if needed), on an organiser's authority.
     pub async fn add_organizer(
         &self,
-        id: &str,
-        caller: &str,
-        member: &str,
+        id: Uuid,
+        caller: Uuid,
+        member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
-        let backend = self.db().backend();
-        with_db!(self.db(), pool => {
+        let id = id.to_string();
+        let id = id.as_str();
+        let caller = caller.to_string();
+        let caller = caller.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(backend, id).await? {
+            if !tx.lock_chapter(id).await? {
                 return Ok(Err(ChapterRefusal::NotFound));
             }
             if tx.role(id, caller).await? != Some(Role::Organizer) {
@@ -526,17 +455,22 @@ impl Store {
     /// `limit`; only for a member of the chapter.
     pub async fn list_chapter_members(
         &self,
-        id: &str,
-        caller: &str,
+        id: Uuid,
+        caller: Uuid,
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
     ) -> Result<Result<Vec<MemberRow>, ChapterRefusal>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        let id = id.to_string();
+        let id = id.as_str();
+        let caller = caller.to_string();
+        let caller = caller.as_str();
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
-            let exists: Option<String> = sqlx::query_scalar("SELECT id FROM chapters WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT id FROM chapters WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if exists.is_none() {
                 return Ok(Err(ChapterRefusal::NotFound));
             }
@@ -572,15 +506,43 @@ impl Store {
                 .into_iter()
                 .map(|(member_id, role, joined_at)| MemberRow {
                     member_id,
-                    role: Role::parse_stored(&role),
+                    role: Role::from_stored(&role),
                     joined_at,
                 })
                 .collect()))
         })
     }
-}
+    pub async fn is_chapter_member(
+        &self,
+        chapter: Uuid,
+        member: Uuid,
+    ) -> Result<bool, sqlx::Error> {
+        let chapter = chapter.to_string();
+        let chapter = chapter.as_str();
+        let member = member.to_string();
+        let member = member.as_str();
+        with_db!(self.db(), |pool| {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $1 AND member_id = $2",
+            )
+            .bind(chapter)
+            .bind(member)
+            .fetch_one(pool)
+            .await?;
+            Ok(n > 0)
+        })
+    }
 
-/// The case-insensitive form of a city name that filters compare.
-pub fn city_key(city: &str) -> String {
-    city.trim().to_lowercase()
+    pub async fn chapter_member_ids(&self, chapter: Uuid) -> Result<Vec<String>, sqlx::Error> {
+        let chapter = chapter.to_string();
+        let chapter = chapter.as_str();
+        with_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT member_id FROM chapter_members WHERE chapter_id = $1 ORDER BY member_id",
+            )
+            .bind(chapter)
+            .fetch_all(pool)
+            .await
+        })
+    }
 }

@@ -1,12 +1,6 @@
 //! Capacity is enforced by the database under concurrency, on both backends: RSVPs admitted
 //! through the per-event batcher against a real SQLite file or PostgreSQL database.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -15,8 +9,9 @@ use futures::future::join_all;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_events::admission::Admission;
-use rendezvous_events::domain::rsvp::{Intent, Status};
-use rendezvous_events::store::{MIGRATIONS, NewEvent, RsvpRequest, Store};
+use rendezvous_events::domain::event::{EventKind, EventVisibility, NewEvent};
+use rendezvous_events::domain::rsvp::{Intent, RsvpState, RsvpVisibility, WaitlistMode};
+use rendezvous_events::store::{AdmitRequest, MIGRATIONS, Store};
 use rendezvous_testkit::{Backend, TestDb, backend_tests};
 use uuid::Uuid;
 
@@ -40,15 +35,15 @@ async fn fixture(backend: Backend) -> Fixture {
     }
 }
 
-async fn published_event(store: &Store, capacity: u32, offer_window: Option<Duration>) -> String {
+async fn published_event(store: &Store, capacity: u32, offer_window: Option<Duration>) -> Uuid {
     let start = Utc::now() + Duration::days(7);
     let event = NewEvent {
         id: Uuid::now_v7(),
-        host_id: Uuid::now_v7().to_string(),
+        host_id: Uuid::now_v7(),
         chapter_id: None,
         title: "Café networking — Le Marais".into(),
         description: String::new(),
-        kind: "coffee".into(),
+        kind: EventKind::Coffee,
         venue_name: "Le Marais".into(),
         venue_address: "Paris".into(),
         latitude: Some(48.857),
@@ -59,26 +54,28 @@ async fn published_event(store: &Store, capacity: u32, offer_window: Option<Dura
         time_zone: "Europe/Paris".into(),
         capacity,
         rsvp_deadline: None,
-        visibility: "public".into(),
+        visibility: EventVisibility::Public,
         approval_required: false,
-        offer_window,
+        waitlist: offer_window.map_or(WaitlistMode::Automatic, |window| WaitlistMode::Offer {
+            window,
+        }),
         check_in_code: "ABCD-1234".into(),
         request_id: None,
     };
     let id = store.create_event(&event, Utc::now()).await.unwrap();
-    assert!(store.publish_event(&id, Utc::now()).await.unwrap());
+    assert!(store.publish_event(id, Utc::now()).await.unwrap());
     id
 }
 
-fn going(member: &str) -> RsvpRequest {
-    RsvpRequest {
-        member_id: member.to_owned(),
+fn going(member: &Uuid) -> AdmitRequest {
+    AdmitRequest {
+        member_id: *member,
         intent: Intent::Going,
-        visibility: "public".into(),
+        visibility: RsvpVisibility::Public,
     }
 }
 
-async fn counts(store: &Store, event: &str) -> (i64, i64) {
+async fn counts(store: &Store, event: Uuid) -> (i64, i64) {
     let counts = store.status_counts(event).await.unwrap();
     let get = |name: &str| {
         counts
@@ -95,12 +92,12 @@ async fn two_hundred_simultaneous_rsvps_fill_fifty_seats_and_queue_the_rest_in_o
     let f = fixture(backend).await;
     for _ in 0..3 {
         let event = published_event(&f.store, 50, None).await;
-        let members: Vec<String> = (0..200).map(|_| Uuid::now_v7().to_string()).collect();
-        let results = join_all(members.iter().map(|m| f.admission.rsvp(&event, going(m)))).await;
+        let members: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
+        let results = join_all(members.iter().map(|m| f.admission.admit(event, going(m)))).await;
         let outcomes: Vec<_> = results.into_iter().map(|r| r.unwrap().unwrap()).collect();
         let confirmed = outcomes
             .iter()
-            .filter(|o| o.status == Status::Confirmed)
+            .filter(|o| o.state == RsvpState::Confirmed)
             .count();
         let positions: BTreeSet<u32> = outcomes
             .iter()
@@ -108,7 +105,7 @@ async fn two_hundred_simultaneous_rsvps_fill_fifty_seats_and_queue_the_rest_in_o
             .collect();
         assert_eq!(confirmed, 50);
         assert_eq!(positions, (1..=150).collect::<BTreeSet<u32>>());
-        assert_eq!(counts(&f.store, &event).await, (50, 150));
+        assert_eq!(counts(&f.store, event).await, (50, 150));
     }
 }
 
@@ -118,34 +115,34 @@ async fn cancellations_racing_new_rsvps_never_exceed_capacity_and_promote_in_ord
     let f = fixture(backend).await;
     for _ in 0..3 {
         let event = published_event(&f.store, 50, None).await;
-        let first: Vec<String> = (0..80).map(|_| Uuid::now_v7().to_string()).collect();
+        let first: Vec<Uuid> = (0..80).map(|_| Uuid::now_v7()).collect();
         // Admit in a known order so the wait-list order is known.
         for m in &first {
-            f.admission.rsvp(&event, going(m)).await.unwrap().unwrap();
+            f.admission.admit(event, going(m)).await.unwrap().unwrap();
         }
-        assert_eq!(counts(&f.store, &event).await, (50, 30));
-        let newcomers: Vec<String> = (0..50).map(|_| Uuid::now_v7().to_string()).collect();
+        assert_eq!(counts(&f.store, event).await, (50, 30));
+        let newcomers: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
         let cancels = first[..30].iter().map(|m| {
-            f.admission.rsvp(
-                &event,
-                RsvpRequest {
+            f.admission.admit(
+                event,
+                AdmitRequest {
                     intent: Intent::NotGoing,
                     ..going(m)
                 },
             )
         });
-        let joins = newcomers.iter().map(|m| f.admission.rsvp(&event, going(m)));
+        let joins = newcomers.iter().map(|m| f.admission.admit(event, going(m)));
         let (a, b) = futures::join!(join_all(cancels), join_all(joins));
         assert!(a.into_iter().chain(b).all(|r| matches!(r, Ok(Ok(_)))));
-        let (confirmed, waitlisted) = counts(&f.store, &event).await;
+        let (confirmed, waitlisted) = counts(&f.store, event).await;
         assert_eq!(confirmed, 50);
         assert_eq!(waitlisted, 50);
         // The 30 first wait-listed (arrival 51..80) were promoted before any newcomer.
         for m in &first[50..80] {
-            let outcome = f.admission.rsvp(&event, going(m)).await.unwrap().unwrap();
+            let outcome = f.admission.admit(event, going(m)).await.unwrap().unwrap();
             assert_eq!(
-                outcome.status,
-                Status::Confirmed,
+                outcome.state,
+                RsvpState::Confirmed,
                 "{m} was wait-listed early"
             );
         }
@@ -156,39 +153,39 @@ async fn one_member_sending_fifty_rsvps_at_once_gets_one_rsvp(backend: Backend) 
     let f = fixture(backend).await;
     for _ in 0..3 {
         let event = published_event(&f.store, 10, None).await;
-        let member = Uuid::now_v7().to_string();
-        let results = join_all((0..50).map(|_| f.admission.rsvp(&event, going(&member)))).await;
+        let member = Uuid::now_v7();
+        let results = join_all((0..50).map(|_| f.admission.admit(event, going(&member)))).await;
         assert!(
             results
                 .iter()
-                .all(|r| matches!(r, Ok(Ok(o)) if o.status == Status::Confirmed))
+                .all(|r| matches!(r, Ok(Ok(o)) if o.state == RsvpState::Confirmed))
         );
-        assert_eq!(counts(&f.store, &event).await, (1, 0));
+        assert_eq!(counts(&f.store, event).await, (1, 0));
     }
 }
 
 async fn in_offer_mode_a_freed_seat_is_offered_to_the_first_in_line(backend: Backend) {
     let f = fixture(backend).await;
     let event = published_event(&f.store, 1, Some(Duration::minutes(30))).await;
-    let (a, b) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     assert_eq!(
         f.admission
-            .rsvp(&event, going(&a))
+            .admit(event, going(&a))
             .await
             .unwrap()
             .unwrap()
-            .status,
-        Status::Confirmed
+            .state,
+        RsvpState::Confirmed
     );
-    let waiting = f.admission.rsvp(&event, going(&b)).await.unwrap().unwrap();
+    let waiting = f.admission.admit(event, going(&b)).await.unwrap().unwrap();
     assert_eq!(
-        (waiting.status, waiting.waitlist_position),
-        (Status::Waitlisted, Some(1))
+        (waiting.state, waiting.waitlist_position),
+        (RsvpState::Waitlisted, Some(1))
     );
     f.admission
-        .rsvp(
-            &event,
-            RsvpRequest {
+        .admit(
+            event,
+            AdmitRequest {
                 intent: Intent::NotGoing,
                 ..going(&a)
             },
@@ -196,8 +193,8 @@ async fn in_offer_mode_a_freed_seat_is_offered_to_the_first_in_line(backend: Bac
         .await
         .unwrap()
         .unwrap();
-    let offered = f.admission.rsvp(&event, going(&b)).await.unwrap().unwrap();
-    assert_eq!(offered.status, Status::Offered);
+    let offered = f.admission.admit(event, going(&b)).await.unwrap().unwrap();
+    assert_eq!(offered.state, RsvpState::Offered);
     assert!(offered.offer_expires_at.is_some());
 }
 

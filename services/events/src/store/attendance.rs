@@ -1,14 +1,16 @@
 //! Storage for what happens around an event once it exists: invitations under the weekly
-//! cap, announcements, check-in, completion, and calendar feeds; for both backends.
+//! cap, announcements, check-in and completion; for both backends.
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::db::{Backend, BeginWrite as _};
-use rendezvous_common::outbox::{OutboxMessage, OutboxWriter as _};
+use rendezvous_common::db::{BeginWrite as _, Locks as _};
 use rendezvous_common::with_db;
+use rendezvous_proto::notifications::v1 as npb;
 use uuid::Uuid;
 
-use crate::events::{EventRow, RsvpRow};
-use crate::store::Store;
+use super::{EventOps as _, RsvpRow, Store, stored_uuid};
+use crate::domain::event::EventRow;
+use crate::domain::rsvp::RsvpState;
+use crate::notices;
 
 /// What an InviteMembers did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,65 +29,28 @@ pub struct CompleteOutcome {
     pub newly_completed: bool,
 }
 
-fn notify(member: &str, kind: &str, key: String, params: &[(&str, String)]) -> OutboxMessage {
-    OutboxMessage::notify(
-        Uuid::try_parse(member).unwrap_or_default(),
-        kind,
-        key,
-        params,
-    )
-}
-
 impl Store {
-    pub async fn is_chapter_member(
-        &self,
-        chapter: &str,
-        member: &str,
-    ) -> Result<bool, sqlx::Error> {
-        with_db!(self.db(), pool => {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $1 AND member_id = $2",
-            )
-            .bind(chapter)
-            .bind(member)
-            .fetch_one(pool)
-            .await?;
-            Ok(n > 0)
-        })
-    }
-
-    pub async fn chapter_member_ids(&self, chapter: &str) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
-            sqlx::query_scalar("SELECT member_id FROM chapter_members WHERE chapter_id = $1 ORDER BY member_id")
-                .bind(chapter)
-                .fetch_all(pool)
-                .await
-        })
-    }
-
     /// Invites `members` (already filtered for blocks) as `host`, at most `cap` per host since
     /// `since`; members already invited or RSVP'd are skipped. None when the cap is reached.
     pub async fn invite(
         &self,
         event: &EventRow,
-        host: &str,
+        inviter: npb::MemberFacts,
         members: &[String],
         cap: u32,
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<InviteOutcome>, sqlx::Error> {
-        let lock = match self.db().backend() {
-            // Serialises one host's invitations so two calls cannot both pass the cap.
-            Backend::Postgres => "SELECT pg_advisory_xact_lock(hashtext($1))",
-            Backend::Sqlite => "SELECT length($1)",
-        };
-        with_db!(self.db(), pool => {
+        let host_id = inviter.member_id.clone();
+        let notice = notices::event_invitation(event, inviter);
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(lock).bind(host).execute(&mut *tx).await?;
+            // Serialises one host's invitations so two calls cannot both pass the cap.
+            tx.advisory_lock(&format!("invitations:{host_id}")).await?;
             let sent: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM invitations WHERE invited_by = $1 AND created_at > $2",
             )
-            .bind(host)
+            .bind(&host_id)
             .bind(since)
             .fetch_one(&mut *tx)
             .await?;
@@ -99,7 +64,7 @@ impl Store {
                     "SELECT (SELECT COUNT(*) FROM invitations WHERE event_id = $1 AND member_id = $2) + \
                      (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND member_id = $2)",
                 )
-                .bind(&event.id)
+                .bind(event.id.to_string())
                 .bind(member)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -110,30 +75,28 @@ impl Store {
                 sqlx::query(
                     "INSERT INTO invitations (event_id, member_id, invited_by, created_at) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(&event.id)
+                .bind(event.id.to_string())
                 .bind(member)
-                .bind(host)
+                .bind(&host_id)
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                let message = notify(
+                tx.tell(
                     member,
-                    "EVENT_INVITATION",
                     format!("invitation:{}:{member}", event.id),
-                    &[
-                        ("event_id", event.id.clone()),
-                        ("event_title", event.title.clone()),
-                        ("start_time", event.start_at.to_rfc3339()),
-                        ("time_zone", event.time_zone.clone()),
-                        ("inviter_id", host.to_owned()),
-                    ],
-                );
-                tx.enqueue(&message, now).await?;
+                    notice.clone().into(),
+                    now,
+                )
+                .await?;
                 invited += 1;
                 remaining -= 1;
             }
             tx.commit().await?;
-            Ok(Some(InviteOutcome { invited, skipped, remaining }))
+            Ok(Some(InviteOutcome {
+                invited,
+                skipped,
+                remaining,
+            }))
         })
     }
 
@@ -141,6 +104,7 @@ impl Store {
     pub async fn announce(
         &self,
         event: &EventRow,
+        announcer: npb::MemberFacts,
         request_id: &str,
         message: &str,
         include_waitlisted: bool,
@@ -154,12 +118,13 @@ impl Store {
         let select = format!(
             "SELECT member_id FROM rsvps WHERE event_id = $1 AND status IN {statuses} ORDER BY seq"
         );
-        with_db!(self.db(), pool => {
+        let notice = notices::event_announcement(event, announcer, message);
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let done: Option<i64> = sqlx::query_scalar(
                 "SELECT recipient_count FROM announcements WHERE event_id = $1 AND request_id = $2",
             )
-            .bind(&event.id)
+            .bind(event.id.to_string())
             .bind(request_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -167,27 +132,23 @@ impl Store {
                 return Ok(n);
             }
             let members: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(select))
-                .bind(&event.id)
+                .bind(event.id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
             for member in &members {
-                let m = notify(
+                tx.tell(
                     member,
-                    "EVENT_ANNOUNCEMENT",
                     format!("announcement:{}:{request_id}:{member}", event.id),
-                    &[
-                        ("event_id", event.id.clone()),
-                        ("event_title", event.title.clone()),
-                        ("message", message.to_owned()),
-                    ],
-                );
-                tx.enqueue(&m, now).await?;
+                    notice.clone().into(),
+                    now,
+                )
+                .await?;
             }
             let n = i64::try_from(members.len()).unwrap_or(i64::MAX);
             sqlx::query(
                 "INSERT INTO announcements (event_id, request_id, recipient_count, created_at) VALUES ($1, $2, $3, $4)",
             )
-            .bind(&event.id)
+            .bind(event.id.to_string())
             .bind(request_id)
             .bind(n)
             .bind(now)
@@ -200,11 +161,13 @@ impl Store {
 
     pub async fn set_check_in_code(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_db!(self.db(), pool => {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
+        with_db!(self.db(), |pool| {
             sqlx::query("UPDATE events SET check_in_code = $2, updated_at = $3 WHERE id = $1")
                 .bind(event_id)
                 .bind(code)
@@ -219,17 +182,17 @@ impl Store {
     /// is not confirmed.
     pub async fn check_in(
         &self,
-        event_id: &str,
-        member: &str,
+        event_id: Uuid,
+        member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Option<RsvpRow>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+        with_db!(self.db(), |pool| {
             sqlx::query(
                 "UPDATE rsvps SET checked_in_at = $3, updated_at = $3 WHERE event_id = $1 AND member_id = $2 \
                  AND status = 'confirmed' AND checked_in_at IS NULL",
             )
-            .bind(event_id)
-            .bind(member)
+            .bind(event_id.to_string())
+            .bind(member.to_string())
             .bind(now)
             .execute(pool)
             .await?;
@@ -238,11 +201,13 @@ impl Store {
         Ok(self
             .rsvp_of(event_id, member)
             .await?
-            .filter(|r| r.status == crate::domain::rsvp::Status::Confirmed))
+            .filter(|r| r.state == RsvpState::Confirmed))
     }
 
-    pub async fn checked_in_ids(&self, event_id: &str) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+    pub async fn checked_in_ids(&self, event_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
+        with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT member_id FROM rsvps WHERE event_id = $1 AND status = 'confirmed' \
                  AND checked_in_at IS NOT NULL ORDER BY member_id",
@@ -256,16 +221,21 @@ impl Store {
     /// Closes a published event and records its no-shows; completing again changes nothing.
     pub async fn complete(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Result<CompleteOutcome, &'static str>, sqlx::Error> {
-        let lock = match self.db().backend() {
-            Backend::Postgres => "SELECT state FROM events WHERE id = $1 FOR UPDATE",
-            Backend::Sqlite => "SELECT state FROM events WHERE id = $1",
-        };
-        with_db!(self.db(), pool => {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
+        let lock = format!(
+            "SELECT state FROM events WHERE id = $1{}",
+            self.db().backend().for_update()
+        );
+        with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let state: Option<String> = sqlx::query_scalar(lock).bind(event_id).fetch_optional(&mut *tx).await?;
+            let state: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock))
+                .bind(event_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             let (checked_in, confirmed): (i64, i64) = sqlx::query_as(
                 "SELECT \
                  (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND status = 'confirmed' AND checked_in_at IS NOT NULL), \
@@ -277,7 +247,11 @@ impl Store {
             let no_show = confirmed - checked_in;
             match state.as_deref() {
                 Some("completed") => {
-                    return Ok(Ok(CompleteOutcome { checked_in, no_show, newly_completed: false }));
+                    return Ok(Ok(CompleteOutcome {
+                        checked_in,
+                        no_show,
+                        newly_completed: false,
+                    }));
                 }
                 Some("published") => {}
                 _ => return Ok(Err("only a published event can be completed")),
@@ -292,16 +266,22 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(Ok(CompleteOutcome { checked_in, no_show, newly_completed: true }))
+            Ok(Ok(CompleteOutcome {
+                checked_in,
+                no_show,
+                newly_completed: true,
+            }))
         })
     }
 
     pub async fn meetings_recorded(
         &self,
-        event_id: &str,
+        event_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_db!(self.db(), pool => {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
+        with_db!(self.db(), |pool| {
             sqlx::query("UPDATE events SET meetings_recorded_at = $2 WHERE id = $1")
                 .bind(event_id)
                 .bind(now)
@@ -315,103 +295,28 @@ impl Store {
     pub async fn events_due_for_completion(
         &self,
         ended_before: DateTime<Utc>,
-    ) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let ids: Vec<String> = with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE state = 'published' AND end_at <= $1 ORDER BY end_at LIMIT 200",
             )
             .bind(ended_before)
             .fetch_all(pool)
             .await
-        })
+        })?;
+        ids.iter().map(|id| stored_uuid(id)).collect()
     }
 
     /// Completed events whose meetings members has not accepted yet.
-    pub async fn events_needing_meetings(&self) -> Result<Vec<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
+    pub async fn events_needing_meetings(&self) -> Result<Vec<Uuid>, sqlx::Error> {
+        let ids: Vec<String> = with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE state = 'completed' AND meetings_recorded_at IS NULL \
                  ORDER BY completed_at LIMIT 200",
             )
             .fetch_all(pool)
             .await
-        })
-    }
-
-    /// Stores a feed's token hash; a repeated `request_id` returns the first feed (id, time,
-    /// false).
-    pub async fn create_feed(
-        &self,
-        id: &str,
-        member: &str,
-        token_hash: &str,
-        request_id: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<(String, DateTime<Utc>, bool), sqlx::Error> {
-        with_db!(self.db(), pool => {
-            let mut tx = pool.begin_write().await?;
-            if let Some(request_id) = request_id {
-                let existing: Option<(String, DateTime<Utc>)> = sqlx::query_as(
-                    "SELECT id, created_at FROM calendar_feeds WHERE member_id = $1 AND request_id = $2",
-                )
-                .bind(member)
-                .bind(request_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((id, at)) = existing {
-                    return Ok((id, at, false));
-                }
-            }
-            sqlx::query(
-                "INSERT INTO calendar_feeds (id, member_id, token_hash, request_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(id)
-            .bind(member)
-            .bind(token_hash)
-            .bind(request_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok((id.to_owned(), now, true))
-        })
-    }
-
-    /// Revokes one of `member`'s feeds; false when they have no such feed.
-    pub async fn revoke_feed(
-        &self,
-        id: &str,
-        member: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error> {
-        with_db!(self.db(), pool => {
-            let found: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM calendar_feeds WHERE id = $1 AND member_id = $2",
-            )
-            .bind(id)
-            .bind(member)
-            .fetch_optional(pool)
-            .await?;
-            if found.is_none() {
-                return Ok(false);
-            }
-            sqlx::query("UPDATE calendar_feeds SET revoked_at = $3 WHERE id = $1 AND member_id = $2 AND revoked_at IS NULL")
-                .bind(id)
-                .bind(member)
-                .bind(now)
-                .execute(pool)
-                .await?;
-            Ok(true)
-        })
-    }
-
-    /// The member of a live feed with this token hash.
-    pub async fn feed_member(&self, token_hash: &str) -> Result<Option<String>, sqlx::Error> {
-        with_db!(self.db(), pool => {
-            sqlx::query_scalar("SELECT member_id FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(token_hash)
-                .fetch_optional(pool)
-                .await
-        })
+        })?;
+        ids.iter().map(|id| stored_uuid(id)).collect()
     }
 }

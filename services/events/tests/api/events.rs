@@ -3,165 +3,23 @@
 //! meetings members records), privacy of invite-only events, who may do what, bad input naming
 //! its field, offers that expire, a series across daylight-saving changes, and calendars.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
-use chrono::{DateTime, Duration, TimeZone as _, Timelike as _, Utc};
+use chrono::{DateTime, Duration, Timelike as _, Utc};
 use chrono_tz::Europe::Paris;
-use rendezvous_common::clock::Clock;
-use rendezvous_common::db::Db;
 use rendezvous_common::error::violated_fields;
-use rendezvous_common::with_db;
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::members::v1 as mpb;
 use rendezvous_proto::prost_types::{Duration as PbDuration, FieldMask};
-use rendezvous_testkit::{
-    Backend, EventClient, EventsHandle, MembersHandle, Start, TestMember, backend_tests, timestamp,
-};
+use rendezvous_testkit::{Backend, EventClient, backend_tests, timestamp};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tonic::Code;
 
-struct World {
-    events: EventsHandle,
-    members: MembersHandle,
-    clock: Clock,
-}
-
-impl World {
-    async fn start(backend: Backend, now: DateTime<Utc>) -> Self {
-        Self::start_with(backend, now, rendezvous_events::Settings::default()).await
-    }
-
-    /// Settings for tests: the clock-driven tasks stay idle unless a test calls them.
-    fn quiet(settings: rendezvous_events::Settings) -> rendezvous_events::Settings {
-        rendezvous_events::Settings {
-            tick: std::time::Duration::from_secs(3600),
-            ..settings
-        }
-    }
-
-    async fn start_with(
-        backend: Backend,
-        now: DateTime<Utc>,
-        settings: rendezvous_events::Settings,
-    ) -> Self {
-        let clock = Clock::manual(now);
-        let mut start = Start::new(backend);
-        start.clock = clock.clone();
-        let members = MembersHandle::start_with(start).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let events = EventsHandle::start_with(&members, listener, Self::quiet(settings), None)
-            .await
-            .unwrap();
-        Self {
-            events,
-            members,
-            clock,
-        }
-    }
-
-    async fn member(&self, name: &str) -> (TestMember, EventClient) {
-        let member = self.members.register(name).await.unwrap();
-        let client = self.events.events_with_token(&member.access_token);
-        (member, client)
-    }
-
-    /// A fresh access token for `member` (tokens live 15 minutes; tests move the clock).
-    async fn token(&self, member: &TestMember) -> String {
-        self.members
-            .anonymous()
-            .login(mpb::LoginRequest {
-                email: member.email.clone(),
-                password: member.password.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .session
-            .unwrap()
-            .access_token
-    }
-
-    /// An `EventService` client for `member` with a fresh token.
-    async fn client(&self, member: &TestMember) -> EventClient {
-        self.events.events_with_token(&self.token(member).await)
-    }
-
-    async fn stop(self) {
-        self.events.stop().await.unwrap();
-        self.members.stop().await.unwrap();
-    }
-}
+use crate::helpers::{
+    World, create, event, morning, outbox_count, paris_chapter, publish, published, rsvp,
+    update_title,
+};
 
 fn now0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap()
-}
-
-fn event(start: DateTime<Utc>, capacity: i32, visibility: pb::EventVisibility) -> pb::Event {
-    pb::Event {
-        title: "Café networking — Le Marais".to_owned(),
-        description: "Coffee with the Paris chapter.".to_owned(),
-        kind: pb::EventKind::Coffee.into(),
-        venue: Some(pb::Venue {
-            name: "Café Saint-Paul".to_owned(),
-            address: "12 rue Saint-Paul, 75004 Paris".to_owned(),
-            latitude: 48.8540,
-            longitude: 2.3620,
-        }),
-        city: "Paris".to_owned(),
-        start_time: Some(timestamp(start)),
-        end_time: Some(timestamp(start + Duration::minutes(90))),
-        time_zone: "Europe/Paris".to_owned(),
-        capacity,
-        visibility: visibility.into(),
-        ..Default::default()
-    }
-}
-
-async fn create(client: &EventClient, event: pb::Event) -> pb::Event {
-    client
-        .clone()
-        .create_event(pb::CreateEventRequest {
-            event: Some(event),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .event
-        .unwrap()
-}
-
-async fn publish(client: &EventClient, id: &str) -> pb::Event {
-    client
-        .clone()
-        .publish_event(pb::PublishEventRequest {
-            event_id: id.to_owned(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .event
-        .unwrap()
-}
-
-async fn rsvp(client: &EventClient, id: &str) -> pb::Rsvp {
-    client
-        .clone()
-        .rsvp(pb::RsvpRequest {
-            event_id: id.to_owned(),
-            intent: pb::RsvpIntent::Going.into(),
-            visibility: pb::RsvpVisibility::Public.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .rsvp
-        .unwrap()
+    morning(2027, 3, 1)
 }
 
 async fn get_rsvp(client: &EventClient, id: &str) -> pb::Rsvp {
@@ -178,17 +36,6 @@ async fn get_rsvp(client: &EventClient, id: &str) -> pb::Rsvp {
         .unwrap()
 }
 
-async fn outbox_count(db: &Db, key_prefix: &str) -> i64 {
-    let pattern = format!("{key_prefix}%");
-    with_db!(db, pool => {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE $1")
-            .bind(&pattern)
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    })
-}
-
 fn status(r: &pb::Rsvp) -> pb::RsvpStatus {
     pb::RsvpStatus::try_from(r.status).unwrap()
 }
@@ -197,22 +44,7 @@ async fn story_from_chapter_to_recorded_meetings(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (anna, anna_events) = world.member("Anna").await;
     let chapters = world.events.client_with_token(&anna.access_token);
-    let chapter = chapters
-        .clone()
-        .create_chapter(pb::CreateChapterRequest {
-            chapter: Some(pb::Chapter {
-                name: "Rendezvous Paris".to_owned(),
-                city: "Paris".to_owned(),
-                time_zone: "Europe/Paris".to_owned(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .chapter
-        .unwrap();
+    let chapter = paris_chapter(&chapters).await;
     let start = now0() + Duration::days(3);
     let mut draft = event(start, 20, pb::EventVisibility::Chapter);
     draft.chapter_id.clone_from(&chapter.id);
@@ -250,7 +82,7 @@ async fn story_from_chapter_to_recorded_meetings(backend: Backend) {
         .into_inner();
     assert_eq!(invited.invited_count, 25);
     assert_eq!(invited.remaining_weekly_invitations, 475);
-    assert_eq!(outbox_count(&world.events.db, "invitation:").await, 25);
+    assert_eq!(outbox_count(&world.events.db, "invitation:", "").await, 25);
 
     for (i, (_, client)) in guests.iter().enumerate() {
         let r = rsvp(client, &created.id).await;
@@ -313,18 +145,12 @@ async fn story_from_chapter_to_recorded_meetings(backend: Backend) {
         .event
         .unwrap();
     assert_ne!(updated.etag, current.etag);
-    assert_eq!(outbox_count(&world.events.db, "event-updated:").await, 24);
+    assert_eq!(
+        outbox_count(&world.events.db, "event-updated:", "").await,
+        24
+    );
     // The old etag is stale now.
-    let stale = anna_events
-        .clone()
-        .update_event(pb::UpdateEventRequest {
-            event: Some(moved),
-            update_mask: Some(FieldMask {
-                paths: vec!["title".to_owned()],
-            }),
-        })
-        .await
-        .unwrap_err();
+    let stale = update_title(&anna_events, moved).await.unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
 
     // At the café.
@@ -440,16 +266,13 @@ async fn invite_only_events_do_not_exist_for_others(backend: Backend) {
     let (_, host) = world.member("Host").await;
     let (other, other_client) = world.member("Other").await;
     let (guest, guest_client) = world.member("Guest").await;
-    let secret = create(
+    let secret = published(
         &host,
-        event(
-            now0() + Duration::days(2),
-            5,
-            pb::EventVisibility::InviteOnly,
-        ),
+        now0() + Duration::days(2),
+        5,
+        pb::EventVisibility::InviteOnly,
     )
     .await;
-    publish(&host, &secret.id).await;
     let get = |c: &EventClient| {
         let mut c = c.clone();
         let id = secret.id.clone();
@@ -502,25 +325,17 @@ async fn a_member_cannot_manage_others_events(backend: Backend) {
     let (host_member, host) = world.member("Host").await;
     let (attendee, attendee_client) = world.member("Attendee").await;
     let (other_member, other) = world.member("Other").await;
-    let e = create(
+    let e = published(
         &host,
-        event(now0() + Duration::hours(3), 5, pb::EventVisibility::Public),
+        now0() + Duration::hours(3),
+        5,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     rsvp(&attendee_client, &e.id).await;
     let mut edit = e.clone();
     edit.title = "Mine now".to_owned();
-    let update = other
-        .clone()
-        .update_event(pb::UpdateEventRequest {
-            event: Some(edit),
-            update_mask: Some(FieldMask {
-                paths: vec!["title".to_owned()],
-            }),
-        })
-        .await
-        .unwrap_err();
+    let update = update_title(&other, edit).await.unwrap_err();
     assert_eq!(update.code(), Code::PermissionDenied);
     let cancel = other
         .clone()
@@ -876,16 +691,7 @@ async fn bad_inputs_name_their_fields(backend: Backend) {
     // A stale etag is ABORTED, not invalid.
     let mut stale = e.clone();
     stale.etag = "999".to_owned();
-    let aborted = host
-        .clone()
-        .update_event(pb::UpdateEventRequest {
-            event: Some(stale),
-            update_mask: Some(FieldMask {
-                paths: vec!["title".to_owned()],
-            }),
-        })
-        .await
-        .unwrap_err();
+    let aborted = update_title(&host, stale).await.unwrap_err();
     assert_eq!(aborted.code(), Code::Aborted);
     world.stop().await;
 }
@@ -1034,12 +840,13 @@ async fn calendars_parse_and_feeds_can_be_revoked(backend: Backend) {
     let world = World::start(backend, now0()).await;
     let (_, host) = world.member("Host").await;
     let (_, guest) = world.member("Guest").await;
-    let e = create(
+    let e = published(
         &host,
-        event(now0() + Duration::days(2), 5, pb::EventVisibility::Public),
+        now0() + Duration::days(2),
+        5,
+        pb::EventVisibility::Public,
     )
     .await;
-    publish(&host, &e.id).await;
     rsvp(&guest, &e.id).await;
     let exported = host
         .clone()

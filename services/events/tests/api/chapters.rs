@@ -2,66 +2,15 @@
 //! do what, bad input naming its field, optimistic concurrency, the last organiser, and
 //! pagination.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "tests fail by panicking"
-)]
-
 use std::collections::HashSet;
-use std::future::Future;
-use std::pin::Pin;
 
 use rendezvous_common::error::violated_fields;
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{
-    Backend, ChapterClient, EventsHandle, MembersHandle, TestMember, backend_tests,
-};
+use rendezvous_testkit::{Backend, ChapterClient, backend_tests};
 use tonic::{Code, Status};
 
-type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
-
-/// Calls `$method` on a clone of `$client` with `$request`, forgetting the response.
-macro_rules! call {
-    ($client:expr, $method:ident, $request:expr) => {{
-        let mut client = $client.clone();
-        let request = $request;
-        Box::pin(async move { client.$method(request).await.map(|_| ()) }) as Call
-    }};
-}
-
-fn code<T>(result: Result<T, Status>) -> Code {
-    match result {
-        Ok(_) => Code::Ok,
-        Err(status) => status.code(),
-    }
-}
-
-struct World {
-    events: EventsHandle,
-    members: MembersHandle,
-}
-
-impl World {
-    async fn start(backend: Backend) -> Self {
-        let members = MembersHandle::start(backend).await.unwrap();
-        let events = EventsHandle::start(&members).await.unwrap();
-        Self { events, members }
-    }
-
-    /// A registered member and their chapter client.
-    async fn member(&self, name: &str) -> (TestMember, ChapterClient) {
-        let member = self.members.register(name).await.unwrap();
-        let client = self.events.client_with_token(&member.access_token);
-        (member, client)
-    }
-
-    async fn stop(self) {
-        self.events.stop().await.unwrap();
-        self.members.stop().await.unwrap();
-    }
-}
+use crate::helpers::{Call, World, call, code};
 
 fn paris() -> pb::Chapter {
     pb::Chapter {
@@ -196,8 +145,8 @@ async fn list_all(client: &ChapterClient, city: &str, page_size: i32) -> Vec<pb:
 async fn creating_a_chapter_makes_the_caller_its_organiser_and_anyone_can_read_it(
     backend: Backend,
 ) {
-    let world = World::start(backend).await;
-    let (anna, client) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (anna, client) = world.chapter_member("Anna").await;
     let created = create(&client, paris()).await;
     assert!(!created.id.is_empty());
     assert_eq!(created.name, "Rendezvous Paris");
@@ -221,8 +170,8 @@ async fn creating_a_chapter_makes_the_caller_its_organiser_and_anyone_can_read_i
 }
 
 async fn a_retried_create_with_the_same_request_id_returns_the_same_chapter(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, client) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (_, client) = world.chapter_member("Anna").await;
     let request = pb::CreateChapterRequest {
         chapter: Some(paris()),
         request_id: "create-paris-1".to_owned(),
@@ -245,8 +194,8 @@ async fn a_retried_create_with_the_same_request_id_returns_the_same_chapter(back
 }
 
 async fn list_chapters_filters_by_city_ignoring_case(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, client) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (_, client) = world.chapter_member("Anna").await;
     let paris = create(&client, paris()).await;
     let lyon = create(
         &client,
@@ -267,8 +216,8 @@ async fn list_chapters_filters_by_city_ignoring_case(backend: Backend) {
 }
 
 async fn pagination_returns_each_chapter_once(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, client) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (_, client) = world.chapter_member("Anna").await;
     let mut created = HashSet::new();
     for i in 0..7 {
         let chapter = create(
@@ -307,8 +256,8 @@ async fn pagination_returns_each_chapter_once(backend: Backend) {
 }
 
 async fn update_chapter_changes_masked_fields_and_refuses_a_stale_etag(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, client) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (_, client) = world.chapter_member("Anna").await;
     let created = create(&client, paris()).await;
     let updated = update(
         &client,
@@ -374,9 +323,9 @@ async fn update_chapter_changes_masked_fields_and_refuses_a_stale_etag(backend: 
 }
 
 async fn join_and_leave_are_idempotent_and_counted(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, anna) = world.member("Anna").await;
-    let (bruno, bruno_client) = world.member("Bruno").await;
+    let world = World::start_default(backend).await;
+    let (_, anna) = world.chapter_member("Anna").await;
+    let (bruno, bruno_client) = world.chapter_member("Bruno").await;
     let chapter = create(&anna, paris()).await;
 
     let joined = join(&bruno_client, &chapter.id).await.unwrap();
@@ -404,9 +353,9 @@ async fn join_and_leave_are_idempotent_and_counted(backend: Backend) {
 }
 
 async fn the_last_organiser_cannot_leave(backend: Backend) {
-    let world = World::start(backend).await;
-    let (anna, anna_client) = world.member("Anna").await;
-    let (bruno, bruno_client) = world.member("Bruno").await;
+    let world = World::start_default(backend).await;
+    let (anna, anna_client) = world.chapter_member("Anna").await;
+    let (bruno, bruno_client) = world.chapter_member("Bruno").await;
     let chapter = create(&anna_client, paris()).await;
 
     let status = leave(&anna_client, &chapter.id).await.unwrap_err();
@@ -437,9 +386,9 @@ async fn the_last_organiser_cannot_leave(backend: Backend) {
 }
 
 async fn add_organizer_makes_a_non_member_a_member_and_organiser(backend: Backend) {
-    let world = World::start(backend).await;
-    let (anna, anna_client) = world.member("Anna").await;
-    let (chloe, chloe_client) = world.member("Chloé").await;
+    let world = World::start_default(backend).await;
+    let (anna, anna_client) = world.chapter_member("Anna").await;
+    let (chloe, chloe_client) = world.chapter_member("Chloé").await;
     let chapter = create(&anna_client, paris()).await;
 
     let updated = add_organizer(&anna_client, &chapter.id, &chloe.id)
@@ -490,12 +439,12 @@ async fn add_organizer_makes_a_non_member_a_member_and_organiser(backend: Backen
 }
 
 async fn list_chapter_members_pages_in_joining_order(backend: Backend) {
-    let world = World::start(backend).await;
-    let (anna, anna_client) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (anna, anna_client) = world.chapter_member("Anna").await;
     let chapter = create(&anna_client, paris()).await;
     let mut expected = vec![anna.id.clone()];
     for name in ["Bruno", "Chloé", "David", "Emma"] {
-        let (member, client) = world.member(name).await;
+        let (member, client) = world.chapter_member(name).await;
         join(&client, &chapter.id).await.unwrap();
         expected.push(member.id);
     }
@@ -524,8 +473,8 @@ async fn list_chapter_members_pages_in_joining_order(backend: Backend) {
 }
 
 async fn anonymous_callers_must_sign_in_to_change_or_list_members(backend: Backend) {
-    let world = World::start(backend).await;
-    let (anna, anna_client) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (anna, anna_client) = world.chapter_member("Anna").await;
     let chapter = create(&anna_client, paris()).await;
     let anonymous = world.events.anonymous();
     let calls: Vec<(&str, Call)> = vec![
@@ -606,10 +555,10 @@ async fn anonymous_callers_must_sign_in_to_change_or_list_members(backend: Backe
 }
 
 async fn only_organisers_update_and_add_organisers(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, anna) = world.member("Anna").await;
-    let (bruno, bruno_client) = world.member("Bruno").await;
-    let (_, outsider) = world.member("Oscar").await;
+    let world = World::start_default(backend).await;
+    let (_, anna) = world.chapter_member("Anna").await;
+    let (bruno, bruno_client) = world.chapter_member("Bruno").await;
+    let (_, outsider) = world.chapter_member("Oscar").await;
     let chapter = create(&anna, paris()).await;
     join(&bruno_client, &chapter.id).await.unwrap();
 
@@ -647,9 +596,9 @@ fn chapter_with_members(chapter: &pb::Chapter, count: i32) -> pb::Chapter {
 }
 
 async fn only_chapter_members_list_its_members(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, anna) = world.member("Anna").await;
-    let (_, bruno) = world.member("Bruno").await;
+    let world = World::start_default(backend).await;
+    let (_, anna) = world.chapter_member("Anna").await;
+    let (_, bruno) = world.chapter_member("Bruno").await;
     let chapter = create(&anna, paris()).await;
     assert_eq!(
         code(member_ids(&bruno, &chapter.id).await),
@@ -666,8 +615,8 @@ async fn only_chapter_members_list_its_members(backend: Backend) {
 }
 
 async fn unknown_chapters_are_not_found(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, anna) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (_, anna) = world.chapter_member("Anna").await;
     let missing = uuid::Uuid::now_v7().to_string();
     assert_eq!(code(get(&anna, &missing).await), Code::NotFound);
     assert_eq!(code(join(&anna, &missing).await), Code::NotFound);
@@ -692,8 +641,8 @@ async fn unknown_chapters_are_not_found(backend: Backend) {
 }
 
 async fn bad_inputs_are_invalid_argument_naming_the_field(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, client) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (_, client) = world.chapter_member("Anna").await;
     let chapter = create(&client, paris()).await;
     let id = chapter.id.clone();
     let create_with = |edit: fn(&mut pb::Chapter)| {
@@ -988,8 +937,8 @@ async fn bad_inputs_are_invalid_argument_naming_the_field(backend: Backend) {
 }
 
 async fn page_sizes_default_and_clamp(backend: Backend) {
-    let world = World::start(backend).await;
-    let (_, client) = world.member("Anna").await;
+    let world = World::start_default(backend).await;
+    let (_, client) = world.chapter_member("Anna").await;
     for i in 0..21 {
         create(
             &client,

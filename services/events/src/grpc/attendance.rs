@@ -1,0 +1,330 @@
+//! Attendance: attendee lists and summaries, announcements, check-in codes, check-in and
+//! completion.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::pagination::{next_page_token, page_size};
+use rendezvous_common::validate::{self};
+use rendezvous_proto::events::v1 as pb;
+use tonic::Request;
+
+use super::{
+    DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, id_or_me, member_caller, optional_member,
+};
+use crate::convert::Fields;
+use crate::convert::events::Announcement;
+use crate::convert::events::event_to_pb;
+use crate::convert::rsvps::{rsvp_to_pb, status_filter, status_pb};
+use crate::convert::{count, ts};
+use crate::domain::access::{Action, AttendeeView, attendee_view, authorize};
+use crate::domain::event::EventRow;
+use crate::domain::event::EventState;
+use crate::domain::rsvp::RsvpState;
+use crate::error::{Error, Result};
+use crate::notices;
+use crate::store::CompleteOutcome;
+
+impl Events {
+    pub(super) async fn list_attendees(
+        &self,
+        request: Request<pb::ListAttendeesRequest>,
+    ) -> Result<pb::ListAttendeesResponse> {
+        let me = member_caller(&request)?;
+        let req = request.into_inner();
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("event_id", &req.event_id));
+        let mut statuses = Vec::new();
+        for (i, s) in req.statuses.iter().enumerate() {
+            match status_filter(*s) {
+                Some(name) => statuses.push(name),
+                None => f.push(FieldViolation::new(
+                    format!("statuses[{i}]"),
+                    "is not a known RSVP status",
+                )),
+            }
+        }
+        if statuses.is_empty() {
+            statuses = vec![RsvpState::Confirmed, RsvpState::Waitlisted];
+        }
+        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
+        let scope = format!("ListAttendees/{}", req.event_id);
+        let after: Option<(i64, String)> =
+            f.or_default(self.0.page_tokens.decode(&scope, &req.page_token));
+        f.finish(())?;
+        let me_s = me.to_string();
+        let (event, access) = self.event_for(id, Some(me), Action::ListAttendees).await?;
+        // Hosts and full co-hosts; a check-in-only co-host may only check people in.
+        let manages = event.is_manager(me);
+        let after = match after {
+            Some((micros, member)) => Some((
+                DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+                    Error::field("page_token", "not a page token issued by this method")
+                })?,
+                member,
+            )),
+            None => None,
+        };
+        let mut rows = self
+            .0
+            .store
+            .rsvps(event.id, &statuses, req.checked_in_only, after, limit + 1)
+            .await?;
+        let next_page_token = next_page_token(&mut rows, limit, |r| {
+            let cursor = (r.created_at.timestamp_micros(), r.member_id.clone());
+            self.0.page_tokens.encode(&scope, &cursor)
+        });
+        let mut attendees = Vec::with_capacity(rows.len());
+        let mut hidden = 0;
+        for r in &rows {
+            let visible =
+                match attendee_view(manages, r.member_id == me_s, access.confirmed, r.visibility) {
+                    AttendeeView::Visible => true,
+                    AttendeeView::IfConnected => match &self.0.members {
+                        Some(m) => m.are_connected(&me_s, &r.member_id).await?.connected,
+                        None => false,
+                    },
+                    AttendeeView::Hidden => false,
+                };
+            if visible {
+                attendees.push(pb::Attendee {
+                    member_id: r.member_id.clone(),
+                    status: status_pb(r.state).into(),
+                    waitlist_position: r
+                        .waitlist_position
+                        .and_then(|p| i32::try_from(p).ok())
+                        .unwrap_or(0),
+                    checked_in: r.checked_in_at.is_some(),
+                    check_in_time: r.checked_in_at.and_then(ts),
+                    rsvp_time: ts(r.created_at),
+                });
+            } else {
+                hidden += 1;
+            }
+        }
+        Ok(pb::ListAttendeesResponse {
+            attendees,
+            next_page_token,
+            hidden_count: hidden,
+        })
+    }
+
+    pub(super) async fn get_attendance_summary(
+        &self,
+        request: Request<pb::GetAttendanceSummaryRequest>,
+    ) -> Result<pb::GetAttendanceSummaryResponse> {
+        let viewer = optional_member(&request)?;
+        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let event = self.visible_event(id, viewer).await?;
+        let counts = self.0.store.status_counts(event.id).await?;
+        let of = |name: &str| {
+            counts
+                .iter()
+                .find(|(s, _)| s == name)
+                .map_or(0, |(_, n)| *n)
+        };
+        let checked_in = self.0.store.checked_in_ids(event.id).await?.len();
+        let mut unmet = 0;
+        let mut visible_unmet = Vec::new();
+        if let (Some(me), Some(members)) = (viewer, &self.0.members) {
+            let me_s = me.to_string();
+            let going = self
+                .0
+                .store
+                .rsvps(event.id, &[RsvpState::Confirmed], false, None, 10_000)
+                .await?;
+            let ids: Vec<String> = going
+                .iter()
+                .map(|r| r.member_id.clone())
+                .filter(|m| *m != me_s)
+                .collect();
+            if !ids.is_empty() {
+                unmet = members.count_unmet(&me_s, ids).await?;
+            }
+            if unmet > 0 {
+                let i_am_confirmed = going.iter().any(|r| r.member_id == me_s);
+                for r in going.iter().filter(|r| r.member_id != me_s) {
+                    let may_see =
+                        attendee_view(event.is_manager(me), false, i_am_confirmed, r.visibility)
+                            != AttendeeView::Hidden;
+                    if may_see {
+                        let c = members.are_connected(&me_s, &r.member_id).await?;
+                        if c.connected && !c.met_in_person {
+                            visible_unmet.push(r.member_id.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(pb::GetAttendanceSummaryResponse {
+            summary: Some(pb::AttendanceSummary {
+                event_id: event.id.to_string(),
+                capacity: count(event.capacity),
+                confirmed_count: count(of("confirmed")),
+                waitlisted_count: count(of("waitlisted")),
+                offered_count: count(of("offered")),
+                pending_approval_count: count(of("pending_approval")),
+                checked_in_count: count(i64::try_from(checked_in).unwrap_or(i64::MAX)),
+                no_show_count: count(event.no_show_count),
+                unmet_connections_going_count: count(unmet),
+                visible_unmet_connection_ids: visible_unmet,
+            }),
+        })
+    }
+
+    pub(super) async fn announce_to_attendees(
+        &self,
+        request: Request<pb::AnnounceToAttendeesRequest>,
+    ) -> Result<pb::AnnounceToAttendeesResponse> {
+        let me = member_caller(&request)?;
+        let announcement = Announcement::try_from(request.get_ref())?;
+        let event = self
+            .event_for(announcement.event_id, Some(me), Action::Manage)
+            .await?
+            .0;
+        let sent = self
+            .0
+            .store
+            .announce(
+                &event,
+                notices::member_facts(me, self.display_name_for_notice(me).await),
+                &announcement.request_id,
+                &announcement.message,
+                announcement.include_waitlisted,
+                self.now(),
+            )
+            .await?;
+        Ok(pb::AnnounceToAttendeesResponse {
+            recipient_count: count(sent),
+        })
+    }
+
+    pub(super) async fn get_check_in_code(
+        &self,
+        request: Request<pb::GetCheckInCodeRequest>,
+    ) -> Result<pb::GetCheckInCodeResponse> {
+        let me = member_caller(&request)?;
+        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let event = self
+            .event_for(id, Some(me), Action::SeeCheckInCode)
+            .await?
+            .0;
+        let (open, close) = self.window(&event);
+        Ok(pb::GetCheckInCodeResponse {
+            code: event.check_in_code,
+            window_start_time: ts(open),
+            window_end_time: ts(close),
+        })
+    }
+
+    pub(super) async fn rotate_check_in_code(
+        &self,
+        request: Request<pb::RotateCheckInCodeRequest>,
+    ) -> Result<pb::RotateCheckInCodeResponse> {
+        let me = member_caller(&request)?;
+        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let event = self.event_for(id, Some(me), Action::Manage).await?.0;
+        let code = crate::domain::event::new_check_in_code();
+        self.0
+            .store
+            .set_check_in_code(event.id, &code, self.now())
+            .await?;
+        let (open, close) = self.window(&event);
+        Ok(pb::RotateCheckInCodeResponse {
+            code,
+            window_start_time: ts(open),
+            window_end_time: ts(close),
+        })
+    }
+
+    pub(super) async fn check_in(
+        &self,
+        request: Request<pb::CheckInRequest>,
+    ) -> Result<pb::CheckInResponse> {
+        let me = member_caller(&request)?;
+        let req = request.into_inner();
+        let id = id_field("event_id", &req.event_id)?;
+        let (event, access) = self.event_for(id, Some(me), Action::See).await?;
+        let member = match req.target {
+            Some(pb::check_in_request::Target::Code(code)) => {
+                let code = code.trim().to_uppercase();
+                if code.is_empty() || code.len() > 32 {
+                    return Err(Error::field("code", "is required"));
+                }
+                if !constant_time_eq(code.as_bytes(), event.check_in_code.as_bytes()) {
+                    return Err(Error::PermissionDenied("the check-in code is wrong"));
+                }
+                me
+            }
+            Some(pb::check_in_request::Target::MemberId(member)) => {
+                let member = id_or_me("member_id", &member, me)?;
+                authorize(&event, Some(me), access, Action::CheckIn)?;
+                member
+            }
+            None => return Err(Error::field("target", "is required: code or member_id")),
+        };
+        if event.state != EventState::Published {
+            return Err(Error::FailedPrecondition(
+                "the event is not open for check-in",
+            ));
+        }
+        let now = self.now();
+        let (open, close) = self.window(&event);
+        if now < open || now > close {
+            return Err(Error::FailedPrecondition("check-in is closed"));
+        }
+        let row = self.0.store.check_in(event.id, member, now).await?.ok_or(
+            Error::FailedPrecondition("only confirmed attendees can check in"),
+        )?;
+        Ok(pb::CheckInResponse {
+            rsvp: Some(rsvp_to_pb(&row)),
+        })
+    }
+
+    pub(super) async fn complete_event(
+        &self,
+        request: Request<pb::CompleteEventRequest>,
+    ) -> Result<pb::CompleteEventResponse> {
+        let me = member_caller(&request)?;
+        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let event = self.event_for(id, Some(me), Action::Manage).await?.0;
+        let now = self.now();
+        if now < event.start_at {
+            return Err(Error::FailedPrecondition("the event has not started yet"));
+        }
+        let CompleteOutcome {
+            checked_in,
+            no_show,
+            ..
+        } = self
+            .0
+            .store
+            .complete(event.id, now)
+            .await?
+            .map_err(Error::FailedPrecondition)?;
+        // Members down: the auto-complete task retries.
+        self.0.jobs.record_meetings(event.id, now).await;
+        let event = self
+            .0
+            .store
+            .event(event.id)
+            .await?
+            .ok_or(Error::NotFound("event"))?;
+        Ok(pb::CompleteEventResponse {
+            event: Some(event_to_pb(&event)),
+            checked_in_count: count(checked_in),
+            no_show_count: count(no_show),
+        })
+    }
+
+    /// When check-in opens and closes for `event`.
+    fn window(&self, event: &EventRow) -> (DateTime<Utc>, DateTime<Utc>) {
+        (
+            event.start_at - self.0.settings.check_in_before,
+            event.end_at + self.0.settings.check_in_after,
+        )
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

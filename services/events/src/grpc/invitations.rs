@@ -1,0 +1,103 @@
+//! Invitations: a host invites members, connections or a chapter under the weekly cap.
+
+use chrono::Duration;
+use rendezvous_proto::events::v1 as pb;
+use tonic::Request;
+
+use super::{Events, member_caller};
+use uuid::Uuid;
+
+use crate::convert::count;
+use crate::convert::events::{Invitation, Invitees};
+use crate::domain::access::Action;
+use crate::error::{Error, Result};
+use crate::notices;
+use crate::store::InviteOutcome;
+
+impl Events {
+    pub(super) async fn invite_members(
+        &self,
+        request: Request<pb::InviteMembersRequest>,
+    ) -> Result<pb::InviteMembersResponse> {
+        let me = member_caller(&request)?;
+        let invitation = Invitation::try_from(request.get_ref())?;
+        let event = self
+            .event_for(invitation.event_id, Some(me), Action::Manage)
+            .await?
+            .0;
+        if event.state.is_over() {
+            return Err(Error::FailedPrecondition("the event is over or cancelled"));
+        }
+        let candidates: Vec<String> = match invitation.invitees {
+            Invitees::Members(ids) => ids.iter().map(Uuid::to_string).collect(),
+            Invitees::AllConnections { only_in_event_city } => {
+                let city = if only_in_event_city {
+                    event.city.clone()
+                } else {
+                    String::new()
+                };
+                self.members()?
+                    .connection_ids(&me.to_string(), &city)
+                    .await?
+            }
+            Invitees::Chapter(chapter) => {
+                if !self.0.store.is_chapter_member(chapter, me).await? {
+                    return Err(Error::PermissionDenied(
+                        "only members of the chapter may invite it",
+                    ));
+                }
+                self.0.store.chapter_member_ids(chapter).await?
+            }
+        };
+        let mut candidates: Vec<String> = candidates
+            .into_iter()
+            .filter(|m| *m != me.to_string() && *m != event.host_id.to_string())
+            .collect();
+        candidates.sort();
+        candidates.dedup();
+        let mut allowed = Vec::with_capacity(candidates.len());
+        let mut blocked = 0;
+        if let Some(members) = &self.0.members {
+            for m in candidates {
+                if members.are_connected(&me.to_string(), &m).await?.blocked {
+                    blocked += 1;
+                } else {
+                    allowed.push(m);
+                }
+            }
+        } else {
+            allowed = candidates;
+        }
+        // Members is already needed here for blocks (and connections); unreachable, the call
+        // fails as those do. Not configured at all, the notice names nobody.
+        let inviter_name = match &self.0.members {
+            Some(members) => members.display_name(me).await?,
+            None => String::new(),
+        };
+        let now = self.now();
+        let InviteOutcome {
+            invited,
+            skipped,
+            remaining,
+        } = self
+            .0
+            .store
+            .invite(
+                &event,
+                notices::member_facts(me, inviter_name),
+                &allowed,
+                self.0.settings.weekly_invitation_cap,
+                now - Duration::days(7),
+                now,
+            )
+            .await?
+            .ok_or(Error::ResourceExhausted(
+                "the weekly invitation limit is reached",
+            ))?;
+        Ok(pb::InviteMembersResponse {
+            invited_count: count(invited),
+            skipped_count: count(skipped + blocked),
+            remaining_weekly_invitations: count(remaining),
+        })
+    }
+}

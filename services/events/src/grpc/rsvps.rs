@@ -1,0 +1,147 @@
+//! RSVPs: answering, reading one, and the single transitions (cancel, claim, approve,
+//! decline).
+
+use rendezvous_common::validate::{self};
+use rendezvous_proto::events::v1 as pb;
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{Events, id_field, id_or_me, member_caller};
+use crate::convert::Fields;
+use crate::convert::rsvps::{Answer, Decision, rsvp_to_pb};
+use crate::domain::access::{Action, authorize};
+use crate::domain::rsvp::Transition;
+use crate::error::{Error, Result};
+use crate::store::AdmitRequest;
+
+impl Events {
+    pub(super) async fn rsvp(&self, request: Request<pb::RsvpRequest>) -> Result<pb::RsvpResponse> {
+        let me = member_caller(&request)?;
+        let answer = Answer::try_from(request.get_ref())?;
+        let id = answer.event_id;
+        self.visible_event(id, Some(me)).await?;
+        let outcome = self
+            .0
+            .admission
+            .admit(
+                id,
+                AdmitRequest {
+                    member_id: me,
+                    intent: answer.intent,
+                    visibility: answer.visibility,
+                },
+            )
+            .await
+            .map_err(|_| Error::Unavailable("database"))??;
+        let mut row = self
+            .0
+            .store
+            .rsvp_of(id, me)
+            .await?
+            .ok_or(Error::NotFound("rsvp"))?;
+        // The batch's answer is what the caller's request became.
+        row.state = outcome.state;
+        if outcome.waitlist_position.is_some() {
+            row.waitlist_position = outcome.waitlist_position;
+        }
+        Ok(pb::RsvpResponse {
+            rsvp: Some(rsvp_to_pb(&row)),
+        })
+    }
+
+    pub(super) async fn get_rsvp(
+        &self,
+        request: Request<pb::GetRsvpRequest>,
+    ) -> Result<pb::GetRsvpResponse> {
+        let me = member_caller(&request)?;
+        let req = request.get_ref();
+        let mut f = Fields::new();
+        let id = f.or_default(validate::id("event_id", &req.event_id));
+        let member = if req.member_id.is_empty() {
+            me
+        } else {
+            f.or_default(id_or_me("member_id", &req.member_id, me))
+        };
+        f.finish(())?;
+        let (event, access) = self.event_for(id, Some(me), Action::See).await?;
+        if member != me {
+            authorize(&event, Some(me), access, Action::SeeOthersRsvp)?;
+        }
+        let row = self
+            .0
+            .store
+            .rsvp_of(event.id, member)
+            .await?
+            .ok_or(Error::NotFound("rsvp"))?;
+        Ok(pb::GetRsvpResponse {
+            rsvp: Some(rsvp_to_pb(&row)),
+        })
+    }
+
+    pub(super) async fn cancel_rsvp(
+        &self,
+        request: Request<pb::CancelRsvpRequest>,
+    ) -> Result<pb::CancelRsvpResponse> {
+        let me = member_caller(&request)?;
+        let id = id_field("event_id", &request.get_ref().event_id)?;
+        self.visible_event(id, Some(me)).await?;
+        let row = self.single(id, me, Transition::Cancel).await?;
+        Ok(pb::CancelRsvpResponse { rsvp: Some(row) })
+    }
+
+    pub(super) async fn claim_offer(
+        &self,
+        request: Request<pb::ClaimOfferRequest>,
+    ) -> Result<pb::ClaimOfferResponse> {
+        let me = member_caller(&request)?;
+        let id = id_field("event_id", &request.get_ref().event_id)?;
+        self.visible_event(id, Some(me)).await?;
+        let row = self.single(id, me, Transition::Claim).await?;
+        Ok(pb::ClaimOfferResponse { rsvp: Some(row) })
+    }
+
+    pub(super) async fn approve_rsvp(
+        &self,
+        request: Request<pb::ApproveRsvpRequest>,
+    ) -> Result<pb::ApproveRsvpResponse> {
+        let me = member_caller(&request)?;
+        let decision = Decision::try_from(request.get_ref())?;
+        let id = decision.event_id;
+        self.event_for(id, Some(me), Action::Manage).await?;
+        let row = self
+            .single(id, decision.member_id, Transition::Approve)
+            .await?;
+        Ok(pb::ApproveRsvpResponse { rsvp: Some(row) })
+    }
+
+    pub(super) async fn decline_rsvp(
+        &self,
+        request: Request<pb::DeclineRsvpRequest>,
+    ) -> Result<pb::DeclineRsvpResponse> {
+        let me = member_caller(&request)?;
+        let decision = Decision::try_from(request.get_ref())?;
+        let id = decision.event_id;
+        self.event_for(id, Some(me), Action::Manage).await?;
+        let row = self
+            .single(id, decision.member_id, Transition::Decline)
+            .await?;
+        Ok(pb::DeclineRsvpResponse { rsvp: Some(row) })
+    }
+
+    /// Applies one RSVP transition and returns the RSVP as it now stands.
+    async fn single(&self, event_id: Uuid, member: Uuid, op: Transition) -> Result<pb::Rsvp> {
+        let outcome = self
+            .0
+            .store
+            .transition(event_id, member, op, self.now())
+            .await??;
+        let mut row = self
+            .0
+            .store
+            .rsvp_of(event_id, member)
+            .await?
+            .ok_or(Error::NotFound("rsvp"))?;
+        row.state = outcome.state;
+        Ok(rsvp_to_pb(&row))
+    }
+}

@@ -1,0 +1,632 @@
+//! Event storage: create, edit, publish, cancel, list, co-hosts.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::with_db;
+use sqlx::Row as _;
+use uuid::Uuid;
+
+use super::rsvps::RsvpOps as _;
+use super::{EVENT_COLUMNS, EventOps as _, Store, Stored as _, stored_uuid, waitlist_columns};
+use crate::domain::access::{Access, Action};
+use crate::domain::event::{
+    CohostRole, EventEdit, EventRefusal, EventRow, EventState, EventVisibility, NewEvent,
+    check_times,
+};
+use crate::domain::rsvp;
+use crate::notices;
+
+/// Filters of ListEvents (already validated).
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub city_key: Option<String>,
+    pub chapter_id: Option<String>,
+    pub start_after: DateTime<Utc>,
+    pub start_before: Option<DateTime<Utc>>,
+    /// Lower-cased words that must each appear in the title or description.
+    pub words: Vec<String>,
+    /// Bounding box: min lat, max lat, and min/max lon when it does not wrap.
+    pub bbox: Option<(f64, f64, Option<(f64, f64)>)>,
+    pub host_id: Option<String>,
+    pub series_id: Option<String>,
+}
+
+impl Store {
+    /// Stores a draft event; a repeated `request_id` of the same host returns the first one.
+    pub async fn create_event(
+        &self,
+        new: &NewEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            if let Some(request_id) = &new.request_id {
+                let existing: Option<String> = sqlx::query_scalar(
+                    "SELECT id FROM events WHERE host_id = $1 AND request_id = $2",
+                )
+                .bind(new.host_id.to_string())
+                .bind(request_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(id) = existing {
+                    return stored_uuid(&id);
+                }
+            }
+            sqlx::query(
+                "INSERT INTO events (id, chapter_id, host_id, title, description, kind, venue_name, \
+                 venue_address, latitude, longitude, city, city_key, start_at, end_at, time_zone, \
+                 capacity, rsvp_deadline, visibility, state, approval_required, waitlist_mode, \
+                 offer_window_secs, check_in_code, request_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                 $18, 'draft', $19, $20, $21, $22, $23, $24, $24)",
+            )
+            .bind(new.id.to_string())
+            .bind(new.chapter_id.map(|c| c.to_string()))
+            .bind(new.host_id.to_string())
+            .bind(&new.title)
+            .bind(&new.description)
+            .bind(new.kind.stored())
+            .bind(&new.venue_name)
+            .bind(&new.venue_address)
+            .bind(new.latitude)
+            .bind(new.longitude)
+            .bind(&new.city)
+            .bind(new.city.to_lowercase())
+            .bind(new.start_at)
+            .bind(new.end_at)
+            .bind(&new.time_zone)
+            .bind(i64::from(new.capacity))
+            .bind(new.rsvp_deadline)
+            .bind(new.visibility.stored())
+            .bind(new.approval_required)
+            .bind(waitlist_columns(new.waitlist).0)
+            .bind(waitlist_columns(new.waitlist).1)
+            .bind(&new.check_in_code)
+            .bind(&new.request_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(new.id)
+        })
+    }
+
+    /// Opens a draft for RSVPs; false when it is not a draft.
+    pub async fn publish_event(
+        &self,
+        event_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE events SET state = 'published', version = version + 1, updated_at = $2 \
+                 WHERE id = $1 AND state = 'draft'",
+            )
+            .bind(event_id.to_string())
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+        })
+    }
+
+    /// Admits a batch of RSVPs to one event in one transaction, in the order given.
+    pub async fn event(&self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            let mut conn = pool.acquire().await?;
+            conn.load_event(id).await
+        })
+    }
+
+    /// The event and what decides whether `member` may see it.
+    pub async fn event_with_access(
+        &self,
+        id: Uuid,
+        member: Option<Uuid>,
+    ) -> Result<Option<(EventRow, Access)>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            let mut conn = pool.acquire().await?;
+            let Some(event) = conn.load_event(id).await? else {
+                return Ok(None);
+            };
+            let access = match member {
+                Some(member) => conn.access(&event, member).await?,
+                None => Access::default(),
+            };
+            Ok(Some((event, access)))
+        })
+    }
+
+    /// The event a host created with `request_id`, if any.
+    pub async fn event_by_request(
+        &self,
+        host_id: Uuid,
+        request_id: &str,
+    ) -> Result<Option<Uuid>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            sqlx::query_scalar("SELECT id FROM events WHERE host_id = $1 AND request_id = $2")
+                .bind(host_id.to_string())
+                .bind(request_id)
+                .fetch_optional(pool)
+                .await?
+                .map(|id: String| stored_uuid(&id))
+                .transpose()
+        })
+    }
+
+    /// Applies an edit as a host: etag, capacity and time rules checked under the row lock; a
+    /// change of time or place tells every confirmed, wait-listed and offered member.
+    pub async fn update_event(
+        &self,
+        id: Uuid,
+        caller: Uuid,
+        edit: &EventEdit,
+        now: DateTime<Utc>,
+    ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            let Some(mut ledger) = tx.lock_ledger(id).await? else {
+                return Ok(Err(EventRefusal::NotFound));
+            };
+            let previous = ledger.event.clone();
+            let mut e = previous.clone();
+            if let Err(refusal) = tx.authorize(&e, caller, Action::Manage).await? {
+                return Ok(Err(refusal));
+            }
+            if edit
+                .etag
+                .as_ref()
+                .is_some_and(|etag| *etag != e.version.to_string())
+            {
+                return Ok(Err(EventRefusal::EtagMismatch));
+            }
+            if e.state.is_over() {
+                return Ok(Err(EventRefusal::State(
+                    "a cancelled or completed event cannot change",
+                )));
+            }
+            if let Some(v) = &edit.title {
+                e.title.clone_from(v);
+            }
+            if let Some(v) = &edit.description {
+                e.description.clone_from(v);
+            }
+            if let Some(v) = edit.kind {
+                e.kind = v;
+            }
+            if let Some((name, address, lat, lon)) = &edit.venue {
+                e.venue_name.clone_from(name);
+                e.venue_address.clone_from(address);
+                e.latitude = *lat;
+                e.longitude = *lon;
+            }
+            if let Some(v) = &edit.city {
+                e.city.clone_from(v);
+            }
+            if let Some(v) = edit.start_at {
+                e.start_at = v;
+            }
+            if let Some(v) = edit.end_at {
+                e.end_at = v;
+            }
+            if let Some(v) = &edit.time_zone {
+                e.time_zone.clone_from(v);
+            }
+            if let Some(v) = edit.rsvp_deadline {
+                e.rsvp_deadline = v;
+            }
+            if let Some(v) = edit.visibility {
+                e.visibility = v;
+            }
+            if let Some(v) = edit.approval_required {
+                e.approval_required = v;
+            }
+            if let Some(v) = edit.waitlist {
+                e.waitlist = v;
+            }
+            let mut violations = check_times(e.start_at, e.end_at, e.rsvp_deadline);
+            if edit.start_at.is_some() && e.start_at <= now {
+                violations.push(FieldViolation::new(
+                    "event.start_time",
+                    "must be in the future",
+                ));
+            }
+            if e.visibility == EventVisibility::Chapter && e.chapter_id.is_none() {
+                violations.push(FieldViolation::new(
+                    "event.visibility",
+                    "chapter visibility needs a chapter",
+                ));
+            }
+            if !violations.is_empty() {
+                return Ok(Err(EventRefusal::Invalid(violations)));
+            }
+            let mut promote = 0;
+            if let Some(capacity) = edit.capacity {
+                promote = match rsvp::change_capacity(&ledger.rules, &ledger.seats, capacity) {
+                    Ok(n) => n,
+                    Err(rule) => return Ok(Err(EventRefusal::Rule(rule))),
+                };
+                e.capacity = i64::from(capacity);
+                ledger.rules.capacity = capacity;
+            }
+            sqlx::query(
+                "UPDATE events SET title = $2, description = $3, kind = $4, venue_name = $5, \
+                 venue_address = $6, latitude = $7, longitude = $8, city = $9, city_key = $10, \
+                 start_at = $11, end_at = $12, time_zone = $13, capacity = $14, rsvp_deadline = $15, \
+                 visibility = $16, approval_required = $17, waitlist_mode = $18, offer_window_secs = $19, \
+                 version = version + 1, updated_at = $20 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(&e.title)
+            .bind(&e.description)
+            .bind(e.kind.stored())
+            .bind(&e.venue_name)
+            .bind(&e.venue_address)
+            .bind(e.latitude)
+            .bind(e.longitude)
+            .bind(&e.city)
+            .bind(e.city.to_lowercase())
+            .bind(e.start_at)
+            .bind(e.end_at)
+            .bind(&e.time_zone)
+            .bind(e.capacity)
+            .bind(e.rsvp_deadline)
+            .bind(e.visibility.stored())
+            .bind(e.approval_required)
+            .bind(waitlist_columns(e.waitlist).0)
+            .bind(waitlist_columns(e.waitlist).1)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if promote > 0 {
+                ledger.event = e.clone();
+                let to = ledger.rules.mode.promote_to();
+                tx.promote(&mut ledger, promote, to, now).await?;
+                tx.save_seats(&ledger, now).await?;
+            }
+            let notice = notices::event_updated(&e, &previous);
+            if (notice.time_changed || notice.venue_changed) && e.state == EventState::Published {
+                let version = e.version + 1;
+                let members: Vec<String> = sqlx::query_scalar(
+                    "SELECT member_id FROM rsvps WHERE event_id = $1 \
+                     AND status IN ('confirmed', 'waitlisted', 'offered') ORDER BY seq",
+                )
+                .bind(id.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+                for member in &members {
+                    tx.tell(
+                        member,
+                        format!("event-updated:{id}:{version}:{member}"),
+                        notice.clone().into(),
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
+            tx.commit().await?;
+            Ok(Ok(e))
+        })
+    }
+
+    /// Publishes a draft (hosts only); chapter members hear of it unless it is invite-only.
+    pub async fn publish(
+        &self,
+        id: Uuid,
+        caller: Uuid,
+        etag: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            let Some(e) = tx.lock_event(id).await? else {
+                return Ok(Err(EventRefusal::NotFound));
+            };
+            if let Err(refusal) = tx.authorize(&e, caller, Action::Manage).await? {
+                return Ok(Err(refusal));
+            }
+            if etag.is_some_and(|etag| etag != e.version.to_string()) {
+                return Ok(Err(EventRefusal::EtagMismatch));
+            }
+            if e.state == EventState::Published {
+                tx.commit().await?;
+                return Ok(Ok(e));
+            }
+            if e.state != EventState::Draft {
+                return Ok(Err(EventRefusal::State("only a draft can be published")));
+            }
+            if e.start_at <= now {
+                return Ok(Err(EventRefusal::State("the event has already started")));
+            }
+            sqlx::query("UPDATE events SET state = 'published', version = version + 1, updated_at = $2 WHERE id = $1")
+                .bind(id.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(chapter) = &e.chapter_id
+                && e.visibility != EventVisibility::InviteOnly
+            {
+                let members: Vec<String> = sqlx::query_scalar(
+                    "SELECT member_id FROM chapter_members WHERE chapter_id = $1 AND member_id <> $2",
+                )
+                .bind(chapter)
+                .bind(e.host_id.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+                let name: String = sqlx::query_scalar("SELECT name FROM chapters WHERE id = $1")
+                    .bind(chapter)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let notice = notices::chapter_new_event(chapter, &name, &e);
+                for member in &members {
+                    tx.tell(
+                        member,
+                        format!("chapter-new-event:{id}:{member}"),
+                        notice.clone().into(),
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
+            tx.commit().await?;
+            Ok(Ok(e))
+        })
+    }
+
+    /// Cancels an event (hosts only) and tells everyone who RSVP'd or was invited.
+    pub async fn cancel_event(
+        &self,
+        id: Uuid,
+        caller: Option<Uuid>,
+        reason: &str,
+        etag: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            let Some(e) = tx.lock_event(id).await? else {
+                return Ok(Err(EventRefusal::NotFound));
+            };
+            if let Some(caller) = caller
+                && let Err(refusal) = tx.authorize(&e, caller, Action::Manage).await?
+            {
+                return Ok(Err(refusal));
+            }
+            if etag.is_some_and(|etag| etag != e.version.to_string()) {
+                return Ok(Err(EventRefusal::EtagMismatch));
+            }
+            if e.state == EventState::Cancelled {
+                tx.commit().await?;
+                return Ok(Ok(e));
+            }
+            if e.state == EventState::Completed {
+                return Ok(Err(EventRefusal::State(
+                    "a completed event cannot be cancelled",
+                )));
+            }
+            sqlx::query(
+                "UPDATE events SET state = 'cancelled', cancellation_reason = $2, version = version + 1, \
+                 updated_at = $3 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let members: Vec<String> = sqlx::query_scalar(
+                "SELECT member_id FROM rsvps WHERE event_id = $1 AND status <> 'not_going' \
+                 UNION SELECT member_id FROM invitations WHERE event_id = $1",
+            )
+            .bind(id.to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+            let notice = notices::event_cancelled(&e, reason);
+            for member in members.iter().filter(|m| **m != e.host_id.to_string()) {
+                tx.tell(
+                    member,
+                    format!("event-cancelled:{id}:{member}"),
+                    notice.clone().into(),
+                    now,
+                )
+                .await?;
+            }
+            let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
+            tx.commit().await?;
+            Ok(Ok(e))
+        })
+    }
+
+    /// Events `viewer` may see matching `filter`, ordered by (start, id) after `after`.
+    pub async fn list_events(
+        &self,
+        viewer: &str,
+        filter: &EventFilter,
+        after: Option<(DateTime<Utc>, String)>,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            let mut q = {
+                let mut b = sqlx::QueryBuilder::new(format!(
+                    "SELECT {EVENT_COLUMNS} FROM events e WHERE (e.host_id = "
+                ));
+                b.push_bind(viewer.to_owned());
+                b.push(" OR EXISTS (SELECT 1 FROM cohosts c WHERE c.event_id = e.id AND c.member_id = ");
+                b.push_bind(viewer.to_owned());
+                b.push(") OR (e.state <> 'draft' AND (e.visibility = 'public' OR EXISTS (SELECT 1 FROM invitations i WHERE i.event_id = e.id AND i.member_id = ");
+                b.push_bind(viewer.to_owned());
+                b.push(
+                    ") OR EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = ",
+                );
+                b.push_bind(viewer.to_owned());
+                b.push(") OR (e.visibility = 'chapter' AND EXISTS (SELECT 1 FROM chapter_members m WHERE m.chapter_id = e.chapter_id AND m.member_id = ");
+                b.push_bind(viewer.to_owned());
+                b.push("))))) AND e.start_at >= ");
+                b.push_bind(filter.start_after);
+                b
+            };
+            if let Some(before) = filter.start_before {
+                q.push(" AND e.start_at < ").push_bind(before);
+            }
+            if let Some(city) = &filter.city_key {
+                q.push(" AND e.city_key = ").push_bind(city.clone());
+            }
+            if let Some(chapter) = &filter.chapter_id {
+                q.push(" AND e.chapter_id = ").push_bind(chapter.clone());
+            }
+            if let Some(host) = &filter.host_id {
+                q.push(" AND e.host_id = ").push_bind(host.clone());
+            }
+            if let Some(series) = &filter.series_id {
+                q.push(" AND e.series_id = ").push_bind(series.clone());
+            }
+            for word in &filter.words {
+                let pattern = format!("%{}%", escape_like(word));
+                q.push(" AND (LOWER(e.title) LIKE ")
+                    .push_bind(pattern.clone());
+                q.push(" ESCAPE '\\' OR LOWER(e.description) LIKE ")
+                    .push_bind(pattern);
+                q.push(" ESCAPE '\\')");
+            }
+            if let Some((min_lat, max_lat, lon)) = filter.bbox {
+                q.push(" AND e.latitude BETWEEN ")
+                    .push_bind(min_lat)
+                    .push(" AND ")
+                    .push_bind(max_lat);
+                if let Some((min_lon, max_lon)) = lon {
+                    q.push(" AND e.longitude BETWEEN ")
+                        .push_bind(min_lon)
+                        .push(" AND ")
+                        .push_bind(max_lon);
+                }
+            }
+            if let Some((start, id)) = after {
+                q.push(" AND (e.start_at > ").push_bind(start);
+                q.push(" OR (e.start_at = ").push_bind(start);
+                q.push(" AND e.id > ").push_bind(id).push("))");
+            }
+            q.push(" ORDER BY e.start_at, e.id LIMIT ")
+                .push_bind(i64::from(limit));
+            let rows = q.build().fetch_all(pool).await?;
+            let mut events = Vec::with_capacity(rows.len());
+            for row in &rows {
+                events.push(event_from_row!(row));
+            }
+            let mut conn = pool.acquire().await?;
+            for event in &mut events {
+                event.cohosts = conn.cohosts(event.id).await?;
+            }
+            Ok(events)
+        })
+    }
+
+    /// Upcoming (not yet ended) events `member` hosts, co-hosts or has an active RSVP to.
+    pub async fn list_my_events(
+        &self,
+        member: Uuid,
+        now: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, String)>,
+        limit: u32,
+        confirmed_only: bool,
+    ) -> Result<Vec<EventRow>, sqlx::Error> {
+        let (after_start, after_id) = after.unwrap_or((DateTime::<Utc>::UNIX_EPOCH, String::new()));
+        let mine = if confirmed_only {
+            "EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = $1 AND r.status = 'confirmed') \
+             OR e.host_id = $1 OR EXISTS (SELECT 1 FROM cohosts c WHERE c.event_id = e.id AND c.member_id = $1)"
+        } else {
+            "e.host_id = $1 OR EXISTS (SELECT 1 FROM cohosts c WHERE c.event_id = e.id AND c.member_id = $1) \
+             OR EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = $1 \
+             AND r.status IN ('confirmed', 'waitlisted', 'offered', 'pending_approval'))"
+        };
+        let states = if confirmed_only {
+            "('published')"
+        } else {
+            "('draft', 'published')"
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE ({mine}) AND e.state IN {states} AND e.end_at > $2 \
+             AND (e.start_at > $3 OR (e.start_at = $3 AND e.id > $4)) ORDER BY e.start_at, e.id LIMIT $5"
+        );
+        with_db!(self.db(), |pool| {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(member.to_string())
+                .bind(now)
+                .bind(after_start)
+                .bind(after_id)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            let mut events = Vec::with_capacity(rows.len());
+            for row in &rows {
+                events.push(event_from_row!(row));
+            }
+            let mut conn = pool.acquire().await?;
+            for event in &mut events {
+                event.cohosts = conn.cohosts(event.id).await?;
+            }
+            Ok(events)
+        })
+    }
+
+    /// Adds or changes (`Some(role)`) or removes (`None`) a co-host, as the event's host.
+    pub async fn set_cohost(
+        &self,
+        id: Uuid,
+        caller: Uuid,
+        member: Uuid,
+        role: Option<CohostRole>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            let Some(e) = tx.lock_event(id).await? else {
+                return Ok(Err(EventRefusal::NotFound));
+            };
+            if let Err(refusal) = tx.authorize(&e, caller, Action::ManageCohosts).await? {
+                return Ok(Err(refusal));
+            }
+            if member == e.host_id {
+                return Ok(Err(EventRefusal::Invalid(vec![FieldViolation::new(
+                    "member_id",
+                    "the host cannot be a co-host",
+                )])));
+            }
+            match role {
+                Some(role) => {
+                    sqlx::query(
+                        "INSERT INTO cohosts (event_id, member_id, role) VALUES ($1, $2, $3) \
+                         ON CONFLICT (event_id, member_id) DO UPDATE SET role = excluded.role",
+                    )
+                    .bind(id.to_string())
+                    .bind(member.to_string())
+                    .bind(role.stored())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM cohosts WHERE event_id = $1 AND member_id = $2")
+                        .bind(id.to_string())
+                        .bind(member.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            sqlx::query("UPDATE events SET version = version + 1, updated_at = $2 WHERE id = $1")
+                .bind(id.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
+            tx.commit().await?;
+            Ok(Ok(e))
+        })
+    }
+}
+
+fn escape_like(word: &str) -> String {
+    word.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

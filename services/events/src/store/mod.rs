@@ -1,0 +1,385 @@
+//! Events storage on SQLite and PostgreSQL, each method written once for both (see
+//! `rendezvous_common::db::with_db!`).
+//!
+//! The RSVP path enforces capacity in the database: one transaction locks the event row
+//! (`SELECT … FOR UPDATE` on PostgreSQL; `BEGIN IMMEDIATE` serialises writers on SQLite),
+//! reads the seat counters kept on it, asks the pure rules in [`crate::domain::rsvp`] what each
+//! RSVP becomes, writes the rows, the counters and the outbox, and commits. A `CHECK` on the
+//! event row (`confirmed + offered ≤ capacity`) backs the rules up. Several RSVPs to one event
+//! are admitted in one such transaction (see the `admission` module), which keeps a popular event
+//! from turning into a convoy of transactions queueing on its row lock.
+
+use rendezvous_common::db::{Db, Locks, Migrations};
+use sqlx::{PgConnection, Row as _, SqliteConnection};
+use uuid::Uuid;
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::outbox::OutboxWriter as _;
+use rendezvous_proto::notifications::v1::Notice;
+
+use crate::domain::access::{Access, Action, authorize};
+use crate::domain::chapter::Role;
+use crate::domain::event::{
+    CohostRole, EventKind, EventRefusal, EventRow, EventState, EventVisibility,
+};
+use crate::domain::rsvp::{RsvpState, RsvpVisibility, WaitlistMode};
+use crate::domain::series::SeriesState;
+
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &[
+        (
+            1,
+            "events",
+            include_str!("../../migrations/sqlite/0001_events.sql"),
+        ),
+        (2, "outbox", rendezvous_common::outbox::SQLITE_DDL),
+        (
+            3,
+            "chapter requests",
+            include_str!("../../migrations/sqlite/0003_chapter_requests.sql"),
+        ),
+        (
+            4,
+            "event service",
+            include_str!("../../migrations/sqlite/0004_event_service.sql"),
+        ),
+        (
+            5,
+            "series horizon",
+            include_str!("../../migrations/sqlite/0005_series_horizon.sql"),
+        ),
+    ],
+    postgres: &[
+        (
+            1,
+            "events",
+            include_str!("../../migrations/postgres/0001_events.sql"),
+        ),
+        (2, "outbox", rendezvous_common::outbox::POSTGRES_DDL),
+        (
+            3,
+            "chapter requests",
+            include_str!("../../migrations/postgres/0003_chapter_requests.sql"),
+        ),
+        (
+            4,
+            "event service",
+            include_str!("../../migrations/postgres/0004_event_service.sql"),
+        ),
+        (
+            5,
+            "series horizon",
+            include_str!("../../migrations/postgres/0005_series_horizon.sql"),
+        ),
+    ],
+};
+
+/// How a domain enum is spelled in the schema. A value the code does not know (a row written
+/// by a newer version) reads as the variant named after `else`.
+trait Stored: Sized {
+    fn stored(self) -> &'static str;
+    fn from_stored(name: &str) -> Self;
+}
+
+macro_rules! stored {
+    ($ty:ty { $($variant:ident => $name:literal),+ $(,)? } else $fallback:ident) => {
+        impl Stored for $ty {
+            fn stored(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)+
+                }
+            }
+
+            fn from_stored(name: &str) -> Self {
+                match name {
+                    $($name => Self::$variant,)+
+                    _ => Self::$fallback,
+                }
+            }
+        }
+    };
+}
+
+stored!(RsvpState {
+    Confirmed => "confirmed",
+    Waitlisted => "waitlisted",
+    Offered => "offered",
+    PendingApproval => "pending_approval",
+    Declined => "declined",
+    Cancelled => "cancelled",
+    NotGoing => "not_going",
+} else NotGoing);
+stored!(RsvpVisibility {
+    Public => "public",
+    Connections => "connections",
+    Attendees => "attendees",
+    Nobody => "nobody",
+} else Attendees);
+stored!(EventKind {
+    Coffee => "coffee",
+    Drinks => "drinks",
+    Meal => "meal",
+    Talk => "talk",
+    Other => "other",
+} else Other);
+stored!(EventVisibility {
+    Public => "public",
+    Chapter => "chapter",
+    InviteOnly => "invite_only",
+} else InviteOnly);
+stored!(EventState {
+    Draft => "draft",
+    Published => "published",
+    Cancelled => "cancelled",
+    Completed => "completed",
+} else Completed);
+stored!(CohostRole { Full => "full", CheckInOnly => "check_in_only" } else CheckInOnly);
+stored!(Role { Member => "member", Organizer => "organizer" } else Member);
+stored!(SeriesState { Active => "active", Cancelled => "cancelled" } else Cancelled);
+
+/// A wait-list mode as its two columns: `waitlist_mode` and `offer_window_secs`.
+fn waitlist_columns(mode: WaitlistMode) -> (&'static str, i64) {
+    match mode {
+        WaitlistMode::Automatic => ("automatic", 0),
+        WaitlistMode::Offer { window } => ("offer", window.num_seconds()),
+    }
+}
+
+fn waitlist_from_columns(mode: &str, window_secs: i64) -> WaitlistMode {
+    if mode == "offer" {
+        WaitlistMode::Offer {
+            window: chrono::Duration::seconds(window_secs),
+        }
+    } else {
+        WaitlistMode::Automatic
+    }
+}
+
+/// An id read back from the database.
+fn stored_uuid(id: &str) -> Result<Uuid, sqlx::Error> {
+    Uuid::try_parse(id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+pub(super) const EVENT_COLUMNS: &str = "e.id, e.chapter_id, e.series_id, e.host_id, e.title, e.description, \
+     e.kind, e.venue_name, e.venue_address, e.latitude, e.longitude, e.city, e.start_at, e.end_at, \
+     e.time_zone, e.capacity, e.rsvp_deadline, e.visibility, e.state, e.approval_required, \
+     e.waitlist_mode, e.offer_window_secs, e.confirmed_count, e.offered_count, e.waitlisted_count, \
+     e.check_in_code, e.cancellation_reason, e.no_show_count, e.version, e.created_at, e.updated_at";
+
+/// An [`EventRow`] without co-hosts from a row of [`EVENT_COLUMNS`].
+macro_rules! event_from_row {
+    ($row:expr) => {{
+        let r = $row;
+        EventRow {
+            id: crate::store::stored_uuid(r.try_get(0)?)?,
+            chapter_id: r.try_get(1)?,
+            series_id: r.try_get(2)?,
+            host_id: crate::store::stored_uuid(r.try_get(3)?)?,
+            cohosts: Vec::new(),
+            title: r.try_get(4)?,
+            description: r.try_get(5)?,
+            kind: <crate::domain::event::EventKind as crate::store::Stored>::from_stored(
+                r.try_get(6)?,
+            ),
+            venue_name: r.try_get(7)?,
+            venue_address: r.try_get(8)?,
+            latitude: r.try_get(9)?,
+            longitude: r.try_get(10)?,
+            city: r.try_get(11)?,
+            start_at: r.try_get(12)?,
+            end_at: r.try_get(13)?,
+            time_zone: r.try_get(14)?,
+            capacity: r.try_get(15)?,
+            rsvp_deadline: r.try_get(16)?,
+            visibility:
+                <crate::domain::event::EventVisibility as crate::store::Stored>::from_stored(
+                    r.try_get(17)?,
+                ),
+            state: <crate::domain::event::EventState as crate::store::Stored>::from_stored(
+                r.try_get(18)?,
+            ),
+            approval_required: r.try_get(19)?,
+            waitlist: crate::store::waitlist_from_columns(r.try_get(20)?, r.try_get(21)?),
+            confirmed_count: r.try_get(22)?,
+            offered_count: r.try_get(23)?,
+            waitlisted_count: r.try_get(24)?,
+            check_in_code: r.try_get(25)?,
+            cancellation_reason: r.try_get(26)?,
+            no_show_count: r.try_get(27)?,
+            version: r.try_get(28)?,
+            created_at: r.try_get(29)?,
+            updated_at: r.try_get(30)?,
+        }
+    }};
+}
+
+mod attendance;
+mod chapters;
+mod events;
+mod feeds;
+mod rsvps;
+mod series;
+
+pub use attendance::{CompleteOutcome, InviteOutcome};
+pub use events::EventFilter;
+pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};
+pub use series::SeriesRow;
+
+/// Steps shared by the event transactions, for both backends' connections.
+pub(super) trait EventOps {
+    fn load_event(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<EventRow>, sqlx::Error>> + Send;
+
+    /// Locks the event row until the transaction ends and reads it.
+    fn lock_event(
+        &mut self,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<EventRow>, sqlx::Error>> + Send;
+
+    fn cohosts(
+        &mut self,
+        event_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<(Uuid, CohostRole)>, sqlx::Error>> + Send;
+
+    fn access(
+        &mut self,
+        event: &EventRow,
+        member: Uuid,
+    ) -> impl Future<Output = Result<Access, sqlx::Error>> + Send;
+
+    /// Asks the access policy, with what the store knows of `caller`, whether they may do
+    /// `action` to the locked `event`.
+    fn authorize(
+        &mut self,
+        event: &EventRow,
+        caller: Uuid,
+        action: Action,
+    ) -> impl Future<Output = Result<Result<(), EventRefusal>, sqlx::Error>> + Send;
+
+    /// Writes `notice` for the member whose stored id is `member` to the outbox.
+    fn tell(
+        &mut self,
+        member: &str,
+        key: String,
+        notice: Notice,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+macro_rules! impl_event_ops {
+    ($conn:ty) => {
+        impl EventOps for $conn {
+            async fn load_event(&mut self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
+                let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self)
+                    .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let mut event = event_from_row!(&row);
+                event.cohosts = self.cohosts(id).await?;
+                Ok(Some(event))
+            }
+
+            async fn lock_event(&mut self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
+                let sql = format!(
+                    "SELECT id FROM events WHERE id = $1{}",
+                    <$conn as Locks>::BACKEND.for_update()
+                );
+                let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self)
+                    .await?;
+                if found.is_none() {
+                    return Ok(None);
+                }
+                self.load_event(id).await
+            }
+
+            async fn cohosts(
+                &mut self,
+                event_id: Uuid,
+            ) -> Result<Vec<(Uuid, CohostRole)>, sqlx::Error> {
+                let cohosts: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT member_id, role FROM cohosts WHERE event_id = $1 ORDER BY member_id",
+                )
+                .bind(event_id.to_string())
+                .fetch_all(&mut *self)
+                .await?;
+                cohosts
+                    .into_iter()
+                    .map(|(m, r)| Ok((stored_uuid(&m)?, CohostRole::from_stored(&r))))
+                    .collect()
+            }
+
+            async fn authorize(
+                &mut self,
+                event: &EventRow,
+                caller: Uuid,
+                action: Action,
+            ) -> Result<Result<(), EventRefusal>, sqlx::Error> {
+                let access = self.access(event, caller).await?;
+                Ok(authorize(event, Some(caller), access, action).map_err(EventRefusal::from))
+            }
+
+            async fn tell(
+                &mut self,
+                member: &str,
+                key: String,
+                notice: Notice,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                let message = crate::notices::message(stored_uuid(member)?, key, notice);
+                self.enqueue(&message, now).await.map(drop)
+            }
+
+            async fn access(
+                &mut self,
+                event: &EventRow,
+                member: Uuid,
+            ) -> Result<Access, sqlx::Error> {
+                let (invited, has_rsvp, confirmed, chapter_member): (i64, i64, i64, i64) = sqlx::query_as(
+                    "SELECT \
+                     (SELECT COUNT(*) FROM invitations WHERE event_id = $1 AND member_id = $2), \
+                     (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND member_id = $2), \
+                     (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND member_id = $2 \
+                      AND status = 'confirmed'), \
+                     (SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $3 AND member_id = $2)",
+                )
+                .bind(event.id.to_string())
+                .bind(member.to_string())
+                .bind(event.chapter_id.as_deref().unwrap_or(""))
+                .fetch_one(&mut *self)
+                .await?;
+                Ok(Access {
+                    invited: invited > 0,
+                    has_rsvp: has_rsvp > 0,
+                    confirmed: confirmed > 0,
+                    chapter_member: chapter_member > 0,
+                })
+            }
+        }
+    };
+}
+
+impl_event_ops!(SqliteConnection);
+impl_event_ops!(PgConnection);

@@ -1,0 +1,424 @@
+//! Series storage: a series (its spec as the client wrote it) and its materialised
+//! occurrences.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::with_db;
+use rendezvous_proto::events::v1 as pb;
+use rendezvous_proto::prost::Message as _;
+use uuid::Uuid;
+
+use super::{Store, Stored as _, stored_uuid, waitlist_columns};
+use crate::domain::event::{NewEvent, new_check_in_code};
+use crate::domain::recurrence::Occurrence;
+use crate::domain::series::{SeriesSpec, SeriesState};
+
+/// A series as stored.
+#[derive(Clone, Debug)]
+pub struct SeriesRow {
+    pub id: String,
+    pub chapter_id: Option<String>,
+    pub host_id: String,
+    /// The series as the client last wrote it.
+    pub series: pb::Series,
+    pub state: SeriesState,
+    pub version: i64,
+    pub occurrence_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn encode(series: &pb::Series) -> String {
+    series
+        .encode_to_vec()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode(hex: &str) -> pb::Series {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| {
+            hex.get(2 * i..2 * i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    pb::Series::decode(bytes.as_slice()).unwrap_or_default()
+}
+
+type SeriesTuple = (
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    i64,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    i64,
+);
+
+const SERIES_COLUMNS: &str = "s.id, s.chapter_id, s.host_id, s.spec, s.state, s.version, s.created_at, s.updated_at, \
+     (SELECT COUNT(*) FROM events e WHERE e.series_id = s.id)";
+
+fn series_row(t: SeriesTuple) -> SeriesRow {
+    SeriesRow {
+        id: t.0,
+        chapter_id: t.1,
+        host_id: t.2,
+        series: decode(&t.3),
+        state: SeriesState::from_stored(&t.4),
+        version: t.5,
+        created_at: t.6,
+        updated_at: t.7,
+        occurrence_count: t.8,
+    }
+}
+
+impl Store {
+    /// Stores a series and its occurrences in one transaction; a repeated `request_id` of the
+    /// same host returns the first series.
+    pub async fn create_series(
+        &self,
+        host: Uuid,
+        series: &pb::Series,
+        spec: &SeriesSpec,
+        occurrences: &[Occurrence],
+        request_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(SeriesRow, Vec<String>), sqlx::Error> {
+        let host = host.to_string();
+        let host = host.as_str();
+        let existing = match request_id {
+            Some(request_id) => with_db!(self.db(), |pool| {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT id FROM series WHERE host_id = $1 AND request_id = $2",
+                )
+                .bind(host)
+                .bind(request_id)
+                .fetch_optional(pool)
+                .await
+            })?,
+            None => None,
+        };
+        let (series_id, ids) = match existing {
+            Some(existing) => {
+                let ids = with_db!(self.db(), |pool| {
+                    sqlx::query_scalar::<_, String>(
+                        "SELECT id FROM events WHERE series_id = $1 ORDER BY start_at, id",
+                    )
+                    .bind(&existing)
+                    .fetch_all(pool)
+                    .await
+                })?;
+                (existing, ids)
+            }
+            None => {
+                let id = Uuid::now_v7().to_string();
+                let ids = self
+                    .insert_series(&id, host, series, spec, occurrences, request_id, now)
+                    .await?;
+                (id, ids)
+            }
+        };
+        let row = self
+            .series(stored_uuid(&series_id)?)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        Ok((row, ids))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_series(
+        &self,
+        id: &str,
+        host: &str,
+        series: &pb::Series,
+        spec: &SeriesSpec,
+        occurrences: &[Occurrence],
+        request_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let city = match (&spec.chapter_id, spec.city.is_empty()) {
+            (Some(chapter), true) => self
+                .chapter(*chapter)
+                .await?
+                .map(|c| c.city)
+                .unwrap_or_default(),
+            _ => spec.city.clone(),
+        };
+        with_db!(self.db(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO series (id, chapter_id, host_id, spec, state, request_id, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'active', $5, 1, $6, $6)",
+            )
+            .bind(id)
+            .bind(spec.chapter_id.map(|c| c.to_string()))
+            .bind(host)
+            .bind(encode(series))
+            .bind(request_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let mut ids = Vec::with_capacity(occurrences.len());
+            for o in occurrences {
+                let event_id = Uuid::now_v7().to_string();
+                sqlx::query(
+                    "INSERT INTO events (id, chapter_id, series_id, host_id, title, description, kind, venue_name, \
+                     venue_address, latitude, longitude, city, city_key, start_at, end_at, time_zone, \
+                     capacity, rsvp_deadline, visibility, state, approval_required, waitlist_mode, \
+                     offer_window_secs, check_in_code, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                     $18, $19, $20, $21, $22, $23, $24, $25, $25)",
+                )
+                .bind(event_id.to_string())
+                .bind(spec.chapter_id.map(|c| c.to_string()))
+                .bind(id)
+                .bind(host)
+                .bind(&spec.title)
+                .bind(&spec.description)
+                .bind(spec.kind.stored())
+                .bind(&spec.venue.0)
+                .bind(&spec.venue.1)
+                .bind(spec.venue.2)
+                .bind(spec.venue.3)
+                .bind(&city)
+                .bind(city.to_lowercase())
+                .bind(o.start)
+                .bind(o.end)
+                .bind(spec.tz.name())
+                .bind(i64::from(spec.capacity))
+                .bind(spec.deadline(o.start))
+                .bind(spec.visibility.stored())
+                .bind(spec.first_state().stored())
+                .bind(spec.approval_required)
+                .bind(waitlist_columns(spec.waitlist).0)
+                .bind(waitlist_columns(spec.waitlist).1)
+                .bind(new_check_in_code())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                ids.push(event_id);
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
+    }
+
+    /// Records that a series' occurrences exist up to `until` (after create or update).
+    pub async fn mark_materialized(
+        &self,
+        id: Uuid,
+        until: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let id = id.to_string();
+        let id = id.as_str();
+        with_db!(self.db(), |pool| {
+            sqlx::query("UPDATE series SET materialized_until = $2 WHERE id = $1")
+                .bind(id)
+                .bind(until)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    /// Active series not materialised up to `horizon`: each with its host, the series as
+    /// written, and when its occurrences stop (materialised until, else the last start).
+    pub async fn series_behind(
+        &self,
+        horizon: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, String, pb::Series, Option<DateTime<Utc>>)>, sqlx::Error> {
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        )> = with_db!(self.db(), |pool| {
+            sqlx::query_as(
+                "SELECT s.id, s.host_id, s.spec, s.materialized_until, \
+                 (SELECT MAX(e.start_at) FROM events e WHERE e.series_id = s.id) \
+                 FROM series s WHERE s.state = 'active' \
+                 AND (s.materialized_until IS NULL OR s.materialized_until < $1)",
+            )
+            .bind(horizon)
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|(id, host, spec, until, last_start)| {
+                Ok((stored_uuid(&id)?, host, decode(&spec), until.or(last_start)))
+            })
+            .collect()
+    }
+
+    pub async fn series(&self, id: Uuid) -> Result<Option<SeriesRow>, sqlx::Error> {
+        let sql = format!("SELECT {SERIES_COLUMNS} FROM series s WHERE s.id = $1");
+        with_db!(self.db(), |pool| {
+            let row: Option<SeriesTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id.to_string())
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.map(series_row))
+        })
+    }
+
+    pub async fn list_series(
+        &self,
+        chapter: Option<&str>,
+        host: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SeriesRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {SERIES_COLUMNS} FROM series s WHERE ($1 = '' OR s.chapter_id = $1) \
+             AND ($2 = '' OR s.host_id = $2) AND s.id > $3 ORDER BY s.id LIMIT $4"
+        );
+        with_db!(self.db(), |pool| {
+            let rows: Vec<SeriesTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(chapter.unwrap_or(""))
+                .bind(host.unwrap_or(""))
+                .bind(after.unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.into_iter().map(series_row).collect())
+        })
+    }
+
+    /// Occurrences of a series that have not started at `now` and are still live.
+    pub async fn future_occurrences(
+        &self,
+        series: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let series = series.to_string();
+        let series = series.as_str();
+        let ids: Vec<String> = with_db!(self.db(), |pool| {
+            sqlx::query_scalar(
+                "SELECT id FROM events WHERE series_id = $1 AND start_at > $2 \
+                 AND state IN ('draft', 'published') ORDER BY start_at, id",
+            )
+            .bind(series)
+            .bind(now)
+            .fetch_all(pool)
+            .await
+        })?;
+        ids.iter().map(|id| stored_uuid(id)).collect()
+    }
+
+    pub async fn cancel_series(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SeriesRow>, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            sqlx::query("UPDATE series SET state = 'cancelled', version = version + 1, updated_at = $2 WHERE id = $1")
+                .bind(id.to_string())
+                .bind(now)
+                .execute(pool)
+                .await?;
+            Ok::<_, sqlx::Error>(())
+        })?;
+        self.series(id).await
+    }
+
+    /// Stores the new series (if still at `version`) and brings its future occurrences in
+    /// line: the k-th future occurrence takes the k-th new one's time and the template (its
+    /// members told of a change of time or place), new ones are added and surplus ones
+    /// cancelled. None when the version moved on.
+    pub async fn update_series(
+        &self,
+        id: Uuid,
+        version: i64,
+        series: &pb::Series,
+        spec: &SeriesSpec,
+        occurrences: &[Occurrence],
+        now: DateTime<Utc>,
+    ) -> Result<Option<SeriesRow>, sqlx::Error> {
+        let updated = with_db!(self.db(), |pool| {
+            sqlx::query(
+                "UPDATE series SET spec = $3, version = version + 1, updated_at = $4 WHERE id = $1 AND version = $2",
+            )
+            .bind(id.to_string())
+            .bind(version)
+            .bind(encode(series))
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+        })?;
+        if !updated {
+            return Ok(None);
+        }
+        let Some(row) = self.series(id).await? else {
+            return Ok(None);
+        };
+        let existing = self.future_occurrences(id, now).await?;
+        let host = stored_uuid(&row.host_id)?;
+        for (&event_id, o) in existing.iter().zip(occurrences) {
+            if let Ok(Err(refusal)) = self.update_event(event_id, host, &spec.edit(o), now).await {
+                tracing::warn!(%event_id, %refusal, "series occurrence not updated");
+            }
+        }
+        for &event_id in existing.iter().skip(occurrences.len()) {
+            let _ = self
+                .cancel_event(event_id, None, "the series changed", None, now)
+                .await?;
+        }
+        if occurrences.len() > existing.len() {
+            let extra = &occurrences[existing.len()..];
+            self.insert_occurrences(&id.to_string(), &row.host_id, spec, extra, now)
+                .await?;
+        }
+        self.series(id).await
+    }
+
+    pub async fn insert_occurrences(
+        &self,
+        id: &str,
+        host: &str,
+        spec: &SeriesSpec,
+        occurrences: &[Occurrence],
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        for o in occurrences {
+            let new = NewEvent {
+                id: Uuid::now_v7(),
+                host_id: stored_uuid(host)?,
+                chapter_id: spec.chapter_id,
+                title: spec.title.clone(),
+                description: spec.description.clone(),
+                kind: spec.kind,
+                venue_name: spec.venue.0.clone(),
+                venue_address: spec.venue.1.clone(),
+                latitude: spec.venue.2,
+                longitude: spec.venue.3,
+                city: spec.city.clone(),
+                start_at: o.start,
+                end_at: o.end,
+                time_zone: spec.tz.name().to_owned(),
+                capacity: spec.capacity,
+                rsvp_deadline: spec.deadline(o.start),
+                visibility: spec.visibility,
+                approval_required: spec.approval_required,
+                waitlist: spec.waitlist,
+                check_in_code: new_check_in_code(),
+                request_id: None,
+            };
+            let event_id = self.create_event(&new, now).await?;
+            with_db!(self.db(), |pool| {
+                sqlx::query("UPDATE events SET series_id = $2, state = $3 WHERE id = $1")
+                    .bind(event_id.to_string())
+                    .bind(id)
+                    .bind(spec.first_state().stored())
+                    .execute(pool)
+                    .await?;
+                Ok::<_, sqlx::Error>(())
+            })?;
+        }
+        Ok(())
+    }
+}
