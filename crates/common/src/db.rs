@@ -52,13 +52,6 @@ macro_rules! with_db {
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
-    // The older form, kept until every store has moved to the closure-like one.
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
-        }
-    };
 }
 
 impl Backend {

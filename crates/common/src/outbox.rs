@@ -90,31 +90,6 @@ impl OutboxMessage {
             dedupe_key,
         }
     }
-
-    /// A notification for `recipient` of `kind` (the `NotificationKind` name without prefix,
-    /// e.g. `WELCOME`) with string parameters. Deprecated: producers move to
-    /// [`OutboxMessage::notice`], and this goes once none is left.
-    pub fn notify(
-        recipient: Uuid,
-        kind: &str,
-        dedupe_key: String,
-        params: &[(&str, String)],
-    ) -> Self {
-        let params: serde_json::Map<String, serde_json::Value> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
-            .collect();
-        Self {
-            topic: TOPIC_NOTIFY,
-            payload: serde_json::json!({
-                "recipient_id": recipient.to_string(),
-                "kind": kind,
-                "dedupe_key": dedupe_key,
-                "params": params,
-            }),
-            dedupe_key,
-        }
-    }
 }
 
 /// Writes outbox rows on a connection that is inside the caller's transaction.

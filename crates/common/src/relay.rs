@@ -244,7 +244,7 @@ pub async fn relay_once<S: OutboxSink>(
 
 /// Rows not yet delivered (for metrics, tests and the README's "outbox lag").
 pub async fn pending_count(db: &Db) -> Result<i64, sqlx::Error> {
-    with_db!(db, pool => {
+    with_db!(db, |pool| {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
             .fetch_one(pool)
             .await
@@ -296,7 +296,7 @@ async fn claim(
         Backend::Postgres => claim_sql!(" FOR UPDATE SKIP LOCKED"),
     };
     let lease_until = later(now, settings.claim_timeout);
-    let mut rows = with_db!(db, pool => {
+    let mut rows = with_db!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         let rows: Vec<ClaimedRow> = sqlx::query_as(sql)
             .bind(lease_until)
@@ -323,7 +323,7 @@ async fn mark(
     if delivered.is_empty() && failures.is_empty() {
         return Ok(());
     }
-    with_db!(db, pool => {
+    with_db!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         for ids in delivered.chunks(IDS_PER_STATEMENT) {
             let mut qb = QueryBuilder::new("UPDATE outbox SET delivered_at = ");
@@ -454,8 +454,8 @@ impl OutboxSink for NotificationsSink {
 
 /// Converts a `notifications.deliver` row's payload, `{"recipient_id", "kind" (e.g.
 /// `"WELCOME"`), "dedupe_key", "notice": base64 of the protobuf `Notice`, "not_before"?: RFC
-/// 3339}` (or, from producers not yet typed, `"params": {string: string}` instead of
-/// `"notice"`), into a request. A missing or empty `dedupe_key` falls back to the row's key.
+/// 3339}` (what [`crate::outbox::OutboxMessage::notice`] writes), into a request. The kind is
+/// there for people reading the table; a notice of another kind is refused. A missing or empty `dedupe_key` falls back to the row's key.
 pub fn notification_request(row: &OutboxRow) -> Result<NotificationRequest, String> {
     let payload = row
         .payload
@@ -481,17 +481,6 @@ pub fn notification_request(row: &OutboxRow) -> Result<NotificationRequest, Stri
     if dedupe_key.is_empty() {
         return Err("dedupe_key is missing".to_owned());
     }
-    let params = match payload.get("params") {
-        None | Some(serde_json::Value::Null) => Default::default(),
-        Some(serde_json::Value::Object(params)) => params
-            .iter()
-            .map(|(name, value)| match value {
-                serde_json::Value::String(value) => Ok((name.clone(), value.clone())),
-                _ => Err(format!("param {name:?} is not a string")),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(_) => return Err("params is not a json object".to_owned()),
-    };
     let not_before = string("not_before")?
         .map(|at| {
             let at = DateTime::parse_from_rfc3339(at)
@@ -503,29 +492,23 @@ pub fn notification_request(row: &OutboxRow) -> Result<NotificationRequest, Stri
             })
         })
         .transpose()?;
-    let notice = string("notice")?
-        .map(|encoded| {
-            let bytes = BASE64
-                .decode(encoded)
-                .map_err(|error| format!("notice is not base64: {error}"))?;
-            let notice = Notice::decode(bytes.as_slice())
-                .map_err(|error| format!("notice is not a protobuf Notice: {error}"))?;
-            if notice.kind() != kind {
-                return Err(format!(
-                    "notice is a {:?}, the row says {kind:?}",
-                    notice.kind()
-                ));
-            }
-            Ok(notice)
-        })
-        .transpose()?;
+    let encoded = string("notice")?.ok_or("notice is missing")?;
+    let bytes = BASE64
+        .decode(encoded)
+        .map_err(|error| format!("notice is not base64: {error}"))?;
+    let notice = Notice::decode(bytes.as_slice())
+        .map_err(|error| format!("notice is not a protobuf Notice: {error}"))?;
+    if notice.kind() != kind {
+        return Err(format!(
+            "notice is a {:?}, the row says {kind:?}",
+            notice.kind()
+        ));
+    }
     Ok(NotificationRequest {
         recipient_id: recipient_id.to_owned(),
-        kind: kind.into(),
-        params,
         dedupe_key: dedupe_key.to_owned(),
         not_before,
-        notice,
+        notice: Some(notice),
     })
 }
 
@@ -603,55 +586,6 @@ mod tests {
     }
 
     #[test]
-    fn payload_converts_to_a_notification_request() {
-        let request = notification_request(&row(json!({
-            "recipient_id": "0190a0a0-0000-7000-8000-000000000001",
-            "kind": "RSVP_WAITLISTED",
-            "dedupe_key": "rsvp:e1:m1:waitlisted",
-            "params": {"event_id": "e1", "position": "3"},
-            "not_before": "2030-01-02T03:04:05.25+01:00",
-        })));
-        let request = request.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(request.recipient_id, "0190a0a0-0000-7000-8000-000000000001");
-        assert_eq!(request.kind(), NotificationKind::RsvpWaitlisted);
-        assert_eq!(request.dedupe_key, "rsvp:e1:m1:waitlisted");
-        assert_eq!(request.params.len(), 2);
-        assert_eq!(
-            request.params.get("position").map(String::as_str),
-            Some("3")
-        );
-        let not_before = request
-            .not_before
-            .unwrap_or_else(|| panic!("no not_before"));
-        let expected =
-            DateTime::parse_from_rfc3339("2030-01-02T02:04:05Z").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(not_before.seconds, expected.timestamp());
-        assert_eq!(not_before.nanos, 250_000_000);
-    }
-
-    #[test]
-    fn what_outbox_message_notify_writes_converts() {
-        let recipient = uuid::Uuid::now_v7();
-        let message = crate::outbox::OutboxMessage::notify(
-            recipient,
-            "WELCOME",
-            "welcome:1".to_owned(),
-            &[("display_name", "Ada".to_owned())],
-        );
-        let mut outbox_row = row(message.payload);
-        outbox_row.dedupe_key = message.dedupe_key;
-        let request = notification_request(&outbox_row).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(request.recipient_id, recipient.to_string());
-        assert_eq!(request.kind(), NotificationKind::Welcome);
-        assert_eq!(request.dedupe_key, "welcome:1");
-        assert_eq!(
-            request.params.get("display_name").map(String::as_str),
-            Some("Ada")
-        );
-        assert_eq!(request.not_before, None);
-    }
-
-    #[test]
     fn a_typed_notice_travels_whole_and_must_match_its_kind() {
         use rendezvous_proto::notifications::v1 as pb;
 
@@ -683,7 +617,14 @@ mod tests {
         let mut outbox_row = row(message.payload.clone());
         outbox_row.dedupe_key = message.dedupe_key;
         let request = notification_request(&outbox_row).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(request.kind(), NotificationKind::RsvpWaitlisted);
+        assert_eq!(
+            request
+                .notice
+                .as_ref()
+                .map(Notice::kind)
+                .unwrap_or_default(),
+            NotificationKind::RsvpWaitlisted
+        );
         assert_eq!(request.recipient_id, recipient.to_string());
         assert_eq!(request.notice, Some(pb::Notice::from(notice)));
         assert_eq!(request.not_before.map(|t| t.nanos), Some(250_000_000));
@@ -697,23 +638,62 @@ mod tests {
         assert!(notification_request(&row(garbled)).is_err());
     }
 
+    /// A WELCOME notice, base64-encoded as the outbox writes it.
+    fn welcome() -> String {
+        use rendezvous_proto::notifications::v1 as pb;
+
+        BASE64.encode(
+            Notice::from(pb::Welcome {
+                member: Some(pb::MemberFacts {
+                    member_id: "m1".to_owned(),
+                    display_name: "Ada".to_owned(),
+                }),
+            })
+            .encode_to_vec(),
+        )
+    }
+
+    #[test]
+    fn payload_converts_to_a_notification_request() {
+        let request = notification_request(&row(json!({
+            "recipient_id": "0190a0a0-0000-7000-8000-000000000001",
+            "kind": "WELCOME",
+            "dedupe_key": "welcome:m1",
+            "notice": welcome(),
+            "not_before": "2030-01-02T03:04:05.25+01:00",
+        })));
+        let request = request.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(request.recipient_id, "0190a0a0-0000-7000-8000-000000000001");
+        assert_eq!(request.dedupe_key, "welcome:m1");
+        assert_eq!(
+            request.notice.map(|notice| notice.kind()),
+            Some(NotificationKind::Welcome)
+        );
+        let not_before = request
+            .not_before
+            .unwrap_or_else(|| panic!("no not_before"));
+        let expected =
+            DateTime::parse_from_rfc3339("2030-01-02T02:04:05Z").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(not_before.seconds, expected.timestamp());
+        assert_eq!(not_before.nanos, 250_000_000);
+    }
+
     #[test]
     fn optional_payload_fields_default() {
         let request = notification_request(&row(json!({
             "recipient_id": "m1",
-            "kind": "EVENT_REMINDER",
+            "kind": "WELCOME",
+            "notice": welcome(),
             "not_before": null,
         })))
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(request.dedupe_key, "row-key");
-        assert!(request.params.is_empty());
         assert_eq!(request.not_before, None);
     }
 
     #[test]
     fn payloads_that_cannot_convert_are_refused() {
-        let good =
-            json!({"recipient_id": "m1", "kind": "WELCOME", "dedupe_key": "k", "params": {}});
+        let good = json!({"recipient_id": "m1", "kind": "WELCOME", "dedupe_key": "k", "notice": welcome()});
         let with = |name: &str, value: serde_json::Value| {
             let mut payload = good.clone();
             if let Some(object) = payload.as_object_mut() {
@@ -742,8 +722,13 @@ mod tests {
             ),
             ("lowercase kind", with("kind", json!("welcome"))),
             ("unspecified kind", with("kind", json!("UNSPECIFIED"))),
-            ("params not an object", with("params", json!(["a"]))),
-            ("numeric param", with("params", json!({"position": 3}))),
+            ("no notice", without("notice")),
+            ("notice not base64", with("notice", json!("%%%"))),
+            ("notice not a Notice", with("notice", json!("//////8="))),
+            (
+                "notice of another kind",
+                with("kind", json!("RSVP_CONFIRMED")),
+            ),
             ("bad not_before", with("not_before", json!("tomorrow"))),
             (
                 "numeric not_before",
@@ -771,8 +756,10 @@ mod tests {
         );
         assert!(sink.accepts(TOPIC_NOTIFY));
         assert!(!sink.accepts("members.changed"));
-        let good = row(json!({"recipient_id": "m1", "kind": "WELCOME", "dedupe_key": "k"}));
-        let mut bad = row(json!({"recipient_id": "m1", "kind": "BIRTHDAY"}));
+        let good = row(json!({
+            "recipient_id": "m1", "kind": "WELCOME", "dedupe_key": "k", "notice": welcome()
+        }));
+        let mut bad = row(json!({"recipient_id": "m1", "kind": "BIRTHDAY", "notice": welcome()}));
         bad.id = "row-bad".to_owned();
         assert!(sink.check(&good).is_ok());
         assert!(sink.check(&bad).is_err());

@@ -282,17 +282,19 @@ fn manual_clock() -> Clock {
 }
 
 fn notify(key: &str) -> OutboxMessage {
-    OutboxMessage::notify(
-        Uuid::now_v7(),
-        "WELCOME",
-        key.to_owned(),
-        &[("display_name", "Ada".to_owned())],
-    )
+    let member = Uuid::now_v7();
+    let welcome = rendezvous_proto::notifications::v1::Welcome {
+        member: Some(rendezvous_proto::notifications::v1::MemberFacts {
+            member_id: member.to_string(),
+            display_name: "Ada".to_owned(),
+        }),
+    };
+    OutboxMessage::notice(member, key.to_owned(), welcome, None)
 }
 
 /// Writes `messages` in one transaction, as a service does.
 async fn enqueue(db: &Db, messages: &[OutboxMessage], at: DateTime<Utc>) {
-    with_db!(db, pool => {
+    with_db!(db, |pool| {
         let mut tx = pool.begin_write().await.unwrap();
         for message in messages {
             let new = tx.enqueue(message, at).await.unwrap();
@@ -324,7 +326,7 @@ struct RowState {
 }
 
 async fn row_state(db: &Db, dedupe_key: &str) -> RowState {
-    let (attempts, last_error, next_attempt_at, delivered_at) = with_db!(db, pool => {
+    let (attempts, last_error, next_attempt_at, delivered_at) = with_db!(db, |pool| {
         sqlx::query_as::<_, (i64, Option<String>, DateTime<Utc>, Option<DateTime<Utc>>)>(
             "SELECT attempts, last_error, next_attempt_at, delivered_at FROM outbox \
              WHERE dedupe_key = $1",
@@ -522,7 +524,7 @@ async fn unknown_topics_and_undeliverable_payloads_are_kept_not_dropped(backend:
     )
     .await;
     // A payload that is not JSON at all, written by hand.
-    with_db!(db, pool => {
+    with_db!(db, |pool| {
         sqlx::query(
             "INSERT INTO outbox (id, topic, dedupe_key, payload, created_at, next_attempt_at) \
              VALUES ($1, $2, 'garbled', '{not json', $3, $3)",

@@ -89,11 +89,7 @@ fn incoming(i: usize, n: pb::NotificationRequest, v: &mut Violations) -> Option<
         false,
     ));
     let not_before = optional_time(&field("not_before"), n.not_before.as_ref(), v);
-    // Transitional (see `crate::bridge`): an item without a notice may still name its kind.
-    let typed = n
-        .notice
-        .filter(|notice| notice.notice.is_some())
-        .or_else(|| crate::bridge::notice(n.kind, &n.params));
+    let typed = n.notice.filter(|notice| notice.notice.is_some());
     let notice = v.check(notice(&field("notice"), typed));
     Some(Incoming {
         recipient_id: recipient?,

@@ -3,7 +3,6 @@
 //!
 //! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
 
-mod bridge;
 pub mod config;
 pub mod contacts;
 mod convert;
