@@ -39,8 +39,6 @@ fn item_to_pb(item: &Item, read_at: Option<DateTime<Utc>>) -> pb::Notification {
         read: read_at.is_some(),
         create_time: ts(item.created_at),
         read_time: read_at.and_then(ts),
-        // `params` stays empty: clients read the notice.
-        ..Default::default()
     }
 }
 
