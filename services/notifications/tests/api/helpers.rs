@@ -153,7 +153,6 @@ pub fn request(
         dedupe_key: key.to_owned(),
         not_before: not_before.map(timestamp),
         notice: Some(notice.into()),
-        ..Default::default()
     }
 }
 
