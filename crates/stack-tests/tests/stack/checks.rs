@@ -40,9 +40,9 @@ pub const NOT_YET_PRODUCED: [Kind; 3] = [
     Kind::RsvpApprovalRequested,
 ];
 
-/// One notification a recipient must get: its kind, the event it is about (if any), and the
-/// facts its title and its body must show, in the recipient's language.
-#[derive(Debug)]
+/// The facts one expected notification must show in its title and in its body (and so in
+/// its email), in the recipient's language.
+#[derive(Debug, Default)]
 struct Expected {
     title: Vec<String>,
     body: Vec<String>,
@@ -72,10 +72,7 @@ impl Told {
             "{kind:?} to {} expected twice",
             to.name
         );
-        let expected = self.expected.entry(key).or_insert(Expected {
-            title: Vec::new(),
-            body: Vec::new(),
-        });
+        let expected = self.expected.entry(key).or_default();
         Note {
             expected,
             lang: to.lang,
