@@ -251,6 +251,8 @@ fn assert_reads_well(person: &Person, n: &npb::Notification, email: &Eml, expect
         .unwrap_or_else(|| panic!("{what}: no notice"));
     assert_eq!(notice.kind(), n.kind(), "{what}: the notice's kind");
     assert_eq!(email.subject, n.title, "{what}: the email's subject");
+    let lang = format!("<html lang=\"{}\">", person.lang.tag());
+    assert!(email.html.contains(&lang), "{what}: the HTML is not {lang}");
     assert!(
         email.text.contains(&n.body),
         "{what}: the email's text does not hold the body\n{}\n---\n{}",

@@ -33,6 +33,15 @@ impl Lang {
         }
     }
 
+    /// Where readers of this language live: the English ones in New York, so that a time
+    /// written in the reader's zone instead of the event's would show.
+    pub fn home_zone(self) -> &'static str {
+        match self {
+            Lang::En => "America/New_York",
+            Lang::Fr => "Europe/Paris",
+        }
+    }
+
     /// The English or the French of a pair.
     pub fn pick(self, [en, fr]: [&str; 2]) -> &str {
         match self {
@@ -99,7 +108,7 @@ pub struct Person {
 const PASSWORD: &str = "correct horse battery staple";
 
 impl Person {
-    /// Registers `name` in Paris with the profile locale of `lang`, and turns email on for
+    /// Registers `name` with the profile locale and time zone of `lang`, and turns email on for
     /// every kind, so that each notification can be read as an email too.
     pub async fn register(world: &World, name: &'static str, lang: Lang) -> Self {
         let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
@@ -113,7 +122,7 @@ impl Person {
                 display_name: name.to_owned(),
                 city: "Paris".to_owned(),
                 locale: lang.tag().to_owned(),
-                time_zone: "Europe/Paris".to_owned(),
+                time_zone: lang.home_zone().to_owned(),
             })
             .await
             .unwrap()
