@@ -1,0 +1,49 @@
+//! Whole-stack tests: members, events and notifications in-process, as production wires them,
+//! driven through their public gRPC APIs only.
+//!
+//! One story causes every kind of notification that has a producer, each to a reader whose
+//! profile is in French and one in English; then every inbox item and its email are read as
+//! those people would read them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail by panicking"
+)]
+
+mod changes;
+mod checks;
+mod helpers;
+mod mail;
+mod people;
+mod seats;
+
+use rendezvous_testkit::{Backend, backend_tests};
+
+use crate::checks::Told;
+use crate::helpers::{Cast, World};
+
+async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
+    checks::assert_every_kind_is_classified();
+    let world = World::start(backend).await;
+    let mut cast = Cast::register(&world).await;
+    let mut told = Told::default();
+    people::welcomes(&cast, &mut told);
+    people::connections(&world, &cast, &mut told).await;
+    changes::life_of_an_event(&world, &cast, &mut told).await;
+    seats::waitlist_promotion(&world, &cast, &mut told).await;
+    let offered = seats::waitlist_offers(&world, &cast, &mut told).await;
+    seats::approvals(&world, &cast, &mut told).await;
+    let meetup = people::check_in(&world, &cast, &mut told).await;
+
+    // Hours later: the meetup is over and the offers have run out.
+    world.advance(seats::past_the_offer_window());
+    cast.sign_in_again(&world).await;
+    people::complete(&world, &cast, &meetup, &mut told).await;
+    seats::offers_expire(&world, &cast, &offered, &mut told).await;
+
+    checks::assert_everyone_was_told_well(&world, &cast, &told).await;
+    world.stop().await;
+}
+
+backend_tests!(every_notification_reads_well_in_french_and_english);

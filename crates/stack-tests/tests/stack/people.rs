@@ -1,0 +1,111 @@
+//! Kinds about other members: the welcome, connection requests and acceptances, and what
+//! members says after an event (met in person, the follow-up).
+
+use chrono::Duration;
+use rendezvous_proto::events::v1 as pb;
+use rendezvous_proto::members::v1 as mpb;
+use rendezvous_proto::notifications::v1::NotificationKind as Kind;
+
+use crate::checks::Told;
+use crate::helpers::{Cast, Person, Plan, World, now0, publish, rsvp};
+
+/// Everyone is welcomed by name.
+pub fn welcomes(cast: &Cast, told: &mut Told) {
+    for person in cast.everyone() {
+        told.expect(person, Kind::Welcome, "").title(person.name);
+    }
+}
+
+/// Amélie asks Ben and Dan asks Chloé, each with a note; both accept.
+pub async fn connections(world: &World, cast: &Cast, told: &mut Told) {
+    for (from, to) in [(&cast.amelie, &cast.ben), (&cast.dan, &cast.chloe)] {
+        let note = format!("Lovely to meet you, {}!", to.name);
+        connect(world, from, to, &note).await;
+        told.expect(to, Kind::ConnectionRequested, "")
+            .title(from.name)
+            .body(from.name)
+            .body(note);
+        told.expect(from, Kind::ConnectionAccepted, "")
+            .title(to.name)
+            .body(to.name);
+    }
+}
+
+async fn connect(world: &World, from: &Person, to: &Person, note: &str) {
+    let request = from
+        .members(world)
+        .request_connection(mpb::RequestConnectionRequest {
+            member_id: to.id.clone(),
+            note: note.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .connection_request
+        .unwrap();
+    to.members(world)
+        .respond_to_connection_request(mpb::RespondToConnectionRequestRequest {
+            connection_request_id: request.id,
+            accept: true,
+        })
+        .await
+        .unwrap();
+}
+
+/// A coffee starting half an hour from now, the check-in already open.
+fn meetup() -> Plan {
+    Plan {
+        title: "Coffee — Montorgueil",
+        start: now0() + Duration::minutes(30),
+        when: [
+            "Monday 5 April 2027 at 11:30",
+            "lundi 5\u{a0}avril 2027 à 11\u{a0}h\u{a0}30",
+        ],
+        venue: "Café Montorgueil",
+        address: "52 rue Montorgueil, 75002 Paris",
+    }
+}
+
+/// Amélie, Ben (connected) and Chloé RSVP to the meetup and the host checks them in; returns
+/// the event's id. Completing it comes later, once the clock has passed its start.
+pub async fn check_in(world: &World, cast: &Cast, told: &mut Told) -> String {
+    let plan = meetup();
+    let id = publish(world, &cast.host, plan.event(10)).await;
+    for person in [&cast.amelie, &cast.ben, &cast.chloe] {
+        assert_eq!(rsvp(world, person, &id).await, pb::RsvpStatus::Confirmed);
+        told.about(person, Kind::RsvpConfirmed, &id, &plan);
+        cast.host
+            .events(world)
+            .check_in(pb::CheckInRequest {
+                event_id: id.clone(),
+                target: Some(pb::check_in_request::Target::MemberId(person.id.clone())),
+            })
+            .await
+            .unwrap();
+    }
+    id
+}
+
+/// The host completes the meetup: members records who met, marks the connected pair met,
+/// and asks each attendee whom they met.
+pub async fn complete(world: &World, cast: &Cast, id: &str, told: &mut Told) {
+    let plan = meetup();
+    cast.host
+        .events(world)
+        .complete_event(pb::CompleteEventRequest {
+            event_id: id.to_owned(),
+        })
+        .await
+        .unwrap();
+    for (person, met) in [(&cast.amelie, &cast.ben), (&cast.ben, &cast.amelie)] {
+        told.expect(person, Kind::MetInPerson, id)
+            .title(met.name)
+            .body(met.name)
+            .body(plan.title);
+    }
+    for person in [&cast.amelie, &cast.ben, &cast.chloe] {
+        told.expect(person, Kind::MeetingFollowUp, id)
+            .titled(&plan)
+            .says(["2 other people", "2\u{a0}autres personnes"]);
+    }
+}
