@@ -290,8 +290,12 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
             Some(member.email.as_str())
         );
 
-        let (_, delivery) = channels_of(&inbox, &notification.id).await;
-        assert_eq!(delivery.status(), pb::DeliveryStatus::Sent);
+        // The server has the message before the worker records the send.
+        let delivery = eventually_within(SMTP_PATIENCE, "the send is recorded", || async {
+            let (_, delivery) = channels_of(&inbox, &notification.id).await;
+            (delivery.status() == pb::DeliveryStatus::Sent).then_some(delivery)
+        })
+        .await;
         assert_eq!(delivery.attempts, 1);
         assert!(delivery.last_error.is_empty());
         assert!(delivery.sent_time.is_some());
