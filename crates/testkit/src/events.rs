@@ -2,14 +2,16 @@
 
 use std::net::SocketAddr;
 
+use chrono::{DateTime, Utc};
+use rendezvous_common::auth::ServiceCredentials;
+use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::server::ServerSettings;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{Bearer, MembersHandle, TestDb, wait_serving};
+use crate::running::Running;
+use crate::{Backend, Bearer, MembersHandle, Start, TestDb, TestMember, wait_serving};
 
 use rendezvous_proto::events::v1::chapter_service_client::ChapterServiceClient;
 use rendezvous_proto::events::v1::event_service_client::EventServiceClient;
@@ -28,8 +30,7 @@ pub struct EventsHandle {
     /// The service's handlers, for tests that drive the clock-driven work directly
     /// (`sweep_once`, `complete_due`).
     pub events: rendezvous_events::Events,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    running: Running,
     _test_db: TestDb,
 }
 
@@ -66,7 +67,6 @@ impl EventsHandle {
         let addr = listener.local_addr()?;
         let feed_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let feed_addr = feed_listener.local_addr()?;
-        let shutdown = CancellationToken::new();
         let options = rendezvous_events::Options {
             db: db.clone(),
             clock: members.clock.clone(),
@@ -82,7 +82,8 @@ impl EventsHandle {
             notifications,
             feed_listener: Some(feed_listener),
         };
-        let task = tokio::spawn(rendezvous_events::run(options, listener, shutdown.clone()));
+        let running =
+            Running::spawn(|shutdown| rendezvous_events::run(options, listener, shutdown));
         let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
         wait_serving(channel.clone(), "rendezvous.events.v1.ChapterService").await?;
         let events = rendezvous_events::Events::for_tests(
@@ -98,8 +99,7 @@ impl EventsHandle {
             db,
             feed_addr,
             events,
-            shutdown,
-            task: Some(task),
+            running,
             _test_db: test_db,
         })
     }
@@ -125,21 +125,105 @@ impl EventsHandle {
     }
 
     pub fn begin_shutdown(&self) {
-        self.shutdown.cancel();
+        self.running.begin_shutdown();
     }
 
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
-            task.await??;
-        }
+        self.running.stop().await?;
         self.db.close().await;
         Ok(())
     }
 }
 
-impl Drop for EventsHandle {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+/// Members and events in-process over fresh databases of one backend, sharing a clock.
+pub struct EventsWorld {
+    pub events: EventsHandle,
+    pub members: MembersHandle,
+    pub clock: Clock,
+}
+
+impl EventsWorld {
+    /// On a manual clock at `now`; the clock-driven tasks stay idle unless a test calls them.
+    pub async fn start(backend: Backend, now: DateTime<Utc>) -> anyhow::Result<Self> {
+        Self::start_with(backend, now, rendezvous_events::Settings::default()).await
+    }
+
+    /// On a manual clock at `now` with `settings` (the tick made an hour, so that the
+    /// clock-driven tasks stay idle unless a test calls them).
+    pub async fn start_with(
+        backend: Backend,
+        now: DateTime<Utc>,
+        settings: rendezvous_events::Settings,
+    ) -> anyhow::Result<Self> {
+        let clock = Clock::manual(now);
+        let mut start = Start::new(backend);
+        start.clock = clock.clone();
+        let members = MembersHandle::start_with(start).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let settings = rendezvous_events::Settings {
+            tick: std::time::Duration::from_secs(3600),
+            ..settings
+        };
+        let events = EventsHandle::start_with(&members, listener, settings, None).await?;
+        Ok(Self {
+            events,
+            members,
+            clock,
+        })
+    }
+
+    /// On the system clock with default settings, as the binary runs.
+    pub async fn start_default(backend: Backend) -> anyhow::Result<Self> {
+        let members = MembersHandle::start(backend).await?;
+        let events = EventsHandle::start(&members).await?;
+        let clock = members.clock.clone();
+        Ok(Self {
+            events,
+            members,
+            clock,
+        })
+    }
+
+    /// A registered member and their `EventService` client.
+    pub async fn member(&self, name: &str) -> anyhow::Result<(TestMember, EventClient)> {
+        let member = self.members.register(name).await?;
+        let client = self.events.events_with_token(&member.access_token);
+        Ok((member, client))
+    }
+
+    /// A registered member and their `ChapterService` client.
+    pub async fn chapter_member(&self, name: &str) -> anyhow::Result<(TestMember, ChapterClient)> {
+        let member = self.members.register(name).await?;
+        let client = self.events.client_with_token(&member.access_token);
+        Ok((member, client))
+    }
+
+    /// A fresh access token for `member` (tokens live 15 minutes; tests move the clock).
+    pub async fn token(&self, member: &TestMember) -> anyhow::Result<String> {
+        Ok(self.members.login(member).await?.access_token)
+    }
+
+    /// An `EventService` client for `member` with a fresh token.
+    pub async fn client(&self, member: &TestMember) -> anyhow::Result<EventClient> {
+        Ok(self.events.events_with_token(&self.token(member).await?))
+    }
+
+    /// An `EventService` client carrying the internal service credential.
+    pub fn service(&self) -> anyhow::Result<EventClient> {
+        let creds = ServiceCredentials::new(
+            "members",
+            self.members.service_secret.clone(),
+            self.clock.clone(),
+        );
+        let bearer = Bearer::raw(&creds.bearer()?);
+        Ok(EventServiceClient::with_interceptor(
+            self.events.channel.clone(),
+            bearer,
+        ))
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.events.stop().await?;
+        self.members.stop().await
     }
 }

@@ -3,7 +3,7 @@
 //! database created for the test and dropped after), and hands back typed clients.
 //!
 //! The generic parts (databases per test, `backend_tests!`, bearer clients, `call!`, `code`,
-//! `eventually`, the SMTP server) depend on no service. Each service's handle comes with a
+//! `eventually`, `pages!`, outbox readers, event facts, the SMTP server) depend on no service. Each service's handle comes with a
 //! feature of its own (`members`, `events`, `notifications`), so a service's tests compile
 //! only the services they start.
 //!
@@ -19,7 +19,11 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::transport::Channel;
 
+pub mod facts;
+pub mod outbox;
+pub mod pages;
 pub mod rpc;
+mod running;
 mod smtp;
 
 #[cfg(feature = "events")]
@@ -31,11 +35,14 @@ mod notifications;
 
 #[cfg(feature = "events")]
 pub use events::*;
+pub use facts::{event_facts, record_meetings_request};
 #[cfg(feature = "members")]
 pub use members::*;
 #[cfg(feature = "notifications")]
 pub use notifications::*;
-pub use rpc::{code, eventually};
+pub use outbox::{outbox_count, outbox_notices, outbox_notices_keyed, outbox_rows, outbox_total};
+pub use pages::all_pages;
+pub use rpc::{code, error_code, eventually, invalid_argument_naming};
 pub use smtp::SmtpServer;
 
 /// Which database a test runs on.

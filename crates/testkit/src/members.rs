@@ -10,11 +10,10 @@ use rendezvous_common::server::ServerSettings;
 use rendezvous_proto::members::v1 as members_pb;
 use rendezvous_proto::members::v1::member_internal_service_client::MemberInternalServiceClient;
 use rendezvous_proto::members::v1::member_service_client::MemberServiceClient;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::running::Running;
 use crate::{Backend, Bearer, TestDb, wait_serving};
 
 pub use rendezvous_members::Settings as MembersSettings;
@@ -41,8 +40,7 @@ pub struct MembersHandle {
     pub signing_key: SigningKeyPair,
     pub service_secret: ServiceSecret,
     pub db: Db,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
+    running: Running,
     pub(crate) _test_db: TestDb,
 }
 
@@ -96,7 +94,6 @@ impl MembersHandle {
         let signing_key = SigningKeyPair::generate();
         let service_secret = test_service_secret();
         let addr = listener.local_addr()?;
-        let shutdown = CancellationToken::new();
         let options = rendezvous_members::Options {
             db: db.clone(),
             clock: start.clock.clone(),
@@ -107,7 +104,8 @@ impl MembersHandle {
             server: start.server,
             notifications,
         };
-        let task = tokio::spawn(rendezvous_members::run(options, listener, shutdown.clone()));
+        let running =
+            Running::spawn(|shutdown| rendezvous_members::run(options, listener, shutdown));
         let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
         wait_serving(channel.clone(), "rendezvous.members.v1.MemberService").await?;
         Ok(Self {
@@ -117,8 +115,7 @@ impl MembersHandle {
             signing_key,
             service_secret,
             db,
-            shutdown,
-            task: Some(task),
+            running,
             _test_db: test_db,
         })
     }
@@ -180,25 +177,41 @@ impl MembersHandle {
         })
     }
 
+    /// Registers a member for each of `names`, in that order.
+    pub async fn register_all<const N: usize>(
+        &self,
+        names: [&str; N],
+    ) -> anyhow::Result<[TestMember; N]> {
+        let mut members = Vec::with_capacity(N);
+        for name in names {
+            members.push(self.register(name).await?);
+        }
+        members
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("one member per name"))
+    }
+
+    /// Signs `member` in again: a new session, with an access token fresh from the service's
+    /// clock (tokens live 15 minutes; tests that move a manual clock need new ones).
+    pub async fn login(&self, member: &TestMember) -> anyhow::Result<members_pb::Session> {
+        let request = members_pb::LoginRequest {
+            email: member.email.clone(),
+            password: member.password.clone(),
+        };
+        let response = self.anonymous().login(request).await?.into_inner();
+        response.session.context("no session")
+    }
+
     /// Starts a graceful shutdown without waiting for it (see [`Self::stop`]).
     pub fn begin_shutdown(&self) {
-        self.shutdown.cancel();
+        self.running.begin_shutdown();
     }
 
     /// Stops the service gracefully and waits for it.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
-            task.await??;
-        }
+        self.running.stop().await?;
         self.db.close().await;
         Ok(())
-    }
-}
-
-impl Drop for MembersHandle {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 

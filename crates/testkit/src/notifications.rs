@@ -7,11 +7,10 @@ use rendezvous_common::auth::ServiceCredentials;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::server::ServerSettings;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::running::Running;
 use crate::{Backend, Bearer, MembersHandle, Start, TestDb, TestMember, wait_serving};
 
 pub use rendezvous_notifications::WorkerSettings;
@@ -62,9 +61,8 @@ pub struct NotificationsHandle {
     pub addr: SocketAddr,
     pub channel: Channel,
     pub db: Db,
+    running: Running,
     email_dir: tempfile::TempDir,
-    shutdown: CancellationToken,
-    task: Option<JoinHandle<anyhow::Result<()>>>,
     _test_db: TestDb,
 }
 
@@ -87,22 +85,13 @@ impl NotificationsHandle {
     }
 
     pub fn begin_shutdown(&self) {
-        self.shutdown.cancel();
+        self.running.begin_shutdown();
     }
 
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
-            task.await??;
-        }
+        self.running.stop().await?;
         self.db.close().await;
         Ok(())
-    }
-}
-
-impl Drop for NotificationsHandle {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 
@@ -116,6 +105,28 @@ pub struct Stack {
 impl Stack {
     pub async fn start(backend: Backend) -> anyhow::Result<Self> {
         Self::start_with(StackStart::new(backend)).await
+    }
+
+    /// A stack whose services read the time from a manual clock set to `now`, and that clock.
+    pub async fn start_at(
+        backend: Backend,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<(Self, Clock)> {
+        let clock = Clock::manual(now);
+        let start = StackStart {
+            clock: clock.clone(),
+            ..StackStart::new(backend)
+        };
+        Ok((Self::start_with(start).await?, clock))
+    }
+
+    /// Signs `member` in again and hands back their inbox with the fresh access token.
+    pub async fn inbox_after_login(
+        &self,
+        member: &TestMember,
+    ) -> anyhow::Result<NotificationClient> {
+        let session = self.members.login(member).await?;
+        Ok(self.notifications.client_with_token(&session.access_token))
     }
 
     pub async fn start_with(start: StackStart) -> anyhow::Result<Self> {
@@ -135,8 +146,20 @@ impl Stack {
             Some(to_notifications.clone()),
         )
         .await?;
+        Self::next_to(&start, members, notifications_listener, to_members).await
+    }
+
+    /// The stack of `members` and a notifications service started next to it over a fresh
+    /// database.
+    async fn next_to(
+        start: &StackStart,
+        members: MembersHandle,
+        listener: tokio::net::TcpListener,
+        to_members: Channel,
+    ) -> anyhow::Result<Self> {
+        let test_db = TestDb::new(start.backend).await?;
         let notifications =
-            Self::start_notifications(&start, &members, notifications_listener, to_members).await?;
+            Self::start_notifications(start, &members, listener, to_members, test_db).await?;
         Ok(Self {
             members,
             notifications,
@@ -148,8 +171,8 @@ impl Stack {
         members: &MembersHandle,
         listener: tokio::net::TcpListener,
         to_members: Channel,
+        test_db: TestDb,
     ) -> anyhow::Result<NotificationsHandle> {
-        let test_db = TestDb::new(start.backend).await?;
         let db = Db::connect(&test_db.url).await?;
         let email_dir = tempfile::tempdir()?;
         let mailer = match &start.mail {
@@ -162,7 +185,6 @@ impl Stack {
         );
         (start.worker)(&mut worker);
         let addr = listener.local_addr()?;
-        let shutdown = CancellationToken::new();
         let options = rendezvous_notifications::Options {
             db: db.clone(),
             clock: start.clock.clone(),
@@ -175,11 +197,8 @@ impl Stack {
             server: ServerSettings::default(),
             contacts_ttl: Duration::from_secs(60),
         };
-        let task = tokio::spawn(rendezvous_notifications::run(
-            options,
-            listener,
-            shutdown.clone(),
-        ));
+        let running =
+            Running::spawn(|shutdown| rendezvous_notifications::run(options, listener, shutdown));
         let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
         wait_serving(
             channel.clone(),
@@ -191,8 +210,7 @@ impl Stack {
             channel,
             db,
             email_dir,
-            shutdown,
-            task: Some(task),
+            running,
             _test_db: test_db,
         })
     }
@@ -245,54 +263,10 @@ impl Stack {
             _dir: None,
             postgres: None,
         };
-        let db = Db::connect(&shared.url).await?;
-        let email_dir = tempfile::tempdir()?;
-        let mailer = match &start.mail {
-            Mail::Files => rendezvous_notifications::email::Mailer::files(email_dir.path())?,
-            Mail::Smtp(url) => rendezvous_notifications::email::Mailer::smtp(url)?,
-        };
-        let mut worker = WorkerSettings::new(
-            "Rendezvous <noreply@rendezvous.test>".parse()?,
-            "http://rendezvous.test".to_owned(),
-        );
-        (start.worker)(&mut worker);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let to_members =
             Endpoint::from_shared(format!("http://{}", self.members.addr))?.connect_lazy();
-        let shutdown = CancellationToken::new();
-        let options = rendezvous_notifications::Options {
-            db: db.clone(),
-            clock: start.clock.clone(),
-            token_keys: vec![self.members.signing_key.verifying_key()],
-            service_secret: self.members.service_secret.clone(),
-            page_token_key: [7; 32],
-            members: to_members,
-            mailer,
-            worker,
-            server: ServerSettings::default(),
-            contacts_ttl: Duration::from_secs(60),
-        };
-        let task = tokio::spawn(rendezvous_notifications::run(
-            options,
-            listener,
-            shutdown.clone(),
-        ));
-        let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
-        wait_serving(
-            channel.clone(),
-            "rendezvous.notifications.v1.NotificationService",
-        )
-        .await?;
-        Ok(NotificationsHandle {
-            addr,
-            channel,
-            db,
-            email_dir,
-            shutdown,
-            task: Some(task),
-            _test_db: shared,
-        })
+        Self::start_notifications(start, &self.members, listener, to_members, shared).await
     }
 }
 
@@ -328,11 +302,6 @@ impl Stack {
     ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let to_members = Endpoint::from_shared(format!("http://{}", members.addr))?.connect_lazy();
-        let notifications =
-            Self::start_notifications(start, &members, listener, to_members).await?;
-        Ok(Self {
-            members,
-            notifications,
-        })
+        Self::next_to(start, members, listener, to_members).await
     }
 }

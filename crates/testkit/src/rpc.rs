@@ -54,3 +54,31 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The code of an error that must come; panics on success.
+#[allow(clippy::expect_used, reason = "a success fails the test")]
+pub fn error_code<T: std::fmt::Debug>(result: Result<T, Status>) -> Code {
+    result.expect_err("expected an error status").code()
+}
+
+/// The status of `result` if it was refused as INVALID_ARGUMENT naming exactly `field` in its
+/// `BadRequest` details; otherwise what it was instead, for a test's list of failures.
+pub fn invalid_argument_naming<T>(
+    result: Result<T, Status>,
+    field: &str,
+) -> Result<Status, String> {
+    let status = match result {
+        Ok(_) => return Err("accepted".to_owned()),
+        Err(status) => status,
+    };
+    let fields = rendezvous_common::error::violated_fields(&status);
+    if status.code() == Code::InvalidArgument && fields == [field] {
+        Ok(status)
+    } else {
+        Err(format!(
+            "expected INVALID_ARGUMENT naming [{field}], got {:?} naming {fields:?} ({})",
+            status.code(),
+            status.message()
+        ))
+    }
+}

@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rendezvous_proto::events::v1 as pb;
+use rendezvous_proto::events::v1::EventVisibility as Vis;
 use rendezvous_proto::notifications::v1::notice::Notice as Variant;
 use rendezvous_proto::notifications::v1::{EventFacts, Notice};
 use rendezvous_proto::prost_types::{Duration as PbDuration, FieldMask};
-use rendezvous_testkit::{Backend, backend_tests, timestamp};
+use rendezvous_testkit::{Backend, backend_tests, outbox_notices_keyed, timestamp};
 
-use crate::helpers::{World, create, event, morning, notices, publish, published, rsvp};
+use crate::helpers::{World, create, event, morning, publish, published, rsvp};
 
 fn now0() -> DateTime<Utc> {
     morning(2027, 4, 5)
@@ -33,28 +34,22 @@ fn only(mut notices: Vec<Notice>) -> Variant {
 }
 
 async fn a_full_event_tells_each_waiting_member_their_place(backend: Backend) {
-    let world = World::start(backend, now0()).await;
-    let (_, host) = world.member("Hana Host").await;
-    let e = published(
-        &host,
-        now0() + Duration::days(3),
-        1,
-        pb::EventVisibility::Public,
-    )
-    .await;
+    let world = World::start(backend, now0()).await.unwrap();
+    let (_, host) = world.member("Hana Host").await.unwrap();
+    let e = published(&host, now0() + Duration::days(3), 1, Vis::Public).await;
     let mut ids = Vec::new();
     for name in ["Ama", "Ben", "Cleo"] {
-        let (member, client) = world.member(name).await;
+        let (member, client) = world.member(name).await.unwrap();
         rsvp(&client, &e.id).await;
         ids.push(member.id);
     }
     let db = &world.events.db;
-    match only(notices(db, &format!("rsvp:{}:{}:confirmed:", e.id, ids[0])).await) {
+    match only(outbox_notices_keyed(db, &format!("rsvp:{}:{}:confirmed:", e.id, ids[0])).await) {
         Variant::RsvpConfirmed(n) => assert_usual_facts(n.event.as_ref(), &e.id),
         other => panic!("{other:?}"),
     }
     for (place, id) in [(1, &ids[1]), (2, &ids[2])] {
-        match only(notices(db, &format!("rsvp:{}:{id}:waitlisted:", e.id)).await) {
+        match only(outbox_notices_keyed(db, &format!("rsvp:{}:{id}:waitlisted:", e.id)).await) {
             Variant::RsvpWaitlisted(n) => {
                 assert_usual_facts(n.event.as_ref(), &e.id);
                 assert_eq!(n.position, place);
@@ -62,12 +57,12 @@ async fn a_full_event_tells_each_waiting_member_their_place(backend: Backend) {
             other => panic!("{other:?}"),
         }
     }
-    world.stop().await;
+    world.stop().await.unwrap();
 }
 
 async fn an_offer_says_until_when_it_holds_the_seat(backend: Backend) {
-    let world = World::start(backend, now0()).await;
-    let (_, host) = world.member("Hana Host").await;
+    let world = World::start(backend, now0()).await.unwrap();
+    let (_, host) = world.member("Hana Host").await.unwrap();
     let mut offered = event(now0() + Duration::days(3), 1, pb::EventVisibility::Public);
     offered.waitlist_mode = pb::WaitlistMode::Offer.into();
     offered.offer_window = Some(PbDuration {
@@ -76,8 +71,8 @@ async fn an_offer_says_until_when_it_holds_the_seat(backend: Backend) {
     });
     let e = create(&host, offered).await;
     publish(&host, &e.id).await;
-    let (_, first) = world.member("Ama").await;
-    let (next, second) = world.member("Ben").await;
+    let (_, first) = world.member("Ama").await.unwrap();
+    let (next, second) = world.member("Ben").await.unwrap();
     rsvp(&first, &e.id).await;
     rsvp(&second, &e.id).await;
     first
@@ -87,7 +82,9 @@ async fn an_offer_says_until_when_it_holds_the_seat(backend: Backend) {
         })
         .await
         .unwrap();
-    match only(notices(&world.events.db, &format!("promoted:{}:{}:", e.id, next.id)).await) {
+    match only(
+        outbox_notices_keyed(&world.events.db, &format!("promoted:{}:{}:", e.id, next.id)).await,
+    ) {
         Variant::WaitlistOffered(n) => {
             assert_usual_facts(n.event.as_ref(), &e.id);
             let deadline = n.expire_time.unwrap();
@@ -95,15 +92,15 @@ async fn an_offer_says_until_when_it_holds_the_seat(backend: Backend) {
         }
         other => panic!("{other:?}"),
     }
-    world.stop().await;
+    world.stop().await.unwrap();
 }
 
 async fn a_move_says_what_changed_and_a_cancellation_why(backend: Backend) {
-    let world = World::start(backend, now0()).await;
-    let (host_member, host) = world.member("Hana Host").await;
+    let world = World::start(backend, now0()).await.unwrap();
+    let (host_member, host) = world.member("Hana Host").await.unwrap();
     let start = now0() + Duration::days(3);
-    let e = published(&host, start, 10, pb::EventVisibility::Public).await;
-    let (guest, client) = world.member("Ama").await;
+    let e = published(&host, start, 10, Vis::Public).await;
+    let (guest, client) = world.member("Ama").await.unwrap();
     rsvp(&client, &e.id).await;
     let later = start + Duration::hours(2);
     host.clone()
@@ -121,7 +118,7 @@ async fn a_move_says_what_changed_and_a_cancellation_why(backend: Backend) {
         .await
         .unwrap();
     let db = &world.events.db;
-    match only(notices(db, &format!("event-updated:{}:", e.id)).await) {
+    match only(outbox_notices_keyed(db, &format!("event-updated:{}:", e.id)).await) {
         Variant::EventUpdated(n) => {
             assert_usual_facts(n.event.as_ref(), &e.id);
             assert_usual_facts(n.previous.as_ref(), &e.id);
@@ -143,7 +140,7 @@ async fn a_move_says_what_changed_and_a_cancellation_why(backend: Backend) {
         })
         .await
         .unwrap();
-    match only(notices(db, &format!("event-cancelled:{}:{}", e.id, guest.id)).await) {
+    match only(outbox_notices_keyed(db, &format!("event-cancelled:{}:{}", e.id, guest.id)).await) {
         Variant::EventCancelled(n) => {
             assert_usual_facts(n.event.as_ref(), &e.id);
             assert_eq!(n.reason, "The café is closed for works.");
@@ -151,24 +148,18 @@ async fn a_move_says_what_changed_and_a_cancellation_why(backend: Backend) {
         other => panic!("{other:?}"),
     }
     assert!(
-        notices(db, &format!("event-cancelled:{}:{}", e.id, host_member.id))
+        outbox_notices_keyed(db, &format!("event-cancelled:{}:{}", e.id, host_member.id))
             .await
             .is_empty()
     );
-    world.stop().await;
+    world.stop().await.unwrap();
 }
 
 async fn invitations_and_announcements_name_who_sent_them(backend: Backend) {
-    let world = World::start(backend, now0()).await;
-    let (host_member, host) = world.member("Hana Host").await;
-    let e = published(
-        &host,
-        now0() + Duration::days(3),
-        10,
-        pb::EventVisibility::Public,
-    )
-    .await;
-    let (guest, client) = world.member("Ama").await;
+    let world = World::start(backend, now0()).await.unwrap();
+    let (host_member, host) = world.member("Hana Host").await.unwrap();
+    let e = published(&host, now0() + Duration::days(3), 10, Vis::Public).await;
+    let (guest, client) = world.member("Ama").await.unwrap();
     host.clone()
         .invite_members(pb::InviteMembersRequest {
             event_id: e.id.clone(),
@@ -181,7 +172,7 @@ async fn invitations_and_announcements_name_who_sent_them(backend: Backend) {
         .await
         .unwrap();
     let db = &world.events.db;
-    match only(notices(db, &format!("invitation:{}:{}", e.id, guest.id)).await) {
+    match only(outbox_notices_keyed(db, &format!("invitation:{}:{}", e.id, guest.id)).await) {
         Variant::EventInvitation(n) => {
             assert_usual_facts(n.event.as_ref(), &e.id);
             let inviter = n.inviter.unwrap();
@@ -200,7 +191,7 @@ async fn invitations_and_announcements_name_who_sent_them(backend: Backend) {
         })
         .await
         .unwrap();
-    match only(notices(db, &format!("announcement:{}:terrace:", e.id)).await) {
+    match only(outbox_notices_keyed(db, &format!("announcement:{}:terrace:", e.id)).await) {
         Variant::EventAnnouncement(n) => {
             assert_usual_facts(n.event.as_ref(), &e.id);
             assert_eq!(n.host.unwrap().display_name, "Hana Host");
@@ -208,7 +199,7 @@ async fn invitations_and_announcements_name_who_sent_them(backend: Backend) {
         }
         other => panic!("{other:?}"),
     }
-    world.stop().await;
+    world.stop().await.unwrap();
 }
 
 backend_tests!(

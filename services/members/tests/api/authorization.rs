@@ -431,6 +431,7 @@ fn internal_calls(client: &MemberInternalClient, a: &str, b: &str) -> Vec<(&'sta
                 record_meetings,
                 record_meetings_request(
                     &uuid::Uuid::now_v7().to_string(),
+                    EVENT_TITLE,
                     chrono::Utc::now(),
                     &[a.to_owned(), b.to_owned()],
                 )

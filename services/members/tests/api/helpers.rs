@@ -1,17 +1,16 @@
-//! What the members tests share: calling and classifying RPCs, fixtures, outbox counts.
+//! What the members tests share: fixtures and shortcuts for the calls the tests make; the
+//! generic parts (`call!`, `code`, `pages!`, outbox readers, event facts) are the testkit's.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use rendezvous_common::server::ServerSettings;
-use rendezvous_common::with_db;
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_proto::notifications::v1 as npb;
-use rendezvous_proto::prost::Message as _;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, MemberClient, MembersHandle, Start, TestMember, timestamp};
+pub use rendezvous_testkit::rpc::Call;
+use rendezvous_testkit::{Backend, MemberClient, MembersHandle, Start, TestMember};
+pub use rendezvous_testkit::{
+    all_pages, code, error_code, event_facts, outbox_notices, outbox_rows, outbox_total,
+    record_meetings_request,
+};
+pub(crate) use rendezvous_testkit::{call, pages};
 use tonic::{Code, Status};
 
 /// A fresh members service with `names` registered, in that order.
@@ -20,28 +19,9 @@ pub async fn stack_of<const N: usize>(
     names: [&str; N],
 ) -> (MembersHandle, [TestMember; N]) {
     let stack = MembersHandle::start(backend).await.unwrap();
-    let mut members = Vec::with_capacity(N);
-    for name in names {
-        members.push(stack.register(name).await.unwrap());
-    }
-    let Ok(members) = members.try_into() else {
-        unreachable!("one member per name")
-    };
+    let members = stack.register_all(names).await.unwrap();
     (stack, members)
 }
-
-/// A call whose response is forgotten: only its status matters.
-pub type Call = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
-
-/// Calls `$method` on a clone of `$client` with `$request`, forgetting the response.
-macro_rules! call {
-    ($client:expr, $method:ident, $request:expr) => {{
-        let mut client = $client.clone();
-        let request = $request;
-        Box::pin(async move { client.$method(request).await.map(|_| ()) }) as $crate::helpers::Call
-    }};
-}
-pub(crate) use call;
 
 /// Sets one profile field of a member and returns the profile: `set!(&anna, city: "Lyon")`.
 macro_rules! set {
@@ -77,36 +57,8 @@ macro_rules! edit {
 }
 pub(crate) use edit;
 
+/// The title of the events the tests record meetings of.
 pub const EVENT_TITLE: &str = "Café networking — Le Marais";
-
-/// The facts of an event as the events service sends them with RecordMeetings.
-pub fn event_facts(event_id: &str, at: chrono::DateTime<chrono::Utc>) -> npb::EventFacts {
-    npb::EventFacts {
-        event_id: event_id.to_owned(),
-        title: EVENT_TITLE.to_owned(),
-        start_time: Some(timestamp(at)),
-        end_time: Some(timestamp(at + chrono::Duration::hours(2))),
-        time_zone: "Europe/Paris".to_owned(),
-        venue_name: "Le Peloton Café".to_owned(),
-        venue_address: "17 rue du Pont Louis-Philippe, 75004 Paris".to_owned(),
-        city: "Paris".to_owned(),
-    }
-}
-
-/// A RecordMeetings request for an event at `at`, as the events service sends it.
-pub fn record_meetings_request(
-    event_id: &str,
-    at: chrono::DateTime<chrono::Utc>,
-    member_ids: &[String],
-) -> pb::RecordMeetingsRequest {
-    pb::RecordMeetingsRequest {
-        event_id: event_id.to_owned(),
-        event_title: EVENT_TITLE.to_owned(),
-        event_time: Some(timestamp(at)),
-        member_ids: member_ids.to_vec(),
-        event: Some(event_facts(event_id, at)),
-    }
-}
 
 /// Records a new event (a small one: connected pairs are met at once); its id.
 pub async fn record_event(stack: &MembersHandle, attendees: &[&TestMember]) -> String {
@@ -123,52 +75,8 @@ pub async fn requests(
     pending_requests(member, direction, 0).await.0
 }
 
+/// The password every test member signs in with.
 pub const PASSWORD: &str = "correct horse battery staple";
-
-/// The typed notices of notification `kind` in the outbox addressed to `recipient_id`.
-pub async fn outbox_notices(
-    stack: &MembersHandle,
-    kind: &str,
-    recipient_id: &str,
-) -> Vec<npb::notice::Notice> {
-    let kind = format!("%\"kind\":\"{kind}\"%");
-    let member = format!("%\"recipient_id\":\"{recipient_id}\"%");
-    let payloads: Vec<String> = with_db!(&stack.db, |pool| {
-        sqlx::query_scalar("SELECT payload FROM outbox WHERE payload LIKE $1 AND payload LIKE $2")
-            .bind(&kind)
-            .bind(&member)
-            .fetch_all(pool)
-            .await
-    })
-    .unwrap();
-    payloads
-        .iter()
-        .map(|payload| {
-            let envelope: serde_json::Value = serde_json::from_str(payload).unwrap();
-            let encoded = envelope["notice"].as_str().expect("a typed notice");
-            let bytes = STANDARD.decode(encoded).unwrap();
-            npb::Notice::decode(bytes.as_slice())
-                .unwrap()
-                .notice
-                .unwrap()
-        })
-        .collect()
-}
-
-/// Outbox rows of notification `kind` addressed to `recipient_id`.
-pub async fn outbox_rows(stack: &MembersHandle, kind: &str, recipient_id: &str) -> i64 {
-    let notices = outbox_notices(stack, kind, recipient_id).await;
-    i64::try_from(notices.len()).unwrap()
-}
-
-pub async fn outbox_total(stack: &MembersHandle) -> i64 {
-    with_db!(&stack.db, |pool| sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM outbox"
-    )
-    .fetch_one(pool)
-    .await)
-    .unwrap()
-}
 
 pub fn register_request(email: &str, name: &str) -> pb::RegisterRequest {
     pb::RegisterRequest {
@@ -345,43 +253,6 @@ pub async fn find(member: &TestMember, query: &str) -> Vec<pb::Member> {
     search(member, request).await
 }
 
-/// Every item of a paginated list from its first page, and how many pages that took;
-/// `fetch` reads the page of a token into its items and the next token.
-pub async fn all_pages<T, Fut>(mut fetch: impl FnMut(String) -> Fut) -> (Vec<T>, usize)
-where
-    Fut: Future<Output = (Vec<T>, String)>,
-{
-    let (mut items, mut pages, mut token) = (Vec::new(), 0, String::new());
-    loop {
-        let (page, next) = fetch(token).await;
-        items.extend(page);
-        pages += 1;
-        if next.is_empty() {
-            return (items, pages);
-        }
-        token = next;
-    }
-}
-
-/// Every item of a list RPC, following page tokens, and the number of pages:
-/// `pages!(client, list_meetings, move |page_token| request, meetings)`, where the closure
-/// builds the request of a page token.
-macro_rules! pages {
-    ($client:expr, $method:ident, $request:expr, $items:ident) => {{
-        let client = $client;
-        let request = $request;
-        $crate::helpers::all_pages(move |token| {
-            let mut client = client.clone();
-            let request = request(token);
-            async move {
-                let page = client.$method(request).await.unwrap().into_inner();
-                (page.$items, page.next_page_token)
-            }
-        })
-    }};
-}
-pub(crate) use pages;
-
 /// Every connection of `member` with `filter`, two a page.
 pub async fn connections(member: &TestMember, filter: pb::MetFilter) -> Vec<pb::Connection> {
     let request = move |page_token| pb::ListConnectionsRequest {
@@ -521,6 +392,7 @@ pub async fn record_at(
         .unwrap()
         .record_meetings(record_meetings_request(
             event_id,
+            EVENT_TITLE,
             at,
             &members.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
         ))
@@ -554,20 +426,7 @@ pub async fn are_connected(
         .into_inner()
 }
 
-/// The code of an error that must come; panics on success.
-pub fn error_code<T: std::fmt::Debug>(result: Result<T, Status>) -> Code {
-    result.expect_err("expected an error status").code()
-}
-
 /// Whether a call was refused as UNAUTHENTICATED.
 pub fn unauthenticated<T: std::fmt::Debug>(result: Result<T, Status>) -> bool {
     error_code(result) == Code::Unauthenticated
-}
-
-/// The code of a call's outcome, `Ok` on success.
-pub fn code<T>(result: Result<T, Status>) -> Code {
-    match result {
-        Ok(_) => Code::Ok,
-        Err(status) => status.code(),
-    }
 }

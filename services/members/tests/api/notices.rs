@@ -16,7 +16,7 @@ async fn assert_told(
     let expected: npb::Notice = expected.into();
     let kind = expected.kind().as_str_name();
     let kind = kind.strip_prefix("NOTIFICATION_KIND_").unwrap_or(kind);
-    let notices = outbox_notices(stack, kind, &recipient.id).await;
+    let notices = outbox_notices(&stack.db, kind, &recipient.id).await;
     assert_eq!(
         notices,
         expected.notice.into_iter().collect::<Vec<_>>(),
@@ -57,7 +57,7 @@ async fn meeting_notices_carry_the_event_facts_events_sent(backend: Backend) {
     let event_id = uuid::Uuid::now_v7().to_string();
     let at = chrono::Utc::now() - chrono::Duration::hours(3);
     let attendees = ids(&[anna.clone(), bruno.clone(), chloe.clone()]);
-    let request = record_meetings_request(&event_id, at, &attendees);
+    let request = record_meetings_request(&event_id, EVENT_TITLE, at, &attendees);
     let event = request.event.clone();
     stack
         .internal()

@@ -11,7 +11,7 @@ use rendezvous_testkit::{Backend, Stack, backend_tests, timestamp};
 use crate::helpers::{
     EVENT_TITLE, channels_of as deliveries_of, deliver, deliveries as delivery_log, email_becomes,
     emails_about, event_facts, event_notice, event_of, eventually, first_of_kind, host,
-    inbox_about, invitation, new_id, request, sign_in_again, stack_at,
+    inbox_about, invitation, new_id, request,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -189,7 +189,9 @@ async fn a_relay_redelivering_an_outbox_row_makes_no_second_notification(backend
 // ---------------------------------------------------------------------------------------------
 
 async fn a_notification_waits_for_its_not_before_time(backend: Backend) {
-    let (stack, clock) = stack_at(backend, Utc::now().trunc_subsecs(0)).await;
+    let (stack, clock) = Stack::start_at(backend, Utc::now().trunc_subsecs(0))
+        .await
+        .unwrap();
     let zoe = stack.members.register("Zoé").await.unwrap();
     let inbox = stack.inbox(&zoe);
     let (later, now, past) = (new_id(), new_id(), new_id());
@@ -255,7 +257,9 @@ async fn a_notification_waits_for_its_not_before_time(backend: Backend) {
 }
 
 async fn cancel_scheduled_drops_unsent_notifications_with_the_prefix_only(backend: Backend) {
-    let (stack, clock) = stack_at(backend, Utc::now().trunc_subsecs(0)).await;
+    let (stack, clock) = Stack::start_at(backend, Utc::now().trunc_subsecs(0))
+        .await
+        .unwrap();
     let zoe = stack.members.register("Zoé").await.unwrap();
     let event = new_id();
     let other = new_id();
@@ -332,7 +336,7 @@ async fn cancel_scheduled_drops_unsent_notifications_with_the_prefix_only(backen
 
     // The scheduled times pass; the worker shows what was not cancelled.
     clock.advance(hour * 3);
-    let inbox = sign_in_again(&stack, &zoe).await;
+    let inbox = stack.inbox_after_login(&zoe).await.unwrap();
     for kept in [other.as_str(), "case", "any-character"] {
         eventually("a reminder that was not cancelled is shown", || {
             let inbox = inbox.clone();

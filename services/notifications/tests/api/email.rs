@@ -16,13 +16,9 @@ use rendezvous_testkit::{
 };
 
 use crate::helpers::{
-    channels_of, deliver, event_facts, eventually_within, message_id, new_id, notification_about,
-    request,
+    channels_of, deliver, event_facts, eventually, message_id, new_id, notification_about, request,
 };
 use crate::mail::Email;
-
-/// How long the SMTP tests wait for an outcome: a real server, retries with back-off.
-const SMTP_PATIENCE: Duration = Duration::from_secs(15);
 
 /// Starts the SMTP server, or returns `None` (the test then skips) when no Python is set up.
 async fn smtp_server(dir: &std::path::Path, port: Option<u16>, reject: bool) -> Option<SmtpServer> {
@@ -137,7 +133,7 @@ async fn email_delivery_when(
     what: &str,
     done: impl Fn(&pb::Delivery) -> bool,
 ) -> pb::Delivery {
-    eventually_within(SMTP_PATIENCE, what, || async {
+    eventually(what, || async {
         let (_, email) = channels_of(inbox, notification_id).await;
         done(&email).then_some(email)
     })
@@ -205,7 +201,7 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
         let event_id = invite(&stack, member).await;
         let inbox = stack.inbox(member);
         let notification = notification_about(&inbox, &event_id).await;
-        let email = eventually_within(SMTP_PATIENCE, "the email reaches the server", || {
+        let email = eventually("the email reaches the server", || {
             let found = received(&server, &notification.id);
             async move { found.into_iter().next() }
         })
@@ -346,7 +342,7 @@ async fn email_to_a_server_that_is_down_is_retried_and_sent_once_it_is_back(back
     // The error of the last failed attempt stays in the log.
     assert!(sent.last_error.starts_with("smtp:"), "{}", sent.last_error);
     // The welcome email, retried alongside, goes out too; neither twice.
-    eventually_within(SMTP_PATIENCE, "the welcome email is sent too", || {
+    eventually("the welcome email is sent too", || {
         let count = server.messages().len();
         async move { (count >= 2).then_some(()) }
     })

@@ -1,60 +1,15 @@
-//! What the notification tests share: polling, typed notices and Deliver items as producers
-//! write them, and readers of the inbox, the delivery log and the written emails.
-
-use std::time::Duration;
+//! What the notification tests share: typed notices and Deliver items as producers write them,
+//! and readers of the inbox, the delivery log and the written emails; polling, the stack on a
+//! manual clock and signing in again are the testkit's.
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use rendezvous_common::clock::Clock;
-use rendezvous_proto::members::v1 as members_pb;
 use rendezvous_proto::notifications::v1::{self as pb, notice::Notice as N};
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, NotificationClient, Stack, StackStart, TestMember, timestamp};
-
-/// How long [`eventually`] waits.
-pub const PATIENCE: Duration = Duration::from_secs(10);
-
-/// Polls `check` until it returns `Some`, for at most `limit`.
-pub async fn eventually_within<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// Polls `check` until it returns `Some`, for at most [`PATIENCE`].
-pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    eventually_within(PATIENCE, what, check).await
-}
+pub use rendezvous_testkit::eventually;
+use rendezvous_testkit::{NotificationClient, Stack, TestMember, timestamp};
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// A stack whose services read the time from a manual clock set to `now`.
-pub async fn stack_at(backend: Backend, now: DateTime<Utc>) -> (Stack, Clock) {
-    let clock = Clock::manual(now);
-    let stack = Stack::start_with(StackStart {
-        clock: clock.clone(),
-        ..StackStart::new(backend)
-    })
-    .await
-    .unwrap();
-    (stack, clock)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,19 +19,10 @@ pub async fn stack_at(backend: Backend, now: DateTime<Utc>) -> (Stack, Clock) {
 /// The title of the events the tests notify about.
 pub const EVENT_TITLE: &str = "Apéro des fondateurs";
 
-/// An event as its producer describes it: tomorrow evening at a café in Paris.
+/// An event as its producer describes it: an evening at a café in Paris.
 pub fn event_facts(event_id: &str, title: &str) -> pb::EventFacts {
     let start = Utc.with_ymd_and_hms(2030, 6, 5, 17, 30, 0).unwrap();
-    pb::EventFacts {
-        event_id: event_id.to_owned(),
-        title: title.to_owned(),
-        start_time: Some(timestamp(start)),
-        end_time: Some(timestamp(start + chrono::Duration::hours(2))),
-        time_zone: "Europe/Paris".to_owned(),
-        venue_name: "Le Peloton Café".to_owned(),
-        venue_address: "17 rue du Pont Louis-Philippe, 75004 Paris".to_owned(),
-        city: "Paris".to_owned(),
-    }
+    rendezvous_testkit::event_facts(event_id, title, start)
 }
 
 pub fn host() -> pb::MemberFacts {
@@ -307,24 +253,6 @@ pub async fn update_preferences(
         .into_inner()
         .preferences
         .unwrap()
-}
-
-/// Signs in again, for a fresh access token (after the manual clock jumped past the old one's
-/// expiry).
-pub async fn sign_in_again(stack: &Stack, member: &TestMember) -> NotificationClient {
-    let session = stack
-        .members
-        .anonymous()
-        .login(members_pb::LoginRequest {
-            email: member.email.clone(),
-            password: member.password.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .session
-        .unwrap();
-    stack.notifications.client_with_token(&session.access_token)
 }
 
 // ---------------------------------------------------------------------------------------------

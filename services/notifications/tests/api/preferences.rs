@@ -12,7 +12,7 @@ use rendezvous_testkit::{Backend, Stack, backend_tests, timestamp};
 use crate::helpers::{
     channels_of as deliveries_of, deliver, deliveries as delivery_log, email_becomes, emails_about,
     event_notice, eventually, inbox_about, invitation, new_id, night, preferences_of, request,
-    sign_in_again, stack_at, update_preferences,
+    update_preferences,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ async fn quiet_hours_hold_email_until_they_end_but_not_the_inbox(backend: Backen
         .single()
         .unwrap()
         .with_timezone(&Utc);
-    let (stack, clock) = stack_at(backend, eleven_pm).await;
+    let (stack, clock) = Stack::start_at(backend, eleven_pm).await.unwrap();
     let zoe = stack.members.register("Zoé").await.unwrap();
     let inbox = stack.inbox(&zoe);
     let quiet = pb::Preferences {
@@ -202,7 +202,7 @@ async fn quiet_hours_hold_email_until_they_end_but_not_the_inbox(backend: Backen
 
     // Past 07:00 local (nine hours later, whatever a DST change that night does).
     clock.advance(chrono::Duration::hours(9));
-    let inbox = sign_in_again(&stack, &zoe).await;
+    let inbox = stack.inbox_after_login(&zoe).await.unwrap();
     let sent = email_becomes(&inbox, &notification_id, pb::DeliveryStatus::Sent).await;
     assert_eq!(sent.attempts, 1);
     assert_eq!(sent.sent_time, Some(timestamp(clock.now())));

@@ -96,7 +96,7 @@ pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
                 f.internal,
                 record_meetings,
                 pb::RecordMeetingsRequest {
-                    event: Some(event_facts(&f.event_id, chrono::Utc::now())),
+                    event: Some(event_facts(&f.event_id, EVENT_TITLE, chrono::Utc::now())),
                     ..f.meeting()
                 }
             ),

@@ -6,10 +6,11 @@ use crate::helpers::*;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rendezvous_common::error::violated_fields;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::{FieldMask, Timestamp};
-use rendezvous_testkit::{Backend, MemberClient, MemberInternalClient, TestMember, backend_tests};
+use rendezvous_testkit::{
+    Backend, MemberClient, MemberInternalClient, TestMember, backend_tests, invalid_argument_naming,
+};
 use tonic::Code;
 
 /// A list request of type `$request` asking for `$size` items a page.
@@ -145,6 +146,7 @@ impl Fixture {
     fn meeting(&self) -> pb::RecordMeetingsRequest {
         record_meetings_request(
             &self.some_id,
+            EVENT_TITLE,
             chrono::Utc::now(),
             &[self.anna.id.clone(), self.bruno.id.clone()],
         )
@@ -227,19 +229,10 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
     assert!(count >= 35, "only {count} bad inputs");
     let mut failures = Vec::new();
     for row in rows {
-        match row.call.await {
-            Ok(()) => failures.push(format!("{}: accepted", row.what)),
-            Err(status) => {
-                let fields = violated_fields(&status);
-                if status.code() != Code::InvalidArgument || fields != [row.field] {
-                    failures.push(format!(
-                        "{}: expected INVALID_ARGUMENT on `{}`, got {:?} on {fields:?}: {}",
-                        row.what,
-                        row.field,
-                        status.code(),
-                        status.message()
-                    ));
-                } else if let Some(text) = row.message_contains
+        match invalid_argument_naming(row.call.await, row.field) {
+            Err(why) => failures.push(format!("{}: {why}", row.what)),
+            Ok(status) => {
+                if let Some(text) = row.message_contains
                     && !status.message().contains(text)
                 {
                     failures.push(format!(

@@ -21,7 +21,7 @@ async fn accepted_request_connects_both_and_notifies_each_side(backend: Backend)
     );
     assert_eq!(sent.note, "We met at the meetup");
     assert_eq!(
-        outbox_rows(&stack, "CONNECTION_REQUESTED", &bruno.id).await,
+        outbox_rows(&stack.db, "CONNECTION_REQUESTED", &bruno.id).await,
         1
     );
     assert_eq!(
@@ -41,7 +41,7 @@ async fn accepted_request_connects_both_and_notifies_each_side(backend: Backend)
         i32::from(pb::ConnectionRequestState::Accepted)
     );
     assert_eq!(
-        outbox_rows(&stack, "CONNECTION_ACCEPTED", &anna.id).await,
+        outbox_rows(&stack.db, "CONNECTION_ACCEPTED", &anna.id).await,
         1
     );
     assert_eq!(
@@ -77,7 +77,7 @@ async fn declined_request_leaves_the_pair_unconnected(backend: Backend) {
     assert_no_connections(&[&anna]).await;
     assert_nothing_pending(&anna, &bruno).await;
     assert_eq!(
-        outbox_rows(&stack, "CONNECTION_ACCEPTED", &anna.id).await,
+        outbox_rows(&stack.db, "CONNECTION_ACCEPTED", &anna.id).await,
         0
     );
     assert!(!are_connected(&stack, &anna, &bruno).await.connected);
@@ -155,7 +155,7 @@ async fn requests_in_both_directions_make_exactly_one_connection(backend: Backen
     let s = stats(&anna).await;
     assert_eq!(counts(&s), (1, 0, 0, 0));
     // Once connected, neither side can ask again, and a refused request tells nobody.
-    let outbox = outbox_total(&stack).await;
+    let outbox = outbox_total(&stack.db).await;
     assert_eq!(
         error_code(request(&anna, &bruno, "").await),
         Code::AlreadyExists
@@ -164,7 +164,7 @@ async fn requests_in_both_directions_make_exactly_one_connection(backend: Backen
         error_code(request(&bruno, &anna, "").await),
         Code::AlreadyExists
     );
-    assert_eq!(outbox_total(&stack).await, outbox);
+    assert_eq!(outbox_total(&stack.db).await, outbox);
 
     // Asking twice while the first request is pending is refused.
     request(&anna, &chloe, "").await.unwrap();
@@ -176,11 +176,11 @@ async fn requests_in_both_directions_make_exactly_one_connection(backend: Backen
     assert_eq!(outgoing.len(), 1);
     // Chloe was told once; the crossing request told Anna her request was accepted.
     assert_eq!(
-        outbox_rows(&stack, "CONNECTION_REQUESTED", &chloe.id).await,
+        outbox_rows(&stack.db, "CONNECTION_REQUESTED", &chloe.id).await,
         1
     );
     assert_eq!(
-        outbox_rows(&stack, "CONNECTION_ACCEPTED", &anna.id).await,
+        outbox_rows(&stack.db, "CONNECTION_ACCEPTED", &anna.id).await,
         1
     );
     stack.stop().await.unwrap();

@@ -25,7 +25,10 @@ async fn list_meetings_shows_each_event_with_its_co_attendees(backend: Backend) 
     assert!(with_bruno.met && with_bruno.connected);
     let with_chloe = co.iter().find(|c| c.member_id == chloe.id).unwrap();
     assert!(!with_chloe.met && !with_chloe.connected && !with_chloe.confirmed_by_me);
-    assert_eq!(outbox_rows(&stack, "MEETING_FOLLOW_UP", &chloe.id).await, 1);
+    assert_eq!(
+        outbox_rows(&stack.db, "MEETING_FOLLOW_UP", &chloe.id).await,
+        1
+    );
     stack.stop().await.unwrap();
 }
 
@@ -90,8 +93,8 @@ async fn at_a_large_event_a_pair_is_met_only_after_both_confirm(backend: Backend
     let s = stats(anna).await;
     assert_eq!((s.connections, s.met_in_person), (1, 1));
     assert!((s.real_life_ratio - 1.0).abs() < 1e-9);
-    assert_eq!(outbox_rows(&stack, "MET_IN_PERSON", &anna.id).await, 1);
-    assert_eq!(outbox_rows(&stack, "MET_IN_PERSON", &bruno.id).await, 1);
+    assert_eq!(outbox_rows(&stack.db, "MET_IN_PERSON", &anna.id).await, 1);
+    assert_eq!(outbox_rows(&stack.db, "MET_IN_PERSON", &bruno.id).await, 1);
     stack.stop().await.unwrap();
 }
 

@@ -39,7 +39,7 @@ async fn register_returns_the_member_and_a_working_session(backend: Backend) {
     assert_eq!(me.id, member.id);
 
     // The welcome notification was written with the account.
-    assert_eq!(outbox_rows(&stack, "WELCOME", &member.id).await, 1);
+    assert_eq!(outbox_rows(&stack.db, "WELCOME", &member.id).await, 1);
     stack.stop().await.unwrap();
 }
 
@@ -51,7 +51,7 @@ async fn register_refuses_a_taken_email_whatever_its_case_and_writes_nothing(bac
         .register(register_request(&email, "Zoé"))
         .await
         .unwrap();
-    let outbox_before = outbox_total(&stack).await;
+    let outbox_before = outbox_total(&stack.db).await;
 
     for taken in [email.clone(), email.to_uppercase(), format!("  {email} ")] {
         let status = stack
@@ -61,7 +61,7 @@ async fn register_refuses_a_taken_email_whatever_its_case_and_writes_nothing(bac
             .unwrap_err();
         assert_eq!(status.code(), Code::AlreadyExists, "{taken:?}: {status:?}");
     }
-    assert_eq!(outbox_total(&stack).await, outbox_before);
+    assert_eq!(outbox_total(&stack.db).await, outbox_before);
     stack.stop().await.unwrap();
 }
 

@@ -1,0 +1,91 @@
+//! Reading a service's outbox in tests: counting its rows and decoding their typed notices as
+//! the relay decodes them.
+
+#![allow(
+    clippy::expect_used,
+    reason = "test support fails the test it serves by panicking"
+)]
+
+use rendezvous_common::db::Db;
+use rendezvous_common::relay::{OutboxRow, notification_request};
+use rendezvous_common::with_db;
+use rendezvous_proto::notifications::v1::{Notice, notice};
+
+/// The notice of an outbox row, decoded as the relay decodes it.
+fn decode(id: String, topic: String, dedupe_key: String, payload: &str) -> Notice {
+    let row = OutboxRow {
+        id,
+        topic,
+        dedupe_key,
+        payload: serde_json::from_str(payload).expect("an outbox payload is JSON"),
+        attempts: 0,
+    };
+    let request = notification_request(&row).expect("an outbox row the relay can send");
+    request.notice.expect("a typed notice")
+}
+
+/// The notices of the rows whose dedupe key is like `key` and whose payload is like both
+/// `payload` patterns (SQL `LIKE`), in the order they were written.
+async fn notices_like(db: &Db, key: &str, payload: [&str; 2]) -> Vec<Notice> {
+    let rows: Vec<(String, String, String, String)> = with_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, topic, dedupe_key, payload FROM outbox \
+             WHERE dedupe_key LIKE $1 AND payload LIKE $2 AND payload LIKE $3 \
+             ORDER BY created_at, id",
+        )
+        .bind(key)
+        .bind(payload[0])
+        .bind(payload[1])
+        .fetch_all(pool)
+        .await
+    })
+    .expect("reading the outbox");
+    rows.into_iter()
+        .map(|(id, topic, dedupe_key, payload)| decode(id, topic, dedupe_key, &payload))
+        .collect()
+}
+
+/// The notices of the rows whose dedupe key starts with `key_prefix`, in the order they were
+/// written.
+pub async fn outbox_notices_keyed(db: &Db, key_prefix: &str) -> Vec<Notice> {
+    notices_like(db, &format!("{key_prefix}%"), ["%", "%"]).await
+}
+
+/// The typed notices of notification `kind` (e.g. `CONNECTION_REQUEST`) addressed to
+/// `recipient_id`.
+pub async fn outbox_notices(db: &Db, kind: &str, recipient_id: &str) -> Vec<notice::Notice> {
+    let kind = format!("%\"kind\":\"{kind}\"%");
+    let recipient = format!("%\"recipient_id\":\"{recipient_id}\"%");
+    let notices = notices_like(db, "%", [&kind, &recipient]).await;
+    notices
+        .into_iter()
+        .map(|n| n.notice.expect("a notice of a known kind"))
+        .collect()
+}
+
+/// How many outbox rows of notification `kind` are addressed to `recipient_id`.
+pub async fn outbox_rows(db: &Db, kind: &str, recipient_id: &str) -> i64 {
+    let notices = outbox_notices(db, kind, recipient_id).await;
+    i64::try_from(notices.len()).expect("a count fits in i64")
+}
+
+/// Outbox rows whose dedupe key starts with `key_prefix` and whose payload mentions `kind`
+/// (any kind when empty).
+pub async fn outbox_count(db: &Db, key_prefix: &str, kind: &str) -> i64 {
+    let (key, kind) = (format!("{key_prefix}%"), format!("%{kind}%"));
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE $1 AND payload LIKE $2",
+        )
+        .bind(&key)
+        .bind(&kind)
+        .fetch_one(pool)
+        .await
+    })
+    .expect("counting the outbox")
+}
+
+/// Every row of the outbox.
+pub async fn outbox_total(db: &Db) -> i64 {
+    outbox_count(db, "", "").await
+}
