@@ -287,7 +287,7 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
         );
 
         // The server has the message before the worker records the send.
-        let delivery = eventually_within(SMTP_PATIENCE, "the send is recorded", || async {
+        let delivery = eventually("the send is recorded", || async {
             let (_, delivery) = channels_of(&inbox, &notification.id).await;
             (delivery.status() == pb::DeliveryStatus::Sent).then_some(delivery)
         })
