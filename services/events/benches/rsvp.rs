@@ -242,10 +242,9 @@ async fn measure(
                         .admit(event, std::slice::from_ref(&request), now_micros())
                         .await
                         .unwrap()
-                        .unwrap()
                         .pop()
                         .unwrap(),
-                    Mode::Batched => admission.admit(event, request).await.unwrap().unwrap(),
+                    Mode::Batched => admission.admit(event, request).await.unwrap(),
                 };
                 latencies.push(sent.elapsed());
                 assert_eq!(outcome.state, RsvpState::Confirmed);

@@ -15,11 +15,19 @@ use rendezvous_common::clock::Clock;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::store::{AdmitRequest, RsvpOutcome, RsvpRefusal, Store};
+use crate::store::{AdmitRequest, RsvpOutcome, RsvpRefusal, Store, StoreError};
 
-/// The result of one admission: the outcome, a refusal of the event, or a database error
-/// (shared by every RSVP of the failed batch).
-pub type Admitted = Result<Result<RsvpOutcome, RsvpRefusal>, Arc<sqlx::Error>>;
+/// The result of one admission.
+pub type Admitted = Result<RsvpOutcome, AdmitError>;
+
+/// Why an RSVP was not admitted.
+#[derive(Clone, Debug)]
+pub enum AdmitError {
+    /// The event refused every RSVP of the batch.
+    Refused(RsvpRefusal),
+    /// The database failed the batch; the error is shared by every RSVP in it.
+    Database(Arc<sqlx::Error>),
+}
 
 struct Job {
     request: AdmitRequest,
@@ -62,7 +70,7 @@ impl Admission {
         }
         answer
             .await
-            .unwrap_or_else(|_| Err(Arc::new(sqlx::Error::PoolClosed)))
+            .unwrap_or_else(|_| Err(AdmitError::Database(Arc::new(sqlx::Error::PoolClosed))))
     }
 
     fn queue(self: &Arc<Self>, event_id: Uuid) -> mpsc::Sender<Job> {
@@ -127,21 +135,21 @@ impl Admission {
         let requests: Vec<AdmitRequest> = batch.iter().map(|j| j.request.clone()).collect();
         let now = self.clock.now_micros();
         match self.store.admit(event_id, &requests, now).await {
-            Ok(Ok(outcomes)) => {
+            Ok(outcomes) => {
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(Ok(outcome)));
+                    let _ = job.reply.send(Ok(outcome));
                 }
             }
-            Ok(Err(refusal)) => {
+            Err(StoreError::Refused(refusal)) => {
                 for job in batch {
-                    let _ = job.reply.send(Ok(Err(refusal.clone())));
+                    let _ = job.reply.send(Err(AdmitError::Refused(refusal.clone())));
                 }
             }
-            Err(error) => {
+            Err(StoreError::Database(error)) => {
                 tracing::warn!(%error, %event_id, "rsvp batch failed");
-                let error = Arc::new(error);
+                let error = AdmitError::Database(Arc::new(error));
                 for job in batch {
-                    let _ = job.reply.send(Err(Arc::clone(&error)));
+                    let _ = job.reply.send(Err(error.clone()));
                 }
             }
         }

@@ -3,10 +3,11 @@
 use rendezvous_common::error::{self, DbErrorKind, FieldViolation};
 use tonic::{Code, Status};
 
+use crate::admission::AdmitError;
 use crate::domain::access::Refusal;
 use crate::domain::chapter::ChapterRefusal;
 use crate::domain::event::EventRefusal;
-use crate::store::RsvpRefusal;
+use crate::store::{CompleteRefusal, RsvpRefusal, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -97,6 +98,38 @@ impl From<RsvpRefusal> for Error {
             RsvpRefusal::NotOpen => Self::FailedPrecondition("the event is not open for RSVPs"),
             RsvpRefusal::DeadlinePassed => Self::FailedPrecondition("the RSVP deadline has passed"),
             RsvpRefusal::Rule(rule) => Self::Rule(rule.to_string()),
+        }
+    }
+}
+
+impl From<CompleteRefusal> for Error {
+    fn from(refusal: CompleteRefusal) -> Self {
+        match refusal {
+            CompleteRefusal::NotPublished => {
+                Self::FailedPrecondition("only a published event can be completed")
+            }
+        }
+    }
+}
+
+impl<R> From<StoreError<R>> for Error
+where
+    Error: From<R>,
+{
+    fn from(error: StoreError<R>) -> Self {
+        match error {
+            StoreError::Refused(refusal) => refusal.into(),
+            StoreError::Database(error) => Self::Database(error),
+        }
+    }
+}
+
+impl From<AdmitError> for Error {
+    fn from(error: AdmitError) -> Self {
+        match error {
+            AdmitError::Refused(refusal) => refusal.into(),
+            // The batch's error is logged where it failed; the caller may retry.
+            AdmitError::Database(_) => Self::Unavailable("database"),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::rsvp::Transition;
 use crate::domain::series::SeriesSpec;
 use crate::error::Result;
 use crate::members_client::MembersClient;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use uuid::Uuid;
 
 /// What the clock-driven work needs; clone-cheap.
@@ -29,11 +29,11 @@ impl Jobs {
     pub async fn sweep_once(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut expired = 0;
         for (event_id, member) in self.store.expired_offers(now).await? {
-            if let Ok(Ok(_)) = self
+            let outcome = self
                 .store
                 .transition(event_id, member, Transition::Expire, now)
-                .await
-            {
+                .await;
+            if outcome.is_ok() {
                 expired += 1;
             }
         }
@@ -70,10 +70,10 @@ impl Jobs {
         let due = self.store.events_due_for_completion(now - grace).await?;
         let mut completed = 0;
         for id in due {
-            if let Ok(outcome) = self.store.complete(id, now).await?
-                && outcome.newly_completed
-            {
-                completed += 1;
+            match self.store.complete(id, now).await {
+                Ok(outcome) if outcome.newly_completed => completed += 1,
+                Ok(_) | Err(StoreError::Refused(_)) => {}
+                Err(StoreError::Database(error)) => return Err(error.into()),
             }
         }
         for id in self.store.events_needing_meetings().await? {

@@ -295,12 +295,7 @@ impl Events {
             checked_in,
             no_show,
             ..
-        } = self
-            .0
-            .store
-            .complete(event.id, now)
-            .await?
-            .map_err(Error::FailedPrecondition)?;
+        } = self.0.store.complete(event.id, now).await?;
         // Members down: the auto-complete task retries.
         self.0.jobs.record_meetings(event.id, now).await;
         let event = self

@@ -151,7 +151,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                     .0
                     .store
                     .update_chapter(id, me, &edit, self.now())
-                    .await??;
+                    .await?;
                 Ok(pb::UpdateChapterResponse {
                     chapter: Some(chapter_to_pb(chapter)),
                 })
@@ -168,7 +168,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
             async {
                 let me = member_caller(&request)?;
                 let id = validate::id("chapter_id", &request.get_ref().chapter_id)?;
-                let chapter = self.0.store.join_chapter(id, me, self.now()).await??;
+                let chapter = self.0.store.join_chapter(id, me, self.now()).await?;
                 Ok(pb::JoinChapterResponse {
                     chapter: Some(chapter_to_pb(chapter)),
                 })
@@ -185,7 +185,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
             async {
                 let me = member_caller(&request)?;
                 let id = validate::id("chapter_id", &request.get_ref().chapter_id)?;
-                self.0.store.leave_chapter(id, me, self.now()).await??;
+                self.0.store.leave_chapter(id, me, self.now()).await?;
                 Ok(pb::LeaveChapterResponse {})
             }
             .await,
@@ -208,7 +208,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                     .0
                     .store
                     .add_organizer(id, me, member, self.now())
-                    .await??;
+                    .await?;
                 Ok(pb::AddOrganizerResponse {
                     chapter: Some(chapter_to_pb(chapter)),
                 })
@@ -247,7 +247,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                     .0
                     .store
                     .list_chapter_members(id, me, after, limit + 1)
-                    .await??;
+                    .await?;
                 let next_page_token = next_page_token(&mut rows, limit, |m| {
                     let cursor: MembersCursor =
                         (m.joined_at.timestamp_micros(), m.member_id.clone());

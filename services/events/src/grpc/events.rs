@@ -94,7 +94,7 @@ impl Events {
             .0
             .store
             .update_event(event_id, me, &edit, self.now())
-            .await??;
+            .await?;
         Ok(pb::UpdateEventResponse {
             event: Some(event_to_pb(&event)),
         })
@@ -108,7 +108,7 @@ impl Events {
         let req = request.get_ref();
         let id = id_field("event_id", &req.event_id)?;
         let etag = (!req.etag.is_empty()).then_some(req.etag.as_str());
-        let event = self.0.store.publish(id, me, etag, self.now()).await??;
+        let event = self.0.store.publish(id, me, etag, self.now()).await?;
         Ok(pb::PublishEventResponse {
             event: Some(event_to_pb(&event)),
         })
@@ -130,7 +130,7 @@ impl Events {
                 cancellation.etag.as_deref(),
                 self.now(),
             )
-            .await??;
+            .await?;
         Ok(pb::CancelEventResponse {
             event: Some(event_to_pb(&event)),
         })
@@ -314,7 +314,7 @@ impl Events {
                 change.role,
                 self.now(),
             )
-            .await??;
+            .await?;
         Ok(event_to_pb(&event))
     }
 }

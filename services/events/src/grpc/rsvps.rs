@@ -31,8 +31,7 @@ impl Events {
                     visibility: answer.visibility,
                 },
             )
-            .await
-            .map_err(|_| Error::Unavailable("database"))??;
+            .await?;
         let mut row = self
             .0
             .store
@@ -134,7 +133,7 @@ impl Events {
             .0
             .store
             .transition(event_id, member, op, self.now())
-            .await??;
+            .await?;
         let mut row = self
             .0
             .store

@@ -13,7 +13,7 @@ use crate::convert::series::{SeriesCancellation, apply_mask, series_to_pb};
 use crate::domain::event::{EventState, EventVisibility};
 use crate::domain::series::{SeriesSpec, SeriesState};
 use crate::error::{Error, Result};
-use crate::store::SeriesRow;
+use crate::store::{SeriesRow, StoreError};
 
 impl Events {
     pub(super) async fn create_series(
@@ -203,14 +203,16 @@ impl Events {
         let now = self.now();
         let mut cancelled = 0;
         for event_id in self.0.store.future_occurrences(id, now).await? {
-            if let Ok(e) = self
+            let outcome = self
                 .0
                 .store
                 .cancel_event(event_id, None, &reason, None, now)
-                .await?
-                && e.state == EventState::Cancelled
-            {
-                cancelled += 1;
+                .await;
+            // An occurrence that cannot be cancelled (already over) is left as it is.
+            match outcome {
+                Ok(e) if e.state == EventState::Cancelled => cancelled += 1,
+                Ok(_) | Err(StoreError::Refused(_)) => {}
+                Err(StoreError::Database(error)) => return Err(error.into()),
             }
         }
         let row = self

@@ -7,7 +7,7 @@ use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as npb;
 use uuid::Uuid;
 
-use super::{EventOps as _, RsvpRow, Store, stored_uuid};
+use super::{EventOps as _, RsvpRow, Store, StoreError, stored_uuid};
 use crate::domain::event::EventRow;
 use crate::domain::rsvp::RsvpState;
 use crate::notices;
@@ -18,6 +18,12 @@ pub struct InviteOutcome {
     pub invited: i64,
     pub skipped: i64,
     pub remaining: i64,
+}
+
+/// Why an event cannot be completed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompleteRefusal {
+    NotPublished,
 }
 
 /// What completing an event found.
@@ -223,7 +229,7 @@ impl Store {
         &self,
         event_id: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<Result<CompleteOutcome, &'static str>, sqlx::Error> {
+    ) -> Result<CompleteOutcome, StoreError<CompleteRefusal>> {
         let event_id = event_id.to_string();
         let event_id = event_id.as_str();
         let lock = format!(
@@ -247,14 +253,14 @@ impl Store {
             let no_show = confirmed - checked_in;
             match state.as_deref() {
                 Some("completed") => {
-                    return Ok(Ok(CompleteOutcome {
+                    return Ok(CompleteOutcome {
                         checked_in,
                         no_show,
                         newly_completed: false,
-                    }));
+                    });
                 }
                 Some("published") => {}
-                _ => return Ok(Err("only a published event can be completed")),
+                _ => return Err(CompleteRefusal::NotPublished.into()),
             }
             sqlx::query(
                 "UPDATE events SET state = 'completed', no_show_count = $2, completed_at = $3, \
@@ -266,11 +272,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(Ok(CompleteOutcome {
+            Ok(CompleteOutcome {
                 checked_in,
                 no_show,
                 newly_completed: true,
-            }))
+            })
         })
     }
 

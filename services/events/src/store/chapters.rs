@@ -12,7 +12,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use super::{Store, Stored as _};
+use super::{Store, StoreError, Stored as _};
 use crate::domain::chapter::{
     ChapterEdit, ChapterRefusal, ChapterRow, MemberRow, NewChapter, Role, city_key,
 };
@@ -294,7 +294,7 @@ impl Store {
         caller: Uuid,
         edit: &ChapterEdit,
         now: DateTime<Utc>,
-    ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
+    ) -> Result<ChapterRow, StoreError<ChapterRefusal>> {
         let id = id.to_string();
         let id = id.as_str();
         let caller = caller.to_string();
@@ -302,10 +302,10 @@ impl Store {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(id).await? {
-                return Ok(Err(ChapterRefusal::NotFound));
+                return Err(ChapterRefusal::NotFound.into());
             }
             if tx.role(id, caller).await? != Some(Role::Organizer) {
-                return Ok(Err(ChapterRefusal::NotOrganizer));
+                return Err(ChapterRefusal::NotOrganizer.into());
             }
             let current = tx.load_chapter(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             if edit
@@ -313,7 +313,7 @@ impl Store {
                 .as_ref()
                 .is_some_and(|etag| *etag != current.version.to_string())
             {
-                return Ok(Err(ChapterRefusal::EtagMismatch));
+                return Err(ChapterRefusal::EtagMismatch.into());
             }
             let city = edit.city.as_ref().unwrap_or(&current.city);
             sqlx::query(
@@ -331,7 +331,7 @@ impl Store {
             .await?;
             let updated = tx.load_chapter(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
-            Ok(Ok(updated))
+            Ok(updated)
         })
     }
 
@@ -341,7 +341,7 @@ impl Store {
         id: Uuid,
         member: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
+    ) -> Result<ChapterRow, StoreError<ChapterRefusal>> {
         let id = id.to_string();
         let id = id.as_str();
         let member = member.to_string();
@@ -349,7 +349,7 @@ impl Store {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(id).await? {
-                return Ok(Err(ChapterRefusal::NotFound));
+                return Err(ChapterRefusal::NotFound.into());
             }
             sqlx::query(
                 "INSERT INTO chapter_members (chapter_id, member_id, role, joined_at) \
@@ -362,7 +362,7 @@ impl Store {
             .await?;
             let chapter = tx.load_chapter(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
-            Ok(Ok(chapter))
+            Ok(chapter)
         })
     }
 
@@ -373,7 +373,7 @@ impl Store {
         id: Uuid,
         member: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<Result<(), ChapterRefusal>, sqlx::Error> {
+    ) -> Result<(), StoreError<ChapterRefusal>> {
         let id = id.to_string();
         let id = id.as_str();
         let member = member.to_string();
@@ -381,10 +381,10 @@ impl Store {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(id).await? {
-                return Ok(Err(ChapterRefusal::NotFound));
+                return Err(ChapterRefusal::NotFound.into());
             }
             match tx.role(id, member).await? {
-                None => return Ok(Ok(())),
+                None => return Ok(()),
                 Some(Role::Member) => {}
                 Some(Role::Organizer) => {
                     let organizers: i64 = sqlx::query_scalar(
@@ -394,7 +394,7 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
                     if organizers <= 1 {
-                        return Ok(Err(ChapterRefusal::LastOrganizer));
+                        return Err(ChapterRefusal::LastOrganizer.into());
                     }
                     tx.touch(id, now).await?;
                 }
@@ -405,7 +405,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(Ok(()))
+            Ok(())
         })
     }
 
@@ -416,7 +416,7 @@ impl Store {
         caller: Uuid,
         member: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<Result<ChapterRow, ChapterRefusal>, sqlx::Error> {
+    ) -> Result<ChapterRow, StoreError<ChapterRefusal>> {
         let id = id.to_string();
         let id = id.as_str();
         let caller = caller.to_string();
@@ -426,10 +426,10 @@ impl Store {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             if !tx.lock_chapter(id).await? {
-                return Ok(Err(ChapterRefusal::NotFound));
+                return Err(ChapterRefusal::NotFound.into());
             }
             if tx.role(id, caller).await? != Some(Role::Organizer) {
-                return Ok(Err(ChapterRefusal::NotOrganizer));
+                return Err(ChapterRefusal::NotOrganizer.into());
             }
             let changed = sqlx::query(
                 "INSERT INTO chapter_members (chapter_id, member_id, role, joined_at) \
@@ -447,7 +447,7 @@ impl Store {
             }
             let chapter = tx.load_chapter(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
-            Ok(Ok(chapter))
+            Ok(chapter)
         })
     }
 
@@ -459,7 +459,7 @@ impl Store {
         caller: Uuid,
         after: Option<(DateTime<Utc>, String)>,
         limit: u32,
-    ) -> Result<Result<Vec<MemberRow>, ChapterRefusal>, sqlx::Error> {
+    ) -> Result<Vec<MemberRow>, StoreError<ChapterRefusal>> {
         let id = id.to_string();
         let id = id.as_str();
         let caller = caller.to_string();
@@ -472,10 +472,10 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
             if exists.is_none() {
-                return Ok(Err(ChapterRefusal::NotFound));
+                return Err(ChapterRefusal::NotFound.into());
             }
             if tx.role(id, caller).await?.is_none() {
-                return Ok(Err(ChapterRefusal::NotMember));
+                return Err(ChapterRefusal::NotMember.into());
             }
             let rows: Vec<(String, String, DateTime<Utc>)> = match &after {
                 None => {
@@ -502,14 +502,14 @@ impl Store {
                 }
             };
             tx.commit().await?;
-            Ok(Ok(rows
+            Ok(rows
                 .into_iter()
                 .map(|(member_id, role, joined_at)| MemberRow {
                     member_id,
                     role: Role::from_stored(&role),
                     joined_at,
                 })
-                .collect()))
+                .collect())
         })
     }
     pub async fn is_chapter_member(

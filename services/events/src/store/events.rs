@@ -8,7 +8,9 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use super::rsvps::RsvpOps as _;
-use super::{EVENT_COLUMNS, EventOps as _, Store, Stored as _, stored_uuid, waitlist_columns};
+use super::{
+    EVENT_COLUMNS, EventOps as _, Store, StoreError, Stored as _, stored_uuid, waitlist_columns,
+};
 use crate::domain::access::{Access, Action};
 use crate::domain::event::{
     CohostRole, EventEdit, EventRefusal, EventRow, EventState, EventVisibility, NewEvent,
@@ -163,28 +165,26 @@ impl Store {
         caller: Uuid,
         edit: &EventEdit,
         now: DateTime<Utc>,
-    ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
+    ) -> Result<EventRow, StoreError<EventRefusal>> {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(mut ledger) = tx.lock_ledger(id).await? else {
-                return Ok(Err(EventRefusal::NotFound));
+                return Err(EventRefusal::NotFound.into());
             };
             let previous = ledger.event.clone();
             let mut e = previous.clone();
-            if let Err(refusal) = tx.authorize(&e, caller, Action::Manage).await? {
-                return Ok(Err(refusal));
-            }
+            tx.authorize(&e, caller, Action::Manage).await?;
             if edit
                 .etag
                 .as_ref()
                 .is_some_and(|etag| *etag != e.version.to_string())
             {
-                return Ok(Err(EventRefusal::EtagMismatch));
+                return Err(EventRefusal::EtagMismatch.into());
             }
             if e.state.is_over() {
-                return Ok(Err(EventRefusal::State(
-                    "a cancelled or completed event cannot change",
-                )));
+                return Err(
+                    EventRefusal::State("a cancelled or completed event cannot change").into(),
+                );
             }
             if let Some(v) = &edit.title {
                 e.title.clone_from(v);
@@ -239,13 +239,13 @@ impl Store {
                 ));
             }
             if !violations.is_empty() {
-                return Ok(Err(EventRefusal::Invalid(violations)));
+                return Err(EventRefusal::Invalid(violations).into());
             }
             let mut promote = 0;
             if let Some(capacity) = edit.capacity {
                 promote = match rsvp::change_capacity(&ledger.rules, &ledger.seats, capacity) {
                     Ok(n) => n,
-                    Err(rule) => return Ok(Err(EventRefusal::Rule(rule))),
+                    Err(rule) => return Err(EventRefusal::Rule(rule).into()),
                 };
                 e.capacity = i64::from(capacity);
                 ledger.rules.capacity = capacity;
@@ -307,7 +307,7 @@ impl Store {
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
-            Ok(Ok(e))
+            Ok(e)
         })
     }
 
@@ -318,27 +318,25 @@ impl Store {
         caller: Uuid,
         etag: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
+    ) -> Result<EventRow, StoreError<EventRefusal>> {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(e) = tx.lock_event(id).await? else {
-                return Ok(Err(EventRefusal::NotFound));
+                return Err(EventRefusal::NotFound.into());
             };
-            if let Err(refusal) = tx.authorize(&e, caller, Action::Manage).await? {
-                return Ok(Err(refusal));
-            }
+            tx.authorize(&e, caller, Action::Manage).await?;
             if etag.is_some_and(|etag| etag != e.version.to_string()) {
-                return Ok(Err(EventRefusal::EtagMismatch));
+                return Err(EventRefusal::EtagMismatch.into());
             }
             if e.state == EventState::Published {
                 tx.commit().await?;
-                return Ok(Ok(e));
+                return Ok(e);
             }
             if e.state != EventState::Draft {
-                return Ok(Err(EventRefusal::State("only a draft can be published")));
+                return Err(EventRefusal::State("only a draft can be published").into());
             }
             if e.start_at <= now {
-                return Ok(Err(EventRefusal::State("the event has already started")));
+                return Err(EventRefusal::State("the event has already started").into());
             }
             sqlx::query("UPDATE events SET state = 'published', version = version + 1, updated_at = $2 WHERE id = $1")
                 .bind(id.to_string())
@@ -372,7 +370,7 @@ impl Store {
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
-            Ok(Ok(e))
+            Ok(e)
         })
     }
 
@@ -384,28 +382,24 @@ impl Store {
         reason: &str,
         etag: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
+    ) -> Result<EventRow, StoreError<EventRefusal>> {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(e) = tx.lock_event(id).await? else {
-                return Ok(Err(EventRefusal::NotFound));
+                return Err(EventRefusal::NotFound.into());
             };
-            if let Some(caller) = caller
-                && let Err(refusal) = tx.authorize(&e, caller, Action::Manage).await?
-            {
-                return Ok(Err(refusal));
+            if let Some(caller) = caller {
+                tx.authorize(&e, caller, Action::Manage).await?;
             }
             if etag.is_some_and(|etag| etag != e.version.to_string()) {
-                return Ok(Err(EventRefusal::EtagMismatch));
+                return Err(EventRefusal::EtagMismatch.into());
             }
             if e.state == EventState::Cancelled {
                 tx.commit().await?;
-                return Ok(Ok(e));
+                return Ok(e);
             }
             if e.state == EventState::Completed {
-                return Ok(Err(EventRefusal::State(
-                    "a completed event cannot be cancelled",
-                )));
+                return Err(EventRefusal::State("a completed event cannot be cancelled").into());
             }
             sqlx::query(
                 "UPDATE events SET state = 'cancelled', cancellation_reason = $2, version = version + 1, \
@@ -435,7 +429,7 @@ impl Store {
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
-            Ok(Ok(e))
+            Ok(e)
         })
     }
 
@@ -578,20 +572,19 @@ impl Store {
         member: Uuid,
         role: Option<CohostRole>,
         now: DateTime<Utc>,
-    ) -> Result<Result<EventRow, EventRefusal>, sqlx::Error> {
+    ) -> Result<EventRow, StoreError<EventRefusal>> {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(e) = tx.lock_event(id).await? else {
-                return Ok(Err(EventRefusal::NotFound));
+                return Err(EventRefusal::NotFound.into());
             };
-            if let Err(refusal) = tx.authorize(&e, caller, Action::ManageCohosts).await? {
-                return Ok(Err(refusal));
-            }
+            tx.authorize(&e, caller, Action::ManageCohosts).await?;
             if member == e.host_id {
-                return Ok(Err(EventRefusal::Invalid(vec![FieldViolation::new(
+                return Err(EventRefusal::Invalid(vec![FieldViolation::new(
                     "member_id",
                     "the host cannot be a co-host",
-                )])));
+                )])
+                .into());
             }
             match role {
                 Some(role) => {
@@ -620,7 +613,7 @@ impl Store {
                 .await?;
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
-            Ok(Ok(e))
+            Ok(e)
         })
     }
 }

@@ -155,6 +155,39 @@ fn waitlist_from_columns(mode: &str, window_secs: i64) -> WaitlistMode {
     }
 }
 
+/// Why a store write did not happen: the rules refused it (`R` says which refusals this write
+/// can meet), or the database failed. Handlers turn either into an [`crate::error::Error`]
+/// with one `?`.
+#[derive(Debug)]
+pub enum StoreError<R> {
+    Refused(R),
+    Database(sqlx::Error),
+}
+
+impl<R> From<sqlx::Error> for StoreError<R> {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
+}
+
+/// `?` on a refusal inside a store write.
+macro_rules! refusal {
+    ($($refusal:ty),+) => {
+        $(impl From<$refusal> for StoreError<$refusal> {
+            fn from(refusal: $refusal) -> Self {
+                Self::Refused(refusal)
+            }
+        })+
+    };
+}
+
+refusal!(
+    EventRefusal,
+    crate::domain::chapter::ChapterRefusal,
+    RsvpRefusal,
+    CompleteRefusal
+);
+
 /// An id read back from the database.
 fn stored_uuid(id: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::try_parse(id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
@@ -235,7 +268,7 @@ mod feeds;
 mod rsvps;
 mod series;
 
-pub use attendance::{CompleteOutcome, InviteOutcome};
+pub use attendance::{CompleteOutcome, CompleteRefusal, InviteOutcome};
 pub use events::EventFilter;
 pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};
 pub use series::SeriesRow;
@@ -271,7 +304,7 @@ pub(super) trait EventOps {
         event: &EventRow,
         caller: Uuid,
         action: Action,
-    ) -> impl Future<Output = Result<Result<(), EventRefusal>, sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError<EventRefusal>>> + Send;
 
     /// Writes `notice` for the member whose stored id is `member` to the outbox.
     fn tell(
@@ -336,9 +369,10 @@ macro_rules! impl_event_ops {
                 event: &EventRow,
                 caller: Uuid,
                 action: Action,
-            ) -> Result<Result<(), EventRefusal>, sqlx::Error> {
+            ) -> Result<(), StoreError<EventRefusal>> {
                 let access = self.access(event, caller).await?;
-                Ok(authorize(event, Some(caller), access, action).map_err(EventRefusal::from))
+                authorize(event, Some(caller), access, action).map_err(EventRefusal::from)?;
+                Ok(())
             }
 
             async fn tell(

@@ -16,7 +16,7 @@ use rendezvous_proto::notifications::v1 as npb;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use super::{EventOps, Store, Stored as _, stored_uuid};
+use super::{EventOps, Store, StoreError, Stored as _, stored_uuid};
 use crate::domain::event::{EventRow, EventState};
 use crate::domain::rsvp::{
     self, Decision, Intent, RsvpState, RsvpVisibility, RuleError, Rules, Seats, Transition,
@@ -422,21 +422,21 @@ impl Store {
         event_id: Uuid,
         requests: &[AdmitRequest],
         now: DateTime<Utc>,
-    ) -> Result<Result<Vec<RsvpOutcome>, RsvpRefusal>, sqlx::Error> {
+    ) -> Result<Vec<RsvpOutcome>, StoreError<RsvpRefusal>> {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(mut ledger) = tx.lock_ledger(event_id).await? else {
-                return Ok(Err(RsvpRefusal::NoEvent));
+                return Err(RsvpRefusal::NoEvent.into());
             };
             if ledger.event.state != EventState::Published || ledger.event.start_at <= now {
-                return Ok(Err(RsvpRefusal::NotOpen));
+                return Err(RsvpRefusal::NotOpen.into());
             }
             if ledger
                 .event
                 .rsvp_deadline
                 .is_some_and(|deadline| deadline <= now)
             {
-                return Ok(Err(RsvpRefusal::DeadlinePassed));
+                return Err(RsvpRefusal::DeadlinePassed.into());
             }
             let mut outcomes = Vec::with_capacity(requests.len());
             for request in requests {
@@ -481,7 +481,7 @@ impl Store {
                 }
             }
             tx.commit().await?;
-            Ok(Ok(outcomes))
+            Ok(outcomes)
         })
     }
 
@@ -493,14 +493,14 @@ impl Store {
         member: Uuid,
         op: Transition,
         now: DateTime<Utc>,
-    ) -> Result<Result<RsvpOutcome, RsvpRefusal>, sqlx::Error> {
+    ) -> Result<RsvpOutcome, StoreError<RsvpRefusal>> {
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let Some(mut ledger) = tx.lock_ledger(event_id).await? else {
-                return Ok(Err(RsvpRefusal::NoEvent));
+                return Err(RsvpRefusal::NoEvent.into());
             };
             if ledger.event.state != EventState::Published {
-                return Ok(Err(RsvpRefusal::NotOpen));
+                return Err(RsvpRefusal::NotOpen.into());
             }
             let current = tx.current(event_id, member).await?;
             let from = current.map(|c| c.state);
@@ -524,7 +524,7 @@ impl Store {
             };
             let decision = match decision {
                 Ok(decision) => decision,
-                Err(rule) => return Ok(Err(RsvpRefusal::Rule(rule))),
+                Err(rule) => return Err(RsvpRefusal::Rule(rule).into()),
             };
             let seq = tx
                 .apply(
@@ -547,14 +547,14 @@ impl Store {
             };
             tx.commit().await?;
             if expired {
-                return Ok(Err(RsvpRefusal::Rule(RuleError::OfferExpired)));
+                return Err(RsvpRefusal::Rule(RuleError::OfferExpired).into());
             }
-            Ok(Ok(RsvpOutcome {
+            Ok(RsvpOutcome {
                 member_id: member,
                 state: decision.status,
                 waitlist_position: position,
                 offer_expires_at: None,
-            }))
+            })
         })
     }
 

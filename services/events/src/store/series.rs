@@ -8,7 +8,7 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
-use super::{Store, Stored as _, stored_uuid, waitlist_columns};
+use super::{Store, StoreError, Stored as _, stored_uuid, waitlist_columns};
 use crate::domain::event::{NewEvent, new_check_in_code};
 use crate::domain::recurrence::Occurrence;
 use crate::domain::series::{SeriesSpec, SeriesState};
@@ -359,14 +359,19 @@ impl Store {
         let existing = self.future_occurrences(id, now).await?;
         let host = stored_uuid(&row.host_id)?;
         for (&event_id, o) in existing.iter().zip(occurrences) {
-            if let Ok(Err(refusal)) = self.update_event(event_id, host, &spec.edit(o), now).await {
+            if let Err(StoreError::Refused(refusal)) =
+                self.update_event(event_id, host, &spec.edit(o), now).await
+            {
                 tracing::warn!(%event_id, %refusal, "series occurrence not updated");
             }
         }
         for &event_id in existing.iter().skip(occurrences.len()) {
-            let _ = self
+            let outcome = self
                 .cancel_event(event_id, None, "the series changed", None, now)
-                .await?;
+                .await;
+            if let Err(StoreError::Database(error)) = outcome {
+                return Err(error);
+            }
         }
         if occurrences.len() > existing.len() {
             let extra = &occurrences[existing.len()..];
