@@ -31,8 +31,6 @@ pub fn record_meetings_request(
 ) -> RecordMeetingsRequest {
     RecordMeetingsRequest {
         event_id: event_id.to_owned(),
-        event_title: title.to_owned(),
-        event_time: Some(timestamp(at)),
         member_ids: member_ids.to_vec(),
         event: Some(event_facts(event_id, title, at)),
     }

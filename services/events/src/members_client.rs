@@ -118,8 +118,6 @@ impl MembersClient {
             .clone()
             .record_meetings(request(mpb::RecordMeetingsRequest {
                 event_id: event.id.to_string(),
-                event_title: event.title.clone(),
-                event_time: crate::convert::ts(event.start_at),
                 member_ids: ids,
                 event: Some(crate::notices::event_facts(event)),
             }))

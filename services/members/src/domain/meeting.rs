@@ -18,9 +18,9 @@ pub const MAX_RECORDED_ATTENDEES: usize = 1000;
 #[derive(Clone, Debug)]
 pub struct RecordedEvent {
     pub id: Uuid,
-    /// From `event_title`: what ListMeetings shows.
+    /// From `event.title`: what ListMeetings shows.
     pub title: String,
-    /// From `event_time`: the order of ListMeetings and the time of met edges.
+    /// From `event.start_time`: the order of ListMeetings and the time of met edges.
     pub time: DateTime<Utc>,
     /// From `event`: what the notices of its meetings show.
     pub facts: npb::EventFacts,
@@ -39,33 +39,35 @@ pub fn timestamp(field: &str, at: Option<&Timestamp>) -> Result<DateTime<Utc>, F
     time::from_timestamp(field, at)
 }
 
-/// The facts of the event named by `event_id`: required, and about that event.
+/// The facts of the event named by `event_id`: required, about that event, with a title and
+/// a start; returns them with the title and the start.
 fn event_facts(
     event_id: &str,
     facts: Option<npb::EventFacts>,
-) -> Result<npb::EventFacts, FieldViolation> {
-    let facts = facts.ok_or_else(|| FieldViolation::new("event", "is required"))?;
+) -> Result<(npb::EventFacts, String, DateTime<Utc>), Vec<FieldViolation>> {
+    let facts = facts.ok_or_else(|| vec![FieldViolation::new("event", "is required")])?;
     // A malformed `event_id` is that field's violation alone.
-    let Ok(named) = Uuid::try_parse(event_id) else {
-        return Ok(facts);
-    };
-    if Uuid::try_parse(&facts.event_id).ok() != Some(named) {
-        return Err(FieldViolation::new(
+    if let Ok(named) = Uuid::try_parse(event_id)
+        && Uuid::try_parse(&facts.event_id).ok() != Some(named)
+    {
+        return Err(vec![FieldViolation::new(
             "event",
             "must be the facts of the event `event_id` names",
-        ));
+        )]);
     }
-    Ok(facts)
+    let (title, start) = fields::all((
+        validate::text("event.title", &facts.title, 1, 200, false),
+        timestamp("event.start_time", facts.start_time.as_ref()),
+    ))?;
+    Ok((facts, title, start))
 }
 
 impl TryFrom<pb::RecordMeetingsRequest> for MeetingRecord {
     type Error = Vec<FieldViolation>;
 
     fn try_from(req: pb::RecordMeetingsRequest) -> Result<Self, Self::Error> {
-        let (id, title, time, attendees, mut facts) = fields::all((
+        let (id, attendees, (mut facts, title, time)) = fields::all((
             validate::id("event_id", &req.event_id),
-            validate::text("event_title", &req.event_title, 1, 200, false),
-            timestamp("event_time", req.event_time.as_ref()),
             fields::unique_ids("member_ids", &req.member_ids, MAX_RECORDED_ATTENDEES),
             event_facts(&req.event_id, req.event),
         ))?;

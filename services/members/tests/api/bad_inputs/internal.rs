@@ -43,26 +43,20 @@ pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
         ),
         bad(
             "record meetings with an empty title",
-            "event_title",
+            "event.title",
             call!(
                 f.internal,
                 record_meetings,
-                pb::RecordMeetingsRequest {
-                    event_title: String::new(),
-                    ..f.meeting()
-                }
+                f.meeting_with(|event| event.title.clear())
             ),
         ),
         bad(
             "record meetings without an event time",
-            "event_time",
+            "event.start_time",
             call!(
                 f.internal,
                 record_meetings,
-                pb::RecordMeetingsRequest {
-                    event_time: None,
-                    ..f.meeting()
-                }
+                f.meeting_with(|event| event.start_time = None)
             ),
         ),
         bad(
@@ -103,7 +97,7 @@ pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
         ),
         bad(
             "record meetings 250000 years before Christ",
-            "event_time",
+            "event.start_time",
             call!(
                 f.internal,
                 record_meetings,
@@ -112,7 +106,7 @@ pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
         ),
         bad(
             "record meetings in the year 10000",
-            "event_time",
+            "event.start_time",
             call!(
                 f.internal,
                 record_meetings,
@@ -121,7 +115,7 @@ pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
         ),
         bad(
             "record meetings with negative nanoseconds",
-            "event_time",
+            "event.start_time",
             call!(f.internal, record_meetings, f.meeting_at(1_800_000_000, -1)),
         ),
         bad(

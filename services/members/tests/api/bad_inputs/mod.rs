@@ -152,12 +152,21 @@ impl Fixture {
         )
     }
 
-    /// That request with its event at `seconds` and `nanos`.
-    fn meeting_at(&self, seconds: i64, nanos: i32) -> pb::RecordMeetingsRequest {
-        pb::RecordMeetingsRequest {
-            event_time: Some(Timestamp { seconds, nanos }),
-            ..self.meeting()
+    /// That request with its event's facts changed by `change`.
+    fn meeting_with(
+        &self,
+        change: impl FnOnce(&mut rendezvous_proto::notifications::v1::EventFacts),
+    ) -> pb::RecordMeetingsRequest {
+        let mut request = self.meeting();
+        if let Some(event) = request.event.as_mut() {
+            change(event);
         }
+        request
+    }
+
+    /// That request with its event starting at `seconds` and `nanos`.
+    fn meeting_at(&self, seconds: i64, nanos: i32) -> pb::RecordMeetingsRequest {
+        self.meeting_with(|event| event.start_time = Some(Timestamp { seconds, nanos }))
     }
 }
 
