@@ -64,6 +64,35 @@ mod notices {
         };
     }
 
+    impl pb::Notice {
+        /// The event the notice is about, for the kinds that are about one.
+        pub fn event(&self) -> Option<&pb::EventFacts> {
+            match self.notice.as_ref()? {
+                Variant::EventInvitation(n) => n.event.as_ref(),
+                Variant::RsvpConfirmed(n) => n.event.as_ref(),
+                Variant::RsvpWaitlisted(n) => n.event.as_ref(),
+                Variant::WaitlistPromoted(n) => n.event.as_ref(),
+                Variant::WaitlistOffered(n) => n.event.as_ref(),
+                Variant::WaitlistOfferExpired(n) => n.event.as_ref(),
+                Variant::RsvpApproved(n) => n.event.as_ref(),
+                Variant::RsvpDeclined(n) => n.event.as_ref(),
+                Variant::RsvpPendingApproval(n) => n.event.as_ref(),
+                Variant::RsvpApprovalRequested(n) => n.event.as_ref(),
+                Variant::EventUpdated(n) => n.event.as_ref(),
+                Variant::EventCancelled(n) => n.event.as_ref(),
+                Variant::EventReminder(n) => n.event.as_ref(),
+                Variant::MetInPerson(n) => n.event.as_ref(),
+                Variant::ConnectSuggestion(n) => n.event.as_ref(),
+                Variant::ChapterNewEvent(n) => n.event.as_ref(),
+                Variant::EventAnnouncement(n) => n.event.as_ref(),
+                Variant::MeetingFollowUp(n) => n.event.as_ref(),
+                Variant::Welcome(_)
+                | Variant::ConnectionRequested(_)
+                | Variant::ConnectionAccepted(_) => None,
+            }
+        }
+    }
+
     notice_kinds! {
         Welcome => Welcome,
         ConnectionRequested => ConnectionRequested,

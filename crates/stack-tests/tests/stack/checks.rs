@@ -176,29 +176,10 @@ fn key_of(person: &Person, n: &npb::Notification) -> Key {
 
 /// The id of the event a notification is about, `""` for none.
 fn event_id(n: &npb::Notification) -> &str {
-    use npb::notice::Notice as N;
-    let event = match n.notice.as_ref().and_then(|notice| notice.notice.as_ref()) {
-        Some(N::EventInvitation(x)) => x.event.as_ref(),
-        Some(N::RsvpConfirmed(x)) => x.event.as_ref(),
-        Some(N::RsvpWaitlisted(x)) => x.event.as_ref(),
-        Some(N::WaitlistPromoted(x)) => x.event.as_ref(),
-        Some(N::WaitlistOffered(x)) => x.event.as_ref(),
-        Some(N::WaitlistOfferExpired(x)) => x.event.as_ref(),
-        Some(N::RsvpApproved(x)) => x.event.as_ref(),
-        Some(N::RsvpDeclined(x)) => x.event.as_ref(),
-        Some(N::RsvpPendingApproval(x)) => x.event.as_ref(),
-        Some(N::RsvpApprovalRequested(x)) => x.event.as_ref(),
-        Some(N::EventUpdated(x)) => x.event.as_ref(),
-        Some(N::EventCancelled(x)) => x.event.as_ref(),
-        Some(N::EventReminder(x)) => x.event.as_ref(),
-        Some(N::MetInPerson(x)) => x.event.as_ref(),
-        Some(N::ConnectSuggestion(x)) => x.event.as_ref(),
-        Some(N::ChapterNewEvent(x)) => x.event.as_ref(),
-        Some(N::EventAnnouncement(x)) => x.event.as_ref(),
-        Some(N::MeetingFollowUp(x)) => x.event.as_ref(),
-        Some(N::Welcome(_) | N::ConnectionRequested(_) | N::ConnectionAccepted(_)) | None => None,
-    };
-    event.map_or("", |e| e.event_id.as_str())
+    n.notice
+        .as_ref()
+        .and_then(npb::Notice::event)
+        .map_or("", |e| e.event_id.as_str())
 }
 
 /// The recipient's inbox once every notification written down for them has arrived.

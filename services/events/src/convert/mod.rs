@@ -48,6 +48,12 @@ impl Fields {
         self.or(result, T::default())
     }
 
+    /// An optional id filter: `None` when `value` is empty, else the parsed id (a malformed one
+    /// is noted as a violation of `field`).
+    pub fn optional_id(&mut self, field: &str, value: &str) -> Option<String> {
+        (!value.is_empty()).then(|| self.or_default(validate::id(field, value)).to_string())
+    }
+
     pub fn push(&mut self, violation: FieldViolation) {
         self.0.push(violation);
     }

@@ -146,30 +146,9 @@ impl Events {
         let req = request.into_inner();
         let mut f = Fields::new();
         let city = f.or_default(validate::text("city", &req.city, 0, 100, false));
-        let chapter_id = if req.chapter_id.is_empty() {
-            None
-        } else {
-            Some(
-                f.or_default(validate::id("chapter_id", &req.chapter_id))
-                    .to_string(),
-            )
-        };
-        let host_id = if req.host_id.is_empty() {
-            None
-        } else {
-            Some(
-                f.or_default(validate::id("host_id", &req.host_id))
-                    .to_string(),
-            )
-        };
-        let series_id = if req.series_id.is_empty() {
-            None
-        } else {
-            Some(
-                f.or_default(validate::id("series_id", &req.series_id))
-                    .to_string(),
-            )
-        };
+        let chapter_id = f.optional_id("chapter_id", &req.chapter_id);
+        let host_id = f.optional_id("host_id", &req.host_id);
+        let series_id = f.optional_id("series_id", &req.series_id);
         let start_after = f.or_default(time("start_after", req.start_after.as_ref()));
         let start_before = f.or_default(time("start_before", req.start_before.as_ref()));
         let query = f.or_default(validate::text("query", &req.query, 0, 200, false));

@@ -87,14 +87,7 @@ impl Events {
         let me = optional_member(&request)?;
         let req = request.into_inner();
         let mut f = Fields::new();
-        let chapter_id = if req.chapter_id.is_empty() {
-            None
-        } else {
-            Some(
-                f.or_default(validate::id("chapter_id", &req.chapter_id))
-                    .to_string(),
-            )
-        };
+        let chapter_id = f.optional_id("chapter_id", &req.chapter_id);
         let host_id = if req.host_id.is_empty() {
             None
         } else if req.host_id == "me" {

@@ -141,15 +141,8 @@ impl Store {
                 .bind(event.id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
-            for member in &members {
-                tx.tell(
-                    member,
-                    format!("announcement:{}:{request_id}:{member}", event.id),
-                    notice.clone().into(),
-                    now,
-                )
-                .await?;
-            }
+            let key = |member: &str| format!("announcement:{}:{request_id}:{member}", event.id);
+            tx.tell_each(&members, &key, notice.into(), now).await?;
             let n = i64::try_from(members.len()).unwrap_or(i64::MAX);
             sqlx::query(
                 "INSERT INTO announcements (event_id, request_id, recipient_count, created_at) VALUES ($1, $2, $3, $4)",

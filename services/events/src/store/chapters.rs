@@ -59,8 +59,18 @@ trait ChapterOps {
         id: &str,
     ) -> impl Future<Output = Result<Option<ChapterRow>, sqlx::Error>> + Send;
 
-    /// Locks the chapter row for the rest of the transaction; false when there is none.
-    fn lock_chapter(&mut self, id: &str) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+    /// Locks the chapter row for the rest of the transaction; NotFound when there is none.
+    fn lock_chapter(
+        &mut self,
+        id: &str,
+    ) -> impl Future<Output = Result<(), StoreError<ChapterRefusal>>> + Send;
+
+    /// Locks the chapter row and checks that `caller` organises the chapter.
+    fn lock_as_organizer(
+        &mut self,
+        id: &str,
+        caller: &str,
+    ) -> impl Future<Output = Result<(), StoreError<ChapterRefusal>>> + Send;
 
     fn role(
         &mut self,
@@ -101,7 +111,7 @@ macro_rules! impl_chapter_ops {
                 Ok(Some(chapter_row(row, organizers)))
             }
 
-            async fn lock_chapter(&mut self, id: &str) -> Result<bool, sqlx::Error> {
+            async fn lock_chapter(&mut self, id: &str) -> Result<(), StoreError<ChapterRefusal>> {
                 let sql = format!(
                     "SELECT id FROM chapters WHERE id = $1{}",
                     <$conn as Locks>::BACKEND.for_update()
@@ -110,7 +120,22 @@ macro_rules! impl_chapter_ops {
                     .bind(id)
                     .fetch_optional(&mut *self)
                     .await?;
-                Ok(found.is_some())
+                match found {
+                    Some(_) => Ok(()),
+                    None => Err(ChapterRefusal::NotFound.into()),
+                }
+            }
+
+            async fn lock_as_organizer(
+                &mut self,
+                id: &str,
+                caller: &str,
+            ) -> Result<(), StoreError<ChapterRefusal>> {
+                self.lock_chapter(id).await?;
+                if self.role(id, caller).await? != Some(Role::Organizer) {
+                    return Err(ChapterRefusal::NotOrganizer.into());
+                }
+                Ok(())
             }
 
             async fn role(
@@ -301,12 +326,7 @@ impl Store {
         let caller = caller.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(id).await? {
-                return Err(ChapterRefusal::NotFound.into());
-            }
-            if tx.role(id, caller).await? != Some(Role::Organizer) {
-                return Err(ChapterRefusal::NotOrganizer.into());
-            }
+            tx.lock_as_organizer(id, caller).await?;
             let current = tx.load_chapter(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             if edit
                 .etag
@@ -348,9 +368,7 @@ impl Store {
         let member = member.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(id).await? {
-                return Err(ChapterRefusal::NotFound.into());
-            }
+            tx.lock_chapter(id).await?;
             sqlx::query(
                 "INSERT INTO chapter_members (chapter_id, member_id, role, joined_at) \
                  VALUES ($1, $2, 'member', $3) ON CONFLICT (chapter_id, member_id) DO NOTHING",
@@ -380,9 +398,7 @@ impl Store {
         let member = member.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(id).await? {
-                return Err(ChapterRefusal::NotFound.into());
-            }
+            tx.lock_chapter(id).await?;
             match tx.role(id, member).await? {
                 None => return Ok(()),
                 Some(Role::Member) => {}
@@ -425,12 +441,7 @@ impl Store {
         let member = member.as_str();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            if !tx.lock_chapter(id).await? {
-                return Err(ChapterRefusal::NotFound.into());
-            }
-            if tx.role(id, caller).await? != Some(Role::Organizer) {
-                return Err(ChapterRefusal::NotOrganizer.into());
-            }
+            tx.lock_as_organizer(id, caller).await?;
             let changed = sqlx::query(
                 "INSERT INTO chapter_members (chapter_id, member_id, role, joined_at) \
                  VALUES ($1, $2, 'organizer', $3) ON CONFLICT (chapter_id, member_id) \

@@ -295,15 +295,8 @@ impl Store {
                 .bind(id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
-                for member in &members {
-                    tx.tell(
-                        member,
-                        format!("event-updated:{id}:{version}:{member}"),
-                        notice.clone().into(),
-                        now,
-                    )
-                    .await?;
-                }
+                let key = |member: &str| format!("event-updated:{id}:{version}:{member}");
+                tx.tell_each(&members, &key, notice.into(), now).await?;
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
@@ -358,15 +351,8 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
                 let notice = notices::chapter_new_event(chapter, &name, &e);
-                for member in &members {
-                    tx.tell(
-                        member,
-                        format!("chapter-new-event:{id}:{member}"),
-                        notice.clone().into(),
-                        now,
-                    )
-                    .await?;
-                }
+                let key = |member: &str| format!("chapter-new-event:{id}:{member}");
+                tx.tell_each(&members, &key, notice.into(), now).await?;
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
@@ -410,23 +396,18 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let members: Vec<String> = sqlx::query_scalar(
+            let mut members: Vec<String> = sqlx::query_scalar(
                 "SELECT member_id FROM rsvps WHERE event_id = $1 AND status <> 'not_going' \
                  UNION SELECT member_id FROM invitations WHERE event_id = $1",
             )
             .bind(id.to_string())
             .fetch_all(&mut *tx)
             .await?;
+            let host = e.host_id.to_string();
+            members.retain(|member| *member != host);
             let notice = notices::event_cancelled(&e, reason);
-            for member in members.iter().filter(|m| **m != e.host_id.to_string()) {
-                tx.tell(
-                    member,
-                    format!("event-cancelled:{id}:{member}"),
-                    notice.clone().into(),
-                    now,
-                )
-                .await?;
-            }
+            let key = |member: &str| format!("event-cancelled:{id}:{member}");
+            tx.tell_each(&members, &key, notice.into(), now).await?;
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
             Ok(e)

@@ -314,6 +314,15 @@ pub(super) trait EventOps {
         notice: Notice,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Writes `notice` for each member of `members` (stored ids), keyed by `key(member)`.
+    fn tell_each(
+        &mut self,
+        members: &[String],
+        key: &(dyn Fn(&str) -> String + Sync),
+        notice: Notice,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 macro_rules! impl_event_ops {
@@ -384,6 +393,19 @@ macro_rules! impl_event_ops {
             ) -> Result<(), sqlx::Error> {
                 let message = crate::notices::message(stored_uuid(member)?, key, notice);
                 self.enqueue(&message, now).await.map(drop)
+            }
+
+            async fn tell_each(
+                &mut self,
+                members: &[String],
+                key: &(dyn Fn(&str) -> String + Sync),
+                notice: Notice,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                for member in members {
+                    self.tell(member, key(member), notice.clone(), now).await?;
+                }
+                Ok(())
             }
 
             async fn access(

@@ -3,7 +3,7 @@
 //! manual clock and signing in again are the testkit's.
 
 use chrono::{DateTime, TimeZone as _, Utc};
-use rendezvous_proto::notifications::v1::{self as pb, notice::Notice as N};
+use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 pub use rendezvous_testkit::eventually;
 use rendezvous_testkit::{NotificationClient, Stack, TestMember, timestamp};
@@ -77,14 +77,7 @@ pub fn event_notice(kind: pb::NotificationKind, event_id: &str) -> pb::Notice {
 
 /// The event a notification is about, if its kind is about one.
 pub fn event_of(n: &pb::Notification) -> Option<&pb::EventFacts> {
-    match n.notice.as_ref()?.notice.as_ref()? {
-        N::EventInvitation(n) => n.event.as_ref(),
-        N::EventReminder(n) => n.event.as_ref(),
-        N::EventUpdated(n) => n.event.as_ref(),
-        N::EventAnnouncement(n) => n.event.as_ref(),
-        N::ChapterNewEvent(n) => n.event.as_ref(),
-        _ => None,
-    }
+    n.notice.as_ref()?.event()
 }
 
 /// A Deliver item for `recipient`.
