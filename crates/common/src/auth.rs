@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::clock::Clock;
+use crate::revocations::RevokedMembers;
 
 /// `iss` of every token.
 pub const ISSUER: &str = "rendezvous-members";
@@ -58,6 +59,8 @@ pub enum AuthError {
     Invalid,
     #[error("token expired")]
     Expired,
+    #[error("the account was deleted")]
+    Revoked,
     #[error("key error: {0}")]
     Key(String),
 }
@@ -296,6 +299,7 @@ pub struct TokenVerifier {
     access_keys: Vec<(String, DecodingKey)>,
     service_key: DecodingKey,
     clock: Clock,
+    revoked: RevokedMembers,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -328,7 +332,20 @@ impl TokenVerifier {
             access_keys,
             service_key: DecodingKey::from_secret(&service_secret.0),
             clock,
+            revoked: RevokedMembers::new(),
         })
+    }
+
+    /// Refuses the access tokens of the members on `revoked` (erased accounts), whatever
+    /// their expiry; the service keeps the list current.
+    pub fn with_revocations(mut self, revoked: RevokedMembers) -> Self {
+        self.revoked = revoked;
+        self
+    }
+
+    /// The list of members whose tokens this verifier refuses.
+    pub fn revocations(&self) -> &RevokedMembers {
+        &self.revoked
     }
 
     /// Resolves the caller from an `authorization` metadata value (`None`: anonymous).
@@ -386,6 +403,9 @@ impl TokenVerifier {
                 self.check_times(claims.iat, claims.exp, MAX_ACCESS_TOKEN_LIFETIME)?;
                 let id = Uuid::try_parse(&claims.sub).map_err(|_| AuthError::Invalid)?;
                 let session_id = Uuid::try_parse(&claims.sid).map_err(|_| AuthError::Invalid)?;
+                if self.revoked.is_revoked(id) {
+                    return Err(AuthError::Revoked);
+                }
                 return Ok(Caller::Member { id, session_id });
             }
         }
@@ -440,6 +460,27 @@ mod tests {
             verifier.resolve(Some(&format!("Bearer {}", token.token))),
             Err(AuthError::Expired)
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn an_erased_members_tokens_are_refused_before_they_expire() -> Result<(), AuthError> {
+        let (issuer, verifier, _, clock) = setup();
+        let revoked = RevokedMembers::new();
+        let verifier = verifier.with_revocations(revoked.clone());
+        let (erased, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let erased_token = format!("Bearer {}", issuer.issue(erased, Uuid::now_v7())?.token);
+        let other_token = format!("Bearer {}", issuer.issue(other, Uuid::now_v7())?.token);
+        assert!(verifier.resolve(Some(&erased_token)).is_ok());
+
+        // The list is shared: revoking on the service's copy reaches the verifier.
+        verifier.revocations().revoke(erased, clock.now());
+        assert!(matches!(
+            verifier.resolve(Some(&erased_token)),
+            Err(AuthError::Revoked)
+        ));
+        assert!(revoked.is_revoked(erased));
+        assert!(verifier.resolve(Some(&other_token)).is_ok());
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod peers;
 pub mod relay;
+pub mod revocations;
 pub mod server;
 pub mod telemetry;
 pub mod time;

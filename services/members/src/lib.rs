@@ -18,6 +18,7 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::relay::{self, NotificationsSink, RelaySettings};
+use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_proto::members::v1::member_internal_service_server::{
     self, MemberInternalServiceServer,
@@ -62,14 +63,30 @@ pub async fn run(
         &[options.signing_key.verifying_key()],
         &options.service_secret,
         options.clock.clone(),
-    )?;
+    )?
+    .with_revocations(RevokedMembers::new());
     let members = Members::new(
         store::Store::new(options.db.clone()),
         options.clock.clone(),
         issuer,
         PageTokens::new(&options.page_token_key),
         options.settings.clone(),
+        verifier.revocations().clone(),
     );
+    // Replicas that did not handle a deletion learn of it from the database within seconds.
+    let revocations = tokio::spawn(revocations::keep_fresh(
+        verifier.revocations().clone(),
+        options.clock.clone(),
+        revocations::REFRESH_EVERY,
+        shutdown.clone(),
+        {
+            let store = store::Store::new(options.db.clone());
+            move |since| {
+                let store = store.clone();
+                async move { store.erased_since(since).await }
+            }
+        },
+    ));
     let relay = options.notifications.clone().map(|channel| {
         let credentials = ServiceCredentials::new(
             "members",
@@ -109,6 +126,7 @@ pub async fn run(
     )
     .await;
     shutdown.cancel();
+    let _ = revocations.await;
     if let Some(relay) = relay {
         let _ = relay.await;
     }

@@ -190,9 +190,13 @@ impl Members {
                 "you can only delete your own account",
             ));
         }
-        if !self.0.store.delete_member(me, self.now()).await? {
+        let now = self.now();
+        if !self.0.store.delete_member(me, now).await? {
             return Err(Error::NotFound("member"));
         }
+        // From this reply on, this replica refuses the member's access tokens; the others
+        // read the deletion from the database within seconds.
+        self.0.revoked.revoke(me, now);
         tracing::info!(member_id = %me, "member deleted");
         Ok(pb::DeleteMemberResponse {})
     }

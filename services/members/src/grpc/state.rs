@@ -9,6 +9,7 @@ use rendezvous_common::auth::{Caller, TokenIssuer};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::PageTokens;
+use rendezvous_common::revocations::RevokedMembers;
 use rendezvous_common::server::caller;
 use rendezvous_common::time;
 use rendezvous_common::validate;
@@ -28,6 +29,8 @@ pub(super) struct State {
     pub(super) page_tokens: PageTokens,
     pub(super) settings: Settings,
     pub(super) sign_ins: SignInGuard,
+    /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
+    pub(super) revoked: RevokedMembers,
 }
 
 /// The members service; clone-cheap.
@@ -41,6 +44,7 @@ impl Members {
         issuer: TokenIssuer,
         page_tokens: PageTokens,
         settings: Settings,
+        revoked: RevokedMembers,
     ) -> Self {
         let sign_ins = SignInGuard::new(
             settings.failed_sign_ins_per_account,
@@ -53,6 +57,7 @@ impl Members {
             page_tokens,
             settings,
             sign_ins,
+            revoked,
         }))
     }
 

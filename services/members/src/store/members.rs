@@ -438,6 +438,22 @@ impl Store {
         })
     }
 
+    /// Members deleted after `since`, with when: the access tokens to refuse.
+    pub async fn erased_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+        let rows: Vec<(String, DateTime<Utc>)> = with_db!(&self.db, |pool| {
+            sqlx::query_as("SELECT id, deleted_at FROM members WHERE deleted_at > $1")
+                .bind(since)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter()
+            .map(|(id, at)| Ok((stored_id(&id)?, at)))
+            .collect()
+    }
+
     /// Live members whose normalised profile URL or email is in the given sets.
     pub async fn match_contacts(
         &self,

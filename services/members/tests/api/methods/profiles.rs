@@ -184,6 +184,13 @@ async fn deleted_member_shows_as_deleted_and_frees_the_email(backend: Backend) {
         .await
         .unwrap();
 
+    // Her access token, still within its lifetime, no longer opens anything.
+    let refused = get_member(&anna.client, &anna.id).await;
+    assert!(
+        unauthenticated(refused),
+        "a deleted member's token is refused"
+    );
+
     let seen = get_member(&bruno.client, &anna.id).await.unwrap();
     assert_eq!(seen.display_name, "deleted member");
     assert!(seen.deleted);
