@@ -13,6 +13,10 @@ use uuid::Uuid;
 
 /// Topic of rows for the notifications service's `Deliver`.
 pub const TOPIC_NOTIFY: &str = "notifications.deliver";
+/// Topic of rows for the events service's `EraseMember`.
+pub const TOPIC_ERASE_IN_EVENTS: &str = "events.erase_member";
+/// Topic of rows for the notifications service's `EraseMember`.
+pub const TOPIC_ERASE_IN_NOTIFICATIONS: &str = "notifications.erase_member";
 
 /// The outbox table, identical on both backends (timestamps are RFC 3339 text on SQLite and
 /// `TIMESTAMPTZ` on PostgreSQL, as sqlx maps `DateTime<Utc>`).
@@ -89,6 +93,23 @@ impl OutboxMessage {
             payload,
             dedupe_key,
         }
+    }
+}
+
+impl OutboxMessage {
+    /// The rows that tell events and notifications that `member` was deleted at `erased_at`:
+    /// one per receiver, so that each is retried on its own. They hold the member's id only
+    /// (never a name or an address), so they may stay in the table once delivered.
+    pub fn member_erased(member: Uuid, erased_at: DateTime<Utc>) -> [Self; 2] {
+        let payload = serde_json::json!({
+            "member_id": member.to_string(),
+            "erase_time": erased_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        });
+        [TOPIC_ERASE_IN_EVENTS, TOPIC_ERASE_IN_NOTIFICATIONS].map(|topic| Self {
+            topic,
+            dedupe_key: format!("{topic}:{member}"),
+            payload: payload.clone(),
+        })
     }
 }
 

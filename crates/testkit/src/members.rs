@@ -103,6 +103,7 @@ impl MembersHandle {
             settings: start.members,
             server: start.server,
             notifications,
+            events: None,
         };
         let running =
             Running::spawn(|shutdown| rendezvous_members::run(options, listener, shutdown));

@@ -83,6 +83,10 @@ pub struct Config {
     /// while it is unreachable.
     #[arg(long, env = "RENDEZVOUS_NOTIFICATIONS_URL")]
     pub notifications_url: Option<String>,
+    /// The events service, e.g. `http://127.0.0.1:50052`. When set, account deletions are
+    /// relayed to it (the member's RSVPs, feeds, invitations and roles are erased there).
+    #[arg(long, env = "RENDEZVOUS_EVENTS_URL")]
+    pub events_url: Option<String>,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

@@ -17,7 +17,7 @@ use rendezvous_common::auth::{
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::pagination::PageTokens;
-use rendezvous_common::relay::{self, NotificationsSink, RelaySettings};
+use rendezvous_common::relay::{self, Both, EventsErasureSink, NotificationsSink, RelaySettings};
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_proto::members::v1::member_internal_service_server::{
@@ -43,8 +43,10 @@ pub struct Options {
     pub page_token_key: [u8; 32],
     pub settings: Settings,
     pub server: ServerSettings,
-    /// The notifications service: when set, a relay delivers the outbox to it.
+    /// The notifications service: when set, a relay delivers notices (and erasures) to it.
     pub notifications: Option<tonic::transport::Channel>,
+    /// The events service: when set, the relay tells it of deleted members.
+    pub events: Option<tonic::transport::Channel>,
 }
 
 /// Migrates the database, then serves until `shutdown` is cancelled.
@@ -87,15 +89,25 @@ pub async fn run(
             }
         },
     ));
-    let relay = options.notifications.clone().map(|channel| {
+    // One relay for every receiver; rows for a peer that is not configured wait for a relay
+    // that has it.
+    let relay = (options.notifications.is_some() || options.events.is_some()).then(|| {
         let credentials = ServiceCredentials::new(
             "members",
             options.service_secret.clone(),
             options.clock.clone(),
         );
+        let notices = options
+            .notifications
+            .clone()
+            .map(|channel| NotificationsSink::new(channel, credentials.clone()));
+        let erasures = options
+            .events
+            .clone()
+            .map(|channel| EventsErasureSink::new(channel, credentials.clone()));
         tokio::spawn(relay::run(
             options.db.clone(),
-            NotificationsSink::new(channel, credentials),
+            Both(notices, erasures),
             RelaySettings::default(),
             options.clock.clone(),
             shutdown.clone(),

@@ -25,17 +25,24 @@ async fn main() -> anyhow::Result<()> {
         page_token_key: config.auth.service_secret.derive_key("members/page-tokens"),
         settings: config.settings(),
         server: config.server.settings(),
-        notifications: match &config.notifications_url {
-            Some(url) => Some(
-                tonic::transport::Endpoint::from_shared(url.clone())
-                    .context("parsing --notifications-url")?
-                    .connect_lazy(),
-            ),
-            None => None,
-        },
+        notifications: lazy_channel(config.notifications_url.as_deref(), "--notifications-url")?,
+        events: lazy_channel(config.events_url.as_deref(), "--events-url")?,
     };
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("binding {}", config.listen_addr))?;
     rendezvous_members::run(options, listener, server::shutdown_on_signal()).await
+}
+
+/// A channel to the peer at `url` (connected on first use), if one is configured.
+fn lazy_channel(
+    url: Option<&str>,
+    flag: &str,
+) -> anyhow::Result<Option<tonic::transport::Channel>> {
+    url.map(|url| {
+        tonic::transport::Endpoint::from_shared(url.to_owned())
+            .with_context(|| format!("parsing {flag}"))
+            .map(|endpoint| endpoint.connect_lazy())
+    })
+    .transpose()
 }

@@ -174,6 +174,8 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         settings: rendezvous_members::Settings::default(),
         server: args.server.settings(),
         notifications: Some(loopback(notifications_addr)?),
+        // Erasure reaches events once it serves EventInternalService.
+        events: None,
     };
     let mut services = tokio::task::JoinSet::new();
     services.spawn(rendezvous_members::run(

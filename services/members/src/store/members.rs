@@ -387,8 +387,12 @@ impl Store {
 
     /// Erases personal data, revokes sessions, removes connections, requests and blocks; the
     /// id stays, as "deleted member", in others' history.
-    pub async fn delete_member(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-        let id = &*id.to_string();
+    pub async fn delete_member(
+        &self,
+        member: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        let id = &*member.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let erased = sqlx::query(
@@ -433,6 +437,10 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            // Events and notifications erase their parts when these rows reach them.
+            for message in OutboxMessage::member_erased(member, now) {
+                tx.enqueue(&message, now).await?;
+            }
             tx.commit().await?;
             Ok(true)
         })

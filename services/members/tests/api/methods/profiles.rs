@@ -3,7 +3,7 @@
 use crate::helpers::*;
 
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_testkit::{Backend, backend_tests, connect};
+use rendezvous_testkit::{Backend, backend_tests, connect, outbox_count};
 use tonic::Code;
 
 async fn get_member_shows_me_everything_and_others_the_public_profile(backend: Backend) {
@@ -183,6 +183,17 @@ async fn deleted_member_shows_as_deleted_and_frees_the_email(backend: Backend) {
         .delete_member(pb::DeleteMemberRequest { id: "me".into() })
         .await
         .unwrap();
+
+    // Events and notifications are told, one row each, holding her id and nothing else.
+    for topic in ["events.erase_member", "notifications.erase_member"] {
+        assert_eq!(outbox_count(&stack.db, topic, &anna.id).await, 1, "{topic}");
+        assert_eq!(
+            outbox_count(&stack.db, topic, &anna.email).await,
+            0,
+            "{topic}"
+        );
+        assert_eq!(outbox_count(&stack.db, topic, "Anna").await, 0, "{topic}");
+    }
 
     // Her access token, still within its lifetime, no longer opens anything.
     let refused = get_member(&anna.client, &anna.id).await;

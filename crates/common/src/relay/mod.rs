@@ -18,25 +18,20 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use rand::Rng as _;
-use rendezvous_proto::notifications::v1::notification_internal_service_client::NotificationInternalServiceClient;
-use rendezvous_proto::notifications::v1::{
-    DeliverRequest, Notice, NotificationKind, NotificationRequest,
-};
-use rendezvous_proto::prost::Message as _;
 use sqlx::QueryBuilder;
 use tokio_util::sync::CancellationToken;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::Channel;
 
-use crate::auth::ServiceCredentials;
 use crate::clock::Clock;
 use crate::db::{Backend, BeginWrite as _, Db};
-use crate::outbox::TOPIC_NOTIFY;
 use crate::with_db;
+
+mod erasure;
+mod notifications;
+
+pub use erasure::{ERASE_TIMEOUT, EventsErasureSink, erased_member};
+pub use notifications::{NotificationsSink, notification_request};
 
 /// `last_error` of rows whose topic the sink does not handle.
 pub const UNKNOWN_TOPIC: &str = "unknown topic";
@@ -101,6 +96,51 @@ pub trait OutboxSink: Send + Sync + 'static {
 
     /// Delivers `rows` (all of one topic); an error fails the whole batch, which is retried.
     fn deliver(&self, rows: &[OutboxRow]) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// A sink that is not configured accepts nothing: its rows wait (with [`UNKNOWN_TOPIC`]) until
+/// a relay that has it delivers them.
+impl<S: OutboxSink> OutboxSink for Option<S> {
+    fn accepts(&self, topic: &str) -> bool {
+        self.as_ref().is_some_and(|sink| sink.accepts(topic))
+    }
+
+    fn check(&self, row: &OutboxRow) -> Result<(), String> {
+        self.as_ref().map_or(Ok(()), |sink| sink.check(row))
+    }
+
+    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), String> {
+        match self {
+            Some(sink) => sink.deliver(rows).await,
+            None => Err(UNKNOWN_TOPIC.to_owned()),
+        }
+    }
+}
+
+/// Two sinks as one: each batch (of one topic) goes to the first that accepts its topic.
+#[derive(Clone, Debug)]
+pub struct Both<A, B>(pub A, pub B);
+
+impl<A: OutboxSink, B: OutboxSink> OutboxSink for Both<A, B> {
+    fn accepts(&self, topic: &str) -> bool {
+        self.0.accepts(topic) || self.1.accepts(topic)
+    }
+
+    fn check(&self, row: &OutboxRow) -> Result<(), String> {
+        if self.0.accepts(&row.topic) {
+            self.0.check(row)
+        } else {
+            self.1.check(row)
+        }
+    }
+
+    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), String> {
+        match rows.first() {
+            Some(row) if self.0.accepts(&row.topic) => self.0.deliver(rows).await,
+            Some(_) => self.1.deliver(rows).await,
+            None => Ok(()),
+        }
+    }
 }
 
 /// The longest wait before retry `attempt` (the number of attempts already made, from 0):
@@ -367,166 +407,9 @@ fn truncate(error: &str) -> &str {
     }
 }
 
-/// The sink for `notifications.deliver` rows: calls NotificationInternalService.Deliver
-/// (batched, one call per batch) with a service credential.
-#[derive(Clone, Debug)]
-pub struct NotificationsSink {
-    client: NotificationInternalServiceClient<Channel>,
-    credentials: ServiceCredentials,
-}
-
-impl NotificationsSink {
-    /// Deadline of one `Deliver` call.
-    pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-
-    pub fn new(channel: Channel, credentials: ServiceCredentials) -> Self {
-        Self {
-            client: NotificationInternalServiceClient::new(channel),
-            credentials,
-        }
-    }
-}
-
-impl OutboxSink for NotificationsSink {
-    fn accepts(&self, topic: &str) -> bool {
-        topic == TOPIC_NOTIFY
-    }
-
-    fn check(&self, row: &OutboxRow) -> Result<(), String> {
-        notification_request(row).map(drop)
-    }
-
-    /// Sends the rows that convert in one call. Rows that do not convert (the relay leaves
-    /// them out, see [`OutboxSink::check`]) are logged and reported in the error after the
-    /// others were sent.
-    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), String> {
-        let mut notifications = Vec::with_capacity(rows.len());
-        let mut invalid = Vec::new();
-        for row in rows {
-            match notification_request(row) {
-                Ok(notification) => notifications.push(notification),
-                Err(error) => {
-                    tracing::warn!(
-                        outbox_id = %row.id, %error,
-                        "outbox row is not a valid notification"
-                    );
-                    invalid.push(row.id.as_str());
-                }
-            }
-        }
-        if !notifications.is_empty() {
-            let count = notifications.len();
-            let bearer = self
-                .credentials
-                .bearer()
-                .map_err(|error| format!("minting the service credential: {error}"))?;
-            let bearer: MetadataValue<Ascii> = bearer
-                .parse()
-                .map_err(|_| "the service credential is not valid metadata".to_owned())?;
-            let mut request = tonic::Request::new(DeliverRequest { notifications });
-            request.metadata_mut().insert("authorization", bearer);
-            request.set_timeout(Self::CALL_TIMEOUT);
-            let mut client = self.client.clone();
-            let response = tokio::time::timeout(Self::CALL_TIMEOUT, client.deliver(request))
-                .await
-                .map_err(|_| format!("deliver timed out after {:?}", Self::CALL_TIMEOUT))?
-                .map_err(|status| {
-                    format!("deliver failed: {:?}: {}", status.code(), status.message())
-                })?
-                .into_inner();
-            tracing::debug!(
-                count,
-                accepted = response.accepted_count,
-                duplicates = response.duplicate_count,
-                "notifications delivered"
-            );
-        }
-        if invalid.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "invalid notification payloads: {}",
-                invalid.join(", ")
-            ))
-        }
-    }
-}
-
-/// Converts a `notifications.deliver` row's payload, `{"recipient_id", "kind" (e.g.
-/// `"WELCOME"`), "dedupe_key", "notice": base64 of the protobuf `Notice`, "not_before"?: RFC
-/// 3339}` (what [`crate::outbox::OutboxMessage::notice`] writes), into a request. The kind is
-/// there for people reading the table; a notice of another kind is refused. A missing or empty `dedupe_key` falls back to the row's key.
-pub fn notification_request(row: &OutboxRow) -> Result<NotificationRequest, String> {
-    let payload = row
-        .payload
-        .as_object()
-        .ok_or("payload is not a json object")?;
-    let string = |name: &str| -> Result<Option<&str>, String> {
-        match payload.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(value)) => Ok(Some(value.as_str())),
-            Some(_) => Err(format!("{name} is not a string")),
-        }
-    };
-    let recipient_id = string("recipient_id")?
-        .filter(|id| !id.is_empty())
-        .ok_or("recipient_id is missing")?;
-    let kind_name = string("kind")?.ok_or("kind is missing")?;
-    let kind = NotificationKind::from_str_name(&format!("NOTIFICATION_KIND_{kind_name}"))
-        .filter(|kind| *kind != NotificationKind::Unspecified)
-        .ok_or_else(|| format!("unknown notification kind {kind_name:?}"))?;
-    let dedupe_key = string("dedupe_key")?
-        .filter(|key| !key.is_empty())
-        .unwrap_or(&row.dedupe_key);
-    if dedupe_key.is_empty() {
-        return Err("dedupe_key is missing".to_owned());
-    }
-    let not_before = string("not_before")?
-        .map(|at| {
-            let at = DateTime::parse_from_rfc3339(at)
-                .map_err(|error| format!("not_before is not an RFC 3339 time: {error}"))?;
-            Ok::<_, String>(rendezvous_proto::prost_types::Timestamp {
-                seconds: at.timestamp(),
-                nanos: i32::try_from(at.timestamp_subsec_nanos().min(999_999_999))
-                    .unwrap_or_default(),
-            })
-        })
-        .transpose()?;
-    let encoded = string("notice")?.ok_or("notice is missing")?;
-    let bytes = BASE64
-        .decode(encoded)
-        .map_err(|error| format!("notice is not base64: {error}"))?;
-    let notice = Notice::decode(bytes.as_slice())
-        .map_err(|error| format!("notice is not a protobuf Notice: {error}"))?;
-    if notice.kind() != kind {
-        return Err(format!(
-            "notice is a {:?}, the row says {kind:?}",
-            notice.kind()
-        ));
-    }
-    Ok(NotificationRequest {
-        recipient_id: recipient_id.to_owned(),
-        dedupe_key: dedupe_key.to_owned(),
-        not_before,
-        notice: Some(notice),
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-
-    fn row(payload: serde_json::Value) -> OutboxRow {
-        OutboxRow {
-            id: "row-1".to_owned(),
-            topic: TOPIC_NOTIFY.to_owned(),
-            dedupe_key: "row-key".to_owned(),
-            payload,
-            attempts: 0,
-        }
-    }
 
     #[test]
     fn backoff_grows_and_never_exceeds_the_maximum() {
@@ -583,200 +466,6 @@ mod tests {
             now + TimeDelta::seconds(5)
         );
         assert!(later(now, Duration::MAX) > now + TimeDelta::days(365 * 99));
-    }
-
-    #[test]
-    fn a_typed_notice_travels_whole_and_must_match_its_kind() {
-        use rendezvous_proto::notifications::v1 as pb;
-
-        let recipient = uuid::Uuid::now_v7();
-        let facts = pb::EventFacts {
-            event_id: "e1".to_owned(),
-            title: "Café networking".to_owned(),
-            start_time: None,
-            end_time: None,
-            time_zone: "Europe/Paris".to_owned(),
-            venue_name: "Le Peloton".to_owned(),
-            venue_address: "17 rue du Pont Louis-Philippe".to_owned(),
-            city: "Paris".to_owned(),
-        };
-        let notice = pb::RsvpWaitlisted {
-            event: Some(facts),
-            position: 3,
-        };
-        let at = DateTime::parse_from_rfc3339("2030-01-02T03:04:05.25Z")
-            .unwrap_or_else(|e| panic!("{e}"))
-            .with_timezone(&Utc);
-        let message = crate::outbox::OutboxMessage::notice(
-            recipient,
-            "rsvp:e1:m1".to_owned(),
-            notice.clone(),
-            Some(at),
-        );
-        assert_eq!(message.payload["kind"], "RSVP_WAITLISTED");
-        let mut outbox_row = row(message.payload.clone());
-        outbox_row.dedupe_key = message.dedupe_key;
-        let request = notification_request(&outbox_row).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(
-            request
-                .notice
-                .as_ref()
-                .map(Notice::kind)
-                .unwrap_or_default(),
-            NotificationKind::RsvpWaitlisted
-        );
-        assert_eq!(request.recipient_id, recipient.to_string());
-        assert_eq!(request.notice, Some(pb::Notice::from(notice)));
-        assert_eq!(request.not_before.map(|t| t.nanos), Some(250_000_000));
-
-        let mut lying = message.payload.clone();
-        lying["kind"] = json!("WELCOME");
-        let error = notification_request(&row(lying)).err();
-        assert!(error.is_some_and(|e| e.contains("the row says")));
-        let mut garbled = message.payload;
-        garbled["notice"] = json!("not base64!");
-        assert!(notification_request(&row(garbled)).is_err());
-    }
-
-    /// A WELCOME notice, base64-encoded as the outbox writes it.
-    fn welcome() -> String {
-        use rendezvous_proto::notifications::v1 as pb;
-
-        BASE64.encode(
-            Notice::from(pb::Welcome {
-                member: Some(pb::MemberFacts {
-                    member_id: "m1".to_owned(),
-                    display_name: "Ada".to_owned(),
-                }),
-            })
-            .encode_to_vec(),
-        )
-    }
-
-    #[test]
-    fn payload_converts_to_a_notification_request() {
-        let request = notification_request(&row(json!({
-            "recipient_id": "0190a0a0-0000-7000-8000-000000000001",
-            "kind": "WELCOME",
-            "dedupe_key": "welcome:m1",
-            "notice": welcome(),
-            "not_before": "2030-01-02T03:04:05.25+01:00",
-        })));
-        let request = request.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(request.recipient_id, "0190a0a0-0000-7000-8000-000000000001");
-        assert_eq!(request.dedupe_key, "welcome:m1");
-        assert_eq!(
-            request.notice.map(|notice| notice.kind()),
-            Some(NotificationKind::Welcome)
-        );
-        let not_before = request
-            .not_before
-            .unwrap_or_else(|| panic!("no not_before"));
-        let expected =
-            DateTime::parse_from_rfc3339("2030-01-02T02:04:05Z").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(not_before.seconds, expected.timestamp());
-        assert_eq!(not_before.nanos, 250_000_000);
-    }
-
-    #[test]
-    fn optional_payload_fields_default() {
-        let request = notification_request(&row(json!({
-            "recipient_id": "m1",
-            "kind": "WELCOME",
-            "notice": welcome(),
-            "not_before": null,
-        })))
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(request.dedupe_key, "row-key");
-        assert_eq!(request.not_before, None);
-    }
-
-    #[test]
-    fn payloads_that_cannot_convert_are_refused() {
-        let good = json!({"recipient_id": "m1", "kind": "WELCOME", "dedupe_key": "k", "notice": welcome()});
-        let with = |name: &str, value: serde_json::Value| {
-            let mut payload = good.clone();
-            if let Some(object) = payload.as_object_mut() {
-                object.insert(name.to_owned(), value);
-            }
-            payload
-        };
-        let without = |name: &str| {
-            let mut payload = good.clone();
-            if let Some(object) = payload.as_object_mut() {
-                object.remove(name);
-            }
-            payload
-        };
-        assert!(notification_request(&row(good.clone())).is_ok());
-        for (case, payload) in [
-            ("not an object", json!(["WELCOME"])),
-            ("no recipient", without("recipient_id")),
-            ("empty recipient", with("recipient_id", json!(""))),
-            ("numeric recipient", with("recipient_id", json!(7))),
-            ("no kind", without("kind")),
-            ("unknown kind", with("kind", json!("BIRTHDAY"))),
-            (
-                "prefixed kind",
-                with("kind", json!("NOTIFICATION_KIND_WELCOME")),
-            ),
-            ("lowercase kind", with("kind", json!("welcome"))),
-            ("unspecified kind", with("kind", json!("UNSPECIFIED"))),
-            ("no notice", without("notice")),
-            ("notice not base64", with("notice", json!("%%%"))),
-            ("notice not a Notice", with("notice", json!("//////8="))),
-            (
-                "notice of another kind",
-                with("kind", json!("RSVP_CONFIRMED")),
-            ),
-            ("bad not_before", with("not_before", json!("tomorrow"))),
-            (
-                "numeric not_before",
-                with("not_before", json!(1_700_000_000)),
-            ),
-        ] {
-            assert!(
-                notification_request(&row(payload)).is_err(),
-                "{case} was accepted"
-            );
-        }
-        let mut keyless = row(without("dedupe_key"));
-        keyless.dedupe_key.clear();
-        assert!(notification_request(&keyless).is_err());
-    }
-
-    #[tokio::test]
-    async fn notifications_sink_screens_rows_and_reports_failures() {
-        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
-        let secret =
-            crate::auth::ServiceSecret::new(vec![7_u8; 32]).unwrap_or_else(|e| panic!("{e}"));
-        let sink = NotificationsSink::new(
-            channel,
-            ServiceCredentials::new("events", secret, Clock::system()),
-        );
-        assert!(sink.accepts(TOPIC_NOTIFY));
-        assert!(!sink.accepts("members.changed"));
-        let good = row(json!({
-            "recipient_id": "m1", "kind": "WELCOME", "dedupe_key": "k", "notice": welcome()
-        }));
-        let mut bad = row(json!({"recipient_id": "m1", "kind": "BIRTHDAY", "notice": welcome()}));
-        bad.id = "row-bad".to_owned();
-        assert!(sink.check(&good).is_ok());
-        assert!(sink.check(&bad).is_err());
-        // Nothing convertible: no call is made, the bad ids are reported.
-        let error = sink.deliver(std::slice::from_ref(&bad)).await;
-        assert_eq!(
-            error,
-            Err("invalid notification payloads: row-bad".to_owned())
-        );
-        // Nobody listens: the call fails, and so does the batch.
-        let error = sink.deliver(&[good, bad]).await;
-        assert!(
-            error
-                .as_ref()
-                .is_err_and(|e| e.starts_with("deliver failed")),
-            "{error:?}"
-        );
     }
 
     #[test]
