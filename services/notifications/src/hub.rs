@@ -58,6 +58,33 @@ impl Hub {
     }
 }
 
+/// How writers hand what they made visible to the streams: on SQLite straight into the hub
+/// after commit; on PostgreSQL not at all, as the listener relays their `pg_notify`.
+#[derive(Clone, Debug)]
+pub struct Publisher {
+    hub: Hub,
+    locally: bool,
+}
+
+impl Publisher {
+    pub fn new(hub: Hub, locally: bool) -> Self {
+        Self { hub, locally }
+    }
+
+    /// Publishes committed items into the local hub where no database listener does it.
+    pub fn published(&self, items: Vec<Item>) {
+        if self.locally {
+            for item in items {
+                self.hub.publish(item);
+            }
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Item>> {
+        self.hub.subscribe()
+    }
+}
+
 /// Relays `pg_notify` payloads into the hub until shut down; reconnects when the connection
 /// drops. `listening` fires once the first LISTEN is in place.
 pub async fn listen_postgres(

@@ -14,7 +14,7 @@ use crate::contacts::Contacts;
 use crate::domain::{self, DeliveryState, QuietHours};
 use crate::email::{Mailer, OutgoingEmail, build_message};
 use crate::error::Error;
-use crate::grpc::{Notifications, stored_notice};
+use crate::hub::Publisher;
 use crate::render::{self, Locale};
 use crate::store::{DueDelivery, Store};
 
@@ -54,7 +54,8 @@ pub struct Worker {
     pub clock: Clock,
     pub contacts: Contacts,
     pub mailer: Mailer,
-    pub service: Notifications,
+    /// Where in-app items shown late are announced to the streams.
+    pub publisher: Publisher,
     pub settings: WorkerSettings,
 }
 
@@ -107,7 +108,7 @@ impl Worker {
         }
         if due.channel == Channel::InApp {
             let item = self.store.show_in_app(due, now).await?;
-            self.service.published(vec![item]);
+            self.publisher.published(vec![item]);
             return Ok(());
         }
         let contact = match self
@@ -156,7 +157,7 @@ impl Worker {
             }
         }
         let locale = Locale::parse(&due.locale);
-        let rendered = match stored_notice(&due.notice) {
+        let rendered = match domain::stored_notice(&due.notice) {
             Some(notice) => render::render(&notice, locale, &contact.display_name),
             None => render::render_stored(&due.title, &due.body, locale, &contact.display_name),
         };

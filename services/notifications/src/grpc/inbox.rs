@@ -10,7 +10,6 @@ use futures::Stream;
 use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_proto::prost::Message as _;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
@@ -35,18 +34,11 @@ fn item_to_pb(item: &Item, read_at: Option<DateTime<Utc>>) -> pb::Notification {
         kind: domain::kind_from_name(&item.kind).into(),
         title: item.title.clone(),
         body: item.body.clone(),
-        notice: stored_notice(&item.notice),
+        notice: domain::stored_notice(&item.notice),
         read: read_at.is_some(),
         create_time: ts(item.created_at),
         read_time: read_at.and_then(ts),
     }
-}
-
-/// The stored notice, unless it is empty (rows from before notices were stored) or unreadable.
-pub(crate) fn stored_notice(encoded: &[u8]) -> Option<pb::Notice> {
-    pb::Notice::decode(encoded)
-        .ok()
-        .filter(|notice| notice.notice.is_some())
 }
 
 fn inbox_to_pb(row: &InboxRow) -> pb::Notification {
@@ -125,7 +117,7 @@ pub(super) async fn stream(
     };
     let state = &service.0;
     // Subscribe before reading the backlog so nothing falls between the two.
-    let live = state.hub.subscribe();
+    let live = state.publisher.subscribe();
     let backlog = match &resume {
         Some(after) => state.store.visible_after(&me, after, MAX_BACKLOG).await?,
         None => Vec::new(),

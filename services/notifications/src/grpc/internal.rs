@@ -77,7 +77,7 @@ pub(super) async fn deliver(
         });
     }
     let (accepted, visible) = state.store.insert(&rows, now).await?;
-    service.published(visible);
+    state.publisher.published(visible);
     let duplicates = total - accepted - unknown;
     Ok(pb::DeliverResponse {
         accepted_count: count(accepted),

@@ -22,19 +22,16 @@ use tonic::{Request, Response, Status};
 
 use crate::contacts::Contacts;
 use crate::error::{Error, Result};
-use crate::hub::{Hub, Item};
+use crate::hub::Publisher;
 use crate::store::Store;
 
-pub(crate) use inbox::stored_notice;
 pub use internal::MAX_DELIVER_BATCH;
 
 struct State {
     store: Store,
     clock: Clock,
     contacts: Contacts,
-    hub: Hub,
-    /// On SQLite the service publishes into its hub itself; on PostgreSQL the listener does.
-    publish_locally: bool,
+    publisher: Publisher,
     page_tokens: PageTokens,
     shutdown: CancellationToken,
 }
@@ -50,8 +47,7 @@ impl Notifications {
         store: Store,
         clock: Clock,
         contacts: Contacts,
-        hub: Hub,
-        publish_locally: bool,
+        publisher: Publisher,
         page_tokens: PageTokens,
         shutdown: CancellationToken,
     ) -> Self {
@@ -59,8 +55,7 @@ impl Notifications {
             store,
             clock,
             contacts,
-            hub,
-            publish_locally,
+            publisher,
             page_tokens,
             shutdown,
         }))
@@ -68,15 +63,6 @@ impl Notifications {
 
     fn now(&self) -> DateTime<Utc> {
         self.0.clock.now_micros()
-    }
-
-    /// Publishes items into the local hub where no database listener does it.
-    pub fn published(&self, items: Vec<Item>) {
-        if self.0.publish_locally {
-            for item in items {
-                self.0.hub.publish(item);
-            }
-        }
     }
 }
 
