@@ -8,11 +8,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rendezvous_proto::notifications::v1::NotificationKind;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 /// The PostgreSQL channel new notifications are announced on.
 pub const CHANNEL: &str = "rendezvous_notifications";
@@ -20,15 +22,33 @@ pub const CHANNEL: &str = "rendezvous_notifications";
 /// A stored in-app notification, as streamed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Item {
-    pub id: String,
-    pub recipient_id: String,
-    pub kind: String,
+    pub id: Uuid,
+    pub recipient_id: Uuid,
+    /// By its stored name (`WELCOME`) in payloads.
+    #[serde(with = "stored_kind")]
+    pub kind: NotificationKind,
     pub title: String,
     pub body: String,
     /// The encoded notice, as lowercase hex in the JSON of `pg_notify` payloads.
     #[serde(with = "hex")]
     pub notice: Vec<u8>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A kind in JSON by its stored name, as replicas of every version read it.
+mod stored_kind {
+    use rendezvous_proto::notifications::v1::NotificationKind;
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    use crate::domain;
+
+    pub fn serialize<S: Serializer>(kind: &NotificationKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(domain::kind_name(*kind))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NotificationKind, D::Error> {
+        String::deserialize(d).map(|name| domain::kind_from_name(&name))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -137,16 +157,22 @@ mod tests {
     #[test]
     fn items_survive_the_json_of_a_pg_notify_payload() {
         let item = Item {
-            id: "0197a6f2-0000-7000-8000-000000000001".to_owned(),
-            recipient_id: "0197a6f2-0000-7000-8000-000000000002".to_owned(),
-            kind: "WELCOME".to_owned(),
+            id: Uuid::try_parse("0197a6f2-0000-7000-8000-000000000001").unwrap(),
+            recipient_id: Uuid::try_parse("0197a6f2-0000-7000-8000-000000000002").unwrap(),
+            kind: NotificationKind::Welcome,
             title: "Bienvenue".to_owned(),
             body: "Votre compte est prêt.".to_owned(),
             notice: (0..=255).collect(),
             created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
         };
         let json = serde_json::to_string(&item).unwrap();
-        // Lowercase hex, as replicas of every version read it.
+        // Ids as hyphenated text, kinds by name, the notice in lowercase hex: the format
+        // replicas of every version read.
+        assert!(
+            json.contains("\"id\":\"0197a6f2-0000-7000-8000-000000000001\""),
+            "{json}"
+        );
+        assert!(json.contains("\"kind\":\"WELCOME\""), "{json}");
         assert!(json.contains("\"notice\":\"000102"), "{json}");
         assert!(json.contains("fdfeff\""), "{json}");
         assert_eq!(serde_json::from_str::<Item>(&json).unwrap(), item);

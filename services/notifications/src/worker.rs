@@ -103,7 +103,7 @@ impl Worker {
         if due.cancelled {
             return self
                 .store
-                .record_attempt(&due.id, DeliveryState::Cancelled, false, None, now, now)
+                .record_attempt(due.id, DeliveryState::Cancelled, false, None, now, now)
                 .await;
         }
         if due.channel == Channel::InApp {
@@ -127,7 +127,7 @@ impl Worker {
             return self
                 .store
                 .record_attempt(
-                    &due.id,
+                    due.id,
                     DeliveryState::Suppressed,
                     false,
                     Some("recipient has no email address"),
@@ -136,7 +136,7 @@ impl Worker {
                 )
                 .await;
         };
-        let settings = self.store.quiet_hours(&due.recipient_id).await?;
+        let settings = self.store.quiet_hours(due.recipient_id).await?;
         let tz: Tz = settings
             .time_zone
             .as_deref()
@@ -152,7 +152,7 @@ impl Worker {
                 tracing::debug!(delivery = %due.id, %until, "held back by quiet hours");
                 return self
                     .store
-                    .record_attempt(&due.id, DeliveryState::Pending, false, None, until, now)
+                    .record_attempt(due.id, DeliveryState::Pending, false, None, until, now)
                     .await;
             }
         }
@@ -165,10 +165,11 @@ impl Worker {
             "{}/preferences?member={}&kind={}",
             self.settings.public_url.trim_end_matches('/'),
             due.recipient_id,
-            due.kind
+            domain::kind_name(due.kind)
         );
+        let notification_id = due.notification_id.to_string();
         let email = OutgoingEmail {
-            notification_id: &due.notification_id,
+            notification_id: &notification_id,
             to_name: &contact.display_name,
             to_email: &contact.email,
             rendered: &rendered,
@@ -180,9 +181,9 @@ impl Worker {
         };
         match self.mailer.send(message).await {
             Ok(()) => {
-                tracing::info!(delivery = %due.id, kind = %due.kind, "email sent");
+                tracing::info!(delivery = %due.id, kind = domain::kind_name(due.kind), "email sent");
                 self.store
-                    .record_attempt(&due.id, DeliveryState::Sent, true, None, now, now)
+                    .record_attempt(due.id, DeliveryState::Sent, true, None, now, now)
                     .await
             }
             Err(error) => self.retry(due, &error.message, error.permanent).await,
@@ -203,7 +204,7 @@ impl Worker {
             tracing::warn!(delivery = %due.id, attempts, %error, "delivery is dead");
             return self
                 .store
-                .record_attempt(&due.id, DeliveryState::Dead, true, Some(error), now, now)
+                .record_attempt(due.id, DeliveryState::Dead, true, Some(error), now, now)
                 .await;
         }
         let wait = domain::backoff(
@@ -214,7 +215,7 @@ impl Worker {
         tracing::info!(delivery = %due.id, attempts, %error, retry_in_ms = wait.num_milliseconds(), "delivery failed; will retry");
         self.store
             .record_attempt(
-                &due.id,
+                due.id,
                 DeliveryState::Failed,
                 true,
                 Some(error),

@@ -19,6 +19,7 @@ use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_proto::prost_types::Timestamp;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use crate::contacts::Contacts;
 use crate::error::{Error, Result};
@@ -67,9 +68,9 @@ impl Notifications {
 }
 
 /// The signed-in member making `request`.
-fn member<T>(request: &Request<T>) -> Result<String> {
+fn member<T>(request: &Request<T>) -> Result<Uuid> {
     match caller(request) {
-        Caller::Member { id, .. } => Ok(id.to_string()),
+        Caller::Member { id, .. } => Ok(id),
         _ => Err(Error::Unauthenticated),
     }
 }
@@ -93,7 +94,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::ListNotificationsRequest>,
     ) -> Reply<pb::ListNotificationsResponse> {
         let me = member(&request)?;
-        reply(inbox::list(self, &me, request.into_inner()).await)
+        reply(inbox::list(self, me, request.into_inner()).await)
     }
 
     async fn mark_read(
@@ -101,7 +102,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::MarkReadRequest>,
     ) -> Reply<pb::MarkReadResponse> {
         let me = member(&request)?;
-        reply(inbox::mark_read(self, &me, request.into_inner()).await)
+        reply(inbox::mark_read(self, me, request.into_inner()).await)
     }
 
     async fn mark_all_read(
@@ -109,7 +110,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::MarkAllReadRequest>,
     ) -> Reply<pb::MarkAllReadResponse> {
         let me = member(&request)?;
-        reply(inbox::mark_all_read(self, &me, request.into_inner()).await)
+        reply(inbox::mark_all_read(self, me, request.into_inner()).await)
     }
 
     type StreamNotificationsStream = inbox::NotificationStream;
@@ -127,7 +128,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::GetPreferencesRequest>,
     ) -> Reply<pb::GetPreferencesResponse> {
         let me = member(&request)?;
-        reply(preferences::get(self, &me).await)
+        reply(preferences::get(self, me).await)
     }
 
     async fn update_preferences(
@@ -135,7 +136,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::UpdatePreferencesRequest>,
     ) -> Reply<pb::UpdatePreferencesResponse> {
         let me = member(&request)?;
-        reply(preferences::update(self, &me, request.into_inner()).await)
+        reply(preferences::update(self, me, request.into_inner()).await)
     }
 
     async fn list_deliveries(
@@ -143,7 +144,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::ListDeliveriesRequest>,
     ) -> Reply<pb::ListDeliveriesResponse> {
         let me = member(&request)?;
-        reply(deliveries::list(self, &me, request.into_inner()).await)
+        reply(deliveries::list(self, me, request.into_inner()).await)
     }
 }
 
