@@ -10,6 +10,7 @@ use rendezvous_common::peers::{PeerChannel, with_credentials};
 use rendezvous_proto::members::v1::GetContactsRequest;
 use rendezvous_proto::members::v1::member_internal_service_client::MemberInternalServiceClient;
 use tonic::transport::Channel;
+use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
@@ -19,7 +20,7 @@ const CONTACTS_TIMEOUT: Duration = Duration::from_secs(10);
 /// What notifications need to know about a recipient.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contact {
-    pub member_id: String,
+    pub member_id: Uuid,
     pub display_name: String,
     pub email: String,
     pub locale: String,
@@ -30,7 +31,7 @@ pub struct Contact {
 #[derive(Clone)]
 pub struct Contacts {
     client: MemberInternalServiceClient<PeerChannel>,
-    cache: Arc<Mutex<HashMap<String, (Instant, Contact)>>>,
+    cache: Arc<Mutex<HashMap<Uuid, (Instant, Contact)>>>,
     ttl: Duration,
 }
 
@@ -44,7 +45,7 @@ impl Contacts {
     }
 
     /// Contacts of `ids` that exist; unknown ids are simply absent.
-    pub async fn get(&self, ids: &[String]) -> Result<HashMap<String, Contact>> {
+    pub async fn get(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Contact>> {
         let mut found = HashMap::with_capacity(ids.len());
         let mut missing = Vec::new();
         {
@@ -52,9 +53,9 @@ impl Contacts {
             for id in ids {
                 match cache.get(id) {
                     Some((at, contact)) if at.elapsed() < self.ttl => {
-                        found.insert(id.clone(), contact.clone());
+                        found.insert(*id, contact.clone());
                     }
-                    _ => missing.push(id.clone()),
+                    _ => missing.push(*id),
                 }
             }
         }
@@ -62,7 +63,7 @@ impl Contacts {
         missing.dedup();
         for chunk in missing.chunks(1000) {
             let mut request = tonic::Request::new(GetContactsRequest {
-                member_ids: chunk.to_vec(),
+                member_ids: chunk.iter().map(Uuid::to_string).collect(),
             });
             request.set_timeout(CONTACTS_TIMEOUT);
             let contacts = self
@@ -79,16 +80,20 @@ impl Contacts {
                 cache.retain(|_, (at, _)| at.elapsed() < self.ttl);
             }
             for c in contacts {
+                let Ok(member_id) = Uuid::try_parse(&c.member_id) else {
+                    tracing::warn!(member_id = %c.member_id, "members sent a contact with a malformed id");
+                    continue;
+                };
                 let contact = Contact {
-                    member_id: c.member_id.clone(),
+                    member_id,
                     display_name: c.display_name,
                     email: c.email,
                     locale: c.locale,
                     time_zone: c.time_zone,
                     deleted: c.deleted,
                 };
-                cache.insert(c.member_id.clone(), (now, contact.clone()));
-                found.insert(c.member_id, contact);
+                cache.insert(member_id, (now, contact.clone()));
+                found.insert(member_id, contact);
             }
         }
         Ok(found)

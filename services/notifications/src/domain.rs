@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use rendezvous_proto::notifications::v1::{Channel, NotificationKind};
+use rendezvous_proto::notifications::v1::{Channel, Notice, NotificationKind};
+use rendezvous_proto::prost::Message as _;
 
 const KIND_PREFIX: &str = "NOTIFICATION_KIND_";
 
@@ -24,6 +25,13 @@ pub fn all_kinds() -> impl Iterator<Item = NotificationKind> {
     (1..)
         .map_while(|n| NotificationKind::try_from(n).ok())
         .filter(|k| *k != NotificationKind::Unspecified)
+}
+
+/// A stored notice, unless it is empty (rows from before notices were stored) or unreadable.
+pub fn stored_notice(encoded: &[u8]) -> Option<Notice> {
+    Notice::decode(encoded)
+        .ok()
+        .filter(|notice| notice.notice.is_some())
 }
 
 pub fn channel_name(channel: Channel) -> &'static str {

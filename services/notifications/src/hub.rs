@@ -8,11 +8,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rendezvous_proto::notifications::v1::NotificationKind;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 /// The PostgreSQL channel new notifications are announced on.
 pub const CHANNEL: &str = "rendezvous_notifications";
@@ -20,40 +22,32 @@ pub const CHANNEL: &str = "rendezvous_notifications";
 /// A stored in-app notification, as streamed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Item {
-    pub id: String,
-    pub recipient_id: String,
-    pub kind: String,
+    pub id: Uuid,
+    pub recipient_id: Uuid,
+    /// By its stored name (`WELCOME`) in payloads.
+    #[serde(with = "stored_kind")]
+    pub kind: NotificationKind,
     pub title: String,
     pub body: String,
-    /// The encoded notice, as hex in the JSON of `pg_notify` payloads.
+    /// The encoded notice, as lowercase hex in the JSON of `pg_notify` payloads.
     #[serde(with = "hex")]
     pub notice: Vec<u8>,
     pub created_at: DateTime<Utc>,
 }
 
-/// Bytes as lowercase hex in JSON.
-mod hex {
-    use serde::de::Error as _;
+/// A kind in JSON by its stored name, as replicas of every version read it.
+mod stored_kind {
+    use rendezvous_proto::notifications::v1::NotificationKind;
     use serde::{Deserialize as _, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        serializer.serialize_str(&hex)
+    use crate::domain;
+
+    pub fn serialize<S: Serializer>(kind: &NotificationKind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(domain::kind_name(*kind))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        let hex = String::deserialize(deserializer)?;
-        if hex.len() % 2 != 0 {
-            return Err(D::Error::custom("odd number of hex digits"));
-        }
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| {
-                hex.get(i..i + 2)
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                    .ok_or_else(|| D::Error::custom("not hex"))
-            })
-            .collect()
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NotificationKind, D::Error> {
+        String::deserialize(d).map(|name| domain::kind_from_name(&name))
     }
 }
 
@@ -81,6 +75,33 @@ impl Hub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Item>> {
         self.sender.subscribe()
+    }
+}
+
+/// How writers hand what they made visible to the streams: on SQLite straight into the hub
+/// after commit; on PostgreSQL not at all, as the listener relays their `pg_notify`.
+#[derive(Clone, Debug)]
+pub struct Publisher {
+    hub: Hub,
+    locally: bool,
+}
+
+impl Publisher {
+    pub fn new(hub: Hub, locally: bool) -> Self {
+        Self { hub, locally }
+    }
+
+    /// Publishes committed items into the local hub where no database listener does it.
+    pub fn published(&self, items: Vec<Item>) {
+        if self.locally {
+            for item in items {
+                self.hub.publish(item);
+            }
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Item>> {
+        self.hub.subscribe()
     }
 }
 
@@ -136,16 +157,24 @@ mod tests {
     #[test]
     fn items_survive_the_json_of_a_pg_notify_payload() {
         let item = Item {
-            id: "0197a6f2-0000-7000-8000-000000000001".to_owned(),
-            recipient_id: "0197a6f2-0000-7000-8000-000000000002".to_owned(),
-            kind: "WELCOME".to_owned(),
+            id: Uuid::try_parse("0197a6f2-0000-7000-8000-000000000001").unwrap(),
+            recipient_id: Uuid::try_parse("0197a6f2-0000-7000-8000-000000000002").unwrap(),
+            kind: NotificationKind::Welcome,
             title: "Bienvenue".to_owned(),
             body: "Votre compte est prêt.".to_owned(),
             notice: (0..=255).collect(),
             created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
         };
         let json = serde_json::to_string(&item).unwrap();
+        // Ids as hyphenated text, kinds by name, the notice in lowercase hex: the format
+        // replicas of every version read.
+        assert!(
+            json.contains("\"id\":\"0197a6f2-0000-7000-8000-000000000001\""),
+            "{json}"
+        );
+        assert!(json.contains("\"kind\":\"WELCOME\""), "{json}");
         assert!(json.contains("\"notice\":\"000102"), "{json}");
+        assert!(json.contains("fdfeff\""), "{json}");
         assert_eq!(serde_json::from_str::<Item>(&json).unwrap(), item);
         for bad in ["0", "zz"] {
             let json = json.replacen("\"notice\":\"00", &format!("\"notice\":\"{bad}"), 1);

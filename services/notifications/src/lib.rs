@@ -97,12 +97,12 @@ pub async fn run(
         }
         Db::Sqlite(_) => true,
     };
+    let publisher = hub::Publisher::new(hub, publish_locally);
     let notifications = Notifications::new(
         store.clone(),
         options.clock.clone(),
         contacts.clone(),
-        hub,
-        publish_locally,
+        publisher.clone(),
         PageTokens::new(&options.page_token_key),
         shutdown.clone(),
     );
@@ -111,7 +111,7 @@ pub async fn run(
         clock: options.clock.clone(),
         contacts,
         mailer: options.mailer,
-        service: notifications.clone(),
+        publisher,
         settings: options.worker,
     };
     let worker_task = tokio::spawn(worker.run(shutdown.clone()));

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::db::{BeginWrite as _, Db, Migrations};
 use rendezvous_common::with_db;
-use rendezvous_proto::notifications::v1::Channel;
+use rendezvous_proto::notifications::v1::{Channel, NotificationKind};
 use sqlx::QueryBuilder;
+use uuid::Uuid;
 
-use crate::domain::{DeliveryState, channel_from_name, channel_name};
+use crate::domain::{DeliveryState, channel_from_name, channel_name, kind_from_name, kind_name};
 use crate::hub::{self, Item};
 
 pub const MIGRATIONS: Migrations = Migrations {
@@ -55,9 +56,9 @@ const CHUNK: usize = 400;
 /// A notification ready to store, with the state of each channel decided.
 #[derive(Clone, Debug)]
 pub struct NewNotification {
-    pub id: String,
-    pub recipient_id: String,
-    pub kind: String,
+    pub id: Uuid,
+    pub recipient_id: Uuid,
+    pub kind: NotificationKind,
     /// The encoded [`pb::Notice`](rendezvous_proto::notifications::v1::Notice).
     pub notice: Vec<u8>,
     pub dedupe_key: String,
@@ -72,7 +73,7 @@ pub struct NewNotification {
 
 /// The delivery of a new notification over one channel.
 struct NewDelivery<'a> {
-    id: String,
+    id: Uuid,
     notification: &'a NewNotification,
     channel: Channel,
     state: DeliveryState,
@@ -88,7 +89,7 @@ impl<'a> NewDelivery<'a> {
         sent_at: Option<DateTime<Utc>>,
     ) -> Self {
         Self {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: Uuid::now_v7(),
             notification,
             channel,
             state,
@@ -100,12 +101,12 @@ impl<'a> NewDelivery<'a> {
 /// A delivery due for an attempt, with what sending needs.
 #[derive(Clone, Debug)]
 pub struct DueDelivery {
-    pub id: String,
-    pub notification_id: String,
-    pub recipient_id: String,
+    pub id: Uuid,
+    pub notification_id: Uuid,
+    pub recipient_id: Uuid,
     pub channel: Channel,
     pub attempts: i64,
-    pub kind: String,
+    pub kind: NotificationKind,
     /// The encoded notice the email is rendered from.
     pub notice: Vec<u8>,
     pub locale: String,
@@ -118,9 +119,9 @@ pub struct DueDelivery {
 /// A delivery as the log shows it.
 #[derive(Clone, Debug)]
 pub struct DeliveryRow {
-    pub id: String,
-    pub notification_id: String,
-    pub kind: String,
+    pub id: Uuid,
+    pub notification_id: Uuid,
+    pub kind: NotificationKind,
     pub channel: Channel,
     pub attempts: i64,
     /// `None` for a state this version does not know.
@@ -166,20 +167,35 @@ type InboxTuple = (
     Option<DateTime<Utc>>,
 );
 
-fn inbox_row(t: InboxTuple) -> Option<InboxRow> {
-    Some(InboxRow {
+/// An inbox entry from its row; `None` for one not visible.
+fn inbox_row(t: InboxTuple) -> Result<Option<InboxRow>, sqlx::Error> {
+    let Some(visible_at) = t.7 else {
+        return Ok(None);
+    };
+    Ok(Some(InboxRow {
         item: Item {
-            id: t.0,
-            recipient_id: t.1,
-            kind: t.2,
+            id: stored_uuid(&t.0)?,
+            recipient_id: stored_uuid(&t.1)?,
+            kind: kind_from_name(&t.2),
             title: t.3,
             body: t.4,
             notice: t.5,
             created_at: t.6,
         },
-        visible_at: t.7?,
+        visible_at,
         read_at: t.8,
-    })
+    }))
+}
+
+fn inbox_rows(rows: Vec<InboxTuple>) -> Result<Vec<InboxRow>, sqlx::Error> {
+    rows.into_iter()
+        .filter_map(|t| inbox_row(t).transpose())
+        .collect()
+}
+
+/// An id as stored (UUID text); a row that holds anything else is corrupt.
+fn stored_uuid(id: &str) -> Result<Uuid, sqlx::Error> {
+    Uuid::try_parse(id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 /// The start of a query for a member's inbox: their visible, not cancelled notifications,
@@ -208,7 +224,7 @@ impl Store {
     ) -> Result<(usize, Vec<Item>), sqlx::Error> {
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            let mut inserted: Vec<String> = Vec::new();
+            let mut inserted = std::collections::HashSet::new();
             for chunk in batch.chunks(CHUNK) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO notifications (id, recipient_id, kind, notice, dedupe_key, title, body, \
@@ -216,9 +232,9 @@ impl Store {
                 );
                 qb.push_values(chunk, |mut row, n| {
                     let visible = (n.in_app && n.not_before <= now).then_some(now);
-                    row.push_bind(n.id.clone())
-                        .push_bind(n.recipient_id.clone())
-                        .push_bind(n.kind.clone())
+                    row.push_bind(n.id.to_string())
+                        .push_bind(n.recipient_id.to_string())
+                        .push_bind(kind_name(n.kind))
                         .push_bind(n.notice.clone())
                         .push_bind(n.dedupe_key.clone())
                         .push_bind(n.title.clone())
@@ -230,14 +246,12 @@ impl Store {
                 });
                 qb.push(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id");
                 let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-                inserted.extend(ids);
+                for id in ids {
+                    inserted.insert(stored_uuid(&id)?);
+                }
             }
-            let inserted_set: std::collections::HashSet<&str> =
-                inserted.iter().map(String::as_str).collect();
-            let fresh: Vec<&NewNotification> = batch
-                .iter()
-                .filter(|n| inserted_set.contains(n.id.as_str()))
-                .collect();
+            let fresh: Vec<&NewNotification> =
+                batch.iter().filter(|n| inserted.contains(&n.id)).collect();
             let mut deliveries: Vec<NewDelivery<'_>> = Vec::with_capacity(fresh.len() * 2);
             for n in &fresh {
                 let (in_app, in_app_sent) = match (n.in_app, n.not_before <= now) {
@@ -259,9 +273,9 @@ impl Store {
                      next_attempt_at, sent_at, created_at, attempts) ",
                 );
                 qb.push_values(chunk, |mut row, d| {
-                    row.push_bind(d.id.clone())
-                        .push_bind(d.notification.id.clone())
-                        .push_bind(d.notification.recipient_id.clone())
+                    row.push_bind(d.id.to_string())
+                        .push_bind(d.notification.id.to_string())
+                        .push_bind(d.notification.recipient_id.to_string())
                         .push_bind(channel_name(d.channel))
                         .push_bind(d.state.as_str())
                         .push_bind(d.notification.not_before)
@@ -275,9 +289,9 @@ impl Store {
                 .iter()
                 .filter(|n| n.in_app && n.not_before <= now)
                 .map(|n| Item {
-                    id: n.id.clone(),
-                    recipient_id: n.recipient_id.clone(),
-                    kind: n.kind.clone(),
+                    id: n.id,
+                    recipient_id: n.recipient_id,
+                    kind: n.kind,
                     title: n.title.clone(),
                     body: n.body.clone(),
                     notice: n.notice.clone(),
@@ -293,10 +307,11 @@ impl Store {
     }
 
     /// Explicit channel preferences of several members: `(member, kind, channel) → enabled`.
+    /// Preferences for kinds this version does not know are left out.
     pub async fn preferences_of(
         &self,
-        members: &[String],
-    ) -> Result<HashMap<(String, String, String), bool>, sqlx::Error> {
+        members: &[Uuid],
+    ) -> Result<HashMap<(Uuid, NotificationKind, Channel), bool>, sqlx::Error> {
         let mut out = HashMap::new();
         with_db!(&self.db, |pool| {
             for chunk in members.chunks(1000) {
@@ -305,24 +320,31 @@ impl Store {
                 );
                 let mut s = qb.separated(", ");
                 for id in chunk {
-                    s.push_bind(id.clone());
+                    s.push_bind(id.to_string());
                 }
                 s.push_unseparated(")");
                 let rows: Vec<(String, String, String, bool)> =
                     qb.build_query_as().fetch_all(pool).await?;
-                out.extend(rows.into_iter().map(|(m, k, c, e)| ((m, k, c), e)));
+                for (member, kind, channel, enabled) in rows {
+                    let kind = kind_from_name(&kind);
+                    if kind != NotificationKind::Unspecified {
+                        let key = (stored_uuid(&member)?, kind, channel_from_name(&channel));
+                        out.insert(key, enabled);
+                    }
+                }
             }
             Ok::<_, sqlx::Error>(())
         })?;
         Ok(out)
     }
 
-    pub async fn quiet_hours(&self, member: &str) -> Result<QuietSettings, sqlx::Error> {
+    pub async fn quiet_hours(&self, member: Uuid) -> Result<QuietSettings, sqlx::Error> {
+        let member = member.to_string();
         with_db!(&self.db, |pool| {
             let row: Option<(i64, i64, bool, Option<String>)> = sqlx::query_as(
                 "SELECT start_minute, end_minute, enabled, time_zone FROM quiet_hours WHERE member_id = $1",
             )
-            .bind(member)
+            .bind(&member)
             .fetch_optional(pool)
             .await?;
             Ok(row.map_or_else(
@@ -343,12 +365,13 @@ impl Store {
     /// (`Some(None)` clears it), in one transaction.
     pub async fn update_preferences(
         &self,
-        member: &str,
-        channels: &[(String, String, bool)],
+        member: Uuid,
+        channels: &[(NotificationKind, Channel, bool)],
         quiet: Option<QuietRow>,
         time_zone: Option<Option<String>>,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let member = member.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             for (kind, channel, enabled) in channels {
@@ -356,9 +379,9 @@ impl Store {
                     "INSERT INTO channel_preferences (member_id, kind, channel, enabled) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (member_id, kind, channel) DO UPDATE SET enabled = excluded.enabled",
                 )
-                .bind(member)
-                .bind(kind)
-                .bind(channel)
+                .bind(&member)
+                .bind(kind_name(*kind))
+                .bind(channel_name(*channel))
                 .bind(*enabled)
                 .execute(&mut *tx)
                 .await?;
@@ -370,7 +393,7 @@ impl Store {
                      start_minute = excluded.start_minute, end_minute = excluded.end_minute, \
                      enabled = excluded.enabled, updated_at = excluded.updated_at",
                 )
-                .bind(member)
+                .bind(&member)
                 .bind(q.start_minute)
                 .bind(q.end_minute)
                 .bind(q.enabled)
@@ -384,7 +407,7 @@ impl Store {
                      VALUES ($1, 0, 0, FALSE, $2, $3) ON CONFLICT (member_id) DO UPDATE SET \
                      time_zone = excluded.time_zone, updated_at = excluded.updated_at",
                 )
-                .bind(member)
+                .bind(&member)
                 .bind(now)
                 .bind(time_zone)
                 .execute(&mut *tx)
@@ -397,14 +420,14 @@ impl Store {
     /// The inbox, newest first; the cursor is `(visible_at, id)`.
     pub async fn inbox(
         &self,
-        member: &str,
+        member: Uuid,
         unread_only: bool,
-        after: Option<(DateTime<Utc>, String)>,
+        after: Option<(DateTime<Utc>, Uuid)>,
         limit: u32,
     ) -> Result<Vec<InboxRow>, sqlx::Error> {
         with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new(SHOWN_TO);
-            qb.push_bind(member);
+            qb.push_bind(member.to_string());
             if unread_only {
                 qb.push(" AND read_at IS NULL");
             }
@@ -414,46 +437,47 @@ impl Store {
                 qb.push(" OR (visible_at = ");
                 qb.push_bind(at);
                 qb.push(" AND id < ");
-                qb.push_bind(id);
+                qb.push_bind(id.to_string());
                 qb.push("))");
             }
             qb.push(" ORDER BY visible_at DESC, id DESC LIMIT ");
             qb.push_bind(i64::from(limit));
             let rows: Vec<InboxTuple> = qb.build_query_as().fetch_all(pool).await?;
-            Ok(rows.into_iter().filter_map(inbox_row).collect())
+            inbox_rows(rows)
         })
     }
 
     /// In-app notifications of a member that became visible after `after_id`'s, oldest first.
     pub async fn visible_after(
         &self,
-        member: &str,
-        after_id: &str,
+        member: Uuid,
+        after_id: Uuid,
         limit: u32,
     ) -> Result<Vec<InboxRow>, sqlx::Error> {
+        let member = member.to_string();
         with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new(SHOWN_TO);
-            qb.push_bind(member);
+            qb.push_bind(member.clone());
             qb.push(
                 " AND (visible_at, id) > (SELECT visible_at, id FROM notifications WHERE id = ",
             );
-            qb.push_bind(after_id);
+            qb.push_bind(after_id.to_string());
             qb.push(" AND recipient_id = ");
-            qb.push_bind(member);
+            qb.push_bind(member.clone());
             qb.push(") ORDER BY visible_at, id LIMIT ");
             qb.push_bind(i64::from(limit));
             let rows: Vec<InboxTuple> = qb.build_query_as().fetch_all(pool).await?;
-            Ok(rows.into_iter().filter_map(inbox_row).collect())
+            inbox_rows(rows)
         })
     }
 
-    pub async fn unread_count(&self, member: &str) -> Result<i64, sqlx::Error> {
+    pub async fn unread_count(&self, member: Uuid) -> Result<i64, sqlx::Error> {
         with_db!(&self.db, |pool| {
             sqlx::query_scalar(
                 "SELECT COUNT(*) FROM notifications WHERE recipient_id = $1 \
                  AND visible_at IS NOT NULL AND cancelled_at IS NULL AND read_at IS NULL",
             )
-            .bind(member)
+            .bind(member.to_string())
             .fetch_one(pool)
             .await
         })
@@ -462,8 +486,8 @@ impl Store {
     /// Marks some of a member's notifications read; ids of others are ignored.
     pub async fn mark_read(
         &self,
-        member: &str,
-        ids: &[String],
+        member: Uuid,
+        ids: &[Uuid],
         now: DateTime<Utc>,
     ) -> Result<u64, sqlx::Error> {
         if ids.is_empty() {
@@ -473,11 +497,11 @@ impl Store {
             let mut qb = QueryBuilder::new("UPDATE notifications SET read_at = ");
             qb.push_bind(now);
             qb.push(" WHERE recipient_id = ");
-            qb.push_bind(member);
+            qb.push_bind(member.to_string());
             qb.push(" AND read_at IS NULL AND visible_at IS NOT NULL AND id IN (");
             let mut s = qb.separated(", ");
             for id in ids {
-                s.push_bind(id.clone());
+                s.push_bind(id.to_string());
             }
             s.push_unseparated(")");
             Ok(qb.build().execute(pool).await?.rows_affected())
@@ -486,7 +510,7 @@ impl Store {
 
     pub async fn mark_all_read(
         &self,
-        member: &str,
+        member: Uuid,
         before: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<u64, sqlx::Error> {
@@ -494,7 +518,7 @@ impl Store {
             let mut qb = QueryBuilder::new("UPDATE notifications SET read_at = ");
             qb.push_bind(now);
             qb.push(" WHERE recipient_id = ");
-            qb.push_bind(member);
+            qb.push_bind(member.to_string());
             qb.push(" AND read_at IS NULL AND visible_at IS NOT NULL");
             // "At or before": the last notification the client has seen is marked too.
             if let Some(before) = before {
@@ -561,23 +585,24 @@ impl Store {
                 bool,
             )> = qb.build_query_as().fetch_all(&mut *tx).await?;
             tx.commit().await?;
-            Ok(rows
-                .into_iter()
-                .map(|r| DueDelivery {
-                    id: r.0,
-                    notification_id: r.1,
-                    recipient_id: r.2,
-                    channel: channel_from_name(&r.3),
-                    attempts: r.4,
-                    kind: r.5,
-                    notice: r.6,
-                    locale: r.7,
-                    title: r.8,
-                    body: r.9,
-                    created_at: r.10,
-                    cancelled: r.11,
+            rows.into_iter()
+                .map(|r| {
+                    Ok(DueDelivery {
+                        id: stored_uuid(&r.0)?,
+                        notification_id: stored_uuid(&r.1)?,
+                        recipient_id: stored_uuid(&r.2)?,
+                        channel: channel_from_name(&r.3),
+                        attempts: r.4,
+                        kind: kind_from_name(&r.5),
+                        notice: r.6,
+                        locale: r.7,
+                        title: r.8,
+                        body: r.9,
+                        created_at: r.10,
+                        cancelled: r.11,
+                    })
                 })
-                .collect())
+                .collect()
         })
     }
 
@@ -588,9 +613,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Item, sqlx::Error> {
         let item = Item {
-            id: due.notification_id.clone(),
-            recipient_id: due.recipient_id.clone(),
-            kind: due.kind.clone(),
+            id: due.notification_id,
+            recipient_id: due.recipient_id,
+            kind: due.kind,
             title: due.title.clone(),
             body: due.body.clone(),
             notice: due.notice.clone(),
@@ -601,12 +626,12 @@ impl Store {
             sqlx::query(
                 "UPDATE notifications SET visible_at = $2 WHERE id = $1 AND visible_at IS NULL",
             )
-            .bind(&due.notification_id)
+            .bind(due.notification_id.to_string())
             .bind(now)
             .execute(&mut *tx)
             .await?;
             sqlx::query("UPDATE deliveries SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1")
-                .bind(&due.id)
+                .bind(due.id.to_string())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
@@ -620,7 +645,7 @@ impl Store {
     /// cancelled, or pending (deferred by quiet hours: not an attempt, `counted` is false).
     pub async fn record_attempt(
         &self,
-        delivery_id: &str,
+        delivery_id: Uuid,
         state: DeliveryState,
         counted: bool,
         error: Option<&str>,
@@ -632,7 +657,7 @@ impl Store {
                 "UPDATE deliveries SET status = $2, attempts = attempts + $3, last_error = COALESCE($4, last_error), \
                  next_attempt_at = $5, sent_at = CASE WHEN $2 = 'sent' THEN $6 ELSE sent_at END WHERE id = $1",
             )
-            .bind(delivery_id)
+            .bind(delivery_id.to_string())
             .bind(state.as_str())
             .bind(i64::from(counted))
             .bind(error)
@@ -689,10 +714,10 @@ impl Store {
     /// A member's delivery log, newest first by id.
     pub async fn deliveries(
         &self,
-        member: &str,
-        notification_id: Option<&str>,
+        member: Uuid,
+        notification_id: Option<Uuid>,
         status: Option<DeliveryState>,
-        before: Option<&str>,
+        before: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
         with_db!(&self.db, |pool| {
@@ -701,10 +726,10 @@ impl Store {
                  d.next_attempt_at, d.sent_at, d.created_at FROM deliveries d \
                  JOIN notifications n ON n.id = d.notification_id WHERE d.recipient_id = ",
             );
-            qb.push_bind(member);
+            qb.push_bind(member.to_string());
             if let Some(id) = notification_id {
                 qb.push(" AND d.notification_id = ");
-                qb.push_bind(id.to_owned());
+                qb.push_bind(id.to_string());
             }
             if let Some(status) = status {
                 qb.push(" AND d.status = ");
@@ -712,7 +737,7 @@ impl Store {
             }
             if let Some(before) = before {
                 qb.push(" AND d.id < ");
-                qb.push_bind(before.to_owned());
+                qb.push_bind(before.to_string());
             }
             qb.push(" ORDER BY d.id DESC LIMIT ");
             qb.push_bind(i64::from(limit));
@@ -728,21 +753,22 @@ impl Store {
                 Option<DateTime<Utc>>,
                 DateTime<Utc>,
             )> = qb.build_query_as().fetch_all(pool).await?;
-            Ok(rows
-                .into_iter()
-                .map(|r| DeliveryRow {
-                    id: r.0,
-                    notification_id: r.1,
-                    kind: r.2,
-                    channel: channel_from_name(&r.3),
-                    attempts: r.4,
-                    status: DeliveryState::from_stored(&r.5),
-                    last_error: r.6,
-                    next_attempt_at: r.7,
-                    sent_at: r.8,
-                    created_at: r.9,
+            rows.into_iter()
+                .map(|r| {
+                    Ok(DeliveryRow {
+                        id: stored_uuid(&r.0)?,
+                        notification_id: stored_uuid(&r.1)?,
+                        kind: kind_from_name(&r.2),
+                        channel: channel_from_name(&r.3),
+                        attempts: r.4,
+                        status: DeliveryState::from_stored(&r.5),
+                        last_error: r.6,
+                        next_attempt_at: r.7,
+                        sent_at: r.8,
+                        created_at: r.9,
+                    })
                 })
-                .collect())
+                .collect()
         })
     }
 }

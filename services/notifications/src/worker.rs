@@ -14,7 +14,7 @@ use crate::contacts::Contacts;
 use crate::domain::{self, DeliveryState, QuietHours};
 use crate::email::{Mailer, OutgoingEmail, build_message};
 use crate::error::Error;
-use crate::grpc::{Notifications, stored_notice};
+use crate::hub::Publisher;
 use crate::render::{self, Locale};
 use crate::store::{DueDelivery, Store};
 
@@ -54,7 +54,8 @@ pub struct Worker {
     pub clock: Clock,
     pub contacts: Contacts,
     pub mailer: Mailer,
-    pub service: Notifications,
+    /// Where in-app items shown late are announced to the streams.
+    pub publisher: Publisher,
     pub settings: WorkerSettings,
 }
 
@@ -102,12 +103,12 @@ impl Worker {
         if due.cancelled {
             return self
                 .store
-                .record_attempt(&due.id, DeliveryState::Cancelled, false, None, now, now)
+                .record_attempt(due.id, DeliveryState::Cancelled, false, None, now, now)
                 .await;
         }
         if due.channel == Channel::InApp {
             let item = self.store.show_in_app(due, now).await?;
-            self.service.published(vec![item]);
+            self.publisher.published(vec![item]);
             return Ok(());
         }
         let contact = match self
@@ -126,7 +127,7 @@ impl Worker {
             return self
                 .store
                 .record_attempt(
-                    &due.id,
+                    due.id,
                     DeliveryState::Suppressed,
                     false,
                     Some("recipient has no email address"),
@@ -135,7 +136,7 @@ impl Worker {
                 )
                 .await;
         };
-        let settings = self.store.quiet_hours(&due.recipient_id).await?;
+        let settings = self.store.quiet_hours(due.recipient_id).await?;
         let tz: Tz = settings
             .time_zone
             .as_deref()
@@ -151,12 +152,12 @@ impl Worker {
                 tracing::debug!(delivery = %due.id, %until, "held back by quiet hours");
                 return self
                     .store
-                    .record_attempt(&due.id, DeliveryState::Pending, false, None, until, now)
+                    .record_attempt(due.id, DeliveryState::Pending, false, None, until, now)
                     .await;
             }
         }
         let locale = Locale::parse(&due.locale);
-        let rendered = match stored_notice(&due.notice) {
+        let rendered = match domain::stored_notice(&due.notice) {
             Some(notice) => render::render(&notice, locale, &contact.display_name),
             None => render::render_stored(&due.title, &due.body, locale, &contact.display_name),
         };
@@ -164,10 +165,11 @@ impl Worker {
             "{}/preferences?member={}&kind={}",
             self.settings.public_url.trim_end_matches('/'),
             due.recipient_id,
-            due.kind
+            domain::kind_name(due.kind)
         );
+        let notification_id = due.notification_id.to_string();
         let email = OutgoingEmail {
-            notification_id: &due.notification_id,
+            notification_id: &notification_id,
             to_name: &contact.display_name,
             to_email: &contact.email,
             rendered: &rendered,
@@ -179,9 +181,9 @@ impl Worker {
         };
         match self.mailer.send(message).await {
             Ok(()) => {
-                tracing::info!(delivery = %due.id, kind = %due.kind, "email sent");
+                tracing::info!(delivery = %due.id, kind = domain::kind_name(due.kind), "email sent");
                 self.store
-                    .record_attempt(&due.id, DeliveryState::Sent, true, None, now, now)
+                    .record_attempt(due.id, DeliveryState::Sent, true, None, now, now)
                     .await
             }
             Err(error) => self.retry(due, &error.message, error.permanent).await,
@@ -202,7 +204,7 @@ impl Worker {
             tracing::warn!(delivery = %due.id, attempts, %error, "delivery is dead");
             return self
                 .store
-                .record_attempt(&due.id, DeliveryState::Dead, true, Some(error), now, now)
+                .record_attempt(due.id, DeliveryState::Dead, true, Some(error), now, now)
                 .await;
         }
         let wait = domain::backoff(
@@ -213,7 +215,7 @@ impl Worker {
         tracing::info!(delivery = %due.id, attempts, %error, retry_in_ms = wait.num_milliseconds(), "delivery failed; will retry");
         self.store
             .record_attempt(
-                &due.id,
+                due.id,
                 DeliveryState::Failed,
                 true,
                 Some(error),

@@ -4,9 +4,10 @@ use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::notifications::v1 as pb;
+use uuid::Uuid;
 
 use super::{Notifications, count, ts};
-use crate::domain::{self, DeliveryState};
+use crate::domain::DeliveryState;
 use crate::error::Result;
 use crate::store::DeliveryRow;
 
@@ -38,7 +39,7 @@ fn status_of(state: Option<DeliveryState>) -> pb::DeliveryStatus {
 
 fn delivery_to_pb(d: DeliveryRow) -> pb::Delivery {
     pb::Delivery {
-        kind: domain::kind_from_name(&d.kind).into(),
+        kind: d.kind.into(),
         channel: d.channel.into(),
         attempts: count(d.attempts),
         status: status_of(d.status).into(),
@@ -50,14 +51,14 @@ fn delivery_to_pb(d: DeliveryRow) -> pb::Delivery {
             .flatten(),
         sent_time: d.sent_at.and_then(ts),
         create_time: ts(d.created_at),
-        id: d.id,
-        notification_id: d.notification_id,
+        id: d.id.to_string(),
+        notification_id: d.notification_id.to_string(),
     }
 }
 
 pub(super) async fn list(
     service: &Notifications,
-    me: &str,
+    me: Uuid,
     req: pb::ListDeliveriesRequest,
 ) -> Result<pb::ListDeliveriesResponse> {
     let state = &service.0;
@@ -66,7 +67,6 @@ pub(super) async fn list(
         None
     } else {
         v.check(validate::id("notification_id", &req.notification_id))
-            .map(|u| u.to_string())
     };
     let status = match pb::DeliveryStatus::try_from(req.status) {
         Ok(s) => state_of(s),
@@ -77,17 +77,11 @@ pub(super) async fn list(
     };
     let scope = format!("ListDeliveries:{}:{}", req.notification_id, req.status);
     let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
-    let before: Option<Option<String>> = v.check(state.page_tokens.decode(&scope, &req.page_token));
+    let before: Option<Option<Uuid>> = v.check(state.page_tokens.decode(&scope, &req.page_token));
     v.finish()?;
     let mut rows = state
         .store
-        .deliveries(
-            me,
-            notification.as_deref(),
-            status,
-            before.flatten().as_deref(),
-            limit + 1,
-        )
+        .deliveries(me, notification, status, before.flatten(), limit + 1)
         .await?;
     let next = next_page_token(&mut rows, limit, |d| {
         state.page_tokens.encode(&scope, &d.id)

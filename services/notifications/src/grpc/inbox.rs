@@ -10,10 +10,10 @@ use futures::Stream;
 use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_proto::prost::Message as _;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
+use uuid::Uuid;
 
 use super::{Notifications, count, ts};
 use crate::convert::{MarkAllRead, MarkRead};
@@ -30,23 +30,16 @@ const MAX_BACKLOG: u32 = 1000;
 
 fn item_to_pb(item: &Item, read_at: Option<DateTime<Utc>>) -> pb::Notification {
     pb::Notification {
-        id: item.id.clone(),
-        recipient_id: item.recipient_id.clone(),
-        kind: domain::kind_from_name(&item.kind).into(),
+        id: item.id.to_string(),
+        recipient_id: item.recipient_id.to_string(),
+        kind: item.kind.into(),
         title: item.title.clone(),
         body: item.body.clone(),
-        notice: stored_notice(&item.notice),
+        notice: domain::stored_notice(&item.notice),
         read: read_at.is_some(),
         create_time: ts(item.created_at),
         read_time: read_at.and_then(ts),
     }
-}
-
-/// The stored notice, unless it is empty (rows from before notices were stored) or unreadable.
-pub(crate) fn stored_notice(encoded: &[u8]) -> Option<pb::Notice> {
-    pb::Notice::decode(encoded)
-        .ok()
-        .filter(|notice| notice.notice.is_some())
 }
 
 fn inbox_to_pb(row: &InboxRow) -> pb::Notification {
@@ -55,14 +48,14 @@ fn inbox_to_pb(row: &InboxRow) -> pb::Notification {
 
 pub(super) async fn list(
     service: &Notifications,
-    me: &str,
+    me: Uuid,
     req: pb::ListNotificationsRequest,
 ) -> Result<pb::ListNotificationsResponse> {
     let state = &service.0;
     let scope = format!("ListNotifications:{}", req.unread_only);
     let mut v = Violations::new();
     let limit = v.check(page_size(req.page_size, 20, 100)).unwrap_or(20);
-    let after: Option<Option<(DateTime<Utc>, String)>> =
+    let after: Option<Option<(DateTime<Utc>, Uuid)>> =
         v.check(state.page_tokens.decode(&scope, &req.page_token));
     v.finish()?;
     let mut rows = state
@@ -70,9 +63,7 @@ pub(super) async fn list(
         .inbox(me, req.unread_only, after.flatten(), limit + 1)
         .await?;
     let next = next_page_token(&mut rows, limit, |r| {
-        state
-            .page_tokens
-            .encode(&scope, &(r.visible_at, r.item.id.clone()))
+        state.page_tokens.encode(&scope, &(r.visible_at, r.item.id))
     });
     let unread = state.store.unread_count(me).await?;
     Ok(pb::ListNotificationsResponse {
@@ -84,11 +75,10 @@ pub(super) async fn list(
 
 pub(super) async fn mark_read(
     service: &Notifications,
-    me: &str,
+    me: Uuid,
     req: pb::MarkReadRequest,
 ) -> Result<pb::MarkReadResponse> {
     let MarkRead { ids } = req.try_into()?;
-    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let store = &service.0.store;
     let marked = store.mark_read(me, &ids, service.now()).await?;
     let unread = store.unread_count(me).await?;
@@ -100,7 +90,7 @@ pub(super) async fn mark_read(
 
 pub(super) async fn mark_all_read(
     service: &Notifications,
-    me: &str,
+    me: Uuid,
     req: pb::MarkAllReadRequest,
 ) -> Result<pb::MarkAllReadResponse> {
     let MarkAllRead { before } = req.try_into()?;
@@ -115,19 +105,19 @@ pub(super) async fn mark_all_read(
 
 pub(super) async fn stream(
     service: &Notifications,
-    me: String,
+    me: Uuid,
     req: pb::StreamNotificationsRequest,
 ) -> Result<NotificationStream> {
     let resume = if req.resume_after_id.is_empty() {
         None
     } else {
-        Some(validate::id("resume_after_id", &req.resume_after_id)?.to_string())
+        Some(validate::id("resume_after_id", &req.resume_after_id)?)
     };
     let state = &service.0;
     // Subscribe before reading the backlog so nothing falls between the two.
-    let live = state.hub.subscribe();
-    let backlog = match &resume {
-        Some(after) => state.store.visible_after(&me, after, MAX_BACKLOG).await?,
+    let live = state.publisher.subscribe();
+    let backlog = match resume {
+        Some(after) => state.store.visible_after(me, after, MAX_BACKLOG).await?,
         None => Vec::new(),
     };
     Ok(subscriber_stream(
@@ -142,7 +132,7 @@ pub(super) async fn stream(
 /// The stream of one subscriber: the backlog after its resume point, then live items for it,
 /// until the client goes away or the server shuts down.
 fn subscriber_stream(
-    me: String,
+    me: Uuid,
     backlog: Vec<InboxRow>,
     store: Store,
     shutdown: CancellationToken,
@@ -150,10 +140,10 @@ fn subscriber_stream(
 ) -> NotificationStream {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<Uuid> = HashSet::new();
         for row in backlog {
-            seen.insert(row.item.id.clone());
-            let unread = store.unread_count(&me).await.unwrap_or(0);
+            seen.insert(row.item.id);
+            let unread = store.unread_count(me).await.unwrap_or(0);
             let message = pb::StreamNotificationsResponse {
                 notification: Some(inbox_to_pb(&row)),
                 unread_count: count(unread),
@@ -169,8 +159,8 @@ fn subscriber_stream(
                 item = live.recv() => item,
             };
             match item {
-                Ok(item) if item.recipient_id == me && seen.insert(item.id.clone()) => {
-                    let unread = store.unread_count(&me).await.unwrap_or(0);
+                Ok(item) if item.recipient_id == me && seen.insert(item.id) => {
+                    let unread = store.unread_count(me).await.unwrap_or(0);
                     let message = pb::StreamNotificationsResponse {
                         notification: Some(item_to_pb(&item, None)),
                         unread_count: count(unread),

@@ -29,8 +29,8 @@ pub(super) async fn deliver(
         .into_iter()
         .filter(|n| keys.insert(n.dedupe_key.clone()))
         .collect();
-    let recipients: Vec<String> = {
-        let mut r: Vec<String> = parsed.iter().map(|n| n.recipient_id.to_string()).collect();
+    let recipients: Vec<Uuid> = {
+        let mut r: Vec<Uuid> = parsed.iter().map(|n| n.recipient_id).collect();
         r.sort_unstable();
         r.dedup();
         r
@@ -42,30 +42,25 @@ pub(super) async fn deliver(
     let mut rows = Vec::with_capacity(parsed.len());
     let mut unknown = 0usize;
     for n in parsed {
-        let recipient_id = n.recipient_id.to_string();
+        let recipient_id = n.recipient_id;
         let Some(contact) = contacts.get(&recipient_id).filter(|c| !c.deleted) else {
             // Deleted or unknown members get nothing; the producer need not retry.
             unknown += 1;
             continue;
         };
         let kind = n.notice.kind();
-        let kind_name = domain::kind_name(kind).to_owned();
         let enabled = |channel: pb::Channel| {
             prefs
-                .get(&(
-                    recipient_id.clone(),
-                    kind_name.clone(),
-                    domain::channel_name(channel).to_owned(),
-                ))
+                .get(&(recipient_id, kind, channel))
                 .copied()
                 .unwrap_or_else(|| domain::default_enabled(kind, channel))
         };
         let locale = Locale::parse(&contact.locale);
         let rendered = render::render(n.notice.facts(), locale, &contact.display_name);
         rows.push(NewNotification {
-            id: Uuid::now_v7().to_string(),
-            recipient_id: recipient_id.clone(),
-            kind: kind_name.clone(),
+            id: Uuid::now_v7(),
+            recipient_id,
+            kind,
             notice: n.notice.facts().encode_to_vec(),
             dedupe_key: n.dedupe_key,
             title: rendered.title,
@@ -77,7 +72,7 @@ pub(super) async fn deliver(
         });
     }
     let (accepted, visible) = state.store.insert(&rows, now).await?;
-    service.published(visible);
+    state.publisher.published(visible);
     let duplicates = total - accepted - unknown;
     Ok(pb::DeliverResponse {
         accepted_count: count(accepted),

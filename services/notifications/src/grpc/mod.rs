@@ -19,22 +19,20 @@ use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_proto::prost_types::Timestamp;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use crate::contacts::Contacts;
 use crate::error::{Error, Result};
-use crate::hub::{Hub, Item};
+use crate::hub::Publisher;
 use crate::store::Store;
 
-pub(crate) use inbox::stored_notice;
 pub use internal::MAX_DELIVER_BATCH;
 
 struct State {
     store: Store,
     clock: Clock,
     contacts: Contacts,
-    hub: Hub,
-    /// On SQLite the service publishes into its hub itself; on PostgreSQL the listener does.
-    publish_locally: bool,
+    publisher: Publisher,
     page_tokens: PageTokens,
     shutdown: CancellationToken,
 }
@@ -50,8 +48,7 @@ impl Notifications {
         store: Store,
         clock: Clock,
         contacts: Contacts,
-        hub: Hub,
-        publish_locally: bool,
+        publisher: Publisher,
         page_tokens: PageTokens,
         shutdown: CancellationToken,
     ) -> Self {
@@ -59,8 +56,7 @@ impl Notifications {
             store,
             clock,
             contacts,
-            hub,
-            publish_locally,
+            publisher,
             page_tokens,
             shutdown,
         }))
@@ -69,21 +65,12 @@ impl Notifications {
     fn now(&self) -> DateTime<Utc> {
         self.0.clock.now_micros()
     }
-
-    /// Publishes items into the local hub where no database listener does it.
-    pub fn published(&self, items: Vec<Item>) {
-        if self.0.publish_locally {
-            for item in items {
-                self.0.hub.publish(item);
-            }
-        }
-    }
 }
 
 /// The signed-in member making `request`.
-fn member<T>(request: &Request<T>) -> Result<String> {
+fn member<T>(request: &Request<T>) -> Result<Uuid> {
     match caller(request) {
-        Caller::Member { id, .. } => Ok(id.to_string()),
+        Caller::Member { id, .. } => Ok(id),
         _ => Err(Error::Unauthenticated),
     }
 }
@@ -107,7 +94,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::ListNotificationsRequest>,
     ) -> Reply<pb::ListNotificationsResponse> {
         let me = member(&request)?;
-        reply(inbox::list(self, &me, request.into_inner()).await)
+        reply(inbox::list(self, me, request.into_inner()).await)
     }
 
     async fn mark_read(
@@ -115,7 +102,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::MarkReadRequest>,
     ) -> Reply<pb::MarkReadResponse> {
         let me = member(&request)?;
-        reply(inbox::mark_read(self, &me, request.into_inner()).await)
+        reply(inbox::mark_read(self, me, request.into_inner()).await)
     }
 
     async fn mark_all_read(
@@ -123,7 +110,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::MarkAllReadRequest>,
     ) -> Reply<pb::MarkAllReadResponse> {
         let me = member(&request)?;
-        reply(inbox::mark_all_read(self, &me, request.into_inner()).await)
+        reply(inbox::mark_all_read(self, me, request.into_inner()).await)
     }
 
     type StreamNotificationsStream = inbox::NotificationStream;
@@ -141,7 +128,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::GetPreferencesRequest>,
     ) -> Reply<pb::GetPreferencesResponse> {
         let me = member(&request)?;
-        reply(preferences::get(self, &me).await)
+        reply(preferences::get(self, me).await)
     }
 
     async fn update_preferences(
@@ -149,7 +136,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::UpdatePreferencesRequest>,
     ) -> Reply<pb::UpdatePreferencesResponse> {
         let me = member(&request)?;
-        reply(preferences::update(self, &me, request.into_inner()).await)
+        reply(preferences::update(self, me, request.into_inner()).await)
     }
 
     async fn list_deliveries(
@@ -157,7 +144,7 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::ListDeliveriesRequest>,
     ) -> Reply<pb::ListDeliveriesResponse> {
         let me = member(&request)?;
-        reply(deliveries::list(self, &me, request.into_inner()).await)
+        reply(deliveries::list(self, me, request.into_inner()).await)
     }
 }
 

@@ -2,6 +2,7 @@
 //! and the zone they are read in.
 
 use rendezvous_proto::notifications::v1 as pb;
+use uuid::Uuid;
 
 use super::Notifications;
 use crate::convert::PreferencesUpdate;
@@ -9,7 +10,7 @@ use crate::domain::{self, QuietHours};
 use crate::error::Result;
 use crate::store::QuietRow;
 
-pub(super) async fn get(service: &Notifications, me: &str) -> Result<pb::GetPreferencesResponse> {
+pub(super) async fn get(service: &Notifications, me: Uuid) -> Result<pb::GetPreferencesResponse> {
     Ok(pb::GetPreferencesResponse {
         preferences: Some(preferences(service, me).await?),
     })
@@ -17,21 +18,10 @@ pub(super) async fn get(service: &Notifications, me: &str) -> Result<pb::GetPref
 
 pub(super) async fn update(
     service: &Notifications,
-    me: &str,
+    me: Uuid,
     req: pb::UpdatePreferencesRequest,
 ) -> Result<pb::UpdatePreferencesResponse> {
     let update = PreferencesUpdate::try_from(req)?;
-    let channels: Vec<(String, String, bool)> = update
-        .channels
-        .iter()
-        .map(|(kind, channel, enabled)| {
-            (
-                domain::kind_name(*kind).to_owned(),
-                domain::channel_name(*channel).to_owned(),
-                *enabled,
-            )
-        })
-        .collect();
     let quiet = update.quiet_hours.map(|q| QuietRow {
         start_minute: i64::from(q.start_minute),
         end_minute: i64::from(q.end_minute),
@@ -43,16 +33,16 @@ pub(super) async fn update(
     service
         .0
         .store
-        .update_preferences(me, &channels, quiet, time_zone, service.now())
+        .update_preferences(me, &update.channels, quiet, time_zone, service.now())
         .await?;
     Ok(pb::UpdatePreferencesResponse {
         preferences: Some(preferences(service, me).await?),
     })
 }
 
-async fn preferences(service: &Notifications, me: &str) -> Result<pb::Preferences> {
+async fn preferences(service: &Notifications, me: Uuid) -> Result<pb::Preferences> {
     let state = &service.0;
-    let explicit = state.store.preferences_of(&[me.to_owned()]).await?;
+    let explicit = state.store.preferences_of(&[me]).await?;
     let settings = state.store.quiet_hours(me).await?;
     // A row created only to hold a time zone has no quiet hours to show.
     let quiet = settings
@@ -62,21 +52,17 @@ async fn preferences(service: &Notifications, me: &str) -> Result<pb::Preference
         Some(zone) => zone,
         None => state
             .contacts
-            .get(&[me.to_owned()])
+            .get(&[me])
             .await
             .ok()
-            .and_then(|mut c| c.remove(me))
+            .and_then(|mut c| c.remove(&me))
             .map(|c| c.time_zone)
             .unwrap_or_else(|| "UTC".to_owned()),
     };
     let mut channel_preferences = Vec::new();
     for kind in domain::all_kinds() {
         for channel in [pb::Channel::InApp, pb::Channel::Email] {
-            let key = (
-                me.to_owned(),
-                domain::kind_name(kind).to_owned(),
-                domain::channel_name(channel).to_owned(),
-            );
+            let key = (me, kind, channel);
             channel_preferences.push(pb::ChannelPreference {
                 kind: kind.into(),
                 channel: channel.into(),
@@ -89,7 +75,7 @@ async fn preferences(service: &Notifications, me: &str) -> Result<pb::Preference
     }
     let minute = |m: i64| QuietHours::format_time(u32::try_from(m).unwrap_or(0));
     Ok(pb::Preferences {
-        member_id: me.to_owned(),
+        member_id: me.to_string(),
         channel_preferences,
         quiet_hours: quiet.map(|q| pb::QuietHours {
             start: minute(q.start_minute),
