@@ -82,8 +82,9 @@ impl EventsHandle {
             notifications,
             feed_listener: Some(feed_listener),
         };
-        let running =
-            Running::spawn(|shutdown| rendezvous_events::run(options, listener, shutdown));
+        let running = Running::spawn(&db, |shutdown| {
+            rendezvous_events::run(options, listener, shutdown)
+        });
         let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
         wait_serving(channel.clone(), "rendezvous.events.v1.ChapterService").await?;
         let events = rendezvous_events::Events::for_tests(
@@ -124,14 +125,14 @@ impl EventsHandle {
         EventServiceClient::with_interceptor(self.channel.clone(), Bearer::default())
     }
 
+    /// Starts a graceful shutdown without waiting for it (see [`Self::stop`]).
     pub fn begin_shutdown(&self) {
         self.running.begin_shutdown();
     }
 
+    /// Stops the service gracefully, waits for it and closes its database pool.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.running.stop().await?;
-        self.db.close().await;
-        Ok(())
+        self.running.stop().await
     }
 }
 
