@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use rendezvous_common::auth::ServiceCredentials;
 use rendezvous_common::clock::Clock;
@@ -13,6 +14,7 @@ use tonic::transport::{Channel, Endpoint};
 use crate::running::Running;
 use crate::{Backend, Bearer, MembersHandle, Start, TestDb, TestMember, wait_serving};
 
+use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::events::v1::chapter_service_client::ChapterServiceClient;
 use rendezvous_proto::events::v1::event_service_client::EventServiceClient;
 
@@ -82,8 +84,9 @@ impl EventsHandle {
             notifications,
             feed_listener: Some(feed_listener),
         };
-        let running =
-            Running::spawn(|shutdown| rendezvous_events::run(options, listener, shutdown));
+        let running = Running::spawn(&db, |shutdown| {
+            rendezvous_events::run(options, listener, shutdown)
+        });
         let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
         wait_serving(channel.clone(), "rendezvous.events.v1.ChapterService").await?;
         let events = rendezvous_events::Events::for_tests(
@@ -124,14 +127,14 @@ impl EventsHandle {
         EventServiceClient::with_interceptor(self.channel.clone(), Bearer::default())
     }
 
+    /// Starts a graceful shutdown without waiting for it (see [`Self::stop`]).
     pub fn begin_shutdown(&self) {
         self.running.begin_shutdown();
     }
 
+    /// Stops the service gracefully, waits for it and closes its database pool.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.running.stop().await?;
-        self.db.close().await;
-        Ok(())
+        self.running.stop().await
     }
 }
 
@@ -226,4 +229,53 @@ impl EventsWorld {
         self.events.stop().await?;
         self.members.stop().await
     }
+}
+
+/// Creates `chapter` as the caller of `client`, who becomes its organiser; the chapter as
+/// created.
+pub async fn create_chapter(
+    client: &ChapterClient,
+    chapter: pb::Chapter,
+) -> anyhow::Result<pb::Chapter> {
+    let request = pb::CreateChapterRequest {
+        chapter: Some(chapter),
+        request_id: String::new(),
+    };
+    let response = client.clone().create_chapter(request).await?;
+    response.into_inner().chapter.context("no chapter")
+}
+
+/// Creates `event` as the caller of `client`; the event as created (a draft).
+pub async fn create_event(client: &EventClient, event: pb::Event) -> anyhow::Result<pb::Event> {
+    let request = pb::CreateEventRequest {
+        event: Some(event),
+        request_id: String::new(),
+    };
+    let response = client.clone().create_event(request).await?;
+    response.into_inner().event.context("no event")
+}
+
+/// Publishes the draft `event_id` as the caller of `client`; the published event.
+pub async fn publish_event(client: &EventClient, event_id: &str) -> anyhow::Result<pb::Event> {
+    let request = pb::PublishEventRequest {
+        event_id: event_id.to_owned(),
+        etag: String::new(),
+    };
+    let response = client.clone().publish_event(request).await?;
+    response.into_inner().event.context("no event")
+}
+
+/// Invites the members `member_ids` to `event_id` as the caller of `client`.
+pub async fn invite_members(
+    client: &EventClient,
+    event_id: &str,
+    member_ids: Vec<String>,
+) -> anyhow::Result<()> {
+    let members = pb::invite_members_request::MemberIds { member_ids };
+    let request = pb::InviteMembersRequest {
+        event_id: event_id.to_owned(),
+        target: Some(pb::invite_members_request::Target::Members(members)),
+    };
+    client.clone().invite_members(request).await?;
+    Ok(())
 }

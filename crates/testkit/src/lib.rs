@@ -3,7 +3,7 @@
 //! database created for the test and dropped after), and hands back typed clients.
 //!
 //! The generic parts (databases per test, `backend_tests!`, bearer clients, `call!`, `code`,
-//! `eventually`, `pages!`, outbox readers, event facts, the SMTP server) depend on no service. Each service's handle comes with a
+//! `eventually`, `pages!`, outbox readers, event facts, LinkedIn exports, the SMTP server) depend on no service. Each service's handle comes with a
 //! feature of its own (`members`, `events`, `notifications`), so a service's tests compile
 //! only the services they start.
 //!
@@ -19,6 +19,7 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::transport::Channel;
 
+pub mod contacts;
 pub mod facts;
 pub mod outbox;
 pub mod pages;
@@ -27,12 +28,17 @@ mod running;
 mod smtp;
 
 #[cfg(feature = "events")]
+pub mod event_store;
+#[cfg(feature = "events")]
 mod events;
 #[cfg(feature = "members")]
 mod members;
 #[cfg(feature = "notifications")]
 mod notifications;
 
+pub use contacts::{
+    CONNECTIONS_HEADER, connections_preamble, generated_export, generated_profile_url,
+};
 #[cfg(feature = "events")]
 pub use events::*;
 pub use facts::{event_facts, record_meetings_request};

@@ -105,8 +105,9 @@ impl MembersHandle {
             notifications,
             events: None,
         };
-        let running =
-            Running::spawn(|shutdown| rendezvous_members::run(options, listener, shutdown));
+        let running = Running::spawn(&db, |shutdown| {
+            rendezvous_members::run(options, listener, shutdown)
+        });
         let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
         wait_serving(channel.clone(), "rendezvous.members.v1.MemberService").await?;
         Ok(Self {
@@ -208,11 +209,9 @@ impl MembersHandle {
         self.running.begin_shutdown();
     }
 
-    /// Stops the service gracefully and waits for it.
+    /// Stops the service gracefully, waits for it and closes its database pool.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.running.stop().await?;
-        self.db.close().await;
-        Ok(())
+        self.running.stop().await
     }
 }
 

@@ -84,14 +84,14 @@ impl NotificationsHandle {
         self.email_dir.path()
     }
 
+    /// Starts a graceful shutdown without waiting for it (see [`Self::stop`]).
     pub fn begin_shutdown(&self) {
         self.running.begin_shutdown();
     }
 
+    /// Stops the service gracefully, waits for it and closes its database pool.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.running.stop().await?;
-        self.db.close().await;
-        Ok(())
+        self.running.stop().await
     }
 }
 
@@ -197,8 +197,9 @@ impl Stack {
             server: ServerSettings::default(),
             contacts_ttl: Duration::from_secs(60),
         };
-        let running =
-            Running::spawn(|shutdown| rendezvous_notifications::run(options, listener, shutdown));
+        let running = Running::spawn(&db, |shutdown| {
+            rendezvous_notifications::run(options, listener, shutdown)
+        });
         let channel = Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy();
         wait_serving(
             channel.clone(),

@@ -1,19 +1,23 @@
-//! A service running in-process: its task and the signal that shuts it down, sent when dropped.
+//! A service running in-process: its task, the signal that shuts it down (sent when dropped)
+//! and the database pool it closes when stopped. Each service's handle embeds one.
 
 use std::future::Future;
 
+use rendezvous_common::db::Db;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// A service's task, shut down gracefully by [`Running::stop`] or signalled when dropped.
+/// A service's task over `db`, shut down gracefully by [`Running::stop`] or signalled when
+/// dropped.
 pub(crate) struct Running {
     shutdown: CancellationToken,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    db: Db,
 }
 
 impl Running {
-    /// Spawns `run` with the token that shuts it down.
-    pub(crate) fn spawn<F>(run: impl FnOnce(CancellationToken) -> F) -> Self
+    /// Spawns `run` with the token that shuts it down; `db` is the service's pool.
+    pub(crate) fn spawn<F>(db: &Db, run: impl FnOnce(CancellationToken) -> F) -> Self
     where
         F: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
@@ -22,6 +26,7 @@ impl Running {
         Self {
             shutdown,
             task: Some(task),
+            db: db.clone(),
         }
     }
 
@@ -30,12 +35,14 @@ impl Running {
         self.shutdown.cancel();
     }
 
-    /// Signals the shutdown and waits for the service to end; its error if it failed.
+    /// Signals the shutdown, waits for the service to end and closes its pool; the service's
+    /// error if it failed.
     pub(crate) async fn stop(&mut self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
             task.await??;
         }
+        self.db.close().await;
         Ok(())
     }
 }

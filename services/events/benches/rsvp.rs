@@ -3,8 +3,8 @@
 //! request); (b) batched, through the per-event batcher (`Admission::rsvp`, up to 32 RSVPs per
 //! transaction). The capacity is large enough that every RSVP is confirmed, so the work per
 //! RSVP is the same throughout. Runs on SQLite (a fresh temporary file) and, when
-//! `RENDEZVOUS_TEST_POSTGRES_URL` is set, on PostgreSQL (a fresh `rdv_bench_<uuid>` database,
-//! dropped at the end, on a panic or on Ctrl-C). Run with
+//! `RENDEZVOUS_TEST_POSTGRES_URL` is set, on PostgreSQL (a fresh database, the testkit's
+//! `TestDb`, dropped at the end, on a panic or on Ctrl-C). Run with
 //! `cargo bench -p rendezvous-events --bench rsvp`.
 //!
 //! Both modes go through the service's own pool (`Db::connect`: 4 connections on SQLite, 16
@@ -27,11 +27,10 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_events::admission::Admission;
-use rendezvous_events::domain::event::{EventKind, EventVisibility, NewEvent};
-use rendezvous_events::domain::rsvp::{Intent, RsvpState, RsvpVisibility, WaitlistMode};
-use rendezvous_events::store::{AdmitRequest, MIGRATIONS, Store};
-use rendezvous_testkit::{Backend, postgres_url};
-use sqlx::Connection as _;
+use rendezvous_events::domain::rsvp::{RsvpState, WaitlistMode};
+use rendezvous_events::store::{MIGRATIONS, Store};
+use rendezvous_testkit::event_store::{going, publish_new_event};
+use rendezvous_testkit::{Backend, TestDb, postgres_url};
 use uuid::Uuid;
 
 const CALLERS: [usize; 3] = [1, 8, 64];
@@ -42,75 +41,6 @@ const WARM_UP_RSVPS: usize = 400;
 const MAX_BATCH: usize = 32;
 /// Far more seats than RSVPs: every RSVP is confirmed.
 const CAPACITY: u32 = 1_000_000;
-
-/// A fresh database for the run, removed when dropped (also while unwinding from a panic).
-struct BenchDb {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    /// `(server URL, database name)` of the PostgreSQL database to drop.
-    postgres: Option<(String, String)>,
-}
-
-impl BenchDb {
-    async fn new(backend: Backend) -> Self {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                Self {
-                    url: format!("sqlite://{}", dir.path().join("bench.db").display()),
-                    _dir: Some(dir),
-                    postgres: None,
-                }
-            }
-            Backend::Postgres => {
-                let server = postgres_url().expect("RENDEZVOUS_TEST_POSTGRES_URL is not set");
-                let name = format!("rdv_bench_{}", Uuid::now_v7().simple());
-                let mut conn = sqlx::PgConnection::connect(&server).await.unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                conn.close().await.unwrap();
-                let base = server
-                    .rsplit_once('/')
-                    .map_or(server.as_str(), |(base, _)| base);
-                Self {
-                    url: format!("{base}/{name}"),
-                    _dir: None,
-                    postgres: Some((server, name)),
-                }
-            }
-        }
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        let Some((server, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop may run inside the benchmark's runtime: the clean-up gets a runtime of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&server).await?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await?;
-                conn.close().await?;
-                anyhow::Ok(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop the benchmark database: {dropped:?}");
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -157,44 +87,6 @@ impl Sample {
     }
 }
 
-async fn published_event(store: &Store) -> Uuid {
-    let start = Utc::now() + chrono::Duration::days(7);
-    let event = NewEvent {
-        id: Uuid::now_v7(),
-        host_id: Uuid::now_v7(),
-        chapter_id: None,
-        title: "Hot event".into(),
-        description: String::new(),
-        kind: EventKind::Talk,
-        venue_name: "Le Marais".into(),
-        venue_address: "Paris".into(),
-        latitude: Some(48.857),
-        longitude: Some(2.358),
-        city: "Paris".into(),
-        start_at: start,
-        end_at: start + chrono::Duration::minutes(90),
-        time_zone: "Europe/Paris".into(),
-        capacity: CAPACITY,
-        rsvp_deadline: None,
-        visibility: EventVisibility::Public,
-        approval_required: false,
-        waitlist: WaitlistMode::Automatic,
-        check_in_code: "ABCD-1234".into(),
-        request_id: None,
-    };
-    let id = store.create_event(&event, Utc::now()).await.unwrap();
-    assert!(store.publish_event(id, Utc::now()).await.unwrap());
-    id
-}
-
-fn going(member: &Uuid) -> AdmitRequest {
-    AdmitRequest {
-        member_id: *member,
-        intent: Intent::Going,
-        visibility: RsvpVisibility::Public,
-    }
-}
-
 /// `now` as `Admission` passes it to the store: whole microseconds, as PostgreSQL stores it.
 fn now_micros() -> DateTime<Utc> {
     rendezvous_common::clock::Clock::system().now_micros()
@@ -221,7 +113,9 @@ async fn measure(
     callers: usize,
     rsvps: usize,
 ) -> Sample {
-    let event = published_event(store).await;
+    let event = publish_new_event(store, CAPACITY, WaitlistMode::Automatic)
+        .await
+        .unwrap();
     let members: Arc<Vec<Uuid>> = Arc::new((0..rsvps).map(|_| Uuid::now_v7()).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let admission = Admission::new(store.clone(), Clock::system(), MAX_BATCH);
@@ -285,7 +179,7 @@ async fn measure(
 
 /// Every configuration on one backend, after an unreported warm-up.
 async fn bench(backend: Backend) -> Vec<Sample> {
-    let database = BenchDb::new(backend).await;
+    let database = TestDb::new(backend).await.unwrap();
     let db = Db::connect(&database.url).await.unwrap();
     db.migrate(&MIGRATIONS).await.unwrap();
     let store = Store::new(db);

@@ -1,5 +1,5 @@
 //! How much the ImportContacts RPC costs over parsing the file alone: a 30,000-row LinkedIn
-//! `Connections.csv` against ~200 members, on SQLite (and PostgreSQL when
+//! `Connections.csv` (the testkit's `generated_export`) against ~200 members, on SQLite (and PostgreSQL when
 //! `RENDEZVOUS_TEST_POSTGRES_URL` is set). Run with
 //! `cargo bench -p rendezvous-members --bench import`.
 
@@ -9,54 +9,21 @@
     reason = "a benchmark fails by panicking"
 )]
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use rendezvous_members::domain::contacts_csv::parse_connections_csv;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, MembersHandle, postgres_url};
+use rendezvous_testkit::{
+    Backend, MembersHandle, generated_export, generated_profile_url, postgres_url,
+};
 
 const ROWS: usize = 30_000;
 const MEMBERS: usize = 200;
 const RUNS: usize = 5;
 /// Member `k` appears on data row `k * ROW_STRIDE`.
 const ROW_STRIDE: usize = ROWS / MEMBERS;
-
-fn profile_url(row: usize) -> String {
-    format!("https://www.linkedin.com/in/person-{row}-{:x}", row * 7919)
-}
-
-/// A LinkedIn-like export: BOM, `Notes:` preamble, one row in three with an email, one in ten
-/// with a quoted company over two lines.
-fn generated_export(rows: usize) -> Vec<u8> {
-    let mut csv = String::with_capacity(rows * 120 + 1024);
-    csv.push_str(
-        "\u{feff}Notes:\n\"When exporting your connection data, you may notice that some of the \
-         email addresses are missing.\nYou will only see email addresses for connections who have \
-         allowed it.\"\n\nFirst Name,Last Name,URL,Email Address,Company,Position,Connected On\n",
-    );
-    for i in 0..rows {
-        let email = if i.is_multiple_of(3) {
-            format!("Person.{i}@Example.com")
-        } else {
-            String::new()
-        };
-        let company = if i.is_multiple_of(10) {
-            format!("\"Acme, \"\"Unit\"\"\n{i}\"")
-        } else {
-            format!("Company {i}")
-        };
-        writeln!(
-            csv,
-            "First{i},Last{i},{},{email},{company},Engineer,12 Jan 2024",
-            profile_url(i)
-        )
-        .unwrap();
-    }
-    csv.into_bytes()
-}
 
 /// Registers the members: a quarter with their LinkedIn URL (spelled differently from the
 /// export), half with the email of their row, the rest not in the file. Returns how many the
@@ -89,7 +56,10 @@ async fn register_members(stack: &MembersHandle) -> usize {
                 .update_member(pb::UpdateMemberRequest {
                     member: Some(pb::Member {
                         id: "me".into(),
-                        linkedin_url: format!("{}/", profile_url(row).replace("https", "HTTP")),
+                        linkedin_url: format!(
+                            "{}/",
+                            generated_profile_url(row).replace("https", "HTTP")
+                        ),
                         ..Default::default()
                     }),
                     update_mask: Some(FieldMask {
@@ -194,7 +164,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let csv = generated_export(ROWS);
+    let csv = generated_export(ROWS).into_bytes();
     println!(
         "Connections.csv: {ROWS} rows, {:.1} MiB",
         f64::from(u32::try_from(csv.len()).unwrap()) / (1024.0 * 1024.0)

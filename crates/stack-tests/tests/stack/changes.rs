@@ -5,7 +5,7 @@ use chrono::{Duration, TimeZone as _, Utc};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::notifications::v1::NotificationKind as Kind;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::timestamp;
+use rendezvous_testkit::{create_chapter, invite_members, timestamp};
 
 use crate::checks::Told;
 use crate::helpers::{Cast, Plan, World, publish, rsvp};
@@ -43,24 +43,14 @@ const REASON: &str = "The café is closed for works.";
 
 /// The host's chapter, which Amélie and Ben join.
 async fn chapter(world: &World, cast: &Cast) -> String {
-    let id = cast
-        .host
-        .chapters(world)
-        .create_chapter(pb::CreateChapterRequest {
-            chapter: Some(pb::Chapter {
-                name: CHAPTER.to_owned(),
-                city: "Paris".to_owned(),
-                time_zone: "Europe/Paris".to_owned(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .chapter
-        .unwrap()
-        .id;
+    let chapter = pb::Chapter {
+        name: CHAPTER.to_owned(),
+        city: "Paris".to_owned(),
+        time_zone: "Europe/Paris".to_owned(),
+        ..Default::default()
+    };
+    let host = cast.host.chapters(world);
+    let id = create_chapter(&host, chapter).await.unwrap().id;
     for person in [&cast.amelie, &cast.ben] {
         person
             .chapters(world)
@@ -88,17 +78,8 @@ pub async fn life_of_an_event(world: &World, cast: &Cast, told: &mut Told) {
     }
 
     let host = cast.host.events(world);
-    host.clone()
-        .invite_members(pb::InviteMembersRequest {
-            event_id: id.clone(),
-            target: Some(pb::invite_members_request::Target::Members(
-                pb::invite_members_request::MemberIds {
-                    member_ids: guests.iter().map(|p| p.id.clone()).collect(),
-                },
-            )),
-        })
-        .await
-        .unwrap();
+    let ids = guests.iter().map(|p| p.id.clone()).collect();
+    invite_members(&host, &id, ids).await.unwrap();
     for person in guests {
         told.about(person, Kind::EventInvitation, &id, &plan)
             .body(cast.host.name);

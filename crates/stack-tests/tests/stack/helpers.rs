@@ -9,7 +9,7 @@ use rendezvous_proto::notifications::v1 as npb;
 use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{
     Backend, ChapterClient, EventClient, EventsHandle, NotificationClient, Stack, StackStart,
-    timestamp,
+    create_event, publish_event, timestamp,
 };
 use tonic::transport::Endpoint;
 
@@ -275,26 +275,8 @@ impl Plan {
 /// Creates `event` as `host` and publishes it; returns its id.
 pub async fn publish(world: &World, host: &Person, event: pb::Event) -> String {
     let client = host.events(world);
-    let id = client
-        .clone()
-        .create_event(pb::CreateEventRequest {
-            event: Some(event),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .event
-        .unwrap()
-        .id;
-    client
-        .clone()
-        .publish_event(pb::PublishEventRequest {
-            event_id: id.clone(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap();
+    let id = create_event(&client, event).await.unwrap().id;
+    publish_event(&client, &id).await.unwrap();
     id
 }
 

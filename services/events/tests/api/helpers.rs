@@ -6,7 +6,9 @@ use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 pub use rendezvous_testkit::EventsWorld as World;
-use rendezvous_testkit::{ChapterClient, EventClient, TestMember, timestamp};
+use rendezvous_testkit::{
+    ChapterClient, EventClient, TestMember, create_event, invite_members, publish_event, timestamp,
+};
 use tonic::Status;
 
 /// 09:00 UTC on that day.
@@ -27,16 +29,8 @@ pub async fn paris_chapter(chapters: &ChapterClient) -> pb::Chapter {
 
 /// Creates `chapter` as the caller of `chapters`, who becomes its organiser.
 pub async fn create_chapter(chapters: &ChapterClient, chapter: pb::Chapter) -> pb::Chapter {
-    chapters
-        .clone()
-        .create_chapter(pb::CreateChapterRequest {
-            chapter: Some(chapter),
-            request_id: String::new(),
-        })
+    rendezvous_testkit::create_chapter(chapters, chapter)
         .await
-        .unwrap()
-        .into_inner()
-        .chapter
         .unwrap()
 }
 
@@ -63,31 +57,11 @@ pub fn event(start: DateTime<Utc>, capacity: i32, visibility: pb::EventVisibilit
 }
 
 pub async fn create(client: &EventClient, event: pb::Event) -> pb::Event {
-    client
-        .clone()
-        .create_event(pb::CreateEventRequest {
-            event: Some(event),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .event
-        .unwrap()
+    create_event(client, event).await.unwrap()
 }
 
 pub async fn publish(client: &EventClient, id: &str) -> pb::Event {
-    client
-        .clone()
-        .publish_event(pb::PublishEventRequest {
-            event_id: id.to_owned(),
-            etag: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .event
-        .unwrap()
+    publish_event(client, id).await.unwrap()
 }
 
 /// Going, visible to all.
@@ -119,18 +93,8 @@ pub async fn published(
 }
 
 pub async fn invite(client: &EventClient, id: &str, members: &[&TestMember]) {
-    client
-        .clone()
-        .invite_members(pb::InviteMembersRequest {
-            event_id: id.to_owned(),
-            target: Some(pb::invite_members_request::Target::Members(
-                pb::invite_members_request::MemberIds {
-                    member_ids: members.iter().map(|m| m.id.clone()).collect(),
-                },
-            )),
-        })
-        .await
-        .unwrap();
+    let ids = members.iter().map(|m| m.id.clone()).collect();
+    invite_members(client, id, ids).await.unwrap();
 }
 
 pub async fn add_cohost(client: &EventClient, id: &str, member: &TestMember, role: pb::CohostRole) {

@@ -4,14 +4,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use futures::future::join_all;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_events::admission::Admission;
-use rendezvous_events::domain::event::{EventKind, EventVisibility, NewEvent};
-use rendezvous_events::domain::rsvp::{Intent, RsvpState, RsvpVisibility, WaitlistMode};
+use rendezvous_events::domain::rsvp::{Intent, RsvpState, WaitlistMode};
 use rendezvous_events::store::{AdmitRequest, MIGRATIONS, Store};
+use rendezvous_testkit::event_store::{going, publish_new_event};
 use rendezvous_testkit::{Backend, TestDb, backend_tests};
 use uuid::Uuid;
 
@@ -36,43 +36,10 @@ async fn fixture(backend: Backend) -> Fixture {
 }
 
 async fn published_event(store: &Store, capacity: u32, offer_window: Option<Duration>) -> Uuid {
-    let start = Utc::now() + Duration::days(7);
-    let event = NewEvent {
-        id: Uuid::now_v7(),
-        host_id: Uuid::now_v7(),
-        chapter_id: None,
-        title: "Café networking — Le Marais".into(),
-        description: String::new(),
-        kind: EventKind::Coffee,
-        venue_name: "Le Marais".into(),
-        venue_address: "Paris".into(),
-        latitude: Some(48.857),
-        longitude: Some(2.358),
-        city: "Paris".into(),
-        start_at: start,
-        end_at: start + Duration::minutes(90),
-        time_zone: "Europe/Paris".into(),
-        capacity,
-        rsvp_deadline: None,
-        visibility: EventVisibility::Public,
-        approval_required: false,
-        waitlist: offer_window.map_or(WaitlistMode::Automatic, |window| WaitlistMode::Offer {
-            window,
-        }),
-        check_in_code: "ABCD-1234".into(),
-        request_id: None,
-    };
-    let id = store.create_event(&event, Utc::now()).await.unwrap();
-    assert!(store.publish_event(id, Utc::now()).await.unwrap());
-    id
-}
-
-fn going(member: &Uuid) -> AdmitRequest {
-    AdmitRequest {
-        member_id: *member,
-        intent: Intent::Going,
-        visibility: RsvpVisibility::Public,
-    }
+    let waitlist = offer_window.map_or(WaitlistMode::Automatic, |window| WaitlistMode::Offer {
+        window,
+    });
+    publish_new_event(store, capacity, waitlist).await.unwrap()
 }
 
 async fn counts(store: &Store, event: Uuid) -> (i64, i64) {

@@ -5,21 +5,10 @@ use crate::helpers::*;
 use std::fmt::Write as _;
 
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_testkit::{Backend, MembersHandle, TestMember, backend_tests, connect};
-
-const HEADER: &str = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n";
-
-/// The start of every export: a byte-order mark, LinkedIn's quoted note (here over two lines),
-/// and a blank line before the header.
-fn preamble() -> String {
-    format!(
-        "\u{feff}Notes:\n\
-         \"When exporting your connection data, you may notice that some of the email addresses are missing.\n\
-         You will only see email addresses for connections who have allowed their connections to see or download their email address using this setting https://www.linkedin.com/psettings/privacy/email. You can learn more about this at https://www.linkedin.com/help/linkedin/answer/261\"\n\
-         \n\
-         {HEADER}"
-    )
-}
+use rendezvous_testkit::{
+    Backend, MembersHandle, TestMember, backend_tests, connect, connections_preamble,
+    generated_export,
+};
 
 /// The 1-based line of the file on which `needle` first appears.
 fn line_of(csv: &str, needle: &str) -> i64 {
@@ -87,7 +76,7 @@ async fn import_matches_members_by_profile_url_and_email(backend: Backend) {
     connect(&anna, &emma).await.unwrap();
     block(&gina, &anna).await;
 
-    let mut csv = preamble();
+    let mut csv = connections_preamble();
     csv.push_str(&format!(
         "Bruno,Martin,https://www.linkedin.com/in/bruno-martin,,\"Globex, Inc.\",Developer,03 Feb 2023\n\
          Hélène,Nobody,https://www.linkedin.com/in/helene-nobody,,\"Initech\nParis, France\",\"Head of \"\"Stuff\"\"\",04 Mar 2022\n\
@@ -150,7 +139,7 @@ async fn import_sends_requests_only_to_the_picked_members(backend: Backend) {
     // A member who is not in the file: picking them sends nothing.
     let fabien = stack.register("Fabien").await.unwrap();
 
-    let mut csv = preamble();
+    let mut csv = connections_preamble();
     writeln!(
         csv,
         "Bruno,Martin,https://www.linkedin.com/in/bruno-martin,,\"Globex,\nInc.\",Developer,03 Feb 2023"
@@ -195,32 +184,6 @@ async fn import_sends_requests_only_to_the_picked_members(backend: Backend) {
     assert_eq!(incoming_requests(&chloe).await.len(), 1);
     assert_eq!(incoming_requests(&bruno).await.len(), 1);
     stack.stop().await.unwrap();
-}
-
-/// A LinkedIn-like export of `rows` connections: one in three with an email, one in ten with
-/// a quoted company over two lines.
-fn generated_export(rows: usize) -> String {
-    let mut csv = preamble();
-    csv.reserve(rows * 120);
-    for i in 0..rows {
-        let email = if i.is_multiple_of(3) {
-            format!("Person.{i}@Example.com")
-        } else {
-            String::new()
-        };
-        let company = if i.is_multiple_of(10) {
-            format!("\"Acme, \"\"Unit\"\"\n{i}\"")
-        } else {
-            format!("Company {i}")
-        };
-        writeln!(
-            csv,
-            "First{i},Last{i},https://www.linkedin.com/in/person-{i}-{:x},{email},{company},Engineer,12 Jan 2024",
-            i * 7919
-        )
-        .unwrap();
-    }
-    csv
 }
 
 async fn a_thirty_thousand_row_export_imports_with_every_contact_counted(backend: Backend) {
