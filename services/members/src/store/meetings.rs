@@ -1,7 +1,7 @@
 //! "Who you met": the co-attendee pairs of recorded events, their confirmations, and the met
 //! edges they lead to.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
@@ -180,7 +180,11 @@ macro_rules! impl_meeting_ops {
                 } else {
                     self.pairs_within("connections", "member_a", "member_b", None, attendees).await?
                 };
-                let is_connected = |a: &str, b: &str| connected.iter().any(|(x, y)| x == a && y == b);
+                // Both sides ordered as the connections table keeps them; a set, as an event
+                // may have half a million pairs.
+                let connected: HashSet<(&str, &str)> =
+                    connected.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let is_connected = |a: &str, b: &str| connected.contains(&(a, b));
                 let met_pairs: Vec<(&str, &str)> = if small {
                     pairs.iter().copied().filter(|&(a, b)| is_connected(a, b)).collect()
                 } else {
@@ -323,9 +327,8 @@ macro_rules! impl_meeting_ops {
                         attendees,
                     )
                     .await?;
-                let is_pending = |a: &str, b: &str| {
-                    pending.iter().any(|(x, y)| (x == a && y == b) || (x == b && y == a))
-                };
+                let pending: HashSet<(&str, &str)> =
+                    pending.iter().map(|(a, b)| ordered(a, b)).collect();
                 // Read in this transaction, so a member deleted since the caller left out the
                 // deleted ones is neither told nor named.
                 let mut qb = QueryBuilder::new(
@@ -339,7 +342,7 @@ macro_rules! impl_meeting_ops {
                 let names: HashMap<String, String> =
                     qb.build_query_as::<(String, String)>().fetch_all(&mut *self).await?.into_iter().collect();
                 for &(a, b) in pairs {
-                    if is_pending(a, b) {
+                    if pending.contains(&(a, b)) {
                         continue;
                     }
                     let (Some(a_name), Some(b_name)) = (names.get(a), names.get(b)) else {
