@@ -88,3 +88,21 @@ pub fn meeting_follow_up(
     };
     OutboxMessage::notice(recipient, key, notice, None)
 }
+
+/// To a checked-in attendee of `event`, about `other`, a co-attendee they are not connected
+/// to: connect?
+pub fn connect_suggestion(
+    recipient: Uuid,
+    other: npb::MemberFacts,
+    event: &npb::EventFacts,
+) -> OutboxMessage {
+    let key = format!(
+        "connect-suggestion:{}:{recipient}:{}",
+        event.event_id, other.member_id
+    );
+    let notice = npb::ConnectSuggestion {
+        member: Some(other),
+        event: Some(event.clone()),
+    };
+    OutboxMessage::notice(recipient, key, notice, None)
+}

@@ -11,7 +11,7 @@ use crate::helpers::{Cast, Lang, Person, Plan, World};
 use crate::mail::{self, Eml};
 
 /// The kinds some producer sends today: each must reach a French and an English reader.
-pub const PRODUCED: [Kind; 18] = [
+pub const PRODUCED: [Kind; 19] = [
     Kind::Welcome,
     Kind::ConnectionRequested,
     Kind::ConnectionAccepted,
@@ -30,15 +30,16 @@ pub const PRODUCED: [Kind; 18] = [
     Kind::EventAnnouncement,
     Kind::MetInPerson,
     Kind::MeetingFollowUp,
+    Kind::ConnectSuggestion,
 ];
 
 /// The kinds no producer sends yet. The test fails when one shows up: whoever adds its
 /// producer moves it to [`PRODUCED`] and drives it in a scenario.
-pub const NOT_YET_PRODUCED: [Kind; 3] = [
-    Kind::EventReminder,
-    Kind::ConnectSuggestion,
-    Kind::RsvpApprovalRequested,
-];
+pub const NOT_YET_PRODUCED: [Kind; 2] = [Kind::EventReminder, Kind::RsvpApprovalRequested];
+
+/// The kinds sent once per pair of members at an event: a recipient may get several about
+/// one event, told apart by the member each names.
+const PER_PAIR: [Kind; 2] = [Kind::MetInPerson, Kind::ConnectSuggestion];
 
 /// The facts one expected notification must show in its title and in its body (and so in
 /// its email), in the recipient's language.
@@ -48,8 +49,9 @@ struct Expected {
     body: Vec<String>,
 }
 
-/// `(recipient id, kind, event id or "")`: what a notification is, for matching.
-type Key = (String, Kind, String);
+/// `(recipient id, kind, event id or "", id of the member named for a [`PER_PAIR`] kind or
+/// "")`: what a notification is, for matching.
+type Key = (String, Kind, String, String);
 
 /// The notifications the scenarios caused, written down as they act.
 #[derive(Default)]
@@ -66,7 +68,23 @@ pub struct Note<'t> {
 impl Told {
     /// Expects `to` to get one notification of `kind` about `event` (`""` for none).
     pub fn expect(&mut self, to: &Person, kind: Kind, event: &str) -> Note<'_> {
-        let key = (to.id.clone(), kind, event.to_owned());
+        assert!(
+            !PER_PAIR.contains(&kind),
+            "{kind:?} names a member: use pair"
+        );
+        self.expect_key((to.id.clone(), kind, event.to_owned(), String::new()), to)
+    }
+
+    /// Expects `to` to get one notification of the [`PER_PAIR`] `kind` naming `other` at
+    /// `event`; it must show the other's name and the event's title.
+    pub fn pair(&mut self, to: &Person, kind: Kind, event: &str, other: &Person) -> Note<'_> {
+        assert!(PER_PAIR.contains(&kind), "{kind:?} is not sent per pair");
+        let key = (to.id.clone(), kind, event.to_owned(), other.id.clone());
+        self.expect_key(key, to).title(other.name).body(other.name)
+    }
+
+    fn expect_key(&mut self, key: Key, to: &Person) -> Note<'_> {
+        let kind = key.1;
         assert!(
             !self.expected.contains_key(&key),
             "{kind:?} to {} expected twice",
@@ -81,7 +99,7 @@ impl Told {
 
     /// What `person` must get.
     fn keys_of(&self, person: &Person) -> BTreeSet<Key> {
-        let mine = |(to, _, _): &&Key| *to == person.id;
+        let mine = |(to, _, _, _): &&Key| *to == person.id;
         self.expected.keys().filter(mine).cloned().collect()
     }
 
@@ -171,7 +189,24 @@ pub fn assert_every_kind_is_classified() {
 }
 
 fn key_of(person: &Person, n: &npb::Notification) -> Key {
-    (person.id.clone(), n.kind(), event_id(n).to_owned())
+    let event = event_id(n).to_owned();
+    (
+        person.id.clone(),
+        n.kind(),
+        event,
+        pair_member_id(n).to_owned(),
+    )
+}
+
+/// The id of the member a [`PER_PAIR`] notification names, `""` for the other kinds.
+fn pair_member_id(n: &npb::Notification) -> &str {
+    use npb::notice::Notice as N;
+    let member = match n.notice.as_ref().and_then(|n| n.notice.as_ref()) {
+        Some(N::MetInPerson(n)) => n.member.as_ref(),
+        Some(N::ConnectSuggestion(n)) => n.member.as_ref(),
+        _ => None,
+    };
+    member.map_or("", |m| m.member_id.as_str())
 }
 
 /// The id of the event a notification is about, `""` for none.

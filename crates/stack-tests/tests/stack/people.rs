@@ -1,5 +1,5 @@
 //! Kinds about other members: the welcome, connection requests and acceptances, and what
-//! members says after an event (met in person, the follow-up).
+//! members says after an event (met in person, the follow-up, suggestions to connect).
 
 use chrono::Duration;
 use rendezvous_proto::events::v1 as pb;
@@ -87,7 +87,7 @@ pub async fn check_in(world: &World, cast: &Cast, told: &mut Told) -> String {
 }
 
 /// The host completes the meetup: members records who met, marks the connected pair met,
-/// and asks each attendee whom they met.
+/// suggests that each unconnected pair connects, and asks each attendee whom they met.
 pub async fn complete(world: &World, cast: &Cast, id: &str, told: &mut Told) {
     let plan = meetup();
     cast.host
@@ -98,10 +98,17 @@ pub async fn complete(world: &World, cast: &Cast, id: &str, told: &mut Told) {
         .await
         .unwrap();
     for (person, met) in [(&cast.amelie, &cast.ben), (&cast.ben, &cast.amelie)] {
-        told.expect(person, Kind::MetInPerson, id)
-            .title(met.name)
-            .body(met.name)
+        told.pair(person, Kind::MetInPerson, id, met)
             .body(plan.title);
+    }
+    // Chloé is connected to neither: she and each of them are asked to connect.
+    let (chloe, unconnected) = (&cast.chloe, [&cast.amelie, &cast.ben]);
+    for (person, met) in unconnected
+        .into_iter()
+        .flat_map(|o| [(o, chloe), (chloe, o)])
+    {
+        told.pair(person, Kind::ConnectSuggestion, id, met)
+            .titled(&plan);
     }
     for person in [&cast.amelie, &cast.ben, &cast.chloe] {
         told.expect(person, Kind::MeetingFollowUp, id)

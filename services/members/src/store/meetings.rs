@@ -1,6 +1,8 @@
 //! "Who you met": the co-attendee pairs of recorded events, their confirmations, and the met
 //! edges they lead to.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::outbox::{OutboxMessage, OutboxWriter};
@@ -65,16 +67,29 @@ pub trait MeetingOps: OutboxWriter {
         only: Option<&str>,
     ) -> impl Future<Output = Result<Vec<CoAttendeeRow>, sqlx::Error>> + Send;
 
-    /// The `(a, b)` rows of `table` whose `a` and `b` columns are both among `ids`.
+    /// The `(a, b)` rows of `table` whose `a` and `b` columns are both among `ids` (and that
+    /// meet the SQL condition `only`, when given).
     fn pairs_within(
         &mut self,
         table: &'static str,
         a: &'static str,
         b: &'static str,
+        only: Option<&'static str>,
         ids: &[String],
     ) -> impl Future<Output = Result<Vec<(String, String)>, sqlx::Error>> + Send;
 
-    /// Marks `a` and `b` met in person at `event` (once per pair) and tells each of them.
+    /// Suggests to each side of `pairs`, co-attendees of `event` who are not connected, to
+    /// connect with the other (`attendees` are all the event's checked-in members).
+    fn suggest_connections(
+        &mut self,
+        event: &npb::EventFacts,
+        pairs: &[(&str, &str)],
+        attendees: &[String],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Marks `a` and `b` met in person at `event` and tells each of them, once per pair: a pair
+    /// met before keeps its first edge and hears nothing.
     fn meet(
         &mut self,
         event: &npb::EventFacts,
@@ -154,21 +169,27 @@ macro_rules! impl_meeting_ops {
                 let blocked: Vec<(String, String)> = if attendees.is_empty() {
                     Vec::new()
                 } else {
-                    self.pairs_within("blocks", "blocker_id", "blocked_id", attendees).await?
+                    self.pairs_within("blocks", "blocker_id", "blocked_id", None, attendees).await?
                 };
                 let is_blocked = |a: &str, b: &str| {
                     blocked.iter().any(|(x, y)| (x == a && y == b) || (x == b && y == a))
                 };
                 pairs.retain(|(a, b)| !is_blocked(a, b));
-                let mut met_pairs: Vec<(&str, &str)> = Vec::new();
-                if small && !pairs.is_empty() {
-                    let connected = self.pairs_within("connections", "member_a", "member_b", attendees).await?;
-                    met_pairs = pairs
-                        .iter()
-                        .copied()
-                        .filter(|(a, b)| connected.iter().any(|(x, y)| x == a && y == b))
-                        .collect();
-                }
+                let connected: Vec<(String, String)> = if pairs.is_empty() {
+                    Vec::new()
+                } else {
+                    self.pairs_within("connections", "member_a", "member_b", None, attendees).await?
+                };
+                // Both sides ordered as the connections table keeps them; a set, as an event
+                // may have half a million pairs.
+                let connected: HashSet<(&str, &str)> =
+                    connected.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let is_connected = |a: &str, b: &str| connected.contains(&(a, b));
+                let met_pairs: Vec<(&str, &str)> = if small {
+                    pairs.iter().copied().filter(|&(a, b)| is_connected(a, b)).collect()
+                } else {
+                    Vec::new()
+                };
                 let directed: Vec<(&str, &str, bool)> = pairs
                     .iter()
                     .flat_map(|&(a, b)| {
@@ -205,6 +226,9 @@ macro_rules! impl_meeting_ops {
                     );
                     self.enqueue(&message, now).await?;
                 }
+                let unconnected: Vec<(&str, &str)> =
+                    pairs.iter().copied().filter(|&(a, b)| !is_connected(a, b)).collect();
+                self.suggest_connections(event, &unconnected, attendees, now).await?;
                 Ok(RecordOutcome {
                     pairs: i64::try_from(pairs.len()).unwrap_or(i64::MAX),
                     met: i64::try_from(met_pairs.len()).unwrap_or(i64::MAX),
@@ -262,6 +286,7 @@ macro_rules! impl_meeting_ops {
                 table: &'static str,
                 a: &'static str,
                 b: &'static str,
+                only: Option<&'static str>,
                 ids: &[String],
             ) -> Result<Vec<(String, String)>, sqlx::Error> {
                 let mut qb = QueryBuilder::new("SELECT ");
@@ -274,7 +299,65 @@ macro_rules! impl_meeting_ops {
                     }
                     s.push_unseparated(")");
                 }
+                if let Some(condition) = only {
+                    qb.push(" AND ").push(condition);
+                }
                 qb.build_query_as().fetch_all(&mut *self).await
+            }
+
+            async fn suggest_connections(
+                &mut self,
+                event: &npb::EventFacts,
+                pairs: &[(&str, &str)],
+                attendees: &[String],
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                if pairs.is_empty() {
+                    return Ok(());
+                }
+                // A pair with a request pending either way gets no suggestion: one of them has
+                // asked already, and the other has the request to answer, which says more than
+                // "connect?" would.
+                let pending = self
+                    .pairs_within(
+                        "connection_requests",
+                        "requester_id",
+                        "addressee_id",
+                        Some("pending_pair IS NOT NULL"),
+                        attendees,
+                    )
+                    .await?;
+                let pending: HashSet<(&str, &str)> =
+                    pending.iter().map(|(a, b)| ordered(a, b)).collect();
+                // Read in this transaction, so a member deleted since the caller left out the
+                // deleted ones is neither told nor named.
+                let mut qb = QueryBuilder::new(
+                    "SELECT id, display_name FROM members WHERE deleted_at IS NULL AND id IN (",
+                );
+                let mut s = qb.separated(", ");
+                for id in attendees {
+                    s.push_bind(id.clone());
+                }
+                s.push_unseparated(")");
+                let names: HashMap<String, String> =
+                    qb.build_query_as::<(String, String)>().fetch_all(&mut *self).await?.into_iter().collect();
+                for &(a, b) in pairs {
+                    if pending.contains(&(a, b)) {
+                        continue;
+                    }
+                    let (Some(a_name), Some(b_name)) = (names.get(a), names.get(b)) else {
+                        continue;
+                    };
+                    for (to, other, other_name) in [(a, b, b_name), (b, a, a_name)] {
+                        let message = notices::connect_suggestion(
+                            stored_id(to)?,
+                            notices::member_facts(other, other_name),
+                            event,
+                        );
+                        self.enqueue(&message, now).await?;
+                    }
+                }
+                Ok(())
             }
 
             async fn mark_met_if_mutual(
@@ -318,7 +401,7 @@ macro_rules! impl_meeting_ops {
                 met_at: DateTime<Utc>,
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                sqlx::query(
+                let inserted = sqlx::query(
                     "INSERT INTO met_edges (member_a, member_b, event_id, met_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (member_a, member_b) DO NOTHING",
                 )
@@ -328,6 +411,10 @@ macro_rules! impl_meeting_ops {
                 .bind(met_at)
                 .execute(&mut *self)
                 .await?;
+                // A pair met at an earlier event stays met there: nothing new to tell.
+                if inserted.rows_affected() == 0 {
+                    return Ok(());
+                }
                 let names: Vec<(String, String)> =
                     sqlx::query_as("SELECT id, display_name FROM members WHERE id = $1 OR id = $2")
                         .bind(a)
