@@ -91,6 +91,35 @@ mod notices {
                 | Variant::ConnectionAccepted(_) => None,
             }
         }
+
+        /// The member the notice names (requester, inviter, host, co-attendee…), for the
+        /// kinds that name one: erasing that member erases the notice too. Every variant is
+        /// listed, so a new kind must say whether it names someone.
+        pub fn named_member(&self) -> Option<&pb::MemberFacts> {
+            match self.notice.as_ref()? {
+                Variant::Welcome(n) => n.member.as_ref(),
+                Variant::ConnectionRequested(n) => n.requester.as_ref(),
+                Variant::ConnectionAccepted(n) => n.member.as_ref(),
+                Variant::EventInvitation(n) => n.inviter.as_ref(),
+                Variant::RsvpApprovalRequested(n) => n.member.as_ref(),
+                Variant::MetInPerson(n) => n.member.as_ref(),
+                Variant::ConnectSuggestion(n) => n.member.as_ref(),
+                Variant::EventAnnouncement(n) => n.host.as_ref(),
+                Variant::RsvpConfirmed(_)
+                | Variant::RsvpWaitlisted(_)
+                | Variant::WaitlistPromoted(_)
+                | Variant::WaitlistOffered(_)
+                | Variant::WaitlistOfferExpired(_)
+                | Variant::RsvpApproved(_)
+                | Variant::RsvpDeclined(_)
+                | Variant::RsvpPendingApproval(_)
+                | Variant::EventUpdated(_)
+                | Variant::EventCancelled(_)
+                | Variant::EventReminder(_)
+                | Variant::ChapterNewEvent(_)
+                | Variant::MeetingFollowUp(_) => None,
+            }
+        }
     }
 
     notice_kinds! {
@@ -158,5 +187,97 @@ mod tests {
             .collect();
         numbers.sort_unstable();
         assert_eq!(numbers, kinds, "every kind needs its Notice variant");
+    }
+
+    /// The notices that carry a member's facts are exactly those `named_member` answers for,
+    /// so erasing a member cannot miss a kind that names them.
+    #[test]
+    fn named_member_covers_every_notice_that_carries_member_facts() {
+        use crate::notifications::v1 as pb;
+
+        let set = FileDescriptorSet::decode(super::FILE_DESCRIPTOR_SET).unwrap_or_default();
+        let mut carrying: Vec<&str> = set
+            .file
+            .iter()
+            .filter(|file| file.package() == "rendezvous.notifications.v1")
+            .flat_map(|file| &file.message_type)
+            .filter(|message| {
+                message.name() != "Notice"
+                    && message
+                        .field
+                        .iter()
+                        .any(|f| f.type_name() == ".rendezvous.notifications.v1.MemberFacts")
+            })
+            .map(|message| message.name())
+            .collect();
+        carrying.sort_unstable();
+
+        let who = || Some(pb::MemberFacts::default());
+        let named: Vec<(&str, pb::Notice)> = vec![
+            ("Welcome", pb::Welcome { member: who() }.into()),
+            (
+                "ConnectionRequested",
+                pb::ConnectionRequested {
+                    requester: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            (
+                "ConnectionAccepted",
+                pb::ConnectionAccepted { member: who() }.into(),
+            ),
+            (
+                "EventInvitation",
+                pb::EventInvitation {
+                    inviter: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            (
+                "RsvpApprovalRequested",
+                pb::RsvpApprovalRequested {
+                    member: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            (
+                "MetInPerson",
+                pb::MetInPerson {
+                    member: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            (
+                "ConnectSuggestion",
+                pb::ConnectSuggestion {
+                    member: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            (
+                "EventAnnouncement",
+                pb::EventAnnouncement {
+                    host: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+        ];
+        for (name, notice) in &named {
+            assert!(notice.named_member().is_some(), "{name} names its member");
+        }
+        let mut names: Vec<&str> = named.iter().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        assert_eq!(carrying, names);
+        assert!(
+            pb::Notice::from(pb::RsvpConfirmed::default())
+                .named_member()
+                .is_none()
+        );
     }
 }

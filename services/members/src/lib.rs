@@ -17,7 +17,7 @@ use rendezvous_common::auth::{
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::pagination::PageTokens;
-use rendezvous_common::relay::{self, Both, EventsErasureSink, NotificationsSink, RelaySettings};
+use rendezvous_common::relay::{self, Both, ErasureSink, NotificationsSink, RelaySettings};
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_proto::members::v1::member_internal_service_server::{
@@ -101,13 +101,17 @@ pub async fn run(
             .notifications
             .clone()
             .map(|channel| NotificationsSink::new(channel, credentials.clone()));
-        let erasures = options
+        let erased_in_events = options
             .events
             .clone()
-            .map(|channel| EventsErasureSink::new(channel, credentials.clone()));
+            .map(|channel| ErasureSink::events(channel, credentials.clone()));
+        let erased_in_notifications = options
+            .notifications
+            .clone()
+            .map(|channel| ErasureSink::notifications(channel, credentials.clone()));
         tokio::spawn(relay::run(
             options.db.clone(),
-            Both(notices, erasures),
+            Both(notices, Both(erased_in_events, erased_in_notifications)),
             RelaySettings::default(),
             options.clock.clone(),
             shutdown.clone(),

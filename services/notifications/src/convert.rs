@@ -329,3 +329,46 @@ impl TryFrom<pb::CancelScheduledRequest> for CancelScheduled {
         Ok(Self { prefix })
     }
 }
+
+/// A deleted member to erase, and when they were deleted.
+pub struct EraseMember {
+    pub member: Uuid,
+    pub erased_at: DateTime<Utc>,
+}
+
+impl TryFrom<pb::EraseMemberRequest> for EraseMember {
+    type Error = Error;
+
+    fn try_from(req: pb::EraseMemberRequest) -> Result<Self, Error> {
+        let member = validate::id("member_id", &req.member_id);
+        let erased_at = req
+            .erase_time
+            .as_ref()
+            .ok_or_else(|| FieldViolation::new("erase_time", "is required"))
+            .and_then(|at| time::from_timestamp("erase_time", at));
+        match (member, erased_at) {
+            (Ok(member), Ok(erased_at)) => Ok(Self { member, erased_at }),
+            (member, erased_at) => Err(Error::from(
+                member
+                    .err()
+                    .into_iter()
+                    .chain(erased_at.err())
+                    .collect::<Vec<_>>(),
+            )),
+        }
+    }
+}
+
+/// The member whose data to export.
+pub struct ExportMember {
+    pub member: Uuid,
+}
+
+impl TryFrom<pb::ExportMemberDataRequest> for ExportMember {
+    type Error = Error;
+
+    fn try_from(req: pb::ExportMemberDataRequest) -> Result<Self, Error> {
+        let member = validate::id("member_id", &req.member_id)?;
+        Ok(Self { member })
+    }
+}

@@ -28,6 +28,7 @@ use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret, Toke
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::pagination::PageTokens;
+use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_proto::notifications::v1::notification_internal_service_server::{
     self, NotificationInternalServiceServer,
@@ -72,8 +73,23 @@ pub async fn run(
         &options.token_keys,
         &options.service_secret,
         options.clock.clone(),
-    )?;
+    )?
+    .with_revocations(RevokedMembers::new());
     let store = store::Store::new(options.db.clone());
+    // Erasures handled by another replica reach this one's list within seconds.
+    let revocations = tokio::spawn(revocations::keep_fresh(
+        verifier.revocations().clone(),
+        options.clock.clone(),
+        revocations::REFRESH_EVERY,
+        shutdown.clone(),
+        {
+            let store = store.clone();
+            move |since| {
+                let store = store.clone();
+                async move { store.erased_since(since).await }
+            }
+        },
+    ));
     let hub = hub::Hub::new();
     let credentials = ServiceCredentials::new(
         "notifications",
@@ -105,6 +121,7 @@ pub async fn run(
         publisher.clone(),
         PageTokens::new(&options.page_token_key),
         shutdown.clone(),
+        verifier.revocations().clone(),
     );
     let worker = worker::Worker {
         store,
@@ -142,5 +159,6 @@ pub async fn run(
     .await;
     shutdown.cancel();
     let _ = worker_task.await;
+    let _ = revocations.await;
     served
 }

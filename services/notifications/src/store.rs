@@ -13,6 +13,10 @@ use uuid::Uuid;
 use crate::domain::{DeliveryState, channel_from_name, channel_name, kind_from_name, kind_name};
 use crate::hub::{self, Item};
 
+mod erasure;
+
+pub use erasure::Erased;
+
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
         (
@@ -30,6 +34,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "typed notice",
             include_str!("../migrations/sqlite/0003_notice.sql"),
         ),
+        (
+            4,
+            "erasure",
+            include_str!("../migrations/sqlite/0004_erasure.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -46,6 +55,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             3,
             "typed notice",
             include_str!("../migrations/postgres/0003_notice.sql"),
+        ),
+        (
+            4,
+            "erasure",
+            include_str!("../migrations/postgres/0004_erasure.sql"),
         ),
     ],
 };
@@ -69,6 +83,8 @@ pub struct NewNotification {
     /// `None`: the channel is off (recorded as suppressed).
     pub in_app: bool,
     pub email: bool,
+    /// The member the notice names, if any (erasing them erases this notification).
+    pub subject: Option<Uuid>,
 }
 
 /// The delivery of a new notification over one channel.
@@ -252,6 +268,19 @@ impl Store {
             }
             let fresh: Vec<&NewNotification> =
                 batch.iter().filter(|n| inserted.contains(&n.id)).collect();
+            let subjects: Vec<(Uuid, Uuid)> = fresh
+                .iter()
+                .filter_map(|n| n.subject.map(|subject| (n.id, subject)))
+                .collect();
+            for chunk in subjects.chunks(CHUNK) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO notification_subjects (notification_id, member_id) ",
+                );
+                qb.push_values(chunk, |mut row, (id, subject)| {
+                    row.push_bind(id.to_string()).push_bind(subject.to_string());
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
             let mut deliveries: Vec<NewDelivery<'_>> = Vec::with_capacity(fresh.len() * 2);
             for n in &fresh {
                 let (in_app, in_app_sent) = match (n.in_app, n.not_before <= now) {

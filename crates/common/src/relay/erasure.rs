@@ -7,12 +7,14 @@ use std::time::Duration;
 use chrono::DateTime;
 use rendezvous_proto::events::v1 as events_pb;
 use rendezvous_proto::events::v1::event_internal_service_client::EventInternalServiceClient;
+use rendezvous_proto::notifications::v1 as notifications_pb;
+use rendezvous_proto::notifications::v1::notification_internal_service_client::NotificationInternalServiceClient;
 use rendezvous_proto::prost_types::Timestamp;
 use tonic::transport::Channel;
 
 use super::{OutboxRow, OutboxSink};
 use crate::auth::ServiceCredentials;
-use crate::outbox::TOPIC_ERASE_IN_EVENTS;
+use crate::outbox::{TOPIC_ERASE_IN_EVENTS, TOPIC_ERASE_IN_NOTIFICATIONS};
 use crate::peers::{PeerChannel, with_credentials};
 
 /// Deadline of one erasure call.
@@ -39,23 +41,97 @@ pub fn erased_member(row: &OutboxRow) -> Result<(String, Timestamp), String> {
     Ok((member_id.to_owned(), crate::time::to_timestamp(at.to_utc())))
 }
 
-/// Calls `EventInternalService.EraseMember` for each `events.erase_member` row.
-#[derive(Clone, Debug)]
-pub struct EventsErasureSink {
-    client: EventInternalServiceClient<PeerChannel>,
+/// One receiver's `EraseMember`: the topic of its rows and the call.
+pub trait Eraser: Clone + Send + Sync + 'static {
+    /// The outbox topic of this receiver's rows.
+    const TOPIC: &'static str;
+
+    /// Erases `member_id` there; `Ok` holds a summary of what went, for the log.
+    fn erase(
+        &self,
+        member_id: String,
+        erase_time: Timestamp,
+    ) -> impl Future<Output = Result<String, tonic::Status>> + Send;
 }
 
-impl EventsErasureSink {
-    pub fn new(channel: Channel, credentials: ServiceCredentials) -> Self {
-        Self {
-            client: EventInternalServiceClient::new(with_credentials(channel, credentials)),
-        }
+/// The events service's `EraseMember`.
+#[derive(Clone, Debug)]
+pub struct InEvents(EventInternalServiceClient<PeerChannel>);
+
+impl Eraser for InEvents {
+    const TOPIC: &'static str = TOPIC_ERASE_IN_EVENTS;
+
+    async fn erase(
+        &self,
+        member_id: String,
+        erase_time: Timestamp,
+    ) -> Result<String, tonic::Status> {
+        let mut request = tonic::Request::new(events_pb::EraseMemberRequest {
+            member_id,
+            erase_time: Some(erase_time),
+        });
+        request.set_timeout(ERASE_TIMEOUT);
+        let r = self.0.clone().erase_member(request).await?.into_inner();
+        Ok(format!(
+            "{} RSVPs and {} events cancelled, {} feeds revoked, {} invitations and {} chapter roles dropped",
+            r.cancelled_rsvp_count,
+            r.cancelled_event_count,
+            r.revoked_feed_count,
+            r.dropped_invitation_count,
+            r.dropped_chapter_role_count
+        ))
     }
 }
 
-impl OutboxSink for EventsErasureSink {
+/// The notifications service's `EraseMember`.
+#[derive(Clone, Debug)]
+pub struct InNotifications(NotificationInternalServiceClient<PeerChannel>);
+
+impl Eraser for InNotifications {
+    const TOPIC: &'static str = TOPIC_ERASE_IN_NOTIFICATIONS;
+
+    async fn erase(
+        &self,
+        member_id: String,
+        erase_time: Timestamp,
+    ) -> Result<String, tonic::Status> {
+        let mut request = tonic::Request::new(notifications_pb::EraseMemberRequest {
+            member_id,
+            erase_time: Some(erase_time),
+        });
+        request.set_timeout(ERASE_TIMEOUT);
+        let r = self.0.clone().erase_member(request).await?.into_inner();
+        Ok(format!(
+            "{} notifications, {} deliveries and {} preferences deleted",
+            r.deleted_notification_count, r.deleted_delivery_count, r.deleted_preference_count
+        ))
+    }
+}
+
+/// Delivers one receiver's erasure rows, one call (with its deadline) per row.
+#[derive(Clone, Debug)]
+pub struct ErasureSink<E>(E);
+
+impl ErasureSink<InEvents> {
+    pub fn events(channel: Channel, credentials: ServiceCredentials) -> Self {
+        Self(InEvents(EventInternalServiceClient::new(with_credentials(
+            channel,
+            credentials,
+        ))))
+    }
+}
+
+impl ErasureSink<InNotifications> {
+    pub fn notifications(channel: Channel, credentials: ServiceCredentials) -> Self {
+        Self(InNotifications(NotificationInternalServiceClient::new(
+            with_credentials(channel, credentials),
+        )))
+    }
+}
+
+impl<E: Eraser> OutboxSink for ErasureSink<E> {
     fn accepts(&self, topic: &str) -> bool {
-        topic == TOPIC_ERASE_IN_EVENTS
+        topic == E::TOPIC
     }
 
     fn check(&self, row: &OutboxRow) -> Result<(), String> {
@@ -65,32 +141,17 @@ impl OutboxSink for EventsErasureSink {
     async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), String> {
         for row in rows {
             let (member_id, erase_time) = erased_member(row)?;
-            let mut request = tonic::Request::new(events_pb::EraseMemberRequest {
-                member_id,
-                erase_time: Some(erase_time),
-            });
-            request.set_timeout(ERASE_TIMEOUT);
-            let response =
-                tokio::time::timeout(ERASE_TIMEOUT, self.client.clone().erase_member(request))
-                    .await
-                    .map_err(|_| format!("EraseMember timed out after {ERASE_TIMEOUT:?}"))?
-                    .map_err(|status| {
-                        format!(
-                            "EraseMember failed: {:?}: {}",
-                            status.code(),
-                            status.message()
-                        )
-                    })?
-                    .into_inner();
-            tracing::info!(
-                outbox_id = %row.id,
-                rsvps = response.cancelled_rsvp_count,
-                events = response.cancelled_event_count,
-                feeds = response.revoked_feed_count,
-                invitations = response.dropped_invitation_count,
-                chapter_roles = response.dropped_chapter_role_count,
-                "member erased in events"
-            );
+            let summary = tokio::time::timeout(ERASE_TIMEOUT, self.0.erase(member_id, erase_time))
+                .await
+                .map_err(|_| format!("EraseMember timed out after {ERASE_TIMEOUT:?}"))?
+                .map_err(|status| {
+                    format!(
+                        "EraseMember failed: {:?}: {}",
+                        status.code(),
+                        status.message()
+                    )
+                })?;
+            tracing::info!(outbox_id = %row.id, topic = E::TOPIC, %summary, "member erased");
         }
         Ok(())
     }

@@ -30,7 +30,7 @@ use crate::with_db;
 mod erasure;
 mod notifications;
 
-pub use erasure::{ERASE_TIMEOUT, EventsErasureSink, erased_member};
+pub use erasure::{ERASE_TIMEOUT, Eraser, ErasureSink, InEvents, InNotifications, erased_member};
 pub use notifications::{NotificationsSink, notification_request};
 
 /// `last_error` of rows whose topic the sink does not handle.

@@ -8,7 +8,7 @@ use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
 use super::{Notifications, count};
-use crate::convert::{CancelScheduled, DeliverBatch, Incoming};
+use crate::convert::{CancelScheduled, DeliverBatch, EraseMember, ExportMember, Incoming};
 use crate::domain;
 use crate::error::Result;
 use crate::render::{self, Locale};
@@ -43,7 +43,11 @@ pub(super) async fn deliver(
     let mut unknown = 0usize;
     for n in parsed {
         let recipient_id = n.recipient_id;
-        let Some(contact) = contacts.get(&recipient_id).filter(|c| !c.deleted) else {
+        let erased = state.revoked.is_revoked(recipient_id);
+        let Some(contact) = contacts
+            .get(&recipient_id)
+            .filter(|c| !c.deleted && !erased)
+        else {
             // Deleted or unknown members get nothing; the producer need not retry.
             unknown += 1;
             continue;
@@ -69,6 +73,11 @@ pub(super) async fn deliver(
             not_before: n.not_before.unwrap_or(now).max(now),
             in_app: enabled(pb::Channel::InApp),
             email: enabled(pb::Channel::Email) && !contact.email.is_empty(),
+            subject: n
+                .notice
+                .facts()
+                .named_member()
+                .and_then(|named| Uuid::try_parse(&named.member_id).ok()),
         });
     }
     let (accepted, visible) = state.store.insert(&rows, now).await?;
@@ -92,5 +101,39 @@ pub(super) async fn cancel_scheduled(
         .await?;
     Ok(pb::CancelScheduledResponse {
         cancelled_count: count(cancelled),
+    })
+}
+
+pub(super) async fn erase_member(
+    service: &Notifications,
+    req: pb::EraseMemberRequest,
+) -> Result<pb::EraseMemberResponse> {
+    let EraseMember { member, erased_at } = req.try_into()?;
+    let erased = service.0.store.erase_member(member, erased_at).await?;
+    // Refused here at once; other replicas read the erasure within seconds.
+    service.0.revoked.revoke(member, erased_at);
+    tracing::info!(
+        member_id = %member,
+        notifications = erased.notifications,
+        deliveries = erased.deliveries,
+        preferences = erased.preferences,
+        "member erased"
+    );
+    Ok(pb::EraseMemberResponse {
+        deleted_notification_count: count(erased.notifications),
+        deleted_delivery_count: count(erased.deliveries),
+        deleted_preference_count: count(erased.preferences),
+    })
+}
+
+pub(super) async fn export_member_data(
+    service: &Notifications,
+    req: pb::ExportMemberDataRequest,
+) -> Result<pb::ExportMemberDataResponse> {
+    let ExportMember { member } = req.try_into()?;
+    let part = service.0.store.export_member(member).await?;
+    Ok(pb::ExportMemberDataResponse {
+        data: part.to_string().into_bytes(),
+        content_type: "application/json".to_owned(),
     })
 }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::auth::Caller;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::pagination::PageTokens;
+use rendezvous_common::revocations::RevokedMembers;
 use rendezvous_common::server::caller;
 use rendezvous_common::time;
 use rendezvous_proto::notifications::v1 as pb;
@@ -35,6 +36,8 @@ struct State {
     publisher: Publisher,
     page_tokens: PageTokens,
     shutdown: CancellationToken,
+    /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
+    revoked: RevokedMembers,
 }
 
 /// The notifications service; clone-cheap.
@@ -51,6 +54,7 @@ impl Notifications {
         publisher: Publisher,
         page_tokens: PageTokens,
         shutdown: CancellationToken,
+        revoked: RevokedMembers,
     ) -> Self {
         Self(Arc::new(State {
             store,
@@ -59,6 +63,7 @@ impl Notifications {
             publisher,
             page_tokens,
             shutdown,
+            revoked,
         }))
     }
 
@@ -159,5 +164,19 @@ impl pb::notification_internal_service_server::NotificationInternalService for N
         request: Request<pb::CancelScheduledRequest>,
     ) -> Reply<pb::CancelScheduledResponse> {
         reply(internal::cancel_scheduled(self, request.into_inner()).await)
+    }
+
+    async fn erase_member(
+        &self,
+        request: Request<pb::EraseMemberRequest>,
+    ) -> Reply<pb::EraseMemberResponse> {
+        reply(internal::erase_member(self, request.into_inner()).await)
+    }
+
+    async fn export_member_data(
+        &self,
+        request: Request<pb::ExportMemberDataRequest>,
+    ) -> Reply<pb::ExportMemberDataResponse> {
+        reply(internal::export_member_data(self, request.into_inner()).await)
     }
 }

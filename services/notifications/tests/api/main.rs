@@ -11,6 +11,7 @@ mod authorization;
 mod bad_inputs;
 mod delivery;
 mod email;
+mod erasure;
 mod helpers;
 mod inbox;
 mod mail;
