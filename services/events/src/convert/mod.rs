@@ -3,6 +3,7 @@
 
 pub mod chapters;
 pub mod events;
+pub mod queries;
 pub mod rsvps;
 pub mod series;
 

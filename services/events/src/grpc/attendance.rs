@@ -2,20 +2,17 @@
 //! completion.
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::error::FieldViolation;
-use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self};
+use rendezvous_common::pagination::next_page_token;
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{
-    DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, id_or_me, member_caller, optional_member,
-};
+use super::{Events, id_field, id_or_me, member_caller, optional_member};
 use crate::convert::events::Announcement;
 use crate::convert::events::event_to_pb;
-use crate::convert::rsvps::{rsvp_to_pb, status_filter, status_pb};
-use crate::convert::{Fields, cursor_id, ids_pb};
+use crate::convert::ids_pb;
+use crate::convert::queries::{AttendeesQuery, EventRef, timed_token};
+use crate::convert::rsvps::{rsvp_to_pb, status_pb};
 use crate::convert::{count, ts};
 use crate::domain::access::{Action, AttendeeView, attendee_view, authorize};
 use crate::domain::event::EventRow;
@@ -31,47 +28,25 @@ impl Events {
         request: Request<pb::ListAttendeesRequest>,
     ) -> Result<pb::ListAttendeesResponse> {
         let me = member_caller(&request)?;
-        let req = request.into_inner();
-        let mut f = Fields::new();
-        let id = f.or_default(validate::id("event_id", &req.event_id));
-        let mut statuses = Vec::new();
-        for (i, s) in req.statuses.iter().enumerate() {
-            match status_filter(*s) {
-                Some(name) => statuses.push(name),
-                None => f.push(FieldViolation::new(
-                    format!("statuses[{i}]"),
-                    "is not a known RSVP status",
-                )),
-            }
-        }
-        if statuses.is_empty() {
-            statuses = vec![RsvpState::Confirmed, RsvpState::Waitlisted];
-        }
-        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-        let scope = format!("ListAttendees/{}", req.event_id);
-        let after: Option<(i64, String)> =
-            f.or_default(self.0.page_tokens.decode(&scope, &req.page_token));
-        f.finish(())?;
-        let (event, access) = self.event_for(id, Some(me), Action::ListAttendees).await?;
+        let q = AttendeesQuery::try_from((request.get_ref(), &self.0.page_tokens))?;
+        let (event, access) = self
+            .event_for(q.event_id, Some(me), Action::ListAttendees)
+            .await?;
         // Hosts and full co-hosts; a check-in-only co-host may only check people in.
         let manages = event.is_manager(me);
-        let after = match after {
-            Some((micros, member)) => Some((
-                DateTime::from_timestamp_micros(micros).ok_or_else(|| {
-                    Error::field("page_token", "not a page token issued by this method")
-                })?,
-                cursor_id(&member)?,
-            )),
-            None => None,
-        };
         let mut rows = self
             .0
             .store
-            .rsvps(event.id, &statuses, req.checked_in_only, after, limit + 1)
+            .rsvps(
+                event.id,
+                &q.statuses,
+                q.checked_in_only,
+                q.after,
+                q.limit + 1,
+            )
             .await?;
-        let next_page_token = next_page_token(&mut rows, limit, |r| {
-            let cursor = (r.created_at.timestamp_micros(), r.member_id.to_string());
-            self.0.page_tokens.encode(&scope, &cursor)
+        let next_page_token = next_page_token(&mut rows, q.limit, |r| {
+            timed_token(&self.0.page_tokens, &q.scope, r.created_at, r.member_id)
         });
         let mut attendees = Vec::with_capacity(rows.len());
         let mut hidden = 0;
@@ -113,7 +88,7 @@ impl Events {
         request: Request<pb::GetAttendanceSummaryRequest>,
     ) -> Result<pb::GetAttendanceSummaryResponse> {
         let viewer = optional_member(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self.visible_event(id, viewer).await?;
         let counts = self.0.store.status_counts(event.id).await?;
         let of = |name: &str| {
@@ -202,7 +177,7 @@ impl Events {
         request: Request<pb::GetCheckInCodeRequest>,
     ) -> Result<pb::GetCheckInCodeResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self
             .event_for(id, Some(me), Action::SeeCheckInCode)
             .await?
@@ -220,7 +195,7 @@ impl Events {
         request: Request<pb::RotateCheckInCodeRequest>,
     ) -> Result<pb::RotateCheckInCodeResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self.event_for(id, Some(me), Action::Manage).await?.0;
         let code = crate::domain::event::new_check_in_code();
         self.0
@@ -284,7 +259,7 @@ impl Events {
         request: Request<pb::CompleteEventRequest>,
     ) -> Result<pb::CompleteEventResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self.event_for(id, Some(me), Action::Manage).await?.0;
         let now = self.now();
         if now < event.start_at {

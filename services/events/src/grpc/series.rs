@@ -1,15 +1,16 @@
 //! Recurring series: create, read, list, edit, cancel.
 
-use rendezvous_common::pagination::{next_page_token, page_size};
+use rendezvous_common::pagination::next_page_token;
 use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, member_caller, optional_member};
+use super::{Events, id_field, member_caller, optional_member};
 use crate::convert::events::visibility_name;
+use crate::convert::ids_pb;
+use crate::convert::queries::{ListSeriesQuery, SeriesRef, id_token};
 use crate::convert::series::{SeriesCancellation, apply_mask, series_to_pb};
-use crate::convert::{Fields, cursor_id, ids_pb};
 use crate::domain::event::{EventState, EventVisibility};
 use crate::domain::series::{SeriesSpec, SeriesState};
 use crate::error::{Error, Result};
@@ -65,7 +66,7 @@ impl Events {
         request: Request<pb::GetSeriesRequest>,
     ) -> Result<pb::GetSeriesResponse> {
         let viewer = optional_member(&request)?;
-        let id = id_field("series_id", &request.get_ref().series_id)?;
+        let SeriesRef(id) = SeriesRef::try_from(request.get_ref())?;
         let row = self
             .0
             .store
@@ -85,31 +86,14 @@ impl Events {
         request: Request<pb::ListSeriesRequest>,
     ) -> Result<pb::ListSeriesResponse> {
         let me = optional_member(&request)?;
-        let req = request.into_inner();
-        let mut f = Fields::new();
-        let chapter_id = f.optional_id("chapter_id", &req.chapter_id);
-        let host_id = if req.host_id.is_empty() {
-            None
-        } else if req.host_id == "me" {
-            match me {
-                Some(me) => Some(me),
-                None => return Err(Error::Unauthenticated),
-            }
-        } else {
-            Some(f.or_default(validate::id("host_id", &req.host_id)))
-        };
-        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-        let after: Option<String> =
-            f.or_default(self.0.page_tokens.decode("ListSeries", &req.page_token));
-        let after = after.and_then(|id| f.violations().check(cursor_id(&id)));
-        f.finish(())?;
+        let q = ListSeriesQuery::try_from((request.get_ref(), &self.0.page_tokens, me))?;
         let mut rows = self
             .0
             .store
-            .list_series(chapter_id, host_id, after, limit + 1)
+            .list_series(q.chapter_id, q.host_id, q.after, q.limit + 1)
             .await?;
-        let next_page_token = next_page_token(&mut rows, limit, |s| {
-            self.0.page_tokens.encode("ListSeries", &s.id.to_string())
+        let next_page_token = next_page_token(&mut rows, q.limit, |s| {
+            id_token(&self.0.page_tokens, ListSeriesQuery::SCOPE, s.id)
         });
         let mut visible = Vec::with_capacity(rows.len());
         for row in &rows {
