@@ -9,10 +9,12 @@ use uuid::Uuid;
 
 use super::{Events, id_field, id_or_me, member_caller, optional_member};
 use crate::convert::events::Announcement;
+use crate::convert::events::EventRef;
 use crate::convert::events::event_to_pb;
 use crate::convert::ids_pb;
-use crate::convert::queries::{AttendeesQuery, EventRef, timed_token};
+use crate::convert::rsvps::AttendeesQuery;
 use crate::convert::rsvps::{rsvp_to_pb, status_pb};
+use crate::convert::timed_token;
 use crate::convert::{count, ts};
 use crate::domain::access::{Action, AttendeeView, attendee_view, authorize};
 use crate::domain::event::EventRow;

@@ -6,7 +6,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{Events, member_caller, optional_member};
-use crate::convert::queries::{EventRef, FeedRef};
+use crate::convert::events::{EventRef, FeedRef};
 use rand::RngCore as _;
 use rand::rngs::OsRng;
 use sha2::{Digest as _, Sha256};

@@ -12,10 +12,9 @@ use tonic::Request;
 
 use super::{Reply, id_or_me, member_caller, reply};
 use crate::convert::Fields;
+use crate::convert::chapters::{ChapterMembersQuery, ChapterRef, ChaptersQuery};
 use crate::convert::chapters::{chapter_edit, chapter_to_pb, member_to_pb, new_chapter};
-use crate::convert::queries::{
-    ChapterMembersQuery, ChapterRef, ChaptersQuery, id_token, timed_token,
-};
+use crate::convert::{id_token, timed_token};
 use crate::error::Error;
 use crate::store::Store;
 

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::{Events, id_field, member_caller, optional_member};
 use crate::convert::events::{Cancellation, CohostChange, EventUpdate, event_to_pb, new_event};
-use crate::convert::queries::{EventRef, ListEventsQuery, TimedPage, timed_token};
+use crate::convert::events::{EventRef, ListEventsQuery, TimedPage};
+use crate::convert::timed_token;
 use crate::domain::event::haversine_km;
 use crate::error::{Error, Result};
 

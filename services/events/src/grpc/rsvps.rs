@@ -6,7 +6,8 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{Events, member_caller};
-use crate::convert::queries::{EventRef, RsvpQuery};
+use crate::convert::events::EventRef;
+use crate::convert::rsvps::RsvpQuery;
 use crate::convert::rsvps::{Answer, Decision, rsvp_to_pb};
 use crate::domain::access::{Action, authorize};
 use crate::domain::rsvp::Transition;

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::{Events, id_field, member_caller, optional_member};
 use crate::convert::events::visibility_name;
+use crate::convert::id_token;
 use crate::convert::ids_pb;
-use crate::convert::queries::{ListSeriesQuery, SeriesRef, id_token};
+use crate::convert::series::{ListSeriesQuery, SeriesRef};
 use crate::convert::series::{SeriesCancellation, apply_mask, series_to_pb};
 use crate::domain::event::{EventState, EventVisibility};
 use crate::domain::series::{SeriesSpec, SeriesState};
