@@ -85,7 +85,7 @@ impl Events {
         };
         Ok(pb::CreateCalendarFeedResponse {
             feed: Some(pb::CalendarFeed {
-                id,
+                id: id.to_string(),
                 url,
                 create_time: ts(created_at),
             }),
