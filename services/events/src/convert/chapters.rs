@@ -1,13 +1,15 @@
 //! Chapters between protobuf and the domain.
 
+use chrono::{DateTime, Utc};
 use rendezvous_common::error::FieldViolation;
+use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
-use super::{Fields, time_zone, ts};
-use crate::domain::chapter::{ChapterEdit, ChapterRow, MemberRow, NewChapter, Role};
+use super::{Fields, id_cursor, ids_pb, limit, time_zone, timed_cursor, ts};
+use crate::domain::chapter::{ChapterEdit, ChapterRow, MemberRow, NewChapter, Role, city_key};
 use crate::error::Error;
 
 /// Paths UpdateChapter accepts in its mask.
@@ -87,12 +89,12 @@ pub fn chapter_edit(
 
 pub fn chapter_to_pb(c: ChapterRow) -> pb::Chapter {
     pb::Chapter {
-        id: c.id,
+        id: c.id.to_string(),
         name: c.name,
         city: c.city,
         time_zone: c.time_zone,
         description: c.description,
-        organizer_ids: c.organizer_ids,
+        organizer_ids: ids_pb(&c.organizer_ids),
         member_count: i32::try_from(c.member_count).unwrap_or(i32::MAX),
         create_time: ts(c.created_at),
         update_time: ts(c.updated_at),
@@ -106,8 +108,72 @@ pub fn member_to_pb(m: &MemberRow) -> pb::ChapterMember {
         Role::Organizer => pb::ChapterRole::Organizer,
     };
     pb::ChapterMember {
-        member_id: m.member_id.clone(),
+        member_id: m.member_id.to_string(),
         role: role.into(),
         join_time: ts(m.joined_at),
+    }
+}
+
+/// A request about one chapter, by its `chapter_id`.
+#[derive(Clone, Copy, Debug)]
+pub struct ChapterRef(pub Uuid);
+
+by_id!(ChapterRef, chapter_id: GetChapterRequest, JoinChapterRequest, LeaveChapterRequest);
+
+/// A ListChapters: the city (its lower-cased key) and the page.
+#[derive(Clone, Debug)]
+pub struct ChaptersQuery {
+    pub city_key: Option<String>,
+    pub limit: u32,
+    pub after: Option<Uuid>,
+}
+
+impl ChaptersQuery {
+    pub const SCOPE: &'static str = "ListChapters";
+}
+
+impl TryFrom<(&pb::ListChaptersRequest, &PageTokens)> for ChaptersQuery {
+    type Error = Error;
+
+    fn try_from((req, tokens): (&pb::ListChaptersRequest, &PageTokens)) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let city = f.or_default(validate::text("city", &req.city, 0, 100, false));
+        let limit = limit(&mut f, req.page_size);
+        let after = id_cursor(&mut f, tokens, Self::SCOPE, &req.page_token);
+        f.finish(Self {
+            city_key: (!city.is_empty()).then(|| city_key(&city)),
+            limit,
+            after,
+        })
+    }
+}
+
+/// A ListChapterMembers: the chapter and the page.
+#[derive(Clone, Debug)]
+pub struct ChapterMembersQuery {
+    pub chapter_id: Uuid,
+    pub scope: String,
+    pub limit: u32,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+impl TryFrom<(&pb::ListChapterMembersRequest, &PageTokens)> for ChapterMembersQuery {
+    type Error = Error;
+
+    fn try_from(
+        (req, tokens): (&pb::ListChapterMembersRequest, &PageTokens),
+    ) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let chapter_id = f.or_default(validate::id("chapter_id", &req.chapter_id));
+        let limit = limit(&mut f, req.page_size);
+        // Tokens are scoped to their chapter: one cannot page another chapter with them.
+        let scope = format!("ListChapterMembers/{}", req.chapter_id);
+        let after = timed_cursor(&mut f, tokens, &scope, &req.page_token);
+        f.finish(Self {
+            chapter_id,
+            scope,
+            limit,
+            after,
+        })
     }
 }

@@ -3,22 +3,25 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::error::FieldViolation;
+use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
 use super::{
-    Fields, capacity, count, duration_pb, event_and_member, id, optional, time, time_zone, ts,
-    venue, waitlist,
+    Fields, capacity, count, duration_pb, event_and_member, id, limit, optional, optional_id_pb,
+    time, time_zone, timed_cursor, ts, venue, waitlist,
 };
 use crate::calendar::CalendarEvent;
+use crate::domain::chapter::city_key;
 use crate::domain::event::{
-    CohostRole, EventEdit, EventKind, EventRow, EventState, EventVisibility, NewEvent, check_times,
-    new_check_in_code,
+    CohostRole, EventEdit, EventKind, EventRow, EventState, EventVisibility, NewEvent,
+    bounding_box, check_times, new_check_in_code,
 };
 use crate::domain::rsvp::WaitlistMode;
 use crate::error::Error;
+use crate::store::EventFilter;
 
 const UPDATABLE_PATHS: [&str; 13] = [
     "title",
@@ -86,8 +89,8 @@ pub(crate) fn state_pb(state: EventState) -> pb::EventState {
 pub(crate) fn event_to_pb(e: &EventRow) -> pb::Event {
     pb::Event {
         id: e.id.to_string(),
-        chapter_id: e.chapter_id.clone().unwrap_or_default(),
-        series_id: e.series_id.clone().unwrap_or_default(),
+        chapter_id: optional_id_pb(e.chapter_id),
+        series_id: optional_id_pb(e.series_id),
         host_id: e.host_id.to_string(),
         cohosts: e
             .cohosts
@@ -517,5 +520,130 @@ impl TryFrom<&pb::InviteMembersRequest> for Invitation {
             }
         };
         f.finish(Self { event_id, invitees })
+    }
+}
+
+/// A request about one event, by its `event_id`.
+#[derive(Clone, Copy, Debug)]
+pub struct EventRef(pub Uuid);
+
+by_id!(EventRef, event_id:
+    GetEventRequest,
+    GetAttendanceSummaryRequest,
+    GetCheckInCodeRequest,
+    RotateCheckInCodeRequest,
+    CompleteEventRequest,
+    ExportEventCalendarRequest,
+    CancelRsvpRequest,
+    ClaimOfferRequest,
+);
+/// A request about one calendar feed (RevokeCalendarFeed).
+#[derive(Clone, Copy, Debug)]
+pub struct FeedRef(pub Uuid);
+
+by_id!(FeedRef, feed_id: RevokeCalendarFeedRequest);
+
+/// A ListEvents: the filter, the exact circle of `near` (the filter's box only narrows), and
+/// the page.
+#[derive(Clone, Debug)]
+pub struct ListEventsQuery {
+    /// `start_after` defaults to the time of the call, which the handler fills in.
+    pub filter: EventFilter,
+    pub start_after: Option<DateTime<Utc>>,
+    /// Latitude, longitude, radius in km.
+    pub near: Option<(f64, f64, f64)>,
+    pub limit: u32,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+impl ListEventsQuery {
+    pub const SCOPE: &'static str = "ListEvents";
+}
+
+fn near(f: &mut Fields, near: &pb::GeoFilter) -> (f64, f64, f64) {
+    if !(near.latitude.is_finite() && (-90.0..=90.0).contains(&near.latitude)) {
+        f.push(FieldViolation::new(
+            "near.latitude",
+            "must be between -90 and 90",
+        ));
+    }
+    if !(near.longitude.is_finite() && (-180.0..=180.0).contains(&near.longitude)) {
+        f.push(FieldViolation::new(
+            "near.longitude",
+            "must be between -180 and 180",
+        ));
+    }
+    if !(near.radius_km.is_finite() && near.radius_km > 0.0 && near.radius_km <= 20_000.0) {
+        f.push(FieldViolation::new(
+            "near.radius_km",
+            "must be greater than 0 and at most 20000",
+        ));
+    }
+    (near.latitude, near.longitude, near.radius_km)
+}
+
+impl TryFrom<(&pb::ListEventsRequest, &PageTokens)> for ListEventsQuery {
+    type Error = Error;
+
+    fn try_from((req, tokens): (&pb::ListEventsRequest, &PageTokens)) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let city = f.or_default(validate::text("city", &req.city, 0, 100, false));
+        let chapter_id = f.optional_id("chapter_id", &req.chapter_id);
+        let host_id = f.optional_id("host_id", &req.host_id);
+        let series_id = f.optional_id("series_id", &req.series_id);
+        let start_after = f.or_default(time("start_after", req.start_after.as_ref()));
+        let start_before = f.or_default(time("start_before", req.start_before.as_ref()));
+        let query = f.or_default(validate::text("query", &req.query, 0, 200, false));
+        let near = req.near.as_ref().map(|n| near(&mut f, n));
+        let limit = limit(&mut f, req.page_size);
+        let after = timed_cursor(&mut f, tokens, Self::SCOPE, &req.page_token);
+        let filter = EventFilter {
+            city_key: (!city.is_empty()).then(|| city_key(&city)),
+            chapter_id,
+            start_after: DateTime::<Utc>::UNIX_EPOCH,
+            start_before,
+            words: query
+                .to_lowercase()
+                .split_whitespace()
+                .take(10)
+                .map(str::to_owned)
+                .collect(),
+            bbox: near.map(|(lat, lon, r)| bounding_box(lat, lon, r)),
+            host_id,
+            series_id,
+        };
+        f.finish(Self {
+            filter,
+            start_after,
+            near,
+            limit,
+            after,
+        })
+    }
+}
+
+/// A page of a list bound to one scope (ListMyEvents of a member).
+#[derive(Clone, Debug)]
+pub struct TimedPage {
+    pub scope: String,
+    pub limit: u32,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+impl TryFrom<(&pb::ListMyEventsRequest, &PageTokens, Uuid)> for TimedPage {
+    type Error = Error;
+
+    fn try_from(
+        (req, tokens, me): (&pb::ListMyEventsRequest, &PageTokens, Uuid),
+    ) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let limit = limit(&mut f, req.page_size);
+        let scope = format!("ListMyEvents/{me}");
+        let after = timed_cursor(&mut f, tokens, &scope, &req.page_token);
+        f.finish(Self {
+            scope,
+            limit,
+            after,
+        })
     }
 }

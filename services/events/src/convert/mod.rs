@@ -1,5 +1,22 @@
 //! Conversions at the edge: protobuf requests into domain types (collecting every field
 //! violation at once) and domain types back into protobuf messages. Nothing here does I/O.
+//! Write and read requests alike convert with `TryFrom`; a list request converts together
+//! with the service's [`PageTokens`] (its page token is read here) and its query keeps the
+//! scope the next token is bound to.
+
+/// `TryFrom<&pb::X>` for a request type that is one id: the UUID in `$field`, or the
+/// violation naming it.
+macro_rules! by_id {
+    ($target:ident, $field:ident: $($request:ident),+ $(,)?) => {
+        $(impl TryFrom<&pb::$request> for $target {
+            type Error = Error;
+
+            fn try_from(req: &pb::$request) -> Result<Self, Error> {
+                Ok(Self(validate::id(stringify!($field), &req.$field)?))
+            }
+        })+
+    };
+}
 
 pub mod chapters;
 pub mod events;
@@ -9,6 +26,7 @@ pub mod series;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use rendezvous_common::error::FieldViolation;
+use rendezvous_common::pagination::{PageTokens, page_size};
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::{Duration as PbDuration, Timestamp};
@@ -50,8 +68,8 @@ impl Fields {
 
     /// An optional id filter: `None` when `value` is empty, else the parsed id (a malformed one
     /// is noted as a violation of `field`).
-    pub fn optional_id(&mut self, field: &str, value: &str) -> Option<String> {
-        (!value.is_empty()).then(|| self.or_default(validate::id(field, value)).to_string())
+    pub fn optional_id(&mut self, field: &str, value: &str) -> Option<Uuid> {
+        (!value.is_empty()).then(|| self.or_default(validate::id(field, value)))
     }
 
     pub fn push(&mut self, violation: FieldViolation) {
@@ -88,9 +106,25 @@ pub fn event_and_member(f: &mut Fields, event_id: &str, member_id: &str) -> (Uui
     (id(f, "event_id", event_id), id(f, "member_id", member_id))
 }
 
+/// The id a page token's cursor carries (tokens spell ids as text).
+pub fn cursor_id(id: &str) -> Result<Uuid, FieldViolation> {
+    Uuid::try_parse(id)
+        .map_err(|_| FieldViolation::new("page_token", "not a page token issued by this method"))
+}
+
 /// An optional text field kept as `None` when empty (etags, request ids).
 pub fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// An optional id as the wire spells it: empty for none.
+pub(crate) fn optional_id_pb(id: Option<Uuid>) -> String {
+    id.map(|id| id.to_string()).unwrap_or_default()
+}
+
+/// Ids as the wire spells them.
+pub(crate) fn ids_pb(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
 }
 
 pub(crate) fn ts(at: DateTime<Utc>) -> Option<Timestamp> {
@@ -232,4 +266,55 @@ pub(crate) fn waitlist(
             WaitlistMode::Automatic,
         ),
     }
+}
+
+/// Page size when a request names none.
+const DEFAULT_PAGE_SIZE: u32 = 20;
+/// Largest page; larger requests are clamped.
+const MAX_PAGE_SIZE: u32 = 100;
+
+/// Where the next page of a list ordered by time starts: after `(time µs, id)`, as tokens
+/// spell it.
+type TimedCursor = (i64, String);
+
+/// The page size a list request asks for: 0 is the default, more than the largest is clamped.
+pub(crate) fn limit(f: &mut Fields, requested: i32) -> u32 {
+    f.or_default(page_size(requested, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE))
+}
+
+/// The `(time, id)` a page token of `scope` carries, if any.
+pub(crate) fn timed_cursor(
+    f: &mut Fields,
+    tokens: &PageTokens,
+    scope: &str,
+    token: &str,
+) -> Option<(DateTime<Utc>, Uuid)> {
+    let cursor: Option<TimedCursor> = f.or_default(tokens.decode(scope, token));
+    let (micros, id) = cursor?;
+    let at = DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| FieldViolation::new("page_token", "not a page token issued by this method"));
+    let at = f.violations().check(at)?;
+    f.violations().check(cursor_id(&id)).map(|id| (at, id))
+}
+
+/// The id a page token of `scope` carries, if any.
+pub(crate) fn id_cursor(
+    f: &mut Fields,
+    tokens: &PageTokens,
+    scope: &str,
+    token: &str,
+) -> Option<Uuid> {
+    let cursor: Option<String> = f.or_default(tokens.decode(scope, token));
+    cursor.and_then(|id| f.violations().check(cursor_id(&id)))
+}
+
+/// The token of the page after `(at, id)`.
+pub fn timed_token(tokens: &PageTokens, scope: &str, at: DateTime<Utc>, id: Uuid) -> String {
+    let cursor: TimedCursor = (at.timestamp_micros(), id.to_string());
+    tokens.encode(scope, &cursor)
+}
+
+/// The token of the page after `id`.
+pub fn id_token(tokens: &PageTokens, scope: &str, id: Uuid) -> String {
+    tokens.encode(scope, &id.to_string())
 }

@@ -1,12 +1,14 @@
 //! RSVPs between protobuf and the domain.
 
+use chrono::{DateTime, Utc};
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::pagination::PageTokens;
 use rendezvous_proto::events::v1 as pb;
 
-use rendezvous_common::error::FieldViolation;
 use rendezvous_common::validate;
 use uuid::Uuid;
 
-use super::{Fields, event_and_member, id, ts};
+use super::{Fields, event_and_member, id, limit, timed_cursor, ts};
 use crate::domain::rsvp::{Intent, RsvpState, RsvpVisibility};
 use crate::error::Error;
 use crate::store::RsvpRow;
@@ -130,8 +132,8 @@ pub(crate) fn status_filter(status: i32) -> Option<RsvpState> {
 
 pub(crate) fn rsvp_to_pb(r: &RsvpRow) -> pb::Rsvp {
     pb::Rsvp {
-        event_id: r.event_id.clone(),
-        member_id: r.member_id.clone(),
+        event_id: r.event_id.to_string(),
+        member_id: r.member_id.to_string(),
         status: status_pb(r.state).into(),
         waitlist_position: r
             .waitlist_position
@@ -147,5 +149,75 @@ pub(crate) fn rsvp_to_pb(r: &RsvpRow) -> pb::Rsvp {
         check_in_time: r.checked_in_at.and_then(ts),
         create_time: ts(r.created_at),
         update_time: ts(r.updated_at),
+    }
+}
+
+/// A GetRsvp: the event, and whose RSVP (the caller's when `member_id` is empty or `me`).
+#[derive(Clone, Copy, Debug)]
+pub struct RsvpQuery {
+    pub event_id: Uuid,
+    pub member_id: Uuid,
+}
+
+impl TryFrom<(&pb::GetRsvpRequest, Uuid)> for RsvpQuery {
+    type Error = Error;
+
+    fn try_from((req, me): (&pb::GetRsvpRequest, Uuid)) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = f.or_default(validate::id("event_id", &req.event_id));
+        let member_id = match req.member_id.as_str() {
+            "" | "me" => me,
+            other => f.or_default(validate::id("member_id", other)),
+        };
+        f.finish(Self {
+            event_id,
+            member_id,
+        })
+    }
+}
+
+/// A ListAttendees: the event, the statuses asked for (confirmed and wait-listed when none),
+/// and the page.
+#[derive(Clone, Debug)]
+pub struct AttendeesQuery {
+    pub event_id: Uuid,
+    pub statuses: Vec<RsvpState>,
+    pub checked_in_only: bool,
+    pub scope: String,
+    pub limit: u32,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+}
+
+impl TryFrom<(&pb::ListAttendeesRequest, &PageTokens)> for AttendeesQuery {
+    type Error = Error;
+
+    fn try_from((req, tokens): (&pb::ListAttendeesRequest, &PageTokens)) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = f.or_default(validate::id("event_id", &req.event_id));
+        let mut statuses = Vec::new();
+        for (i, s) in req.statuses.iter().enumerate() {
+            match status_filter(*s) {
+                Some(name) => statuses.push(name),
+                None => f.push(FieldViolation::new(
+                    format!("statuses[{i}]"),
+                    "is not a known RSVP status",
+                )),
+            }
+        }
+        if statuses.is_empty() {
+            statuses = vec![RsvpState::Confirmed, RsvpState::Waitlisted];
+        }
+        let limit = limit(&mut f, req.page_size);
+        // Tokens are scoped to their event: one cannot page another event with them.
+        let scope = format!("ListAttendees/{}", req.event_id);
+        let after = timed_cursor(&mut f, tokens, &scope, &req.page_token);
+        f.finish(Self {
+            event_id,
+            statuses,
+            checked_in_only: req.checked_in_only,
+            scope,
+            limit,
+            after,
+        })
     }
 }

@@ -5,13 +5,16 @@
 use chrono::Duration;
 use chrono_tz::Tz;
 use rendezvous_common::error::FieldViolation;
+use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
 use super::events::{kind_name, visibility_name};
-use super::{Fields, capacity, duration, id, time, ts, venue, waitlist};
+use super::{
+    Fields, capacity, duration, id, id_cursor, limit, optional_id_pb, time, ts, venue, waitlist,
+};
 use crate::domain::event::{EventKind, EventVisibility};
 use crate::domain::recurrence::{self, End, Frequency, MonthlyDay, Rule};
 use crate::domain::series::{SeriesSpec, SeriesState};
@@ -240,9 +243,9 @@ impl TryFrom<&pb::Series> for SeriesSpec {
 
 pub(crate) fn series_to_pb(row: &SeriesRow) -> pb::Series {
     pb::Series {
-        id: row.id.clone(),
-        chapter_id: row.chapter_id.clone().unwrap_or_default(),
-        host_id: row.host_id.clone(),
+        id: row.id.to_string(),
+        chapter_id: optional_id_pb(row.chapter_id),
+        host_id: row.host_id.to_string(),
         state: match row.state {
             SeriesState::Active => pb::SeriesState::Active,
             SeriesState::Cancelled => pb::SeriesState::Cancelled,
@@ -321,5 +324,49 @@ impl TryFrom<&pb::CancelSeriesRequest> for SeriesCancellation {
         let series_id = id(&mut f, "series_id", &req.series_id);
         let reason = f.or_default(validate::text("reason", &req.reason, 0, 1000, true));
         f.finish(Self { series_id, reason })
+    }
+}
+
+/// A request about one series (GetSeries).
+#[derive(Clone, Copy, Debug)]
+pub struct SeriesRef(pub Uuid);
+
+by_id!(SeriesRef, series_id: GetSeriesRequest);
+
+/// A ListSeries: optional chapter and host (`me` for the caller), and the page.
+#[derive(Clone, Copy, Debug)]
+pub struct ListSeriesQuery {
+    pub chapter_id: Option<Uuid>,
+    pub host_id: Option<Uuid>,
+    pub limit: u32,
+    pub after: Option<Uuid>,
+}
+
+impl ListSeriesQuery {
+    pub const SCOPE: &'static str = "ListSeries";
+}
+
+impl TryFrom<(&pb::ListSeriesRequest, &PageTokens, Option<Uuid>)> for ListSeriesQuery {
+    type Error = Error;
+
+    /// `me` is the caller, if signed in; `host_id: me` of an anonymous caller is refused.
+    fn try_from(
+        (req, tokens, me): (&pb::ListSeriesRequest, &PageTokens, Option<Uuid>),
+    ) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let chapter_id = f.optional_id("chapter_id", &req.chapter_id);
+        let host_id = match (req.host_id.as_str(), me) {
+            ("me", Some(me)) => Some(me),
+            ("me", None) => return Err(Error::Unauthenticated),
+            (host, _) => f.optional_id("host_id", host),
+        };
+        let limit = limit(&mut f, req.page_size);
+        let after = id_cursor(&mut f, tokens, Self::SCOPE, &req.page_token);
+        f.finish(Self {
+            chapter_id,
+            host_id,
+            limit,
+            after,
+        })
     }
 }

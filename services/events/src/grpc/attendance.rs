@@ -2,19 +2,19 @@
 //! completion.
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::error::FieldViolation;
-use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self};
+use rendezvous_common::pagination::next_page_token;
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
+use uuid::Uuid;
 
-use super::{
-    DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, id_or_me, member_caller, optional_member,
-};
-use crate::convert::Fields;
+use super::{Events, id_field, id_or_me, member_caller, optional_member};
 use crate::convert::events::Announcement;
+use crate::convert::events::EventRef;
 use crate::convert::events::event_to_pb;
-use crate::convert::rsvps::{rsvp_to_pb, status_filter, status_pb};
+use crate::convert::ids_pb;
+use crate::convert::rsvps::AttendeesQuery;
+use crate::convert::rsvps::{rsvp_to_pb, status_pb};
+use crate::convert::timed_token;
 use crate::convert::{count, ts};
 use crate::domain::access::{Action, AttendeeView, attendee_view, authorize};
 use crate::domain::event::EventRow;
@@ -30,64 +30,41 @@ impl Events {
         request: Request<pb::ListAttendeesRequest>,
     ) -> Result<pb::ListAttendeesResponse> {
         let me = member_caller(&request)?;
-        let req = request.into_inner();
-        let mut f = Fields::new();
-        let id = f.or_default(validate::id("event_id", &req.event_id));
-        let mut statuses = Vec::new();
-        for (i, s) in req.statuses.iter().enumerate() {
-            match status_filter(*s) {
-                Some(name) => statuses.push(name),
-                None => f.push(FieldViolation::new(
-                    format!("statuses[{i}]"),
-                    "is not a known RSVP status",
-                )),
-            }
-        }
-        if statuses.is_empty() {
-            statuses = vec![RsvpState::Confirmed, RsvpState::Waitlisted];
-        }
-        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-        let scope = format!("ListAttendees/{}", req.event_id);
-        let after: Option<(i64, String)> =
-            f.or_default(self.0.page_tokens.decode(&scope, &req.page_token));
-        f.finish(())?;
-        let me_s = me.to_string();
-        let (event, access) = self.event_for(id, Some(me), Action::ListAttendees).await?;
+        let q = AttendeesQuery::try_from((request.get_ref(), &self.0.page_tokens))?;
+        let (event, access) = self
+            .event_for(q.event_id, Some(me), Action::ListAttendees)
+            .await?;
         // Hosts and full co-hosts; a check-in-only co-host may only check people in.
         let manages = event.is_manager(me);
-        let after = match after {
-            Some((micros, member)) => Some((
-                DateTime::from_timestamp_micros(micros).ok_or_else(|| {
-                    Error::field("page_token", "not a page token issued by this method")
-                })?,
-                member,
-            )),
-            None => None,
-        };
         let mut rows = self
             .0
             .store
-            .rsvps(event.id, &statuses, req.checked_in_only, after, limit + 1)
+            .rsvps(
+                event.id,
+                &q.statuses,
+                q.checked_in_only,
+                q.after,
+                q.limit + 1,
+            )
             .await?;
-        let next_page_token = next_page_token(&mut rows, limit, |r| {
-            let cursor = (r.created_at.timestamp_micros(), r.member_id.clone());
-            self.0.page_tokens.encode(&scope, &cursor)
+        let next_page_token = next_page_token(&mut rows, q.limit, |r| {
+            timed_token(&self.0.page_tokens, &q.scope, r.created_at, r.member_id)
         });
         let mut attendees = Vec::with_capacity(rows.len());
         let mut hidden = 0;
         for r in &rows {
             let visible =
-                match attendee_view(manages, r.member_id == me_s, access.confirmed, r.visibility) {
+                match attendee_view(manages, r.member_id == me, access.confirmed, r.visibility) {
                     AttendeeView::Visible => true,
                     AttendeeView::IfConnected => match &self.0.members {
-                        Some(m) => m.are_connected(&me_s, &r.member_id).await?.connected,
+                        Some(m) => m.are_connected(me, r.member_id).await?.connected,
                         None => false,
                     },
                     AttendeeView::Hidden => false,
                 };
             if visible {
                 attendees.push(pb::Attendee {
-                    member_id: r.member_id.clone(),
+                    member_id: r.member_id.to_string(),
                     status: status_pb(r.state).into(),
                     waitlist_position: r
                         .waitlist_position
@@ -113,7 +90,7 @@ impl Events {
         request: Request<pb::GetAttendanceSummaryRequest>,
     ) -> Result<pb::GetAttendanceSummaryResponse> {
         let viewer = optional_member(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self.visible_event(id, viewer).await?;
         let counts = self.0.store.status_counts(event.id).await?;
         let of = |name: &str| {
@@ -126,30 +103,29 @@ impl Events {
         let mut unmet = 0;
         let mut visible_unmet = Vec::new();
         if let (Some(me), Some(members)) = (viewer, &self.0.members) {
-            let me_s = me.to_string();
             let going = self
                 .0
                 .store
                 .rsvps(event.id, &[RsvpState::Confirmed], false, None, 10_000)
                 .await?;
-            let ids: Vec<String> = going
+            let ids: Vec<Uuid> = going
                 .iter()
-                .map(|r| r.member_id.clone())
-                .filter(|m| *m != me_s)
+                .map(|r| r.member_id)
+                .filter(|m| *m != me)
                 .collect();
             if !ids.is_empty() {
-                unmet = members.count_unmet(&me_s, ids).await?;
+                unmet = members.count_unmet(me, &ids).await?;
             }
             if unmet > 0 {
-                let i_am_confirmed = going.iter().any(|r| r.member_id == me_s);
-                for r in going.iter().filter(|r| r.member_id != me_s) {
+                let i_am_confirmed = going.iter().any(|r| r.member_id == me);
+                for r in going.iter().filter(|r| r.member_id != me) {
                     let may_see =
                         attendee_view(event.is_manager(me), false, i_am_confirmed, r.visibility)
                             != AttendeeView::Hidden;
                     if may_see {
-                        let c = members.are_connected(&me_s, &r.member_id).await?;
+                        let c = members.are_connected(me, r.member_id).await?;
                         if c.connected && !c.met_in_person {
-                            visible_unmet.push(r.member_id.clone());
+                            visible_unmet.push(r.member_id);
                         }
                     }
                 }
@@ -166,7 +142,7 @@ impl Events {
                 checked_in_count: count(i64::try_from(checked_in).unwrap_or(i64::MAX)),
                 no_show_count: count(event.no_show_count),
                 unmet_connections_going_count: count(unmet),
-                visible_unmet_connection_ids: visible_unmet,
+                visible_unmet_connection_ids: ids_pb(&visible_unmet),
             }),
         })
     }
@@ -203,7 +179,7 @@ impl Events {
         request: Request<pb::GetCheckInCodeRequest>,
     ) -> Result<pb::GetCheckInCodeResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self
             .event_for(id, Some(me), Action::SeeCheckInCode)
             .await?
@@ -221,7 +197,7 @@ impl Events {
         request: Request<pb::RotateCheckInCodeRequest>,
     ) -> Result<pb::RotateCheckInCodeResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self.event_for(id, Some(me), Action::Manage).await?.0;
         let code = crate::domain::event::new_check_in_code();
         self.0
@@ -285,7 +261,7 @@ impl Events {
         request: Request<pb::CompleteEventRequest>,
     ) -> Result<pb::CompleteEventResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self.event_for(id, Some(me), Action::Manage).await?.0;
         let now = self.now();
         if now < event.start_at {

@@ -5,7 +5,8 @@ use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{Events, id_field, member_caller, optional_member};
+use super::{Events, member_caller, optional_member};
+use crate::convert::events::{EventRef, FeedRef};
 use rand::RngCore as _;
 use rand::rngs::OsRng;
 use sha2::{Digest as _, Sha256};
@@ -21,7 +22,7 @@ impl Events {
         request: Request<pb::ExportEventCalendarRequest>,
     ) -> Result<pb::ExportEventCalendarResponse> {
         let viewer = optional_member(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self.visible_event(id, viewer).await?;
         let ics = calendar::calendar(&event.title, &[calendar_event(&event)]);
         Ok(pb::ExportEventCalendarResponse {
@@ -84,7 +85,7 @@ impl Events {
         };
         Ok(pb::CreateCalendarFeedResponse {
             feed: Some(pb::CalendarFeed {
-                id,
+                id: id.to_string(),
                 url,
                 create_time: ts(created_at),
             }),
@@ -96,7 +97,7 @@ impl Events {
         request: Request<pb::RevokeCalendarFeedRequest>,
     ) -> Result<pb::RevokeCalendarFeedResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("feed_id", &request.get_ref().feed_id)?;
+        let FeedRef(id) = FeedRef::try_from(request.get_ref())?;
         if !self.0.store.revoke_feed(id, me, self.now()).await? {
             return Err(Error::NotFound("calendar feed"));
         }

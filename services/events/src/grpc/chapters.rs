@@ -5,22 +5,19 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::{DbErrorKind, classify_db_error};
-use rendezvous_common::pagination::{PageTokens, next_page_token, page_size};
+use rendezvous_common::pagination::{PageTokens, next_page_token};
 use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
 use super::{Reply, id_or_me, member_caller, reply};
 use crate::convert::Fields;
+use crate::convert::chapters::{ChapterMembersQuery, ChapterRef, ChaptersQuery};
 use crate::convert::chapters::{chapter_edit, chapter_to_pb, member_to_pb, new_chapter};
-use crate::domain::chapter::city_key;
+use crate::convert::{id_token, timed_token};
 use crate::error::Error;
 use crate::store::Store;
 
-/// Page size when a request names none.
-const DEFAULT_PAGE_SIZE: u32 = 20;
-/// Largest page; larger requests are clamped.
-const MAX_PAGE_SIZE: u32 = 100;
 struct State {
     store: Store,
     clock: Clock,
@@ -44,9 +41,6 @@ impl Chapters {
         self.0.clock.now_micros()
     }
 }
-
-/// Where the next page of ListChapterMembers starts: after `(joined_at µs, member id)`.
-type MembersCursor = (i64, String);
 
 #[tonic::async_trait]
 impl pb::chapter_service_server::ChapterService for Chapters {
@@ -85,7 +79,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
     ) -> Reply<pb::GetChapterResponse> {
         reply(
             async {
-                let id = validate::id("chapter_id", &request.get_ref().chapter_id)?;
+                let ChapterRef(id) = ChapterRef::try_from(request.get_ref())?;
                 let chapter = self
                     .0
                     .store
@@ -106,22 +100,14 @@ impl pb::chapter_service_server::ChapterService for Chapters {
     ) -> Reply<pb::ListChaptersResponse> {
         reply(
             async {
-                let req = request.into_inner();
-                let mut f = Fields::new();
-                let city = f.or_default(validate::text("city", &req.city, 0, 100, false));
-                let limit =
-                    f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-                let after: Option<String> =
-                    f.or_default(self.0.page_tokens.decode("ListChapters", &req.page_token));
-                f.finish(())?;
-                let city_key = (!city.is_empty()).then(|| city_key(&city));
+                let q = ChaptersQuery::try_from((request.get_ref(), &self.0.page_tokens))?;
                 let mut rows = self
                     .0
                     .store
-                    .list_chapters(city_key.as_deref(), after.as_deref(), limit + 1)
+                    .list_chapters(q.city_key.as_deref(), q.after, q.limit + 1)
                     .await?;
-                let next_page_token = next_page_token(&mut rows, limit, |c| {
-                    self.0.page_tokens.encode("ListChapters", &c.id)
+                let next_page_token = next_page_token(&mut rows, q.limit, |c| {
+                    id_token(&self.0.page_tokens, ChaptersQuery::SCOPE, c.id)
                 });
                 Ok(pb::ListChaptersResponse {
                     chapters: rows.into_iter().map(chapter_to_pb).collect(),
@@ -167,7 +153,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
         reply(
             async {
                 let me = member_caller(&request)?;
-                let id = validate::id("chapter_id", &request.get_ref().chapter_id)?;
+                let ChapterRef(id) = ChapterRef::try_from(request.get_ref())?;
                 let chapter = self.0.store.join_chapter(id, me, self.now()).await?;
                 Ok(pb::JoinChapterResponse {
                     chapter: Some(chapter_to_pb(chapter)),
@@ -184,7 +170,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
         reply(
             async {
                 let me = member_caller(&request)?;
-                let id = validate::id("chapter_id", &request.get_ref().chapter_id)?;
+                let ChapterRef(id) = ChapterRef::try_from(request.get_ref())?;
                 self.0.store.leave_chapter(id, me, self.now()).await?;
                 Ok(pb::LeaveChapterResponse {})
             }
@@ -224,34 +210,14 @@ impl pb::chapter_service_server::ChapterService for Chapters {
         reply(
             async {
                 let me = member_caller(&request)?;
-                let req = request.into_inner();
-                let mut f = Fields::new();
-                let id = f.or_default(validate::id("chapter_id", &req.chapter_id));
-                let limit =
-                    f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-                // Tokens are scoped to their chapter: one cannot page another chapter with them.
-                let scope = format!("ListChapterMembers/{}", req.chapter_id);
-                let after: Option<MembersCursor> =
-                    f.or_default(self.0.page_tokens.decode(&scope, &req.page_token));
-                f.finish(())?;
-                let after = match after {
-                    Some((micros, member_id)) => Some((
-                        DateTime::from_timestamp_micros(micros).ok_or_else(|| {
-                            Error::field("page_token", "not a page token issued by this method")
-                        })?,
-                        member_id,
-                    )),
-                    None => None,
-                };
+                let q = ChapterMembersQuery::try_from((request.get_ref(), &self.0.page_tokens))?;
                 let mut rows = self
                     .0
                     .store
-                    .list_chapter_members(id, me, after, limit + 1)
+                    .list_chapter_members(q.chapter_id, me, q.after, q.limit + 1)
                     .await?;
-                let next_page_token = next_page_token(&mut rows, limit, |m| {
-                    let cursor: MembersCursor =
-                        (m.joined_at.timestamp_micros(), m.member_id.clone());
-                    self.0.page_tokens.encode(&scope, &cursor)
+                let next_page_token = next_page_token(&mut rows, q.limit, |m| {
+                    timed_token(&self.0.page_tokens, &q.scope, m.joined_at, m.member_id)
                 });
                 Ok(pb::ListChapterMembersResponse {
                     members: rows.iter().map(member_to_pb).collect(),

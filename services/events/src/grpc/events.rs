@@ -1,23 +1,16 @@
 //! Events: create, read, edit, publish, cancel, list, co-hosts.
 
-use chrono::{DateTime, Utc};
-use rendezvous_common::error::FieldViolation;
-use rendezvous_common::pagination::{next_page_token, page_size};
-use rendezvous_common::validate::{self};
+use rendezvous_common::pagination::next_page_token;
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, member_caller, optional_member};
-use rendezvous_common::pagination::PageTokens;
-
-use crate::convert::Fields;
+use super::{Events, id_field, member_caller, optional_member};
 use crate::convert::events::{Cancellation, CohostChange, EventUpdate, event_to_pb, new_event};
-use crate::convert::time;
-use crate::domain::chapter::city_key;
-use crate::domain::event::{EventRow, bounding_box, haversine_km};
+use crate::convert::events::{EventRef, ListEventsQuery, TimedPage};
+use crate::convert::timed_token;
+use crate::domain::event::haversine_km;
 use crate::error::{Error, Result};
-use crate::store::EventFilter;
 
 impl Events {
     pub(super) async fn create_event(
@@ -77,7 +70,7 @@ impl Events {
         request: Request<pb::GetEventRequest>,
     ) -> Result<pb::GetEventResponse> {
         let viewer = optional_member(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         let event = self.visible_event(id, viewer).await?;
         Ok(pb::GetEventResponse {
             event: Some(event_to_pb(&event)),
@@ -140,67 +133,15 @@ impl Events {
         &self,
         request: Request<pb::ListEventsRequest>,
     ) -> Result<pb::ListEventsResponse> {
-        let viewer = optional_member(&request)?
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        let req = request.into_inner();
-        let mut f = Fields::new();
-        let city = f.or_default(validate::text("city", &req.city, 0, 100, false));
-        let chapter_id = f.optional_id("chapter_id", &req.chapter_id);
-        let host_id = f.optional_id("host_id", &req.host_id);
-        let series_id = f.optional_id("series_id", &req.series_id);
-        let start_after = f.or_default(time("start_after", req.start_after.as_ref()));
-        let start_before = f.or_default(time("start_before", req.start_before.as_ref()));
-        let query = f.or_default(validate::text("query", &req.query, 0, 200, false));
-        let near = match &req.near {
-            None => None,
-            Some(near) => {
-                if !(near.latitude.is_finite() && (-90.0..=90.0).contains(&near.latitude)) {
-                    f.push(FieldViolation::new(
-                        "near.latitude",
-                        "must be between -90 and 90",
-                    ));
-                }
-                if !(near.longitude.is_finite() && (-180.0..=180.0).contains(&near.longitude)) {
-                    f.push(FieldViolation::new(
-                        "near.longitude",
-                        "must be between -180 and 180",
-                    ));
-                }
-                if !(near.radius_km.is_finite()
-                    && near.radius_km > 0.0
-                    && near.radius_km <= 20_000.0)
-                {
-                    f.push(FieldViolation::new(
-                        "near.radius_km",
-                        "must be greater than 0 and at most 20000",
-                    ));
-                }
-                Some((near.latitude, near.longitude, near.radius_km))
-            }
-        };
-        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-        let mut after = f.or_default(decode_event_cursor(
-            &self.0.page_tokens,
-            "ListEvents",
-            &req.page_token,
-        ));
-        f.finish(())?;
-        let filter = EventFilter {
-            city_key: (!city.is_empty()).then(|| city_key(&city)),
-            chapter_id,
-            start_after: start_after.unwrap_or_else(|| self.now()),
-            start_before,
-            words: query
-                .to_lowercase()
-                .split_whitespace()
-                .take(10)
-                .map(str::to_owned)
-                .collect(),
-            bbox: near.map(|(lat, lon, r)| bounding_box(lat, lon, r)),
-            host_id,
-            series_id,
-        };
+        let viewer = optional_member(&request)?;
+        let ListEventsQuery {
+            mut filter,
+            start_after,
+            near,
+            limit,
+            mut after,
+        } = ListEventsQuery::try_from((request.get_ref(), &self.0.page_tokens))?;
+        filter.start_after = start_after.unwrap_or_else(|| self.now());
         // The box narrows in SQL; the exact distance is checked here, so a page may
         // need several reads.
         let mut events = Vec::new();
@@ -209,11 +150,11 @@ impl Events {
             let batch = self
                 .0
                 .store
-                .list_events(&viewer, &filter, after.clone(), limit + 1)
+                .list_events(viewer, &filter, after, limit + 1)
                 .await?;
             exhausted = batch.len() <= limit as usize;
             if let Some(last) = batch.last() {
-                after = Some((last.start_at, last.id.to_string()));
+                after = Some((last.start_at, last.id));
             }
             events.extend(batch.into_iter().filter(|e| match near {
                 Some((lat, lon, r)) => match (e.latitude, e.longitude) {
@@ -224,7 +165,12 @@ impl Events {
             }));
         }
         let next_page_token = next_page_token(&mut events, limit, |e| {
-            event_cursor(&self.0.page_tokens, "ListEvents", e)
+            timed_token(
+                &self.0.page_tokens,
+                ListEventsQuery::SCOPE,
+                e.start_at,
+                e.id,
+            )
         });
         Ok(pb::ListEventsResponse {
             events: events.iter().map(event_to_pb).collect(),
@@ -237,23 +183,14 @@ impl Events {
         request: Request<pb::ListMyEventsRequest>,
     ) -> Result<pb::ListMyEventsResponse> {
         let me = member_caller(&request)?;
-        let req = request.into_inner();
-        let mut f = Fields::new();
-        let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
-        let scope = format!("ListMyEvents/{me}");
-        let after = f.or_default(decode_event_cursor(
-            &self.0.page_tokens,
-            &scope,
-            &req.page_token,
-        ));
-        f.finish(())?;
+        let page = TimedPage::try_from((request.get_ref(), &self.0.page_tokens, me))?;
         let mut events = self
             .0
             .store
-            .list_my_events(me, self.now(), after, limit + 1, false)
+            .list_my_events(me, self.now(), page.after, page.limit + 1, false)
             .await?;
-        let next_page_token = next_page_token(&mut events, limit, |e| {
-            event_cursor(&self.0.page_tokens, &scope, e)
+        let next_page_token = next_page_token(&mut events, page.limit, |e| {
+            timed_token(&self.0.page_tokens, &page.scope, e.start_at, e.id)
         });
         Ok(pb::ListMyEventsResponse {
             events: events.iter().map(event_to_pb).collect(),
@@ -296,28 +233,4 @@ impl Events {
             .await?;
         Ok(event_to_pb(&event))
     }
-}
-
-/// Where the next page of an event list starts: after `(start µs, id)`.
-type EventCursor = (i64, String);
-
-fn decode_event_cursor(
-    tokens: &PageTokens,
-    scope: &str,
-    token: &str,
-) -> Result<Option<(DateTime<Utc>, String)>, FieldViolation> {
-    let cursor: Option<EventCursor> = tokens.decode(scope, token)?;
-    match cursor {
-        None => Ok(None),
-        Some((micros, id)) => DateTime::from_timestamp_micros(micros)
-            .map(|at| Some((at, id)))
-            .ok_or_else(|| {
-                FieldViolation::new("page_token", "not a page token issued by this method")
-            }),
-    }
-}
-
-fn event_cursor(tokens: &PageTokens, scope: &str, e: &EventRow) -> String {
-    let cursor: EventCursor = (e.start_at.timestamp_micros(), e.id.to_string());
-    tokens.encode(scope, &cursor)
 }

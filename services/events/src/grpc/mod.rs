@@ -38,9 +38,6 @@ use crate::store::Store;
 
 pub use chapters::Chapters;
 
-const DEFAULT_PAGE_SIZE: u32 = 20;
-const MAX_PAGE_SIZE: u32 = 100;
-
 pub(crate) struct State {
     pub(crate) store: Store,
     pub(crate) clock: Clock,

@@ -1,13 +1,13 @@
 //! RSVPs: answering, reading one, and the single transitions (cancel, claim, approve,
 //! decline).
 
-use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{Events, id_field, id_or_me, member_caller};
-use crate::convert::Fields;
+use super::{Events, member_caller};
+use crate::convert::events::EventRef;
+use crate::convert::rsvps::RsvpQuery;
 use crate::convert::rsvps::{Answer, Decision, rsvp_to_pb};
 use crate::domain::access::{Action, authorize};
 use crate::domain::rsvp::Transition;
@@ -53,15 +53,10 @@ impl Events {
         request: Request<pb::GetRsvpRequest>,
     ) -> Result<pb::GetRsvpResponse> {
         let me = member_caller(&request)?;
-        let req = request.get_ref();
-        let mut f = Fields::new();
-        let id = f.or_default(validate::id("event_id", &req.event_id));
-        let member = if req.member_id.is_empty() {
-            me
-        } else {
-            f.or_default(id_or_me("member_id", &req.member_id, me))
-        };
-        f.finish(())?;
+        let RsvpQuery {
+            event_id: id,
+            member_id: member,
+        } = RsvpQuery::try_from((request.get_ref(), me))?;
         let (event, access) = self.event_for(id, Some(me), Action::See).await?;
         if member != me {
             authorize(&event, Some(me), access, Action::SeeOthersRsvp)?;
@@ -82,7 +77,7 @@ impl Events {
         request: Request<pb::CancelRsvpRequest>,
     ) -> Result<pb::CancelRsvpResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         self.visible_event(id, Some(me)).await?;
         let row = self.single(id, me, Transition::Cancel).await?;
         Ok(pb::CancelRsvpResponse { rsvp: Some(row) })
@@ -93,7 +88,7 @@ impl Events {
         request: Request<pb::ClaimOfferRequest>,
     ) -> Result<pb::ClaimOfferResponse> {
         let me = member_caller(&request)?;
-        let id = id_field("event_id", &request.get_ref().event_id)?;
+        let EventRef(id) = EventRef::try_from(request.get_ref())?;
         self.visible_event(id, Some(me)).await?;
         let row = self.single(id, me, Transition::Claim).await?;
         Ok(pb::ClaimOfferResponse { rsvp: Some(row) })

@@ -18,7 +18,8 @@ impl Store {
         token_hash: &str,
         request_id: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<(String, DateTime<Utc>, bool), sqlx::Error> {
+    ) -> Result<(Uuid, DateTime<Utc>, bool), sqlx::Error> {
+        let new_id = id;
         let id = id.to_string();
         let id = id.as_str();
         let member = member.to_string();
@@ -34,7 +35,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some((id, at)) = existing {
-                    return Ok((id, at, false));
+                    return Ok((stored_uuid(&id)?, at, false));
                 }
             }
             sqlx::query(
@@ -48,7 +49,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok((id.to_owned(), now, true))
+            Ok((new_id, now, true))
         })
     }
 
