@@ -323,12 +323,20 @@ struct RowState {
     last_error: Option<String>,
     next_attempt_at: DateTime<Utc>,
     delivered_at: Option<DateTime<Utc>>,
+    payload: String,
 }
 
 async fn row_state(db: &Db, dedupe_key: &str) -> RowState {
-    let (attempts, last_error, next_attempt_at, delivered_at) = with_db!(db, |pool| {
-        sqlx::query_as::<_, (i64, Option<String>, DateTime<Utc>, Option<DateTime<Utc>>)>(
-            "SELECT attempts, last_error, next_attempt_at, delivered_at FROM outbox \
+    type Row = (
+        i64,
+        Option<String>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        String,
+    );
+    let (attempts, last_error, next_attempt_at, delivered_at, payload) = with_db!(db, |pool| {
+        sqlx::query_as::<_, Row>(
+            "SELECT attempts, last_error, next_attempt_at, delivered_at, payload FROM outbox \
              WHERE dedupe_key = $1",
         )
         .bind(dedupe_key)
@@ -341,6 +349,7 @@ async fn row_state(db: &Db, dedupe_key: &str) -> RowState {
         last_error,
         next_attempt_at,
         delivered_at,
+        payload,
     }
 }
 
@@ -400,6 +409,8 @@ async fn rows_are_delivered_once_and_marked(backend: Backend) {
         assert_eq!(state.delivered_at, Some(micros(clock.now())));
         assert_eq!(state.attempts, 1);
         assert_eq!(state.last_error, None);
+        // What it said now lives with the receiver; the row keeps its key and times only.
+        assert_eq!(state.payload, "{}");
     }
     assert_eq!(pending_count(db).await.unwrap(), 0);
 

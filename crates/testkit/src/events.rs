@@ -16,10 +16,12 @@ use crate::{Backend, Bearer, MembersHandle, Start, TestDb, TestMember, wait_serv
 
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::events::v1::chapter_service_client::ChapterServiceClient;
+use rendezvous_proto::events::v1::event_internal_service_client::EventInternalServiceClient;
 use rendezvous_proto::events::v1::event_service_client::EventServiceClient;
 
 pub type ChapterClient = ChapterServiceClient<InterceptedService<Channel, Bearer>>;
 pub type EventClient = EventServiceClient<InterceptedService<Channel, Bearer>>;
+pub type EventInternalClient = EventInternalServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// The events service running in-process next to a [`MembersHandle`]: it verifies that
 /// members service's access tokens and shares its service secret and clock.
@@ -220,6 +222,20 @@ impl EventsWorld {
         );
         let bearer = Bearer::raw(&creds.bearer()?);
         Ok(EventServiceClient::with_interceptor(
+            self.events.channel.clone(),
+            bearer,
+        ))
+    }
+
+    /// The events internal API as the members service calls it.
+    pub fn internal(&self) -> anyhow::Result<EventInternalClient> {
+        let creds = ServiceCredentials::new(
+            "members",
+            self.members.service_secret.clone(),
+            self.clock.clone(),
+        );
+        let bearer = Bearer::raw(&creds.bearer()?);
+        Ok(EventInternalServiceClient::with_interceptor(
             self.events.channel.clone(),
             bearer,
         ))

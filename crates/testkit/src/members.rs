@@ -51,6 +51,8 @@ pub struct Start {
     pub clock: Clock,
     pub members: MembersSettings,
     pub server: ServerSettings,
+    /// The events service members tells of deleted members (none: the erasure rows wait).
+    pub events: Option<Channel>,
 }
 
 impl Start {
@@ -60,6 +62,7 @@ impl Start {
             clock: Clock::system(),
             members: MembersSettings::default(),
             server: ServerSettings::default(),
+            events: None,
         }
     }
 }
@@ -103,7 +106,7 @@ impl MembersHandle {
             settings: start.members,
             server: start.server,
             notifications,
-            events: None,
+            events: start.events,
         };
         let running = Running::spawn(&db, |shutdown| {
             rendezvous_members::run(options, listener, shutdown)

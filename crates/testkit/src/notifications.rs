@@ -39,6 +39,8 @@ pub struct StackStart {
     pub mail: Mail,
     /// Adjusts the delivery worker (attempts, back-off, poll interval).
     pub worker: fn(&mut WorkerSettings),
+    /// The events service members tells of deleted members (none: the erasure rows wait).
+    pub events: Option<Channel>,
 }
 
 impl StackStart {
@@ -52,6 +54,7 @@ impl StackStart {
                 w.base_backoff = chrono::Duration::milliseconds(50);
                 w.max_backoff = chrono::Duration::milliseconds(400);
             },
+            events: None,
         }
     }
 }
@@ -140,6 +143,7 @@ impl Stack {
         let members = MembersHandle::start_on(
             Start {
                 clock: start.clock.clone(),
+                events: start.events.clone(),
                 ..Start::new(start.backend)
             },
             members_listener,

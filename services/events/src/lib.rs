@@ -28,8 +28,12 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::relay::{self, NotificationsSink, RelaySettings};
+use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_proto::events::v1::chapter_service_server::{self, ChapterServiceServer};
+use rendezvous_proto::events::v1::event_internal_service_server::{
+    self, EventInternalServiceServer,
+};
 use rendezvous_proto::events::v1::event_service_server::{self, EventServiceServer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -105,7 +109,8 @@ pub async fn run(
         &options.token_keys,
         &options.service_secret,
         options.clock.clone(),
-    )?;
+    )?
+    .with_revocations(RevokedMembers::new());
     let chapters = Chapters::new(
         store::Store::new(options.db.clone()),
         options.clock.clone(),
@@ -125,8 +130,26 @@ pub async fn run(
             .map(|channel| MembersClient::new(channel, credentials.clone())),
         settings: options.settings.clone(),
     };
-    let events = Events::new(jobs.clone(), PageTokens::new(&options.page_token_key));
+    let events = Events::new(
+        jobs.clone(),
+        PageTokens::new(&options.page_token_key),
+        verifier.revocations().clone(),
+    );
     let mut tasks = tokio::task::JoinSet::new();
+    // Erasures handled by another replica reach this one's list within seconds.
+    tasks.spawn(revocations::keep_fresh(
+        verifier.revocations().clone(),
+        options.clock.clone(),
+        revocations::REFRESH_EVERY,
+        shutdown.clone(),
+        {
+            let store = jobs.store.clone();
+            move |since| {
+                let store = store.clone();
+                async move { store.erased_since(since).await }
+            }
+        },
+    ));
     if let Some(channel) = options.notifications.clone() {
         tasks.spawn(relay::run(
             options.db.clone(),
@@ -155,7 +178,12 @@ pub async fn run(
                 .max_encoding_message_size(limit),
         )
         .add_service(
-            EventServiceServer::new(events)
+            EventServiceServer::new(events.clone())
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit),
+        )
+        .add_service(
+            EventInternalServiceServer::new(events)
                 .max_decoding_message_size(limit)
                 .max_encoding_message_size(limit),
         );
@@ -165,6 +193,7 @@ pub async fn run(
         &[
             chapter_service_server::SERVICE_NAME,
             event_service_server::SERVICE_NAME,
+            event_internal_service_server::SERVICE_NAME,
         ],
         RpcLayer::new(verifier, &options.server),
         shutdown.clone(),

@@ -174,8 +174,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         settings: rendezvous_members::Settings::default(),
         server: args.server.settings(),
         notifications: Some(loopback(notifications_addr)?),
-        // Erasure reaches events once it serves EventInternalService.
-        events: None,
+        events: Some(loopback(events_addr)?),
     };
     let mut services = tokio::task::JoinSet::new();
     services.spawn(rendezvous_members::run(

@@ -366,7 +366,9 @@ async fn mark(
     with_db!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         for ids in delivered.chunks(IDS_PER_STATEMENT) {
-            let mut qb = QueryBuilder::new("UPDATE outbox SET delivered_at = ");
+            // A delivered row keeps its topic, key and times for operators, not what it said:
+            // the receiver holds that now (and erases it when a member is erased).
+            let mut qb = QueryBuilder::new("UPDATE outbox SET payload = '{}', delivered_at = ");
             qb.push_bind(now);
             qb.push(", attempts = attempts + 1 WHERE delivered_at IS NULL AND id IN (");
             let mut list = qb.separated(", ");

@@ -60,10 +60,15 @@ pub struct World {
 
 impl World {
     pub async fn start(backend: Backend) -> Self {
+        // Events' address first: members tells it of deleted members.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let to_events = Endpoint::from_shared(format!("http://{}", listener.local_addr().unwrap()))
+            .unwrap()
+            .connect_lazy();
         let mut start = StackStart::new(backend);
         start.clock = Clock::manual(now0());
+        start.events = Some(to_events);
         let stack = Stack::start_with(start).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let to_notifications =
             Endpoint::from_shared(format!("http://{}", stack.notifications.addr))
                 .unwrap()

@@ -20,6 +20,7 @@ macro_rules! by_id {
 
 pub mod chapters;
 pub mod events;
+pub mod internal;
 pub mod rsvps;
 pub mod series;
 

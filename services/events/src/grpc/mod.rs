@@ -8,6 +8,7 @@ mod attendance;
 mod calendars;
 pub mod chapters;
 mod events;
+mod internal;
 mod invitations;
 mod rsvps;
 mod series;
@@ -20,6 +21,7 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::PageTokens;
+use rendezvous_common::revocations::RevokedMembers;
 use rendezvous_common::server::caller;
 use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
@@ -46,6 +48,8 @@ pub(crate) struct State {
     pub(crate) members: Option<MembersClient>,
     pub(crate) settings: Settings,
     jobs: Jobs,
+    /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
+    revoked: RevokedMembers,
 }
 
 /// The event service; clone-cheap.
@@ -53,7 +57,7 @@ pub(crate) struct State {
 pub struct Events(pub(crate) Arc<State>);
 
 impl Events {
-    pub(crate) fn new(jobs: Jobs, page_tokens: PageTokens) -> Self {
+    pub(crate) fn new(jobs: Jobs, page_tokens: PageTokens, revoked: RevokedMembers) -> Self {
         let admission = Admission::new(jobs.store.clone(), jobs.clock.clone(), 64);
         Self(Arc::new(State {
             store: jobs.store.clone(),
@@ -63,6 +67,7 @@ impl Events {
             members: jobs.members.clone(),
             settings: jobs.settings.clone(),
             jobs,
+            revoked,
         }))
     }
 
@@ -87,7 +92,11 @@ impl Events {
             members,
             settings,
         };
-        Self::new(jobs, PageTokens::new(&page_token_key))
+        Self::new(
+            jobs,
+            PageTokens::new(&page_token_key),
+            RevokedMembers::new(),
+        )
     }
 
     /// See [`Jobs::sweep_once`].

@@ -48,6 +48,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "series horizon",
             include_str!("../../migrations/sqlite/0005_series_horizon.sql"),
         ),
+        (
+            7,
+            "erasure",
+            include_str!("../../migrations/sqlite/0007_erasure.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -70,6 +75,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             5,
             "series horizon",
             include_str!("../../migrations/postgres/0005_series_horizon.sql"),
+        ),
+        (
+            7,
+            "erasure",
+            include_str!("../../migrations/postgres/0007_erasure.sql"),
         ),
     ],
 };
@@ -273,12 +283,14 @@ macro_rules! event_from_row {
 
 mod attendance;
 mod chapters;
+mod erasure;
 mod events;
 mod feeds;
 mod rsvps;
 mod series;
 
 pub use attendance::{CompleteOutcome, CompleteRefusal, InviteOutcome};
+pub use erasure::{Erased, HOST_ERASED};
 pub use events::EventFilter;
 pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};
 pub use series::SeriesRow;

@@ -208,3 +208,30 @@ pub async fn rotate_check_in_code(client: &EventClient, id: &str) -> Result<Stri
     let response = client.clone().rotate_check_in_code(request).await?;
     Ok(response.into_inner().code)
 }
+
+/// The path of a calendar feed's secret URL on the feed server.
+pub fn feed_path(feed: &pb::CalendarFeed) -> String {
+    feed.url
+        .split_once("/calendar/")
+        .map(|(_, rest)| format!("/calendar/{rest}"))
+        .unwrap()
+}
+
+/// A plain HTTP/1.1 GET of `path` (a calendar app fetching a feed): the status and the whole
+/// response.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    (status, response)
+}

@@ -9,6 +9,7 @@
 
 mod authorization;
 mod chapters;
+mod erasure;
 mod events;
 mod helpers;
 mod notices;

@@ -6,7 +6,7 @@ use chrono::{DateTime, SubsecRound as _, Utc};
 use rendezvous_common::relay::{self, OutboxRow};
 use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_testkit::{Backend, Stack, backend_tests, timestamp};
+use rendezvous_testkit::{Backend, Stack, StackStart, backend_tests, timestamp};
 
 use crate::helpers::{
     EVENT_TITLE, channels_of as deliveries_of, deliver, deliveries as delivery_log, email_becomes,
@@ -97,17 +97,12 @@ async fn duplicate_keys_within_one_call_make_one_notification_each(backend: Back
 }
 
 async fn a_relay_redelivering_an_outbox_row_makes_no_second_notification(backend: Backend) {
-    let stack = Stack::start(backend).await.unwrap();
-    let zoe = stack.members.register("Zoé").await.unwrap();
-    let inbox = stack.inbox(&zoe);
-    let welcome = first_of_kind(&inbox, pb::NotificationKind::Welcome).await;
-    email_becomes(&inbox, &welcome.id, pb::DeliveryStatus::Sent).await;
-    let members_db = &stack.members.db;
-    eventually("the relay marks the outbox row delivered", || async move {
-        (relay::pending_count(members_db).await.unwrap() == 0).then_some(())
-    })
-    .await;
-    let rows: Vec<(String, String, String, String, i64)> = with_db!(members_db, |pool| {
+    // The welcome's outbox row as the relay first reads it (notifications is down, so it
+    // waits in the outbox with its payload; once delivered, only its key and times stay).
+    let start = StackStart::new(backend);
+    let (members, notifications_addr) = Stack::start_members_only(&start).await.unwrap();
+    let zoe = members.register("Zoé").await.unwrap();
+    let rows: Vec<(String, String, String, String, i64)> = with_db!(&members.db, |pool| {
         sqlx::query_as("SELECT id, topic, dedupe_key, payload, attempts FROM outbox ORDER BY id")
             .fetch_all(pool)
             .await
@@ -124,8 +119,18 @@ async fn a_relay_redelivering_an_outbox_row_makes_no_second_notification(backend
         })
         .find(|row| row.payload["recipient_id"] == zoe.id.as_str())
         .expect("the welcome's outbox row");
+    let stack = Stack::start_notifications_at(&start, members, notifications_addr)
+        .await
+        .unwrap();
+    let inbox = stack.inbox(&zoe);
+    let welcome = first_of_kind(&inbox, pb::NotificationKind::Welcome).await;
+    email_becomes(&inbox, &welcome.id, pb::DeliveryStatus::Sent).await;
+    let members_db = &stack.members.db;
+    eventually("the relay marks the outbox row delivered", || async move {
+        (relay::pending_count(members_db).await.unwrap() == 0).then_some(())
+    })
+    .await;
     assert_eq!(row.payload["kind"], "WELCOME");
-    assert_eq!(row.attempts, 1);
 
     // What a relay sends for that row, sent again as it would be by a relay that died after
     // sending and before marking it: a duplicate, twice over.
@@ -135,28 +140,39 @@ async fn a_relay_redelivering_an_outbox_row_makes_no_second_notification(backend
         assert_eq!((response.accepted_count, response.duplicate_count), (0, 1));
     }
 
-    // The relay itself redelivers the row once it looks unsent and due again.
+    // The relay itself redelivers the row once it looks unsent and due again, as a relay
+    // that died after sending and before marking leaves it.
+    let attempts: i64 = with_db!(members_db, |pool| {
+        sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
+            .bind(&row.id)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
     let past = Utc::now() - chrono::Duration::minutes(1);
     with_db!(members_db, |pool| {
-        sqlx::query("UPDATE outbox SET delivered_at = NULL, next_attempt_at = $1 WHERE id = $2")
-            .bind(past)
-            .bind(&row.id)
-            .execute(pool)
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE outbox SET delivered_at = NULL, next_attempt_at = $1, payload = $2 \
+             WHERE id = $3",
+        )
+        .bind(past)
+        .bind(row.payload.to_string())
+        .bind(&row.id)
+        .execute(pool)
+        .await
+        .unwrap();
     });
     eventually("the relay delivers the row again", || {
         let id = row.id.clone();
         async move {
-            let (delivered, attempts): (Option<DateTime<Utc>>, i64) =
-                with_db!(members_db, |pool| {
-                    sqlx::query_as("SELECT delivered_at, attempts FROM outbox WHERE id = $1")
-                        .bind(&id)
-                        .fetch_one(pool)
-                        .await
-                        .unwrap()
-                });
-            (delivered.is_some() && attempts == 2).then_some(())
+            let (delivered, now): (Option<DateTime<Utc>>, i64) = with_db!(members_db, |pool| {
+                sqlx::query_as("SELECT delivered_at, attempts FROM outbox WHERE id = $1")
+                    .bind(&id)
+                    .fetch_one(pool)
+                    .await
+                    .unwrap()
+            });
+            (delivered.is_some() && now == attempts + 1).then_some(())
         }
     })
     .await;

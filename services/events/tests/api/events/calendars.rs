@@ -49,11 +49,7 @@ async fn calendars_parse_and_feeds_can_be_revoked(backend: Backend) {
         .into_inner()
         .feed
         .unwrap();
-    let path = feed
-        .url
-        .split_once("/calendar/")
-        .map(|(_, rest)| format!("/calendar/{rest}"))
-        .unwrap();
+    let path = feed_path(&feed);
     let (status, body) = http_get(world.events.feed_addr, &path).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("BEGIN:VCALENDAR") && body.contains("Café networking"));
@@ -67,21 +63,6 @@ async fn calendars_parse_and_feeds_can_be_revoked(backend: Backend) {
     let (status, _) = http_get(world.events.feed_addr, &path).await;
     assert_eq!(status, 404);
     world.stop().await.unwrap();
-}
-
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    (status, response)
 }
 
 backend_tests!(calendars_parse_and_feeds_can_be_revoked,);

@@ -18,12 +18,11 @@ use rendezvous_proto::prost_types::{Duration as PbDuration, FieldMask};
 use rendezvous_testkit::{
     Backend, EventClient, backend_tests, call, code, outbox_count, timestamp,
 };
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tonic::{Code, Status};
 
 use crate::helpers::{
-    World, check_in_code_of, create, event, get_event, morning, paris_chapter, publish, published,
-    rsvp, try_get_event, update_title,
+    World, check_in_code_of, create, event, feed_path, get_event, http_get, morning, paris_chapter,
+    publish, published, rsvp, try_get_event, update_title,
 };
 
 fn now0() -> DateTime<Utc> {

@@ -1,0 +1,63 @@
+//! Requests of `EventInternalService`, which only other Rendezvous services call.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::error::FieldViolation;
+use rendezvous_common::validate;
+use rendezvous_proto::events::v1 as pb;
+use uuid::Uuid;
+
+use super::{Fields, id, time};
+use crate::error::Error;
+
+/// A deleted member to erase, and when they were deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EraseMember {
+    pub member: Uuid,
+    pub erased_at: DateTime<Utc>,
+}
+
+impl TryFrom<&pb::EraseMemberRequest> for EraseMember {
+    type Error = Error;
+
+    fn try_from(req: &pb::EraseMemberRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let member = id(&mut f, "member_id", &req.member_id);
+        let erased_at = time("erase_time", req.erase_time.as_ref())
+            .and_then(|at| at.ok_or_else(|| FieldViolation::new("erase_time", "is required")));
+        let erased_at = f.or(erased_at, DateTime::<Utc>::UNIX_EPOCH);
+        f.finish(Self { member, erased_at })
+    }
+}
+
+/// The member whose part of events to export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExportMember(pub Uuid);
+
+by_id!(ExportMember, member_id: ExportMemberDataRequest);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erase_requests_name_every_bad_field() {
+        let bad = pb::EraseMemberRequest {
+            member_id: "anna".to_owned(),
+            erase_time: None,
+        };
+        let Err(Error::InvalidArgument(violations)) = EraseMember::try_from(&bad) else {
+            panic!("accepted a request without a member or a time");
+        };
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["member_id", "erase_time"]);
+
+        let member = Uuid::now_v7();
+        let at = Utc::now();
+        let good = pb::EraseMemberRequest {
+            member_id: member.to_string(),
+            erase_time: Some(rendezvous_common::time::to_timestamp(at)),
+        };
+        let parsed = EraseMember::try_from(&good).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.member, member);
+    }
+}

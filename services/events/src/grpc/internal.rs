@@ -1,0 +1,72 @@
+//! `EventInternalService`: what other Rendezvous services ask of events — a deleted member's
+//! erasure (from members' outbox) and their part of the data export.
+
+use rendezvous_proto::events::v1 as pb;
+use tonic::Request;
+
+use super::{Events, Reply, reply};
+use crate::convert::internal::{EraseMember, ExportMember};
+use crate::error::Result;
+
+/// Counts on the wire saturate rather than wrap.
+fn count(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl Events {
+    async fn erase(&self, req: &pb::EraseMemberRequest) -> Result<pb::EraseMemberResponse> {
+        let EraseMember { member, erased_at } = req.try_into()?;
+        let erased = self
+            .0
+            .store
+            .erase_member(member, erased_at, self.now())
+            .await?;
+        // Refused here at once; other replicas read the erasure within seconds.
+        self.0.revoked.revoke(member, erased_at);
+        tracing::info!(
+            member_id = %member,
+            rsvps = erased.rsvps,
+            events = erased.events,
+            feeds = erased.feeds,
+            invitations = erased.invitations,
+            chapter_roles = erased.chapter_roles,
+            "member erased"
+        );
+        Ok(pb::EraseMemberResponse {
+            cancelled_rsvp_count: count(erased.rsvps),
+            cancelled_event_count: count(erased.events),
+            revoked_feed_count: count(erased.feeds),
+            dropped_invitation_count: count(erased.invitations),
+            dropped_chapter_role_count: count(erased.chapter_roles),
+        })
+    }
+
+    async fn export(
+        &self,
+        req: &pb::ExportMemberDataRequest,
+    ) -> Result<pb::ExportMemberDataResponse> {
+        let ExportMember(member) = req.try_into()?;
+        let part = self.0.store.export_member(member).await?;
+        Ok(pb::ExportMemberDataResponse {
+            data: part.to_string().into_bytes(),
+            content_type: "application/json".to_owned(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl pb::event_internal_service_server::EventInternalService for Events {
+    async fn erase_member(
+        &self,
+        request: Request<pb::EraseMemberRequest>,
+    ) -> Reply<pb::EraseMemberResponse> {
+        reply(self.erase(request.get_ref()).await)
+    }
+
+    async fn export_member_data(
+        &self,
+        request: Request<pb::ExportMemberDataRequest>,
+    ) -> Reply<pb::ExportMemberDataResponse> {
+        reply(self.export(request.get_ref()).await)
+    }
+}
