@@ -25,6 +25,8 @@ pub enum Error {
     EtagMismatch,
     #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    #[error("the {0} service did not answer; retry")]
+    PeerUnavailable(&'static str),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -76,6 +78,9 @@ impl From<Error> for Status {
             Error::EtagMismatch => error::status(Code::Aborted, "ETAG_MISMATCH", message),
             Error::RateLimited { .. } => {
                 error::status(Code::ResourceExhausted, "RATE_LIMITED", message)
+            }
+            Error::PeerUnavailable(_) => {
+                error::status(Code::Unavailable, "PEER_UNAVAILABLE", message)
             }
             Error::Database(db) => match error::classify_db_error(&db) {
                 DbErrorKind::UniqueViolation => {

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod notices;
+pub mod peers;
 mod sign_ins;
 pub mod store;
 
@@ -74,6 +75,15 @@ pub async fn run(
         PageTokens::new(&options.page_token_key),
         options.settings.clone(),
         verifier.revocations().clone(),
+        peers::Peers::new(
+            options.events.clone(),
+            options.notifications.clone(),
+            &ServiceCredentials::new(
+                "members",
+                options.service_secret.clone(),
+                options.clock.clone(),
+            ),
+        ),
     );
     // Replicas that did not handle a deletion learn of it from the database within seconds.
     let revocations = tokio::spawn(revocations::keep_fresh(

@@ -184,6 +184,11 @@ impl Person {
             .access_token;
     }
 
+    /// The address they signed up with.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
     pub fn members(&self, world: &World) -> rendezvous_testkit::MemberClient {
         world.stack.members.client_with_token(&self.token)
     }

@@ -13,6 +13,7 @@
 
 mod changes;
 mod checks;
+mod erasure;
 mod helpers;
 mod mail;
 mod people;
@@ -43,6 +44,8 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     seats::offers_expire(&world, &cast, &offered, &mut told).await;
 
     checks::assert_everyone_was_told_well(&world, &cast, &told).await;
+    // Last, one of them leaves: their export, then their erasure everywhere.
+    erasure::export_then_erase(&world, &cast.chloe).await;
     world.stop().await;
 }
 

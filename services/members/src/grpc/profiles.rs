@@ -206,12 +206,21 @@ impl Members {
         request: Request<pb::ExportMemberDataRequest>,
     ) -> Result<pb::ExportMemberDataResponse> {
         let (me, _) = member_caller(&request)?;
-        let data = self
+        let mut data = self
             .0
             .store
             .export(me)
             .await?
             .ok_or(Error::NotFound("member"))?;
+        // One document: members' part at the top, the other services' parts beside it.
+        let (events, notifications) = self.0.peers.export_parts(me).await?;
+        if let Some(document) = data.as_object_mut() {
+            document.insert("events".to_owned(), events.unwrap_or_default());
+            document.insert(
+                "notifications".to_owned(),
+                notifications.unwrap_or_default(),
+            );
+        }
         let bytes = serde_json::to_vec_pretty(&data).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(pb::ExportMemberDataResponse {
             data: bytes,

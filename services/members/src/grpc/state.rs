@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::Settings;
 use crate::error::{Error, Result};
+use crate::peers::Peers;
 use crate::sign_ins::SignInGuard;
 use crate::store::Store;
 
@@ -31,6 +32,8 @@ pub(super) struct State {
     pub(super) sign_ins: SignInGuard,
     /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
     pub(super) revoked: RevokedMembers,
+    /// Events and notifications, for their parts of a data export.
+    pub(super) peers: Peers,
 }
 
 /// The members service; clone-cheap.
@@ -45,6 +48,7 @@ impl Members {
         page_tokens: PageTokens,
         settings: Settings,
         revoked: RevokedMembers,
+        peers: Peers,
     ) -> Self {
         let sign_ins = SignInGuard::new(
             settings.failed_sign_ins_per_account,
@@ -58,6 +62,7 @@ impl Members {
             settings,
             sign_ins,
             revoked,
+            peers,
         }))
     }
 

@@ -425,7 +425,10 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE connection_requests SET note = '' WHERE requester_id = $1")
+            // A note names its addressee as often as its writer: both sides' go.
+            sqlx::query(
+                "UPDATE connection_requests SET note = '' WHERE requester_id = $1 OR addressee_id = $1",
+            )
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
