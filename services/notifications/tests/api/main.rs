@@ -16,4 +16,5 @@ mod inbox;
 mod mail;
 mod preferences;
 mod story;
+mod unsubscribe;
 mod workers;
