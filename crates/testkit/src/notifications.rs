@@ -59,9 +59,14 @@ impl StackStart {
     }
 }
 
+/// The key the tests' notifications services sign unsubscribe links with.
+pub const UNSUBSCRIBE_KEY: [u8; 32] = [9; 32];
+
 /// The notifications service running in-process.
 pub struct NotificationsHandle {
     pub addr: SocketAddr,
+    /// Where its HTTP endpoints (one-click unsubscribe) are served; emails link there.
+    pub http_addr: SocketAddr,
     pub channel: Channel,
     pub db: Db,
     running: Running,
@@ -183,9 +188,11 @@ impl Stack {
             Mail::Files => rendezvous_notifications::email::Mailer::files(email_dir.path())?,
             Mail::Smtp(url) => rendezvous_notifications::email::Mailer::smtp(url)?,
         };
+        let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let http_addr = http_listener.local_addr()?;
         let mut worker = WorkerSettings::new(
             "Rendezvous <noreply@rendezvous.test>".parse()?,
-            "http://rendezvous.test".to_owned(),
+            format!("http://{http_addr}"),
         );
         (start.worker)(&mut worker);
         let addr = listener.local_addr()?;
@@ -200,6 +207,11 @@ impl Stack {
             worker,
             server: ServerSettings::default(),
             contacts_ttl: Duration::from_secs(60),
+            unsubscribe: rendezvous_notifications::unsubscribe::UnsubscribeTokens::new(
+                &UNSUBSCRIBE_KEY,
+                rendezvous_notifications::unsubscribe::DEFAULT_LIFETIME,
+            ),
+            http_listener: Some(http_listener),
         };
         let running = Running::spawn(&db, |shutdown| {
             rendezvous_notifications::run(options, listener, shutdown)
@@ -212,6 +224,7 @@ impl Stack {
         .await?;
         Ok(NotificationsHandle {
             addr,
+            http_addr,
             channel,
             db,
             email_dir,

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, TelemetryArgs};
 
+use crate::unsubscribe::{self, UnsubscribeTokens};
+
 /// The notifications service: inbox, live stream, email, preferences, reliable delivery.
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "rendezvous-notifications", version)]
@@ -44,13 +46,29 @@ pub struct Config {
         default_value = "Rendezvous <noreply@rendezvous.local>"
     )]
     pub email_from: String,
-    /// Public base URL of the app, for links in emails (List-Unsubscribe).
+    /// Address to serve HTTP on: the one-click unsubscribe links of emails.
+    #[arg(long, env = "RENDEZVOUS_HTTP_ADDR", default_value = "0.0.0.0:50063")]
+    pub http_addr: SocketAddr,
+    /// Public base URL of the HTTP listener as recipients reach it; emails link to
+    /// `{this}/unsubscribe?token=…` (List-Unsubscribe and the footer).
     #[arg(
         long,
         env = "RENDEZVOUS_PUBLIC_URL",
-        default_value = "http://localhost:8080"
+        default_value = "http://localhost:50063"
     )]
     pub public_url: String,
+    /// Key that signs unsubscribe links (at least 32 bytes). Without it, a key is derived
+    /// from the service secret with the label `notifications/unsubscribe-tokens`.
+    #[arg(long, env = "RENDEZVOUS_UNSUBSCRIBE_KEY")]
+    pub unsubscribe_key: Option<Secret>,
+    /// Days an unsubscribe link works after its email is sent.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_UNSUBSCRIBE_LINK_DAYS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u32).range(1..=3650)
+    )]
+    pub unsubscribe_link_days: u32,
     /// Attempts before a delivery is marked dead.
     #[arg(long, env = "RENDEZVOUS_DELIVERY_MAX_ATTEMPTS", default_value_t = 6)]
     pub delivery_max_attempts: i64,
@@ -60,4 +78,24 @@ pub struct Config {
     pub server: ServerArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+}
+
+impl Config {
+    /// The signer and checker of unsubscribe links this configuration names.
+    pub fn unsubscribe_tokens(&self) -> anyhow::Result<UnsubscribeTokens> {
+        let lifetime = chrono::Duration::days(i64::from(self.unsubscribe_link_days));
+        match &self.unsubscribe_key {
+            Some(key) => {
+                anyhow::ensure!(
+                    key.expose().len() >= 32,
+                    "the unsubscribe key must be at least 32 bytes"
+                );
+                Ok(UnsubscribeTokens::new(key.expose().as_bytes(), lifetime))
+            }
+            None => Ok(UnsubscribeTokens::new(
+                &self.auth.service_secret.derive_key(unsubscribe::KEY_LABEL),
+                lifetime,
+            )),
+        }
+    }
 }

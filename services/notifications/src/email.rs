@@ -1,4 +1,5 @@
-//! Email: message building (subject, text and HTML parts, stable Message-ID, List-Unsubscribe) and the transports.
+//! Email: message building (subject, text and HTML parts, stable Message-ID, List-Unsubscribe
+//! with one-click List-Unsubscribe-Post) and the transports.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -71,7 +72,8 @@ pub struct SendError {
 
 /// Builds the email of one notification: `rendered.title` as the subject, `text` and `html`
 /// as alternative parts, Message-ID `<{notification_id}@rendezvous.local>`, List-Unsubscribe
-/// and `Auto-Submitted: auto-generated`.
+/// (with `List-Unsubscribe-Post: List-Unsubscribe=One-Click` for an http(s) URL, RFC 8058) and
+/// `Auto-Submitted: auto-generated`.
 pub fn build_message(from: &Mailbox, email: &OutgoingEmail<'_>) -> Result<Message, EmailError> {
     let to = recipient(email.to_name, email.to_email)?;
     let message_id = message_id(email.notification_id)?;
@@ -82,12 +84,17 @@ pub fn build_message(from: &Mailbox, email: &OutgoingEmail<'_>) -> Result<Messag
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let message = Message::builder()
+    let one_click = unsubscribe.is_http();
+    let mut builder = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(subject.trim())
         .message_id(Some(message_id))
-        .header(unsubscribe)
+        .header(unsubscribe);
+    if one_click {
+        builder = builder.header(ListUnsubscribePost);
+    }
+    let message = builder
         .header(AutoSubmitted)
         .multipart(MultiPart::alternative_plain_html(
             email.rendered.text.clone(),
@@ -153,6 +160,14 @@ impl ListUnsubscribe {
     }
 }
 
+impl ListUnsubscribe {
+    /// Whether the URL is http(s), which one-click unsubscribe POSTs to (not `mailto:`).
+    fn is_http(&self) -> bool {
+        let lower = self.0.to_ascii_lowercase();
+        lower.starts_with("https://") || lower.starts_with("http://")
+    }
+}
+
 impl Header for ListUnsubscribe {
     fn name() -> HeaderName {
         HeaderName::new_from_ascii_str("List-Unsubscribe")
@@ -170,6 +185,33 @@ impl Header for ListUnsubscribe {
 
     fn display(&self) -> HeaderValue {
         HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): the List-Unsubscribe URL
+/// takes a POST of that form to unsubscribe at once, without a page to visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ListUnsubscribePost;
+
+impl ListUnsubscribePost {
+    const VALUE: &str = "List-Unsubscribe=One-Click";
+}
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        if s.trim() == Self::VALUE {
+            Ok(ListUnsubscribePost)
+        } else {
+            Err(format!("unexpected List-Unsubscribe-Post value {s:?}").into())
+        }
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), Self::VALUE.to_owned())
     }
 }
 
@@ -361,6 +403,7 @@ mod tests {
             "Message-ID: <{NOTIFICATION_ID}@rendezvous.local>\r\n"
         )));
         assert!(text.contains(&format!("List-Unsubscribe: <{UNSUBSCRIBE_URL}>\r\n")));
+        assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         assert!(text.contains("Auto-Submitted: auto-generated\r\n"));
         assert!(text.contains("Content-Type: text/plain; charset=utf-8"));
         assert!(text.contains("Content-Type: text/html; charset=utf-8"));
@@ -464,16 +507,16 @@ mod tests {
                 "{unsubscribe_url}"
             );
         }
-        assert!(
-            build_message(
-                &from(),
-                &OutgoingEmail {
-                    unsubscribe_url: "mailto:unsubscribe@rendezvous.example?subject=stop",
-                    ..email
-                }
-            )
-            .is_ok()
-        );
+        let mailto = build_message(
+            &from(),
+            &OutgoingEmail {
+                unsubscribe_url: "mailto:unsubscribe@rendezvous.example?subject=stop",
+                ..email
+            },
+        )
+        .unwrap();
+        // One-click unsubscribe is for http(s) URLs only.
+        assert_eq!(mailto.headers().get::<ListUnsubscribePost>(), None);
     }
 
     #[test]

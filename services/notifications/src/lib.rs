@@ -1,7 +1,8 @@
 //! The Rendezvous notifications service: the in-app inbox and its live stream, email over
-//! SMTP, preferences with quiet hours, and reliable, deduplicated delivery with a visible log.
+//! SMTP, preferences with quiet hours, and reliable, deduplicated delivery with a visible log;
+//! over plain HTTP on a second listener, the one-click unsubscribe links of emails ([`http`]).
 //!
-//! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
+//! [`run`] is the one entry point: the binary and the tests call it with pre-bound listeners.
 
 pub mod config;
 pub mod contacts;
@@ -10,9 +11,11 @@ pub mod domain;
 pub mod email;
 pub mod error;
 mod grpc;
+pub mod http;
 pub mod hub;
 pub mod render;
 pub mod store;
+pub mod unsubscribe;
 pub mod worker;
 
 /// The email reader of the API tests, for the unit tests of [`email`].
@@ -59,6 +62,10 @@ pub struct Options {
     pub server: ServerSettings,
     /// How long recipients' contact details are cached.
     pub contacts_ttl: std::time::Duration,
+    /// Signs the unsubscribe links of emails and checks them when they are followed.
+    pub unsubscribe: unsubscribe::UnsubscribeTokens,
+    /// Where the HTTP endpoints (one-click unsubscribe) are served; none serves none.
+    pub http_listener: Option<TcpListener>,
 }
 
 /// Migrates the database, starts the delivery worker (and on PostgreSQL the stream listener),
@@ -123,15 +130,30 @@ pub async fn run(
         shutdown.clone(),
         verifier.revocations().clone(),
     );
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(http_listener) = options.http_listener {
+        let state = http::UnsubscribeState {
+            store: store.clone(),
+            clock: options.clock.clone(),
+            tokens: options.unsubscribe.clone(),
+        };
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(error) = http::serve(http_listener, state, shutdown).await {
+                tracing::error!(%error, "unsubscribe HTTP server failed");
+            }
+        });
+    }
     let worker = worker::Worker {
         store,
         clock: options.clock.clone(),
         contacts,
         mailer: options.mailer,
         publisher,
+        unsubscribe: options.unsubscribe,
         settings: options.worker,
     };
-    let worker_task = tokio::spawn(worker.run(shutdown.clone()));
+    tasks.spawn(worker.run(shutdown.clone()));
 
     let limit = options.server.max_message_bytes;
     let mut routes = RoutesBuilder::default();
@@ -158,7 +180,7 @@ pub async fn run(
     )
     .await;
     shutdown.cancel();
-    let _ = worker_task.await;
+    while tasks.join_next().await.is_some() {}
     let _ = revocations.await;
     served
 }

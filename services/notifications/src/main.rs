@@ -54,6 +54,12 @@ async fn main() -> anyhow::Result<()> {
         worker,
         server: config.server.settings(),
         contacts_ttl: std::time::Duration::from_secs(60),
+        unsubscribe: config.unsubscribe_tokens()?,
+        http_listener: Some(
+            tokio::net::TcpListener::bind(config.http_addr)
+                .await
+                .with_context(|| format!("binding {}", config.http_addr))?,
+        ),
     };
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await

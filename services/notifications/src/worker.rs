@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::hub::Publisher;
 use crate::render::{self, Locale};
 use crate::store::{DueDelivery, Store};
+use crate::unsubscribe::UnsubscribeTokens;
 
 /// Tunables of the worker.
 #[derive(Clone, Debug)]
@@ -30,7 +31,8 @@ pub struct WorkerSettings {
     pub max_backoff: Duration,
     /// `From` of emails.
     pub from: lettre::message::Mailbox,
-    /// Base of the preferences link in List-Unsubscribe.
+    /// Base URL of this service's HTTP listener as recipients reach it: emails link to
+    /// `{public_url}/unsubscribe?token=…` (List-Unsubscribe and the footer).
     pub public_url: String,
 }
 
@@ -56,6 +58,8 @@ pub struct Worker {
     pub mailer: Mailer,
     /// Where in-app items shown late are announced to the streams.
     pub publisher: Publisher,
+    /// Signs the one-click unsubscribe link of each email.
+    pub unsubscribe: UnsubscribeTokens,
     pub settings: WorkerSettings,
 }
 
@@ -157,16 +161,29 @@ impl Worker {
             }
         }
         let locale = Locale::parse(&due.locale);
-        let rendered = match domain::stored_notice(&due.notice) {
-            Some(notice) => render::render(&notice, locale, &contact.display_name),
-            None => render::render_stored(&due.title, &due.body, locale, &contact.display_name),
+        let token = match self.unsubscribe.issue(due.recipient_id, due.kind, now) {
+            Ok(token) => token,
+            Err(error) => {
+                let error = format!("cannot sign the unsubscribe link: {error}");
+                return self.retry(due, &error, true).await;
+            }
         };
         let unsubscribe = format!(
-            "{}/preferences?member={}&kind={}",
+            "{}/unsubscribe?token={token}",
             self.settings.public_url.trim_end_matches('/'),
-            due.recipient_id,
-            domain::kind_name(due.kind)
         );
+        let rendered = match domain::stored_notice(&due.notice) {
+            Some(notice) => {
+                render::render_email(&notice, locale, &contact.display_name, &unsubscribe)
+            }
+            None => render::render_stored(
+                &due.title,
+                &due.body,
+                locale,
+                &contact.display_name,
+                &unsubscribe,
+            ),
+        };
         let notification_id = due.notification_id.to_string();
         let email = OutgoingEmail {
             notification_id: &notification_id,

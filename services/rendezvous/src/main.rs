@@ -71,6 +71,13 @@ struct UpArgs {
     /// Port of the events service's calendar feeds (plain HTTP).
     #[arg(long, env = "RENDEZVOUS_FEED_PORT", default_value_t = 50062)]
     feed_port: u16,
+    /// Port of the notifications service's HTTP endpoints (one-click unsubscribe).
+    #[arg(
+        long,
+        env = "RENDEZVOUS_NOTIFICATIONS_HTTP_PORT",
+        default_value_t = 50063
+    )]
+    notifications_http_port: u16,
     /// SMTP server for email (`smtp://host:1025`, `smtp+starttls://user:pass@host:587`, …);
     /// without it emails are written as `.eml` files to `<data-dir>/emails`.
     #[arg(long, env = "RENDEZVOUS_SMTP_URL")]
@@ -82,13 +89,10 @@ struct UpArgs {
         default_value = "Rendezvous <noreply@rendezvous.local>"
     )]
     email_from: String,
-    /// Public base URL of the app, for links in emails.
-    #[arg(
-        long,
-        env = "RENDEZVOUS_PUBLIC_URL",
-        default_value = "http://localhost:8080"
-    )]
-    public_url: String,
+    /// Public base URL of the notifications HTTP endpoints, for the unsubscribe links in
+    /// emails; `http://<host>:<notifications-http-port>` when not given.
+    #[arg(long, env = "RENDEZVOUS_PUBLIC_URL")]
+    public_url: Option<String>,
     #[command(flatten)]
     server: ServerArgs,
     #[command(flatten)]
@@ -143,6 +147,12 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     let feed_listener = tokio::net::TcpListener::bind(feed_addr)
         .await
         .with_context(|| format!("binding the calendar feeds to {feed_addr}"))?;
+    let notifications_http_addr = SocketAddr::new(args.host, args.notifications_http_port);
+    let notifications_http_listener = tokio::net::TcpListener::bind(notifications_http_addr)
+        .await
+        .with_context(|| {
+            format!("binding the notifications HTTP endpoints to {notifications_http_addr}")
+        })?;
     let loopback_addr = |addr: SocketAddr| {
         let ip = if addr.ip().is_unspecified() {
             IpAddr::from([127, 0, 0, 1])
@@ -231,10 +241,17 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         mailer,
         worker: rendezvous_notifications::WorkerSettings::new(
             args.email_from.parse().context("parsing --email-from")?,
-            args.public_url.clone(),
+            args.public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", loopback_addr(notifications_http_addr))),
         ),
         server: args.server.settings(),
         contacts_ttl: Duration::from_secs(60),
+        unsubscribe: rendezvous_notifications::unsubscribe::UnsubscribeTokens::new(
+            &secret.derive_key(rendezvous_notifications::unsubscribe::KEY_LABEL),
+            rendezvous_notifications::unsubscribe::DEFAULT_LIFETIME,
+        ),
+        http_listener: Some(notifications_http_listener),
     };
     services.spawn(rendezvous_notifications::run(
         notifications,
@@ -253,6 +270,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
          \n  events         {shown}:{ep}   rendezvous.events.v1.EventService, ChapterService\n\
          \n  feeds          http://{shown}:{fp}/calendar/<token>.ics (CreateCalendarFeed)\n\
          \n  notifications  {shown}:{np}   rendezvous.notifications.v1.NotificationService\n\
+         \n  unsubscribe    http://{shown}:{nhp}/unsubscribe?token=<token> (links in emails)\n\
          \n  emails         {dir}/emails (.eml files){smtp}\n\
          \ntry it:\n\
          \n  buf curl --protocol grpc --http2-prior-knowledge \\\n    --data '{{\"email\":\"anna@example.com\",\"password\":\"correct horse battery\",\"display_name\":\"Anna\",\"city\":\"Paris\",\"locale\":\"fr\",\"time_zone\":\"Europe/Paris\"}}' \\\n    http://{shown}:{mp}/rendezvous.members.v1.MemberService/Register\n\
@@ -263,6 +281,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         ep = args.events_port,
         fp = args.feed_port,
         np = args.notifications_port,
+        nhp = args.notifications_http_port,
         smtp = if args.smtp_url.is_some() {
             " — unused: SMTP is configured"
         } else {

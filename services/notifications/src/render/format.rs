@@ -245,7 +245,7 @@ pub(super) fn format_time(at: DateTime<Utc>, zone: &str, locale: Locale) -> Stri
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
-pub(super) fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -266,15 +266,19 @@ fn html_paragraph(text: &str, style: &str) -> String {
     format!("<p style=\"{style}\">{}</p>\n", lines.join("<br>\n"))
 }
 
+/// The HTML email: title, greeting, paragraphs, the footer, and (when given) the footer's
+/// unsubscribe link `(words, url)`.
 pub(super) fn html_document(
     locale: Locale,
     message: &Message,
     greeting: &str,
     footer: &str,
+    unsubscribe: Option<(&str, &str)>,
 ) -> String {
     const TEXT: &str = "margin:0 0 1em 0;";
     const FOOTER: &str = "margin:2em 0 0 0;padding-top:1em;border-top:1px solid #e5e7eb;\
                           color:#6b7280;font-size:13px;";
+    const UNSUBSCRIBE: &str = "margin:0.5em 0 0 0;color:#6b7280;font-size:13px;";
     let mut html = format!(
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -292,6 +296,13 @@ pub(super) fn html_document(
         html.push_str(&html_paragraph(paragraph, TEXT));
     }
     html.push_str(&html_paragraph(footer, FOOTER));
+    if let Some((words, url)) = unsubscribe {
+        html.push_str(&format!(
+            "<p style=\"{UNSUBSCRIBE}\"><a href=\"{url}\" style=\"color:#6b7280;\">{words}</a></p>\n",
+            url = escape(url),
+            words = escape(words),
+        ));
+    }
     html.push_str("</div>\n</body>\n</html>\n");
     html
 }

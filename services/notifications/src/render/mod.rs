@@ -62,12 +62,39 @@ pub fn render(notice: &pb::Notice, locale: Locale, recipient_name: &str) -> Rend
         compose(notice, locale, recipient_name),
         locale,
         recipient_name,
+        None,
     )
 }
 
+/// [`render`], with a link to `unsubscribe_url` (one-click unsubscribe from this kind of
+/// email) in the footer of the email parts.
+pub fn render_email(
+    notice: &pb::Notice,
+    locale: Locale,
+    recipient_name: &str,
+    unsubscribe_url: &str,
+) -> Rendered {
+    email(
+        compose(notice, locale, recipient_name),
+        locale,
+        recipient_name,
+        Some(unsubscribe_url),
+    )
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub(crate) use format::escape as escape_html;
+
 /// The email of a notification stored before notices were (its title and body as rendered
-/// then), so that an email still pending from then says what its inbox item says.
-pub fn render_stored(title: &str, body: &str, locale: Locale, recipient_name: &str) -> Rendered {
+/// then), so that an email still pending from then says what its inbox item says; with the
+/// unsubscribe link in its footer.
+pub fn render_stored(
+    title: &str,
+    body: &str,
+    locale: Locale,
+    recipient_name: &str,
+    unsubscribe_url: &str,
+) -> Rendered {
     let message = Message {
         title: title.to_owned(),
         paragraphs: body
@@ -76,11 +103,17 @@ pub fn render_stored(title: &str, body: &str, locale: Locale, recipient_name: &s
             .map(str::to_owned)
             .collect(),
     };
-    email(message, locale, recipient_name)
+    email(message, locale, recipient_name, Some(unsubscribe_url))
 }
 
-/// `message` with the greeting and footer of an email, as text and as HTML.
-fn email(message: Message, locale: Locale, recipient_name: &str) -> Rendered {
+/// `message` with the greeting and footer of an email, as text and as HTML; the footer ends
+/// with the unsubscribe link when there is one.
+fn email(
+    message: Message,
+    locale: Locale,
+    recipient_name: &str,
+    unsubscribe_url: Option<&str>,
+) -> Rendered {
     let recipient = format::one_line(recipient_name);
     let greeting = match (locale, recipient.is_empty()) {
         (Locale::En, true) => "Hello,".to_owned(),
@@ -95,8 +128,24 @@ fn email(message: Message, locale: Locale, recipient_name: &str) -> Rendered {
          recevez par e-mail, modifiez vos préférences de notification dans Rendezvous.",
     );
     let body = message.paragraphs.join("\n\n");
-    let text = format!("{greeting}\n\n{body}\n\n-- \n{footer}\n");
-    let html = format::html_document(locale, &message, &greeting, footer);
+    let unsubscribe_words = locale.en_fr(
+        "Unsubscribe from emails like this one",
+        "Se désabonner des e-mails de ce type",
+    );
+    let text = match unsubscribe_url {
+        Some(url) => {
+            let colon = locale.en_fr(":", "\u{a0}:");
+            format!("{greeting}\n\n{body}\n\n-- \n{footer}\n{unsubscribe_words}{colon} {url}\n")
+        }
+        None => format!("{greeting}\n\n{body}\n\n-- \n{footer}\n"),
+    };
+    let html = format::html_document(
+        locale,
+        &message,
+        &greeting,
+        footer,
+        unsubscribe_url.map(|url| (unsubscribe_words, url)),
+    );
     Rendered {
         title: message.title,
         body,

@@ -731,11 +731,57 @@ fn locale_parse_reads_french_tags_and_defaults_to_english() {
 
 #[test]
 fn a_notification_stored_before_notices_is_emailed_as_its_inbox_item_reads() {
-    let confirmed = render(
+    let url = "https://rendezvous.example/unsubscribe?token=a.b.c";
+    let confirmed = render_email(
         &find(NotificationKind::RsvpConfirmed),
         Locale::Fr,
         "Camille",
+        url,
     );
-    let again = render_stored(&confirmed.title, &confirmed.body, Locale::Fr, "Camille");
+    let again = render_stored(
+        &confirmed.title,
+        &confirmed.body,
+        Locale::Fr,
+        "Camille",
+        url,
+    );
     assert_eq!(again, confirmed);
+}
+
+#[test]
+fn emails_end_with_an_unsubscribe_link_and_the_inbox_does_not_show_it() {
+    let url = "https://rendezvous.example/unsubscribe?token=a.b.c&x=<y>";
+    let notice = find(NotificationKind::RsvpConfirmed);
+    let plain = render(&notice, Locale::En, "Camille");
+    assert!(!plain.text.contains("Unsubscribe"), "{}", plain.text);
+    assert!(!plain.html.contains("Unsubscribe"), "{}", plain.html);
+
+    let en = render_email(&notice, Locale::En, "Camille", url);
+    assert_eq!((&en.title, &en.body), (&plain.title, &plain.body));
+    assert!(
+        en.text
+            .ends_with(&format!("\nUnsubscribe from emails like this one: {url}\n")),
+        "{}",
+        en.text
+    );
+    assert!(
+        en.html.contains(
+            "<a href=\"https://rendezvous.example/unsubscribe?token=a.b.c&amp;x=&lt;y&gt;\" \
+             style=\"color:#6b7280;\">Unsubscribe from emails like this one</a>"
+        ),
+        "{}",
+        en.html
+    );
+    let fr = render_email(&notice, Locale::Fr, "Camille", url);
+    assert!(
+        fr.text.ends_with(&format!(
+            "\nSe désabonner des e-mails de ce type\u{a0}: {url}\n"
+        )),
+        "{}",
+        fr.text
+    );
+    assert!(
+        fr.html
+            .contains(">Se désabonner des e-mails de ce type</a>")
+    );
 }

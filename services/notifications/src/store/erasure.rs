@@ -107,13 +107,13 @@ impl Store {
 
     /// Whether `member` was erased here.
     pub async fn is_erased(&self, member: Uuid) -> Result<bool, sqlx::Error> {
-        let found: Option<i64> = with_db!(&self.db, |pool| {
-            sqlx::query_scalar("SELECT 1 FROM erased_members WHERE member_id = $1")
+        let found: i64 = with_db!(&self.db, |pool| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM erased_members WHERE member_id = $1")
                 .bind(member.to_string())
-                .fetch_optional(pool)
+                .fetch_one(pool)
                 .await
         })?;
-        Ok(found.is_some())
+        Ok(found > 0)
     }
 
     /// `member`'s part of notifications, for their data export: their inbox (what they were

@@ -15,8 +15,11 @@ use rendezvous_testkit::{
     backend_tests,
 };
 
+use rendezvous_notifications::unsubscribe::Unsubscribe;
+
 use crate::helpers::{
     channels_of, deliver, event_facts, eventually, message_id, new_id, notification_about, request,
+    unsubscribe_tokens,
 };
 use crate::mail::Email;
 
@@ -206,10 +209,39 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
             async move { found.into_iter().next() }
         })
         .await;
-        // What the inbox stores is what is rendered, and what the email says.
+        // Headers: List-Unsubscribe holds a signed one-click link to this member and kind.
+        let unsubscribe = email.header("List-Unsubscribe").unwrap();
+        let url = unsubscribe
+            .strip_prefix('<')
+            .and_then(|rest| rest.strip_suffix('>'))
+            .unwrap();
+        let prefix = format!(
+            "http://{}/unsubscribe?token=",
+            stack.notifications.http_addr
+        );
+        let token = url.strip_prefix(&prefix).unwrap();
+        assert_eq!(
+            unsubscribe_tokens().verify(token, chrono::Utc::now()),
+            Ok(Unsubscribe {
+                member: member.id.parse().unwrap(),
+                kind: pb::NotificationKind::EventInvitation,
+            })
+        );
+        assert_eq!(
+            email.header("List-Unsubscribe-Post").as_deref(),
+            Some("List-Unsubscribe=One-Click")
+        );
+
+        // What the inbox stores is what is rendered, and what the email says, which links to
+        // the unsubscribe URL in its footer too.
         let notice = notification.notice.clone().unwrap();
-        let expected = render::render(&notice, locale, name);
+        let expected = render::render_email(&notice, locale, name, url);
         assert_eq!(expected.body, notification.body);
+        assert_eq!(
+            render::render(&notice, locale, name).body,
+            notification.body
+        );
+        assert!(expected.text.contains(url));
 
         // Content: subject, plain text and HTML, all in the member's language.
         let subject = email.header("Subject").unwrap();
@@ -239,17 +271,10 @@ async fn emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_
             }
         }
 
-        // Headers: a stable Message-ID, List-Unsubscribe, the two alternatives, the envelope.
+        // Headers: a stable Message-ID, the two alternatives, the envelope.
         assert_eq!(
             email.header("Message-ID").as_deref(),
             Some(message_id(&notification.id).as_str())
-        );
-        assert_eq!(
-            email.header("List-Unsubscribe").unwrap(),
-            format!(
-                "<http://rendezvous.test/preferences?member={}&kind=EVENT_INVITATION>",
-                member.id
-            )
         );
         assert_eq!(
             email.header("Auto-Submitted").as_deref(),

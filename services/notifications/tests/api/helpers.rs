@@ -323,3 +323,11 @@ pub fn emails_about(stack: &Stack, notification_id: &str) -> usize {
         .filter(|raw| raw.contains(&header))
         .count()
 }
+
+/// The signer and checker of unsubscribe links the test stack's notifications service uses.
+pub fn unsubscribe_tokens() -> rendezvous_notifications::unsubscribe::UnsubscribeTokens {
+    rendezvous_notifications::unsubscribe::UnsubscribeTokens::new(
+        &rendezvous_testkit::UNSUBSCRIBE_KEY,
+        rendezvous_notifications::unsubscribe::DEFAULT_LIFETIME,
+    )
+}

@@ -17,4 +17,5 @@ mod inbox;
 mod mail;
 mod preferences;
 mod story;
+mod unsubscribe;
 mod workers;
