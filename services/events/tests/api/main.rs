@@ -7,6 +7,7 @@
     reason = "tests fail by panicking"
 )]
 
+mod attendee_visibility;
 mod authorization;
 mod chapters;
 mod erasure;
@@ -14,3 +15,4 @@ mod events;
 mod helpers;
 mod notices;
 mod rsvp_admission;
+mod story_steps;

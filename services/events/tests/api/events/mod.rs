@@ -49,30 +49,12 @@ fn status(r: &pb::Rsvp) -> pb::RsvpStatus {
 
 /// A weekly series on Sundays from `start_date`, `count` occurrences.
 fn weekly_series(start_date: &str, count: i32) -> pb::Series {
-    pb::Series {
-        rule: Some(pb::RecurrenceRule {
-            frequency: pb::RecurrenceFrequency::Weekly.into(),
-            interval: 1,
-            by_weekdays: vec![pb::Weekday::Sunday.into()],
-            end: Some(pb::recurrence_rule::End::Count(count)),
-            ..Default::default()
-        }),
-        start_date: start_date.to_owned(),
-        start_local_time: "08:30".to_owned(),
-        duration: Some(PbDuration {
-            seconds: 90 * 60,
-            nanos: 0,
-        }),
-        time_zone: "Europe/Paris".to_owned(),
-        template: Some(pb::EventTemplate {
-            title: "Sunday coffee".to_owned(),
-            kind: pb::EventKind::Coffee.into(),
-            capacity: 12,
-            visibility: pb::EventVisibility::Public.into(),
-            city: "Paris".to_owned(),
-            ..Default::default()
-        }),
-        auto_publish: true,
+    let sundays = pb::RecurrenceRule {
+        frequency: pb::RecurrenceFrequency::Weekly.into(),
+        interval: 1,
+        by_weekdays: vec![pb::Weekday::Sunday.into()],
+        end: Some(pb::recurrence_rule::End::Count(count)),
         ..Default::default()
-    }
+    };
+    crate::helpers::paris_series(sundays, start_date, "Sunday coffee")
 }
