@@ -141,10 +141,18 @@ print(s.getsockname()[1])
 s.close()
 ')
 
+http_port=$("$PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+')
+
 echo "smoke: starting $RENDEZVOUS_BIN up on $addr (data in $data_dir)"
 "$RENDEZVOUS_BIN" up --data-dir "$data_dir" --host 127.0.0.1 --members-port "$port" \
   --notifications-port "$notifications_port" --events-port "$events_port" \
-  --feed-port "$feed_port" \
+  --feed-port "$feed_port" --notifications-http-port "$http_port" \
   >"$server_log" 2>&1 </dev/null &
 server_pid=$!
 
@@ -358,6 +366,71 @@ else
   fail "python3 scripts/smoke_client.py $addr failed (see above)"
 fi
 pass "scripts/smoke_client.py $addr"
+
+# --- one-click unsubscribe (RFC 8058) from the welcome email's header -------------------
+unsubscribe_url=$(sed -nE 's/^List-Unsubscribe: <(.*)>\r?$/\1/p' "$eml" | head -1)
+[[ $unsubscribe_url == http://*"/unsubscribe?token="* ]] \
+  || fail "the welcome email's List-Unsubscribe is no http link: $unsubscribe_url"
+grep -q '^List-Unsubscribe-Post: List-Unsubscribe=One-Click' "$eml" \
+  || fail "$eml has no List-Unsubscribe-Post"
+"$PYTHON" -c '
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1], data=b"List-Unsubscribe=One-Click", method="POST",
+    headers={"Content-Type": "application/x-www-form-urlencoded"})
+assert urllib.request.urlopen(request, timeout=10).status == 200
+' "$unsubscribe_url" || fail "POST $unsubscribe_url (one-click unsubscribe) failed"
+out=$(buf_curl -H "authorization: Bearer $token" --data '{}' \
+  "$notifications_url/rendezvous.notifications.v1.NotificationService/GetPreferences" 2>&1) \
+  || fail "GetPreferences failed: $out"
+"$PYTHON" -c '
+import json, sys
+prefs = json.load(sys.stdin)["preferences"]["channelPreferences"]
+welcome = [p for p in prefs if p["kind"] == "NOTIFICATION_KIND_WELCOME" and p["channel"] == "CHANNEL_EMAIL"]
+assert welcome and not welcome[0].get("enabled", False), welcome
+' <<<"$out" || fail "after the one-click POST, welcome emails are still on: $out"
+pass "the welcome email's one-click unsubscribe link turns welcome emails off"
+
+# --- export, then erasure everywhere -----------------------------------------------------
+out=$(buf_curl -H "authorization: Bearer $token" --data '{}' \
+  "$url/rendezvous.members.v1.MemberService/ExportMemberData" 2>&1) \
+  || fail "ExportMemberData failed: $out"
+json_get data <<<"$out" | "$PYTHON" -c '
+import base64, json, sys
+doc = json.loads(base64.b64decode(sys.stdin.read()))
+assert doc["profile"]["id"] == sys.argv[1], doc["profile"]
+assert any(r["event_id"] == sys.argv[2] for r in doc["events"]["rsvps"]), doc["events"]
+assert doc["notifications"]["inbox"], doc["notifications"]
+' "$member_id" "$event_id" || fail "the export lacks a part: $out"
+pass "ExportMemberData holds the members, events (the RSVP) and notifications (the inbox) parts"
+
+out=$(buf_curl -H "authorization: Bearer $token" --data '{"id":"me"}' \
+  "$url/rendezvous.members.v1.MemberService/DeleteMember" 2>&1) || fail "DeleteMember failed: $out"
+out=$(buf_curl -H "authorization: Bearer $token" --data '{"id":"me"}' \
+  "$url/rendezvous.members.v1.MemberService/GetMember" 2>&1) \
+  && fail "members still accepts the deleted member's token: $out"
+grep -qi unauthenticated <<<"$out" || fail "GetMember after DeleteMember: want UNAUTHENTICATED, got: $out"
+erased=
+for _ in $(seq 50); do
+  events_out=$(buf_curl -H "authorization: Bearer $token" --data '{}' \
+    "$events_url/rendezvous.events.v1.EventService/ListMyEvents" 2>&1) || true
+  inbox_out=$(buf_curl -H "authorization: Bearer $token" --data '{}' \
+    "$notifications_url/rendezvous.notifications.v1.NotificationService/ListNotifications" 2>&1) || true
+  feed_status=$("$PYTHON" -c '
+import sys, urllib.request, urllib.error
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=10).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+' "$feed_url")
+  if grep -qi unauthenticated <<<"$events_out" && grep -qi unauthenticated <<<"$inbox_out" \
+    && [[ $feed_status == 404 ]]; then
+    erased=1
+    break
+  fi
+  sleep 0.2
+done
+[[ -n $erased ]] || fail "10 s after DeleteMember: events said '$events_out', notifications '$inbox_out', the feed $feed_status"
+pass "DeleteMember: the token is refused by all three services and the calendar feed is gone"
 
 kill -0 "$server_pid" 2>/dev/null || fail "the server died during the smoke test"
 pass "the server is still running"
