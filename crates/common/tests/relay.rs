@@ -26,8 +26,7 @@ use rendezvous_common::relay::{
     relay_once, run,
 };
 use rendezvous_common::with_db;
-use sqlx::Connection as _;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use rendezvous_testkit::{Backend, backend_tests};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -41,130 +40,19 @@ const MIGRATIONS: Migrations = Migrations {
 // Fresh databases
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// The PostgreSQL server URL, or `None` to skip. Panics when PostgreSQL is required.
-fn postgres_url() -> Option<String> {
-    match std::env::var("RENDEZVOUS_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("RENDEZVOUS_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "RENDEZVOUS_REQUIRE_POSTGRES=1 but RENDEZVOUS_TEST_POSTGRES_URL is not set"
-            );
-            None
-        }
-    }
-}
-
-/// `backend_tests!(a, b)` makes `sqlite::a`, `postgres::a`, ... from `async fn a(Backend)`.
-macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(super::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    if super::postgres_url().is_none() {
-                        eprintln!("skipped: RENDEZVOUS_TEST_POSTGRES_URL is not set");
-                        return;
-                    }
-                    super::$name(super::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
-}
-
-/// A migrated database for one test; removed when dropped (even when the test panics).
+/// A database with the outbox table for one test; removed when dropped (even when the test
+/// panics), as the testkit's databases are.
 struct TestDb {
     db: Db,
-    _dir: Option<tempfile::TempDir>,
-    /// `(server URL, database name)` of the PostgreSQL database to drop.
-    postgres: Option<(String, String)>,
+    _test: rendezvous_testkit::TestDb,
 }
 
 impl TestDb {
     async fn new(backend: Backend) -> Self {
-        let test_db = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}", dir.path().join("relay.db").display());
-                Self {
-                    db: Db::connect(&url).await.unwrap(),
-                    _dir: Some(dir),
-                    postgres: None,
-                }
-            }
-            Backend::Postgres => {
-                let server = postgres_url().expect("RENDEZVOUS_TEST_POSTGRES_URL is not set");
-                let name = format!("rdv_relay_{}", Uuid::now_v7().simple());
-                let mut conn = sqlx::PgConnection::connect(&server)
-                    .await
-                    .unwrap_or_else(|e| panic!("connecting to {server}: {e}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                conn.close().await.unwrap();
-                // Arm the clean-up before anything else can fail.
-                let mut test_db = Self {
-                    db: Db::Sqlite(sqlx::SqlitePool::connect_lazy("sqlite::memory:").unwrap()),
-                    _dir: None,
-                    postgres: Some((server.clone(), name.clone())),
-                };
-                let options: PgConnectOptions = server.parse().unwrap();
-                let pool = PgPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options.database(&name))
-                    .await
-                    .unwrap();
-                test_db.db = Db::Postgres(pool);
-                test_db
-            }
-        };
-        test_db.db.migrate(&MIGRATIONS).await.unwrap();
-        test_db
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some((server, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop runs inside the test's runtime; the clean-up gets a runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                    let _ = conn.close().await;
-                }
-            });
-        })
-        .join();
+        let test = rendezvous_testkit::TestDb::new(backend).await.unwrap();
+        let db = Db::connect(&test.url).await.unwrap();
+        db.migrate(&MIGRATIONS).await.unwrap();
+        Self { db, _test: test }
     }
 }
 
@@ -741,7 +629,7 @@ async fn run_drains_the_outbox_and_stops_on_shutdown(backend: Backend) {
 /// PostgreSQL only: a row locked by another relay's claim is skipped, not waited for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_claim_skips_rows_locked_by_another_relay() {
-    if postgres_url().is_none() {
+    if rendezvous_testkit::postgres_url().is_none() {
         eprintln!("skipped: RENDEZVOUS_TEST_POSTGRES_URL is not set");
         return;
     }

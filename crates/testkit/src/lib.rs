@@ -24,6 +24,7 @@ pub mod facts;
 pub mod outbox;
 pub mod pages;
 pub mod rpc;
+#[cfg(feature = "members")]
 mod running;
 mod smtp;
 

@@ -6,27 +6,14 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::events::v1::EventVisibility as Vis;
 use rendezvous_proto::events::v1::event_internal_service_client::EventInternalServiceClient;
 use rendezvous_testkit::{
-    Backend, EventClient, backend_tests, code, invalid_argument_naming, outbox_count, timestamp,
+    Backend, backend_tests, code, invalid_argument_naming, outbox_count, timestamp,
 };
 use tonic::Code;
 
 use crate::helpers::{
-    World, add_cohost, feed_path, get_event, http_get, invite, morning, paris_chapter, published,
-    rsvp,
+    World, add_cohost, create_feed, feed_path, get_event, http_get, invite, morning, paris_chapter,
+    published, rsvp,
 };
-
-async fn feed_of(client: &EventClient) -> pb::CalendarFeed {
-    client
-        .clone()
-        .create_calendar_feed(pb::CreateCalendarFeedRequest {
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .feed
-        .unwrap()
-}
 
 fn erase(member_id: &str, world: &World) -> pb::EraseMemberRequest {
     pb::EraseMemberRequest {
@@ -67,7 +54,7 @@ async fn erasing_a_member_frees_their_seat_and_drops_what_is_theirs(backend: Bac
         })
         .await
         .unwrap();
-    let feed = feed_of(&as_anna).await;
+    let feed = create_feed(&as_anna).await;
     assert_eq!(
         http_get(world.events.feed_addr, &feed_path(&feed)).await.0,
         200

@@ -209,6 +209,20 @@ pub async fn rotate_check_in_code(client: &EventClient, id: &str) -> Result<Stri
     Ok(response.into_inner().code)
 }
 
+/// A new calendar feed of the caller's upcoming events.
+pub async fn create_feed(client: &EventClient) -> pb::CalendarFeed {
+    client
+        .clone()
+        .create_calendar_feed(pb::CreateCalendarFeedRequest {
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .feed
+        .unwrap()
+}
+
 /// The path of a calendar feed's secret URL on the feed server.
 pub fn feed_path(feed: &pb::CalendarFeed) -> String {
     feed.url

@@ -39,16 +39,7 @@ async fn calendars_parse_and_feeds_can_be_revoked(backend: Backend) {
     icalendar::parser::read_calendar(&unfolded).unwrap();
     assert!(mine.contains("Café networking"));
 
-    let feed = guest
-        .clone()
-        .create_calendar_feed(pb::CreateCalendarFeedRequest {
-            request_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .feed
-        .unwrap();
+    let feed = crate::helpers::create_feed(&guest).await;
     let path = feed_path(&feed);
     let (status, body) = http_get(world.events.feed_addr, &path).await;
     assert_eq!(status, 200, "{body}");

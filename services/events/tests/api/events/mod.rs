@@ -21,8 +21,8 @@ use rendezvous_testkit::{
 use tonic::{Code, Status};
 
 use crate::helpers::{
-    World, check_in_code_of, create, event, feed_path, get_event, http_get, morning, paris_chapter,
-    publish, published, rsvp, try_get_event, update_title,
+    World, check_in_code_of, check_in_member, create, event, feed_path, get_event, http_get,
+    morning, paris_chapter, publish, published, rsvp, try_get_event, update_title,
 };
 
 fn now0() -> DateTime<Utc> {
