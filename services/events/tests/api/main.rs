@@ -12,4 +12,5 @@ mod chapters;
 mod events;
 mod helpers;
 mod notices;
+mod reminders;
 mod rsvp_admission;
