@@ -10,6 +10,7 @@ use rendezvous_testkit::{
     Backend, EventClient, TestMember, backend_tests, outbox_notices_keyed, timestamp,
 };
 
+use crate::events::get_rsvp;
 use crate::helpers::{World, create, event, morning, publish, published, rsvp};
 
 fn now0() -> DateTime<Utc> {
@@ -50,17 +51,7 @@ async fn sweep_at(world: &World, at: DateTime<Utc>) -> usize {
 
 /// `member`'s RSVP as they read it (with a fresh token: the tests move the clock).
 async fn own_rsvp(world: &World, member: &TestMember, event_id: &str) -> pb::Rsvp {
-    let mut client = world.client(member).await.unwrap();
-    client
-        .get_rsvp(pb::GetRsvpRequest {
-            event_id: event_id.to_owned(),
-            member_id: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .rsvp
-        .unwrap()
+    get_rsvp(&world.client(member).await.unwrap(), event_id).await
 }
 
 fn times(rsvp: &pb::Rsvp) -> Vec<i64> {
