@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, TelemetryArgs};
 
+use crate::domain::reminder::ReminderOffsets;
+
 /// The events service: chapters, events, RSVPs and calendars.
 #[derive(clap::Parser, Clone, Debug)]
 #[command(name = "rendezvous-events", version)]
@@ -52,6 +54,10 @@ pub struct Config {
         default_value_t = 120
     )]
     pub check_in_closes_minutes: i64,
+    /// How long before the start confirmed attendees are reminded: a comma-separated list of
+    /// distinct positive offsets in hours or minutes (`24h,2h`, `90m`); empty sends none.
+    #[arg(long, env = "RENDEZVOUS_REMINDER_OFFSETS", default_value = "24h,2h")]
+    pub reminder_offsets: ReminderOffsets,
     /// PEM public key that verifies access tokens (the members service's
     /// `token-public-key.pem`); fetched from members' GetSigningKeys when not given.
     #[arg(long, env = "RENDEZVOUS_TOKEN_PUBLIC_KEY_FILE")]

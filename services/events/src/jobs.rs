@@ -1,5 +1,6 @@
-//! The clock-driven work: expiring unclaimed wait-list offers, completing ended events (and
-//! recording their meetings with members), and keeping series materialised up to the horizon.
+//! The clock-driven work: expiring unclaimed wait-list offers, reminding confirmed attendees
+//! before the start, completing ended events (and recording their meetings with members), and
+//! keeping series materialised up to the horizon.
 
 use std::time::Duration as StdDuration;
 
@@ -38,6 +39,11 @@ impl Jobs {
             }
         }
         Ok(expired)
+    }
+
+    /// Sends the reminders due at `now` (see [`crate::domain::reminder`]); returns how many.
+    pub async fn send_reminders(&self, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.store.send_due_reminders(now).await?)
     }
 
     /// Keeps every active series materialised up to the rolling horizon from `now`; returns
@@ -105,6 +111,9 @@ impl Jobs {
             let now = self.clock.now();
             if let Err(error) = self.sweep_once(now).await {
                 tracing::warn!(%error, "offer expiry sweep failed");
+            }
+            if let Err(error) = self.send_reminders(now).await {
+                tracing::warn!(%error, "reminder sweep failed");
             }
             if let Err(error) = self.complete_due(now).await {
                 tracing::warn!(%error, "auto-completion failed");

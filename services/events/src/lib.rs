@@ -2,8 +2,9 @@
 //! and approvals, check-in, recurring series and calendars.
 //!
 //! It serves `ChapterService` and `EventService` over gRPC and the private calendar feeds over
-//! plain HTTP, and runs the clock-driven tasks: expiring unclaimed wait-list offers,
-//! completing events after their end, and relaying the outbox to notifications.
+//! plain HTTP, and runs the clock-driven tasks: expiring unclaimed wait-list offers, reminding
+//! confirmed attendees before the start, completing events after their end, and relaying the
+//! outbox to notifications.
 //!
 //! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
 
@@ -39,6 +40,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 
+use crate::domain::reminder::ReminderOffsets;
 use crate::jobs::Jobs;
 use crate::members_client::MembersClient;
 
@@ -57,10 +59,12 @@ pub struct Settings {
     pub weekly_invitation_cap: u32,
     /// How far ahead series are materialised.
     pub series_horizon: Duration,
-    /// How often the clock-driven tasks (offer expiry, auto-completion) run.
+    /// How often the clock-driven tasks (offer expiry, auto-completion, reminders) run.
     pub tick: StdDuration,
     /// Base of calendar feed URLs, e.g. `https://rendezvous.example/feeds`.
     pub public_feed_url: String,
+    /// How long before the start confirmed attendees are reminded.
+    pub reminder_offsets: ReminderOffsets,
 }
 
 impl Default for Settings {
@@ -73,6 +77,7 @@ impl Default for Settings {
             series_horizon: Duration::days(90),
             tick: StdDuration::from_secs(5),
             public_feed_url: "http://127.0.0.1:50062".to_owned(),
+            reminder_offsets: ReminderOffsets::default(),
         }
     }
 }
@@ -122,7 +127,8 @@ pub async fn run(
         options.clock.clone(),
     );
     let jobs = Jobs {
-        store: store::Store::new(options.db.clone()),
+        store: store::Store::new(options.db.clone())
+            .with_reminder_offsets(options.settings.reminder_offsets.clone()),
         clock: options.clock.clone(),
         members: options
             .members

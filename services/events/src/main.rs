@@ -45,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
             check_in_after: chrono::Duration::minutes(config.check_in_closes_minutes.max(0)),
             weekly_invitation_cap: config.weekly_invitation_cap,
             public_feed_url: config.public_feed_url.clone(),
+            reminder_offsets: config.reminder_offsets.clone(),
             ..rendezvous_events::Settings::default()
         },
         members: Some(

@@ -109,6 +109,14 @@ pub fn event_cancelled(event: &EventRow, reason: &str) -> npb::EventCancelled {
     }
 }
 
+/// The reminder sent `before` the event's start.
+pub fn event_reminder(event: &EventRow, before: chrono::Duration) -> npb::EventReminder {
+    npb::EventReminder {
+        event: Some(event_facts(event)),
+        minutes_before: u32::try_from(before.num_minutes()).unwrap_or(0),
+    }
+}
+
 pub fn event_invitation(event: &EventRow, inviter: npb::MemberFacts) -> npb::EventInvitation {
     npb::EventInvitation {
         event: Some(event_facts(event)),

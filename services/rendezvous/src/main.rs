@@ -19,6 +19,7 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::config::{Secret, ServerArgs, TelemetryArgs};
 use rendezvous_common::db::Db;
 use rendezvous_common::{server, telemetry};
+use rendezvous_events::domain::reminder::ReminderOffsets;
 use rendezvous_members::config::{load_or_create_signing_key, write_private};
 use rendezvous_notifications::email::Mailer;
 
@@ -93,6 +94,10 @@ struct UpArgs {
     /// emails; `http://<host>:<notifications-http-port>` when not given.
     #[arg(long, env = "RENDEZVOUS_PUBLIC_URL")]
     public_url: Option<String>,
+    /// How long before an event's start its confirmed attendees are reminded: distinct
+    /// positive offsets in hours or minutes (`24h,2h`; `10m,5m` for a demo); empty sends none.
+    #[arg(long, env = "RENDEZVOUS_REMINDER_OFFSETS", default_value = "24h,2h")]
+    reminder_offsets: ReminderOffsets,
     #[command(flatten)]
     server: ServerArgs,
     #[command(flatten)]
@@ -208,6 +213,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         server: args.server.settings(),
         settings: rendezvous_events::Settings {
             public_feed_url: format!("http://{}", loopback_addr(feed_addr)),
+            reminder_offsets: args.reminder_offsets.clone(),
             ..rendezvous_events::Settings::default()
         },
         members: Some(loopback(members_addr)?),

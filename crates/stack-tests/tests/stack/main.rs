@@ -17,6 +17,7 @@ mod erasure;
 mod helpers;
 mod mail;
 mod people;
+mod reminders;
 mod seats;
 
 use rendezvous_testkit::{Backend, backend_tests};
@@ -42,6 +43,8 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     cast.sign_in_again(&world).await;
     people::complete(&world, &cast, &meetup, &mut told).await;
     seats::offers_expire(&world, &cast, &offered, &mut told).await;
+    // Two days on: the reminders before a dinner.
+    reminders::before_the_start(&world, &mut cast, &mut told).await;
 
     checks::assert_everyone_was_told_well(&world, &cast, &told).await;
     // Last, one of them leaves: their export, then their erasure everywhere.

@@ -149,6 +149,7 @@ pub(crate) fn rsvp_to_pb(r: &RsvpRow) -> pb::Rsvp {
         check_in_time: r.checked_in_at.and_then(ts),
         create_time: ts(r.created_at),
         update_time: ts(r.updated_at),
+        reminder_times: r.reminder_times.iter().copied().filter_map(ts).collect(),
     }
 }
 

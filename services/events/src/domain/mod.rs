@@ -5,5 +5,6 @@ pub mod access;
 pub mod chapter;
 pub mod event;
 pub mod recurrence;
+pub mod reminder;
 pub mod rsvp;
 pub mod series;

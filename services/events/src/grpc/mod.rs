@@ -87,7 +87,7 @@ impl Events {
             )
         });
         let jobs = Jobs {
-            store: Store::new(db),
+            store: Store::new(db).with_reminder_offsets(settings.reminder_offsets.clone()),
             clock,
             members,
             settings,
@@ -102,6 +102,11 @@ impl Events {
     /// See [`Jobs::sweep_once`].
     pub async fn sweep_once(&self, now: DateTime<Utc>) -> Result<usize> {
         self.0.jobs.sweep_once(now).await
+    }
+
+    /// See [`Jobs::send_reminders`].
+    pub async fn send_reminders(&self, now: DateTime<Utc>) -> Result<usize> {
+        self.0.jobs.send_reminders(now).await
     }
 
     /// See [`Jobs::complete_due`].

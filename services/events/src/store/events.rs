@@ -60,9 +60,9 @@ impl Store {
                 "INSERT INTO events (id, chapter_id, host_id, title, description, kind, venue_name, \
                  venue_address, latitude, longitude, city, city_key, start_at, end_at, time_zone, \
                  capacity, rsvp_deadline, visibility, state, approval_required, waitlist_mode, \
-                 offer_window_secs, check_in_code, request_id, created_at, updated_at) \
+                 offer_window_secs, check_in_code, request_id, created_at, updated_at, start_set_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                 $18, 'draft', $19, $20, $21, $22, $23, $24, $24)",
+                 $18, 'draft', $19, $20, $21, $22, $23, $24, $24, $24)",
             )
             .bind(new.id.to_string())
             .bind(new.chapter_id.map(|c| c.to_string()))
@@ -256,7 +256,8 @@ impl Store {
                  venue_address = $6, latitude = $7, longitude = $8, city = $9, city_key = $10, \
                  start_at = $11, end_at = $12, time_zone = $13, capacity = $14, rsvp_deadline = $15, \
                  visibility = $16, approval_required = $17, waitlist_mode = $18, offer_window_secs = $19, \
-                 version = version + 1, updated_at = $20 WHERE id = $1",
+                 version = version + 1, updated_at = $20, \
+                 start_set_at = CASE WHEN $21 THEN $20 ELSE start_set_at END WHERE id = $1",
             )
             .bind(id.to_string())
             .bind(&e.title)
@@ -278,6 +279,8 @@ impl Store {
             .bind(waitlist_columns(e.waitlist).0)
             .bind(waitlist_columns(e.waitlist).1)
             .bind(now)
+            // A moved start gets the reminders still ahead of it, none already past.
+            .bind(e.start_at != previous.start_at)
             .execute(&mut *tx)
             .await?;
             if promote > 0 {

@@ -22,6 +22,7 @@ use crate::domain::chapter::Role;
 use crate::domain::event::{
     CohostRole, EventKind, EventRefusal, EventRow, EventState, EventVisibility,
 };
+use crate::domain::reminder::ReminderOffsets;
 use crate::domain::rsvp::{RsvpState, RsvpVisibility, WaitlistMode};
 use crate::domain::series::SeriesState;
 
@@ -47,6 +48,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             5,
             "series horizon",
             include_str!("../../migrations/sqlite/0005_series_horizon.sql"),
+        ),
+        (
+            6,
+            "reminders",
+            include_str!("../../migrations/sqlite/0006_reminders.sql"),
         ),
         (
             7,
@@ -75,6 +81,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             5,
             "series horizon",
             include_str!("../../migrations/postgres/0005_series_horizon.sql"),
+        ),
+        (
+            6,
+            "reminders",
+            include_str!("../../migrations/postgres/0006_reminders.sql"),
         ),
         (
             7,
@@ -216,11 +227,26 @@ fn stored_uuids(ids: &[String]) -> Result<Vec<Uuid>, sqlx::Error> {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    /// When confirmed attendees are reminded; RSVPs read back say when theirs are.
+    reminder_offsets: ReminderOffsets,
 }
 
 impl Store {
+    /// The store over `db`, reminding at the default offsets.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            reminder_offsets: ReminderOffsets::default(),
+        }
+    }
+
+    /// The same store reminding at `offsets`.
+    #[must_use]
+    pub fn with_reminder_offsets(self, offsets: ReminderOffsets) -> Self {
+        Self {
+            reminder_offsets: offsets,
+            ..self
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -286,6 +312,7 @@ mod chapters;
 mod erasure;
 mod events;
 mod feeds;
+mod reminders;
 mod rsvps;
 mod series;
 

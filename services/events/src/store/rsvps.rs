@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::{EventOps, Store, StoreError, Stored as _, stored_uuid, stored_uuids};
 use crate::domain::event::{EventRow, EventState};
+use crate::domain::reminder::{ReminderBasis, ReminderOffsets};
 use crate::domain::rsvp::{
     self, Decision, Intent, RsvpState, RsvpVisibility, RuleError, Rules, Seats, Transition,
 };
@@ -67,6 +68,8 @@ pub struct RsvpRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub seq: i64,
+    /// When the holder is (or was) reminded of the event's current start.
+    pub reminder_times: Vec<DateTime<Utc>>,
 }
 
 /// The event under its row lock, as the RSVP path reads and changes it.
@@ -270,10 +273,13 @@ macro_rules! impl_rsvp_ops {
                 }
                 sqlx::query(
                     "INSERT INTO rsvps (event_id, member_id, status, seq, visibility, offer_expires_at, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, COALESCE($5, 'attendees'), NULL, $6, $6) \
+                     created_at, updated_at, confirmed_at) VALUES ($1, $2, $3, $4, COALESCE($5, 'attendees'), \
+                     NULL, $6, $6, $7) \
                      ON CONFLICT (event_id, member_id) DO UPDATE SET status = excluded.status, \
                      seq = excluded.seq, visibility = COALESCE($5, rsvps.visibility), \
-                     offer_expires_at = NULL, updated_at = excluded.updated_at",
+                     offer_expires_at = NULL, updated_at = excluded.updated_at, \
+                     confirmed_at = CASE WHEN rsvps.status = 'confirmed' AND excluded.status = 'confirmed' \
+                     THEN rsvps.confirmed_at ELSE excluded.confirmed_at END",
                 )
                 .bind(event_id.to_string())
                 .bind(member.to_string())
@@ -281,6 +287,8 @@ macro_rules! impl_rsvp_ops {
                 .bind(seq)
                 .bind(visibility.map(RsvpVisibility::stored))
                 .bind(now)
+                // When it became confirmed: the reminders still ahead are this RSVP's.
+                .bind((decision.status == RsvpState::Confirmed).then_some(now))
                 .execute(&mut *self)
                 .await?;
                 ledger.seats = ledger.seats.moved(current.map(|c| c.state), decision.status);
@@ -324,14 +332,15 @@ macro_rules! impl_rsvp_ops {
                 let expires = ledger.rules.offer_expires_at(now).filter(|_| to == RsvpState::Offered);
                 for member in stored_uuids(&promoted)? {
                     sqlx::query(
-                        "UPDATE rsvps SET status = $3, offer_expires_at = $4, updated_at = $5 \
-                         WHERE event_id = $1 AND member_id = $2",
+                        "UPDATE rsvps SET status = $3, offer_expires_at = $4, updated_at = $5, \
+                         confirmed_at = $6 WHERE event_id = $1 AND member_id = $2",
                     )
                     .bind(event_id.to_string())
                     .bind(member.to_string())
                     .bind(to.stored())
                     .bind(expires)
                     .bind(now)
+                    .bind((to == RsvpState::Confirmed).then_some(now))
                     .execute(&mut *self)
                     .await?;
                     ledger.seats = ledger.seats.moved(Some(RsvpState::Waitlisted), to);
@@ -391,15 +400,29 @@ type RsvpTuple = (
     DateTime<Utc>,
     DateTime<Utc>,
     i64,
+    Option<DateTime<Utc>>,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
 );
 
+/// An RSVP's columns, then what its reminders depend on: when it was confirmed, and the
+/// event's state, start and when that start was set (from `events e`, joined by the query).
 const RSVP_COLUMNS: &str = "r.event_id, r.member_id, r.status, r.seq, r.visibility, \
      r.offer_expires_at, r.checked_in_at, r.created_at, r.updated_at, \
      (SELECT COUNT(*) FROM rsvps w WHERE w.event_id = r.event_id AND w.status = 'waitlisted' \
-      AND w.seq < r.seq)";
+      AND w.seq < r.seq), \
+     r.confirmed_at, e.state, e.start_at, COALESCE(e.start_set_at, e.created_at)";
 
-fn rsvp_row(t: RsvpTuple) -> Result<RsvpRow, sqlx::Error> {
+fn rsvp_row(t: RsvpTuple, offsets: &ReminderOffsets) -> Result<RsvpRow, sqlx::Error> {
     let state = RsvpState::from_stored(&t.2);
+    let reminders = ReminderBasis {
+        event_state: EventState::from_stored(&t.11),
+        start_at: t.12,
+        start_set_at: t.13,
+        rsvp_state: state,
+        confirmed_at: t.10,
+    };
     Ok(RsvpRow {
         event_id: stored_uuid(&t.0)?,
         member_id: stored_uuid(&t.1)?,
@@ -412,6 +435,7 @@ fn rsvp_row(t: RsvpTuple) -> Result<RsvpRow, sqlx::Error> {
         created_at: t.7,
         updated_at: t.8,
         seq: t.3,
+        reminder_times: reminders.reminders(offsets).iter().map(|r| r.at).collect(),
     })
 }
 
@@ -568,7 +592,8 @@ impl Store {
         let member = member.to_string();
         let member = member.as_str();
         let sql = format!(
-            "SELECT {RSVP_COLUMNS} FROM rsvps r WHERE r.event_id = $1 AND r.member_id = $2"
+            "SELECT {RSVP_COLUMNS} FROM rsvps r JOIN events e ON e.id = r.event_id \
+             WHERE r.event_id = $1 AND r.member_id = $2"
         );
         with_db!(self.db(), |pool| {
             let row: Option<RsvpTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -576,7 +601,7 @@ impl Store {
                 .bind(member)
                 .fetch_optional(pool)
                 .await?;
-            row.map(rsvp_row).transpose()
+            row.map(|t| rsvp_row(t, &self.reminder_offsets)).transpose()
         })
     }
 
@@ -607,7 +632,8 @@ impl Store {
             ""
         };
         let sql = format!(
-            "SELECT {RSVP_COLUMNS} FROM rsvps r WHERE r.event_id = $1 AND r.status IN ({list}){checked} \
+            "SELECT {RSVP_COLUMNS} FROM rsvps r JOIN events e ON e.id = r.event_id \
+             WHERE r.event_id = $1 AND r.status IN ({list}){checked} \
              AND (r.created_at > $2 OR (r.created_at = $2 AND r.member_id > $3)) \
              ORDER BY r.created_at, r.member_id LIMIT $4"
         );
@@ -619,7 +645,9 @@ impl Store {
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?;
-            rows.into_iter().map(rsvp_row).collect()
+            rows.into_iter()
+                .map(|t| rsvp_row(t, &self.reminder_offsets))
+                .collect()
         })
     }
 

@@ -14,5 +14,6 @@ mod erasure;
 mod events;
 mod helpers;
 mod notices;
+mod reminders;
 mod rsvp_admission;
 mod story_steps;

@@ -121,16 +121,26 @@ pub(super) fn event_cancelled(l: Locale, n: &pb::EventCancelled) -> Message {
     }
 }
 
+/// How long before the start, in whole hours when it is, else in minutes: "2 hours",
+/// "90 minutes", "1\u{a0}heure".
+fn lead_time(l: Locale, minutes: u32) -> String {
+    let (n, unit) = if minutes.is_multiple_of(60) {
+        (minutes / 60, ("hour", "heure"))
+    } else {
+        (minutes, ("minute", "minute"))
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    match l {
+        Locale::En => format!("{n} {}{plural}", unit.0),
+        Locale::Fr => format!("{n}\u{a0}{}{plural}", unit.1),
+    }
+}
+
 pub(super) fn event_reminder(l: Locale, n: &pb::EventReminder) -> Message {
     let event = n.event.as_ref();
     let name = cap(&l.event(event));
     let title = event_title(event);
-    let hours = (n.hours_before > 0).then(|| match (l, n.hours_before) {
-        (Locale::En, 1) => "1 hour".to_owned(),
-        (Locale::En, n) => format!("{n} hours"),
-        (Locale::Fr, 1) => "1\u{a0}heure".to_owned(),
-        (Locale::Fr, n) => format!("{n}\u{a0}heures"),
-    });
+    let hours = (n.minutes_before > 0).then(|| lead_time(l, n.minutes_before));
     match l {
         Locale::En => Message::new(match (title, &hours) {
             (Some(title), Some(hours)) => format!("Reminder: {title} starts in {hours}"),

@@ -234,7 +234,7 @@ fn cases() -> Vec<Case> {
         Case {
             notice: pb::EventReminder {
                 event: Some(event()),
-                hours_before: 2,
+                minutes_before: 120,
             }
             .into(),
             title: &[EVENT_TITLE, "2"],
@@ -683,6 +683,39 @@ fn facts_shape_the_sentences() {
     assert!(invitation.body.starts_with("Anna Dupont vous invite à"));
     let cancelled = render(&find(NotificationKind::EventCancelled), Locale::En, "");
     assert!(cancelled.body.contains("Reason: The venue closed."));
+}
+
+#[test]
+fn reminders_say_how_long_before_the_start() {
+    let rows = [
+        (1440, Locale::En, "starts in 24 hours"),
+        (1440, Locale::Fr, "commence dans 24\u{a0}heures"),
+        (120, Locale::En, "starts in 2 hours"),
+        (120, Locale::Fr, "commence dans 2\u{a0}heures"),
+        (60, Locale::En, "starts in 1 hour"),
+        (60, Locale::Fr, "commence dans 1\u{a0}heure"),
+        (90, Locale::En, "starts in 90 minutes"),
+        (5, Locale::En, "starts in 5 minutes"),
+        (5, Locale::Fr, "commence dans 5\u{a0}minutes"),
+        (1, Locale::En, "starts in 1 minute"),
+    ];
+    for (minutes, locale, words) in rows {
+        let notice = pb::Notice::from(pb::EventReminder {
+            event: Some(event()),
+            minutes_before: minutes,
+        });
+        let message = render(&notice, locale, "");
+        assert!(
+            message.title.ends_with(words),
+            "{minutes} {locale:?}: {}",
+            message.title
+        );
+        assert!(
+            message.body.contains(words),
+            "{minutes} {locale:?}: {}",
+            message.body
+        );
+    }
 }
 
 #[test]

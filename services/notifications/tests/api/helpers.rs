@@ -44,7 +44,7 @@ pub fn event_notice(kind: pb::NotificationKind, event_id: &str) -> pb::Notice {
         .into(),
         pb::NotificationKind::EventReminder => pb::EventReminder {
             event,
-            hours_before: 24,
+            minutes_before: 24 * 60,
         }
         .into(),
         pb::NotificationKind::EventUpdated => pb::EventUpdated {

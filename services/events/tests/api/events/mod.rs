@@ -29,7 +29,7 @@ fn now0() -> DateTime<Utc> {
     morning(2027, 3, 1)
 }
 
-async fn get_rsvp(client: &EventClient, id: &str) -> pb::Rsvp {
+pub(crate) async fn get_rsvp(client: &EventClient, id: &str) -> pb::Rsvp {
     client
         .clone()
         .get_rsvp(pb::GetRsvpRequest {
