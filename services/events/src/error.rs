@@ -29,6 +29,8 @@ pub enum Error {
     ResourceExhausted(&'static str),
     #[error("the {0} service is unavailable; retry later")]
     Unavailable(&'static str),
+    #[error("the {0} service gave an answer this service cannot read")]
+    BadPeerAnswer(&'static str),
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }
@@ -157,6 +159,7 @@ impl From<Error> for Status {
                 error::status(Code::ResourceExhausted, "RESOURCE_EXHAUSTED", message)
             }
             Error::Unavailable(_) => error::status(Code::Unavailable, "UNAVAILABLE", message),
+            Error::BadPeerAnswer(_) => error::status(Code::Internal, "INTERNAL", message),
             Error::Database(db) => match error::classify_db_error(&db) {
                 DbErrorKind::UniqueViolation => {
                     error::status(Code::AlreadyExists, "ALREADY_EXISTS", "it already exists")

@@ -54,7 +54,7 @@ impl Jobs {
             // A rule that has ended (e.g. an `until` already passed) has nothing to add.
             if let Ok(occurrences) = spec.occurrences(from, horizon) {
                 self.store
-                    .insert_occurrences(&id.to_string(), &host, &spec, &occurrences, now)
+                    .insert_occurrences(id, host, &spec, &occurrences, now)
                     .await?;
                 created += occurrences.len();
             }
@@ -93,7 +93,7 @@ impl Jobs {
         let Ok(ids) = self.store.checked_in_ids(id).await else {
             return false;
         };
-        match members.record_meetings(&event, ids).await {
+        match members.record_meetings(&event, &ids).await {
             Ok(()) => self.store.meetings_recorded(id, now).await.is_ok(),
             Err(_) => false,
         }

@@ -38,6 +38,14 @@ fn unavailable(status: &tonic::Status) -> Error {
     Error::Unavailable("members")
 }
 
+/// A member id in an answer of members; one that is not an id is members' fault.
+fn peer_id(id: &str) -> Result<Uuid> {
+    Uuid::try_parse(id).map_err(|_| {
+        tracing::warn!(id, "members answered with a malformed member id");
+        Error::BadPeerAnswer("members")
+    })
+}
+
 impl MembersClient {
     pub fn new(channel: Channel, credentials: ServiceCredentials) -> Self {
         Self {
@@ -45,12 +53,12 @@ impl MembersClient {
         }
     }
 
-    pub async fn are_connected(&self, a: &str, b: &str) -> Result<mpb::AreConnectedResponse> {
+    pub async fn are_connected(&self, a: Uuid, b: Uuid) -> Result<mpb::AreConnectedResponse> {
         self.client
             .clone()
             .are_connected(request(mpb::AreConnectedRequest {
-                member_id: a.to_owned(),
-                other_member_id: b.to_owned(),
+                member_id: a.to_string(),
+                other_member_id: b.to_string(),
             }))
             .await
             .map(tonic::Response::into_inner)
@@ -58,7 +66,7 @@ impl MembersClient {
     }
 
     /// The ids of `member`'s connections (in `city` when it is not empty).
-    pub async fn connection_ids(&self, member: &str, city: &str) -> Result<Vec<String>> {
+    pub async fn connection_ids(&self, member: Uuid, city: &str) -> Result<Vec<Uuid>> {
         let mut ids = Vec::new();
         let mut page_token = String::new();
         loop {
@@ -66,7 +74,7 @@ impl MembersClient {
                 .client
                 .clone()
                 .list_connection_ids(request(mpb::ListConnectionIdsRequest {
-                    member_id: member.to_owned(),
+                    member_id: member.to_string(),
                     city: city.to_owned(),
                     page_size: CONNECTIONS_PAGE,
                     page_token: page_token.clone(),
@@ -74,7 +82,9 @@ impl MembersClient {
                 .await
                 .map_err(|status| unavailable(&status))?
                 .into_inner();
-            ids.extend(page.member_ids);
+            for id in &page.member_ids {
+                ids.push(peer_id(id)?);
+            }
             if page.next_page_token.is_empty() || ids.len() > MAX_CONNECTIONS {
                 return Ok(ids);
             }
@@ -82,12 +92,12 @@ impl MembersClient {
         }
     }
 
-    pub async fn count_unmet(&self, member: &str, ids: Vec<String>) -> Result<i64> {
+    pub async fn count_unmet(&self, member: Uuid, ids: &[Uuid]) -> Result<i64> {
         self.client
             .clone()
             .count_unmet_connections(request(mpb::CountUnmetConnectionsRequest {
-                member_id: member.to_owned(),
-                member_ids: ids,
+                member_id: member.to_string(),
+                member_ids: crate::convert::ids_pb(ids),
             }))
             .await
             .map(|r| r.into_inner().count)
@@ -113,12 +123,12 @@ impl MembersClient {
             .unwrap_or_default())
     }
 
-    pub async fn record_meetings(&self, event: &EventRow, ids: Vec<String>) -> Result<()> {
+    pub async fn record_meetings(&self, event: &EventRow, ids: &[Uuid]) -> Result<()> {
         self.client
             .clone()
             .record_meetings(request(mpb::RecordMeetingsRequest {
                 event_id: event.id.to_string(),
-                member_ids: ids,
+                member_ids: crate::convert::ids_pb(ids),
                 event: Some(crate::notices::event_facts(event)),
             }))
             .await

@@ -129,13 +129,13 @@ pub fn event_announcement(
 }
 
 pub fn chapter_new_event(
-    chapter_id: &str,
+    chapter_id: Uuid,
     chapter_name: &str,
     event: &EventRow,
 ) -> npb::ChapterNewEvent {
     npb::ChapterNewEvent {
         chapter: Some(npb::ChapterFacts {
-            chapter_id: chapter_id.to_owned(),
+            chapter_id: chapter_id.to_string(),
             name: chapter_name.to_owned(),
         }),
         event: Some(event_facts(event)),

@@ -6,7 +6,7 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
-use super::{Fields, time_zone, ts};
+use super::{Fields, ids_pb, time_zone, ts};
 use crate::domain::chapter::{ChapterEdit, ChapterRow, MemberRow, NewChapter, Role};
 use crate::error::Error;
 
@@ -87,12 +87,12 @@ pub fn chapter_edit(
 
 pub fn chapter_to_pb(c: ChapterRow) -> pb::Chapter {
     pb::Chapter {
-        id: c.id,
+        id: c.id.to_string(),
         name: c.name,
         city: c.city,
         time_zone: c.time_zone,
         description: c.description,
-        organizer_ids: c.organizer_ids,
+        organizer_ids: ids_pb(&c.organizer_ids),
         member_count: i32::try_from(c.member_count).unwrap_or(i32::MAX),
         create_time: ts(c.created_at),
         update_time: ts(c.updated_at),
@@ -106,7 +106,7 @@ pub fn member_to_pb(m: &MemberRow) -> pb::ChapterMember {
         Role::Organizer => pb::ChapterRole::Organizer,
     };
     pb::ChapterMember {
-        member_id: m.member_id.clone(),
+        member_id: m.member_id.to_string(),
         role: role.into(),
         join_time: ts(m.joined_at),
     }

@@ -9,8 +9,8 @@ use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
 use super::{
-    Fields, capacity, count, duration_pb, event_and_member, id, optional, time, time_zone, ts,
-    venue, waitlist,
+    Fields, capacity, count, duration_pb, event_and_member, id, optional, optional_id_pb, time,
+    time_zone, ts, venue, waitlist,
 };
 use crate::calendar::CalendarEvent;
 use crate::domain::event::{
@@ -86,8 +86,8 @@ pub(crate) fn state_pb(state: EventState) -> pb::EventState {
 pub(crate) fn event_to_pb(e: &EventRow) -> pb::Event {
     pb::Event {
         id: e.id.to_string(),
-        chapter_id: e.chapter_id.clone().unwrap_or_default(),
-        series_id: e.series_id.clone().unwrap_or_default(),
+        chapter_id: optional_id_pb(e.chapter_id),
+        series_id: optional_id_pb(e.series_id),
         host_id: e.host_id.to_string(),
         cohosts: e
             .cohosts

@@ -50,8 +50,8 @@ impl Fields {
 
     /// An optional id filter: `None` when `value` is empty, else the parsed id (a malformed one
     /// is noted as a violation of `field`).
-    pub fn optional_id(&mut self, field: &str, value: &str) -> Option<String> {
-        (!value.is_empty()).then(|| self.or_default(validate::id(field, value)).to_string())
+    pub fn optional_id(&mut self, field: &str, value: &str) -> Option<Uuid> {
+        (!value.is_empty()).then(|| self.or_default(validate::id(field, value)))
     }
 
     pub fn push(&mut self, violation: FieldViolation) {
@@ -88,9 +88,25 @@ pub fn event_and_member(f: &mut Fields, event_id: &str, member_id: &str) -> (Uui
     (id(f, "event_id", event_id), id(f, "member_id", member_id))
 }
 
+/// The id a page token's cursor carries (tokens spell ids as text).
+pub fn cursor_id(id: &str) -> Result<Uuid, FieldViolation> {
+    Uuid::try_parse(id)
+        .map_err(|_| FieldViolation::new("page_token", "not a page token issued by this method"))
+}
+
 /// An optional text field kept as `None` when empty (etags, request ids).
 pub fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// An optional id as the wire spells it: empty for none.
+pub(crate) fn optional_id_pb(id: Option<Uuid>) -> String {
+    id.map(|id| id.to_string()).unwrap_or_default()
+}
+
+/// Ids as the wire spells them.
+pub(crate) fn ids_pb(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
 }
 
 pub(crate) fn ts(at: DateTime<Utc>) -> Option<Timestamp> {

@@ -130,8 +130,8 @@ pub(crate) fn status_filter(status: i32) -> Option<RsvpState> {
 
 pub(crate) fn rsvp_to_pb(r: &RsvpRow) -> pb::Rsvp {
     pb::Rsvp {
-        event_id: r.event_id.clone(),
-        member_id: r.member_id.clone(),
+        event_id: r.event_id.to_string(),
+        member_id: r.member_id.to_string(),
         status: status_pb(r.state).into(),
         waitlist_position: r
             .waitlist_position

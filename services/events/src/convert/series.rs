@@ -11,7 +11,7 @@ use rendezvous_proto::prost_types::FieldMask;
 use uuid::Uuid;
 
 use super::events::{kind_name, visibility_name};
-use super::{Fields, capacity, duration, id, time, ts, venue, waitlist};
+use super::{Fields, capacity, duration, id, optional_id_pb, time, ts, venue, waitlist};
 use crate::domain::event::{EventKind, EventVisibility};
 use crate::domain::recurrence::{self, End, Frequency, MonthlyDay, Rule};
 use crate::domain::series::{SeriesSpec, SeriesState};
@@ -240,9 +240,9 @@ impl TryFrom<&pb::Series> for SeriesSpec {
 
 pub(crate) fn series_to_pb(row: &SeriesRow) -> pb::Series {
     pb::Series {
-        id: row.id.clone(),
-        chapter_id: row.chapter_id.clone().unwrap_or_default(),
-        host_id: row.host_id.clone(),
+        id: row.id.to_string(),
+        chapter_id: optional_id_pb(row.chapter_id),
+        host_id: row.host_id.to_string(),
         state: match row.state {
             SeriesState::Active => pb::SeriesState::Active,
             SeriesState::Cancelled => pb::SeriesState::Cancelled,

@@ -198,7 +198,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2027, 3, 1, 18, 0, 0).unwrap();
         EventRow {
             id: Uuid::from_u128(100),
-            chapter_id: Some("chapter".into()),
+            chapter_id: Some(Uuid::from_u128(200)),
             series_id: None,
             host_id: id("host"),
             cohosts: vec![

@@ -37,13 +37,13 @@ pub struct ChapterEdit {
 /// A chapter with its organisers and member count.
 #[derive(Clone, Debug)]
 pub struct ChapterRow {
-    pub id: String,
+    pub id: Uuid,
     pub name: String,
     pub city: String,
     pub time_zone: String,
     pub description: String,
     /// Organisers in the order they became members.
-    pub organizer_ids: Vec<String>,
+    pub organizer_ids: Vec<Uuid>,
     pub member_count: i64,
     /// Bumped by every change of the chapter or its organisers; the etag.
     pub version: i64,
@@ -54,7 +54,7 @@ pub struct ChapterRow {
 /// One member of a chapter.
 #[derive(Clone, Debug)]
 pub struct MemberRow {
-    pub member_id: String,
+    pub member_id: Uuid,
     pub role: Role,
     pub joined_at: DateTime<Utc>,
 }

@@ -57,8 +57,8 @@ impl EventState {
 #[derive(Clone, Debug)]
 pub struct EventRow {
     pub id: Uuid,
-    pub chapter_id: Option<String>,
-    pub series_id: Option<String>,
+    pub chapter_id: Option<Uuid>,
+    pub series_id: Option<Uuid>,
     pub host_id: Uuid,
     pub cohosts: Vec<(Uuid, CohostRole)>,
     pub title: String,

@@ -7,14 +7,15 @@ use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
+use uuid::Uuid;
 
 use super::{
     DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, id_or_me, member_caller, optional_member,
 };
-use crate::convert::Fields;
 use crate::convert::events::Announcement;
 use crate::convert::events::event_to_pb;
 use crate::convert::rsvps::{rsvp_to_pb, status_filter, status_pb};
+use crate::convert::{Fields, cursor_id, ids_pb};
 use crate::convert::{count, ts};
 use crate::domain::access::{Action, AttendeeView, attendee_view, authorize};
 use crate::domain::event::EventRow;
@@ -51,7 +52,6 @@ impl Events {
         let after: Option<(i64, String)> =
             f.or_default(self.0.page_tokens.decode(&scope, &req.page_token));
         f.finish(())?;
-        let me_s = me.to_string();
         let (event, access) = self.event_for(id, Some(me), Action::ListAttendees).await?;
         // Hosts and full co-hosts; a check-in-only co-host may only check people in.
         let manages = event.is_manager(me);
@@ -60,7 +60,7 @@ impl Events {
                 DateTime::from_timestamp_micros(micros).ok_or_else(|| {
                     Error::field("page_token", "not a page token issued by this method")
                 })?,
-                member,
+                cursor_id(&member)?,
             )),
             None => None,
         };
@@ -70,24 +70,24 @@ impl Events {
             .rsvps(event.id, &statuses, req.checked_in_only, after, limit + 1)
             .await?;
         let next_page_token = next_page_token(&mut rows, limit, |r| {
-            let cursor = (r.created_at.timestamp_micros(), r.member_id.clone());
+            let cursor = (r.created_at.timestamp_micros(), r.member_id.to_string());
             self.0.page_tokens.encode(&scope, &cursor)
         });
         let mut attendees = Vec::with_capacity(rows.len());
         let mut hidden = 0;
         for r in &rows {
             let visible =
-                match attendee_view(manages, r.member_id == me_s, access.confirmed, r.visibility) {
+                match attendee_view(manages, r.member_id == me, access.confirmed, r.visibility) {
                     AttendeeView::Visible => true,
                     AttendeeView::IfConnected => match &self.0.members {
-                        Some(m) => m.are_connected(&me_s, &r.member_id).await?.connected,
+                        Some(m) => m.are_connected(me, r.member_id).await?.connected,
                         None => false,
                     },
                     AttendeeView::Hidden => false,
                 };
             if visible {
                 attendees.push(pb::Attendee {
-                    member_id: r.member_id.clone(),
+                    member_id: r.member_id.to_string(),
                     status: status_pb(r.state).into(),
                     waitlist_position: r
                         .waitlist_position
@@ -126,30 +126,29 @@ impl Events {
         let mut unmet = 0;
         let mut visible_unmet = Vec::new();
         if let (Some(me), Some(members)) = (viewer, &self.0.members) {
-            let me_s = me.to_string();
             let going = self
                 .0
                 .store
                 .rsvps(event.id, &[RsvpState::Confirmed], false, None, 10_000)
                 .await?;
-            let ids: Vec<String> = going
+            let ids: Vec<Uuid> = going
                 .iter()
-                .map(|r| r.member_id.clone())
-                .filter(|m| *m != me_s)
+                .map(|r| r.member_id)
+                .filter(|m| *m != me)
                 .collect();
             if !ids.is_empty() {
-                unmet = members.count_unmet(&me_s, ids).await?;
+                unmet = members.count_unmet(me, &ids).await?;
             }
             if unmet > 0 {
-                let i_am_confirmed = going.iter().any(|r| r.member_id == me_s);
-                for r in going.iter().filter(|r| r.member_id != me_s) {
+                let i_am_confirmed = going.iter().any(|r| r.member_id == me);
+                for r in going.iter().filter(|r| r.member_id != me) {
                     let may_see =
                         attendee_view(event.is_manager(me), false, i_am_confirmed, r.visibility)
                             != AttendeeView::Hidden;
                     if may_see {
-                        let c = members.are_connected(&me_s, &r.member_id).await?;
+                        let c = members.are_connected(me, r.member_id).await?;
                         if c.connected && !c.met_in_person {
-                            visible_unmet.push(r.member_id.clone());
+                            visible_unmet.push(r.member_id);
                         }
                     }
                 }
@@ -166,7 +165,7 @@ impl Events {
                 checked_in_count: count(i64::try_from(checked_in).unwrap_or(i64::MAX)),
                 no_show_count: count(event.no_show_count),
                 unmet_connections_going_count: count(unmet),
-                visible_unmet_connection_ids: visible_unmet,
+                visible_unmet_connection_ids: ids_pb(&visible_unmet),
             }),
         })
     }

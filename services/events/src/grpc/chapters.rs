@@ -11,8 +11,8 @@ use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
 use super::{Reply, id_or_me, member_caller, reply};
-use crate::convert::Fields;
 use crate::convert::chapters::{chapter_edit, chapter_to_pb, member_to_pb, new_chapter};
+use crate::convert::{Fields, cursor_id};
 use crate::domain::chapter::city_key;
 use crate::error::Error;
 use crate::store::Store;
@@ -113,15 +113,16 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                     f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
                 let after: Option<String> =
                     f.or_default(self.0.page_tokens.decode("ListChapters", &req.page_token));
+                let after = after.and_then(|id| f.violations().check(cursor_id(&id)));
                 f.finish(())?;
                 let city_key = (!city.is_empty()).then(|| city_key(&city));
                 let mut rows = self
                     .0
                     .store
-                    .list_chapters(city_key.as_deref(), after.as_deref(), limit + 1)
+                    .list_chapters(city_key.as_deref(), after, limit + 1)
                     .await?;
                 let next_page_token = next_page_token(&mut rows, limit, |c| {
-                    self.0.page_tokens.encode("ListChapters", &c.id)
+                    self.0.page_tokens.encode("ListChapters", &c.id.to_string())
                 });
                 Ok(pb::ListChaptersResponse {
                     chapters: rows.into_iter().map(chapter_to_pb).collect(),
@@ -239,7 +240,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                         DateTime::from_timestamp_micros(micros).ok_or_else(|| {
                             Error::field("page_token", "not a page token issued by this method")
                         })?,
-                        member_id,
+                        cursor_id(&member_id)?,
                     )),
                     None => None,
                 };
@@ -250,7 +251,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                     .await?;
                 let next_page_token = next_page_token(&mut rows, limit, |m| {
                     let cursor: MembersCursor =
-                        (m.joined_at.timestamp_micros(), m.member_id.clone());
+                        (m.joined_at.timestamp_micros(), m.member_id.to_string());
                     self.0.page_tokens.encode(&scope, &cursor)
                 });
                 Ok(pb::ListChapterMembersResponse {

@@ -13,7 +13,7 @@ use rendezvous_common::pagination::PageTokens;
 
 use crate::convert::Fields;
 use crate::convert::events::{Cancellation, CohostChange, EventUpdate, event_to_pb, new_event};
-use crate::convert::time;
+use crate::convert::{cursor_id, time};
 use crate::domain::chapter::city_key;
 use crate::domain::event::{EventRow, bounding_box, haversine_km};
 use crate::error::{Error, Result};
@@ -140,9 +140,7 @@ impl Events {
         &self,
         request: Request<pb::ListEventsRequest>,
     ) -> Result<pb::ListEventsResponse> {
-        let viewer = optional_member(&request)?
-            .map(|v| v.to_string())
-            .unwrap_or_default();
+        let viewer = optional_member(&request)?;
         let req = request.into_inner();
         let mut f = Fields::new();
         let city = f.or_default(validate::text("city", &req.city, 0, 100, false));
@@ -209,11 +207,11 @@ impl Events {
             let batch = self
                 .0
                 .store
-                .list_events(&viewer, &filter, after.clone(), limit + 1)
+                .list_events(viewer, &filter, after, limit + 1)
                 .await?;
             exhausted = batch.len() <= limit as usize;
             if let Some(last) = batch.last() {
-                after = Some((last.start_at, last.id.to_string()));
+                after = Some((last.start_at, last.id));
             }
             events.extend(batch.into_iter().filter(|e| match near {
                 Some((lat, lon, r)) => match (e.latitude, e.longitude) {
@@ -305,15 +303,16 @@ fn decode_event_cursor(
     tokens: &PageTokens,
     scope: &str,
     token: &str,
-) -> Result<Option<(DateTime<Utc>, String)>, FieldViolation> {
+) -> Result<Option<(DateTime<Utc>, Uuid)>, FieldViolation> {
     let cursor: Option<EventCursor> = tokens.decode(scope, token)?;
     match cursor {
         None => Ok(None),
         Some((micros, id)) => DateTime::from_timestamp_micros(micros)
-            .map(|at| Some((at, id)))
+            .map(|at| (at, id))
             .ok_or_else(|| {
                 FieldViolation::new("page_token", "not a page token issued by this method")
-            }),
+            })
+            .and_then(|(at, id)| Ok(Some((at, cursor_id(&id)?)))),
     }
 }
 

@@ -28,17 +28,15 @@ impl Events {
         if event.state.is_over() {
             return Err(Error::FailedPrecondition("the event is over or cancelled"));
         }
-        let candidates: Vec<String> = match invitation.invitees {
-            Invitees::Members(ids) => ids.iter().map(Uuid::to_string).collect(),
+        let candidates: Vec<Uuid> = match invitation.invitees {
+            Invitees::Members(ids) => ids,
             Invitees::AllConnections { only_in_event_city } => {
                 let city = if only_in_event_city {
                     event.city.clone()
                 } else {
                     String::new()
                 };
-                self.members()?
-                    .connection_ids(&me.to_string(), &city)
-                    .await?
+                self.members()?.connection_ids(me, &city).await?
             }
             Invitees::Chapter(chapter) => {
                 if !self.0.store.is_chapter_member(chapter, me).await? {
@@ -49,9 +47,9 @@ impl Events {
                 self.0.store.chapter_member_ids(chapter).await?
             }
         };
-        let mut candidates: Vec<String> = candidates
+        let mut candidates: Vec<Uuid> = candidates
             .into_iter()
-            .filter(|m| *m != me.to_string() && *m != event.host_id.to_string())
+            .filter(|m| *m != me && *m != event.host_id)
             .collect();
         candidates.sort();
         candidates.dedup();
@@ -59,7 +57,7 @@ impl Events {
         let mut blocked = 0;
         if let Some(members) = &self.0.members {
             for m in candidates {
-                if members.are_connected(&me.to_string(), &m).await?.blocked {
+                if members.are_connected(me, m).await?.blocked {
                     blocked += 1;
                 } else {
                     allowed.push(m);

@@ -7,9 +7,9 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{DEFAULT_PAGE_SIZE, Events, MAX_PAGE_SIZE, id_field, member_caller, optional_member};
-use crate::convert::Fields;
 use crate::convert::events::visibility_name;
 use crate::convert::series::{SeriesCancellation, apply_mask, series_to_pb};
+use crate::convert::{Fields, cursor_id, ids_pb};
 use crate::domain::event::{EventState, EventVisibility};
 use crate::domain::series::{SeriesSpec, SeriesState};
 use crate::error::{Error, Result};
@@ -56,7 +56,7 @@ impl Events {
             .await?;
         Ok(pb::CreateSeriesResponse {
             series: Some(series_to_pb(&row)),
-            event_ids,
+            event_ids: ids_pb(&event_ids),
         })
     }
 
@@ -92,31 +92,24 @@ impl Events {
             None
         } else if req.host_id == "me" {
             match me {
-                Some(me) => Some(me.to_string()),
+                Some(me) => Some(me),
                 None => return Err(Error::Unauthenticated),
             }
         } else {
-            Some(
-                f.or_default(validate::id("host_id", &req.host_id))
-                    .to_string(),
-            )
+            Some(f.or_default(validate::id("host_id", &req.host_id)))
         };
         let limit = f.or_default(page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE));
         let after: Option<String> =
             f.or_default(self.0.page_tokens.decode("ListSeries", &req.page_token));
+        let after = after.and_then(|id| f.violations().check(cursor_id(&id)));
         f.finish(())?;
         let mut rows = self
             .0
             .store
-            .list_series(
-                chapter_id.as_deref(),
-                host_id.as_deref(),
-                after.as_deref(),
-                limit + 1,
-            )
+            .list_series(chapter_id, host_id, after, limit + 1)
             .await?;
         let next_page_token = next_page_token(&mut rows, limit, |s| {
-            self.0.page_tokens.encode("ListSeries", &s.id)
+            self.0.page_tokens.encode("ListSeries", &s.id.to_string())
         });
         let mut visible = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -147,7 +140,7 @@ impl Events {
             .series(id)
             .await?
             .ok_or(Error::NotFound("series"))?;
-        if row.host_id != me.to_string() {
+        if row.host_id != me {
             return Err(Error::PermissionDenied("only the series' host may do this"));
         }
         if !patch.etag.is_empty() && patch.etag != row.version.to_string() {
@@ -190,7 +183,7 @@ impl Events {
             .series(id)
             .await?
             .ok_or(Error::NotFound("series"))?;
-        if row.host_id != me.to_string() {
+        if row.host_id != me {
             return Err(Error::PermissionDenied("only the series' host may do this"));
         }
         let now = self.now();
@@ -223,7 +216,7 @@ impl Events {
     /// Whether `viewer` may see a series: its host always; otherwise by its occurrences'
     /// visibility (public: anyone; chapter: the chapter's members; invite-only: nobody else).
     async fn series_visible(&self, row: &SeriesRow, viewer: Option<Uuid>) -> Result<bool> {
-        if viewer.is_some_and(|v| v.to_string() == row.host_id) {
+        if viewer == Some(row.host_id) {
             return Ok(true);
         }
         let visibility = row
@@ -231,13 +224,10 @@ impl Events {
             .template
             .as_ref()
             .and_then(|t| visibility_name(t.visibility));
-        Ok(match (visibility, &row.chapter_id, viewer) {
+        Ok(match (visibility, row.chapter_id, viewer) {
             (Some(EventVisibility::Public), _, _) => true,
             (Some(EventVisibility::Chapter), Some(chapter), Some(viewer)) => {
-                match Uuid::try_parse(chapter) {
-                    Ok(chapter) => self.0.store.is_chapter_member(chapter, viewer).await?,
-                    Err(_) => false,
-                }
+                self.0.store.is_chapter_member(chapter, viewer).await?
             }
             _ => false,
         })

@@ -7,7 +7,7 @@ use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as npb;
 use uuid::Uuid;
 
-use super::{EventOps as _, RsvpRow, Store, StoreError, stored_uuid};
+use super::{EventOps as _, RsvpRow, Store, StoreError, stored_uuids};
 use crate::domain::event::EventRow;
 use crate::domain::rsvp::RsvpState;
 use crate::notices;
@@ -42,7 +42,7 @@ impl Store {
         &self,
         event: &EventRow,
         inviter: npb::MemberFacts,
-        members: &[String],
+        members: &[Uuid],
         cap: u32,
         since: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -65,13 +65,13 @@ impl Store {
                 return Ok(None);
             }
             let (mut invited, mut skipped) = (0, 0);
-            for member in members {
+            for &member in members {
                 let known: i64 = sqlx::query_scalar(
                     "SELECT (SELECT COUNT(*) FROM invitations WHERE event_id = $1 AND member_id = $2) + \
                      (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND member_id = $2)",
                 )
                 .bind(event.id.to_string())
-                .bind(member)
+                .bind(member.to_string())
                 .fetch_one(&mut *tx)
                 .await?;
                 if known > 0 || remaining <= 0 {
@@ -82,7 +82,7 @@ impl Store {
                     "INSERT INTO invitations (event_id, member_id, invited_by, created_at) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(event.id.to_string())
-                .bind(member)
+                .bind(member.to_string())
                 .bind(&host_id)
                 .bind(now)
                 .execute(&mut *tx)
@@ -141,7 +141,8 @@ impl Store {
                 .bind(event.id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
-            let key = |member: &str| format!("announcement:{}:{request_id}:{member}", event.id);
+            let members = stored_uuids(&members)?;
+            let key = |member: Uuid| format!("announcement:{}:{request_id}:{member}", event.id);
             tx.tell_each(&members, &key, notice.into(), now).await?;
             let n = i64::try_from(members.len()).unwrap_or(i64::MAX);
             sqlx::query(
@@ -203,10 +204,10 @@ impl Store {
             .filter(|r| r.state == RsvpState::Confirmed))
     }
 
-    pub async fn checked_in_ids(&self, event_id: Uuid) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn checked_in_ids(&self, event_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
         let event_id = event_id.to_string();
         let event_id = event_id.as_str();
-        with_db!(self.db(), |pool| {
+        let ids: Vec<String> = with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT member_id FROM rsvps WHERE event_id = $1 AND status = 'confirmed' \
                  AND checked_in_at IS NOT NULL ORDER BY member_id",
@@ -214,7 +215,8 @@ impl Store {
             .bind(event_id)
             .fetch_all(pool)
             .await
-        })
+        })?;
+        stored_uuids(&ids)
     }
 
     /// Closes a published event and records its no-shows; completing again changes nothing.
@@ -303,7 +305,7 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        ids.iter().map(|id| stored_uuid(id)).collect()
+        stored_uuids(&ids)
     }
 
     /// Completed events whose meetings members has not accepted yet.
@@ -316,6 +318,6 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        ids.iter().map(|id| stored_uuid(id)).collect()
+        stored_uuids(&ids)
     }
 }

@@ -12,7 +12,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use super::{Store, StoreError, Stored as _};
+use super::{Store, StoreError, Stored as _, stored_uuid, stored_uuids};
 use crate::domain::chapter::{
     ChapterEdit, ChapterRefusal, ChapterRow, MemberRow, NewChapter, Role, city_key,
 };
@@ -37,19 +37,19 @@ macro_rules! chapter_columns {
     };
 }
 
-fn chapter_row(t: ChapterTuple, organizer_ids: Vec<String>) -> ChapterRow {
-    ChapterRow {
-        id: t.0,
+fn chapter_row(t: ChapterTuple, organizer_ids: &[String]) -> Result<ChapterRow, sqlx::Error> {
+    Ok(ChapterRow {
+        id: stored_uuid(&t.0)?,
         name: t.1,
         city: t.2,
         time_zone: t.3,
         description: t.4,
-        organizer_ids,
+        organizer_ids: stored_uuids(organizer_ids)?,
         member_count: t.8,
         version: t.5,
         created_at: t.6,
         updated_at: t.7,
-    }
+    })
 }
 
 /// Steps shared by the chapter transactions, for both backends' connections.
@@ -108,7 +108,7 @@ macro_rules! impl_chapter_ops {
                 .bind(id)
                 .fetch_all(&mut *self)
                 .await?;
-                Ok(Some(chapter_row(row, organizers)))
+                chapter_row(row, &organizers).map(Some)
             }
 
             async fn lock_chapter(&mut self, id: &str) -> Result<(), StoreError<ChapterRefusal>> {
@@ -266,11 +266,12 @@ impl Store {
     pub async fn list_chapters(
         &self,
         city_key: Option<&str>,
-        after: Option<&str>,
+        after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<ChapterRow>, sqlx::Error> {
         let city_key = city_key.unwrap_or("");
-        let after = after.unwrap_or("");
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        let after = after.as_str();
         with_db!(self.db(), |pool| {
             // One snapshot for the page and its organisers.
             let mut tx = pool.begin().await?;
@@ -298,17 +299,16 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(rows
-                .into_iter()
+            rows.into_iter()
                 .map(|row| {
-                    let ids = organizers
+                    let ids: Vec<String> = organizers
                         .iter()
                         .filter(|(chapter, _)| *chapter == row.0)
                         .map(|(_, member)| member.clone())
                         .collect();
-                    chapter_row(row, ids)
+                    chapter_row(row, &ids)
                 })
-                .collect())
+                .collect()
         })
     }
 
@@ -468,7 +468,7 @@ impl Store {
         &self,
         id: Uuid,
         caller: Uuid,
-        after: Option<(DateTime<Utc>, String)>,
+        after: Option<(DateTime<Utc>, Uuid)>,
         limit: u32,
     ) -> Result<Vec<MemberRow>, StoreError<ChapterRefusal>> {
         let id = id.to_string();
@@ -506,7 +506,7 @@ impl Store {
                     )
                     .bind(id)
                     .bind(*joined_at)
-                    .bind(member_id)
+                    .bind(member_id.to_string())
                     .bind(i64::from(limit))
                     .fetch_all(&mut *tx)
                     .await?
@@ -515,12 +515,14 @@ impl Store {
             tx.commit().await?;
             Ok(rows
                 .into_iter()
-                .map(|(member_id, role, joined_at)| MemberRow {
-                    member_id,
-                    role: Role::from_stored(&role),
-                    joined_at,
+                .map(|(member_id, role, joined_at)| {
+                    Ok(MemberRow {
+                        member_id: stored_uuid(&member_id)?,
+                        role: Role::from_stored(&role),
+                        joined_at,
+                    })
                 })
-                .collect())
+                .collect::<Result<_, sqlx::Error>>()?)
         })
     }
     pub async fn is_chapter_member(
@@ -544,16 +546,17 @@ impl Store {
         })
     }
 
-    pub async fn chapter_member_ids(&self, chapter: Uuid) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn chapter_member_ids(&self, chapter: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
         let chapter = chapter.to_string();
         let chapter = chapter.as_str();
-        with_db!(self.db(), |pool| {
+        let ids: Vec<String> = with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT member_id FROM chapter_members WHERE chapter_id = $1 ORDER BY member_id",
             )
             .bind(chapter)
             .fetch_all(pool)
             .await
-        })
+        })?;
+        stored_uuids(&ids)
     }
 }

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::rsvps::RsvpOps as _;
 use super::{
-    EVENT_COLUMNS, EventOps as _, Store, StoreError, Stored as _, stored_uuid, waitlist_columns,
+    EVENT_COLUMNS, EventOps as _, Store, StoreError, Stored as _, stored_uuid, stored_uuids,
+    waitlist_columns,
 };
 use crate::domain::access::{Access, Action};
 use crate::domain::event::{
@@ -23,15 +24,15 @@ use crate::notices;
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {
     pub city_key: Option<String>,
-    pub chapter_id: Option<String>,
+    pub chapter_id: Option<Uuid>,
     pub start_after: DateTime<Utc>,
     pub start_before: Option<DateTime<Utc>>,
     /// Lower-cased words that must each appear in the title or description.
     pub words: Vec<String>,
     /// Bounding box: min lat, max lat, and min/max lon when it does not wrap.
     pub bbox: Option<(f64, f64, Option<(f64, f64)>)>,
-    pub host_id: Option<String>,
-    pub series_id: Option<String>,
+    pub host_id: Option<Uuid>,
+    pub series_id: Option<Uuid>,
 }
 
 impl Store {
@@ -295,7 +296,8 @@ impl Store {
                 .bind(id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
-                let key = |member: &str| format!("event-updated:{id}:{version}:{member}");
+                let members = stored_uuids(&members)?;
+                let key = |member: Uuid| format!("event-updated:{id}:{version}:{member}");
                 tx.tell_each(&members, &key, notice.into(), now).await?;
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
@@ -342,16 +344,17 @@ impl Store {
                 let members: Vec<String> = sqlx::query_scalar(
                     "SELECT member_id FROM chapter_members WHERE chapter_id = $1 AND member_id <> $2",
                 )
-                .bind(chapter)
+                .bind(chapter.to_string())
                 .bind(e.host_id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
+                let members = stored_uuids(&members)?;
                 let name: String = sqlx::query_scalar("SELECT name FROM chapters WHERE id = $1")
-                    .bind(chapter)
+                    .bind(chapter.to_string())
                     .fetch_one(&mut *tx)
                     .await?;
-                let notice = notices::chapter_new_event(chapter, &name, &e);
-                let key = |member: &str| format!("chapter-new-event:{id}:{member}");
+                let notice = notices::chapter_new_event(*chapter, &name, &e);
+                let key = |member: Uuid| format!("chapter-new-event:{id}:{member}");
                 tx.tell_each(&members, &key, notice.into(), now).await?;
             }
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
@@ -396,17 +399,17 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let mut members: Vec<String> = sqlx::query_scalar(
+            let members: Vec<String> = sqlx::query_scalar(
                 "SELECT member_id FROM rsvps WHERE event_id = $1 AND status <> 'not_going' \
                  UNION SELECT member_id FROM invitations WHERE event_id = $1",
             )
             .bind(id.to_string())
             .fetch_all(&mut *tx)
             .await?;
-            let host = e.host_id.to_string();
-            members.retain(|member| *member != host);
+            let mut members = stored_uuids(&members)?;
+            members.retain(|member| *member != e.host_id);
             let notice = notices::event_cancelled(&e, reason);
-            let key = |member: &str| format!("event-cancelled:{id}:{member}");
+            let key = |member: Uuid| format!("event-cancelled:{id}:{member}");
             tx.tell_each(&members, &key, notice.into(), now).await?;
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
@@ -417,11 +420,13 @@ impl Store {
     /// Events `viewer` may see matching `filter`, ordered by (start, id) after `after`.
     pub async fn list_events(
         &self,
-        viewer: &str,
+        viewer: Option<Uuid>,
         filter: &EventFilter,
-        after: Option<(DateTime<Utc>, String)>,
+        after: Option<(DateTime<Utc>, Uuid)>,
         limit: u32,
     ) -> Result<Vec<EventRow>, sqlx::Error> {
+        // An anonymous viewer matches no member row.
+        let viewer = viewer.map(|v| v.to_string()).unwrap_or_default();
         with_db!(self.db(), |pool| {
             let mut q = {
                 let mut b = sqlx::QueryBuilder::new(format!(
@@ -449,13 +454,14 @@ impl Store {
                 q.push(" AND e.city_key = ").push_bind(city.clone());
             }
             if let Some(chapter) = &filter.chapter_id {
-                q.push(" AND e.chapter_id = ").push_bind(chapter.clone());
+                q.push(" AND e.chapter_id = ")
+                    .push_bind(chapter.to_string());
             }
             if let Some(host) = &filter.host_id {
-                q.push(" AND e.host_id = ").push_bind(host.clone());
+                q.push(" AND e.host_id = ").push_bind(host.to_string());
             }
             if let Some(series) = &filter.series_id {
-                q.push(" AND e.series_id = ").push_bind(series.clone());
+                q.push(" AND e.series_id = ").push_bind(series.to_string());
             }
             for word in &filter.words {
                 let pattern = format!("%{}%", escape_like(word));
@@ -480,7 +486,7 @@ impl Store {
             if let Some((start, id)) = after {
                 q.push(" AND (e.start_at > ").push_bind(start);
                 q.push(" OR (e.start_at = ").push_bind(start);
-                q.push(" AND e.id > ").push_bind(id).push("))");
+                q.push(" AND e.id > ").push_bind(id.to_string()).push("))");
             }
             q.push(" ORDER BY e.start_at, e.id LIMIT ")
                 .push_bind(i64::from(limit));
@@ -502,11 +508,14 @@ impl Store {
         &self,
         member: Uuid,
         now: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, String)>,
+        after: Option<(DateTime<Utc>, Uuid)>,
         limit: u32,
         confirmed_only: bool,
     ) -> Result<Vec<EventRow>, sqlx::Error> {
-        let (after_start, after_id) = after.unwrap_or((DateTime::<Utc>::UNIX_EPOCH, String::new()));
+        let (after_start, after_id) = after.map_or_else(
+            || (DateTime::<Utc>::UNIX_EPOCH, String::new()),
+            |(at, id)| (at, id.to_string()),
+        );
         let mine = if confirmed_only {
             "EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = $1 AND r.status = 'confirmed') \
              OR e.host_id = $1 OR EXISTS (SELECT 1 FROM cohosts c WHERE c.event_id = e.id AND c.member_id = $1)"

@@ -193,6 +193,16 @@ fn stored_uuid(id: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::try_parse(id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
+/// An optional id read back from the database (NULL is None).
+fn stored_optional_uuid(id: Option<&str>) -> Result<Option<Uuid>, sqlx::Error> {
+    id.map(stored_uuid).transpose()
+}
+
+/// Ids read back from the database.
+fn stored_uuids(ids: &[String]) -> Result<Vec<Uuid>, sqlx::Error> {
+    ids.iter().map(|id| stored_uuid(id)).collect()
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
@@ -220,8 +230,8 @@ macro_rules! event_from_row {
         let r = $row;
         EventRow {
             id: crate::store::stored_uuid(r.try_get(0)?)?,
-            chapter_id: r.try_get(1)?,
-            series_id: r.try_get(2)?,
+            chapter_id: crate::store::stored_optional_uuid(r.try_get(1)?)?,
+            series_id: crate::store::stored_optional_uuid(r.try_get(2)?)?,
             host_id: crate::store::stored_uuid(r.try_get(3)?)?,
             cohosts: Vec::new(),
             title: r.try_get(4)?,
@@ -306,20 +316,20 @@ pub(super) trait EventOps {
         action: Action,
     ) -> impl Future<Output = Result<(), StoreError<EventRefusal>>> + Send;
 
-    /// Writes `notice` for the member whose stored id is `member` to the outbox.
+    /// Writes `notice` for `member` to the outbox.
     fn tell(
         &mut self,
-        member: &str,
+        member: Uuid,
         key: String,
         notice: Notice,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// Writes `notice` for each member of `members` (stored ids), keyed by `key(member)`.
+    /// Writes `notice` for each member of `members`, keyed by `key(member)`.
     fn tell_each(
         &mut self,
-        members: &[String],
-        key: &(dyn Fn(&str) -> String + Sync),
+        members: &[Uuid],
+        key: &(dyn Fn(Uuid) -> String + Sync),
         notice: Notice,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
@@ -386,23 +396,23 @@ macro_rules! impl_event_ops {
 
             async fn tell(
                 &mut self,
-                member: &str,
+                member: Uuid,
                 key: String,
                 notice: Notice,
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                let message = crate::notices::message(stored_uuid(member)?, key, notice);
+                let message = crate::notices::message(member, key, notice);
                 self.enqueue(&message, now).await.map(drop)
             }
 
             async fn tell_each(
                 &mut self,
-                members: &[String],
-                key: &(dyn Fn(&str) -> String + Sync),
+                members: &[Uuid],
+                key: &(dyn Fn(Uuid) -> String + Sync),
                 notice: Notice,
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                for member in members {
+                for &member in members {
                     self.tell(member, key(member), notice.clone(), now).await?;
                 }
                 Ok(())
@@ -423,7 +433,7 @@ macro_rules! impl_event_ops {
                 )
                 .bind(event.id.to_string())
                 .bind(member.to_string())
-                .bind(event.chapter_id.as_deref().unwrap_or(""))
+                .bind(event.chapter_id.map(|c| c.to_string()).unwrap_or_default())
                 .fetch_one(&mut *self)
                 .await?;
                 Ok(Access {

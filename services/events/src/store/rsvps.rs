@@ -16,7 +16,7 @@ use rendezvous_proto::notifications::v1 as npb;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use super::{EventOps, Store, StoreError, Stored as _, stored_uuid};
+use super::{EventOps, Store, StoreError, Stored as _, stored_uuid, stored_uuids};
 use crate::domain::event::{EventRow, EventState};
 use crate::domain::rsvp::{
     self, Decision, Intent, RsvpState, RsvpVisibility, RuleError, Rules, Seats, Transition,
@@ -57,8 +57,8 @@ pub enum RsvpRefusal {
 /// One RSVP as stored.
 #[derive(Clone, Debug)]
 pub struct RsvpRow {
-    pub event_id: String,
-    pub member_id: String,
+    pub event_id: Uuid,
+    pub member_id: Uuid,
     pub state: RsvpState,
     pub waitlist_position: Option<u32>,
     pub offer_expires_at: Option<DateTime<Utc>>,
@@ -322,13 +322,13 @@ macro_rules! impl_rsvp_ops {
                 .fetch_all(&mut *self)
                 .await?;
                 let expires = ledger.rules.offer_expires_at(now).filter(|_| to == RsvpState::Offered);
-                for member in &promoted {
+                for member in stored_uuids(&promoted)? {
                     sqlx::query(
                         "UPDATE rsvps SET status = $3, offer_expires_at = $4, updated_at = $5 \
                          WHERE event_id = $1 AND member_id = $2",
                     )
                     .bind(event_id.to_string())
-                    .bind(member)
+                    .bind(member.to_string())
                     .bind(to.stored())
                     .bind(expires)
                     .bind(now)
@@ -340,7 +340,7 @@ macro_rules! impl_rsvp_ops {
                         None => notices::waitlist_promoted(&ledger.event).into(),
                     };
                     let key = format!("promoted:{event_id}:{member}:{}", now.timestamp_micros());
-                    let message = notices::message(stored_uuid(member)?, key, notice);
+                    let message = notices::message(member, key, notice);
                     self.enqueue(&message, now).await?;
                 }
                 Ok(())
@@ -398,11 +398,11 @@ const RSVP_COLUMNS: &str = "r.event_id, r.member_id, r.status, r.seq, r.visibili
      (SELECT COUNT(*) FROM rsvps w WHERE w.event_id = r.event_id AND w.status = 'waitlisted' \
       AND w.seq < r.seq)";
 
-fn rsvp_row(t: RsvpTuple) -> RsvpRow {
+fn rsvp_row(t: RsvpTuple) -> Result<RsvpRow, sqlx::Error> {
     let state = RsvpState::from_stored(&t.2);
-    RsvpRow {
-        event_id: t.0,
-        member_id: t.1,
+    Ok(RsvpRow {
+        event_id: stored_uuid(&t.0)?,
+        member_id: stored_uuid(&t.1)?,
         state,
         waitlist_position: (state == RsvpState::Waitlisted)
             .then(|| u32::try_from(t.9 + 1).unwrap_or(0)),
@@ -412,7 +412,7 @@ fn rsvp_row(t: RsvpTuple) -> RsvpRow {
         created_at: t.7,
         updated_at: t.8,
         seq: t.3,
-    }
+    })
 }
 
 impl Store {
@@ -576,7 +576,7 @@ impl Store {
                 .bind(member)
                 .fetch_optional(pool)
                 .await?;
-            Ok(row.map(rsvp_row))
+            row.map(rsvp_row).transpose()
         })
     }
 
@@ -587,12 +587,15 @@ impl Store {
         event_id: Uuid,
         statuses: &[RsvpState],
         checked_in_only: bool,
-        after: Option<(DateTime<Utc>, String)>,
+        after: Option<(DateTime<Utc>, Uuid)>,
         limit: u32,
     ) -> Result<Vec<RsvpRow>, sqlx::Error> {
         let event_id = event_id.to_string();
         let event_id = event_id.as_str();
-        let (after_at, after_id) = after.unwrap_or((DateTime::<Utc>::UNIX_EPOCH, String::new()));
+        let (after_at, after_id) = after.map_or_else(
+            || (DateTime::<Utc>::UNIX_EPOCH, String::new()),
+            |(at, id)| (at, id.to_string()),
+        );
         let list = statuses
             .iter()
             .map(|s| format!("'{}'", s.stored()))
@@ -616,7 +619,7 @@ impl Store {
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?;
-            Ok(rows.into_iter().map(rsvp_row).collect())
+            rows.into_iter().map(rsvp_row).collect()
         })
     }
 

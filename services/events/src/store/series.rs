@@ -8,7 +8,7 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
-use super::{Store, StoreError, Stored as _, stored_uuid, waitlist_columns};
+use super::{Store, StoreError, Stored as _, stored_uuid, stored_uuids, waitlist_columns};
 use crate::domain::event::{NewEvent, new_check_in_code};
 use crate::domain::recurrence::Occurrence;
 use crate::domain::series::{SeriesSpec, SeriesState};
@@ -16,9 +16,9 @@ use crate::domain::series::{SeriesSpec, SeriesState};
 /// A series as stored.
 #[derive(Clone, Debug)]
 pub struct SeriesRow {
-    pub id: String,
-    pub chapter_id: Option<String>,
-    pub host_id: String,
+    pub id: Uuid,
+    pub chapter_id: Option<Uuid>,
+    pub host_id: Uuid,
     /// The series as the client last wrote it.
     pub series: pb::Series,
     pub state: SeriesState,
@@ -61,18 +61,18 @@ type SeriesTuple = (
 const SERIES_COLUMNS: &str = "s.id, s.chapter_id, s.host_id, s.spec, s.state, s.version, s.created_at, s.updated_at, \
      (SELECT COUNT(*) FROM events e WHERE e.series_id = s.id)";
 
-fn series_row(t: SeriesTuple) -> SeriesRow {
-    SeriesRow {
-        id: t.0,
-        chapter_id: t.1,
-        host_id: t.2,
+fn series_row(t: SeriesTuple) -> Result<SeriesRow, sqlx::Error> {
+    Ok(SeriesRow {
+        id: stored_uuid(&t.0)?,
+        chapter_id: t.1.as_deref().map(stored_uuid).transpose()?,
+        host_id: stored_uuid(&t.2)?,
         series: decode(&t.3),
         state: SeriesState::from_stored(&t.4),
         version: t.5,
         created_at: t.6,
         updated_at: t.7,
         occurrence_count: t.8,
-    }
+    })
 }
 
 impl Store {
@@ -86,15 +86,13 @@ impl Store {
         occurrences: &[Occurrence],
         request_id: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<(SeriesRow, Vec<String>), sqlx::Error> {
-        let host = host.to_string();
-        let host = host.as_str();
+    ) -> Result<(SeriesRow, Vec<Uuid>), sqlx::Error> {
         let existing = match request_id {
             Some(request_id) => with_db!(self.db(), |pool| {
                 sqlx::query_scalar::<_, String>(
                     "SELECT id FROM series WHERE host_id = $1 AND request_id = $2",
                 )
-                .bind(host)
+                .bind(host.to_string())
                 .bind(request_id)
                 .fetch_optional(pool)
                 .await
@@ -111,18 +109,18 @@ impl Store {
                     .fetch_all(pool)
                     .await
                 })?;
-                (existing, ids)
+                (stored_uuid(&existing)?, stored_uuids(&ids)?)
             }
             None => {
-                let id = Uuid::now_v7().to_string();
+                let id = Uuid::now_v7();
                 let ids = self
-                    .insert_series(&id, host, series, spec, occurrences, request_id, now)
+                    .insert_series(id, host, series, spec, occurrences, request_id, now)
                     .await?;
                 (id, ids)
             }
         };
         let row = self
-            .series(stored_uuid(&series_id)?)
+            .series(series_id)
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
         Ok((row, ids))
@@ -131,14 +129,16 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     async fn insert_series(
         &self,
-        id: &str,
-        host: &str,
+        id: Uuid,
+        host: Uuid,
         series: &pb::Series,
         spec: &SeriesSpec,
         occurrences: &[Occurrence],
         request_id: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, sqlx::Error> {
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let (id, host) = (id.to_string(), host.to_string());
+        let (id, host) = (id.as_str(), host.as_str());
         let city = match (&spec.chapter_id, spec.city.is_empty()) {
             (Some(chapter), true) => self
                 .chapter(*chapter)
@@ -163,7 +163,7 @@ impl Store {
             .await?;
             let mut ids = Vec::with_capacity(occurrences.len());
             for o in occurrences {
-                let event_id = Uuid::now_v7().to_string();
+                let event_id = Uuid::now_v7();
                 sqlx::query(
                     "INSERT INTO events (id, chapter_id, series_id, host_id, title, description, kind, venue_name, \
                      venue_address, latitude, longitude, city, city_key, start_at, end_at, time_zone, \
@@ -229,7 +229,7 @@ impl Store {
     pub async fn series_behind(
         &self,
         horizon: DateTime<Utc>,
-    ) -> Result<Vec<(Uuid, String, pb::Series, Option<DateTime<Utc>>)>, sqlx::Error> {
+    ) -> Result<Vec<(Uuid, Uuid, pb::Series, Option<DateTime<Utc>>)>, sqlx::Error> {
         let rows: Vec<(
             String,
             String,
@@ -249,7 +249,12 @@ impl Store {
         })?;
         rows.into_iter()
             .map(|(id, host, spec, until, last_start)| {
-                Ok((stored_uuid(&id)?, host, decode(&spec), until.or(last_start)))
+                Ok((
+                    stored_uuid(&id)?,
+                    stored_uuid(&host)?,
+                    decode(&spec),
+                    until.or(last_start),
+                ))
             })
             .collect()
     }
@@ -261,30 +266,32 @@ impl Store {
                 .bind(id.to_string())
                 .fetch_optional(pool)
                 .await?;
-            Ok(row.map(series_row))
+            row.map(series_row).transpose()
         })
     }
 
     pub async fn list_series(
         &self,
-        chapter: Option<&str>,
-        host: Option<&str>,
-        after: Option<&str>,
+        chapter: Option<Uuid>,
+        host: Option<Uuid>,
+        after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<SeriesRow>, sqlx::Error> {
+        let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+        let (chapter, host, after) = (text(chapter), text(host), text(after));
         let sql = format!(
             "SELECT {SERIES_COLUMNS} FROM series s WHERE ($1 = '' OR s.chapter_id = $1) \
              AND ($2 = '' OR s.host_id = $2) AND s.id > $3 ORDER BY s.id LIMIT $4"
         );
         with_db!(self.db(), |pool| {
             let rows: Vec<SeriesTuple> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(chapter.unwrap_or(""))
-                .bind(host.unwrap_or(""))
-                .bind(after.unwrap_or(""))
+                .bind(chapter.as_str())
+                .bind(host.as_str())
+                .bind(after.as_str())
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?;
-            Ok(rows.into_iter().map(series_row).collect())
+            rows.into_iter().map(series_row).collect()
         })
     }
 
@@ -306,7 +313,7 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        ids.iter().map(|id| stored_uuid(id)).collect()
+        stored_uuids(&ids)
     }
 
     pub async fn cancel_series(
@@ -357,7 +364,7 @@ impl Store {
             return Ok(None);
         };
         let existing = self.future_occurrences(id, now).await?;
-        let host = stored_uuid(&row.host_id)?;
+        let host = row.host_id;
         for (&event_id, o) in existing.iter().zip(occurrences) {
             if let Err(StoreError::Refused(refusal)) =
                 self.update_event(event_id, host, &spec.edit(o), now).await
@@ -375,7 +382,7 @@ impl Store {
         }
         if occurrences.len() > existing.len() {
             let extra = &occurrences[existing.len()..];
-            self.insert_occurrences(&id.to_string(), &row.host_id, spec, extra, now)
+            self.insert_occurrences(id, row.host_id, spec, extra, now)
                 .await?;
         }
         self.series(id).await
@@ -383,8 +390,8 @@ impl Store {
 
     pub async fn insert_occurrences(
         &self,
-        id: &str,
-        host: &str,
+        id: Uuid,
+        host: Uuid,
         spec: &SeriesSpec,
         occurrences: &[Occurrence],
         now: DateTime<Utc>,
@@ -392,7 +399,7 @@ impl Store {
         for o in occurrences {
             let new = NewEvent {
                 id: Uuid::now_v7(),
-                host_id: stored_uuid(host)?,
+                host_id: host,
                 chapter_id: spec.chapter_id,
                 title: spec.title.clone(),
                 description: spec.description.clone(),
@@ -417,7 +424,7 @@ impl Store {
             with_db!(self.db(), |pool| {
                 sqlx::query("UPDATE events SET series_id = $2, state = $3 WHERE id = $1")
                     .bind(event_id.to_string())
-                    .bind(id)
+                    .bind(id.to_string())
                     .bind(spec.first_state().stored())
                     .execute(pool)
                     .await?;
