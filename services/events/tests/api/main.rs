@@ -13,3 +13,4 @@ mod events;
 mod helpers;
 mod notices;
 mod rsvp_admission;
+mod told_again;
