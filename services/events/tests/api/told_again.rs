@@ -10,12 +10,14 @@ use rendezvous_proto::events::v1::EventVisibility as Vis;
 use rendezvous_proto::notifications::v1::notice::Notice as Variant;
 use rendezvous_proto::prost_types::{Duration as PbDuration, FieldMask};
 use rendezvous_testkit::{
-    Backend, EventClient, TestMember, backend_tests, outbox_count, outbox_notices, outbox_total,
+    Backend, EventClient, TestMember, backend_tests, invite_members, outbox_count, outbox_notices,
+    outbox_total,
 };
 use tonic::Code;
 
 use crate::helpers::{
-    World, add_cohost, create, event, morning, paris_chapter, publish, rsvp, try_get_event,
+    World, add_cohost, create, event, morning, offering, paris_chapter, publish, rsvp,
+    try_get_event,
 };
 
 fn now0() -> DateTime<Utc> {
@@ -201,14 +203,7 @@ async fn offer_deadline(world: &World, member: &TestMember) -> i64 {
 async fn every_offer_says_until_when_it_holds_the_seat(backend: Backend) {
     let world = World::start(backend, now0()).await.unwrap();
     let (host_member, host) = world.member("Hana Host").await.unwrap();
-    let mut offered = event(now0() + Duration::days(3), 1, Vis::Public);
-    offered.waitlist_mode = pb::WaitlistMode::Offer.into();
-    offered.offer_window = Some(PbDuration {
-        seconds: 2 * 3600,
-        nanos: 0,
-    });
-    let e = create(&host, offered).await;
-    publish(&host, &e.id).await;
+    let e = offering(&host, now0() + Duration::days(3), 1).await;
     let mut line = Vec::new();
     for name in ["Ama", "Ben", "Cleo", "Dan", "Eve", "Finn"] {
         let (member, client) = world.member(name).await.unwrap();
@@ -421,18 +416,11 @@ async fn a_draft_takes_no_invitations(backend: Backend) {
     )
     .await;
     let before = outbox_total(&world.events.db).await;
-    let refused = host
-        .clone()
-        .invite_members(pb::InviteMembersRequest {
-            event_id: draft.id.clone(),
-            target: Some(pb::invite_members_request::Target::Members(
-                pb::invite_members_request::MemberIds {
-                    member_ids: vec![guest.id.clone()],
-                },
-            )),
-        })
+    let refused = invite_members(&host, &draft.id, vec![guest.id.clone()])
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .downcast::<tonic::Status>()
+        .unwrap();
     assert_eq!(refused.code(), Code::FailedPrecondition);
     assert_eq!(
         error_reason(&refused).as_deref(),
