@@ -52,5 +52,6 @@ pub fn going(member: &Uuid) -> AdmitRequest {
         member_id: *member,
         intent: Intent::Going,
         visibility: RsvpVisibility::Public,
+        display_name: String::new(),
     }
 }

@@ -57,6 +57,17 @@ pub fn rsvp_pending_approval(event: &EventRow) -> npb::RsvpPendingApproval {
     }
 }
 
+/// To a host or full co-host: `member` asked to come and awaits their approval.
+pub fn rsvp_approval_requested(
+    event: &EventRow,
+    member: npb::MemberFacts,
+) -> npb::RsvpApprovalRequested {
+    npb::RsvpApprovalRequested {
+        event: Some(event_facts(event)),
+        member: Some(member),
+    }
+}
+
 pub fn rsvp_approved(event: &EventRow) -> npb::RsvpApproved {
     npb::RsvpApproved {
         event: Some(event_facts(event)),

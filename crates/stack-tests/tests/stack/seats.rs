@@ -103,8 +103,9 @@ pub async fn offers_expire(world: &World, cast: &Cast, id: &str, told: &mut Told
     }
 }
 
-/// An event that needs the host's approval: everyone waits; Amélie and Ben are approved,
-/// Chloé and Dan declined.
+/// An event that needs the host's approval, co-hosted by Amélie: everyone waits, and the host
+/// and Amélie hear of each request but her own; Amélie and Ben are approved, Chloé and Dan
+/// declined.
 pub async fn approvals(world: &World, cast: &Cast, told: &mut Told) {
     let plan = Plan {
         title: "Déjeuner — Opéra",
@@ -120,12 +121,27 @@ pub async fn approvals(world: &World, cast: &Cast, told: &mut Told) {
     event.approval_required = true;
     let id = publish(world, &cast.host, event).await;
     let host = cast.host.events(world);
+    let (event_id, member_id) = (id.clone(), cast.amelie.id.clone());
+    let role = pb::CohostRole::Full.into();
+    let cohost = pb::AddCohostRequest {
+        event_id,
+        member_id,
+        role,
+    };
+    call!(host, add_cohost, cohost).await.unwrap();
     for person in [&cast.amelie, &cast.ben, &cast.chloe, &cast.dan] {
         assert_eq!(
             rsvp(world, person, &id).await,
             pb::RsvpStatus::PendingApproval
         );
         told.about(person, Kind::RsvpPendingApproval, &id, &plan);
+        for approver in [&cast.host, &cast.amelie] {
+            if approver.id != person.id {
+                told.pair(approver, Kind::RsvpApprovalRequested, &id, person)
+                    .titled(&plan)
+                    .details(&plan);
+            }
+        }
     }
     let answers = [
         (&cast.amelie, true),

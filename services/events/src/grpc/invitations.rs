@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::convert::count;
 use crate::convert::events::{Invitation, Invitees};
 use crate::domain::access::Action;
+use crate::domain::event::EventState;
 use crate::error::{Error, Result};
 use crate::notices;
 use crate::store::InviteOutcome;
@@ -27,6 +28,13 @@ impl Events {
             .0;
         if event.state.is_over() {
             return Err(Error::FailedPrecondition("the event is over or cancelled"));
+        }
+        // An invitee could not open a draft; a draft only ever becomes published, so this
+        // read cannot let one through.
+        if event.state == EventState::Draft {
+            return Err(Error::FailedPrecondition(
+                "publish the event before inviting people to it",
+            ));
         }
         let candidates: Vec<Uuid> = match invitation.invitees {
             Invitees::Members(ids) => ids,

@@ -19,7 +19,13 @@ impl Events {
         let me = member_caller(&request)?;
         let answer = Answer::try_from(request.get_ref())?;
         let id = answer.event_id;
-        self.visible_event(id, Some(me)).await?;
+        let event = self.visible_event(id, Some(me)).await?;
+        // The hosts of an approval event hear who asks to come.
+        let display_name = if event.approval_required {
+            self.display_name_for_notice(me).await
+        } else {
+            String::new()
+        };
         let outcome = self
             .0
             .admission
@@ -29,6 +35,7 @@ impl Events {
                     member_id: me,
                     intent: answer.intent,
                     visibility: answer.visibility,
+                    display_name,
                 },
             )
             .await?;

@@ -341,25 +341,7 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            if let Some(chapter) = &e.chapter_id
-                && e.visibility != EventVisibility::InviteOnly
-            {
-                let members: Vec<String> = sqlx::query_scalar(
-                    "SELECT member_id FROM chapter_members WHERE chapter_id = $1 AND member_id <> $2",
-                )
-                .bind(chapter.to_string())
-                .bind(e.host_id.to_string())
-                .fetch_all(&mut *tx)
-                .await?;
-                let members = stored_uuids(&members)?;
-                let name: String = sqlx::query_scalar("SELECT name FROM chapters WHERE id = $1")
-                    .bind(chapter.to_string())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let notice = notices::chapter_new_event(*chapter, &name, &e);
-                let key = |member: Uuid| format!("chapter-new-event:{id}:{member}");
-                tx.tell_each(&members, &key, notice.into(), now).await?;
-            }
+            tx.tell_chapter_of(&e, now).await?;
             let e = tx.load_event(id).await?.ok_or(sqlx::Error::RowNotFound)?;
             tx.commit().await?;
             Ok(e)

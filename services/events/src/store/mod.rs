@@ -364,6 +364,15 @@ pub(super) trait EventOps {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
+    /// Tells the members of the chapter of the just-published `event` (but its host) that
+    /// it is open: `CHAPTER_NEW_EVENT`, once per event and member. Invite-only events and
+    /// events outside a chapter tell nobody.
+    fn tell_chapter_of(
+        &mut self,
+        event: &EventRow,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// Writes `notice` for each member of `members`, keyed by `key(member)`.
     fn tell_each(
         &mut self,
@@ -442,6 +451,35 @@ macro_rules! impl_event_ops {
             ) -> Result<(), sqlx::Error> {
                 let message = crate::notices::message(member, key, notice);
                 self.enqueue(&message, now).await.map(drop)
+            }
+
+            async fn tell_chapter_of(
+                &mut self,
+                e: &EventRow,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                let Some(chapter) = e.chapter_id else {
+                    return Ok(());
+                };
+                if e.visibility == EventVisibility::InviteOnly {
+                    return Ok(());
+                }
+                let members: Vec<String> = sqlx::query_scalar(
+                    "SELECT member_id FROM chapter_members WHERE chapter_id = $1 AND member_id <> $2",
+                )
+                .bind(chapter.to_string())
+                .bind(e.host_id.to_string())
+                .fetch_all(&mut *self)
+                .await?;
+                let members = stored_uuids(&members)?;
+                let name: String = sqlx::query_scalar("SELECT name FROM chapters WHERE id = $1")
+                    .bind(chapter.to_string())
+                    .fetch_one(&mut *self)
+                    .await?;
+                let notice = crate::notices::chapter_new_event(chapter, &name, e);
+                let id = e.id;
+                let key = |member: Uuid| format!("chapter-new-event:{id}:{member}");
+                self.tell_each(&members, &key, notice.into(), now).await
             }
 
             async fn tell_each(

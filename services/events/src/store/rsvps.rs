@@ -30,6 +30,9 @@ pub struct AdmitRequest {
     pub member_id: Uuid,
     pub intent: Intent,
     pub visibility: RsvpVisibility,
+    /// The member's display name, for the hosts' notice when the RSVP awaits their approval
+    /// (empty when unknown: the notice then names nobody).
+    pub display_name: String,
 }
 
 /// What an RSVP became.
@@ -183,6 +186,16 @@ pub(super) trait RsvpOps: EventOps {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
+    /// Tells the event's host and full co-hosts (those who may answer) that `request` awaits
+    /// their approval; keyed per attempt (`seq`), so only a new request is told again.
+    fn ask_approvers(
+        &mut self,
+        event: &EventRow,
+        request: &AdmitRequest,
+        seq: i64,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// Writes the ledger's counters back to the event row.
     fn save_seats(
         &mut self,
@@ -267,7 +280,10 @@ macro_rules! impl_rsvp_ops {
                     }
                     return Ok(seq);
                 }
-                if decision.status == RsvpState::Waitlisted {
+                // Every answer that changes the RSVP is a new attempt with a new arrival
+                // number (so going, cancelling and going again is told again); a transition
+                // keeps the number unless it puts the member at the end of the line.
+                if cause == Cause::Answer || decision.status == RsvpState::Waitlisted {
                     seq = ledger.next_seq;
                     ledger.next_seq += 1;
                 }
@@ -353,6 +369,25 @@ macro_rules! impl_rsvp_ops {
                     self.enqueue(&message, now).await?;
                 }
                 Ok(())
+            }
+
+            async fn ask_approvers(
+                &mut self,
+                event: &EventRow,
+                request: &AdmitRequest,
+                seq: i64,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                let member = request.member_id;
+                let approvers: Vec<Uuid> = std::iter::once(event.host_id)
+                    .chain(event.cohosts.iter().map(|(id, _)| *id))
+                    .filter(|id| *id != member && event.is_manager(*id))
+                    .collect();
+                let facts = notices::member_facts(member, request.display_name.clone());
+                let notice = notices::rsvp_approval_requested(event, facts);
+                let event_id = event.id;
+                let key = |host: Uuid| format!("approval-requested:{event_id}:{member}:{seq}:{host}");
+                self.tell_each(&approvers, &key, notice.into(), now).await
             }
 
             async fn save_seats(&mut self, ledger: &Ledger, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
@@ -471,16 +506,20 @@ impl Store {
                     current.map(|c| c.state),
                     request.intent,
                 );
-                tx.apply(
-                    &mut ledger,
-                    request.member_id,
-                    current,
-                    &decision,
-                    Cause::Answer,
-                    Some(request.visibility),
-                    now,
-                )
-                .await?;
+                let seq = tx
+                    .apply(
+                        &mut ledger,
+                        request.member_id,
+                        current,
+                        &decision,
+                        Cause::Answer,
+                        Some(request.visibility),
+                        now,
+                    )
+                    .await?;
+                if decision.changed && decision.status == RsvpState::PendingApproval {
+                    tx.ask_approvers(&ledger.event, request, seq, now).await?;
+                }
                 tx.promote(&mut ledger, decision.promote, decision.promote_to, now)
                     .await?;
                 outcomes.push(RsvpOutcome {

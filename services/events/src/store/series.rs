@@ -8,8 +8,10 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
-use super::{Store, StoreError, Stored as _, stored_uuid, stored_uuids, waitlist_columns};
-use crate::domain::event::{NewEvent, new_check_in_code};
+use super::{
+    EventOps as _, Store, StoreError, Stored as _, stored_uuid, stored_uuids, waitlist_columns,
+};
+use crate::domain::event::{EventState, NewEvent, new_check_in_code};
 use crate::domain::recurrence::Occurrence;
 use crate::domain::series::{SeriesSpec, SeriesState};
 
@@ -139,14 +141,7 @@ impl Store {
     ) -> Result<Vec<Uuid>, sqlx::Error> {
         let (id, host) = (id.to_string(), host.to_string());
         let (id, host) = (id.as_str(), host.as_str());
-        let city = match (&spec.chapter_id, spec.city.is_empty()) {
-            (Some(chapter), true) => self
-                .chapter(*chapter)
-                .await?
-                .map(|c| c.city)
-                .unwrap_or_default(),
-            _ => spec.city.clone(),
-        };
+        let city = self.series_city(spec).await?;
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             sqlx::query(
@@ -388,6 +383,21 @@ impl Store {
         self.series(id).await
     }
 
+    /// The city of a series' occurrences: its own, else its chapter's.
+    async fn series_city(&self, spec: &SeriesSpec) -> Result<String, sqlx::Error> {
+        Ok(match (&spec.chapter_id, spec.city.is_empty()) {
+            (Some(chapter), true) => self
+                .chapter(*chapter)
+                .await?
+                .map(|c| c.city)
+                .unwrap_or_default(),
+            _ => spec.city.clone(),
+        })
+    }
+
+    /// Adds occurrences to a series (the series job, or an update that lengthens it), each
+    /// in the series' first state; one published this way is told to its chapter as
+    /// PublishEvent tells it.
     pub async fn insert_occurrences(
         &self,
         id: Uuid,
@@ -396,6 +406,7 @@ impl Store {
         occurrences: &[Occurrence],
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
+        let city = self.series_city(spec).await?;
         for o in occurrences {
             let new = NewEvent {
                 id: Uuid::now_v7(),
@@ -408,7 +419,7 @@ impl Store {
                 venue_address: spec.venue.1.clone(),
                 latitude: spec.venue.2,
                 longitude: spec.venue.3,
-                city: spec.city.clone(),
+                city: city.clone(),
                 start_at: o.start,
                 end_at: o.end,
                 time_zone: spec.tz.name().to_owned(),
@@ -421,13 +432,24 @@ impl Store {
                 request_id: None,
             };
             let event_id = self.create_event(&new, now).await?;
+            let state = spec.first_state();
             with_db!(self.db(), |pool| {
+                let mut tx = pool.begin_write().await?;
                 sqlx::query("UPDATE events SET series_id = $2, state = $3 WHERE id = $1")
                     .bind(event_id.to_string())
                     .bind(id.to_string())
-                    .bind(spec.first_state().stored())
-                    .execute(pool)
+                    .bind(state.stored())
+                    .execute(&mut *tx)
                     .await?;
+                // Published by the series, as PublishEvent would: the chapter hears of it.
+                if state == EventState::Published {
+                    let event = tx
+                        .load_event(event_id)
+                        .await?
+                        .ok_or(sqlx::Error::RowNotFound)?;
+                    tx.tell_chapter_of(&event, now).await?;
+                }
+                tx.commit().await?;
                 Ok::<_, sqlx::Error>(())
             })?;
         }

@@ -92,6 +92,19 @@ pub async fn published(
     publish(host, &created.id).await
 }
 
+/// The usual event from `start` in offer mode (two hours to claim a freed seat), created and
+/// published by `host`.
+pub async fn offering(host: &EventClient, start: DateTime<Utc>, capacity: i32) -> pb::Event {
+    let mut offered = event(start, capacity, pb::EventVisibility::Public);
+    offered.waitlist_mode = pb::WaitlistMode::Offer.into();
+    offered.offer_window = Some(rendezvous_proto::prost_types::Duration {
+        seconds: 2 * 3600,
+        nanos: 0,
+    });
+    let created = create(host, offered).await;
+    publish(host, &created.id).await
+}
+
 pub async fn invite(client: &EventClient, id: &str, members: &[&TestMember]) {
     let ids = members.iter().map(|m| m.id.clone()).collect();
     invite_members(client, id, ids).await.unwrap();

@@ -17,3 +17,4 @@ mod notices;
 mod reminders;
 mod rsvp_admission;
 mod story_steps;
+mod told_again;

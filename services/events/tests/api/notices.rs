@@ -7,10 +7,10 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::events::v1::EventVisibility as Vis;
 use rendezvous_proto::notifications::v1::notice::Notice as Variant;
 use rendezvous_proto::notifications::v1::{EventFacts, Notice};
-use rendezvous_proto::prost_types::{Duration as PbDuration, FieldMask};
+use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{Backend, backend_tests, outbox_notices_keyed, timestamp};
 
-use crate::helpers::{World, create, event, morning, publish, published, rsvp};
+use crate::helpers::{World, morning, offering, published, rsvp};
 
 fn now0() -> DateTime<Utc> {
     morning(2027, 4, 5)
@@ -63,14 +63,7 @@ async fn a_full_event_tells_each_waiting_member_their_place(backend: Backend) {
 async fn an_offer_says_until_when_it_holds_the_seat(backend: Backend) {
     let world = World::start(backend, now0()).await.unwrap();
     let (_, host) = world.member("Hana Host").await.unwrap();
-    let mut offered = event(now0() + Duration::days(3), 1, pb::EventVisibility::Public);
-    offered.waitlist_mode = pb::WaitlistMode::Offer.into();
-    offered.offer_window = Some(PbDuration {
-        seconds: 2 * 3600,
-        nanos: 0,
-    });
-    let e = create(&host, offered).await;
-    publish(&host, &e.id).await;
+    let e = offering(&host, now0() + Duration::days(3), 1).await;
     let (_, first) = world.member("Ama").await.unwrap();
     let (next, second) = world.member("Ben").await.unwrap();
     rsvp(&first, &e.id).await;

@@ -78,13 +78,11 @@ async fn invitations_skip_blocked_members_and_stop_at_the_weekly_cap(backend: Ba
         })
         .await
         .unwrap();
-    let e = create(
+    let e = published(
         &host,
-        event(
-            now0() + Duration::days(2),
-            10,
-            pb::EventVisibility::InviteOnly,
-        ),
+        now0() + Duration::days(2),
+        10,
+        pb::EventVisibility::InviteOnly,
     )
     .await;
     let invite_all = || {
@@ -115,13 +113,11 @@ async fn invitations_skip_blocked_members_and_stop_at_the_weekly_cap(backend: Ba
         .clock
         .advance(Duration::days(7) + Duration::minutes(1));
     let host = world.client(&anna).await.unwrap();
-    let other = create(
+    let other = published(
         &host,
-        event(
-            world.clock.now() + Duration::days(2),
-            10,
-            pb::EventVisibility::Public,
-        ),
+        world.clock.now() + Duration::days(2),
+        10,
+        pb::EventVisibility::Public,
     )
     .await;
     let later = host
