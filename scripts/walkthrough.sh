@@ -262,7 +262,7 @@ grep -qxF rendezvous.events.v1.EventService <<<"$out" \
 pass "grpcurl list shows the members and events services over reflection"
 
 # --- 1. Anna, Bruno, Chloé (and Dan) register ----------------------------------------------
-story "1. Anna, Bruno, Chloé and Dan register (fr / en); keep each session.accessToken and member.id"
+story "1. Anna, Bruno, Chloé and Dan register (fr / en); keep session.accessToken as \$ANNA, \$BRUNO, \$CHLOE, \$DAN and member.id as \$ANNA_ID, \$BRUNO_ID, …"
 password="correct horse battery staple"
 # register NAME LOCALE: sets ${NAME^^} (the access token) and ${NAME^^}_ID.
 register() {
@@ -323,7 +323,7 @@ check 'get(d, "chapter.member_count") == 4 and get(d, "chapter.organizer_ids") =
   || fail "the chapter does not have 4 members with Anna organising: $out"
 pass "chapter Rendezvous Paris ($CHAPTER): Anna organises, 4 members"
 
-story "Anna schedules the coffee, 26 h from now, capacity 3, for the chapter (keep event.id as \$EVENT and event.etag as \$ETAG), and publishes it"
+story "Anna schedules the coffee 26 h from now, capacity 3, for the chapter (keep event.id as \$EVENT, and after each change event.etag as \$ETAG), and publishes it"
 START=$(at $((26 * 3600)))
 END=$(at $((26 * 3600 + 90 * 60)))
 show_as START END
@@ -433,7 +433,7 @@ if ((soon_epoch >= now_epoch)); then
   echo "walkthrough: waiting $((soon_epoch - now_epoch + 1)) s for the start"
   sleep $((soon_epoch - now_epoch + 1))
 fi
-story "Anna completes the event once it has started"
+story "Anna completes the event once it has started (10 s later)"
 grpc ANNA EVENTS rendezvous.events.v1.EventService/CompleteEvent "{\"event_id\":\"$EVENT\"}" \
   || fail "CompleteEvent failed: $out"
 check 'get(d, "event.state") == "EVENT_STATE_COMPLETED" and get(d, "checked_in_count") == 3 and not get(d, "no_show_count")' <<<"$out" \
