@@ -17,63 +17,13 @@
 # server log, and exits non-zero.
 set -euo pipefail
 
-orig_dir=$PWD
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-
-# A path as given by the caller: absolute, or relative to the caller's directory; a bare name
-# is left to PATH.
-from_caller() {
-  case $1 in
-    /*) printf '%s\n' "$1" ;;
-    */*) printf '%s\n' "$orig_dir/$1" ;;
-    *) printf '%s\n' "$1" ;;
-  esac
-}
+script_name=walkthrough
+# shellcheck source=scripts/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 RENDEZVOUS_BIN=$(from_caller "${RENDEZVOUS_BIN:-$root/target/debug/rendezvous}")
 GRPCURL=$(from_caller "${GRPCURL:-grpcurl}")
 PYTHON=$(from_caller "${PYTHON:-python3}")
 cd "$root"
-
-passed=0
-server_pid=
-work_dir=
-server_log=
-
-cleanup() {
-  local status=$?
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [[ -n $work_dir ]]; then
-    rm -rf "$work_dir"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-  echo "walkthrough: FAIL: $*" >&2
-  if [[ -n $server_log && -f $server_log ]]; then
-    echo "---- last 40 lines of the server log ($server_log) ----" >&2
-    tail -n 40 "$server_log" >&2 || true
-    echo "---- end of server log ----" >&2
-  fi
-  echo "walkthrough: $passed steps passed, then a failure"
-  exit 1
-}
-
-pass() {
-  passed=$((passed + 1))
-  echo "walkthrough: ok   $*"
-}
 
 # A step of the story, printed as a comment before its commands (the README shows them so).
 story() {
@@ -132,6 +82,16 @@ shown() {
   printf '%s' "$text"
 }
 
+# keep VAR PATH: keeps the field PATH of the answer in $out as $VAR (failing when it is
+# missing), and shows it as $VAR in the printed commands from then on.
+keep() {
+  local value
+  value=$(field "$2" <<<"$out")
+  [[ -n $value ]] || fail "no $2 in the answer: $out"
+  printf -v "$1" '%s' "$value"
+  show_as "$1"
+}
+
 # grpc TOKEN_VAR ADDR_VAR METHOD JSON: calls METHOD on the service at ${!ADDR_VAR} as the
 # member whose access token is ${!TOKEN_VAR} (no token if TOKEN_VAR is empty), prints the
 # command (unless `quiet=1`), and leaves grpcurl's output (stdout and stderr) in $out.
@@ -173,15 +133,7 @@ poll_inbox() {
   fail "no $kind in the inbox of \$$token_var after 10 s: $out"
 }
 
-free_port() {
-  "$PYTHON" -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-'
-}
+
 
 # An instant as RFC 3339 UTC, SECONDS from now.
 at() {
@@ -261,26 +213,28 @@ grep -qxF rendezvous.events.v1.EventService <<<"$out" \
   || fail "grpcurl list does not show EventService: $out"
 pass "grpcurl list shows the members and events services over reflection"
 
+# What `keep` fills in from the answers, named as in the README (the tokens are read as
+# ${!token_var} in grpc).
+# shellcheck disable=SC2034
+ANNA='' ANNA_ID='' BRUNO='' BRUNO_ID='' CHLOE='' CHLOE_ID='' DAN='' DAN_ID=''
+REQUEST='' CHAPTER='' EVENT='' ETAG='' CODE=''
+
 # --- 1. Anna, Bruno, Chloé (and Dan) register ----------------------------------------------
 story "1. Anna, Bruno, Chloé and Dan register (fr / en); keep session.accessToken as \$ANNA, \$BRUNO, \$CHLOE, \$DAN and member.id as \$ANNA_ID, \$BRUNO_ID, …"
 password="correct horse battery staple"
-# register NAME LOCALE: sets ${NAME^^} (the access token) and ${NAME^^}_ID.
+# register NAME LOCALE: sets ${NAME^^} (the access token, the name in ASCII) and ${NAME^^}_ID.
 register() {
-  local name=$1 locale=$2 ascii email token id
-  ascii=$(printf '%s' "$name" | "$PYTHON" -c 'import sys, unicodedata; print(unicodedata.normalize("NFKD", sys.stdin.read()).encode("ascii", "ignore").decode().lower())')
+  local display=$1 locale=$2 ascii email
+  ascii=$(printf '%s' "$display" | "$PYTHON" -c 'import sys, unicodedata; print(unicodedata.normalize("NFKD", sys.stdin.read()).encode("ascii", "ignore").decode().lower())')
   email="$ascii@example.com"
   grpc "" MEMBERS rendezvous.members.v1.MemberService/Register \
-    "{\"email\":\"$email\",\"password\":\"$password\",\"display_name\":\"$name\",\"city\":\"Paris\",\"locale\":\"$locale\",\"time_zone\":\"Europe/Paris\"}" \
-    || fail "Register $name failed: $out"
-  token=$(field session.access_token <<<"$out")
-  id=$(field member.id <<<"$out")
-  [[ -n $token && -n $id ]] || fail "Register $name returned no token or id: $out"
-  check 'get(d, "member.locale") == a[0] and get(d, "member.display_name") == a[1]' "$locale" "$name" <<<"$out" \
-    || fail "Register $name did not keep the locale $locale: $out"
-  printf -v "${ascii^^}" '%s' "$token"
-  printf -v "${ascii^^}_ID" '%s' "$id"
-  show_as "${ascii^^}" "${ascii^^}_ID"
-  pass "Register $name ($locale) -> member $id with an access token"
+    "{\"email\":\"$email\",\"password\":\"$password\",\"display_name\":\"$display\",\"city\":\"Paris\",\"locale\":\"$locale\",\"time_zone\":\"Europe/Paris\"}" \
+    || fail "Register $display failed: $out"
+  check 'get(d, "member.locale") == a[0] and get(d, "member.display_name") == a[1]' "$locale" "$display" <<<"$out" \
+    || fail "Register $display did not keep the locale $locale: $out"
+  keep "${ascii^^}" session.access_token
+  keep "${ascii^^}_ID" member.id
+  pass "Register $display ($locale) -> member $(field member.id <<<"$out") with an access token"
 }
 register Anna fr
 register Bruno en
@@ -291,9 +245,7 @@ register Dan en
 story "Anna asks Bruno to connect; Bruno accepts (keep connectionRequest.id as \$REQUEST)"
 grpc ANNA MEMBERS rendezvous.members.v1.MemberService/RequestConnection \
   "{\"member_id\":\"$BRUNO_ID\",\"note\":\"Coffee in Paris?\"}" || fail "RequestConnection failed: $out"
-REQUEST=$(field connection_request.id <<<"$out")
-[[ -n $REQUEST ]] || fail "RequestConnection returned no request id: $out"
-show_as REQUEST
+keep REQUEST connection_request.id
 check 'get(d, "connection_request.state") == "CONNECTION_REQUEST_STATE_PENDING"' <<<"$out" \
   || fail "the connection request is not pending: $out"
 grpc BRUNO MEMBERS rendezvous.members.v1.MemberService/RespondToConnectionRequest \
@@ -310,9 +262,7 @@ story "2. Anna creates the chapter (keep chapter.id as \$CHAPTER); Bruno, Chloé
 grpc ANNA EVENTS rendezvous.events.v1.ChapterService/CreateChapter \
   '{"chapter":{"name":"Rendezvous Paris","city":"Paris","time_zone":"Europe/Paris"},"request_id":"paris-1"}' \
   || fail "CreateChapter failed: $out"
-CHAPTER=$(field chapter.id <<<"$out")
-[[ -n $CHAPTER ]] || fail "CreateChapter returned no id: $out"
-show_as CHAPTER
+keep CHAPTER chapter.id
 for who in BRUNO CHLOE DAN; do
   grpc "$who" EVENTS rendezvous.events.v1.ChapterService/JoinChapter "{\"chapter_id\":\"$CHAPTER\"}" \
     || fail "JoinChapter as $who failed: $out"
@@ -330,13 +280,10 @@ show_as START END
 grpc ANNA EVENTS rendezvous.events.v1.EventService/CreateEvent \
   "{\"event\":{\"chapter_id\":\"$CHAPTER\",\"title\":\"Café networking — Le Marais\",\"kind\":\"EVENT_KIND_COFFEE\",\"venue\":{\"name\":\"Café Charlot\",\"address\":\"38 rue de Bretagne, Paris\",\"latitude\":48.8634,\"longitude\":2.3622},\"start_time\":\"$START\",\"end_time\":\"$END\",\"time_zone\":\"Europe/Paris\",\"capacity\":3,\"visibility\":\"EVENT_VISIBILITY_CHAPTER\"},\"request_id\":\"marais-1\"}" \
   || fail "CreateEvent failed: $out"
-EVENT=$(field event.id <<<"$out")
-[[ -n $EVENT ]] || fail "CreateEvent returned no id: $out"
-show_as EVENT
+keep EVENT event.id
 check 'get(d, "event.state") == "EVENT_STATE_DRAFT" and get(d, "event.start_time") == a[0]' "$START" <<<"$out" \
   || fail "the new event is not a draft starting at $START: $out"
-ETAG=$(field event.etag <<<"$out")
-show_as ETAG
+keep ETAG event.etag
 grpc ANNA EVENTS rendezvous.events.v1.EventService/PublishEvent "{\"event_id\":\"$EVENT\",\"etag\":\"$ETAG\"}" \
   || fail "PublishEvent failed: $out"
 check 'get(d, "event.state") == "EVENT_STATE_PUBLISHED"' <<<"$out" || fail "the event is not published: $out"
@@ -408,9 +355,8 @@ check 'get(d, "event.start_time") == a[0]' "$SOON" <<<"$out" || fail "the event 
 story "At the café: Anna reads the check-in code (keep code as \$CODE); Anna and Bruno check in with it; Anna checks Chloé in by member id; Dan, wait-listed, cannot"
 grpc ANNA EVENTS rendezvous.events.v1.EventService/GetCheckInCode "{\"event_id\":\"$EVENT\"}" \
   || fail "GetCheckInCode failed: $out"
-CODE=$(field code <<<"$out")
+keep CODE code
 [[ ${#CODE} -eq 10 ]] || fail "GetCheckInCode returned no 10-character code: $out"
-show_as CODE
 for who in ANNA BRUNO; do
   grpc "$who" EVENTS rendezvous.events.v1.EventService/CheckIn "{\"event_id\":\"$EVENT\",\"code\":\"$CODE\"}" \
     || fail "CheckIn with the code as $who failed: $out"
