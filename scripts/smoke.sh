@@ -15,63 +15,13 @@
 # failure with the reason and the tail of the server log, and exits non-zero.
 set -euo pipefail
 
-orig_dir=$PWD
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-
-# A path as given by the caller: absolute, or relative to the caller's directory; a bare name
-# is left to PATH.
-from_caller() {
-  case $1 in
-    /*) printf '%s\n' "$1" ;;
-    */*) printf '%s\n' "$orig_dir/$1" ;;
-    *) printf '%s\n' "$1" ;;
-  esac
-}
+script_name=smoke
+# shellcheck source=scripts/harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 RENDEZVOUS_BIN=$(from_caller "${RENDEZVOUS_BIN:-$root/target/debug/rendezvous}")
 BUF=$(from_caller "${BUF:-$root/node_modules/.bin/buf}")
 PYTHON=$(from_caller "${PYTHON:-python3}")
 cd "$root"
-
-passed=0
-server_pid=
-work_dir=
-server_log=
-
-cleanup() {
-  local status=$?
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  if [[ -n $work_dir ]]; then
-    rm -rf "$work_dir"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-fail() {
-  echo "smoke: FAIL: $*" >&2
-  if [[ -n $server_log && -f $server_log ]]; then
-    echo "---- last 40 lines of the server log ($server_log) ----" >&2
-    tail -n 40 "$server_log" >&2 || true
-    echo "---- end of server log ----" >&2
-  fi
-  echo "smoke: $passed passed, 1 failed"
-  exit 1
-}
-
-pass() {
-  passed=$((passed + 1))
-  echo "smoke: ok   $*"
-}
 
 # Reads a field from the JSON document on stdin. The path is dotted (`member.display_name`);
 # each key is tried as written and in lowerCamelCase (protobuf JSON names). Prints nothing for a
