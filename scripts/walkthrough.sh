@@ -320,7 +320,22 @@ check 'get(d, "summary.confirmed_count") == 3 and get(d, "summary.waitlisted_cou
 poll_inbox DAN NOTIFICATION_KIND_RSVP_WAITLISTED
 pass "3 confirmed (capacity 3), Dan wait-listed at position 1 and told so"
 
-# reminders:
+# --- 4b. the reminders are scheduled -------------------------------------------------------
+story "4b. Bruno's RSVP shows his reminders: 24 h and 2 h before the start (rendezvous up's default offsets)"
+# The time `$1` less `$2` seconds, as the API writes times.
+before() {
+  "$PYTHON" -c '
+import datetime as d, sys
+t = d.datetime.strptime(sys.argv[1], "%Y-%m-%dT%H:%M:%SZ") - d.timedelta(seconds=int(sys.argv[2]))
+print(t.strftime("%Y-%m-%dT%H:%M:%SZ"))
+' "$1" "$2"
+}
+grpc BRUNO EVENTS rendezvous.events.v1.EventService/GetRsvp "{\"event_id\":\"$EVENT\"}" \
+  || fail "GetRsvp as BRUNO failed: $out"
+check 'sorted(get(d, "rsvp.reminder_times") or []) == sorted(a)' \
+  "$(before "$START" 86400)" "$(before "$START" 7200)" <<<"$out" \
+  || fail "Bruno's reminders are not 24 h and 2 h before $START: $out"
+pass "Bruno will be reminded at $(before "$START" 86400) and $(before "$START" 7200)"
 
 # --- 5. Anna moves the start --------------------------------------------------------------
 story "5. Anna moves the start 30 minutes later (the mask as {\"paths\":[…]}: grpcurl's JSON reader); everyone who RSVP'd is told"
@@ -339,6 +354,12 @@ for who in BRUNO CHLOE DAN; do
     "$NEW_START" "$START" <<<"$out" || fail "$who's EVENT_UPDATED does not say $START -> $NEW_START: $out"
 done
 pass "UpdateEvent moved the start to $NEW_START; Bruno, Chloé and Dan (wait-listed) are told"
+grpc BRUNO EVENTS rendezvous.events.v1.EventService/GetRsvp "{\"event_id\":\"$EVENT\"}" \
+  || fail "GetRsvp as BRUNO failed: $out"
+check 'sorted(get(d, "rsvp.reminder_times") or []) == sorted(a)' \
+  "$(before "$NEW_START" 86400)" "$(before "$NEW_START" 7200)" <<<"$out" \
+  || fail "Bruno's reminders did not follow the new start $NEW_START: $out"
+pass "his reminders follow the new start: $(before "$NEW_START" 86400) and $(before "$NEW_START" 7200)"
 
 # --- 6. check-in --------------------------------------------------------------------------
 # Check-in opens an hour before the start and CompleteEvent needs a started event: the
