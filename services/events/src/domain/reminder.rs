@@ -161,13 +161,24 @@ impl ReminderBasis {
 
     /// The reminder to send at `now`, if any: the latest whose time has come, while the event
     /// is published and has not started. An earlier one not sent by then (the sweep did not
-    /// run in between) is superseded, never sent after a later one.
+    /// run in between) is superseded, never sent after a later one; and one whose time is
+    /// more than [`lateness`] past is dropped, since "starts in 24 hours" would be untrue.
     pub fn due(&self, offsets: &ReminderOffsets, now: DateTime<Utc>) -> Option<Reminder> {
         if self.event_state != EventState::Published || now >= self.start_at {
             return None;
         }
-        self.reminders(offsets).into_iter().rfind(|r| r.at <= now)
+        self.reminders(offsets)
+            .into_iter()
+            .rfind(|r| r.at <= now)
+            .filter(|r| now < r.at + lateness(r.offset))
     }
+}
+
+/// How late a reminder of `offset` may still go out: a quarter of the offset (6 h of a
+/// 24 h reminder, 30 min of a 2 h one), and never less than 5 minutes, so that short demo
+/// offsets survive a slow sweep.
+pub fn lateness(offset: Duration) -> Duration {
+    (offset / 4).max(Duration::minutes(5))
 }
 
 #[cfg(test)]
@@ -267,13 +278,20 @@ mod tests {
         let due = |now| basis().due(&offsets, now).map(|r| r.offset);
         assert_eq!(due(t(4, 8, 59)), None);
         assert_eq!(due(t(4, 9, 0)), Some(Duration::hours(24)));
-        assert_eq!(due(t(5, 6, 59)), Some(Duration::hours(24)));
+        assert_eq!(
+            due(t(4, 14, 59)),
+            Some(Duration::hours(24)),
+            "a little late"
+        );
+        assert_eq!(due(t(4, 15, 0)), None, "too late to say a day ahead");
+        assert_eq!(due(t(5, 6, 59)), None);
         assert_eq!(
             due(t(5, 7, 0)),
             Some(Duration::hours(2)),
             "the later one wins"
         );
-        assert_eq!(due(t(5, 8, 59)), Some(Duration::hours(2)));
+        assert_eq!(due(t(5, 7, 29)), Some(Duration::hours(2)));
+        assert_eq!(due(t(5, 7, 30)), None, "half an hour late at most");
         assert_eq!(due(t(5, 9, 0)), None, "not once it has started");
         let completed = ReminderBasis {
             event_state: EventState::Completed,

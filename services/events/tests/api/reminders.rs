@@ -128,6 +128,21 @@ async fn each_confirmed_attendee_is_reminded_a_day_and_two_hours_before_once(bac
     world.stop().await.unwrap();
 }
 
+async fn a_reminder_the_sweep_missed_by_hours_is_dropped_not_sent_stale(backend: Backend) {
+    let world = World::start(backend, now0()).await.unwrap();
+    let (_, host) = world.member("Hana Host").await.unwrap();
+    let e = published(&host, start(), 10, Vis::Public).await;
+    let (ama, ama_events) = world.member("Ama").await.unwrap();
+    rsvp(&ama_events, &e.id).await;
+    // The jobs were down from a day before until three hours before: "starts in 24 hours"
+    // would be untrue, so nothing goes; the 2 h reminder still comes at its time.
+    assert_eq!(sweep_at(&world, start() - Duration::hours(3)).await, 0);
+    assert_eq!(sweep_at(&world, start() - Duration::hours(2)).await, 1);
+    let s = start().timestamp();
+    assert_eq!(reminders(&world, &e.id, &ama).await, vec![(TWO_HOURS, s)]);
+    world.stop().await.unwrap();
+}
+
 async fn a_moved_start_gets_fresh_reminders_and_the_old_one_none(backend: Backend) {
     let world = World::start(backend, now0()).await.unwrap();
     let (host_member, host) = world.member("Hana Host").await.unwrap();
@@ -400,6 +415,7 @@ async fn offsets_are_configurable(backend: Backend) {
 }
 
 backend_tests!(
+    a_reminder_the_sweep_missed_by_hours_is_dropped_not_sent_stale,
     each_confirmed_attendee_is_reminded_a_day_and_two_hours_before_once,
     a_moved_start_gets_fresh_reminders_and_the_old_one_none,
     a_cancelled_rsvp_or_event_gets_none,
