@@ -81,21 +81,27 @@ pub fn horizon(now: DateTime<Utc>) -> DateTime<Utc> {
     now - MAX_ACCESS_TOKEN_LIFETIME
 }
 
-/// Merges `load(horizon)` (the erasures since then, as `(member, erased_at)`) into `revoked`
-/// every `every` until `shutdown`; a failed load is logged and retried on the next tick.
-pub async fn keep_fresh<F, Fut>(
+/// Where a service records the members it erased.
+pub trait ErasureLog: Send + Sync + 'static {
+    /// Members erased after `since`, with when.
+    fn erased_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error>> + Send;
+}
+
+/// Merges what `log` holds since [`horizon`] into `revoked` every `every` until `shutdown`; a
+/// failed read is logged and retried on the next tick.
+pub async fn keep_fresh(
     revoked: RevokedMembers,
+    log: impl ErasureLog,
     clock: Clock,
     every: StdDuration,
     shutdown: CancellationToken,
-    mut load: F,
-) where
-    F: FnMut(DateTime<Utc>) -> Fut + Send,
-    Fut: Future<Output = Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error>> + Send,
-{
+) {
     loop {
         let now = clock.now();
-        match load(horizon(now)).await {
+        match log.erased_since(horizon(now)).await {
             Ok(erased) => revoked.merge(erased, now),
             Err(error) => tracing::warn!(%error, "loading erased members failed"),
         }
@@ -131,22 +137,31 @@ mod tests {
         assert!(!revoked.is_revoked(Uuid::now_v7()));
     }
 
+    /// One erasure, at a fixed time.
+    struct OneErasure(Uuid, DateTime<Utc>);
+
+    impl ErasureLog for OneErasure {
+        async fn erased_since(
+            &self,
+            since: DateTime<Utc>,
+        ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+            assert!(since < self.1);
+            Ok(vec![(self.0, self.1)])
+        }
+    }
+
     #[tokio::test]
-    async fn keep_fresh_merges_what_the_loader_finds_until_shut_down() {
+    async fn keep_fresh_merges_what_the_log_holds_until_shut_down() {
         let clock = Clock::manual(Utc::now());
         let revoked = RevokedMembers::new();
         let member = Uuid::now_v7();
         let shutdown = CancellationToken::new();
-        let at = clock.now();
         let task = tokio::spawn(keep_fresh(
             revoked.clone(),
+            OneErasure(member, clock.now()),
             clock.clone(),
             StdDuration::from_millis(10),
             shutdown.clone(),
-            move |since| async move {
-                assert!(since < at);
-                Ok(vec![(member, at)])
-            },
         ));
         for _ in 0..200 {
             if revoked.is_revoked(member) {

@@ -145,16 +145,10 @@ pub async fn run(
     // Erasures handled by another replica reach this one's list within seconds.
     tasks.spawn(revocations::keep_fresh(
         verifier.revocations().clone(),
+        jobs.store.clone(),
         options.clock.clone(),
         revocations::REFRESH_EVERY,
         shutdown.clone(),
-        {
-            let store = jobs.store.clone();
-            move |since| {
-                let store = store.clone();
-                async move { store.erased_since(since).await }
-            }
-        },
     ));
     if let Some(channel) = options.notifications.clone() {
         tasks.spawn(relay::run(

@@ -88,16 +88,10 @@ pub async fn run(
     // Replicas that did not handle a deletion learn of it from the database within seconds.
     let revocations = tokio::spawn(revocations::keep_fresh(
         verifier.revocations().clone(),
+        store::Store::new(options.db.clone()),
         options.clock.clone(),
         revocations::REFRESH_EVERY,
         shutdown.clone(),
-        {
-            let store = store::Store::new(options.db.clone());
-            move |since| {
-                let store = store.clone();
-                async move { store.erased_since(since).await }
-            }
-        },
     ));
     // One relay for every receiver; rows for a peer that is not configured wait for a relay
     // that has it.

@@ -86,16 +86,10 @@ pub async fn run(
     // Erasures handled by another replica reach this one's list within seconds.
     let revocations = tokio::spawn(revocations::keep_fresh(
         verifier.revocations().clone(),
+        store.clone(),
         options.clock.clone(),
         revocations::REFRESH_EVERY,
         shutdown.clone(),
-        {
-            let store = store.clone();
-            move |since| {
-                let store = store.clone();
-                async move { store.erased_since(since).await }
-            }
-        },
     ));
     let hub = hub::Hub::new();
     let credentials = ServiceCredentials::new(

@@ -12,11 +12,12 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::revocations::ErasureLog;
 use rendezvous_common::with_db;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Store, StoreError, stored_uuids};
+use super::{Store, StoreError, stored_uuid, stored_uuids};
 use crate::domain::rsvp::Transition;
 
 /// The reason attendees read when an event is cancelled because its host was erased.
@@ -94,13 +95,11 @@ impl Store {
             match cohost {
                 Some(cohost) => self.pass_hosting(&event, &cohost, now).await?,
                 None => {
-                    let event = stored_uuids(std::slice::from_ref(&event))?;
-                    for event in event {
-                        match self.cancel_event(event, None, HOST_ERASED, None, now).await {
-                            Ok(_) => erased.events += 1,
-                            Err(StoreError::Refused(_)) => {}
-                            Err(StoreError::Database(error)) => return Err(error),
-                        }
+                    let event = stored_uuid(&event)?;
+                    match self.cancel_event(event, None, HOST_ERASED, None, now).await {
+                        Ok(_) => erased.events += 1,
+                        Err(StoreError::Refused(_)) => {}
+                        Err(StoreError::Database(error)) => return Err(error),
                     }
                 }
             }
@@ -201,24 +200,6 @@ impl Store {
         })
     }
 
-    /// Members erased after `since`, with when: the access tokens to refuse.
-    pub async fn erased_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
-        let rows: Vec<(String, DateTime<Utc>)> = with_db!(self.db(), |pool| {
-            sqlx::query_as("SELECT member_id, erased_at FROM erased_members WHERE erased_at > $1")
-                .bind(since)
-                .fetch_all(pool)
-                .await
-        })?;
-        let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone()).collect();
-        Ok(stored_uuids(&ids)?
-            .into_iter()
-            .zip(rows.into_iter().map(|(_, at)| at))
-            .collect())
-    }
-
     /// `member`'s part of events, for their data export: RSVPs (with check-ins), the events
     /// they host, chapters, invitations received and calendar feeds (never a feed's secret).
     pub async fn export_member(&self, member: Uuid) -> Result<Value, sqlx::Error> {
@@ -289,5 +270,23 @@ impl Store {
                 })).collect::<Vec<_>>(),
             }))
         })
+    }
+}
+
+impl ErasureLog for Store {
+    /// Members erased after `since`, with when: the access tokens to refuse.
+    async fn erased_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+        let rows: Vec<(String, DateTime<Utc>)> = with_db!(self.db(), |pool| {
+            sqlx::query_as("SELECT member_id, erased_at FROM erased_members WHERE erased_at > $1")
+                .bind(since)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter()
+            .map(|(id, at)| Ok((stored_uuid(&id)?, at)))
+            .collect()
     }
 }

@@ -301,3 +301,16 @@ pub fn paris_series(rule: pb::RecurrenceRule, start_date: &str, title: &str) -> 
         ..Default::default()
     }
 }
+
+/// A new member `name` who joins the chapter `chapter_id`.
+pub async fn chapter_joiner(world: &World, name: &str, chapter_id: &str) -> TestMember {
+    let (member, chapters) = world.chapter_member(name).await.unwrap();
+    chapters
+        .clone()
+        .join_chapter(pb::JoinChapterRequest {
+            chapter_id: chapter_id.to_owned(),
+        })
+        .await
+        .unwrap();
+    member
+}

@@ -9,8 +9,8 @@ use rendezvous_proto::events::v1::EventVisibility as Vis;
 use rendezvous_testkit::{Backend, backend_tests, outbox_count};
 
 use crate::helpers::{
-    World, attendance_summary, check_in_member, get_event, morning, paris_chapter, paris_series,
-    published, rsvp,
+    World, attendance_summary, chapter_joiner, check_in_member, get_event, morning, paris_chapter,
+    paris_series, published, rsvp,
 };
 
 async fn inviting_a_chapter_invites_each_of_its_members_once(backend: Backend) {
@@ -19,15 +19,7 @@ async fn inviting_a_chapter_invites_each_of_its_members_once(backend: Backend) {
     let chapter = paris_chapter(&world.events.client_with_token(&anna.access_token)).await;
     let mut members = Vec::new();
     for name in ["Bruno", "Chloé", "Dara"] {
-        let (member, chapters) = world.chapter_member(name).await.unwrap();
-        chapters
-            .clone()
-            .join_chapter(pb::JoinChapterRequest {
-                chapter_id: chapter.id.clone(),
-            })
-            .await
-            .unwrap();
-        members.push(member);
+        members.push(chapter_joiner(&world, name, &chapter.id).await);
     }
     let (outsider, _) = world.member("Olga").await.unwrap();
     let event = published(&as_anna, morning(2030, 3, 10), 20, Vis::InviteOnly).await;

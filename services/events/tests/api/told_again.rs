@@ -16,8 +16,8 @@ use rendezvous_testkit::{
 use tonic::Code;
 
 use crate::helpers::{
-    World, add_cohost, create, event, morning, offering, paris_chapter, publish, rsvp,
-    try_get_event,
+    World, add_cohost, chapter_joiner, create, event, morning, offering, paris_chapter, publish,
+    rsvp, try_get_event,
 };
 
 fn now0() -> DateTime<Utc> {
@@ -336,15 +336,7 @@ async fn the_chapter_hears_of_each_occurrence_a_series_publishes_on_its_own(back
     let chapter = paris_chapter(&world.events.client_with_token(&host_member.access_token)).await;
     let mut readers = Vec::new();
     for name in ["Ama", "Ben"] {
-        let (member, chapters) = world.chapter_member(name).await.unwrap();
-        chapters
-            .clone()
-            .join_chapter(pb::JoinChapterRequest {
-                chapter_id: chapter.id.clone(),
-            })
-            .await
-            .unwrap();
-        readers.push(member);
+        readers.push(chapter_joiner(&world, name, &chapter.id).await);
     }
     let create_series = |series: pb::Series, request_id: &str| {
         let request = pb::CreateSeriesRequest {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::outbox::{OutboxMessage, OutboxWriter as _};
+use rendezvous_common::revocations::ErasureLog;
 use rendezvous_common::with_db;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
@@ -449,22 +450,6 @@ impl Store {
         })
     }
 
-    /// Members deleted after `since`, with when: the access tokens to refuse.
-    pub async fn erased_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
-        let rows: Vec<(String, DateTime<Utc>)> = with_db!(&self.db, |pool| {
-            sqlx::query_as("SELECT id, deleted_at FROM members WHERE deleted_at > $1")
-                .bind(since)
-                .fetch_all(pool)
-                .await
-        })?;
-        rows.into_iter()
-            .map(|(id, at)| Ok((stored_id(&id)?, at)))
-            .collect()
-    }
-
     /// Live members whose normalised profile URL or email is in the given sets.
     pub async fn match_contacts(
         &self,
@@ -533,5 +518,23 @@ impl Store {
             Ok::<_, sqlx::Error>(())
         })?;
         Ok(out)
+    }
+}
+
+impl ErasureLog for Store {
+    /// Members deleted after `since`, with when: the access tokens to refuse.
+    async fn erased_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+        let rows: Vec<(String, DateTime<Utc>)> = with_db!(&self.db, |pool| {
+            sqlx::query_as("SELECT id, deleted_at FROM members WHERE deleted_at > $1")
+                .bind(since)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter()
+            .map(|(id, at)| Ok((stored_id(&id)?, at)))
+            .collect()
     }
 }
