@@ -21,6 +21,8 @@ use uuid::Uuid;
 
 use crate::auth::MAX_ACCESS_TOKEN_LIFETIME;
 use crate::clock::Clock;
+use crate::db::Db;
+use crate::with_db;
 
 /// Shared, cheap to clone; every clone sees the same list.
 #[derive(Clone, Debug, Default)]
@@ -88,6 +90,31 @@ pub trait ErasureLog: Send + Sync + 'static {
         &self,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error>> + Send;
+}
+
+/// The `erased_members (member_id, erased_at)` table a receiver of erasures keeps (events and
+/// notifications each have one in their database).
+#[derive(Clone, Debug)]
+pub struct ErasedMembersTable(pub Db);
+
+impl ErasureLog for ErasedMembersTable {
+    async fn erased_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+        let rows: Vec<(String, DateTime<Utc>)> = with_db!(&self.0, |pool| {
+            sqlx::query_as("SELECT member_id, erased_at FROM erased_members WHERE erased_at > $1")
+                .bind(since)
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter()
+            .map(|(id, at)| {
+                let id = Uuid::try_parse(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                Ok((id, at))
+            })
+            .collect()
+    }
 }
 
 /// Merges what `log` holds since [`horizon`] into `revoked` every `every` until `shutdown`; a

@@ -145,7 +145,7 @@ pub async fn run(
     // Erasures handled by another replica reach this one's list within seconds.
     tasks.spawn(revocations::keep_fresh(
         verifier.revocations().clone(),
-        jobs.store.clone(),
+        revocations::ErasedMembersTable(options.db.clone()),
         options.clock.clone(),
         revocations::REFRESH_EVERY,
         shutdown.clone(),

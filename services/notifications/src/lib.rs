@@ -86,7 +86,7 @@ pub async fn run(
     // Erasures handled by another replica reach this one's list within seconds.
     let revocations = tokio::spawn(revocations::keep_fresh(
         verifier.revocations().clone(),
-        store.clone(),
+        revocations::ErasedMembersTable(options.db.clone()),
         options.clock.clone(),
         revocations::REFRESH_EVERY,
         shutdown.clone(),

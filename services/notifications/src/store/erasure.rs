@@ -3,12 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
-use rendezvous_common::revocations::ErasureLog;
 use rendezvous_common::with_db;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Store, stored_uuid};
+use super::Store;
 
 /// What one erasure removed (all zero when it had been done before).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -169,23 +168,5 @@ impl Store {
                 })).collect::<Vec<_>>(),
             }))
         })
-    }
-}
-
-impl ErasureLog for Store {
-    /// Members erased after `since`, with when: the access tokens to refuse.
-    async fn erased_since(
-        &self,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
-        let rows: Vec<(String, DateTime<Utc>)> = with_db!(&self.db, |pool| {
-            sqlx::query_as("SELECT member_id, erased_at FROM erased_members WHERE erased_at > $1")
-                .bind(since)
-                .fetch_all(pool)
-                .await
-        })?;
-        rows.into_iter()
-            .map(|(id, at)| Ok((stored_uuid(&id)?, at)))
-            .collect()
     }
 }
