@@ -56,40 +56,7 @@ impl Store {
                     return stored_uuid(&id);
                 }
             }
-            sqlx::query(
-                "INSERT INTO events (id, chapter_id, host_id, title, description, kind, venue_name, \
-                 venue_address, latitude, longitude, city, city_key, start_at, end_at, time_zone, \
-                 capacity, rsvp_deadline, visibility, state, approval_required, waitlist_mode, \
-                 offer_window_secs, check_in_code, request_id, created_at, updated_at, start_set_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                 $18, 'draft', $19, $20, $21, $22, $23, $24, $24, $24)",
-            )
-            .bind(new.id.to_string())
-            .bind(new.chapter_id.map(|c| c.to_string()))
-            .bind(new.host_id.to_string())
-            .bind(&new.title)
-            .bind(&new.description)
-            .bind(new.kind.stored())
-            .bind(&new.venue_name)
-            .bind(&new.venue_address)
-            .bind(new.latitude)
-            .bind(new.longitude)
-            .bind(&new.city)
-            .bind(new.city.to_lowercase())
-            .bind(new.start_at)
-            .bind(new.end_at)
-            .bind(&new.time_zone)
-            .bind(i64::from(new.capacity))
-            .bind(new.rsvp_deadline)
-            .bind(new.visibility.stored())
-            .bind(new.approval_required)
-            .bind(waitlist_columns(new.waitlist).0)
-            .bind(waitlist_columns(new.waitlist).1)
-            .bind(&new.check_in_code)
-            .bind(&new.request_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            tx.insert_event(new, None, EventState::Draft, now).await?;
             tx.commit().await?;
             Ok(new.id)
         })
@@ -292,11 +259,13 @@ impl Store {
             let notice = notices::event_updated(&e, &previous);
             if (notice.time_changed || notice.venue_changed) && e.state == EventState::Published {
                 let version = e.version + 1;
+                // Whoever made the change knows of it.
                 let members: Vec<String> = sqlx::query_scalar(
-                    "SELECT member_id FROM rsvps WHERE event_id = $1 \
+                    "SELECT member_id FROM rsvps WHERE event_id = $1 AND member_id <> $2 \
                      AND status IN ('confirmed', 'waitlisted', 'offered') ORDER BY seq",
                 )
                 .bind(id.to_string())
+                .bind(caller.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
                 let members = stored_uuids(&members)?;
@@ -392,7 +361,8 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             let mut members = stored_uuids(&members)?;
-            members.retain(|member| *member != e.host_id);
+            // Neither the host nor the co-host who cancelled needs telling.
+            members.retain(|member| *member != e.host_id && Some(*member) != caller);
             let notice = notices::event_cancelled(&e, reason);
             let key = |member: Uuid| format!("event-cancelled:{id}:{member}");
             tx.tell_each(&members, &key, notice.into(), now).await?;

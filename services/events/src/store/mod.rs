@@ -20,7 +20,7 @@ use rendezvous_proto::notifications::v1::Notice;
 use crate::domain::access::{Access, Action, authorize};
 use crate::domain::chapter::Role;
 use crate::domain::event::{
-    CohostRole, EventKind, EventRefusal, EventRow, EventState, EventVisibility,
+    CohostRole, EventKind, EventRefusal, EventRow, EventState, EventVisibility, NewEvent,
 };
 use crate::domain::reminder::ReminderOffsets;
 use crate::domain::rsvp::{RsvpState, RsvpVisibility, WaitlistMode};
@@ -355,6 +355,15 @@ pub(super) trait EventOps {
         action: Action,
     ) -> impl Future<Output = Result<(), StoreError<EventRefusal>>> + Send;
 
+    /// Inserts the event `new` in `state`, as an occurrence of `series` if given.
+    fn insert_event(
+        &mut self,
+        new: &NewEvent,
+        series: Option<Uuid>,
+        state: EventState,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
     /// Writes `notice` for `member` to the outbox.
     fn tell(
         &mut self,
@@ -440,6 +449,53 @@ macro_rules! impl_event_ops {
                 let access = self.access(event, caller).await?;
                 authorize(event, Some(caller), access, action).map_err(EventRefusal::from)?;
                 Ok(())
+            }
+
+            async fn insert_event(
+                &mut self,
+                new: &NewEvent,
+                series: Option<Uuid>,
+                state: EventState,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "INSERT INTO events (id, chapter_id, series_id, host_id, title, description, kind, \
+                     venue_name, venue_address, latitude, longitude, city, city_key, start_at, end_at, \
+                     time_zone, capacity, rsvp_deadline, visibility, state, approval_required, \
+                     waitlist_mode, offer_window_secs, check_in_code, request_id, created_at, \
+                     updated_at, start_set_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                     $18, $19, $20, $21, $22, $23, $24, $25, $26, $26, $26)",
+                )
+                .bind(new.id.to_string())
+                .bind(new.chapter_id.map(|c| c.to_string()))
+                .bind(series.map(|s| s.to_string()))
+                .bind(new.host_id.to_string())
+                .bind(&new.title)
+                .bind(&new.description)
+                .bind(new.kind.stored())
+                .bind(&new.venue_name)
+                .bind(&new.venue_address)
+                .bind(new.latitude)
+                .bind(new.longitude)
+                .bind(&new.city)
+                .bind(new.city.to_lowercase())
+                .bind(new.start_at)
+                .bind(new.end_at)
+                .bind(&new.time_zone)
+                .bind(i64::from(new.capacity))
+                .bind(new.rsvp_deadline)
+                .bind(new.visibility.stored())
+                .bind(state.stored())
+                .bind(new.approval_required)
+                .bind(waitlist_columns(new.waitlist).0)
+                .bind(waitlist_columns(new.waitlist).1)
+                .bind(&new.check_in_code)
+                .bind(&new.request_id)
+                .bind(now)
+                .execute(&mut *self)
+                .await
+                .map(drop)
             }
 
             async fn tell(

@@ -8,9 +8,7 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
-use super::{
-    EventOps as _, Store, StoreError, Stored as _, stored_uuid, stored_uuids, waitlist_columns,
-};
+use super::{EventOps, Store, StoreError, Stored as _, stored_uuid, stored_uuids};
 use crate::domain::event::{EventState, NewEvent, new_check_in_code};
 use crate::domain::recurrence::Occurrence;
 use crate::domain::series::{SeriesSpec, SeriesState};
@@ -139,8 +137,6 @@ impl Store {
         request_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Uuid>, sqlx::Error> {
-        let (id, host) = (id.to_string(), host.to_string());
-        let (id, host) = (id.as_str(), host.as_str());
         let city = self.series_city(spec).await?;
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
@@ -148,54 +144,15 @@ impl Store {
                 "INSERT INTO series (id, chapter_id, host_id, spec, state, request_id, version, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, 'active', $5, 1, $6, $6)",
             )
-            .bind(id)
+            .bind(id.to_string())
             .bind(spec.chapter_id.map(|c| c.to_string()))
-            .bind(host)
+            .bind(host.to_string())
             .bind(encode(series))
             .bind(request_id)
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let mut ids = Vec::with_capacity(occurrences.len());
-            for o in occurrences {
-                let event_id = Uuid::now_v7();
-                sqlx::query(
-                    "INSERT INTO events (id, chapter_id, series_id, host_id, title, description, kind, venue_name, \
-                     venue_address, latitude, longitude, city, city_key, start_at, end_at, time_zone, \
-                     capacity, rsvp_deadline, visibility, state, approval_required, waitlist_mode, \
-                     offer_window_secs, check_in_code, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                     $18, $19, $20, $21, $22, $23, $24, $25, $25)",
-                )
-                .bind(event_id.to_string())
-                .bind(spec.chapter_id.map(|c| c.to_string()))
-                .bind(id)
-                .bind(host)
-                .bind(&spec.title)
-                .bind(&spec.description)
-                .bind(spec.kind.stored())
-                .bind(&spec.venue.0)
-                .bind(&spec.venue.1)
-                .bind(spec.venue.2)
-                .bind(spec.venue.3)
-                .bind(&city)
-                .bind(city.to_lowercase())
-                .bind(o.start)
-                .bind(o.end)
-                .bind(spec.tz.name())
-                .bind(i64::from(spec.capacity))
-                .bind(spec.deadline(o.start))
-                .bind(spec.visibility.stored())
-                .bind(spec.first_state().stored())
-                .bind(spec.approval_required)
-                .bind(waitlist_columns(spec.waitlist).0)
-                .bind(waitlist_columns(spec.waitlist).1)
-                .bind(new_check_in_code())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                ids.push(event_id);
-            }
+            let ids = add_occurrences(&mut *tx, id, host, spec, &city, occurrences, now).await?;
             tx.commit().await?;
             Ok(ids)
         })
@@ -395,9 +352,8 @@ impl Store {
         })
     }
 
-    /// Adds occurrences to a series (the series job, or an update that lengthens it), each
-    /// in the series' first state; one published this way is told to its chapter as
-    /// PublishEvent tells it.
+    /// Adds occurrences to a series (the series job, or an update that lengthens it), in one
+    /// transaction, as [`add_occurrences`] does.
     pub async fn insert_occurrences(
         &self,
         id: Uuid,
@@ -407,52 +363,61 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         let city = self.series_city(spec).await?;
-        for o in occurrences {
-            let new = NewEvent {
-                id: Uuid::now_v7(),
-                host_id: host,
-                chapter_id: spec.chapter_id,
-                title: spec.title.clone(),
-                description: spec.description.clone(),
-                kind: spec.kind,
-                venue_name: spec.venue.0.clone(),
-                venue_address: spec.venue.1.clone(),
-                latitude: spec.venue.2,
-                longitude: spec.venue.3,
-                city: city.clone(),
-                start_at: o.start,
-                end_at: o.end,
-                time_zone: spec.tz.name().to_owned(),
-                capacity: spec.capacity,
-                rsvp_deadline: spec.deadline(o.start),
-                visibility: spec.visibility,
-                approval_required: spec.approval_required,
-                waitlist: spec.waitlist,
-                check_in_code: new_check_in_code(),
-                request_id: None,
-            };
-            let event_id = self.create_event(&new, now).await?;
-            let state = spec.first_state();
-            with_db!(self.db(), |pool| {
-                let mut tx = pool.begin_write().await?;
-                sqlx::query("UPDATE events SET series_id = $2, state = $3 WHERE id = $1")
-                    .bind(event_id.to_string())
-                    .bind(id.to_string())
-                    .bind(state.stored())
-                    .execute(&mut *tx)
-                    .await?;
-                // Published by the series, as PublishEvent would: the chapter hears of it.
-                if state == EventState::Published {
-                    let event = tx
-                        .load_event(event_id)
-                        .await?
-                        .ok_or(sqlx::Error::RowNotFound)?;
-                    tx.tell_chapter_of(&event, now).await?;
-                }
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>(())
-            })?;
-        }
+        with_db!(self.db(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            add_occurrences(&mut *tx, id, host, spec, &city, occurrences, now).await?;
+            tx.commit().await
+        })?;
         Ok(())
     }
+}
+
+/// Inserts `occurrences` of the series `id`, each in the series' first state, and tells the
+/// chapter of each one published this way, as PublishEvent would; returns their ids.
+async fn add_occurrences<C: EventOps + Send>(
+    tx: &mut C,
+    id: Uuid,
+    host: Uuid,
+    spec: &SeriesSpec,
+    city: &str,
+    occurrences: &[Occurrence],
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let state = spec.first_state();
+    let mut ids = Vec::with_capacity(occurrences.len());
+    for o in occurrences {
+        let new = NewEvent {
+            id: Uuid::now_v7(),
+            host_id: host,
+            chapter_id: spec.chapter_id,
+            title: spec.title.clone(),
+            description: spec.description.clone(),
+            kind: spec.kind,
+            venue_name: spec.venue.0.clone(),
+            venue_address: spec.venue.1.clone(),
+            latitude: spec.venue.2,
+            longitude: spec.venue.3,
+            city: city.to_owned(),
+            start_at: o.start,
+            end_at: o.end,
+            time_zone: spec.tz.name().to_owned(),
+            capacity: spec.capacity,
+            rsvp_deadline: spec.deadline(o.start),
+            visibility: spec.visibility,
+            approval_required: spec.approval_required,
+            waitlist: spec.waitlist,
+            check_in_code: new_check_in_code(),
+            request_id: None,
+        };
+        tx.insert_event(&new, Some(id), state, now).await?;
+        if state == EventState::Published {
+            let event = tx
+                .load_event(new.id)
+                .await?
+                .ok_or(sqlx::Error::RowNotFound)?;
+            tx.tell_chapter_of(&event, now).await?;
+        }
+        ids.push(new.id);
+    }
+    Ok(ids)
 }
