@@ -3,7 +3,7 @@
 //! database created for the test and dropped after), and hands back typed clients.
 //!
 //! The generic parts (databases per test, `backend_tests!`, bearer clients, `call!`, `code`,
-//! `eventually`, `pages!`, outbox readers, event facts, LinkedIn exports, the SMTP server) depend on no service. Each service's handle comes with a
+//! `eventually`, `pages!`, an HTTP client, outbox readers, event facts, LinkedIn exports, the SMTP server) depend on no service. Each service's handle comes with a
 //! feature of its own (`members`, `events`, `notifications`), so a service's tests compile
 //! only the services they start.
 //!
@@ -21,6 +21,7 @@ use tonic::transport::Channel;
 
 pub mod contacts;
 pub mod facts;
+pub mod http;
 pub mod outbox;
 pub mod pages;
 pub mod rpc;
@@ -43,6 +44,7 @@ pub use contacts::{
 #[cfg(feature = "events")]
 pub use events::*;
 pub use facts::{event_facts, record_meetings_request};
+pub use http::{HttpReply, http_get, http_request};
 #[cfg(feature = "members")]
 pub use members::*;
 #[cfg(feature = "notifications")]

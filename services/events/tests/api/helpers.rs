@@ -244,23 +244,10 @@ pub fn feed_path(feed: &pb::CalendarFeed) -> String {
         .unwrap()
 }
 
-/// A plain HTTP/1.1 GET of `path` (a calendar app fetching a feed): the status and the whole
-/// response.
+/// A plain HTTP/1.1 GET of `path` (a calendar app fetching a feed): the status and the body.
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap();
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    (status, response)
+    let reply = rendezvous_testkit::http_get(addr, path).await.unwrap();
+    (reply.status, reply.body)
 }
 
 /// The attendance summary of `event_id` as the caller of `client` sees it.

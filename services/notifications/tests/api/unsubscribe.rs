@@ -3,14 +3,13 @@
 //! forged, altered, spliced and expired links are refused.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use chrono::{TimeZone as _, Utc};
 use rendezvous_notifications::unsubscribe::UnsubscribeTokens;
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_testkit::{Backend, NotificationClient, Stack, TestMember, backend_tests};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
+use rendezvous_testkit::{
+    Backend, HttpReply, NotificationClient, Stack, TestMember, backend_tests, http_request,
+};
 
 use crate::helpers::{
     channels_of, deliver, email_becomes, eml_files, event_notice, eventually, invitation,
@@ -21,82 +20,35 @@ use crate::mail::Email;
 const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// An HTTP response, read whole.
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends one HTTP/1.1 request (`Connection: close`) with `body` and reads the whole response.
+/// Sends one request with `body` (and its `Content-Type`) and reads the whole response.
 async fn http(
     addr: SocketAddr,
     method: &str,
     target: &str,
     content_type: Option<&str>,
     body: &[u8],
-) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut head = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(content_type) = content_type {
-        head.push_str(&format!("Content-Type: {content_type}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    read_reply(stream).await
+) -> HttpReply {
+    let headers: Vec<(&str, &str)> = content_type
+        .map(|t| ("Content-Type", t))
+        .into_iter()
+        .collect();
+    http_request(addr, method, target, &headers, body)
+        .await
+        .unwrap()
 }
 
 /// Announces a POST body of `length` bytes with `Expect: 100-continue` and reads the answer
 /// (a server that wants the body first would say `100 Continue`).
-async fn post_announcing(addr: SocketAddr, target: &str, length: usize) -> Reply {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: {FORM}\r\nContent-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    read_reply(stream).await
-}
-
-async fn read_reply(mut stream: TcpStream) -> Reply {
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+async fn post_announcing(addr: SocketAddr, target: &str, length: usize) -> HttpReply {
+    let length = length.to_string();
+    let headers = [
+        ("Content-Type", FORM),
+        ("Content-Length", length.as_str()),
+        ("Expect", "100-continue"),
+    ];
+    http_request(addr, "POST", target, &headers, b"")
         .await
-        .expect("the response timed out")
-        .unwrap();
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
         .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
 }
 
 /// The request target (path and query) of an unsubscribe URL on the stack's HTTP listener.
@@ -106,7 +58,7 @@ fn target_of(stack: &Stack, url: &str) -> String {
         .to_owned()
 }
 
-async fn post(stack: &Stack, url: &str) -> Reply {
+async fn post(stack: &Stack, url: &str) -> HttpReply {
     let target = target_of(stack, url);
     http(
         stack.notifications.http_addr,
@@ -118,7 +70,7 @@ async fn post(stack: &Stack, url: &str) -> Reply {
     .await
 }
 
-async fn get(stack: &Stack, url: &str) -> Reply {
+async fn get(stack: &Stack, url: &str) -> HttpReply {
     let target = target_of(stack, url);
     http(stack.notifications.http_addr, "GET", &target, None, b"").await
 }
