@@ -172,6 +172,12 @@ pub async fn assert_everyone_was_told_well(world: &World, cast: &Cast, told: &To
         }
         let got: BTreeSet<Key> = inbox.iter().map(|n| key_of(person, n)).collect();
         assert_eq!(got, told.keys_of(person), "the inbox of {}", person.name);
+        assert_eq!(
+            got.len(),
+            inbox.len(),
+            "a doubled notice to {}",
+            person.name
+        );
     }
     let produced: BTreeSet<Kind> = PRODUCED.into_iter().collect();
     for lang in [Lang::En, Lang::Fr] {

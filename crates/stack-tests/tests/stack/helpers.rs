@@ -116,6 +116,14 @@ impl Person {
     /// Registers `name` with the profile locale and time zone of `lang`, and turns email on for
     /// every kind, so that each notification can be read as an email too.
     pub async fn register(world: &World, name: &'static str, lang: Lang) -> Self {
+        let person = Self::sign_up(world, name, lang, "Paris").await;
+        person.email_everything(world).await;
+        person
+    }
+
+    /// Registers `name` in `city` with the profile locale and time zone of `lang`, keeping the
+    /// default notification preferences.
+    pub async fn sign_up(world: &World, name: &'static str, lang: Lang, city: &str) -> Self {
         let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
         let response = world
             .stack
@@ -125,22 +133,20 @@ impl Person {
                 email: email.clone(),
                 password: PASSWORD.to_owned(),
                 display_name: name.to_owned(),
-                city: "Paris".to_owned(),
+                city: city.to_owned(),
                 locale: lang.tag().to_owned(),
                 time_zone: lang.home_zone().to_owned(),
             })
             .await
             .unwrap()
             .into_inner();
-        let person = Self {
+        Self {
             id: response.member.unwrap().id,
             name,
             lang,
             email,
             token: response.session.unwrap().access_token,
-        };
-        person.email_everything(world).await;
-        person
+        }
     }
 
     async fn email_everything(&self, world: &World) {

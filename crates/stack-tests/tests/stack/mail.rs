@@ -7,6 +7,8 @@ use base64::Engine as _;
 #[derive(Debug)]
 pub struct Eml {
     pub message_id: String,
+    /// The `To` header as written (an encoded display name and the address).
+    pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -58,6 +60,7 @@ impl Eml {
         }
         Some(Self {
             message_id: header(&headers, "message-id").to_owned(),
+            to: header(&headers, "to").to_owned(),
             subject: decode_encoded_words(header(&headers, "subject"))?,
             text: text?,
             html: html?,

@@ -15,15 +15,18 @@ mod changes;
 mod checks;
 mod erasure;
 mod helpers;
+mod ledger;
 mod mail;
 mod people;
 mod reminders;
 mod seats;
+mod story;
 
 use rendezvous_testkit::{Backend, backend_tests};
 
 use crate::checks::Told;
 use crate::helpers::{Cast, World};
+use crate::story::the_product_story_from_import_to_the_next_meetup;
 
 async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     checks::assert_every_kind_is_classified();
@@ -52,4 +55,7 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     world.stop().await;
 }
 
-backend_tests!(every_notification_reads_well_in_french_and_english);
+backend_tests!(
+    every_notification_reads_well_in_french_and_english,
+    the_product_story_from_import_to_the_next_meetup,
+);
