@@ -295,3 +295,56 @@ pub async fn invite_members(
     client.clone().invite_members(request).await?;
     Ok(())
 }
+
+/// Every first Thursday of the month, `count` times.
+pub fn first_thursdays(count: i32) -> pb::RecurrenceRule {
+    pb::RecurrenceRule {
+        frequency: pb::RecurrenceFrequency::Monthly.into(),
+        interval: 1,
+        monthly_day: Some(pb::recurrence_rule::MonthlyDay::NthWeekday(
+            pb::NthWeekday {
+                ordinal: 1,
+                weekday: pb::Weekday::Thursday.into(),
+            },
+        )),
+        end: Some(pb::recurrence_rule::End::Count(count)),
+        ..Default::default()
+    }
+}
+
+/// A series of published coffees in Paris at 08:30 for 90 minutes, 12 seats each, recurring
+/// by `rule` from `start_date`.
+pub fn paris_series(rule: pb::RecurrenceRule, start_date: &str, title: &str) -> pb::Series {
+    pb::Series {
+        rule: Some(rule),
+        start_date: start_date.to_owned(),
+        start_local_time: "08:30".to_owned(),
+        duration: Some(rendezvous_proto::prost_types::Duration {
+            seconds: 90 * 60,
+            nanos: 0,
+        }),
+        time_zone: "Europe/Paris".to_owned(),
+        template: Some(pb::EventTemplate {
+            title: title.to_owned(),
+            kind: pb::EventKind::Coffee.into(),
+            capacity: 12,
+            visibility: pb::EventVisibility::Public.into(),
+            city: "Paris".to_owned(),
+            ..Default::default()
+        }),
+        auto_publish: true,
+        ..Default::default()
+    }
+}
+
+/// The attendance summary of `event_id` as the caller of `client` sees it.
+pub async fn attendance_summary(
+    client: &EventClient,
+    event_id: &str,
+) -> anyhow::Result<pb::AttendanceSummary> {
+    let request = pb::GetAttendanceSummaryRequest {
+        event_id: event_id.to_owned(),
+    };
+    let response = client.clone().get_attendance_summary(request).await?;
+    response.into_inner().summary.context("no summary")
+}

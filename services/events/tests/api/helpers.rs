@@ -252,42 +252,12 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 
 /// The attendance summary of `event_id` as the caller of `client` sees it.
 pub async fn attendance_summary(client: &EventClient, event_id: &str) -> pb::AttendanceSummary {
-    client
-        .clone()
-        .get_attendance_summary(pb::GetAttendanceSummaryRequest {
-            event_id: event_id.to_owned(),
-        })
+    rendezvous_testkit::attendance_summary(client, event_id)
         .await
-        .unwrap()
-        .into_inner()
-        .summary
         .unwrap()
 }
 
-/// A series of published coffees in Paris at 08:30 for 90 minutes, recurring by `rule` from
-/// `start_date`.
-pub fn paris_series(rule: pb::RecurrenceRule, start_date: &str, title: &str) -> pb::Series {
-    pb::Series {
-        rule: Some(rule),
-        start_date: start_date.to_owned(),
-        start_local_time: "08:30".to_owned(),
-        duration: Some(rendezvous_proto::prost_types::Duration {
-            seconds: 90 * 60,
-            nanos: 0,
-        }),
-        time_zone: "Europe/Paris".to_owned(),
-        template: Some(pb::EventTemplate {
-            title: title.to_owned(),
-            kind: pb::EventKind::Coffee.into(),
-            capacity: 12,
-            visibility: pb::EventVisibility::Public.into(),
-            city: "Paris".to_owned(),
-            ..Default::default()
-        }),
-        auto_publish: true,
-        ..Default::default()
-    }
-}
+pub use rendezvous_testkit::{first_thursdays, paris_series};
 
 /// A new member `name` who joins the chapter `chapter_id`.
 pub async fn chapter_joiner(world: &World, name: &str, chapter_id: &str) -> TestMember {

@@ -9,8 +9,8 @@ use rendezvous_proto::events::v1::EventVisibility as Vis;
 use rendezvous_testkit::{Backend, backend_tests, outbox_count};
 
 use crate::helpers::{
-    World, attendance_summary, chapter_joiner, check_in_member, get_event, morning, paris_chapter,
-    paris_series, published, rsvp,
+    World, attendance_summary, chapter_joiner, check_in_member, first_thursdays, get_event,
+    morning, paris_chapter, paris_series, published, rsvp,
 };
 
 async fn inviting_a_chapter_invites_each_of_its_members_once(backend: Backend) {
@@ -112,19 +112,11 @@ async fn an_event_over_for_its_grace_period_completes_on_its_own(backend: Backen
 async fn a_monthly_series_meets_every_first_thursday_at_the_same_paris_time(backend: Backend) {
     let world = World::start(backend, morning(2027, 1, 4)).await.unwrap();
     let (anna, as_host) = world.member("Anna").await.unwrap();
-    let first_thursdays = pb::RecurrenceRule {
-        frequency: pb::RecurrenceFrequency::Monthly.into(),
-        interval: 1,
-        monthly_day: Some(pb::recurrence_rule::MonthlyDay::NthWeekday(
-            pb::NthWeekday {
-                ordinal: 1,
-                weekday: pb::Weekday::Thursday.into(),
-            },
-        )),
-        end: Some(pb::recurrence_rule::End::Count(6)),
-        ..Default::default()
-    };
-    let series = paris_series(first_thursdays, "2027-01-01", "Café networking — Le Marais");
+    let series = paris_series(
+        first_thursdays(6),
+        "2027-01-01",
+        "Café networking — Le Marais",
+    );
     let created = as_host
         .clone()
         .create_series(pb::CreateSeriesRequest {

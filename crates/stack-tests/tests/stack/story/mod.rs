@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use futures::future::join_all;
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::notifications::v1::NotificationKind as Kind;
-use rendezvous_testkit::Backend;
+use rendezvous_testkit::{Backend, attendance_summary};
 
 use crate::helpers::{Lang, Person, World};
 use crate::ledger::Ledger;
@@ -194,13 +194,7 @@ async fn rsvp(
 
 /// The attendance summary of `event_id` as `who` sees it.
 async fn summary(world: &World, who: &Person, event_id: &str) -> pb::AttendanceSummary {
-    who.events(world)
-        .get_attendance_summary(pb::GetAttendanceSummaryRequest {
-            event_id: event_id.to_owned(),
-        })
+    attendance_summary(&who.events(world), event_id)
         .await
-        .unwrap()
-        .into_inner()
-        .summary
         .unwrap()
 }

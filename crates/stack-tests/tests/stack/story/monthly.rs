@@ -4,7 +4,7 @@ use chrono::{DateTime, TimeZone as _, Timelike as _, Utc};
 use chrono_tz::Europe::Paris;
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::notifications::v1::NotificationKind as Kind;
-use rendezvous_testkit::timestamp;
+use rendezvous_testkit::{first_thursdays, paris_series, timestamp};
 
 use super::{JOINERS, Network, TITLE, first_start, rsvp, summary, venue};
 use crate::helpers::World;
@@ -19,32 +19,12 @@ pub(super) async fn the_chapter_meets_monthly(
     chapter: &pb::Chapter,
     ledger: &mut Ledger,
 ) -> String {
-    let rule = pb::RecurrenceRule {
-        frequency: pb::RecurrenceFrequency::Monthly.into(),
-        interval: 1,
-        monthly_day: Some(pb::recurrence_rule::MonthlyDay::NthWeekday(
-            pb::NthWeekday {
-                ordinal: 1,
-                weekday: pb::Weekday::Thursday.into(),
-            },
-        )),
-        end: Some(pb::recurrence_rule::End::Count(7)),
-        ..Default::default()
-    };
     let created = net
         .anna
         .events(world)
         .create_series(pb::CreateSeriesRequest {
             series: Some(pb::Series {
                 chapter_id: chapter.id.clone(),
-                rule: Some(rule),
-                start_date: "2027-05-01".to_owned(),
-                start_local_time: "08:30".to_owned(),
-                duration: Some(rendezvous_proto::prost_types::Duration {
-                    seconds: 90 * 60,
-                    nanos: 0,
-                }),
-                time_zone: "Europe/Paris".to_owned(),
                 template: Some(pb::EventTemplate {
                     title: TITLE.to_owned(),
                     kind: pb::EventKind::Coffee.into(),
@@ -53,8 +33,7 @@ pub(super) async fn the_chapter_meets_monthly(
                     visibility: pb::EventVisibility::Chapter.into(),
                     ..Default::default()
                 }),
-                auto_publish: true,
-                ..Default::default()
+                ..paris_series(first_thursdays(7), "2027-05-01", TITLE)
             }),
             request_id: "first-thursdays".to_owned(),
         })
