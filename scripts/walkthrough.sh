@@ -338,7 +338,7 @@ check 'sorted(get(d, "rsvp.reminder_times") or []) == sorted(a)' \
 pass "Bruno will be reminded at $(before "$START" 86400) and $(before "$START" 7200)"
 
 # --- 5. Anna moves the start --------------------------------------------------------------
-story "5. Anna moves the start 30 minutes later (the mask as {\"paths\":[…]}: grpcurl's JSON reader); everyone who RSVP'd is told"
+story "5. Anna moves the start 30 minutes later (the mask as {\"paths\":[…]}: grpcurl's JSON reader); everyone else who RSVP'd is told"
 NEW_START=$(at $((26 * 3600 + 30 * 60)))
 NEW_END=$(at $((26 * 3600 + 120 * 60)))
 show_as NEW_START NEW_END
