@@ -6,7 +6,7 @@
 //! * `rendezvous health <addr>` probes a server's `grpc.health.v1.Health` and exits 0 only
 //!   when it is SERVING (container images have no grpc_health_probe).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,14 +14,14 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
 use rand::RngCore as _;
-use rendezvous_common::auth::ServiceSecret;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::config::{Secret, ServerArgs, TelemetryArgs};
-use rendezvous_common::db::Db;
 use rendezvous_common::{server, telemetry};
 use rendezvous_events::domain::reminder::ReminderOffsets;
 use rendezvous_members::config::{load_or_create_signing_key, write_private};
-use rendezvous_notifications::email::Mailer;
+
+mod demo;
+mod stack;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,7 +53,7 @@ enum Command {
 }
 
 #[derive(clap::Args, Debug)]
-struct UpArgs {
+pub struct UpArgs {
     /// Directory for the SQLite databases, keys and (later) emails.
     #[arg(long, env = "RENDEZVOUS_DATA_DIR", default_value = ".rendezvous")]
     data_dir: PathBuf,
@@ -98,6 +98,11 @@ struct UpArgs {
     /// positive offsets in hours or minutes (`24h,2h`; `10m,5m` for a demo); empty sends none.
     #[arg(long, env = "RENDEZVOUS_REMINDER_OFFSETS", default_value = "24h,2h")]
     reminder_offsets: ReminderOffsets,
+    /// Load a demo network (members in Paris, Lyon, Casablanca and Manchester, past meetups,
+    /// upcoming ones) into an empty data directory before serving; on later starts with the
+    /// same directory, only say how to sign in.
+    #[arg(long, env = "RENDEZVOUS_DEMO")]
+    demo: bool,
     #[command(flatten)]
     server: ServerArgs,
     #[command(flatten)]
@@ -128,148 +133,40 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         std::fs::write(&public_key_path, signing_key.public_key_pem()?)?;
     }
     let secret = load_or_create_secret(&args.data_dir.join("service-secret"))?;
-    let shutdown = server::shutdown_on_signal();
-
-    let members_db = Db::connect(&format!(
-        "sqlite://{}",
-        args.data_dir.join("members.db").display()
-    ))
-    .await
-    .context("opening the members database")?;
-    let members_addr = SocketAddr::new(args.host, args.members_port);
-    let members_listener = tokio::net::TcpListener::bind(members_addr)
-        .await
-        .with_context(|| format!("binding the members service to {members_addr}"))?;
-    let events_addr = SocketAddr::new(args.host, args.events_port);
-    let events_listener = tokio::net::TcpListener::bind(events_addr)
-        .await
-        .with_context(|| format!("binding the events service to {events_addr}"))?;
-    let notifications_addr = SocketAddr::new(args.host, args.notifications_port);
-    let notifications_listener = tokio::net::TcpListener::bind(notifications_addr)
-        .await
-        .with_context(|| format!("binding the notifications service to {notifications_addr}"))?;
-    let feed_addr = SocketAddr::new(args.host, args.feed_port);
-    let feed_listener = tokio::net::TcpListener::bind(feed_addr)
-        .await
-        .with_context(|| format!("binding the calendar feeds to {feed_addr}"))?;
-    let notifications_http_addr = SocketAddr::new(args.host, args.notifications_http_port);
-    let notifications_http_listener = tokio::net::TcpListener::bind(notifications_http_addr)
-        .await
-        .with_context(|| {
-            format!("binding the notifications HTTP endpoints to {notifications_http_addr}")
-        })?;
-    let loopback_addr = |addr: SocketAddr| {
-        let ip = if addr.ip().is_unspecified() {
-            IpAddr::from([127, 0, 0, 1])
-        } else {
-            addr.ip()
-        };
-        SocketAddr::new(ip, addr.port())
-    };
-    let loopback = |addr: SocketAddr| {
-        let ip = if addr.ip().is_unspecified() {
-            IpAddr::from([127, 0, 0, 1])
-        } else {
-            addr.ip()
-        };
-        tonic::transport::Endpoint::from_shared(format!(
-            "http://{}",
-            SocketAddr::new(ip, addr.port())
-        ))
-        .map(|endpoint| endpoint.connect_lazy())
-    };
-    let service_secret = ServiceSecret::new(secret.expose())?;
-    let token_keys = vec![signing_key.verifying_key()];
-    let members = rendezvous_members::Options {
-        db: members_db,
-        clock: Clock::system(),
+    let keys = stack::Keys {
         signing_key,
-        service_secret: service_secret.clone(),
-        page_token_key: secret.derive_key("members/page-tokens"),
-        settings: rendezvous_members::Settings::default(),
-        server: args.server.settings(),
-        notifications: Some(loopback(notifications_addr)?),
-        events: Some(loopback(events_addr)?),
+        secret,
     };
-    let mut services = tokio::task::JoinSet::new();
-    services.spawn(rendezvous_members::run(
-        members,
-        members_listener,
-        shutdown.clone(),
-    ));
-
-    let events_db = Db::connect(&format!(
-        "sqlite://{}",
-        args.data_dir.join("events.db").display()
-    ))
-    .await
-    .context("opening the events database")?;
-    let events = rendezvous_events::Options {
-        db: events_db,
-        clock: Clock::system(),
-        token_keys: token_keys.clone(),
-        service_secret: service_secret.clone(),
-        page_token_key: secret.derive_key("events/page-tokens"),
-        server: args.server.settings(),
-        settings: rendezvous_events::Settings {
-            public_feed_url: format!("http://{}", loopback_addr(feed_addr)),
-            reminder_offsets: args.reminder_offsets.clone(),
-            ..rendezvous_events::Settings::default()
-        },
-        members: Some(loopback(members_addr)?),
-        notifications: Some(loopback(notifications_addr)?),
-        feed_listener: Some(feed_listener),
-    };
-    services.spawn(rendezvous_events::run(
-        events,
-        events_listener,
-        shutdown.clone(),
-    ));
-
-    let email_dir = args.data_dir.join("emails");
-    let mailer = match &args.smtp_url {
-        Some(url) => Mailer::smtp(url.expose())?,
-        None => Mailer::files(&email_dir)?,
-    };
-    let notifications_db = Db::connect(&format!(
-        "sqlite://{}",
-        args.data_dir.join("notifications.db").display()
-    ))
-    .await
-    .context("opening the notifications database")?;
-    let notifications = rendezvous_notifications::Options {
-        db: notifications_db,
-        clock: Clock::system(),
-        token_keys,
-        service_secret,
-        page_token_key: secret.derive_key("notifications/page-tokens"),
-        members: loopback(members_addr)?,
-        mailer,
-        worker: rendezvous_notifications::WorkerSettings::new(
-            args.email_from.parse().context("parsing --email-from")?,
-            args.public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", loopback_addr(notifications_http_addr))),
-        ),
-        server: args.server.settings(),
-        contacts_ttl: Duration::from_secs(60),
-        unsubscribe: rendezvous_notifications::unsubscribe::UnsubscribeTokens::new(
-            &secret.derive_key(rendezvous_notifications::unsubscribe::KEY_LABEL),
-            rendezvous_notifications::unsubscribe::DEFAULT_LIFETIME,
-        ),
-        http_listener: Some(notifications_http_listener),
-    };
-    services.spawn(rendezvous_notifications::run(
-        notifications,
-        notifications_listener,
-        shutdown.clone(),
-    ));
-
+    let shutdown = server::shutdown_on_signal();
+    let listeners = stack::Listeners::bind(&args).await?;
     let shown = if args.host.is_unspecified() {
         IpAddr::from([127, 0, 0, 1])
     } else {
         args.host
     };
+    let demo = if args.demo {
+        Some(
+            load_demo(
+                &args,
+                &keys,
+                &shutdown,
+                &format!("{shown}:{}", args.members_port),
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let services = stack::spawn(
+        &args,
+        &args.data_dir,
+        &keys,
+        listeners,
+        Clock::system(),
+        shutdown.clone(),
+    )
+    .await?;
+
     println!(
         "rendezvous is up (data in {dir})\n\
          \n  members        {shown}:{mp}   rendezvous.members.v1.MemberService\n\
@@ -295,17 +192,46 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         },
     );
 
+    if let Some(demo) = demo {
+        println!("\n{demo}");
+    }
     // The first service to stop (or fail) stops the others; its result is reported first.
-    let mut results = Vec::new();
-    results.extend(services.join_next().await);
-    shutdown.cancel();
-    while let Some(result) = services.join_next().await {
-        results.push(result);
+    stack::join(services, &shutdown).await
+}
+
+/// Loads the demo into the data directory unless it is there already; the sign-in help.
+async fn load_demo(
+    args: &UpArgs,
+    keys: &stack::Keys,
+    shutdown: &tokio_util::sync::CancellationToken,
+    members: &str,
+) -> anyhow::Result<String> {
+    if let Some(help) = demo::loaded(&args.data_dir)? {
+        return Ok(help);
     }
-    for result in results {
-        result.context("service task")??;
-    }
-    Ok(())
+    demo::check_fresh(&args.data_dir)?;
+    println!("loading the demo network…");
+    let now = chrono::Utc::now();
+    let clock = demo::history_clock(now);
+    let history = shutdown.child_token();
+    let listeners = stack::Listeners::private().await?;
+    let addrs = listeners.addrs()?;
+    let services = stack::spawn(
+        args,
+        &args.data_dir,
+        keys,
+        listeners,
+        clock.clone(),
+        history.clone(),
+    )
+    .await?;
+    let loaded = demo::load(addrs, &clock, now).await;
+    history.cancel();
+    stack::join(services, &history).await?;
+    loaded.context("loading the demo")?;
+    let help = demo::help(members);
+    demo::mark_loaded(&args.data_dir, &help)?;
+    Ok(help)
 }
 
 async fn health(addr: &str, service: &str, timeout: Duration) -> anyhow::Result<()> {
