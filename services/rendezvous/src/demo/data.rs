@@ -1,0 +1,273 @@
+//! The demo's people, connections, chapters and meetups.
+
+use rendezvous_proto::events::v1 as pb;
+
+pub(super) struct Profile {
+    pub(super) name: &'static str,
+    pub(super) city: &'static str,
+    pub(super) locale: &'static str,
+    pub(super) time_zone: &'static str,
+    pub(super) headline: &'static str,
+    pub(super) company: &'static str,
+    pub(super) interests: [&'static str; 2],
+}
+
+const fn profile(
+    name: &'static str,
+    city: &'static str,
+    locale: &'static str,
+    time_zone: &'static str,
+    headline: &'static str,
+    company: &'static str,
+    interests: [&'static str; 2],
+) -> Profile {
+    Profile {
+        name,
+        city,
+        locale,
+        time_zone,
+        headline,
+        company,
+        interests,
+    }
+}
+
+pub(super) const PARIS: &str = "Europe/Paris";
+pub(super) const CASABLANCA: &str = "Africa/Casablanca";
+pub(super) const LONDON: &str = "Europe/London";
+
+pub(super) const ANNA: usize = 0;
+pub(super) const KARIM: usize = 1;
+pub(super) const CHLOE: usize = 2;
+pub(super) const BRUNO: usize = 3;
+pub(super) const NORA: usize = 4;
+pub(super) const LEA: usize = 5;
+pub(super) const HUGO: usize = 6;
+pub(super) const YASMINE: usize = 7;
+pub(super) const OMAR: usize = 8;
+pub(super) const SOPHIE: usize = 9;
+pub(super) const JAMES: usize = 10;
+pub(super) const PRIYA: usize = 11;
+
+#[rustfmt::skip]
+pub(super) const PEOPLE: [Profile; 12] = [
+    profile("Anna Dupont", "Paris", "fr", PARIS, "Community builder", "Atelier Lumière", ["design", "coffee"]),
+    profile("Karim Benali", "Paris", "fr", PARIS, "Product manager", "Mistral Cargo", ["product", "cycling"]),
+    profile("Chloé Bernard", "Paris", "fr", PARIS, "UX researcher", "Quai 36", ["research", "design"]),
+    profile("Bruno Lefèvre", "Paris", "fr", PARIS, "Data engineer", "Rivage", ["data", "running"]),
+    profile("Nora Wilson", "Paris", "en", PARIS, "Founder", "Sprout Labs", ["startups", "coffee"]),
+    profile("Léa Martin", "Lyon", "fr", PARIS, "Project lead", "Canut Digital", ["events", "food"]),
+    profile("Hugo Petit", "Lyon", "fr", PARIS, "Developer", "Traboule", ["rust", "climbing"]),
+    profile("Yasmine El Amrani", "Casablanca", "fr", CASABLANCA, "Marketing lead", "Atlas Media", ["marketing", "photography"]),
+    profile("Omar Benjelloun", "Casablanca", "fr", CASABLANCA, "Engineer", "Corniche Tech", ["ai", "football"]),
+    profile("Sophie Taylor", "Manchester", "en", LONDON, "Recruiter", "Northern Quarter Talent", ["hiring", "music"]),
+    profile("James Walker", "Manchester", "en", LONDON, "Designer", "Ancoats Studio", ["design", "football"]),
+    profile("Priya Shah", "Manchester", "en", LONDON, "Analyst", "Deansgate Capital", ["finance", "books"]),
+];
+
+/// Who asked whom to connect; all accepted.
+pub(super) const CONNECTIONS: [(usize, usize); 14] = [
+    (ANNA, KARIM),
+    (ANNA, CHLOE),
+    (ANNA, BRUNO),
+    (NORA, ANNA),
+    (ANNA, LEA),
+    (YASMINE, ANNA),
+    (ANNA, SOPHIE),
+    (KARIM, CHLOE),
+    (BRUNO, NORA),
+    (LEA, HUGO),
+    (YASMINE, OMAR),
+    (SOPHIE, JAMES),
+    (JAMES, PRIYA),
+    (KARIM, OMAR),
+];
+
+pub(super) struct Chapter {
+    pub(super) name: &'static str,
+    pub(super) city: &'static str,
+    pub(super) time_zone: &'static str,
+    pub(super) organiser: usize,
+    pub(super) members: &'static [usize],
+}
+
+pub(super) const CHAPTERS: [Chapter; 4] = [
+    Chapter {
+        name: "Rendezvous Paris",
+        city: "Paris",
+        time_zone: PARIS,
+        organiser: ANNA,
+        members: &[KARIM, CHLOE, BRUNO, NORA],
+    },
+    Chapter {
+        name: "Rendezvous Lyon",
+        city: "Lyon",
+        time_zone: PARIS,
+        organiser: LEA,
+        members: &[HUGO, ANNA],
+    },
+    Chapter {
+        name: "Rendezvous Casablanca",
+        city: "Casablanca",
+        time_zone: CASABLANCA,
+        organiser: YASMINE,
+        members: &[OMAR],
+    },
+    Chapter {
+        name: "Rendezvous Manchester",
+        city: "Manchester",
+        time_zone: LONDON,
+        organiser: SOPHIE,
+        members: &[JAMES, PRIYA],
+    },
+];
+
+/// A meetup: its chapter (index in [`CHAPTERS`]), when (days from today, local time), where,
+/// who hosts, who goes, and (for a past one) who came.
+pub(super) struct Meetup {
+    pub(super) chapter: usize,
+    pub(super) title: &'static str,
+    pub(super) kind: pb::EventKind,
+    pub(super) days: i64,
+    pub(super) at: (u32, u32),
+    pub(super) minutes: i64,
+    pub(super) venue: (&'static str, &'static str, f64, f64),
+    pub(super) capacity: i32,
+    pub(super) host: usize,
+    pub(super) going: &'static [usize],
+    pub(super) came: &'static [usize],
+}
+
+pub(super) const PAST: [Meetup; 4] = [
+    Meetup {
+        chapter: 0,
+        title: "Café networking — Le Marais",
+        kind: pb::EventKind::Coffee,
+        days: -35,
+        at: (8, 30),
+        minutes: 90,
+        venue: (
+            "Café Saint-Paul",
+            "12 rue Saint-Paul, 75004 Paris",
+            48.8540,
+            2.3620,
+        ),
+        capacity: 20,
+        host: ANNA,
+        going: &[ANNA, KARIM, CHLOE, BRUNO],
+        // Bruno did not make it.
+        came: &[ANNA, KARIM, CHLOE],
+    },
+    Meetup {
+        chapter: 3,
+        title: "Drinks in the Northern Quarter",
+        kind: pb::EventKind::Drinks,
+        days: -21,
+        at: (18, 30),
+        minutes: 120,
+        venue: (
+            "The Koffee Pot",
+            "84-86 Oldham Street, Manchester M4 1LE",
+            53.4839,
+            -2.2336,
+        ),
+        capacity: 12,
+        host: SOPHIE,
+        going: &[SOPHIE, JAMES, PRIYA],
+        came: &[SOPHIE, JAMES, PRIYA],
+    },
+    Meetup {
+        chapter: 2,
+        title: "Dîner networking — Maârif",
+        kind: pb::EventKind::Meal,
+        days: -14,
+        at: (20, 0),
+        minutes: 120,
+        venue: (
+            "Le Cabestan",
+            "90 boulevard de la Corniche, Casablanca",
+            33.5940,
+            -7.6700,
+        ),
+        capacity: 8,
+        host: YASMINE,
+        going: &[YASMINE, OMAR],
+        came: &[YASMINE, OMAR],
+    },
+    Meetup {
+        chapter: 1,
+        title: "Apéro — Vieux Lyon",
+        kind: pb::EventKind::Drinks,
+        days: -7,
+        at: (19, 0),
+        minutes: 120,
+        venue: (
+            "Les Fine Gueules",
+            "16 rue Lainerie, 69005 Lyon",
+            45.7640,
+            4.8270,
+        ),
+        capacity: 10,
+        host: LEA,
+        going: &[LEA, HUGO, ANNA],
+        came: &[LEA, HUGO, ANNA],
+    },
+];
+
+/// The next Paris café fills its four seats and has Chloé waiting.
+pub(super) const UPCOMING: [Meetup; 3] = [
+    Meetup {
+        chapter: 0,
+        title: "Café networking — Le Marais",
+        kind: pb::EventKind::Coffee,
+        days: 0,
+        at: (8, 30),
+        minutes: 90,
+        venue: (
+            "Café Saint-Paul",
+            "12 rue Saint-Paul, 75004 Paris",
+            48.8540,
+            2.3620,
+        ),
+        capacity: 4,
+        host: ANNA,
+        going: &[ANNA, KARIM, BRUNO, NORA, CHLOE],
+        came: &[],
+    },
+    Meetup {
+        chapter: 1,
+        title: "Apéro — Croix-Rousse",
+        kind: pb::EventKind::Drinks,
+        days: 10,
+        at: (19, 0),
+        minutes: 120,
+        venue: (
+            "Le Comptoir du Vin",
+            "2 rue de Belfort, 69004 Lyon",
+            45.7760,
+            4.8310,
+        ),
+        capacity: 15,
+        host: HUGO,
+        going: &[HUGO, LEA],
+        came: &[],
+    },
+    Meetup {
+        chapter: 2,
+        title: "Coffee — Anfa",
+        kind: pb::EventKind::Coffee,
+        days: 12,
+        at: (9, 0),
+        minutes: 60,
+        venue: (
+            "Bondi Coffee Kitchen",
+            "6 rue Ahmed Al Mokri, Casablanca",
+            33.5890,
+            -7.6320,
+        ),
+        capacity: 10,
+        host: OMAR,
+        going: &[OMAR, YASMINE],
+        came: &[],
+    },
+];
