@@ -154,52 +154,62 @@ grpcurl_version=$("$GRPCURL" -version 2>&1) || fail "$GRPCURL -version failed: $
 echo "walkthrough: using $grpcurl_version"
 
 # --- start the server ---------------------------------------------------------------------
-work_dir=$(mktemp -d "${TMPDIR:-/tmp}/rendezvous-walkthrough.XXXXXX")
-data_dir="$work_dir/data"
-server_log="$work_dir/server.log"
-# The ports are free when picked, but another process on the machine may take one before the
-# server binds it: a server that exits before it is ready is started again on new ports (three
-# tries), with the reason shown.
+# With WALKTHROUGH_EXTERNAL=1 and MEMBERS, EVENTS and NOTIFICATIONS (host:port) given, it walks
+# through a stack already running (scripts/stack3.py: three processes on PostgreSQL).
 ready=
-for attempt in 1 2 3; do
-  members_port=$(free_port)
-  events_port=$(free_port)
-  notifications_port=$(free_port)
-  feed_port=$(free_port)
-  http_port=$(free_port)
-  MEMBERS="127.0.0.1:$members_port"
-  EVENTS="127.0.0.1:$events_port"
-  NOTIFICATIONS="127.0.0.1:$notifications_port"
+if [[ ${WALKTHROUGH_EXTERNAL:-} == 1 ]]; then
+  [[ -n ${MEMBERS:-} && -n ${EVENTS:-} && -n ${NOTIFICATIONS:-} ]] \
+    || fail "WALKTHROUGH_EXTERNAL=1 needs MEMBERS, EVENTS and NOTIFICATIONS"
+  echo "walkthrough: against the running stack MEMBERS=$MEMBERS EVENTS=$EVENTS NOTIFICATIONS=$NOTIFICATIONS"
+  ready=1
+else
+  work_dir=$(mktemp -d "${TMPDIR:-/tmp}/rendezvous-walkthrough.XXXXXX")
+  data_dir="$work_dir/data"
+  server_log="$work_dir/server.log"
+  # The ports are free when picked, but another process on the machine may take one before the
+  # server binds it: a server that exits before it is ready is started again on new ports (three
+  # tries), with the reason shown.
+  ready=
+  for attempt in 1 2 3; do
+    members_port=$(free_port)
+    events_port=$(free_port)
+    notifications_port=$(free_port)
+    feed_port=$(free_port)
+    http_port=$(free_port)
+    MEMBERS="127.0.0.1:$members_port"
+    EVENTS="127.0.0.1:$events_port"
+    NOTIFICATIONS="127.0.0.1:$notifications_port"
 
-  echo "walkthrough: starting $RENDEZVOUS_BIN up (data in $data_dir)"
-  echo "walkthrough: MEMBERS=$MEMBERS EVENTS=$EVENTS NOTIFICATIONS=$NOTIFICATIONS"
-  "$RENDEZVOUS_BIN" up --data-dir "$data_dir" --host 127.0.0.1 --members-port "$members_port" \
-    --events-port "$events_port" --notifications-port "$notifications_port" \
-    --feed-port "$feed_port" --notifications-http-port "$http_port" \
-    >"$server_log" 2>&1 </dev/null &
-  server_pid=$!
+    echo "walkthrough: starting $RENDEZVOUS_BIN up (data in $data_dir)"
+    echo "walkthrough: MEMBERS=$MEMBERS EVENTS=$EVENTS NOTIFICATIONS=$NOTIFICATIONS"
+    "$RENDEZVOUS_BIN" up --data-dir "$data_dir" --host 127.0.0.1 --members-port "$members_port" \
+      --events-port "$events_port" --notifications-port "$notifications_port" \
+      --feed-port "$feed_port" --notifications-http-port "$http_port" \
+      >"$server_log" 2>&1 </dev/null &
+    server_pid=$!
 
-  start=$SECONDS
-  while ((SECONDS - start < 30)); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      wait "$server_pid" && code=0 || code=$?
-      server_pid=
-      reason=$(grep -m 3 -iE 'error|address in use' "$server_log" || true)
-      ((attempt < 3)) || fail "rendezvous up exited (status $code) before it was ready: $reason"
-      echo "walkthrough: rendezvous up exited (status $code) before it was ready, trying again: $reason"
-      break
-    fi
-    if "$RENDEZVOUS_BIN" health "$MEMBERS" --timeout-secs 1 >/dev/null 2>&1 \
-      && "$RENDEZVOUS_BIN" health "$EVENTS" --timeout-secs 1 >/dev/null 2>&1 \
-      && "$RENDEZVOUS_BIN" health "$NOTIFICATIONS" --timeout-secs 1 >/dev/null 2>&1; then
-      ready=1
-      break
-    fi
-    sleep 0.5
+    start=$SECONDS
+    while ((SECONDS - start < 30)); do
+      if ! kill -0 "$server_pid" 2>/dev/null; then
+        wait "$server_pid" && code=0 || code=$?
+        server_pid=
+        reason=$(grep -m 3 -iE 'error|address in use' "$server_log" || true)
+        ((attempt < 3)) || fail "rendezvous up exited (status $code) before it was ready: $reason"
+        echo "walkthrough: rendezvous up exited (status $code) before it was ready, trying again: $reason"
+        break
+      fi
+      if "$RENDEZVOUS_BIN" health "$MEMBERS" --timeout-secs 1 >/dev/null 2>&1 \
+        && "$RENDEZVOUS_BIN" health "$EVENTS" --timeout-secs 1 >/dev/null 2>&1 \
+        && "$RENDEZVOUS_BIN" health "$NOTIFICATIONS" --timeout-secs 1 >/dev/null 2>&1; then
+        ready=1
+        break
+      fi
+      sleep 0.5
+    done
+    [[ -n $ready || -n $server_pid ]] || continue
+    break
   done
-  [[ -n $ready || -n $server_pid ]] || continue
-  break
-done
+fi
 [[ -n $ready ]] || fail "the three services were not SERVING within 30 s"
 
 story "reflection (v1alpha, which grpcurl speaks) lists the services"
@@ -468,6 +478,8 @@ check 'get(d, "member.deleted") is True and "Chlo" not in json.dumps(d, ensure_a
   || fail "Chloé's profile still shows her: $out"
 pass "DeleteMember: members, events and notifications refuse Chloé's token; her profile is gone"
 
-kill -0 "$server_pid" 2>/dev/null || fail "the server died during the walkthrough"
+if [[ -n $server_pid ]]; then
+  kill -0 "$server_pid" 2>/dev/null || fail "the server died during the walkthrough"
+fi
 echo
 echo "walkthrough: $passed steps passed"

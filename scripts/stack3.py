@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""Rendezvous as deployed: three processes, one PostgreSQL database each.
+
+Usage: stack3.py [--bin-dir target/debug] [--grpcurl grpcurl] [--buf buf] [--walkthrough]
+                 [--faults]
+
+Starts rendezvous-members, rendezvous-events and rendezvous-notifications from the built
+binaries with the environment docker-compose.yml gives each service — the same variables,
+only the values that name hosts, ports, databases and files rewritten for this machine
+(every service on 127.0.0.1 on free ports, PostgreSQL at RENDEZVOUS_STACK3_POSTGRES, a fresh
+database per service dropped afterwards, a real SMTP server from scripts/smtp_server.py for
+Mailpit, a random service secret). Then, with clients nobody on the team wrote:
+
+  * reflection and health with grpcurl, `buf curl` and Python grpcio on each process;
+  * with --walkthrough, scripts/walkthrough.sh (the PRODUCT story with grpcurl) against
+    the three processes;
+  * with --faults, the fault scenarios of scripts/faults.py over the processes.
+
+Prints "stack3: ok ..." per check and "stack3: N passed" at the end; exits non-zero at the
+first failure with the tail of the logs. Requirements: scripts/requirements-smoke.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("members", "events", "notifications")
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+class Failed(Exception):
+    pass
+
+
+passed = 0
+
+
+def ok(what: str) -> None:
+    global passed
+    passed += 1
+    print(f"stack3: ok   {what}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?message}` against `env`."""
+
+    def one(m: re.Match) -> str:
+        name, op, arg = m.group(1), m.group(2), m.group(3) or ""
+        if env.get(name):
+            return env[name]
+        if op == ":-":
+            return arg
+        if op == ":?":
+            raise Failed(f"compose needs {name}: {arg}")
+        return ""
+
+    return re.sub(r"\$\{([A-Z0-9_]+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def compose_services(path: Path) -> dict:
+    with open(path) as f:
+        return yaml.safe_load(f)["services"]
+
+
+class Stack:
+    """The three services as processes over PostgreSQL, started the way compose starts them."""
+
+    def __init__(self, bin_dir: Path, python: str, postgres: str):
+        self.bin_dir = bin_dir
+        self.python = python
+        self.postgres = postgres
+        self.work = Path(tempfile.mkdtemp(prefix="rendezvous-stack3."))
+        self.run_id = secrets.token_hex(4)
+        self.secret = secrets.token_urlsafe(32)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+        self.smtp: subprocess.Popen | None = None
+        self.compose = compose_services(ROOT / "docker-compose.yml")
+        # Every port compose names gets a free one here.
+        self.ports: dict[int, int] = {}
+        for name in (*SERVICES, "mailpit"):
+            for mapping in self.compose[name].get("ports", []):
+                container = int(str(mapping).rsplit(":", 1)[-1])
+                self.ports[container] = free_port()
+        self.databases = {s: f"stack3_{self.run_id}_{s}" for s in SERVICES}
+        self.env = {s: self.environment(s) for s in SERVICES}
+
+    def addr(self, service: str) -> str:
+        """The gRPC address of `service` (host:port)."""
+        port = {"members": 50051, "events": 50052, "notifications": 50053}[service]
+        return f"127.0.0.1:{self.ports[port]}"
+
+    def environment(self, service: str) -> dict[str, str]:
+        """Compose's environment for `service`, its values rewritten for this machine."""
+        given = self.compose[service].get("environment", {})
+        outer = {"RENDEZVOUS_SERVICE_SECRET": self.secret}
+        env = {}
+        for name, value in given.items():
+            value = interpolate(str(value), outer)
+            for container, port in self.ports.items():
+                value = re.sub(rf"(?<=:){container}\b", str(port), value)
+            value = re.sub(r"\b(0\.0\.0\.0|localhost|members|events|notifications|mailpit)(?=:)",
+                           "127.0.0.1", value)
+            if name == "RENDEZVOUS_DATABASE_URL":
+                db = value.rsplit("/", 1)[-1]
+                value = f"{self.postgres.rsplit('/', 1)[0]}/{self.databases[db]}"
+            if name.endswith("_FILE"):
+                value = str(self.work / service / Path(value).name)
+            env[name] = value
+        return env
+
+    def psql(self, sql: str) -> None:
+        subprocess.run(["psql", self.postgres, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+                       check=True, capture_output=True)
+
+    def start_smtp(self) -> None:
+        mail_dir = self.work / "mail"
+        mail_dir.mkdir()
+        port = self.ports[1025]
+        self.smtp = subprocess.Popen(
+            [self.python, str(ROOT / "scripts/smtp_server.py"), "--port", str(port),
+             "--dir", str(mail_dir)],
+            stdout=subprocess.PIPE, text=True)
+        line = self.smtp.stdout.readline() if self.smtp.stdout else ""
+        if self.smtp.stdout:
+            self.smtp.stdout.close()
+        if not line.startswith("ready"):
+            raise Failed(f"the SMTP server did not start: {line!r}")
+
+    def start(self, service: str) -> None:
+        (self.work / service).mkdir(exist_ok=True)
+        log = self.work / f"{service}.log"
+        self.logs[service] = log
+        command = self.compose[service]["command"]
+        binary = self.bin_dir / command[0]
+        env = {**os.environ, **self.env[service]}
+        with open(log, "ab") as out:
+            self.procs[service] = subprocess.Popen(
+                [str(binary), *command[1:]], env=env, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL)
+
+    def wait_serving(self, service: str, within: float = 60.0) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            proc = self.procs[service]
+            if proc.poll() is not None:
+                raise Failed(f"{service} exited with {proc.returncode} before serving")
+            health = subprocess.run(
+                [str(self.bin_dir / "rendezvous"), "health", self.addr(service),
+                 "--timeout-secs", "1"], capture_output=True)
+            if health.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise Failed(f"{service} was not SERVING within {within:.0f} s")
+
+    def stop(self, service: str, sig: int = signal.SIGTERM, within: float = 30.0) -> int:
+        proc = self.procs[service]
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(within)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def up(self) -> None:
+        for db in self.databases.values():
+            self.psql(f'CREATE DATABASE "{db}"')
+        self.start_smtp()
+        # In compose's order: events and notifications wait for members to be healthy.
+        self.start("members")
+        self.wait_serving("members")
+        for service in ("events", "notifications"):
+            self.start(service)
+        for service in ("events", "notifications"):
+            self.wait_serving(service)
+
+    def down(self) -> None:
+        for service in SERVICES:
+            if service in self.procs:
+                self.stop(service)
+        if self.smtp and self.smtp.poll() is None:
+            self.smtp.terminate()
+            self.smtp.wait(10)
+        for db in self.databases.values():
+            try:
+                self.psql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            except subprocess.CalledProcessError as e:
+                print(f"stack3: could not drop {db}: {e.stderr}", file=sys.stderr)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def tail_logs(self) -> None:
+        for service, log in self.logs.items():
+            print(f"---- last 30 lines of {service} ({log}) ----", file=sys.stderr)
+            try:
+                lines = log.read_text(errors="replace").splitlines()[-30:]
+            except OSError:
+                lines = []
+            print("\n".join(lines), file=sys.stderr)
+
+
+def check_same_variables(stack: Stack) -> None:
+    """What each process got is exactly what compose gives its service."""
+    for service in SERVICES:
+        given = set(stack.compose[service].get("environment", {}))
+        passed_on = set(stack.env[service])
+        if given != passed_on:
+            raise Failed(f"{service}: compose gives {sorted(given)}, the stack passes "
+                         f"{sorted(passed_on)}")
+    ok("each process runs with exactly the variables docker-compose.yml gives its service")
+
+
+def check_clients(stack: Stack, grpcurl: str, buf: str, python: str) -> None:
+    expected = {
+        "members": "rendezvous.members.v1.MemberService",
+        "events": "rendezvous.events.v1.EventService",
+        "notifications": "rendezvous.notifications.v1.NotificationService",
+    }
+    for service, name in expected.items():
+        listed = subprocess.run([grpcurl, "-plaintext", stack.addr(service), "list"],
+                                capture_output=True, text=True)
+        if name not in listed.stdout.split():
+            raise Failed(f"grpcurl list on {service}: {listed.stdout}{listed.stderr}")
+        health = subprocess.run(
+            [buf, "curl", "--protocol", "grpc", "--http2-prior-knowledge",
+             f"http://{stack.addr(service)}/grpc.health.v1.Health/Check"],
+            capture_output=True, text=True)
+        if '"SERVING"' not in health.stdout:
+            raise Failed(f"buf curl health on {service}: {health.stdout}{health.stderr}")
+    ok("grpcurl lists each process's service over reflection; buf curl sees each SERVING")
+    smoke = subprocess.run([python, str(ROOT / "scripts/smoke_client.py"), stack.addr("members")],
+                           capture_output=True, text=True)
+    if smoke.returncode != 0:
+        raise Failed(f"Python grpcio over reflection: {smoke.stdout}{smoke.stderr}")
+    ok("Python grpcio registers and reads a member over reflection on the members process")
+
+
+def run_walkthrough(stack: Stack, grpcurl: str, python: str) -> None:
+    env = {
+        **os.environ,
+        "WALKTHROUGH_EXTERNAL": "1",
+        "MEMBERS": stack.addr("members"),
+        "EVENTS": stack.addr("events"),
+        "NOTIFICATIONS": stack.addr("notifications"),
+        "GRPCURL": grpcurl,
+        "PYTHON": python,
+        "RENDEZVOUS_BIN": str(stack.bin_dir / "rendezvous"),
+    }
+    walk = subprocess.run(["bash", str(ROOT / "scripts/walkthrough.sh")], env=env,
+                          capture_output=True, text=True)
+    steps = re.search(r"walkthrough: (\d+) steps passed", walk.stdout)
+    if walk.returncode != 0 or not steps:
+        raise Failed(f"the walkthrough over three processes:\n{walk.stdout[-4000:]}"
+                     f"\n{walk.stderr[-2000:]}")
+    ok(f"the PRODUCT story with grpcurl over three processes on PostgreSQL "
+       f"({steps.group(1)} steps)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", default=str(ROOT / "target/debug"))
+    parser.add_argument("--grpcurl", default="grpcurl")
+    parser.add_argument("--buf", default=str(ROOT / "node_modules/.bin/buf"))
+    parser.add_argument("--walkthrough", action="store_true")
+    parser.add_argument("--faults", action="store_true")
+    args = parser.parse_args()
+    postgres = os.environ.get("RENDEZVOUS_STACK3_POSTGRES", DEFAULT_POSTGRES)
+    stack = Stack(Path(args.bin_dir).resolve(), sys.executable, postgres)
+    try:
+        check_same_variables(stack)
+        stack.up()
+        ok("members, events and notifications SERVING as three processes, one database each")
+        check_clients(stack, args.grpcurl, args.buf, sys.executable)
+        if args.walkthrough:
+            run_walkthrough(stack, args.grpcurl, sys.executable)
+        if args.faults:
+            import faults
+
+            for name, scenario in faults.SCENARIOS:
+                outcome = scenario(stack)
+                ok(f"fault {name}: {outcome}")
+    except (Failed, OSError, subprocess.CalledProcessError) as e:
+        print(f"stack3: FAIL: {e}", file=sys.stderr)
+        stack.tail_logs()
+        print(f"stack3: {passed} passed, 1 failed")
+        return 1
+    finally:
+        stack.down()
+    print(f"stack3: {passed} passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
