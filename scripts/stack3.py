@@ -284,6 +284,7 @@ def main() -> int:
     parser.add_argument("--buf", default=str(ROOT / "node_modules/.bin/buf"))
     parser.add_argument("--walkthrough", action="store_true")
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument("--only", default="", help="run only the faults whose name has this")
     args = parser.parse_args()
     postgres = os.environ.get("RENDEZVOUS_STACK3_POSTGRES", DEFAULT_POSTGRES)
     stack = Stack(Path(args.bin_dir).resolve(), sys.executable, postgres)
@@ -298,9 +299,11 @@ def main() -> int:
             import faults
 
             for name, scenario in faults.SCENARIOS:
+                if args.only not in name:
+                    continue
                 outcome = scenario(stack)
                 ok(f"fault {name}: {outcome}")
-    except (Failed, OSError, subprocess.CalledProcessError) as e:
+    except Exception as e:  # noqa: BLE001 - any failure is reported with the logs
         print(f"stack3: FAIL: {e}", file=sys.stderr)
         stack.tail_logs()
         print(f"stack3: {passed} passed, 1 failed")
@@ -312,4 +315,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the module `stack3`, the one scripts/faults.py imports, so that both raise and
+    # catch the same Failed.
+    import stack3
+
+    sys.exit(stack3.main())
