@@ -89,11 +89,320 @@ impl ServerArgs {
     }
 }
 
+/// Shortest secret accepted, in bytes: service credentials are HMAC-SHA256 keys.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Fewest distinct characters a secret may have outside development: `aaaa…` or `abab…` is
+/// long enough but guessable. A random hex secret of 32 digits has fewer than 8 of the 16
+/// digits with a probability below 10⁻⁷.
+pub const MIN_DISTINCT_CHARS: usize = 8;
+
+/// Secrets that have been published — the docker compose file's old default, the test kit's —
+/// and so protect nothing. `rendezvous up` generates a random secret per data directory: it has
+/// none to list here.
+pub const PUBLISHED_SECRETS: &[&str] = &[
+    "change-me-please-a-long-random-service-secret",
+    "rendezvous-test-service-secret-0123456789",
+];
+
+/// Words that mark a value copied from an example rather than generated.
+const PLACEHOLDER_WORDS: &[&str] = &["changeme", "change-me", "change_me", "replace-me"];
+
+/// What makes a configured secret unfit to protect a deployment.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WeakSecret {
+    #[error("is not set")]
+    Missing,
+    #[error("is empty")]
+    Empty,
+    #[error("is {0} bytes long; at least {MIN_SECRET_BYTES} are needed")]
+    TooShort(usize),
+    #[error("is a published default")]
+    Published,
+    #[error("is a placeholder from an example")]
+    Placeholder,
+    #[error("has only {0} distinct characters; at least {MIN_DISTINCT_CHARS} are needed")]
+    Repetitive(usize),
+}
+
+impl WeakSecret {
+    /// Whether development mode accepts a secret this weak: a known or simple one, yes; a
+    /// missing one, or one too short to key HMAC-SHA256, never.
+    pub fn allowed_in_development(&self) -> bool {
+        matches!(
+            self,
+            Self::Published | Self::Placeholder | Self::Repetitive(_)
+        )
+    }
+}
+
+/// Checks a secret's value against the rules above.
+pub fn check_secret(value: &str) -> Result<(), WeakSecret> {
+    if value.is_empty() {
+        return Err(WeakSecret::Empty);
+    }
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(WeakSecret::TooShort(value.len()));
+    }
+    let normalised = value.trim().to_ascii_lowercase();
+    if PUBLISHED_SECRETS.contains(&normalised.as_str()) {
+        return Err(WeakSecret::Published);
+    }
+    if PLACEHOLDER_WORDS
+        .iter()
+        .any(|word| normalised.contains(word))
+    {
+        return Err(WeakSecret::Placeholder);
+    }
+    let distinct = value
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if distinct < MIN_DISTINCT_CHARS {
+        return Err(WeakSecret::Repetitive(distinct));
+    }
+    Ok(())
+}
+
+/// The variable that turns development mode on.
+pub const DEVELOPMENT_VARIABLE: &str = "RENDEZVOUS_DEVELOPMENT";
+
+/// A configured secret refused at start; its message names the variable and the way out.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable} (--{flag}) {weakness}: {advice}", advice = self.advice())]
+pub struct SecretRefused {
+    pub variable: &'static str,
+    pub flag: &'static str,
+    pub weakness: WeakSecret,
+    pub development: bool,
+}
+
+impl SecretRefused {
+    fn advice(&self) -> String {
+        let generate = format!(
+            "set it to a random value of at least {MIN_SECRET_BYTES} bytes, for example \
+             `openssl rand -base64 48`"
+        );
+        if !self.weakness.allowed_in_development() {
+            return generate;
+        }
+        format!(
+            "{generate}; or, on a development machine only, set {DEVELOPMENT_VARIABLE}=1 (--development)"
+        )
+    }
+}
+
+/// Checks the secret configured in `variable` (flag `--flag`): a weak one is refused, unless
+/// `development` accepts its weakness, which is then logged as a warning.
+pub fn check_configured_secret<'a>(
+    variable: &'static str,
+    flag: &'static str,
+    secret: Option<&'a Secret>,
+    development: bool,
+) -> Result<&'a Secret, SecretRefused> {
+    let refused = |weakness| SecretRefused {
+        variable,
+        flag,
+        weakness,
+        development,
+    };
+    let secret = secret.ok_or_else(|| refused(WeakSecret::Missing))?;
+    match check_secret(secret.expose()) {
+        Ok(()) => Ok(secret),
+        Err(weakness) if development && weakness.allowed_in_development() => {
+            tracing::warn!(variable, %weakness, "development mode: accepting a weak secret");
+            Ok(secret)
+        }
+        Err(weakness) => Err(refused(weakness)),
+    }
+}
+
 /// Credentials shared by the services.
 #[derive(clap::Args, Clone, Debug)]
 pub struct AuthArgs {
     /// Secret shared by all Rendezvous services: it signs service-to-service credentials and
-    /// derives page-token keys. At least 32 bytes.
-    #[arg(long, env = "RENDEZVOUS_SERVICE_SECRET")]
-    pub service_secret: Secret,
+    /// derives page-token keys. Required: at least 32 random bytes (`openssl rand -base64 48`);
+    /// a published default or a placeholder is refused unless `--development`.
+    #[arg(long, env = "RENDEZVOUS_SERVICE_SECRET", hide_env_values = true)]
+    service_secret: Option<Secret>,
+    /// Development mode: accept a published, placeholder or repetitive secret (with a
+    /// warning) — for a machine of one's own, never for a deployment. `rendezvous up` always
+    /// runs in development mode.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_DEVELOPMENT",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub development: bool,
+}
+
+impl AuthArgs {
+    /// The configured service secret, once it has passed [`check_configured_secret`].
+    pub fn service_secret(&self) -> Result<&Secret, SecretRefused> {
+        check_configured_secret(
+            "RENDEZVOUS_SERVICE_SECRET",
+            "service-secret",
+            self.service_secret.as_ref(),
+            self.development,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use clap::Parser as _;
+    use rand::RngCore as _;
+
+    use super::*;
+
+    #[derive(clap::Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        auth: AuthArgs,
+    }
+
+    fn parse(args: &[&str]) -> AuthArgs {
+        match Cli::try_parse_from(std::iter::once("rendezvous-test").chain(args.iter().copied())) {
+            Ok(cli) => cli.auth,
+            Err(error) => panic!("{args:?} does not parse: {error}"),
+        }
+    }
+
+    fn refusal(args: &[&str]) -> SecretRefused {
+        match parse(args).service_secret() {
+            Ok(_) => panic!("{args:?} was accepted"),
+            Err(refused) => refused,
+        }
+    }
+
+    fn random_secret(bytes: usize) -> String {
+        let mut raw = vec![0u8; bytes];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    }
+
+    const OLD_COMPOSE_DEFAULT: &str = "change-me-please-a-long-random-service-secret";
+
+    #[test]
+    fn the_old_compose_default_is_refused_naming_the_variable_and_the_development_switch() {
+        let refused = refusal(&["--service-secret", OLD_COMPOSE_DEFAULT]);
+        assert_eq!(refused.weakness, WeakSecret::Published);
+        let message = refused.to_string();
+        assert!(
+            message
+                .starts_with("RENDEZVOUS_SERVICE_SECRET (--service-secret) is a published default"),
+            "{message}"
+        );
+        assert!(message.contains("openssl rand -base64 48"), "{message}");
+        assert!(message.contains("RENDEZVOUS_DEVELOPMENT=1"), "{message}");
+    }
+
+    #[test]
+    fn every_published_secret_is_refused_outside_development_whatever_its_case_or_spaces() {
+        for secret in PUBLISHED_SECRETS {
+            assert_eq!(check_secret(secret), Err(WeakSecret::Published), "{secret}");
+            let shouted = format!("  {}\n", secret.to_uppercase());
+            assert_eq!(
+                check_secret(&shouted),
+                Err(WeakSecret::Published),
+                "{shouted:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_empty_or_short_secret_is_refused_even_in_development() {
+        for development in [&[][..], &["--development"][..]] {
+            let refused = refusal(development);
+            assert_eq!(refused.weakness, WeakSecret::Missing);
+            assert!(
+                refused
+                    .to_string()
+                    .starts_with("RENDEZVOUS_SERVICE_SECRET (--service-secret) is not set"),
+                "{refused}"
+            );
+            assert!(
+                !refused.to_string().contains("RENDEZVOUS_DEVELOPMENT"),
+                "{refused}"
+            );
+
+            let args = [development, &["--service-secret", ""]].concat();
+            assert_eq!(refusal(&args).weakness, WeakSecret::Empty);
+
+            let short = "x".repeat(MIN_SECRET_BYTES - 1);
+            let args = [development, &["--service-secret", &short]].concat();
+            assert_eq!(
+                refusal(&args).weakness,
+                WeakSecret::TooShort(MIN_SECRET_BYTES - 1)
+            );
+        }
+    }
+
+    #[test]
+    fn placeholders_and_repetitive_secrets_are_refused_outside_development() {
+        let placeholder = format!("changeme{}", random_secret(32));
+        assert_eq!(check_secret(&placeholder), Err(WeakSecret::Placeholder));
+        assert_eq!(
+            check_secret("please-CHANGE_ME-before-going-live-0123456789"),
+            Err(WeakSecret::Placeholder)
+        );
+        assert_eq!(
+            check_secret(&"a".repeat(64)),
+            Err(WeakSecret::Repetitive(1))
+        );
+        assert_eq!(
+            check_secret(&"abcdefg".repeat(10)),
+            Err(WeakSecret::Repetitive(7))
+        );
+    }
+
+    #[test]
+    fn development_mode_accepts_published_placeholder_and_repetitive_secrets() {
+        let placeholder = format!("change-me-{}", random_secret(32));
+        let repetitive = "ab".repeat(32);
+        for secret in [OLD_COMPOSE_DEFAULT, &placeholder, &repetitive] {
+            let auth = parse(&["--development", "--service-secret", secret]);
+            assert!(auth.development);
+            match auth.service_secret() {
+                Ok(accepted) => assert_eq!(accepted.expose(), secret),
+                Err(refused) => panic!("development refused {secret:?}: {refused}"),
+            }
+            assert!(
+                parse(&["--service-secret", secret])
+                    .service_secret()
+                    .is_err()
+            );
+        }
+    }
+
+    #[test]
+    fn random_secrets_of_32_bytes_and_more_are_accepted_without_development() {
+        for bytes in [24, 32, 48, 64] {
+            for _ in 0..200 {
+                let secret = random_secret(bytes);
+                let auth = parse(&["--service-secret", &secret]);
+                assert!(!auth.development);
+                match auth.service_secret() {
+                    Ok(accepted) => assert_eq!(accepted.expose(), secret),
+                    Err(refused) => panic!("{secret:?} refused: {refused}"),
+                }
+            }
+        }
+        // `openssl rand -hex 16`: 32 hex digits, the shortest secret a hex generator gives.
+        assert_eq!(check_secret("9f86d081884c7d659a2feaa0c55ad015"), Ok(()));
+        assert_eq!(
+            check_secret(&"x".repeat(MIN_SECRET_BYTES)),
+            Err(WeakSecret::Repetitive(1))
+        );
+    }
+
+    #[test]
+    fn the_secret_never_shows_in_debug_output() {
+        let secret = random_secret(48);
+        let auth = parse(&["--service-secret", &secret]);
+        let debug = format!("{auth:?}");
+        assert!(!debug.contains(&secret), "{debug}");
+        assert!(debug.contains("<redacted>"), "{debug}");
+    }
 }

@@ -3,7 +3,7 @@
 //! database created for the test and dropped after), and hands back typed clients.
 //!
 //! The generic parts (databases per test, `backend_tests!`, bearer clients, `call!`, `code`,
-//! `eventually`, `pages!`, an HTTP client, outbox readers, event facts, LinkedIn exports, the SMTP server) depend on no service. Each service's handle comes with a
+//! `eventually`, `pages!`, an HTTP client, outbox readers, built binaries as processes, event facts, LinkedIn exports, the SMTP server) depend on no service. Each service's handle comes with a
 //! feature of its own (`members`, `events`, `notifications`), so a service's tests compile
 //! only the services they start.
 //!
@@ -24,6 +24,7 @@ pub mod facts;
 pub mod http;
 pub mod outbox;
 pub mod pages;
+pub mod process;
 pub mod rpc;
 #[cfg(feature = "members")]
 mod running;

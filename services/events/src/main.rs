@@ -14,7 +14,8 @@ use rendezvous_events::config::Config;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
-    let service_secret = ServiceSecret::new(config.auth.service_secret.expose())?;
+    let secret = config.auth.service_secret()?;
+    let service_secret = ServiceSecret::new(secret.expose())?;
     let clock = Clock::system();
     let token_keys = match &config.token_public_key_file {
         Some(path) => vec![PublicKey::from_pem(
@@ -38,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         clock,
         token_keys,
         service_secret,
-        page_token_key: config.auth.service_secret.derive_key("events/page-tokens"),
+        page_token_key: secret.derive_key("events/page-tokens"),
         server: config.server.settings(),
         settings: rendezvous_events::Settings {
             check_in_before: chrono::Duration::minutes(config.check_in_opens_minutes.max(0)),

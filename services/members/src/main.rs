@@ -13,6 +13,7 @@ use rendezvous_members::config::{Config, load_or_create_signing_key};
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
+    let secret = config.auth.service_secret()?;
     let signing_key = load_or_create_signing_key(&config.token_signing_key_file)?;
     let db = Db::connect(config.database_url.expose())
         .await
@@ -21,8 +22,8 @@ async fn main() -> anyhow::Result<()> {
         db,
         clock: Clock::system(),
         signing_key,
-        service_secret: ServiceSecret::new(config.auth.service_secret.expose())?,
-        page_token_key: config.auth.service_secret.derive_key("members/page-tokens"),
+        service_secret: ServiceSecret::new(secret.expose())?,
+        page_token_key: secret.derive_key("members/page-tokens"),
         settings: config.settings(),
         server: config.server.settings(),
         notifications: lazy_channel(config.notifications_url.as_deref(), "--notifications-url")?,

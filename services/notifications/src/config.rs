@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, TelemetryArgs};
+use rendezvous_common::config::{
+    AuthArgs, Secret, ServerArgs, TelemetryArgs, check_configured_secret,
+};
 
 use crate::unsubscribe::{self, UnsubscribeTokens};
 
@@ -57,9 +59,10 @@ pub struct Config {
         default_value = "http://localhost:50063"
     )]
     pub public_url: String,
-    /// Key that signs unsubscribe links (at least 32 bytes). Without it, a key is derived
-    /// from the service secret with the label `notifications/unsubscribe-tokens`.
-    #[arg(long, env = "RENDEZVOUS_UNSUBSCRIBE_KEY")]
+    /// Key that signs unsubscribe links (at least 32 random bytes; refused like a weak service
+    /// secret). Without it, a key is derived from the service secret with the label
+    /// `notifications/unsubscribe-tokens`.
+    #[arg(long, env = "RENDEZVOUS_UNSUBSCRIBE_KEY", hide_env_values = true)]
     pub unsubscribe_key: Option<Secret>,
     /// Days an unsubscribe link works after its email is sent.
     #[arg(
@@ -86,14 +89,19 @@ impl Config {
         let lifetime = chrono::Duration::days(i64::from(self.unsubscribe_link_days));
         match &self.unsubscribe_key {
             Some(key) => {
-                anyhow::ensure!(
-                    key.expose().len() >= 32,
-                    "the unsubscribe key must be at least 32 bytes"
-                );
+                let key = check_configured_secret(
+                    "RENDEZVOUS_UNSUBSCRIBE_KEY",
+                    "unsubscribe-key",
+                    Some(key),
+                    self.auth.development,
+                )?;
                 Ok(UnsubscribeTokens::new(key.expose().as_bytes(), lifetime))
             }
             None => Ok(UnsubscribeTokens::new(
-                &self.auth.service_secret.derive_key(unsubscribe::KEY_LABEL),
+                &self
+                    .auth
+                    .service_secret()?
+                    .derive_key(unsubscribe::KEY_LABEL),
                 lifetime,
             )),
         }

@@ -15,7 +15,8 @@ use rendezvous_notifications::{Options, WorkerSettings};
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
-    let service_secret = ServiceSecret::new(config.auth.service_secret.expose())?;
+    let secret = config.auth.service_secret()?;
+    let service_secret = ServiceSecret::new(secret.expose())?;
     let clock = Clock::system();
     let members =
         tonic::transport::Endpoint::from_shared(config.members_url.clone())?.connect_lazy();
@@ -45,10 +46,7 @@ async fn main() -> anyhow::Result<()> {
         clock,
         token_keys,
         service_secret,
-        page_token_key: config
-            .auth
-            .service_secret
-            .derive_key("notifications/page-tokens"),
+        page_token_key: secret.derive_key("notifications/page-tokens"),
         members,
         mailer,
         worker,

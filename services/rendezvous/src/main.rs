@@ -3,6 +3,8 @@
 //! * `rendezvous up` runs every service in one process on the default ports, over SQLite files
 //!   in a data directory — the embedded default. On first start it generates development keys
 //!   (the token signing key and the service secret) in that directory and keeps them.
+//!   It is the development mode of the service binaries (`--development`) with nothing to
+//!   configure: its secret is random per data directory, never a published one.
 //! * `rendezvous health <addr>` probes a server's `grpc.health.v1.Health` and exits 0 only
 //!   when it is SERVING (container images have no grpc_health_probe).
 

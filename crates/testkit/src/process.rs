@@ -1,0 +1,200 @@
+//! A built service binary run as its own process, the way an operator starts it: only the
+//! environment the test gives (no flags), its log read line by line from stderr, killed when
+//! dropped. [`check_secret_rule`] holds each binary to the start-up rule on the service
+//! secret (`rendezvous_common::config::check_secret`).
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use rand::RngCore as _;
+use rendezvous_common::auth::SigningKeyPair;
+
+/// How long a binary may take to refuse its configuration and exit.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a debug binary may take to migrate a fresh SQLite database and listen.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(90);
+/// What every service logs once it serves gRPC.
+const LISTENING: &str = "grpc server listening";
+
+/// A running binary; killed (and reaped) when dropped.
+pub struct RunningBinary {
+    child: Child,
+    lines: Receiver<String>,
+    log: Vec<String>,
+}
+
+impl RunningBinary {
+    /// Starts `program` with exactly `env` as its environment.
+    pub fn start(program: &Path, env: &[(String, String)]) -> anyhow::Result<Self> {
+        let mut child = Command::new(program)
+            .env_clear()
+            .envs(env.iter().map(|(name, value)| (name, value)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
+        let stderr = child.stderr.take().context("the child's stderr")?;
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Self {
+            child,
+            lines,
+            log: Vec::new(),
+        })
+    }
+
+    /// Everything the binary has logged so far.
+    pub fn log(&self) -> String {
+        self.log.join("\n")
+    }
+
+    /// Waits for a log line containing `needle`; an error when the binary exits first or
+    /// `timeout` passes.
+    pub fn wait_for_line(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if line.contains(needle) {
+                        return Ok(line);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    anyhow::bail!(
+                        "no line with {needle:?} in {timeout:?}; log:\n{}",
+                        self.log()
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait()?;
+                    anyhow::bail!(
+                        "exited ({status}) before a line with {needle:?}; log:\n{}",
+                        self.log()
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits until the binary exits (its stderr closes) within `timeout`: its status and log.
+    pub fn wait_for_exit(mut self, timeout: Duration) -> anyhow::Result<(ExitStatus, String)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.log.push(line),
+                Err(RecvTimeoutError::Timeout) => {
+                    anyhow::bail!("still running after {timeout:?}; log:\n{}", self.log())
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait()?;
+                    return Ok((status, self.log()));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RunningBinary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A secret as an operator generates one (`openssl rand -base64 48`).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 48];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Writes a fresh token public key (PEM) into `dir`, for a binary that would otherwise fetch
+/// it from members at start.
+pub fn write_token_public_key(dir: &Path) -> anyhow::Result<PathBuf> {
+    let path = dir.join("token-public-key.pem");
+    std::fs::write(&path, SigningKeyPair::generate().public_key_pem()?)?;
+    Ok(path)
+}
+
+/// The start-up rule on the service secret, held against the built `program` started with
+/// `env` (which must let it start, less the secret):
+/// * the old docker compose default is refused outside development: a non-zero exit whose
+///   message names `RENDEZVOUS_SERVICE_SECRET` and the development switch;
+/// * no secret at all is refused, development or not;
+/// * a random secret starts the service, and so does the old default in development mode,
+///   with a warning.
+pub fn check_secret_rule(program: &Path, env: &[(String, String)]) -> anyhow::Result<()> {
+    let with = |extra: &[(&str, &str)]| {
+        let mut env = env.to_vec();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    };
+    let old_default = "change-me-please-a-long-random-service-secret";
+
+    let refused = RunningBinary::start(
+        program,
+        &with(&[("RENDEZVOUS_SERVICE_SECRET", old_default)]),
+    )?;
+    let (status, log) = refused.wait_for_exit(EXIT_TIMEOUT)?;
+    anyhow::ensure!(!status.success(), "the old default was accepted: {log}");
+    anyhow::ensure!(
+        log.contains("RENDEZVOUS_SERVICE_SECRET (--service-secret) is a published default")
+            && log.contains("RENDEZVOUS_DEVELOPMENT=1"),
+        "the refusal does not name the variable and the way out: {log}"
+    );
+    anyhow::ensure!(!log.contains(LISTENING), "listened before refusing: {log}");
+
+    let missing = RunningBinary::start(program, &with(&[("RENDEZVOUS_DEVELOPMENT", "1")]))?;
+    let (status, log) = missing.wait_for_exit(EXIT_TIMEOUT)?;
+    anyhow::ensure!(!status.success(), "started without a secret: {log}");
+    anyhow::ensure!(
+        log.contains("RENDEZVOUS_SERVICE_SECRET (--service-secret) is not set"),
+        "the refusal does not name the variable: {log}"
+    );
+
+    let secret = random_secret();
+    let mut strong = RunningBinary::start(
+        program,
+        &with(&[("RENDEZVOUS_SERVICE_SECRET", secret.as_str())]),
+    )?;
+    strong.wait_for_line(LISTENING, LISTEN_TIMEOUT)?;
+    anyhow::ensure!(
+        !strong.log().contains("development mode"),
+        "{}",
+        strong.log()
+    );
+    drop(strong);
+
+    let mut development = RunningBinary::start(
+        program,
+        &with(&[
+            ("RENDEZVOUS_SERVICE_SECRET", old_default),
+            ("RENDEZVOUS_DEVELOPMENT", "1"),
+        ]),
+    )?;
+    development.wait_for_line(LISTENING, LISTEN_TIMEOUT)?;
+    anyhow::ensure!(
+        development
+            .log()
+            .contains("development mode: accepting a weak secret"),
+        "no warning in development mode: {}",
+        development.log()
+    );
+    Ok(())
+}
