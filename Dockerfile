@@ -13,10 +13,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home /var/lib/rendezvous --create-home rendezvous \
- && mkdir -p /var/lib/rendezvous/keys && chown rendezvous /var/lib/rendezvous/keys
+ && groupadd --system --gid 10001 rendezvous \
+ && useradd --system --uid 10001 --gid 10001 --home /var/lib/rendezvous --create-home rendezvous \
+ && mkdir -p /var/lib/rendezvous/keys && chown rendezvous:rendezvous /var/lib/rendezvous/keys
 COPY --from=build /out/ /usr/local/bin/
-USER rendezvous
+# Numeric, so that Kubernetes' runAsNonRoot can check it (deploy/kubernetes runs 10001:10001).
+USER 10001:10001
 WORKDIR /var/lib/rendezvous
 ENV RENDEZVOUS_LOG_FORMAT=json
 # `rendezvous health <addr>` speaks grpc.health.v1; images have no grpc_health_probe.
