@@ -4,7 +4,7 @@
 //! secret (`rendezvous_common::config::check_secret`).
 
 use std::io::{BufRead as _, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ pub struct RunningBinary {
 
 impl RunningBinary {
     /// Starts `program` with exactly `env` as its environment.
-    pub fn start(program: &Path, env: &[(String, String)]) -> anyhow::Result<Self> {
+    pub fn start(program: &Path, env: &[(&str, String)]) -> anyhow::Result<Self> {
         let mut child = Command::new(program)
             .env_clear()
             .envs(env.iter().map(|(name, value)| (name, value)))
@@ -124,12 +124,34 @@ pub fn random_secret() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Writes a fresh token public key (PEM) into `dir`, for a binary that would otherwise fetch
-/// it from members at start.
-pub fn write_token_public_key(dir: &Path) -> anyhow::Result<PathBuf> {
-    let path = dir.join("token-public-key.pem");
-    std::fs::write(&path, SigningKeyPair::generate().public_key_pem()?)?;
-    Ok(path)
+/// What any service binary needs to start alone: its own SQLite file in `dir`, any free
+/// port, JSON logs (the service secret is the caller's to give, or not).
+pub fn standalone_environment(dir: &Path, service: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "RENDEZVOUS_DATABASE_URL",
+            format!("sqlite://{}", dir.join(format!("{service}.db")).display()),
+        ),
+        ("RENDEZVOUS_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
+        ("RENDEZVOUS_LOG_FORMAT", "json".to_owned()),
+    ]
+}
+
+/// [`standalone_environment`] for a service that verifies access tokens (events,
+/// notifications): with no members to fetch the public key from, a fresh one is written into
+/// `dir` and named by `RENDEZVOUS_TOKEN_PUBLIC_KEY_FILE`.
+pub fn verifier_environment(
+    dir: &Path,
+    service: &str,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let key = dir.join("token-public-key.pem");
+    std::fs::write(&key, SigningKeyPair::generate().public_key_pem()?)?;
+    let mut env = standalone_environment(dir, service);
+    env.push((
+        "RENDEZVOUS_TOKEN_PUBLIC_KEY_FILE",
+        key.display().to_string(),
+    ));
+    Ok(env)
 }
 
 /// The start-up rule on the service secret, held against the built `program` started with
@@ -139,10 +161,10 @@ pub fn write_token_public_key(dir: &Path) -> anyhow::Result<PathBuf> {
 /// * no secret at all is refused, development or not;
 /// * a random secret starts the service, and so does the old default in development mode,
 ///   with a warning.
-pub fn check_secret_rule(program: &Path, env: &[(String, String)]) -> anyhow::Result<()> {
-    let with = |extra: &[(&str, &str)]| {
+pub fn check_secret_rule(program: &Path, env: &[(&str, String)]) -> anyhow::Result<()> {
+    let with = |extra: &[(&'static str, &str)]| {
         let mut env = env.to_vec();
-        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env.extend(extra.iter().map(|&(name, value)| (name, value.to_owned())));
         env
     };
     let old_default = "change-me-please-a-long-random-service-secret";
