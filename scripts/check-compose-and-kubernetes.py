@@ -13,7 +13,8 @@ docker-compose.yml
 
 .dockerignore
   * keeps `.git`, `target/`, `.rendezvous/`, `node_modules/`, keys (`*.pem`) and `.env` out of
-    the build context (its patterns are matched the way Docker matches them).
+    the build context, and lets in every tracked file the image build reads (its patterns are
+    matched the way Docker matches them).
 
 deploy/kubernetes/base
   * kustomization.yaml lists every manifest in the folder, and only those;
@@ -66,8 +67,8 @@ NOT_IN_CONTEXT = (
     "deploy/keys/token-signing-key.pem",
     ".env",
 )
-# What the build needs from the context.
-IN_CONTEXT = ("Cargo.toml", "Cargo.lock", "crates/proto/build.rs", "proto/buf.yaml")
+# What the image build reads from the context: every tracked file of these.
+BUILD_INPUTS = ("Cargo.toml", "Cargo.lock", "crates", "services", "proto")
 # Variables whose value is a secret: given only through a required interpolation (compose) or
 # a secretKeyRef (Kubernetes).
 SECRET_VARIABLES = re.compile(r"^RENDEZVOUS_.*(SECRET|PASSWORD|_KEY$)")
@@ -275,10 +276,22 @@ def check_dockerignore(lines: list[str]) -> list[str]:
     ]
     problems += [
         f".dockerignore: {path} is needed by the build but excluded"
-        for path in IN_CONTEXT
+        for path in build_inputs()
         if excluded(path, lines)
     ]
     return problems
+
+
+def build_inputs() -> list[str]:
+    tracked = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "--", *BUILD_INPUTS],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    if "Cargo.lock" not in tracked:
+        raise SystemExit("git ls-files lists no Cargo.lock: not a checkout of this repository?")
+    return tracked
 
 
 # --- Kubernetes -------------------------------------------------------------------------------
@@ -654,6 +667,11 @@ def self_test(compose, ignore_lines, kustomization, manifests, binaries, secret_
         "kustomization.yaml lists",
     )
     expect(
+        "a .dockerignore that keeps the sources out",
+        check_dockerignore(ignore_lines + ["**/*.rs"]),
+        "crates/proto/build.rs is needed by the build but excluded",
+    )
+    expect(
         "a .dockerignore that lets keys in",
         check_dockerignore([line for line in ignore_lines if "pem" not in line]),
         "token-signing-key.pem would be in the build context",
@@ -699,7 +717,10 @@ def main() -> int:
         f"ok   docker-compose.yml: compose-spec schema; {variables} variables of {len(services)} "
         "services read by their binaries; ports on 127.0.0.1; restart policies; health checks"
     )
-    print(f"ok   .dockerignore keeps {len(NOT_IN_CONTEXT)} kinds of path out of the build context")
+    print(
+        f"ok   .dockerignore keeps {len(NOT_IN_CONTEXT)} kinds of path out of the build context "
+        f"and lets the {len(build_inputs())} tracked build inputs in"
+    )
     print(
         f"ok   deploy/kubernetes/base: {resources} resources valid on Kubernetes "
         f"{' and '.join(KUBERNETES_VERSIONS)} (strict); probes, secrets, security, budgets"
