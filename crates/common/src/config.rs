@@ -406,3 +406,23 @@ mod tests {
         assert!(debug.contains("<redacted>"), "{debug}");
     }
 }
+
+/// How a token verifier fetches the signing keys from members at start (when no public key
+/// file is given).
+#[derive(clap::Args, Clone, Debug)]
+pub struct SigningKeysArgs {
+    /// Give up fetching the token signing keys from members after this many seconds (and exit
+    /// with an error); by default the service keeps trying, 5 s per attempt with waits from
+    /// 0.5 s doubling up to 30 s, logging each failed attempt.
+    #[arg(long, env = "RENDEZVOUS_SIGNING_KEYS_GIVE_UP_SECS")]
+    pub signing_keys_give_up_secs: Option<u64>,
+}
+
+impl SigningKeysArgs {
+    pub fn retry(&self) -> crate::peers::Retry {
+        crate::peers::Retry {
+            give_up_after: self.signing_keys_give_up_secs.map(Duration::from_secs),
+            ..crate::peers::Retry::default()
+        }
+    }
+}

@@ -1,8 +1,8 @@
 //! The one gRPC server bootstrap every service uses: health (SERVING once the service is
 //! handed to [`serve`], which happens after its migrations; NOT_SERVING as shutdown begins),
 //! reflection v1 and v1alpha, graceful shutdown that drains in-flight RPCs, and the
-//! [`RpcLayer`] that gives each RPC a span, a caller, a deadline and a place in the
-//! concurrency budget.
+//! [`RpcLayer`] that gives each RPC a span (continuing the caller's trace), a caller, a
+//! deadline and a place in the concurrency budget.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -143,7 +143,10 @@ where
             caller = tracing::field::Empty,
             code = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
         );
+        // The caller's trace (W3C `traceparent`) goes on here, and to the calls this one makes.
+        crate::telemetry::continue_trace(&span, request.headers());
         Box::pin(
             async move {
                 let started = Instant::now();

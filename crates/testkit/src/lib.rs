@@ -3,7 +3,8 @@
 //! database created for the test and dropped after), and hands back typed clients.
 //!
 //! The generic parts (databases per test, `backend_tests!`, bearer clients, `call!`, `code`,
-//! `eventually`, `pages!`, an HTTP client, outbox readers, built binaries as processes, event facts, LinkedIn exports, the SMTP server) depend on no service. Each service's handle comes with a
+//! `eventually`, `pages!`, an HTTP client, outbox readers, built binaries as processes, a hung
+//! peer, event facts, LinkedIn exports, the SMTP server) depend on no service. Each service's handle comes with a
 //! feature of its own (`members`, `events`, `notifications`), so a service's tests compile
 //! only the services they start.
 //!
@@ -22,6 +23,7 @@ use tonic::transport::Channel;
 pub mod contacts;
 pub mod facts;
 pub mod http;
+mod hung;
 pub mod outbox;
 pub mod pages;
 pub mod process;
@@ -46,6 +48,7 @@ pub use contacts::{
 pub use events::*;
 pub use facts::{event_facts, record_meetings_request};
 pub use http::{HttpReply, http_get, http_request};
+pub use hung::HungPeer;
 #[cfg(feature = "members")]
 pub use members::*;
 #[cfg(feature = "notifications")]

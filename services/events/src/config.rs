@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, TelemetryArgs};
+use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, SigningKeysArgs, TelemetryArgs};
 
 use crate::domain::reminder::ReminderOffsets;
 
@@ -21,7 +21,7 @@ pub struct Config {
         default_value = "sqlite://rendezvous-events.db"
     )]
     pub database_url: Secret,
-    /// The members service (token signing keys).
+    /// The members service (token signing keys, connections and blocks, recorded meetings).
     #[arg(
         long,
         env = "RENDEZVOUS_MEMBERS_URL",
@@ -62,6 +62,8 @@ pub struct Config {
     /// `token-public-key.pem`); fetched from members' GetSigningKeys when not given.
     #[arg(long, env = "RENDEZVOUS_TOKEN_PUBLIC_KEY_FILE")]
     pub token_public_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub signing_keys: SigningKeysArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]

@@ -23,12 +23,10 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("reading {}", path.display()))?,
         )?],
         None => {
-            let members = tonic::transport::Endpoint::from_shared(config.members_url.clone())
-                .context("parsing --members-url")?
-                .connect_lazy();
             let credentials =
                 ServiceCredentials::new("events", service_secret.clone(), clock.clone());
-            peers::fetch_signing_keys(members, credentials, 30).await?
+            let retry = config.signing_keys.retry();
+            peers::fetch_signing_keys(&config.members_url, credentials, &retry).await?
         }
     };
     let db = Db::connect(config.database_url.expose())
@@ -49,17 +47,9 @@ async fn main() -> anyhow::Result<()> {
             reminder_offsets: config.reminder_offsets.clone(),
             ..rendezvous_events::Settings::default()
         },
-        members: Some(
-            tonic::transport::Endpoint::from_shared(config.members_url.clone())
-                .context("parsing --members-url")?
-                .connect_lazy(),
-        ),
+        members: Some(peers::channel(&config.members_url).context("parsing --members-url")?),
         notifications: match &config.notifications_url {
-            Some(url) => Some(
-                tonic::transport::Endpoint::from_shared(url.clone())
-                    .context("parsing --notifications-url")?
-                    .connect_lazy(),
-            ),
+            Some(url) => Some(peers::channel(url).context("parsing --notifications-url")?),
             None => None,
         },
         feed_listener: Some(

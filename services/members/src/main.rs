@@ -6,7 +6,7 @@ use clap::Parser as _;
 use rendezvous_common::auth::ServiceSecret;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
-use rendezvous_common::{server, telemetry};
+use rendezvous_common::{peers, server, telemetry};
 use rendezvous_members::config::{Config, load_or_create_signing_key};
 
 #[tokio::main]
@@ -40,10 +40,6 @@ fn lazy_channel(
     url: Option<&str>,
     flag: &str,
 ) -> anyhow::Result<Option<tonic::transport::Channel>> {
-    url.map(|url| {
-        tonic::transport::Endpoint::from_shared(url.to_owned())
-            .with_context(|| format!("parsing {flag}"))
-            .map(|endpoint| endpoint.connect_lazy())
-    })
-    .transpose()
+    url.map(|url| peers::channel(url).with_context(|| format!("parsing {flag}")))
+        .transpose()
 }

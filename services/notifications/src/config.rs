@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use rendezvous_common::config::{
-    AuthArgs, Secret, ServerArgs, TelemetryArgs, check_configured_secret,
+    AuthArgs, Secret, ServerArgs, SigningKeysArgs, TelemetryArgs, check_configured_secret,
 };
 
 use crate::unsubscribe::{self, UnsubscribeTokens};
@@ -34,6 +34,8 @@ pub struct Config {
     /// `token-public-key.pem`); fetched from members' GetSigningKeys when not given.
     #[arg(long, env = "RENDEZVOUS_TOKEN_PUBLIC_KEY_FILE")]
     pub token_public_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub signing_keys: SigningKeysArgs,
     /// SMTP server for email: `smtp://host:1025` (plain), `smtp+starttls://user:pass@host:587`
     /// or `smtps://user:pass@host:465`. Without it, emails are written as `.eml` files.
     #[arg(long, env = "RENDEZVOUS_SMTP_URL")]

@@ -18,8 +18,7 @@ async fn main() -> anyhow::Result<()> {
     let secret = config.auth.service_secret()?;
     let service_secret = ServiceSecret::new(secret.expose())?;
     let clock = Clock::system();
-    let members =
-        tonic::transport::Endpoint::from_shared(config.members_url.clone())?.connect_lazy();
+    let members = peers::channel(&config.members_url).context("parsing --members-url")?;
     let token_keys = match &config.token_public_key_file {
         Some(path) => vec![PublicKey::from_pem(
             &std::fs::read_to_string(path)
@@ -28,7 +27,8 @@ async fn main() -> anyhow::Result<()> {
         None => {
             let credentials =
                 ServiceCredentials::new("notifications", service_secret.clone(), clock.clone());
-            peers::fetch_signing_keys(members.clone(), credentials, 30).await?
+            let retry = config.signing_keys.retry();
+            peers::fetch_signing_keys(&config.members_url, credentials, &retry).await?
         }
     };
     let mailer = match &config.smtp_url {

@@ -22,6 +22,7 @@ use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use rand::Rng as _;
 use sqlx::QueryBuilder;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::clock::Clock;
 use crate::db::{Backend, BeginWrite as _, Db};
@@ -266,7 +267,9 @@ pub async fn relay_once<S: OutboxSink>(
         if batch.is_empty() {
             continue;
         }
-        match sink.deliver(&batch).await {
+        // Each delivery is a trace of its own, continued by the receiver.
+        let span = tracing::info_span!("outbox_delivery", %topic, rows = batch.len());
+        match sink.deliver(&batch).instrument(span).await {
             Ok(()) => delivered.extend(batch.into_iter().map(|row| row.id)),
             Err(error) => {
                 tracing::warn!(%topic, rows = batch.len(), %error, "outbox delivery failed");

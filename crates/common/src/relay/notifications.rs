@@ -10,19 +10,18 @@ use rendezvous_proto::notifications::v1::{
     DeliverRequest, Notice, NotificationKind, NotificationRequest,
 };
 use rendezvous_proto::prost::Message as _;
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Channel;
 
 use super::{OutboxRow, OutboxSink};
 use crate::auth::ServiceCredentials;
 use crate::outbox::TOPIC_NOTIFY;
+use crate::peers::{PeerChannel, with_credentials};
 
 /// The sink for `notifications.deliver` rows: calls NotificationInternalService.Deliver
 /// (batched, one call per batch) with a service credential.
 #[derive(Clone, Debug)]
 pub struct NotificationsSink {
-    client: NotificationInternalServiceClient<Channel>,
-    credentials: ServiceCredentials,
+    client: NotificationInternalServiceClient<PeerChannel>,
 }
 
 impl NotificationsSink {
@@ -31,8 +30,7 @@ impl NotificationsSink {
 
     pub fn new(channel: Channel, credentials: ServiceCredentials) -> Self {
         Self {
-            client: NotificationInternalServiceClient::new(channel),
-            credentials,
+            client: NotificationInternalServiceClient::new(with_credentials(channel, credentials)),
         }
     }
 }
@@ -66,20 +64,13 @@ impl OutboxSink for NotificationsSink {
         }
         if !notifications.is_empty() {
             let count = notifications.len();
-            let bearer = self
-                .credentials
-                .bearer()
-                .map_err(|error| format!("minting the service credential: {error}"))?;
-            let bearer: MetadataValue<Ascii> = bearer
-                .parse()
-                .map_err(|_| "the service credential is not valid metadata".to_owned())?;
             let mut request = tonic::Request::new(DeliverRequest { notifications });
-            request.metadata_mut().insert("authorization", bearer);
             request.set_timeout(Self::CALL_TIMEOUT);
-            let mut client = self.client.clone();
-            let response = tokio::time::timeout(Self::CALL_TIMEOUT, client.deliver(request))
+            let response = self
+                .client
+                .clone()
+                .deliver(request)
                 .await
-                .map_err(|_| format!("deliver timed out after {:?}", Self::CALL_TIMEOUT))?
                 .map_err(|status| {
                     format!("deliver failed: {:?}: {}", status.code(), status.message())
                 })?
