@@ -33,5 +33,6 @@ pub fn record_meetings_request(
         event_id: event_id.to_owned(),
         member_ids: member_ids.to_vec(),
         event: Some(event_facts(event_id, title, at)),
+        attendee_count: 0,
     }
 }

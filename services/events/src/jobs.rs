@@ -1,12 +1,14 @@
 //! The clock-driven work: expiring unclaimed wait-list offers, reminding confirmed attendees
-//! before the start, completing ended events (and recording their meetings with members), and
-//! keeping series materialised up to the horizon.
+//! before the start, completing ended events, keeping series materialised up to the horizon
+//! — events' own work — and recording completed events' meetings with members, in a loop of
+//! its own so that members being down or hung delays nothing else.
 
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::clock::Clock;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::Settings;
 use crate::domain::rsvp::Transition;
@@ -69,9 +71,18 @@ impl Jobs {
         Ok(created)
     }
 
-    /// Completes every published event whose end plus grace has passed at `now`, and retries
-    /// recording the meetings of completed events members has not accepted yet.
+    /// Completes every published event whose end plus grace has passed at `now`, then records
+    /// the meetings of completed events members has not accepted yet
+    /// ([`Self::record_pending_meetings`]); returns how many events it completed.
     pub async fn complete_due(&self, now: DateTime<Utc>) -> Result<usize> {
+        let completed = self.complete_ended(now).await?;
+        self.record_pending_meetings(now).await?;
+        Ok(completed)
+    }
+
+    /// Completes every published event whose end plus grace has passed at `now` (events'
+    /// own work: no call to another service); returns how many.
+    pub async fn complete_ended(&self, now: DateTime<Utc>) -> Result<usize> {
         let grace = self.settings.complete_grace;
         let due = self.store.events_due_for_completion(now - grace).await?;
         let mut completed = 0;
@@ -82,49 +93,132 @@ impl Jobs {
                 Err(StoreError::Database(error)) => return Err(error.into()),
             }
         }
-        for id in self.store.events_needing_meetings().await? {
-            self.record_meetings(id, now).await;
-        }
         Ok(completed)
     }
 
-    /// Sends the checked-in members of a completed event to members' RecordMeetings, once.
-    pub async fn record_meetings(&self, id: Uuid, now: DateTime<Utc>) -> bool {
+    /// Sends the meetings of completed events members has not accepted yet, one event after
+    /// the other; returns how many were recorded. An event members refuses is skipped (and
+    /// retried next time) without holding up the others; once members does not answer at all
+    /// (down, or no answer within a call's deadline) the rest wait for the next round, so a
+    /// round costs at most one deadline of a hung members.
+    pub async fn record_pending_meetings(&self, now: DateTime<Utc>) -> Result<usize> {
+        let mut recorded = 0;
+        for id in self.store.events_needing_meetings().await? {
+            match self.record_meetings(id, now).await {
+                Recording::Recorded => recorded += 1,
+                Recording::Refused => {}
+                Recording::MembersUnavailable => break,
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Sends the checked-in members of a completed event to members' RecordMeetings, in
+    /// chunks members accepts, each with the event's total so that members judges the
+    /// event's size as a whole; marks the event recorded once every chunk is accepted.
+    /// Members records each chunk once, so chunks sent again after a failure change nothing.
+    pub async fn record_meetings(&self, id: Uuid, now: DateTime<Utc>) -> Recording {
         let Some(members) = &self.members else {
-            return false;
+            return Recording::MembersUnavailable;
         };
-        let Ok(Some(event)) = self.store.event(id).await else {
-            return false;
+        let (event, ids) = match (
+            self.store.event(id).await,
+            self.store.checked_in_ids(id).await,
+        ) {
+            (Ok(Some(event)), Ok(ids)) => (event, ids),
+            (Ok(None), _) => return Recording::Refused,
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::warn!(event = %id, %error, "reading a completed event failed");
+                return Recording::Refused;
+            }
         };
-        let Ok(ids) = self.store.checked_in_ids(id).await else {
-            return false;
+        // An event nobody checked in at is recorded too (one empty call).
+        let chunks: Vec<&[Uuid]> = if ids.is_empty() {
+            vec![&[]]
+        } else {
+            ids.chunks(self.settings.meetings_chunk.max(1)).collect()
         };
-        match members.record_meetings(&event, &ids).await {
-            Ok(()) => self.store.meetings_recorded(id, now).await.is_ok(),
-            Err(_) => false,
+        for (index, attendees) in chunks.into_iter().enumerate() {
+            if let Err(failure) = members.record_meetings(&event, attendees, ids.len()).await {
+                tracing::warn!(
+                    event = %id,
+                    chunk = index,
+                    attendees = ids.len(),
+                    error = %failure.error,
+                    "recording the meetings of a completed event failed; retried later"
+                );
+                return if failure.refused {
+                    Recording::Refused
+                } else {
+                    Recording::MembersUnavailable
+                };
+            }
+        }
+        match self.store.meetings_recorded(id, now).await {
+            Ok(()) => Recording::Recorded,
+            Err(error) => {
+                tracing::warn!(event = %id, %error, "marking the meetings recorded failed");
+                Recording::Refused
+            }
         }
     }
 
-    /// Runs the work every `tick` until `shutdown`.
+    /// Runs the work every `tick` until `shutdown`: events' own work in one loop, and the
+    /// calls to members (recording meetings) in another, so that a members service that is
+    /// down or hung never delays an offer's expiry, a reminder or a series.
     pub async fn run(self, tick: StdDuration, shutdown: CancellationToken) {
+        let peer = self.clone();
+        let peer_shutdown = shutdown.clone();
+        let meetings = tokio::spawn(async move {
+            loop {
+                let now = peer.clock.now();
+                let round = peer
+                    .record_pending_meetings(now)
+                    .instrument(tracing::info_span!("job", name = "record_meetings"))
+                    .await;
+                if let Err(error) = round {
+                    tracing::warn!(%error, "recording meetings failed");
+                }
+                tokio::select! {
+                    () = peer_shutdown.cancelled() => return,
+                    () = tokio::time::sleep(tick) => {}
+                }
+            }
+        });
         loop {
             let now = self.clock.now();
-            if let Err(error) = self.sweep_once(now).await {
-                tracing::warn!(%error, "offer expiry sweep failed");
-            }
-            if let Err(error) = self.send_reminders(now).await {
-                tracing::warn!(%error, "reminder sweep failed");
-            }
-            if let Err(error) = self.complete_due(now).await {
-                tracing::warn!(%error, "auto-completion failed");
-            }
-            if let Err(error) = self.extend_series(now).await {
-                tracing::warn!(%error, "series extension failed");
-            }
+            let round = async {
+                if let Err(error) = self.sweep_once(now).await {
+                    tracing::warn!(%error, "offer expiry sweep failed");
+                }
+                if let Err(error) = self.send_reminders(now).await {
+                    tracing::warn!(%error, "reminder sweep failed");
+                }
+                if let Err(error) = self.complete_ended(now).await {
+                    tracing::warn!(%error, "auto-completion failed");
+                }
+                if let Err(error) = self.extend_series(now).await {
+                    tracing::warn!(%error, "series extension failed");
+                }
+            };
+            round
+                .instrument(tracing::info_span!("job", name = "tick"))
+                .await;
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(tick) => {}
             }
         }
+        let _ = meetings.await;
     }
+}
+
+/// How sending one event's meetings went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recording {
+    Recorded,
+    /// Members (or events' own database) refused this event; the others can go on.
+    Refused,
+    /// Members is not configured, down, or did not answer within the deadline.
+    MembersUnavailable,
 }

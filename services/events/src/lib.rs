@@ -65,6 +65,9 @@ pub struct Settings {
     pub public_feed_url: String,
     /// How long before the start confirmed attendees are reminded.
     pub reminder_offsets: ReminderOffsets,
+    /// Checked-in members sent per RecordMeetings call: members takes at most 1,000 (its
+    /// documented maximum), and events send larger events in chunks of this many.
+    pub meetings_chunk: usize,
 }
 
 impl Default for Settings {
@@ -78,6 +81,7 @@ impl Default for Settings {
             tick: StdDuration::from_secs(5),
             public_feed_url: "http://127.0.0.1:50062".to_owned(),
             reminder_offsets: ReminderOffsets::default(),
+            meetings_chunk: 1000,
         }
     }
 }

@@ -1,7 +1,10 @@
-//! The members service's internal API as events calls it: connections and blocks for
-//! invitations and attendee lists, display names for notices, and the meetings of a completed
-//! event. Every call carries this service's credential (through [`PeerChannel`]) and a deadline.
+//! The members service's internal API as events calls it: relations (connections, blocks,
+//! met in person) for invitations, attendee lists and summaries, a page of ids per call;
+//! display names for notices; and the meetings of a completed event, in chunks. Every call
+//! carries this service's credential, the trace context and a deadline (through
+//! [`PeerChannel`]).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rendezvous_common::auth::ServiceCredentials;
@@ -17,9 +20,35 @@ use crate::error::{Error, Result};
 
 /// Deadline of one call to members.
 const DEADLINE: Duration = Duration::from_secs(5);
+/// Deadline of one RecordMeetings chunk: up to half a million pairs written (members' own
+/// request timeout, 30 s by default, bounds it too).
+const RECORD_MEETINGS_DEADLINE: Duration = Duration::from_secs(30);
 /// Connection ids read per page, and at most in all.
 const CONNECTIONS_PAGE: i32 = 1000;
 const MAX_CONNECTIONS: usize = 100_000;
+
+/// Ids members' GetRelations takes per call (its documented maximum).
+const RELATIONS_PAGE: usize = 1000;
+
+/// Where a member stands with another.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Relation {
+    pub connected: bool,
+    /// Either blocks the other.
+    pub blocked: bool,
+    pub met_in_person: bool,
+}
+
+/// Where a member stands with others, as members answered.
+#[derive(Clone, Debug, Default)]
+pub struct Relations(HashMap<Uuid, Relation>);
+
+impl Relations {
+    /// With `other`; unrelated when members did not mention them.
+    pub fn with(&self, other: Uuid) -> Relation {
+        self.0.get(&other).copied().unwrap_or_default()
+    }
+}
 
 /// A client of `MemberInternalService`; clone-cheap.
 #[derive(Clone)]
@@ -53,16 +82,31 @@ impl MembersClient {
         }
     }
 
-    pub async fn are_connected(&self, a: Uuid, b: Uuid) -> Result<mpb::AreConnectedResponse> {
-        self.client
-            .clone()
-            .are_connected(request(mpb::AreConnectedRequest {
-                member_id: a.to_string(),
-                other_member_id: b.to_string(),
-            }))
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| unavailable(&status))
+    /// Where `member` stands with each of `others` (distinct ids): one GetRelations call per
+    /// page of [`RELATIONS_PAGE`] ids, each under its deadline.
+    pub async fn relations(&self, member: Uuid, others: &[Uuid]) -> Result<Relations> {
+        let mut relations = HashMap::with_capacity(others.len());
+        for page in others.chunks(RELATIONS_PAGE) {
+            let answer = self
+                .client
+                .clone()
+                .get_relations(request(mpb::GetRelationsRequest {
+                    member_id: member.to_string(),
+                    other_member_ids: crate::convert::ids_pb(page),
+                }))
+                .await
+                .map_err(|status| unavailable(&status))?
+                .into_inner();
+            for r in answer.relations {
+                let relation = Relation {
+                    connected: r.connected,
+                    blocked: r.blocked,
+                    met_in_person: r.met_in_person,
+                };
+                relations.insert(peer_id(&r.member_id)?, relation);
+            }
+        }
+        Ok(Relations(relations))
     }
 
     /// The ids of `member`'s connections (in `city` when it is not empty).
@@ -92,18 +136,6 @@ impl MembersClient {
         }
     }
 
-    pub async fn count_unmet(&self, member: Uuid, ids: &[Uuid]) -> Result<i64> {
-        self.client
-            .clone()
-            .count_unmet_connections(request(mpb::CountUnmetConnectionsRequest {
-                member_id: member.to_string(),
-                member_ids: crate::convert::ids_pb(ids),
-            }))
-            .await
-            .map(|r| r.into_inner().count)
-            .map_err(|status| unavailable(&status))
-    }
-
     /// `member`'s display name; empty when members knows no such member.
     pub async fn display_name(&self, member: Uuid) -> Result<String> {
         let contacts = self
@@ -123,16 +155,46 @@ impl MembersClient {
             .unwrap_or_default())
     }
 
-    pub async fn record_meetings(&self, event: &EventRow, ids: &[Uuid]) -> Result<()> {
+    /// Records `attendees`, one chunk of the `total` checked in at `event`. Members takes at
+    /// most [`crate::Settings::meetings_chunk`] (by default its documented 1,000) per call.
+    pub async fn record_meetings(
+        &self,
+        event: &EventRow,
+        attendees: &[Uuid],
+        total: usize,
+    ) -> std::result::Result<(), PeerFailure> {
+        let mut request = request(mpb::RecordMeetingsRequest {
+            event_id: event.id.to_string(),
+            member_ids: crate::convert::ids_pb(attendees),
+            event: Some(crate::notices::event_facts(event)),
+            attendee_count: i32::try_from(total).unwrap_or(i32::MAX),
+        });
+        request.set_timeout(RECORD_MEETINGS_DEADLINE);
         self.client
             .clone()
-            .record_meetings(request(mpb::RecordMeetingsRequest {
-                event_id: event.id.to_string(),
-                member_ids: crate::convert::ids_pb(ids),
-                event: Some(crate::notices::event_facts(event)),
-            }))
+            .record_meetings(request)
             .await
             .map(|_| ())
-            .map_err(|status| unavailable(&status))
+            .map_err(|status| PeerFailure {
+                refused: !matches!(
+                    status.code(),
+                    tonic::Code::Unavailable
+                        | tonic::Code::DeadlineExceeded
+                        | tonic::Code::Unknown
+                        | tonic::Code::Unauthenticated
+                        | tonic::Code::ResourceExhausted
+                        | tonic::Code::Cancelled
+                ),
+                error: status.to_string(),
+            })
     }
+}
+
+/// A call to members that failed: `refused` when members answered and said no to this
+/// request (its other requests may well pass), otherwise it was not reachable or did not
+/// answer.
+#[derive(Debug)]
+pub struct PeerFailure {
+    pub refused: bool,
+    pub error: String,
 }

@@ -15,6 +15,8 @@ pub struct Settings {
     pub refresh_token_lifetime: Duration,
     /// Events with at most this many checked-in members mark connected pairs met at once.
     pub small_event_max: usize,
+    /// Attendees one RecordMeetings call takes; larger events come in chunks.
+    pub recorded_attendees_per_call: usize,
     /// Failed sign-ins allowed per account before it is locked out for a while.
     pub failed_sign_ins_per_account: u32,
     /// Failed sign-ins allowed per client address before it is locked out for a while.
@@ -27,6 +29,7 @@ impl Default for Settings {
             access_token_lifetime: Duration::minutes(15),
             refresh_token_lifetime: Duration::days(30),
             small_event_max: 12,
+            recorded_attendees_per_call: crate::domain::meeting::MAX_RECORDED_ATTENDEES,
             failed_sign_ins_per_account: 5,
             failed_sign_ins_per_peer: 20,
         }
@@ -103,6 +106,7 @@ impl Config {
             small_event_max: self.small_event_max,
             failed_sign_ins_per_account: self.failed_sign_ins_per_account,
             failed_sign_ins_per_peer: self.failed_sign_ins_per_peer,
+            ..Settings::default()
         }
     }
 }

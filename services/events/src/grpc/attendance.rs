@@ -21,6 +21,7 @@ use crate::domain::event::EventRow;
 use crate::domain::event::EventState;
 use crate::domain::rsvp::RsvpState;
 use crate::error::{Error, Result};
+use crate::members_client::Relations;
 use crate::notices;
 use crate::store::CompleteOutcome;
 
@@ -50,18 +51,31 @@ impl Events {
         let next_page_token = next_page_token(&mut rows, q.limit, |r| {
             timed_token(&self.0.page_tokens, &q.scope, r.created_at, r.member_id)
         });
+        let views: Vec<AttendeeView> = rows
+            .iter()
+            .map(|r| attendee_view(manages, r.member_id == me, access.confirmed, r.visibility))
+            .collect();
+        // Whom the caller may see only if connected: one GetRelations call for the page.
+        // Without an answer from members, none of them shows (hidden rather than shown).
+        let to_check: Vec<Uuid> = rows
+            .iter()
+            .zip(&views)
+            .filter(|(_, view)| **view == AttendeeView::IfConnected)
+            .map(|(r, _)| r.member_id)
+            .collect();
+        let (relations, connections_unavailable) = if to_check.is_empty() {
+            (Relations::default(), false)
+        } else {
+            self.relations_or_none(me, &to_check).await
+        };
         let mut attendees = Vec::with_capacity(rows.len());
         let mut hidden = 0;
-        for r in &rows {
-            let visible =
-                match attendee_view(manages, r.member_id == me, access.confirmed, r.visibility) {
-                    AttendeeView::Visible => true,
-                    AttendeeView::IfConnected => match &self.0.members {
-                        Some(m) => m.are_connected(me, r.member_id).await?.connected,
-                        None => false,
-                    },
-                    AttendeeView::Hidden => false,
-                };
+        for (r, view) in rows.iter().zip(views) {
+            let visible = match view {
+                AttendeeView::Visible => true,
+                AttendeeView::IfConnected => relations.with(r.member_id).connected,
+                AttendeeView::Hidden => false,
+            };
             if visible {
                 attendees.push(pb::Attendee {
                     member_id: r.member_id.to_string(),
@@ -82,7 +96,23 @@ impl Events {
             attendees,
             next_page_token,
             hidden_count: hidden,
+            connections_unavailable,
         })
+    }
+
+    /// Where `me` stands with `others`, or nothing (and `true`) when members is not
+    /// configured or does not answer: what needs members degrades instead of failing.
+    async fn relations_or_none(&self, me: Uuid, others: &[Uuid]) -> (Relations, bool) {
+        let Some(members) = &self.0.members else {
+            return (Relations::default(), true);
+        };
+        match members.relations(me, others).await {
+            Ok(relations) => (relations, false),
+            Err(error) => {
+                tracing::warn!(%error, "relations unavailable; answering without them");
+                (Relations::default(), true)
+            }
+        }
     }
 
     pub(super) async fn get_attendance_summary(
@@ -100,33 +130,38 @@ impl Events {
                 .map_or(0, |(_, n)| *n)
         };
         let checked_in = self.0.store.checked_in_ids(event.id).await?.len();
+        // The caller's connections going and not yet met, from members: one GetRelations
+        // call per page of confirmed attendees. Members down, the counts events keeps are
+        // still answered, and the summary says what it lacks.
         let mut unmet = 0;
         let mut visible_unmet = Vec::new();
-        if let (Some(me), Some(members)) = (viewer, &self.0.members) {
+        let mut unmet_connections_unavailable = false;
+        if let Some(me) = viewer {
             let going = self
                 .0
                 .store
                 .rsvps(event.id, &[RsvpState::Confirmed], false, None, 10_000)
                 .await?;
-            let ids: Vec<Uuid> = going
+            let others: Vec<Uuid> = going
                 .iter()
                 .map(|r| r.member_id)
                 .filter(|m| *m != me)
                 .collect();
-            if !ids.is_empty() {
-                unmet = members.count_unmet(me, &ids).await?;
-            }
-            if unmet > 0 {
+            if !others.is_empty() {
+                let (relations, unavailable) = self.relations_or_none(me, &others).await;
+                unmet_connections_unavailable = unavailable;
                 let i_am_confirmed = going.iter().any(|r| r.member_id == me);
                 for r in going.iter().filter(|r| r.member_id != me) {
+                    let relation = relations.with(r.member_id);
+                    if !relation.connected || relation.met_in_person {
+                        continue;
+                    }
+                    unmet += 1;
                     let may_see =
                         attendee_view(event.is_manager(me), false, i_am_confirmed, r.visibility)
                             != AttendeeView::Hidden;
                     if may_see {
-                        let c = members.are_connected(me, r.member_id).await?;
-                        if c.connected && !c.met_in_person {
-                            visible_unmet.push(r.member_id);
-                        }
+                        visible_unmet.push(r.member_id);
                     }
                 }
             }
@@ -143,6 +178,7 @@ impl Events {
                 no_show_count: count(event.no_show_count),
                 unmet_connections_going_count: count(unmet),
                 visible_unmet_connection_ids: ids_pb(&visible_unmet),
+                unmet_connections_unavailable,
             }),
         })
     }

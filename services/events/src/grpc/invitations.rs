@@ -61,19 +61,18 @@ impl Events {
             .collect();
         candidates.sort();
         candidates.dedup();
-        let mut allowed = Vec::with_capacity(candidates.len());
-        let mut blocked = 0;
-        if let Some(members) = &self.0.members {
-            for m in candidates {
-                if members.are_connected(me, m).await?.blocked {
-                    blocked += 1;
-                } else {
-                    allowed.push(m);
-                }
+        // Blocks either way: one GetRelations call per page of candidates. Members down, the
+        // call fails rather than risk inviting someone who blocks the host.
+        let (allowed, blocked) = match &self.0.members {
+            Some(members) => {
+                let relations = members.relations(me, &candidates).await?;
+                let (blocked, allowed): (Vec<Uuid>, Vec<Uuid>) = candidates
+                    .into_iter()
+                    .partition(|m| relations.with(*m).blocked);
+                (allowed, i64::try_from(blocked.len()).unwrap_or(i64::MAX))
             }
-        } else {
-            allowed = candidates;
-        }
+            None => (candidates, 0),
+        };
         // Members is already needed here for blocks (and connections); unreachable, the call
         // fails as those do. Not configured at all, the notice names nobody.
         let inviter_name = match &self.0.members {

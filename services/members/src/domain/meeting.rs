@@ -11,8 +11,12 @@ use uuid::Uuid;
 use super::fields;
 use super::network::other_member;
 
-/// Most attendees one RecordMeetings call takes (pairs grow with the square).
+/// Most attendees one RecordMeetings call takes by default (pairs grow with the square);
+/// larger events come in chunks.
 pub const MAX_RECORDED_ATTENDEES: usize = 1000;
+/// Most members an event can have checked in, across its chunks (events' largest capacity is
+/// 10,000).
+pub const MAX_EVENT_ATTENDEES: i32 = 100_000;
 
 /// An event whose checked-in attendees are recorded.
 #[derive(Clone, Debug)]
@@ -26,11 +30,30 @@ pub struct RecordedEvent {
     pub facts: npb::EventFacts,
 }
 
-/// A valid RecordMeetings request: the event and its distinct attendees.
+/// A valid RecordMeetings request: the event, the distinct attendees of this call, and how
+/// many the event has in all (this call's when it carries them all).
 #[derive(Clone, Debug)]
 pub struct MeetingRecord {
     pub event: RecordedEvent,
     pub attendees: Vec<Uuid>,
+    pub total: usize,
+}
+
+/// `attendee_count`: 0 for "this call's", else at least this call's and at most
+/// [`MAX_EVENT_ATTENDEES`].
+fn attendee_count(count: i32, in_call: usize) -> Result<usize, FieldViolation> {
+    match usize::try_from(count) {
+        Ok(0) => Ok(in_call),
+        Ok(total) if count <= MAX_EVENT_ATTENDEES && total >= in_call => Ok(total),
+        Ok(_) if count <= MAX_EVENT_ATTENDEES => Err(FieldViolation::new(
+            "attendee_count",
+            "must be at least the number of member_ids",
+        )),
+        _ => Err(FieldViolation::new(
+            "attendee_count",
+            format!("must be between 0 and {MAX_EVENT_ATTENDEES}"),
+        )),
+    }
 }
 
 /// A required timestamp field.
@@ -62,15 +85,17 @@ fn event_facts(
     Ok((facts, title, start))
 }
 
-impl TryFrom<pb::RecordMeetingsRequest> for MeetingRecord {
+impl TryFrom<(pb::RecordMeetingsRequest, usize)> for MeetingRecord {
     type Error = Vec<FieldViolation>;
 
-    fn try_from(req: pb::RecordMeetingsRequest) -> Result<Self, Self::Error> {
+    /// Parses a request of at most `per_call` attendees.
+    fn try_from((req, per_call): (pb::RecordMeetingsRequest, usize)) -> Result<Self, Self::Error> {
         let (id, attendees, (mut facts, title, time)) = fields::all((
             validate::id("event_id", &req.event_id),
-            fields::unique_ids("member_ids", &req.member_ids, MAX_RECORDED_ATTENDEES),
+            fields::unique_ids("member_ids", &req.member_ids, per_call),
             event_facts(&req.event_id, req.event),
         ))?;
+        let total = attendee_count(req.attendee_count, attendees.len()).map_err(|v| vec![v])?;
         facts.event_id = id.to_string();
         Ok(Self {
             event: RecordedEvent {
@@ -80,6 +105,7 @@ impl TryFrom<pb::RecordMeetingsRequest> for MeetingRecord {
                 facts,
             },
             attendees,
+            total,
         })
     }
 }

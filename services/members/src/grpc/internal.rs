@@ -1,7 +1,7 @@
 //! `MemberInternalService`: what the other services ask of members (contacts, relations,
 //! connection ids, recorded meetings, signing keys).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rendezvous_common::pagination::{next_page_token, page_size};
 use rendezvous_common::validate;
@@ -14,6 +14,9 @@ use crate::domain::fields;
 use crate::domain::meeting::MeetingRecord;
 use crate::domain::profile;
 use crate::error::{Error, Result};
+
+/// Most ids one GetRelations call takes (the proto documents it).
+pub const GET_RELATIONS_MAX_IDS: usize = 1000;
 
 /// The string form of a list of ids, as the store takes them.
 fn id_strings(ids: &[Uuid]) -> Vec<String> {
@@ -50,21 +53,42 @@ impl Members {
         })
     }
 
-    pub(super) async fn are_connected(
+    pub(super) async fn get_relations(
         &self,
-        request: Request<pb::AreConnectedRequest>,
-    ) -> Result<pb::AreConnectedResponse> {
+        request: Request<pb::GetRelationsRequest>,
+    ) -> Result<pb::GetRelationsResponse> {
         let req = request.into_inner();
-        let (a, b) = fields::all((
+        let (member, others) = fields::all((
             validate::id("member_id", &req.member_id),
-            validate::id("other_member_id", &req.other_member_id),
+            fields::unique_ids(
+                "other_member_ids",
+                &req.other_member_ids,
+                GET_RELATIONS_MAX_IDS,
+            ),
         ))?;
-        let rel = self.0.store.relation(a, b).await?;
-        Ok(pb::AreConnectedResponse {
-            connected: rel.connected,
-            blocked: rel.viewer_blocks || rel.blocks_viewer,
-            met_in_person: rel.met,
-        })
+        let mut found: HashMap<String, (bool, bool, bool)> = self
+            .0
+            .store
+            .relations(member, &others)
+            .await?
+            .into_iter()
+            .map(|(id, connected, blocked, met)| (id, (connected, blocked, met)))
+            .collect();
+        let relations = others
+            .iter()
+            .map(|other| {
+                let member_id = other.to_string();
+                let (connected, blocked, met_in_person) =
+                    found.remove(&member_id).unwrap_or_default();
+                pb::Relation {
+                    member_id,
+                    connected,
+                    blocked,
+                    met_in_person,
+                }
+            })
+            .collect();
+        Ok(pb::GetRelationsResponse { relations })
     }
 
     pub(super) async fn list_connection_ids(
@@ -99,9 +123,14 @@ impl Members {
         &self,
         request: Request<pb::RecordMeetingsRequest>,
     ) -> Result<pb::RecordMeetingsResponse> {
-        let MeetingRecord { event, attendees } = MeetingRecord::try_from(request.into_inner())?;
+        let per_call = self.0.settings.recorded_attendees_per_call;
+        let MeetingRecord {
+            event,
+            attendees,
+            total,
+        } = MeetingRecord::try_from((request.into_inner(), per_call))?;
         let ids = id_strings(&attendees);
-        let live: Vec<String> = self
+        let live: HashSet<String> = self
             .0
             .store
             .contacts(&ids)
@@ -110,12 +139,22 @@ impl Members {
             .filter(|c| !c.deleted)
             .map(|c| c.id)
             .collect();
-        let live: Vec<String> = ids.into_iter().filter(|id| live.contains(id)).collect();
-        let small = live.len() <= self.0.settings.small_event_max;
+        let live: Vec<String> = ids
+            .iter()
+            .filter(|id| live.contains(*id))
+            .cloned()
+            .collect();
         let outcome = self
             .0
             .store
-            .record_meetings(&event, &live, small, self.now())
+            .record_meetings(
+                &event,
+                total,
+                &ids,
+                &live,
+                self.0.settings.small_event_max,
+                self.now(),
+            )
             .await?;
         Ok(pb::RecordMeetingsResponse {
             pairs_recorded: outcome.pairs,

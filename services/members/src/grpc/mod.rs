@@ -70,7 +70,7 @@ route!(pb::member_service_server::MemberService {
 
 route!(pb::member_internal_service_server::MemberInternalService {
     get_contacts(GetContactsRequest) -> GetContactsResponse;
-    are_connected(AreConnectedRequest) -> AreConnectedResponse;
+    get_relations(GetRelationsRequest) -> GetRelationsResponse;
     list_connection_ids(ListConnectionIdsRequest) -> ListConnectionIdsResponse;
     record_meetings(RecordMeetingsRequest) -> RecordMeetingsResponse;
     count_unmet_connections(CountUnmetConnectionsRequest) -> CountUnmetConnectionsResponse;

@@ -644,6 +644,51 @@ impl Store {
         })
     }
 
+    /// Where `member` stands with each of `others` (distinct ids, at most a page of them), in
+    /// one query: `(other, connected, blocked either way, met in person)`, in no order.
+    pub async fn relations(
+        &self,
+        member: Uuid,
+        others: &[Uuid],
+    ) -> Result<Vec<(String, bool, bool, bool)>, sqlx::Error> {
+        if others.is_empty() {
+            return Ok(Vec::new());
+        }
+        let member = member.to_string();
+        with_db!(&self.db, |pool| {
+            let mut qb = QueryBuilder::new("SELECT o.column1");
+            // Each table keeps a pair one way round (connections and met edges ordered,
+            // blocks from the blocker): look both ways.
+            for (table, a, b) in [
+                ("connections", "member_a", "member_b"),
+                ("blocks", "blocker_id", "blocked_id"),
+                ("met_edges", "member_a", "member_b"),
+            ] {
+                qb.push(", EXISTS (SELECT 1 FROM ")
+                    .push(table)
+                    .push(" p WHERE (p.");
+                qb.push(a).push(" = ").push_bind(member.clone());
+                qb.push(" AND p.")
+                    .push(b)
+                    .push(" = o.column1) OR (p.")
+                    .push(a);
+                qb.push(" = o.column1 AND p.")
+                    .push(b)
+                    .push(" = ")
+                    .push_bind(member.clone());
+                qb.push("))");
+            }
+            qb.push(" FROM (VALUES ");
+            let mut values = qb.separated(", ");
+            for other in others {
+                values.push("(").push_bind_unseparated(other.to_string());
+                values.push_unseparated(")");
+            }
+            qb.push(") AS o");
+            qb.build_query_as().fetch_all(pool).await
+        })
+    }
+
     /// Ids among `others` connected with `member`.
     pub async fn connected_among(
         &self,

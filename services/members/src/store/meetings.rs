@@ -50,14 +50,25 @@ pub struct RecordOutcome {
 
 /// Steps on an event's pairs that recording and confirming share.
 pub trait MeetingOps: OutboxWriter {
+    /// Records the pairs `new` attendees make with each other and with the `earlier` ones
+    /// (all live, distinct); at a `small` event connected pairs are met at once.
     fn record_pairs(
         &mut self,
         event: &npb::EventFacts,
         event_time: DateTime<Utc>,
-        attendees: &[String],
+        new: &[String],
+        earlier: &[String],
         small: bool,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<RecordOutcome, sqlx::Error>> + Send;
+
+    /// Tells every live attendee of a fully recorded event with whom they were paired how
+    /// many co-attendees they had.
+    fn send_follow_ups(
+        &mut self,
+        event: &npb::EventFacts,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// The viewer's co-attendees at an event (only `only` when given), blocked ones left out.
     fn co_attendees(
@@ -154,17 +165,20 @@ macro_rules! impl_meeting_ops {
                 &mut self,
                 event: &npb::EventFacts,
                 event_time: DateTime<Utc>,
-                attendees: &[String],
+                new: &[String],
+                earlier: &[String],
                 small: bool,
                 now: DateTime<Utc>,
             ) -> Result<RecordOutcome, sqlx::Error> {
                 let event_id = event.event_id.as_str();
                 let mut pairs: Vec<(&str, &str)> = Vec::new();
-                for (i, a) in attendees.iter().enumerate() {
-                    for b in &attendees[i + 1..] {
+                for (i, a) in new.iter().enumerate() {
+                    for b in new[i + 1..].iter().chain(earlier) {
                         pairs.push(ordered(a, b));
                     }
                 }
+                let attendees: Vec<String> = new.iter().chain(earlier).cloned().collect();
+                let attendees = attendees.as_slice();
                 // Pairs where either blocks the other are left out entirely.
                 let blocked: Vec<(String, String)> = if attendees.is_empty() {
                     Vec::new()
@@ -214,18 +228,6 @@ macro_rules! impl_meeting_ops {
                 for &(a, b) in &met_pairs {
                     self.meet(event, a, b, event_time, now).await?;
                 }
-                for member in attendees {
-                    let co_attendees = pairs.iter().filter(|(a, b)| a == member || b == member).count();
-                    if co_attendees == 0 {
-                        continue;
-                    }
-                    let message = notices::meeting_follow_up(
-                        stored_id(member)?,
-                        event,
-                        u32::try_from(co_attendees).unwrap_or(u32::MAX),
-                    );
-                    self.enqueue(&message, now).await?;
-                }
                 let unconnected: Vec<(&str, &str)> =
                     pairs.iter().copied().filter(|&(a, b)| !is_connected(a, b)).collect();
                 self.suggest_connections(event, &unconnected, attendees, now).await?;
@@ -234,6 +236,30 @@ macro_rules! impl_meeting_ops {
                     met: i64::try_from(met_pairs.len()).unwrap_or(i64::MAX),
                     already_recorded: false,
                 })
+            }
+
+            async fn send_follow_ups(
+                &mut self,
+                event: &npb::EventFacts,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                let counts: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT p.member_id, COUNT(*) FROM meeting_pairs p \
+                     JOIN members m ON m.id = p.member_id AND m.deleted_at IS NULL \
+                     WHERE p.event_id = $1 GROUP BY p.member_id ORDER BY p.member_id",
+                )
+                .bind(&event.event_id)
+                .fetch_all(&mut *self)
+                .await?;
+                for (member, co_attendees) in counts {
+                    let message = notices::meeting_follow_up(
+                        stored_id(&member)?,
+                        event,
+                        u32::try_from(co_attendees).unwrap_or(u32::MAX),
+                    );
+                    self.enqueue(&message, now).await?;
+                }
+                Ok(())
             }
 
             async fn co_attendees(
@@ -437,39 +463,106 @@ impl_meeting_ops!(SqliteConnection);
 impl_meeting_ops!(PgConnection);
 
 impl Store {
-    /// Records the co-attendee pairs of an event once; at a small event (`small` true)
-    /// connected pairs are met at once. `attendees` are distinct live member ids.
+    /// Records `attendees` (distinct ids, `live` the ones of members not deleted), all or
+    /// one chunk of the `total` checked in at an event: each attendee once, paired with the
+    /// attendees before them; at a small event (at most `small_event_max` in all) connected
+    /// pairs are met at once. Once all `total` are in, the follow-ups go out. Chunks of one
+    /// event are recorded one after the other (the event's row is locked), so no pair is
+    /// missed or made twice, whatever their order or repetitions.
     pub async fn record_meetings(
         &self,
         event: &RecordedEvent,
+        total: usize,
         attendees: &[String],
-        small: bool,
+        live: &[String],
+        small_event_max: usize,
         now: DateTime<Utc>,
     ) -> Result<RecordOutcome, sqlx::Error> {
+        let event_id = event.id.to_string();
+        let event_id = event_id.as_str();
+        let lock = format!(
+            "SELECT complete, attendee_count FROM recorded_events WHERE event_id = $1{}",
+            self.db.backend().for_update()
+        );
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let inserted = sqlx::query(
                 "INSERT INTO recorded_events \
-                 (event_id, title, event_time, attendee_count, recorded_at, event_facts) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING",
+                 (event_id, title, event_time, attendee_count, recorded_at, event_facts, complete) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE) ON CONFLICT (event_id) DO NOTHING",
             )
-            .bind(event.id.to_string())
+            .bind(event_id)
             .bind(&event.title)
             .bind(event.time)
-            .bind(i64::try_from(attendees.len()).unwrap_or(i64::MAX))
+            .bind(i64::try_from(total).unwrap_or(i64::MAX))
             .bind(now)
             .bind(event.facts.encode_to_vec())
             .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() == 0 {
-                return Ok(RecordOutcome {
-                    already_recorded: true,
-                    ..RecordOutcome::default()
-                });
-            }
-            let outcome = tx
-                .record_pairs(&event.facts, event.time, attendees, small, now)
+            .await?
+            .rows_affected()
+                > 0;
+            // The size the first chunk gave is the event's.
+            let (complete, total): (bool, i64) = sqlx::query_as(sqlx::AssertSqlSafe(lock.clone()))
+                .bind(event_id)
+                .fetch_one(&mut *tx)
                 .await?;
+            let already = RecordOutcome {
+                already_recorded: true,
+                ..RecordOutcome::default()
+            };
+            if complete {
+                return Ok(already);
+            }
+            let mut added = HashSet::new();
+            if !attendees.is_empty() {
+                let mut qb =
+                    QueryBuilder::new("INSERT INTO recorded_attendees (event_id, member_id) ");
+                qb.push_values(attendees, |mut row, member| {
+                    row.push_bind(event_id).push_bind(member.as_str());
+                });
+                qb.push(" ON CONFLICT (event_id, member_id) DO NOTHING RETURNING member_id");
+                added.extend(
+                    qb.build_query_scalar::<String>()
+                        .fetch_all(&mut *tx)
+                        .await?,
+                );
+            }
+            // A chunk sent again; an event with nobody checked in is recorded by its first call.
+            if added.is_empty() && !inserted {
+                return Ok(already);
+            }
+            let new: Vec<String> = live
+                .iter()
+                .filter(|id| added.contains(*id))
+                .cloned()
+                .collect();
+            let earlier: Vec<String> = sqlx::query_scalar(
+                "SELECT a.member_id FROM recorded_attendees a \
+                 JOIN members m ON m.id = a.member_id AND m.deleted_at IS NULL \
+                 WHERE a.event_id = $1 ORDER BY a.member_id",
+            )
+            .bind(event_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .filter(|id: &String| !added.contains(id))
+            .collect();
+            let small = usize::try_from(total).is_ok_and(|total| total <= small_event_max);
+            let outcome = tx
+                .record_pairs(&event.facts, event.time, &new, &earlier, small, now)
+                .await?;
+            let received: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM recorded_attendees WHERE event_id = $1")
+                    .bind(event_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if received >= total {
+                sqlx::query("UPDATE recorded_events SET complete = TRUE WHERE event_id = $1")
+                    .bind(event_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.send_follow_ups(&event.facts, now).await?;
+            }
             tx.commit().await?;
             Ok(outcome)
         })

@@ -34,6 +34,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "recorded event facts",
             include_str!("../../migrations/sqlite/0003_recorded_event_facts.sql"),
         ),
+        (
+            4,
+            "recorded attendees",
+            include_str!("../../migrations/sqlite/0004_recorded_attendees.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -46,6 +51,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             3,
             "recorded event facts",
             include_str!("../../migrations/postgres/0003_recorded_event_facts.sql"),
+        ),
+        (
+            4,
+            "recorded attendees",
+            include_str!("../../migrations/postgres/0004_recorded_attendees.sql"),
         ),
     ],
 };

@@ -403,13 +403,13 @@ fn internal_calls(client: &MemberInternalClient, a: &str, b: &str) -> Vec<(&'sta
             ),
         ),
         (
-            "AreConnected",
+            "GetRelations",
             call!(
                 client,
-                are_connected,
-                pb::AreConnectedRequest {
+                get_relations,
+                pb::GetRelationsRequest {
                     member_id: a.to_owned(),
-                    other_member_id: b.to_owned(),
+                    other_member_ids: vec![b.to_owned()],
                 }
             ),
         ),

@@ -409,21 +409,21 @@ pub async fn record(
     record_at(stack, event_id, 2, members).await
 }
 
-pub async fn are_connected(
-    stack: &MembersHandle,
-    a: &TestMember,
-    b: &TestMember,
-) -> pb::AreConnectedResponse {
-    stack
+/// Where `a` stands with `b`, as the other services read it (GetRelations).
+pub async fn relation(stack: &MembersHandle, a: &TestMember, b: &TestMember) -> pb::Relation {
+    let mut relations = stack
         .internal()
         .unwrap()
-        .are_connected(pb::AreConnectedRequest {
+        .get_relations(pb::GetRelationsRequest {
             member_id: a.id.clone(),
-            other_member_id: b.id.clone(),
+            other_member_ids: vec![b.id.clone()],
         })
         .await
         .unwrap()
         .into_inner()
+        .relations;
+    assert_eq!(relations.len(), 1, "{relations:?}");
+    relations.remove(0)
 }
 
 /// Whether a call was refused as UNAUTHENTICATED.

@@ -30,14 +30,40 @@ pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
             ),
         ),
         bad(
-            "ask whether connected with a malformed other id",
-            "other_member_id",
+            "ask for relations with a malformed other id",
+            "other_member_ids[1]",
             call!(
                 f.internal,
-                are_connected,
-                pb::AreConnectedRequest {
+                get_relations,
+                pb::GetRelationsRequest {
                     member_id: f.anna.id.clone(),
-                    other_member_id: "not-a-uuid".into(),
+                    other_member_ids: vec![f.anna.id.clone(), "not-a-uuid".into()],
+                }
+            ),
+        ),
+        bad(
+            "ask for relations with a malformed member id",
+            "member_id",
+            call!(
+                f.internal,
+                get_relations,
+                pb::GetRelationsRequest {
+                    member_id: "me".into(),
+                    other_member_ids: vec![f.anna.id.clone()],
+                }
+            ),
+        ),
+        bad(
+            "ask for the relations of 1001 members",
+            "other_member_ids",
+            call!(
+                f.internal,
+                get_relations,
+                pb::GetRelationsRequest {
+                    member_id: f.anna.id.clone(),
+                    other_member_ids: (0..1001)
+                        .map(|_| uuid::Uuid::now_v7().to_string())
+                        .collect(),
                 }
             ),
         ),

@@ -80,7 +80,7 @@ async fn declined_request_leaves_the_pair_unconnected(backend: Backend) {
         outbox_rows(&stack.db, "CONNECTION_ACCEPTED", &anna.id).await,
         0
     );
-    assert!(!are_connected(&stack, &anna, &bruno).await.connected);
+    assert!(!relation(&stack, &anna, &bruno).await.connected);
     stack.stop().await.unwrap();
 }
 
@@ -117,7 +117,7 @@ async fn removed_connection_disappears_for_both_sides(backend: Backend) {
         .await
         .unwrap();
     assert_no_connections(&[&anna, &bruno]).await;
-    assert!(!are_connected(&stack, &anna, &bruno).await.connected);
+    assert!(!relation(&stack, &anna, &bruno).await.connected);
     // They can connect again.
     connect(&anna, &bruno).await.unwrap();
     assert_eq!(
@@ -270,7 +270,7 @@ async fn blocked_member_cannot_see_or_request_the_blocker_until_unblocked(backen
     assert_eq!(relationship(&anna, &bruno).await, pb::Relationship::Blocked);
     // Blocking ends the connection.
     assert_no_connections(&[&anna]).await;
-    let seen = are_connected(&stack, &bruno, &anna).await;
+    let seen = relation(&stack, &bruno, &anna).await;
     assert!(seen.blocked && !seen.connected);
 
     unblock(&anna, &bruno).await;
@@ -283,7 +283,7 @@ async fn blocked_member_cannot_see_or_request_the_blocker_until_unblocked(backen
     );
     let sent = request(&bruno, &anna, "Sorry!").await.unwrap();
     assert_eq!(sent.state, i32::from(pb::ConnectionRequestState::Pending));
-    assert!(!are_connected(&stack, &bruno, &anna).await.blocked);
+    assert!(!relation(&stack, &bruno, &anna).await.blocked);
     stack.stop().await.unwrap();
 }
 

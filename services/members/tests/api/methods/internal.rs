@@ -90,21 +90,89 @@ async fn get_contacts_returns_what_notifications_need(backend: Backend) {
     stack.stop().await.unwrap();
 }
 
-async fn are_connected_reports_connection_and_meeting(backend: Backend) {
-    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
+async fn get_relations_answers_a_page_of_members_in_one_call(backend: Backend) {
+    let (stack, [anna, bruno, chloe, dan, eve]) =
+        stack_of(backend, ["Anna", "Bruno", "Chloe", "Dan", "Eve"]).await;
     connect(&anna, &bruno).await.unwrap();
     connect(&anna, &chloe).await.unwrap();
     record(&stack, &uuid::Uuid::now_v7().to_string(), &[&anna, &bruno]).await;
+    // A block either way counts, and ends the connection it was.
+    connect(&anna, &eve).await.unwrap();
+    block(&eve, &anna).await;
 
-    let ab = are_connected(&stack, &anna, &bruno).await;
-    assert!(ab.connected && ab.met_in_person && !ab.blocked);
-    // Symmetric.
-    let ba = are_connected(&stack, &bruno, &anna).await;
-    assert!(ba.connected && ba.met_in_person);
-    let ac = are_connected(&stack, &anna, &chloe).await;
-    assert!(ac.connected && !ac.met_in_person);
-    let bc = are_connected(&stack, &bruno, &chloe).await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let asked = [
+        &bruno.id, &chloe.id, &dan.id, &eve.id, &unknown, &bruno.id, &anna.id,
+    ];
+    let relations = stack
+        .internal()
+        .unwrap()
+        .get_relations(pb::GetRelationsRequest {
+            member_id: anna.id.clone(),
+            other_member_ids: asked.iter().map(|id| (*id).clone()).collect(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .relations;
+    let got: Vec<(&str, bool, bool, bool)> = relations
+        .iter()
+        .map(|r| {
+            (
+                r.member_id.as_str(),
+                r.connected,
+                r.blocked,
+                r.met_in_person,
+            )
+        })
+        .collect();
+    // Once per distinct id, in the order asked; self and unknown ids are unrelated.
+    assert_eq!(
+        got,
+        [
+            (bruno.id.as_str(), true, false, true),
+            (chloe.id.as_str(), true, false, false),
+            (dan.id.as_str(), false, false, false),
+            (eve.id.as_str(), false, true, false),
+            (unknown.as_str(), false, false, false),
+            (anna.id.as_str(), false, false, false),
+        ]
+    );
+    // The same from the other side.
+    let ba = relation(&stack, &bruno, &anna).await;
+    assert!(ba.connected && ba.met_in_person && !ba.blocked);
+    let ea = relation(&stack, &eve, &anna).await;
+    assert!(ea.blocked && !ea.connected);
+    let bc = relation(&stack, &bruno, &chloe).await;
     assert!(!bc.connected && !bc.met_in_person && !bc.blocked);
+    stack.stop().await.unwrap();
+}
+
+async fn get_relations_answers_its_largest_page(backend: Backend) {
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
+    connect(&anna, &bruno).await.unwrap();
+    let mut others: Vec<String> = (1..1000)
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    others.push(bruno.id.clone());
+    let relations = stack
+        .internal()
+        .unwrap()
+        .get_relations(pb::GetRelationsRequest {
+            member_id: anna.id.clone(),
+            other_member_ids: others,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .relations;
+    assert_eq!(relations.len(), 1000);
+    let connected: Vec<&str> = relations
+        .iter()
+        .filter(|r| r.connected)
+        .map(|r| r.member_id.as_str())
+        .collect();
+    assert_eq!(connected, [bruno.id.as_str()]);
     stack.stop().await.unwrap();
 }
 
@@ -249,7 +317,8 @@ async fn signing_keys_verify_a_real_access_token(backend: Backend) {
 backend_tests!(
     import_contacts_finds_members_and_sends_them_requests,
     get_contacts_returns_what_notifications_need,
-    are_connected_reports_connection_and_meeting,
+    get_relations_answers_a_page_of_members_in_one_call,
+    get_relations_answers_its_largest_page,
     list_connection_ids_filters_by_city_and_pages,
     record_meetings_twice_for_one_event_changes_nothing,
     count_unmet_connections_counts_connections_not_yet_met,

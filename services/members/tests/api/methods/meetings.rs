@@ -73,7 +73,7 @@ async fn at_a_large_event_a_pair_is_met_only_after_both_confirm(backend: Backend
 
     let half = confirm(anna, bruno).await;
     assert!(half.confirmed_by_me && !half.confirmed_by_them && !half.met);
-    assert!(!are_connected(&stack, anna, bruno).await.met_in_person);
+    assert!(!relation(&stack, anna, bruno).await.met_in_person);
     assert!(connections(anna, pb::MetFilter::Met).await.is_empty());
     let bruno_view = meetings(bruno).await[0]
         .co_attendees
@@ -85,7 +85,7 @@ async fn at_a_large_event_a_pair_is_met_only_after_both_confirm(backend: Backend
 
     let both = confirm(bruno, anna).await;
     assert!(both.confirmed_by_me && both.confirmed_by_them && both.met && both.connected);
-    assert!(are_connected(&stack, anna, bruno).await.met_in_person);
+    assert!(relation(&stack, anna, bruno).await.met_in_person);
     assert_eq!(
         connection_ids(&connections(anna, pb::MetFilter::Met).await),
         vec![bruno.id.clone()]
