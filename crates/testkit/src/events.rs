@@ -160,9 +160,20 @@ impl EventsWorld {
         now: DateTime<Utc>,
         settings: rendezvous_events::Settings,
     ) -> anyhow::Result<Self> {
+        Self::start_with_members(backend, now, settings, crate::MembersSettings::default()).await
+    }
+
+    /// As [`Self::start_with`], members running with `members`.
+    pub async fn start_with_members(
+        backend: Backend,
+        now: DateTime<Utc>,
+        settings: rendezvous_events::Settings,
+        members: crate::MembersSettings,
+    ) -> anyhow::Result<Self> {
         let clock = Clock::manual(now);
         let mut start = Start::new(backend);
         start.clock = clock.clone();
+        start.members = members;
         let members = MembersHandle::start_with(start).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let settings = rendezvous_events::Settings {

@@ -67,9 +67,12 @@ impl Start {
     }
 }
 
+/// The service secret every test stack shares, as a binary takes it.
+pub const TEST_SERVICE_SECRET: &str = "rendezvous-test-service-secret-0123456789";
+
 /// The service secret every test stack shares.
 pub fn test_service_secret() -> ServiceSecret {
-    match ServiceSecret::new(b"rendezvous-test-service-secret-0123456789".to_vec()) {
+    match ServiceSecret::new(TEST_SERVICE_SECRET.as_bytes().to_vec()) {
         Ok(secret) => secret,
         Err(_) => unreachable!("the test secret is long enough"),
     }

@@ -68,6 +68,8 @@ pub struct Settings {
     /// Checked-in members sent per RecordMeetings call: members takes at most 1,000 (its
     /// documented maximum), and events send larger events in chunks of this many.
     pub meetings_chunk: usize,
+    /// Deadline of one RecordMeetings chunk (members writes up to half a million pairs).
+    pub record_meetings_deadline: StdDuration,
 }
 
 impl Default for Settings {
@@ -82,6 +84,7 @@ impl Default for Settings {
             public_feed_url: "http://127.0.0.1:50062".to_owned(),
             reminder_offsets: ReminderOffsets::default(),
             meetings_chunk: 1000,
+            record_meetings_deadline: members_client::RECORD_MEETINGS_DEADLINE,
         }
     }
 }
@@ -134,10 +137,10 @@ pub async fn run(
         store: store::Store::new(options.db.clone())
             .with_reminder_offsets(options.settings.reminder_offsets.clone()),
         clock: options.clock.clone(),
-        members: options
-            .members
-            .clone()
-            .map(|channel| MembersClient::new(channel, credentials.clone())),
+        members: options.members.clone().map(|channel| {
+            MembersClient::new(channel, credentials.clone())
+                .with_record_meetings_deadline(options.settings.record_meetings_deadline)
+        }),
         settings: options.settings.clone(),
     };
     let events = Events::new(

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 const DEADLINE: Duration = Duration::from_secs(5);
 /// Deadline of one RecordMeetings chunk: up to half a million pairs written (members' own
 /// request timeout, 30 s by default, bounds it too).
-const RECORD_MEETINGS_DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const RECORD_MEETINGS_DEADLINE: Duration = Duration::from_secs(30);
 /// Connection ids read per page, and at most in all.
 const CONNECTIONS_PAGE: i32 = 1000;
 const MAX_CONNECTIONS: usize = 100_000;
@@ -54,6 +54,7 @@ impl Relations {
 #[derive(Clone)]
 pub struct MembersClient {
     client: MemberInternalServiceClient<PeerChannel>,
+    record_meetings_deadline: Duration,
 }
 
 fn request<T>(message: T) -> Request<T> {
@@ -79,7 +80,14 @@ impl MembersClient {
     pub fn new(channel: Channel, credentials: ServiceCredentials) -> Self {
         Self {
             client: MemberInternalServiceClient::new(with_credentials(channel, credentials)),
+            record_meetings_deadline: RECORD_MEETINGS_DEADLINE,
         }
+    }
+
+    /// With `deadline` for each RecordMeetings chunk instead of the default 30 s.
+    pub fn with_record_meetings_deadline(mut self, deadline: Duration) -> Self {
+        self.record_meetings_deadline = deadline;
+        self
     }
 
     /// Where `member` stands with each of `others` (distinct ids): one GetRelations call per
@@ -169,7 +177,7 @@ impl MembersClient {
             event: Some(crate::notices::event_facts(event)),
             attendee_count: i32::try_from(total).unwrap_or(i32::MAX),
         });
-        request.set_timeout(RECORD_MEETINGS_DEADLINE);
+        request.set_timeout(self.record_meetings_deadline);
         self.client
             .clone()
             .record_meetings(request)

@@ -85,6 +85,7 @@ impl Events {
                 channel,
                 ServiceCredentials::new("events", secret, clock.clone()),
             )
+            .with_record_meetings_deadline(settings.record_meetings_deadline)
         });
         let jobs = Jobs {
             store: Store::new(db).with_reminder_offsets(settings.reminder_offsets.clone()),

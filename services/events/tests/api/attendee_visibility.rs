@@ -8,20 +8,7 @@ use rendezvous_proto::events::v1::EventVisibility as Vis;
 use rendezvous_testkit::{Backend, EventClient, TestMember, backend_tests, code, connect};
 use tonic::Code;
 
-use crate::helpers::{World, attendance_summary, morning, published};
-
-/// Going, with `visibility`.
-async fn going(client: &EventClient, event_id: &str, visibility: pb::RsvpVisibility) {
-    client
-        .clone()
-        .rsvp(pb::RsvpRequest {
-            event_id: event_id.to_owned(),
-            intent: pb::RsvpIntent::Going.into(),
-            visibility: visibility.into(),
-        })
-        .await
-        .unwrap();
-}
+use crate::helpers::{World, attendance_summary, going, morning, published};
 
 /// The attendees `viewer` sees by name.
 async fn seen_by(viewer: &EventClient, event_id: &str) -> Result<BTreeSet<String>, Code> {

@@ -77,6 +77,19 @@ pub async fn try_rsvp(client: &EventClient, id: &str) -> Result<pb::Rsvp, Status
         .map(|r| r.into_inner().rsvp.unwrap())
 }
 
+/// Going to `event_id`, with `visibility`.
+pub async fn going(client: &EventClient, event_id: &str, visibility: pb::RsvpVisibility) {
+    client
+        .clone()
+        .rsvp(pb::RsvpRequest {
+            event_id: event_id.to_owned(),
+            intent: pb::RsvpIntent::Going.into(),
+            visibility: visibility.into(),
+        })
+        .await
+        .unwrap();
+}
+
 pub async fn rsvp(client: &EventClient, id: &str) -> pb::Rsvp {
     try_rsvp(client, id).await.unwrap()
 }

@@ -13,6 +13,7 @@ mod chapters;
 mod erasure;
 mod events;
 mod helpers;
+mod members_calls;
 mod notices;
 mod reminders;
 mod rsvp_admission;
