@@ -94,7 +94,9 @@ pub fn reachable(addr: SocketAddr) -> SocketAddr {
 
 /// A channel from one service of the stack to another (see `rendezvous_common::peers`).
 fn channel(addr: SocketAddr) -> anyhow::Result<tonic::transport::Channel> {
-    Ok(rendezvous_common::peers::channel(&format!("http://{addr}"))?)
+    Ok(rendezvous_common::peers::channel(&format!(
+        "http://{addr}"
+    ))?)
 }
 
 /// What the services share: the token signing key and the service secret.

@@ -5,32 +5,17 @@ use std::collections::BTreeSet;
 
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::events::v1::EventVisibility as Vis;
-use rendezvous_testkit::{Backend, EventClient, TestMember, backend_tests, code, connect};
+use rendezvous_testkit::{Backend, EventClient, backend_tests, code, connect};
 use tonic::Code;
 
-use crate::helpers::{World, attendance_summary, going, morning, published};
+use crate::helpers::{
+    World, attendance_summary, attendee_ids, going, ids, list_attendees, morning, published,
+};
 
 /// The attendees `viewer` sees by name.
 async fn seen_by(viewer: &EventClient, event_id: &str) -> Result<BTreeSet<String>, Code> {
-    let response = viewer
-        .clone()
-        .list_attendees(pb::ListAttendeesRequest {
-            event_id: event_id.to_owned(),
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .map_err(|status| status.code())?;
-    Ok(response
-        .into_inner()
-        .attendees
-        .into_iter()
-        .map(|a| a.member_id)
-        .collect())
-}
-
-fn ids(members: &[&TestMember]) -> BTreeSet<String> {
-    members.iter().map(|m| m.id.clone()).collect()
+    let listed = list_attendees(viewer, event_id).await;
+    listed.map(|listed| attendee_ids(&listed))
 }
 
 async fn each_rsvp_visibility_shows_to_the_viewers_it_names(backend: Backend) {

@@ -2,6 +2,8 @@
 //! test makes; the members + events world, `call!`, `code` and the outbox readers are the
 //! testkit's.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
@@ -88,6 +90,37 @@ pub async fn going(client: &EventClient, event_id: &str, visibility: pb::RsvpVis
         })
         .await
         .unwrap();
+}
+
+/// The first page (up to 100) of the attendees of `event_id` that `viewer` may list.
+pub async fn list_attendees(
+    viewer: &EventClient,
+    event_id: &str,
+) -> Result<pb::ListAttendeesResponse, tonic::Code> {
+    let response = viewer
+        .clone()
+        .list_attendees(pb::ListAttendeesRequest {
+            event_id: event_id.to_owned(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .map_err(|status| status.code())?;
+    Ok(response.into_inner())
+}
+
+/// The member ids a ListAttendees page shows.
+pub fn attendee_ids(listed: &pb::ListAttendeesResponse) -> BTreeSet<String> {
+    listed
+        .attendees
+        .iter()
+        .map(|a| a.member_id.clone())
+        .collect()
+}
+
+/// The ids of `members`.
+pub fn ids(members: &[&TestMember]) -> BTreeSet<String> {
+    members.iter().map(|m| m.id.clone()).collect()
 }
 
 pub async fn rsvp(client: &EventClient, id: &str) -> pb::Rsvp {

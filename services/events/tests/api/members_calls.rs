@@ -13,40 +13,16 @@ use rendezvous_proto::events::v1::EventVisibility as Vis;
 use rendezvous_proto::events::v1::event_service_client::EventServiceClient;
 use rendezvous_proto::members::v1 as mpb;
 use rendezvous_testkit::{
-    Backend, Bearer, EventClient, HungPeer, MembersHandle, MembersSettings, Start,
-    TEST_SERVICE_SECRET, TestDb, TestMember, backend_tests, connect, eventually, outbox_notices,
-    record_meetings_request, test_service_secret, wait_serving,
+    Backend, Bearer, HungPeer, MembersHandle, MembersSettings, Start, TEST_SERVICE_SECRET, TestDb,
+    TestMember, backend_tests, connect, eventually, outbox_notices, record_meetings_request,
+    test_service_secret, wait_serving,
 };
 use tonic::Code;
 
 use crate::helpers::{
-    World, attendance_summary, check_in_member, get_event, going, morning, offering, published,
-    rsvp,
+    World, attendance_summary, attendee_ids, check_in_member, get_event, going, ids,
+    list_attendees, morning, offering, published, rsvp,
 };
-
-/// The attendees `viewer` sees by name, and whether members could be asked about them.
-async fn attendees_seen_by(viewer: &EventClient, event_id: &str) -> (BTreeSet<String>, bool) {
-    let response = viewer
-        .clone()
-        .list_attendees(pb::ListAttendeesRequest {
-            event_id: event_id.to_owned(),
-            page_size: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let seen = response
-        .attendees
-        .into_iter()
-        .map(|a| a.member_id)
-        .collect();
-    (seen, response.connections_unavailable)
-}
-
-fn ids(members: &[&TestMember]) -> BTreeSet<String> {
-    members.iter().map(|m| m.id.clone()).collect()
-}
 
 async fn with_members_down_the_summary_keeps_its_counts_and_says_what_is_missing(backend: Backend) {
     use pb::RsvpVisibility::{Connections, Public};
@@ -72,7 +48,8 @@ async fn with_members_down_the_summary_keeps_its_counts_and_says_what_is_missing
     assert_eq!((up.confirmed_count, up.waitlisted_count), (3, 1));
     assert_eq!(up.unmet_connections_going_count, 2);
     assert!(!up.unmet_connections_unavailable);
-    let (seen, unavailable) = attendees_seen_by(&as_anna, &event.id).await;
+    let listed = list_attendees(&as_anna, &event.id).await.unwrap();
+    let (seen, unavailable) = (attendee_ids(&listed), listed.connections_unavailable);
     assert!(seen.is_superset(&ids(&[&anna, &bruno, &chloe])), "{seen:?}");
     assert!(!unavailable);
 
@@ -90,7 +67,8 @@ async fn with_members_down_the_summary_keeps_its_counts_and_says_what_is_missing
     assert!(down.unmet_connections_unavailable);
     // Bruno shows his RSVP to his connections only: without members to say Anna is one,
     // he is hidden; public RSVPs still show.
-    let (seen, unavailable) = attendees_seen_by(&as_anna, &event.id).await;
+    let listed = list_attendees(&as_anna, &event.id).await.unwrap();
+    let (seen, unavailable) = (attendee_ids(&listed), listed.connections_unavailable);
     assert!(seen.is_superset(&ids(&[&anna, &chloe])), "{seen:?}");
     assert!(!seen.contains(&bruno.id), "{seen:?}");
     assert!(unavailable);
@@ -200,16 +178,19 @@ async fn events_asks_members_once_per_page_of_members_in_the_callers_trace(backe
 }
 
 async fn a_hung_members_service_costs_the_jobs_one_deadline_per_round(backend: Backend) {
+    // Half an hour before two coffees Camille comes to: check-in is open.
     let start = morning(2030, 3, 10);
-    let world = World::start(backend, start - Duration::days(1))
+    let world = World::start(backend, start - Duration::minutes(30))
         .await
         .unwrap();
     let (host, as_host) = world.member("Hana").await.unwrap();
     let (came, as_came) = world.member("Camille").await.unwrap();
-    let first = published(&as_host, start, 10, Vis::Public).await;
-    let second = published(&as_host, start, 10, Vis::Public).await;
-    rsvp(&as_came, &first.id).await;
-    rsvp(&as_came, &second.id).await;
+    let mut ended = Vec::new();
+    for _ in 0..2 {
+        let event = published(&as_host, start, 10, Vis::Public).await;
+        rsvp(&as_came, &event.id).await;
+        ended.push(event);
+    }
     // An offer that expires while members hangs.
     let offered = offering(&as_host, start + Duration::days(3), 1).await;
     let (_, as_x) = world.member("Xavier").await.unwrap();
@@ -222,16 +203,12 @@ async fn a_hung_members_service_costs_the_jobs_one_deadline_per_round(backend: B
         })
         .await
         .unwrap();
-    world
-        .clock
-        .advance(Duration::days(1) + Duration::minutes(10));
-    let as_host = world.client(&host).await.unwrap();
-    check_in_member(&as_host, &first.id, &came.id)
-        .await
-        .unwrap();
-    check_in_member(&as_host, &second.id, &came.id)
-        .await
-        .unwrap();
+    for event in &ended {
+        check_in_member(&as_host, &event.id, &came.id)
+            .await
+            .unwrap();
+    }
+    // A day later: both over for longer than their grace period, the offer expired.
     world.clock.advance(Duration::days(1));
 
     // The same database, members hung: every call to it waits for its deadline.
@@ -261,8 +238,10 @@ async fn a_hung_members_service_costs_the_jobs_one_deadline_per_round(backend: B
     );
     assert_eq!(jobs.sweep_once(now).await.unwrap(), 1, "the offer expired");
     let as_host = world.client(&host).await.unwrap();
-    let done = get_event(&as_host, &first.id).await;
-    assert_eq!(done.state(), pb::EventState::Completed);
+    for event in &ended {
+        let done = get_event(&as_host, &event.id).await;
+        assert_eq!(done.state(), pb::EventState::Completed);
+    }
     assert!(
         outbox_notices(&world.members.db, "MEETING_FOLLOW_UP", &came.id)
             .await
@@ -279,21 +258,9 @@ async fn a_hung_members_service_costs_the_jobs_one_deadline_per_round(backend: B
     // Camille was alone at both: no co-attendee, and so no follow-up, but both are recorded:
     // members answers a second recording of either as already recorded.
     assert!(meetings.unwrap().into_inner().meetings.is_empty());
-    for event in [&first, &second] {
-        let again = world
-            .members
-            .internal()
-            .unwrap()
-            .record_meetings(record_meetings_request(
-                &event.id,
-                &event.title,
-                start,
-                std::slice::from_ref(&came.id),
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(again.already_recorded, "{}", event.id);
+    for event in &ended {
+        let again = record_chunk(&world, event, std::slice::from_ref(&came.id), 1).await;
+        assert!(again.unwrap().already_recorded, "{}", event.id);
     }
     world.stop().await.unwrap();
 }
@@ -354,6 +321,27 @@ async fn recorded_event(
     (world, event, attendees)
 }
 
+/// Members' RecordMeetings of `attendees`, a chunk of the `total` checked in at `event`, as
+/// events sends it.
+async fn record_chunk(
+    world: &World,
+    event: &pb::Event,
+    attendees: &[String],
+    total: i32,
+) -> Result<mpb::RecordMeetingsResponse, tonic::Status> {
+    let start = event.start_time.as_ref().unwrap();
+    let start = rendezvous_common::time::from_timestamp("start_time", start).unwrap();
+    let mut request = record_meetings_request(&event.id, &event.title, start, attendees);
+    request.attendee_count = total;
+    let response = world
+        .members
+        .internal()
+        .unwrap()
+        .record_meetings(request)
+        .await?;
+    Ok(response.into_inner())
+}
+
 /// `member`'s "who you met" follow-up of `event_id`: co-attendees and those met.
 async fn meeting_of(world: &World, member: &TestMember, event_id: &str) -> (usize, Vec<String>) {
     let token = world.members.login(member).await.unwrap().access_token;
@@ -383,15 +371,7 @@ async fn an_event_just_over_members_limit_records_its_meetings_in_chunks(backend
     };
     // The limit is real: all six in one call are refused.
     let all: Vec<String> = attendees.iter().map(|m| m.id.clone()).collect();
-    let mut at_once = record_meetings_request(&event.id, &event.title, morning(2030, 3, 10), &all);
-    at_once.attendee_count = 6;
-    let refused = world
-        .members
-        .internal()
-        .unwrap()
-        .record_meetings(at_once)
-        .await
-        .unwrap_err();
+    let refused = record_chunk(&world, &event, &all, 6).await.unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
 
     // Every attendee has the five others, whichever chunk they came in.
@@ -416,17 +396,7 @@ async fn an_event_just_over_members_limit_records_its_meetings_in_chunks(backend
         assert_eq!(follow_ups.len(), 1, "{}", member.id);
     }
     // Sending a chunk again changes nothing.
-    let mut again =
-        record_meetings_request(&event.id, &event.title, morning(2030, 3, 10), &all[5..]);
-    again.attendee_count = 6;
-    let again = world
-        .members
-        .internal()
-        .unwrap()
-        .record_meetings(again)
-        .await
-        .unwrap()
-        .into_inner();
+    let again = record_chunk(&world, &event, &all[5..], 6).await.unwrap();
     assert!(again.already_recorded);
     assert_eq!(meeting_of(&world, last, &event.id).await.0, 5);
     world.stop().await.unwrap();
