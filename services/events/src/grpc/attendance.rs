@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::pagination::next_page_token;
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{Events, id_field, id_or_me, member_caller, optional_member};
@@ -24,6 +25,9 @@ use crate::error::{Error, Result};
 use crate::members_client::Relations;
 use crate::notices;
 use crate::store::CompleteOutcome;
+
+/// How long CompleteEvent waits for the meetings to be recorded before it answers.
+const COMPLETE_WAITS_FOR_MEETINGS: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Events {
     pub(super) async fn list_attendees(
@@ -308,8 +312,20 @@ impl Events {
             no_show,
             ..
         } = self.0.store.complete(event.id, now).await?;
-        // Members down: the auto-complete task retries.
-        self.0.jobs.record_meetings(event.id, now).await;
+        // The meetings go to members now; the host waits a few seconds for them at most
+        // (members slow, down or hung), the recording goes on, and the jobs retry what
+        // members did not take.
+        let jobs = self.0.jobs.clone();
+        let recording = tokio::spawn(
+            async move { jobs.record_meetings(event.id, now).await }
+                .instrument(tracing::Span::current()),
+        );
+        if tokio::time::timeout(COMPLETE_WAITS_FOR_MEETINGS, recording)
+            .await
+            .is_err()
+        {
+            tracing::info!(event = %event.id, "meetings still being recorded; answering the host");
+        }
         let event = self
             .0
             .store
