@@ -77,18 +77,34 @@ impl Service<http::Request<Body>> for PeerChannel {
                 channel.ready().await?;
                 channel.call(request).await
             };
+            // The connection's own grpc-timeout layer may see the same deadline pass first;
+            // tonic calls that CANCELLED, and a caller must see DEADLINE_EXCEEDED either way.
             match tokio::time::timeout(deadline, call).await {
+                Ok(Err(error)) if timed_out(&error) => Ok(deadline_exceeded(&path, deadline)),
                 Ok(response) => response,
-                Err(_) => {
-                    tracing::warn!(%path, ?deadline, "peer did not answer within the deadline");
-                    let status = tonic::Status::deadline_exceeded(format!(
-                        "the peer did not answer within {deadline:?}"
-                    ));
-                    Ok(status.into_http())
-                }
+                Err(_) => Ok(deadline_exceeded(&path, deadline)),
             }
         })
     }
+}
+
+/// The answer to a call whose deadline passed.
+fn deadline_exceeded(path: &str, deadline: Duration) -> http::Response<Body> {
+    tracing::warn!(%path, ?deadline, "peer did not answer within the deadline");
+    tonic::Status::deadline_exceeded(format!("the peer did not answer within {deadline:?}"))
+        .into_http()
+}
+
+/// Whether `error` is (or was caused by) tonic's grpc-timeout expiring.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// Writes what every request to a peer carries into its `headers`: the service credential
