@@ -460,7 +460,9 @@ async fn events_started_before_members_serves_once_members_listens(backend: Back
         .env("RENDEZVOUS_FEED_ADDR", "127.0.0.1:0")
         .env("RENDEZVOUS_DATABASE_URL", &database.url)
         .env("RENDEZVOUS_MEMBERS_URL", &members_url)
+        // The in-process members signs with the testkit's published secret: development only.
         .env("RENDEZVOUS_SERVICE_SECRET", TEST_SERVICE_SECRET)
+        .env("RENDEZVOUS_DEVELOPMENT", "1")
         .env("RENDEZVOUS_LOG", "warn")
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
