@@ -57,6 +57,29 @@ pub struct TelemetryArgs {
     pub log_filter: String,
 }
 
+/// Where the service serves its Prometheus metrics.
+#[derive(clap::Args, Clone, Debug)]
+pub struct MetricsArgs {
+    /// Address of the plain-HTTP listener of `/metrics` (Prometheus text format), e.g.
+    /// `0.0.0.0:9090`; no metrics are served when unset.
+    #[arg(long, env = "RENDEZVOUS_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+}
+
+impl MetricsArgs {
+    /// Binds the metrics listener, when an address is set.
+    pub async fn bind(&self) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+        use anyhow::Context as _;
+        match self.metrics_addr {
+            None => Ok(None),
+            Some(addr) => tokio::net::TcpListener::bind(addr)
+                .await
+                .map(Some)
+                .with_context(|| format!("binding the metrics listener to {addr}")),
+        }
+    }
+}
+
 /// Server limits.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServerArgs {

@@ -2,7 +2,7 @@
 //! handed to [`serve`], which happens after its migrations; NOT_SERVING as shutdown begins),
 //! reflection v1 and v1alpha, graceful shutdown that drains in-flight RPCs, and the
 //! [`RpcLayer`] that gives each RPC a span (continuing the caller's trace), a caller, a
-//! deadline and a place in the concurrency budget.
+//! deadline and a place in the concurrency budget, and counts it in the service's metrics.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -75,6 +75,8 @@ pub struct RpcLayer {
     permits: Arc<Semaphore>,
     timeout: Duration,
     shutdown_grace: Duration,
+    /// Where each answered RPC is counted, when the service keeps metrics.
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl RpcLayer {
@@ -84,7 +86,15 @@ impl RpcLayer {
             permits: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
             timeout: settings.request_timeout,
             shutdown_grace: settings.shutdown_grace,
+            metrics: None,
         }
+    }
+
+    /// Counts every answered RPC (method, code, latency) in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 }
 
@@ -199,7 +209,8 @@ where
                     }
                 };
                 let span = tracing::Span::current();
-                span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
+                let elapsed = started.elapsed();
+                span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
                 if let Ok(response) = &response {
                     let code = response
                         .headers()
@@ -207,7 +218,11 @@ where
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.parse::<i32>().ok())
                         .unwrap_or(0);
-                    span.record("code", tracing::field::debug(tonic::Code::from(code)));
+                    let code = tonic::Code::from(code);
+                    span.record("code", tracing::field::debug(code));
+                    if let Some(metrics) = &layer.metrics {
+                        metrics.observe_rpc(&path, code, elapsed);
+                    }
                 }
                 tracing::info!("rpc finished");
                 response

@@ -34,6 +34,8 @@ pub struct EventsHandle {
     /// The service's handlers, for tests that drive the clock-driven work directly
     /// (`sweep_once`, `complete_due`).
     pub events: rendezvous_events::Events,
+    /// Where its Prometheus metrics are served (`/metrics`).
+    pub metrics_addr: SocketAddr,
     running: Running,
     _test_db: TestDb,
 }
@@ -71,6 +73,8 @@ impl EventsHandle {
         let addr = listener.local_addr()?;
         let feed_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let feed_addr = feed_listener.local_addr()?;
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let metrics_addr = metrics_listener.local_addr()?;
         let options = rendezvous_events::Options {
             db: db.clone(),
             clock: members.clock.clone(),
@@ -85,6 +89,7 @@ impl EventsHandle {
             members: Some(members.channel.clone()),
             notifications,
             feed_listener: Some(feed_listener),
+            metrics_listener: Some(metrics_listener),
         };
         let running = Running::spawn(&db, |shutdown| {
             rendezvous_events::run(options, listener, shutdown)
@@ -104,6 +109,7 @@ impl EventsHandle {
             db,
             feed_addr,
             events,
+            metrics_addr,
             running,
             _test_db: test_db,
         })

@@ -24,6 +24,7 @@ pub mod contacts;
 pub mod facts;
 pub mod http;
 mod hung;
+pub mod metrics;
 pub mod outbox;
 pub mod pages;
 pub mod process;

@@ -40,6 +40,8 @@ pub struct MembersHandle {
     pub signing_key: SigningKeyPair,
     pub service_secret: ServiceSecret,
     pub db: Db,
+    /// Where its Prometheus metrics are served (`/metrics`).
+    pub metrics_addr: SocketAddr,
     running: Running,
     pub(crate) _test_db: TestDb,
 }
@@ -100,6 +102,8 @@ impl MembersHandle {
         let signing_key = SigningKeyPair::generate();
         let service_secret = test_service_secret();
         let addr = listener.local_addr()?;
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let metrics_addr = metrics_listener.local_addr()?;
         let options = rendezvous_members::Options {
             db: db.clone(),
             clock: start.clock.clone(),
@@ -110,6 +114,7 @@ impl MembersHandle {
             server: start.server,
             notifications,
             events: start.events,
+            metrics_listener: Some(metrics_listener),
         };
         let running = Running::spawn(&db, |shutdown| {
             rendezvous_members::run(options, listener, shutdown)
@@ -123,6 +128,7 @@ impl MembersHandle {
             signing_key,
             service_secret,
             db,
+            metrics_addr,
             running,
             _test_db: test_db,
         })

@@ -69,6 +69,8 @@ pub struct NotificationsHandle {
     pub http_addr: SocketAddr,
     pub channel: Channel,
     pub db: Db,
+    /// Where its Prometheus metrics are served (`/metrics`).
+    pub metrics_addr: SocketAddr,
     running: Running,
     email_dir: tempfile::TempDir,
     _test_db: TestDb,
@@ -190,6 +192,8 @@ impl Stack {
         };
         let http_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let http_addr = http_listener.local_addr()?;
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let metrics_addr = metrics_listener.local_addr()?;
         let mut worker = WorkerSettings::new(
             "Rendezvous <noreply@rendezvous.test>".parse()?,
             format!("http://{http_addr}"),
@@ -212,6 +216,7 @@ impl Stack {
                 rendezvous_notifications::unsubscribe::DEFAULT_LIFETIME,
             ),
             http_listener: Some(http_listener),
+            metrics_listener: Some(metrics_listener),
         };
         let running = Running::spawn(&db, |shutdown| {
             rendezvous_notifications::run(options, listener, shutdown)
@@ -227,6 +232,7 @@ impl Stack {
             http_addr,
             channel,
             db,
+            metrics_addr,
             email_dir,
             running,
             _test_db: test_db,

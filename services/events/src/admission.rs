@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use prometheus::{Histogram, HistogramOpts};
 use rendezvous_common::clock::Clock;
+use rendezvous_common::metrics::Metrics;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -40,16 +42,40 @@ pub struct Admission {
     max_batch: usize,
     idle: Duration,
     queues: Mutex<HashMap<Uuid, mpsc::Sender<Job>>>,
+    /// RSVPs per admitted batch, when the service keeps metrics.
+    batch_sizes: Option<Histogram>,
+}
+
+/// The histogram of RSVPs per admission batch, registered in `metrics`.
+pub fn batch_sizes(metrics: &Metrics) -> Result<Histogram, prometheus::Error> {
+    metrics.register(Histogram::with_opts(
+        HistogramOpts::new(
+            "rendezvous_rsvp_admission_batch_size",
+            "RSVPs to one event admitted together in one transaction.",
+        )
+        .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+    )?)
 }
 
 impl Admission {
     pub fn new(store: Store, clock: Clock, max_batch: usize) -> Arc<Self> {
+        Self::counted(store, clock, max_batch, None)
+    }
+
+    /// Like [`Admission::new`], counting the size of every batch in `batch_sizes`.
+    pub fn counted(
+        store: Store,
+        clock: Clock,
+        max_batch: usize,
+        batch_sizes: Option<Histogram>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
             clock,
             max_batch: max_batch.max(1),
             idle: Duration::from_secs(2),
             queues: Mutex::new(HashMap::new()),
+            batch_sizes,
         })
     }
 
@@ -133,6 +159,9 @@ impl Admission {
 
     async fn admit_batch(&self, event_id: Uuid, batch: Vec<Job>) {
         let requests: Vec<AdmitRequest> = batch.iter().map(|j| j.request.clone()).collect();
+        if let Some(sizes) = &self.batch_sizes {
+            sizes.observe(requests.len() as f64);
+        }
         let now = self.clock.now_micros();
         match self.store.admit(event_id, &requests, now).await {
             Ok(outcomes) => {

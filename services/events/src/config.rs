@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, SigningKeysArgs, TelemetryArgs};
+use rendezvous_common::config::{
+    AuthArgs, MetricsArgs, Secret, ServerArgs, SigningKeysArgs, TelemetryArgs,
+};
 
 use crate::domain::reminder::ReminderOffsets;
 
@@ -70,4 +72,6 @@ pub struct Config {
     pub server: ServerArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }

@@ -27,6 +27,7 @@ use chrono::Duration;
 use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
+use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::relay::{self, NotificationsSink, RelaySettings};
 use rendezvous_common::revocations::{self, RevokedMembers};
@@ -107,6 +108,8 @@ pub struct Options {
     pub notifications: Option<tonic::transport::Channel>,
     /// Where the calendar feeds are served over HTTP; none serves no feeds.
     pub feed_listener: Option<TcpListener>,
+    /// Where the Prometheus metrics are served over HTTP; none serves none.
+    pub metrics_listener: Option<TcpListener>,
 }
 
 /// Migrates the database, then serves `ChapterService`, `EventService` and the calendar feeds
@@ -117,6 +120,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     options.db.migrate(&store::MIGRATIONS).await?;
+    let metrics = Metrics::new()?;
+    metrics.watch_outbox("events", &options.db, &options.clock);
+    metrics.watch_pool("events", &options.db);
     let verifier = TokenVerifier::new(
         &options.token_keys,
         &options.service_secret,
@@ -147,6 +153,7 @@ pub async fn run(
         jobs.clone(),
         PageTokens::new(&options.page_token_key),
         verifier.revocations().clone(),
+        Some(admission::batch_sizes(&metrics)?),
     );
     let mut tasks = tokio::task::JoinSet::new();
     // Erasures handled by another replica reach this one's list within seconds.
@@ -176,6 +183,7 @@ pub async fn run(
             }
         });
     }
+    metrics::spawn_serve(&mut tasks, options.metrics_listener, &metrics, &shutdown);
     let limit = options.server.max_message_bytes;
     let mut routes = RoutesBuilder::default();
     routes
@@ -202,7 +210,7 @@ pub async fn run(
             event_service_server::SERVICE_NAME,
             event_internal_service_server::SERVICE_NAME,
         ],
-        RpcLayer::new(verifier, &options.server),
+        RpcLayer::new(verifier, &options.server).with_metrics(metrics),
         shutdown.clone(),
     )
     .await;

@@ -57,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", config.feed_addr))?,
         ),
+        metrics_listener: config.metrics.bind().await?,
     };
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use chrono::Duration;
 use rendezvous_common::auth::SigningKeyPair;
-use rendezvous_common::config::{AuthArgs, Secret, ServerArgs, TelemetryArgs};
+use rendezvous_common::config::{AuthArgs, MetricsArgs, Secret, ServerArgs, TelemetryArgs};
 
 /// Tunables of the members service.
 #[derive(Clone, Debug)]
@@ -96,6 +96,8 @@ pub struct Config {
     pub server: ServerArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 impl Config {

@@ -17,6 +17,7 @@ use rendezvous_common::auth::{
 };
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
+use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::relay::{self, Both, ErasureSink, NotificationsSink, RelaySettings};
 use rendezvous_common::revocations::{self, RevokedMembers};
@@ -33,7 +34,7 @@ pub use config::Settings;
 pub use grpc::Members;
 
 /// Everything the service needs, already loaded.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Options {
     pub db: Db,
     pub clock: Clock,
@@ -48,6 +49,8 @@ pub struct Options {
     pub notifications: Option<tonic::transport::Channel>,
     /// The events service: when set, the relay tells it of deleted members.
     pub events: Option<tonic::transport::Channel>,
+    /// Where the Prometheus metrics are served over HTTP; none serves none.
+    pub metrics_listener: Option<TcpListener>,
 }
 
 /// Migrates the database, then serves until `shutdown` is cancelled.
@@ -57,6 +60,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     options.db.migrate(&store::MIGRATIONS).await?;
+    let metrics = service_metrics(&options.db, &options.clock)?;
     let issuer = TokenIssuer::new(
         options.signing_key.clone(),
         options.settings.access_token_lifetime,
@@ -121,6 +125,8 @@ pub async fn run(
             shutdown.clone(),
         ))
     });
+    let mut tasks = tokio::task::JoinSet::new();
+    metrics::spawn_serve(&mut tasks, options.metrics_listener, &metrics, &shutdown);
     let limit = options.server.max_message_bytes;
     let mut routes = RoutesBuilder::default();
     routes
@@ -141,14 +147,23 @@ pub async fn run(
             member_service_server::SERVICE_NAME,
             member_internal_service_server::SERVICE_NAME,
         ],
-        RpcLayer::new(verifier, &options.server),
+        RpcLayer::new(verifier, &options.server).with_metrics(metrics),
         shutdown.clone(),
     )
     .await;
     shutdown.cancel();
     let _ = revocations.await;
+    while tasks.join_next().await.is_some() {}
     if let Some(relay) = relay {
         let _ = relay.await;
     }
     served
+}
+
+/// The service's metrics: its RPCs, its outbox and its database pool.
+fn service_metrics(db: &Db, clock: &Clock) -> anyhow::Result<Metrics> {
+    let metrics = Metrics::new()?;
+    metrics.watch_outbox("members", db, clock);
+    metrics.watch_pool("members", db);
+    Ok(metrics)
 }

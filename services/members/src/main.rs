@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
         server: config.server.settings(),
         notifications: lazy_channel(config.notifications_url.as_deref(), "--notifications-url")?,
         events: lazy_channel(config.events_url.as_deref(), "--events-url")?,
+        metrics_listener: config.metrics.bind().await?,
     };
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await

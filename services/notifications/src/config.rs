@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use rendezvous_common::config::{
-    AuthArgs, Secret, ServerArgs, SigningKeysArgs, TelemetryArgs, check_configured_secret,
+    AuthArgs, MetricsArgs, Secret, ServerArgs, SigningKeysArgs, TelemetryArgs,
+    check_configured_secret,
 };
 
 use crate::unsubscribe::{self, UnsubscribeTokens};
@@ -83,6 +84,8 @@ pub struct Config {
     pub server: ServerArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 impl Config {

@@ -30,6 +30,7 @@ mod mail_reader;
 use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
+use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
@@ -66,6 +67,8 @@ pub struct Options {
     pub unsubscribe: unsubscribe::UnsubscribeTokens,
     /// Where the HTTP endpoints (one-click unsubscribe) are served; none serves none.
     pub http_listener: Option<TcpListener>,
+    /// Where the Prometheus metrics are served over HTTP; none serves none.
+    pub metrics_listener: Option<TcpListener>,
 }
 
 /// Migrates the database, starts the delivery worker (and on PostgreSQL the stream listener),
@@ -76,6 +79,8 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     options.db.migrate(&store::MIGRATIONS).await?;
+    let metrics = Metrics::new()?;
+    metrics.watch_pool("notifications", &options.db);
     let verifier = TokenVerifier::new(
         &options.token_keys,
         &options.service_secret,
@@ -146,8 +151,10 @@ pub async fn run(
         publisher,
         unsubscribe: options.unsubscribe,
         settings: options.worker,
+        deliveries: worker::Deliveries::register(&metrics)?,
     };
     tasks.spawn(worker.run(shutdown.clone()));
+    metrics::spawn_serve(&mut tasks, options.metrics_listener, &metrics, &shutdown);
 
     let limit = options.server.max_message_bytes;
     let mut routes = RoutesBuilder::default();
@@ -169,7 +176,7 @@ pub async fn run(
             notification_service_server::SERVICE_NAME,
             notification_internal_service_server::SERVICE_NAME,
         ],
-        RpcLayer::new(verifier, &options.server),
+        RpcLayer::new(verifier, &options.server).with_metrics(metrics),
         shutdown.clone(),
     )
     .await;

@@ -6,7 +6,9 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use prometheus::{IntCounterVec, Opts};
 use rendezvous_common::clock::Clock;
+use rendezvous_common::metrics::Metrics;
 use rendezvous_proto::notifications::v1::Channel;
 use tokio_util::sync::CancellationToken;
 
@@ -61,6 +63,36 @@ pub struct Worker {
     /// Signs the one-click unsubscribe link of each email.
     pub unsubscribe: UnsubscribeTokens,
     pub settings: WorkerSettings,
+    pub deliveries: Deliveries,
+}
+
+/// Deliveries handled by the worker, by channel and outcome (the state each attempt left the
+/// delivery in, `shown` for an in-app item shown late).
+#[derive(Clone, Debug)]
+pub struct Deliveries(IntCounterVec);
+
+impl Deliveries {
+    /// The counter, registered in `metrics`.
+    pub fn register(metrics: &Metrics) -> Result<Self, prometheus::Error> {
+        metrics
+            .register(IntCounterVec::new(
+                Opts::new(
+                    "rendezvous_notification_deliveries_total",
+                    "Delivery attempts handled by the worker, by channel and outcome.",
+                ),
+                &["channel", "outcome"],
+            )?)
+            .map(Self)
+    }
+
+    fn count(&self, channel: Channel, outcome: &str) {
+        let channel = match channel {
+            Channel::InApp => "in_app",
+            Channel::Email => "email",
+            Channel::Unspecified => "unspecified",
+        };
+        self.0.with_label_values(&[channel, outcome]).inc();
+    }
 }
 
 impl Worker {
@@ -106,12 +138,12 @@ impl Worker {
         let now = self.now();
         if due.cancelled {
             return self
-                .store
-                .record_attempt(due.id, DeliveryState::Cancelled, false, None, now, now)
+                .record(due, DeliveryState::Cancelled, false, None, now, now)
                 .await;
         }
         if due.channel == Channel::InApp {
             let item = self.store.show_in_app(due, now).await?;
+            self.deliveries.count(due.channel, "shown");
             self.publisher.published(vec![item]);
             return Ok(());
         }
@@ -129,9 +161,8 @@ impl Worker {
         };
         let Some(contact) = contact.filter(|c| !c.deleted && !c.email.is_empty()) else {
             return self
-                .store
-                .record_attempt(
-                    due.id,
+                .record(
+                    due,
                     DeliveryState::Suppressed,
                     false,
                     Some("recipient has no email address"),
@@ -155,8 +186,7 @@ impl Worker {
             if let Some(until) = hours.quiet_until(now, tz) {
                 tracing::debug!(delivery = %due.id, %until, "held back by quiet hours");
                 return self
-                    .store
-                    .record_attempt(due.id, DeliveryState::Pending, false, None, until, now)
+                    .record(due, DeliveryState::Pending, false, None, until, now)
                     .await;
             }
         }
@@ -199,8 +229,7 @@ impl Worker {
         match self.mailer.send(message).await {
             Ok(()) => {
                 tracing::info!(delivery = %due.id, kind = domain::kind_name(due.kind), "email sent");
-                self.store
-                    .record_attempt(due.id, DeliveryState::Sent, true, None, now, now)
+                self.record(due, DeliveryState::Sent, true, None, now, now)
                     .await
             }
             Err(error) => self.retry(due, &error.message, error.permanent).await,
@@ -220,8 +249,7 @@ impl Worker {
         if permanent || attempts >= self.settings.max_attempts {
             tracing::warn!(delivery = %due.id, attempts, %error, "delivery is dead");
             return self
-                .store
-                .record_attempt(due.id, DeliveryState::Dead, true, Some(error), now, now)
+                .record(due, DeliveryState::Dead, true, Some(error), now, now)
                 .await;
         }
         let wait = domain::backoff(
@@ -230,15 +258,31 @@ impl Worker {
             self.settings.max_backoff,
         );
         tracing::info!(delivery = %due.id, attempts, %error, retry_in_ms = wait.num_milliseconds(), "delivery failed; will retry");
+        self.record(
+            due,
+            DeliveryState::Failed,
+            true,
+            Some(error),
+            now + wait,
+            now,
+        )
+        .await
+    }
+
+    /// Records the outcome of an attempt and counts it.
+    async fn record(
+        &self,
+        due: &DueDelivery,
+        state: DeliveryState,
+        attempted: bool,
+        error: Option<&str>,
+        next_attempt_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
         self.store
-            .record_attempt(
-                due.id,
-                DeliveryState::Failed,
-                true,
-                Some(error),
-                now + wait,
-                now,
-            )
-            .await
+            .record_attempt(due.id, state, attempted, error, next_attempt_at, now)
+            .await?;
+        self.deliveries.count(due.channel, state.as_str());
+        Ok(())
     }
 }

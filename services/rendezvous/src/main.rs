@@ -81,6 +81,11 @@ pub struct UpArgs {
         default_value_t = 50063
     )]
     notifications_http_port: u16,
+    /// First of three consecutive ports of the services' Prometheus metrics (`/metrics` over
+    /// plain HTTP): members on it, events on the next, notifications on the one after
+    /// (50071 is the documented choice); no metrics are served when unset.
+    #[arg(long, env = "RENDEZVOUS_METRICS_PORT")]
+    metrics_port: Option<u16>,
     /// SMTP server for email (`smtp://host:1025`, `smtp+starttls://user:pass@host:587`, …);
     /// without it emails are written as `.eml` files to `<data-dir>/emails`.
     #[arg(long, env = "RENDEZVOUS_SMTP_URL")]
@@ -176,6 +181,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
          \n  feeds          http://{shown}:{fp}/calendar/<token>.ics (CreateCalendarFeed)\n\
          \n  notifications  {shown}:{np}   rendezvous.notifications.v1.NotificationService\n\
          \n  unsubscribe    http://{shown}:{nhp}/unsubscribe?token=<token> (links in emails)\n\
+         {metrics}\
          \n  emails         {dir}/emails (.eml files){smtp}\n\
          \ntry it:\n\
          \n  buf curl --protocol grpc --http2-prior-knowledge \\\n    --data '{{\"email\":\"anna@example.com\",\"password\":\"correct horse battery\",\"display_name\":\"Anna\",\"city\":\"Paris\",\"locale\":\"fr\",\"time_zone\":\"Europe/Paris\"}}' \\\n    http://{shown}:{mp}/rendezvous.members.v1.MemberService/Register\n\
@@ -187,6 +193,14 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         fp = args.feed_port,
         np = args.notifications_port,
         nhp = args.notifications_http_port,
+        metrics = match args.metrics_port {
+            Some(port) => format!(
+                "\n  metrics        http://{shown}:{port}/metrics (members; events {}, notifications {})\n",
+                u32::from(port) + 1,
+                u32::from(port) + 2,
+            ),
+            None => String::new(),
+        },
         smtp = if args.smtp_url.is_some() {
             " — unused: SMTP is configured"
         } else {

@@ -26,6 +26,9 @@ pub struct Listeners {
     pub notifications: TcpListener,
     pub feed: TcpListener,
     pub notifications_http: TcpListener,
+    /// The services' metrics listeners (members, events, notifications); none for a private
+    /// stack.
+    pub metrics: Option<[TcpListener; 3]>,
 }
 
 impl Listeners {
@@ -43,6 +46,10 @@ impl Listeners {
                 "the notifications HTTP endpoints",
             )
             .await?,
+            metrics: match args.metrics_port {
+                Some(first) => Some(metrics_listeners(host, first).await?),
+                None => None,
+            },
         })
     }
 
@@ -55,6 +62,7 @@ impl Listeners {
             notifications: bind(host, 0, "the notifications service").await?,
             feed: bind(host, 0, "the calendar feeds").await?,
             notifications_http: bind(host, 0, "the notifications HTTP endpoints").await?,
+            metrics: None,
         })
     }
 
@@ -74,6 +82,21 @@ pub struct Addrs {
     pub members: SocketAddr,
     pub events: SocketAddr,
     pub notifications: SocketAddr,
+}
+
+/// The metrics listeners of members, events and notifications on `first` and the two ports
+/// after it.
+async fn metrics_listeners(host: IpAddr, first: u16) -> anyhow::Result<[TcpListener; 3]> {
+    let port = |offset: u16| {
+        first
+            .checked_add(offset)
+            .context("--metrics-port leaves no room for three consecutive ports")
+    };
+    Ok([
+        bind(host, first, "the members metrics").await?,
+        bind(host, port(1)?, "the events metrics").await?,
+        bind(host, port(2)?, "the notifications metrics").await?,
+    ])
 }
 
 async fn bind(host: IpAddr, port: u16, what: &str) -> anyhow::Result<TcpListener> {
@@ -122,6 +145,12 @@ pub async fn spawn(
     let service_secret = ServiceSecret::new(secret.expose())?;
     let token_keys = vec![keys.signing_key.verifying_key()];
     let mut services = JoinSet::new();
+    let [members_metrics, events_metrics, notifications_metrics] = match listeners.metrics {
+        Some([members, events, notifications]) => {
+            [Some(members), Some(events), Some(notifications)]
+        }
+        None => [None, None, None],
+    };
 
     let members = rendezvous_members::Options {
         db: sqlite(data_dir, "members").await?,
@@ -133,6 +162,7 @@ pub async fn spawn(
         server: args.server.settings(),
         notifications: Some(channel(addrs.notifications)?),
         events: Some(channel(addrs.events)?),
+        metrics_listener: members_metrics,
     };
     services.spawn(rendezvous_members::run(
         members,
@@ -155,6 +185,7 @@ pub async fn spawn(
         members: Some(channel(addrs.members)?),
         notifications: Some(channel(addrs.notifications)?),
         feed_listener: Some(listeners.feed),
+        metrics_listener: events_metrics,
     };
     services.spawn(rendezvous_events::run(
         events,
@@ -187,6 +218,7 @@ pub async fn spawn(
             rendezvous_notifications::unsubscribe::DEFAULT_LIFETIME,
         ),
         http_listener: Some(listeners.notifications_http),
+        metrics_listener: notifications_metrics,
     };
     services.spawn(rendezvous_notifications::run(
         notifications,

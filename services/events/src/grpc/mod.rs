@@ -57,8 +57,14 @@ pub(crate) struct State {
 pub struct Events(pub(crate) Arc<State>);
 
 impl Events {
-    pub(crate) fn new(jobs: Jobs, page_tokens: PageTokens, revoked: RevokedMembers) -> Self {
-        let admission = Admission::new(jobs.store.clone(), jobs.clock.clone(), 64);
+    /// `batch_sizes`, when given, counts the size of every admission batch.
+    pub(crate) fn new(
+        jobs: Jobs,
+        page_tokens: PageTokens,
+        revoked: RevokedMembers,
+        batch_sizes: Option<prometheus::Histogram>,
+    ) -> Self {
+        let admission = Admission::counted(jobs.store.clone(), jobs.clock.clone(), 64, batch_sizes);
         Self(Arc::new(State {
             store: jobs.store.clone(),
             clock: jobs.clock.clone(),
@@ -97,6 +103,7 @@ impl Events {
             jobs,
             PageTokens::new(&page_token_key),
             RevokedMembers::new(),
+            None,
         )
     }
 

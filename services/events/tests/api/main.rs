@@ -14,6 +14,7 @@ mod erasure;
 mod events;
 mod helpers;
 mod members_calls;
+mod metrics;
 mod notices;
 mod reminders;
 mod rsvp_admission;

@@ -23,6 +23,17 @@ use crate::helpers::{
 };
 use crate::mail::Email;
 
+/// Email deliveries the worker of `stack` counted with `outcome`, scraped from its metrics.
+async fn emails_counted(stack: &Stack, outcome: &str) -> f64 {
+    rendezvous_testkit::metrics::scrape(stack.notifications.metrics_addr)
+        .await
+        .unwrap()
+        .count(
+            "rendezvous_notification_deliveries_total",
+            &[("channel", "email"), ("outcome", outcome)],
+        )
+}
+
 /// Starts the SMTP server, or returns `None` (the test then skips) when no Python is set up.
 async fn smtp_server(dir: &std::path::Path, port: Option<u16>, reject: bool) -> Option<SmtpServer> {
     let server = SmtpServer::start(dir, port, reject).await.unwrap();
@@ -379,6 +390,10 @@ async fn email_to_a_server_that_is_down_is_retried_and_sent_once_it_is_back(back
         Some(zoe.email.as_str())
     );
     assert_eq!(server.messages().len(), 2);
+    // Both emails were sent once, after the failed attempts the log shows.
+    assert_eq!(emails_counted(&stack, "sent").await, 2.0);
+    assert!(emails_counted(&stack, "failed").await >= f64::from(failed.attempts));
+    assert_eq!(emails_counted(&stack, "dead").await, 0.0);
     stack.stop().await.unwrap();
 }
 
@@ -415,6 +430,10 @@ async fn email_refused_by_the_server_is_dead_at_once_with_the_error_kept(backend
     // The in-app notification is unaffected.
     let (in_app, _) = channels_of(&inbox, &notification.id).await;
     assert_eq!(in_app.status(), pb::DeliveryStatus::Sent);
+    // Refused for good: dead without a failed attempt before.
+    assert!(emails_counted(&stack, "dead").await >= 1.0);
+    assert_eq!(emails_counted(&stack, "failed").await, 0.0);
+    assert_eq!(emails_counted(&stack, "sent").await, 0.0);
     stack.stop().await.unwrap();
 }
 
@@ -425,6 +444,10 @@ async fn email_failing_every_attempt_is_dead_after_the_maximum_attempts(backend:
     let (_, _, dead) = invite_zoe_until_dead(&stack).await;
     assert_eq!(dead.attempts, 3, "{dead:?}");
     assert!(dead.last_error.starts_with("smtp:"), "{}", dead.last_error);
+    // Two failed attempts, then the dead one; nothing sent.
+    assert!(emails_counted(&stack, "failed").await >= 2.0);
+    assert!(emails_counted(&stack, "dead").await >= 1.0);
+    assert_eq!(emails_counted(&stack, "sent").await, 0.0);
     stack.stop().await.unwrap();
 }
 
