@@ -1,7 +1,7 @@
 //! The transactional outbox: a change that someone must hear about writes an outbox row in the
-//! same transaction as the change. A relay (the notifications issue) delivers the rows over
-//! gRPC with retries, and the receiver deduplicates on the row's key, so a message is never
-//! lost when the receiver is down and never doubled when the relay retries.
+//! same transaction as the change. A relay ([`crate::relay`]) delivers the rows over gRPC with
+//! retries, and the receiver deduplicates on the row's key, so a message is never lost when the
+//! receiver is down and never doubled when the relay retries.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -48,6 +48,38 @@ CREATE TABLE outbox (
     last_error TEXT
 );
 CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE delivered_at IS NULL;
+";
+
+/// The second outbox migration (dead letters, leases, pruning), identical on both backends but
+/// for the timestamp type.
+///
+/// - `leased_until`: set while a relay holds the row (claimed, not yet marked), so that a
+///   back-off reset never touches a row in flight;
+/// - `refusals`: how often the receiver refused the row (a permanent error, see
+///   [`crate::relay::SinkError`]); at `max_refusals` the row is dead;
+/// - `dead_at`: when the row was dead-lettered; dead rows are never claimed again until an
+///   operator requeues them (`rendezvous outbox requeue`).
+///
+/// The due index leaves dead rows out; two more indexes let the pruning job find delivered and
+/// dead rows by age without a table scan.
+pub const SQLITE_DEAD_LETTERS_DDL: &str = "
+ALTER TABLE outbox ADD COLUMN leased_until TEXT;
+ALTER TABLE outbox ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN dead_at TEXT;
+DROP INDEX outbox_pending;
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL AND dead_at IS NULL;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
+";
+
+pub const POSTGRES_DEAD_LETTERS_DDL: &str = "
+ALTER TABLE outbox ADD COLUMN leased_until TIMESTAMPTZ;
+ALTER TABLE outbox ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN dead_at TIMESTAMPTZ;
+DROP INDEX outbox_pending;
+CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL AND dead_at IS NULL;
+CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
 ";
 
 /// A message to deliver after the transaction commits.

@@ -1,8 +1,10 @@
 //! The outbox relay against real databases: every test runs on a fresh SQLite file, and on a
 //! fresh PostgreSQL database when `RENDEZVOUS_TEST_POSTGRES_URL` is set (with
 //! `RENDEZVOUS_REQUIRE_POSTGRES=1`, a PostgreSQL test that cannot run fails instead of
-//! skipping). Rows go to a recording sink; the gRPC sink is tested with the notifications
-//! service.
+//! skipping). Rows go to a recording sink, which here stands for the receiver so that each
+//! row's attempts, refusals and times can be followed exactly; the gRPC sinks with the real
+//! receiver are tested with the notifications service (a refused row in a batch, the back-off
+//! reset after an outage).
 
 #![allow(
     clippy::unwrap_used,
@@ -19,11 +21,13 @@ use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::{BeginWrite as _, Db, Migrations};
 use rendezvous_common::outbox::{
-    OutboxMessage, OutboxWriter as _, POSTGRES_DDL, SQLITE_DDL, TOPIC_NOTIFY,
+    OutboxMessage, OutboxWriter as _, POSTGRES_DDL, POSTGRES_DEAD_LETTERS_DDL, SQLITE_DDL,
+    SQLITE_DEAD_LETTERS_DDL, TOPIC_NOTIFY,
 };
 use rendezvous_common::relay::{
-    OutboxRow, OutboxSink, RelaySettings, UNKNOWN_TOPIC, backoff_ceiling, pending_count,
-    relay_once, run,
+    OutboxRow, OutboxSink, Pruned, RelaySettings, SinkError, UNKNOWN_TOPIC, backoff_ceiling,
+    dead_letter_by_id, dead_letter_count, dead_letters, pending_count, probe_once, prune_once,
+    relay_once, requeue_dead_letters, run,
 };
 use rendezvous_common::with_db;
 use rendezvous_testkit::{Backend, backend_tests};
@@ -32,8 +36,14 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[(1, "outbox", SQLITE_DDL)],
-    postgres: &[(1, "outbox", POSTGRES_DDL)],
+    sqlite: &[
+        (1, "outbox", SQLITE_DDL),
+        (2, "outbox dead letters", SQLITE_DEAD_LETTERS_DDL),
+    ],
+    postgres: &[
+        (1, "outbox", POSTGRES_DDL),
+        (2, "outbox dead letters", POSTGRES_DEAD_LETTERS_DDL),
+    ],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -60,7 +70,9 @@ impl TestDb {
 // A recording sink
 // ---------------------------------------------------------------------------------------------
 
-/// Records every batch it is handed; can fail its first calls, be slow, or hang.
+/// Records every batch it is handed; can fail its first calls, be slow, or hang. Like
+/// notifications' Deliver, it refuses a whole call (INVALID_ARGUMENT) when one of its rows is
+/// marked `"refuse": true`, until told to accept them.
 #[derive(Clone, Default)]
 struct TestSink(Arc<SinkState>);
 
@@ -74,6 +86,8 @@ struct SinkState {
     delay: Duration,
     hang: bool,
     called: Notify,
+    /// Rows marked `"refuse"` are taken (the receiver was fixed).
+    accept_refused: std::sync::atomic::AtomicBool,
 }
 
 impl TestSink {
@@ -99,6 +113,19 @@ impl TestSink {
             hang: true,
             ..SinkState::default()
         }))
+    }
+
+    /// From now on the receiver is down (every call fails) until `recover`.
+    fn go_down(&self) {
+        self.0.failures_left.store(usize::MAX, Ordering::SeqCst);
+    }
+
+    fn recover(&self) {
+        self.0.failures_left.store(0, Ordering::SeqCst);
+    }
+
+    fn accept_refused(&self) {
+        self.0.accept_refused.store(true, Ordering::SeqCst);
     }
 
     fn calls(&self) -> Vec<Vec<OutboxRow>> {
@@ -130,7 +157,7 @@ impl OutboxSink for TestSink {
         }
     }
 
-    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), String> {
+    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), SinkError> {
         self.0.calls.lock().unwrap().push(rows.to_vec());
         self.0.called.notify_one();
         if self.0.hang {
@@ -145,7 +172,14 @@ impl OutboxSink for TestSink {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
         if failed {
-            return Err("receiver unavailable".to_owned());
+            return Err(SinkError::unavailable("receiver unavailable"));
+        }
+        let refused = rows.iter().find(|row| row.payload.get("refuse").is_some());
+        if let Some(row) = refused
+            && !self.0.accept_refused.load(Ordering::SeqCst)
+        {
+            let status = tonic::Status::invalid_argument(format!("{} is refused", row.dedupe_key));
+            return Err(SinkError::from_status("deliver", &status));
         }
         self.0.delivered.lock().unwrap().push(rows.to_vec());
         Ok(())
@@ -207,25 +241,33 @@ async fn enqueue_many(db: &Db, prefix: &str, count: usize, at: DateTime<Utc>) ->
 
 #[derive(Debug)]
 struct RowState {
+    id: String,
     attempts: i64,
+    refusals: i64,
     last_error: Option<String>,
     next_attempt_at: DateTime<Utc>,
+    leased_until: Option<DateTime<Utc>>,
     delivered_at: Option<DateTime<Utc>>,
+    dead_at: Option<DateTime<Utc>>,
     payload: String,
 }
 
 async fn row_state(db: &Db, dedupe_key: &str) -> RowState {
     type Row = (
+        String,
+        i64,
         i64,
         Option<String>,
         DateTime<Utc>,
         Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
         String,
     );
-    let (attempts, last_error, next_attempt_at, delivered_at, payload) = with_db!(db, |pool| {
+    let row = with_db!(db, |pool| {
         sqlx::query_as::<_, Row>(
-            "SELECT attempts, last_error, next_attempt_at, delivered_at, payload FROM outbox \
-             WHERE dedupe_key = $1",
+            "SELECT id, attempts, refusals, last_error, next_attempt_at, leased_until, \
+             delivered_at, dead_at, payload FROM outbox WHERE dedupe_key = $1",
         )
         .bind(dedupe_key)
         .fetch_one(pool)
@@ -233,12 +275,35 @@ async fn row_state(db: &Db, dedupe_key: &str) -> RowState {
         .unwrap_or_else(|e| panic!("row {dedupe_key}: {e}"))
     });
     RowState {
-        attempts,
-        last_error,
-        next_attempt_at,
-        delivered_at,
-        payload,
+        id: row.0,
+        attempts: row.1,
+        refusals: row.2,
+        last_error: row.3,
+        next_attempt_at: row.4,
+        leased_until: row.5,
+        delivered_at: row.6,
+        dead_at: row.7,
+        payload: row.8,
     }
+}
+
+/// How many rows of the outbox are left (pending, delivered or dead).
+async fn rows_left(db: &Db) -> i64 {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    })
+}
+
+/// A notification the test sink refuses (until told to accept it).
+fn refused(key: &str) -> OutboxMessage {
+    let mut message = notify(key);
+    if let Some(payload) = message.payload.as_object_mut() {
+        payload.insert("refuse".to_owned(), serde_json::Value::Bool(true));
+    }
+    message
 }
 
 fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -261,6 +326,10 @@ backend_tests!(
     a_claimed_but_unmarked_row_is_due_again_after_the_claim_timeout,
     concurrent_relays_never_deliver_a_row_twice_within_a_lease,
     run_drains_the_outbox_and_stops_on_shutdown,
+    refused_rows_are_split_out_of_their_batch_and_dead_lettered_with_their_reason,
+    an_unavailable_receiver_is_retried_without_limit,
+    a_probe_ends_the_backoff_of_its_topic_as_soon_as_the_receiver_answers,
+    delivered_rows_and_dead_letters_are_pruned_after_their_retention_in_bounded_batches,
 );
 
 async fn rows_are_delivered_once_and_marked(backend: Backend) {
@@ -447,31 +516,58 @@ async fn unknown_topics_and_undeliverable_payloads_are_kept_not_dropped(backend:
         "bad rows do not hold back the others"
     );
 
+    // A topic no sink here handles waits at the maximum back-off, never counted as refused.
     let max_wait = TimeDelta::from_std(settings.max_backoff).unwrap();
+    let foreign = row_state(db, "foreign").await;
+    assert_eq!((foreign.attempts, foreign.refusals), (1, 0));
+    assert_eq!(foreign.last_error.as_deref(), Some(UNKNOWN_TOPIC));
+    assert_eq!(foreign.next_attempt_at, now + max_wait);
+    // Rows the relay cannot read are refused: retried with back-off, like any refusal.
+    let first_wait = TimeDelta::from_std(backoff_ceiling(&settings, 0)).unwrap();
     for (key, error) in [
-        ("foreign", UNKNOWN_TOPIC),
         ("poisoned", "poisoned payload"),
         ("garbled", "payload is not valid json"),
     ] {
         let state = row_state(db, key).await;
-        assert_eq!(state.attempts, 1, "{key}");
-        assert_eq!(state.delivered_at, None, "{key}");
+        assert_eq!((state.attempts, state.refusals), (1, 1), "{key}");
+        assert_eq!((state.delivered_at, state.dead_at), (None, None), "{key}");
         let last_error = state.last_error.unwrap_or_default();
         assert!(last_error.starts_with(error), "{key}: {last_error:?}");
-        assert_eq!(state.next_attempt_at, now + max_wait, "{key}");
+        assert!(state.next_attempt_at > now, "{key}");
+        assert!(state.next_attempt_at <= now + first_wait, "{key}");
     }
     assert_eq!(pending_count(db).await.unwrap(), 3);
 
-    // They are retried at the maximum back-off, and fail again.
-    clock.advance(max_wait - TimeDelta::microseconds(1));
+    // Refused `max_refusals` times, they are dead letters: kept with their error, never
+    // claimed again. The foreign row waits on for a relay that knows its topic.
+    for _ in 1..settings.max_refusals {
+        clock.advance(max_wait);
+        assert_eq!(once(db, &sink, &settings, &clock).await, 0);
+    }
+    let max_refusals = i64::from(settings.max_refusals);
+    for key in ["poisoned", "garbled"] {
+        let state = row_state(db, key).await;
+        assert_eq!(state.refusals, max_refusals, "{key}");
+        assert_eq!(state.dead_at, Some(micros(clock.now())), "{key}");
+        assert_eq!(state.delivered_at, None, "{key}");
+        assert_ne!(
+            state.payload, "{}",
+            "{key}: a dead letter keeps what it said"
+        );
+    }
+    let foreign = row_state(db, "foreign").await;
+    assert_eq!((foreign.refusals, foreign.dead_at), (0, None));
+    assert_eq!(dead_letter_count(db).await.unwrap(), 2);
+    assert_eq!(pending_count(db).await.unwrap(), 1);
+    clock.advance(max_wait * 10);
     assert_eq!(once(db, &sink, &settings, &clock).await, 0);
-    assert_eq!(row_state(db, "foreign").await.attempts, 1);
-    clock.advance(TimeDelta::microseconds(1));
-    assert_eq!(once(db, &sink, &settings, &clock).await, 0);
-    assert_eq!(row_state(db, "foreign").await.attempts, 2);
-    assert_eq!(row_state(db, "poisoned").await.attempts, 2);
+    assert_eq!(
+        row_state(db, "poisoned").await.attempts,
+        max_refusals,
+        "a dead letter is not claimed again"
+    );
     assert_eq!(sink.calls().len(), 1, "the sink never saw a bad row");
-    assert_eq!(pending_count(db).await.unwrap(), 3);
+    assert_eq!(rows_left(db).await, 5, "nothing is dropped");
 }
 
 async fn a_claimed_but_unmarked_row_is_due_again_after_the_claim_timeout(backend: Backend) {
@@ -666,4 +762,306 @@ async fn postgres_claim_skips_rows_locked_by_another_relay() {
     other.rollback().await.unwrap();
     assert_eq!(once(db, &sink, &settings, &clock).await, 2);
     assert_eq!(pending_count(db).await.unwrap(), 0);
+}
+
+async fn refused_rows_are_split_out_of_their_batch_and_dead_lettered_with_their_reason(
+    backend: Backend,
+) {
+    let test = TestDb::new(backend).await;
+    let db = &test.db;
+    let clock = manual_clock();
+    let settings = RelaySettings {
+        max_refusals: 3,
+        ..settings()
+    };
+    let sink = TestSink::new();
+    // Nine rows in one transaction, two of which the receiver refuses.
+    let messages: Vec<OutboxMessage> = (0..9)
+        .map(|i| {
+            let key = format!("batch:{i}");
+            if i == 2 || i == 6 {
+                refused(&key)
+            } else {
+                notify(&key)
+            }
+        })
+        .collect();
+    enqueue(db, &messages, clock.now()).await;
+    let now = micros(clock.now());
+
+    assert_eq!(once(db, &sink, &settings, &clock).await, 7);
+    let calls = sink.calls();
+    assert_eq!(calls[0].len(), 9, "the whole batch is tried first");
+    // Each refused row costs at most two calls per halving (four halvings of nine rows).
+    assert!(
+        calls.len() <= 1 + 2 * 2 * 4,
+        "halving takes a few calls: {}",
+        calls.len()
+    );
+    let mut delivered = sink.delivered_keys();
+    delivered.sort();
+    let good: Vec<String> = [0, 1, 3, 4, 5, 7, 8]
+        .iter()
+        .map(|i| format!("batch:{i}"))
+        .collect();
+    assert_eq!(delivered, good, "the rest of the batch is delivered, once");
+    for key in ["batch:2", "batch:6"] {
+        let state = row_state(db, key).await;
+        assert_eq!((state.attempts, state.refusals), (1, 1), "{key}");
+        assert_eq!((state.delivered_at, state.dead_at), (None, None), "{key}");
+        let error = state.last_error.unwrap_or_default();
+        assert!(
+            error.contains("InvalidArgument") && error.contains(&format!("{key} is refused")),
+            "{key}: {error}"
+        );
+        let first_wait = TimeDelta::from_std(backoff_ceiling(&settings, 0)).unwrap();
+        assert!(state.next_attempt_at > now && state.next_attempt_at <= now + first_wait);
+    }
+    assert_eq!(pending_count(db).await.unwrap(), 2);
+
+    // Retried after their back-off, refused again; dead at the third refusal.
+    let max_wait = TimeDelta::from_std(settings.max_backoff).unwrap();
+    for refusal in 2..=3 {
+        clock.advance(max_wait);
+        assert_eq!(once(db, &sink, &settings, &clock).await, 0);
+        assert_eq!(row_state(db, "batch:2").await.refusals, refusal);
+    }
+    for key in ["batch:2", "batch:6"] {
+        assert_eq!(row_state(db, key).await.dead_at, Some(micros(clock.now())));
+    }
+    assert_eq!(dead_letter_count(db).await.unwrap(), 2);
+    assert_eq!(pending_count(db).await.unwrap(), 0);
+    let calls = sink.calls().len();
+    clock.advance(TimeDelta::hours(1));
+    assert_eq!(once(db, &sink, &settings, &clock).await, 0);
+    assert_eq!(sink.calls().len(), calls, "dead letters are not claimed");
+
+    // Operators list them, a page at a time, with their reason.
+    let first = dead_letters(db, None, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let second = dead_letters(db, Some(&first[0].id), 10).await.unwrap();
+    assert_eq!(second.len(), 1);
+    for (letter, key) in [(&first[0], "batch:2"), (&second[0], "batch:6")] {
+        assert_eq!(letter.dedupe_key, key);
+        assert_eq!(letter.topic, TOPIC_NOTIFY);
+        assert_eq!((letter.attempts, letter.refusals), (3, 3));
+        assert_eq!(letter.dead_at, micros(clock.now()) - TimeDelta::hours(1));
+        assert!(
+            letter.payload.contains("\"refuse\":true"),
+            "{}",
+            letter.payload
+        );
+        let error = letter.last_error.clone().unwrap_or_default();
+        assert!(error.contains(&format!("{key} is refused")), "{error}");
+        assert_eq!(
+            dead_letter_by_id(db, &letter.id).await.unwrap().as_ref(),
+            Some(letter)
+        );
+    }
+    let delivered_id = row_state(db, "batch:0").await.id;
+    assert_eq!(dead_letter_by_id(db, &delivered_id).await.unwrap(), None);
+
+    // The receiver is fixed: one is requeued by id, then the rest; each delivered once.
+    sink.accept_refused();
+    let at = micros(clock.now());
+    let one = [first[0].id.clone()];
+    assert_eq!(requeue_dead_letters(db, Some(&one), at).await.unwrap(), 1);
+    assert_eq!(requeue_dead_letters(db, Some(&one), at).await.unwrap(), 0);
+    assert_eq!(dead_letter_count(db).await.unwrap(), 1);
+    assert_eq!(pending_count(db).await.unwrap(), 1);
+    assert_eq!(once(db, &sink, &settings, &clock).await, 1);
+    assert_eq!(requeue_dead_letters(db, None, at).await.unwrap(), 1);
+    assert_eq!(once(db, &sink, &settings, &clock).await, 1);
+    for key in ["batch:2", "batch:6"] {
+        let state = row_state(db, key).await;
+        assert_eq!(state.delivered_at, Some(at), "{key}");
+        assert_eq!(
+            (state.attempts, state.refusals, state.dead_at),
+            (4, 0, None)
+        );
+    }
+    assert_eq!(dead_letter_count(db).await.unwrap(), 0);
+    assert_eq!(pending_count(db).await.unwrap(), 0);
+}
+
+async fn an_unavailable_receiver_is_retried_without_limit(backend: Backend) {
+    let test = TestDb::new(backend).await;
+    let db = &test.db;
+    let clock = manual_clock();
+    let settings = RelaySettings {
+        max_refusals: 1,
+        ..settings()
+    };
+    let sink = TestSink::new();
+    sink.go_down();
+    enqueue(db, &[notify("patient")], clock.now()).await;
+    let max_wait = TimeDelta::from_std(settings.max_backoff).unwrap();
+    for attempt in 1..=12 {
+        assert_eq!(once(db, &sink, &settings, &clock).await, 0);
+        let state = row_state(db, "patient").await;
+        assert_eq!((state.attempts, state.refusals), (attempt, 0));
+        assert_eq!(state.dead_at, None, "an unavailable receiver is no refusal");
+        clock.advance(max_wait);
+    }
+    assert_eq!(dead_letter_count(db).await.unwrap(), 0);
+    sink.recover();
+    assert_eq!(once(db, &sink, &settings, &clock).await, 1);
+    assert_eq!(sink.delivered_keys(), ["patient"]);
+}
+
+async fn a_probe_ends_the_backoff_of_its_topic_as_soon_as_the_receiver_answers(backend: Backend) {
+    let test = TestDb::new(backend).await;
+    let db = &test.db;
+    let clock = manual_clock();
+    let settings = settings();
+    let sink = TestSink::new();
+    // A row the receiver refused once waits on its own back-off, whatever happens to the others.
+    enqueue(db, &[refused("refused")], clock.now()).await;
+    assert_eq!(once(db, &sink, &settings, &clock).await, 0);
+    assert_eq!(row_state(db, "refused").await.refusals, 1);
+
+    // The receiver goes down; five rows fail again and again, their back-off growing.
+    sink.go_down();
+    let keys = enqueue_many(db, "outage", 5, clock.now()).await;
+    let foreign = OutboxMessage {
+        topic: "audit.record",
+        dedupe_key: "foreign".to_owned(),
+        payload: serde_json::json!({}),
+    };
+    enqueue(db, &[foreign], clock.now()).await;
+    for _ in 0..6 {
+        assert!(once(db, &sink, &settings, &clock).await == 0);
+        let mut latest = micros(clock.now());
+        for key in &keys {
+            latest = latest.max(row_state(db, key).await.next_attempt_at);
+        }
+        clock.advance(latest - micros(clock.now()));
+    }
+    assert_eq!(once(db, &sink, &settings, &clock).await, 0);
+    let now = micros(clock.now());
+    let mut waits = Vec::new();
+    for key in &keys {
+        let state = row_state(db, key).await;
+        assert_eq!((state.attempts, state.refusals), (7, 0), "{key}");
+        assert_eq!(state.leased_until, None, "{key}");
+        waits.push(state.next_attempt_at);
+    }
+    assert!(
+        waits.iter().all(|at| *at > now),
+        "every row waits: {waits:?} at {now}"
+    );
+
+    let refused_at = row_state(db, "refused").await.next_attempt_at;
+
+    // While the receiver is down a probe tries one row, the one waiting longest.
+    let calls = sink.calls().len();
+    let earliest = *waits.iter().min().unwrap();
+    assert_eq!(probe_once(db, &sink, &settings, &clock).await.unwrap(), 0);
+    let probed = sink.calls();
+    assert_eq!(probed.len(), calls + 1);
+    assert_eq!(probed[calls].len(), 1);
+    let probed_key = probed[calls][0].dedupe_key.clone();
+    let probed_state = row_state(db, &probed_key).await;
+    assert_eq!(probed_state.attempts, 8, "a probe is an attempt");
+    assert!(
+        keys.contains(&probed_key),
+        "probed {probed_key}, not a refused or foreign row"
+    );
+    for (key, at) in keys.iter().zip(&waits) {
+        if *key != probed_key {
+            assert_eq!(row_state(db, key).await.next_attempt_at, *at, "{key}");
+        } else {
+            assert_eq!(*at, earliest, "the probe takes the row waiting longest");
+        }
+    }
+
+    // The receiver is back: the next probe goes through, and every other row of its topic
+    // is due at once, long before its back-off would have ended.
+    sink.recover();
+    assert_eq!(probe_once(db, &sink, &settings, &clock).await.unwrap(), 1);
+    let now = micros(clock.now());
+    let mut left = 0;
+    for key in &keys {
+        let state = row_state(db, key).await;
+        if state.delivered_at.is_none() {
+            left += 1;
+            assert_eq!(state.next_attempt_at, now, "{key}: the back-off is reset");
+        }
+    }
+    assert_eq!(left, 4);
+    assert_eq!(once(db, &sink, &settings, &clock).await, 4);
+    let mut delivered = sink.delivered_keys();
+    delivered.sort();
+    assert_eq!(delivered, keys);
+    // The refused row and the foreign one keep their waits.
+    assert_eq!(row_state(db, "refused").await.next_attempt_at, refused_at);
+    assert!(row_state(db, "foreign").await.next_attempt_at > now);
+    assert_eq!(probe_once(db, &sink, &settings, &clock).await.unwrap(), 0);
+    assert_eq!(pending_count(db).await.unwrap(), 2);
+}
+
+async fn delivered_rows_and_dead_letters_are_pruned_after_their_retention_in_bounded_batches(
+    backend: Backend,
+) {
+    let test = TestDb::new(backend).await;
+    let db = &test.db;
+    let clock = manual_clock();
+    let settings = RelaySettings {
+        max_refusals: 1,
+        prune_batch: 10,
+        ..settings()
+    };
+    let (retention, dead_retention) = (
+        TimeDelta::from_std(settings.retention).unwrap(),
+        TimeDelta::from_std(settings.dead_letter_retention).unwrap(),
+    );
+    assert_eq!((retention.num_days(), dead_retention.num_days()), (7, 30));
+    let sink = TestSink::new();
+    let start = clock.now();
+    enqueue_many(db, "old", 25, start).await;
+    enqueue(db, &[refused("dead")], start).await;
+    // A row of a topic nobody delivers here is never pruned, however old.
+    let foreign = OutboxMessage {
+        topic: "audit.record",
+        dedupe_key: "foreign".to_owned(),
+        payload: serde_json::json!({}),
+    };
+    enqueue(db, &[foreign], start).await;
+    assert_eq!(once(db, &sink, &settings, &clock).await, 25);
+    assert_eq!(dead_letter_count(db).await.unwrap(), 1);
+    clock.advance(TimeDelta::days(1));
+    enqueue(db, &[notify("recent")], clock.now()).await;
+    assert_eq!(once(db, &sink, &settings, &clock).await, 1);
+    assert_eq!(rows_left(db).await, 28);
+
+    let prune = || prune_once(db, &settings, &clock);
+    clock.advance(retention - TimeDelta::days(1) - TimeDelta::microseconds(1));
+    let pruned = prune().await.unwrap();
+    assert_eq!((pruned.delivered, pruned.dead_letters), (0, 0));
+    assert_eq!(rows_left(db).await, 28);
+    // 25 rows past the retention, ten per statement: 10, 10, 5 (and one statement that finds
+    // no dead letter).
+    clock.advance(TimeDelta::microseconds(1));
+    assert_eq!(
+        prune().await.unwrap(),
+        Pruned {
+            delivered: 25,
+            dead_letters: 0,
+            statements: 4,
+        }
+    );
+    assert_eq!(rows_left(db).await, 3);
+    clock.advance(TimeDelta::days(1));
+    assert_eq!(prune().await.unwrap().delivered, 1);
+    assert_eq!(
+        dead_letter_count(db).await.unwrap(),
+        1,
+        "dead letters stay longer"
+    );
+    clock.advance(dead_retention - retention - TimeDelta::days(1));
+    let pruned = prune().await.unwrap();
+    assert_eq!((pruned.delivered, pruned.dead_letters), (0, 1));
+    assert_eq!(dead_letter_count(db).await.unwrap(), 0);
+    assert_eq!(rows_left(db).await, 1);
+    assert_eq!(row_state(db, "foreign").await.delivered_at, None);
 }

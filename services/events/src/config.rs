@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use rendezvous_common::config::{
     AuthArgs, MetricsArgs, Secret, ServerArgs, SigningKeysArgs, TelemetryArgs,
 };
+use rendezvous_common::relay::RelayArgs;
 
 use crate::domain::reminder::ReminderOffsets;
 
@@ -74,4 +75,6 @@ pub struct Config {
     pub telemetry: TelemetryArgs,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub relay: RelayArgs,
 }

@@ -62,6 +62,8 @@ pub struct Settings {
     pub series_horizon: Duration,
     /// How often the clock-driven tasks (offer expiry, auto-completion, reminders) run.
     pub tick: StdDuration,
+    /// How the outbox relay retries, dead-letters and prunes.
+    pub relay: RelaySettings,
     /// Base of calendar feed URLs, e.g. `https://rendezvous.example/feeds`.
     pub public_feed_url: String,
     /// How long before the start confirmed attendees are reminded.
@@ -82,6 +84,7 @@ impl Default for Settings {
             weekly_invitation_cap: 500,
             series_horizon: Duration::days(90),
             tick: StdDuration::from_secs(5),
+            relay: RelaySettings::default(),
             public_feed_url: "http://127.0.0.1:50062".to_owned(),
             reminder_offsets: ReminderOffsets::default(),
             meetings_chunk: 1000,
@@ -168,7 +171,7 @@ pub async fn run(
         tasks.spawn(relay::run(
             options.db.clone(),
             NotificationsSink::new(channel, credentials),
-            RelaySettings::default(),
+            options.settings.relay.clone(),
             options.clock.clone(),
             shutdown.clone(),
         ));

@@ -40,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         page_token_key: secret.derive_key("events/page-tokens"),
         server: config.server.settings(),
         settings: rendezvous_events::Settings {
+            relay: config.relay.settings(),
             check_in_before: chrono::Duration::minutes(config.check_in_opens_minutes.max(0)),
             check_in_after: chrono::Duration::minutes(config.check_in_closes_minutes.max(0)),
             weekly_invitation_cap: config.weekly_invitation_cap,

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use chrono::Duration;
 use rendezvous_common::auth::SigningKeyPair;
 use rendezvous_common::config::{AuthArgs, MetricsArgs, Secret, ServerArgs, TelemetryArgs};
+use rendezvous_common::relay::{RelayArgs, RelaySettings};
 
 /// Tunables of the members service.
 #[derive(Clone, Debug)]
@@ -21,6 +22,8 @@ pub struct Settings {
     pub failed_sign_ins_per_account: u32,
     /// Failed sign-ins allowed per client address before it is locked out for a while.
     pub failed_sign_ins_per_peer: u32,
+    /// How the outbox relay retries, dead-letters and prunes.
+    pub relay: RelaySettings,
 }
 
 impl Default for Settings {
@@ -32,6 +35,7 @@ impl Default for Settings {
             recorded_attendees_per_call: crate::domain::meeting::MAX_RECORDED_ATTENDEES,
             failed_sign_ins_per_account: 5,
             failed_sign_ins_per_peer: 20,
+            relay: RelaySettings::default(),
         }
     }
 }
@@ -98,6 +102,8 @@ pub struct Config {
     pub telemetry: TelemetryArgs,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub relay: RelayArgs,
 }
 
 impl Config {
@@ -105,6 +111,7 @@ impl Config {
         Settings {
             access_token_lifetime: Duration::seconds(self.access_token_ttl_secs.clamp(30, 900)),
             refresh_token_lifetime: Duration::days(self.refresh_token_ttl_days.clamp(1, 365)),
+            relay: self.relay.settings(),
             small_event_max: self.small_event_max,
             failed_sign_ins_per_account: self.failed_sign_ins_per_account,
             failed_sign_ins_per_peer: self.failed_sign_ins_per_peer,

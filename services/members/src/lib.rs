@@ -19,7 +19,7 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::pagination::PageTokens;
-use rendezvous_common::relay::{self, Both, ErasureSink, NotificationsSink, RelaySettings};
+use rendezvous_common::relay::{self, Both, ErasureSink, NotificationsSink};
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_proto::members::v1::member_internal_service_server::{
@@ -120,7 +120,7 @@ pub async fn run(
         tokio::spawn(relay::run(
             options.db.clone(),
             Both(notices, Both(erased_in_events, erased_in_notifications)),
-            RelaySettings::default(),
+            options.settings.relay.clone(),
             options.clock.clone(),
             shutdown.clone(),
         ))

@@ -12,7 +12,7 @@ use rendezvous_proto::notifications::v1::notification_internal_service_client::N
 use rendezvous_proto::prost_types::Timestamp;
 use tonic::transport::Channel;
 
-use super::{OutboxRow, OutboxSink};
+use super::{OutboxRow, OutboxSink, SinkError};
 use crate::auth::ServiceCredentials;
 use crate::outbox::{TOPIC_ERASE_IN_EVENTS, TOPIC_ERASE_IN_NOTIFICATIONS};
 use crate::peers::{PeerChannel, with_credentials};
@@ -138,19 +138,17 @@ impl<E: Eraser> OutboxSink for ErasureSink<E> {
         erased_member(row).map(drop)
     }
 
-    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), String> {
+    /// One call per row; the first failure fails the batch (rows erased before it are erased
+    /// again on the retry, which changes nothing).
+    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), SinkError> {
         for row in rows {
-            let (member_id, erase_time) = erased_member(row)?;
+            let (member_id, erase_time) = erased_member(row).map_err(SinkError::refused)?;
             let summary = tokio::time::timeout(ERASE_TIMEOUT, self.0.erase(member_id, erase_time))
                 .await
-                .map_err(|_| format!("EraseMember timed out after {ERASE_TIMEOUT:?}"))?
-                .map_err(|status| {
-                    format!(
-                        "EraseMember failed: {:?}: {}",
-                        status.code(),
-                        status.message()
-                    )
-                })?;
+                .map_err(|_| {
+                    SinkError::unavailable(format!("EraseMember timed out after {ERASE_TIMEOUT:?}"))
+                })?
+                .map_err(|status| SinkError::from_status("EraseMember", &status))?;
             tracing::info!(outbox_id = %row.id, topic = E::TOPIC, %summary, "member erased");
         }
         Ok(())

@@ -10,11 +10,30 @@
 //! after `claim_timeout` and are delivered again, which is harmless because the receiver
 //! deduplicates on the row's dedupe key.
 //!
-//! Nothing is dropped silently: rows of a topic the sink does not handle, and rows whose
-//! payload can never be delivered, stay pending with `last_error` set and are retried at the
-//! maximum back-off.
+//! What a failure means depends on who failed ([`SinkError`]):
+//!
+//! - The receiver is **unavailable** (down, overloaded, no answer within the deadline, or any
+//!   code not listed below): the rows are retried for as long as it takes, at-least-once. Their
+//!   back-off grows while the receiver stays down, but it is **reset as soon as the receiver
+//!   answers again**: every `probe_interval` the relay tries the earliest waiting row ahead of
+//!   its back-off, and any delivery that goes through makes the other waiting rows of its
+//!   topic due at once. So delivery resumes within about a second of an outage ending.
+//! - The receiver **refuses** a row (`INVALID_ARGUMENT`, `FAILED_PRECONDITION`,
+//!   `OUT_OF_RANGE`, `NOT_FOUND`, `PERMISSION_DENIED`, `ALREADY_EXISTS`: retrying the same
+//!   request cannot succeed), or the relay itself cannot read it (a payload that is not JSON
+//!   or does not convert): a refused batch is split in halves and each half delivered again,
+//!   down to single rows, so that one bad row never holds back the rest of its batch. The bad
+//!   row is retried with back-off up to `max_refusals` times, then **dead-lettered** with its
+//!   last error: it stays in the table (listed by [`dead_letters`], counted by
+//!   [`dead_letter_count`], requeued by [`requeue_dead_letters`]) and is never claimed again.
+//! - No sink handles the row's topic here (a peer this replica is not configured for): the
+//!   row waits at the maximum back-off, with [`UNKNOWN_TOPIC`], for a relay that has it.
+//!
+//! Delivered rows (their topic, key and times: the payload is blanked on delivery) and dead
+//! letters are pruned after a retention, in statements of at most `prune_batch` rows, by a task
+//! [`run`] starts ([`prune_once`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
@@ -28,11 +47,19 @@ use crate::clock::Clock;
 use crate::db::{Backend, BeginWrite as _, Db};
 use crate::with_db;
 
+mod dead_letters;
 mod erasure;
 mod notifications;
+mod prune;
+mod settings;
 
+pub use dead_letters::{
+    DeadLetter, dead_letter_by_id, dead_letter_count, dead_letters, requeue_dead_letters,
+};
 pub use erasure::{ERASE_TIMEOUT, Eraser, ErasureSink, InEvents, InNotifications, erased_member};
 pub use notifications::{NotificationsSink, notification_request};
+pub use prune::{Pruned, prune_once};
+pub use settings::RelayArgs;
 
 /// `last_error` of rows whose topic the sink does not handle.
 pub const UNKNOWN_TOPIC: &str = "unknown topic";
@@ -43,7 +70,7 @@ const MAX_ERROR_CHARS: usize = 1000;
 /// Ids per `UPDATE ... WHERE id IN (...)`, well under both backends' bind limits.
 const IDS_PER_STATEMENT: usize = 500;
 
-/// How the relay paces itself.
+/// How the relay paces itself, when it gives up on a row, and how long it keeps rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelaySettings {
     /// Rows claimed per pass.
@@ -52,20 +79,40 @@ pub struct RelaySettings {
     pub poll_interval: Duration,
     /// Back-off ceiling of the first retry; it doubles with every attempt.
     pub base_backoff: Duration,
-    /// Back-off ceiling of any retry; also the wait of rows that can never be delivered.
+    /// Back-off ceiling of any retry; also the wait of rows of a topic no sink handles.
     pub max_backoff: Duration,
     /// How long a claimed row stays leased to the relay that claimed it.
     pub claim_timeout: Duration,
+    /// Refusals (permanent errors) after which a row is dead-lettered; at least 1.
+    pub max_refusals: u32,
+    /// How often the earliest row waiting after a failure is tried ahead of its back-off, to
+    /// find out whether its receiver answers again.
+    pub probe_interval: Duration,
+    /// How long a delivered row (topic, key and times) is kept before it is pruned.
+    pub retention: Duration,
+    /// How long a dead letter is kept for operators before it is pruned.
+    pub dead_letter_retention: Duration,
+    /// How often delivered and dead rows past their retention are pruned.
+    pub prune_interval: Duration,
+    /// Most rows one pruning statement deletes, so that no statement holds locks for long.
+    pub prune_batch: u32,
 }
 
 impl Default for RelaySettings {
     fn default() -> Self {
+        const DAY: Duration = Duration::from_secs(24 * 3600);
         Self {
             batch_size: 100,
             poll_interval: Duration::from_millis(250),
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
             claim_timeout: Duration::from_secs(30),
+            max_refusals: 5,
+            probe_interval: Duration::from_secs(1),
+            retention: DAY * 7,
+            dead_letter_retention: DAY * 30,
+            prune_interval: Duration::from_secs(10 * 60),
+            prune_batch: 1000,
         }
     }
 }
@@ -81,6 +128,70 @@ pub struct OutboxRow {
     pub attempts: i64,
 }
 
+/// Why a sink could not deliver: the receiver refused the rows (a permanent error: the same
+/// request can never succeed), or it could not be reached or did not answer (retried until it
+/// does).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SinkError {
+    pub message: String,
+    /// The receiver (or the relay) refused the rows for good; see [`is_refusal`].
+    pub refused: bool,
+}
+
+impl SinkError {
+    /// The receiver is unavailable: retried for as long as it takes.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            refused: false,
+        }
+    }
+
+    /// The receiver refused the rows: retried up to `max_refusals` times, then dead-lettered.
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            refused: true,
+        }
+    }
+
+    /// The failure of the call `call` with `status`, refused or not by its code.
+    pub fn from_status(call: &str, status: &tonic::Status) -> Self {
+        Self {
+            message: format!("{call} failed: {:?}: {}", status.code(), status.message()),
+            refused: is_refusal(status.code()),
+        }
+    }
+}
+
+impl From<String> for SinkError {
+    fn from(message: String) -> Self {
+        Self::unavailable(message)
+    }
+}
+
+/// Whether a receiver answering `code` refused the request for good. The codes of a request
+/// that is wrong in itself (`INVALID_ARGUMENT`, `OUT_OF_RANGE`), of a state that will not change
+/// by waiting (`FAILED_PRECONDITION`, `NOT_FOUND`, `ALREADY_EXISTS`) and of a caller that is not
+/// allowed (`PERMISSION_DENIED`) are refusals; everything else — `UNAVAILABLE`,
+/// `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`, `ABORTED`, `CANCELLED`, `INTERNAL`, `UNKNOWN`,
+/// `DATA_LOSS`, `UNAUTHENTICATED` (a credential that a fixed configuration or clock gets
+/// through) and `UNIMPLEMENTED` (a receiver of an older version during a rolling deploy) — is
+/// retried until the receiver takes the row.
+pub fn is_refusal(code: tonic::Code) -> bool {
+    use tonic::Code;
+    matches!(
+        code,
+        Code::InvalidArgument
+            | Code::OutOfRange
+            | Code::FailedPrecondition
+            | Code::NotFound
+            | Code::AlreadyExists
+            | Code::PermissionDenied
+    )
+}
+
 /// Where rows go; one call per claimed batch of one topic.
 pub trait OutboxSink: Send + Sync + 'static {
     /// Whether this sink delivers rows of `topic`. Rows of other topics are marked failed
@@ -89,14 +200,16 @@ pub trait OutboxSink: Send + Sync + 'static {
 
     /// A permanent problem with one row (a payload that can never be delivered). The relay
     /// leaves such a row out of the batch, so that it does not hold back the others, and
-    /// marks it failed with this error and the maximum back-off. By default every row is fine.
+    /// counts it as refused. By default every row is fine.
     fn check(&self, row: &OutboxRow) -> Result<(), String> {
         let _ = row;
         Ok(())
     }
 
-    /// Delivers `rows` (all of one topic); an error fails the whole batch, which is retried.
-    fn deliver(&self, rows: &[OutboxRow]) -> impl Future<Output = Result<(), String>> + Send;
+    /// Delivers `rows` (all of one topic); an error fails the whole batch. A refused batch of
+    /// several rows is split and delivered again in halves, so a receiver that refuses a whole
+    /// call for one bad item still takes the others.
+    fn deliver(&self, rows: &[OutboxRow]) -> impl Future<Output = Result<(), SinkError>> + Send;
 }
 
 /// A sink that is not configured accepts nothing: its rows wait (with [`UNKNOWN_TOPIC`]) until
@@ -110,10 +223,10 @@ impl<S: OutboxSink> OutboxSink for Option<S> {
         self.as_ref().map_or(Ok(()), |sink| sink.check(row))
     }
 
-    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), String> {
+    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), SinkError> {
         match self {
             Some(sink) => sink.deliver(rows).await,
-            None => Err(UNKNOWN_TOPIC.to_owned()),
+            None => Err(SinkError::unavailable(UNKNOWN_TOPIC)),
         }
     }
 }
@@ -135,7 +248,7 @@ impl<A: OutboxSink, B: OutboxSink> OutboxSink for Both<A, B> {
         }
     }
 
-    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), String> {
+    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), SinkError> {
         match rows.first() {
             Some(row) if self.0.accepts(&row.topic) => self.0.deliver(rows).await,
             Some(_) => self.1.deliver(rows).await,
@@ -166,9 +279,12 @@ pub fn backoff(settings: &RelaySettings, attempt: i64) -> Duration {
 }
 
 /// Runs passes until `shutdown` is cancelled: immediately again after a full batch was
-/// delivered, after `poll_interval` otherwise, and with growing pauses while the database
-/// fails. A pass in flight when `shutdown` fires is finished first (a sink call is bounded
-/// by its own timeout), so its rows are marked rather than left leased.
+/// delivered (or a probe found its receiver back), after `poll_interval` otherwise, and with
+/// growing pauses while the database fails; every `probe_interval` it probes the earliest row
+/// waiting after a failure ([`probe_once`]). A task of its own prunes delivered rows and dead
+/// letters past their retention every `prune_interval`. A pass in flight when `shutdown`
+/// fires is finished first (a sink call is bounded by its own timeout), so its rows are marked
+/// rather than left leased.
 pub async fn run<S: OutboxSink>(
     db: Db,
     sink: S,
@@ -176,17 +292,35 @@ pub async fn run<S: OutboxSink>(
     clock: Clock,
     shutdown: CancellationToken,
 ) {
+    let pruning = tokio::spawn(prune::run(
+        db.clone(),
+        settings.clone(),
+        clock.clone(),
+        shutdown.clone(),
+    ));
     let mut consecutive_errors: i64 = 0;
+    let mut last_probe = tokio::time::Instant::now();
     tracing::debug!(
         backend = ?db.backend(),
         batch_size = settings.batch_size,
         "outbox relay started"
     );
     while !shutdown.is_cancelled() {
-        let pause = match relay_once(&db, &sink, &settings, &clock).await {
-            Ok(delivered) => {
+        let pass = async {
+            let delivered = relay_once(&db, &sink, &settings, &clock).await?;
+            if delivered >= settings.batch_size as usize {
+                return Ok(true);
+            }
+            if last_probe.elapsed() >= settings.probe_interval {
+                last_probe = tokio::time::Instant::now();
+                return Ok(probe_once(&db, &sink, &settings, &clock).await? > 0);
+            }
+            Ok::<_, sqlx::Error>(false)
+        };
+        let pause = match pass.await {
+            Ok(again) => {
                 consecutive_errors = 0;
-                if delivered > 0 && delivered >= settings.batch_size as usize {
+                if again {
                     continue;
                 }
                 settings.poll_interval
@@ -202,6 +336,7 @@ pub async fn run<S: OutboxSink>(
             () = tokio::time::sleep(pause) => {}
         }
     }
+    let _ = pruning.await;
     tracing::debug!("outbox relay stopped");
 }
 
@@ -218,13 +353,52 @@ pub async fn relay_once<S: OutboxSink>(
     // both backends store the same instants.
     let due = clock.now();
     let now = due.trunc_subsecs(6);
-    let claimed = claim(db, settings, due, now).await?;
+    let claimed = claim(db, settings, Claim::Due, due, now).await?;
+    deliver_claimed(db, sink, settings, claimed, now).await
+}
+
+/// A probe: claims the earliest row waiting after its receiver failed (not refused, not
+/// leased, of a topic some relay handles), ahead of its back-off, and delivers it. When the
+/// receiver takes it, the other rows of its topic waiting after failures are made due at once
+/// (as after any delivery), so an outage's back-off ends as soon as the receiver answers.
+/// Returns how many rows were delivered (0 or 1). Public for tests.
+pub async fn probe_once<S: OutboxSink>(
+    db: &Db,
+    sink: &S,
+    settings: &RelaySettings,
+    clock: &Clock,
+) -> Result<usize, sqlx::Error> {
+    let due = clock.now();
+    let now = due.trunc_subsecs(6);
+    let claimed = claim(db, settings, Claim::Probe, due, now).await?;
+    deliver_claimed(db, sink, settings, claimed, now).await
+}
+
+/// What a pass learnt about its rows.
+#[derive(Default)]
+struct Outcome {
+    delivered: Vec<String>,
+    failures: Vec<Failure>,
+    /// Topics of which a delivery went through: their receiver answers.
+    answered: BTreeSet<String>,
+}
+
+/// Delivers claimed rows topic by topic, then marks them in one transaction.
+async fn deliver_claimed<S: OutboxSink>(
+    db: &Db,
+    sink: &S,
+    settings: &RelaySettings,
+    claimed: Vec<ClaimedRow>,
+    now: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
     if claimed.is_empty() {
         return Ok(0);
     }
-    let mut failures: Vec<Failure> = Vec::new();
+    let mut outcome = Outcome::default();
+    let mut refusals: HashMap<String, i64> = HashMap::new();
     let mut by_topic: BTreeMap<String, Vec<OutboxRow>> = BTreeMap::new();
-    for (id, topic, dedupe_key, payload, attempts) in claimed {
+    for (id, topic, dedupe_key, payload, attempts, refused) in claimed {
+        refusals.insert(id.clone(), refused);
         match serde_json::from_str(&payload) {
             Ok(payload) => by_topic.entry(topic.clone()).or_default().push(OutboxRow {
                 id,
@@ -236,19 +410,22 @@ pub async fn relay_once<S: OutboxSink>(
             Err(error) => {
                 let error = format!("payload is not valid json: {error}");
                 tracing::warn!(outbox_id = %id, %topic, %error, "outbox row cannot be delivered");
-                failures.push(Failure::permanent(id, error, settings));
+                outcome
+                    .failures
+                    .push(Failure::refused(id, error, attempts, settings));
             }
         }
     }
 
-    let mut delivered: Vec<String> = Vec::new();
     for (topic, rows) in by_topic {
         if !sink.accepts(&topic) {
             tracing::warn!(%topic, rows = rows.len(), "outbox rows of an unknown topic");
-            failures.extend(
-                rows.into_iter()
-                    .map(|row| Failure::permanent(row.id, UNKNOWN_TOPIC.to_owned(), settings)),
-            );
+            outcome.failures.extend(rows.into_iter().map(|row| Failure {
+                id: row.id,
+                error: UNKNOWN_TOPIC.to_owned(),
+                wait: settings.max_backoff,
+                refused: false,
+            }));
             continue;
         }
         let mut batch = Vec::with_capacity(rows.len());
@@ -260,83 +437,171 @@ pub async fn relay_once<S: OutboxSink>(
                         outbox_id = %row.id, %topic, %error,
                         "outbox row cannot be delivered"
                     );
-                    failures.push(Failure::permanent(row.id, error, settings));
+                    let attempts = row.attempts;
+                    outcome
+                        .failures
+                        .push(Failure::refused(row.id, error, attempts, settings));
                 }
             }
         }
-        if batch.is_empty() {
+        deliver_splitting(sink, &topic, batch, settings, &mut outcome).await;
+    }
+    for failure in outcome.failures.iter().filter(|f| f.refused) {
+        let refused = refusals.get(&failure.id).copied().unwrap_or_default() + 1;
+        if refused >= i64::from(settings.max_refusals.max(1)) {
+            tracing::warn!(
+                outbox_id = %failure.id, refusals = refused, error = %failure.error,
+                "outbox row dead-lettered"
+            );
+        }
+    }
+    let delivered = outcome.delivered.len();
+    mark(db, &outcome, settings, now).await?;
+    Ok(delivered)
+}
+
+/// Delivers `rows` of `topic`; a refused call of several rows is split in halves, each
+/// delivered again, until the refused rows are alone.
+async fn deliver_splitting<S: OutboxSink>(
+    sink: &S,
+    topic: &str,
+    rows: Vec<OutboxRow>,
+    settings: &RelaySettings,
+    outcome: &mut Outcome,
+) {
+    let mut pending = vec![rows];
+    while let Some(mut rows) = pending.pop() {
+        if rows.is_empty() {
             continue;
         }
         // Each delivery is a trace of its own, continued by the receiver.
-        let span = tracing::info_span!("outbox_delivery", %topic, rows = batch.len());
-        match sink.deliver(&batch).instrument(span).await {
-            Ok(()) => delivered.extend(batch.into_iter().map(|row| row.id)),
+        let span = tracing::info_span!("outbox_delivery", %topic, rows = rows.len());
+        match sink.deliver(&rows).instrument(span).await {
+            Ok(()) => {
+                outcome.answered.insert(topic.to_owned());
+                outcome.delivered.extend(rows.into_iter().map(|row| row.id));
+            }
+            Err(error) if error.refused && rows.len() > 1 => {
+                tracing::info!(
+                    %topic, rows = rows.len(), %error,
+                    "outbox batch refused; delivering it in halves"
+                );
+                let second = rows.split_off(rows.len() / 2);
+                // Last in, first out: the first half goes first, keeping the rows' order.
+                pending.push(second);
+                pending.push(rows);
+            }
             Err(error) => {
-                tracing::warn!(%topic, rows = batch.len(), %error, "outbox delivery failed");
-                failures.extend(batch.into_iter().map(|row| Failure {
-                    id: row.id,
-                    error: error.clone(),
+                tracing::warn!(
+                    %topic, rows = rows.len(), %error, refused = error.refused,
+                    "outbox delivery failed"
+                );
+                outcome.failures.extend(rows.into_iter().map(|row| Failure {
                     wait: backoff(settings, row.attempts),
+                    id: row.id,
+                    error: error.message.clone(),
+                    refused: error.refused,
                 }));
             }
         }
     }
-    mark(db, &delivered, &failures, now).await?;
-    Ok(delivered.len())
 }
 
-/// Rows not yet delivered (for metrics, tests and the README's "outbox lag").
+/// Rows waiting to be delivered, dead letters left out (for metrics, tests and the README's
+/// "outbox lag").
 pub async fn pending_count(db: &Db) -> Result<i64, sqlx::Error> {
     with_db!(db, |pool| {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
-            .fetch_one(pool)
-            .await
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL",
+        )
+        .fetch_one(pool)
+        .await
     })
 }
 
-/// A row to retry later.
+/// A row to retry later, or to dead-letter.
 struct Failure {
     id: String,
     error: String,
     wait: Duration,
+    /// Refused (a permanent error): counted towards `max_refusals`.
+    refused: bool,
 }
 
 impl Failure {
-    /// A row that will fail again however often it is retried: it waits the maximum back-off.
-    fn permanent(id: String, error: String, settings: &RelaySettings) -> Self {
+    /// A row that was refused, or that the relay cannot read: retried with back-off until it
+    /// has been refused `max_refusals` times.
+    fn refused(id: String, error: String, attempts: i64, settings: &RelaySettings) -> Self {
         Self {
             id,
             error,
-            wait: settings.max_backoff,
+            wait: backoff(settings, attempts),
+            refused: true,
         }
     }
 }
 
-/// `(id, topic, dedupe_key, payload, attempts)` of a claimed row.
-type ClaimedRow = (String, String, String, String, i64);
+/// `(id, topic, dedupe_key, payload, attempts, refusals)` of a claimed row.
+type ClaimedRow = (String, String, String, String, i64, i64);
+
+/// Which rows a claim takes.
+#[derive(Clone, Copy, Debug)]
+enum Claim {
+    /// Up to `batch_size` rows due now, oldest due first.
+    Due,
+    /// The one row waiting longest after its receiver failed, ahead of its back-off.
+    Probe,
+}
 
 macro_rules! claim_sql {
-    ($lock:literal) => {
+    ($which:expr, $limit:literal, $lock:literal) => {
         concat!(
-            "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (",
-            "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $2 ",
-            "ORDER BY next_attempt_at, id LIMIT $3",
+            "UPDATE outbox SET next_attempt_at = $1, leased_until = $1 WHERE id IN (",
+            "SELECT id FROM outbox WHERE delivered_at IS NULL AND dead_at IS NULL AND ",
+            $which,
+            " ORDER BY next_attempt_at, id LIMIT ",
+            $limit,
             $lock,
-            ") RETURNING id, topic, dedupe_key, payload, attempts"
+            ") RETURNING id, topic, dedupe_key, payload, attempts, refusals"
         )
     };
 }
 
-/// Leases up to `batch_size` rows due at `due` until `now + claim_timeout`, oldest due first.
+/// Rows due at `$2`.
+macro_rules! due_rows {
+    () => {
+        "next_attempt_at <= $2"
+    };
+}
+
+/// Rows waiting after their receiver failed (attempted, never refused, not leased), of a topic
+/// some relay handles.
+macro_rules! waiting_rows {
+    () => {
+        "next_attempt_at > $2 AND attempts > 0 AND refusals = 0 AND leased_until IS NULL \
+         AND (last_error IS NULL OR last_error <> 'unknown topic')"
+    };
+}
+
+/// Leases the rows `which` selects at `due` until `now + claim_timeout`.
 async fn claim(
     db: &Db,
     settings: &RelaySettings,
+    which: Claim,
     due: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Vec<ClaimedRow>, sqlx::Error> {
-    let sql = match db.backend() {
-        Backend::Sqlite => claim_sql!(""),
-        Backend::Postgres => claim_sql!(" FOR UPDATE SKIP LOCKED"),
+    let sql = match (which, db.backend()) {
+        (Claim::Due, Backend::Sqlite) => claim_sql!(due_rows!(), "$3", ""),
+        (Claim::Due, Backend::Postgres) => claim_sql!(due_rows!(), "$3", " FOR UPDATE SKIP LOCKED"),
+        (Claim::Probe, Backend::Sqlite) => claim_sql!(waiting_rows!(), "$3", ""),
+        (Claim::Probe, Backend::Postgres) => {
+            claim_sql!(waiting_rows!(), "$3", " FOR UPDATE SKIP LOCKED")
+        }
+    };
+    let limit = match which {
+        Claim::Due => i64::from(settings.batch_size),
+        Claim::Probe => 1,
     };
     let lease_until = later(now, settings.claim_timeout);
     let mut rows = with_db!(db, |pool| {
@@ -344,7 +609,7 @@ async fn claim(
         let rows: Vec<ClaimedRow> = sqlx::query_as(sql)
             .bind(lease_until)
             .bind(due)
-            .bind(i64::from(settings.batch_size))
+            .bind(limit)
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -355,23 +620,28 @@ async fn claim(
     Ok(rows)
 }
 
-/// Marks `delivered` rows delivered and schedules `failures` for a retry, in one transaction.
-/// Rows already delivered (by another relay after the lease ran out) are left alone.
+/// Marks delivered rows delivered, schedules failures for a retry (dead-lettering rows refused
+/// `max_refusals` times), and makes due at once the rows waiting after failures of every
+/// topic whose receiver answered — all in one transaction. Rows already delivered (by another
+/// relay after the lease ran out) are left alone.
 async fn mark(
     db: &Db,
-    delivered: &[String],
-    failures: &[Failure],
+    outcome: &Outcome,
+    settings: &RelaySettings,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    if delivered.is_empty() && failures.is_empty() {
+    if outcome.delivered.is_empty() && outcome.failures.is_empty() {
         return Ok(());
     }
+    let max_refusals = i64::from(settings.max_refusals.max(1));
     with_db!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        for ids in delivered.chunks(IDS_PER_STATEMENT) {
+        for ids in outcome.delivered.chunks(IDS_PER_STATEMENT) {
             // A delivered row keeps its topic, key and times for operators, not what it said:
             // the receiver holds that now (and erases it when a member is erased).
-            let mut qb = QueryBuilder::new("UPDATE outbox SET payload = '{}', delivered_at = ");
+            let mut qb = QueryBuilder::new(
+                "UPDATE outbox SET payload = '{}', leased_until = NULL, delivered_at = ",
+            );
             qb.push_bind(now);
             qb.push(", attempts = attempts + 1 WHERE delivered_at IS NULL AND id IN (");
             let mut list = qb.separated(", ");
@@ -381,16 +651,37 @@ async fn mark(
             list.push_unseparated(")");
             qb.build().execute(&mut *tx).await?;
         }
-        for failure in failures {
+        for failure in &outcome.failures {
             sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
+                "UPDATE outbox SET attempts = attempts + 1, refusals = refusals + $4, \
+                 last_error = $1, next_attempt_at = $2, leased_until = NULL, \
+                 dead_at = CASE WHEN refusals + $4 >= $5 THEN $6 ELSE NULL END \
                  WHERE id = $3 AND delivered_at IS NULL",
             )
             .bind(truncate(&failure.error))
             .bind(later(now, failure.wait))
             .bind(failure.id.as_str())
+            .bind(i64::from(failure.refused))
+            .bind(max_refusals)
+            .bind(now)
             .execute(&mut *tx)
             .await?;
+        }
+        for topic in &outcome.answered {
+            let reset = sqlx::query(concat!(
+                "UPDATE outbox SET next_attempt_at = $1 WHERE topic = $3 ",
+                "AND delivered_at IS NULL AND dead_at IS NULL AND ",
+                waiting_rows!()
+            ))
+            .bind(now)
+            .bind(now)
+            .bind(topic.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if reset > 0 {
+                tracing::info!(%topic, rows = reset, "receiver answers again; back-off reset");
+            }
         }
         tx.commit().await
     })
@@ -402,6 +693,15 @@ fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
     TimeDelta::from_std(wait.min(CENTURY))
         .ok()
         .and_then(|wait| now.checked_add_signed(wait))
+        .unwrap_or(now)
+}
+
+/// `now - age`, with absurd ages capped at a century.
+fn earlier(now: DateTime<Utc>, age: Duration) -> DateTime<Utc> {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    TimeDelta::from_std(age.min(CENTURY))
+        .ok()
+        .and_then(|age| now.checked_sub_signed(age))
         .unwrap_or(now)
 }
 

@@ -12,7 +12,7 @@ use rendezvous_proto::notifications::v1::{
 use rendezvous_proto::prost::Message as _;
 use tonic::transport::Channel;
 
-use super::{OutboxRow, OutboxSink};
+use super::{OutboxRow, OutboxSink, SinkError};
 use crate::auth::ServiceCredentials;
 use crate::outbox::TOPIC_NOTIFY;
 use crate::peers::{PeerChannel, with_credentials};
@@ -45,9 +45,11 @@ impl OutboxSink for NotificationsSink {
     }
 
     /// Sends the rows that convert in one call. Rows that do not convert (the relay leaves
-    /// them out, see [`OutboxSink::check`]) are logged and reported in the error after the
-    /// others were sent.
-    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), String> {
+    /// them out, see [`OutboxSink::check`]) are logged and reported in the error, a refusal,
+    /// after the others were sent. A refused call is refused for every row in it (notifications
+    /// checks a whole call before it stores any of it): the relay splits it to find the rows
+    /// at fault.
+    async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), SinkError> {
         let mut notifications = Vec::with_capacity(rows.len());
         let mut invalid = Vec::new();
         for row in rows {
@@ -71,9 +73,7 @@ impl OutboxSink for NotificationsSink {
                 .clone()
                 .deliver(request)
                 .await
-                .map_err(|status| {
-                    format!("deliver failed: {:?}: {}", status.code(), status.message())
-                })?
+                .map_err(|status| SinkError::from_status("deliver", &status))?
                 .into_inner();
             tracing::debug!(
                 count,
@@ -85,10 +85,10 @@ impl OutboxSink for NotificationsSink {
         if invalid.is_empty() {
             Ok(())
         } else {
-            Err(format!(
+            Err(SinkError::refused(format!(
                 "invalid notification payloads: {}",
                 invalid.join(", ")
-            ))
+            )))
         }
     }
 }
@@ -351,14 +351,14 @@ mod tests {
         let error = sink.deliver(std::slice::from_ref(&bad)).await;
         assert_eq!(
             error,
-            Err("invalid notification payloads: row-bad".to_owned())
+            Err(SinkError::refused("invalid notification payloads: row-bad"))
         );
-        // Nobody listens: the call fails, and so does the batch.
+        // Nobody listens: the call fails, and so does the batch, to be retried.
         let error = sink.deliver(&[good, bad]).await;
         assert!(
             error
                 .as_ref()
-                .is_err_and(|e| e.starts_with("deliver failed")),
+                .is_err_and(|e| e.message.starts_with("deliver failed") && !e.refused),
             "{error:?}"
         );
     }

@@ -59,6 +59,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "erasure",
             include_str!("../../migrations/sqlite/0007_erasure.sql"),
         ),
+        (
+            8,
+            "outbox dead letters",
+            rendezvous_common::outbox::SQLITE_DEAD_LETTERS_DDL,
+        ),
     ],
     postgres: &[
         (
@@ -91,6 +96,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             7,
             "erasure",
             include_str!("../../migrations/postgres/0007_erasure.sql"),
+        ),
+        (
+            8,
+            "outbox dead letters",
+            rendezvous_common::outbox::POSTGRES_DEAD_LETTERS_DDL,
         ),
     ],
 };

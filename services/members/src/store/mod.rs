@@ -39,6 +39,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "recorded attendees",
             include_str!("../../migrations/sqlite/0004_recorded_attendees.sql"),
         ),
+        (
+            5,
+            "outbox dead letters",
+            rendezvous_common::outbox::SQLITE_DEAD_LETTERS_DDL,
+        ),
     ],
     postgres: &[
         (
@@ -56,6 +61,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             4,
             "recorded attendees",
             include_str!("../../migrations/postgres/0004_recorded_attendees.sql"),
+        ),
+        (
+            5,
+            "outbox dead letters",
+            rendezvous_common::outbox::POSTGRES_DEAD_LETTERS_DDL,
         ),
     ],
 };
