@@ -66,7 +66,7 @@ impl Jobs {
                     .await?;
                 created += occurrences.len();
             }
-            self.store.mark_materialized(id, horizon).await?;
+            self.store.mark_extended(id, &spec, horizon).await?;
         }
         Ok(created)
     }

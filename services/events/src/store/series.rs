@@ -1,7 +1,7 @@
 //! Series storage: a series (its spec as the client wrote it) and its materialised
 //! occurrences.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::with_db;
 use rendezvous_proto::events::v1 as pb;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{EventOps, Store, StoreError, Stored as _, stored_uuid, stored_uuids};
 use crate::domain::event::{EventState, NewEvent, new_check_in_code};
-use crate::domain::recurrence::Occurrence;
+use crate::domain::recurrence::{self, End, MAX_OCCURRENCES, Occurrence};
 use crate::domain::series::{SeriesSpec, SeriesState};
 
 /// A series as stored.
@@ -176,8 +176,24 @@ impl Store {
         })
     }
 
-    /// Active series not materialised up to `horizon`: each with its host, the series as
-    /// written, and when its occurrences stop (materialised until, else the last start).
+    /// Records that a series' occurrences exist up to `horizon` after the rolling extension,
+    /// as far as that truly reaches: up to just before its next occurrence after `horizon`,
+    /// or for ever when the rule has no more. So [`Store::series_behind`] selects a series
+    /// again only once a new occurrence enters the window, not on every tick, and never a
+    /// series whose rule has ended.
+    pub async fn mark_extended(
+        &self,
+        id: Uuid,
+        spec: &SeriesSpec,
+        horizon: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        self.mark_materialized(id, materialized_through(spec, horizon))
+            .await
+    }
+
+    /// Active series not materialised up to `horizon` (a new occurrence has entered the
+    /// window, or the series is new or changed): each with its host, the series as written,
+    /// and when its occurrences stop (materialised until, else the last start).
     pub async fn series_behind(
         &self,
         horizon: DateTime<Utc>,
@@ -420,4 +436,115 @@ async fn add_occurrences<C: EventOps + Send>(
         ids.push(new.id);
     }
     Ok(ids)
+}
+
+/// How far ahead of the horizon the next occurrence is looked for: more than the longest gap
+/// between two occurrences (12 months).
+const LOOK_AHEAD_DAYS: i64 = 400;
+
+/// The instant up to which every occurrence of `spec` exists once those starting up to
+/// `horizon` are materialised: a microsecond (the databases' precision) before the first
+/// occurrence after `horizon`; the end of time when the rule has none left; the look-ahead
+/// itself if nothing falls within it (then it is looked at again when the window gets there).
+fn materialized_through(spec: &SeriesSpec, horizon: DateTime<Utc>) -> DateTime<Utc> {
+    let look_ahead = horizon + Duration::days(LOOK_AHEAD_DAYS);
+    let Ok(all) = recurrence::expand(
+        &spec.rule,
+        spec.start_date,
+        spec.local_time,
+        spec.duration,
+        spec.tz,
+        look_ahead,
+    ) else {
+        // A rule that no longer expands has nothing to add until it is changed.
+        return end_of_time();
+    };
+    if let Some(next) = all.iter().find(|o| o.start > horizon) {
+        return next.start - Duration::microseconds(1);
+    }
+    let made = u32::try_from(all.len()).unwrap_or(u32::MAX);
+    let ended = made >= MAX_OCCURRENCES
+        || match spec.rule.end {
+            End::Count(count) => made >= count,
+            End::Until(until) => until <= look_ahead,
+        };
+    if ended { end_of_time() } else { look_ahead }
+}
+
+/// Later than any occurrence: the materialised range of a series whose rule has ended.
+fn end_of_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_214_400, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveTime, TimeZone as _};
+
+    use super::*;
+    use crate::domain::event::{EventKind, EventVisibility};
+    use crate::domain::recurrence::{Frequency, Rule};
+    use crate::domain::rsvp::WaitlistMode;
+
+    fn weekly(end: End) -> SeriesSpec {
+        SeriesSpec {
+            chapter_id: None,
+            rule: Rule {
+                frequency: Frequency::Weekly,
+                interval: 1,
+                by_weekdays: vec![chrono::Weekday::Sun],
+                monthly_day: None,
+                end,
+            },
+            start_date: NaiveDate::from_ymd_opt(2027, 3, 7).unwrap_or_default(),
+            local_time: NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default(),
+            duration: Duration::minutes(90),
+            tz: chrono_tz::Europe::Paris,
+            title: "Sunday coffee".to_owned(),
+            description: String::new(),
+            kind: EventKind::Coffee,
+            venue: ("Café".to_owned(), "Paris".to_owned(), None, None),
+            city: "Paris".to_owned(),
+            capacity: 10,
+            visibility: EventVisibility::Public,
+            approval_required: false,
+            waitlist: WaitlistMode::Automatic,
+            rsvp_cutoff: None,
+            auto_publish: true,
+        }
+    }
+
+    #[test]
+    fn a_series_is_materialised_up_to_just_before_its_next_occurrence() {
+        let spec = weekly(End::Count(40));
+        // Wednesday 2027-04-07: the next occurrence is Sunday the 11th, 08:30 Paris (06:30Z).
+        let horizon = Utc.with_ymd_and_hms(2027, 4, 7, 12, 0, 0).unwrap();
+        let next = Utc.with_ymd_and_hms(2027, 4, 11, 6, 30, 0).unwrap();
+        assert_eq!(
+            materialized_through(&spec, horizon),
+            next - Duration::microseconds(1)
+        );
+        // At the very start of an occurrence, the next one is a week later.
+        assert_eq!(
+            materialized_through(&spec, next),
+            next + Duration::days(7) - Duration::microseconds(1)
+        );
+    }
+
+    #[test]
+    fn a_series_whose_rule_has_ended_is_materialised_for_ever() {
+        let horizon = Utc.with_ymd_and_hms(2027, 6, 1, 0, 0, 0).unwrap();
+        for end in [
+            End::Count(3),
+            End::Until(Utc.with_ymd_and_hms(2027, 4, 1, 0, 0, 0).unwrap()),
+        ] {
+            assert_eq!(materialized_through(&weekly(end), horizon), end_of_time());
+        }
+        // An until beyond the look-ahead: looked at again when the window gets there.
+        let far = weekly(End::Until(
+            Utc.with_ymd_and_hms(2040, 1, 1, 0, 0, 0).unwrap(),
+        ));
+        let through = materialized_through(&far, horizon);
+        assert!(through < horizon + Duration::days(8), "{through}");
+        assert!(end_of_time() > Utc.with_ymd_and_hms(9000, 1, 1, 0, 0, 0).unwrap());
+    }
 }

@@ -178,7 +178,80 @@ async fn a_long_series_keeps_a_rolling_window_of_occurrences(backend: Backend) {
     world.stop().await.unwrap();
 }
 
+async fn the_series_horizon_touches_only_the_series_an_occurrence_is_due_for(backend: Backend) {
+    let world = World::start(backend, now0()).await.unwrap();
+    let (_host_member, host) = world.member("Host").await.unwrap();
+    let created = create_series(&host, weekly_series("2027-03-07", 40), "long").await;
+    let long = created.series.unwrap().id;
+    let created = create_series(&host, weekly_series("2027-03-07", 3), "short").await;
+    let short = created.series.unwrap().id;
+    let store = rendezvous_events::store::Store::new(world.events.db.clone());
+    let horizon = rendezvous_events::Settings::default().series_horizon;
+    // The series the job would select now, as it selects them.
+    let due = || async {
+        let mut ids: Vec<String> = store
+            .series_behind(world.clock.now() + horizon)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(id, ..)| id.to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let extend = || async {
+        world
+            .events
+            .events
+            .extend_series(world.clock.now())
+            .await
+            .unwrap()
+    };
+    let mut both = vec![long.clone(), short.clone()];
+    both.sort();
+    // New series are looked at once; creating them laid out the window already.
+    assert_eq!(due().await, both);
+    assert_eq!(extend().await, 0);
+    assert!(due().await.is_empty());
+    // A tick later nothing is due, nor until the next Sunday enters the window.
+    world.clock.advance(Duration::seconds(5));
+    assert!(due().await.is_empty(), "every series rewritten every tick");
+    let last_start: DateTime<Utc> = rendezvous_common::with_db!(&world.events.db, |pool| {
+        sqlx::query_scalar("SELECT MAX(start_at) FROM events WHERE series_id = $1")
+            .bind(&long)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    let next = last_start + Duration::days(7);
+    assert!(next > world.clock.now() + horizon);
+    world
+        .clock
+        .advance(next - horizon - world.clock.now() - Duration::seconds(1));
+    assert!(due().await.is_empty());
+    assert_eq!(extend().await, 0, "nothing has entered the window");
+    world.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        due().await,
+        std::slice::from_ref(&long),
+        "only the series with a new occurrence"
+    );
+    assert_eq!(extend().await, 1);
+    assert!(due().await.is_empty());
+    // Two hundred days on, the window reaches the end of the long series, which lays out the
+    // rest of its 40; the short one, whose three occurrences were all laid out at creation, is
+    // never looked at again, and neither is the long one once it has ended.
+    world.clock.advance(Duration::days(200));
+    assert_eq!(due().await, std::slice::from_ref(&long));
+    assert!(extend().await > 0);
+    assert!(due().await.is_empty());
+    world.clock.advance(Duration::days(365));
+    assert!(due().await.is_empty(), "ended series are never due");
+    world.stop().await.unwrap();
+}
+
 backend_tests!(
     a_long_series_keeps_a_rolling_window_of_occurrences,
     weekly_series_keeps_local_time_across_dst,
+    the_series_horizon_touches_only_the_series_an_occurrence_is_due_for,
 );
