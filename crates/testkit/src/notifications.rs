@@ -11,7 +11,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::running::Running;
-use crate::{Backend, Bearer, MembersHandle, Start, TestDb, TestMember, wait_serving};
+use crate::{
+    Backend, Bearer, MembersHandle, MembersSettings, Start, TestDb, TestMember, wait_serving,
+};
 
 pub use rendezvous_notifications::WorkerSettings;
 use rendezvous_proto::notifications::v1::notification_internal_service_client::NotificationInternalServiceClient;
@@ -41,6 +43,8 @@ pub struct StackStart {
     pub worker: fn(&mut WorkerSettings),
     /// The events service members tells of deleted members (none: the erasure rows wait).
     pub events: Option<Channel>,
+    /// The members service's settings (its outbox relay among them).
+    pub members: MembersSettings,
 }
 
 impl StackStart {
@@ -55,6 +59,7 @@ impl StackStart {
                 w.max_backoff = chrono::Duration::milliseconds(400);
             },
             events: None,
+            members: MembersSettings::default(),
         }
     }
 }
@@ -97,6 +102,12 @@ impl NotificationsHandle {
     /// Starts a graceful shutdown without waiting for it (see [`Self::stop`]).
     pub fn begin_shutdown(&self) {
         self.running.begin_shutdown();
+    }
+
+    /// Kills the service as a crash would: its tasks stop wherever they are (a send in
+    /// flight is cut off), nothing is marked. The database stays for the other replicas.
+    pub async fn kill(&mut self) {
+        self.running.kill().await;
     }
 
     /// Stops the service gracefully, waits for it and closes its database pool.
@@ -151,6 +162,7 @@ impl Stack {
             Start {
                 clock: start.clock.clone(),
                 events: start.events.clone(),
+                members: start.members.clone(),
                 ..Start::new(start.backend)
             },
             members_listener,
@@ -309,6 +321,7 @@ impl Stack {
         let members = MembersHandle::start_on(
             Start {
                 clock: start.clock.clone(),
+                members: start.members.clone(),
                 ..Start::new(start.backend)
             },
             listener,

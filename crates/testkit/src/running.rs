@@ -35,6 +35,15 @@ impl Running {
         self.shutdown.cancel();
     }
 
+    /// Ends the service at once, as a crash would: its task is aborted wherever it is, and the
+    /// tasks it owns with it. A later [`Running::stop`] only closes the pool.
+    pub(crate) async fn kill(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
     /// Signals the shutdown, waits for the service to end and closes its pool; the service's
     /// error if it failed.
     pub(crate) async fn stop(&mut self) -> anyhow::Result<()> {

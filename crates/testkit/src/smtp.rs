@@ -25,6 +25,42 @@ impl SmtpServer {
         port: Option<u16>,
         reject: bool,
     ) -> anyhow::Result<Option<SmtpServer>> {
+        let flags: &[&str] = if reject { &["--reject"] } else { &[] };
+        Self::start_with(dir, port, flags).await
+    }
+
+    /// Starts a server (on a free port) that answers the first message's data `stall` late:
+    /// after storing and then accepting it, or with `refuse` after refusing it with 451
+    /// without storing it; every later message is answered at once. See
+    /// [`Self::stall_started`] and [`Self::stall_ended`].
+    pub async fn start_stalling(
+        dir: &std::path::Path,
+        stall: Duration,
+        refuse: bool,
+    ) -> anyhow::Result<Option<SmtpServer>> {
+        let seconds = format!("{}", stall.as_secs_f64());
+        let mut flags = vec!["--stall-first", seconds.as_str()];
+        if refuse {
+            flags.push("--stall-refuse");
+        }
+        Self::start_with(dir, None, &flags).await
+    }
+
+    /// Whether the stalled reply has begun (the first message's data has arrived).
+    pub fn stall_started(&self) -> bool {
+        self.dir.join("stall-started").exists()
+    }
+
+    /// Whether the stalled reply has been given.
+    pub fn stall_ended(&self) -> bool {
+        self.dir.join("stall-ended").exists()
+    }
+
+    async fn start_with(
+        dir: &std::path::Path,
+        port: Option<u16>,
+        flags: &[&str],
+    ) -> anyhow::Result<Option<SmtpServer>> {
         let python = match std::env::var("RENDEZVOUS_TEST_SMTP_PYTHON") {
             Ok(python) if !python.is_empty() => python,
             _ => {
@@ -48,12 +84,10 @@ impl SmtpServer {
             .arg(port.to_string())
             .arg("--dir")
             .arg(dir)
+            .args(flags)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit());
-        if reject {
-            command.arg("--reject");
-        }
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {python} {}", script.display()))?;

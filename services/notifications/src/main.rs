@@ -7,9 +7,9 @@ use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::{peers, server, telemetry};
+use rendezvous_notifications::Options;
 use rendezvous_notifications::config::Config;
 use rendezvous_notifications::email::Mailer;
-use rendezvous_notifications::{Options, WorkerSettings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -36,8 +36,7 @@ async fn main() -> anyhow::Result<()> {
         None => Mailer::files(&config.email_dir)?,
     };
     let from = config.email_from.parse().context("parsing --email-from")?;
-    let mut worker = WorkerSettings::new(from, config.public_url.clone());
-    worker.max_attempts = config.delivery_max_attempts.max(1);
+    let worker = config.worker_settings(from)?;
     let db = Db::connect(config.database_url.expose())
         .await
         .context("connecting to the database")?;

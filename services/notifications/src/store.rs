@@ -12,6 +12,7 @@ use crate::hub::{self, Item};
 
 mod erasure;
 mod preferences;
+mod prune;
 
 pub use erasure::Erased;
 
@@ -37,6 +38,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "erasure",
             include_str!("../migrations/sqlite/0004_erasure.sql"),
         ),
+        (
+            5,
+            "leases and pruning",
+            include_str!("../migrations/sqlite/0005_leases_and_pruning.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -58,6 +64,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             4,
             "erasure",
             include_str!("../migrations/postgres/0004_erasure.sql"),
+        ),
+        (
+            5,
+            "leases and pruning",
+            include_str!("../migrations/postgres/0005_leases_and_pruning.sql"),
         ),
     ],
 };
@@ -116,6 +127,9 @@ impl<'a> NewDelivery<'a> {
 #[derive(Clone, Debug)]
 pub struct DueDelivery {
     pub id: Uuid,
+    /// The token of the lease this worker claimed it with: what it records is recorded only
+    /// while the delivery still holds it.
+    pub lease: Uuid,
     pub notification_id: Uuid,
     pub recipient_id: Uuid,
     pub channel: Channel,
@@ -144,6 +158,18 @@ pub struct DeliveryRow {
     pub next_attempt_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// What an attempt came to, recorded under the lease it was made with.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome<'a> {
+    /// Sent, failed, dead, suppressed, cancelled, or pending (deferred by quiet hours).
+    pub state: DeliveryState,
+    /// Whether this counts as an attempt not yet counted (an email's attempt is counted
+    /// before it is sent, by [`Store::begin_attempt`]).
+    pub counted: bool,
+    pub error: Option<&'a str>,
+    pub next_attempt_at: DateTime<Utc>,
 }
 
 /// An inbox entry.
@@ -387,6 +413,26 @@ impl Store {
         })
     }
 
+    /// In-app notifications of a member that became visible at or after `since`, oldest
+    /// first (what a stream replays after the listener lost its connection).
+    pub async fn visible_since(
+        &self,
+        member: Uuid,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<InboxRow>, sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            let mut qb = QueryBuilder::new(SHOWN_TO);
+            qb.push_bind(member.to_string());
+            qb.push(" AND visible_at >= ");
+            qb.push_bind(since);
+            qb.push(" ORDER BY visible_at, id LIMIT ");
+            qb.push_bind(i64::from(limit));
+            let rows: Vec<InboxTuple> = qb.build_query_as().fetch_all(pool).await?;
+            inbox_rows(rows)
+        })
+    }
+
     pub async fn unread_count(&self, member: Uuid) -> Result<i64, sqlx::Error> {
         with_db!(&self.db, |pool| {
             sqlx::query_scalar(
@@ -445,8 +491,9 @@ impl Store {
         })
     }
 
-    /// Leases up to `limit` due deliveries for `lease`: on PostgreSQL replicas share the work
-    /// with `FOR UPDATE SKIP LOCKED`; a worker that dies leaves its lease to expire.
+    /// Leases up to `limit` due deliveries for `lease` under a fresh token: on PostgreSQL
+    /// replicas share the work with `FOR UPDATE SKIP LOCKED`; a worker that dies leaves its
+    /// lease to expire, and the next claim's token fences it out.
     pub async fn claim_due(
         &self,
         now: DateTime<Utc>,
@@ -467,8 +514,11 @@ impl Store {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
+            let token = Uuid::now_v7();
             let mut qb = QueryBuilder::new("UPDATE deliveries SET next_attempt_at = ");
             qb.push_bind(now + lease);
+            qb.push(", lease_token = ");
+            qb.push_bind(token.to_string());
             qb.push(" WHERE id IN (");
             let mut s = qb.separated(", ");
             for id in &ids {
@@ -505,6 +555,7 @@ impl Store {
                 .map(|r| {
                     Ok(DueDelivery {
                         id: stored_uuid(&r.0)?,
+                        lease: token,
                         notification_id: stored_uuid(&r.1)?,
                         recipient_id: stored_uuid(&r.2)?,
                         channel: channel_from_name(&r.3),
@@ -522,12 +573,13 @@ impl Store {
         })
     }
 
-    /// Puts a due in-app notification in the inbox; returns the item to stream.
+    /// Puts a due in-app notification in the inbox; returns the item to stream, or `None` when
+    /// the delivery no longer holds `due`'s lease (another worker has it).
     pub async fn show_in_app(
         &self,
         due: &DueDelivery,
         now: DateTime<Utc>,
-    ) -> Result<Item, sqlx::Error> {
+    ) -> Result<Option<Item>, sqlx::Error> {
         let item = Item {
             id: due.notification_id,
             recipient_id: due.recipient_id,
@@ -539,49 +591,83 @@ impl Store {
         };
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(
+            let held = sqlx::query(
+                "UPDATE deliveries SET status = 'sent', sent_at = $2, attempts = attempts + 1, \
+                 lease_token = NULL WHERE id = $1 AND lease_token = $3",
+            )
+            .bind(due.id.to_string())
+            .bind(now)
+            .bind(due.lease.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if held == 0 {
+                return Ok(None);
+            }
+            let shown = sqlx::query(
                 "UPDATE notifications SET visible_at = $2 WHERE id = $1 AND visible_at IS NULL",
             )
             .bind(due.notification_id.to_string())
             .bind(now)
             .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE deliveries SET status = 'sent', sent_at = $2, attempts = attempts + 1 WHERE id = $1")
-                .bind(due.id.to_string())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.announce(&item).await?;
+            .await?
+            .rows_affected();
+            if shown > 0 {
+                tx.announce(&item).await?;
+            }
             tx.commit().await?;
-            Ok(item)
+            Ok((shown > 0).then_some(item))
         })
     }
 
-    /// Records the outcome of an attempt: `state` is sent, failed, dead, suppressed,
-    /// cancelled, or pending (deferred by quiet hours: not an attempt, `counted` is false).
-    pub async fn record_attempt(
+    /// Counts an email's attempt before it is sent, and renews its lease for `lease` from
+    /// `now`, so that the send has a whole lease to itself. `false` when the delivery no
+    /// longer holds `due`'s lease: another worker claimed it, and this one must not send.
+    pub async fn begin_attempt(
         &self,
-        delivery_id: Uuid,
-        state: DeliveryState,
-        counted: bool,
-        error: Option<&str>,
-        next_attempt_at: DateTime<Utc>,
+        due: &DueDelivery,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
+        lease: Duration,
+    ) -> Result<bool, sqlx::Error> {
         with_db!(&self.db, |pool| {
             sqlx::query(
-                "UPDATE deliveries SET status = $2, attempts = attempts + $3, last_error = COALESCE($4, last_error), \
-                 next_attempt_at = $5, sent_at = CASE WHEN $2 = 'sent' THEN $6 ELSE sent_at END WHERE id = $1",
+                "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $3 \
+                 WHERE id = $1 AND lease_token = $2 AND status IN ('pending', 'failed')",
             )
-            .bind(delivery_id.to_string())
-            .bind(state.as_str())
-            .bind(i64::from(counted))
-            .bind(error)
-            .bind(next_attempt_at)
-            .bind(now)
+            .bind(due.id.to_string())
+            .bind(due.lease.to_string())
+            .bind(now + lease)
             .execute(pool)
             .await
-            .map(|_| ())
+            .map(|done| done.rows_affected() == 1)
+        })
+    }
+
+    /// Records what an attempt came to and ends the lease, if the delivery still holds
+    /// `due`'s lease; `false` (nothing recorded) when another worker claimed it since.
+    pub async fn record_outcome(
+        &self,
+        due: &DueDelivery,
+        outcome: Outcome<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+                "UPDATE deliveries SET status = $2, attempts = attempts + $3, \
+                 last_error = COALESCE($4, last_error), next_attempt_at = $5, \
+                 sent_at = CASE WHEN $2 = 'sent' THEN $6 ELSE sent_at END, lease_token = NULL \
+                 WHERE id = $1 AND lease_token = $7",
+            )
+            .bind(due.id.to_string())
+            .bind(outcome.state.as_str())
+            .bind(i64::from(outcome.counted))
+            .bind(outcome.error)
+            .bind(outcome.next_attempt_at)
+            .bind(now)
+            .bind(due.lease.to_string())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() == 1)
         })
     }
 
@@ -688,6 +774,57 @@ impl Store {
         })
     }
 }
+
+/// Deletes notifications with everything that hangs off them, inside the caller's transaction
+/// (erasure and pruning).
+trait DeleteNotifications {
+    /// Deletes the notifications `ids` with their deliveries and subjects; returns how many
+    /// notifications and deliveries went.
+    fn delete_notifications(
+        &mut self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<(u64, u64), sqlx::Error>> + Send;
+}
+
+macro_rules! impl_delete_notifications {
+    ($conn:ty) => {
+        impl DeleteNotifications for $conn {
+            async fn delete_notifications(
+                &mut self,
+                ids: &[String],
+            ) -> Result<(u64, u64), sqlx::Error> {
+                // `DELETE FROM table WHERE column IN (chunk)`, returning how many went.
+                macro_rules! delete_in {
+                    ($table:literal, $column:literal, $chunk:expr) => {{
+                        let mut qb = QueryBuilder::new(concat!(
+                            "DELETE FROM ",
+                            $table,
+                            " WHERE ",
+                            $column,
+                            " IN ("
+                        ));
+                        let mut list = qb.separated(", ");
+                        for id in $chunk {
+                            list.push_bind(id.as_str());
+                        }
+                        list.push_unseparated(")");
+                        qb.build().execute(&mut *self).await?.rows_affected()
+                    }};
+                }
+                let (mut notifications, mut deliveries) = (0, 0);
+                for chunk in ids.chunks(500) {
+                    deliveries += delete_in!("deliveries", "notification_id", chunk);
+                    delete_in!("notification_subjects", "notification_id", chunk);
+                    notifications += delete_in!("notifications", "id", chunk);
+                }
+                Ok((notifications, deliveries))
+            }
+        }
+    };
+}
+
+impl_delete_notifications!(sqlx::SqliteConnection);
+impl_delete_notifications!(sqlx::PgConnection);
 
 /// Announces a visible notification to the streams once the transaction commits: on
 /// PostgreSQL with `pg_notify` (every replica listens); on SQLite the service publishes into

@@ -1,6 +1,20 @@
 //! The delivery worker: leases due deliveries (scheduled in-app notifications, emails and
 //! retries), sends them, and records each outcome with exponential back-off and jitter, until
 //! a bounded number of attempts marks a delivery dead with its last error kept.
+//!
+//! An email is fenced by its lease. The claim gives each delivery a fresh lease token; before
+//! sending, the worker counts the attempt and renews the lease, both only if the delivery
+//! still holds its token (else another worker has it, and this one does not send); after
+//! sending it records the outcome under the same condition. The lease outlives the longest
+//! send (`send_timeout`, checked by the configuration), so no other worker can take a
+//! delivery while its email is on the way. A worker that stalls past its lease anyway (a
+//! frozen process) cannot record over the worker that took the delivery over; and a worker
+//! that crashes mid-send leaves its attempt counted and the delivery to be sent again once
+//! the lease runs out: at most one repeat per crash, with the same Message-ID.
+//!
+//! The same worker prunes, every `prune_interval`: finished deliveries after
+//! `delivery_retention`, then notifications after `inbox_retention`, in statements of at most
+//! `prune_batch` rows.
 
 use std::time::Duration as StdDuration;
 
@@ -14,11 +28,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::contacts::Contacts;
 use crate::domain::{self, DeliveryState, QuietHours};
-use crate::email::{Mailer, OutgoingEmail, build_message};
+use crate::email::{Mailer, OutgoingEmail, SendError, build_message};
 use crate::error::Error;
 use crate::hub::Publisher;
 use crate::render::{self, Locale};
-use crate::store::{DueDelivery, Store};
+use crate::store::{DueDelivery, Outcome, Store};
 use crate::unsubscribe::UnsubscribeTokens;
 
 /// Tunables of the worker.
@@ -26,8 +40,12 @@ use crate::unsubscribe::UnsubscribeTokens;
 pub struct WorkerSettings {
     pub poll_interval: StdDuration,
     pub batch_size: u32,
-    /// How long a leased delivery stays with one worker before another may take it.
+    /// How long a leased delivery stays with one worker before another may take it; renewed
+    /// when an email's attempt begins. Must outlive `send_timeout`.
     pub lease: Duration,
+    /// The longest one email may take to send, whole (connection and every SMTP exchange);
+    /// a send still going then counts as failed (and is retried).
+    pub send_timeout: StdDuration,
     pub max_attempts: i64,
     pub base_backoff: Duration,
     pub max_backoff: Duration,
@@ -36,6 +54,15 @@ pub struct WorkerSettings {
     /// Base URL of this service's HTTP listener as recipients reach it: emails link to
     /// `{public_url}/unsubscribe?token=…` (List-Unsubscribe and the footer).
     pub public_url: String,
+    /// How long a notification stays in the inbox (read or not) before it is pruned.
+    pub inbox_retention: Duration,
+    /// How long a finished delivery (sent, suppressed, dead, cancelled) stays in the delivery
+    /// log before it is pruned.
+    pub delivery_retention: Duration,
+    /// How often the worker prunes.
+    pub prune_interval: StdDuration,
+    /// Most rows one pruning statement deletes.
+    pub prune_batch: u32,
 }
 
 impl WorkerSettings {
@@ -44,13 +71,42 @@ impl WorkerSettings {
             poll_interval: StdDuration::from_millis(200),
             batch_size: 50,
             lease: Duration::seconds(60),
+            send_timeout: StdDuration::from_secs(30),
             max_attempts: 6,
             base_backoff: Duration::seconds(2),
             max_backoff: Duration::minutes(30),
             from,
             public_url,
+            inbox_retention: Duration::days(180),
+            delivery_retention: Duration::days(30),
+            prune_interval: StdDuration::from_secs(10 * 60),
+            prune_batch: 1000,
         }
     }
+
+    /// Refuses a lease that does not outlive the longest send: another worker could then
+    /// take a delivery whose email is still on the way, and send it twice.
+    pub fn check_lease(&self) -> Result<(), String> {
+        let send = Duration::from_std(self.send_timeout).unwrap_or(Duration::MAX);
+        if self.lease > send {
+            Ok(())
+        } else {
+            Err(format!(
+                "the email lease ({} s) must be longer than the email send timeout ({} s)",
+                self.lease.num_seconds(),
+                self.send_timeout.as_secs()
+            ))
+        }
+    }
+}
+
+/// What one pruning round deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub deliveries: u64,
+    pub notifications: u64,
+    /// DELETE statements (each of at most `prune_batch` rows) it took.
+    pub statements: u32,
 }
 
 pub struct Worker {
@@ -100,9 +156,22 @@ impl Worker {
         self.clock.now_micros()
     }
 
-    /// Runs passes until `shutdown` is cancelled.
+    /// Runs passes until `shutdown` is cancelled, pruning every `prune_interval`.
     pub async fn run(self, shutdown: CancellationToken) {
+        let mut next_prune = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_prune {
+                next_prune += self.settings.prune_interval;
+                match self.prune_once().await {
+                    Ok(pruned) if pruned.deliveries + pruned.notifications > 0 => tracing::info!(
+                        deliveries = pruned.deliveries,
+                        notifications = pruned.notifications,
+                        "notifications pruned"
+                    ),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "pruning notifications failed"),
+                }
+            }
             let handled = match self.run_once().await {
                 Ok(n) => n,
                 Err(error) => {
@@ -119,6 +188,40 @@ impl Worker {
                 return;
             }
         }
+    }
+
+    /// Deletes, at the clock's now, finished deliveries past `delivery_retention` and then
+    /// notifications past `inbox_retention` (with their deliveries), `prune_batch` rows per
+    /// statement until none is left.
+    pub async fn prune_once(&self) -> Result<Pruned, sqlx::Error> {
+        let now = self.now();
+        let batch = self.settings.prune_batch.max(1);
+        let mut pruned = Pruned::default();
+        loop {
+            let deleted = self
+                .store
+                .prune_deliveries(now - self.settings.delivery_retention, batch)
+                .await?;
+            pruned.deliveries += deleted;
+            pruned.statements += 1;
+            if deleted < u64::from(batch) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        loop {
+            let deleted = self
+                .store
+                .prune_notifications(now - self.settings.inbox_retention, batch)
+                .await?;
+            pruned.notifications += deleted;
+            pruned.statements += 1;
+            if deleted < u64::from(batch) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        Ok(pruned)
     }
 
     /// One pass; returns how many deliveries it handled.
@@ -138,13 +241,17 @@ impl Worker {
         let now = self.now();
         if due.cancelled {
             return self
-                .record(due, DeliveryState::Cancelled, false, None, now, now)
+                .record(due, DeliveryState::Cancelled, false, None, now)
                 .await;
         }
         if due.channel == Channel::InApp {
-            let item = self.store.show_in_app(due, now).await?;
-            self.deliveries.count(due.channel, "shown");
-            self.publisher.published(vec![item]);
+            match self.store.show_in_app(due, now).await? {
+                Some(item) => {
+                    self.deliveries.count(due.channel, "shown");
+                    self.publisher.published(vec![item]);
+                }
+                None => tracing::info!(delivery = %due.id, "lease lost; another worker shows it"),
+            }
             return Ok(());
         }
         let contact = match self
@@ -155,20 +262,14 @@ impl Worker {
             Ok(mut found) => found.remove(&due.recipient_id),
             Err(Error::ContactsUnavailable(status)) => {
                 let error = format!("contacts unavailable: {}", status.message());
-                return self.retry(due, &error, false).await;
+                return self.retry(due, &error, false, true).await;
             }
-            Err(error) => return self.retry(due, &error.to_string(), false).await,
+            Err(error) => return self.retry(due, &error.to_string(), false, true).await,
         };
         let Some(contact) = contact.filter(|c| !c.deleted && !c.email.is_empty()) else {
+            let error = Some("recipient has no email address");
             return self
-                .record(
-                    due,
-                    DeliveryState::Suppressed,
-                    false,
-                    Some("recipient has no email address"),
-                    now,
-                    now,
-                )
+                .record(due, DeliveryState::Suppressed, false, error, now)
                 .await;
         };
         let settings = self.store.quiet_hours(due.recipient_id).await?;
@@ -186,7 +287,7 @@ impl Worker {
             if let Some(until) = hours.quiet_until(now, tz) {
                 tracing::debug!(delivery = %due.id, %until, "held back by quiet hours");
                 return self
-                    .record(due, DeliveryState::Pending, false, None, until, now)
+                    .record(due, DeliveryState::Pending, false, None, until)
                     .await;
             }
         }
@@ -195,7 +296,7 @@ impl Worker {
             Ok(token) => token,
             Err(error) => {
                 let error = format!("cannot sign the unsubscribe link: {error}");
-                return self.retry(due, &error, true).await;
+                return self.retry(due, &error, true, true).await;
             }
         };
         let unsubscribe = format!(
@@ -224,32 +325,84 @@ impl Worker {
         };
         let message = match build_message(&self.settings.from, &email) {
             Ok(message) => message,
-            Err(error) => return self.retry(due, &error.to_string(), true).await,
+            Err(error) => return self.retry(due, &error.to_string(), true, true).await,
         };
-        match self.mailer.send(message).await {
+        // The attempt is counted before the email leaves, so that a crash mid-send still
+        // shows in the log; and only while this worker holds the lease.
+        if !self
+            .store
+            .begin_attempt(due, self.now(), self.settings.lease)
+            .await?
+        {
+            tracing::info!(delivery = %due.id, "lease lost before sending; another worker has it");
+            return Ok(());
+        }
+        let sent = tokio::time::timeout(self.settings.send_timeout, self.mailer.send(message))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError {
+                    permanent: false,
+                    message: format!("smtp: no answer within {:?}", self.settings.send_timeout),
+                })
+            });
+        match sent {
             Ok(()) => {
                 tracing::info!(delivery = %due.id, kind = domain::kind_name(due.kind), "email sent");
-                self.record(due, DeliveryState::Sent, true, None, now, now)
+                let now = self.now();
+                self.record(due, DeliveryState::Sent, false, None, now)
                     .await
             }
-            Err(error) => self.retry(due, &error.message, error.permanent).await,
+            Err(error) => {
+                self.retry(due, &error.message, error.permanent, false)
+                    .await
+            }
         }
     }
 
+    /// Records an outcome under `due`'s lease, and counts it; a worker that lost the lease
+    /// records nothing (the worker that took the delivery over records its own).
+    async fn record(
+        &self,
+        due: &DueDelivery,
+        state: DeliveryState,
+        counted: bool,
+        error: Option<&str>,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        let outcome = Outcome {
+            state,
+            counted,
+            error,
+            next_attempt_at,
+        };
+        if self.store.record_outcome(due, outcome, self.now()).await? {
+            self.deliveries.count(due.channel, state.as_str());
+        } else {
+            tracing::warn!(
+                delivery = %due.id,
+                outcome = state.as_str(),
+                "lease lost: another worker took the delivery over; outcome not recorded"
+            );
+        }
+        Ok(())
+    }
+
     /// Schedules another attempt, or marks the delivery dead after the last one (or at once
-    /// for a permanent failure).
+    /// for a permanent failure). `counted`: the attempt was not counted yet (it failed before
+    /// an email was sent).
     async fn retry(
         &self,
         due: &DueDelivery,
         error: &str,
         permanent: bool,
+        counted: bool,
     ) -> Result<(), sqlx::Error> {
         let now = self.now();
         let attempts = due.attempts + 1;
         if permanent || attempts >= self.settings.max_attempts {
             tracing::warn!(delivery = %due.id, attempts, %error, "delivery is dead");
             return self
-                .record(due, DeliveryState::Dead, true, Some(error), now, now)
+                .record(due, DeliveryState::Dead, counted, Some(error), now)
                 .await;
         }
         let wait = domain::backoff(
@@ -258,31 +411,7 @@ impl Worker {
             self.settings.max_backoff,
         );
         tracing::info!(delivery = %due.id, attempts, %error, retry_in_ms = wait.num_milliseconds(), "delivery failed; will retry");
-        self.record(
-            due,
-            DeliveryState::Failed,
-            true,
-            Some(error),
-            now + wait,
-            now,
-        )
-        .await
-    }
-
-    /// Records the outcome of an attempt and counts it.
-    async fn record(
-        &self,
-        due: &DueDelivery,
-        state: DeliveryState,
-        attempted: bool,
-        error: Option<&str>,
-        next_attempt_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        self.store
-            .record_attempt(due.id, state, attempted, error, next_attempt_at, now)
-            .await?;
-        self.deliveries.count(due.channel, state.as_str());
-        Ok(())
+        self.record(due, DeliveryState::Failed, counted, Some(error), now + wait)
+            .await
     }
 }

@@ -7,7 +7,7 @@ use rendezvous_common::with_db;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::Store;
+use super::{DeleteNotifications as _, Store};
 
 /// What one erasure removed (all zero when it had been done before).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,30 +37,12 @@ impl Store {
                 .bind(&member)
                 .fetch_all(&mut *tx)
                 .await?;
-            // `DELETE FROM table WHERE column IN (chunk)`, returning how many went.
-            macro_rules! delete_in {
-                ($table:literal, $column:literal, $chunk:expr) => {{
-                    let mut qb = sqlx::QueryBuilder::new(concat!(
-                        "DELETE FROM ",
-                        $table,
-                        " WHERE ",
-                        $column,
-                        " IN ("
-                    ));
-                    let mut list = qb.separated(", ");
-                    for id in $chunk {
-                        list.push_bind(id.as_str());
-                    }
-                    list.push_unseparated(")");
-                    qb.build().execute(&mut *tx).await?.rows_affected()
-                }};
-            }
-            let mut erased = Erased::default();
-            for chunk in ids.chunks(500) {
-                erased.deliveries += delete_in!("deliveries", "notification_id", chunk);
-                delete_in!("notification_subjects", "notification_id", chunk);
-                erased.notifications += delete_in!("notifications", "id", chunk);
-            }
+            let (notifications, deliveries) = tx.delete_notifications(&ids).await?;
+            let mut erased = Erased {
+                notifications,
+                deliveries,
+                ..Erased::default()
+            };
             for sql in [
                 "DELETE FROM channel_preferences WHERE member_id = $1",
                 "DELETE FROM quiet_hours WHERE member_id = $1",

@@ -1,17 +1,25 @@
 //! Deliver and the delivery worker: idempotency on the dedupe key (concurrent retries,
-//! duplicates within a call, a relay that redelivers an outbox row), not-before times and
-//! CancelScheduled (with the injectable clock).
+//! duplicates within a call, a relay that redelivers an outbox row), members' relay against
+//! this receiver (a refused row in a batch, the end of an outage), not-before times,
+//! CancelScheduled and pruning (with the injectable clock).
+
+use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
-use rendezvous_common::relay::{self, OutboxRow};
+use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::outbox::{OutboxMessage, OutboxWriter as _};
+use rendezvous_common::relay::{self, OutboxRow, RelaySettings};
 use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as pb;
-use rendezvous_testkit::{Backend, Stack, StackStart, backend_tests, timestamp};
+use rendezvous_testkit::{
+    Backend, MembersSettings, Stack, StackStart, WorkerSettings, backend_tests, timestamp,
+};
 
 use crate::helpers::{
     EVENT_TITLE, channels_of as deliveries_of, deliver, deliveries as delivery_log, email_becomes,
     emails_about, event_facts, event_notice, event_of, eventually, first_of_kind, host,
-    inbox_about, invitation, new_id, request,
+    inbox_about, invitation, new_id, notification_about, notifications_of, request, settled_member,
+    tagged,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -197,6 +205,138 @@ async fn a_relay_redelivering_an_outbox_row_makes_no_second_notification(backend
         (pb::DeliveryStatus::Sent, 1)
     );
     assert_eq!(emails_about(&stack, &welcome.id), 1);
+    stack.stop().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Members' relay against this receiver
+// ---------------------------------------------------------------------------------------------
+
+async fn a_refused_row_is_dead_lettered_while_the_rest_of_its_batch_is_delivered(backend: Backend) {
+    let start = StackStart {
+        members: MembersSettings {
+            relay: RelaySettings {
+                max_refusals: 2,
+                ..RelaySettings::default()
+            },
+            ..MembersSettings::default()
+        },
+        ..StackStart::new(backend)
+    };
+    let stack = Stack::start_with(start).await.unwrap();
+    let zoe = settled_member(&stack, "Zoé").await;
+    let zoe_id = uuid::Uuid::try_parse(&zoe.id).unwrap();
+    // Five invitations for Zoé and, in their midst, one whose recipient is no member id:
+    // written in one transaction, as a producer writes them, so the relay claims them as one
+    // batch, and Deliver refuses a call with a bad item in it whole (INVALID_ARGUMENT).
+    let events: Vec<String> = (0..5).map(|_| new_id()).collect();
+    let mut messages: Vec<OutboxMessage> = events
+        .iter()
+        .map(|event| {
+            let notice = event_notice(pb::NotificationKind::EventInvitation, event);
+            OutboxMessage::notice(zoe_id, format!("invite:{event}:{}", zoe.id), notice, None)
+        })
+        .collect();
+    let notice = event_notice(pb::NotificationKind::EventInvitation, &new_id());
+    let mut bad = OutboxMessage::notice(zoe_id, "invite:bad".to_owned(), notice, None);
+    bad.payload["recipient_id"] = serde_json::json!("not-a-member-id");
+    messages.insert(2, bad);
+    let members_db = &stack.members.db;
+    with_db!(members_db, |pool| {
+        let mut tx = pool.begin_write().await.unwrap();
+        for message in &messages {
+            assert!(tx.enqueue(message, Utc::now()).await.unwrap());
+        }
+        tx.commit().await.unwrap();
+    });
+
+    // The rest of the batch arrives, once each.
+    let inbox = stack.inbox(&zoe);
+    for event in &events {
+        notification_about(&inbox, event).await;
+    }
+    // The refused row is a dead letter after its second refusal, with the receiver's reason.
+    let dead = eventually("the refused row is dead-lettered", || async move {
+        relay::dead_letters(members_db, None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .next()
+    })
+    .await;
+    assert_eq!(dead.dedupe_key, "invite:bad");
+    assert_eq!((dead.refusals, dead.attempts), (2, 2));
+    let reason = dead.last_error.unwrap_or_default();
+    assert!(
+        reason.contains("InvalidArgument") && reason.contains("recipient_id"),
+        "{reason}"
+    );
+    assert_eq!(relay::dead_letter_count(members_db).await.unwrap(), 1);
+    assert_eq!(relay::pending_count(members_db).await.unwrap(), 0);
+    let invitations = notifications_of(&inbox)
+        .await
+        .into_iter()
+        .filter(|n| n.kind() == pb::NotificationKind::EventInvitation)
+        .count();
+    assert_eq!(invitations, 5, "none lost, none doubled");
+    stack.stop().await.unwrap();
+}
+
+async fn delivery_resumes_within_two_seconds_of_an_outage_ending(backend: Backend) {
+    // Members' relay runs with the production settings: the defaults.
+    let start = StackStart::new(backend);
+    assert_eq!(start.members.relay, RelaySettings::default());
+    let (members, notifications_addr) = Stack::start_members_only(&start).await.unwrap();
+    let zoe = members.register("Zoé").await.unwrap();
+    // Notifications stays down until the welcome's back-off has grown: its next attempt is
+    // more than five seconds away (and not because a relay holds it right now).
+    let waiting = async {
+        loop {
+            let row: Option<(i64, DateTime<Utc>)> = with_db!(&members.db, |pool| {
+                sqlx::query_as(
+                    "SELECT attempts, next_attempt_at FROM outbox WHERE leased_until IS NULL",
+                )
+                .fetch_optional(pool)
+                .await
+                .unwrap()
+            });
+            if let Some((attempts, next)) = row
+                && next - Utc::now() > chrono::Duration::seconds(5)
+            {
+                return attempts;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let attempts = tokio::time::timeout(Duration::from_secs(60), waiting)
+        .await
+        .expect("the back-off did not grow past five seconds within a minute");
+    assert!(attempts >= 3, "{attempts} attempts");
+
+    let stack = Stack::start_notifications_at(&start, members, notifications_addr)
+        .await
+        .unwrap();
+    let back = std::time::Instant::now();
+    let inbox = stack.inbox(&zoe);
+    let deadline = back + Duration::from_secs(2);
+    loop {
+        let welcome = notifications_of(&inbox)
+            .await
+            .into_iter()
+            .find(|n| n.kind() == pb::NotificationKind::Welcome);
+        if welcome.is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the welcome was not delivered within 2 s of notifications coming back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!(
+        "delivered {:?} after notifications came back (after {attempts} failed attempts)",
+        back.elapsed()
+    );
     stack.stop().await.unwrap();
 }
 
@@ -390,10 +530,170 @@ async fn cancel_scheduled_drops_unsent_notifications_with_the_prefix_only(backen
     stack.stop().await.unwrap();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pruning
+// ---------------------------------------------------------------------------------------------
+
+/// Prunes every 20 ms (of real time), two rows per statement.
+fn pruning_worker(w: &mut WorkerSettings) {
+    (StackStart::new(Backend::Sqlite).worker)(w);
+    w.prune_interval = Duration::from_millis(20);
+    w.prune_batch = 2;
+}
+
+async fn old_notifications_and_finished_deliveries_are_pruned_after_their_retention(
+    backend: Backend,
+) {
+    let (stack, clock) = {
+        let clock = rendezvous_common::clock::Clock::manual(Utc::now().trunc_subsecs(0));
+        let start = StackStart {
+            clock: clock.clone(),
+            worker: pruning_worker,
+            ..StackStart::new(backend)
+        };
+        (Stack::start_with(start).await.unwrap(), clock)
+    };
+    let zoe = settled_member(&stack, "Zoé").await;
+    let inbox = stack.inbox(&zoe);
+    let (soon, later) = (new_id(), new_id());
+    let mut items: Vec<pb::NotificationRequest> = (0..3)
+        .map(|i| {
+            invitation(
+                &zoe.id,
+                &format!("invite:{soon}:{i}"),
+                &format!("{soon}-{i}"),
+            )
+        })
+        .collect();
+    // A reminder due in 200 days: its deliveries stay pending, and nothing of it goes.
+    items.push(request(
+        &zoe.id,
+        event_notice(pb::NotificationKind::EventReminder, &later),
+        &format!("reminder:{later}"),
+        Some(clock.now() + chrono::Duration::days(200)),
+    ));
+    assert_eq!(deliver(&stack, items).await.accepted_count, 4);
+    let shown = notifications_of(&inbox).await;
+    assert_eq!(shown.len(), 4, "the welcome and three invitations");
+    for n in &shown {
+        email_becomes(&inbox, &n.id, pb::DeliveryStatus::Sent).await;
+    }
+    assert_eq!(delivery_log(&inbox, "").await.len(), 10);
+
+    // The delivery log keeps finished deliveries for 30 days, pending ones until they end.
+    clock.advance(chrono::Duration::days(30) + chrono::Duration::seconds(1));
+    let inbox = stack.inbox_after_login(&zoe).await.unwrap();
+    let left = eventually("finished deliveries are pruned", || {
+        let inbox = inbox.clone();
+        async move {
+            let log = delivery_log(&inbox, "").await;
+            (log.len() == 2).then_some(log)
+        }
+    })
+    .await;
+    assert!(
+        left.iter()
+            .all(|d| d.status() == pb::DeliveryStatus::Pending
+                && d.kind() == pb::NotificationKind::EventReminder),
+        "{left:?}"
+    );
+    assert_eq!(notifications_of(&inbox).await.len(), 4, "the inbox is kept");
+
+    // The inbox keeps notifications for 180 days, read or not.
+    clock.advance(chrono::Duration::days(150));
+    let inbox = stack.inbox_after_login(&zoe).await.unwrap();
+    eventually("old notifications are pruned", || {
+        let inbox = inbox.clone();
+        async move { notifications_of(&inbox).await.is_empty().then_some(()) }
+    })
+    .await;
+    assert_eq!(
+        delivery_log(&inbox, "").await.len(),
+        2,
+        "the reminder waits"
+    );
+
+    // The reminder, created 200 days ago, is shown when due, and kept from then on.
+    clock.advance(chrono::Duration::days(20));
+    let inbox = stack.inbox_after_login(&zoe).await.unwrap();
+    let reminder = first_of_kind(&inbox, pb::NotificationKind::EventReminder).await;
+    email_becomes(&inbox, &reminder.id, pb::DeliveryStatus::Sent).await;
+    let deliver_again = deliver(&stack, vec![tagged(&zoe, "fresh")]).await;
+    assert_eq!(deliver_again.accepted_count, 1);
+    // Pruning passes run every 20 ms; after many of them the reminder is still there.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let kinds: Vec<pb::NotificationKind> = notifications_of(&inbox)
+        .await
+        .iter()
+        .map(pb::Notification::kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            pb::NotificationKind::ChapterNewEvent,
+            pb::NotificationKind::EventReminder
+        ]
+    );
+    stack.stop().await.unwrap();
+}
+
+/// Prunes at start only.
+fn rarely_pruning_worker(w: &mut WorkerSettings) {
+    (StackStart::new(Backend::Sqlite).worker)(w);
+    w.prune_interval = Duration::from_secs(24 * 3600);
+}
+
+async fn pruning_deletes_at_most_a_batch_per_statement(backend: Backend) {
+    let clock = rendezvous_common::clock::Clock::manual(Utc::now().trunc_subsecs(0));
+    let start = StackStart {
+        clock: clock.clone(),
+        worker: rarely_pruning_worker,
+        ..StackStart::new(backend)
+    };
+    let stack = Stack::start_with(start).await.unwrap();
+    let zoe = settled_member(&stack, "Zoé").await;
+    let welcome = first_of_kind(&stack.inbox(&zoe), pb::NotificationKind::Welcome).await;
+    email_becomes(&stack.inbox(&zoe), &welcome.id, pb::DeliveryStatus::Sent).await;
+    // Five in-app notifications with email off: both deliveries finished at once.
+    let items: Vec<pb::NotificationRequest> =
+        (0..5).map(|i| tagged(&zoe, &format!("t{i}"))).collect();
+    assert_eq!(deliver(&stack, items).await.accepted_count, 5);
+    let store = rendezvous_notifications::store::Store::new(stack.notifications.db.clone());
+    let cutoff = clock.now() + chrono::Duration::seconds(1);
+    let mut statements = Vec::new();
+    loop {
+        let deleted = store.prune_deliveries(cutoff, 4).await.unwrap();
+        statements.push(deleted);
+        if deleted < 4 {
+            break;
+        }
+    }
+    assert_eq!(
+        statements,
+        [4, 4, 4, 0],
+        "twelve deliveries, four at a time"
+    );
+    let mut statements = Vec::new();
+    loop {
+        let deleted = store.prune_notifications(cutoff, 4).await.unwrap();
+        statements.push(deleted);
+        if deleted < 4 {
+            break;
+        }
+    }
+    assert_eq!(statements, [4, 2], "six notifications, four at a time");
+    assert!(notifications_of(&stack.inbox(&zoe)).await.is_empty());
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
     the_same_deliver_sent_twenty_times_at_once_makes_one_notification,
     duplicate_keys_within_one_call_make_one_notification_each,
     a_relay_redelivering_an_outbox_row_makes_no_second_notification,
     a_notification_waits_for_its_not_before_time,
     cancel_scheduled_drops_unsent_notifications_with_the_prefix_only,
+    a_refused_row_is_dead_lettered_while_the_rest_of_its_batch_is_delivered,
+    delivery_resumes_within_two_seconds_of_an_outage_ending,
+    old_notifications_and_finished_deliveries_are_pruned_after_their_retention,
+    pruning_deletes_at_most_a_batch_per_statement,
 );

@@ -1,6 +1,8 @@
 //! Email against a real SMTP server (aiosmtpd, `scripts/smtp_server.py`) started by the tests:
 //! the content in each locale and the headers, a server that is down (retried, then delivered
-//! once it is back), and a server that refuses the recipient (dead, with the error kept).
+//! once it is back), a server that refuses the recipient (dead, with the error kept), and two
+//! workers on one database with a server that stalls: the lease fences a worker that stalled
+//! past it, and a send cut off by a crash is repeated once, with the same Message-ID.
 //!
 //! These tests skip when `RENDEZVOUS_TEST_SMTP_PYTHON` is not set (see
 //! [`rendezvous_testkit::SmtpServer::start`]).
@@ -18,8 +20,8 @@ use rendezvous_testkit::{
 use rendezvous_notifications::unsubscribe::Unsubscribe;
 
 use crate::helpers::{
-    channels_of, deliver, event_facts, eventually, message_id, new_id, notification_about, request,
-    unsubscribe_tokens,
+    channels_of, deliver, event_facts, eventually, first_of_kind, message_id, new_id,
+    notification_about, request, unsubscribe_tokens,
 };
 use crate::mail::Email;
 
@@ -451,9 +453,143 @@ async fn email_failing_every_attempt_is_dead_after_the_maximum_attempts(backend:
     stack.stop().await.unwrap();
 }
 
+// ---------------------------------------------------------------------------------------------
+// Two workers, one database, a server that stalls
+// ---------------------------------------------------------------------------------------------
+
+/// A lease of one second while a send may take ten: the worker that sends first stands for
+/// one frozen mid-send (a paused VM, a SIGSTOP) — the configuration refuses such settings,
+/// and no timeout bounds a frozen process.
+fn frozen_worker(w: &mut WorkerSettings) {
+    patient_worker(w);
+    w.lease = chrono::Duration::seconds(1);
+    w.send_timeout = Duration::from_secs(10);
+}
+
+/// A lease of two seconds, a send of at most one and a half: a valid configuration.
+fn leasing_worker(w: &mut WorkerSettings) {
+    patient_worker(w);
+    w.lease = chrono::Duration::seconds(2);
+    w.send_timeout = Duration::from_millis(1500);
+    assert!(w.check_lease().is_ok());
+}
+
+/// Starts a server stalling its first reply by `stall` (refusing that message with 451 then,
+/// when `refuse`), or `None` when no Python is set up.
+async fn stalling_server(
+    dir: &std::path::Path,
+    stall: Duration,
+    refuse: bool,
+) -> Option<SmtpServer> {
+    let server = SmtpServer::start_stalling(dir, stall, refuse)
+        .await
+        .unwrap();
+    if server.is_none() {
+        eprintln!("skipped: RENDEZVOUS_TEST_SMTP_PYTHON is not set");
+    }
+    server
+}
+
+async fn a_worker_that_stalls_past_its_lease_cannot_record_over_the_one_that_took_over(
+    backend: Backend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    // The first email's reply comes three seconds late, and is a refusal (451, try later).
+    let Some(server) = stalling_server(dir.path(), Duration::from_secs(3), true).await else {
+        return;
+    };
+    let start = StackStart {
+        mail: Mail::Smtp(server.url()),
+        worker: frozen_worker,
+        ..StackStart::new(backend)
+    };
+    let stack = Stack::start_with(start.clone()).await.unwrap();
+    let replica = stack.start_notifications_replica(&start).await.unwrap();
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let inbox = stack.inbox(&zoe);
+    let welcome = first_of_kind(&inbox, pb::NotificationKind::Welcome).await;
+
+    // One worker sends the welcome and stalls; its lease runs out, the other worker takes the
+    // delivery over and sends it.
+    eventually("the first send stalls", || async {
+        server.stall_started().then_some(())
+    })
+    .await;
+    let sent = email_delivery_when(&inbox, &welcome.id, "the other worker sends it", |d| {
+        d.status() == pb::DeliveryStatus::Sent
+    })
+    .await;
+    assert_eq!(sent.attempts, 2, "both attempts are in the log");
+    assert_eq!(received(&server, &welcome.id).len(), 1);
+    // The stalled send ends with a failure: its worker no longer holds the lease and records
+    // nothing — no FAILED over the SENT, so no retry and no second email.
+    eventually("the stalled reply comes", || async {
+        server.stall_ended().then_some(())
+    })
+    .await;
+    for _ in 0..25 {
+        let (_, email) = channels_of(&inbox, &welcome.id).await;
+        assert_eq!(
+            (email.status(), email.attempts, email.last_error.as_str()),
+            (pb::DeliveryStatus::Sent, 2, ""),
+            "the stalled worker recorded over the one that took over"
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    assert_eq!(received(&server, &welcome.id).len(), 1, "exactly one email");
+    assert_eq!(server.messages().len(), 1);
+    replica.stop().await.unwrap();
+    stack.stop().await.unwrap();
+}
+
+async fn a_send_cut_off_by_a_crash_is_repeated_once_with_the_same_message_id(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    // The server takes the first email, then answers three seconds late.
+    let Some(server) = stalling_server(dir.path(), Duration::from_secs(3), false).await else {
+        return;
+    };
+    let start = StackStart {
+        mail: Mail::Smtp(server.url()),
+        worker: leasing_worker,
+        ..StackStart::new(backend)
+    };
+    let mut stack = Stack::start_with(start.clone()).await.unwrap();
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let welcome = first_of_kind(&stack.inbox(&zoe), pb::NotificationKind::Welcome).await;
+    // The email is on the server; the worker that sent it dies before it hears back.
+    eventually("the server has the email", || async {
+        server.stall_started().then_some(())
+    })
+    .await;
+    stack.notifications.kill().await;
+    assert_eq!(received(&server, &welcome.id).len(), 1);
+
+    // Another replica takes the delivery over once the lease has run out, and sends it again.
+    let replica = stack.start_notifications_replica(&start).await.unwrap();
+    let inbox = replica.client_with_token(&zoe.access_token);
+    let sent = email_delivery_when(&inbox, &welcome.id, "the replica sends it", |d| {
+        d.status() == pb::DeliveryStatus::Sent
+    })
+    .await;
+    assert_eq!(
+        sent.attempts, 2,
+        "the attempt cut off by the crash is counted"
+    );
+    let emails = received(&server, &welcome.id);
+    assert_eq!(emails.len(), 2, "one repeat for one crash");
+    assert_eq!(server.messages().len(), 2);
+    let ids: Vec<Option<String>> = emails.iter().map(|e| e.header("Message-ID")).collect();
+    assert_eq!(ids[0], ids[1], "the repeat carries the same Message-ID");
+    assert_eq!(ids[0].as_deref(), Some(message_id(&welcome.id).as_str()));
+    replica.stop().await.unwrap();
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
     emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_headers,
     email_to_a_server_that_is_down_is_retried_and_sent_once_it_is_back,
     email_refused_by_the_server_is_dead_at_once_with_the_error_kept,
     email_failing_every_attempt_is_dead_after_the_maximum_attempts,
+    a_worker_that_stalls_past_its_lease_cannot_record_over_the_one_that_took_over,
+    a_send_cut_off_by_a_crash_is_repeated_once_with_the_same_message_id,
 );
