@@ -4,20 +4,49 @@
 //! PostgreSQL every replica listens on a channel and the writer calls `pg_notify` inside its
 //! transaction, so each replica's streams hear about notifications stored by any replica, and
 //! only once the transaction has committed.
+//!
+//! A `NOTIFY` sent while the listener is disconnected is lost for good (PostgreSQL keeps none
+//! for a session that is not listening). So when the listener is back — whether sqlx
+//! re-established the connection or the listener had to make a new one — the hub tells every
+//! open stream [`Announcement::Reconnected`], with the last moment the listener was known to
+//! be connected, less [`RESYNC_MARGIN`] for transactions that were in flight then; each stream
+//! replays from the store what became visible since and it has not sent (or, when that is
+//! more than it replays, ends telling the client to resume with `resume_after_id`).
 
 use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use rendezvous_common::clock::Clock;
 use rendezvous_proto::notifications::v1::NotificationKind;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// The PostgreSQL channel new notifications are announced on.
 pub const CHANNEL: &str = "rendezvous_notifications";
+
+/// How far before the listener's last known connected moment streams replay after a
+/// reconnect: longer than a transaction that stores notifications takes between reading the
+/// clock (its `visible_at`) and committing.
+pub const RESYNC_MARGIN: Duration = Duration::seconds(30);
+
+/// Pauses between the listener's attempts to connect again, doubling from the first.
+const RECONNECT_WAIT: (StdDuration, StdDuration) =
+    (StdDuration::from_millis(100), StdDuration::from_secs(2));
+
+/// What the hub tells open streams.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Announcement {
+    /// A notification was stored visible.
+    Shown(Arc<Item>),
+    /// The database listener was disconnected and listens again: notifications that became
+    /// visible at or after `since` may have gone unannounced, and are read from the store.
+    Reconnected { since: DateTime<Utc> },
+}
 
 /// A stored in-app notification, as streamed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -53,7 +82,7 @@ mod stored_kind {
 
 #[derive(Clone, Debug)]
 pub struct Hub {
-    sender: broadcast::Sender<Arc<Item>>,
+    sender: broadcast::Sender<Announcement>,
 }
 
 impl Default for Hub {
@@ -70,10 +99,16 @@ impl Hub {
 
     pub fn publish(&self, item: Item) {
         // No receiver is not an error: nobody is streaming.
-        let _ = self.sender.send(Arc::new(item));
+        let _ = self.sender.send(Announcement::Shown(Arc::new(item)));
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Item>> {
+    /// Tells the streams that what became visible at or after `since` may have gone
+    /// unannounced.
+    pub fn reconnected(&self, since: DateTime<Utc>) {
+        let _ = self.sender.send(Announcement::Reconnected { since });
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Announcement> {
         self.sender.subscribe()
     }
 }
@@ -100,46 +135,78 @@ impl Publisher {
         }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Item>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Announcement> {
         self.hub.subscribe()
     }
 }
 
-/// Relays `pg_notify` payloads into the hub until shut down; reconnects when the connection
-/// drops. `listening` fires once the first LISTEN is in place.
+/// Relays `pg_notify` payloads into the hub until shut down, over a connection of its own
+/// (never one of `pool`'s: requests keeping the pool busy never hold up a reconnect, and the
+/// listener never keeps one of theirs). Reconnects when the connection drops, with growing
+/// pauses while the database refuses, and then tells the streams what they may have missed
+/// ([`Announcement::Reconnected`]). `listening` fires once the first LISTEN is in place.
 pub async fn listen_postgres(
     pool: PgPool,
     hub: Hub,
+    clock: Clock,
     listening: tokio::sync::oneshot::Sender<()>,
     shutdown: CancellationToken,
 ) {
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with((*pool.connect_options()).clone());
     let mut listening = Some(listening);
+    // The last moment the listener is known to have been connected.
+    let mut connected_at: Option<DateTime<Utc>> = None;
+    let mut wait = RECONNECT_WAIT.0;
     loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
+        let connected = async {
+            let mut listener = PgListener::connect_with(&own).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match connected.await {
             Ok(listener) => listener,
             Err(error) => {
-                tracing::warn!(%error, "notification listener cannot connect; retrying");
+                tracing::warn!(%error, retry_in_ms = wait.as_millis(), "notification listener cannot listen; retrying");
                 tokio::select! {
                     () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                    () = tokio::time::sleep(wait) => {}
                 }
+                wait = (wait * 2).min(RECONNECT_WAIT.1);
+                continue;
             }
         };
-        if let Err(error) = listener.listen(CHANNEL).await {
-            tracing::warn!(%error, "notification listener cannot listen; retrying");
-            continue;
+        wait = RECONNECT_WAIT.0;
+        if let Some(at) = connected_at {
+            tracing::info!(
+                "notification listener listens again; open streams replay what they missed"
+            );
+            hub.reconnected(at - RESYNC_MARGIN);
         }
         if let Some(listening) = listening.take() {
             let _ = listening.send(());
         }
+        connected_at = Some(clock.now());
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                message = listener.recv() => match message {
-                    Ok(message) => match serde_json::from_str::<Item>(message.payload()) {
-                        Ok(item) => hub.publish(item),
-                        Err(error) => tracing::warn!(%error, "unreadable notification payload"),
-                    },
+                message = listener.try_recv() => match message {
+                    Ok(Some(message)) => {
+                        connected_at = Some(clock.now());
+                        match serde_json::from_str::<Item>(message.payload()) {
+                            Ok(item) => hub.publish(item),
+                            Err(error) => tracing::warn!(%error, "unreadable notification payload"),
+                        }
+                    }
+                    // sqlx lost the connection and has listened again on a new one.
+                    Ok(None) => {
+                        tracing::warn!("notification listener lost its connection and listens again; open streams replay what they missed");
+                        if let Some(at) = connected_at {
+                            hub.reconnected(at - RESYNC_MARGIN);
+                        }
+                        connected_at = Some(clock.now());
+                    }
                     Err(error) => {
                         tracing::warn!(%error, "notification listener lost its connection");
                         break;

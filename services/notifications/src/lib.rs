@@ -109,6 +109,7 @@ pub async fn run(
             tokio::spawn(hub::listen_postgres(
                 pool.clone(),
                 hub.clone(),
+                options.clock.clone(),
                 listening,
                 shutdown.clone(),
             ));

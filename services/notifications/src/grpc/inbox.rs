@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -19,7 +18,7 @@ use super::{Notifications, count, ts};
 use crate::convert::{MarkAllRead, MarkRead};
 use crate::domain;
 use crate::error::{Error, Result};
-use crate::hub::Item;
+use crate::hub::{Announcement, Item};
 use crate::store::{InboxRow, Store};
 
 pub type NotificationStream =
@@ -114,6 +113,7 @@ pub(super) async fn stream(
         Some(validate::id("resume_after_id", &req.resume_after_id)?)
     };
     let state = &service.0;
+    let opened_at = service.now();
     // Subscribe before reading the backlog so nothing falls between the two.
     let live = state.publisher.subscribe();
     let backlog = match resume {
@@ -121,55 +121,100 @@ pub(super) async fn stream(
         None => Vec::new(),
     };
     Ok(subscriber_stream(
-        me,
+        Subscriber {
+            me,
+            opened_at,
+            store: state.store.clone(),
+        },
         backlog,
-        state.store.clone(),
         state.shutdown.clone(),
         live,
     ))
 }
 
-/// The stream of one subscriber: the backlog after its resume point, then live items for it,
-/// until the client goes away or the server shuts down.
-fn subscriber_stream(
+/// Whose stream it is, since when, and where its items are read again after a reconnect.
+struct Subscriber {
     me: Uuid,
-    backlog: Vec<InboxRow>,
+    opened_at: DateTime<Utc>,
     store: Store,
+}
+
+impl Subscriber {
+    /// The message for `notification`, with the member's unread count now.
+    async fn message(&self, notification: pb::Notification) -> pb::StreamNotificationsResponse {
+        let unread = self.store.unread_count(self.me).await.unwrap_or(0);
+        pb::StreamNotificationsResponse {
+            notification: Some(notification),
+            unread_count: count(unread),
+        }
+    }
+
+    /// What became visible for this member at or after `since`, but not before the stream
+    /// opened (that is the backlog's, or was never asked for), oldest first; `None` when that
+    /// is more than a stream replays, or it cannot be read: the client must resume.
+    async fn missed(&self, since: DateTime<Utc>) -> Option<Vec<InboxRow>> {
+        let since = since.max(self.opened_at);
+        match self.store.visible_since(self.me, since, MAX_BACKLOG).await {
+            Ok(rows) if rows.len() < MAX_BACKLOG as usize => Some(rows),
+            Ok(_) => None,
+            Err(error) => {
+                tracing::warn!(%error, "a notification stream cannot replay what it missed");
+                None
+            }
+        }
+    }
+}
+
+/// The stream of one subscriber: the backlog after its resume point, then live items for it
+/// (and, after the database listener reconnected, what it missed meanwhile), until the client
+/// goes away or the server shuts down.
+fn subscriber_stream(
+    subscriber: Subscriber,
+    backlog: Vec<InboxRow>,
     shutdown: CancellationToken,
-    mut live: broadcast::Receiver<Arc<Item>>,
+    mut live: broadcast::Receiver<Announcement>,
 ) -> NotificationStream {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
+        let me = subscriber.me;
         let mut seen: HashSet<Uuid> = HashSet::new();
         for row in backlog {
             seen.insert(row.item.id);
-            let unread = store.unread_count(me).await.unwrap_or(0);
-            let message = pb::StreamNotificationsResponse {
-                notification: Some(inbox_to_pb(&row)),
-                unread_count: count(unread),
-            };
+            let message = subscriber.message(inbox_to_pb(&row)).await;
             if tx.send(Ok(message)).await.is_err() {
                 return;
             }
         }
         loop {
-            let item = tokio::select! {
+            let announcement = tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tx.closed() => return,
-                item = live.recv() => item,
+                announcement = live.recv() => announcement,
             };
-            match item {
-                Ok(item) if item.recipient_id == me && seen.insert(item.id) => {
-                    let unread = store.unread_count(me).await.unwrap_or(0);
-                    let message = pb::StreamNotificationsResponse {
-                        notification: Some(item_to_pb(&item, None)),
-                        unread_count: count(unread),
-                    };
+            match announcement {
+                Ok(Announcement::Shown(item))
+                    if item.recipient_id == me && seen.insert(item.id) =>
+                {
+                    let message = subscriber.message(item_to_pb(&item, None)).await;
                     if tx.send(Ok(message)).await.is_err() {
                         return;
                     }
                 }
-                Ok(_) => {}
+                Ok(Announcement::Shown(_)) => {}
+                Ok(Announcement::Reconnected { since }) => {
+                    let Some(missed) = subscriber.missed(since).await else {
+                        let _ = tx.send(Err(Error::StreamLagged.into())).await;
+                        return;
+                    };
+                    for row in missed {
+                        if seen.insert(row.item.id) {
+                            let message = subscriber.message(inbox_to_pb(&row)).await;
+                            if tx.send(Ok(message)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "a notification stream fell behind");
                     let _ = tx.send(Err(Error::StreamLagged.into())).await;

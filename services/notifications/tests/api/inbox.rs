@@ -556,3 +556,101 @@ mod postgres_replicas {
         stack.stop().await.unwrap();
     }
 }
+
+/// PostgreSQL only: a `NOTIFY` sent while the listener is disconnected is lost, so open
+/// streams replay what they missed once it listens again.
+mod postgres_listener {
+    use sqlx::Connection as _;
+
+    use super::*;
+
+    /// How many backends of database `name` are listening.
+    async fn listeners(admin: &mut sqlx::PgConnection, name: &str) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+        )
+        .bind(name)
+        .fetch_one(admin)
+        .await
+        .unwrap()
+    }
+
+    async fn allow_connections(admin: &mut sqlx::PgConnection, name: &str, allow: bool) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS {allow}"
+        )))
+        .execute(admin)
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_gets_what_was_committed_while_the_listener_was_away() {
+        let Some(server) = rendezvous_testkit::postgres_url() else {
+            eprintln!("skipped: RENDEZVOUS_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let stack = Stack::start(Backend::Postgres).await.unwrap();
+        let name = stack
+            .notifications
+            .database_url()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let anna = settled_member(&stack, "Anna").await;
+        let mut inbox = stack.inbox(&anna);
+        let mut stream = open_stream(&mut inbox, "").await;
+        deliver(&stack, &anna, "before").await;
+        assert_eq!(streamed_tag(&next(&mut stream).await), "before");
+        // Open a few of the service's pooled connections, so that it can store while no new
+        // connection to its database is allowed.
+        let lists = (0..6).map(|_| {
+            let mut inbox = inbox.clone();
+            async move { list(&mut inbox, false, 100, String::new()).await }
+        });
+        futures::future::join_all(lists).await;
+
+        // The listener's connection is cut, and it cannot connect again for now.
+        let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+        assert_eq!(listeners(&mut admin, &name).await, 1);
+        allow_connections(&mut admin, &name, false).await;
+        let terminated: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND query LIKE 'LISTEN%'",
+        )
+        .bind(&name)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        assert_eq!(terminated, [true]);
+        rendezvous_testkit::eventually("the listener's backend is gone", || {
+            let (server, name) = (server.clone(), name.clone());
+            async move {
+                let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+                (listeners(&mut admin, &name).await == 0).then_some(())
+            }
+        })
+        .await;
+
+        // Committed in the gap: its NOTIFY reaches nobody.
+        deliver(&stack, &anna, "in-the-gap").await;
+        let early = tokio::time::timeout(Duration::from_millis(500), stream.message()).await;
+        assert!(early.is_err(), "streamed while nobody listens: {early:?}");
+
+        // The listener is back: the stream replays what it missed, once, and follows.
+        allow_connections(&mut admin, &name, true).await;
+        let replayed = tokio::time::timeout(Duration::from_secs(10), stream.message())
+            .await
+            .expect("nothing replayed within 10 s of the listener's return")
+            .unwrap()
+            .expect("the stream ended");
+        assert_eq!(streamed_tag(&replayed), "in-the-gap");
+        assert_eq!(replayed.unread_count, 3);
+        deliver(&stack, &anna, "after").await;
+        assert_eq!(streamed_tag(&next(&mut stream).await), "after");
+        assert_eq!(listeners(&mut admin, &name).await, 1);
+        admin.close().await.unwrap();
+        stack.stop().await.unwrap();
+    }
+}
