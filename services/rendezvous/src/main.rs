@@ -7,6 +7,8 @@
 //!   configure: its secret is random per data directory, never a published one.
 //! * `rendezvous health <addr>` probes a server's `grpc.health.v1.Health` and exits 0 only
 //!   when it is SERVING (container images have no grpc_health_probe).
+//! * `rendezvous outbox dead-letters` lists the outbox rows a receiver refused (members' or
+//!   events' database), and `rendezvous outbox requeue` makes them due again.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -18,7 +20,8 @@ use clap::{Parser, Subcommand};
 use rand::RngCore as _;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::config::{Secret, ServerArgs, TelemetryArgs};
-use rendezvous_common::{server, telemetry};
+use rendezvous_common::db::Db;
+use rendezvous_common::{relay, server, telemetry};
 use rendezvous_events::domain::reminder::ReminderOffsets;
 use rendezvous_members::config::{load_or_create_signing_key, write_private};
 
@@ -51,6 +54,45 @@ enum Command {
         /// Seconds to wait for an answer.
         #[arg(long, default_value_t = 3)]
         timeout_secs: u64,
+    },
+    /// Operate a service's outbox: list the rows its receiver refused, requeue them.
+    Outbox(OutboxArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct OutboxArgs {
+    /// Database of the service whose outbox it is (members or events), as the service is
+    /// configured: `sqlite://…/members.db` or `postgres://user@host:5432/members`.
+    #[arg(long, env = "RENDEZVOUS_DATABASE_URL", hide_env_values = true)]
+    database_url: Secret,
+    #[command(subcommand)]
+    command: OutboxCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum OutboxCommand {
+    /// List dead letters (rows the receiver refused until they were given up on) with the
+    /// last reason, oldest first, and how many there are.
+    DeadLetters {
+        /// Most rows listed.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// List the rows after this id (the last one of the previous page).
+        #[arg(long)]
+        after: Option<String>,
+        /// Print each row's payload too (it may name people).
+        #[arg(long)]
+        payload: bool,
+    },
+    /// Make dead letters due again, with a fresh count of refusals (once what the receiver
+    /// refused is fixed).
+    Requeue {
+        /// Ids of the dead letters to requeue.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<String>,
+        /// Requeue every dead letter.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -272,6 +314,54 @@ async fn health(addr: &str, service: &str, timeout: Duration) -> anyhow::Result<
     Ok(())
 }
 
+/// Opens the outbox database `url` names, never creating a SQLite file that is not there.
+async fn outbox_db(url: &str) -> anyhow::Result<Db> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or(url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        anyhow::ensure!(Path::new(path).exists(), "no database at {path}");
+    }
+    Db::connect(url).await.context("connecting to the database")
+}
+
+async fn outbox(args: OutboxArgs) -> anyhow::Result<()> {
+    let db = outbox_db(args.database_url.expose()).await?;
+    match args.command {
+        OutboxCommand::DeadLetters {
+            limit,
+            after,
+            payload,
+        } => {
+            for letter in relay::dead_letters(&db, after.as_deref(), limit).await? {
+                println!(
+                    "{id}  {topic}  {key}  refused {refusals} times ({attempts} attempts), dead since {dead}: {error}",
+                    id = letter.id,
+                    topic = letter.topic,
+                    key = letter.dedupe_key,
+                    refusals = letter.refusals,
+                    attempts = letter.attempts,
+                    dead = letter.dead_at.to_rfc3339(),
+                    error = letter.last_error.as_deref().unwrap_or("-"),
+                );
+                if payload {
+                    println!("    {}", letter.payload);
+                }
+            }
+            println!("{} dead letters", relay::dead_letter_count(&db).await?);
+        }
+        OutboxCommand::Requeue { ids, all } => {
+            let ids = (!all).then_some(ids.as_slice());
+            let requeued =
+                relay::requeue_dead_letters(&db, ids, Clock::system().now_micros()).await?;
+            println!("requeued {requeued}");
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -281,5 +371,6 @@ async fn main() -> anyhow::Result<()> {
             service,
             timeout_secs,
         } => health(&addr, &service, Duration::from_secs(timeout_secs.max(1))).await,
+        Command::Outbox(args) => outbox(args).await,
     }
 }
