@@ -37,6 +37,7 @@ impl Running {
 
     /// Ends the service at once, as a crash would: its task is aborted wherever it is, and the
     /// tasks it owns with it. A later [`Running::stop`] only closes the pool.
+    #[cfg(feature = "notifications")]
     pub(crate) async fn kill(&mut self) {
         if let Some(task) = self.task.take() {
             task.abort();
