@@ -62,25 +62,29 @@ CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE delivered_at IS NU
 ///
 /// The due index leaves dead rows out; two more indexes let the pruning job find delivered and
 /// dead rows by age without a table scan.
-pub const SQLITE_DEAD_LETTERS_DDL: &str = "
-ALTER TABLE outbox ADD COLUMN leased_until TEXT;
-ALTER TABLE outbox ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE outbox ADD COLUMN dead_at TEXT;
-DROP INDEX outbox_pending;
-CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL AND dead_at IS NULL;
-CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
-CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
-";
+pub const SQLITE_DEAD_LETTERS_DDL: &str = dead_letters_ddl!("TEXT", "INTEGER");
 
-pub const POSTGRES_DEAD_LETTERS_DDL: &str = "
-ALTER TABLE outbox ADD COLUMN leased_until TIMESTAMPTZ;
-ALTER TABLE outbox ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE outbox ADD COLUMN dead_at TIMESTAMPTZ;
-DROP INDEX outbox_pending;
-CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE delivered_at IS NULL AND dead_at IS NULL;
-CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
-CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
-";
+pub const POSTGRES_DEAD_LETTERS_DDL: &str = dead_letters_ddl!("TIMESTAMPTZ", "BIGINT");
+
+/// The dead-letters migration with the backend's timestamp and integer types.
+macro_rules! dead_letters_ddl {
+    ($timestamp:literal, $integer:literal) => {
+        concat!(
+            "ALTER TABLE outbox ADD COLUMN leased_until ",
+            $timestamp,
+            ";\nALTER TABLE outbox ADD COLUMN refusals ",
+            $integer,
+            " NOT NULL DEFAULT 0;\nALTER TABLE outbox ADD COLUMN dead_at ",
+            $timestamp,
+            ";\nDROP INDEX outbox_pending;\n",
+            "CREATE INDEX outbox_due ON outbox (next_attempt_at) ",
+            "WHERE delivered_at IS NULL AND dead_at IS NULL;\n",
+            "CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;\n",
+            "CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;\n"
+        )
+    };
+}
+use dead_letters_ddl;
 
 /// A message to deliver after the transaction commits.
 #[derive(Clone, Debug)]

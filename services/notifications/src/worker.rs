@@ -100,6 +100,30 @@ impl WorkerSettings {
     }
 }
 
+/// Runs `delete` (one statement deleting at most `batch` rows) until it deletes fewer, and
+/// returns how many it deleted in all, counting its statements into `statements`.
+async fn until_done<F, Fut>(
+    batch: u32,
+    statements: &mut u32,
+    mut delete: F,
+) -> Result<u64, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<u64, sqlx::Error>>,
+{
+    let mut total = 0;
+    loop {
+        let deleted = delete().await?;
+        total += deleted;
+        *statements += 1;
+        if deleted < u64::from(batch) {
+            return Ok(total);
+        }
+        // Let deliveries and requests in between two statements.
+        tokio::task::yield_now().await;
+    }
+}
+
 /// What one pruning round deleted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
@@ -196,32 +220,22 @@ impl Worker {
     pub async fn prune_once(&self) -> Result<Pruned, sqlx::Error> {
         let now = self.now();
         let batch = self.settings.prune_batch.max(1);
-        let mut pruned = Pruned::default();
-        loop {
-            let deleted = self
-                .store
+        let mut statements = 0;
+        let deliveries = until_done(batch, &mut statements, || {
+            self.store
                 .prune_deliveries(now - self.settings.delivery_retention, batch)
-                .await?;
-            pruned.deliveries += deleted;
-            pruned.statements += 1;
-            if deleted < u64::from(batch) {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        loop {
-            let deleted = self
-                .store
+        })
+        .await?;
+        let notifications = until_done(batch, &mut statements, || {
+            self.store
                 .prune_notifications(now - self.settings.inbox_retention, batch)
-                .await?;
-            pruned.notifications += deleted;
-            pruned.statements += 1;
-            if deleted < u64::from(batch) {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        Ok(pruned)
+        })
+        .await?;
+        Ok(Pruned {
+            deliveries,
+            notifications,
+            statements,
+        })
     }
 
     /// One pass; returns how many deliveries it handled.

@@ -348,13 +348,7 @@ pub async fn relay_once<S: OutboxSink>(
     settings: &RelaySettings,
     clock: &Clock,
 ) -> Result<usize, sqlx::Error> {
-    // Rows are due by the exact time (a row enqueued at this very instant, with nanoseconds,
-    // is due); what the relay writes is truncated to microseconds, PostgreSQL's precision, so
-    // both backends store the same instants.
-    let due = clock.now();
-    let now = due.trunc_subsecs(6);
-    let claimed = claim(db, settings, Claim::Due, due, now).await?;
-    deliver_claimed(db, sink, settings, claimed, now).await
+    pass(db, sink, settings, clock, Claim::Due).await
 }
 
 /// A probe: claims the earliest row waiting after its receiver failed (not refused, not
@@ -368,9 +362,23 @@ pub async fn probe_once<S: OutboxSink>(
     settings: &RelaySettings,
     clock: &Clock,
 ) -> Result<usize, sqlx::Error> {
+    pass(db, sink, settings, clock, Claim::Probe).await
+}
+
+/// Claims the rows `which` selects, delivers them and marks them.
+async fn pass<S: OutboxSink>(
+    db: &Db,
+    sink: &S,
+    settings: &RelaySettings,
+    clock: &Clock,
+    which: Claim,
+) -> Result<usize, sqlx::Error> {
+    // Rows are due by the exact time (a row enqueued at this very instant, with nanoseconds,
+    // is due); what the relay writes is truncated to microseconds, PostgreSQL's precision, so
+    // both backends store the same instants.
     let due = clock.now();
     let now = due.trunc_subsecs(6);
-    let claimed = claim(db, settings, Claim::Probe, due, now).await?;
+    let claimed = claim(db, settings, which, due, now).await?;
     deliver_claimed(db, sink, settings, claimed, now).await
 }
 

@@ -100,19 +100,28 @@ async fn invite(stack: &Stack, member: &TestMember) -> String {
     event_id
 }
 
+/// How to start a stack whose mailer sends to `smtp_url`, with its worker adjusted by `worker`.
+fn mailing_start(
+    backend: Backend,
+    smtp_url: impl Into<String>,
+    worker: fn(&mut WorkerSettings),
+) -> StackStart {
+    StackStart {
+        mail: Mail::Smtp(smtp_url.into()),
+        worker,
+        ..StackStart::new(backend)
+    }
+}
+
 /// A stack whose mailer sends to `smtp_url`, with its worker adjusted by `worker`.
 async fn mailing_stack(
     backend: Backend,
     smtp_url: impl Into<String>,
     worker: fn(&mut WorkerSettings),
 ) -> Stack {
-    Stack::start_with(StackStart {
-        mail: Mail::Smtp(smtp_url.into()),
-        worker,
-        ..StackStart::new(backend)
-    })
-    .await
-    .unwrap()
+    Stack::start_with(mailing_start(backend, smtp_url, worker))
+        .await
+        .unwrap()
 }
 
 /// Registers Zoé and invites her; returns her inbox and the invitation in it.
@@ -498,11 +507,7 @@ async fn a_worker_that_stalls_past_its_lease_cannot_record_over_the_one_that_too
     let Some(server) = stalling_server(dir.path(), Duration::from_secs(3), true).await else {
         return;
     };
-    let start = StackStart {
-        mail: Mail::Smtp(server.url()),
-        worker: frozen_worker,
-        ..StackStart::new(backend)
-    };
+    let start = mailing_start(backend, server.url(), frozen_worker);
     let stack = Stack::start_with(start.clone()).await.unwrap();
     let replica = stack.start_notifications_replica(&start).await.unwrap();
     let zoe = stack.members.register("Zoé").await.unwrap();
@@ -548,11 +553,7 @@ async fn a_send_cut_off_by_a_crash_is_repeated_once_with_the_same_message_id(bac
     let Some(server) = stalling_server(dir.path(), Duration::from_secs(3), false).await else {
         return;
     };
-    let start = StackStart {
-        mail: Mail::Smtp(server.url()),
-        worker: leasing_worker,
-        ..StackStart::new(backend)
-    };
+    let start = mailing_start(backend, server.url(), leasing_worker);
     let mut stack = Stack::start_with(start.clone()).await.unwrap();
     let zoe = stack.members.register("Zoé").await.unwrap();
     let welcome = first_of_kind(&stack.inbox(&zoe), pb::NotificationKind::Welcome).await;

@@ -21,6 +21,16 @@ async fn create_series(
         .into_inner()
 }
 
+/// Runs the series horizon job now; how many occurrences it created.
+async fn extend_series(world: &World) -> usize {
+    world
+        .events
+        .events
+        .extend_series(world.clock.now())
+        .await
+        .unwrap()
+}
+
 async fn weekly_series_keeps_local_time_across_dst(backend: Backend) {
     let settings = rendezvous_events::Settings {
         series_horizon: Duration::days(400),
@@ -126,14 +136,7 @@ async fn a_long_series_keeps_a_rolling_window_of_occurrences(backend: Backend) {
         "{first} occurrences within 90 days"
     );
     let series_id = created.series.unwrap().id;
-    let extend = || async {
-        world
-            .events
-            .events
-            .extend_series(world.clock.now())
-            .await
-            .unwrap()
-    };
+    let extend = || extend_series(&world);
     // Nothing new while the window is already full.
     assert_eq!(extend().await, 0);
     // Two months later the window has moved on: the next occurrences exist, none twice, and
@@ -199,14 +202,7 @@ async fn the_series_horizon_touches_only_the_series_an_occurrence_is_due_for(bac
         ids.sort();
         ids
     };
-    let extend = || async {
-        world
-            .events
-            .events
-            .extend_series(world.clock.now())
-            .await
-            .unwrap()
-    };
+    let extend = || extend_series(&world);
     let mut both = vec![long.clone(), short.clone()];
     both.sort();
     // New series are looked at once; creating them laid out the window already.
