@@ -7,12 +7,20 @@ stack3.Failed.
     back, each attendee holds exactly one EVENT_UPDATED per update.
 (c) events killed with SIGKILL while its host keeps updating: every acknowledged update is
     told to every attendee exactly once, after events restarts.
+(e) members stopped with SIGTERM while callers on several channels keep calling, over many
+    rounds: every call in flight at the signal, or started during the drain window, completes
+    OK; health turns NOT_SERVING at once and stays so; new connections are served during the
+    window and refused after it; the process exits 0.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import random
 import signal
+import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -267,9 +275,175 @@ def reread(world: World, host: dict, event: dict) -> dict:
             world.reconnect("events")
 
 
+# Scenario (e): channels (one TCP connection each) and callers per channel, and the drain
+# window of the rounds after the first (the first runs with the binaries' default, 5 s).
+SIGTERM_CHANNELS = 4
+SIGTERM_CALLERS_PER_CHANNEL = 3
+SIGTERM_DRAIN_S = 1.0
+# Health may still say SERVING this long after the signal is sent (its delivery and handling).
+SIGNAL_HANDLING_S = 0.2
+
+
+def sigterm_round(stack, member: dict, drain: float) -> dict[str, int | float]:
+    """One SIGTERM of members under load; its figures, or Failed."""
+    addr = stack.addr("members")
+    port = int(addr.rsplit(":", 1)[1])
+    clients = [Client(addr) for _ in range(SIGTERM_CHANNELS)]
+    prober = Client(addr)
+    get_me = (f"{M}/GetMember", {"id": "me"})
+    for client in clients:
+        client.call(*get_me, member["token"])
+    prober.call("grpc.health.v1.Health/Check", {"service": ""})
+    calls: list[tuple[float, float, str, str]] = []
+    stop = threading.Event()
+
+    def caller(client: Client) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                client.call(*get_me, member["token"], timeout=5.0)
+                code, details = "OK", ""
+            except grpc.RpcError as err:
+                code, details = err.code().name, err.details() or ""
+            calls.append((started, time.monotonic(), code, details))
+            if code != "OK":
+                time.sleep(0.01)
+
+    threads = [threading.Thread(target=caller, args=(client,)) for client in clients
+               for _ in range(SIGTERM_CALLERS_PER_CHANNEL)]
+    for thread in threads:
+        thread.start()
+    figures: dict[str, int | float] = {}
+    try:
+        # Calls start at any point of their life relative to the signal.
+        time.sleep(random.uniform(0.05, 0.25))
+        signalled = time.monotonic()
+        stack.procs["members"].send_signal(signal.SIGTERM)
+        not_serving_seen, fresh_served = 0.0, 0
+        # (A window of 0, for a hunt only, leaves no time to look at health.)
+        if drain > 0:
+            # Health turns NOT_SERVING as soon as the signal is handled.
+            not_serving_seen = None
+            while not_serving_seen is None:
+                status = prober.call("grpc.health.v1.Health/Check", {"service": ""},
+                                     timeout=1.0).get("status", "")
+                at = time.monotonic() - signalled
+                if status == "NOT_SERVING":
+                    not_serving_seen = at
+                elif at > SIGNAL_HANDLING_S:
+                    raise Failed(f"health still said {status} {at:.2f} s after SIGTERM")
+            # It stays so through the window, in which a client connecting anew is still served.
+            fresh_served = 0
+            while time.monotonic() - signalled < drain * 0.8:
+                status = prober.call("grpc.health.v1.Health/Check", {"service": ""},
+                                     timeout=1.0).get("status", "")
+                if status != "NOT_SERVING":
+                    raise Failed(f"health said {status} {time.monotonic() - signalled:.2f} s "
+                                 f"after SIGTERM, after NOT_SERVING")
+                fresh = Client(addr)
+                try:
+                    fresh.call(*get_me, member["token"])
+                    fresh_served += 1
+                finally:
+                    fresh.close()
+                time.sleep(0.05)
+        refused = None
+        while refused is None and time.monotonic() - signalled < drain + 15:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                time.sleep(0.01)
+            except ConnectionRefusedError:
+                refused = time.monotonic() - signalled
+        if refused is None or refused < drain * 0.95:
+            raise Failed(f"the listener closed {refused} s after SIGTERM, drain window {drain} s")
+        try:
+            code = stack.procs["members"].wait(30)
+        except subprocess.TimeoutExpired:
+            raise Failed("members did not exit within 30 s of SIGTERM") from None
+        if code != 0:
+            raise Failed(f"members exited {code} after SIGTERM")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        for client in (*clients, prober):
+            client.close()
+    closed = signalled + drain
+    failed = [c for c in calls if c[2] != "OK"]
+    # Only a call started once the listener closed may fail, and only as refused.
+    wrong = [c for c in failed if c[2] != "UNAVAILABLE" or c[0] < closed - 0.02
+             or "GOAWAY" in c[3] or "PROTOCOL_ERROR" in c[3]]
+    if wrong:
+        shown = [f"{c[2]} {c[3]!r} started {c[0] - signalled:+.3f} s, ended "
+                 f"{c[1] - signalled:+.3f} s" for c in wrong[:5]]
+        message = (f"{len(wrong)} calls failed that had to complete "
+                   f"(SIGTERM at 0, listener closed at {drain} s): {shown}")
+        if not os.environ.get("FAULTS_SIGTERM_KEEP_GOING"):
+            raise Failed(message)
+        print(f"faults: (e) {message}", flush=True)
+    figures["wrong"] = len(wrong)
+    figures["calls"] = len(calls)
+    figures["ok"] = len(calls) - len(failed)
+    figures["refused"] = len(failed)
+    figures["in_flight_at_signal"] = sum(1 for c in calls if c[0] < signalled < c[1])
+    figures["in_flight_at_close"] = sum(1 for c in calls if c[0] < closed < c[1])
+    figures["during_window"] = sum(1 for c in calls if signalled <= c[0] < closed and
+                                   c[2] == "OK")
+    figures["fresh_served"] = fresh_served
+    figures["not_serving_after"] = not_serving_seen
+    figures["refused_after"] = refused
+    return figures
+
+
+def sigterm_with_rpcs_in_flight(stack) -> str:
+    rounds = max(1, getattr(stack, "sigterm_rounds", 30))
+    # Knobs for a hunt (not CI): the window of the rounds after the first (0 is the shutdown
+    # of old, GOAWAY at the signal), and a log filter for members (e.g. `info,h2=debug`).
+    window = float(os.environ.get("FAULTS_SIGTERM_DRAIN_S", SIGTERM_DRAIN_S))
+    extra_env = {"RENDEZVOUS_DRAIN_SECS": str(window)}
+    if os.environ.get("FAULTS_MEMBERS_LOG"):
+        extra_env["RENDEZVOUS_LOG"] = os.environ["FAULTS_MEMBERS_LOG"]
+    world = World(stack)
+    try:
+        member = world.register("Drain")
+    finally:
+        world.close()
+    totals: dict[str, float] = {}
+    first_refused, worst_not_serving, refused_range = 0.0, 0.0, [1e9, 0.0]
+    for n in range(rounds):
+        # The running members has the binaries' default window; the next ones a short one.
+        drain = 5.0 if n == 0 else window
+        figures = sigterm_round(stack, member, drain)
+        for key, value in figures.items():
+            totals[key] = totals.get(key, 0) + value
+        worst_not_serving = max(worst_not_serving, figures["not_serving_after"])
+        if n == 0:
+            first_refused = figures["refused_after"]
+        else:
+            refused_range = [min(refused_range[0], figures["refused_after"]),
+                             max(refused_range[1], figures["refused_after"])]
+        stack.start("members", extra_env)
+        stack.wait_serving("members")
+    t = {k: int(v) for k, v in totals.items()}
+    if t["wrong"]:
+        raise Failed(f"{t['wrong']} calls failed that had to complete, over {rounds} rounds "
+                     f"and {t['calls']} calls")
+    return (f"{rounds} rounds, {SIGTERM_CHANNELS} channels x {SIGTERM_CALLERS_PER_CHANNEL} "
+            f"callers: {t['calls']} calls, {t['ok']} OK, 0 failed that had to complete "
+            f"({t['in_flight_at_signal']} in flight at SIGTERM, {t['in_flight_at_close']} in "
+            f"flight as the listener closed, {t['during_window']} started in the window, "
+            f"{t['fresh_served']} new connections served in it), {t['refused']} refused after "
+            f"it (UNAVAILABLE); NOT_SERVING within {worst_not_serving * 1000:.0f} ms; "
+            f"listener closed {first_refused:.2f} s after SIGTERM (default window 5 s), "
+            f"{refused_range[0]:.2f}-{refused_range[1]:.2f} s (window {window:g} s); "
+            f"exit 0 every time")
+
+
 SCENARIOS = [
     ("(a) notifications down during 500 updates for 20 attendees",
      notifications_down_during_updates),
     ("(c) events killed with SIGKILL every 1.5 s during updates",
      events_killed_during_updates),
+    ("(e) members stopped with SIGTERM with RPCs in flight, over many rounds",
+     sigterm_with_rpcs_in_flight),
 ]

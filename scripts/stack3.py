@@ -2,7 +2,7 @@
 """Rendezvous as deployed: three processes, one PostgreSQL database each.
 
 Usage: stack3.py [--bin-dir target/debug] [--grpcurl grpcurl] [--buf buf] [--walkthrough]
-                 [--faults]
+                 [--faults] [--only "(e)"] [--sigterm-rounds 30]
 
 Starts rendezvous-members, rendezvous-events and rendezvous-notifications from the built
 binaries with the environment docker-compose.yml gives each service — the same variables,
@@ -147,13 +147,19 @@ class Stack:
         if not line.startswith("ready"):
             raise Failed(f"the SMTP server did not start: {line!r}")
 
-    def start(self, service: str) -> None:
+    def start(self, service: str, extra_env: dict[str, str] | None = None) -> None:
+        """Starts `service` with compose's environment, plus `extra_env` (a scenario's own
+        setting, e.g. a short drain window, never one of compose's variables)."""
         (self.work / service).mkdir(exist_ok=True)
         log = self.work / f"{service}.log"
         self.logs[service] = log
         command = self.compose[service]["command"]
         binary = self.bin_dir / command[0]
-        env = {**os.environ, **self.env[service]}
+        extra = extra_env or {}
+        clash = set(extra) & set(self.env[service])
+        if clash:
+            raise Failed(f"a scenario may not override compose's {sorted(clash)}")
+        env = {**os.environ, **self.env[service], **extra}
         with open(log, "ab") as out:
             self.procs[service] = subprocess.Popen(
                 [str(binary), *command[1:]], env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -285,9 +291,12 @@ def main() -> int:
     parser.add_argument("--walkthrough", action="store_true")
     parser.add_argument("--faults", action="store_true")
     parser.add_argument("--only", default="", help="run only the faults whose name has this")
+    parser.add_argument("--sigterm-rounds", type=int, default=30,
+                        help="rounds of fault (e): SIGTERM with RPCs in flight")
     args = parser.parse_args()
     postgres = os.environ.get("RENDEZVOUS_STACK3_POSTGRES", DEFAULT_POSTGRES)
     stack = Stack(Path(args.bin_dir).resolve(), sys.executable, postgres)
+    stack.sigterm_rounds = args.sigterm_rounds
     try:
         check_same_variables(stack)
         stack.up()

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::server::ServerSettings;
+use crate::server::{DEFAULT_DRAIN_WINDOW, ServerSettings};
 use crate::telemetry::LogFormat;
 
 /// A secret string: parsed from flags or environment, redacted in `Debug`.
@@ -96,20 +96,47 @@ pub struct ServerArgs {
     /// Largest request message accepted, in bytes.
     #[arg(long, env = "RENDEZVOUS_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
-    /// Seconds shutdown waits for in-flight RPCs and open streams before closing them.
+    /// Seconds the server keeps serving after health turns NOT_SERVING on SIGTERM, before
+    /// its listener closes (time for load balancers to stop routing here); fractions allowed
+    /// (`0.5`); 5 for the service binaries, 0 for `rendezvous up`, when not given.
+    #[arg(long, env = "RENDEZVOUS_DRAIN_SECS", value_parser = parse_seconds)]
+    pub drain_secs: Option<Duration>,
+    /// Seconds shutdown waits, once the listener has closed, for in-flight RPCs and open
+    /// streams before closing them.
     #[arg(long, env = "RENDEZVOUS_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
 }
 
 impl ServerArgs {
+    /// The settings of a service binary: its drain window is [`DEFAULT_DRAIN_WINDOW`] unless
+    /// configured.
     pub fn settings(&self) -> ServerSettings {
+        self.settings_draining_by_default(DEFAULT_DRAIN_WINDOW)
+    }
+
+    /// The settings with `drain_window` when none is configured (`rendezvous up`, with no
+    /// load balancer in front, stops at once on Ctrl-C).
+    pub fn settings_draining_by_default(&self, drain_window: Duration) -> ServerSettings {
         ServerSettings {
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
             max_concurrent_requests: self.max_concurrent_requests.max(1),
             max_message_bytes: self.max_message_bytes.max(1024),
+            drain_window: self.drain_secs.unwrap_or(drain_window),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
         }
     }
+}
+
+/// A number of seconds, fractions allowed, at most a day.
+fn parse_seconds(value: &str) -> Result<Duration, String> {
+    let seconds: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&seconds) {
+        return Err(format!("{value:?} is not between 0 and 86400 seconds"));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{value:?}: {e}"))
 }
 
 /// Shortest secret accepted, in bytes: service credentials are HMAC-SHA256 keys.
@@ -427,6 +454,45 @@ mod tests {
         let debug = format!("{auth:?}");
         assert!(!debug.contains(&secret), "{debug}");
         assert!(debug.contains("<redacted>"), "{debug}");
+    }
+
+    #[derive(clap::Parser, Debug)]
+    struct ServerCli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    fn server_args(args: &[&str]) -> Result<ServerArgs, clap::Error> {
+        ServerCli::try_parse_from(std::iter::once("rendezvous-test").chain(args.iter().copied()))
+            .map(|cli| cli.server)
+    }
+
+    #[test]
+    fn the_drain_window_is_five_seconds_for_binaries_none_for_rendezvous_up_unless_configured() {
+        let unset = server_args(&[]).map_err(|e| e.to_string());
+        let Ok(unset) = unset else {
+            panic!("no flags do not parse: {unset:?}")
+        };
+        assert_eq!(unset.settings().drain_window, Duration::from_secs(5));
+        assert_eq!(
+            unset
+                .settings_draining_by_default(Duration::ZERO)
+                .drain_window,
+            Duration::ZERO
+        );
+        let Ok(half) = server_args(&["--drain-secs", "0.5"]) else {
+            panic!("0.5 s is refused")
+        };
+        for settings in [
+            half.settings(),
+            half.settings_draining_by_default(Duration::ZERO),
+        ] {
+            assert_eq!(settings.drain_window, Duration::from_millis(500));
+        }
+        for bad in ["-1", "nan", "inf", "five", "86401"] {
+            let refused = server_args(&["--drain-secs", bad]);
+            assert!(refused.is_err(), "{bad:?} was accepted: {refused:?}");
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The one gRPC server bootstrap every service uses: health (SERVING once the service is
 //! handed to [`serve`], which happens after its migrations; NOT_SERVING as shutdown begins),
-//! reflection v1 and v1alpha, graceful shutdown that drains in-flight RPCs, and the
+//! reflection v1 and v1alpha, graceful shutdown (NOT_SERVING, then a drain window in which
+//! the listener still serves, then the listener closes and in-flight RPCs finish), and the
 //! [`RpcLayer`] that gives each RPC a span (continuing the caller's trace), a caller, a
 //! deadline and a place in the concurrency budget, and counts it in the service's metrics.
 
@@ -32,10 +33,18 @@ pub struct ServerSettings {
     pub max_concurrent_requests: usize,
     /// Largest request message accepted, in bytes (applied by each service to its servers).
     pub max_message_bytes: usize,
-    /// How long shutdown waits for in-flight RPCs (open streams included) before it closes
-    /// the remaining connections.
+    /// How long the server keeps serving — new connections and calls included — after health
+    /// turns NOT_SERVING and before its listener closes: the time load balancers and
+    /// Kubernetes need to see NOT_SERVING (or the pod's removal) and stop sending calls here,
+    /// so that no client meets a closed port while it is still routed to this process.
+    pub drain_window: Duration,
+    /// How long shutdown waits, once the listener has closed, for in-flight RPCs (open
+    /// streams included) before it closes the remaining connections.
     pub shutdown_grace: Duration,
 }
+
+/// The drain window of the service binaries when none is configured.
+pub const DEFAULT_DRAIN_WINDOW: Duration = Duration::from_secs(5);
 
 impl Default for ServerSettings {
     fn default() -> Self {
@@ -43,6 +52,9 @@ impl Default for ServerSettings {
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 1024,
             max_message_bytes: 16 * 1024 * 1024,
+            // In-process servers (tests, `rendezvous up`) have no load balancer to wait for;
+            // the binaries take DEFAULT_DRAIN_WINDOW through `ServerArgs`.
+            drain_window: Duration::ZERO,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -74,6 +86,7 @@ pub struct RpcLayer {
     verifier: Arc<TokenVerifier>,
     permits: Arc<Semaphore>,
     timeout: Duration,
+    drain_window: Duration,
     shutdown_grace: Duration,
     /// Where each answered RPC is counted, when the service keeps metrics.
     metrics: Option<crate::metrics::Metrics>,
@@ -85,6 +98,7 @@ impl RpcLayer {
             verifier: Arc::new(verifier),
             permits: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
             timeout: settings.request_timeout,
+            drain_window: settings.drain_window,
             shutdown_grace: settings.shutdown_grace,
             metrics: None,
         }
@@ -232,9 +246,11 @@ where
     }
 }
 
-/// Serves `routes` (plus health and reflection) on `listener` until `shutdown` is cancelled,
-/// then reports NOT_SERVING and drains in-flight RPCs. `services` are the full names of the
-/// services in `routes`, reported SERVING in health and listed by reflection.
+/// Serves `routes` (plus health and reflection) on `listener` until `shutdown` is cancelled.
+/// Then health turns NOT_SERVING at once, the server goes on serving everything (new
+/// connections too) for the drain window, the listener closes, and in-flight RPCs finish
+/// within the shutdown grace. `services` are the full names of the services in `routes`,
+/// reported SERVING in health and listed by reflection.
 pub async fn serve(
     listener: TcpListener,
     mut routes: RoutesBuilder,
@@ -272,10 +288,12 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
     let grace = layer.shutdown_grace;
+    let drain = layer.drain_window;
     let draining = shutdown.clone();
+    // Tonic closes the listener and sends each connection its GOAWAY when this resolves, so
+    // the drain window is waited out here, after NOT_SERVING.
     let signal = async move {
         shutdown.cancelled().await;
-        tracing::info!(%addr, "shutting down: draining in-flight rpcs");
         for name in &names {
             reporter
                 .set_service_status(name, ServingStatus::NotServing)
@@ -284,6 +302,9 @@ pub async fn serve(
         reporter
             .set_service_status("", ServingStatus::NotServing)
             .await;
+        tracing::info!(%addr, ?drain, "shutting down: NOT_SERVING, still serving for the drain window");
+        tokio::time::sleep(drain).await;
+        tracing::info!(%addr, "listener closed: finishing in-flight rpcs");
     };
     tracing::info!(%addr, services = ?services, "grpc server listening");
     let server = tonic::transport::Server::builder()
@@ -294,7 +315,7 @@ pub async fn serve(
         result = server => result?,
         () = async {
             draining.cancelled().await;
-            tokio::time::sleep(grace).await;
+            tokio::time::sleep(drain + grace).await;
         } => {
             tracing::warn!(%addr, ?grace, "drain timed out: closing the remaining connections");
         }

@@ -159,7 +159,7 @@ pub async fn spawn(
         service_secret: service_secret.clone(),
         page_token_key: secret.derive_key("members/page-tokens"),
         settings: rendezvous_members::Settings::default(),
-        server: args.server.settings(),
+        server: args.server.settings_draining_by_default(Duration::ZERO),
         notifications: Some(channel(addrs.notifications)?),
         events: Some(channel(addrs.events)?),
         metrics_listener: members_metrics,
@@ -176,7 +176,7 @@ pub async fn spawn(
         token_keys: token_keys.clone(),
         service_secret: service_secret.clone(),
         page_token_key: secret.derive_key("events/page-tokens"),
-        server: args.server.settings(),
+        server: args.server.settings_draining_by_default(Duration::ZERO),
         settings: rendezvous_events::Settings {
             public_feed_url: format!("http://{feed_addr}"),
             reminder_offsets: args.reminder_offsets.clone(),
@@ -211,7 +211,7 @@ pub async fn spawn(
                 .clone()
                 .unwrap_or_else(|| format!("http://{http_addr}")),
         ),
-        server: args.server.settings(),
+        server: args.server.settings_draining_by_default(Duration::ZERO),
         contacts_ttl: Duration::from_secs(60),
         unsubscribe: rendezvous_notifications::unsubscribe::UnsubscribeTokens::new(
             &secret.derive_key(rendezvous_notifications::unsubscribe::KEY_LABEL),
