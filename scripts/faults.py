@@ -7,6 +7,10 @@ stack3.Failed.
     back, each attendee holds exactly one EVENT_UPDATED per update.
 (c) events killed with SIGKILL while its host keeps updating: every acknowledged update is
     told to every attendee exactly once, after events restarts.
+(d) members frozen with SIGSTOP (its port open, nothing answered) after an event has started:
+    events answers GetEvent, ListEvents and GetAttendanceSummary (its counts, the unmet part
+    flagged missing) and completes the event within its deadlines; after SIGCONT the event's
+    meetings reach members and the summary is whole again.
 (e) members stopped with SIGTERM while callers on several channels keep calling, over many
     rounds: every call in flight at the signal, or started during the drain window, completes
     OK; health turns NOT_SERVING at once and stays so; new connections are served during the
@@ -275,6 +279,113 @@ def reread(world: World, host: dict, event: dict) -> dict:
             world.reconnect("events")
 
 
+# Scenario (d): events' deadline on a call to members (members_client.rs) plus what a reply
+# may take on this machine; and how long catching up may take once members is back.
+MEMBERS_DEADLINE_S = 5.0
+ANSWER_MARGIN_S = 2.0
+CATCH_UP_WITHIN_S = 60.0
+
+
+def timed(call, method: str, *args, **kwargs) -> tuple[dict, float]:
+    """`call(method, ...)`'s reply and seconds; an error names the method."""
+    began = time.monotonic()
+    try:
+        reply = call(method, *args, **kwargs)
+    except grpc.RpcError as err:
+        raise Failed(f"{method.rsplit('/', 1)[-1]} failed after {time.monotonic() - began:.1f} s "
+                     f"with members frozen: {err.code().name} {err.details()}") from None
+    return reply, time.monotonic() - began
+
+
+def members_unreachable(stack) -> str:
+    world = World(stack)
+    try:
+        host = world.register("Host")
+        guests = [world.register(f"Friend{i}") for i in range(3)]
+        viewer, friend = guests[0], guests[1]
+        asked = world.members.call(f"{M}/RequestConnection", {"member_id": friend["id"]},
+                                   viewer["token"])["connection_request"]
+        world.members.call(f"{M}/RespondToConnectionRequest",
+                           {"connection_request_id": asked["id"], "accept": True},
+                           friend["token"])
+        event = world.event_with_attendees(host, guests)
+        # The coffee starts in a few seconds (check-in opens an hour before): all check in.
+        start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=3)
+        event = world.events.call(f"{E}/UpdateEvent", {
+            "event": {"id": event["id"], "etag": event["etag"], "start_time": rfc3339(start),
+                      "end_time": rfc3339(start + dt.timedelta(minutes=90))},
+            "update_mask": "startTime,endTime"}, host["token"])["event"]
+        for guest in guests:
+            world.events.call(f"{E}/CheckIn", {"event_id": event["id"], "member_id": guest["id"]},
+                              host["token"])
+        summary = world.events.call(f"{E}/GetAttendanceSummary", {"event_id": event["id"]},
+                                    viewer["token"])["summary"]
+        if summary.get("unmet_connections_going_count") != 1:
+            raise Failed(f"before the fault the viewer's unmet friend is not counted: {summary}")
+        while dt.datetime.now(dt.timezone.utc) < start + dt.timedelta(seconds=1):
+            time.sleep(0.2)
+
+        stack.procs["members"].send_signal(signal.SIGSTOP)
+        frozen = time.monotonic()
+        try:
+            slowest = 0.0
+            within = MEMBERS_DEADLINE_S + ANSWER_MARGIN_S
+            got, took = timed(world.events.call, f"{E}/GetEvent", {"event_id": event["id"]},
+                              viewer["token"])
+            slowest = max(slowest, took)
+            listed, took = timed(world.events.call, f"{E}/ListEvents",
+                                 {"city": "Paris", "start_after": rfc3339(start)},
+                                 viewer["token"])
+            slowest = max(slowest, took)
+            if event["id"] not in [e["id"] for e in listed.get("events", [])]:
+                raise Failed("ListEvents left the event out while members was frozen")
+            reply, took = timed(world.events.call, f"{E}/GetAttendanceSummary",
+                                {"event_id": event["id"]}, viewer["token"])
+            slowest = max(slowest, took)
+            summary = reply["summary"]
+            if (summary.get("confirmed_count") != len(guests)
+                    or summary.get("checked_in_count") != len(guests)
+                    or not summary.get("unmet_connections_unavailable")):
+                raise Failed(f"the summary while members was frozen: {summary}")
+            completed, took = timed(world.events.call, f"{E}/CompleteEvent",
+                                    {"event_id": event["id"]}, host["token"])
+            slowest = max(slowest, took)
+            if completed["event"].get("state") != "EVENT_STATE_COMPLETED":
+                raise Failed(f"CompleteEvent while members was frozen: {completed}")
+            if slowest > within or got["event"]["id"] != event["id"]:
+                raise Failed(f"a call took {slowest:.1f} s with members frozen (deadline "
+                             f"{MEMBERS_DEADLINE_S:g} s)")
+            # Nothing reached members: the meetings wait in events.
+            time.sleep(1.0)
+        finally:
+            stack.procs["members"].send_signal(signal.SIGCONT)
+        frozen_for = time.monotonic() - frozen
+        resumed = time.monotonic()
+        caught_up = None
+        while caught_up is None:
+            meetings = world.members.call(f"{M}/ListMeetings", {"page_size": 100},
+                                          viewer["token"]).get("meetings", [])
+            if any(m["event_id"] == event["id"] for m in meetings):
+                caught_up = time.monotonic() - resumed
+            elif time.monotonic() - resumed > CATCH_UP_WITHIN_S:
+                raise Failed(f"{CATCH_UP_WITHIN_S:.0f} s after SIGCONT, the completed event's "
+                             f"meetings have not reached members")
+            else:
+                time.sleep(0.5)
+        summary = world.events.call(f"{E}/GetAttendanceSummary", {"event_id": event["id"]},
+                                    viewer["token"])["summary"]
+        if summary.get("unmet_connections_unavailable"):
+            raise Failed(f"members is back but the summary still misses its part: {summary}")
+        return (f"members frozen {frozen_for:.1f} s: GetEvent, ListEvents, GetAttendanceSummary "
+                f"({summary.get('confirmed_count')} confirmed, "
+                f"{summary.get('checked_in_count')} checked in, unmet part flagged missing) "
+                f"and CompleteEvent answered, slowest {slowest:.1f} s (deadline "
+                f"{MEMBERS_DEADLINE_S:g} s); the event's meetings reached members "
+                f"{caught_up:.1f} s after SIGCONT, and the summary was whole again")
+    finally:
+        world.close()
+
+
 # Scenario (e): channels (one TCP connection each) and callers per channel, and the drain
 # window of the rounds after the first (the first runs with the binaries' default, 5 s).
 SIGTERM_CHANNELS = 4
@@ -444,6 +555,8 @@ SCENARIOS = [
      notifications_down_during_updates),
     ("(c) events killed with SIGKILL every 1.5 s during updates",
      events_killed_during_updates),
+    ("(d) members frozen with SIGSTOP after an event started, then resumed",
+     members_unreachable),
     ("(e) members stopped with SIGTERM with RPCs in flight, over many rounds",
      sigterm_with_rpcs_in_flight),
 ]

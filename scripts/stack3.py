@@ -17,7 +17,8 @@ Mailpit, a random service secret). Then, with clients nobody on the team wrote:
   * with --faults, the fault scenarios of scripts/faults.py over the processes.
 
 Prints "stack3: ok ..." per check and "stack3: N passed" at the end; exits non-zero at the
-first failure with the tail of the logs. Requirements: scripts/requirements-smoke.txt.
+first failure with the tail of the logs (RENDEZVOUS_STACK3_KEEP=1 keeps them whole, with the
+files, in the work directory it names). Requirements: scripts/requirements-smoke.txt.
 """
 
 from __future__ import annotations
@@ -214,7 +215,10 @@ class Stack:
                 self.psql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
             except subprocess.CalledProcessError as e:
                 print(f"stack3: could not drop {db}: {e.stderr}", file=sys.stderr)
-        shutil.rmtree(self.work, ignore_errors=True)
+        if os.environ.get("RENDEZVOUS_STACK3_KEEP"):
+            print(f"stack3: logs and files kept in {self.work}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
 
     def tail_logs(self) -> None:
         for service, log in self.logs.items():
