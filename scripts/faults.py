@@ -11,6 +11,9 @@ stack3.Failed.
     events answers GetEvent, ListEvents and GetAttendanceSummary (its counts, the unmet part
     flagged missing) and completes the event within its deadlines; after SIGCONT the event's
     meetings reach members and the summary is whole again.
+(f) PostgreSQL stopped for a few seconds, then started, while the host keeps updating: each
+    service's health is NOT_SERVING during the outage and SERVING after it, the services
+    reconnect, and every acknowledged update is told to each attendee exactly once.
 (e) members stopped with SIGTERM while callers on several channels keep calling, over many
     rounds: every call in flight at the signal, or started during the drain window, completes
     OK; health turns NOT_SERVING at once and stays so; new connections are served during the
@@ -263,9 +266,9 @@ def events_killed_during_updates(stack) -> str:
         world.close()
 
 
-def reread(world: World, host: dict, event: dict) -> dict:
+def reread(world: World, host: dict, event: dict, within: float = 30) -> dict:
     """The event as events holds it, once it answers again."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + within
     while True:
         try:
             fresh = world.events.call(f"{E}/GetEvent", {"event_id": event["id"]}, host["token"])
@@ -550,6 +553,103 @@ def sigterm_with_rpcs_in_flight(stack) -> str:
             f"exit 0 every time")
 
 
+# Scenario (f): load before, outage, load after, in seconds.
+PG_LOAD_BEFORE_S = 2.0
+PG_OUTAGE_S = 4.0
+PG_LOAD_AFTER_S = 3.0
+
+
+def postgres_restarted_under_load(stack) -> str:
+    stop_pg, start_pg = getattr(stack, "postgres_control", ([], []))
+    if not stop_pg:
+        raise Failed("no way to stop the stack's PostgreSQL: give --postgres-stop and "
+                     "--postgres-start (or RENDEZVOUS_STACK3_POSTGRES_STOP / _START)")
+    world = World(stack)
+    probes = {s: Client(stack.addr(s)) for s in ("members", "events", "notifications")}
+    try:
+        host = world.register("Host")
+        attendees = [world.register(f"Guest{i}") for i in range(3)]
+        for attendee in attendees:
+            world.no_update_emails(attendee)
+        event = world.event_with_attendees(host, attendees)
+        first_version = int(event["etag"])
+        seen: dict[str, list[tuple[float, str]]] = {s: [] for s in probes}
+        stop = threading.Event()
+        began = time.monotonic()
+
+        def prober():
+            while not stop.wait(0.2):
+                for service, client in probes.items():
+                    try:
+                        status = client.call("grpc.health.v1.Health/Check", {"service": ""},
+                                             timeout=1.0).get("status", "")
+                    except grpc.RpcError as err:
+                        status = err.code().name
+                    seen[service].append((time.monotonic() - began, status))
+
+        counts = {"acknowledged": 0, "unanswered": 0}
+
+        def writer():
+            nonlocal event
+            minute = 0
+            while not stop.is_set():
+                minute += 1
+                try:
+                    event = world.move(host, event, minute)
+                    counts["acknowledged"] += 1
+                except grpc.RpcError:
+                    counts["unanswered"] += 1
+                    event = reread(world, host, event, within=60)
+                    time.sleep(0.1)
+
+        threads = [threading.Thread(target=prober), threading.Thread(target=writer)]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(PG_LOAD_BEFORE_S)
+            stopped = time.monotonic() - began
+            try:
+                subprocess.run(stop_pg, check=True, capture_output=True, timeout=60)
+                time.sleep(PG_OUTAGE_S)
+            finally:
+                # PostgreSQL is started again whatever happened.
+                subprocess.run(start_pg, check=True, capture_output=True, timeout=120)
+            restarted = time.monotonic() - began
+            time.sleep(PG_LOAD_AFTER_S)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        for service in probes:
+            stack.wait_serving(service, within=60)
+        outage = {}
+        for service, history in seen.items():
+            down = [t for t, status in history if stopped <= t <= restarted and
+                    status != "SERVING"]
+            if not down:
+                raise Failed(f"{service} said SERVING throughout the PostgreSQL outage: "
+                             f"{history}")
+            back = [t for t, status in history if t > restarted and status == "SERVING"]
+            outage[service] = (min(down) - stopped, (back[0] - restarted) if back else None)
+        current = reread(world, host, event)
+        committed = int(current["etag"]) - first_version
+        if committed < counts["acknowledged"]:
+            raise Failed(f"{counts['acknowledged']} updates acknowledged, {committed} committed")
+        took = wait_all_told(world, attendees, event["id"], committed, within=120)
+        told = ", ".join(
+            f"{s} NOT_SERVING {down:.1f} s after the stop"
+            + (f", SERVING {back:.1f} s after the start" if back is not None else "")
+            for s, (down, back) in outage.items())
+        return (f"PostgreSQL down {restarted - stopped:.1f} s: {told}; "
+                f"{counts['acknowledged']} updates acknowledged, {counts['unanswered']} "
+                f"unanswered, {committed} committed; {committed * len(attendees)} "
+                f"notifications expected and found, 0 doubled ({took:.1f} s after the end)")
+    finally:
+        for client in probes.values():
+            client.close()
+        world.close()
+
+
 SCENARIOS = [
     ("(a) notifications down during 500 updates for 20 attendees",
      notifications_down_during_updates),
@@ -557,6 +657,8 @@ SCENARIOS = [
      events_killed_during_updates),
     ("(d) members frozen with SIGSTOP after an event started, then resumed",
      members_unreachable),
+    ("(f) PostgreSQL stopped for 4 s under load, then started",
+     postgres_restarted_under_load),
     ("(e) members stopped with SIGTERM with RPCs in flight, over many rounds",
      sigterm_with_rpcs_in_flight),
 ]

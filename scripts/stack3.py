@@ -3,6 +3,7 @@
 
 Usage: stack3.py [--bin-dir target/debug] [--grpcurl grpcurl] [--buf buf] [--walkthrough]
                  [--faults] [--only "(e)"] [--sigterm-rounds 30]
+                 [--postgres-stop CMD --postgres-start CMD]
 
 Starts rendezvous-members, rendezvous-events and rendezvous-notifications from the built
 binaries with the environment docker-compose.yml gives each service — the same variables,
@@ -287,6 +288,22 @@ def run_walkthrough(stack: Stack, grpcurl: str, python: str) -> None:
        f"({steps.group(1)} steps)")
 
 
+def postgres_control(stop: str, start: str, default_postgres: bool) -> tuple[list[str], list[str]]:
+    """The commands that stop and start the stack's PostgreSQL: given, or, when the stack runs
+    on the default PostgreSQL, pg_ctlcluster's on the cluster of /etc/postgresql (CI's); none
+    otherwise, so that a stack on another server never stops this one."""
+    if stop and start:
+        return (["sh", "-c", stop], ["sh", "-c", start])
+    if not default_postgres:
+        return ([], [])
+    versions = sorted(p.name for p in Path("/etc/postgresql").glob("*")) if Path(
+        "/etc/postgresql").is_dir() else []
+    if not versions:
+        return ([], [])
+    cluster = ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main"]
+    return ([*cluster, "stop", "-m", "fast"], [*cluster, "start"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir", default=str(ROOT / "target/debug"))
@@ -295,12 +312,21 @@ def main() -> int:
     parser.add_argument("--walkthrough", action="store_true")
     parser.add_argument("--faults", action="store_true")
     parser.add_argument("--only", default="", help="run only the faults whose name has this")
+    parser.add_argument("--postgres-stop", default=os.environ.get("RENDEZVOUS_STACK3_POSTGRES_STOP", ""),
+                        help="shell command stopping the stack's PostgreSQL, for fault (f) "
+                             "(env RENDEZVOUS_STACK3_POSTGRES_STOP); default, when the stack "
+                             "runs on the default PostgreSQL: pg_ctlcluster on the cluster of "
+                             "/etc/postgresql")
+    parser.add_argument("--postgres-start", default=os.environ.get("RENDEZVOUS_STACK3_POSTGRES_START", ""),
+                        help="the command starting it again (RENDEZVOUS_STACK3_POSTGRES_START)")
     parser.add_argument("--sigterm-rounds", type=int, default=30,
                         help="rounds of fault (e): SIGTERM with RPCs in flight")
     args = parser.parse_args()
     postgres = os.environ.get("RENDEZVOUS_STACK3_POSTGRES", DEFAULT_POSTGRES)
     stack = Stack(Path(args.bin_dir).resolve(), sys.executable, postgres)
     stack.sigterm_rounds = args.sigterm_rounds
+    stack.postgres_control = postgres_control(args.postgres_stop, args.postgres_start,
+                                              postgres == DEFAULT_POSTGRES)
     try:
         check_same_variables(stack)
         stack.up()

@@ -1,5 +1,6 @@
 //! The one gRPC server bootstrap every service uses: health (SERVING once the service is
-//! handed to [`serve`], which happens after its migrations; NOT_SERVING as shutdown begins),
+//! handed to [`serve`], which happens after its migrations; NOT_SERVING while its database
+//! does not answer, and as shutdown begins),
 //! reflection v1 and v1alpha, graceful shutdown (NOT_SERVING, then a drain window in which
 //! the listener still serves, then the listener closes and in-flight RPCs finish), and the
 //! [`RpcLayer`] that gives each RPC a span (continuing the caller's trace), a caller, a
@@ -22,6 +23,7 @@ use tower::{Layer, Service};
 use tracing::Instrument as _;
 
 use crate::auth::{AuthError, Caller, TokenVerifier};
+use crate::db::Db;
 use crate::error;
 
 /// Limits applied to every RPC.
@@ -90,6 +92,8 @@ pub struct RpcLayer {
     shutdown_grace: Duration,
     /// Where each answered RPC is counted, when the service keeps metrics.
     metrics: Option<crate::metrics::Metrics>,
+    /// The service's database, checked by [`serve`] so that health tells its outages.
+    database: Option<Db>,
 }
 
 impl RpcLayer {
@@ -101,7 +105,16 @@ impl RpcLayer {
             drain_window: settings.drain_window,
             shutdown_grace: settings.shutdown_grace,
             metrics: None,
+            database: None,
         }
+    }
+
+    /// Health follows `database` too: NOT_SERVING while it does not answer `SELECT 1`
+    /// (checked every [`DATABASE_CHECK_INTERVAL`]), SERVING again once it does.
+    #[must_use]
+    pub fn with_database(mut self, database: Db) -> Self {
+        self.database = Some(database);
+        self
     }
 
     /// Counts every answered RPC (method, code, latency) in `metrics`.
@@ -109,6 +122,85 @@ impl RpcLayer {
     pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
         self.metrics = Some(metrics);
         self
+    }
+}
+
+/// How often [`serve`] checks the service's database.
+pub const DATABASE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a check may take before the database counts as down.
+pub const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The health a server reports: SERVING while its database answers, NOT_SERVING while it does
+/// not and for good once shutdown begins. One lock orders the two, so a database check can
+/// never report SERVING after shutdown has.
+struct Health {
+    reporter: tonic_health::server::HealthReporter,
+    names: Vec<String>,
+    shutting_down: tokio::sync::Mutex<bool>,
+}
+
+impl Health {
+    async fn report(&self, status: ServingStatus) {
+        for name in self.names.iter().map(String::as_str).chain([""]) {
+            self.reporter.set_service_status(name, status).await;
+        }
+    }
+
+    /// Reports whether the database answers, unless shutdown has begun.
+    async fn database_answers(&self, answers: bool) {
+        let shutting_down = self.shutting_down.lock().await;
+        if !*shutting_down {
+            let status = if answers {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            self.report(status).await;
+        }
+    }
+
+    async fn shut_down(&self) {
+        let mut shutting_down = self.shutting_down.lock().await;
+        *shutting_down = true;
+        self.report(ServingStatus::NotServing).await;
+    }
+}
+
+async fn database_answers(database: &Db) -> bool {
+    let check = async {
+        match database {
+            Db::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()),
+        }
+    };
+    match tokio::time::timeout(DATABASE_CHECK_TIMEOUT, check).await {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "database check failed");
+            false
+        }
+        Err(_) => false,
+    }
+}
+
+/// Checks `database` until `shutdown`, telling `health` each time its answer changes.
+async fn watch_database(database: Db, health: Arc<Health>, shutdown: CancellationToken) {
+    let mut answered = true;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(DATABASE_CHECK_INTERVAL) => {}
+        }
+        let answers = database_answers(&database).await;
+        if answers != answered {
+            if answers {
+                tracing::info!("the database answers again: SERVING");
+            } else {
+                tracing::warn!("the database does not answer: NOT_SERVING until it does");
+            }
+            health.database_answers(answers).await;
+            answered = answers;
+        }
     }
 }
 
@@ -276,17 +368,20 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
 
-    for name in services {
-        reporter
-            .set_service_status(*name, ServingStatus::Serving)
-            .await;
-    }
-    reporter
-        .set_service_status("", ServingStatus::Serving)
-        .await;
-
     let addr = listener.local_addr()?;
-    let names: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
+    let health = Arc::new(Health {
+        reporter,
+        names: services.iter().map(|s| (*s).to_owned()).collect(),
+        shutting_down: tokio::sync::Mutex::new(false),
+    });
+    health.report(ServingStatus::Serving).await;
+    let watcher = layer.database.clone().map(|database| {
+        tokio::spawn(watch_database(
+            database,
+            health.clone(),
+            shutdown.child_token(),
+        ))
+    });
     let grace = layer.shutdown_grace;
     let drain = layer.drain_window;
     let draining = shutdown.clone();
@@ -294,14 +389,7 @@ pub async fn serve(
     // the drain window is waited out here, after NOT_SERVING.
     let signal = async move {
         shutdown.cancelled().await;
-        for name in &names {
-            reporter
-                .set_service_status(name, ServingStatus::NotServing)
-                .await;
-        }
-        reporter
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
+        health.shut_down().await;
         tracing::info!(%addr, ?drain, "shutting down: NOT_SERVING, still serving for the drain window");
         tokio::time::sleep(drain).await;
         tracing::info!(%addr, "listener closed: finishing in-flight rpcs");
@@ -319,6 +407,9 @@ pub async fn serve(
         } => {
             tracing::warn!(%addr, ?grace, "drain timed out: closing the remaining connections");
         }
+    }
+    if let Some(watcher) = watcher {
+        let _ = watcher.await;
     }
     tracing::info!(%addr, "grpc server stopped");
     Ok(())

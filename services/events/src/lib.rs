@@ -213,7 +213,9 @@ pub async fn run(
             event_service_server::SERVICE_NAME,
             event_internal_service_server::SERVICE_NAME,
         ],
-        RpcLayer::new(verifier, &options.server).with_metrics(metrics),
+        RpcLayer::new(verifier, &options.server)
+            .with_metrics(metrics)
+            .with_database(options.db.clone()),
         shutdown.clone(),
     )
     .await;

@@ -147,7 +147,9 @@ pub async fn run(
             member_service_server::SERVICE_NAME,
             member_internal_service_server::SERVICE_NAME,
         ],
-        RpcLayer::new(verifier, &options.server).with_metrics(metrics),
+        RpcLayer::new(verifier, &options.server)
+            .with_metrics(metrics)
+            .with_database(options.db.clone()),
         shutdown.clone(),
     )
     .await;

@@ -177,7 +177,9 @@ pub async fn run(
             notification_service_server::SERVICE_NAME,
             notification_internal_service_server::SERVICE_NAME,
         ],
-        RpcLayer::new(verifier, &options.server).with_metrics(metrics),
+        RpcLayer::new(verifier, &options.server)
+            .with_metrics(metrics)
+            .with_database(options.db.clone()),
         shutdown.clone(),
     )
     .await;

@@ -1,6 +1,7 @@
-//! Shutdown over a real server on a real port: health turns NOT_SERVING at once, the server
-//! keeps serving new connections and calls for the drain window, then the listener closes
-//! while the calls in flight — started before the signal or during the window — complete.
+//! The server bootstrap over a real server on a real port. Shutdown: health turns
+//! NOT_SERVING at once, the server keeps serving new connections and calls for the drain
+//! window, then the listener closes while the calls in flight — started before the signal or
+//! during the window — complete. Health: NOT_SERVING while the database does not answer.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use rendezvous_common::auth::{ServiceSecret, TokenVerifier};
 use rendezvous_common::clock::Clock;
+use rendezvous_common::db::Db;
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -110,6 +112,18 @@ async fn start(
     CancellationToken,
     tokio::task::JoinHandle<anyhow::Result<()>>,
 ) {
+    start_with(settings, None).await
+}
+
+/// [`start`], health following `database` when given.
+async fn start_with(
+    settings: ServerSettings,
+    database: Option<Db>,
+) -> (
+    std::net::SocketAddr,
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
     let Ok(listener) = TcpListener::bind("127.0.0.1:0").await else {
         panic!("no port")
     };
@@ -125,11 +139,15 @@ async fn start(
     let mut routes = RoutesBuilder::default();
     routes.add_service(Slow);
     let shutdown = CancellationToken::new();
+    let mut layer = RpcLayer::new(verifier, &settings);
+    if let Some(database) = database {
+        layer = layer.with_database(database);
+    }
     let server = tokio::spawn(server::serve(
         listener,
         routes,
         &[Slow::NAME],
-        RpcLayer::new(verifier, &settings),
+        layer,
         shutdown.clone(),
     ));
     (addr, shutdown, server)
@@ -366,3 +384,51 @@ async fn a_call_written_after_the_shutdown_ping_ack_leaves_the_calls_in_flight_t
         other => panic!("serve did not stop cleanly: {other:?}"),
     }
 }
+
+/// Health while the database does not answer: a closed pool fails every query, as a database
+/// that is down does.
+async fn health_says_not_serving_once_the_database_stops_answering(
+    backend: rendezvous_testkit::Backend,
+) {
+    let test = match rendezvous_testkit::TestDb::new(backend).await {
+        Ok(test) => test,
+        Err(error) => panic!("no test database: {error}"),
+    };
+    let database = match Db::connect(&test.url).await {
+        Ok(database) => database,
+        Err(error) => panic!("connecting to {}: {error}", test.url),
+    };
+    // A drain window, for the last check to find the server still serving.
+    let settings = ServerSettings {
+        drain_window: Duration::from_secs(1),
+        ..ServerSettings::default()
+    };
+    let (addr, shutdown, server) = start_with(settings, Some(database.clone())).await;
+    let channel = connect(addr).await;
+    // A few checks pass while the database answers.
+    tokio::time::sleep(server::DATABASE_CHECK_INTERVAL * 2).await;
+    assert_eq!(health(channel.clone()).await, ServingStatus::Serving);
+
+    database.close().await;
+    let closed = Instant::now();
+    let within = server::DATABASE_CHECK_INTERVAL + server::DATABASE_CHECK_TIMEOUT * 2;
+    loop {
+        if health(channel.clone()).await == ServingStatus::NotServing {
+            break;
+        }
+        assert!(
+            closed.elapsed() < within,
+            "health still SERVING {within:?} after the database stopped answering"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Shutdown keeps it NOT_SERVING, whatever the checks would say.
+    shutdown.cancel();
+    assert_eq!(health(channel).await, ServingStatus::NotServing);
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(Ok(Ok(()))) => {}
+        other => panic!("serve did not stop cleanly: {other:?}"),
+    }
+}
+
+rendezvous_testkit::backend_tests!(health_says_not_serving_once_the_database_stops_answering);
