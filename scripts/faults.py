@@ -130,6 +130,15 @@ class World:
         event["start"] = start
         return event
 
+    def updated_event(self, attendees: int, name: str) -> tuple[dict, list[dict], dict]:
+        """A host, `attendees` members who get its updates in the inbox only, and the host's
+        event they are going to."""
+        host = self.register("Host")
+        going = [self.register(f"{name}{i}") for i in range(attendees)]
+        for attendee in going:
+            self.no_update_emails(attendee)
+        return host, going, self.event_with_attendees(host, going)
+
     def move(self, host: dict, event: dict, minutes: int) -> dict:
         """Moves the event's start to `minutes` after its first start; the event as updated."""
         start = event["start"] + dt.timedelta(minutes=minutes)
@@ -183,11 +192,7 @@ def wait_all_told(world: World, attendees: list[dict], event_id: str, wanted: in
 def notifications_down_during_updates(stack) -> str:
     world = World(stack)
     try:
-        host = world.register("Host")
-        attendees = [world.register(f"Attendee{i}") for i in range(20)]
-        for attendee in attendees:
-            world.no_update_emails(attendee)
-        event = world.event_with_attendees(host, attendees)
+        host, attendees, event = world.updated_event(20, "Attendee")
         stack.stop("notifications", signal.SIGTERM)
         updates = 500
         for minute in range(1, updates + 1):
@@ -210,11 +215,7 @@ def notifications_down_during_updates(stack) -> str:
 def events_killed_during_updates(stack) -> str:
     world = World(stack)
     try:
-        host = world.register("Host")
-        attendees = [world.register(f"Guest{i}") for i in range(5)]
-        for attendee in attendees:
-            world.no_update_emails(attendee)
-        event = world.event_with_attendees(host, attendees)
+        host, attendees, event = world.updated_event(5, "Guest")
         first_version = int(event["etag"])
         acknowledged, unanswered, kills = 0, 0, 0
         stop = threading.Event()
@@ -567,11 +568,7 @@ def postgres_restarted_under_load(stack) -> str:
     world = World(stack)
     probes = {s: Client(stack.addr(s)) for s in ("members", "events", "notifications")}
     try:
-        host = world.register("Host")
-        attendees = [world.register(f"Guest{i}") for i in range(3)]
-        for attendee in attendees:
-            world.no_update_emails(attendee)
-        event = world.event_with_attendees(host, attendees)
+        host, attendees, event = world.updated_event(3, "Guest")
         first_version = int(event["etag"])
         seen: dict[str, list[tuple[float, str]]] = {s: [] for s in probes}
         stop = threading.Event()
