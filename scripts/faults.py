@@ -14,6 +14,10 @@ stack3.Failed.
 (f) PostgreSQL stopped for a few seconds, then started, while the host keeps updating: each
     service's health is NOT_SERVING during the outage and SERVING after it, the services
     reconnect, and every acknowledged update is told to each attendee exactly once.
+(6) a second process of each service over the same databases: updates made through both
+    events processes reach every inbox once, both notifications processes send the emails
+    (none twice) and both events relays deliver, and a stream on each notifications process
+    sees every notification.
 (e) members stopped with SIGTERM while callers on several channels keep calling, over many
     rounds: every call in flight at the signal, or started during the drain window, completes
     OK; health turns NOT_SERVING at once and stays so; new connections are served during the
@@ -23,6 +27,7 @@ stack3.Failed.
 from __future__ import annotations
 
 import datetime as dt
+import email
 import os
 import random
 import signal
@@ -68,6 +73,19 @@ class Client:
         metadata = (("authorization", f"Bearer {token}"),) if token else None
         reply = stub(json_format.ParseDict(body, request()), metadata=metadata, timeout=timeout)
         return json_format.MessageToDict(reply, preserving_proto_field_name=True)
+
+    def stream(self, method: str, body: dict, token: str, timeout: float):
+        """The replies of a server-streaming method, as dicts, until `timeout` or the end."""
+        service, name = method.rsplit("/", 1)
+        desc = self.pool.FindServiceByName(service).methods_by_name[name]
+        request = message_factory.GetMessageClass(desc.input_type)
+        response = message_factory.GetMessageClass(desc.output_type)
+        stub = self.channel.unary_stream(f"/{method}",
+                                         request_serializer=request.SerializeToString,
+                                         response_deserializer=response.FromString)
+        replies = stub(json_format.ParseDict(body, request()),
+                       metadata=(("authorization", f"Bearer {token}"),), timeout=timeout)
+        return replies
 
     def close(self) -> None:
         self.channel.close()
@@ -647,6 +665,132 @@ def postgres_restarted_under_load(stack) -> str:
         world.close()
 
 
+def emails_by_message_id(stack) -> dict[str, list[str]]:
+    """The `To:` of every .eml the SMTP server holds, by Message-ID."""
+    found: dict[str, list[str]] = {}
+    for path in (stack.work / "mail").rglob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes())
+        found.setdefault(message.get("Message-ID", path.name), []).append(message.get("To", ""))
+    return found
+
+
+def emails_to(stack, addresses: list[str]) -> dict[str, int]:
+    """Emails held for each of `addresses`; fails on a Message-ID sent twice."""
+    by_id = emails_by_message_id(stack)
+    doubled = {k: v for k, v in by_id.items() if len(v) > 1}
+    if doubled:
+        raise Failed(f"{len(doubled)} emails sent twice: {list(doubled.items())[:3]}")
+    return {a: sum(1 for to in by_id.values() if a in to[0]) for a in addresses}
+
+
+def settled_emails(stack, addresses: list[str]) -> dict[str, int]:
+    """`emails_to` once it has not changed for 2 s (at most 30 s)."""
+    last, since, began = emails_to(stack, addresses), time.monotonic(), time.monotonic()
+    while time.monotonic() - since < 2 and time.monotonic() - began < 30:
+        time.sleep(0.3)
+        now = emails_to(stack, addresses)
+        if now != last:
+            last, since = now, time.monotonic()
+    return last
+
+
+def log_lines(stack, service: str, message: str, caller: str = "", method: str = "") -> int:
+    """Lines of `service`'s JSON log with `message` (and the RPC span's caller and method)."""
+    count = 0
+    for line in stack.logs[service].read_text(errors="replace").splitlines():
+        if f'"message":"{message}"' in line and caller in line and method in line:
+            count += 1
+    return count
+
+
+def two_replicas(stack) -> str:
+    replicas = stack.add_replicas()
+    for name in replicas:
+        stack.start(name)
+        stack.wait_serving(name)
+    world = World(stack)
+    second = World.__new__(World)
+    second.stack = stack
+    second.members = Client(stack.addr("members-2"))
+    second.events = Client(stack.addr("events-2"))
+    second.notifications = Client(stack.addr("notifications-2"))
+    try:
+        host = world.register("Host")
+        attendees = [world.register(f"Twin{i}") for i in range(4)]
+        event = world.event_with_attendees(host, attendees)
+        watcher = attendees[0]
+        streams = {}
+        got: dict[str, list[str]] = {"notifications": [], "notifications-2": []}
+
+        def follow(name: str, client: Client):
+            try:
+                for reply in client.stream(f"{N}/StreamNotifications", {}, watcher["token"],
+                                           timeout=120):
+                    told = json_format.MessageToDict(reply, preserving_proto_field_name=True)
+                    update = told["notification"].get("notice", {}).get("event_updated")
+                    if update and update["event"]["event_id"] == event["id"]:
+                        got[name].append(told["notification"]["id"])
+            except grpc.RpcError as err:
+                if err.code() not in (grpc.StatusCode.DEADLINE_EXCEEDED,
+                                      grpc.StatusCode.CANCELLED):
+                    raise
+
+        for name, client in (("notifications", world.notifications),
+                             ("notifications-2", second.notifications)):
+            streams[name] = threading.Thread(target=follow, args=(name, client), daemon=True)
+            streams[name].start()
+        time.sleep(1.0)
+        addresses = [a["email"] for a in attendees]
+        before = settled_emails(stack, addresses)
+        updates = 40
+        # The host's updates alternate between the two events processes.
+        for minute in range(1, updates + 1):
+            via = world if minute % 2 else second
+            event = via.move(host, event, minute)
+        took = wait_all_told(world, attendees, event["id"], updates, within=120)
+        for attendee in attendees:
+            if len(second.updates_told(attendee, event["id"])) != updates:
+                raise Failed("the second notifications process reads another inbox")
+        # Emails: one per update per attendee more than before, never two of one.
+        expected = {address: before[address] + updates for address in addresses}
+        deadline = time.monotonic() + 120
+        while True:
+            counts = emails_to(stack, addresses)
+            if counts == expected:
+                break
+            if any(counts[a] > expected[a] for a in expected) or time.monotonic() > deadline:
+                raise Failed(f"emails per attendee {counts}, want {expected}")
+            time.sleep(0.5)
+        # Both live streams saw every notification of the watcher, wherever it was made.
+        deadline = time.monotonic() + 30
+        while any(len(v) < updates for v in got.values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if any(len(v) != updates or len(set(v)) != updates for v in got.values()):
+            raise Failed(f"streams saw {[len(v) for v in got.values()]} of {updates}")
+        sent = {name: log_lines(stack, name, "email sent")
+                for name in ("notifications", "notifications-2")}
+        relayed = {name: log_lines(stack, name, "rpc finished", "service:events", "/Deliver")
+                   for name in ("notifications", "notifications-2")}
+        if min(sent.values()) == 0 or min(relayed.values()) == 0:
+            raise Failed(f"the work was not shared: emails sent {sent}, Deliver calls "
+                         f"received {relayed}")
+        total = updates * len(attendees)
+        return (f"{updates} updates through both events processes for {len(attendees)} "
+                f"attendees: {total} inbox notifications expected and found (read through "
+                f"either notifications process), 0 doubled, {took:.1f} s; "
+                f"{updates * len(attendees)} update emails expected and found, 0 sent twice; "
+                f"emails sent {sent['notifications']} / {sent['notifications-2']} by the two "
+                f"processes (the first's count has the earlier scenarios'); Deliver calls from the events "
+                f"relays {relayed['notifications']} / {relayed['notifications-2']}; a "
+                f"StreamNotifications on each notifications process got all {updates}")
+    finally:
+        world.close()
+        for client in (second.members, second.events, second.notifications):
+            client.close()
+        for name in replicas:
+            stack.stop(name)
+
+
 SCENARIOS = [
     ("(a) notifications down during 500 updates for 20 attendees",
      notifications_down_during_updates),
@@ -656,6 +800,8 @@ SCENARIOS = [
      members_unreachable),
     ("(f) PostgreSQL stopped for 4 s under load, then started",
      postgres_restarted_under_load),
+    ("(6) two processes of each service over the same databases",
+     two_replicas),
     ("(e) members stopped with SIGTERM with RPCs in flight, over many rounds",
      sigterm_with_rpcs_in_flight),
 ]

@@ -106,9 +106,15 @@ class Stack:
                 self.ports[container] = free_port()
         self.databases = {s: f"stack3_{self.run_id}_{s}" for s in SERVICES}
         self.env = {s: self.environment(s) for s in SERVICES}
+        # Second processes of the services ("members-2", …): what each replicates, and its
+        # gRPC address.
+        self.replica_of: dict[str, str] = {}
+        self.replica_addrs: dict[str, str] = {}
 
     def addr(self, service: str) -> str:
         """The gRPC address of `service` (host:port)."""
+        if service in self.replica_addrs:
+            return self.replica_addrs[service]
         port = {"members": 50051, "events": 50052, "notifications": 50053}[service]
         return f"127.0.0.1:{self.ports[port]}"
 
@@ -130,6 +136,27 @@ class Stack:
                 value = str(self.work / service / Path(value).name)
             env[name] = value
         return env
+
+    def add_replicas(self) -> list[str]:
+        """Second processes of the three services over the same databases (and the same
+        token signing key), on ports of their own, calling each other; returns their names.
+        Start them with `start`, members first."""
+        names = {s: f"{s}-2" for s in SERVICES}
+        for service, name in names.items():
+            self.replica_of[name] = service
+            self.replica_addrs[name] = f"127.0.0.1:{free_port()}"
+        for service, name in names.items():
+            env = dict(self.env[service])
+            for variable in ("RENDEZVOUS_FEED_ADDR", "RENDEZVOUS_HTTP_ADDR"):
+                if variable in env:
+                    env[variable] = f"127.0.0.1:{free_port()}"
+            env["RENDEZVOUS_LISTEN_ADDR"] = self.replica_addrs[name]
+            for peer in SERVICES:
+                variable = f"RENDEZVOUS_{peer.upper()}_URL"
+                if variable in env:
+                    env[variable] = f"http://{self.replica_addrs[names[peer]]}"
+            self.env[name] = env
+        return list(names.values())
 
     def psql(self, sql: str) -> None:
         subprocess.run(["psql", self.postgres, "-v", "ON_ERROR_STOP=1", "-qc", sql],
@@ -153,9 +180,11 @@ class Stack:
         """Starts `service` with compose's environment, plus `extra_env` (a scenario's own
         setting, e.g. a short drain window, never one of compose's variables)."""
         (self.work / service).mkdir(exist_ok=True)
+        if service in self.replica_of:
+            (self.work / self.replica_of[service]).mkdir(exist_ok=True)
         log = self.work / f"{service}.log"
         self.logs[service] = log
-        command = self.compose[service]["command"]
+        command = self.compose[self.replica_of.get(service, service)]["command"]
         binary = self.bin_dir / command[0]
         extra = extra_env or {}
         clash = set(extra) & set(self.env[service])
@@ -205,7 +234,7 @@ class Stack:
             self.wait_serving(service)
 
     def down(self) -> None:
-        for service in SERVICES:
+        for service in [*self.replica_of, *SERVICES]:
             if service in self.procs:
                 self.stop(service)
         if self.smtp and self.smtp.poll() is None:
