@@ -56,36 +56,33 @@ class Client:
         self.channel = grpc.insecure_channel(addr)
         grpc.channel_ready_future(self.channel).result(timeout=TIMEOUT_S)
         self.pool = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(self.channel))
-        self.calls: dict[str, tuple] = {}
+        self.calls: dict[tuple[str, str], tuple] = {}
 
-    def call(self, method: str, body: dict, token: str | None = None,
-             timeout: float = TIMEOUT_S) -> dict:
-        service, name = method.rsplit("/", 1)
-        if method not in self.calls:
+    def stub(self, method: str, kind: str = "unary_unary") -> tuple:
+        """The channel's `kind` stub of `method` (full name), and its request class."""
+        if (method, kind) not in self.calls:
+            service, name = method.rsplit("/", 1)
             desc = self.pool.FindServiceByName(service).methods_by_name[name]
             request = message_factory.GetMessageClass(desc.input_type)
             response = message_factory.GetMessageClass(desc.output_type)
-            stub = self.channel.unary_unary(f"/{method}",
-                                            request_serializer=request.SerializeToString,
-                                            response_deserializer=response.FromString)
-            self.calls[method] = (stub, request)
-        stub, request = self.calls[method]
+            stub = getattr(self.channel, kind)(f"/{method}",
+                                               request_serializer=request.SerializeToString,
+                                               response_deserializer=response.FromString)
+            self.calls[(method, kind)] = (stub, request)
+        return self.calls[(method, kind)]
+
+    def call(self, method: str, body: dict, token: str | None = None,
+             timeout: float = TIMEOUT_S) -> dict:
+        stub, request = self.stub(method)
         metadata = (("authorization", f"Bearer {token}"),) if token else None
         reply = stub(json_format.ParseDict(body, request()), metadata=metadata, timeout=timeout)
         return json_format.MessageToDict(reply, preserving_proto_field_name=True)
 
     def stream(self, method: str, body: dict, token: str, timeout: float):
-        """The replies of a server-streaming method, as dicts, until `timeout` or the end."""
-        service, name = method.rsplit("/", 1)
-        desc = self.pool.FindServiceByName(service).methods_by_name[name]
-        request = message_factory.GetMessageClass(desc.input_type)
-        response = message_factory.GetMessageClass(desc.output_type)
-        stub = self.channel.unary_stream(f"/{method}",
-                                         request_serializer=request.SerializeToString,
-                                         response_deserializer=response.FromString)
-        replies = stub(json_format.ParseDict(body, request()),
-                       metadata=(("authorization", f"Bearer {token}"),), timeout=timeout)
-        return replies
+        """The replies (messages) of a server-streaming method, until `timeout` or the end."""
+        stub, request = self.stub(method, "unary_stream")
+        return stub(json_format.ParseDict(body, request()),
+                    metadata=(("authorization", f"Bearer {token}"),), timeout=timeout)
 
     def close(self) -> None:
         self.channel.close()
