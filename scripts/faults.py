@@ -484,6 +484,9 @@ def sigterm_round(stack, member: dict, drain: float) -> dict[str, int | float]:
                 time.sleep(0.01)
             except ConnectionRefusedError:
                 refused = time.monotonic() - signalled
+            except ConnectionResetError:
+                # Accepted as the listener closed, then reset: look again.
+                time.sleep(0.01)
         if refused is None or refused < drain * 0.95:
             raise Failed(f"the listener closed {refused} s after SIGTERM, drain window {drain} s")
         try:
