@@ -64,6 +64,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "outbox dead letters",
             rendezvous_common::outbox::SQLITE_DEAD_LETTERS_DDL,
         ),
+        (
+            9,
+            "meetings retry",
+            include_str!("../../migrations/sqlite/0009_meetings_retry.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -101,6 +106,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             8,
             "outbox dead letters",
             rendezvous_common::outbox::POSTGRES_DEAD_LETTERS_DDL,
+        ),
+        (
+            9,
+            "meetings retry",
+            include_str!("../../migrations/postgres/0009_meetings_retry.sql"),
         ),
     ],
 };
