@@ -2,6 +2,7 @@
 //! AIP-193 details (`ErrorInfo`, `BadRequest`) and the one place database errors are classified.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -50,6 +51,14 @@ pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
 pub fn status(code: Code, reason: &str, message: impl Into<String>) -> Status {
     let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
     Status::with_error_details(code, message, details)
+}
+
+/// `RESOURCE_EXHAUSTED` for a spent limit, with `RetryInfo` saying when to try again (and
+/// the reason in `ErrorInfo`), so that clients back off for exactly that long.
+pub fn rate_limited(reason: &str, message: impl Into<String>, retry_after: Duration) -> Status {
+    let mut details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    details.set_retry_info(Some(retry_after));
+    Status::with_error_details(Code::ResourceExhausted, message, details)
 }
 
 /// `INTERNAL` that tells the client nothing private; the cause is logged here with its chain.

@@ -166,7 +166,7 @@ impl EventsWorld {
         now: DateTime<Utc>,
         settings: rendezvous_events::Settings,
     ) -> anyhow::Result<Self> {
-        Self::start_with_members(backend, now, settings, crate::MembersSettings::default()).await
+        Self::start_with_members(backend, now, settings, crate::members_settings()).await
     }
 
     /// As [`Self::start_with`], members running with `members`.

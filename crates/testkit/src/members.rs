@@ -17,6 +17,24 @@ use crate::running::Running;
 use crate::{Backend, Bearer, TestDb, wait_serving};
 
 pub use rendezvous_members::Settings as MembersSettings;
+pub use rendezvous_members::{Budget, SignInPolicy};
+
+/// The members service's production settings, except that registrations from one address
+/// are not limited: tests register hundreds of members, all from 127.0.0.1. (The tests of
+/// that limit set it themselves.)
+pub fn members_settings() -> MembersSettings {
+    let defaults = MembersSettings::default();
+    MembersSettings {
+        sign_in_limits: SignInPolicy {
+            registrations_per_address: Budget {
+                max: u32::MAX,
+                ..defaults.sign_in_limits.registrations_per_address
+            },
+            ..defaults.sign_in_limits.clone()
+        },
+        ..defaults
+    }
+}
 
 pub type MemberClient = MemberServiceClient<InterceptedService<Channel, Bearer>>;
 pub type MemberInternalClient = MemberInternalServiceClient<InterceptedService<Channel, Bearer>>;
@@ -62,7 +80,7 @@ impl Start {
         Self {
             backend,
             clock: Clock::system(),
-            members: MembersSettings::default(),
+            members: members_settings(),
             server: ServerSettings::default(),
             events: None,
         }
@@ -81,6 +99,11 @@ pub fn test_service_secret() -> ServiceSecret {
 }
 
 impl MembersHandle {
+    /// The URL of its database (for a second pool on it: another replica's view).
+    pub fn database_url(&self) -> &str {
+        &self._test_db.url
+    }
+
     pub async fn start(backend: Backend) -> anyhow::Result<Self> {
         Self::start_with(Start::new(backend)).await
     }

@@ -59,7 +59,7 @@ impl StackStart {
                 w.max_backoff = chrono::Duration::milliseconds(400);
             },
             events: None,
-            members: MembersSettings::default(),
+            members: crate::members_settings(),
         }
     }
 }

@@ -9,6 +9,9 @@ use rendezvous_common::auth::SigningKeyPair;
 use rendezvous_common::config::{AuthArgs, MetricsArgs, Secret, ServerArgs, TelemetryArgs};
 use rendezvous_common::relay::{RelayArgs, RelaySettings};
 
+use crate::sign_ins::SignInPolicy;
+use crate::store::Budget;
+
 /// Tunables of the members service.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -18,10 +21,8 @@ pub struct Settings {
     pub small_event_max: usize,
     /// Attendees one RecordMeetings call takes; larger events come in chunks.
     pub recorded_attendees_per_call: usize,
-    /// Failed sign-ins allowed per account before it is locked out for a while.
-    pub failed_sign_ins_per_account: u32,
-    /// Failed sign-ins allowed per client address before it is locked out for a while.
-    pub failed_sign_ins_per_peer: u32,
+    /// Failed sign-ins and registrations allowed (stored, across replicas).
+    pub sign_in_limits: SignInPolicy,
     /// How the outbox relay retries, dead-letters and prunes.
     pub relay: RelaySettings,
 }
@@ -33,8 +34,7 @@ impl Default for Settings {
             refresh_token_lifetime: Duration::days(30),
             small_event_max: 12,
             recorded_attendees_per_call: crate::domain::meeting::MAX_RECORDED_ATTENDEES,
-            failed_sign_ins_per_account: 5,
-            failed_sign_ins_per_peer: 20,
+            sign_in_limits: SignInPolicy::default(),
             relay: RelaySettings::default(),
         }
     }
@@ -71,20 +71,39 @@ pub struct Config {
     /// Events with at most this many checked-in members mark connected pairs met at once.
     #[arg(long, env = "RENDEZVOUS_SMALL_EVENT_MAX", default_value_t = 12)]
     pub small_event_max: usize,
-    /// Failed sign-ins per account before a lock-out (refilled over a minute).
+    /// Failed sign-ins of one account from one client address per
+    /// `--failed-sign-ins-window-mins`.
+    #[arg(long, env = "RENDEZVOUS_FAILED_SIGN_INS", default_value_t = 10)]
+    pub failed_sign_ins: u32,
+    /// The window of `--failed-sign-ins` and `--failed-sign-ins-per-peer`, in minutes.
     #[arg(
         long,
-        env = "RENDEZVOUS_FAILED_SIGN_INS_PER_ACCOUNT",
-        default_value_t = 5
+        env = "RENDEZVOUS_FAILED_SIGN_INS_WINDOW_MINS",
+        default_value_t = 15
     )]
-    pub failed_sign_ins_per_account: u32,
-    /// Failed sign-ins per client address before a lock-out (refilled over a minute).
+    pub failed_sign_ins_window_mins: i64,
+    /// Failed sign-ins of one account per day from addresses it has not signed in from in
+    /// the last 90 days.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_FAILED_SIGN_INS_PER_ACCOUNT_PER_DAY",
+        default_value_t = 100
+    )]
+    pub failed_sign_ins_per_account_per_day: u32,
+    /// Failed sign-ins from one client address, whatever the account, per window.
     #[arg(
         long,
         env = "RENDEZVOUS_FAILED_SIGN_INS_PER_PEER",
-        default_value_t = 20
+        default_value_t = 50
     )]
     pub failed_sign_ins_per_peer: u32,
+    /// Registrations from one client address per hour.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_REGISTRATIONS_PER_PEER_PER_HOUR",
+        default_value_t = 30
+    )]
+    pub registrations_per_peer_per_hour: u32,
     /// The notifications service, e.g. `http://127.0.0.1:50053`. When set, the outbox
     /// (welcome, connection requested, connection accepted, …) is relayed to it, with retries
     /// while it is unreachable.
@@ -113,9 +132,33 @@ impl Config {
             refresh_token_lifetime: Duration::days(self.refresh_token_ttl_days.clamp(1, 365)),
             relay: self.relay.settings(),
             small_event_max: self.small_event_max,
-            failed_sign_ins_per_account: self.failed_sign_ins_per_account,
-            failed_sign_ins_per_peer: self.failed_sign_ins_per_peer,
+            sign_in_limits: self.sign_in_policy(),
             ..Settings::default()
+        }
+    }
+}
+
+impl Config {
+    fn sign_in_policy(&self) -> SignInPolicy {
+        let window = Duration::minutes(self.failed_sign_ins_window_mins.clamp(1, 24 * 60));
+        SignInPolicy {
+            per_account_and_address: Budget {
+                max: self.failed_sign_ins.max(1),
+                window,
+            },
+            per_account_elsewhere: Budget {
+                max: self.failed_sign_ins_per_account_per_day.max(1),
+                window: Duration::days(1),
+            },
+            per_address: Budget {
+                max: self.failed_sign_ins_per_peer.max(1),
+                window,
+            },
+            registrations_per_address: Budget {
+                max: self.registrations_per_peer_per_hour.max(1),
+                window: Duration::hours(1),
+            },
+            ..SignInPolicy::default()
         }
     }
 }
@@ -130,7 +173,7 @@ pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<SigningKeyPair>
     }
     let key = SigningKeyPair::generate();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        rendezvous_common::db::create_private_dir(dir)?;
     }
     write_private(path, &key.to_pkcs8_pem()?)?;
     tracing::warn!(path = %path.display(), key_id = %key.key_id(), "generated a new token signing key");

@@ -23,7 +23,7 @@ pub enum Error {
     FailedPrecondition(&'static str),
     #[error("the profile changed since it was read; read it again")]
     EtagMismatch,
-    #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
+    #[error("too many attempts; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("the {0} service did not answer; retry")]
     PeerUnavailable(&'static str),
@@ -76,9 +76,11 @@ impl From<Error> for Status {
                 error::status(Code::FailedPrecondition, "FAILED_PRECONDITION", message)
             }
             Error::EtagMismatch => error::status(Code::Aborted, "ETAG_MISMATCH", message),
-            Error::RateLimited { .. } => {
-                error::status(Code::ResourceExhausted, "RATE_LIMITED", message)
-            }
+            Error::RateLimited { retry_after_secs } => error::rate_limited(
+                "RATE_LIMITED",
+                message,
+                std::time::Duration::from_secs(retry_after_secs),
+            ),
             Error::PeerUnavailable(_) => {
                 error::status(Code::Unavailable, "PEER_UNAVAILABLE", message)
             }

@@ -9,7 +9,7 @@ pub mod error;
 pub mod grpc;
 pub mod notices;
 pub mod peers;
-mod sign_ins;
+pub mod sign_ins;
 pub mod store;
 
 use rendezvous_common::auth::{
@@ -18,7 +18,6 @@ use rendezvous_common::auth::{
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
-use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::relay::{self, Both, ErasureSink, NotificationsSink};
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
@@ -32,6 +31,8 @@ use tonic::service::RoutesBuilder;
 
 pub use config::Settings;
 pub use grpc::Members;
+pub use sign_ins::SignInPolicy;
+pub use store::Budget;
 
 /// Everything the service needs, already loaded.
 #[derive(Debug)]
@@ -76,7 +77,7 @@ pub async fn run(
         store::Store::new(options.db.clone()),
         options.clock.clone(),
         issuer,
-        PageTokens::new(&options.page_token_key),
+        &options.page_token_key,
         options.settings.clone(),
         verifier.revocations().clone(),
         peers::Peers::new(

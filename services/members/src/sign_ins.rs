@@ -1,99 +1,196 @@
-//! The sign-in limiter: failed sign-ins are counted per account and per client address, and
-//! a key whose budget is spent is locked out for a while.
+//! The sign-in and registration limits, stored (see [`crate::store::Budget`]) so that they
+//! hold across replicas and restarts.
+//!
+//! A sign-in takes its hits **before** the password hash is checked, and gives them back
+//! only when it succeeds: concurrent wrong passwords can never get more hash checks than the
+//! budget. Three budgets count a failure (OWASP's authentication guidance, NIST SP 800-63B
+//! §5.2.2's at most 100 failed attempts per account):
+//!
+//! - **account from one address** (10 per 15 minutes): what one guesser gets;
+//! - **account from addresses it never signed in from** (100 per day): a guesser spread over
+//!   many addresses. An address the member signed in from in the last 90 days is exempt, so
+//!   that a stranger spending this budget never locks the member out where they usually sign
+//!   in (and the first budget still holds there);
+//! - **address, whatever the account** (50 per 15 minutes): one address spraying many
+//!   accounts.
+//!
+//! Registrations are counted per client address (30 per hour: a meetup's attendees signing
+//! up over one venue's Wi-Fi share an address), whether or not they succeed.
+//!
+//! Keys are HMAC-SHA-256 of the email or address under a key of the service's own, so the
+//! table holds neither; a successful sign-in forgets its address's failures for that account.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration as StdDuration, Instant};
 
-use governor::middleware::StateInformationMiddleware;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
+use uuid::Uuid;
 
 use crate::error::{Error, Result};
-/// Failed sign-ins per account and per peer, counted with governor's GCRA limiters. A key whose
-/// budget runs out is locked until the limiter would admit it again.
-pub struct SignInGuard {
-    per_account: DefaultKeyedRateLimiter<String, StateInformationMiddleware>,
-    per_peer: DefaultKeyedRateLimiter<IpAddr, StateInformationMiddleware>,
-    locked_accounts: Mutex<HashMap<String, Instant>>,
-    locked_peers: Mutex<HashMap<IpAddr, Instant>>,
+use crate::store::{Budget, Hit, Store};
+
+/// The budgets; each is a setting (README, "Security").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInPolicy {
+    /// Failed sign-ins of one account from one address.
+    pub per_account_and_address: Budget,
+    /// Failed sign-ins of one account from addresses it has not signed in from lately.
+    pub per_account_elsewhere: Budget,
+    /// Failed sign-ins from one address, whatever the account.
+    pub per_address: Budget,
+    /// Registrations from one address.
+    pub registrations_per_address: Budget,
+    /// How long an address the member signed in from stays exempt from
+    /// `per_account_elsewhere`.
+    pub known_address_for: Duration,
 }
 
-impl SignInGuard {
-    pub fn new(per_account: u32, per_peer: u32) -> Self {
-        let quota = |burst: u32| {
-            let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
-            // One failure is forgiven every 60 s / burst, so a full budget refills in a minute.
-            Quota::with_period(StdDuration::from_secs(60) / burst.get())
-                .map_or_else(|| Quota::per_minute(burst), |q| q.allow_burst(burst))
-        };
+impl Default for SignInPolicy {
+    fn default() -> Self {
         Self {
-            per_account: RateLimiter::keyed(quota(per_account)).with_middleware(),
-            per_peer: RateLimiter::keyed(quota(per_peer)).with_middleware(),
-            locked_accounts: Mutex::new(HashMap::new()),
-            locked_peers: Mutex::new(HashMap::new()),
+            per_account_and_address: Budget {
+                max: 10,
+                window: Duration::minutes(15),
+            },
+            per_account_elsewhere: Budget {
+                max: 100,
+                window: Duration::days(1),
+            },
+            per_address: Budget {
+                max: 50,
+                window: Duration::minutes(15),
+            },
+            registrations_per_address: Budget {
+                max: 30,
+                window: Duration::hours(1),
+            },
+            known_address_for: Duration::days(90),
         }
     }
+}
 
-    fn locked_for<K: std::hash::Hash + Eq>(
-        map: &Mutex<HashMap<K, Instant>>,
-        key: &K,
-    ) -> Option<u64> {
-        let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
-        match map.get(key) {
-            Some(until) if *until > Instant::now() => {
-                Some(until.saturating_duration_since(Instant::now()).as_secs() + 1)
+/// The limits over the members store.
+pub struct SignInLimits {
+    store: Store,
+    policy: SignInPolicy,
+    key: [u8; 32],
+}
+
+/// A sign-in let through to the password check, holding its hits.
+pub struct SignInAttempt {
+    attempt: Uuid,
+    pair: String,
+    address: String,
+}
+
+impl SignInLimits {
+    /// `key` keys the hashes that stand for emails and addresses in the tables.
+    pub fn new(store: Store, policy: SignInPolicy, key: [u8; 32]) -> Self {
+        Self { store, policy, key }
+    }
+
+    fn hash(&self, parts: &[&str]) -> String {
+        let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        for part in parts {
+            mac.update(part.as_bytes());
+            mac.update(&[0]);
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Takes the hits of a sign-in of `email` (normalised) from `peer` by `member` (`None`
+    /// for an email no account has: counted the same, so that the limits tell nothing), or
+    /// refuses it with the wait until one more is allowed.
+    pub async fn begin(
+        &self,
+        email: &str,
+        peer: Option<IpAddr>,
+        member: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<SignInAttempt> {
+        let peer = peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string());
+        let address = self.hash(&["address", &peer]);
+        let pair = self.hash(&["account-address", email, &peer]);
+        let known = match member {
+            Some(member) => {
+                self.store
+                    .signed_in_from(member, &address, now - self.policy.known_address_for)
+                    .await?
             }
-            Some(_) => {
-                map.remove(key);
-                None
-            }
-            None => None,
+            None => false,
+        };
+        let mut hits = vec![
+            Hit {
+                key: pair.clone(),
+                budget: self.policy.per_account_and_address,
+            },
+            Hit {
+                key: address.clone(),
+                budget: self.policy.per_address,
+            },
+        ];
+        if !known {
+            hits.push(Hit {
+                key: self.hash(&["account", email]),
+                budget: self.policy.per_account_elsewhere,
+            });
+        }
+        match self.store.take_hits(&hits, now).await? {
+            Ok(attempt) => Ok(SignInAttempt {
+                attempt,
+                pair,
+                address,
+            }),
+            Err(wait) => Err(rate_limited(wait)),
         }
     }
 
-    pub fn check(&self, account: &str, peer: Option<IpAddr>) -> Result<()> {
-        let account_wait = Self::locked_for(&self.locked_accounts, &account.to_owned());
-        let peer_wait = peer.and_then(|p| Self::locked_for(&self.locked_peers, &p));
-        match account_wait.max(peer_wait) {
-            Some(retry_after_secs) => Err(Error::RateLimited { retry_after_secs }),
-            None => Ok(()),
-        }
+    /// The attempt's password was right: its hits are given back, the failures of this
+    /// account from this address forgotten, and the address remembered as the member's.
+    pub async fn succeeded(
+        &self,
+        attempt: SignInAttempt,
+        member: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.store
+            .release_attempt(attempt.attempt, &[attempt.pair])
+            .await?;
+        self.store
+            .remember_sign_in_address(member, &attempt.address, now)
+            .await?;
+        Ok(())
     }
 
-    /// Counts one failure of `key`; `Some(lock-out)` once its budget is spent, so that the
-    /// attempt after the last allowed failure is already refused.
-    fn charge<K: std::hash::Hash + Eq + Clone>(
-        limiter: &DefaultKeyedRateLimiter<K, StateInformationMiddleware>,
-        key: &K,
-    ) -> Option<StdDuration> {
-        use governor::clock::{Clock as _, DefaultClock};
-        match limiter.check_key(key) {
-            Ok(state) if state.remaining_burst_capacity() == 0 => {
-                Some(state.quota().replenish_interval())
-            }
-            Ok(_) => None,
-            Err(not_until) => Some(not_until.wait_time_from(DefaultClock::default().now())),
+    /// Takes the hit of a registration from `peer`, or refuses it with the wait.
+    pub async fn register(&self, peer: Option<IpAddr>, now: DateTime<Utc>) -> Result<()> {
+        let peer = peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string());
+        let hit = Hit {
+            key: self.hash(&["register", &peer]),
+            budget: self.policy.registrations_per_address,
+        };
+        match self.store.take_hits(&[hit], now).await? {
+            Ok(_) => Ok(()),
+            Err(wait) => Err(rate_limited(wait)),
         }
     }
+}
 
-    pub fn record_failure(&self, account: &str, peer: Option<IpAddr>) {
-        if let Some(wait) = Self::charge(&self.per_account, &account.to_owned()) {
-            self.locked_accounts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(account.to_owned(), Instant::now() + wait);
-        }
-        if let Some(peer) = peer
-            && let Some(wait) = Self::charge(&self.per_peer, &peer)
-        {
-            self.locked_peers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(peer, Instant::now() + wait);
-        }
-        self.per_account.retain_recent();
-        self.per_peer.retain_recent();
+/// The key of the limits' hashes, derived from the page-token key (itself derived from the
+/// service secret): stable across restarts and replicas, of no use for anything else.
+pub fn limits_key(page_token_key: &[u8; 32]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(page_token_key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(b"members/rate-limit-keys");
+    mac.finalize().into_bytes().into()
+}
+
+fn rate_limited(wait: Duration) -> Error {
+    let secs = u64::try_from(wait.num_seconds()).unwrap_or(0);
+    Error::RateLimited {
+        // Whole seconds, rounded up: never a retry that is refused again.
+        retry_after_secs: secs + u64::from(wait > Duration::seconds(wait.num_seconds())),
     }
 }

@@ -311,7 +311,7 @@ async fn recorded_event(
     let members = MembersSettings {
         recorded_attendees_per_call: per_call,
         small_event_max,
-        ..MembersSettings::default()
+        ..rendezvous_testkit::members_settings()
     };
     let world = World::start_with_members(backend, start - Duration::days(1), settings, members)
         .await
@@ -529,7 +529,7 @@ async fn events_members_refuses_wait_and_never_hold_up_the_rest(backend: Backend
     };
     let members = MembersSettings {
         recorded_attendees_per_call: 2,
-        ..MembersSettings::default()
+        ..rendezvous_testkit::members_settings()
     };
     let world = World::start_with_members(backend, start - Duration::days(1), settings, members)
         .await

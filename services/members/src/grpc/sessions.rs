@@ -67,8 +67,10 @@ impl Members {
         &self,
         request: Request<pb::RegisterRequest>,
     ) -> Result<pb::RegisterResponse> {
-        let req = request.into_inner();
-        let new = NewMember::try_from(req)?;
+        let peer = peer_ip(&request);
+        let new = NewMember::try_from(request.into_inner())?;
+        // Counted before the hash, whether or not the registration succeeds.
+        self.0.sign_ins.register(peer, self.now()).await?;
         let password = new.password.clone();
         let password_hash = tokio::task::spawn_blocking(move || password::hash(&password))
             .await
@@ -114,19 +116,21 @@ impl Members {
             email,
             password: pw,
         } = Credentials::try_from(request.into_inner())?;
-        self.0.sign_ins.check(&email, peer)?;
         let credentials = self.0.store.credentials_by_email(&email).await?;
         let (id, hash) = match &credentials {
             Some((id, hash)) => (Some(*id), hash.clone()),
             None => (None, password::decoy_hash().to_owned()),
         };
+        // The failure is reserved before the hash is checked, and given back only if the
+        // password is right: concurrent guesses cannot exceed the budget.
+        let attempt = self.0.sign_ins.begin(&email, peer, id, self.now()).await?;
         let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
         let Some(id) = id.filter(|_| ok) else {
-            self.0.sign_ins.record_failure(&email, peer);
             return Err(Error::BadCredentials);
         };
+        self.0.sign_ins.succeeded(attempt, id, self.now()).await?;
         let (session, refresh) = self.new_session();
         self.0
             .store

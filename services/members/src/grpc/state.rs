@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::Settings;
 use crate::error::{Error, Result};
 use crate::peers::Peers;
-use crate::sign_ins::SignInGuard;
+use crate::sign_ins::SignInLimits;
 use crate::store::Store;
 
 pub(super) struct State {
@@ -29,7 +29,7 @@ pub(super) struct State {
     pub(super) issuer: TokenIssuer,
     pub(super) page_tokens: PageTokens,
     pub(super) settings: Settings,
-    pub(super) sign_ins: SignInGuard,
+    pub(super) sign_ins: SignInLimits,
     /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
     pub(super) revoked: RevokedMembers,
     /// Events and notifications, for their parts of a data export.
@@ -45,15 +45,17 @@ impl Members {
         store: Store,
         clock: Clock,
         issuer: TokenIssuer,
-        page_tokens: PageTokens,
+        page_token_key: &[u8; 32],
         settings: Settings,
         revoked: RevokedMembers,
         peers: Peers,
     ) -> Self {
-        let sign_ins = SignInGuard::new(
-            settings.failed_sign_ins_per_account,
-            settings.failed_sign_ins_per_peer,
+        let sign_ins = SignInLimits::new(
+            store.clone(),
+            settings.sign_in_limits.clone(),
+            crate::sign_ins::limits_key(page_token_key),
         );
+        let page_tokens = PageTokens::new(page_token_key);
         Self(Arc::new(State {
             store,
             clock,

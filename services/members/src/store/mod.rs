@@ -9,6 +9,7 @@
 mod connections;
 mod db;
 mod export;
+mod limits;
 mod meetings;
 mod members;
 mod sessions;
@@ -17,6 +18,7 @@ use rendezvous_common::db::Migrations;
 
 pub use connections::{ConnectionRow, RequestOutcome, RequestRow, RespondOutcome, Stats};
 pub use db::Store;
+pub use limits::{Budget, Hit};
 pub use meetings::{CoAttendeeRow, MeetingRow, RecordOutcome};
 pub use members::{ContactRow, MemberRow, NewMemberRecord, SearchFilter, UpdateOutcome};
 pub use sessions::{NewSession, RotateOutcome};
@@ -44,6 +46,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "outbox dead letters",
             rendezvous_common::outbox::SQLITE_DEAD_LETTERS_DDL,
         ),
+        (
+            6,
+            "sign-in limits",
+            include_str!("../../migrations/sqlite/0006_sign_in_limits.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -66,6 +73,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             5,
             "outbox dead letters",
             rendezvous_common::outbox::POSTGRES_DEAD_LETTERS_DDL,
+        ),
+        (
+            6,
+            "sign-in limits",
+            include_str!("../../migrations/postgres/0006_sign_in_limits.sql"),
         ),
     ],
 };

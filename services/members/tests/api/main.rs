@@ -15,5 +15,6 @@ mod import;
 mod methods;
 mod notices;
 mod server;
+mod sign_in_limits;
 mod story;
 mod tokens;

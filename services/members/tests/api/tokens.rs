@@ -11,9 +11,7 @@ use rendezvous_common::auth::{SigningKeyPair, TokenIssuer};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::{error_reason, violated_fields};
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_testkit::{
-    Backend, MembersHandle, MembersSettings, Start, TestMember, backend_tests,
-};
+use rendezvous_testkit::{Backend, MembersHandle, Start, backend_tests};
 use serde_json::{Value, json};
 use tonic::{Code, Status};
 
@@ -344,51 +342,6 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(backend: Backend) 
     stack.stop().await.unwrap();
 }
 
-async fn failed_sign_ins(stack: &MembersHandle, emails: &[String]) {
-    for email in emails {
-        let status = login(stack, email, "not the password at all")
-            .await
-            .unwrap_err();
-        assert_eq!(status.code(), Code::Unauthenticated, "{email}: {status:?}");
-    }
-}
-
-async fn an_account_is_locked_after_its_budget_of_failed_sign_ins(backend: Backend) {
-    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
-
-    failed_sign_ins(&stack, &vec![anna.email.clone(); 5]).await;
-    let status = login(&stack, &anna.email, &anna.password)
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-    assert_eq!(error_reason(&status).as_deref(), Some("RATE_LIMITED"));
-
-    // Another account from the same address is not locked.
-    login(&stack, &bruno.email, &bruno.password).await.unwrap();
-    stack.stop().await.unwrap();
-}
-
-async fn a_client_address_is_locked_after_its_budget_of_failed_sign_ins(backend: Backend) {
-    let stack = MembersHandle::start_with(Start {
-        members: MembersSettings {
-            failed_sign_ins_per_peer: 3,
-            ..Default::default()
-        },
-        ..Start::new(backend)
-    })
-    .await
-    .unwrap();
-    let anna: TestMember = stack.register("Anna").await.unwrap();
-
-    let strangers: Vec<String> = (0..3).map(|i| format!("stranger{i}@example.com")).collect();
-    failed_sign_ins(&stack, &strangers).await;
-    let status = login(&stack, &anna.email, &anna.password)
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-    stack.stop().await.unwrap();
-}
-
 backend_tests!(
     an_access_token_is_refused_once_expired,
     a_token_with_a_tampered_payload_is_refused,
@@ -402,6 +355,4 @@ backend_tests!(
     logout_revokes_the_refresh_token,
     changing_the_password_revokes_the_other_sessions_only,
     wrong_password_and_unknown_email_get_the_same_answer,
-    an_account_is_locked_after_its_budget_of_failed_sign_ins,
-    a_client_address_is_locked_after_its_budget_of_failed_sign_ins,
 );

@@ -219,7 +219,7 @@ async fn a_refused_row_is_dead_lettered_while_the_rest_of_its_batch_is_delivered
                 max_refusals: 2,
                 ..RelaySettings::default()
             },
-            ..MembersSettings::default()
+            ..rendezvous_testkit::members_settings()
         },
         ..StackStart::new(backend)
     };
