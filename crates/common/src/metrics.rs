@@ -28,13 +28,19 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::http::HttpLimits;
 use crate::with_db;
 
 /// The path metrics are served on.
 pub const PATH: &str = "/metrics";
 
-/// How long open scrape connections may stay once shutdown begins.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// The metrics server's bounds: a scrape is quick, and shutdown waits a second for one.
+const LIMITS: HttpLimits = HttpLimits {
+    header_read: Duration::from_secs(10),
+    request: Duration::from_secs(30),
+    connections: 64,
+    grace: Duration::from_secs(1),
+};
 
 /// The metrics of one service; clone-cheap.
 #[derive(Clone)]
@@ -371,16 +377,7 @@ pub async fn serve(
         }),
     );
     tracing::info!(%addr, "metrics listening");
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future();
-    tokio::select! {
-        served = server => served,
-        () = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => Ok(()),
-    }
+    crate::http::serve("metrics", listener, app, LIMITS, shutdown).await
 }
 
 /// Serves `metrics` on `listener` in a task of `tasks`, when there is a listener.

@@ -23,6 +23,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rendezvous_common::http::HttpLimits;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -66,19 +67,12 @@ async fn serve_with_grace(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
+    let limits = HttpLimits {
+        grace,
+        ..HttpLimits::default()
+    };
     let app = router(Arc::new(source));
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future();
-    tokio::select! {
-        served = server => served?,
-        () = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!("calendar feed: connections still open after the shutdown grace period, dropped");
-        }
-    }
+    rendezvous_common::http::serve("calendar feed", listener, app, limits, shutdown).await?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rendezvous_common::clock::Clock;
+use rendezvous_common::http::HttpLimits;
 use rendezvous_proto::notifications::v1::Channel;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -63,18 +64,12 @@ pub async fn serve(
     state: UnsubscribeState,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let server = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .into_future();
-    tokio::select! {
-        served = server => served?,
-        () = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => {
-            tracing::warn!("unsubscribe HTTP: connections still open after the shutdown grace period, dropped");
-        }
-    }
+    let limits = HttpLimits {
+        grace: SHUTDOWN_GRACE,
+        ..HttpLimits::default()
+    };
+    rendezvous_common::http::serve("unsubscribe", listener, router(state), limits, shutdown)
+        .await?;
     Ok(())
 }
 
