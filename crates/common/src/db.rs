@@ -135,7 +135,14 @@ impl Db {
     /// Connects to `url`; a SQLite file is created when missing.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
         if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
+            let options = SqliteConnectOptions::from_str(url)?;
+            // The file (password hashes, for members) is made by us, private, before SQLite
+            // opens it: SQLite would create it with the process's umask, and gives its WAL and
+            // shared-memory files the database file's mode.
+            if !(url.contains(":memory:") || url.contains("mode=memory")) {
+                create_private(options.get_filename()).map_err(sqlx::Error::Io)?;
+            }
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -203,3 +210,44 @@ impl Db {
 }
 
 use sqlx::SqlSafeStr as _;
+
+/// Creates `path` as an empty file readable by its owner only (an empty file is a valid new
+/// SQLite database), and its missing parent folders as 0700; an existing file is left as it
+/// is.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
+/// Creates `dir` and its missing parents as 0700 (owner only) where they do not exist yet;
+/// an existing folder is left as it is.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}

@@ -174,7 +174,7 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Secret> {
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
     telemetry::init(args.telemetry.log_format, &args.telemetry.log_filter);
-    std::fs::create_dir_all(&args.data_dir)
+    rendezvous_common::db::create_private_dir(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let signing_key = load_or_create_signing_key(&args.data_dir.join("token-signing-key.pem"))?;
     let public_key_path = args.data_dir.join("token-public-key.pem");
