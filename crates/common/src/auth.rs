@@ -40,6 +40,19 @@ pub enum Caller {
     Service { name: String },
 }
 
+/// A verified caller, and when its credential stops being valid (a member's access token;
+/// `None` for anonymous and service callers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub caller: Caller,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// When the caller's access token expires, in a member request's extensions (set by the
+/// server's auth layer): what a long-lived stream ends at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CredentialExpiry(pub DateTime<Utc>);
+
 impl Caller {
     /// Short form for logs: `anonymous`, `member:<id>`, `service:<name>`.
     pub fn label(&self) -> String {
@@ -350,8 +363,16 @@ impl TokenVerifier {
 
     /// Resolves the caller from an `authorization` metadata value (`None`: anonymous).
     pub fn resolve(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
+        self.resolve_credential(authorization).map(|c| c.caller)
+    }
+
+    /// The caller and, for a member, when their access token expires.
+    pub fn resolve_credential(&self, authorization: Option<&str>) -> Result<Credential, AuthError> {
         let Some(value) = authorization else {
-            return Ok(Caller::Anonymous);
+            return Ok(Credential {
+                caller: Caller::Anonymous,
+                expires_at: None,
+            });
         };
         let token = value
             .strip_prefix("Bearer ")
@@ -364,7 +385,10 @@ impl TokenVerifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
         match header.typ.as_deref() {
             Some(ACCESS_TOKEN_TYPE) => self.verify_access(token, header.kid.as_deref()),
-            Some(SERVICE_TOKEN_TYPE) => self.verify_service(token),
+            Some(SERVICE_TOKEN_TYPE) => self.verify_service(token).map(|caller| Credential {
+                caller,
+                expires_at: None,
+            }),
             _ => Err(AuthError::Invalid),
         }
     }
@@ -390,7 +414,7 @@ impl TokenVerifier {
         Ok(())
     }
 
-    fn verify_access(&self, token: &str, kid: Option<&str>) -> Result<Caller, AuthError> {
+    fn verify_access(&self, token: &str, kid: Option<&str>) -> Result<Credential, AuthError> {
         let mut validation = self.validation(Algorithm::EdDSA, AUDIENCE);
         validation.set_issuer(&[ISSUER]);
         let candidates = self
@@ -406,7 +430,10 @@ impl TokenVerifier {
                 if self.revoked.is_revoked(id) {
                     return Err(AuthError::Revoked);
                 }
-                return Ok(Caller::Member { id, session_id });
+                return Ok(Credential {
+                    caller: Caller::Member { id, session_id },
+                    expires_at: DateTime::from_timestamp(claims.exp, 0),
+                });
             }
         }
         Err(AuthError::Invalid)

@@ -22,7 +22,7 @@ use tonic_health::ServingStatus;
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
-use crate::auth::{AuthError, Caller, TokenVerifier};
+use crate::auth::{AuthError, Caller, Credential, CredentialExpiry, TokenVerifier};
 use crate::db::Db;
 use crate::error;
 
@@ -246,13 +246,21 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         let path = request.uri().path().to_owned();
-        let caller = match request.headers().get(http::header::AUTHORIZATION) {
-            None => Ok(Caller::Anonymous),
+        let credential = match request.headers().get(http::header::AUTHORIZATION) {
+            None => layer.verifier.resolve_credential(None),
             Some(value) => value
                 .to_str()
                 .map_err(|_| AuthError::Malformed)
-                .and_then(|value| layer.verifier.resolve(Some(value))),
+                .and_then(|value| layer.verifier.resolve_credential(Some(value))),
         };
+        if let Ok(Credential {
+            expires_at: Some(at),
+            ..
+        }) = &credential
+        {
+            request.extensions_mut().insert(CredentialExpiry(*at));
+        }
+        let caller = credential.map(|c| c.caller);
         let span = tracing::info_span!(
             "rpc",
             method = %path,

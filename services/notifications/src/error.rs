@@ -14,6 +14,11 @@ pub enum Error {
     ContactsUnavailable(#[source] tonic::Status),
     #[error("the stream fell behind; reconnect with resume_after_id")]
     StreamLagged,
+    /// A stream lives as long as the access token it was opened with.
+    #[error("the access token expired; reconnect with a fresh one and resume_after_id")]
+    TokenExpired,
+    #[error("at most {0} notification streams may be open at once per member; close one")]
+    TooManyStreams(usize),
     #[error("database error")]
     Database(#[from] sqlx::Error),
 }
@@ -43,6 +48,10 @@ impl From<Error> for Status {
                 error::status(Code::Unavailable, "CONTACTS_UNAVAILABLE", message)
             }
             Error::StreamLagged => error::status(Code::DataLoss, "STREAM_LAGGED", message),
+            Error::TokenExpired => error::status(Code::Unauthenticated, "TOKEN_EXPIRED", message),
+            Error::TooManyStreams(_) => {
+                error::status(Code::ResourceExhausted, "TOO_MANY_STREAMS", message)
+            }
             // Notifications writes nothing a caller could conflict with: every database
             // failure is the service's own.
             Error::Database(db) => error::internal(&db),

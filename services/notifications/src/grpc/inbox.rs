@@ -1,8 +1,9 @@
 //! A member's inbox: ListNotifications, MarkRead, MarkAllRead and the live
 //! StreamNotifications (backlog after a resume point, then items as they arrive).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -102,9 +103,53 @@ pub(super) async fn mark_all_read(
     })
 }
 
+/// Notification streams one member may have open at once on one process (a phone, a laptop,
+/// a few tabs); beyond, `RESOURCE_EXHAUSTED`.
+pub const MAX_STREAMS_PER_MEMBER: usize = 5;
+
+/// The streams open per member, each counted by the [`StreamSlot`] its task holds.
+#[derive(Clone, Default)]
+pub(super) struct OpenStreams(Arc<Mutex<HashMap<Uuid, usize>>>);
+
+/// One open stream of `member`: given back when the stream's task ends.
+pub(super) struct StreamSlot {
+    open: OpenStreams,
+    member: Uuid,
+}
+
+impl OpenStreams {
+    fn open(&self, member: Uuid) -> Result<StreamSlot> {
+        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(member).or_default();
+        if *count >= MAX_STREAMS_PER_MEMBER {
+            return Err(Error::TooManyStreams(MAX_STREAMS_PER_MEMBER));
+        }
+        *count += 1;
+        Ok(StreamSlot {
+            open: self.clone(),
+            member,
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.member) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.member);
+            }
+        }
+    }
+}
+
+/// Opens `me`'s stream, which ends when `expires_at` (the access token's expiry) passes:
+/// the client reconnects with a fresh token and `resume_after_id`.
 pub(super) async fn stream(
     service: &Notifications,
     me: Uuid,
+    expires_at: Option<DateTime<Utc>>,
     req: pb::StreamNotificationsRequest,
 ) -> Result<NotificationStream> {
     let resume = if req.resume_after_id.is_empty() {
@@ -113,7 +158,10 @@ pub(super) async fn stream(
         Some(validate::id("resume_after_id", &req.resume_after_id)?)
     };
     let state = &service.0;
+    let slot = state.open_streams.open(me)?;
     let opened_at = service.now();
+    // Real time until the token's expiry as the service's clock tells it.
+    let lifetime = expires_at.map(|at| (at - opened_at).to_std().unwrap_or_default());
     // Subscribe before reading the backlog so nothing falls between the two.
     let live = state.publisher.subscribe();
     let backlog = match resume {
@@ -125,11 +173,21 @@ pub(super) async fn stream(
             me,
             opened_at,
             store: state.store.clone(),
+            _slot: slot,
         },
         backlog,
-        state.shutdown.clone(),
+        Ends {
+            shutdown: state.shutdown.clone(),
+            lifetime,
+        },
         live,
     ))
+}
+
+/// What ends a stream besides its client: the server's shutdown, and the token's lifetime.
+struct Ends {
+    shutdown: CancellationToken,
+    lifetime: Option<std::time::Duration>,
 }
 
 /// Whose stream it is, since when, and where its items are read again after a reconnect.
@@ -137,6 +195,8 @@ struct Subscriber {
     me: Uuid,
     opened_at: DateTime<Utc>,
     store: Store,
+    /// Counts the stream among the member's open ones while it lives.
+    _slot: StreamSlot,
 }
 
 impl Subscriber {
@@ -171,12 +231,20 @@ impl Subscriber {
 fn subscriber_stream(
     subscriber: Subscriber,
     backlog: Vec<InboxRow>,
-    shutdown: CancellationToken,
+    ends: Ends,
     mut live: broadcast::Receiver<Announcement>,
 ) -> NotificationStream {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
         let me = subscriber.me;
+        let Ends { shutdown, lifetime } = ends;
+        let expired = async move {
+            match lifetime {
+                Some(lifetime) => tokio::time::sleep(lifetime).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(expired);
         let mut seen: HashSet<Uuid> = HashSet::new();
         for row in backlog {
             seen.insert(row.item.id);
@@ -189,6 +257,10 @@ fn subscriber_stream(
             let announcement = tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tx.closed() => return,
+                () = &mut expired => {
+                    let _ = tx.send(Err(Error::TokenExpired.into())).await;
+                    return;
+                }
                 announcement = live.recv() => announcement,
             };
             match announcement {

@@ -10,7 +10,7 @@ mod preferences;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::auth::Caller;
+use rendezvous_common::auth::{Caller, CredentialExpiry};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::revocations::RevokedMembers;
@@ -38,6 +38,8 @@ struct State {
     shutdown: CancellationToken,
     /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
     revoked: RevokedMembers,
+    /// The notification streams open on this process, per member.
+    open_streams: inbox::OpenStreams,
 }
 
 /// The notifications service; clone-cheap.
@@ -64,6 +66,7 @@ impl Notifications {
             page_tokens,
             shutdown,
             revoked,
+            open_streams: inbox::OpenStreams::default(),
         }))
     }
 
@@ -125,7 +128,11 @@ impl pb::notification_service_server::NotificationService for Notifications {
         request: Request<pb::StreamNotificationsRequest>,
     ) -> Reply<Self::StreamNotificationsStream> {
         let me = member(&request)?;
-        reply(inbox::stream(self, me, request.into_inner()).await)
+        let expires_at = request
+            .extensions()
+            .get::<CredentialExpiry>()
+            .map(|expiry| expiry.0);
+        reply(inbox::stream(self, me, expires_at, request.into_inner()).await)
     }
 
     async fn get_preferences(

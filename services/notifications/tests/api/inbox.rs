@@ -1,10 +1,12 @@
 //! The in-app inbox: listing newest first with an unread filter, the unread count and paging;
 //! marking read (one's own only); and the live stream — prompt, private, resumable, and closed
-//! cleanly on shutdown, across replicas on PostgreSQL.
+//! cleanly on shutdown, across replicas on PostgreSQL; a stream lives as long as its token, and
+//! a member has at most five open.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use rendezvous_common::auth::TokenIssuer;
 use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_testkit::{
     Backend, NotificationClient, Stack, StackStart, TestMember, backend_tests,
@@ -470,6 +472,93 @@ async fn streams_end_when_the_service_shuts_down(backend: Backend) {
     members.stop().await.unwrap();
 }
 
+/// A token of `member` for a new session that expires `secs` from now on the stack's clock.
+fn short_lived_token(stack: &Stack, member: &TestMember, secs: i64) -> String {
+    let issuer = TokenIssuer::new(
+        stack.members.signing_key.clone(),
+        chrono::Duration::seconds(secs),
+        stack.members.clock.clone(),
+    )
+    .unwrap();
+    issuer
+        .issue(member.id.parse().unwrap(), uuid::Uuid::now_v7())
+        .unwrap()
+        .token
+}
+
+async fn a_stream_ends_when_its_access_token_expires(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let token = short_lived_token(&stack, &anna, 2);
+    let mut stream = open_stream(&mut stack.notifications.client_with_token(&token), "").await;
+    deliver(&stack, &anna, "while-valid").await;
+    let last = next(&mut stream).await;
+    assert_eq!(streamed_tag(&last), "while-valid");
+    // The token lapses: the stream says so and ends, whatever arrives later.
+    let ended = tokio::time::timeout(Duration::from_secs(5), stream.message())
+        .await
+        .expect("the stream outlived its token by more than 3 s")
+        .unwrap_err();
+    assert_eq!(ended.code(), tonic::Code::Unauthenticated, "{ended:?}");
+    assert_eq!(
+        rendezvous_common::error::error_reason(&ended).as_deref(),
+        Some("TOKEN_EXPIRED")
+    );
+    deliver(&stack, &anna, "after-expiry").await;
+    // Reconnected with a fresh token, it resumes after the last item it had.
+    let last_id = last.notification.unwrap().id;
+    let mut again = open_stream(&mut stack.inbox(&anna), &last_id).await;
+    assert_eq!(streamed_tag(&next(&mut again).await), "after-expiry");
+    stack.stop().await.unwrap();
+}
+
+async fn a_member_has_at_most_five_open_streams(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let (anna, bruno) = (
+        settled_member(&stack, "Anna").await,
+        settled_member(&stack, "Bruno").await,
+    );
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        open.push(open_stream(&mut stack.inbox(&anna), "").await);
+    }
+    let refused = stack
+        .inbox(&anna)
+        .stream_notifications(pb::StreamNotificationsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
+    assert_eq!(
+        rendezvous_common::error::error_reason(&refused).as_deref(),
+        Some("TOO_MANY_STREAMS")
+    );
+    // Another member is not held to Anna's streams.
+    let mut brunos = open_stream(&mut stack.inbox(&bruno), "").await;
+    // Closing one gives its place back.
+    open.pop();
+    let mut sixth = rendezvous_testkit::eventually("a closed stream's place is free", || async {
+        stack
+            .inbox(&anna)
+            .stream_notifications(pb::StreamNotificationsRequest::default())
+            .await
+            .ok()
+            .map(tonic::Response::into_inner)
+    })
+    .await;
+    deliver(&stack, &anna, "to-all").await;
+    assert_eq!(streamed_tag(&next(&mut sixth).await), "to-all");
+    for stream in &mut open {
+        assert_eq!(streamed_tag(&next(stream).await), "to-all");
+    }
+    deliver(&stack, &bruno, "to-bruno").await;
+    assert_eq!(streamed_tag(&next(&mut brunos).await), "to-bruno");
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
     the_inbox_lists_newest_first_with_the_unread_count,
     unread_only_lists_just_the_unread_ones,
@@ -482,6 +571,8 @@ backend_tests!(
     another_members_stream_never_sees_the_notification,
     resuming_a_stream_replays_what_was_missed_then_follows,
     streams_end_when_the_service_shuts_down,
+    a_stream_ends_when_its_access_token_expires,
+    a_member_has_at_most_five_open_streams,
 );
 
 /// PostgreSQL only: replicas share one database and hear of each other's notifications
