@@ -64,6 +64,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "outbox dead letters",
             rendezvous_common::outbox::SQLITE_DEAD_LETTERS_DDL,
         ),
+        (
+            10,
+            "outbox trace context",
+            rendezvous_common::outbox::TRACE_CONTEXT_DDL,
+        ),
     ],
     postgres: &[
         (
@@ -101,6 +106,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             8,
             "outbox dead letters",
             rendezvous_common::outbox::POSTGRES_DEAD_LETTERS_DDL,
+        ),
+        (
+            10,
+            "outbox trace context",
+            rendezvous_common::outbox::TRACE_CONTEXT_DDL,
         ),
     ],
 };

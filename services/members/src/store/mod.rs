@@ -44,6 +44,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "outbox dead letters",
             rendezvous_common::outbox::SQLITE_DEAD_LETTERS_DDL,
         ),
+        (
+            6,
+            "outbox trace context",
+            rendezvous_common::outbox::TRACE_CONTEXT_DDL,
+        ),
     ],
     postgres: &[
         (
@@ -66,6 +71,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             5,
             "outbox dead letters",
             rendezvous_common::outbox::POSTGRES_DEAD_LETTERS_DDL,
+        ),
+        (
+            6,
+            "outbox trace context",
+            rendezvous_common::outbox::TRACE_CONTEXT_DDL,
         ),
     ],
 };
