@@ -550,3 +550,176 @@ impl Injector for HeaderInjector<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{Span as _, Tracer as _};
+
+    use super::*;
+
+    fn export_of(variables: &[(&str, &str)]) -> TraceExport {
+        TraceExport::from_lookup(|name| {
+            variables
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_standard_variables_choose_the_collector() {
+        assert_eq!(export_of(&[]), TraceExport::default(), "off by default");
+        let both = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://all:4317"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4317"),
+        ];
+        assert_eq!(
+            export_of(&both).endpoint.as_deref(),
+            Some("http://traces:4317")
+        );
+        assert_eq!(
+            export_of(&both[..1]).endpoint.as_deref(),
+            Some("http://all:4317")
+        );
+        let empty_traces = [both[0], ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", " ")];
+        assert_eq!(
+            export_of(&empty_traces).endpoint.as_deref(),
+            Some("http://all:4317"),
+            "an empty value counts as unset"
+        );
+        for off in [
+            ("OTEL_SDK_DISABLED", "true"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ] {
+            assert_eq!(export_of(&[both[0], off]).endpoint, None, "{off:?}");
+        }
+        assert_eq!(
+            export_of(&[both[0], ("OTEL_SDK_DISABLED", "false")])
+                .endpoint
+                .as_deref(),
+            Some("http://all:4317")
+        );
+        let named = export_of(&[("OTEL_SERVICE_NAME", "events-eu")]);
+        assert_eq!(named.service_name.as_deref(), Some("events-eu"));
+        assert_eq!(named.endpoint, None, "a name alone exports nothing");
+    }
+
+    /// Makes one span of `telemetry`'s tracer and flushes.
+    async fn one_span(telemetry: &Telemetry) -> OTelSdkResult {
+        let mut span = telemetry.provider.tracer("test").start("work");
+        span.set_attribute(opentelemetry::KeyValue::new(SERVICE_FIELD, EVENTS));
+        span.end();
+        let provider = telemetry.provider.clone();
+        tokio::task::spawn_blocking(move || provider.force_flush())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_a_collector_nothing_is_exported_and_with_one_spans_are_sent() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+
+        let off = provider(
+            SdkTracerProvider::builder(),
+            Process::AllInOne,
+            &export_of(&[("OTEL_SERVICE_NAME", "ignored")]),
+        );
+        assert!(!off.exporting());
+        one_span(&off).await.unwrap();
+
+        // The same span with a collector configured: the exporter dials it.
+        let on = provider(
+            SdkTracerProvider::builder(),
+            Process::AllInOne,
+            &TraceExport {
+                endpoint: Some(format!("http://{addr}")),
+                ..TraceExport::default()
+            },
+        );
+        assert!(on.exporting());
+        let flushed = tokio::spawn(async move { one_span(&on).await });
+        let accepted = tokio::time::timeout(Duration::from_secs(10), listener.accept()).await;
+        assert!(accepted.is_ok(), "the exporter never dialled the collector");
+        // Not a collector: the export fails (and is logged once), the flush still returns.
+        drop(accepted);
+        drop(listener);
+        assert!(flushed.await.unwrap().is_err());
+    }
+
+    /// Keeps every span that ends.
+    #[derive(Debug, Default, Clone)]
+    struct Capture(std::sync::Arc<Mutex<Vec<SpanData>>>);
+
+    impl SpanProcessor for Capture {
+        fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+
+        fn on_end(&self, span: SpanData) {
+            self.0.lock().unwrap().push(span);
+        }
+
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_batch_continues_its_first_rows_trace_and_links_the_others() {
+        let capture = Capture::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(capture.clone())
+            .build();
+        let subscriber = tracing_subscriber::registry().with(trace_layer(&provider));
+        let first = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let other = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("outbox_delivery", trace_id = tracing::field::Empty);
+            // A row of no trace, a malformed one, then rows of two traces, one of them twice.
+            continue_outbox(
+                &span,
+                [
+                    None,
+                    Some("00-garbage"),
+                    Some(first),
+                    Some(other),
+                    Some(first),
+                ],
+            );
+            assert_eq!(
+                trace_id(&span).as_deref(),
+                Some("0af7651916cd43dd8448eb211c80319c")
+            );
+            drop(span);
+            let untraced = tracing::info_span!("outbox_delivery", trace_id = tracing::field::Empty);
+            continue_outbox(&untraced, [None, None]);
+            assert_ne!(
+                trace_id(&untraced).as_deref(),
+                Some("0af7651916cd43dd8448eb211c80319c")
+            );
+        });
+        let spans = capture.0.lock().unwrap().clone();
+        assert_eq!(spans.len(), 2);
+        let batch = &spans[0];
+        assert_eq!(
+            batch.span_context.trace_id().to_string(),
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        assert_eq!(batch.parent_span_id.to_string(), "b7ad6b7169203331");
+        let links: Vec<String> = batch
+            .links
+            .iter()
+            .map(|link| link.span_context.span_id().to_string())
+            .collect();
+        assert_eq!(links, ["00f067aa0ba902b7"], "each other trace linked once");
+        let untraced = &spans[1];
+        assert!(untraced.links.is_empty());
+        assert_eq!(
+            untraced.parent_span_id,
+            opentelemetry::trace::SpanId::INVALID
+        );
+    }
+}
