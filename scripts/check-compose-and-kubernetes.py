@@ -76,7 +76,12 @@ SECRET_VARIABLES = re.compile(r"^RENDEZVOUS_.*(SECRET|PASSWORD|_KEY$)")
 # the PostgreSQL of the compose network, which is not published.)
 CREDENTIAL_URLS = ("RENDEZVOUS_DATABASE_URL", "RENDEZVOUS_SMTP_URL")
 # The variables that name an address a service listens on (gRPC, feeds, unsubscribe).
-LISTEN_VARIABLES = ("RENDEZVOUS_LISTEN_ADDR", "RENDEZVOUS_FEED_ADDR", "RENDEZVOUS_HTTP_ADDR")
+LISTEN_VARIABLES = (
+    "RENDEZVOUS_LISTEN_ADDR",
+    "RENDEZVOUS_FEED_ADDR",
+    "RENDEZVOUS_HTTP_ADDR",
+    "RENDEZVOUS_METRICS_ADDR",
+)
 PEER_VARIABLES = ("RENDEZVOUS_MEMBERS_URL", "RENDEZVOUS_EVENTS_URL", "RENDEZVOUS_NOTIFICATIONS_URL")
 
 
@@ -184,7 +189,11 @@ def check_compose(compose: dict, binaries: Binaries) -> list[str]:
         for variable in env:
             if variable not in read:
                 problems.append(f"{where}: {binary} does not read {variable}")
-        for required in ("RENDEZVOUS_SERVICE_SECRET", "RENDEZVOUS_DATABASE_URL"):
+        for required in (
+            "RENDEZVOUS_SERVICE_SECRET",
+            "RENDEZVOUS_DATABASE_URL",
+            "RENDEZVOUS_METRICS_ADDR",
+        ):
             if required not in env:
                 problems.append(f"{where}: {required} is not given")
         if not env.get("RENDEZVOUS_DATABASE_URL", "").startswith("postgres://"):
@@ -402,6 +411,7 @@ def check_kubernetes(
                 "RENDEZVOUS_SERVICE_SECRET",
                 "RENDEZVOUS_DATABASE_URL",
                 "RENDEZVOUS_LISTEN_ADDR",
+                "RENDEZVOUS_METRICS_ADDR",
             ):
                 if required not in env:
                     problems.append(f"{where}: {required} is not given")
@@ -420,6 +430,19 @@ def check_kubernetes(
                 port = port_of((env.get(variable) or {}).get("value", ""))
                 if port is not None and port not in container_ports:
                     problems.append(f"{where}: {variable} port {port} is not a container port")
+            metrics = port_of((env.get("RENDEZVOUS_METRICS_ADDR") or {}).get("value", ""))
+            annotations = template["metadata"].get("annotations") or {}
+            wanted = {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": str(metrics),
+                "prometheus.io/path": "/metrics",
+            }
+            if metrics is not None and any(annotations.get(k) != v for k, v in wanted.items()):
+                problems.append(
+                    f"{where}: the pod's scrape annotations "
+                    f"{ {k: annotations.get(k) for k in wanted} } do not name its metrics port "
+                    f"({wanted})"
+                )
             listen = port_of((env.get("RENDEZVOUS_LISTEN_ADDR") or {}).get("value", ""))
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 grpc = (container.get(probe) or {}).get("grpc") or {}
@@ -542,6 +565,18 @@ COMPOSE_BREAKAGES = [
         "names no service on that port",
     ),
     (
+        "no metrics address",
+        "services.notifications.environment.RENDEZVOUS_METRICS_ADDR",
+        DELETE,
+        "notifications: RENDEZVOUS_METRICS_ADDR is not given",
+    ),
+    (
+        "an unpublished metrics port",
+        "services.members.ports",
+        ["127.0.0.1:50051:50051"],
+        "RENDEZVOUS_METRICS_ADDR port 50071 is not published",
+    ),
+    (
         "a health check on another port",
         "services.events.healthcheck.test",
         ["CMD", "rendezvous", "health", "127.0.0.1:50051"],
@@ -615,6 +650,14 @@ KUBERNETES_BREAKAGES = [
         "spec.template.spec.containers.[events].resources.limits",
         DELETE,
         "no resources.limits.memory",
+    ),
+    (
+        "a scrape annotation on the gRPC port",
+        "events.yaml",
+        "Deployment/events",
+        "spec.template.metadata.annotations",
+        {"prometheus.io/scrape": "true", "prometheus.io/port": "50052", "prometheus.io/path": "/metrics"},
+        "scrape annotations",
     ),
     (
         "a budget that selects nothing",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import secrets
 import shutil
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -57,10 +59,31 @@ def ok(what: str) -> None:
     print(f"stack3: ok   {what}", flush=True)
 
 
+_given_ports: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, below the kernel's ephemeral range (32768–60999 here) so
+    that no outgoing connection (the services' pools to PostgreSQL, their calls to each
+    other) can take it between this check and the service binding it, and never the same
+    one twice in a run."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(20000, max(low, 20001))
+        if port in _given_ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
+    raise Failed("no free port below the ephemeral range")
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
@@ -252,9 +275,11 @@ class Stack:
 
     def tail_logs(self) -> None:
         for service, log in self.logs.items():
-            print(f"---- last 30 lines of {service} ({log}) ----", file=sys.stderr)
+            print(f"---- last 30 lines of {service}, backtrace frames left out ({log}) ----", file=sys.stderr)
             try:
-                lines = log.read_text(errors="replace").splitlines()[-30:]
+                # A backtrace's frames would push the error itself out of the tail.
+                lines = [line for line in log.read_text(errors="replace").splitlines()
+                         if not re.match(r"^\s+(\d+: |at )", line)][-30:]
             except OSError:
                 lines = []
             print("\n".join(lines), file=sys.stderr)
@@ -294,6 +319,49 @@ def check_clients(stack: Stack, grpcurl: str, buf: str, python: str) -> None:
     if smoke.returncode != 0:
         raise Failed(f"Python grpcio over reflection: {smoke.stdout}{smoke.stderr}")
     ok("Python grpcio registers and reads a member over reflection on the members process")
+
+
+def scrape(stack: Stack, service: str) -> dict[str, float]:
+    """`service`'s Prometheus metrics, from the port compose publishes for them: each sample
+    line `name{labels}` → value."""
+    metrics = port_of(stack.env[service]["RENDEZVOUS_METRICS_ADDR"])
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def check_metrics(stack: Stack) -> None:
+    """Each process serves its own metrics where compose says: the RPCs it answered (members
+    the signing keys its two peers fetched at start), and its outbox gauges."""
+    wanted = {
+        "members": ['rendezvous_rpc_requests_total{code="OK",'
+                    'method="/rendezvous.members.v1.MemberInternalService/GetSigningKeys"}',
+                    'rendezvous_outbox_dead_rows{outbox="members"}'],
+        "events": ['rendezvous_rpc_requests_total{code="OK",'
+                   'method="/grpc.health.v1.Health/Check"}',
+                   'rendezvous_outbox_dead_rows{outbox="events"}'],
+        "notifications": ['rendezvous_rpc_requests_total{code="OK",'
+                          'method="/grpc.health.v1.Health/Check"}'],
+    }
+    for service, names in wanted.items():
+        samples = scrape(stack, service)
+        for name in names:
+            if name not in samples:
+                raise Failed(f"{service}'s metrics have no {name}")
+        if "GetSigningKeys" in names[0] and samples[names[0]] < 2:
+            raise Failed(f"members answered GetSigningKeys {samples[names[0]]} times, not ≥ 2")
+        if any(samples[name] != 0 for name in names[1:]):
+            raise Failed(f"{service} has dead letters: {names[1:]}")
+    ok("each process serves its own Prometheus metrics on the port compose publishes")
+
+
+def port_of(address: str) -> int:
+    return int(address.rsplit(":", 1)[-1])
 
 
 def run_walkthrough(stack: Stack, grpcurl: str, python: str) -> None:
@@ -361,6 +429,7 @@ def main() -> int:
         stack.up()
         ok("members, events and notifications SERVING as three processes, one database each")
         check_clients(stack, args.grpcurl, args.buf, sys.executable)
+        check_metrics(stack)
         if args.walkthrough:
             run_walkthrough(stack, args.grpcurl, sys.executable)
         if args.faults:

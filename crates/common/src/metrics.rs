@@ -46,6 +46,7 @@ struct Inner {
     rpc_seconds: HistogramVec,
     outbox_pending: IntGaugeVec,
     outbox_failing: IntGaugeVec,
+    outbox_dead: IntGaugeVec,
     outbox_oldest_seconds: GaugeVec,
     pool_connections: IntGaugeVec,
     pool_idle: IntGaugeVec,
@@ -94,7 +95,7 @@ impl Metrics {
             IntGaugeVec::new(
                 Opts::new(
                     "rendezvous_outbox_pending_rows",
-                    "Outbox rows not yet delivered, by outbox.",
+                    "Outbox rows not yet delivered and not dead-lettered, by outbox.",
                 ),
                 &["outbox"],
             )?,
@@ -105,6 +106,16 @@ impl Metrics {
                 Opts::new(
                     "rendezvous_outbox_failing_rows",
                     "Undelivered outbox rows whose last attempt failed (receiver down, or the row refused), by outbox.",
+                ),
+                &["outbox"],
+            )?,
+        )?;
+        let outbox_dead = register(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "rendezvous_outbox_dead_rows",
+                    "Dead-lettered outbox rows (refused too often; `rendezvous outbox dead-letters` lists them), by outbox.",
                 ),
                 &["outbox"],
             )?,
@@ -143,6 +154,7 @@ impl Metrics {
             rpc_seconds,
             outbox_pending,
             outbox_failing,
+            outbox_dead,
             outbox_oldest_seconds,
             pool_connections,
             pool_idle,
@@ -248,6 +260,7 @@ impl Metrics {
             .outbox_failing
             .with_label_values(&[name])
             .set(lag.failing);
+        inner.outbox_dead.with_label_values(&[name]).set(lag.dead);
         let age = lag.oldest.map_or(0.0, |oldest| {
             (now - oldest).to_std().unwrap_or_default().as_secs_f64()
         });
@@ -304,19 +317,27 @@ fn code_name(code: tonic::Code) -> String {
 struct OutboxLag {
     pending: i64,
     failing: i64,
+    dead: i64,
     oldest: Option<DateTime<Utc>>,
 }
 
 async fn outbox_lag(db: &Db) -> Result<OutboxLag, sqlx::Error> {
-    const SQL: &str = "SELECT COUNT(*), COUNT(last_error) FROM outbox WHERE delivered_at IS NULL";
-    const OLDEST: &str = "SELECT created_at FROM outbox WHERE delivered_at IS NULL \
+    // Dead rows stay undelivered until requeued or pruned: counted apart, so that neither the
+    // pending count nor the oldest age is stuck on them.
+    const SQL: &str = "SELECT COUNT(CASE WHEN dead_at IS NULL THEN 1 END), \
+                              COUNT(CASE WHEN dead_at IS NULL THEN last_error END), \
+                              COUNT(dead_at) \
+                       FROM outbox WHERE delivered_at IS NULL";
+    const OLDEST: &str = "SELECT created_at FROM outbox \
+                          WHERE delivered_at IS NULL AND dead_at IS NULL \
                           ORDER BY created_at LIMIT 1";
     with_db!(db, |pool| {
-        let (pending, failing): (i64, i64) = sqlx::query_as(SQL).fetch_one(pool).await?;
+        let (pending, failing, dead): (i64, i64, i64) = sqlx::query_as(SQL).fetch_one(pool).await?;
         let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(OLDEST).fetch_optional(pool).await?;
         Ok(OutboxLag {
             pending,
             failing,
+            dead,
             oldest,
         })
     })

@@ -5,7 +5,7 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::telemetry;
 use tokio_util::sync::CancellationToken;
@@ -98,16 +98,32 @@ impl Jobs {
     }
 
     /// Sends the meetings of completed events members has not accepted yet, one event after
-    /// the other; returns how many were recorded. An event members refuses is skipped (and
-    /// retried next time) without holding up the others; once members does not answer at all
-    /// (down, or no answer within a call's deadline) the rest wait for the next round, so a
-    /// round costs at most one deadline of a hung members.
+    /// the other, a bounded batch per round; returns how many were recorded. An event members
+    /// refuses is skipped and retried with back-off (a minute, doubled at each refusal, at
+    /// most six hours), so that events members keeps refusing never fill the batch and hold
+    /// up the others; once members does not answer at all (down, or no answer within a
+    /// call's deadline) the rest wait for the next round, so a round costs at most one
+    /// deadline of a hung members.
     pub async fn record_pending_meetings(&self, now: DateTime<Utc>) -> Result<usize> {
         let mut recorded = 0;
-        for id in self.store.events_needing_meetings().await? {
+        let due = self
+            .store
+            .events_needing_meetings(now, self.settings.meetings_batch)
+            .await?;
+        for id in due {
             match self.record_meetings(id, now).await {
                 Recording::Recorded => recorded += 1,
-                Recording::Refused => {}
+                Recording::Refused => {
+                    let (first, most) = (
+                        self.settings.meetings_retry,
+                        self.settings.meetings_retry_max,
+                    );
+                    let refusals = self
+                        .store
+                        .meetings_refused(id, |refusals| now + retry_after(first, most, refusals))
+                        .await?;
+                    tracing::info!(event = %id, refusals, "meetings refused: the event waits before its next try");
+                }
                 Recording::MembersUnavailable => break,
             }
         }
@@ -230,4 +246,28 @@ pub enum Recording {
     Refused,
     /// Members is not configured, down, or did not answer within the deadline.
     MembersUnavailable,
+}
+
+/// The wait before the next try after the `refusals`-th refusal: `first`, doubled at each
+/// further refusal, at most `most`.
+fn retry_after(first: Duration, most: Duration, refusals: u32) -> Duration {
+    let doublings = refusals.saturating_sub(1).min(30);
+    first
+        .checked_mul(1_i32 << doublings)
+        .map_or(most, |wait| wait.min(most))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_event_waits_twice_as_long_each_time_up_to_the_most() {
+        let (first, most) = (Duration::minutes(1), Duration::hours(6));
+        let waits: Vec<i64> = (1..=11)
+            .map(|n| retry_after(first, most, n).num_minutes())
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 360, 360]);
+        assert_eq!(retry_after(first, most, u32::MAX), most);
+    }
 }

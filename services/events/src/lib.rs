@@ -74,6 +74,12 @@ pub struct Settings {
     pub meetings_chunk: usize,
     /// Deadline of one RecordMeetings chunk (members writes up to half a million pairs).
     pub record_meetings_deadline: StdDuration,
+    /// Completed events read per round of recording meetings.
+    pub meetings_batch: usize,
+    /// First wait before an event whose meetings members refused is tried again; doubled at
+    /// each refusal, up to `meetings_retry_max`.
+    pub meetings_retry: Duration,
+    pub meetings_retry_max: Duration,
 }
 
 impl Default for Settings {
@@ -90,6 +96,9 @@ impl Default for Settings {
             reminder_offsets: ReminderOffsets::default(),
             meetings_chunk: 1000,
             record_meetings_deadline: members_client::RECORD_MEETINGS_DEADLINE,
+            meetings_batch: 200,
+            meetings_retry: Duration::minutes(1),
+            meetings_retry_max: Duration::hours(6),
         }
     }
 }

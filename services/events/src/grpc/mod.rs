@@ -122,6 +122,11 @@ impl Events {
         self.0.jobs.complete_due(now).await
     }
 
+    /// See [`Jobs::record_pending_meetings`].
+    pub async fn record_pending_meetings(&self, now: DateTime<Utc>) -> Result<usize> {
+        self.0.jobs.record_pending_meetings(now).await
+    }
+
     /// See [`Jobs::extend_series`].
     pub async fn extend_series(&self, now: DateTime<Utc>) -> Result<usize> {
         self.0.jobs.extend_series(now).await

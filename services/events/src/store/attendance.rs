@@ -308,16 +308,55 @@ impl Store {
         stored_uuids(&ids)
     }
 
-    /// Completed events whose meetings members has not accepted yet.
-    pub async fn events_needing_meetings(&self) -> Result<Vec<Uuid>, sqlx::Error> {
+    /// Up to `limit` completed events whose meetings members has not accepted yet and that
+    /// are due at `now`: never tried, or refused before and past their retry time. Oldest
+    /// first, so that a refused event, pushed back, never holds up those behind it.
+    pub async fn events_needing_meetings(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let ids: Vec<String> = with_db!(self.db(), |pool| {
             sqlx::query_scalar(
                 "SELECT id FROM events WHERE state = 'completed' AND meetings_recorded_at IS NULL \
-                 ORDER BY completed_at LIMIT 200",
+                 AND (meetings_retry_at IS NULL OR meetings_retry_at <= $1) \
+                 ORDER BY completed_at, id LIMIT $2",
             )
+            .bind(now)
+            .bind(limit)
             .fetch_all(pool)
             .await
         })?;
         stored_uuids(&ids)
+    }
+
+    /// Members refused `event_id`'s meetings (or they could not be read): counts the refusal
+    /// and returns how many there have been, the event next due at `retry_at(refusals)`.
+    pub async fn meetings_refused(
+        &self,
+        event_id: Uuid,
+        retry_at: impl FnOnce(u32) -> DateTime<Utc>,
+    ) -> Result<u32, sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
+        with_db!(self.db(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            let refusals: i64 = sqlx::query_scalar(
+                "UPDATE events SET meetings_refusals = meetings_refusals + 1 WHERE id = $1 \
+                 RETURNING meetings_refusals",
+            )
+            .bind(event_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let refusals = u32::try_from(refusals).unwrap_or(u32::MAX);
+            sqlx::query("UPDATE events SET meetings_retry_at = $2 WHERE id = $1")
+                .bind(event_id)
+                .bind(retry_at(refusals))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(refusals)
+        })
     }
 }

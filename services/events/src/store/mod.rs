@@ -65,6 +65,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             rendezvous_common::outbox::SQLITE_DEAD_LETTERS_DDL,
         ),
         (
+            9,
+            "meetings retry",
+            include_str!("../../migrations/sqlite/0009_meetings_retry.sql"),
+        ),
+        (
             10,
             "outbox trace context",
             rendezvous_common::outbox::TRACE_CONTEXT_DDL,
@@ -106,6 +111,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             8,
             "outbox dead letters",
             rendezvous_common::outbox::POSTGRES_DEAD_LETTERS_DDL,
+        ),
+        (
+            9,
+            "meetings retry",
+            include_str!("../../migrations/postgres/0009_meetings_retry.sql"),
         ),
         (
             10,

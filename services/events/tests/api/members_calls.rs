@@ -516,6 +516,107 @@ async fn events_started_before_members_serves_once_members_listens(backend: Back
     members.stop().await.unwrap();
 }
 
+/// Events members keeps refusing wait with back-off instead of filling every round's batch:
+/// the events behind them are recorded.
+async fn events_members_refuses_wait_and_never_hold_up_the_rest(backend: Backend) {
+    let start = morning(2030, 4, 10);
+    // Events sends up to 5 per call, members takes 2: an event of 3 check-ins is refused
+    // (a misconfiguration, but any refusal will do), an event of 1 is recorded.
+    let settings = rendezvous_events::Settings {
+        meetings_chunk: 5,
+        meetings_batch: 2,
+        ..rendezvous_events::Settings::default()
+    };
+    let members = MembersSettings {
+        recorded_attendees_per_call: 2,
+        ..MembersSettings::default()
+    };
+    let world = World::start_with_members(backend, start - Duration::days(1), settings, members)
+        .await
+        .unwrap();
+    let (host, as_host) = world.member("Hana").await.unwrap();
+    // Three refused events, made first (completed at the same time, they come first by id),
+    // and one that members takes.
+    let mut events = Vec::new();
+    for sizes in [3, 3, 3, 1] {
+        let event = published(&as_host, start, 10, Vis::Public).await;
+        let mut attendees = Vec::new();
+        for i in 0..sizes {
+            let (member, client) = world.member(&format!("Attendee {i}")).await.unwrap();
+            rsvp(&client, &event.id).await;
+            attendees.push(member);
+        }
+        events.push((event, attendees));
+    }
+    world
+        .clock
+        .advance(Duration::days(1) + Duration::minutes(10));
+    let as_host = world.client(&host).await.unwrap();
+    for (event, attendees) in &events {
+        for member in attendees {
+            check_in_member(&as_host, &event.id, &member.id)
+                .await
+                .unwrap();
+        }
+    }
+    // Past the end and the grace: the job completes all four, then tries the first batch
+    // of two, both refused.
+    world.clock.advance(Duration::hours(8));
+    let now = world.clock.now();
+    let jobs = &world.events.events;
+    assert_eq!(jobs.complete_due(now).await.unwrap(), 4);
+    // The next round at the same time reads the two behind them: one refused, one recorded.
+    assert_eq!(jobs.record_pending_meetings(now).await.unwrap(), 1);
+    let small = &events[3].0.id;
+    assert!(meetings_recorded(&world, small).await);
+    assert!(!meetings_recorded(&world, &events[2].0.id).await);
+    // Nothing is due until the first wait (a minute) is over; then the three are refused
+    // again, and wait twice as long.
+    assert_eq!(jobs.record_pending_meetings(now).await.unwrap(), 0);
+    assert_eq!(
+        refusals(&world, &events[0].0.id).await,
+        (1, now + Duration::minutes(1))
+    );
+    world.clock.advance(Duration::minutes(1));
+    let now = world.clock.now();
+    assert_eq!(jobs.record_pending_meetings(now).await.unwrap(), 0);
+    assert_eq!(jobs.record_pending_meetings(now).await.unwrap(), 0);
+    for (event, _) in &events[..3] {
+        assert_eq!(
+            refusals(&world, &event.id).await,
+            (2, now + Duration::minutes(2))
+        );
+    }
+    assert_eq!(refusals(&world, small).await.0, 0);
+    world.stop().await.unwrap();
+}
+
+/// Whether members accepted `event_id`'s meetings.
+async fn meetings_recorded(world: &World, event_id: &str) -> bool {
+    rendezvous_common::with_db!(&world.events.db, |pool| {
+        let at: Option<chrono::DateTime<chrono::Utc>> =
+            sqlx::query_scalar("SELECT meetings_recorded_at FROM events WHERE id = $1")
+                .bind(event_id)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        at.is_some()
+    })
+}
+
+/// How often members refused `event_id`'s meetings, and when it is tried next.
+async fn refusals(world: &World, event_id: &str) -> (i64, chrono::DateTime<chrono::Utc>) {
+    rendezvous_common::with_db!(&world.events.db, |pool| {
+        let (refusals, retry_at): (i64, Option<chrono::DateTime<chrono::Utc>>) =
+            sqlx::query_as("SELECT meetings_refusals, meetings_retry_at FROM events WHERE id = $1")
+                .bind(event_id)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        (refusals, retry_at.unwrap_or_default())
+    })
+}
+
 backend_tests!(
     with_members_down_the_summary_keeps_its_counts_and_says_what_is_missing,
     events_asks_members_once_per_page_of_members_in_the_callers_trace,
@@ -523,4 +624,5 @@ backend_tests!(
     an_event_just_over_members_limit_records_its_meetings_in_chunks,
     a_large_event_sent_in_chunks_is_judged_by_its_whole_size,
     events_started_before_members_serves_once_members_listens,
+    events_members_refuses_wait_and_never_hold_up_the_rest,
 );

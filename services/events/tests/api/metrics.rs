@@ -182,6 +182,24 @@ async fn outbox_lag_grows_while_notifications_is_down_and_counts_the_row_it_refu
         .value("rendezvous_outbox_oldest_pending_age_seconds", &outbox)
         .unwrap();
     assert!((600.0..601.0).contains(&age), "{age}");
+    assert_eq!(lag.value("rendezvous_outbox_dead_rows", &outbox), Some(0.0));
+
+    // Refused again at each retry, the broken row is dead-lettered after its bounded
+    // attempts: counted dead, and no longer pending, failing or holding the oldest age.
+    let lag = eventually("the refused row is dead-lettered", || async {
+        clock.advance(Duration::hours(1));
+        let lag = scrape(events.metrics_addr).await.unwrap();
+        (lag.value("rendezvous_outbox_dead_rows", &outbox) == Some(1.0)).then_some(lag)
+    })
+    .await;
+    assert_eq!(
+        lag.value("rendezvous_outbox_pending_rows", &outbox),
+        Some(waiting - 1.0)
+    );
+    assert_eq!(
+        lag.value("rendezvous_outbox_failing_rows", &outbox),
+        Some(waiting - 1.0)
+    );
     events.stop().await.unwrap();
     members.stop().await.unwrap();
 }
