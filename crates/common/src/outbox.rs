@@ -86,6 +86,11 @@ macro_rules! dead_letters_ddl {
 }
 use dead_letters_ddl;
 
+/// The third outbox migration, the same on both backends: `traceparent`, the W3C trace context
+/// of the span that wrote the row (none outside a trace, and on rows written before it), which
+/// the relay's delivery continues (see [`crate::telemetry::continue_outbox`]).
+pub const TRACE_CONTEXT_DDL: &str = "ALTER TABLE outbox ADD COLUMN traceparent TEXT;\n";
+
 /// A message to deliver after the transaction commits.
 #[derive(Clone, Debug)]
 pub struct OutboxMessage {
@@ -151,7 +156,8 @@ impl OutboxMessage {
 
 /// Writes outbox rows on a connection that is inside the caller's transaction.
 pub trait OutboxWriter {
-    /// Returns false when a row with the same key already exists.
+    /// Returns false when a row with the same key already exists. The row keeps the trace
+    /// context of the current span, so that its delivery belongs to the same trace.
     fn enqueue(
         &mut self,
         message: &OutboxMessage,
@@ -168,8 +174,9 @@ macro_rules! impl_outbox_writer {
                 now: DateTime<Utc>,
             ) -> Result<bool, sqlx::Error> {
                 let result = sqlx::query(
-                    "INSERT INTO outbox (id, topic, dedupe_key, payload, created_at, next_attempt_at)
-                     VALUES ($1, $2, $3, $4, $5, $5)
+                    "INSERT INTO outbox \
+                     (id, topic, dedupe_key, payload, created_at, next_attempt_at, traceparent) \
+                     VALUES ($1, $2, $3, $4, $5, $5, $6) \
                      ON CONFLICT (dedupe_key) DO NOTHING",
                 )
                 .bind(Uuid::now_v7().to_string())
@@ -177,6 +184,7 @@ macro_rules! impl_outbox_writer {
                 .bind(&message.dedupe_key)
                 .bind(message.payload.to_string())
                 .bind(now)
+                .bind(crate::telemetry::current_traceparent())
                 .execute(&mut *self)
                 .await?;
                 Ok(result.rows_affected() == 1)

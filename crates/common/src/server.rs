@@ -94,6 +94,8 @@ pub struct RpcLayer {
     metrics: Option<crate::metrics::Metrics>,
     /// The service's database, checked by [`serve`] so that health tells its outages.
     database: Option<Db>,
+    /// The service's name in its RPC spans ([`crate::telemetry::SERVICE_FIELD`]).
+    service: &'static str,
 }
 
 impl RpcLayer {
@@ -106,7 +108,16 @@ impl RpcLayer {
             shutdown_grace: settings.shutdown_grace,
             metrics: None,
             database: None,
+            service: crate::telemetry::PROCESS,
         }
+    }
+
+    /// Names the service in its RPC spans, e.g. [`crate::telemetry::EVENTS`]: the exported
+    /// spans' `service.name`.
+    #[must_use]
+    pub fn with_service(mut self, service: &'static str) -> Self {
+        self.service = service;
+        self
     }
 
     /// Health follows `database` too: NOT_SERVING while it does not answer `SELECT 1`
@@ -263,6 +274,7 @@ where
         let caller = credential.map(|c| c.caller);
         let span = tracing::info_span!(
             "rpc",
+            service = layer.service,
             method = %path,
             caller = tracing::field::Empty,
             code = tracing::field::Empty,

@@ -22,7 +22,7 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::{BeginWrite as _, Db, Migrations};
 use rendezvous_common::outbox::{
     OutboxMessage, OutboxWriter as _, POSTGRES_DDL, POSTGRES_DEAD_LETTERS_DDL, SQLITE_DDL,
-    SQLITE_DEAD_LETTERS_DDL, TOPIC_NOTIFY,
+    SQLITE_DEAD_LETTERS_DDL, TOPIC_NOTIFY, TRACE_CONTEXT_DDL,
 };
 use rendezvous_common::relay::{
     OutboxRow, OutboxSink, Pruned, RelaySettings, SinkError, UNKNOWN_TOPIC, backoff_ceiling,
@@ -39,10 +39,12 @@ const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
         (1, "outbox", SQLITE_DDL),
         (2, "outbox dead letters", SQLITE_DEAD_LETTERS_DDL),
+        (3, "outbox trace context", TRACE_CONTEXT_DDL),
     ],
     postgres: &[
         (1, "outbox", POSTGRES_DDL),
         (2, "outbox dead letters", POSTGRES_DEAD_LETTERS_DDL),
+        (3, "outbox trace context", TRACE_CONTEXT_DDL),
     ],
 };
 
@@ -88,6 +90,8 @@ struct SinkState {
     called: Notify,
     /// Rows marked `"refuse"` are taken (the receiver was fixed).
     accept_refused: std::sync::atomic::AtomicBool,
+    /// The trace context each call was made in, as the receiver would be told it.
+    traced: Mutex<Vec<Option<String>>>,
 }
 
 impl TestSink {
@@ -159,6 +163,11 @@ impl OutboxSink for TestSink {
 
     async fn deliver(&self, rows: &[OutboxRow]) -> Result<(), SinkError> {
         self.0.calls.lock().unwrap().push(rows.to_vec());
+        self.0
+            .traced
+            .lock()
+            .unwrap()
+            .push(rendezvous_common::telemetry::current_traceparent());
         self.0.called.notify_one();
         if self.0.hang {
             std::future::pending::<()>().await;
@@ -330,7 +339,77 @@ backend_tests!(
     an_unavailable_receiver_is_retried_without_limit,
     a_probe_ends_the_backoff_of_its_topic_as_soon_as_the_receiver_answers,
     delivered_rows_and_dead_letters_are_pruned_after_their_retention_in_bounded_batches,
+    a_delivery_continues_the_trace_its_first_row_was_written_in,
 );
+
+/// The trace id of a `traceparent` value (`00-<trace id>-<span id>-<flags>`).
+fn trace_of(traceparent: &str) -> &str {
+    traceparent.split('-').nth(1).unwrap()
+}
+
+async fn a_delivery_continues_the_trace_its_first_row_was_written_in(backend: Backend) {
+    use rendezvous_common::telemetry;
+    use tracing::Instrument as _;
+
+    telemetry::init_for_tests();
+    let test = TestDb::new(backend).await;
+    let db = &test.db;
+    let clock = manual_clock();
+    // Two calls, each continuing a trace of its caller's, write a row each; then a row is
+    // written outside any trace.
+    let callers = [
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    ];
+    for (caller, key) in callers.iter().zip(["traced:a", "traced:b"]) {
+        let span = tracing::info_span!("rpc", trace_id = tracing::field::Empty);
+        let mut headers = http::HeaderMap::new();
+        headers.insert(telemetry::TRACEPARENT, caller.parse().unwrap());
+        telemetry::continue_trace(&span, &headers);
+        enqueue(db, &[notify(key)], clock.now())
+            .instrument(span)
+            .await;
+    }
+    enqueue(db, &[notify("untraced")], clock.now()).await;
+    let stored: Vec<(String, Option<String>)> = with_db!(db, |pool| {
+        sqlx::query_as("SELECT dedupe_key, traceparent FROM outbox ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(stored.len(), 3);
+    for ((key, traceparent), caller) in stored.iter().zip(callers) {
+        let traceparent = traceparent
+            .as_deref()
+            .unwrap_or_else(|| panic!("{key}: none"));
+        assert_eq!(trace_of(traceparent), trace_of(caller), "{key}");
+        assert_ne!(
+            traceparent, caller,
+            "{key}: the call's own span, not its caller's"
+        );
+    }
+    assert_eq!(stored[2], ("untraced".to_owned(), None));
+
+    // One batch of the three: it goes on in the trace of its first row.
+    let sink = TestSink::new();
+    assert_eq!(once(db, &sink, &settings(), &clock).await, 3);
+    let traced = sink.0.traced.lock().unwrap().clone();
+    assert_eq!(traced.len(), 1, "one call");
+    assert_eq!(
+        trace_of(traced[0].as_deref().unwrap()),
+        trace_of(callers[0])
+    );
+
+    // A row written outside any trace is delivered in a trace of its own.
+    enqueue(db, &[notify("untraced:again")], clock.now()).await;
+    assert_eq!(once(db, &sink, &settings(), &clock).await, 1);
+    let traced = sink.0.traced.lock().unwrap().clone();
+    let own = trace_of(traced[1].as_deref().unwrap()).to_owned();
+    assert!(
+        callers.iter().all(|caller| trace_of(caller) != own),
+        "{own}"
+    );
+}
 
 async fn rows_are_delivered_once_and_marked(backend: Backend) {
     let test = TestDb::new(backend).await;
@@ -690,6 +769,7 @@ async fn run_drains_the_outbox_and_stops_on_shutdown(backend: Backend) {
     let sink = TestSink::failing(1);
     let shutdown = CancellationToken::new();
     let relay = tokio::spawn(run(
+        "rendezvous-test",
         db.clone(),
         sink.clone(),
         settings,

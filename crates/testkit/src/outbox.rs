@@ -19,6 +19,7 @@ fn decode(id: String, topic: String, dedupe_key: String, payload: &str) -> Notic
         dedupe_key,
         payload: serde_json::from_str(payload).expect("an outbox payload is JSON"),
         attempts: 0,
+        traceparent: None,
     };
     let request = notification_request(&row).expect("an outbox row the relay can send");
     request.notice.expect("a typed notice")

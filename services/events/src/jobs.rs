@@ -7,6 +7,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::clock::Clock;
+use rendezvous_common::telemetry;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
@@ -190,7 +191,11 @@ impl Jobs {
                 let now = peer.clock.now();
                 let round = peer
                     .record_pending_meetings(now)
-                    .instrument(tracing::info_span!("job", name = "record_meetings"))
+                    .instrument(tracing::info_span!(
+                        "job",
+                        service = telemetry::EVENTS,
+                        name = "record_meetings"
+                    ))
                     .await;
                 if let Err(error) = round {
                     tracing::warn!(%error, "recording meetings failed");
@@ -218,7 +223,11 @@ impl Jobs {
                 }
             };
             round
-                .instrument(tracing::info_span!("job", name = "tick"))
+                .instrument(tracing::info_span!(
+                    "job",
+                    service = telemetry::EVENTS,
+                    name = "tick"
+                ))
                 .await;
             tokio::select! {
                 () = shutdown.cancelled() => break,

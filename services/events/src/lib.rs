@@ -32,6 +32,7 @@ use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::relay::{self, NotificationsSink, RelaySettings};
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
+use rendezvous_common::telemetry;
 use rendezvous_proto::events::v1::chapter_service_server::{self, ChapterServiceServer};
 use rendezvous_proto::events::v1::event_internal_service_server::{
     self, EventInternalServiceServer,
@@ -178,6 +179,7 @@ pub async fn run(
     ));
     if let Some(channel) = options.notifications.clone() {
         tasks.spawn(relay::run(
+            telemetry::EVENTS,
             options.db.clone(),
             NotificationsSink::new(channel, credentials),
             options.settings.relay.clone(),
@@ -223,6 +225,7 @@ pub async fn run(
             event_internal_service_server::SERVICE_NAME,
         ],
         RpcLayer::new(verifier, &options.server)
+            .with_service(telemetry::EVENTS)
             .with_metrics(metrics)
             .with_database(options.db.clone()),
         shutdown.clone(),

@@ -13,7 +13,11 @@ use rendezvous_events::config::Config;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
+    let telemetry = telemetry::init(
+        config.telemetry.log_format,
+        &config.telemetry.log_filter,
+        telemetry::Process::Service(telemetry::EVENTS),
+    );
     let secret = config.auth.service_secret()?;
     let service_secret = ServiceSecret::new(secret.expose())?;
     let clock = Clock::system();
@@ -63,5 +67,8 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("binding {}", config.listen_addr))?;
-    rendezvous_events::run(options, listener, server::shutdown_on_signal()).await
+    let result = rendezvous_events::run(options, listener, server::shutdown_on_signal()).await;
+    // The last spans, the shutdown's included, go to the collector before the process exits.
+    telemetry.shutdown().await;
+    result
 }

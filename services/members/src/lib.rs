@@ -21,6 +21,7 @@ use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::relay::{self, Both, ErasureSink, NotificationsSink};
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
+use rendezvous_common::telemetry;
 use rendezvous_proto::members::v1::member_internal_service_server::{
     self, MemberInternalServiceServer,
 };
@@ -119,6 +120,7 @@ pub async fn run(
             .clone()
             .map(|channel| ErasureSink::notifications(channel, credentials.clone()));
         tokio::spawn(relay::run(
+            telemetry::MEMBERS,
             options.db.clone(),
             Both(notices, Both(erased_in_events, erased_in_notifications)),
             options.settings.relay.clone(),
@@ -149,6 +151,7 @@ pub async fn run(
             member_internal_service_server::SERVICE_NAME,
         ],
         RpcLayer::new(verifier, &options.server)
+            .with_service(telemetry::MEMBERS)
             .with_metrics(metrics)
             .with_database(options.db.clone()),
         shutdown.clone(),

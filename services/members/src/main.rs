@@ -12,7 +12,11 @@ use rendezvous_members::config::{Config, load_or_create_signing_key};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
+    let telemetry = telemetry::init(
+        config.telemetry.log_format,
+        &config.telemetry.log_filter,
+        telemetry::Process::Service(telemetry::MEMBERS),
+    );
     let secret = config.auth.service_secret()?;
     let signing_key = load_or_create_signing_key(&config.token_signing_key_file)?;
     let db = Db::connect(config.database_url.expose())
@@ -33,7 +37,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("binding {}", config.listen_addr))?;
-    rendezvous_members::run(options, listener, server::shutdown_on_signal()).await
+    let result = rendezvous_members::run(options, listener, server::shutdown_on_signal()).await;
+    // The last spans, the shutdown's included, go to the collector before the process exits.
+    telemetry.shutdown().await;
+    result
 }
 
 /// A channel to the peer at `url` (connected on first use), if one is configured.

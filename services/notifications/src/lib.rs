@@ -34,6 +34,7 @@ use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
+use rendezvous_common::telemetry;
 use rendezvous_proto::notifications::v1::notification_internal_service_server::{
     self, NotificationInternalServiceServer,
 };
@@ -178,6 +179,7 @@ pub async fn run(
             notification_internal_service_server::SERVICE_NAME,
         ],
         RpcLayer::new(verifier, &options.server)
+            .with_service(telemetry::NOTIFICATIONS)
             .with_metrics(metrics)
             .with_database(options.db.clone()),
         shutdown.clone(),

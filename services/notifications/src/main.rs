@@ -14,7 +14,11 @@ use rendezvous_notifications::email::Mailer;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    telemetry::init(config.telemetry.log_format, &config.telemetry.log_filter);
+    let telemetry = telemetry::init(
+        config.telemetry.log_format,
+        &config.telemetry.log_filter,
+        telemetry::Process::Service(telemetry::NOTIFICATIONS),
+    );
     let secret = config.auth.service_secret()?;
     let service_secret = ServiceSecret::new(secret.expose())?;
     let clock = Clock::system();
@@ -62,5 +66,9 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("binding {}", config.listen_addr))?;
-    rendezvous_notifications::run(options, listener, server::shutdown_on_signal()).await
+    let result =
+        rendezvous_notifications::run(options, listener, server::shutdown_on_signal()).await;
+    // The last spans, the shutdown's included, go to the collector before the process exits.
+    telemetry.shutdown().await;
+    result
 }

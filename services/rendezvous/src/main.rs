@@ -173,7 +173,18 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Secret> {
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
-    telemetry::init(args.telemetry.log_format, &args.telemetry.log_filter);
+    let telemetry = telemetry::init(
+        args.telemetry.log_format,
+        &args.telemetry.log_filter,
+        telemetry::Process::AllInOne,
+    );
+    let result = up_with(args).await;
+    // The last spans, the shutdown's included, go to the collector before the process exits.
+    telemetry.shutdown().await;
+    result
+}
+
+async fn up_with(args: UpArgs) -> anyhow::Result<()> {
     rendezvous_common::db::create_private_dir(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let signing_key = load_or_create_signing_key(&args.data_dir.join("token-signing-key.pem"))?;

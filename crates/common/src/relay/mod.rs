@@ -126,6 +126,8 @@ pub struct OutboxRow {
     pub payload: serde_json::Value,
     /// Attempts made before this one.
     pub attempts: i64,
+    /// The W3C trace context of the span that wrote the row, which its delivery continues.
+    pub traceparent: Option<String>,
 }
 
 /// Why a sink could not deliver: the receiver refused the rows (a permanent error: the same
@@ -278,7 +280,8 @@ pub fn backoff(settings: &RelaySettings, attempt: i64) -> Duration {
     Duration::from_micros(rand::thread_rng().gen_range(1..=ceiling))
 }
 
-/// Runs passes until `shutdown` is cancelled: immediately again after a full batch was
+/// Runs passes until `shutdown` is cancelled, its deliveries' spans naming `service` (see
+/// [`crate::telemetry::SERVICE_FIELD`]): immediately again after a full batch was
 /// delivered (or a probe found its receiver back), after `poll_interval` otherwise, and with
 /// growing pauses while the database fails; every `probe_interval` it probes the earliest row
 /// waiting after a failure ([`probe_once`]). A task of its own prunes delivered rows and dead
@@ -286,6 +289,7 @@ pub fn backoff(settings: &RelaySettings, attempt: i64) -> Duration {
 /// fires is finished first (a sink call is bounded by its own timeout), so its rows are marked
 /// rather than left leased.
 pub async fn run<S: OutboxSink>(
+    service: &'static str,
     db: Db,
     sink: S,
     settings: RelaySettings,
@@ -307,13 +311,14 @@ pub async fn run<S: OutboxSink>(
     );
     while !shutdown.is_cancelled() {
         let pass = async {
-            let delivered = relay_once(&db, &sink, &settings, &clock).await?;
+            let delivered = pass(service, &db, &sink, &settings, &clock, Claim::Due).await?;
             if delivered >= settings.batch_size as usize {
                 return Ok(true);
             }
             if last_probe.elapsed() >= settings.probe_interval {
                 last_probe = tokio::time::Instant::now();
-                return Ok(probe_once(&db, &sink, &settings, &clock).await? > 0);
+                let probed = pass(service, &db, &sink, &settings, &clock, Claim::Probe).await?;
+                return Ok(probed > 0);
             }
             Ok::<_, sqlx::Error>(false)
         };
@@ -348,7 +353,15 @@ pub async fn relay_once<S: OutboxSink>(
     settings: &RelaySettings,
     clock: &Clock,
 ) -> Result<usize, sqlx::Error> {
-    pass(db, sink, settings, clock, Claim::Due).await
+    pass(
+        crate::telemetry::PROCESS,
+        db,
+        sink,
+        settings,
+        clock,
+        Claim::Due,
+    )
+    .await
 }
 
 /// A probe: claims the earliest row waiting after its receiver failed (not refused, not
@@ -362,11 +375,20 @@ pub async fn probe_once<S: OutboxSink>(
     settings: &RelaySettings,
     clock: &Clock,
 ) -> Result<usize, sqlx::Error> {
-    pass(db, sink, settings, clock, Claim::Probe).await
+    pass(
+        crate::telemetry::PROCESS,
+        db,
+        sink,
+        settings,
+        clock,
+        Claim::Probe,
+    )
+    .await
 }
 
 /// Claims the rows `which` selects, delivers them and marks them.
 async fn pass<S: OutboxSink>(
+    service: &'static str,
     db: &Db,
     sink: &S,
     settings: &RelaySettings,
@@ -379,7 +401,7 @@ async fn pass<S: OutboxSink>(
     let due = clock.now();
     let now = due.trunc_subsecs(6);
     let claimed = claim(db, settings, which, due, now).await?;
-    deliver_claimed(db, sink, settings, claimed, now).await
+    deliver_claimed(service, db, sink, settings, claimed, now).await
 }
 
 /// What a pass learnt about its rows.
@@ -393,6 +415,7 @@ struct Outcome {
 
 /// Delivers claimed rows topic by topic, then marks them in one transaction.
 async fn deliver_claimed<S: OutboxSink>(
+    service: &'static str,
     db: &Db,
     sink: &S,
     settings: &RelaySettings,
@@ -405,7 +428,7 @@ async fn deliver_claimed<S: OutboxSink>(
     let mut outcome = Outcome::default();
     let mut refusals: HashMap<String, i64> = HashMap::new();
     let mut by_topic: BTreeMap<String, Vec<OutboxRow>> = BTreeMap::new();
-    for (id, topic, dedupe_key, payload, attempts, refused) in claimed {
+    for (id, topic, dedupe_key, payload, attempts, refused, traceparent) in claimed {
         refusals.insert(id.clone(), refused);
         match serde_json::from_str(&payload) {
             Ok(payload) => by_topic.entry(topic.clone()).or_default().push(OutboxRow {
@@ -414,6 +437,7 @@ async fn deliver_claimed<S: OutboxSink>(
                 dedupe_key,
                 payload,
                 attempts,
+                traceparent,
             }),
             Err(error) => {
                 let error = format!("payload is not valid json: {error}");
@@ -452,7 +476,7 @@ async fn deliver_claimed<S: OutboxSink>(
                 }
             }
         }
-        deliver_splitting(sink, &topic, batch, settings, &mut outcome).await;
+        deliver_splitting(service, sink, &topic, batch, settings, &mut outcome).await;
     }
     for failure in outcome.failures.iter().filter(|f| f.refused) {
         let refused = refusals.get(&failure.id).copied().unwrap_or_default() + 1;
@@ -471,6 +495,7 @@ async fn deliver_claimed<S: OutboxSink>(
 /// Delivers `rows` of `topic`; a refused call of several rows is split in halves, each
 /// delivered again, until the refused rows are alone.
 async fn deliver_splitting<S: OutboxSink>(
+    service: &'static str,
     sink: &S,
     topic: &str,
     rows: Vec<OutboxRow>,
@@ -482,8 +507,17 @@ async fn deliver_splitting<S: OutboxSink>(
         if rows.is_empty() {
             continue;
         }
-        // Each delivery is a trace of its own, continued by the receiver.
-        let span = tracing::info_span!("outbox_delivery", %topic, rows = rows.len());
+        // Each delivery continues the trace its first row was written in, linked to the other
+        // rows' traces, and the receiver continues it.
+        let span = tracing::info_span!(
+            parent: None,
+            "outbox_delivery",
+            service,
+            %topic,
+            rows = rows.len(),
+            trace_id = tracing::field::Empty,
+        );
+        crate::telemetry::continue_outbox(&span, rows.iter().map(|row| row.traceparent.as_deref()));
         match sink.deliver(&rows).instrument(span).await {
             Ok(()) => {
                 outcome.answered.insert(topic.to_owned());
@@ -549,8 +583,8 @@ impl Failure {
     }
 }
 
-/// `(id, topic, dedupe_key, payload, attempts, refusals)` of a claimed row.
-type ClaimedRow = (String, String, String, String, i64, i64);
+/// `(id, topic, dedupe_key, payload, attempts, refusals, traceparent)` of a claimed row.
+type ClaimedRow = (String, String, String, String, i64, i64, Option<String>);
 
 /// Which rows a claim takes.
 #[derive(Clone, Copy, Debug)]
@@ -570,7 +604,7 @@ macro_rules! claim_sql {
             " ORDER BY next_attempt_at, id LIMIT ",
             $limit,
             $lock,
-            ") RETURNING id, topic, dedupe_key, payload, attempts, refusals"
+            ") RETURNING id, topic, dedupe_key, payload, attempts, refusals, traceparent"
         )
     };
 }

@@ -166,6 +166,7 @@ mod tests {
             dedupe_key: "row-key".to_owned(),
             payload,
             attempts: 0,
+            traceparent: None,
         }
     }
 

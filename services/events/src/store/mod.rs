@@ -69,6 +69,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "meetings retry",
             include_str!("../../migrations/sqlite/0009_meetings_retry.sql"),
         ),
+        (
+            10,
+            "outbox trace context",
+            rendezvous_common::outbox::TRACE_CONTEXT_DDL,
+        ),
     ],
     postgres: &[
         (
@@ -111,6 +116,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             9,
             "meetings retry",
             include_str!("../../migrations/postgres/0009_meetings_retry.sql"),
+        ),
+        (
+            10,
+            "outbox trace context",
+            rendezvous_common::outbox::TRACE_CONTEXT_DDL,
         ),
     ],
 };

@@ -51,6 +51,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "sign-in limits",
             include_str!("../../migrations/sqlite/0006_sign_in_limits.sql"),
         ),
+        (
+            7,
+            "outbox trace context",
+            rendezvous_common::outbox::TRACE_CONTEXT_DDL,
+        ),
     ],
     postgres: &[
         (
@@ -78,6 +83,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             6,
             "sign-in limits",
             include_str!("../../migrations/postgres/0006_sign_in_limits.sql"),
+        ),
+        (
+            7,
+            "outbox trace context",
+            rendezvous_common::outbox::TRACE_CONTEXT_DDL,
         ),
     ],
 };

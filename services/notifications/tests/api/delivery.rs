@@ -124,6 +124,7 @@ async fn a_relay_redelivering_an_outbox_row_makes_no_second_notification(backend
             dedupe_key,
             payload: serde_json::from_str(&payload).unwrap(),
             attempts,
+            traceparent: None,
         })
         .find(|row| row.payload["recipient_id"] == zoe.id.as_str())
         .expect("the welcome's outbox row");
