@@ -76,7 +76,10 @@ pub fn authorize(
         Action::See => true,
         Action::Manage => manages,
         Action::ManageCohosts => role == Some(HostRole::Host),
-        Action::SeeCheckInCode | Action::CheckIn | Action::SeeOthersRsvp => role.is_some(),
+        Action::SeeCheckInCode | Action::CheckIn => role.is_some(),
+        // Any RSVP, whatever its state and visibility; others see what ListAttendees shows
+        // them (the handler applies that policy).
+        Action::SeeOthersRsvp => manages,
         Action::ListAttendees => manages || access.confirmed,
     };
     if allowed {
@@ -84,7 +87,7 @@ pub fn authorize(
     } else {
         Err(Refusal::Denied(match action {
             Action::ListAttendees => "only hosts and confirmed attendees may list attendees",
-            Action::SeeOthersRsvp => "only the event's hosts may see others' RSVPs",
+            Action::SeeOthersRsvp => "only the event's hosts and full co-hosts may see any RSVP",
             Action::CheckIn => "only hosts and co-hosts may check others in",
             _ => "only the event's hosts may do this",
         }))
@@ -285,9 +288,10 @@ mod tests {
         let allowed = match action {
             Action::See => true,
             Action::ManageCohosts => part == Part::Host,
-            Action::SeeCheckInCode | Action::CheckIn | Action::SeeOthersRsvp => {
+            Action::SeeCheckInCode | Action::CheckIn => {
                 matches!(part, Part::Host | Part::Cohost | Part::CheckInOnly)
             }
+            Action::SeeOthersRsvp => matches!(part, Part::Host | Part::Cohost),
             Action::ListAttendees => matches!(part, Part::Host | Part::Cohost | Part::Attendee),
             Action::Manage => matches!(part, Part::Host | Part::Cohost),
         };

@@ -24,7 +24,7 @@ use crate::domain::rsvp::RsvpState;
 use crate::error::{Error, Result};
 use crate::members_client::Relations;
 use crate::notices;
-use crate::store::CompleteOutcome;
+use crate::store::{CompleteOutcome, RsvpRow};
 
 /// How long CompleteEvent waits for the meetings to be recorded before it answers.
 const COMPLETE_WAITS_FOR_MEETINGS: std::time::Duration = std::time::Duration::from_secs(5);
@@ -41,16 +41,24 @@ impl Events {
             .await?;
         // Hosts and full co-hosts; a check-in-only co-host may only check people in.
         let manages = event.is_manager(me);
+        // Attendees see who else is coming, not who was declined, awaits approval, waits, or
+        // said not going: confirmed RSVPs only.
+        let statuses = if manages {
+            q.statuses.clone()
+        } else {
+            q.statuses
+                .iter()
+                .copied()
+                .filter(|s| *s == RsvpState::Confirmed)
+                .collect()
+        };
+        if statuses.is_empty() {
+            return Ok(pb::ListAttendeesResponse::default());
+        }
         let mut rows = self
             .0
             .store
-            .rsvps(
-                event.id,
-                &q.statuses,
-                q.checked_in_only,
-                q.after,
-                q.limit + 1,
-            )
+            .rsvps(event.id, &statuses, q.checked_in_only, q.after, q.limit + 1)
             .await?;
         let next_page_token = next_page_token(&mut rows, q.limit, |r| {
             timed_token(&self.0.page_tokens, &q.scope, r.created_at, r.member_id)
@@ -102,6 +110,22 @@ impl Events {
             hidden_count: hidden,
             connections_unavailable,
         })
+    }
+
+    /// Whether `row` (another member's RSVP) shows to `me`, a confirmed attendee or not, who
+    /// does not manage the event, as ListAttendees would show it.
+    pub(super) async fn shows_as_attendee(&self, me: Uuid, confirmed: bool, row: &RsvpRow) -> bool {
+        if row.state != RsvpState::Confirmed {
+            return false;
+        }
+        match attendee_view(false, false, confirmed, row.visibility) {
+            AttendeeView::Visible => true,
+            AttendeeView::Hidden => false,
+            AttendeeView::IfConnected => {
+                let (relations, _) = self.relations_or_none(me, &[row.member_id]).await;
+                relations.with(row.member_id).connected
+            }
+        }
     }
 
     /// Where `me` stands with `others`, or nothing (and `true`) when members is not

@@ -65,8 +65,11 @@ impl Events {
             member_id: member,
         } = RsvpQuery::try_from((request.get_ref(), me))?;
         let (event, access) = self.event_for(id, Some(me), Action::See).await?;
-        if member != me {
-            authorize(&event, Some(me), access, Action::SeeOthersRsvp)?;
+        let others_as_attendee = member != me && !event.is_manager(me);
+        if others_as_attendee {
+            // Another's RSVP as ListAttendees would show it: confirmed attendees only, by
+            // the attendee's RSVP visibility; anything else is as if there were none.
+            authorize(&event, Some(me), access, Action::ListAttendees)?;
         }
         let row = self
             .0
@@ -74,6 +77,9 @@ impl Events {
             .rsvp_of(event.id, member)
             .await?
             .ok_or(Error::NotFound("rsvp"))?;
+        if others_as_attendee && !self.shows_as_attendee(me, access.confirmed, &row).await {
+            return Err(Error::NotFound("rsvp"));
+        }
         Ok(pb::GetRsvpResponse {
             rsvp: Some(rsvp_to_pb(&row)),
         })

@@ -1,15 +1,17 @@
 //! Each RSVP's visibility against each kind of viewer, in ListAttendees and in the attendance
-//! summary's "connections not yet met who are going" (PRODUCT.md, step 9).
+//! summary's "connections not yet met who are going" (PRODUCT.md, step 9); attendees see
+//! confirmed attendees only, and GetRsvp shows another's RSVP as the list would.
 
 use std::collections::BTreeSet;
 
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::events::v1::EventVisibility as Vis;
-use rendezvous_testkit::{Backend, EventClient, backend_tests, code, connect};
+use rendezvous_testkit::{Backend, EventClient, TestMember, backend_tests, code, connect};
 use tonic::Code;
 
 use crate::helpers::{
-    World, attendance_summary, attendee_ids, going, ids, list_attendees, morning, published,
+    World, add_cohost, attendance_summary, attendee_ids, going, ids, list_attendees, morning,
+    published,
 };
 
 /// The attendees `viewer` sees by name.
@@ -141,4 +143,120 @@ async fn each_rsvp_visibility_shows_to_the_viewers_it_names(backend: Backend) {
     world.stop().await.unwrap();
 }
 
-backend_tests!(each_rsvp_visibility_shows_to_the_viewers_it_names);
+/// `viewer`'s GetRsvp of `member`'s RSVP: its status, or the code refusing it.
+async fn rsvp_seen(
+    viewer: &EventClient,
+    event_id: &str,
+    member: &TestMember,
+) -> Result<pb::RsvpStatus, Code> {
+    viewer
+        .clone()
+        .get_rsvp(pb::GetRsvpRequest {
+            event_id: event_id.to_owned(),
+            member_id: member.id.clone(),
+        })
+        .await
+        .map(|r| r.into_inner().rsvp.unwrap_or_default().status())
+        .map_err(|s| s.code())
+}
+
+async fn attendees_see_confirmed_attendees_only_and_get_rsvp_follows_the_list(backend: Backend) {
+    use pb::RsvpVisibility::{Nobody, Public};
+
+    let world = World::start(backend, morning(2030, 3, 1)).await.unwrap();
+    let (host, as_host) = world.member("Hana").await.unwrap();
+    let (checker, as_checker) = world.member("Chen").await.unwrap();
+    let (anna, as_anna) = world.member("Anna").await.unwrap();
+    let (bruno, as_bruno) = world.member("Bruno").await.unwrap();
+    let (wait, as_wait) = world.member("Willa").await.unwrap();
+    let (nope, as_nope) = world.member("Noah").await.unwrap();
+    let _ = host;
+    // Two seats: Anna (public) and Bruno (nobody) take them, Willa waits, Noah is not going.
+    let event = published(&as_host, morning(2030, 3, 8), 2, Vis::Public).await;
+    add_cohost(&as_host, &event.id, &checker, pb::CohostRole::CheckInOnly).await;
+    going(&as_anna, &event.id, Public).await;
+    going(&as_bruno, &event.id, Nobody).await;
+    going(&as_wait, &event.id, Public).await;
+    as_nope
+        .clone()
+        .rsvp(pb::RsvpRequest {
+            event_id: event.id.clone(),
+            intent: pb::RsvpIntent::NotGoing.into(),
+            visibility: Public.into(),
+        })
+        .await
+        .unwrap();
+    let every = pb::ListAttendeesRequest {
+        event_id: event.id.clone(),
+        statuses: vec![
+            pb::RsvpStatus::Confirmed.into(),
+            pb::RsvpStatus::Waitlisted.into(),
+            pb::RsvpStatus::NotGoing.into(),
+        ],
+        page_size: 100,
+        ..Default::default()
+    };
+
+    // The host sees every state asked for.
+    let listed = as_host.clone().list_attendees(every.clone()).await.unwrap();
+    assert_eq!(
+        attendee_ids(listed.get_ref()),
+        ids(&[&anna, &bruno, &wait, &nope])
+    );
+    // A confirmed attendee asking for the same sees the confirmed only: Anna herself, and
+    // Bruno hidden by his visibility (counted as hidden, never named); nothing of who waits
+    // or said not going, not even in the hidden count.
+    let listed = as_anna.clone().list_attendees(every.clone()).await.unwrap();
+    assert_eq!(attendee_ids(listed.get_ref()), ids(&[&anna]));
+    assert_eq!(listed.get_ref().hidden_count, 1);
+    let only_waiting = pb::ListAttendeesRequest {
+        statuses: vec![pb::RsvpStatus::Waitlisted.into()],
+        ..every.clone()
+    };
+    let listed = as_anna.clone().list_attendees(only_waiting).await.unwrap();
+    assert!(listed.get_ref().attendees.is_empty());
+    assert_eq!(listed.get_ref().hidden_count, 0);
+
+    // GetRsvp follows the list. Anna sees Bruno's? No (nobody); Willa's and Noah's: as if
+    // none. The host sees all.
+    assert_eq!(
+        rsvp_seen(&as_anna, &event.id, &bruno).await,
+        Err(Code::NotFound)
+    );
+    assert_eq!(
+        rsvp_seen(&as_anna, &event.id, &wait).await,
+        Err(Code::NotFound)
+    );
+    assert_eq!(
+        rsvp_seen(&as_anna, &event.id, &nope).await,
+        Err(Code::NotFound)
+    );
+    assert_eq!(
+        rsvp_seen(&as_bruno, &event.id, &anna).await,
+        Ok(pb::RsvpStatus::Confirmed)
+    );
+    assert_eq!(
+        rsvp_seen(&as_host, &event.id, &bruno).await,
+        Ok(pb::RsvpStatus::Confirmed)
+    );
+    assert_eq!(
+        rsvp_seen(&as_host, &event.id, &nope).await,
+        Ok(pb::RsvpStatus::NotGoing)
+    );
+    // Willa, not confirmed, may not look at others; nor may a check-in-only co-host, who
+    // checks people in without reading their RSVPs — Bruno's "nobody" least of all.
+    assert_eq!(
+        rsvp_seen(&as_wait, &event.id, &anna).await,
+        Err(Code::PermissionDenied)
+    );
+    assert_eq!(
+        rsvp_seen(&as_checker, &event.id, &bruno).await,
+        Err(Code::PermissionDenied)
+    );
+    world.stop().await.unwrap();
+}
+
+backend_tests!(
+    each_rsvp_visibility_shows_to_the_viewers_it_names,
+    attendees_see_confirmed_attendees_only_and_get_rsvp_follows_the_list,
+);
