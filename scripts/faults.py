@@ -239,14 +239,20 @@ def notifications_down_during_updates(stack) -> str:
 # within seconds (not its 60 s lease), and the emails left after the last kill go at the
 # worker's pace.
 CHAPTER_RECIPIENTS = 10_000
+# The notifications worker's emails in flight at once (WorkerSettings::concurrency).
+EMAILS_IN_FLIGHT = 8
 KILL_AT_EMAIL_SHARES = (0.3, 0.6, 0.9)
 AFTER_LAST_RESTART_S = 20.0
 
 
 def psql(stack, service: str, query: str) -> list[list[str]]:
-    """Rows of `query` on `service`'s database, as text."""
+    """Rows of `query` on `service`'s database, as text. Nested loops are off: the tables
+    grow by thousands of rows within seconds, faster than statistics follow, and a nested
+    loop over a stale estimate of one row joins 10,000 seeded ids with 10,000 rows for
+    minutes."""
     done = subprocess.run(["psql", stack.env[service]["RENDEZVOUS_DATABASE_URL"], "-v",
-                           "ON_ERROR_STOP=1", "-AtF", "\t", "-c", query],
+                           "ON_ERROR_STOP=1", "-qAtF", "\t", "-c", "SET enable_nestloop = off",
+                           "-c", query],
                           check=True, capture_output=True, text=True)
     return [line.split("\t") for line in done.stdout.splitlines() if line]
 
@@ -372,10 +378,14 @@ def notifications_killed_during_delivery(stack) -> str:
         if len(by_id) != n or unknown or len(addresses) != n:
             raise Failed(f"emails: {n} expected, {len(by_id)} Message-IDs found "
                          f"({len(unknown)} unknown to the log) to {len(addresses)} addresses")
-        if any(r > crashes for r in repeated.values()) or sum(repeated.values()) > crashes:
+        # Each crash cuts off at most the sends in flight (EMAILS_IN_FLIGHT), each of which
+        # goes again once.
+        if (any(r > crashes for r in repeated.values())
+                or sum(repeated.values()) > crashes * EMAILS_IN_FLIGHT):
             raise Failed(f"{sum(repeated.values())} repeated emails over {len(repeated)} "
-                         f"Message-IDs, more than one per crash ({crashes} crashes): "
-                         f"{list(repeated.items())[:5]}")
+                         f"Message-IDs: more than one repeat per email per crash, or more "
+                         f"than {EMAILS_IN_FLIGHT} per crash ({crashes} crashes): "
+                         f"{sorted(repeated.items(), key=lambda kv: -kv[1])[:5]}")
         short = [k for k, v in by_id.items()
                  if wanted[k.strip("<>").split("@")[0]][1] < len(v)]
         not_sent = [k for k, (status, _) in wanted.items() if status != "sent"]
@@ -389,8 +399,9 @@ def notifications_killed_during_delivery(stack) -> str:
         at = ", ".join(f"{rows}/{sent}" for rows, sent in kills)
         return (f"{n} recipients, {crashes} SIGKILLs (at inbox rows/emails sent {at}); "
                 f"inbox rows {n} expected, {count} found, {doubled} doubled; emails {n} "
-                f"expected, {found} found, {sum(repeated.values())} repeated (allowance "
-                f"{crashes}, one per crash), {attempts} attempts logged; the last delivery "
+                f"expected, {found} found, {sum(repeated.values())} repeated, at most "
+                f"{max(repeated.values(), default=0)} of one (allowance: one per email per "
+                f"crash, {crashes} crashes), {attempts} attempts logged; the last delivery "
                 f"{after_restart:.1f} s after the last restart, all in {took_all:.1f} s")
     finally:
         world.close()
