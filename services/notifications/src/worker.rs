@@ -302,6 +302,16 @@ impl Worker {
             .store
             .claim_due(now, self.settings.lease, self.settings.batch_size, claim)
             .await?;
+        // One GetContacts for the batch's emails rather than one per email: each email then
+        // finds its contact cached. If members does not answer, each email says so itself.
+        let recipients: Vec<Uuid> = due
+            .iter()
+            .filter(|d| d.channel == Channel::Email && !d.cancelled)
+            .map(|d| d.recipient_id)
+            .collect();
+        if !recipients.is_empty() {
+            let _ = self.contacts.get(&recipients).await;
+        }
         // The futures are made first: a closure mapping the stream itself makes the spawned
         // task fail the compiler's `Send` check ("not general enough").
         let handles: Vec<_> = due.iter().map(|delivery| self.handle(delivery)).collect();
