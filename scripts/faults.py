@@ -859,19 +859,30 @@ def postgres_restarted_under_load(stack) -> str:
         world.close()
 
 
+# (Message-ID, To) of each .eml read so far: the server writes a file whole, once (it
+# renames it into place), and fault (b) leaves 10,000 that later scenarios count again.
+EMAIL_HEADERS: dict[str, tuple[str, str]] = {}
+
+
 def emails_by_message_id(stack) -> dict[str, list[str]]:
     """The `To:` of every .eml the SMTP server holds, by Message-ID."""
     found: dict[str, list[str]] = {}
     for path in (stack.work / "mail").rglob("*.eml"):
-        message = email.message_from_bytes(path.read_bytes())
-        found.setdefault(message.get("Message-ID", path.name), []).append(message.get("To", ""))
+        key = str(path)
+        if key not in EMAIL_HEADERS:
+            message = email.message_from_bytes(path.read_bytes())
+            EMAIL_HEADERS[key] = (message.get("Message-ID", path.name), message.get("To", ""))
+        message_id, to = EMAIL_HEADERS[key]
+        found.setdefault(message_id, []).append(to)
     return found
 
 
 def emails_to(stack, addresses: list[str]) -> dict[str, int]:
-    """Emails held for each of `addresses`; fails on a Message-ID sent twice."""
+    """Emails held for each of `addresses`; fails on a Message-ID sent twice to one of them
+    (fault (b)'s crashes may repeat its own)."""
     by_id = emails_by_message_id(stack)
-    doubled = {k: v for k, v in by_id.items() if len(v) > 1}
+    doubled = {k: v for k, v in by_id.items()
+               if len(v) > 1 and any(a in v[0] for a in addresses)}
     if doubled:
         raise Failed(f"{len(doubled)} emails sent twice: {list(doubled.items())[:3]}")
     return {a: sum(1 for to in by_id.values() if a in to[0]) for a in addresses}
