@@ -5,6 +5,12 @@ stack3.Failed.
 
 (a) notifications stopped while 500 updates of an event with 20 attendees happen: once it is
     back, each attendee holds exactly one EVENT_UPDATED per update.
+(b) notifications killed with SIGKILL several times while it delivers an event's notice to
+    a chapter of 10,000 members (seeded with SQL: Register's argon2 would take far too long;
+    every one with an address and the notice's emails switched on, so emails are measured):
+    once in each inbox, each email sent once plus at most one repeat per crash (the same
+    Message-ID, and the delivery log counts every attempt), and delivery finished within
+    seconds of the last restart (a killed worker's leases do not wait out their 60 s).
 (c) events killed with SIGKILL while its host keeps updating: every acknowledged update is
     told to every attendee exactly once, after events restarts.
 (d) members frozen with SIGSTOP (its port open, nothing answered) after an event has started:
@@ -223,6 +229,188 @@ def notifications_down_during_updates(stack) -> str:
         expected = updates * len(attendees)
         return (f"{expected} notifications expected, {expected} found, 0 doubled; all "
                 f"delivered {took:.1f} s after notifications was back")
+    finally:
+        world.close()
+
+
+# Scenario (b): recipients, the SIGKILLs (one while the inbox rows are written, the others at
+# these shares of the emails sent), and how soon after the last restart the last email must
+# be out: the emails left at the last kill at the pace seen between the kills, plus a margin
+# for the takeover of the dead worker's leases (5 s of silence) — never its 60 s lease.
+CHAPTER_RECIPIENTS = 10_000
+# The notifications worker's emails in flight at once (WorkerSettings::concurrency).
+EMAILS_IN_FLIGHT = 8
+KILL_AT_EMAIL_SHARES = (0.3, 0.6, 0.9)
+TAKEOVER_MARGIN_S = 10.0
+
+
+def psql(stack, service: str, query: str) -> list[list[str]]:
+    """Rows of `query` on `service`'s database, as text. Nested loops are off: the tables
+    grow by thousands of rows within seconds, faster than statistics follow, and a nested
+    loop over a stale estimate of one row joins 10,000 seeded ids with 10,000 rows for
+    minutes."""
+    done = subprocess.run(["psql", stack.env[service]["RENDEZVOUS_DATABASE_URL"], "-v",
+                           "ON_ERROR_STOP=1", "-qAtF", "\t", "-c", "SET enable_nestloop = off",
+                           "-c", query],
+                          check=True, capture_output=True, text=True)
+    return [line.split("\t") for line in done.stdout.splitlines() if line]
+
+
+def seed_chapter(stack, world: World, tag: str, recipients: int) -> tuple[dict, dict, str]:
+    """An organiser, their chapter, and `recipients` members in it seeded with SQL in each
+    service's database: members' rows copied from the organiser's (with their own ids,
+    names and addresses), their chapter membership, and the notice's emails switched on.
+    Returns the organiser, the chapter, and the SQL set of the seeded ids."""
+    host = world.register("Organizer")
+    chapter = world.events.call("rendezvous.events.v1.ChapterService/CreateChapter", {
+        "chapter": {"name": f"Rendezvous {tag}", "city": "Paris",
+                    "time_zone": "Europe/Paris"}, "request_id": str(uuid.uuid4())},
+        host["token"])["chapter"]
+    ids = f"(SELECT md5('{tag}-' || g)::uuid::text FROM generate_series(1, {recipients}) g)"
+    psql(stack, "members",
+         "INSERT INTO members (id, email, display_name, city, city_key, locale, time_zone, "
+         "visibility, created_at, updated_at) "
+         f"SELECT md5('{tag}-' || g)::uuid::text, '{tag}-' || g || '@example.com', "
+         "'Member ' || g, t.city, t.city_key, t.locale, t.time_zone, t.visibility, now(), now() "
+         f"FROM members t, generate_series(1, {recipients}) g WHERE t.id = '{host['id']}'")
+    psql(stack, "events",
+         "INSERT INTO chapter_members (chapter_id, member_id, role, joined_at) "
+         f"SELECT '{chapter['id']}', id, 'member', now() FROM {ids} AS s(id)")
+    psql(stack, "notifications",
+         "INSERT INTO channel_preferences (member_id, kind, channel, enabled) "
+         f"SELECT id, 'CHAPTER_NEW_EVENT', 'email', TRUE FROM {ids} AS s(id)")
+    return host, chapter, ids
+
+
+def notifications_killed_during_delivery(stack) -> str:
+    world = World(stack)
+    try:
+        tag = f"b{uuid.uuid4().hex[:8]}"
+        n = CHAPTER_RECIPIENTS
+        host, chapter, ids = seed_chapter(stack, world, tag, n)
+        start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=30)
+        event = world.events.call(f"{E}/CreateEvent", {"event": {
+            "chapter_id": chapter["id"], "title": "Chapter drill", "kind": "EVENT_KIND_COFFEE",
+            "venue": {"name": "Café Saint-Paul", "address": "12 rue Saint-Paul, 75004 Paris",
+                      "latitude": 48.854, "longitude": 2.362},
+            "city": "Paris", "start_time": rfc3339(start),
+            "end_time": rfc3339(start + dt.timedelta(minutes=90)), "time_zone": "Europe/Paris",
+            "capacity": 50, "visibility": "EVENT_VISIBILITY_PUBLIC"}}, host["token"])["event"]
+        inbox_sql = (f"SELECT count(*), count(DISTINCT recipient_id) FROM notifications "
+                     f"WHERE kind = 'CHAPTER_NEW_EVENT' AND recipient_id IN {ids}")
+        sent_sql = (f"SELECT count(*) FROM deliveries WHERE channel = 'email' AND "
+                    f"status = 'sent' AND recipient_id IN {ids}")
+
+        def progress() -> tuple[int, int]:
+            """Inbox rows and emails recorded sent, of the chapter's notice."""
+            rows = int(psql(stack, "notifications", inbox_sql)[0][0])
+            return rows, int(psql(stack, "notifications", sent_sql)[0][0])
+
+        published = time.monotonic()
+        # Publishing writes the chapter's 10,000 outbox rows in its transaction.
+        world.events.call(f"{E}/PublishEvent", {"event_id": event["id"]}, host["token"],
+                          timeout=120)
+        kills: list[tuple[int, int]] = []
+        killed_at: list[float] = []
+        last_restart = 0.0
+
+        def kill_and_restart() -> None:
+            nonlocal last_restart
+            kills.append(progress())
+            killed_at.append(time.time())
+            stack.stop("notifications", signal.SIGKILL)
+            stack.start("notifications")
+            stack.wait_serving("notifications")
+            last_restart = time.time()
+
+        # The first kill while the inbox rows are being written, the others as emails go.
+        targets = [None, *(int(share * n) for share in KILL_AT_EMAIL_SHARES)]
+        deadline = time.monotonic() + 600
+        for target in targets:
+            while True:
+                rows, sent = progress()
+                if target is None and rows > 0 or target is not None and sent >= target:
+                    break
+                if time.monotonic() > deadline:
+                    raise Failed(f"stalled before kill {len(kills) + 1}: {rows} inbox rows, "
+                                 f"{sent} emails sent of {n}")
+                time.sleep(0.05 if target is None else 0.2)
+            kill_and_restart()
+        while progress() != (n, n):
+            if time.time() - last_restart > 300:
+                rows, sent = progress()
+                raise Failed(f"300 s after the last restart, {rows} inbox rows and {sent} "
+                             f"emails sent of {n}")
+            time.sleep(0.2)
+        took_all = time.monotonic() - published
+        crashes = len(kills)
+        count, distinct = (int(v) for v in psql(stack, "notifications", inbox_sql)[0])
+        doubled = int(psql(stack, "notifications",
+                           f"SELECT count(*) FROM (SELECT recipient_id FROM notifications "
+                           f"WHERE kind = 'CHAPTER_NEW_EVENT' AND recipient_id IN {ids} "
+                           f"GROUP BY recipient_id HAVING count(*) > 1) d")[0][0])
+        if count != n or distinct != n or doubled:
+            raise Failed(f"inbox rows: {n} expected, {count} found ({distinct} recipients), "
+                         f"{doubled} doubled")
+        # The last delivery, by the delivery log's clock (this machine's).
+        last = float(psql(stack, "notifications",
+                          f"SELECT extract(epoch FROM max(greatest(d.sent_at, n.created_at))) "
+                          f"FROM deliveries d JOIN notifications n ON n.id = d.notification_id "
+                          f"WHERE d.channel = 'email' AND d.recipient_id IN {ids}")[0][0])
+        after_restart = last - last_restart
+        # Emails, by Message-ID (<notification-id@rendezvous.local>), once the sink has
+        # written every message it acknowledged.
+        wanted = {row[0]: (row[1], int(row[2])) for row in psql(
+            stack, "notifications",
+            f"SELECT d.notification_id, d.status, d.attempts FROM deliveries d "
+            f"WHERE d.channel = 'email' AND d.recipient_id IN {ids}")}
+        by_id: dict[str, list[str]] = {}
+        settle = time.monotonic() + 10
+        while True:
+            by_id = {k: v for k, v in emails_by_message_id(stack).items()
+                     if any(f"{tag}-" in to for to in v)}
+            if len(by_id) >= n or time.monotonic() > settle:
+                break
+            time.sleep(0.5)
+        found = sum(len(v) for v in by_id.values())
+        repeated = {k: len(v) - 1 for k, v in by_id.items() if len(v) > 1}
+        unknown = [k for k in by_id if k.strip("<>").split("@")[0] not in wanted]
+        addresses = {to for v in by_id.values() for to in v}
+        if len(by_id) != n or unknown or len(addresses) != n:
+            raise Failed(f"emails: {n} expected, {len(by_id)} Message-IDs found "
+                         f"({len(unknown)} unknown to the log) to {len(addresses)} addresses")
+        # Each crash cuts off at most the sends in flight (EMAILS_IN_FLIGHT), each of which
+        # goes again once.
+        if (any(r > crashes for r in repeated.values())
+                or sum(repeated.values()) > crashes * EMAILS_IN_FLIGHT):
+            raise Failed(f"{sum(repeated.values())} repeated emails over {len(repeated)} "
+                         f"Message-IDs: more than one repeat per email per crash, or more "
+                         f"than {EMAILS_IN_FLIGHT} per crash ({crashes} crashes): "
+                         f"{sorted(repeated.items(), key=lambda kv: -kv[1])[:5]}")
+        short = [k for k, v in by_id.items()
+                 if wanted[k.strip("<>").split("@")[0]][1] < len(v)]
+        not_sent = [k for k, (status, _) in wanted.items() if status != "sent"]
+        if short or not_sent:
+            raise Failed(f"the delivery log: {len(short)} emails with fewer attempts counted "
+                         f"than sent, {len(not_sent)} not marked sent")
+        # The pace between the first and the last kill during the emails.
+        left = n - kills[-1][1]
+        pace = (kills[-1][1] - kills[1][1]) / max(killed_at[-1] - killed_at[1], 0.001)
+        allowed = left / max(pace, 0.001) + TAKEOVER_MARGIN_S
+        if after_restart > allowed:
+            raise Failed(f"the last delivery came {after_restart:.1f} s after the last restart: "
+                         f"{left} emails were left, {left / max(pace, 0.001):.1f} s at the "
+                         f"pace before ({pace:.0f}/s), at most {allowed:.1f} s")
+        attempts = sum(a for _, a in wanted.values())
+        at = ", ".join(f"{rows}/{sent}" for rows, sent in kills)
+        return (f"{n} recipients, {crashes} SIGKILLs (at inbox rows/emails sent {at}); "
+                f"inbox rows {n} expected, {count} found, {doubled} doubled; emails {n} "
+                f"expected, {found} found, {sum(repeated.values())} repeated, at most "
+                f"{max(repeated.values(), default=0)} of one (allowance: one per email per "
+                f"crash, {crashes} crashes), {attempts} attempts logged; the last delivery "
+                f"{after_restart:.1f} s after the last restart ({left} emails left, "
+                f"{left / max(pace, 0.001):.1f} s at {pace:.0f} emails/s), all in "
+                f"{took_all:.1f} s")
     finally:
         world.close()
 
@@ -671,19 +859,30 @@ def postgres_restarted_under_load(stack) -> str:
         world.close()
 
 
+# (Message-ID, To) of each .eml read so far: the server writes a file whole, once (it
+# renames it into place), and fault (b) leaves 10,000 that later scenarios count again.
+EMAIL_HEADERS: dict[str, tuple[str, str]] = {}
+
+
 def emails_by_message_id(stack) -> dict[str, list[str]]:
     """The `To:` of every .eml the SMTP server holds, by Message-ID."""
     found: dict[str, list[str]] = {}
     for path in (stack.work / "mail").rglob("*.eml"):
-        message = email.message_from_bytes(path.read_bytes())
-        found.setdefault(message.get("Message-ID", path.name), []).append(message.get("To", ""))
+        key = str(path)
+        if key not in EMAIL_HEADERS:
+            message = email.message_from_bytes(path.read_bytes())
+            EMAIL_HEADERS[key] = (message.get("Message-ID", path.name), message.get("To", ""))
+        message_id, to = EMAIL_HEADERS[key]
+        found.setdefault(message_id, []).append(to)
     return found
 
 
 def emails_to(stack, addresses: list[str]) -> dict[str, int]:
-    """Emails held for each of `addresses`; fails on a Message-ID sent twice."""
+    """Emails held for each of `addresses`; fails on a Message-ID sent twice to one of them
+    (fault (b)'s crashes may repeat its own)."""
     by_id = emails_by_message_id(stack)
-    doubled = {k: v for k, v in by_id.items() if len(v) > 1}
+    doubled = {k: v for k, v in by_id.items()
+               if len(v) > 1 and any(a in v[0] for a in addresses)}
     if doubled:
         raise Failed(f"{len(doubled)} emails sent twice: {list(doubled.items())[:3]}")
     return {a: sum(1 for to in by_id.values() if a in to[0]) for a in addresses}
@@ -800,6 +999,8 @@ def two_replicas(stack) -> str:
 SCENARIOS = [
     ("(a) notifications down during 500 updates for 20 attendees",
      notifications_down_during_updates),
+    ("(b) notifications killed with SIGKILL during a 10,000-recipient delivery",
+     notifications_killed_during_delivery),
     ("(c) events killed with SIGKILL every 1.5 s during updates",
      events_killed_during_updates),
     ("(d) members frozen with SIGSTOP after an event started, then resumed",

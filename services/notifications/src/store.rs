@@ -43,6 +43,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "leases and pruning",
             include_str!("../migrations/sqlite/0005_leases_and_pruning.sql"),
         ),
+        (
+            6,
+            "worker liveness",
+            include_str!("../migrations/sqlite/0006_worker_liveness.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -69,6 +74,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             5,
             "leases and pruning",
             include_str!("../migrations/postgres/0005_leases_and_pruning.sql"),
+        ),
+        (
+            6,
+            "worker liveness",
+            include_str!("../migrations/postgres/0006_worker_liveness.sql"),
         ),
     ],
 };
@@ -158,6 +168,16 @@ pub struct DeliveryRow {
     pub next_attempt_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Who claims deliveries: the worker that will hold their leases, and since when a silent
+/// worker counts as dead.
+#[derive(Clone, Copy, Debug)]
+pub struct Claimant {
+    pub holder: Uuid,
+    /// A worker whose last beat is older holds no lease: it crashed, or froze for longer than
+    /// a live one ever goes without beating.
+    pub dead_before: DateTime<Utc>,
 }
 
 /// What an attempt came to, recorded under the lease it was made with.
@@ -491,26 +511,44 @@ impl Store {
         })
     }
 
-    /// Leases up to `limit` due deliveries for `lease` under a fresh token: on PostgreSQL
-    /// replicas share the work with `FOR UPDATE SKIP LOCKED`; a worker that dies leaves its
-    /// lease to expire, and the next claim's token fences it out.
+    /// Leases to `claim.holder`, for `lease` under a fresh token, up to `limit` deliveries:
+    /// first those leased by a worker silent since before `claim.dead_before` (it crashed:
+    /// its lease is not waited out), then those due. On PostgreSQL replicas share the work
+    /// with `FOR UPDATE SKIP LOCKED`; the new token fences out the worker that held a
+    /// delivery before.
     pub async fn claim_due(
         &self,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
+        claim: Claimant,
     ) -> Result<Vec<DueDelivery>, sqlx::Error> {
         let lock = self.db.backend().for_update_skip_locked();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut qb = QueryBuilder::new(
-                "SELECT id FROM deliveries WHERE status IN ('pending', 'failed') AND next_attempt_at <= ",
+                "SELECT id FROM deliveries WHERE lease_token IS NOT NULL AND lease_holder IS NOT NULL \
+                 AND status IN ('pending', 'failed') AND next_attempt_at > ",
             );
             qb.push_bind(now);
-            qb.push(" ORDER BY next_attempt_at, id LIMIT ");
+            qb.push(" AND lease_holder NOT IN (SELECT id FROM delivery_workers WHERE beat_at >= ");
+            qb.push_bind(claim.dead_before);
+            qb.push(") ORDER BY next_attempt_at, id LIMIT ");
             qb.push_bind(i64::from(limit));
             qb.push(lock);
-            let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+            let mut ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+            let rest = i64::from(limit) - i64::try_from(ids.len()).unwrap_or(i64::MAX);
+            if rest > 0 {
+                let mut qb = QueryBuilder::new(
+                    "SELECT id FROM deliveries WHERE status IN ('pending', 'failed') AND next_attempt_at <= ",
+                );
+                qb.push_bind(now);
+                qb.push(" ORDER BY next_attempt_at, id LIMIT ");
+                qb.push_bind(rest);
+                qb.push(lock);
+                let due: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                ids.extend(due);
+            }
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
@@ -519,6 +557,8 @@ impl Store {
             qb.push_bind(now + lease);
             qb.push(", lease_token = ");
             qb.push_bind(token.to_string());
+            qb.push(", lease_holder = ");
+            qb.push_bind(claim.holder.to_string());
             qb.push(" WHERE id IN (");
             let mut s = qb.separated(", ");
             for id in &ids {
@@ -617,6 +657,38 @@ impl Store {
             }
             tx.commit().await?;
             Ok((shown > 0).then_some(item))
+        })
+    }
+
+    /// Records that the worker `worker` is alive at `now` (the first beat registers it).
+    pub async fn beat(&self, worker: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            sqlx::query(
+                "INSERT INTO delivery_workers (id, started_at, beat_at) VALUES ($1, $2, $2) \
+                 ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at",
+            )
+            .bind(worker.to_string())
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop)
+        })
+    }
+
+    /// Forgets the worker `worker` (it stopped), and every worker silent since before
+    /// `silent_before` (they died long ago, and hold no lease that has not run out).
+    pub async fn forget_workers(
+        &self,
+        worker: Uuid,
+        silent_before: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            sqlx::query("DELETE FROM delivery_workers WHERE id = $1 OR beat_at < $2")
+                .bind(worker.to_string())
+                .bind(silent_before)
+                .execute(pool)
+                .await
+                .map(drop)
         })
     }
 

@@ -12,6 +12,18 @@
 //! that crashes mid-send leaves its attempt counted and the delivery to be sent again once
 //! the lease runs out: at most one repeat per crash, with the same Message-ID.
 //!
+//! A crashed worker's leases are not waited out. Every worker beats in `delivery_workers`
+//! every `beat_interval`, and a claim takes over the leases of a worker silent for
+//! `dead_after` as if they had run out: a process killed mid-delivery holds up the batch it
+//! claimed (and the emails it was sending) for seconds, not for the whole lease. A live worker
+//! beats from a task of its own, even while a send takes long, so its leases are never taken;
+//! one frozen for longer than `dead_after` (a paused VM) is treated as crashed, and is fenced
+//! out like a worker that stalled past its lease.
+//!
+//! A batch's emails are sent `concurrency` at a time (each on its own connection of the SMTP
+//! pool): one connection spends most of an email's time waiting on the round trips of the
+//! SMTP exchange, not working. A crash cuts off at most that many sends, each repeated once.
+//!
 //! The same worker prunes, every `prune_interval`: finished deliveries after
 //! `delivery_retention`, then notifications after `inbox_retention`, in statements of at most
 //! `prune_batch` rows.
@@ -20,11 +32,13 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use futures::StreamExt as _;
 use prometheus::{IntCounterVec, Opts};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::metrics::Metrics;
 use rendezvous_proto::notifications::v1::Channel;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::contacts::Contacts;
 use crate::domain::{self, DeliveryState, QuietHours};
@@ -32,7 +46,7 @@ use crate::email::{Mailer, OutgoingEmail, SendError, build_message};
 use crate::error::Error;
 use crate::hub::Publisher;
 use crate::render::{self, Locale};
-use crate::store::{DueDelivery, Outcome, Store};
+use crate::store::{Claimant, DueDelivery, Outcome, Store};
 use crate::unsubscribe::UnsubscribeTokens;
 
 /// Tunables of the worker.
@@ -46,6 +60,13 @@ pub struct WorkerSettings {
     /// The longest one email may take to send, whole (connection and every SMTP exchange);
     /// a send still going then counts as failed (and is retried).
     pub send_timeout: StdDuration,
+    /// How many of a batch's deliveries are handled at once (emails in flight).
+    pub concurrency: usize,
+    /// How often the worker says it is alive.
+    pub beat_interval: StdDuration,
+    /// How long a worker may go without beating before its leases are taken over: many beats,
+    /// so that a slow database does not make a live worker look dead.
+    pub dead_after: Duration,
     pub max_attempts: i64,
     pub base_backoff: Duration,
     pub max_backoff: Duration,
@@ -72,6 +93,9 @@ impl WorkerSettings {
             batch_size: 50,
             lease: Duration::seconds(60),
             send_timeout: StdDuration::from_secs(30),
+            concurrency: 8,
+            beat_interval: StdDuration::from_secs(1),
+            dead_after: Duration::seconds(5),
             max_attempts: 6,
             base_backoff: Duration::seconds(2),
             max_backoff: Duration::minutes(30),
@@ -180,8 +204,35 @@ impl Worker {
         self.clock.now_micros()
     }
 
-    /// Runs passes until `shutdown` is cancelled, pruning every `prune_interval`.
+    /// Runs passes until `shutdown` is cancelled, pruning every `prune_interval`, and beats
+    /// meanwhile; a worker that stops says so, so its place is not kept.
     pub async fn run(self, shutdown: CancellationToken) {
+        let id = Uuid::now_v7();
+        // Alive before the first claim, so that no other worker takes its first leases.
+        self.beat(id).await;
+        tokio::join!(self.beat_until(id, &shutdown), self.work(id, &shutdown));
+        let silent_before = self.now() - Duration::days(1);
+        if let Err(error) = self.store.forget_workers(id, silent_before).await {
+            tracing::warn!(%error, "could not forget the delivery worker");
+        }
+    }
+
+    async fn beat(&self, id: Uuid) {
+        if let Err(error) = self.store.beat(id, self.now()).await {
+            tracing::warn!(%error, "delivery worker beat failed");
+        }
+    }
+
+    async fn beat_until(&self, id: Uuid, shutdown: &CancellationToken) {
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(self.settings.beat_interval) => self.beat(id).await,
+            }
+        }
+    }
+
+    async fn work(&self, id: Uuid, shutdown: &CancellationToken) {
         let mut next_prune = tokio::time::Instant::now();
         loop {
             if tokio::time::Instant::now() >= next_prune {
@@ -196,7 +247,7 @@ impl Worker {
                     Err(error) => tracing::warn!(%error, "pruning notifications failed"),
                 }
             }
-            let handled = match self.run_once().await {
+            let handled = match self.run_once(id).await {
                 Ok(n) => n,
                 Err(error) => {
                     tracing::warn!(%error, "delivery pass failed");
@@ -238,17 +289,44 @@ impl Worker {
         })
     }
 
-    /// One pass; returns how many deliveries it handled.
-    pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
+    /// One pass of the worker `id`: claims a batch and handles `concurrency` of its
+    /// deliveries at a time; returns how many it handled, or the first error once all are
+    /// done.
+    async fn run_once(&self, id: Uuid) -> Result<usize, sqlx::Error> {
         let now = self.now();
+        let claim = Claimant {
+            holder: id,
+            dead_before: now - self.settings.dead_after,
+        };
         let due = self
             .store
-            .claim_due(now, self.settings.lease, self.settings.batch_size)
+            .claim_due(now, self.settings.lease, self.settings.batch_size, claim)
             .await?;
-        for delivery in &due {
-            self.handle(delivery).await?;
+        // One GetContacts for the batch's emails rather than one per email: each email then
+        // finds its contact cached. If members does not answer, each email says so itself.
+        let recipients: Vec<Uuid> = due
+            .iter()
+            .filter(|d| d.channel == Channel::Email && !d.cancelled)
+            .map(|d| d.recipient_id)
+            .collect();
+        if !recipients.is_empty() {
+            let _ = self.contacts.get(&recipients).await;
         }
-        Ok(due.len())
+        // The futures are made first: a closure mapping the stream itself makes the spawned
+        // task fail the compiler's `Send` check ("not general enough").
+        let handles: Vec<_> = due.iter().map(|delivery| self.handle(delivery)).collect();
+        let mut handled =
+            futures::stream::iter(handles).buffer_unordered(self.settings.concurrency.max(1));
+        let mut first_error = None;
+        while let Some(result) = handled.next().await {
+            if let Err(error) = result {
+                first_error.get_or_insert(error);
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(due.len()),
+        }
     }
 
     async fn handle(&self, due: &DueDelivery) -> Result<(), sqlx::Error> {

@@ -2,7 +2,8 @@
 //! the content in each locale and the headers, a server that is down (retried, then delivered
 //! once it is back), a server that refuses the recipient (dead, with the error kept), and two
 //! workers on one database with a server that stalls: the lease fences a worker that stalled
-//! past it, and a send cut off by a crash is repeated once, with the same Message-ID.
+//! past it, a send cut off by a crash is repeated once, with the same Message-ID, and within
+//! seconds of the crash (the dead worker's lease is not waited out).
 //!
 //! These tests skip when `RENDEZVOUS_TEST_SMTP_PYTHON` is not set (see
 //! [`rendezvous_testkit::SmtpServer::start`]).
@@ -586,6 +587,63 @@ async fn a_send_cut_off_by_a_crash_is_repeated_once_with_the_same_message_id(bac
     stack.stop().await.unwrap();
 }
 
+async fn a_crashed_workers_email_goes_out_again_within_seconds_not_after_its_lease(
+    backend: Backend,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    // The server takes the first email, then answers eight seconds late.
+    let Some(server) = stalling_server(dir.path(), Duration::from_secs(8), false).await else {
+        return;
+    };
+    // The production lease (60 s) and send timeout (30 s).
+    let start = mailing_start(backend, server.url(), patient_worker);
+    let defaults = WorkerSettings::new("x@example.com".parse().unwrap(), String::new());
+    let mut stack = Stack::start_with(start.clone()).await.unwrap();
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let welcome = first_of_kind(&stack.inbox(&zoe), pb::NotificationKind::Welcome).await;
+    eventually("the server has the email", || async {
+        server.stall_started().then_some(())
+    })
+    .await;
+    // A second worker, alive beside the sending one for longer than a silent worker is given,
+    // leaves the email on its way alone.
+    let replica = stack.start_notifications_replica(&start).await.unwrap();
+    let inbox = replica.client_with_token(&zoe.access_token);
+    tokio::time::sleep(
+        (defaults.dead_after + chrono::Duration::seconds(1))
+            .to_std()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        received(&server, &welcome.id).len(),
+        1,
+        "a live worker's email was taken"
+    );
+
+    // The worker that sent it dies before it hears back: the replica sends it again within
+    // seconds of the crash, not once its 60 s lease has run out.
+    stack.notifications.kill().await;
+    let killed = tokio::time::Instant::now();
+    let sent = email_delivery_when(&inbox, &welcome.id, "the replica sends it", |d| {
+        d.status() == pb::DeliveryStatus::Sent
+    })
+    .await;
+    let took = killed.elapsed();
+    assert!(
+        took < defaults.lease.to_std().unwrap() / 4,
+        "sent again {took:?} after the crash"
+    );
+    assert_eq!(sent.attempts, 2, "both attempts are in the log");
+    assert_eq!(
+        received(&server, &welcome.id).len(),
+        2,
+        "one repeat for one crash"
+    );
+    replica.stop().await.unwrap();
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
     emails_are_written_in_the_recipients_language_with_ids_and_unsubscribe_headers,
     email_to_a_server_that_is_down_is_retried_and_sent_once_it_is_back,
@@ -593,4 +651,5 @@ backend_tests!(
     email_failing_every_attempt_is_dead_after_the_maximum_attempts,
     a_worker_that_stalls_past_its_lease_cannot_record_over_the_one_that_took_over,
     a_send_cut_off_by_a_crash_is_repeated_once_with_the_same_message_id,
+    a_crashed_workers_email_goes_out_again_within_seconds_not_after_its_lease,
 );
