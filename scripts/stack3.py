@@ -170,7 +170,8 @@ class Stack:
             self.replica_addrs[name] = f"127.0.0.1:{free_port()}"
         for service, name in names.items():
             env = dict(self.env[service])
-            for variable in ("RENDEZVOUS_FEED_ADDR", "RENDEZVOUS_HTTP_ADDR"):
+            for variable in ("RENDEZVOUS_FEED_ADDR", "RENDEZVOUS_HTTP_ADDR",
+                             "RENDEZVOUS_METRICS_ADDR"):
                 if variable in env:
                     env[variable] = f"127.0.0.1:{free_port()}"
             env["RENDEZVOUS_LISTEN_ADDR"] = self.replica_addrs[name]
