@@ -104,6 +104,9 @@ pub fn page_size(requested: i32, default: u32, max: u32) -> Result<u32, FieldVio
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

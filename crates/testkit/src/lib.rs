@@ -81,6 +81,15 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
+/// How many cases a property-based fuzz harness runs: `PROPTEST_CASES` when set (to fuzz
+/// longer by hand), else `default` (what CI runs).
+pub fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Runs a test body once per enabled backend: `backend_tests!(my_test, other_test);` makes
 /// `sqlite::my_test` and `postgres::my_test` from `async fn my_test(backend: Backend)`.
 #[macro_export]

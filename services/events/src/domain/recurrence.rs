@@ -501,6 +501,9 @@ fn nth_weekday(first: NaiveDate, ordinal: i8, weekday: Weekday) -> Option<NaiveD
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use chrono::{Month, NaiveDate};

@@ -254,6 +254,9 @@ pub fn normalize_email(raw: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
