@@ -12,6 +12,7 @@ mod authorization;
 mod bad_inputs;
 mod concurrency;
 mod import;
+mod matrix;
 mod methods;
 mod notices;
 mod server;
