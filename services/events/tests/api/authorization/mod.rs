@@ -2,6 +2,7 @@
 //! a table of roles × methods for public, chapter and invite-only events, then the paths around
 //! co-hosts, announcements, check-in codes, discovery and concurrent RSVPs.
 
+mod chapters_series;
 mod concurrency;
 mod discovery;
 mod hosting;
