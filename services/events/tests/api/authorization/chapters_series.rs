@@ -113,26 +113,10 @@ impl Cast {
 }
 
 async fn cast(world: &World) -> Cast {
-    let (organiser, _) = world.member("Organiser").await.unwrap();
-    let chapters = world.events.client_with_token(&organiser.access_token);
-    let chapter = paris_chapter(&chapters).await;
-    let join = |member: &TestMember| {
-        let client = world.events.client_with_token(&member.access_token);
-        let chapter_id = chapter.id.clone();
-        async move {
-            client
-                .clone()
-                .join_chapter(pb::JoinChapterRequest { chapter_id })
-                .await
-                .unwrap();
-        }
-    };
     let (chapter_member, _) = world.member("Chapter member").await.unwrap();
     let (host, host_events) = world.member("Series host").await.unwrap();
     let (spare, _) = world.member("Spare").await.unwrap();
-    for member in [&chapter_member, &host, &spare] {
-        join(member).await;
-    }
+    let (organiser, chapter) = organised_chapter(world, &[&chapter_member, &host, &spare]).await;
     let series_id = create_series(&host_events, &chapter.id)
         .await
         .unwrap()

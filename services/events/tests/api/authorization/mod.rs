@@ -1,12 +1,15 @@
-//! Who may call what on `EventService`, over real gRPC on both backends, one module per area:
-//! a table of roles × methods for public, chapter and invite-only events, then the paths around
-//! co-hosts, announcements, check-in codes, discovery and concurrent RSVPs.
+//! Who may call what on `ChapterService` and `EventService`, over real gRPC on both backends,
+//! one module per area: tables of roles × methods — for public, chapter and invite-only
+//! events (`matrix`), for chapters and series (`chapters_series`), for creating, listing,
+//! RSVPs and calendars (`rsvps_calendars`) — then the paths around co-hosts, announcements,
+//! check-in codes, discovery and concurrent RSVPs.
 
 mod chapters_series;
 mod concurrency;
 mod discovery;
 mod hosting;
 mod matrix;
+mod rsvps_calendars;
 
 use chrono::{DateTime, Duration, Utc};
 use rendezvous_proto::events::v1 as pb;
@@ -19,6 +22,24 @@ use crate::helpers::{
     get_event, invite, morning, paris_chapter, publish, published, retitle, rotate_check_in_code,
     try_get_event, try_rsvp,
 };
+
+/// The Paris chapter an organiser (registered here) runs, with `joiners` joined; the
+/// organiser and the chapter.
+async fn organised_chapter(world: &World, joiners: &[&TestMember]) -> (TestMember, pb::Chapter) {
+    let (organiser, _) = world.member("Organiser").await.unwrap();
+    let chapter = paris_chapter(&world.events.client_with_token(&organiser.access_token)).await;
+    for member in joiners {
+        world
+            .events
+            .client_with_token(&member.access_token)
+            .join_chapter(pb::JoinChapterRequest {
+                chapter_id: chapter.id.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    (organiser, chapter)
+}
 
 fn now0() -> DateTime<Utc> {
     morning(2027, 5, 3)
