@@ -6,7 +6,9 @@
 use crate::helpers::*;
 
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_testkit::{Backend, TestMember, backend_tests, connect, connections_preamble};
+use rendezvous_testkit::{
+    Backend, TestDb, TestMember, backend_tests, connect, connections_preamble,
+};
 
 async fn import_of(
     member: &TestMember,
@@ -155,7 +157,48 @@ async fn the_setting_is_shown_only_to_the_member_themself(backend: Backend) {
     stack.stop().await.unwrap();
 }
 
+async fn members_from_before_the_setting_get_their_visibilitys_default(backend: Backend) {
+    use rendezvous_common::db::{Db, Migrations};
+    use rendezvous_members::store::{MIGRATIONS, Store};
+    let test_db = TestDb::new(backend).await.unwrap();
+    let db = Db::connect(&test_db.url).await.unwrap();
+    let before = Migrations {
+        sqlite: &MIGRATIONS.sqlite[..7],
+        postgres: &MIGRATIONS.postgres[..7],
+    };
+    db.migrate(&before).await.unwrap();
+    let now = chrono::Utc::now();
+    let mut ids = Vec::new();
+    for visibility in ["public", "connections", "private"] {
+        let id = uuid::Uuid::now_v7();
+        rendezvous_common::with_db!(&db, |pool| {
+            sqlx::query(
+                "INSERT INTO members (id, email, display_name, locale, time_zone, visibility, \
+                 created_at, updated_at) VALUES ($1, $2, 'Old', 'en', 'UTC', $3, $4, $4)",
+            )
+            .bind(id.to_string())
+            .bind(format!("{visibility}@example.com"))
+            .bind(visibility)
+            .bind(now)
+            .execute(pool)
+            .await
+            .unwrap();
+        });
+        ids.push(id);
+    }
+    db.migrate(&MIGRATIONS).await.unwrap();
+    let store = Store::new(db.clone());
+    let mut findable = Vec::new();
+    for id in ids {
+        let member = store.member(id).await.unwrap().unwrap();
+        findable.push(member.findable_by_contact_details);
+    }
+    assert_eq!(findable, [true, false, false]);
+    db.close().await;
+}
+
 backend_tests!(
+    members_from_before_the_setting_get_their_visibilitys_default,
     a_private_member_is_never_matched_whatever_the_setting,
     a_hidden_member_reads_exactly_as_someone_who_is_not_a_member,
     a_connections_only_member_is_found_only_after_opting_in,
