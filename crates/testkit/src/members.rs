@@ -17,11 +17,12 @@ use crate::running::Running;
 use crate::{Backend, Bearer, TestDb, wait_serving};
 
 pub use rendezvous_members::Settings as MembersSettings;
-pub use rendezvous_members::{Budget, SignInPolicy};
+pub use rendezvous_members::{Budget, OutreachPolicy, SignInPolicy};
 
 /// The members service's production settings, except that registrations from one address
-/// are not limited: tests register hundreds of members, all from 127.0.0.1. (The tests of
-/// that limit set it themselves.)
+/// are not limited: tests register hundreds of members, all from 127.0.0.1; and neither are
+/// contact imports nor connection requests, nor is a declined request held back (tests
+/// import large files and ask again). (The tests of those limits set them themselves.)
 pub fn members_settings() -> MembersSettings {
     let defaults = MembersSettings::default();
     MembersSettings {
@@ -31,6 +32,18 @@ pub fn members_settings() -> MembersSettings {
                 ..defaults.sign_in_limits.registrations_per_address
             },
             ..defaults.sign_in_limits.clone()
+        },
+        outreach: OutreachPolicy {
+            contacts_per_import: rendezvous_members::domain::contacts_csv::MAX_ROWS,
+            imports: Budget {
+                max: u32::MAX,
+                ..defaults.outreach.imports
+            },
+            requests: Budget {
+                max: u32::MAX,
+                ..defaults.outreach.requests
+            },
+            re_request_cooldown: chrono::Duration::zero(),
         },
         ..defaults
     }

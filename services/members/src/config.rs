@@ -9,6 +9,7 @@ use rendezvous_common::auth::SigningKeyPair;
 use rendezvous_common::config::{AuthArgs, MetricsArgs, Secret, ServerArgs, TelemetryArgs};
 use rendezvous_common::relay::{RelayArgs, RelaySettings};
 
+use crate::outreach::OutreachPolicy;
 use crate::sign_ins::SignInPolicy;
 use crate::store::Budget;
 
@@ -23,6 +24,8 @@ pub struct Settings {
     pub recorded_attendees_per_call: usize,
     /// Failed sign-ins and registrations allowed (stored, across replicas).
     pub sign_in_limits: SignInPolicy,
+    /// Contact imports and connection requests allowed (stored, across replicas).
+    pub outreach: OutreachPolicy,
     /// How the outbox relay retries, dead-letters and prunes.
     pub relay: RelaySettings,
 }
@@ -35,6 +38,7 @@ impl Default for Settings {
             small_event_max: 12,
             recorded_attendees_per_call: crate::domain::meeting::MAX_RECORDED_ATTENDEES,
             sign_in_limits: SignInPolicy::default(),
+            outreach: OutreachPolicy::default(),
             relay: RelaySettings::default(),
         }
     }
@@ -104,6 +108,26 @@ pub struct Config {
         default_value_t = 30
     )]
     pub registrations_per_peer_per_hour: u32,
+    /// Contacts one ImportContacts call may hold (rows of its `Connections.csv`).
+    #[arg(long, env = "RENDEZVOUS_CONTACTS_PER_IMPORT", default_value_t = 10_000)]
+    pub contacts_per_import: usize,
+    /// ImportContacts calls per member per day.
+    #[arg(long, env = "RENDEZVOUS_IMPORTS_PER_DAY", default_value_t = 10)]
+    pub imports_per_day: u32,
+    /// New connection requests per member per week, RequestConnection and imports together.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_CONNECTION_REQUESTS_PER_WEEK",
+        default_value_t = 200
+    )]
+    pub connection_requests_per_week: u32,
+    /// Days after a member declines a request before its requester may ask them again.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_RE_REQUEST_COOLDOWN_DAYS",
+        default_value_t = 30
+    )]
+    pub re_request_cooldown_days: i64,
     /// The notifications service, e.g. `http://127.0.0.1:50053`. When set, the outbox
     /// (welcome, connection requested, connection accepted, …) is relayed to it, with retries
     /// while it is unreachable.
@@ -133,12 +157,30 @@ impl Config {
             relay: self.relay.settings(),
             small_event_max: self.small_event_max,
             sign_in_limits: self.sign_in_policy(),
+            outreach: self.outreach_policy(),
             ..Settings::default()
         }
     }
 }
 
 impl Config {
+    fn outreach_policy(&self) -> OutreachPolicy {
+        OutreachPolicy {
+            contacts_per_import: self
+                .contacts_per_import
+                .clamp(1, crate::domain::contacts_csv::MAX_ROWS),
+            imports: Budget {
+                max: self.imports_per_day.max(1),
+                window: Duration::days(1),
+            },
+            requests: Budget {
+                max: self.connection_requests_per_week.max(1),
+                window: Duration::weeks(1),
+            },
+            re_request_cooldown: Duration::days(self.re_request_cooldown_days.clamp(0, 365)),
+        }
+    }
+
     fn sign_in_policy(&self) -> SignInPolicy {
         let window = Duration::minutes(self.failed_sign_ins_window_mins.clamp(1, 24 * 60));
         SignInPolicy {

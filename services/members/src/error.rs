@@ -25,6 +25,8 @@ pub enum Error {
     EtagMismatch,
     #[error("too many attempts; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    #[error("this member declined your last request; you can ask again in {retry_after_secs} s")]
+    DeclinedCooldown { retry_after_secs: u64 },
     #[error("the {0} service did not answer; retry")]
     PeerUnavailable(&'static str),
     #[error("database error")]
@@ -37,6 +39,26 @@ impl Error {
     pub fn field(field: &str, description: impl Into<String>) -> Self {
         Self::InvalidArgument(vec![FieldViolation::new(field, description)])
     }
+
+    /// DECLINED_COOLDOWN, to ask again after `wait`.
+    pub fn declined_cooldown(wait: chrono::Duration) -> Self {
+        Self::DeclinedCooldown {
+            retry_after_secs: whole_seconds_up(wait),
+        }
+    }
+
+    /// RATE_LIMITED, to retry after `wait`.
+    pub fn rate_limited(wait: chrono::Duration) -> Self {
+        Self::RateLimited {
+            retry_after_secs: whole_seconds_up(wait),
+        }
+    }
+}
+
+/// Whole seconds, rounded up: never a retry that is refused again.
+fn whole_seconds_up(wait: chrono::Duration) -> u64 {
+    let secs = u64::try_from(wait.num_seconds()).unwrap_or(0);
+    secs + u64::from(wait > chrono::Duration::seconds(wait.num_seconds()))
 }
 
 impl From<FieldViolation> for Error {
@@ -78,6 +100,11 @@ impl From<Error> for Status {
             Error::EtagMismatch => error::status(Code::Aborted, "ETAG_MISMATCH", message),
             Error::RateLimited { retry_after_secs } => error::rate_limited(
                 "RATE_LIMITED",
+                message,
+                std::time::Duration::from_secs(retry_after_secs),
+            ),
+            Error::DeclinedCooldown { retry_after_secs } => error::rate_limited(
+                "DECLINED_COOLDOWN",
                 message,
                 std::time::Duration::from_secs(retry_after_secs),
             ),

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod notices;
+pub mod outreach;
 pub mod peers;
 pub mod sign_ins;
 pub mod store;
@@ -32,6 +33,7 @@ use tonic::service::RoutesBuilder;
 
 pub use config::Settings;
 pub use grpc::Members;
+pub use outreach::OutreachPolicy;
 pub use sign_ins::SignInPolicy;
 pub use store::Budget;
 

@@ -17,6 +17,10 @@
 //! Registrations are counted per client address (30 per hour: a meetup's attendees signing
 //! up over one venue's Wi-Fi share an address), whether or not they succeed.
 //!
+//! ChangePassword takes a hit of its own before it checks the current password (10 per 15
+//! minutes per account, the first budget's setting), so that a stolen access token cannot
+//! guess the password faster than sign-in could.
+//!
 //! Keys are HMAC-SHA-256 of the email or address under a key of the service's own, so the
 //! table holds neither; a successful sign-in forgets its address's failures for that account.
 
@@ -75,6 +79,12 @@ pub struct SignInLimits {
     store: Store,
     policy: SignInPolicy,
     key: [u8; 32],
+}
+
+/// A ChangePassword let through to the check of the current password, holding its hit.
+pub struct PasswordCheck {
+    attempt: Uuid,
+    key: String,
 }
 
 /// A sign-in let through to the password check, holding its hits.
@@ -143,7 +153,7 @@ impl SignInLimits {
                 pair,
                 address,
             }),
-            Err(wait) => Err(rate_limited(wait)),
+            Err(wait) => Err(Error::rate_limited(wait)),
         }
     }
 
@@ -164,6 +174,35 @@ impl SignInLimits {
         Ok(())
     }
 
+    /// Takes the hit of a ChangePassword by `member` before its current password is checked,
+    /// or refuses it with the wait. Wrong current passwords spend the budget of one account
+    /// from one address (`per_account_and_address`), keyed by the account whatever the
+    /// address: a stolen access token guesses no faster than a sign-in could.
+    pub async fn begin_password_check(
+        &self,
+        member: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<PasswordCheck> {
+        let key = self.hash(&["password-check", &member.to_string()]);
+        let hit = Hit {
+            key: key.clone(),
+            budget: self.policy.per_account_and_address,
+        };
+        match self.store.take_hits(&[hit], now).await? {
+            Ok(attempt) => Ok(PasswordCheck { attempt, key }),
+            Err(wait) => Err(Error::rate_limited(wait)),
+        }
+    }
+
+    /// The current password was right: the check's hit is given back and the account's
+    /// earlier wrong ones forgotten.
+    pub async fn password_check_passed(&self, check: PasswordCheck) -> Result<()> {
+        self.store
+            .release_attempt(check.attempt, &[check.key])
+            .await?;
+        Ok(())
+    }
+
     /// Takes the hit of a registration from `peer`, or refuses it with the wait.
     pub async fn register(&self, peer: Option<IpAddr>, now: DateTime<Utc>) -> Result<()> {
         let peer = peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string());
@@ -173,7 +212,7 @@ impl SignInLimits {
         };
         match self.store.take_hits(&[hit], now).await? {
             Ok(_) => Ok(()),
-            Err(wait) => Err(rate_limited(wait)),
+            Err(wait) => Err(Error::rate_limited(wait)),
         }
     }
 }
@@ -185,12 +224,4 @@ pub fn limits_key(page_token_key: &[u8; 32]) -> [u8; 32] {
         .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
     mac.update(b"members/rate-limit-keys");
     mac.finalize().into_bytes().into()
-}
-
-fn rate_limited(wait: Duration) -> Error {
-    let secs = u64::try_from(wait.num_seconds()).unwrap_or(0);
-    Error::RateLimited {
-        // Whole seconds, rounded up: never a retry that is refused again.
-        retry_after_secs: secs + u64::from(wait > Duration::seconds(wait.num_seconds())),
-    }
 }

@@ -95,7 +95,8 @@ impl Columns {
     }
 }
 
-fn parse_with_limit(bytes: &[u8], max_rows: usize) -> Result<Vec<Contact>, CsvError> {
+/// Like [`parse_connections_csv`], with at most `max_rows` data rows.
+pub fn parse_with_limit(bytes: &[u8], max_rows: usize) -> Result<Vec<Contact>, CsvError> {
     let input = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::contacts_csv::{self, Contact, CsvError};
 use super::fields;
 use super::network::MAX_NOTE_CHARS;
+use super::profile::Visibility;
 
 /// Largest `Connections.csv` accepted.
 pub const MAX_CSV_BYTES: usize = 8 * 1024 * 1024;
@@ -47,10 +48,12 @@ fn csv_violation(error: CsvError) -> FieldViolation {
     }
 }
 
-impl TryFrom<pb::ImportContactsRequest> for ContactImport {
-    type Error = Vec<FieldViolation>;
-
-    fn try_from(req: pb::ImportContactsRequest) -> Result<Self, Self::Error> {
+impl ContactImport {
+    /// Parses a request whose file may hold at most `max_rows` contacts.
+    pub fn parse(
+        req: pb::ImportContactsRequest,
+        max_rows: usize,
+    ) -> Result<Self, Vec<FieldViolation>> {
         let ((), note, picked, ()) = fields::all((
             csv_size(&req.csv_data),
             validate::text("note", &req.note, 0, MAX_NOTE_CHARS, true),
@@ -66,7 +69,7 @@ impl TryFrom<pb::ImportContactsRequest> for ContactImport {
                 "only applies with send_requests",
             ),
         ))?;
-        let contacts = contacts_csv::parse_connections_csv(&req.csv_data)
+        let contacts = contacts_csv::parse_with_limit(&req.csv_data, max_rows)
             .map_err(|e| vec![csv_violation(e)])?;
         Ok(Self {
             contacts,
@@ -85,6 +88,19 @@ pub struct Candidate {
     pub email: Option<String>,
     /// Normalised like the contacts' profile URLs.
     pub linkedin_url: Option<String>,
+    pub visibility: Visibility,
+    pub findable_by_contact_details: bool,
+}
+
+impl Candidate {
+    /// Whether an importer may find this member: never a PRIVATE profile; otherwise when the
+    /// member allows it, or when the importer is already a connection (they know each
+    /// other). Blocks are the caller's to check. A member who may not be found is no
+    /// candidate at all, so that the response reads exactly as if they were not a member.
+    pub fn findable_by(&self, connected_to_importer: bool) -> bool {
+        self.visibility != Visibility::Private
+            && (self.findable_by_contact_details || connected_to_importer)
+    }
 }
 
 /// How a contact was recognised.

@@ -37,6 +37,12 @@ impl Visibility {
             .find(|v| v.as_str() == value)
     }
 
+    /// Whether contact imports find a profile of this visibility unless its member says
+    /// otherwise: PUBLIC ones only.
+    pub fn findable_by_default(self) -> bool {
+        self == Self::Public
+    }
+
     pub fn to_proto(self) -> pb::ProfileVisibility {
         match self {
             Self::Public => pb::ProfileVisibility::Public,
@@ -192,6 +198,9 @@ pub struct ProfileUpdate {
     /// `Some(None)` clears the URL.
     pub linkedin_url: Option<Option<String>>,
     pub visibility: Option<Visibility>,
+    /// Whether contact imports may find the member; when `None` and the visibility changes,
+    /// the new visibility's default.
+    pub findable_by_contact_details: Option<bool>,
     /// The etag the client read, when it sent one.
     pub etag: Option<String>,
 }
@@ -207,6 +216,7 @@ pub const UPDATABLE_PATHS: &[&str] = &[
     "time_zone",
     "linkedin_url",
     "visibility",
+    "findable_by_contact_details",
 ];
 
 impl ProfileUpdate {
@@ -275,6 +285,9 @@ impl ProfileUpdate {
                     visibility
                         .ok_or_else(|| FieldViolation::new("member.visibility", "must be set"))?,
                 );
+            }
+            "findable_by_contact_details" => {
+                self.findable_by_contact_details = Some(member.findable_by_contact_details);
             }
             other => {
                 return Err(FieldViolation::new(

@@ -46,7 +46,13 @@ impl Members {
         match self
             .0
             .store
-            .request_connection(me, addressee, &note, self.now())
+            .request_connection(
+                me,
+                addressee,
+                &note,
+                &self.0.settings.outreach.requests_of(me),
+                self.now(),
+            )
             .await?
         {
             RequestOutcome::Sent(r) | RequestOutcome::Accepted(r) => {
@@ -64,6 +70,8 @@ impl Members {
             RequestOutcome::RequesterBlocks => Err(Error::FailedPrecondition(
                 "you block this member; unblock them first",
             )),
+            RequestOutcome::CoolingDown(wait) => Err(Error::declined_cooldown(wait)),
+            RequestOutcome::RateLimited(wait) => Err(Error::rate_limited(wait)),
         }
     }
 

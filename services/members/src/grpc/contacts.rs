@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::state::{Members, member_caller};
 use crate::domain::import::{ContactImport, MatchKind, lookup_keys, match_contacts};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::store::SentRequests;
 
 impl Members {
     pub(super) async fn import_contacts(
@@ -17,12 +18,23 @@ impl Members {
         request: Request<pb::ImportContactsRequest>,
     ) -> Result<pb::ImportContactsResponse> {
         let (me, _) = member_caller(&request)?;
-        let import = ContactImport::try_from(request.into_inner())?;
+        let outreach = &self.0.settings.outreach;
+        let import = ContactImport::parse(request.into_inner(), outreach.contacts_per_import)?;
+        if let Err(wait) = self
+            .0
+            .store
+            .take_hits(&[outreach.import(me)], self.now())
+            .await?
+        {
+            return Err(Error::rate_limited(wait));
+        }
         let (urls, emails) = lookup_keys(&import.contacts);
-        let candidates = self.0.store.match_contacts(&urls, &emails).await?;
-        let me_str = me.to_string();
-        let (mut matched, mut unmatched) = match_contacts(&import.contacts, &candidates, &me_str);
-        let ids: Vec<String> = matched.iter().map(|m| m.member.id.clone()).collect();
+        let mut candidates = self.0.store.match_contacts(&urls, &emails).await?;
+        // Who may not be found is no candidate at all: the contact then reads as "not a
+        // member", counted the same, whatever the reason.
+        let mut ids: Vec<String> = candidates.iter().map(|c| c.id.clone()).collect();
+        ids.sort_unstable();
+        ids.dedup();
         let blocked: HashSet<String> = self
             .0
             .store
@@ -30,14 +42,6 @@ impl Members {
             .await?
             .into_iter()
             .collect();
-        matched.retain(|m| {
-            let hidden = blocked.contains(&m.member.id);
-            if hidden {
-                unmatched += 1;
-            }
-            !hidden
-        });
-        let ids: Vec<String> = matched.iter().map(|m| m.member.id.clone()).collect();
         let connected: HashSet<String> = self
             .0
             .store
@@ -45,6 +49,10 @@ impl Members {
             .await?
             .into_iter()
             .collect();
+        candidates.retain(|c| !blocked.contains(&c.id) && c.findable_by(connected.contains(&c.id)));
+        let me_str = me.to_string();
+        let (matched, unmatched) = match_contacts(&import.contacts, &candidates, &me_str);
+        let ids: Vec<String> = matched.iter().map(|m| m.member.id.clone()).collect();
         let picked: HashSet<String> = import.picked.iter().map(Uuid::to_string).collect();
         let sent: HashSet<String> = if import.send_requests {
             let targets: Vec<String> = ids
@@ -54,12 +62,16 @@ impl Members {
                 })
                 .cloned()
                 .collect();
-            self.0
+            let limits = outreach.requests_of(me);
+            match self
+                .0
                 .store
-                .request_many(me, &targets, &import.note, self.now())
+                .request_many(me, &targets, &import.note, &limits, self.now())
                 .await?
-                .into_iter()
-                .collect()
+            {
+                SentRequests::Sent(sent) => sent.into_iter().collect(),
+                SentRequests::RateLimited(wait) => return Err(Error::rate_limited(wait)),
+            }
         } else {
             HashSet::new()
         };

@@ -58,6 +58,7 @@ pub(super) fn member_to_pb(m: &MemberRow, view: ProfileView) -> pb::Member {
         out.time_zone = m.time_zone.clone();
         out.update_time = ts(m.updated_at);
         out.etag = m.version.to_string();
+        out.findable_by_contact_details = m.findable_by_contact_details;
     }
     out
 }

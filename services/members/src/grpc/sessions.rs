@@ -204,6 +204,7 @@ impl Members {
     ) -> Result<pb::ChangePasswordResponse> {
         let (me, session) = member_caller(&request)?;
         let PasswordChange { old, new } = PasswordChange::try_from(request.into_inner())?;
+        let check = self.0.sign_ins.begin_password_check(me, self.now()).await?;
         let hash = self
             .0
             .store
@@ -226,6 +227,7 @@ impl Members {
                 "is not the current password",
             )]));
         };
+        self.0.sign_ins.password_check_passed(check).await?;
         self.0
             .store
             .change_password(me, &new_hash, session, self.now())

@@ -3,7 +3,7 @@
 //! Every decision on one pair's requests and connection holds the pair's advisory lock, so two
 //! crossing requests can never leave a pending request beside a connection.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks};
 use rendezvous_common::outbox::OutboxWriter;
 use rendezvous_common::with_db;
@@ -11,6 +11,7 @@ use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
 use super::db::{Store, ordered, stored_id};
+use super::limits::{BudgetOps as _, Hit, lock_budget};
 use crate::domain::network::{
     self, Direction, MetFilter, Relation, RequestChange, RequestDecision, RequestSide, RequestState,
 };
@@ -72,6 +73,30 @@ pub enum RequestOutcome {
     NotFound,
     /// The requester blocks the addressee.
     RequesterBlocks,
+    /// The addressee declined the requester's last request this long ago, less than the
+    /// cooldown: the wait until the requester may ask again.
+    CoolingDown(Duration),
+    /// The requester has spent their weekly requests: the wait until one more is allowed.
+    RateLimited(Duration),
+}
+
+/// What limits a member's connection requests.
+#[derive(Clone, Debug)]
+pub struct RequestLimits {
+    /// The requester's weekly budget of new requests (RequestConnection and imports).
+    pub budget: Hit,
+    /// How long after the addressee declined a request the requester may not ask again.
+    pub cooldown: Duration,
+}
+
+/// What an import's requests came to.
+#[derive(Clone, Debug)]
+pub enum SentRequests {
+    /// The ids that got a new request (or were connected at once).
+    Sent(Vec<String>),
+    /// They would spend more than the requester's weekly budget: none was sent, and this is
+    /// the wait until the budget has room for them all.
+    RateLimited(Duration),
 }
 
 #[derive(Clone, Debug)]
@@ -139,13 +164,26 @@ pub trait ConnectionOps: OutboxWriter + Locks {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<RequestRow>, sqlx::Error>> + Send;
 
+    /// Sends a request unless the pair's state or the cooldown refuses it; the weekly budget
+    /// is the caller's to spend.
     fn request_connection(
         &mut self,
         requester: &str,
         addressee: &str,
         note: &str,
+        cooldown: Duration,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<RequestOutcome, sqlx::Error>> + Send;
+
+    /// How long until `requester` may ask `addressee` again after their last decline; `None`
+    /// when they may now.
+    fn cooldown_left(
+        &mut self,
+        requester: &str,
+        addressee: &str,
+        cooldown: Duration,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Duration>, sqlx::Error>> + Send;
 }
 
 macro_rules! impl_connection_ops {
@@ -273,6 +311,7 @@ macro_rules! impl_connection_ops {
                 requester: &str,
                 addressee: &str,
                 note: &str,
+                cooldown: Duration,
                 now: DateTime<Utc>,
             ) -> Result<RequestOutcome, sqlx::Error> {
                 let (a, b) = ordered(requester, addressee);
@@ -310,6 +349,11 @@ macro_rules! impl_connection_ops {
                         }
                     }
                 }
+                // Only a new request waits: the addressee answering with a request of their
+                // own is never held back.
+                if let Some(wait) = self.cooldown_left(requester, addressee, cooldown, now).await? {
+                    return Ok(RequestOutcome::CoolingDown(wait));
+                }
                 let id = Uuid::now_v7().to_string();
                 sqlx::query(
                     "INSERT INTO connection_requests \
@@ -342,6 +386,25 @@ macro_rules! impl_connection_ops {
                     .map_or(RequestOutcome::NotFound, RequestOutcome::Sent))
             }
 
+            async fn cooldown_left(
+                &mut self,
+                requester: &str,
+                addressee: &str,
+                cooldown: Duration,
+                now: DateTime<Utc>,
+            ) -> Result<Option<Duration>, sqlx::Error> {
+                let declined: Option<DateTime<Utc>> = sqlx::query_scalar(
+                    "SELECT MAX(updated_at) FROM connection_requests \
+                     WHERE requester_id = $1 AND addressee_id = $2 AND state = 'declined'",
+                )
+                .bind(requester)
+                .bind(addressee)
+                .fetch_one(&mut *self)
+                .await?;
+                Ok(declined
+                    .map(|at| at + cooldown - now)
+                    .filter(|wait| *wait > Duration::zero()))
+            }
         }
     };
 }
@@ -359,20 +422,32 @@ impl Store {
         })
     }
 
+    /// Sends one request within `limits`; a new request spends one of the weekly budget in
+    /// the same transaction.
     pub async fn request_connection(
         &self,
         requester: Uuid,
         addressee: Uuid,
         note: &str,
+        limits: &RequestLimits,
         now: DateTime<Utc>,
     ) -> Result<RequestOutcome, sqlx::Error> {
         let requester = &*requester.to_string();
         let addressee = &*addressee.to_string();
+        let attempt = Uuid::now_v7().to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
+            // The budget's lock before any pair's, as every request takes them.
+            lock_budget(&mut *tx, &limits.budget.key).await?;
             let outcome = tx
-                .request_connection(requester, addressee, note, now)
+                .request_connection(requester, addressee, note, limits.cooldown, now)
                 .await?;
+            if let RequestOutcome::Sent(_) = outcome {
+                if let Some(wait) = tx.wait_for(&limits.budget, 1, now).await? {
+                    return Ok(RequestOutcome::RateLimited(wait));
+                }
+                tx.add_hits(&limits.budget, 1, &attempt, now).await?;
+            }
             tx.commit().await?;
             Ok(outcome)
         })
@@ -615,32 +690,43 @@ impl Store {
         })
     }
 
-    /// Sends connection requests from `requester` to each of `addressees` in one transaction;
-    /// returns the ids that got a new request (or were connected at once).
+    /// Sends connection requests from `requester` to each of `addressees` in one transaction,
+    /// all within `limits` or none: the new ones spend the weekly budget together.
     pub async fn request_many(
         &self,
         requester: Uuid,
         addressees: &[String],
         note: &str,
+        limits: &RequestLimits,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, sqlx::Error> {
+    ) -> Result<SentRequests, sqlx::Error> {
         let requester = &*requester.to_string();
+        let attempt = Uuid::now_v7().to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
+            lock_budget(&mut *tx, &limits.budget.key).await?;
             let mut sent = Vec::new();
+            let mut new = 0u32;
             for addressee in addressees {
                 match tx
-                    .request_connection(requester, addressee, note, now)
+                    .request_connection(requester, addressee, note, limits.cooldown, now)
                     .await?
                 {
-                    RequestOutcome::Sent(_) | RequestOutcome::Accepted(_) => {
-                        sent.push(addressee.clone())
+                    RequestOutcome::Sent(_) => {
+                        new += 1;
+                        sent.push(addressee.clone());
                     }
+                    RequestOutcome::Accepted(_) => sent.push(addressee.clone()),
                     _ => {}
                 }
             }
+            if let Some(wait) = tx.wait_for(&limits.budget, new, now).await? {
+                // Dropped, the transaction rolls every request back.
+                return Ok(SentRequests::RateLimited(wait));
+            }
+            tx.add_hits(&limits.budget, new, &attempt, now).await?;
             tx.commit().await?;
-            Ok(sent)
+            Ok(SentRequests::Sent(sent))
         })
     }
 

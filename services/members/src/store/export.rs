@@ -81,6 +81,7 @@ impl Store {
                     "time_zone": m.time_zone,
                     "linkedin_url": m.linkedin_url,
                     "visibility": m.visibility.as_str(),
+                    "findable_by_contact_details": m.findable_by_contact_details,
                     "created_at": m.created_at,
                     "updated_at": m.updated_at,
                 },

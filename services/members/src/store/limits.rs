@@ -8,8 +8,9 @@
 //! address.
 
 use chrono::{DateTime, Duration, Utc};
-use rendezvous_common::db::{BeginWrite as _, Locks as _};
+use rendezvous_common::db::{BeginWrite as _, Locks};
 use rendezvous_common::with_db;
+use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
 use super::Store;
@@ -32,6 +33,107 @@ pub struct Hit {
 /// one window without a job of its own.
 const PRUNE_PER_ATTEMPT: i64 = 100;
 
+/// Steps on budgets that other transactions share (a connection request spends its hit in
+/// the transaction that sends it). The caller holds the key's lock ([`lock_budget`]) from
+/// before [`BudgetOps::wait_for`] until it commits.
+pub trait BudgetOps: Locks {
+    /// `None` when the key of `hit` has room for `n` more hits at `now`; else the time until
+    /// it has (a whole window when `n` is more than the budget: never in one go).
+    fn wait_for(
+        &mut self,
+        hit: &Hit,
+        n: u32,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<Duration>, sqlx::Error>> + Send;
+
+    /// Spends `n` hits of `hit`'s key for `attempt`.
+    fn add_hits(
+        &mut self,
+        hit: &Hit,
+        n: u32,
+        attempt: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+/// Locks the key of a budget until the transaction ends, so that no concurrent attempt
+/// counts it in between.
+pub async fn lock_budget<C: Locks>(conn: &mut C, key: &str) -> Result<(), sqlx::Error> {
+    conn.advisory_lock(&format!("rate-limit:{key}")).await
+}
+
+macro_rules! impl_budget_ops {
+    ($conn:ty) => {
+        impl BudgetOps for $conn {
+            async fn wait_for(
+                &mut self,
+                hit: &Hit,
+                n: u32,
+                now: DateTime<Utc>,
+            ) -> Result<Option<Duration>, sqlx::Error> {
+                let count: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM rate_limit_hits WHERE key = $1 AND expires_at > $2",
+                )
+                .bind(&hit.key)
+                .bind(now)
+                .fetch_one(&mut *self)
+                .await?;
+                let (n, max) = (i64::from(n), i64::from(hit.budget.max));
+                if n == 0 || count + n <= max {
+                    return Ok(None);
+                }
+                if n > max {
+                    return Ok(Some(hit.budget.window));
+                }
+                // The window has room for `n` once the `count + n - max` oldest hits expire.
+                let free_at: Option<DateTime<Utc>> = sqlx::query_scalar(
+                    "SELECT expires_at FROM rate_limit_hits WHERE key = $1 AND expires_at > $2 \
+                     ORDER BY expires_at LIMIT 1 OFFSET $3",
+                )
+                .bind(&hit.key)
+                .bind(now)
+                .bind(count + n - max - 1)
+                .fetch_optional(&mut *self)
+                .await?;
+                Ok(Some(free_at.unwrap_or(now + hit.budget.window) - now))
+            }
+
+            async fn add_hits(
+                &mut self,
+                hit: &Hit,
+                n: u32,
+                attempt: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                for _ in 0..n {
+                    sqlx::query(
+                        "INSERT INTO rate_limit_hits (id, attempt, key, expires_at) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(Uuid::now_v7().to_string())
+                    .bind(attempt)
+                    .bind(&hit.key)
+                    .bind(now + hit.budget.window)
+                    .execute(&mut *self)
+                    .await?;
+                }
+                sqlx::query(
+                    "DELETE FROM rate_limit_hits WHERE id IN \
+                     (SELECT id FROM rate_limit_hits WHERE expires_at <= $1 LIMIT $2)",
+                )
+                .bind(now)
+                .bind(PRUNE_PER_ATTEMPT)
+                .execute(&mut *self)
+                .await
+                .map(drop)
+            }
+        }
+    };
+}
+
+impl_budget_ops!(SqliteConnection);
+impl_budget_ops!(PgConnection);
+
 impl Store {
     /// Takes one hit of each of `hits` for a new attempt, or none when any key has spent its
     /// budget: then `Err(wait)`, the time until that key (the longest wait of them) has room
@@ -49,47 +151,20 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             // In key order, so that two attempts sharing keys never wait on each other.
             for key in &keys {
-                tx.advisory_lock(&format!("rate-limit:{key}")).await?;
+                lock_budget(&mut *tx, key).await?;
             }
             let mut wait = Duration::zero();
             for hit in hits {
-                let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-                    "SELECT COUNT(*), MIN(expires_at) FROM rate_limit_hits \
-                     WHERE key = $1 AND expires_at > $2",
-                )
-                .bind(&hit.key)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                if count >= i64::from(hit.budget.max) {
-                    // The window frees a hit when its oldest expires.
-                    let free_at = oldest.unwrap_or(now + hit.budget.window);
-                    wait = wait.max(free_at - now);
+                if let Some(w) = tx.wait_for(hit, 1, now).await? {
+                    wait = wait.max(w);
                 }
             }
             if wait > Duration::zero() {
                 return Ok(Err(wait));
             }
             for hit in hits {
-                sqlx::query(
-                    "INSERT INTO rate_limit_hits (id, attempt, key, expires_at) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(Uuid::now_v7().to_string())
-                .bind(&attempt_id)
-                .bind(&hit.key)
-                .bind(now + hit.budget.window)
-                .execute(&mut *tx)
-                .await?;
+                tx.add_hits(hit, 1, &attempt_id, now).await?;
             }
-            sqlx::query(
-                "DELETE FROM rate_limit_hits WHERE id IN \
-                 (SELECT id FROM rate_limit_hits WHERE expires_at <= $1 LIMIT $2)",
-            )
-            .bind(now)
-            .bind(PRUNE_PER_ATTEMPT)
-            .execute(&mut *tx)
-            .await?;
             tx.commit().await?;
             Ok(Ok(attempt))
         })

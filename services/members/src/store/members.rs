@@ -18,7 +18,8 @@ use crate::domain::{ProfileUpdate, Visibility};
 macro_rules! member_columns {
     () => {
         "m.id, m.email, m.display_name, m.headline, m.company, m.city, m.locale, m.time_zone, \
-         m.linkedin_url, m.visibility, m.version, m.created_at, m.updated_at, m.deleted_at"
+         m.linkedin_url, m.visibility, m.version, m.created_at, m.updated_at, m.deleted_at, \
+         m.findable_by_contact_details"
     };
 }
 
@@ -37,6 +38,7 @@ pub(crate) type MemberTuple = (
     DateTime<Utc>,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
+    bool,
 );
 
 /// A stored member.
@@ -52,6 +54,9 @@ pub struct MemberRow {
     pub time_zone: String,
     pub linkedin_url: Option<String>,
     pub visibility: Visibility,
+    /// As the member set it (or as their visibility set it); a PRIVATE profile is never
+    /// found, whatever this says.
+    pub findable_by_contact_details: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -63,8 +68,7 @@ impl TryFrom<MemberTuple> for MemberRow {
     type Error = sqlx::Error;
 
     fn try_from(t: MemberTuple) -> Result<Self, sqlx::Error> {
-        let visibility = Visibility::from_stored(&t.9)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown visibility {:?}", t.9).into()))?;
+        let visibility = stored_visibility(&t.9)?;
         Ok(Self {
             id: stored_id(&t.0)?,
             email: t.1,
@@ -76,6 +80,7 @@ impl TryFrom<MemberTuple> for MemberRow {
             time_zone: t.7,
             linkedin_url: t.8,
             visibility,
+            findable_by_contact_details: t.14,
             version: t.10,
             created_at: t.11,
             updated_at: t.12,
@@ -83,6 +88,11 @@ impl TryFrom<MemberTuple> for MemberRow {
             interests: Vec::new(),
         })
     }
+}
+
+fn stored_visibility(value: &str) -> Result<Visibility, sqlx::Error> {
+    Visibility::from_stored(value)
+        .ok_or_else(|| sqlx::Error::Decode(format!("unknown visibility {value:?}").into()))
 }
 
 /// What a registration writes.
@@ -203,8 +213,8 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO members (id, email, password_hash, display_name, city, city_key, \
-                 locale, time_zone, visibility, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'public', $9, $9)",
+                 locale, time_zone, visibility, findable_by_contact_details, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
             )
             .bind(new.id.to_string())
             .bind(&new.email)
@@ -214,6 +224,8 @@ impl Store {
             .bind(new.city.to_lowercase())
             .bind(&new.locale)
             .bind(&new.time_zone)
+            .bind(Visibility::Public.as_str())
+            .bind(Visibility::Public.findable_by_default())
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -260,10 +272,20 @@ impl Store {
                 Some(url) => url.clone(),
                 None => current.linkedin_url.clone(),
             };
+            let visibility = update.visibility.unwrap_or(current.visibility);
+            let findable =
+                update
+                    .findable_by_contact_details
+                    .unwrap_or(if visibility == current.visibility {
+                        current.findable_by_contact_details
+                    } else {
+                        visibility.findable_by_default()
+                    });
             sqlx::query(
                 "UPDATE members SET display_name = $2, headline = $3, company = $4, city = $5, \
                  city_key = $6, locale = $7, time_zone = $8, linkedin_url = $9, visibility = $10, \
-                 version = version + 1, updated_at = $11 WHERE id = $1",
+                 findable_by_contact_details = $11, version = version + 1, updated_at = $12 \
+                 WHERE id = $1",
             )
             .bind(member_id)
             .bind(
@@ -284,7 +306,8 @@ impl Store {
             )
             .bind(update.time_zone.as_ref().unwrap_or(&current.time_zone))
             .bind(linkedin_url)
-            .bind(update.visibility.unwrap_or(current.visibility).as_str())
+            .bind(visibility.as_str())
+            .bind(findable)
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -451,7 +474,8 @@ impl Store {
         })
     }
 
-    /// Live members whose normalised profile URL or email is in the given sets.
+    /// Live members whose normalised profile URL or email is in the given sets, with what
+    /// decides whether the importer may find them ([`Candidate::findable_by`]).
     pub async fn match_contacts(
         &self,
         urls: &[String],
@@ -463,7 +487,8 @@ impl Store {
             for (column, values) in [("linkedin_url", urls), ("email", emails)] {
                 for chunk in values.chunks(CHUNK) {
                     let mut qb = QueryBuilder::new(
-                        "SELECT id, display_name, email, linkedin_url FROM members WHERE deleted_at IS NULL AND ",
+                        "SELECT id, display_name, email, linkedin_url, visibility, \
+                         findable_by_contact_details FROM members WHERE deleted_at IS NULL AND ",
                     );
                     qb.push(column);
                     qb.push(" IN (");
@@ -472,14 +497,19 @@ impl Store {
                         separated.push_bind(value.clone());
                     }
                     separated.push_unseparated(")");
-                    let rows: Vec<(String, String, Option<String>, Option<String>)> =
+                    let rows: Vec<(String, String, Option<String>, Option<String>, String, bool)> =
                         qb.build_query_as().fetch_all(pool).await?;
-                    out.extend(rows.into_iter().map(|r| Candidate {
-                        id: r.0,
-                        display_name: r.1,
-                        email: r.2,
-                        linkedin_url: r.3,
-                    }));
+                    for r in rows {
+                        let visibility = stored_visibility(&r.4)?;
+                        out.push(Candidate {
+                            id: r.0,
+                            display_name: r.1,
+                            email: r.2,
+                            linkedin_url: r.3,
+                            visibility,
+                            findable_by_contact_details: r.5,
+                        });
+                    }
                 }
             }
             Ok::<_, sqlx::Error>(())

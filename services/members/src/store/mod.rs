@@ -16,7 +16,9 @@ mod sessions;
 
 use rendezvous_common::db::Migrations;
 
-pub use connections::{ConnectionRow, RequestOutcome, RequestRow, RespondOutcome, Stats};
+pub use connections::{
+    ConnectionRow, RequestLimits, RequestOutcome, RequestRow, RespondOutcome, SentRequests, Stats,
+};
 pub use db::Store;
 pub use limits::{Budget, Hit};
 pub use meetings::{CoAttendeeRow, MeetingRow, RecordOutcome};
@@ -56,6 +58,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "outbox trace context",
             rendezvous_common::outbox::TRACE_CONTEXT_DDL,
         ),
+        (
+            8,
+            "findable by contact details",
+            include_str!("../../migrations/sqlite/0008_findable.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -88,6 +95,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             7,
             "outbox trace context",
             rendezvous_common::outbox::TRACE_CONTEXT_DDL,
+        ),
+        (
+            8,
+            "findable by contact details",
+            include_str!("../../migrations/postgres/0008_findable.sql"),
         ),
     ],
 };

@@ -56,6 +56,10 @@ fn assert_name_only(member: &pb::Member, who: &str) {
     assert_eq!(member.time_zone, "", "{who} sees the time zone");
     assert!(member.create_time.is_none(), "{who} sees the creation time");
     assert_eq!(member.etag, "", "{who} sees the etag");
+    assert!(
+        !member.findable_by_contact_details,
+        "{who} sees the contact-import setting"
+    );
 }
 
 async fn a_member_cannot_update_or_delete_another_members_profile(backend: Backend) {

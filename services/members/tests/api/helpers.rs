@@ -12,6 +12,7 @@ pub use rendezvous_testkit::{
 };
 pub(crate) use rendezvous_testkit::{call, pages};
 use tonic::{Code, Status};
+use tonic_types::StatusExt as _;
 
 /// A fresh members service with `names` registered, in that order.
 pub async fn stack_of<const N: usize>(
@@ -429,4 +430,84 @@ pub async fn relation(stack: &MembersHandle, a: &TestMember, b: &TestMember) -> 
 /// Whether a call was refused as UNAUTHENTICATED.
 pub fn unauthenticated<T: std::fmt::Debug>(result: Result<T, Status>) -> bool {
     error_code(result) == Code::Unauthenticated
+}
+
+/// A members service on a manual clock (1 May 2030, 09:00 UTC) with the testkit's settings
+/// as `edit` leaves them.
+pub async fn members_on_manual_clock(
+    backend: Backend,
+    edit: impl FnOnce(&mut rendezvous_testkit::MembersSettings),
+) -> MembersHandle {
+    use chrono::TimeZone as _;
+    let mut start = Start::new(backend);
+    start.clock = rendezvous_common::clock::Clock::manual(
+        chrono::Utc.with_ymd_and_hms(2030, 5, 1, 9, 0, 0).unwrap(),
+    );
+    edit(&mut start.members);
+    MembersHandle::start_with(start).await.unwrap()
+}
+
+/// `RESOURCE_EXHAUSTED` with `reason` and a retry delay; returns the delay.
+pub fn assert_limited_by(status: &Status, reason: &str) -> std::time::Duration {
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        rendezvous_common::error::error_reason(status).as_deref(),
+        Some(reason)
+    );
+    status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .unwrap_or_else(|| panic!("no RetryInfo in {status:?}"))
+}
+
+/// A `Connections.csv` of one row per `(first name, email)`.
+pub fn contacts_file(rows: &[(&str, &str)]) -> String {
+    let mut csv = rendezvous_testkit::connections_preamble();
+    for (name, email) in rows {
+        csv.push_str(&format!("{name},Contact,,{email},,,\n"));
+    }
+    csv
+}
+
+/// `member` imports `csv`, sending requests to `picked` (all matches when empty) when
+/// `send_requests`.
+pub async fn import_contacts(
+    member: &TestMember,
+    csv: &str,
+    send_requests: bool,
+    picked: &[&TestMember],
+) -> Result<pb::ImportContactsResponse, Status> {
+    import_with_note(member, csv, send_requests, picked, "").await
+}
+
+/// [`import_contacts`] with `note` on the requests.
+pub async fn import_with_note(
+    member: &TestMember,
+    csv: &str,
+    send_requests: bool,
+    picked: &[&TestMember],
+    note: &str,
+) -> Result<pb::ImportContactsResponse, Status> {
+    member
+        .client
+        .clone()
+        .import_contacts(pb::ImportContactsRequest {
+            csv_data: csv.as_bytes().to_vec(),
+            send_requests,
+            request_member_ids: picked.iter().map(|m| m.id.clone()).collect(),
+            note: note.to_owned(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// `member` signed in again, for a test that moved the manual clock past their access token.
+pub async fn signed_in_again(stack: &MembersHandle, member: &TestMember) -> TestMember {
+    let session = stack.login(member).await.unwrap();
+    TestMember {
+        client: stack.client_with_token(&session.access_token),
+        access_token: session.access_token,
+        refresh_token: session.refresh_token,
+        ..member.clone()
+    }
 }

@@ -32,22 +32,14 @@ async fn import(
     send_requests: bool,
     picked: &[&TestMember],
 ) -> pb::ImportContactsResponse {
-    member
-        .client
-        .clone()
-        .import_contacts(pb::ImportContactsRequest {
-            csv_data: csv.as_bytes().to_vec(),
-            send_requests,
-            request_member_ids: picked.iter().map(|m| m.id.clone()).collect(),
-            note: if send_requests {
-                "Found you in my LinkedIn export".into()
-            } else {
-                String::new()
-            },
-        })
+    let note = if send_requests {
+        "Found you in my LinkedIn export"
+    } else {
+        ""
+    };
+    import_with_note(member, csv, send_requests, picked, note)
         .await
         .unwrap()
-        .into_inner()
 }
 
 async fn incoming_requests(member: &TestMember) -> Vec<pb::ConnectionRequest> {

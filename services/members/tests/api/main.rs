@@ -8,9 +8,11 @@
 
 mod helpers;
 
+mod abuse_limits;
 mod authorization;
 mod bad_inputs;
 mod concurrency;
+mod contact_privacy;
 mod import;
 mod matrix;
 mod methods;

@@ -6,20 +6,17 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, TimeZone as _, Utc};
-use rendezvous_common::clock::Clock;
+use chrono::Duration;
 use rendezvous_common::db::Db;
-use rendezvous_common::error::error_reason;
 use rendezvous_members::sign_ins::SignInLimits;
 use rendezvous_members::store::Store;
 use rendezvous_members::{Budget, SignInPolicy};
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_testkit::{Backend, MembersHandle, Start, backend_tests, members_settings};
+use rendezvous_testkit::{Backend, MembersHandle, backend_tests, members_settings};
 use tonic::{Code, Status};
-use tonic_types::StatusExt as _;
 use uuid::Uuid;
 
-use crate::helpers::login;
+use crate::helpers::{assert_limited_by, login, members_on_manual_clock};
 
 const WRONG: &str = "not the password at all";
 
@@ -31,20 +28,12 @@ fn policy(edit: impl FnOnce(&mut SignInPolicy)) -> SignInPolicy {
 
 /// A members service on a manual clock with `policy`.
 async fn members_with(backend: Backend, policy: SignInPolicy) -> MembersHandle {
-    let mut start = Start::new(backend);
-    start.clock = Clock::manual(Utc.with_ymd_and_hms(2030, 5, 1, 9, 0, 0).unwrap());
-    start.members.sign_in_limits = policy;
-    MembersHandle::start_with(start).await.unwrap()
+    members_on_manual_clock(backend, |settings| settings.sign_in_limits = policy).await
 }
 
 /// `RESOURCE_EXHAUSTED` with its reason and a retry delay; returns the delay.
 fn assert_limited(status: &Status) -> StdDuration {
-    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-    assert_eq!(error_reason(status).as_deref(), Some("RATE_LIMITED"));
-    status
-        .get_details_retry_info()
-        .and_then(|info| info.retry_delay)
-        .unwrap_or_else(|| panic!("no RetryInfo in {status:?}"))
+    assert_limited_by(status, "RATE_LIMITED")
 }
 
 async fn a_member_gets_ten_wrong_passwords_in_fifteen_minutes_then_waits(backend: Backend) {
