@@ -94,7 +94,9 @@ impl Events {
             .with_record_meetings_deadline(settings.record_meetings_deadline)
         });
         let jobs = Jobs {
-            store: Store::new(db).with_reminder_offsets(settings.reminder_offsets.clone()),
+            store: Store::new(db)
+                .with_reminder_offsets(settings.reminder_offsets.clone())
+                .with_limits(settings.limits.clone()),
             clock,
             members,
             settings,

@@ -8,6 +8,7 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
+use super::limits::LimitOps;
 use super::{EventOps, Store, StoreError, Stored as _, stored_uuid, stored_uuids};
 use crate::domain::event::{EventState, NewEvent, new_check_in_code};
 use crate::domain::recurrence::{self, End, MAX_OCCURRENCES, Occurrence};
@@ -152,7 +153,17 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let ids = add_occurrences(&mut *tx, id, host, spec, &city, occurrences, now).await?;
+            let ids = add_occurrences(
+                &mut *tx,
+                id,
+                host,
+                spec,
+                &city,
+                occurrences,
+                self.limits.chapter_new_events_per_week,
+                now,
+            )
+            .await?;
             tx.commit().await?;
             Ok(ids)
         })
@@ -381,7 +392,17 @@ impl Store {
         let city = self.series_city(spec).await?;
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            add_occurrences(&mut *tx, id, host, spec, &city, occurrences, now).await?;
+            add_occurrences(
+                &mut *tx,
+                id,
+                host,
+                spec,
+                &city,
+                occurrences,
+                self.limits.chapter_new_events_per_week,
+                now,
+            )
+            .await?;
             tx.commit().await
         })?;
         Ok(())
@@ -389,14 +410,21 @@ impl Store {
 }
 
 /// Inserts `occurrences` of the series `id`, each in the series' first state, and tells the
-/// chapter of each one published this way, as PublishEvent would; returns their ids.
-async fn add_occurrences<C: EventOps + Send>(
+/// chapter of each one published this way, as PublishEvent would, while the chapter's weekly
+/// cap on new-event notices (`notice_cap`) allows; beyond it an occurrence is published
+/// without telling the chapter (a series is not refused for it). Returns their ids.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the inputs of one transaction's step, each used once"
+)]
+async fn add_occurrences<C: EventOps + LimitOps + Send>(
     tx: &mut C,
     id: Uuid,
     host: Uuid,
     spec: &SeriesSpec,
     city: &str,
     occurrences: &[Occurrence],
+    notice_cap: u32,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     let state = spec.first_state();
@@ -431,7 +459,13 @@ async fn add_occurrences<C: EventOps + Send>(
                 .load_event(new.id)
                 .await?
                 .ok_or(sqlx::Error::RowNotFound)?;
-            tx.tell_chapter_of(&event, now).await?;
+            if tx
+                .count_new_event_notice(&event, notice_cap, now)
+                .await?
+                .is_none()
+            {
+                tx.tell_chapter_of(&event, now).await?;
+            }
         }
         ids.push(new.id);
     }

@@ -7,6 +7,7 @@
     reason = "tests fail by panicking"
 )]
 
+mod abuse_limits;
 mod attendee_visibility;
 mod authorization;
 mod chapters;
