@@ -10,6 +10,7 @@
 mod abuse_limits;
 mod attendee_visibility;
 mod authorization;
+mod blocks;
 mod chapters;
 mod erasure;
 mod events;
