@@ -118,6 +118,49 @@ async fn a_chapter_is_told_of_so_many_new_events_a_week_then_publishing_waits(ba
     world.stop().await.unwrap();
 }
 
+async fn a_series_beyond_the_cap_publishes_its_occurrences_without_telling_the_chapter(
+    backend: Backend,
+) {
+    let world = world_with(
+        backend,
+        rendezvous_events::AbuseLimits {
+            chapter_new_events_per_week: 2,
+            ..rendezvous_events::AbuseLimits::unlimited()
+        },
+    )
+    .await;
+    let (_, chapters) = world.chapter_member("Olga").await.unwrap();
+    let chapter = paris_chapter(&chapters).await;
+    let host = chapter_joiner(&world, "Hugo", &chapter.id).await;
+    let client = world.client(&host).await.unwrap();
+    let mut series = rendezvous_testkit::paris_series(
+        rendezvous_testkit::first_thursdays(3),
+        "2030-06-06",
+        "First Thursdays",
+    );
+    series.chapter_id.clone_from(&chapter.id);
+    let created = client
+        .clone()
+        .create_series(pb::CreateSeriesRequest {
+            series: Some(series),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.event_ids.len(), 3, "all three are published");
+    let mut told = Vec::new();
+    for id in &created.event_ids {
+        told.push(told_of(&world, id).await);
+    }
+    // The first two tell the chapter's other member (the organiser); the rest nobody.
+    assert_eq!(told, [1, 1, 0]);
+    // And the cap is spent for PublishEvent too.
+    let draft = draft_in(&client, &chapter.id, Vis::Public).await;
+    rate_limited_for(&try_publish(&client, &draft.id).await.unwrap_err());
+    world.stop().await.unwrap();
+}
+
 async fn announce(
     host: &EventClient,
     event_id: &str,
@@ -294,6 +337,7 @@ async fn two_cohosts_together_reach_the_per_event_invitation_cap(backend: Backen
 
 backend_tests!(
     a_chapter_is_told_of_so_many_new_events_a_week_then_publishing_waits,
+    a_series_beyond_the_cap_publishes_its_occurrences_without_telling_the_chapter,
     announcements_are_capped_per_event_and_per_chapter_per_day,
     two_cohosts_together_reach_the_per_event_invitation_cap,
 );
