@@ -182,7 +182,7 @@ async fn a_call_and_the_deliveries_it_causes_are_one_trace_across_the_services(b
     let events = EventsHandle::start_with(
         &stack.members,
         listener,
-        rendezvous_events::Settings::default(),
+        rendezvous_testkit::events_settings(),
         Some(to_notifications),
     )
     .await

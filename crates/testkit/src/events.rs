@@ -23,6 +23,16 @@ pub type ChapterClient = ChapterServiceClient<InterceptedService<Channel, Bearer
 pub type EventClient = EventServiceClient<InterceptedService<Channel, Bearer>>;
 pub type EventInternalClient = EventInternalServiceClient<InterceptedService<Channel, Bearer>>;
 
+/// The events service's production settings, except that its abuse limits (per-chapter
+/// notices and announcements, invitations per event) are off: tests publish, announce and
+/// invite far more than a week's worth. (The tests of those limits set them themselves.)
+pub fn events_settings() -> rendezvous_events::Settings {
+    rendezvous_events::Settings {
+        limits: rendezvous_events::AbuseLimits::unlimited(),
+        ..rendezvous_events::Settings::default()
+    }
+}
+
 /// The events service running in-process next to a [`MembersHandle`]: it verifies that
 /// members service's access tokens and shares its service secret and clock.
 pub struct EventsHandle {
@@ -51,13 +61,7 @@ impl EventsHandle {
         members: &MembersHandle,
         listener: tokio::net::TcpListener,
     ) -> anyhow::Result<Self> {
-        Self::start_with(
-            members,
-            listener,
-            rendezvous_events::Settings::default(),
-            None,
-        )
-        .await
+        Self::start_with(members, listener, events_settings(), None).await
     }
 
     /// Starts with `settings`, relaying the outbox to `notifications` when given. The service
@@ -156,7 +160,7 @@ pub struct EventsWorld {
 impl EventsWorld {
     /// On a manual clock at `now`; the clock-driven tasks stay idle unless a test calls them.
     pub async fn start(backend: Backend, now: DateTime<Utc>) -> anyhow::Result<Self> {
-        Self::start_with(backend, now, rendezvous_events::Settings::default()).await
+        Self::start_with(backend, now, events_settings()).await
     }
 
     /// On a manual clock at `now` with `settings` (the tick made an hour, so that the

@@ -56,7 +56,7 @@ pub use members::*;
 pub use notifications::*;
 pub use outbox::{outbox_count, outbox_notices, outbox_notices_keyed, outbox_rows, outbox_total};
 pub use pages::all_pages;
-pub use rpc::{code, error_code, eventually, invalid_argument_naming};
+pub use rpc::{code, error_code, eventually, invalid_argument_naming, rate_limited_for};
 pub use smtp::SmtpServer;
 
 /// Which database a test runs on.

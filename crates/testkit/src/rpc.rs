@@ -55,6 +55,22 @@ where
     }
 }
 
+/// The wait a refusal asks for: asserts that `status` is `RESOURCE_EXHAUSTED` with reason
+/// `RATE_LIMITED`, and returns its `RetryInfo` delay.
+pub fn rate_limited_for(status: &Status) -> Duration {
+    use tonic_types::StatusExt as _;
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        rendezvous_common::error::error_reason(status).as_deref(),
+        Some("RATE_LIMITED"),
+        "{status:?}"
+    );
+    status
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .unwrap_or_else(|| panic!("no RetryInfo in {status:?}"))
+}
+
 /// The code of an error that must come; panics on success.
 #[allow(clippy::expect_used, reason = "a success fails the test")]
 pub fn error_code<T: std::fmt::Debug>(result: Result<T, Status>) -> Code {

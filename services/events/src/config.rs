@@ -8,6 +8,7 @@ use rendezvous_common::config::{
 };
 use rendezvous_common::relay::RelayArgs;
 
+use crate::domain::limits::AbuseLimits;
 use crate::domain::reminder::ReminderOffsets;
 
 /// The events service: chapters, events, RSVPs and calendars.
@@ -47,6 +48,32 @@ pub struct Config {
     /// Invitations one host may send per rolling week.
     #[arg(long, env = "RENDEZVOUS_WEEKLY_INVITATION_CAP", default_value_t = 500)]
     pub weekly_invitation_cap: u32,
+    /// Invitations to one event, by all its hosts together.
+    #[arg(long, env = "RENDEZVOUS_INVITATIONS_PER_EVENT", default_value_t = 1000)]
+    pub invitations_per_event: u32,
+    /// Events of one chapter whose publication tells the chapter's members, per rolling week
+    /// (events of the chapter's organisers are not counted); beyond it PublishEvent is
+    /// refused until the oldest leaves the week.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_CHAPTER_NEW_EVENTS_PER_WEEK",
+        default_value_t = 10
+    )]
+    pub chapter_new_events_per_week: u32,
+    /// Announcements about one event, by all its hosts, per rolling day.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_ANNOUNCEMENTS_PER_EVENT_PER_DAY",
+        default_value_t = 3
+    )]
+    pub announcements_per_event_per_day: u32,
+    /// Announcements about the events of one chapter, per rolling day.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_ANNOUNCEMENTS_PER_CHAPTER_PER_DAY",
+        default_value_t = 10
+    )]
+    pub announcements_per_chapter_per_day: u32,
     /// Minutes before the start that check-in opens.
     #[arg(long, env = "RENDEZVOUS_CHECK_IN_OPENS_MINUTES", default_value_t = 60)]
     pub check_in_opens_minutes: i64,
@@ -77,4 +104,16 @@ pub struct Config {
     pub metrics: MetricsArgs,
     #[command(flatten)]
     pub relay: RelayArgs,
+}
+
+impl Config {
+    /// The abuse limits the flags set.
+    pub fn limits(&self) -> AbuseLimits {
+        AbuseLimits {
+            chapter_new_events_per_week: self.chapter_new_events_per_week,
+            announcements_per_event_per_day: self.announcements_per_event_per_day,
+            announcements_per_chapter_per_day: self.announcements_per_chapter_per_day,
+            invitations_per_event: self.invitations_per_event,
+        }
+    }
 }

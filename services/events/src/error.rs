@@ -7,7 +7,8 @@ use crate::admission::AdmitError;
 use crate::domain::access::Refusal;
 use crate::domain::chapter::ChapterRefusal;
 use crate::domain::event::EventRefusal;
-use crate::store::{CompleteRefusal, RsvpRefusal, StoreError};
+use crate::domain::limits::LimitReached;
+use crate::store::{CompleteRefusal, InviteRefusal, RsvpRefusal, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,6 +28,9 @@ pub enum Error {
     Rule(String),
     #[error("{0}")]
     ResourceExhausted(&'static str),
+    /// A limit over a sliding window: RESOURCE_EXHAUSTED with the wait in `RetryInfo`.
+    #[error("{0}; try again later")]
+    RateLimited(LimitReached),
     #[error("the {0} service is unavailable; retry later")]
     Unavailable(&'static str),
     #[error("the {0} service gave an answer this service cannot read")]
@@ -89,6 +93,24 @@ impl From<EventRefusal> for Error {
             EventRefusal::Rule(rule) => Self::Rule(rule.to_string()),
             EventRefusal::Invalid(v) => Self::InvalidArgument(v),
             EventRefusal::State(s) => Self::FailedPrecondition(s),
+            EventRefusal::Limit(limit) => Self::RateLimited(limit),
+        }
+    }
+}
+
+impl From<LimitReached> for Error {
+    fn from(limit: LimitReached) -> Self {
+        Self::RateLimited(limit)
+    }
+}
+
+impl From<InviteRefusal> for Error {
+    fn from(refusal: InviteRefusal) -> Self {
+        match refusal {
+            InviteRefusal::Weekly(limit) => Self::RateLimited(limit),
+            InviteRefusal::EventCapReached => Self::ResourceExhausted(
+                "this event has had as many invitations, from all its hosts, as an event may have",
+            ),
         }
     }
 }
@@ -155,9 +177,15 @@ impl From<Error> for Status {
             Error::Rule(_) => {
                 error::status(Code::FailedPrecondition, "FAILED_PRECONDITION", message)
             }
+            // A cap that no wait lifts (so no RetryInfo).
             Error::ResourceExhausted(_) => {
-                error::status(Code::ResourceExhausted, "RESOURCE_EXHAUSTED", message)
+                error::status(Code::ResourceExhausted, "LIMIT_REACHED", message)
             }
+            Error::RateLimited(limit) => error::rate_limited(
+                "RATE_LIMITED",
+                message,
+                limit.retry_after.to_std().unwrap_or_default(),
+            ),
             Error::Unavailable(_) => error::status(Code::Unavailable, "UNAVAILABLE", message),
             Error::BadPeerAnswer(_) => error::status(Code::Internal, "INTERNAL", message),
             Error::Database(db) => match error::classify_db_error(&db) {

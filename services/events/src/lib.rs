@@ -42,6 +42,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::RoutesBuilder;
 
+pub use crate::domain::limits::AbuseLimits;
 use crate::domain::reminder::ReminderOffsets;
 use crate::jobs::Jobs;
 use crate::members_client::MembersClient;
@@ -59,6 +60,8 @@ pub struct Settings {
     pub complete_grace: Duration,
     /// Invitations one host may send per rolling 7 days.
     pub weekly_invitation_cap: u32,
+    /// The per-chapter and per-event caps on notices, announcements and invitations.
+    pub limits: AbuseLimits,
     /// How far ahead series are materialised.
     pub series_horizon: Duration,
     /// How often the clock-driven tasks (offer expiry, auto-completion, reminders) run.
@@ -89,6 +92,7 @@ impl Default for Settings {
             check_in_after: Duration::hours(2),
             complete_grace: Duration::hours(6),
             weekly_invitation_cap: 500,
+            limits: AbuseLimits::default(),
             series_horizon: Duration::days(90),
             tick: StdDuration::from_secs(5),
             relay: RelaySettings::default(),
@@ -154,7 +158,8 @@ pub async fn run(
     );
     let jobs = Jobs {
         store: store::Store::new(options.db.clone())
-            .with_reminder_offsets(options.settings.reminder_offsets.clone()),
+            .with_reminder_offsets(options.settings.reminder_offsets.clone())
+            .with_limits(options.settings.limits.clone()),
         clock: options.clock.clone(),
         members: options.members.clone().map(|channel| {
             MembersClient::new(channel, credentials.clone())

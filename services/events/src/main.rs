@@ -48,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
             check_in_before: chrono::Duration::minutes(config.check_in_opens_minutes.max(0)),
             check_in_after: chrono::Duration::minutes(config.check_in_closes_minutes.max(0)),
             weekly_invitation_cap: config.weekly_invitation_cap,
+            limits: config.limits(),
             public_feed_url: config.public_feed_url.clone(),
             reminder_offsets: config.reminder_offsets.clone(),
             ..rendezvous_events::Settings::default()

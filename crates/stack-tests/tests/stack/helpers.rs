@@ -76,7 +76,7 @@ impl World {
         // The clock-driven tasks stay idle: the test runs the offer sweep itself.
         let settings = rendezvous_events::Settings {
             tick: std::time::Duration::from_secs(3600),
-            ..rendezvous_events::Settings::default()
+            ..rendezvous_testkit::events_settings()
         };
         let events =
             EventsHandle::start_with(&stack.members, listener, settings, Some(to_notifications))

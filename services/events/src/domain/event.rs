@@ -7,6 +7,7 @@ use rand::rngs::OsRng;
 use rendezvous_common::error::FieldViolation;
 use uuid::Uuid;
 
+use crate::domain::limits::LimitReached;
 use crate::domain::rsvp::{RuleError, WaitlistMode};
 
 /// What a co-host may do (`full` | `check_in_only` as stored).
@@ -105,6 +106,12 @@ impl EventRow {
             })
     }
 
+    /// The chapter told when the event is published: its own, unless it is invite-only.
+    pub fn told_chapter(&self) -> Option<Uuid> {
+        self.chapter_id
+            .filter(|_| self.visibility != EventVisibility::InviteOnly)
+    }
+
     /// Whether `member` manages the event (host or full co-host).
     pub fn is_manager(&self, member: Uuid) -> bool {
         matches!(
@@ -159,6 +166,8 @@ pub enum EventRefusal {
     Invalid(Vec<FieldViolation>),
     #[error("{0}")]
     State(&'static str),
+    #[error("{0}")]
+    Limit(LimitReached),
 }
 
 /// The cross-field rules of an event's times: end after start, deadline not after start.

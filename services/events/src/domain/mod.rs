@@ -4,6 +4,7 @@
 pub mod access;
 pub mod chapter;
 pub mod event;
+pub mod limits;
 pub mod recurrence;
 pub mod reminder;
 pub mod rsvp;

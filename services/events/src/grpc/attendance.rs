@@ -8,7 +8,7 @@ use tonic::Request;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use super::{Events, id_field, id_or_me, member_caller, optional_member};
+use super::{Events, and_host, host_blocked, id_field, id_or_me, member_caller, optional_member};
 use crate::convert::events::Announcement;
 use crate::convert::events::EventRef;
 use crate::convert::events::event_to_pb;
@@ -22,7 +22,7 @@ use crate::domain::event::EventRow;
 use crate::domain::event::EventState;
 use crate::domain::rsvp::RsvpState;
 use crate::error::{Error, Result};
-use crate::members_client::Relations;
+use crate::members_client::Relation;
 use crate::notices;
 use crate::store::{CompleteOutcome, RsvpRow};
 
@@ -36,8 +36,9 @@ impl Events {
     ) -> Result<pb::ListAttendeesResponse> {
         let me = member_caller(&request)?;
         let q = AttendeesQuery::try_from((request.get_ref(), &self.0.page_tokens))?;
+        // Blocks with the host are checked in the page's GetRelations call below.
         let (event, access) = self
-            .event_for(q.event_id, Some(me), Action::ListAttendees)
+            .event_unless_blocked(q.event_id, Some(me), Action::ListAttendees)
             .await?;
         // Hosts and full co-hosts; a check-in-only co-host may only check people in.
         let manages = event.is_manager(me);
@@ -53,6 +54,9 @@ impl Events {
                 .collect()
         };
         if statuses.is_empty() {
+            if self.blocked_from(me, &event).await {
+                return Err(Error::NotFound("event"));
+            }
             return Ok(pb::ListAttendeesResponse::default());
         }
         let mut rows = self
@@ -67,22 +71,29 @@ impl Events {
             .iter()
             .map(|r| attendee_view(manages, r.member_id == me, access.confirmed, r.visibility))
             .collect();
-        // Whom the caller may see only if connected: one GetRelations call for the page.
-        // Without an answer from members, none of them shows (hidden rather than shown).
-        let to_check: Vec<Uuid> = rows
+        // Where the caller stands with the others of the page, for blocks (either way, the
+        // two do not see each other: left out, not even counted as hidden) and for those
+        // the caller may see only if connected: one GetRelations call for the page. Without
+        // an answer from members, blocks go unchecked (as RSVPs do while members is down) and
+        // connections-only RSVPs are hidden rather than shown.
+        let others: Vec<Uuid> = rows
             .iter()
-            .zip(&views)
-            .filter(|(_, view)| **view == AttendeeView::IfConnected)
-            .map(|(r, _)| r.member_id)
+            .map(|r| r.member_id)
+            .filter(|m| *m != me)
             .collect();
-        let (relations, connections_unavailable) = if to_check.is_empty() {
-            (Relations::default(), false)
-        } else {
-            self.relations_or_none(me, &to_check).await
-        };
+        let (relations, unavailable) = self
+            .relations_or_none(me, &and_host(me, &event, others))
+            .await;
+        if host_blocked(me, &event, &relations) {
+            return Err(Error::NotFound("event"));
+        }
+        let connections_unavailable = unavailable && views.contains(&AttendeeView::IfConnected);
         let mut attendees = Vec::with_capacity(rows.len());
         let mut hidden = 0;
         for (r, view) in rows.iter().zip(views) {
+            if relations.with(r.member_id).blocked {
+                continue;
+            }
             let visible = match view {
                 AttendeeView::Visible => true,
                 AttendeeView::IfConnected => relations.with(r.member_id).connected,
@@ -112,34 +123,17 @@ impl Events {
         })
     }
 
-    /// Whether `row` (another member's RSVP) shows to `me`, a confirmed attendee or not, who
-    /// does not manage the event, as ListAttendees would show it.
-    pub(super) async fn shows_as_attendee(&self, me: Uuid, confirmed: bool, row: &RsvpRow) -> bool {
-        if row.state != RsvpState::Confirmed {
+    /// Whether `row` (another member's RSVP) shows to one who does not manage the event, a
+    /// confirmed attendee or not, as ListAttendees would show it, given where they stand
+    /// with its member.
+    pub(super) fn shows_as_attendee(confirmed: bool, row: &RsvpRow, relation: Relation) -> bool {
+        if row.state != RsvpState::Confirmed || relation.blocked {
             return false;
         }
         match attendee_view(false, false, confirmed, row.visibility) {
             AttendeeView::Visible => true,
             AttendeeView::Hidden => false,
-            AttendeeView::IfConnected => {
-                let (relations, _) = self.relations_or_none(me, &[row.member_id]).await;
-                relations.with(row.member_id).connected
-            }
-        }
-    }
-
-    /// Where `me` stands with `others`, or nothing (and `true`) when members is not
-    /// configured or does not answer: what needs members degrades instead of failing.
-    async fn relations_or_none(&self, me: Uuid, others: &[Uuid]) -> (Relations, bool) {
-        let Some(members) = &self.0.members else {
-            return (Relations::default(), true);
-        };
-        match members.relations(me, others).await {
-            Ok(relations) => (relations, false),
-            Err(error) => {
-                tracing::warn!(%error, "relations unavailable; answering without them");
-                (Relations::default(), true)
-            }
+            AttendeeView::IfConnected => relation.connected,
         }
     }
 
@@ -149,7 +143,8 @@ impl Events {
     ) -> Result<pb::GetAttendanceSummaryResponse> {
         let viewer = optional_member(&request)?;
         let EventRef(id) = EventRef::try_from(request.get_ref())?;
-        let event = self.visible_event(id, viewer).await?;
+        // Blocks with the host are checked in the GetRelations call below.
+        let (event, _) = self.event_unless_blocked(id, viewer, Action::See).await?;
         let counts = self.0.store.status_counts(event.id).await?;
         let of = |name: &str| {
             counts
@@ -175,13 +170,20 @@ impl Events {
                 .map(|r| r.member_id)
                 .filter(|m| *m != me)
                 .collect();
-            if !others.is_empty() {
-                let (relations, unavailable) = self.relations_or_none(me, &others).await;
+            let anyone_going = !others.is_empty();
+            let (relations, unavailable) = self
+                .relations_or_none(me, &and_host(me, &event, others))
+                .await;
+            if host_blocked(me, &event, &relations) {
+                return Err(Error::NotFound("event"));
+            }
+            if anyone_going {
                 unmet_connections_unavailable = unavailable;
                 let i_am_confirmed = going.iter().any(|r| r.member_id == me);
                 for r in going.iter().filter(|r| r.member_id != me) {
                     let relation = relations.with(r.member_id);
-                    if !relation.connected || relation.met_in_person {
+                    // A block (either way) hides the two from each other, connected or not.
+                    if relation.blocked || !relation.connected || relation.met_in_person {
                         continue;
                     }
                     unmet += 1;

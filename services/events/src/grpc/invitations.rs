@@ -1,6 +1,6 @@
-//! Invitations: a host invites members, connections or a chapter under the weekly cap.
+//! Invitations: a host invites members, connections or a chapter under the weekly cap per
+//! inviter and the cap per event over all its hosts.
 
-use chrono::Duration;
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
@@ -79,7 +79,6 @@ impl Events {
             Some(members) => members.display_name(me).await?,
             None => String::new(),
         };
-        let now = self.now();
         let InviteOutcome {
             invited,
             skipped,
@@ -92,13 +91,9 @@ impl Events {
                 notices::member_facts(me, inviter_name),
                 &allowed,
                 self.0.settings.weekly_invitation_cap,
-                now - Duration::days(7),
-                now,
+                self.now(),
             )
-            .await?
-            .ok_or(Error::ResourceExhausted(
-                "the weekly invitation limit is reached",
-            ))?;
+            .await?;
         Ok(pb::InviteMembersResponse {
             invited_count: count(invited),
             skipped_count: count(skipped + blocked),

@@ -31,11 +31,11 @@ use uuid::Uuid;
 
 use crate::Settings;
 use crate::admission::Admission;
-use crate::domain::access::{Access, Action, authorize};
+use crate::domain::access::{Access, Action, Refusal, authorize};
 use crate::domain::event::EventRow;
 use crate::error::{Error, Result};
 use crate::jobs::Jobs;
-use crate::members_client::MembersClient;
+use crate::members_client::{MembersClient, Relations};
 use crate::store::Store;
 
 pub use chapters::Chapters;
@@ -94,7 +94,9 @@ impl Events {
             .with_record_meetings_deadline(settings.record_meetings_deadline)
         });
         let jobs = Jobs {
-            store: Store::new(db).with_reminder_offsets(settings.reminder_offsets.clone()),
+            store: Store::new(db)
+                .with_reminder_offsets(settings.reminder_offsets.clone())
+                .with_limits(settings.limits.clone()),
             clock,
             members,
             settings,
@@ -152,9 +154,78 @@ impl Events {
         })
     }
 
+    /// Where `me` stands with `others`, or nothing (and `true`) when members is not
+    /// configured or does not answer: what needs members degrades instead of failing.
+    async fn relations_or_none(&self, me: Uuid, others: &[Uuid]) -> (Relations, bool) {
+        if others.is_empty() {
+            return (Relations::default(), false);
+        }
+        let Some(members) = &self.0.members else {
+            return (Relations::default(), true);
+        };
+        match members.relations(me, others).await {
+            Ok(relations) => (relations, false),
+            Err(error) => {
+                tracing::warn!(%error, "relations unavailable; answering without them");
+                (Relations::default(), true)
+            }
+        }
+    }
+
+    /// Whether `viewer` and the host of `event` block each other (either way): then the
+    /// event is hidden from them as if it did not exist. Only the host's blocks count; a
+    /// co-host's hide them from the attendees they block, not the event. Members down,
+    /// blocks go unchecked (events answers what it can alone).
+    async fn blocked_from(&self, viewer: Uuid, event: &EventRow) -> bool {
+        let asked = and_host(viewer, event, Vec::new());
+        let (relations, _) = self.relations_or_none(viewer, &asked).await;
+        host_blocked(viewer, event, &relations)
+    }
+
+    /// `events` less those whose host and `viewer` block each other (one GetRelations call
+    /// for their hosts); see [`Self::blocked_from`].
+    async fn without_blocked_hosts(
+        &self,
+        viewer: Option<Uuid>,
+        mut events: Vec<EventRow>,
+    ) -> Vec<EventRow> {
+        let Some(viewer) = viewer else {
+            return events;
+        };
+        let mut hosts: Vec<Uuid> = events
+            .iter()
+            .filter(|e| e.role_of(viewer).is_none())
+            .map(|e| e.host_id)
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        let (relations, _) = self.relations_or_none(viewer, &hosts).await;
+        events.retain(|e| e.role_of(viewer).is_some() || !relations.with(e.host_id).blocked);
+        events
+    }
+
     /// The event and what `viewer` is to it, if the access policy lets them do `action`;
-    /// NOT_FOUND when they may not see it, so its existence stays private.
+    /// NOT_FOUND when they may not see it (or they and its host block each other), so its
+    /// existence stays private.
     async fn event_for(
+        &self,
+        id: Uuid,
+        viewer: Option<Uuid>,
+        action: Action,
+    ) -> Result<(EventRow, Access)> {
+        let (event, access) = self.event_unless_blocked(id, viewer, action).await?;
+        if let Some(viewer) = viewer
+            && self.blocked_from(viewer, &event).await
+        {
+            return Err(Error::NotFound("event"));
+        }
+        Ok((event, access))
+    }
+
+    /// As [`Self::event_for`] but for blocks, which the caller checks with
+    /// [`host_blocked`] in the GetRelations call it makes anyway (see [`and_host`]): one call
+    /// to members, not two.
+    async fn event_unless_blocked(
         &self,
         id: Uuid,
         viewer: Option<Uuid>,
@@ -166,7 +237,16 @@ impl Events {
             .event_with_access(id, viewer)
             .await?
             .ok_or(Error::NotFound("event"))?;
-        authorize(&event, viewer, access, action)?;
+        if let Err(refusal) = authorize(&event, viewer, access, action) {
+            // Refused what they asked, one who sees the event is still not told it exists
+            // when they and its host block each other.
+            if let (Refusal::Denied(_), Some(viewer)) = (&refusal, viewer)
+                && self.blocked_from(viewer, &event).await
+            {
+                return Err(Error::NotFound("event"));
+            }
+            return Err(refusal.into());
+        }
         Ok((event, access))
     }
 
@@ -174,6 +254,22 @@ impl Events {
     async fn visible_event(&self, id: Uuid, viewer: Option<Uuid>) -> Result<EventRow> {
         Ok(self.event_for(id, viewer, Action::See).await?.0)
     }
+}
+
+/// `others` (distinct, without `viewer`) and the host of `event` when `viewer` has no part in
+/// hosting it: whom a call on the event asks members about, so that one GetRelations call
+/// answers both its own question and whether the viewer and the host block each other.
+fn and_host(viewer: Uuid, event: &EventRow, mut others: Vec<Uuid>) -> Vec<Uuid> {
+    if event.role_of(viewer).is_none() && !others.contains(&event.host_id) {
+        others.push(event.host_id);
+    }
+    others
+}
+
+/// Whether `viewer` and the host of `event` block each other, from `relations` asked for
+/// [`and_host`]'s ids.
+fn host_blocked(viewer: Uuid, event: &EventRow, relations: &Relations) -> bool {
+    event.role_of(viewer).is_none() && relations.with(event.host_id).blocked
 }
 
 fn id_field(field: &str, value: &str) -> Result<Uuid> {

@@ -5,7 +5,7 @@ use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{Events, member_caller};
+use super::{Events, and_host, host_blocked, member_caller};
 use crate::convert::events::EventRef;
 use crate::convert::rsvps::RsvpQuery;
 use crate::convert::rsvps::{Answer, Decision, rsvp_to_pb};
@@ -64,7 +64,19 @@ impl Events {
             event_id: id,
             member_id: member,
         } = RsvpQuery::try_from((request.get_ref(), me))?;
-        let (event, access) = self.event_for(id, Some(me), Action::See).await?;
+        // Blocks with the host are checked in the GetRelations call below.
+        let (event, access) = self.event_unless_blocked(id, Some(me), Action::See).await?;
+        let others = if member == me {
+            Vec::new()
+        } else {
+            vec![member]
+        };
+        let (relations, _) = self
+            .relations_or_none(me, &and_host(me, &event, others))
+            .await;
+        if host_blocked(me, &event, &relations) {
+            return Err(Error::NotFound("event"));
+        }
         let others_as_attendee = member != me && !event.is_manager(me);
         if others_as_attendee {
             // Another's RSVP as ListAttendees would show it: confirmed attendees only, by
@@ -77,8 +89,16 @@ impl Events {
             .rsvp_of(event.id, member)
             .await?
             .ok_or(Error::NotFound("rsvp"))?;
-        if others_as_attendee && !self.shows_as_attendee(me, access.confirmed, &row).await {
-            return Err(Error::NotFound("rsvp"));
+        if member != me {
+            // As the list: a member the caller blocks, or who blocks them, is not there for
+            // anyone, hosts included.
+            let relation = relations.with(member);
+            if relation.blocked
+                || (others_as_attendee
+                    && !Self::shows_as_attendee(access.confirmed, &row, relation))
+            {
+                return Err(Error::NotFound("rsvp"));
+            }
         }
         Ok(pb::GetRsvpResponse {
             rsvp: Some(rsvp_to_pb(&row)),

@@ -1,14 +1,16 @@
 //! Storage for what happens around an event once it exists: invitations under the weekly
 //! cap, announcements, check-in and completion; for both backends.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks as _};
 use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as npb;
 use uuid::Uuid;
 
+use super::limits::LimitOps as _;
 use super::{EventOps as _, RsvpRow, Store, StoreError, stored_uuids};
 use crate::domain::event::EventRow;
+use crate::domain::limits::{ANNOUNCEMENT_WINDOW, LimitReached};
 use crate::domain::rsvp::RsvpState;
 use crate::notices;
 
@@ -19,6 +21,18 @@ pub struct InviteOutcome {
     pub skipped: i64,
     pub remaining: i64,
 }
+
+/// Why an InviteMembers was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteRefusal {
+    /// The inviter's weekly cap is spent.
+    Weekly(LimitReached),
+    /// The event has had as many invitations, from all its hosts, as an event may have.
+    EventCapReached,
+}
+
+/// The window of the per-inviter cap.
+const INVITATION_WINDOW: Duration = Duration::days(7);
 
 /// Why an event cannot be completed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,34 +50,61 @@ pub struct CompleteOutcome {
 }
 
 impl Store {
-    /// Invites `members` (already filtered for blocks) as `host`, at most `cap` per host since
-    /// `since`; members already invited or RSVP'd are skipped. None when the cap is reached.
+    /// Invites `members` (already filtered for blocks) as `inviter`, at most `weekly_cap` per
+    /// inviter over the rolling week and the store's per-event cap over all the event's
+    /// inviters; members already invited or RSVP'd are skipped. Refused, with nothing written,
+    /// when either cap is spent.
     pub async fn invite(
         &self,
         event: &EventRow,
         inviter: npb::MemberFacts,
         members: &[Uuid],
-        cap: u32,
-        since: DateTime<Utc>,
+        weekly_cap: u32,
         now: DateTime<Utc>,
-    ) -> Result<Option<InviteOutcome>, sqlx::Error> {
+    ) -> Result<InviteOutcome, StoreError<InviteRefusal>> {
         let host_id = inviter.member_id.clone();
+        let event_cap = i64::from(self.limits.invitations_per_event);
         let notice = notices::event_invitation(event, inviter);
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            // Serialises one host's invitations so two calls cannot both pass the cap.
+            // Serialises the invitations to one event, then one inviter's (always in this
+            // order), so that two calls cannot both pass either cap.
+            tx.advisory_lock(&format!("invitations-to:{}", event.id))
+                .await?;
             tx.advisory_lock(&format!("invitations:{host_id}")).await?;
-            let sent: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM invitations WHERE invited_by = $1 AND created_at > $2",
+            let (sent_this_week, sent_to_event): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM invitations WHERE invited_by = $1 AND created_at > $2), \
+                 (SELECT COUNT(*) FROM invitations WHERE event_id = $3)",
             )
             .bind(&host_id)
-            .bind(since)
+            .bind(now - INVITATION_WINDOW)
+            .bind(event.id.to_string())
             .fetch_one(&mut *tx)
             .await?;
-            let mut remaining = i64::from(cap) - sent;
-            if remaining <= 0 {
-                return Ok(None);
+            if sent_this_week >= i64::from(weekly_cap) {
+                let retry_after = tx
+                    .window_wait(
+                        "SELECT created_at FROM invitations WHERE invited_by = $1 AND created_at > $2 \
+                         ORDER BY created_at DESC",
+                        &host_id,
+                        weekly_cap,
+                        INVITATION_WINDOW,
+                        now,
+                    )
+                    .await?
+                    .unwrap_or(INVITATION_WINDOW);
+                return Err(InviteRefusal::Weekly(LimitReached {
+                    what: "you have sent as many invitations as one may send in a week",
+                    retry_after,
+                })
+                .into());
             }
+            if sent_to_event >= event_cap {
+                return Err(InviteRefusal::EventCapReached.into());
+            }
+            // The tighter of the two caps.
+            let mut remaining =
+                (i64::from(weekly_cap) - sent_this_week).min(event_cap - sent_to_event);
             let (mut invited, mut skipped) = (0, 0);
             for &member in members {
                 let known: i64 = sqlx::query_scalar(
@@ -98,15 +139,17 @@ impl Store {
                 remaining -= 1;
             }
             tx.commit().await?;
-            Ok(Some(InviteOutcome {
+            Ok(InviteOutcome {
                 invited,
                 skipped,
                 remaining,
-            }))
+            })
         })
     }
 
-    /// Sends an announcement once per `request_id`; a retry returns the first count.
+    /// Sends an announcement once per `request_id`; a retry returns the first count and is
+    /// not counted again. Refused, with nothing written, when the event's or its chapter's
+    /// daily cap is spent.
     pub async fn announce(
         &self,
         event: &EventRow,
@@ -115,7 +158,7 @@ impl Store {
         message: &str,
         include_waitlisted: bool,
         now: DateTime<Utc>,
-    ) -> Result<i64, sqlx::Error> {
+    ) -> Result<i64, StoreError<LimitReached>> {
         let statuses = if include_waitlisted {
             "('confirmed', 'waitlisted', 'offered')"
         } else {
@@ -125,17 +168,64 @@ impl Store {
             "SELECT member_id FROM rsvps WHERE event_id = $1 AND status IN {statuses} ORDER BY seq"
         );
         let notice = notices::event_announcement(event, announcer, message);
+        let event_id = event.id.to_string();
+        let chapter_id = event.chapter_id.map(|c| c.to_string());
+        let limits = &self.limits;
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
+            // The chapter's announcements, then the event's (always in this order), so that
+            // two calls cannot both pass a cap, nor a retry race its first try.
+            if let Some(chapter) = &chapter_id {
+                tx.advisory_lock(&format!("announcements-in:{chapter}"))
+                    .await?;
+            }
+            tx.advisory_lock(&format!("announcements:{event_id}"))
+                .await?;
             let done: Option<i64> = sqlx::query_scalar(
                 "SELECT recipient_count FROM announcements WHERE event_id = $1 AND request_id = $2",
             )
-            .bind(event.id.to_string())
+            .bind(&event_id)
             .bind(request_id)
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(n) = done {
                 return Ok(n);
+            }
+            let per_event = tx
+                .window_wait(
+                    "SELECT created_at FROM announcements WHERE event_id = $1 AND created_at > $2 \
+                     ORDER BY created_at DESC",
+                    &event_id,
+                    limits.announcements_per_event_per_day,
+                    ANNOUNCEMENT_WINDOW,
+                    now,
+                )
+                .await?;
+            if let Some(retry_after) = per_event {
+                return Err(LimitReached {
+                    what: "this event has had as many announcements as it may have in a day",
+                    retry_after,
+                }
+                .into());
+            }
+            if let Some(chapter) = &chapter_id {
+                let per_chapter = tx
+                    .window_wait(
+                        "SELECT a.created_at FROM announcements a JOIN events e ON e.id = a.event_id \
+                         WHERE e.chapter_id = $1 AND a.created_at > $2 ORDER BY a.created_at DESC",
+                        chapter,
+                        limits.announcements_per_chapter_per_day,
+                        ANNOUNCEMENT_WINDOW,
+                        now,
+                    )
+                    .await?;
+                if let Some(retry_after) = per_chapter {
+                    return Err(LimitReached {
+                        what: "this chapter's events have had as many announcements as they may have in a day",
+                        retry_after,
+                    }
+                    .into());
+                }
             }
             let members: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(select))
                 .bind(event.id.to_string())

@@ -7,6 +7,7 @@ use rendezvous_common::with_db;
 use sqlx::Row as _;
 use uuid::Uuid;
 
+use super::limits::LimitOps as _;
 use super::rsvps::RsvpOps as _;
 use super::{
     EVENT_COLUMNS, EventOps as _, Store, StoreError, Stored as _, stored_uuid, stored_uuids,
@@ -304,6 +305,10 @@ impl Store {
             }
             if e.start_at <= now {
                 return Err(EventRefusal::State("the event has already started").into());
+            }
+            let cap = self.limits.chapter_new_events_per_week;
+            if let Some(limit) = tx.count_new_event_notice(&e, cap, now).await? {
+                return Err(EventRefusal::Limit(limit).into());
             }
             sqlx::query("UPDATE events SET state = 'published', version = version + 1, updated_at = $2 WHERE id = $1")
                 .bind(id.to_string())

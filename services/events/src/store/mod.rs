@@ -22,6 +22,7 @@ use crate::domain::chapter::Role;
 use crate::domain::event::{
     CohostRole, EventKind, EventRefusal, EventRow, EventState, EventVisibility, NewEvent,
 };
+use crate::domain::limits::AbuseLimits;
 use crate::domain::reminder::ReminderOffsets;
 use crate::domain::rsvp::{RsvpState, RsvpVisibility, WaitlistMode};
 use crate::domain::series::SeriesState;
@@ -74,6 +75,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "outbox trace context",
             rendezvous_common::outbox::TRACE_CONTEXT_DDL,
         ),
+        (
+            11,
+            "abuse limits",
+            include_str!("../../migrations/sqlite/0011_abuse_limits.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -121,6 +127,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             10,
             "outbox trace context",
             rendezvous_common::outbox::TRACE_CONTEXT_DDL,
+        ),
+        (
+            11,
+            "abuse limits",
+            include_str!("../../migrations/postgres/0011_abuse_limits.sql"),
         ),
     ],
 };
@@ -236,7 +247,9 @@ refusal!(
     EventRefusal,
     crate::domain::chapter::ChapterRefusal,
     RsvpRefusal,
-    CompleteRefusal
+    CompleteRefusal,
+    crate::domain::limits::LimitReached,
+    InviteRefusal
 );
 
 /// An id read back from the database.
@@ -259,6 +272,8 @@ pub struct Store {
     db: Db,
     /// When confirmed attendees are reminded; RSVPs read back say when theirs are.
     reminder_offsets: ReminderOffsets,
+    /// The caps on what a chapter, an event and its hosts push at members.
+    limits: AbuseLimits,
 }
 
 impl Store {
@@ -267,7 +282,14 @@ impl Store {
         Self {
             db,
             reminder_offsets: ReminderOffsets::default(),
+            limits: AbuseLimits::default(),
         }
+    }
+
+    /// The same store applying `limits`.
+    #[must_use]
+    pub fn with_limits(self, limits: AbuseLimits) -> Self {
+        Self { limits, ..self }
     }
 
     /// The same store reminding at `offsets`.
@@ -342,11 +364,12 @@ mod chapters;
 mod erasure;
 mod events;
 mod feeds;
+mod limits;
 mod reminders;
 mod rsvps;
 mod series;
 
-pub use attendance::{CompleteOutcome, CompleteRefusal, InviteOutcome};
+pub use attendance::{CompleteOutcome, CompleteRefusal, InviteOutcome, InviteRefusal};
 pub use erasure::{Erased, HOST_ERASED};
 pub use events::EventFilter;
 pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};
@@ -544,12 +567,9 @@ macro_rules! impl_event_ops {
                 e: &EventRow,
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                let Some(chapter) = e.chapter_id else {
+                let Some(chapter) = e.told_chapter() else {
                     return Ok(());
                 };
-                if e.visibility == EventVisibility::InviteOnly {
-                    return Ok(());
-                }
                 let members: Vec<String> = sqlx::query_scalar(
                     "SELECT member_id FROM chapter_members WHERE chapter_id = $1 AND member_id <> $2",
                 )

@@ -8,6 +8,7 @@ use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
+use super::limits::LimitOps;
 use super::{EventOps, Store, StoreError, Stored as _, stored_uuid, stored_uuids};
 use crate::domain::event::{EventState, NewEvent, new_check_in_code};
 use crate::domain::recurrence::{self, End, MAX_OCCURRENCES, Occurrence};
@@ -152,7 +153,10 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let ids = add_occurrences(&mut *tx, id, host, spec, &city, occurrences, now).await?;
+            let ids = self
+                .occurrences(id, host, spec, &city, occurrences)
+                .add(&mut *tx, now)
+                .await?;
             tx.commit().await?;
             Ok(ids)
         })
@@ -369,7 +373,7 @@ impl Store {
     }
 
     /// Adds occurrences to a series (the series job, or an update that lengthens it), in one
-    /// transaction, as [`add_occurrences`] does.
+    /// transaction, as [`NewOccurrences::add`] does.
     pub async fn insert_occurrences(
         &self,
         id: Uuid,
@@ -381,61 +385,109 @@ impl Store {
         let city = self.series_city(spec).await?;
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            add_occurrences(&mut *tx, id, host, spec, &city, occurrences, now).await?;
+            self.occurrences(id, host, spec, &city, occurrences)
+                .add(&mut *tx, now)
+                .await?;
             tx.commit().await
         })?;
         Ok(())
     }
 }
 
-/// Inserts `occurrences` of the series `id`, each in the series' first state, and tells the
-/// chapter of each one published this way, as PublishEvent would; returns their ids.
-async fn add_occurrences<C: EventOps + Send>(
-    tx: &mut C,
-    id: Uuid,
+/// Occurrences of one series about to be inserted, and the chapter's cap on new-event notices
+/// they are told under.
+#[derive(Clone, Copy)]
+struct NewOccurrences<'a> {
+    series: Uuid,
     host: Uuid,
-    spec: &SeriesSpec,
-    city: &str,
-    occurrences: &[Occurrence],
-    now: DateTime<Utc>,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    let state = spec.first_state();
-    let mut ids = Vec::with_capacity(occurrences.len());
-    for o in occurrences {
-        let new = NewEvent {
-            id: Uuid::now_v7(),
-            host_id: host,
-            chapter_id: spec.chapter_id,
-            title: spec.title.clone(),
-            description: spec.description.clone(),
-            kind: spec.kind,
-            venue_name: spec.venue.0.clone(),
-            venue_address: spec.venue.1.clone(),
-            latitude: spec.venue.2,
-            longitude: spec.venue.3,
-            city: city.to_owned(),
-            start_at: o.start,
-            end_at: o.end,
-            time_zone: spec.tz.name().to_owned(),
-            capacity: spec.capacity,
-            rsvp_deadline: spec.deadline(o.start),
-            visibility: spec.visibility,
-            approval_required: spec.approval_required,
-            waitlist: spec.waitlist,
-            check_in_code: new_check_in_code(),
-            request_id: None,
-        };
-        tx.insert_event(&new, Some(id), state, now).await?;
-        if state == EventState::Published {
-            let event = tx
-                .load_event(new.id)
-                .await?
-                .ok_or(sqlx::Error::RowNotFound)?;
-            tx.tell_chapter_of(&event, now).await?;
+    spec: &'a SeriesSpec,
+    city: &'a str,
+    occurrences: &'a [Occurrence],
+    notice_cap: u32,
+}
+
+impl Store {
+    fn occurrences<'a>(
+        &self,
+        series: Uuid,
+        host: Uuid,
+        spec: &'a SeriesSpec,
+        city: &'a str,
+        occurrences: &'a [Occurrence],
+    ) -> NewOccurrences<'a> {
+        NewOccurrences {
+            series,
+            host,
+            spec,
+            city,
+            occurrences,
+            notice_cap: self.limits.chapter_new_events_per_week,
         }
-        ids.push(new.id);
     }
-    Ok(ids)
+}
+
+impl NewOccurrences<'_> {
+    /// Inserts the occurrences, each in the series' first state, and tells the chapter of
+    /// each one published this way, as PublishEvent would, while the chapter's weekly cap on
+    /// new-event notices allows; beyond it an occurrence is published without telling the
+    /// chapter (a series is not refused for it). Returns their ids.
+    async fn add<C: EventOps + LimitOps + Send>(
+        &self,
+        tx: &mut C,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let NewOccurrences {
+            series: id,
+            host,
+            spec,
+            city,
+            occurrences,
+            notice_cap,
+        } = *self;
+        let state = spec.first_state();
+        let mut ids = Vec::with_capacity(occurrences.len());
+        for o in occurrences {
+            let new = NewEvent {
+                id: Uuid::now_v7(),
+                host_id: host,
+                chapter_id: spec.chapter_id,
+                title: spec.title.clone(),
+                description: spec.description.clone(),
+                kind: spec.kind,
+                venue_name: spec.venue.0.clone(),
+                venue_address: spec.venue.1.clone(),
+                latitude: spec.venue.2,
+                longitude: spec.venue.3,
+                city: city.to_owned(),
+                start_at: o.start,
+                end_at: o.end,
+                time_zone: spec.tz.name().to_owned(),
+                capacity: spec.capacity,
+                rsvp_deadline: spec.deadline(o.start),
+                visibility: spec.visibility,
+                approval_required: spec.approval_required,
+                waitlist: spec.waitlist,
+                check_in_code: new_check_in_code(),
+                request_id: None,
+            };
+            tx.insert_event(&new, Some(id), state, now).await?;
+            if state == EventState::Published {
+                let event = tx
+                    .load_event(new.id)
+                    .await?
+                    .ok_or(sqlx::Error::RowNotFound)?;
+                if tx
+                    .count_new_event_notice(&event, notice_cap, now)
+                    .await?
+                    .is_none()
+                {
+                    tx.tell_chapter_of(&event, now).await?;
+                }
+            }
+            ids.push(new.id);
+        }
+        Ok(ids)
+    }
 }
 
 /// How far ahead of the horizon the next occurrence is looked for: more than the longest gap

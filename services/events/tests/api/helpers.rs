@@ -317,3 +317,15 @@ pub async fn chapter_joiner(world: &World, name: &str, chapter_id: &str) -> Test
         .unwrap();
     member
 }
+
+/// `blocker` blocks `blocked` (in members).
+pub async fn block(blocker: &TestMember, blocked: &TestMember) {
+    blocker
+        .client
+        .clone()
+        .block_member(rendezvous_proto::members::v1::BlockMemberRequest {
+            member_id: blocked.id.clone(),
+        })
+        .await
+        .unwrap();
+}

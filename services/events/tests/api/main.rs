@@ -7,8 +7,10 @@
     reason = "tests fail by panicking"
 )]
 
+mod abuse_limits;
 mod attendee_visibility;
 mod authorization;
+mod blocks;
 mod chapters;
 mod erasure;
 mod events;

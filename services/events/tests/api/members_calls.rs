@@ -218,7 +218,7 @@ async fn a_hung_members_service_costs_the_jobs_one_deadline_per_round(backend: B
     let deadline = StdDuration::from_secs(2);
     let settings = rendezvous_events::Settings {
         record_meetings_deadline: deadline,
-        ..rendezvous_events::Settings::default()
+        ..rendezvous_testkit::events_settings()
     };
     let jobs = rendezvous_events::Events::for_tests(
         world.events.db.clone(),
@@ -236,7 +236,7 @@ async fn a_hung_members_service_costs_the_jobs_one_deadline_per_round(backend: B
         world.clock.clone(),
         [9; 32],
         Some((hung.channel().unwrap(), test_service_secret())),
-        rendezvous_events::Settings::default(),
+        rendezvous_testkit::events_settings(),
     );
     let mut request = tonic::Request::new(pb::CompleteEventRequest {
         event_id: ended[0].id.clone(),
@@ -306,7 +306,7 @@ async fn recorded_event(
     let start = morning(2030, 3, 10);
     let settings = rendezvous_events::Settings {
         meetings_chunk: per_call,
-        ..rendezvous_events::Settings::default()
+        ..rendezvous_testkit::events_settings()
     };
     let members = MembersSettings {
         recorded_attendees_per_call: per_call,
@@ -525,7 +525,7 @@ async fn events_members_refuses_wait_and_never_hold_up_the_rest(backend: Backend
     let settings = rendezvous_events::Settings {
         meetings_chunk: 5,
         meetings_batch: 2,
-        ..rendezvous_events::Settings::default()
+        ..rendezvous_testkit::events_settings()
     };
     let members = MembersSettings {
         recorded_attendees_per_call: 2,

@@ -122,7 +122,7 @@ async fn outbox_lag_grows_while_notifications_is_down_and_counts_the_row_it_refu
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let settings = rendezvous_events::Settings {
         tick: std::time::Duration::from_secs(3600),
-        ..rendezvous_events::Settings::default()
+        ..rendezvous_testkit::events_settings()
     };
     let events = EventsHandle::start_with(&members, listener, settings, Some(down))
         .await

@@ -394,7 +394,7 @@ async fn waitlisted_and_declined_get_none(backend: Backend) {
 async fn offsets_are_configurable(backend: Backend) {
     let settings = rendezvous_events::Settings {
         reminder_offsets: "10m,5m".parse().unwrap(),
-        ..rendezvous_events::Settings::default()
+        ..rendezvous_testkit::events_settings()
     };
     let world = World::start_with(backend, now0(), settings).await.unwrap();
     let (_, host) = world.member("Hana Host").await.unwrap();

@@ -1,5 +1,5 @@
 //! The authorisation matrix: every role calls every method on public, chapter and invite-only
-//! events, and gets the code the access policy gives.
+//! events, and gets the code the access policy gives (GetRsvp of another member included).
 
 use super::*;
 
@@ -35,6 +35,10 @@ const ROLES: [Role; 9] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Method {
     GetEvent,
+    /// GetRsvp of the confirmed attendee (RSVP visible to all), as anyone but them.
+    GetRsvpOfAttendee,
+    /// GetRsvp of an applicant awaiting approval: only the managers read it.
+    GetRsvpOfApplicant,
     UpdateEvent,
     PublishEvent,
     CancelEvent,
@@ -52,8 +56,10 @@ enum Method {
 }
 
 /// Every method but CancelEvent and CompleteEvent, which end the event and get fresh ones.
-const METHODS: [Method; 13] = [
+const METHODS: [Method; 15] = [
     Method::GetEvent,
+    Method::GetRsvpOfAttendee,
+    Method::GetRsvpOfApplicant,
     Method::UpdateEvent,
     Method::PublishEvent,
     Method::AddCohost,
@@ -97,6 +103,15 @@ fn expected(role: Role, method: Method, visibility: pb::EventVisibility) -> Code
             matches!(role, Role::Host | Role::Cohost | Role::CheckInOnly)
         }
         M::ListAttendees => matches!(role, Role::Host | Role::Cohost | Role::Attendee),
+        // Another's RSVP as the list shows it: the attendee reads their own, the managers
+        // any; a check-in-only co-host checks people in without reading their RSVPs.
+        M::GetRsvpOfAttendee => matches!(role, Role::Host | Role::Cohost | Role::Attendee),
+        M::GetRsvpOfApplicant => match role {
+            Role::Host | Role::Cohost => true,
+            // The list shows a confirmed attendee no applicant: as if there were none.
+            Role::Attendee => return Code::NotFound,
+            _ => false,
+        },
         M::UpdateEvent
         | M::PublishEvent
         | M::CancelEvent
@@ -248,6 +263,19 @@ async fn call(cast: &Cast, client: &EventClient, role: Role, method: Method, id:
             .get_event(pb::GetEventRequest { event_id })
             .await
             .map(drop),
+        Method::GetRsvpOfAttendee | Method::GetRsvpOfApplicant => {
+            let member = if method == Method::GetRsvpOfAttendee {
+                &cast.attendee
+            } else {
+                &cast.applicants[0]
+            };
+            c.get_rsvp(pb::GetRsvpRequest {
+                event_id,
+                member_id: member.id.clone(),
+            })
+            .await
+            .map(drop)
+        }
         Method::UpdateEvent => retitle(&c, id, &format!("Edited by {role:?}"))
             .await
             .map(drop),
@@ -414,7 +442,7 @@ async fn authorisation_matrix(backend: Backend) {
         // The shared event was neither cancelled nor completed by anyone refused.
         assert_eq!(e.state, i32::from(pb::EventState::Published));
     }
-    assert_eq!(checked, 3 * 9 * 15);
+    assert_eq!(checked, 3 * 9 * 17);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     world.stop().await.unwrap();
 }

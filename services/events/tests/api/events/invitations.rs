@@ -59,7 +59,7 @@ async fn invite_only_events_do_not_exist_for_others(backend: Backend) {
 async fn invitations_skip_blocked_members_and_stop_at_the_weekly_cap(backend: Backend) {
     let settings = rendezvous_events::Settings {
         weekly_invitation_cap: 3,
-        ..rendezvous_events::Settings::default()
+        ..rendezvous_testkit::events_settings()
     };
     let world = World::start_with(backend, now0(), settings).await.unwrap();
     let (anna, host) = world.member("Anna").await.unwrap();
@@ -70,14 +70,7 @@ async fn invitations_skip_blocked_members_and_stop_at_the_weekly_cap(backend: Ba
         friends.push(m);
     }
     // Friend 3 blocks Anna: never invited.
-    friends[3]
-        .client
-        .clone()
-        .block_member(mpb::BlockMemberRequest {
-            member_id: anna.id.clone(),
-        })
-        .await
-        .unwrap();
+    crate::helpers::block(&friends[3], &anna).await;
     let e = published(
         &host,
         now0() + Duration::days(2),
@@ -106,8 +99,15 @@ async fn invitations_skip_blocked_members_and_stop_at_the_weekly_cap(backend: Ba
     let blocked = world.client(&friends[3]).await.unwrap();
     let hidden = try_get_event(&blocked, &e.id).await.unwrap_err();
     assert_eq!(hidden.code(), Code::NotFound);
+    world.clock.advance(Duration::minutes(10));
     let again = invite_all().await.unwrap_err();
-    assert_eq!(again.code(), Code::ResourceExhausted);
+    assert_eq!(
+        rendezvous_testkit::rate_limited_for(&again),
+        (Duration::days(7) - Duration::minutes(10))
+            .to_std()
+            .unwrap(),
+        "the week's invitations were all sent ten minutes ago"
+    );
     // A week later the cap has room again.
     world
         .clock

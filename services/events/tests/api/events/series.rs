@@ -34,7 +34,7 @@ async fn extend_series(world: &World) -> usize {
 async fn weekly_series_keeps_local_time_across_dst(backend: Backend) {
     let settings = rendezvous_events::Settings {
         series_horizon: Duration::days(400),
-        ..rendezvous_events::Settings::default()
+        ..rendezvous_testkit::events_settings()
     };
     let world = World::start_with(backend, now0(), settings).await.unwrap();
     let (host_member, host) = world.member("Host").await.unwrap();
