@@ -74,6 +74,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "outbox trace context",
             rendezvous_common::outbox::TRACE_CONTEXT_DDL,
         ),
+        (
+            12,
+            "revoked sessions",
+            include_str!("../../migrations/sqlite/0012_revoked_sessions.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -121,6 +126,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             10,
             "outbox trace context",
             rendezvous_common::outbox::TRACE_CONTEXT_DDL,
+        ),
+        (
+            12,
+            "revoked sessions",
+            include_str!("../../migrations/postgres/0012_revoked_sessions.sql"),
         ),
     ],
 };

@@ -9,7 +9,7 @@ use rendezvous_common::auth::{Caller, TokenIssuer};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::PageTokens;
-use rendezvous_common::revocations::RevokedMembers;
+use rendezvous_common::revocations::{RevokedMembers, RevokedSessions};
 use rendezvous_common::server::caller;
 use rendezvous_common::time;
 use rendezvous_common::validate;
@@ -32,6 +32,9 @@ pub(super) struct State {
     pub(super) sign_ins: SignInLimits,
     /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
     pub(super) revoked: RevokedMembers,
+    /// Ended sessions, whose access tokens the auth layer refuses (shared with its verifier):
+    /// a session this replica ends is refused here at once.
+    pub(super) revoked_sessions: RevokedSessions,
     /// Events and notifications, for their parts of a data export.
     pub(super) peers: Peers,
 }
@@ -48,6 +51,7 @@ impl Members {
         page_token_key: &[u8; 32],
         settings: Settings,
         revoked: RevokedMembers,
+        revoked_sessions: RevokedSessions,
         peers: Peers,
     ) -> Self {
         let sign_ins = SignInLimits::new(
@@ -64,6 +68,7 @@ impl Members {
             settings,
             sign_ins,
             revoked,
+            revoked_sessions,
             peers,
         }))
     }

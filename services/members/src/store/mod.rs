@@ -56,6 +56,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "outbox trace context",
             rendezvous_common::outbox::TRACE_CONTEXT_DDL,
         ),
+        (
+            9,
+            "revoked sessions",
+            include_str!("../../migrations/sqlite/0009_revoked_sessions.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -88,6 +93,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             7,
             "outbox trace context",
             rendezvous_common::outbox::TRACE_CONTEXT_DDL,
+        ),
+        (
+            9,
+            "revoked sessions",
+            include_str!("../../migrations/postgres/0009_revoked_sessions.sql"),
         ),
     ],
 };

@@ -49,6 +49,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "worker liveness",
             include_str!("../../migrations/sqlite/0006_worker_liveness.sql"),
         ),
+        (
+            7,
+            "revoked sessions",
+            include_str!("../../migrations/sqlite/0007_revoked_sessions.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -80,6 +85,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             6,
             "worker liveness",
             include_str!("../../migrations/postgres/0006_worker_liveness.sql"),
+        ),
+        (
+            7,
+            "revoked sessions",
+            include_str!("../../migrations/postgres/0007_revoked_sessions.sql"),
         ),
     ],
 };
