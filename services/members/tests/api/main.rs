@@ -14,6 +14,7 @@ mod concurrency;
 mod import;
 mod methods;
 mod notices;
+mod revocation;
 mod server;
 mod sign_in_limits;
 mod story;
