@@ -15,6 +15,7 @@
 //! revocation has expired by then, and no token is issued after it.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration as StdDuration;
 
@@ -42,8 +43,8 @@ struct List {
 impl List {
     fn revoke(&self, id: Uuid, at: DateTime<Utc>) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if !entries.contains_key(&id) {
-            entries.insert(id, at);
+        if let Entry::Vacant(entry) = entries.entry(id) {
+            entry.insert(at);
             self.added.notify_waiters();
         }
     }
@@ -63,8 +64,8 @@ impl List {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         let mut added = false;
         for (id, at) in loaded {
-            if !entries.contains_key(&id) {
-                entries.insert(id, at);
+            if let Entry::Vacant(entry) = entries.entry(id) {
+                entry.insert(at);
                 added = true;
             }
         }

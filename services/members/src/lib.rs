@@ -80,8 +80,7 @@ pub async fn run(
         issuer,
         &options.page_token_key,
         options.settings.clone(),
-        verifier.revocations().clone(),
-        verifier.session_revocations().clone(),
+        &verifier,
         peers::Peers::new(
             options.events.clone(),
             options.notifications.clone(),

@@ -134,8 +134,10 @@ pub async fn run(
         publisher.clone(),
         PageTokens::new(&options.page_token_key),
         shutdown.clone(),
-        verifier.revocations().clone(),
-        sessions,
+        grpc::Revocations {
+            members: verifier.revocations().clone(),
+            sessions,
+        },
     );
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(http_listener) = options.http_listener {

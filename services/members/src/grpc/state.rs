@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::auth::{Caller, TokenIssuer};
+use rendezvous_common::auth::{Caller, TokenIssuer, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::PageTokens;
@@ -50,8 +50,7 @@ impl Members {
         issuer: TokenIssuer,
         page_token_key: &[u8; 32],
         settings: Settings,
-        revoked: RevokedMembers,
-        revoked_sessions: RevokedSessions,
+        verifier: &TokenVerifier,
         peers: Peers,
     ) -> Self {
         let sign_ins = SignInLimits::new(
@@ -67,8 +66,8 @@ impl Members {
             page_tokens,
             settings,
             sign_ins,
-            revoked,
-            revoked_sessions,
+            revoked: verifier.revocations().clone(),
+            revoked_sessions: verifier.session_revocations().clone(),
             peers,
         }))
     }

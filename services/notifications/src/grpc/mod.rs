@@ -45,6 +45,14 @@ struct State {
     open_streams: inbox::OpenStreams,
 }
 
+/// Whose access tokens the auth layer refuses (the lists are shared with its verifier).
+pub struct Revocations {
+    /// Erased members.
+    pub members: RevokedMembers,
+    /// Ended sessions, with the table they are recorded in.
+    pub sessions: SessionRevocations,
+}
+
 /// The notifications service; clone-cheap.
 #[derive(Clone)]
 pub struct Notifications(Arc<State>);
@@ -59,9 +67,12 @@ impl Notifications {
         publisher: Publisher,
         page_tokens: PageTokens,
         shutdown: CancellationToken,
-        revoked: RevokedMembers,
-        sessions: SessionRevocations,
+        revocations: Revocations,
     ) -> Self {
+        let Revocations {
+            members: revoked,
+            sessions,
+        } = revocations;
         Self(Arc::new(State {
             store,
             clock,
