@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::revocations::RevokedMembers;
+use crate::revocations::{RevokedMembers, RevokedSessions};
 
 /// `iss` of every token.
 pub const ISSUER: &str = "rendezvous-members";
@@ -74,6 +74,8 @@ pub enum AuthError {
     Expired,
     #[error("the account was deleted")]
     Revoked,
+    #[error("the session has ended")]
+    SessionRevoked,
     #[error("key error: {0}")]
     Key(String),
 }
@@ -313,6 +315,7 @@ pub struct TokenVerifier {
     service_key: DecodingKey,
     clock: Clock,
     revoked: RevokedMembers,
+    revoked_sessions: RevokedSessions,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -346,6 +349,7 @@ impl TokenVerifier {
             service_key: DecodingKey::from_secret(&service_secret.0),
             clock,
             revoked: RevokedMembers::new(),
+            revoked_sessions: RevokedSessions::new(),
         })
     }
 
@@ -359,6 +363,12 @@ impl TokenVerifier {
     /// The list of members whose tokens this verifier refuses.
     pub fn revocations(&self) -> &RevokedMembers {
         &self.revoked
+    }
+
+    /// The list of ended sessions whose tokens this verifier refuses, whatever their expiry;
+    /// the service keeps it current.
+    pub fn session_revocations(&self) -> &RevokedSessions {
+        &self.revoked_sessions
     }
 
     /// Resolves the caller from an `authorization` metadata value (`None`: anonymous).
@@ -429,6 +439,9 @@ impl TokenVerifier {
                 let session_id = Uuid::try_parse(&claims.sid).map_err(|_| AuthError::Invalid)?;
                 if self.revoked.is_revoked(id) {
                     return Err(AuthError::Revoked);
+                }
+                if self.revoked_sessions.is_revoked(session_id) {
+                    return Err(AuthError::SessionRevoked);
                 }
                 return Ok(Credential {
                     caller: Caller::Member { id, session_id },
@@ -507,6 +520,24 @@ mod tests {
             Err(AuthError::Revoked)
         ));
         assert!(revoked.is_revoked(erased));
+        assert!(verifier.resolve(Some(&other_token)).is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn tokens_of_an_ended_session_are_refused_and_other_sessions_go_on() -> Result<(), AuthError> {
+        let (issuer, verifier, _, clock) = setup();
+        let member = Uuid::now_v7();
+        let (ended, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let ended_token = format!("Bearer {}", issuer.issue(member, ended)?.token);
+        let other_token = format!("Bearer {}", issuer.issue(member, other)?.token);
+        assert!(verifier.resolve(Some(&ended_token)).is_ok());
+
+        verifier.session_revocations().revoke(ended, clock.now());
+        assert!(matches!(
+            verifier.resolve(Some(&ended_token)),
+            Err(AuthError::SessionRevoked)
+        ));
         assert!(verifier.resolve(Some(&other_token)).is_ok());
         Ok(())
     }

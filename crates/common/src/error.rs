@@ -10,6 +10,10 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The `ErrorInfo.domain` of every Rendezvous error.
 pub const ERROR_DOMAIN: &str = "rendezvous";
 
+/// `ErrorInfo.reason` of an UNAUTHENTICATED answer to an access token whose session has ended
+/// (signed out, password changed, refresh token reused): the client must sign in again.
+pub const SESSION_REVOKED: &str = "SESSION_REVOKED";
+
 /// One bad field of a request, named by its path in the request message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldViolation {

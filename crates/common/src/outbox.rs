@@ -6,10 +6,14 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, SecondsFormat, Utc};
+use rendezvous_proto::events::v1 as events_pb;
+use rendezvous_proto::notifications::v1 as notifications_pb;
 use rendezvous_proto::notifications::v1::Notice;
 use rendezvous_proto::prost::Message as _;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
+
+use crate::revocations::MAX_SESSIONS_PER_REVOCATION;
 
 /// Topic of rows for the notifications service's `Deliver`.
 pub const TOPIC_NOTIFY: &str = "notifications.deliver";
@@ -17,6 +21,10 @@ pub const TOPIC_NOTIFY: &str = "notifications.deliver";
 pub const TOPIC_ERASE_IN_EVENTS: &str = "events.erase_member";
 /// Topic of rows for the notifications service's `EraseMember`.
 pub const TOPIC_ERASE_IN_NOTIFICATIONS: &str = "notifications.erase_member";
+/// Topic of rows for the events service's `RevokeSessions`.
+pub const TOPIC_REVOKE_IN_EVENTS: &str = "events.revoke_sessions";
+/// Topic of rows for the notifications service's `RevokeSessions`.
+pub const TOPIC_REVOKE_IN_NOTIFICATIONS: &str = "notifications.revoke_sessions";
 
 /// The outbox table, identical on both backends (timestamps are RFC 3339 text on SQLite and
 /// `TIMESTAMPTZ` on PostgreSQL, as sqlx maps `DateTime<Utc>`).
@@ -151,6 +159,59 @@ impl OutboxMessage {
             dedupe_key: format!("{topic}:{member}"),
             payload: payload.clone(),
         })
+    }
+}
+
+impl OutboxMessage {
+    /// The rows that tell events and notifications that `sessions` of `member` ended at
+    /// `revoked_at`, so that they refuse the sessions' access tokens: per receiver, one row
+    /// for every [`MAX_SESSIONS_PER_REVOCATION`] sessions, each retried on its own. A session
+    /// ends once, so its id keys the row that names it first.
+    ///
+    /// The payload is a small JSON envelope an operator can read in the table (member, how
+    /// many sessions) around the receiver's protobuf-encoded `RevokeSessionsRequest` (base64),
+    /// which is what the relay sends. It holds ids only, so it may stay once delivered.
+    pub fn sessions_revoked(
+        member: Uuid,
+        sessions: &[Uuid],
+        revoked_at: DateTime<Utc>,
+    ) -> Vec<Self> {
+        let revoke_time = crate::time::to_timestamp(revoked_at);
+        let mut messages = Vec::new();
+        for chunk in sessions.chunks(MAX_SESSIONS_PER_REVOCATION) {
+            let Some(first) = chunk.first() else {
+                continue;
+            };
+            let session_ids: Vec<String> = chunk.iter().map(Uuid::to_string).collect();
+            let in_events = events_pb::RevokeSessionsRequest {
+                member_id: member.to_string(),
+                session_ids: session_ids.clone(),
+                revoke_time: Some(revoke_time),
+            };
+            let in_notifications = notifications_pb::RevokeSessionsRequest {
+                member_id: member.to_string(),
+                session_ids,
+                revoke_time: Some(revoke_time),
+            };
+            for (topic, request) in [
+                (TOPIC_REVOKE_IN_EVENTS, in_events.encode_to_vec()),
+                (
+                    TOPIC_REVOKE_IN_NOTIFICATIONS,
+                    in_notifications.encode_to_vec(),
+                ),
+            ] {
+                messages.push(Self {
+                    topic,
+                    dedupe_key: format!("{topic}:{first}"),
+                    payload: serde_json::json!({
+                        "member_id": member.to_string(),
+                        "session_count": chunk.len(),
+                        "request": BASE64.encode(request),
+                    }),
+                });
+            }
+        }
+        messages
     }
 }
 

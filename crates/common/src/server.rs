@@ -289,7 +289,12 @@ where
                 let response = match caller {
                     Err(err) => Ok(status_response(error::status(
                         tonic::Code::Unauthenticated,
-                        "INVALID_TOKEN",
+                        // A client signs in again after this one; for any other it refreshes.
+                        if matches!(err, AuthError::SessionRevoked) {
+                            error::SESSION_REVOKED
+                        } else {
+                            "INVALID_TOKEN"
+                        },
                         format!("authorization: {err}"),
                     ))),
                     Ok(caller) => {

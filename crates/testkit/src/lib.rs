@@ -54,7 +54,10 @@ pub use hung::HungPeer;
 pub use members::*;
 #[cfg(feature = "notifications")]
 pub use notifications::*;
-pub use outbox::{outbox_count, outbox_notices, outbox_notices_keyed, outbox_rows, outbox_total};
+pub use outbox::{
+    outbox_count, outbox_notices, outbox_notices_keyed, outbox_revoked_sessions, outbox_rows,
+    outbox_total,
+};
 pub use pages::all_pages;
 pub use rpc::{code, error_code, eventually, invalid_argument_naming, rate_limited_for};
 pub use smtp::SmtpServer;

@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use rendezvous_common::auth::{ServiceCredentials, ServiceSecret, SigningKeyPair};
+use rendezvous_common::auth::{
+    Caller, ServiceCredentials, ServiceSecret, SigningKeyPair, TokenVerifier,
+};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::server::ServerSettings;
@@ -178,6 +180,19 @@ impl MembersHandle {
     /// A client that sends `token` as its bearer token.
     pub fn client_with_token(&self, token: &str) -> MemberClient {
         MemberServiceClient::with_interceptor(self.channel.clone(), Bearer::token(token))
+    }
+
+    /// The session (`sid`) an access token this service issued belongs to.
+    pub fn session_of(&self, access_token: &str) -> anyhow::Result<uuid::Uuid> {
+        let verifier = TokenVerifier::new(
+            &[self.signing_key.verifying_key()],
+            &self.service_secret,
+            self.clock.clone(),
+        )?;
+        match verifier.resolve(Some(&format!("Bearer {access_token}")))? {
+            Caller::Member { session_id, .. } => Ok(session_id),
+            other => anyhow::bail!("not a member's access token: {other:?}"),
+        }
     }
 
     /// The internal API as another Rendezvous service calls it.

@@ -1,5 +1,5 @@
-//! Reading a service's outbox in tests: counting its rows and decoding their typed notices as
-//! the relay decodes them.
+//! Reading a service's outbox in tests: counting its rows and decoding their typed notices and
+//! session revocations as the relay decodes them.
 
 #![allow(
     clippy::expect_used,
@@ -7,8 +7,11 @@
 )]
 
 use rendezvous_common::db::Db;
-use rendezvous_common::relay::{OutboxRow, notification_request};
+use rendezvous_common::outbox::{TOPIC_REVOKE_IN_EVENTS, TOPIC_REVOKE_IN_NOTIFICATIONS};
+use rendezvous_common::relay::{OutboxRow, notification_request, revocation_request};
 use rendezvous_common::with_db;
+use rendezvous_proto::events::v1 as events_pb;
+use rendezvous_proto::notifications::v1 as notifications_pb;
 use rendezvous_proto::notifications::v1::{Notice, notice};
 
 /// The notice of an outbox row, decoded as the relay decodes it.
@@ -89,4 +92,46 @@ pub async fn outbox_count(db: &Db, key_prefix: &str, kind: &str) -> i64 {
 /// Every row of the outbox.
 pub async fn outbox_total(db: &Db) -> i64 {
     outbox_count(db, "", "").await
+}
+
+/// The session revocations addressed to `member_id`, as the relay would send them: for each
+/// row, in the order written, its topic and the sessions its typed `RevokeSessionsRequest`
+/// names (the events and notifications requests must agree on the member).
+pub async fn outbox_revoked_sessions(db: &Db, member_id: &str) -> Vec<(String, Vec<String>)> {
+    let rows: Vec<(String, String, String, String)> = with_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, topic, dedupe_key, payload FROM outbox \
+             WHERE topic IN ($1, $2) AND payload LIKE $3 ORDER BY created_at, id",
+        )
+        .bind(TOPIC_REVOKE_IN_EVENTS)
+        .bind(TOPIC_REVOKE_IN_NOTIFICATIONS)
+        .bind(format!("%\"member_id\":\"{member_id}\"%"))
+        .fetch_all(pool)
+        .await
+    })
+    .expect("reading the outbox");
+    rows.into_iter()
+        .map(|(id, topic, dedupe_key, payload)| {
+            let row = OutboxRow {
+                id,
+                topic: topic.clone(),
+                dedupe_key,
+                payload: serde_json::from_str(&payload).expect("an outbox payload is JSON"),
+                attempts: 0,
+                traceparent: None,
+            };
+            let (member, sessions, at) = if topic == TOPIC_REVOKE_IN_EVENTS {
+                let r: events_pb::RevokeSessionsRequest =
+                    revocation_request(&row).expect("a revocation the relay can send");
+                (r.member_id, r.session_ids, r.revoke_time)
+            } else {
+                let r: notifications_pb::RevokeSessionsRequest =
+                    revocation_request(&row).expect("a revocation the relay can send");
+                (r.member_id, r.session_ids, r.revoke_time)
+            };
+            assert_eq!(member, member_id, "the request names the member");
+            assert!(at.is_some(), "the request says when the sessions ended");
+            (topic, sessions)
+        })
+        .collect()
 }

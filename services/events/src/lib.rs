@@ -30,7 +30,7 @@ use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::pagination::PageTokens;
 use rendezvous_common::relay::{self, NotificationsSink, RelaySettings};
-use rendezvous_common::revocations::{self, RevokedMembers};
+use rendezvous_common::revocations::{self, RevokedMembers, SessionRevocations};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_common::telemetry;
 use rendezvous_proto::events::v1::chapter_service_server::{self, ChapterServiceServer};
@@ -167,10 +167,13 @@ pub async fn run(
         }),
         settings: options.settings.clone(),
     };
+    let sessions =
+        SessionRevocations::new(verifier.session_revocations().clone(), options.db.clone());
     let events = Events::new(
         jobs.clone(),
         PageTokens::new(&options.page_token_key),
         verifier.revocations().clone(),
+        sessions.clone(),
         Some(admission::batch_sizes(&metrics)?),
     );
     let mut tasks = tokio::task::JoinSet::new();
@@ -182,6 +185,8 @@ pub async fn run(
         revocations::REFRESH_EVERY,
         shutdown.clone(),
     ));
+    // So do sessions ended at members, whichever replica recorded them.
+    tasks.spawn(sessions.keep_fresh(options.clock.clone(), shutdown.clone()));
     if let Some(channel) = options.notifications.clone() {
         tasks.spawn(relay::run(
             telemetry::EVENTS,

@@ -19,7 +19,7 @@ use rendezvous_common::auth::{
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
-use rendezvous_common::relay::{self, Both, ErasureSink, NotificationsSink};
+use rendezvous_common::relay::{self, Both, ErasureSink, NotificationsSink, RevocationSink};
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_common::telemetry;
@@ -82,7 +82,7 @@ pub async fn run(
         issuer,
         &options.page_token_key,
         options.settings.clone(),
-        verifier.revocations().clone(),
+        &verifier,
         peers::Peers::new(
             options.events.clone(),
             options.notifications.clone(),
@@ -96,6 +96,14 @@ pub async fn run(
     // Replicas that did not handle a deletion learn of it from the database within seconds.
     let revocations = tokio::spawn(revocations::keep_fresh(
         verifier.revocations().clone(),
+        store::Store::new(options.db.clone()),
+        options.clock.clone(),
+        revocations::REFRESH_EVERY,
+        shutdown.clone(),
+    ));
+    // Sessions ended through another replica are refused here within seconds too.
+    let session_revocations = tokio::spawn(revocations::keep_fresh(
+        verifier.session_revocations().clone(),
         store::Store::new(options.db.clone()),
         options.clock.clone(),
         revocations::REFRESH_EVERY,
@@ -121,10 +129,21 @@ pub async fn run(
             .notifications
             .clone()
             .map(|channel| ErasureSink::notifications(channel, credentials.clone()));
+        let revoked_in_events = options
+            .events
+            .clone()
+            .map(|channel| RevocationSink::events(channel, credentials.clone()));
+        let revoked_in_notifications = options
+            .notifications
+            .clone()
+            .map(|channel| RevocationSink::notifications(channel, credentials.clone()));
         tokio::spawn(relay::run(
             telemetry::MEMBERS,
             options.db.clone(),
-            Both(notices, Both(erased_in_events, erased_in_notifications)),
+            Both(
+                Both(notices, Both(erased_in_events, erased_in_notifications)),
+                Both(revoked_in_events, revoked_in_notifications),
+            ),
             options.settings.relay.clone(),
             options.clock.clone(),
             shutdown.clone(),
@@ -161,6 +180,7 @@ pub async fn run(
     .await;
     shutdown.cancel();
     let _ = revocations.await;
+    let _ = session_revocations.await;
     while tasks.join_next().await.is_some() {}
     if let Some(relay) = relay {
         let _ = relay.await;

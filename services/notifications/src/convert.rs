@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rendezvous_common::error::FieldViolation;
+use rendezvous_common::revocations::SessionRevocation;
 use rendezvous_common::time;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::notifications::v1::{self as pb, notice::Notice as N};
@@ -357,6 +358,12 @@ impl TryFrom<pb::EraseMemberRequest> for EraseMember {
             )),
         }
     }
+}
+
+/// The sessions a `RevokeSessions` call says ended (the rules are shared with events).
+pub fn session_revocation(req: &pb::RevokeSessionsRequest) -> Result<SessionRevocation, Error> {
+    SessionRevocation::parse(&req.member_id, &req.session_ids, req.revoke_time.as_ref())
+        .map_err(Error::from)
 }
 
 /// The member whose data to export.

@@ -17,6 +17,9 @@ pub enum Error {
     /// A stream lives as long as the access token it was opened with.
     #[error("the access token expired; reconnect with a fresh one and resume_after_id")]
     TokenExpired,
+    /// ... and only while its session lasts (Logout, ChangePassword, a reused refresh token).
+    #[error("the session has ended; sign in again and reconnect with resume_after_id")]
+    SessionRevoked,
     #[error("at most {0} notification streams may be open at once per member; close one")]
     TooManyStreams(usize),
     #[error("database error")]
@@ -49,6 +52,9 @@ impl From<Error> for Status {
             }
             Error::StreamLagged => error::status(Code::DataLoss, "STREAM_LAGGED", message),
             Error::TokenExpired => error::status(Code::Unauthenticated, "TOKEN_EXPIRED", message),
+            Error::SessionRevoked => {
+                error::status(Code::Unauthenticated, error::SESSION_REVOKED, message)
+            }
             Error::TooManyStreams(_) => {
                 error::status(Code::ResourceExhausted, "TOO_MANY_STREAMS", message)
             }

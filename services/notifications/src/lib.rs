@@ -32,7 +32,7 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::pagination::PageTokens;
-use rendezvous_common::revocations::{self, RevokedMembers};
+use rendezvous_common::revocations::{self, RevokedMembers, SessionRevocations};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_common::telemetry;
 use rendezvous_proto::notifications::v1::notification_internal_service_server::{
@@ -97,6 +97,11 @@ pub async fn run(
         revocations::REFRESH_EVERY,
         shutdown.clone(),
     ));
+    // So do sessions ended at members, whichever replica recorded them.
+    let sessions =
+        SessionRevocations::new(verifier.session_revocations().clone(), options.db.clone());
+    let session_revocations =
+        tokio::spawn(sessions.keep_fresh(options.clock.clone(), shutdown.clone()));
     let hub = hub::Hub::new();
     let credentials = ServiceCredentials::new(
         "notifications",
@@ -129,7 +134,10 @@ pub async fn run(
         publisher.clone(),
         PageTokens::new(&options.page_token_key),
         shutdown.clone(),
-        verifier.revocations().clone(),
+        grpc::Revocations {
+            members: verifier.revocations().clone(),
+            sessions,
+        },
     );
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(http_listener) = options.http_listener {
@@ -188,5 +196,6 @@ pub async fn run(
     shutdown.cancel();
     while tasks.join_next().await.is_some() {}
     let _ = revocations.await;
+    let _ = session_revocations.await;
     served
 }

@@ -51,6 +51,7 @@ mod dead_letters;
 mod erasure;
 mod notifications;
 mod prune;
+mod sessions;
 mod settings;
 
 pub use dead_letters::{
@@ -59,6 +60,10 @@ pub use dead_letters::{
 pub use erasure::{ERASE_TIMEOUT, Eraser, ErasureSink, InEvents, InNotifications, erased_member};
 pub use notifications::{NotificationsSink, notification_request};
 pub use prune::{Pruned, prune_once};
+pub use sessions::{
+    REVOKE_TIMEOUT, RevocationSink, RevokeInEvents, RevokeInNotifications, Revoker,
+    revocation_request,
+};
 pub use settings::RelayArgs;
 
 /// `last_error` of rows whose topic the sink does not handle.

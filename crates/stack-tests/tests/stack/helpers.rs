@@ -174,7 +174,12 @@ impl Person {
 
     /// Signs in again: access tokens last minutes and the test moves the clock by hours.
     pub async fn sign_in_again(&mut self, world: &World) {
-        self.token = world
+        self.token = self.another_session(world).await;
+    }
+
+    /// Signs in on another device: the access token of a new session, this one's kept.
+    pub async fn another_session(&self, world: &World) -> String {
+        world
             .stack
             .members
             .anonymous()
@@ -187,7 +192,7 @@ impl Person {
             .into_inner()
             .session
             .unwrap()
-            .access_token;
+            .access_token
     }
 
     /// The address they signed up with.

@@ -20,6 +20,7 @@ mod mail;
 mod people;
 mod reminders;
 mod seats;
+mod sessions;
 mod story;
 
 use rendezvous_testkit::{Backend, backend_tests};
@@ -55,7 +56,14 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     world.stop().await;
 }
 
+async fn signing_out_ends_the_sessions_stream_and_tokens_everywhere(backend: Backend) {
+    let world = World::start(backend).await;
+    sessions::logout_ends_its_stream_and_its_tokens_everywhere(&world).await;
+    world.stop().await;
+}
+
 backend_tests!(
     every_notification_reads_well_in_french_and_english,
     the_product_story_from_import_to_the_next_meetup,
+    signing_out_ends_the_sessions_stream_and_tokens_everywhere,
 );

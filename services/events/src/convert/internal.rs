@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::error::FieldViolation;
+use rendezvous_common::revocations::SessionRevocation;
 use rendezvous_common::validate;
 use rendezvous_proto::events::v1 as pb;
 use uuid::Uuid;
@@ -27,6 +28,12 @@ impl TryFrom<&pb::EraseMemberRequest> for EraseMember {
         let erased_at = f.or(erased_at, DateTime::<Utc>::UNIX_EPOCH);
         f.finish(Self { member, erased_at })
     }
+}
+
+/// The sessions a `RevokeSessions` call says ended (the rules are shared with notifications).
+pub fn session_revocation(req: &pb::RevokeSessionsRequest) -> Result<SessionRevocation, Error> {
+    SessionRevocation::parse(&req.member_id, &req.session_ids, req.revoke_time.as_ref())
+        .map_err(Error::InvalidArgument)
 }
 
 /// The member whose part of events to export.

@@ -1,11 +1,11 @@
 //! `EventInternalService`: what other Rendezvous services ask of events — a deleted member's
-//! erasure (from members' outbox) and their part of the data export.
+//! erasure and ended sessions (from members' outbox), and a member's part of the data export.
 
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
 use super::{Events, Reply, reply};
-use crate::convert::internal::{EraseMember, ExportMember};
+use crate::convert::internal::{EraseMember, ExportMember, session_revocation};
 use crate::error::Result;
 
 /// Counts on the wire saturate rather than wrap.
@@ -41,6 +41,17 @@ impl Events {
         })
     }
 
+    async fn revoke_sessions(
+        &self,
+        req: &pb::RevokeSessionsRequest,
+    ) -> Result<pb::RevokeSessionsResponse> {
+        let revocation = session_revocation(req)?;
+        let recorded = self.0.sessions.record(&revocation, self.now()).await?;
+        Ok(pb::RevokeSessionsResponse {
+            revoked_session_count: count(recorded),
+        })
+    }
+
     async fn export(
         &self,
         req: &pb::ExportMemberDataRequest,
@@ -61,6 +72,13 @@ impl pb::event_internal_service_server::EventInternalService for Events {
         request: Request<pb::EraseMemberRequest>,
     ) -> Reply<pb::EraseMemberResponse> {
         reply(self.erase(request.get_ref()).await)
+    }
+
+    async fn revoke_sessions(
+        &self,
+        request: Request<pb::RevokeSessionsRequest>,
+    ) -> Reply<pb::RevokeSessionsResponse> {
+        reply(self.revoke_sessions(request.get_ref()).await)
     }
 
     async fn export_member_data(

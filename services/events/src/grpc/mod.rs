@@ -21,7 +21,7 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::PageTokens;
-use rendezvous_common::revocations::RevokedMembers;
+use rendezvous_common::revocations::{RevokedMembers, RevokedSessions, SessionRevocations};
 use rendezvous_common::server::caller;
 use rendezvous_common::validate::{self};
 use rendezvous_proto::events::v1 as pb;
@@ -50,6 +50,9 @@ pub(crate) struct State {
     jobs: Jobs,
     /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
     revoked: RevokedMembers,
+    /// Ended sessions, recorded and refused (the list is shared with the auth layer's
+    /// verifier).
+    sessions: SessionRevocations,
 }
 
 /// The event service; clone-cheap.
@@ -62,6 +65,7 @@ impl Events {
         jobs: Jobs,
         page_tokens: PageTokens,
         revoked: RevokedMembers,
+        sessions: SessionRevocations,
         batch_sizes: Option<prometheus::Histogram>,
     ) -> Self {
         let admission = Admission::counted(jobs.store.clone(), jobs.clock.clone(), 64, batch_sizes);
@@ -74,6 +78,7 @@ impl Events {
             settings: jobs.settings.clone(),
             jobs,
             revoked,
+            sessions,
         }))
     }
 
@@ -93,6 +98,7 @@ impl Events {
             )
             .with_record_meetings_deadline(settings.record_meetings_deadline)
         });
+        let sessions = SessionRevocations::new(RevokedSessions::new(), db.clone());
         let jobs = Jobs {
             store: Store::new(db)
                 .with_reminder_offsets(settings.reminder_offsets.clone())
@@ -105,6 +111,7 @@ impl Events {
             jobs,
             PageTokens::new(&page_token_key),
             RevokedMembers::new(),
+            sessions,
             None,
         )
     }

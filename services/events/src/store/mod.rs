@@ -80,6 +80,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "abuse limits",
             include_str!("../../migrations/sqlite/0011_abuse_limits.sql"),
         ),
+        (
+            12,
+            "revoked sessions",
+            include_str!("../../migrations/sqlite/0012_revoked_sessions.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -132,6 +137,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             11,
             "abuse limits",
             include_str!("../../migrations/postgres/0011_abuse_limits.sql"),
+        ),
+        (
+            12,
+            "revoked sessions",
+            include_str!("../../migrations/postgres/0012_revoked_sessions.sql"),
         ),
     ],
 };

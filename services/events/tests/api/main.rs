@@ -19,6 +19,7 @@ mod members_calls;
 mod metrics;
 mod notices;
 mod reminders;
+mod revocation;
 mod rsvp_admission;
 mod story_steps;
 mod told_again;

@@ -174,8 +174,9 @@ impl Members {
             } => Ok(pb::RefreshSessionResponse {
                 session: Some(self.session_pb(member_id, session_id, new_token, expires)?),
             }),
-            RotateOutcome::Reused => {
-                tracing::warn!("refresh token reused: session revoked");
+            RotateOutcome::Reused { session_id } => {
+                self.0.revoked_sessions.revoke(session_id, self.now());
+                tracing::warn!(%session_id, "refresh token reused: session revoked");
                 Err(Error::InvalidSession(
                     "refresh token already used; the session is revoked",
                 ))
@@ -191,10 +192,14 @@ impl Members {
         request: Request<pb::LogoutRequest>,
     ) -> Result<pb::LogoutResponse> {
         let (me, session) = member_caller(&request)?;
+        let now = self.now();
         self.0
             .store
-            .revoke_session(me, session, "logout", self.now())
+            .revoke_session(me, session, "logout", now)
             .await?;
+        // Refused here at once; members' other replicas, events and notifications within
+        // seconds.
+        self.0.revoked_sessions.revoke(session, now);
         Ok(pb::LogoutResponse {})
     }
 
@@ -228,10 +233,15 @@ impl Members {
             )]));
         };
         self.0.sign_ins.password_check_passed(check).await?;
-        self.0
+        let now = self.now();
+        let ended = self
+            .0
             .store
-            .change_password(me, &new_hash, session, self.now())
+            .change_password(me, &new_hash, session, now)
             .await?;
+        for session in ended {
+            self.0.revoked_sessions.revoke(session, now);
+        }
         Ok(pb::ChangePasswordResponse {})
     }
 }

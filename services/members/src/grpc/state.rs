@@ -5,11 +5,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::auth::{Caller, TokenIssuer};
+use rendezvous_common::auth::{Caller, TokenIssuer, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::pagination::PageTokens;
-use rendezvous_common::revocations::RevokedMembers;
+use rendezvous_common::revocations::{RevokedMembers, RevokedSessions};
 use rendezvous_common::server::caller;
 use rendezvous_common::time;
 use rendezvous_common::validate;
@@ -32,6 +32,9 @@ pub(super) struct State {
     pub(super) sign_ins: SignInLimits,
     /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
     pub(super) revoked: RevokedMembers,
+    /// Ended sessions, whose access tokens the auth layer refuses (shared with its verifier):
+    /// a session this replica ends is refused here at once.
+    pub(super) revoked_sessions: RevokedSessions,
     /// Events and notifications, for their parts of a data export.
     pub(super) peers: Peers,
 }
@@ -47,7 +50,7 @@ impl Members {
         issuer: TokenIssuer,
         page_token_key: &[u8; 32],
         settings: Settings,
-        revoked: RevokedMembers,
+        verifier: &TokenVerifier,
         peers: Peers,
     ) -> Self {
         let sign_ins = SignInLimits::new(
@@ -63,7 +66,8 @@ impl Members {
             page_tokens,
             settings,
             sign_ins,
-            revoked,
+            revoked: verifier.revocations().clone(),
+            revoked_sessions: verifier.session_revocations().clone(),
             peers,
         }))
     }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::outbox::{OutboxMessage, OutboxWriter as _};
-use rendezvous_common::revocations::ErasureLog;
+use rendezvous_common::revocations::{RevocationLog, RevokedMembers, stored_revocations};
 use rendezvous_common::with_db;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
@@ -552,20 +552,18 @@ impl Store {
     }
 }
 
-impl ErasureLog for Store {
+impl RevocationLog<RevokedMembers> for Store {
     /// Members deleted after `since`, with when: the access tokens to refuse.
-    async fn erased_since(
+    async fn revoked_since(
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
-        let rows: Vec<(String, DateTime<Utc>)> = with_db!(&self.db, |pool| {
+        let rows = with_db!(&self.db, |pool| {
             sqlx::query_as("SELECT id, deleted_at FROM members WHERE deleted_at > $1")
                 .bind(since)
                 .fetch_all(pool)
                 .await
         })?;
-        rows.into_iter()
-            .map(|(id, at)| Ok((stored_id(&id)?, at)))
-            .collect()
+        stored_revocations(rows)
     }
 }

@@ -63,6 +63,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "findable by contact details",
             include_str!("../../migrations/sqlite/0008_findable.sql"),
         ),
+        (
+            9,
+            "revoked sessions",
+            include_str!("../../migrations/sqlite/0009_revoked_sessions.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -100,6 +105,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             8,
             "findable by contact details",
             include_str!("../../migrations/postgres/0008_findable.sql"),
+        ),
+        (
+            9,
+            "revoked sessions",
+            include_str!("../../migrations/postgres/0009_revoked_sessions.sql"),
         ),
     ],
 };

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::outbox::{OutboxMessage, OutboxWriter};
+use rendezvous_common::revocations::{RevocationLog, RevokedSessions, stored_revocations};
 use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
@@ -23,7 +25,9 @@ pub enum RotateOutcome {
         session_id: Uuid,
     },
     /// The token had already been rotated: the session is now revoked.
-    Reused,
+    Reused {
+        session_id: Uuid,
+    },
     Invalid,
 }
 
@@ -74,6 +78,20 @@ macro_rules! impl_session_ops {
 
 impl_session_ops!(SqliteConnection);
 impl_session_ops!(PgConnection);
+
+/// Tells events and notifications, inside the caller's transaction, that `sessions` of
+/// `member` ended at `now`: their access tokens are refused there once the rows arrive.
+async fn tell_revoked(
+    conn: &mut (impl OutboxWriter + Send),
+    member: Uuid,
+    sessions: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for message in OutboxMessage::sessions_revoked(member, sessions, now) {
+        conn.enqueue(&message, now).await?;
+    }
+    Ok(())
+}
 
 impl Store {
     /// `(id, password_hash)` of a live account.
@@ -166,7 +184,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if used.is_some() || marked.rows_affected() == 0 {
-                sqlx::query(
+                let revoked = sqlx::query(
                     "UPDATE sessions SET revoked_at = $2, revoke_reason = 'refresh token reused' \
                      WHERE id = $1 AND revoked_at IS NULL",
                 )
@@ -174,8 +192,12 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                let session_id = stored_id(&session_id)?;
+                if revoked.rows_affected() > 0 {
+                    tell_revoked(&mut *tx, stored_id(&member_id)?, &[session_id], now).await?;
+                }
                 tx.commit().await?;
-                return Ok(RotateOutcome::Reused);
+                return Ok(RotateOutcome::Reused { session_id });
             }
             sqlx::query(
                 "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
@@ -195,18 +217,20 @@ impl Store {
         })
     }
 
-    /// Revokes one session of a member; false when it was not theirs or already revoked.
+    /// Revokes one session of a member, telling events and notifications in the same
+    /// transaction; false when it was not theirs or already revoked.
     pub async fn revoke_session(
         &self,
-        member_id: Uuid,
-        session_id: Uuid,
+        member: Uuid,
+        session: Uuid,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
-        let member_id = &*member_id.to_string();
-        let session_id = &*session_id.to_string();
+        let member_id = &*member.to_string();
+        let session_id = &*session.to_string();
         with_db!(&self.db, |pool| {
-            sqlx::query(
+            let mut tx = pool.begin_write().await?;
+            let revoked = sqlx::query(
                 "UPDATE sessions SET revoked_at = $3, revoke_reason = $4 \
                  WHERE id = $1 AND member_id = $2 AND revoked_at IS NULL",
             )
@@ -214,21 +238,28 @@ impl Store {
             .bind(member_id)
             .bind(now)
             .bind(reason)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected() > 0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if revoked {
+                tell_revoked(&mut *tx, member, &[session], now).await?;
+            }
+            tx.commit().await?;
+            Ok(revoked)
         })
     }
 
-    /// Stores a new password hash and revokes every session but `keep_session`.
+    /// Stores a new password hash and revokes every session but `keep_session`, telling
+    /// events and notifications in the same transaction; returns the sessions revoked.
     pub async fn change_password(
         &self,
-        member_id: Uuid,
+        member: Uuid,
         new_hash: &str,
         keep_session: Uuid,
         now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        let member_id = &*member_id.to_string();
+    ) -> Result<Vec<Uuid>, sqlx::Error> {
+        let member_id = &*member.to_string();
         let keep_session = &*keep_session.to_string();
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
@@ -238,16 +269,38 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
+            let revoked: Vec<String> = sqlx::query_scalar(
                 "UPDATE sessions SET revoked_at = $3, revoke_reason = 'password changed' \
-                 WHERE member_id = $1 AND id <> $2 AND revoked_at IS NULL",
+                 WHERE member_id = $1 AND id <> $2 AND revoked_at IS NULL RETURNING id",
             )
             .bind(member_id)
             .bind(keep_session)
             .bind(now)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-            tx.commit().await
+            let revoked = revoked
+                .iter()
+                .map(|id| stored_id(id))
+                .collect::<Result<Vec<Uuid>, _>>()?;
+            tell_revoked(&mut *tx, member, &revoked, now).await?;
+            tx.commit().await?;
+            Ok(revoked)
         })
+    }
+}
+
+impl RevocationLog<RevokedSessions> for Store {
+    /// Sessions ended after `since`, with when: the access tokens to refuse.
+    async fn revoked_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+        let rows = with_db!(&self.db, |pool| {
+            sqlx::query_as("SELECT id, revoked_at FROM sessions WHERE revoked_at > $1")
+                .bind(since)
+                .fetch_all(pool)
+                .await
+        })?;
+        stored_revocations(rows)
     }
 }

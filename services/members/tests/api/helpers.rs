@@ -113,6 +113,19 @@ pub async fn login(
     Ok(response.into_inner().session.unwrap())
 }
 
+/// Changes `member`'s password from their current one (their own session stays).
+pub async fn change_password(member: &TestMember, new_password: &str) {
+    member
+        .client
+        .clone()
+        .change_password(pb::ChangePasswordRequest {
+            old_password: member.password.clone(),
+            new_password: new_password.to_owned(),
+        })
+        .await
+        .unwrap();
+}
+
 pub async fn refresh(stack: &MembersHandle, refresh_token: &str) -> Result<pb::Session, Status> {
     let request = pb::RefreshSessionRequest {
         refresh_token: refresh_token.to_owned(),

@@ -17,6 +17,7 @@ mod import;
 mod matrix;
 mod methods;
 mod notices;
+mod revocation;
 mod server;
 mod sign_in_limits;
 mod story;

@@ -300,14 +300,7 @@ async fn changing_the_password_revokes_the_other_sessions_only(backend: Backend)
     let laptop = login(&stack, &anna.email, &anna.password).await.unwrap();
     let phone = login(&stack, &anna.email, &anna.password).await.unwrap();
 
-    anna.client
-        .clone()
-        .change_password(pb::ChangePasswordRequest {
-            old_password: anna.password.clone(),
-            new_password: "a brand new passphrase".into(),
-        })
-        .await
-        .unwrap();
+    change_password(&anna, "a brand new passphrase").await;
 
     for (device, session) in [("laptop", &laptop), ("phone", &phone)] {
         let status = refresh(&stack, &session.refresh_token).await.unwrap_err();

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use rendezvous_common::pagination::{next_page_token, page_size};
+use rendezvous_common::revocations::RevokedSessions;
 use rendezvous_common::validate::{self, Violations};
 use rendezvous_proto::notifications::v1 as pb;
 use tokio::sync::broadcast;
@@ -144,14 +145,25 @@ impl Drop for StreamSlot {
     }
 }
 
-/// Opens `me`'s stream, which ends when `expires_at` (the access token's expiry) passes:
-/// the client reconnects with a fresh token and `resume_after_id`.
+/// What a stream was opened with: the session of the access token, and when the token
+/// expires.
+pub(super) struct StreamCredential {
+    pub(super) session: Uuid,
+    pub(super) expires_at: Option<DateTime<Utc>>,
+}
+
+/// Opens `me`'s stream, which ends when the access token's expiry passes or its session is
+/// revoked: the client reconnects with a fresh token and `resume_after_id`.
 pub(super) async fn stream(
     service: &Notifications,
     me: Uuid,
-    expires_at: Option<DateTime<Utc>>,
+    credential: StreamCredential,
     req: pb::StreamNotificationsRequest,
 ) -> Result<NotificationStream> {
+    let StreamCredential {
+        session,
+        expires_at,
+    } = credential;
     let resume = if req.resume_after_id.is_empty() {
         None
     } else {
@@ -179,15 +191,20 @@ pub(super) async fn stream(
         Ends {
             shutdown: state.shutdown.clone(),
             lifetime,
+            revoked: state.sessions.list().clone(),
+            session,
         },
         live,
     ))
 }
 
-/// What ends a stream besides its client: the server's shutdown, and the token's lifetime.
+/// What ends a stream besides its client: the server's shutdown, the token's lifetime, and
+/// the revocation of its session.
 struct Ends {
     shutdown: CancellationToken,
     lifetime: Option<std::time::Duration>,
+    revoked: RevokedSessions,
+    session: Uuid,
 }
 
 /// Whose stream it is, since when, and where its items are read again after a reconnect.
@@ -237,7 +254,14 @@ fn subscriber_stream(
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
         let me = subscriber.me;
-        let Ends { shutdown, lifetime } = ends;
+        let Ends {
+            shutdown,
+            lifetime,
+            revoked,
+            session,
+        } = ends;
+        let revoked = revoked.revoked(session);
+        tokio::pin!(revoked);
         let expired = async move {
             match lifetime {
                 Some(lifetime) => tokio::time::sleep(lifetime).await,
@@ -259,6 +283,10 @@ fn subscriber_stream(
                 () = tx.closed() => return,
                 () = &mut expired => {
                     let _ = tx.send(Err(Error::TokenExpired.into())).await;
+                    return;
+                }
+                () = &mut revoked => {
+                    let _ = tx.send(Err(Error::SessionRevoked.into())).await;
                     return;
                 }
                 announcement = live.recv() => announcement,

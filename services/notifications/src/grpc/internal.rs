@@ -1,5 +1,6 @@
 //! `NotificationInternalService`: producers' Deliver (render once per recipient, store with
-//! one delivery per channel) and CancelScheduled.
+//! one delivery per channel) and CancelScheduled; members' EraseMember and RevokeSessions; and
+//! a member's part of the data export.
 
 use std::collections::HashSet;
 
@@ -8,7 +9,9 @@ use rendezvous_proto::prost::Message as _;
 use uuid::Uuid;
 
 use super::{Notifications, count};
-use crate::convert::{CancelScheduled, DeliverBatch, EraseMember, ExportMember, Incoming};
+use crate::convert::{
+    CancelScheduled, DeliverBatch, EraseMember, ExportMember, Incoming, session_revocation,
+};
 use crate::domain;
 use crate::error::Result;
 use crate::render::{self, Locale};
@@ -123,6 +126,23 @@ pub(super) async fn erase_member(
         deleted_notification_count: count(erased.notifications),
         deleted_delivery_count: count(erased.deliveries),
         deleted_preference_count: count(erased.preferences),
+    })
+}
+
+/// Records the sessions members ended and refuses their tokens; their open streams on this
+/// replica end at once, on the others within the refresh period.
+pub(super) async fn revoke_sessions(
+    service: &Notifications,
+    req: pb::RevokeSessionsRequest,
+) -> Result<pb::RevokeSessionsResponse> {
+    let revocation = session_revocation(&req)?;
+    let recorded = service
+        .0
+        .sessions
+        .record(&revocation, service.now())
+        .await?;
+    Ok(pb::RevokeSessionsResponse {
+        revoked_session_count: count(recorded),
     })
 }
 

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::auth::{Caller, CredentialExpiry};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::pagination::PageTokens;
-use rendezvous_common::revocations::RevokedMembers;
+use rendezvous_common::revocations::{RevokedMembers, SessionRevocations};
 use rendezvous_common::server::caller;
 use rendezvous_common::time;
 use rendezvous_proto::notifications::v1 as pb;
@@ -38,8 +38,19 @@ struct State {
     shutdown: CancellationToken,
     /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
     revoked: RevokedMembers,
+    /// Ended sessions, recorded and refused (the list is shared with the auth layer's
+    /// verifier); a stream of one ends as soon as it is on the list.
+    sessions: SessionRevocations,
     /// The notification streams open on this process, per member.
     open_streams: inbox::OpenStreams,
+}
+
+/// Whose access tokens the auth layer refuses (the lists are shared with its verifier).
+pub struct Revocations {
+    /// Erased members.
+    pub members: RevokedMembers,
+    /// Ended sessions, with the table they are recorded in.
+    pub sessions: SessionRevocations,
 }
 
 /// The notifications service; clone-cheap.
@@ -56,8 +67,12 @@ impl Notifications {
         publisher: Publisher,
         page_tokens: PageTokens,
         shutdown: CancellationToken,
-        revoked: RevokedMembers,
+        revocations: Revocations,
     ) -> Self {
+        let Revocations {
+            members: revoked,
+            sessions,
+        } = revocations;
         Self(Arc::new(State {
             store,
             clock,
@@ -66,6 +81,7 @@ impl Notifications {
             page_tokens,
             shutdown,
             revoked,
+            sessions,
             open_streams: inbox::OpenStreams::default(),
         }))
     }
@@ -127,12 +143,17 @@ impl pb::notification_service_server::NotificationService for Notifications {
         &self,
         request: Request<pb::StreamNotificationsRequest>,
     ) -> Reply<Self::StreamNotificationsStream> {
-        let me = member(&request)?;
-        let expires_at = request
-            .extensions()
-            .get::<CredentialExpiry>()
-            .map(|expiry| expiry.0);
-        reply(inbox::stream(self, me, expires_at, request.into_inner()).await)
+        let Caller::Member { id: me, session_id } = caller(&request) else {
+            return Err(Error::Unauthenticated.into());
+        };
+        let credential = inbox::StreamCredential {
+            session: session_id,
+            expires_at: request
+                .extensions()
+                .get::<CredentialExpiry>()
+                .map(|expiry| expiry.0),
+        };
+        reply(inbox::stream(self, me, credential, request.into_inner()).await)
     }
 
     async fn get_preferences(
@@ -178,6 +199,13 @@ impl pb::notification_internal_service_server::NotificationInternalService for N
         request: Request<pb::EraseMemberRequest>,
     ) -> Reply<pb::EraseMemberResponse> {
         reply(internal::erase_member(self, request.into_inner()).await)
+    }
+
+    async fn revoke_sessions(
+        &self,
+        request: Request<pb::RevokeSessionsRequest>,
+    ) -> Reply<pb::RevokeSessionsResponse> {
+        reply(internal::revoke_sessions(self, request.into_inner()).await)
     }
 
     async fn export_member_data(

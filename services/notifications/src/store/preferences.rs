@@ -9,8 +9,23 @@ use rendezvous_proto::notifications::v1::{Channel, NotificationKind};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
-use super::{QuietRow, QuietSettings, Store, stored_uuid};
+use super::{Store, stored_uuid};
 use crate::domain::{channel_from_name, channel_name, kind_from_name, kind_name};
+
+/// Stored quiet hours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuietRow {
+    pub start_minute: i64,
+    pub end_minute: i64,
+    pub enabled: bool,
+}
+
+/// Quiet hours and the zone they are read in (`None`: the profile's).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuietSettings {
+    pub quiet: Option<QuietRow>,
+    pub time_zone: Option<String>,
+}
 
 impl Store {
     /// Explicit channel preferences of several members: `(member, kind, channel) → enabled`.

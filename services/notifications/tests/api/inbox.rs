@@ -1,6 +1,7 @@
 //! The in-app inbox: listing newest first with an unread filter, the unread count and paging;
 //! marking read (one's own only); and the live stream — prompt, private, resumable, and closed
-//! cleanly on shutdown, across replicas on PostgreSQL; a stream lives as long as its token, and
+//! cleanly on shutdown, across replicas on PostgreSQL; a stream lives as long as its token and
+//! its session (a revoked session's stream ends at once, on every replica within seconds), and
 //! a member has at most five open.
 
 use std::collections::{HashMap, HashSet};
@@ -559,6 +560,114 @@ async fn a_member_has_at_most_five_open_streams(backend: Backend) {
     stack.stop().await.unwrap();
 }
 
+/// A second session of `member` (signed in again elsewhere): its access token.
+async fn another_session(stack: &Stack, member: &TestMember) -> String {
+    stack.members.login(member).await.unwrap().access_token
+}
+
+/// What members' outbox tells notifications when the session of `token` ended now.
+fn revocation(stack: &Stack, member: &TestMember, token: &str) -> pb::RevokeSessionsRequest {
+    pb::RevokeSessionsRequest {
+        member_id: member.id.clone(),
+        session_ids: vec![stack.members.session_of(token).unwrap().to_string()],
+        revoke_time: Some(rendezvous_testkit::timestamp(stack.members.clock.now())),
+    }
+}
+
+/// `status` is UNAUTHENTICATED because the session ended.
+fn assert_session_revoked(status: &tonic::Status) {
+    assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+    assert_eq!(
+        rendezvous_common::error::error_reason(status).as_deref(),
+        Some("SESSION_REVOKED")
+    );
+}
+
+/// The stream's end, at most `within` after now.
+async fn ended_within(within: Duration, stream: &mut Stream) -> tonic::Status {
+    tokio::time::timeout(within, stream.message())
+        .await
+        .unwrap_or_else(|_| panic!("the stream of a revoked session is open {within:?} later"))
+        .unwrap_err()
+}
+
+async fn a_revoked_session_loses_its_stream_and_its_token_and_other_sessions_go_on(
+    backend: Backend,
+) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let phone = another_session(&stack, &anna).await;
+    let mut on_laptop = open_stream(&mut stack.inbox(&anna), "").await;
+    let mut on_phone = open_stream(&mut stack.notifications.client_with_token(&phone), "").await;
+    deliver(&stack, &anna, "before").await;
+    let last = next(&mut on_laptop).await;
+    assert_eq!(streamed_tag(&last), "before");
+    assert_eq!(streamed_tag(&next(&mut on_phone).await), "before");
+
+    // The laptop's session ends: its stream ends at once, with no event to wake it.
+    let revoke = revocation(&stack, &anna, &anna.access_token);
+    let mut internal = stack.deliverer().unwrap();
+    let answer = internal.revoke_sessions(revoke.clone()).await.unwrap();
+    assert_eq!(answer.into_inner().revoked_session_count, 1);
+    assert_session_revoked(&ended_within(Duration::from_secs(2), &mut on_laptop).await);
+
+    // The phone's session streams on.
+    deliver(&stack, &anna, "after").await;
+    assert_eq!(streamed_tag(&next(&mut on_phone).await), "after");
+    // The laptop's token opens nothing any more, unary or stream.
+    let refused = stack
+        .inbox(&anna)
+        .list_notifications(pb::ListNotificationsRequest::default())
+        .await
+        .unwrap_err();
+    assert_session_revoked(&refused);
+    let refused = stack
+        .inbox(&anna)
+        .stream_notifications(pb::StreamNotificationsRequest::default())
+        .await
+        .unwrap_err();
+    assert_session_revoked(&refused);
+
+    // Delivered again (at least once), it changes nothing.
+    let again = internal.revoke_sessions(revoke).await.unwrap();
+    assert_eq!(again.into_inner().revoked_session_count, 0);
+    deliver(&stack, &anna, "again").await;
+    assert_eq!(streamed_tag(&next(&mut on_phone).await), "again");
+    // Signed in again, the laptop resumes after the last item it had.
+    let fresh = another_session(&stack, &anna).await;
+    let last_id = last.notification.unwrap().id;
+    let mut resumed =
+        open_stream(&mut stack.notifications.client_with_token(&fresh), &last_id).await;
+    assert_eq!(streamed_tag(&next(&mut resumed).await), "after");
+    assert_eq!(streamed_tag(&next(&mut resumed).await), "again");
+    stack.stop().await.unwrap();
+}
+
+async fn a_revocation_that_names_no_session_is_refused_naming_the_field(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = settled_member(&stack, "Anna").await;
+    let mut bad = revocation(&stack, &anna, &anna.access_token);
+    bad.session_ids = vec!["not-a-session".to_owned()];
+    bad.revoke_time = None;
+    let refused = stack
+        .deliverer()
+        .unwrap()
+        .revoke_sessions(bad)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        rendezvous_common::error::violated_fields(&refused),
+        ["session_ids[0]", "revoke_time"]
+    );
+    // Nothing was revoked.
+    stack
+        .inbox(&anna)
+        .list_notifications(pb::ListNotificationsRequest::default())
+        .await
+        .unwrap();
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
     the_inbox_lists_newest_first_with_the_unread_count,
     unread_only_lists_just_the_unread_ones,
@@ -573,6 +682,8 @@ backend_tests!(
     streams_end_when_the_service_shuts_down,
     a_stream_ends_when_its_access_token_expires,
     a_member_has_at_most_five_open_streams,
+    a_revoked_session_loses_its_stream_and_its_token_and_other_sessions_go_on,
+    a_revocation_that_names_no_session_is_refused_naming_the_field,
 );
 
 /// PostgreSQL only: replicas share one database and hear of each other's notifications
@@ -644,6 +755,44 @@ mod postgres_replicas {
             .await
             .expect("replica shutdown did not complete")
             .unwrap();
+        stack.stop().await.unwrap();
+    }
+}
+
+mod postgres_revocations {
+    use super::*;
+
+    /// A revocation handled by one replica reaches the others through the database: the
+    /// stream the revoked session holds on another replica ends within the refresh period.
+    #[tokio::test]
+    async fn a_stream_on_another_replica_ends_within_the_refresh_period() {
+        if rendezvous_testkit::postgres_url().is_none() {
+            eprintln!("skipped: RENDEZVOUS_TEST_POSTGRES_URL is not set");
+            return;
+        }
+        let start = StackStart::new(Backend::Postgres);
+        let stack = Stack::start_with(start.clone()).await.unwrap();
+        let anna = settled_member(&stack, "Anna").await;
+        let replica = stack.start_notifications_replica(&start).await.unwrap();
+        let mut on_b = open_stream(&mut replica.client_with_token(&anna.access_token), "").await;
+
+        // Told through replica A.
+        let revoke = revocation(&stack, &anna, &anna.access_token);
+        stack
+            .deliverer()
+            .unwrap()
+            .revoke_sessions(revoke)
+            .await
+            .unwrap();
+        let within = rendezvous_common::revocations::REFRESH_EVERY + Duration::from_secs(2);
+        assert_session_revoked(&ended_within(within, &mut on_b).await);
+        let refused = replica
+            .client_with_token(&anna.access_token)
+            .list_notifications(pb::ListNotificationsRequest::default())
+            .await
+            .unwrap_err();
+        assert_session_revoked(&refused);
+        replica.stop().await.unwrap();
         stack.stop().await.unwrap();
     }
 }
