@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use rendezvous_common::auth::{ServiceCredentials, ServiceSecret, SigningKeyPair};
+use rendezvous_common::auth::{ServiceName, SigningKeyPair};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::server::ServerSettings;
@@ -56,7 +56,6 @@ pub struct MembersHandle {
     pub channel: Channel,
     pub clock: Clock,
     pub signing_key: SigningKeyPair,
-    pub service_secret: ServiceSecret,
     pub db: Db,
     /// Where its Prometheus metrics are served (`/metrics`).
     pub metrics_addr: SocketAddr,
@@ -87,17 +86,6 @@ impl Start {
     }
 }
 
-/// The service secret every test stack shares, as a binary takes it.
-pub const TEST_SERVICE_SECRET: &str = "rendezvous-test-service-secret-0123456789";
-
-/// The service secret every test stack shares.
-pub fn test_service_secret() -> ServiceSecret {
-    match ServiceSecret::new(TEST_SERVICE_SECRET.as_bytes().to_vec()) {
-        Ok(secret) => secret,
-        Err(_) => unreachable!("the test secret is long enough"),
-    }
-}
-
 impl MembersHandle {
     /// The URL of its database (for a second pool on it: another replica's view).
     pub fn database_url(&self) -> &str {
@@ -123,7 +111,6 @@ impl MembersHandle {
         let test_db = TestDb::new(start.backend).await?;
         let db = Db::connect(&test_db.url).await?;
         let signing_key = SigningKeyPair::generate();
-        let service_secret = test_service_secret();
         let addr = listener.local_addr()?;
         let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let metrics_addr = metrics_listener.local_addr()?;
@@ -131,7 +118,7 @@ impl MembersHandle {
             db: db.clone(),
             clock: start.clock.clone(),
             signing_key: signing_key.clone(),
-            service_secret: service_secret.clone(),
+            service_keys: crate::service_keys(ServiceName::Members),
             page_token_key: [42; 32],
             settings: start.members,
             server: start.server,
@@ -149,7 +136,6 @@ impl MembersHandle {
             channel,
             clock: start.clock,
             signing_key,
-            service_secret,
             db,
             metrics_addr,
             running,
@@ -167,10 +153,14 @@ impl MembersHandle {
         MemberServiceClient::with_interceptor(self.channel.clone(), Bearer::token(token))
     }
 
-    /// The internal API as another Rendezvous service calls it.
+    /// The internal API as the events service calls it.
     pub fn internal(&self) -> anyhow::Result<MemberInternalClient> {
-        let creds =
-            ServiceCredentials::new("events", self.service_secret.clone(), self.clock.clone());
+        self.internal_as(ServiceName::Events)
+    }
+
+    /// The internal API as the service `caller` calls it (its credential on this clock).
+    pub fn internal_as(&self, caller: ServiceName) -> anyhow::Result<MemberInternalClient> {
+        let creds = crate::service_credentials_at(caller, ServiceName::Members, self.clock.clone());
         Ok(MemberInternalServiceClient::with_interceptor(
             self.channel.clone(),
             Bearer::raw(&creds.bearer()?),

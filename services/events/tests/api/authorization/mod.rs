@@ -5,6 +5,7 @@
 mod concurrency;
 mod discovery;
 mod hosting;
+mod internal;
 mod matrix;
 
 use chrono::{DateTime, Duration, Utc};
