@@ -283,9 +283,9 @@ pub struct AuthArgs {
     /// Required outside development.
     #[arg(long, env = "RENDEZVOUS_SERVICE_KEY_FILE")]
     pub service_key_file: Option<std::path::PathBuf>,
-    /// Folder holding `<service>.pub.pem`, the public key of each service that calls this
-    /// one (members needs events' and notifications', events needs members', notifications
-    /// needs members' and events'). Required outside development. In development, a service
+    /// Folder holding `<service>.pub.pem`, the public keys of the other two services (their
+    /// calls are checked against them; a peer a method does not list is PERMISSION_DENIED).
+    /// Required outside development. In development, a service
     /// without `--service-key-file` generates its key pair here when there is none.
     #[arg(long, env = "RENDEZVOUS_PEER_KEYS_DIR")]
     pub peer_keys_dir: Option<std::path::PathBuf>,
@@ -311,7 +311,7 @@ impl AuthArgs {
         )
     }
 
-    /// `identity`'s key and its callers' public keys, as configured (see
+    /// `identity`'s key and its peers' public keys, as configured (see
     /// [`crate::auth::load_service_keys`]).
     pub fn service_keys(
         &self,

@@ -226,9 +226,9 @@ pub fn check_secret_rule(program: &Path, env: &[(&str, String)]) -> anyhow::Resu
 /// started with `env` (which must let it start, less its secret and keys):
 /// * without `RENDEZVOUS_SERVICE_KEY_FILE` it refuses to start outside development, naming
 ///   the variable and `rendezvous keys generate`;
-/// * with its key but a peer folder that lacks the public key of a service that calls it, it
-///   refuses too, naming the missing file;
-/// * with its key and its callers' public keys it starts;
+/// * with its key but a peer folder that lacks the public key of another service, it refuses
+///   too, naming the missing file;
+/// * with its key and its peers' public keys it starts;
 /// * in development, with a peer folder and no key, it generates its key pair there (0600).
 pub fn check_service_key_rule(
     program: &Path,
@@ -255,7 +255,7 @@ pub fn check_service_key_rule(
     );
     anyhow::ensure!(!log.contains(LISTENING), "listened before refusing: {log}");
 
-    for peer in rendezvous_common::auth::callers::callers_of(service) {
+    for peer in service.peers() {
         let partial = tempfile::tempdir()?;
         let written = crate::write_test_service_keys(partial.path())?;
         std::fs::remove_file(written.join(peer.public_key_file()))?;

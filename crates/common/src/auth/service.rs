@@ -3,7 +3,7 @@
 //! Each service has an Ed25519 key pair of its own. A credential is a JWT (`typ:
 //! service+jwt`, `alg: EdDSA`, `kid` = the signer's key id) naming its issuer (`iss` = `sub` =
 //! `rendezvous-<service>`) and its one target (`aud` = `rendezvous-<target>`), valid for
-//! [`SERVICE_CREDENTIAL_LIFETIME`]. A receiver holds only its callers' public keys: it
+//! [`SERVICE_CREDENTIAL_LIFETIME`]. A receiver holds only its peers' public keys: it
 //! accepts a credential for its own audience signed by the key of the service the credential
 //! names as issuer, and nothing else. A compromised receiver can therefore mint credentials
 //! for no one, and there is no table of pair secrets to rotate.
@@ -48,6 +48,12 @@ impl ServiceName {
             Self::Events => "rendezvous-events",
             Self::Notifications => "rendezvous-notifications",
         }
+    }
+
+    /// The other two services. A service knows every peer's public key, so that a peer a
+    /// method does not list is told PERMISSION_DENIED rather than taken for a stranger.
+    pub fn peers(self) -> impl Iterator<Item = Self> {
+        Self::ALL.into_iter().filter(move |name| *name != self)
     }
 
     /// The file of the service's private key in a key folder (`rendezvous keys generate`).
@@ -305,13 +311,12 @@ impl ServiceKeySet {
         &self.keys[Self::index(name)]
     }
 
-    /// What `name` runs with: its own key and its callers' public keys.
+    /// What `name` runs with: its own key and its peers' public keys.
     pub fn keys_for(&self, name: ServiceName) -> ServiceKeys {
         ServiceKeys::new(
             name,
             self.key(name).clone(),
-            super::callers::callers_of(name)
-                .into_iter()
+            name.peers()
                 .map(|peer| (peer, self.key(peer).verifying_key())),
         )
     }
@@ -374,7 +379,7 @@ pub struct KeyFiles<'a> {
 const KEY_FILE_VARIABLE: &str = "RENDEZVOUS_SERVICE_KEY_FILE (--service-key-file)";
 const PEER_KEYS_VARIABLE: &str = "RENDEZVOUS_PEER_KEYS_DIR (--peer-keys-dir)";
 
-/// Loads `identity`'s private key and the public keys of every service that may call it.
+/// Loads `identity`'s private key and the public keys of the other services.
 /// Outside development a missing key or peer key is refused, naming the setting and the way
 /// to generate keys.
 pub fn load_service_keys(
@@ -414,7 +419,7 @@ pub fn load_service_keys(
         (None, _) => anyhow::bail!("{KEY_FILE_VARIABLE} is not set: {generate}"),
     };
     let mut peers = Vec::new();
-    for peer in super::callers::callers_of(identity) {
+    for peer in identity.peers() {
         let Some(dir) = files.peer_keys_dir else {
             if files.development {
                 tracing::warn!(%peer, "development mode: no peer keys folder; calls from {peer} will be refused");
