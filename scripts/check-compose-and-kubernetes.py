@@ -356,7 +356,7 @@ def load_manifests(folder: Path) -> tuple[dict, dict[str, list[dict]]]:
 
 def readme_secret_keys(readme: str) -> set[str]:
     """The keys the README's `kubectl create secret generic rendezvous` command creates."""
-    match = re.search(r"kubectl create secret generic rendezvous(.*?)\n```", readme, re.S)
+    match = re.search(r"kubectl create secret generic rendezvous\s(.*?)\n```", readme, re.S)
     if not match:
         return set()
     return set(re.findall(r"--from-(?:literal|file)=([A-Za-z0-9.-]+)=", match[1]))
