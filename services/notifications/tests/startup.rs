@@ -31,7 +31,7 @@ fn refuses_a_published_or_missing_secret_and_starts_with_a_random_one() -> anyho
 }
 
 #[test]
-fn refuses_to_start_without_its_service_key_or_a_callers_public_key() -> anyhow::Result<()> {
+fn refuses_to_start_without_its_service_key_or_a_peers_public_key() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     check_service_key_rule(
         Path::new(BINARY),
