@@ -420,6 +420,16 @@ mod tests {
         format!("Bearer {token}")
     }
 
+    /// Claims of a credential from events (`sub` as given) to members, living `lifetime`
+    /// seconds from now.
+    fn events_claims(clock: &Clock, sub: &str, lifetime: i64) -> serde_json::Value {
+        let now = clock.now().timestamp();
+        serde_json::json!({
+            "iss": "rendezvous-events", "sub": sub, "aud": "rendezvous-members",
+            "iat": now, "exp": now + lifetime,
+        })
+    }
+
     /// A service credential with the given claims, signed by `key` but naming `kid`.
     fn forged(key: &SigningKeyPair, kid: &str, claims: &serde_json::Value) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
@@ -554,11 +564,7 @@ mod tests {
             Err(AuthError::Invalid)
         ));
         // The stranger's signature under the key id of events does not verify either.
-        let now = clock.now().timestamp();
-        let claims = serde_json::json!({
-            "iss": "rendezvous-events", "sub": "rendezvous-events", "aud": "rendezvous-members",
-            "iat": now, "exp": now + 60,
-        });
+        let claims = events_claims(&clock, "rendezvous-events", 60);
         let events_kid = keys.key(ServiceName::Events).key_id();
         assert!(
             verifier
@@ -608,12 +614,8 @@ mod tests {
             Err(AuthError::Invalid)
         ));
         // iss right, sub another service.
-        let now = clock.now().timestamp();
         let events_kid = keys.key(ServiceName::Events).key_id();
-        let claims = serde_json::json!({
-            "iss": "rendezvous-events", "sub": "rendezvous-notifications",
-            "aud": "rendezvous-members", "iat": now, "exp": now + 60,
-        });
+        let claims = events_claims(&clock, "rendezvous-notifications", 60);
         assert!(
             verifier
                 .resolve(Some(&forged(
@@ -638,11 +640,7 @@ mod tests {
             Err(AuthError::Expired)
         ));
         let (_, verifier, keys, clock) = setup_with_keys();
-        let now = clock.now().timestamp();
-        let claims = serde_json::json!({
-            "iss": "rendezvous-events", "sub": "rendezvous-events", "aud": "rendezvous-members",
-            "iat": now, "exp": now + 6 * 60,
-        });
+        let claims = events_claims(&clock, "rendezvous-events", 6 * 60);
         let events = keys.key(ServiceName::Events);
         assert!(matches!(
             verifier.resolve(Some(&forged(events, &events.key_id(), &claims))),
