@@ -53,6 +53,8 @@ KUBERNETES = ROOT / "deploy" / "kubernetes" / "base"
 README = ROOT / "README.md"
 
 SERVICE_BINARIES = ("rendezvous-members", "rendezvous-events", "rendezvous-notifications")
+# The one-shot compose service that generates the service keys (`rendezvous keys generate`).
+KEYGEN = "service-keys"
 # The Secret the operator creates (README, "Kubernetes").
 SECRET_NAME = "rendezvous"
 # Kubernetes versions the manifests must be valid for: the first with GA gRPC probes, the newest.
@@ -178,7 +180,7 @@ def check_compose(compose: dict, binaries: Binaries) -> list[str]:
                         f"{where}: {variable} must come from a required ${{…:?…}} "
                         "interpolation: a default or a literal is a published secret"
                     )
-        if "build" not in service:
+        if "build" not in service or name == KEYGEN:
             continue
         command = service.get("command") or []
         binary = command[0] if isinstance(command, list) and command else None
@@ -193,9 +195,12 @@ def check_compose(compose: dict, binaries: Binaries) -> list[str]:
             "RENDEZVOUS_SERVICE_SECRET",
             "RENDEZVOUS_DATABASE_URL",
             "RENDEZVOUS_METRICS_ADDR",
+            "RENDEZVOUS_SERVICE_KEY_FILE",
+            "RENDEZVOUS_PEER_KEYS_DIR",
         ):
             if required not in env:
                 problems.append(f"{where}: {required} is not given")
+        problems += check_compose_service_key(compose, name, service, env)
         if not env.get("RENDEZVOUS_DATABASE_URL", "").startswith("postgres://"):
             problems.append(f"{where}: RENDEZVOUS_DATABASE_URL is not a PostgreSQL URL")
         if env.get("RENDEZVOUS_DEVELOPMENT", "0").lower() not in ("0", "false", "no", "off", ""):
@@ -221,6 +226,39 @@ def check_compose(compose: dict, binaries: Binaries) -> list[str]:
                     )
     if not binaries.has_health_probe():
         problems.append("docker-compose.yml: health checks need `rendezvous health`")
+    return problems
+
+
+def volume_at(service: dict, path: str) -> str | None:
+    """The named volume `service` mounts at the folder holding `path`."""
+    folder = path.rsplit("/", 1)[0]
+    for volume in service.get("volumes") or []:
+        source, _, target = str(volume).partition(":")
+        if target.split(":")[0] == folder:
+            return source
+    return None
+
+
+def check_compose_service_key(compose: dict, name: str, service: dict, env: dict) -> list[str]:
+    """A service's private key lies in a volume of its own (only the key generator shares it),
+    and the service starts once the generator has finished."""
+    where = f"docker-compose.yml: {name}"
+    problems = []
+    key_file = env.get("RENDEZVOUS_SERVICE_KEY_FILE", "")
+    volume = volume_at(service, key_file)
+    if volume is None:
+        problems.append(f"{where}: RENDEZVOUS_SERVICE_KEY_FILE={key_file} is in no volume")
+    else:
+        for other, spec in compose.get("services", {}).items():
+            if other in (name, KEYGEN):
+                continue
+            if any(str(v).partition(":")[0] == volume for v in spec.get("volumes") or []):
+                problems.append(f"{where}: its private key volume {volume} is mounted by {other} too")
+    if volume_at(service, env.get("RENDEZVOUS_PEER_KEYS_DIR", "") + "/x") is None:
+        problems.append(f"{where}: RENDEZVOUS_PEER_KEYS_DIR is in no volume")
+    condition = ((service.get("depends_on") or {}).get(KEYGEN) or {}).get("condition")
+    if condition != "service_completed_successfully":
+        problems.append(f"{where}: does not wait for {KEYGEN} to complete")
     return problems
 
 
@@ -318,7 +356,7 @@ def load_manifests(folder: Path) -> tuple[dict, dict[str, list[dict]]]:
 
 def readme_secret_keys(readme: str) -> set[str]:
     """The keys the README's `kubectl create secret generic rendezvous` command creates."""
-    match = re.search(r"kubectl create secret generic rendezvous(.*?)\n```", readme, re.S)
+    match = re.search(r"kubectl create secret generic rendezvous\s(.*?)\n```", readme, re.S)
     if not match:
         return set()
     return set(re.findall(r"--from-(?:literal|file)=([A-Za-z0-9.-]+)=", match[1]))
@@ -412,6 +450,8 @@ def check_kubernetes(
                 "RENDEZVOUS_DATABASE_URL",
                 "RENDEZVOUS_LISTEN_ADDR",
                 "RENDEZVOUS_METRICS_ADDR",
+                "RENDEZVOUS_SERVICE_KEY_FILE",
+                "RENDEZVOUS_PEER_KEYS_DIR",
             ):
                 if required not in env:
                     problems.append(f"{where}: {required} is not given")
@@ -473,6 +513,14 @@ def check_kubernetes(
                 continue
             secret = volume["secret"]
             keys = {item["key"] for item in secret.get("items") or []}
+            own_key = re.fullmatch(r"rendezvous-([a-z]+)-key", secret.get("secretName") or "")
+            if own_key:
+                if own_key[1] != name or keys != {f"{name}.key.pem"}:
+                    problems.append(
+                        f"Deployment/{name}: volume {volume['name']} mounts the private key of "
+                        f"{own_key[1]} ({sorted(keys)}), not its own"
+                    )
+                continue
             if secret.get("secretName") != SECRET_NAME or not keys or not keys <= secret_keys:
                 problems.append(
                     f"Deployment/{name}: volume {volume['name']} mounts keys {sorted(keys)} of "
@@ -577,6 +625,25 @@ COMPOSE_BREAKAGES = [
         "RENDEZVOUS_METRICS_ADDR port 50071 is not published",
     ),
     (
+        "no service key",
+        "services.events.environment.RENDEZVOUS_SERVICE_KEY_FILE",
+        DELETE,
+        "events: RENDEZVOUS_SERVICE_KEY_FILE is not given",
+    ),
+    (
+        "a private key volume shared with another service",
+        "services.notifications.volumes",
+        ["members-service-key:/var/lib/rendezvous/service-key:ro",
+         "service-public-keys:/var/lib/rendezvous/peer-keys:ro"],
+        "members-service-key is mounted by notifications too",
+    ),
+    (
+        "a service that starts before its key exists",
+        "services.members.depends_on.service-keys",
+        DELETE,
+        "members: does not wait for service-keys to complete",
+    ),
+    (
         "a health check on another port",
         "services.events.healthcheck.test",
         ["CMD", "rendezvous", "health", "127.0.0.1:50051"],
@@ -634,6 +701,22 @@ KUBERNETES_BREAKAGES = [
         f"{MEMBERS}.env.[RENDEZVOUS_SERVICE_SECRET].valueFrom.secretKeyRef.key",
         "other-secret",
         "does not create",
+    ),
+    (
+        "another service's private key",
+        "events.yaml",
+        "Deployment/events",
+        "spec.template.spec.volumes.[service-key].secret.secretName",
+        "rendezvous-members-key",
+        "mounts the private key of members",
+    ),
+    (
+        "no peer keys",
+        "notifications.yaml",
+        "Deployment/notifications",
+        "spec.template.spec.containers.[notifications].env.[RENDEZVOUS_PEER_KEYS_DIR]",
+        DELETE,
+        "notifications: RENDEZVOUS_PEER_KEYS_DIR is not given",
     ),
     (
         "a writable root filesystem",

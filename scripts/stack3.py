@@ -157,6 +157,8 @@ class Stack:
                 value = f"{self.postgres.rsplit('/', 1)[0]}/{self.databases[db]}"
             if name.endswith("_FILE"):
                 value = str(self.work / service / Path(value).name)
+            if name == "RENDEZVOUS_PEER_KEYS_DIR":
+                value = str(self.work / "peer-keys")
             env[name] = value
         return env
 
@@ -200,9 +202,25 @@ class Stack:
         if not line.startswith("ready"):
             raise Failed(f"the SMTP server did not start: {line!r}")
 
+    def generate_service_keys(self) -> None:
+        """What compose's `service-keys` does: `rendezvous keys generate`, each private key
+        into its service's folder, the public keys into the peer-keys folder."""
+        generated = self.work / "service-keys"
+        if generated.exists():
+            return
+        subprocess.run([str(self.bin_dir / "rendezvous"), "keys", "generate", "--out",
+                        str(generated)], check=True, capture_output=True)
+        peers = self.work / "peer-keys"
+        peers.mkdir(mode=0o700, exist_ok=True)
+        for service in SERVICES:
+            (self.work / service).mkdir(exist_ok=True)
+            shutil.copy(generated / f"{service}.key.pem", self.work / service)
+            shutil.copy(generated / f"{service}.pub.pem", peers)
+
     def start(self, service: str, extra_env: dict[str, str] | None = None) -> None:
         """Starts `service` with compose's environment, plus `extra_env` (a scenario's own
         setting, e.g. a short drain window, never one of compose's variables)."""
+        self.generate_service_keys()
         (self.work / service).mkdir(exist_ok=True)
         if service in self.replica_of:
             (self.work / self.replica_of[service]).mkdir(exist_ok=True)

@@ -3,9 +3,10 @@
 //! * Access tokens are JWTs signed by the members service with Ed25519 (`alg: EdDSA`, header
 //!   `typ: at+jwt`), verified locally anywhere with the public key. Algorithm, issuer, audience,
 //!   type and a lifetime of at most 15 minutes are all checked.
-//! * Service credentials are JWTs with `typ: service+jwt` MACed (HS256) with a secret shared by
-//!   the services only. A member token can never pass for one: the two types are told apart by
-//!   the header, and each type is verified with its own pinned algorithm and key.
+//! * Service credentials are JWTs with `typ: service+jwt`, signed with the calling service's own
+//!   Ed25519 key for one target service ([`service`]); which service may call which internal
+//!   method is [`callers`]. A member token can never pass for one: the two types are told apart
+//!   by the header, and each type is verified against its own keys, issuer and audience.
 
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
@@ -19,12 +20,19 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::revocations::{RevokedMembers, RevokedSessions};
 
+pub mod callers;
+mod service;
+
+use service::ServiceVerifier;
+pub use service::{
+    KeyFiles, SERVICE_CREDENTIAL_LIFETIME, ServiceCredentials, ServiceKeySet, ServiceKeys,
+    ServiceName, UnknownService, load_service_keys, write_private,
+};
+
 /// `iss` of every token.
 pub const ISSUER: &str = "rendezvous-members";
 /// `aud` of access tokens.
 pub const AUDIENCE: &str = "rendezvous";
-/// `aud` of service credentials.
-pub const SERVICE_AUDIENCE: &str = "rendezvous-internal";
 /// Header `typ` of access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 /// Header `typ` of service credentials.
@@ -37,7 +45,7 @@ pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::minutes(15);
 pub enum Caller {
     Anonymous,
     Member { id: Uuid, session_id: Uuid },
-    Service { name: String },
+    Service { name: ServiceName },
 }
 
 /// A verified caller, and when its credential stops being valid (a member's access token;
@@ -91,16 +99,6 @@ struct AccessClaims {
     iat: i64,
     exp: i64,
     jti: String,
-}
-
-/// Claims of a service credential.
-#[derive(Debug, Serialize, Deserialize)]
-struct ServiceClaims {
-    iss: String,
-    aud: String,
-    sub: String,
-    iat: i64,
-    exp: i64,
 }
 
 /// An Ed25519 key pair that signs access tokens.
@@ -182,29 +180,6 @@ fn key_id(key: &VerifyingKey) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The secret shared by the services for service credentials.
-#[derive(Clone)]
-pub struct ServiceSecret(Vec<u8>);
-
-impl ServiceSecret {
-    /// Refuses secrets shorter than 32 bytes.
-    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, AuthError> {
-        let secret = secret.into();
-        if secret.len() < 32 {
-            return Err(AuthError::Key(
-                "the service secret must be at least 32 bytes".into(),
-            ));
-        }
-        Ok(Self(secret))
-    }
-}
-
-impl std::fmt::Debug for ServiceSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ServiceSecret(<redacted>)")
-    }
-}
-
 /// A freshly minted access token.
 #[derive(Clone, Debug)]
 pub struct AccessToken {
@@ -269,50 +244,11 @@ impl TokenIssuer {
     }
 }
 
-/// Mints service credentials for outgoing service-to-service calls.
-#[derive(Clone, Debug)]
-pub struct ServiceCredentials {
-    name: String,
-    secret: ServiceSecret,
-    clock: Clock,
-}
-
-impl ServiceCredentials {
-    pub fn new(name: impl Into<String>, secret: ServiceSecret, clock: Clock) -> Self {
-        Self {
-            name: name.into(),
-            secret,
-            clock,
-        }
-    }
-
-    /// A credential valid for five minutes; callers mint one per call (it is cheap).
-    pub fn token(&self) -> Result<String, AuthError> {
-        let now = self.clock.now();
-        let mut header = Header::new(Algorithm::HS256);
-        header.typ = Some(SERVICE_TOKEN_TYPE.to_owned());
-        let claims = ServiceClaims {
-            iss: format!("service:{}", self.name),
-            aud: SERVICE_AUDIENCE.to_owned(),
-            sub: self.name.clone(),
-            iat: now.timestamp(),
-            exp: (now + Duration::minutes(5)).timestamp(),
-        };
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&self.secret.0))
-            .map_err(|e| AuthError::Key(e.to_string()))
-    }
-
-    /// `authorization` metadata value for an outgoing request.
-    pub fn bearer(&self) -> Result<String, AuthError> {
-        Ok(format!("Bearer {}", self.token()?))
-    }
-}
-
 /// Verifies access tokens and service credentials; every service has one.
 #[derive(Clone)]
 pub struct TokenVerifier {
     access_keys: Vec<(String, DecodingKey)>,
-    service_key: DecodingKey,
+    services: ServiceVerifier,
     clock: Clock,
     revoked: RevokedMembers,
     revoked_sessions: RevokedSessions,
@@ -325,14 +261,17 @@ impl std::fmt::Debug for TokenVerifier {
                 "access_key_ids",
                 &self.access_keys.iter().map(|(k, _)| k).collect::<Vec<_>>(),
             )
+            .field("service_key_ids", &self.services.key_ids())
             .finish_non_exhaustive()
     }
 }
 
 impl TokenVerifier {
+    /// Verifies access tokens signed by `access_keys`, and the credentials of the services
+    /// whose keys `service_keys` holds, for its own service only.
     pub fn new(
         access_keys: &[PublicKey],
-        service_secret: &ServiceSecret,
+        service_keys: &ServiceKeys,
         clock: Clock,
     ) -> Result<Self, AuthError> {
         let access_keys = access_keys
@@ -346,7 +285,7 @@ impl TokenVerifier {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             access_keys,
-            service_key: DecodingKey::from_secret(&service_secret.0),
+            services: ServiceVerifier::new(service_keys)?,
             clock,
             revoked: RevokedMembers::new(),
             revoked_sessions: RevokedSessions::new(),
@@ -395,10 +334,15 @@ impl TokenVerifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
         match header.typ.as_deref() {
             Some(ACCESS_TOKEN_TYPE) => self.verify_access(token, header.kid.as_deref()),
-            Some(SERVICE_TOKEN_TYPE) => self.verify_service(token).map(|caller| Credential {
-                caller,
-                expires_at: None,
-            }),
+            Some(SERVICE_TOKEN_TYPE) => self
+                .services
+                .verify(token, header.kid.as_deref(), |iat, exp, max| {
+                    self.check_times(iat, exp, max)
+                })
+                .map(|name| Credential {
+                    caller: Caller::Service { name },
+                    expires_at: None,
+                }),
             _ => Err(AuthError::Invalid),
         }
     }
@@ -451,16 +395,6 @@ impl TokenVerifier {
         }
         Err(AuthError::Invalid)
     }
-
-    fn verify_service(&self, token: &str) -> Result<Caller, AuthError> {
-        let validation = self.validation(Algorithm::HS256, SERVICE_AUDIENCE);
-        let data = jsonwebtoken::decode::<ServiceClaims>(token, &self.service_key, &validation)
-            .map_err(|_| AuthError::Invalid)?;
-        self.check_times(data.claims.iat, data.claims.exp, Duration::minutes(5))?;
-        Ok(Caller::Service {
-            name: data.claims.sub,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -470,16 +404,53 @@ mod tests {
 
     use super::*;
 
+    /// Members' issuer and verifier, and the credentials of events' calls to members.
     fn setup() -> (TokenIssuer, TokenVerifier, ServiceCredentials, Clock) {
+        let (issuer, verifier, keys, clock) = setup_with_keys();
+        let creds = keys
+            .keys_for(ServiceName::Events)
+            .credentials(ServiceName::Members, clock.clone())
+            .unwrap_or_else(|_| unreachable!());
+        (issuer, verifier, creds, clock)
+    }
+
+    fn setup_with_keys() -> (TokenIssuer, TokenVerifier, ServiceKeySet, Clock) {
         let clock = Clock::manual(Utc::now());
         let key = SigningKeyPair::generate();
-        let secret = ServiceSecret::new(vec![7u8; 32]).unwrap_or_else(|_| unreachable!());
+        let keys = ServiceKeySet::generate();
         let issuer = TokenIssuer::new(key.clone(), Duration::minutes(10), clock.clone())
             .unwrap_or_else(|_| unreachable!());
-        let verifier = TokenVerifier::new(&[key.verifying_key()], &secret, clock.clone())
-            .unwrap_or_else(|_| unreachable!());
-        let creds = ServiceCredentials::new("events", secret, clock.clone());
-        (issuer, verifier, creds, clock)
+        let verifier = TokenVerifier::new(
+            &[key.verifying_key()],
+            &keys.keys_for(ServiceName::Members),
+            clock.clone(),
+        )
+        .unwrap_or_else(|_| unreachable!());
+        (issuer, verifier, keys, clock)
+    }
+
+    fn bearer(token: &str) -> String {
+        format!("Bearer {token}")
+    }
+
+    /// Claims of a credential from events (`sub` as given) to members, living `lifetime`
+    /// seconds from now.
+    fn events_claims(clock: &Clock, sub: &str, lifetime: i64) -> serde_json::Value {
+        let now = clock.now().timestamp();
+        serde_json::json!({
+            "iss": "rendezvous-events", "sub": sub, "aud": "rendezvous-members",
+            "iat": now, "exp": now + lifetime,
+        })
+    }
+
+    /// A service credential with the given claims, signed by `key` but naming `kid`.
+    fn forged(key: &SigningKeyPair, kid: &str, claims: &serde_json::Value) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(SERVICE_TOKEN_TYPE.to_owned());
+        header.kid = Some(kid.to_owned());
+        let pem = key.to_pkcs8_pem().unwrap_or_else(|_| unreachable!());
+        let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).unwrap_or_else(|_| unreachable!());
+        bearer(&jsonwebtoken::encode(&header, claims, &encoding).unwrap_or_else(|_| unreachable!()))
     }
 
     #[test]
@@ -578,7 +549,7 @@ mod tests {
         assert_eq!(
             caller,
             Caller::Service {
-                name: "events".into()
+                name: ServiceName::Events
             }
         );
         // A member token relabelled as a service token fails the service check.
@@ -591,9 +562,132 @@ mod tests {
                 .resolve(Some(&format!("Bearer {relabelled}")))
                 .is_err()
         );
-        let other =
-            ServiceCredentials::new("evil", ServiceSecret::new(vec![8u8; 32])?, Clock::system());
-        assert!(verifier.resolve(Some(&other.bearer()?)).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn a_credential_for_another_service_is_refused() -> Result<(), AuthError> {
+        let (_, verifier, keys, clock) = setup_with_keys();
+        let events = keys.keys_for(ServiceName::Events);
+        // Valid, signed by a known caller, but meant for notifications: members refuses it.
+        let for_notifications = events.credentials(ServiceName::Notifications, clock.clone())?;
+        assert!(matches!(
+            verifier.resolve(Some(&for_notifications.bearer()?)),
+            Err(AuthError::Invalid)
+        ));
+        let for_members = events.credentials(ServiceName::Members, clock)?;
+        assert!(verifier.resolve(Some(&for_members.bearer()?)).is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn a_credential_signed_by_an_unknown_key_is_refused() -> Result<(), AuthError> {
+        let (_, verifier, keys, clock) = setup_with_keys();
+        let stranger = SigningKeyPair::generate();
+        let unknown = ServiceCredentials::new(
+            ServiceName::Events,
+            ServiceName::Members,
+            &stranger,
+            clock.clone(),
+        )?;
+        assert!(matches!(
+            verifier.resolve(Some(&unknown.bearer()?)),
+            Err(AuthError::Invalid)
+        ));
+        // The stranger's signature under the key id of events does not verify either.
+        let claims = events_claims(&clock, "rendezvous-events", 60);
+        let events_kid = keys.key(ServiceName::Events).key_id();
+        assert!(
+            verifier
+                .resolve(Some(&forged(&stranger, &events_kid, &claims)))
+                .is_err()
+        );
+        assert!(
+            verifier
+                .resolve(Some(&forged(
+                    keys.key(ServiceName::Events),
+                    &events_kid,
+                    &claims
+                )))
+                .is_ok()
+        );
+        // No kid at all.
+        assert!(
+            verifier
+                .resolve(Some(&forged(keys.key(ServiceName::Events), "", &claims)))
+                .is_err()
+        );
+        // Its own credential resolves to itself (the caller table lists it nowhere).
+        let own = keys
+            .keys_for(ServiceName::Members)
+            .credentials(ServiceName::Members, clock)?;
+        assert_eq!(
+            verifier.resolve(Some(&own.bearer()?))?,
+            Caller::Service {
+                name: ServiceName::Members
+            }
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_issuer_must_be_the_service_whose_key_signed() -> Result<(), AuthError> {
+        let (_, verifier, keys, clock) = setup_with_keys();
+        // Signed with events' key, claiming to come from notifications.
+        let posing = ServiceCredentials::new(
+            ServiceName::Notifications,
+            ServiceName::Members,
+            keys.key(ServiceName::Events),
+            clock.clone(),
+        )?;
+        assert!(matches!(
+            verifier.resolve(Some(&posing.bearer()?)),
+            Err(AuthError::Invalid)
+        ));
+        // iss right, sub another service.
+        let events_kid = keys.key(ServiceName::Events).key_id();
+        let claims = events_claims(&clock, "rendezvous-notifications", 60);
+        assert!(
+            verifier
+                .resolve(Some(&forged(
+                    keys.key(ServiceName::Events),
+                    &events_kid,
+                    &claims
+                )))
+                .is_err()
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn service_credentials_live_five_minutes_at_most() -> Result<(), AuthError> {
+        let (_, verifier, creds, clock) = setup();
+        let token = creds.bearer()?;
+        clock.advance(Duration::minutes(4));
+        assert!(verifier.resolve(Some(&token)).is_ok());
+        clock.advance(Duration::minutes(2));
+        assert!(matches!(
+            verifier.resolve(Some(&token)),
+            Err(AuthError::Expired)
+        ));
+        let (_, verifier, keys, clock) = setup_with_keys();
+        let claims = events_claims(&clock, "rendezvous-events", 6 * 60);
+        let events = keys.key(ServiceName::Events);
+        assert!(matches!(
+            verifier.resolve(Some(&forged(events, &events.key_id(), &claims))),
+            Err(AuthError::Invalid)
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn service_names_parse_from_their_names_and_audiences_only() {
+        for name in ServiceName::ALL {
+            assert_eq!(name.as_str().parse::<ServiceName>().ok(), Some(name));
+            assert_eq!(name.audience().parse::<ServiceName>().ok(), Some(name));
+        }
+        for bad in ["", "evil", "Members", "rendezvous", "service:events"] {
+            assert!(bad.parse::<ServiceName>().is_err(), "{bad}");
+        }
     }
 }

@@ -267,17 +267,31 @@ pub fn check_configured_secret<'a>(
     }
 }
 
-/// Credentials shared by the services.
+/// A service's credentials: its own key and its peers' public keys for service-to-service
+/// calls, and its local secret.
 #[derive(clap::Args, Clone, Debug)]
 pub struct AuthArgs {
-    /// Secret shared by all Rendezvous services: it signs service-to-service credentials and
-    /// derives page-token keys. Required: at least 32 random bytes (`openssl rand -base64 48`);
-    /// a published default or a placeholder is refused unless `--development`.
+    /// This service's local secret: it derives the keys of its page tokens (and, in members,
+    /// of its sign-in limit table; in notifications, of its unsubscribe links). Each service
+    /// may have its own: no other service needs it. Required: at least 32 random bytes
+    /// (`openssl rand -base64 48`); a published default or a placeholder is refused unless
+    /// `--development`.
     #[arg(long, env = "RENDEZVOUS_SERVICE_SECRET", hide_env_values = true)]
     service_secret: Option<Secret>,
+    /// This service's Ed25519 private key (PKCS#8 PEM, e.g. `events.key.pem` from
+    /// `rendezvous keys generate --out DIR`): it signs this service's calls to the others.
+    /// Required outside development.
+    #[arg(long, env = "RENDEZVOUS_SERVICE_KEY_FILE")]
+    pub service_key_file: Option<std::path::PathBuf>,
+    /// Folder holding `<service>.pub.pem`, the public keys of the other two services (their
+    /// calls are checked against them; a peer a method does not list is PERMISSION_DENIED).
+    /// Required outside development. In development, a service
+    /// without `--service-key-file` generates its key pair here when there is none.
+    #[arg(long, env = "RENDEZVOUS_PEER_KEYS_DIR")]
+    pub peer_keys_dir: Option<std::path::PathBuf>,
     /// Development mode: accept a published, placeholder or repetitive secret (with a
-    /// warning) — for a machine of one's own, never for a deployment. `rendezvous up` always
-    /// runs in development mode.
+    /// warning), and generate a missing service key — for a machine of one's own, never for
+    /// a deployment. `rendezvous up` always runs in development mode.
     #[arg(
         long,
         env = "RENDEZVOUS_DEVELOPMENT",
@@ -294,6 +308,22 @@ impl AuthArgs {
             "service-secret",
             self.service_secret.as_ref(),
             self.development,
+        )
+    }
+
+    /// `identity`'s key and its peers' public keys, as configured (see
+    /// [`crate::auth::load_service_keys`]).
+    pub fn service_keys(
+        &self,
+        identity: crate::auth::ServiceName,
+    ) -> anyhow::Result<crate::auth::ServiceKeys> {
+        crate::auth::load_service_keys(
+            identity,
+            &crate::auth::KeyFiles {
+                key_file: self.service_key_file.as_deref(),
+                peer_keys_dir: self.peer_keys_dir.as_deref(),
+                development: self.development,
+            },
         )
     }
 }

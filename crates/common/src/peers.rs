@@ -245,15 +245,15 @@ pub async fn fetch_signing_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::ServiceSecret;
+    use crate::auth::{ServiceKeySet, ServiceName};
     use crate::clock::Clock;
 
     fn credentials() -> ServiceCredentials {
-        let secret = ServiceSecret::new(b"peers-test-service-secret-0123456789".to_vec());
-        let Ok(secret) = secret else {
-            unreachable!("the test secret is long enough")
+        let keys = ServiceKeySet::generate().keys_for(ServiceName::Events);
+        let Ok(credentials) = keys.credentials(ServiceName::Members, Clock::system()) else {
+            unreachable!("a generated key mints")
         };
-        ServiceCredentials::new("events", secret, Clock::system())
+        credentials
     }
 
     #[test]

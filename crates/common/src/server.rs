@@ -22,7 +22,7 @@ use tonic_health::ServingStatus;
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
-use crate::auth::{AuthError, Caller, Credential, CredentialExpiry, TokenVerifier};
+use crate::auth::{AuthError, Caller, Credential, CredentialExpiry, TokenVerifier, callers};
 use crate::db::Db;
 use crate::error;
 
@@ -76,6 +76,33 @@ fn is_internal(path: &str) -> bool {
     path.split('/')
         .nth(1)
         .is_some_and(|service| service.ends_with("InternalService"))
+}
+
+/// Why `caller` may not call `path`, when it is an internal method: anonymous callers need a
+/// service credential, members may not, and a service may call only the methods that list
+/// it ([`callers::allowed_callers`]; a method not listed is refused to all).
+fn internal_refusal(path: &str, caller: &Caller) -> Option<Status> {
+    if !is_internal(path) {
+        return None;
+    }
+    match caller {
+        Caller::Service { name } if callers::allowed_callers(path).contains(name) => None,
+        Caller::Service { name } => Some(error::status(
+            tonic::Code::PermissionDenied,
+            "SERVICE_NOT_ALLOWED",
+            format!("the {name} service may not call {path}"),
+        )),
+        Caller::Anonymous => Some(error::status(
+            tonic::Code::Unauthenticated,
+            "SERVICE_CREDENTIAL_REQUIRED",
+            "this method is for Rendezvous services only",
+        )),
+        Caller::Member { .. } => Some(error::status(
+            tonic::Code::PermissionDenied,
+            "SERVICE_ONLY",
+            "this method is for Rendezvous services only",
+        )),
+    }
 }
 
 fn is_infrastructure(path: &str) -> bool {
@@ -299,17 +326,8 @@ where
                     ))),
                     Ok(caller) => {
                         tracing::Span::current().record("caller", caller.label());
-                        if is_internal(&path) && !matches!(caller, Caller::Service { .. }) {
-                            let (code, reason) = if caller == Caller::Anonymous {
-                                (tonic::Code::Unauthenticated, "SERVICE_CREDENTIAL_REQUIRED")
-                            } else {
-                                (tonic::Code::PermissionDenied, "SERVICE_ONLY")
-                            };
-                            Ok(status_response(error::status(
-                                code,
-                                reason,
-                                "this method is for Rendezvous services only",
-                            )))
+                        if let Some(refusal) = internal_refusal(&path, &caller) {
+                            Ok(status_response(refusal))
                         } else {
                             request.extensions_mut().insert(caller);
                             let permit = if is_infrastructure(&path) {

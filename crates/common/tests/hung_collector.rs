@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use rendezvous_common::auth::{ServiceSecret, TokenVerifier};
+use rendezvous_common::auth::{ServiceKeySet, ServiceName, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_common::telemetry::{self, TraceExport};
@@ -41,8 +41,8 @@ async fn a_hung_collector_never_slows_or_fails_an_rpc() {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let secret = ServiceSecret::new(b"a service secret for the collector test".to_vec()).unwrap();
-    let verifier = TokenVerifier::new(&[], &secret, Clock::system()).unwrap();
+    let keys = ServiceKeySet::generate().keys_for(ServiceName::Events);
+    let verifier = TokenVerifier::new(&[], &keys, Clock::system()).unwrap();
     let layer = RpcLayer::new(verifier, &ServerSettings::default()).with_service(telemetry::EVENTS);
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(server::serve(

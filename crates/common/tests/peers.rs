@@ -10,8 +10,7 @@
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::TraceContextExt as _;
-use rendezvous_common::auth::{ServiceCredentials, ServiceSecret};
-use rendezvous_common::clock::Clock;
+use rendezvous_common::auth::{ServiceCredentials, ServiceName};
 use rendezvous_common::peers::{self, with_credentials};
 use rendezvous_common::telemetry;
 use rendezvous_proto::members::v1::GetSigningKeysRequest;
@@ -20,8 +19,7 @@ use rendezvous_testkit::HungPeer;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 fn credentials() -> ServiceCredentials {
-    let secret = ServiceSecret::new(b"peers-test-service-secret-0123456789".to_vec()).unwrap();
-    ServiceCredentials::new("events", secret, Clock::system())
+    rendezvous_testkit::service_credentials(ServiceName::Events, ServiceName::Members)
 }
 
 /// One GetSigningKeys call to `url` with `deadline`: its code and how long it took.

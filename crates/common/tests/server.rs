@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
-use rendezvous_common::auth::{ServiceSecret, TokenVerifier};
+use rendezvous_common::auth::{ServiceKeySet, ServiceName, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
@@ -130,10 +130,8 @@ async fn start_with(
     let Ok(addr) = listener.local_addr() else {
         panic!("no address")
     };
-    let Ok(secret) = ServiceSecret::new(b"a service secret for the drain test".to_vec()) else {
-        panic!("secret refused")
-    };
-    let Ok(verifier) = TokenVerifier::new(&[], &secret, Clock::system()) else {
+    let keys = ServiceKeySet::generate().keys_for(ServiceName::Events);
+    let Ok(verifier) = TokenVerifier::new(&[], &keys, Clock::system()) else {
         panic!("no verifier")
     };
     let mut routes = RoutesBuilder::default();

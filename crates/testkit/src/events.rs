@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use rendezvous_common::auth::ServiceCredentials;
+use rendezvous_common::auth::ServiceName;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::server::ServerSettings;
@@ -83,7 +83,7 @@ impl EventsHandle {
             db: db.clone(),
             clock: members.clock.clone(),
             token_keys: vec![members.signing_key.verifying_key()],
-            service_secret: members.service_secret.clone(),
+            service_keys: crate::service_keys(ServiceName::Events),
             page_token_key: [9; 32],
             server: ServerSettings::default(),
             settings: rendezvous_events::Settings {
@@ -104,7 +104,14 @@ impl EventsHandle {
             db.clone(),
             members.clock.clone(),
             [9; 32],
-            Some((members.channel.clone(), members.service_secret.clone())),
+            Some((
+                members.channel.clone(),
+                crate::service_credentials_at(
+                    ServiceName::Events,
+                    ServiceName::Members,
+                    members.clock.clone(),
+                ),
+            )),
             settings,
         );
         Ok(Self {
@@ -236,9 +243,9 @@ impl EventsWorld {
 
     /// An `EventService` client carrying the internal service credential.
     pub fn service(&self) -> anyhow::Result<EventClient> {
-        let creds = ServiceCredentials::new(
-            "members",
-            self.members.service_secret.clone(),
+        let creds = crate::service_credentials_at(
+            ServiceName::Members,
+            ServiceName::Events,
             self.clock.clone(),
         );
         let bearer = Bearer::raw(&creds.bearer()?);
@@ -250,16 +257,18 @@ impl EventsWorld {
 
     /// The events internal API as the members service calls it.
     pub fn internal(&self) -> anyhow::Result<EventInternalClient> {
-        let creds = ServiceCredentials::new(
-            "members",
-            self.members.service_secret.clone(),
-            self.clock.clone(),
-        );
-        let bearer = Bearer::raw(&creds.bearer()?);
-        Ok(EventInternalServiceClient::with_interceptor(
-            self.events.channel.clone(),
-            bearer,
-        ))
+        self.internal_as(ServiceName::Members)
+    }
+
+    /// The events internal API as the service `caller` calls it.
+    pub fn internal_as(&self, caller: ServiceName) -> anyhow::Result<EventInternalClient> {
+        let creds = crate::service_credentials_at(caller, ServiceName::Events, self.clock.clone());
+        Ok(self.internal_with(Bearer::raw(&creds.bearer()?)))
+    }
+
+    /// The events internal API called with arbitrary `authorization` metadata.
+    pub fn internal_with(&self, bearer: Bearer) -> EventInternalClient {
+        EventInternalServiceClient::with_interceptor(self.events.channel.clone(), bearer)
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {

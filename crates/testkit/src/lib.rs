@@ -31,6 +31,7 @@ pub mod process;
 pub mod rpc;
 #[cfg(feature = "members")]
 mod running;
+mod service_keys;
 mod smtp;
 
 #[cfg(feature = "events")]
@@ -60,6 +61,10 @@ pub use outbox::{
 };
 pub use pages::all_pages;
 pub use rpc::{code, error_code, eventually, invalid_argument_naming, rate_limited_for};
+pub use service_keys::{
+    service_bearer, service_credentials, service_credentials_at, service_key_environment,
+    service_keys, test_service_keys, write_test_service_keys,
+};
 pub use smtp::SmtpServer;
 
 /// Which database a test runs on.

@@ -3,9 +3,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use rendezvous_common::auth::{
-    Caller, ServiceCredentials, ServiceSecret, SigningKeyPair, TokenVerifier,
-};
+use rendezvous_common::auth::{Caller, ServiceName, SigningKeyPair, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::server::ServerSettings;
@@ -71,7 +69,6 @@ pub struct MembersHandle {
     pub channel: Channel,
     pub clock: Clock,
     pub signing_key: SigningKeyPair,
-    pub service_secret: ServiceSecret,
     pub db: Db,
     /// Where its Prometheus metrics are served (`/metrics`).
     pub metrics_addr: SocketAddr,
@@ -102,17 +99,6 @@ impl Start {
     }
 }
 
-/// The service secret every test stack shares, as a binary takes it.
-pub const TEST_SERVICE_SECRET: &str = "rendezvous-test-service-secret-0123456789";
-
-/// The service secret every test stack shares.
-pub fn test_service_secret() -> ServiceSecret {
-    match ServiceSecret::new(TEST_SERVICE_SECRET.as_bytes().to_vec()) {
-        Ok(secret) => secret,
-        Err(_) => unreachable!("the test secret is long enough"),
-    }
-}
-
 impl MembersHandle {
     /// The URL of its database (for a second pool on it: another replica's view).
     pub fn database_url(&self) -> &str {
@@ -138,7 +124,6 @@ impl MembersHandle {
         let test_db = TestDb::new(start.backend).await?;
         let db = Db::connect(&test_db.url).await?;
         let signing_key = SigningKeyPair::generate();
-        let service_secret = test_service_secret();
         let addr = listener.local_addr()?;
         let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let metrics_addr = metrics_listener.local_addr()?;
@@ -146,7 +131,7 @@ impl MembersHandle {
             db: db.clone(),
             clock: start.clock.clone(),
             signing_key: signing_key.clone(),
-            service_secret: service_secret.clone(),
+            service_keys: crate::service_keys(ServiceName::Members),
             page_token_key: [42; 32],
             settings: start.members,
             server: start.server,
@@ -164,7 +149,6 @@ impl MembersHandle {
             channel,
             clock: start.clock,
             signing_key,
-            service_secret,
             db,
             metrics_addr,
             running,
@@ -186,7 +170,7 @@ impl MembersHandle {
     pub fn session_of(&self, access_token: &str) -> anyhow::Result<uuid::Uuid> {
         let verifier = TokenVerifier::new(
             &[self.signing_key.verifying_key()],
-            &self.service_secret,
+            &crate::service_keys(ServiceName::Members),
             self.clock.clone(),
         )?;
         match verifier.resolve(Some(&format!("Bearer {access_token}")))? {
@@ -195,10 +179,14 @@ impl MembersHandle {
         }
     }
 
-    /// The internal API as another Rendezvous service calls it.
+    /// The internal API as the events service calls it.
     pub fn internal(&self) -> anyhow::Result<MemberInternalClient> {
-        let creds =
-            ServiceCredentials::new("events", self.service_secret.clone(), self.clock.clone());
+        self.internal_as(ServiceName::Events)
+    }
+
+    /// The internal API as the service `caller` calls it (its credential on this clock).
+    pub fn internal_as(&self, caller: ServiceName) -> anyhow::Result<MemberInternalClient> {
+        let creds = crate::service_credentials_at(caller, ServiceName::Members, self.clock.clone());
         Ok(MemberInternalServiceClient::with_interceptor(
             self.channel.clone(),
             Bearer::raw(&creds.bearer()?),

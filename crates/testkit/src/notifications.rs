@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rendezvous_common::auth::ServiceCredentials;
+use rendezvous_common::auth::ServiceName;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::server::ServerSettings;
@@ -216,7 +216,7 @@ impl Stack {
             db: db.clone(),
             clock: start.clock.clone(),
             token_keys: vec![members.signing_key.verifying_key()],
-            service_secret: members.service_secret.clone(),
+            service_keys: crate::service_keys(ServiceName::Notifications),
             page_token_key: [7; 32],
             members: to_members,
             mailer,
@@ -256,11 +256,16 @@ impl Stack {
         self.notifications.client_with_token(&member.access_token)
     }
 
-    /// The notifications internal API as another service calls it.
+    /// The notifications internal API as the events service calls it.
     pub fn deliverer(&self) -> anyhow::Result<NotificationInternalClient> {
-        let creds = ServiceCredentials::new(
-            "events",
-            self.members.service_secret.clone(),
+        self.internal_as(ServiceName::Events)
+    }
+
+    /// The notifications internal API as the service `caller` calls it.
+    pub fn internal_as(&self, caller: ServiceName) -> anyhow::Result<NotificationInternalClient> {
+        let creds = crate::service_credentials_at(
+            caller,
+            ServiceName::Notifications,
             self.members.clock.clone(),
         );
         Ok(self

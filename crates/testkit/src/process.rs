@@ -1,7 +1,8 @@
 //! A built service binary run as its own process, the way an operator starts it: only the
 //! environment the test gives (no flags), its log read line by line from stderr, killed when
 //! dropped. [`check_secret_rule`] holds each binary to the start-up rule on the service
-//! secret (`rendezvous_common::config::check_secret`).
+//! secret (`rendezvous_common::config::check_secret`), [`check_service_key_rule`] to the one
+//! on the service key.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use base64::Engine as _;
 use rand::RngCore as _;
-use rendezvous_common::auth::SigningKeyPair;
+use rendezvous_common::auth::{ServiceName, SigningKeyPair};
 
 /// How long a binary may take to refuse its configuration and exit.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -218,5 +219,91 @@ pub fn check_secret_rule(program: &Path, env: &[(&str, String)]) -> anyhow::Resu
         "no warning in development mode: {}",
         development.log()
     );
+    Ok(())
+}
+
+/// The start-up rule on the service key, held against the built `program` of `service`
+/// started with `env` (which must let it start, less its secret and keys):
+/// * without `RENDEZVOUS_SERVICE_KEY_FILE` it refuses to start outside development, naming
+///   the variable and `rendezvous keys generate`;
+/// * with its key but a peer folder that lacks the public key of another service, it refuses
+///   too, naming the missing file;
+/// * with its key and its peers' public keys it starts;
+/// * in development, with a peer folder and no key, it generates its key pair there (0600).
+pub fn check_service_key_rule(
+    program: &Path,
+    env: &[(&str, String)],
+    service: ServiceName,
+) -> anyhow::Result<()> {
+    let secret = random_secret();
+    let with = |extra: Vec<(&'static str, String)>| {
+        let mut env = env.to_vec();
+        env.push(("RENDEZVOUS_SERVICE_SECRET", secret.clone()));
+        env.extend(extra);
+        env
+    };
+    let keys = tempfile::tempdir()?;
+    let complete = crate::service_key_environment(keys.path(), service)?;
+
+    let keyless = RunningBinary::start(program, &with(Vec::new()))?;
+    let (status, log) = keyless.wait_for_exit(EXIT_TIMEOUT)?;
+    anyhow::ensure!(!status.success(), "started without a service key: {log}");
+    anyhow::ensure!(
+        log.contains("RENDEZVOUS_SERVICE_KEY_FILE (--service-key-file) is not set")
+            && log.contains("rendezvous keys generate"),
+        "the refusal does not name the variable and the way out: {log}"
+    );
+    anyhow::ensure!(!log.contains(LISTENING), "listened before refusing: {log}");
+
+    for peer in service.peers() {
+        let partial = tempfile::tempdir()?;
+        let written = crate::write_test_service_keys(partial.path())?;
+        std::fs::remove_file(written.join(peer.public_key_file()))?;
+        let refused = RunningBinary::start(
+            program,
+            &with(vec![
+                (
+                    "RENDEZVOUS_SERVICE_KEY_FILE",
+                    written
+                        .join(service.private_key_file())
+                        .display()
+                        .to_string(),
+                ),
+                ("RENDEZVOUS_PEER_KEYS_DIR", written.display().to_string()),
+            ]),
+        )?;
+        let (status, log) = refused.wait_for_exit(EXIT_TIMEOUT)?;
+        anyhow::ensure!(!status.success(), "started without {peer}'s key: {log}");
+        anyhow::ensure!(
+            log.contains(&peer.public_key_file()),
+            "the refusal does not name {}: {log}",
+            peer.public_key_file()
+        );
+    }
+
+    let mut keyed = RunningBinary::start(program, &with(complete))?;
+    keyed.wait_for_line(LISTENING, LISTEN_TIMEOUT)?;
+    drop(keyed);
+
+    let generated = tempfile::tempdir()?;
+    let mut development = RunningBinary::start(
+        program,
+        &with(vec![
+            ("RENDEZVOUS_DEVELOPMENT", "1".to_owned()),
+            (
+                "RENDEZVOUS_PEER_KEYS_DIR",
+                generated.path().display().to_string(),
+            ),
+        ]),
+    )?;
+    development.wait_for_line(LISTENING, LISTEN_TIMEOUT)?;
+    let key = generated.path().join(service.private_key_file());
+    anyhow::ensure!(key.exists(), "no key generated: {}", development.log());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key)?.permissions().mode() & 0o777;
+        anyhow::ensure!(mode == 0o600, "the generated key is {mode:o}");
+    }
     Ok(())
 }

@@ -24,7 +24,7 @@ pub mod store;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
-use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret, TokenVerifier};
+use rendezvous_common::auth::{PublicKey, ServiceKeys, ServiceName, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
@@ -113,7 +113,9 @@ pub struct Options {
     pub clock: Clock,
     /// Keys that verify members' access tokens.
     pub token_keys: Vec<PublicKey>,
-    pub service_secret: ServiceSecret,
+    /// Its service key (signs its calls to members and notifications) and the public keys of
+    /// the services that call it.
+    pub service_keys: ServiceKeys,
     /// Key for page tokens.
     pub page_token_key: [u8; 32],
     pub server: ServerSettings,
@@ -142,7 +144,7 @@ pub async fn run(
     metrics.watch_pool("events", &options.db);
     let verifier = TokenVerifier::new(
         &options.token_keys,
-        &options.service_secret,
+        &options.service_keys,
         options.clock.clone(),
     )?
     .with_revocations(RevokedMembers::new());
@@ -151,18 +153,19 @@ pub async fn run(
         options.clock.clone(),
         PageTokens::new(&options.page_token_key),
     );
-    let credentials = ServiceCredentials::new(
-        "events",
-        options.service_secret.clone(),
-        options.clock.clone(),
-    );
+    let to_members = options
+        .service_keys
+        .credentials(ServiceName::Members, options.clock.clone())?;
+    let to_notifications = options
+        .service_keys
+        .credentials(ServiceName::Notifications, options.clock.clone())?;
     let jobs = Jobs {
         store: store::Store::new(options.db.clone())
             .with_reminder_offsets(options.settings.reminder_offsets.clone())
             .with_limits(options.settings.limits.clone()),
         clock: options.clock.clone(),
         members: options.members.clone().map(|channel| {
-            MembersClient::new(channel, credentials.clone())
+            MembersClient::new(channel, to_members.clone())
                 .with_record_meetings_deadline(options.settings.record_meetings_deadline)
         }),
         settings: options.settings.clone(),
@@ -191,7 +194,7 @@ pub async fn run(
         tasks.spawn(relay::run(
             telemetry::EVENTS,
             options.db.clone(),
-            NotificationsSink::new(channel, credentials),
+            NotificationsSink::new(channel, to_notifications),
             options.settings.relay.clone(),
             options.clock.clone(),
             shutdown.clone(),

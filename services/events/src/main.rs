@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret};
+use rendezvous_common::auth::{PublicKey, ServiceName};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::{peers, server, telemetry};
@@ -19,7 +19,7 @@ async fn main() -> anyhow::Result<()> {
         telemetry::Process::Service(telemetry::EVENTS),
     );
     let secret = config.auth.service_secret()?;
-    let service_secret = ServiceSecret::new(secret.expose())?;
+    let service_keys = config.auth.service_keys(ServiceName::Events)?;
     let clock = Clock::system();
     let token_keys = match &config.token_public_key_file {
         Some(path) => vec![PublicKey::from_pem(
@@ -27,8 +27,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("reading {}", path.display()))?,
         )?],
         None => {
-            let credentials =
-                ServiceCredentials::new("events", service_secret.clone(), clock.clone());
+            let credentials = service_keys.credentials(ServiceName::Members, clock.clone())?;
             let retry = config.signing_keys.retry();
             peers::fetch_signing_keys(&config.members_url, credentials, &retry).await?
         }
@@ -40,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         db,
         clock,
         token_keys,
-        service_secret,
+        service_keys,
         page_token_key: secret.derive_key("events/page-tokens"),
         server: config.server.settings(),
         settings: rendezvous_events::Settings {

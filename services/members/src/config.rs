@@ -223,18 +223,4 @@ pub fn load_or_create_signing_key(path: &Path) -> anyhow::Result<SigningKeyPair>
 }
 
 /// Writes a file readable by its owner only.
-pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents.as_bytes())?;
-    Ok(())
-}
+pub use rendezvous_common::auth::write_private;

@@ -14,7 +14,7 @@ pub mod sign_ins;
 pub mod store;
 
 use rendezvous_common::auth::{
-    ServiceCredentials, ServiceSecret, SigningKeyPair, TokenIssuer, TokenVerifier,
+    ServiceKeys, ServiceName, SigningKeyPair, TokenIssuer, TokenVerifier,
 };
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
@@ -44,7 +44,9 @@ pub struct Options {
     pub clock: Clock,
     /// The private key that signs access tokens.
     pub signing_key: SigningKeyPair,
-    pub service_secret: ServiceSecret,
+    /// Its service key (signs its calls to events and notifications) and the public keys of
+    /// the services that call it.
+    pub service_keys: ServiceKeys,
     /// Key for page tokens.
     pub page_token_key: [u8; 32],
     pub settings: Settings,
@@ -72,10 +74,16 @@ pub async fn run(
     )?;
     let verifier = TokenVerifier::new(
         &[options.signing_key.verifying_key()],
-        &options.service_secret,
+        &options.service_keys,
         options.clock.clone(),
     )?
     .with_revocations(RevokedMembers::new());
+    let to_events = options
+        .service_keys
+        .credentials(ServiceName::Events, options.clock.clone())?;
+    let to_notifications = options
+        .service_keys
+        .credentials(ServiceName::Notifications, options.clock.clone())?;
     let members = Members::new(
         store::Store::new(options.db.clone()),
         options.clock.clone(),
@@ -86,11 +94,8 @@ pub async fn run(
         peers::Peers::new(
             options.events.clone(),
             options.notifications.clone(),
-            &ServiceCredentials::new(
-                "members",
-                options.service_secret.clone(),
-                options.clock.clone(),
-            ),
+            &to_events,
+            &to_notifications,
         ),
     );
     // Replicas that did not handle a deletion learn of it from the database within seconds.
@@ -112,31 +117,26 @@ pub async fn run(
     // One relay for every receiver; rows for a peer that is not configured wait for a relay
     // that has it.
     let relay = (options.notifications.is_some() || options.events.is_some()).then(|| {
-        let credentials = ServiceCredentials::new(
-            "members",
-            options.service_secret.clone(),
-            options.clock.clone(),
-        );
         let notices = options
             .notifications
             .clone()
-            .map(|channel| NotificationsSink::new(channel, credentials.clone()));
+            .map(|channel| NotificationsSink::new(channel, to_notifications.clone()));
         let erased_in_events = options
             .events
             .clone()
-            .map(|channel| ErasureSink::events(channel, credentials.clone()));
+            .map(|channel| ErasureSink::events(channel, to_events.clone()));
         let erased_in_notifications = options
             .notifications
             .clone()
-            .map(|channel| ErasureSink::notifications(channel, credentials.clone()));
+            .map(|channel| ErasureSink::notifications(channel, to_notifications.clone()));
         let revoked_in_events = options
             .events
             .clone()
-            .map(|channel| RevocationSink::events(channel, credentials.clone()));
+            .map(|channel| RevocationSink::events(channel, to_events.clone()));
         let revoked_in_notifications = options
             .notifications
             .clone()
-            .map(|channel| RevocationSink::notifications(channel, credentials.clone()));
+            .map(|channel| RevocationSink::notifications(channel, to_notifications.clone()));
         tokio::spawn(relay::run(
             telemetry::MEMBERS,
             options.db.clone(),

@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use rendezvous_common::auth::ServiceSecret;
+use rendezvous_common::auth::ServiceName;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::{peers, server, telemetry};
@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
         telemetry::Process::Service(telemetry::MEMBERS),
     );
     let secret = config.auth.service_secret()?;
+    let service_keys = config.auth.service_keys(ServiceName::Members)?;
     let signing_key = load_or_create_signing_key(&config.token_signing_key_file)?;
     let db = Db::connect(config.database_url.expose())
         .await
@@ -26,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
         db,
         clock: Clock::system(),
         signing_key,
-        service_secret: ServiceSecret::new(secret.expose())?,
+        service_keys,
         page_token_key: secret.derive_key("members/page-tokens"),
         settings: config.settings(),
         server: config.server.settings(),

@@ -29,16 +29,17 @@ impl Peers {
     pub fn new(
         events: Option<Channel>,
         notifications: Option<Channel>,
-        credentials: &ServiceCredentials,
+        to_events: &ServiceCredentials,
+        to_notifications: &ServiceCredentials,
     ) -> Self {
         Self {
             events: events.map(|channel| {
-                EventInternalServiceClient::new(with_credentials(channel, credentials.clone()))
+                EventInternalServiceClient::new(with_credentials(channel, to_events.clone()))
             }),
             notifications: notifications.map(|channel| {
                 NotificationInternalServiceClient::new(with_credentials(
                     channel,
-                    credentials.clone(),
+                    to_notifications.clone(),
                 ))
             }),
         }

@@ -1,10 +1,14 @@
-//! The built `rendezvous-members` binary and its service secret: refused when published or
-//! missing (before it writes anything), accepted when random or in development mode.
+//! The built `rendezvous-members` binary, its service secret and its service key: a secret is
+//! refused when published or missing (before it writes anything), accepted when random or in
+//! development mode; a missing key or peer key is refused outside development.
 
 use std::path::Path;
 use std::time::Duration;
 
-use rendezvous_testkit::process::{RunningBinary, check_secret_rule, standalone_environment};
+use rendezvous_common::auth::ServiceName;
+use rendezvous_testkit::process::{
+    RunningBinary, check_secret_rule, check_service_key_rule, standalone_environment,
+};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_rendezvous-members");
 
@@ -21,8 +25,23 @@ fn environment(dir: &Path) -> Vec<(&'static str, String)> {
 
 #[test]
 fn refuses_a_published_or_missing_secret_and_starts_with_a_random_one() -> anyhow::Result<()> {
+    let (dir, keys) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let mut env = environment(dir.path());
+    env.extend(rendezvous_testkit::service_key_environment(
+        keys.path(),
+        ServiceName::Members,
+    )?);
+    check_secret_rule(Path::new(BINARY), &env)
+}
+
+#[test]
+fn refuses_to_start_without_its_service_key_or_a_peers_public_key() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    check_secret_rule(Path::new(BINARY), &environment(dir.path()))
+    check_service_key_rule(
+        Path::new(BINARY),
+        &environment(dir.path()),
+        ServiceName::Members,
+    )
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub mod worker;
 #[path = "../tests/api/mail.rs"]
 mod mail_reader;
 
-use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret, TokenVerifier};
+use rendezvous_common::auth::{PublicKey, ServiceKeys, ServiceName, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
@@ -55,7 +55,9 @@ pub struct Options {
     pub clock: Clock,
     /// Keys that verify members' access tokens.
     pub token_keys: Vec<PublicKey>,
-    pub service_secret: ServiceSecret,
+    /// Its service key (signs its calls to members) and the public keys of the services that
+    /// call it.
+    pub service_keys: ServiceKeys,
     pub page_token_key: [u8; 32],
     /// A channel to the members service (contacts).
     pub members: Channel,
@@ -84,7 +86,7 @@ pub async fn run(
     metrics.watch_pool("notifications", &options.db);
     let verifier = TokenVerifier::new(
         &options.token_keys,
-        &options.service_secret,
+        &options.service_keys,
         options.clock.clone(),
     )?
     .with_revocations(RevokedMembers::new());
@@ -103,11 +105,9 @@ pub async fn run(
     let session_revocations =
         tokio::spawn(sessions.keep_fresh(options.clock.clone(), shutdown.clone()));
     let hub = hub::Hub::new();
-    let credentials = ServiceCredentials::new(
-        "notifications",
-        options.service_secret.clone(),
-        options.clock.clone(),
-    );
+    let credentials = options
+        .service_keys
+        .credentials(ServiceName::Members, options.clock.clone())?;
     let contacts = contacts::Contacts::new(options.members, credentials, options.contacts_ttl);
     let publish_locally = match &options.db {
         Db::Postgres(pool) => {

@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use rendezvous_common::auth::{PublicKey, ServiceCredentials, ServiceSecret};
+use rendezvous_common::auth::{PublicKey, ServiceName};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::{peers, server, telemetry};
@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
         telemetry::Process::Service(telemetry::NOTIFICATIONS),
     );
     let secret = config.auth.service_secret()?;
-    let service_secret = ServiceSecret::new(secret.expose())?;
+    let service_keys = config.auth.service_keys(ServiceName::Notifications)?;
     let clock = Clock::system();
     let members = peers::channel(&config.members_url).context("parsing --members-url")?;
     let token_keys = match &config.token_public_key_file {
@@ -29,8 +29,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("reading {}", path.display()))?,
         )?],
         None => {
-            let credentials =
-                ServiceCredentials::new("notifications", service_secret.clone(), clock.clone());
+            let credentials = service_keys.credentials(ServiceName::Members, clock.clone())?;
             let retry = config.signing_keys.retry();
             peers::fetch_signing_keys(&config.members_url, credentials, &retry).await?
         }
@@ -48,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
         db,
         clock,
         token_keys,
-        service_secret,
+        service_keys,
         page_token_key: secret.derive_key("notifications/page-tokens"),
         members,
         mailer,

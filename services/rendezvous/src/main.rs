@@ -5,6 +5,10 @@
 //!   (the token signing key and the service secret) in that directory and keeps them.
 //!   It is the development mode of the service binaries (`--development`) with nothing to
 //!   configure: its secret is random per data directory, never a published one.
+//!   The three services' own keys for their calls to each other are generated in memory at
+//!   every start: they sign nothing that outlives the process.
+//! * `rendezvous keys generate --out DIR` writes a key pair for each service, for a
+//!   deployment of the service binaries.
 //! * `rendezvous health <addr>` probes a server's `grpc.health.v1.Health` and exits 0 only
 //!   when it is SERVING (container images have no grpc_health_probe).
 //! * `rendezvous outbox dead-letters` lists the outbox rows a receiver refused (members' or
@@ -18,6 +22,7 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
 use rand::RngCore as _;
+use rendezvous_common::auth::ServiceKeySet;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::config::{Secret, ServerArgs, TelemetryArgs};
 use rendezvous_common::db::Db;
@@ -57,6 +62,23 @@ enum Command {
     },
     /// Operate a service's outbox: list the rows its receiver refused, requeue them.
     Outbox(OutboxArgs),
+    /// Service keys: each service's own key pair for its calls to the others.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Write `<service>.key.pem` (private, for that service only) and `<service>.pub.pem`
+    /// (for its peers) for members, events and notifications into a new folder (0700, files
+    /// 0600). Refuses to overwrite keys that are there.
+    Generate {
+        /// The folder to write the keys into.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -196,6 +218,7 @@ async fn up_with(args: UpArgs) -> anyhow::Result<()> {
     let keys = stack::Keys {
         signing_key,
         secret,
+        services: ServiceKeySet::generate(),
     };
     let shutdown = server::shutdown_on_signal();
     let listeners = stack::Listeners::bind(&args).await?;
@@ -373,6 +396,19 @@ async fn outbox(args: OutboxArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `rendezvous keys generate`: the three key pairs, and what goes where.
+fn generate_keys(out: &Path) -> anyhow::Result<()> {
+    let written = ServiceKeySet::generate().write(out)?;
+    for path in &written {
+        println!("{}", path.display());
+    }
+    println!(
+        "give each service its own <service>.key.pem (RENDEZVOUS_SERVICE_KEY_FILE) and a \
+         folder with the others' <service>.pub.pem (RENDEZVOUS_PEER_KEYS_DIR)"
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -383,5 +419,8 @@ async fn main() -> anyhow::Result<()> {
             timeout_secs,
         } => health(&addr, &service, Duration::from_secs(timeout_secs.max(1))).await,
         Command::Outbox(args) => outbox(args).await,
+        Command::Keys {
+            command: KeysCommand::Generate { out },
+        } => generate_keys(&out),
     }
 }

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rendezvous_common::auth::ServiceSecret;
 use rendezvous_common::auth::SigningKeyPair;
+use rendezvous_common::auth::{ServiceKeySet, ServiceName};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::config::Secret;
 use rendezvous_common::db::Db;
@@ -122,10 +122,12 @@ fn channel(addr: SocketAddr) -> anyhow::Result<tonic::transport::Channel> {
     ))?)
 }
 
-/// What the services share: the token signing key and the service secret.
+/// The keys of the stack: the token signing key, the local secret (each service derives
+/// its own keys from it), and the services' own key pairs (in memory).
 pub struct Keys {
     pub signing_key: SigningKeyPair,
     pub secret: Secret,
+    pub services: ServiceKeySet,
 }
 
 /// Starts the three services on `listeners` over the SQLite files in `data_dir`, on `clock`,
@@ -142,7 +144,6 @@ pub async fn spawn(
     let feed_addr = reachable(listeners.feed.local_addr()?);
     let http_addr = reachable(listeners.notifications_http.local_addr()?);
     let secret = &keys.secret;
-    let service_secret = ServiceSecret::new(secret.expose())?;
     let token_keys = vec![keys.signing_key.verifying_key()];
     let mut services = JoinSet::new();
     let [members_metrics, events_metrics, notifications_metrics] = match listeners.metrics {
@@ -156,7 +157,7 @@ pub async fn spawn(
         db: sqlite(data_dir, "members").await?,
         clock: clock.clone(),
         signing_key: keys.signing_key.clone(),
-        service_secret: service_secret.clone(),
+        service_keys: keys.services.keys_for(ServiceName::Members),
         page_token_key: secret.derive_key("members/page-tokens"),
         settings: rendezvous_members::Settings::default(),
         server: args.server.settings_draining_by_default(Duration::ZERO),
@@ -174,7 +175,7 @@ pub async fn spawn(
         db: sqlite(data_dir, "events").await?,
         clock: clock.clone(),
         token_keys: token_keys.clone(),
-        service_secret: service_secret.clone(),
+        service_keys: keys.services.keys_for(ServiceName::Events),
         page_token_key: secret.derive_key("events/page-tokens"),
         server: args.server.settings_draining_by_default(Duration::ZERO),
         settings: rendezvous_events::Settings {
@@ -201,7 +202,7 @@ pub async fn spawn(
         db: sqlite(data_dir, "notifications").await?,
         clock,
         token_keys,
-        service_secret,
+        service_keys: keys.services.keys_for(ServiceName::Notifications),
         page_token_key: secret.derive_key("notifications/page-tokens"),
         members: channel(addrs.members)?,
         mailer,

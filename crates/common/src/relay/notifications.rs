@@ -333,12 +333,14 @@ mod tests {
     #[tokio::test]
     async fn notifications_sink_screens_rows_and_reports_failures() {
         let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
-        let secret =
-            crate::auth::ServiceSecret::new(vec![7_u8; 32]).unwrap_or_else(|e| panic!("{e}"));
-        let sink = NotificationsSink::new(
-            channel,
-            ServiceCredentials::new("events", secret, crate::clock::Clock::system()),
-        );
+        let credentials = crate::auth::ServiceKeySet::generate()
+            .keys_for(crate::auth::ServiceName::Events)
+            .credentials(
+                crate::auth::ServiceName::Notifications,
+                crate::clock::Clock::system(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sink = NotificationsSink::new(channel, credentials);
         assert!(sink.accepts(TOPIC_NOTIFY));
         assert!(!sink.accepts("members.changed"));
         let good = row(json!({

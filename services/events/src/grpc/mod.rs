@@ -16,7 +16,7 @@ mod series;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::auth::{Caller, ServiceCredentials, ServiceSecret};
+use rendezvous_common::auth::{Caller, ServiceCredentials};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::error::FieldViolation;
@@ -88,15 +88,12 @@ impl Events {
         db: Db,
         clock: Clock,
         page_token_key: [u8; 32],
-        members: Option<(Channel, ServiceSecret)>,
+        members: Option<(Channel, ServiceCredentials)>,
         settings: Settings,
     ) -> Self {
-        let members = members.map(|(channel, secret)| {
-            MembersClient::new(
-                channel,
-                ServiceCredentials::new("events", secret, clock.clone()),
-            )
-            .with_record_meetings_deadline(settings.record_meetings_deadline)
+        let members = members.map(|(channel, credentials)| {
+            MembersClient::new(channel, credentials)
+                .with_record_meetings_deadline(settings.record_meetings_deadline)
         });
         let sessions = SessionRevocations::new(RevokedSessions::new(), db.clone());
         let jobs = Jobs {

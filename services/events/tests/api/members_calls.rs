@@ -15,9 +15,9 @@ use rendezvous_proto::events::v1::event_service_client::EventServiceClient;
 use rendezvous_proto::events::v1::event_service_server::EventService;
 use rendezvous_proto::members::v1 as mpb;
 use rendezvous_testkit::{
-    Backend, Bearer, HungPeer, MembersHandle, MembersSettings, Start, TEST_SERVICE_SECRET, TestDb,
-    TestMember, backend_tests, connect, eventually, outbox_notices, record_meetings_request,
-    test_service_secret, wait_serving,
+    Backend, Bearer, HungPeer, MembersHandle, MembersSettings, Start, TestDb, TestMember,
+    backend_tests, connect, eventually, outbox_notices, record_meetings_request,
+    service_credentials_at, wait_serving,
 };
 use tonic::Code;
 
@@ -224,7 +224,7 @@ async fn a_hung_members_service_costs_the_jobs_one_deadline_per_round(backend: B
         world.events.db.clone(),
         world.clock.clone(),
         [9; 32],
-        Some((hung.channel().unwrap(), test_service_secret())),
+        Some((hung.channel().unwrap(), to_members(&world.clock))),
         settings,
     );
     let now = world.clock.now();
@@ -235,7 +235,7 @@ async fn a_hung_members_service_costs_the_jobs_one_deadline_per_round(backend: B
         world.events.db.clone(),
         world.clock.clone(),
         [9; 32],
-        Some((hung.channel().unwrap(), test_service_secret())),
+        Some((hung.channel().unwrap(), to_members(&world.clock))),
         rendezvous_testkit::events_settings(),
     );
     let mut request = tonic::Request::new(pb::CompleteEventRequest {
@@ -441,6 +441,14 @@ async fn a_large_event_sent_in_chunks_is_judged_by_its_whole_size(backend: Backe
     world.stop().await.unwrap();
 }
 
+/// What events shows members, on `clock`.
+fn to_members(
+    clock: &rendezvous_common::clock::Clock,
+) -> rendezvous_common::auth::ServiceCredentials {
+    use rendezvous_common::auth::ServiceName;
+    service_credentials_at(ServiceName::Events, ServiceName::Members, clock.clone())
+}
+
 /// An address on 127.0.0.1 nobody listens on (yet).
 fn free_addr() -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -454,15 +462,24 @@ async fn events_started_before_members_serves_once_members_listens(backend: Back
     let members_url = format!("http://{members_addr}");
     let events_addr = free_addr();
     let database = TestDb::new(backend).await.unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let key_env = rendezvous_testkit::service_key_environment(
+        keys.path(),
+        rendezvous_common::auth::ServiceName::Events,
+    )
+    .unwrap();
     let mut events = tokio::process::Command::new(env!("CARGO_BIN_EXE_rendezvous-events"))
         .env_clear()
         .env("RENDEZVOUS_LISTEN_ADDR", events_addr.to_string())
         .env("RENDEZVOUS_FEED_ADDR", "127.0.0.1:0")
         .env("RENDEZVOUS_DATABASE_URL", &database.url)
         .env("RENDEZVOUS_MEMBERS_URL", &members_url)
-        // The in-process members signs with the testkit's published secret: development only.
-        .env("RENDEZVOUS_SERVICE_SECRET", TEST_SERVICE_SECRET)
-        .env("RENDEZVOUS_DEVELOPMENT", "1")
+        .env(
+            "RENDEZVOUS_SERVICE_SECRET",
+            rendezvous_testkit::process::random_secret(),
+        )
+        // Events' key of the test key set, which the in-process members knows.
+        .envs(key_env)
         .env("RENDEZVOUS_LOG", "warn")
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())

@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 
-use rendezvous_common::auth::{ServiceCredentials, ServiceSecret};
+use rendezvous_common::auth::{ServiceCredentials, ServiceName, SigningKeyPair};
 use rendezvous_common::clock::Clock;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
@@ -459,10 +459,51 @@ fn internal_calls(client: &MemberInternalClient, a: &str, b: &str) -> Vec<(&'sta
     ]
 }
 
+/// The methods each service identity may call, as the code calls them: events all of them,
+/// notifications contacts and signing keys, members none of its own.
+fn allowed_to(service: ServiceName, method: &str) -> bool {
+    match service {
+        ServiceName::Events => true,
+        ServiceName::Notifications => matches!(method, "GetContacts" | "GetSigningKeys"),
+        ServiceName::Members => false,
+    }
+}
+
+async fn each_internal_method_takes_the_services_it_lists_and_refuses_the_others(backend: Backend) {
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
+    let mut wrong = Vec::new();
+    for service in ServiceName::ALL {
+        let client = stack.internal_as(service).unwrap();
+        for (method, call) in internal_calls(&client, &anna.id, &bruno.id) {
+            let got = code(call.await);
+            let expected = if allowed_to(service, method) {
+                Code::Ok
+            } else {
+                Code::PermissionDenied
+            };
+            if got != expected {
+                wrong.push(format!(
+                    "{method} by {service}: {got:?}, expected {expected:?}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    stack.stop().await.unwrap();
+}
+
 async fn the_internal_api_takes_service_credentials_only(backend: Backend) {
     let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
-    let forged_secret = ServiceSecret::new(vec![9u8; 32]).unwrap();
-    let forged = ServiceCredentials::new("events", forged_secret, Clock::system());
+    // Events' identity, signed by a key members does not know.
+    let forged = ServiceCredentials::new(
+        ServiceName::Events,
+        ServiceName::Members,
+        &SigningKeyPair::generate(),
+        Clock::system(),
+    )
+    .unwrap();
+    let for_notifications =
+        rendezvous_testkit::service_bearer(ServiceName::Events, ServiceName::Notifications);
 
     let callers = [
         (
@@ -476,8 +517,13 @@ async fn the_internal_api_takes_service_credentials_only(backend: Backend) {
             Code::PermissionDenied,
         ),
         (
-            "a service credential under another secret",
+            "a service credential signed by an unknown key",
             stack.internal_with(Bearer::raw(&forged.bearer().unwrap())),
+            Code::Unauthenticated,
+        ),
+        (
+            "events' credential for notifications",
+            stack.internal_with(Bearer::raw(&for_notifications)),
             Code::Unauthenticated,
         ),
         ("a service", stack.internal().unwrap(), Code::Ok),
@@ -660,6 +706,7 @@ backend_tests!(
     lists_and_stats_show_only_the_callers_own_network,
     anonymous_callers_must_sign_in_for_every_member_method,
     the_internal_api_takes_service_credentials_only,
+    each_internal_method_takes_the_services_it_lists_and_refuses_the_others,
     a_connections_only_profile_shows_details_to_connections_and_email_to_self_only,
     a_private_profile_never_appears_in_search,
     a_block_hides_the_two_members_from_each_other,

@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
+use rendezvous_common::auth::{ServiceCredentials, ServiceName, SigningKeyPair};
+use rendezvous_common::clock::Clock;
 use rendezvous_common::error::error_reason;
 use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{
     Backend, Bearer, NotificationClient, NotificationInternalClient, Stack, TestMember,
-    backend_tests,
+    backend_tests, service_bearer,
 };
 use tonic::{Code, Status};
 
@@ -91,6 +93,89 @@ async fn every_internal_method(
     ]
 }
 
+/// Calls every `NotificationInternalService` method with `client` (the erasure, the export
+/// and a session's revocation of `member`, a member of no consequence).
+async fn all_internal_methods(
+    client: &NotificationInternalClient,
+    recipient: &TestMember,
+    member: &TestMember,
+) -> Vec<(&'static str, Result<(), Status>)> {
+    let mut c = client.clone();
+    let mut calls = every_internal_method(client, recipient).await;
+    let erase = pb::EraseMemberRequest {
+        member_id: member.id.clone(),
+        erase_time: Some(rendezvous_proto::prost_types::Timestamp::default()),
+    };
+    let export = pb::ExportMemberDataRequest {
+        member_id: member.id.clone(),
+    };
+    let revoke = pb::RevokeSessionsRequest {
+        member_id: member.id.clone(),
+        session_ids: vec![uuid::Uuid::now_v7().to_string()],
+        revoke_time: Some(rendezvous_proto::prost_types::Timestamp::default()),
+    };
+    calls.push(outcome!(c.export_member_data(export)));
+    calls.push(outcome!(c.revoke_sessions(revoke)));
+    calls.push(outcome!(c.erase_member(erase)));
+    calls
+}
+
+/// Which service may call which method, as the code calls them: both relays deliver, events
+/// cancels reminders, members erases, exports and ends sessions.
+fn allowed_to(service: ServiceName, method: &str) -> bool {
+    match service {
+        ServiceName::Members => matches!(
+            method,
+            "deliver" | "erase_member" | "export_member_data" | "revoke_sessions"
+        ),
+        ServiceName::Events => matches!(method, "deliver" | "cancel_scheduled"),
+        ServiceName::Notifications => false,
+    }
+}
+
+async fn each_internal_method_takes_the_services_it_lists_and_refuses_the_others(backend: Backend) {
+    let stack = Stack::start(backend).await.unwrap();
+    let anna = stack.members.register("Anna").await.unwrap();
+    let erased = stack.members.register("Bruno").await.unwrap();
+    let mut wrong = Vec::new();
+    for service in ServiceName::ALL {
+        let client = stack.internal_as(service).unwrap();
+        for (method, result) in all_internal_methods(&client, &anna, &erased).await {
+            let code = result.err().map_or(Code::Ok, |status| status.code());
+            let allowed = allowed_to(service, method);
+            if allowed == (code == Code::PermissionDenied) {
+                wrong.push(format!(
+                    "{method} by {service}: {code:?}, allowed: {allowed}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+
+    // A credential for another service, or signed by a key notifications does not know.
+    let for_members = service_bearer(ServiceName::Events, ServiceName::Members);
+    let unknown = ServiceCredentials::new(
+        ServiceName::Events,
+        ServiceName::Notifications,
+        &SigningKeyPair::generate(),
+        Clock::system(),
+    )
+    .unwrap()
+    .bearer()
+    .unwrap();
+    for (who, bearer) in [
+        ("another audience", for_members),
+        ("an unknown key", unknown),
+    ] {
+        let client = stack.notifications.internal_with(Bearer::raw(&bearer));
+        for (method, result) in all_internal_methods(&client, &anna, &erased).await {
+            let code = result.err().map(|status| status.code());
+            assert_eq!(code, Some(Code::Unauthenticated), "{method} with {who}");
+        }
+    }
+    stack.stop().await.unwrap();
+}
+
 async fn every_member_method_refuses_anonymous_and_forged_callers(backend: Backend) {
     let stack = Stack::start(backend).await.unwrap();
     let anna = stack.members.register("Anna").await.unwrap();
@@ -104,15 +189,7 @@ async fn every_member_method_refuses_anonymous_and_forged_callers(backend: Backe
             "service credential",
             rendezvous_proto::notifications::v1::notification_service_client::NotificationServiceClient::with_interceptor(
                 stack.notifications.channel.clone(),
-                Bearer::raw(
-                    &rendezvous_common::auth::ServiceCredentials::new(
-                        "events",
-                        stack.members.service_secret.clone(),
-                        stack.members.clock.clone(),
-                    )
-                    .bearer()
-                    .unwrap(),
-                ),
+                Bearer::raw(&service_bearer(ServiceName::Events, ServiceName::Notifications)),
             ),
         ),
     ];
@@ -166,7 +243,7 @@ async fn the_internal_service_takes_only_the_service_credential(backend: Backend
         assert_eq!(status.code(), Code::Unauthenticated, "{method}: {status:?}");
     }
 
-    let service = stack.deliverer().unwrap();
+    let service = stack.internal_as(ServiceName::Events).unwrap();
     for (method, result) in every_internal_method(&service, &anna).await {
         assert!(
             result.is_ok(),
@@ -316,6 +393,7 @@ async fn streams_carry_only_the_callers_notifications(backend: Backend) {
 backend_tests!(
     every_member_method_refuses_anonymous_and_forged_callers,
     the_internal_service_takes_only_the_service_credential,
+    each_internal_method_takes_the_services_it_lists_and_refuses_the_others,
     members_list_only_their_own_notifications_and_deliveries,
     members_read_and_change_only_their_own_preferences,
     streams_carry_only_the_callers_notifications,

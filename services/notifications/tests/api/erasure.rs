@@ -141,7 +141,10 @@ async fn erase_member_is_idempotent_and_for_services_only(backend: Backend) {
         member_id: member_id.to_owned(),
         erase_time: Some(now),
     };
-    let mut internal = stack.deliverer().unwrap();
+    // As members' relay calls it: only members may erase and export.
+    let mut internal = stack
+        .internal_as(rendezvous_common::auth::ServiceName::Members)
+        .unwrap();
 
     // A member cannot erase anyone, themselves included.
     let mut as_bruno = stack
@@ -186,7 +189,10 @@ async fn export_holds_the_inbox_preferences_and_delivery_log(backend: Backend) {
     let (stack, anna, bruno) = anna_and_bruno(backend).await;
     deliver_tagged(&stack, &bruno, "for Bruno").await;
     set_preferences(&stack, &anna).await;
-    let mut internal = stack.deliverer().unwrap();
+    // As members' relay calls it: only members may erase and export.
+    let mut internal = stack
+        .internal_as(rendezvous_common::auth::ServiceName::Members)
+        .unwrap();
     let export = internal
         .export_member_data(pb::ExportMemberDataRequest {
             member_id: anna.id.clone(),

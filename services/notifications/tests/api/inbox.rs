@@ -731,10 +731,9 @@ mod postgres_replicas {
         assert_eq!(streamed_tag(&next(&mut bruno_on_b).await), "for-bruno");
 
         // And the other way round: delivered through B, streamed by A.
-        let creds = rendezvous_common::auth::ServiceCredentials::new(
-            "events",
-            stack.members.service_secret.clone(),
-            stack.members.clock.clone(),
+        let creds = rendezvous_testkit::service_credentials(
+            rendezvous_common::auth::ServiceName::Events,
+            rendezvous_common::auth::ServiceName::Notifications,
         );
         replica
             .internal_with(rendezvous_testkit::Bearer::raw(&creds.bearer().unwrap()))

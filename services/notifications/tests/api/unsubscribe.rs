@@ -404,7 +404,7 @@ async fn a_link_followed_after_the_members_erasure_writes_nothing(backend: Backe
         erase_time: Some(rendezvous_testkit::timestamp(Utc::now())),
     };
     stack
-        .deliverer()
+        .internal_as(rendezvous_common::auth::ServiceName::Members)
         .unwrap()
         .erase_member(erase)
         .await

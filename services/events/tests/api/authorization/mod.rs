@@ -8,6 +8,7 @@ mod chapters_series;
 mod concurrency;
 mod discovery;
 mod hosting;
+mod internal;
 mod matrix;
 mod rsvps_calendars;
 

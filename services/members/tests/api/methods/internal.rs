@@ -5,7 +5,7 @@ use crate::helpers::*;
 use rendezvous_common::auth::{Caller, PublicKey, TokenVerifier};
 use rendezvous_common::clock::Clock;
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_testkit::{Backend, backend_tests, connect, test_service_secret};
+use rendezvous_testkit::{Backend, backend_tests, connect};
 
 async fn import_contacts_finds_members_and_sends_them_requests(backend: Backend) {
     let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
@@ -289,7 +289,12 @@ async fn signing_keys_verify_a_real_access_token(backend: Backend) {
     let key = PublicKey::from_pem(&keys[0].public_key_pem).unwrap();
     assert_eq!(key.key_id(), keys[0].key_id);
 
-    let verifier = TokenVerifier::new(&[key], &test_service_secret(), Clock::system()).unwrap();
+    let verifier = TokenVerifier::new(
+        &[key],
+        &rendezvous_testkit::service_keys(rendezvous_common::auth::ServiceName::Events),
+        Clock::system(),
+    )
+    .unwrap();
     match verifier
         .resolve(Some(&format!("Bearer {}", anna.access_token)))
         .unwrap()

@@ -1,0 +1,118 @@
+//! `EventInternalService` by caller: members (its relay) erases, exports and ends sessions; every other
+//! service identity is PERMISSION_DENIED, members and anonymous callers are refused as for any
+//! internal method, and a credential for another audience or under an unknown key is
+//! UNAUTHENTICATED.
+
+use rendezvous_common::auth::{ServiceCredentials, ServiceName, SigningKeyPair};
+use rendezvous_proto::events::v1 as pb;
+use rendezvous_testkit::{Backend, Bearer, EventInternalClient, backend_tests, timestamp};
+use tonic::Code;
+
+use super::now0;
+use crate::helpers::World;
+
+/// Every internal method for `member_id`: `(method, code)`.
+async fn every_method(
+    client: &EventInternalClient,
+    member_id: &str,
+    world: &World,
+) -> Vec<(&'static str, Code)> {
+    let mut c = client.clone();
+    let export = c
+        .export_member_data(pb::ExportMemberDataRequest {
+            member_id: member_id.to_owned(),
+        })
+        .await;
+    let erase = c
+        .erase_member(pb::EraseMemberRequest {
+            member_id: member_id.to_owned(),
+            erase_time: Some(timestamp(world.clock.now())),
+        })
+        .await;
+    let revoke = c
+        .revoke_sessions(pb::RevokeSessionsRequest {
+            member_id: member_id.to_owned(),
+            session_ids: vec![uuid::Uuid::now_v7().to_string()],
+            revoke_time: Some(timestamp(world.clock.now())),
+        })
+        .await;
+    vec![
+        (
+            "ExportMemberData",
+            export.err().map_or(Code::Ok, |s| s.code()),
+        ),
+        (
+            "RevokeSessions",
+            revoke.err().map_or(Code::Ok, |s| s.code()),
+        ),
+        ("EraseMember", erase.err().map_or(Code::Ok, |s| s.code())),
+    ]
+}
+
+async fn the_internal_api_takes_members_only(backend: Backend) {
+    let world = World::start(backend, now0()).await.unwrap();
+    let (anna, _) = world.member("Anna").await.unwrap();
+    let unknown = ServiceCredentials::new(
+        ServiceName::Members,
+        ServiceName::Events,
+        &SigningKeyPair::generate(),
+        world.clock.clone(),
+    )
+    .unwrap()
+    .bearer()
+    .unwrap();
+    // Minted on the world's (manual) clock, which events checks them against.
+    let for_notifications = rendezvous_testkit::service_credentials_at(
+        ServiceName::Members,
+        ServiceName::Notifications,
+        world.clock.clone(),
+    )
+    .bearer()
+    .unwrap();
+    let mut callers = vec![
+        (
+            "anonymous".to_owned(),
+            world.internal_with(Bearer::default()),
+            Code::Unauthenticated,
+        ),
+        (
+            "a member".to_owned(),
+            world.internal_with(Bearer::token(&anna.access_token)),
+            Code::PermissionDenied,
+        ),
+        (
+            "an unknown key".to_owned(),
+            world.internal_with(Bearer::raw(&unknown)),
+            Code::Unauthenticated,
+        ),
+        (
+            "members' credential for notifications".to_owned(),
+            world.internal_with(Bearer::raw(&for_notifications)),
+            Code::Unauthenticated,
+        ),
+    ];
+    for service in ServiceName::ALL {
+        let expected = if service == ServiceName::Members {
+            Code::Ok
+        } else {
+            Code::PermissionDenied
+        };
+        callers.push((
+            service.to_string(),
+            world.internal_as(service).unwrap(),
+            expected,
+        ));
+    }
+    let mut wrong = Vec::new();
+    for (who, client, expected) in &callers {
+        for (method, got) in every_method(client, &anna.id, &world).await {
+            if got != *expected {
+                wrong.push(format!("{method} by {who}: {got:?}, expected {expected:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    world.stop().await.unwrap();
+}
+
+backend_tests!(the_internal_api_takes_members_only);
