@@ -74,7 +74,10 @@ impl Events {
         let (relations, _) = self
             .relations_or_none(me, &and_host(me, &event, others))
             .await;
-        if host_blocked(me, &event, &relations) {
+        // Hidden from one who blocks its host or whom its host blocks, but for their own
+        // RSVP: the seat they took before the block is still theirs to read and give up.
+        let blocked_host = host_blocked(me, &event, &relations);
+        if blocked_host && member != me {
             return Err(Error::NotFound("event"));
         }
         let others_as_attendee = member != me && !event.is_manager(me);
@@ -88,7 +91,7 @@ impl Events {
             .store
             .rsvp_of(event.id, member)
             .await?
-            .ok_or(Error::NotFound("rsvp"))?;
+            .ok_or(Error::NotFound(if blocked_host { "event" } else { "rsvp" }))?;
         if member != me {
             // As the list: a member the caller blocks, or who blocks them, is not there for
             // anyone, hosts included.
@@ -111,7 +114,12 @@ impl Events {
     ) -> Result<pb::CancelRsvpResponse> {
         let me = member_caller(&request)?;
         let EventRef(id) = EventRef::try_from(request.get_ref())?;
-        self.visible_event(id, Some(me)).await?;
+        // One who blocks the host, or whom the host blocks, may still give up the seat they
+        // took before; to one without an RSVP there the event stays hidden.
+        let (event, _) = self.event_unless_blocked(id, Some(me), Action::See).await?;
+        if self.blocked_from(me, &event).await && self.0.store.rsvp_of(id, me).await?.is_none() {
+            return Err(Error::NotFound("event"));
+        }
         let row = self.single(id, me, Transition::Cancel).await?;
         Ok(pb::CancelRsvpResponse { rsvp: Some(row) })
     }

@@ -1,6 +1,7 @@
 //! Blocks hide members from each other (issue 10, point 6), whichever of the two blocked the
 //! other: the host's events from a member they block or who blocks them (GetEvent, ListEvents,
-//! ListMyEvents, Rsvp), and attendees from each other (ListAttendees, GetRsvp,
+//! ListMyEvents, Rsvp, their calendar file and feed — though the RSVP they made before the block
+//! is still theirs to read and cancel), and attendees from each other (ListAttendees, GetRsvp,
 //! GetAttendanceSummary). Events asks members' GetRelations, which says `blocked` either way.
 
 use std::collections::BTreeSet;
@@ -12,8 +13,8 @@ use rendezvous_testkit::{Backend, EventClient, TestMember, backend_tests, connec
 use tonic::Code;
 
 use crate::helpers::{
-    World, add_cohost, attendance_summary, attendee_ids, block, going, ids, list_attendees,
-    morning, published, try_get_event, try_rsvp,
+    World, add_cohost, attendance_summary, attendee_ids, block, create_feed, feed_path, going,
+    http_get, ids, list_attendees, morning, published, try_get_event, try_own_rsvp, try_rsvp,
 };
 
 fn now0() -> DateTime<Utc> {
@@ -33,6 +34,17 @@ async fn listed_events(viewer: &EventClient) -> BTreeSet<String> {
         .unwrap()
         .into_inner();
     page.events.into_iter().map(|e| e.id).collect()
+}
+
+/// `viewer`'s ExportMyCalendar, as text.
+async fn my_calendar(viewer: &EventClient) -> String {
+    let file = viewer
+        .clone()
+        .export_my_calendar(pb::ExportMyCalendarRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    String::from_utf8(file.ics).unwrap()
 }
 
 /// The ids of the events ListMyEvents gives `viewer`.
@@ -103,7 +115,35 @@ async fn the_hosts_events_are_hidden_from_a_member_blocked_either_way(backend: B
             Code::NotFound,
             "GetRsvp, {who}"
         );
+        // Nor in their calendar, as a file or as a feed.
+        let ics = my_calendar(client).await;
+        assert!(!ics.contains(&event.id), "ExportMyCalendar, {who}");
+        let feed = create_feed(client).await;
+        let (status, served) = http_get(world.events.feed_addr, &feed_path(&feed)).await;
+        assert_eq!(status, 200);
+        assert!(!served.contains(&event.id), "the calendar feed, {who}");
+        // The seat they took before the block is still theirs to read and give up; on the
+        // event they never answered, there is nothing to read or cancel.
+        let own = try_own_rsvp(client, &event.id).await.unwrap();
+        assert_eq!(own.status, i32::from(pb::RsvpStatus::Confirmed), "{who}");
+        for (id, want) in [(&fresh.id, Code::NotFound), (&event.id, Code::Ok)] {
+            let cancelled = client
+                .clone()
+                .cancel_rsvp(pb::CancelRsvpRequest {
+                    event_id: id.clone(),
+                })
+                .await;
+            assert_eq!(
+                rendezvous_testkit::code(cancelled),
+                want,
+                "CancelRsvp, {who}"
+            );
+        }
+        let own = try_own_rsvp(client, &fresh.id).await;
+        assert_eq!(rendezvous_testkit::code(own), Code::NotFound, "{who}");
     }
+    // The others' calendars hold the event.
+    assert!(my_calendar(&as_other).await.contains(&event.id));
     // Anyone else sees them, and the host sees the blocked members' RSVPs nowhere (below).
     assert_eq!(
         listed_events(&as_other).await,

@@ -123,6 +123,16 @@ pub fn ids(members: &[&TestMember]) -> BTreeSet<String> {
     members.iter().map(|m| m.id.clone()).collect()
 }
 
+/// The caller's own RSVP to event `id`.
+pub async fn try_own_rsvp(client: &EventClient, id: &str) -> Result<pb::Rsvp, Status> {
+    let request = pb::GetRsvpRequest {
+        event_id: id.to_owned(),
+        member_id: String::new(),
+    };
+    let response = client.clone().get_rsvp(request).await?;
+    Ok(response.into_inner().rsvp.unwrap_or_default())
+}
+
 pub async fn rsvp(client: &EventClient, id: &str) -> pb::Rsvp {
     try_rsvp(client, id).await.unwrap()
 }
