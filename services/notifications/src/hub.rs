@@ -248,4 +248,39 @@ mod tests {
             assert!(serde_json::from_str::<Item>(&json).is_err(), "{bad}");
         }
     }
+
+    /// A database that refuses every connection is asked again with growing pauses, never in
+    /// a tight loop: over 1.5 s, the attempts at 0, 0.1, 0.3, 0.7 s and a few at most.
+    #[tokio::test]
+    async fn a_refusing_database_is_retried_with_growing_pauses() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // A "database" that takes each connection and hangs up at once.
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&attempts);
+        let refuser = tokio::spawn(async move {
+            while let Ok((socket, _)) = server.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        let url = format!("postgres://postgres@{addr}/refusing");
+        let pool = PgPoolOptions::new().connect_lazy(&url).unwrap();
+        let shutdown = CancellationToken::new();
+        let (listening, _never) = tokio::sync::oneshot::channel();
+        let listener = tokio::spawn(listen_postgres(
+            pool,
+            Hub::new(),
+            Clock::system(),
+            listening,
+            shutdown.clone(),
+        ));
+        tokio::time::sleep(StdDuration::from_millis(1_500)).await;
+        shutdown.cancel();
+        listener.await.unwrap();
+        refuser.abort();
+        let attempts = attempts.load(Ordering::SeqCst);
+        assert!((2..=8).contains(&attempts), "{attempts} attempts in 1.5 s");
+    }
 }
