@@ -1,20 +1,26 @@
 //! The authorisation matrix of `MemberService` (issue 10, point 8): every method, called on
 //! Anna's things (her profile, the request she received, the one she sent, her connection
-//! with Bruno, her meeting follow-ups, her block of Dan) by each caller — anonymous, Anna
-//! herself, Bruno her connection, Chloé a stranger, Dan whom she blocks — gets the code the
-//! policy gives, and no call refused or made by another changes what is Anna's. The
-//! internal service's callers are checked in `authorization.rs`.
+//! with Bruno, her meeting follow-ups, her block of Dan) by each caller — anonymous, each
+//! service identity, Anna herself, Bruno her connection, Chloé a stranger, Dan whom she
+//! blocks — gets the code the policy gives, and no call refused or made by another changes
+//! what is Anna's. The internal service's callers are checked in `authorization.rs`.
 
 use crate::helpers::*;
 
+use rendezvous_common::auth::ServiceName;
 use rendezvous_proto::members::v1 as pb;
+use rendezvous_proto::members::v1::member_service_client::MemberServiceClient;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, MemberClient, MembersHandle, TestMember, backend_tests};
+use rendezvous_testkit::{
+    Backend, Bearer, MemberClient, MembersHandle, TestMember, backend_tests, service_credentials_at,
+};
 use tonic::Code;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
     Anonymous,
+    /// A credential another service (or members itself) mints for members.
+    Service(ServiceName),
     Owner,
     Connection,
     Stranger,
@@ -22,8 +28,11 @@ enum Role {
 }
 
 /// Refusals first, Anna last: a call she makes may change what the others would be refused.
-const ROLES: [Role; 5] = [
+const ROLES: [Role; 8] = [
     Role::Anonymous,
+    Role::Service(ServiceName::Members),
+    Role::Service(ServiceName::Events),
+    Role::Service(ServiceName::Notifications),
     Role::Connection,
     Role::Stranger,
     Role::Blocked,
@@ -95,7 +104,8 @@ fn expected(role: Role, method: Method) -> Code {
         // Her profile is public: anyone, signed in or not, sees it, except the one she blocks.
         (M::GetMember, R::Blocked) => Code::NotFound,
         (M::GetMember, _) => Code::Ok,
-        (_, R::Anonymous) => Code::Unauthenticated,
+        // The rest is for signed-in members; a service is no member, it is anonymous here.
+        (_, R::Anonymous | R::Service(_)) => Code::Unauthenticated,
         // What is the caller's own: everyone gets theirs (the matrix checks it is theirs).
         (
             M::SearchMembers
@@ -182,7 +192,7 @@ async fn world(backend: Backend) -> World {
 impl World {
     fn member(&self, role: Role) -> Option<&TestMember> {
         match role {
-            Role::Anonymous => None,
+            Role::Anonymous | Role::Service(_) => None,
             Role::Owner => Some(&self.anna),
             Role::Connection => Some(&self.bruno),
             Role::Stranger => Some(&self.chloe),
@@ -191,6 +201,12 @@ impl World {
     }
 
     fn client(&self, role: Role) -> MemberClient {
+        if let Role::Service(issuer) = role {
+            let credentials =
+                service_credentials_at(issuer, ServiceName::Members, self.stack.clock.clone());
+            let bearer = Bearer::raw(&credentials.bearer().unwrap());
+            return MemberServiceClient::with_interceptor(self.stack.channel.clone(), bearer);
+        }
         self.member(role)
             .map_or_else(|| self.stack.anonymous(), |m| m.client.clone())
     }

@@ -5,6 +5,8 @@
 
 use super::*;
 
+use rendezvous_common::auth::ServiceName;
+
 use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{ChapterClient, code};
 
@@ -13,6 +15,8 @@ use crate::helpers::{first_thursdays, paris_series};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
     Anonymous,
+    /// A credential a service mints for events.
+    Service(ServiceName),
     Outsider,
     ChapterMember,
     Host,
@@ -20,8 +24,11 @@ enum Role {
 }
 
 /// Refusals first, the organiser and the host last.
-const ROLES: [Role; 5] = [
+const ROLES: [Role; 8] = [
     Role::Anonymous,
+    Role::Service(ServiceName::Members),
+    Role::Service(ServiceName::Events),
+    Role::Service(ServiceName::Notifications),
     Role::Outsider,
     Role::ChapterMember,
     Role::Host,
@@ -67,8 +74,11 @@ fn expected(role: Role, method: Method) -> Code {
     use Method as M;
     use Role as R;
     match (method, role) {
-        // Chapters and series are found by anyone, signed in or not.
-        (M::GetChapter | M::ListChapters | M::GetSeries | M::ListSeries, _) => Code::Ok,
+        // Chapters are found by anyone, signed in or not (a service credential reads as
+        // anonymous here); series too, but EventService refuses a service outright.
+        (M::GetChapter | M::ListChapters, _) => Code::Ok,
+        (_, R::Service(_)) => Code::Unauthenticated,
+        (M::GetSeries | M::ListSeries, _) => Code::Ok,
         (_, R::Anonymous) => Code::Unauthenticated,
         // Any member starts a chapter, joins one, leaves one (idempotent); the organiser
         // too, as the one made organiser by AddOrganizer stays (the last one cannot leave:
@@ -103,7 +113,7 @@ struct Cast {
 impl Cast {
     fn member(&self, role: Role) -> Option<&TestMember> {
         match role {
-            Role::Anonymous => None,
+            Role::Anonymous | Role::Service(_) => None,
             Role::Outsider => Some(&self.outsider),
             Role::ChapterMember => Some(&self.chapter_member),
             Role::Host => Some(&self.host),
@@ -328,9 +338,10 @@ async fn chapter_and_series_matrix(backend: Backend) {
             if matches!(role, Role::Host | Role::Organiser) && want == Code::Ok {
                 assert_untouched(&world, &cast, method).await;
             }
-            let (chapters, events) = match cast.member(role) {
-                None => (world.events.anonymous(), world.events.events_anonymous()),
-                Some(member) => {
+            let (chapters, events) = match (role, cast.member(role)) {
+                (Role::Service(issuer), _) => as_service(&world, issuer),
+                (_, None) => (world.events.anonymous(), world.events.events_anonymous()),
+                (_, Some(member)) => {
                     let token = world.token(member).await.unwrap();
                     (
                         world.events.client_with_token(&token),

@@ -42,6 +42,25 @@ async fn organised_chapter(world: &World, joiners: &[&TestMember]) -> (TestMembe
     (organiser, chapter)
 }
 
+/// The chapter and event clients of a credential `issuer` mints for events.
+fn as_service(
+    world: &World,
+    issuer: rendezvous_common::auth::ServiceName,
+) -> (rendezvous_testkit::ChapterClient, EventClient) {
+    use rendezvous_proto::events::v1::chapter_service_client::ChapterServiceClient;
+    use rendezvous_proto::events::v1::event_service_client::EventServiceClient;
+    let credentials = rendezvous_testkit::service_credentials_at(
+        issuer,
+        rendezvous_common::auth::ServiceName::Events,
+        world.clock.clone(),
+    );
+    let bearer = rendezvous_testkit::Bearer::raw(&credentials.bearer().unwrap());
+    (
+        ChapterServiceClient::with_interceptor(world.events.channel.clone(), bearer.clone()),
+        EventServiceClient::with_interceptor(world.events.channel.clone(), bearer),
+    )
+}
+
 fn now0() -> DateTime<Utc> {
     morning(2027, 5, 3)
 }

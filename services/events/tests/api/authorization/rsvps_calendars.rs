@@ -8,11 +8,15 @@
 
 use super::*;
 
+use rendezvous_common::auth::ServiceName;
+
 use crate::helpers::{create_feed, feed_path, http_get, offering};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
     Anonymous,
+    /// A credential a service mints for events.
+    Service(ServiceName),
     Stranger,
     CheckInOnly,
     Organiser,
@@ -23,8 +27,11 @@ enum Role {
 }
 
 /// Refusals first: the owners of what a method acts on come last.
-const ROLES: [Role; 8] = [
+const ROLES: [Role; 11] = [
     Role::Anonymous,
+    Role::Service(ServiceName::Members),
+    Role::Service(ServiceName::Events),
+    Role::Service(ServiceName::Notifications),
     Role::Stranger,
     Role::CheckInOnly,
     Role::Organiser,
@@ -69,6 +76,8 @@ fn expected(role: Role, method: Method) -> Code {
     use Method as M;
     use Role as R;
     match (method, role) {
+        // A service is no member: the public API is for people.
+        (_, R::Service(_)) => Code::Unauthenticated,
         // Public events are listed to anyone.
         (M::ListEvents, _) => Code::Ok,
         (_, R::Anonymous) => Code::Unauthenticated,
@@ -121,7 +130,7 @@ impl Cast {
 
     fn member(&self, role: Role) -> Option<&TestMember> {
         match role {
-            Role::Anonymous => None,
+            Role::Anonymous | Role::Service(_) => None,
             Role::Stranger => Some(&self.stranger),
             Role::CheckInOnly => Some(&self.check_in_only),
             Role::Organiser => Some(&self.organiser),
@@ -334,9 +343,10 @@ async fn rsvp_and_calendar_matrix(backend: Backend) {
             if want == Code::Ok {
                 assert_untouched(&world, &cast, role, method).await;
             }
-            let client = match cast.member(role) {
-                None => world.events.events_anonymous(),
-                Some(member) => world.client(member).await.unwrap(),
+            let client = match (role, cast.member(role)) {
+                (Role::Service(issuer), _) => as_service(&world, issuer).1,
+                (_, None) => world.events.events_anonymous(),
+                (_, Some(member)) => world.client(member).await.unwrap(),
             };
             let got = call(&cast, &client, role, method).await;
             checked += 1;
