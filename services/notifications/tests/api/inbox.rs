@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use rendezvous_common::auth::TokenIssuer;
+use rendezvous_common::auth::{ServiceName, TokenIssuer};
 use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_testkit::{
     Backend, NotificationClient, Stack, StackStart, TestMember, backend_tests,
@@ -606,7 +606,7 @@ async fn a_revoked_session_loses_its_stream_and_its_token_and_other_sessions_go_
 
     // The laptop's session ends: its stream ends at once, with no event to wake it.
     let revoke = revocation(&stack, &anna, &anna.access_token);
-    let mut internal = stack.deliverer().unwrap();
+    let mut internal = stack.internal_as(ServiceName::Members).unwrap();
     let answer = internal.revoke_sessions(revoke.clone()).await.unwrap();
     assert_eq!(answer.into_inner().revoked_session_count, 1);
     assert_session_revoked(&ended_within(Duration::from_secs(2), &mut on_laptop).await);
@@ -650,7 +650,7 @@ async fn a_revocation_that_names_no_session_is_refused_naming_the_field(backend:
     bad.session_ids = vec!["not-a-session".to_owned()];
     bad.revoke_time = None;
     let refused = stack
-        .deliverer()
+        .internal_as(ServiceName::Members)
         .unwrap()
         .revoke_sessions(bad)
         .await
@@ -778,7 +778,7 @@ mod postgres_revocations {
         // Told through replica A.
         let revoke = revocation(&stack, &anna, &anna.access_token);
         stack
-            .deliverer()
+            .internal_as(ServiceName::Members)
             .unwrap()
             .revoke_sessions(revoke)
             .await
