@@ -150,26 +150,29 @@ impl TestDb {
             }
             Backend::Postgres => {
                 let server = postgres_url().context("RENDEZVOUS_TEST_POSTGRES_URL is not set")?;
-                let name = format!("rdv_test_{}", uuid::Uuid::now_v7().simple());
-                let mut conn = sqlx::PgConnection::connect(&server)
-                    .await
-                    .with_context(|| format!("connecting to {server}"))?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await?;
-                conn.close().await?;
-                let base = server
-                    .rsplit_once('/')
-                    .map_or(server.as_str(), |(base, _)| base);
-                let url = format!("{base}/{name}");
-                Ok(Self {
-                    url,
-                    backend,
-                    _dir: None,
-                    postgres: Some((server, name)),
-                })
+                Self::postgres_on(&server, "rdv_test").await
             }
         }
+    }
+
+    /// A fresh database named `<prefix>_<uuid>` on the PostgreSQL server at `server` (a URL
+    /// with the user in it); dropped when dropped.
+    pub async fn postgres_on(server: &str, prefix: &str) -> anyhow::Result<Self> {
+        let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(server)
+            .await
+            .with_context(|| format!("connecting to {server}"))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+        Ok(Self {
+            url: format!("{base}/{name}"),
+            backend: Backend::Postgres,
+            _dir: None,
+            postgres: Some((server.to_owned(), name)),
+        })
     }
 }
 

@@ -32,7 +32,17 @@ pub struct RunningBinary {
 impl RunningBinary {
     /// Starts `program` with exactly `env` as its environment.
     pub fn start(program: &Path, env: &[(&str, String)]) -> anyhow::Result<Self> {
+        Self::start_with_args(program, &[], env)
+    }
+
+    /// Starts `program` with `args` and exactly `env` as its environment.
+    pub fn start_with_args(
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let mut child = Command::new(program)
+            .args(args)
             .env_clear()
             .envs(env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
@@ -55,6 +65,11 @@ impl RunningBinary {
             lines,
             log: Vec::new(),
         })
+    }
+
+    /// The process id (for what `/proc` says of it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Everything the binary has logged so far.
