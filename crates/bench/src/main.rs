@@ -312,6 +312,7 @@ async fn main() -> anyhow::Result<()> {
         .settings
         .insert("sizes".to_owned(), format!("{sizes:?}"));
     let echo = echo::EchoServer::start(&program).await?;
+    let mut failure = None;
     for databases in cli.databases() {
         let postgres_server = match &databases {
             Databases::Postgres(url) => Some(url.clone()),
@@ -330,7 +331,12 @@ async fn main() -> anyhow::Result<()> {
         )
         .await;
         stack.stop().await;
-        outcome?;
+        // What was measured is still reported; the run fails at the end.
+        if let Err(error) = outcome {
+            eprintln!("== {backend}: failed: {error:#}");
+            failure = Some(error.context(format!("on {backend}")));
+            break;
+        }
     }
     report.judge(TARGETS);
     println!("{}", report.table());
@@ -338,6 +344,9 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("report written to {}", path.display());
+    }
+    if let Some(error) = failure {
+        return Err(error);
     }
     anyhow::ensure!(report.checks_held(), "a check failed (see above)");
     Ok(())

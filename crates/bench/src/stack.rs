@@ -9,6 +9,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -275,6 +276,25 @@ impl Stack {
     }
 }
 
+/// The bench's own pool on a service's database: on PostgreSQL a few connections, named so
+/// the monitor does not count them as the service's (and so that, with the services' own and
+/// a baseline's, they stay within the server's `max_connections`).
+async fn bench_pool(url: &str) -> anyhow::Result<Db> {
+    if url.starts_with("postgres") {
+        let options = sqlx::postgres::PgConnectOptions::from_str(url)?
+            .application_name(crate::monitor::BENCH_APPLICATION);
+        Ok(Db::Postgres(
+            sqlx::postgres::PgPoolOptions::new()
+                .max_connections(3)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(options)
+                .await?,
+        ))
+    } else {
+        Ok(Db::connect(url).await?)
+    }
+}
+
 /// Starts `program` with `env` and waits until it serves and says so.
 async fn start(
     name: ServiceName,
@@ -300,17 +320,7 @@ async fn start(
     wait_serving(channel, health_name)
         .await
         .with_context(|| format!("{} did not become SERVING", name.as_str()))?;
-    // The bench's own pool names itself, so the monitor does not count it as the service's.
-    let url = if test_db.url.starts_with("postgres") {
-        format!(
-            "{}?application_name={}",
-            test_db.url,
-            crate::monitor::BENCH_APPLICATION
-        )
-    } else {
-        test_db.url.clone()
-    };
-    let db = Db::connect(&url)
+    let db = bench_pool(&test_db.url)
         .await
         .with_context(|| format!("opening {}'s database", name.as_str()))?;
     Ok(Service {

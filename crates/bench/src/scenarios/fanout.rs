@@ -27,7 +27,8 @@ pub async fn run(ctx: &Ctx<'_>, report: &mut Report) -> anyhow::Result<()> {
     let chapter = client_chapter(ctx, &token).await?;
     let members = seed::members(&ctx.stack.members.db, m, "Paris").await?;
     seed::chapter_members(&ctx.stack.events.db, chapter, &members, ctx.now).await?;
-    let raw = ctx.raw_db().await?;
+    // One statement at a time, one claimer: two connections are plenty.
+    let raw = ctx.raw_db(2).await?;
     raw.add_recipients(m).await?;
     let rows = m as u64;
     for _ in 0..sizes.runs {

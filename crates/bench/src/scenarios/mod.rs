@@ -249,9 +249,10 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// A fresh raw-SQL database on this stack's backend, with a connection per client.
-    pub async fn raw_db(&self) -> anyhow::Result<RawDb> {
-        RawDb::create(&self.stack.databases, self.sizes.in_flight).await
+    /// A fresh raw-SQL database on this stack's backend, with `connections` connections on
+    /// PostgreSQL (one per client).
+    pub async fn raw_db(&self, connections: usize) -> anyhow::Result<RawDb> {
+        RawDb::create(&self.stack.databases, connections).await
     }
 
     /// A measure of this backend with one run.

@@ -49,7 +49,7 @@ pub async fn hot(ctx: &Ctx<'_>, report: &mut Report) -> anyhow::Result<()> {
     let sizes = ctx.sizes;
     let n = sizes.hot_members;
     let capacity = sizes.capacity;
-    let raw = ctx.raw_db().await?;
+    let raw = ctx.raw_db(sizes.in_flight).await?;
     for run in 0..sizes.runs {
         // The baseline: a fresh hot row each run.
         let raw_event = i64::try_from(run)? + 1;
@@ -176,7 +176,7 @@ pub async fn spread(ctx: &Ctx<'_>, report: &mut Report) -> anyhow::Result<()> {
     let events: Arc<Vec<Uuid>> = Arc::new(ctx.events.iter().map(|(id, _)| *id).collect());
     let count = events.len();
     anyhow::ensure!(count > 0, "rsvp-spread needs events");
-    let raw = ctx.raw_db().await?;
+    let raw = ctx.raw_db(sizes.in_flight).await?;
     raw.add_events(1, i64::try_from(count)?, 1_000_000).await?;
     for run in 0..sizes.runs {
         let rows = i64::try_from(count)?;
