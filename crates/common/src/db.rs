@@ -14,6 +14,12 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+/// Connections of a service's PostgreSQL pool: with notifications' one `LISTEN` connection
+/// beside it, no service holds more than 10, so PostgreSQL's default `max_connections` of
+/// 100 serves about ten processes. More would not help: a service's queries are short, and
+/// its hot writes (RSVPs to one event) serialise on a row lock whatever the pool's size.
+pub const POSTGRES_POOL_SIZE: u32 = 9;
+
 /// Which database a pool talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -156,7 +162,7 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
-                .max_connections(16)
+                .max_connections(POSTGRES_POOL_SIZE)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
