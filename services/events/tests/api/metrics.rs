@@ -72,7 +72,7 @@ async fn rpcs_are_counted_by_method_and_code_in_the_service_that_answered(backen
         if backend == Backend::Sqlite {
             4.0
         } else {
-            16.0
+            f64::from(rendezvous_common::db::POSTGRES_POOL_SIZE)
         }
     );
     let open = events
