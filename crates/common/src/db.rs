@@ -14,11 +14,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
-/// Connections of a service's PostgreSQL pool: with notifications' one `LISTEN` connection
-/// beside it, no service holds more than 10, so PostgreSQL's default `max_connections` of
-/// 100 serves about ten processes. More would not help: a service's queries are short, and
-/// its hot writes (RSVPs to one event) serialise on a row lock whatever the pool's size.
-pub const POSTGRES_POOL_SIZE: u32 = 9;
+/// Connections of a service's PostgreSQL pool (notifications holds one more for `LISTEN`).
+/// Issue 11 asks for at most 10; going to 9 failed notifications' PostgreSQL tests in CI, not
+/// yet understood, so the pool stays at 16 until it is.
+pub const POSTGRES_POOL_SIZE: u32 = 16;
 
 /// Which database a pool talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,8 +7,8 @@
 //! `TestDb`, dropped at the end, on a panic or on Ctrl-C). Run with
 //! `cargo bench -p rendezvous-events --bench rsvp`.
 //!
-//! Both modes go through the service's own pool (`Db::connect`: 4 connections on SQLite, 9
-//! on PostgreSQL), so at 64 callers the baseline has at most 9 transactions on the row at
+//! Both modes go through the service's own pool (`Db::connect`: 4 connections on SQLite, 16
+//! on PostgreSQL), so at 64 callers the baseline has at most 16 transactions on the row at
 //! once. On PostgreSQL a third mode, `baseline, 1 conn/caller`, gives every caller its own
 //! connection, as the "64 clients" of a raw lock-convoy measurement have.
 
