@@ -178,6 +178,10 @@ impl Stack {
             ),
             ("RENDEZVOUS_NOTIFICATIONS_URL", url(notifications_addr)),
             ("RENDEZVOUS_EVENTS_URL", url(events_addr)),
+            // Every sign-in of the bench comes from one address, and each reserves a failure
+            // until its password checks out: 64 in flight would pass the per-address budget
+            // (50) that guards against guessing, and the run would measure the limiter.
+            ("RENDEZVOUS_FAILED_SIGN_INS_PER_PEER", "1000000".to_owned()),
         ]);
         let members = start(
             ServiceName::Members,

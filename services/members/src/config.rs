@@ -28,6 +28,8 @@ pub struct Settings {
     pub outreach: OutreachPolicy,
     /// How the outbox relay retries, dead-letters and prunes.
     pub relay: RelaySettings,
+    /// Password hashes (sign-in, registration, password change) run at once; more wait.
+    pub password_hashes_at_once: usize,
 }
 
 impl Default for Settings {
@@ -40,6 +42,7 @@ impl Default for Settings {
             sign_in_limits: SignInPolicy::default(),
             outreach: OutreachPolicy::default(),
             relay: RelaySettings::default(),
+            password_hashes_at_once: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
@@ -75,6 +78,10 @@ pub struct Config {
     /// Events with at most this many checked-in members mark connected pairs met at once.
     #[arg(long, env = "RENDEZVOUS_SMALL_EVENT_MAX", default_value_t = 12)]
     pub small_event_max: usize,
+    /// Password hashes run at once (argon2id, 19 MiB each while it runs); sign-ins beyond
+    /// them wait. 0: one per core the process may use.
+    #[arg(long, env = "RENDEZVOUS_PASSWORD_HASHES_AT_ONCE", default_value_t = 0)]
+    pub password_hashes_at_once: usize,
     /// Failed sign-ins of one account from one client address per
     /// `--failed-sign-ins-window-mins`.
     #[arg(long, env = "RENDEZVOUS_FAILED_SIGN_INS", default_value_t = 10)]
@@ -158,6 +165,10 @@ impl Config {
             small_event_max: self.small_event_max,
             sign_in_limits: self.sign_in_policy(),
             outreach: self.outreach_policy(),
+            password_hashes_at_once: match self.password_hashes_at_once {
+                0 => Settings::default().password_hashes_at_once,
+                n => n.min(1024),
+            },
             ..Settings::default()
         }
     }

@@ -72,9 +72,12 @@ impl Members {
         // Counted before the hash, whether or not the registration succeeds.
         self.0.sign_ins.register(peer, self.now()).await?;
         let password = new.password.clone();
-        let password_hash = tokio::task::spawn_blocking(move || password::hash(&password))
+        let password_hash = self
+            .0
+            .hashing
+            .run(move || password::hash(&password))
             .await
-            .map_err(|e| Error::Internal(e.to_string()))?
+            .ok_or_else(hashing_stopped)?
             .map_err(|e| Error::Internal(e.to_string()))?;
         let id = Uuid::now_v7();
         let (session, refresh) = self.new_session();
@@ -117,16 +120,19 @@ impl Members {
             password: pw,
         } = Credentials::try_from(request.into_inner())?;
         let credentials = self.0.store.credentials_by_email(&email).await?;
-        let (id, hash) = match &credentials {
-            Some((id, hash)) => (Some(*id), hash.clone()),
-            None => (None, password::decoy_hash().to_owned()),
+        let (id, hash) = match credentials {
+            Some((id, hash)) => (Some(id), Some(hash)),
+            None => (None, None),
         };
         // The failure is reserved before the hash is checked, and given back only if the
         // password is right: concurrent guesses cannot exceed the budget.
         let attempt = self.0.sign_ins.begin(&email, peer, id, self.now()).await?;
-        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
+        let ok = self
+            .0
+            .hashing
+            .run(move || password::verify(&pw, hash.as_deref().unwrap_or(password::decoy_hash())))
             .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .ok_or_else(hashing_stopped)?;
         let Some(id) = id.filter(|_| ok) else {
             return Err(Error::BadCredentials);
         };
@@ -216,16 +222,19 @@ impl Members {
             .password_hash(me)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        let new_hash = tokio::task::spawn_blocking(move || {
-            if password::verify(&old, &hash) {
-                password::hash(&new).map(Some)
-            } else {
-                Ok(None)
-            }
-        })
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        let new_hash = self
+            .0
+            .hashing
+            .run(move || {
+                if password::verify(&old, &hash) {
+                    password::hash(&new).map(Some)
+                } else {
+                    Ok(None)
+                }
+            })
+            .await
+            .ok_or_else(hashing_stopped)?
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let Some(new_hash) = new_hash else {
             return Err(Error::InvalidArgument(vec![FieldViolation::new(
                 "old_password",
@@ -244,4 +253,9 @@ impl Members {
         }
         Ok(pb::ChangePasswordResponse {})
     }
+}
+
+/// A hash that never gave its answer: the runtime is shutting down, or the hash panicked.
+fn hashing_stopped() -> Error {
+    Error::Internal("the password hash did not finish".to_owned())
 }

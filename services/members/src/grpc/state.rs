@@ -18,6 +18,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use crate::Settings;
+use crate::domain::password::Hashing;
 use crate::error::{Error, Result};
 use crate::peers::Peers;
 use crate::sign_ins::SignInLimits;
@@ -30,6 +31,8 @@ pub(super) struct State {
     pub(super) page_tokens: PageTokens,
     pub(super) settings: Settings,
     pub(super) sign_ins: SignInLimits,
+    /// Bounds the argon2 work running at once.
+    pub(super) hashing: Hashing,
     /// Erased members, whose access tokens the auth layer refuses (shared with its verifier).
     pub(super) revoked: RevokedMembers,
     /// Ended sessions, whose access tokens the auth layer refuses (shared with its verifier):
@@ -59,6 +62,7 @@ impl Members {
             crate::sign_ins::limits_key(page_token_key),
         );
         let page_tokens = PageTokens::new(page_token_key);
+        let hashing = Hashing::new(settings.password_hashes_at_once);
         Self(Arc::new(State {
             store,
             clock,
@@ -66,6 +70,7 @@ impl Members {
             page_tokens,
             settings,
             sign_ins,
+            hashing,
             revoked: verifier.revocations().clone(),
             revoked_sessions: verifier.session_revocations().clone(),
             peers,
