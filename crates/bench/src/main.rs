@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 
 mod echo;
+mod history;
 mod load;
 mod monitor;
 mod procfs;
@@ -48,6 +49,9 @@ enum Scenario {
     /// Sign-ins (argon2-bound).
     Login,
 }
+
+/// The scenarios run again at each growth above ×1.
+const GROWN: [Scenario; 3] = [Scenario::RsvpHot, Scenario::Browse, Scenario::Fanout];
 
 const EVERY: [Scenario; 6] = [
     Scenario::RsvpHot,
@@ -123,6 +127,10 @@ struct Cli {
     /// `stream`: rounds (one a second) of a notification to every stream.
     #[arg(long, default_value_t = 10)]
     stream_rounds: usize,
+    /// Growth: also run rsvp-hot, browse and fanout with the databases holding this many
+    /// times what the scenarios wrote at ×1 (copies made in SQL), e.g. `1,10,100`.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    growth: Vec<u32>,
     /// A few seconds of every scenario (tiny sizes, one run): that the tool works, not figures.
     #[arg(long)]
     smoke: bool,
@@ -244,6 +252,14 @@ impl Cli {
             .collect()
     }
 
+    /// The growths above ×1, rising.
+    fn growths(&self) -> Vec<u32> {
+        let mut growths: Vec<u32> = self.growth.iter().copied().filter(|g| *g > 1).collect();
+        growths.sort_unstable();
+        growths.dedup();
+        growths
+    }
+
     fn databases(&self) -> Vec<Databases> {
         let postgres = Databases::Postgres(self.postgres_url.clone());
         match self.backend {
@@ -339,6 +355,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     report.judge(TARGETS);
+    report.compare_growth();
     println!("{}", report.table());
     if let Some(path) = &cli.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
@@ -376,15 +393,44 @@ async fn run_scenarios(
             kib.to_string(),
         );
     }
-    for scenario in cli.scenarios() {
-        eprintln!("== {backend}: {scenario:?}");
+    let all = cli.scenarios();
+    run_each(&ctx, &all, report).await?;
+    let grown: Vec<Scenario> = all.into_iter().filter(|s| GROWN.contains(s)).collect();
+    for growth in cli.growths() {
+        if grown.is_empty() {
+            break;
+        }
+        eprintln!("== {backend}: growing the databases to ×{growth}");
+        let written = ctx.grow_to(growth).await?;
+        for (service, table, rows) in written {
+            report.settings.insert(
+                format!(
+                    "{backend} ×{growth}: rows copied into {}.{table}",
+                    service.as_str()
+                ),
+                rows.to_string(),
+            );
+        }
+        run_each(&ctx, &grown, report).await?;
+    }
+    Ok(())
+}
+
+async fn run_each(
+    ctx: &Ctx<'_>,
+    scenarios: &[Scenario],
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let backend = ctx.backend();
+    for scenario in scenarios {
+        eprintln!("== {backend} ×{}: {scenario:?}", ctx.growth());
         match scenario {
-            Scenario::RsvpHot => scenarios::rsvp::hot(&ctx, report).await?,
-            Scenario::RsvpSpread => scenarios::rsvp::spread(&ctx, report).await?,
-            Scenario::Browse => scenarios::browse::run(&ctx, report).await?,
-            Scenario::Fanout => scenarios::fanout::run(&ctx, report).await?,
-            Scenario::Stream => scenarios::stream::run(&ctx, report).await?,
-            Scenario::Login => scenarios::login::run(&ctx, report).await?,
+            Scenario::RsvpHot => scenarios::rsvp::hot(ctx, report).await?,
+            Scenario::RsvpSpread => scenarios::rsvp::spread(ctx, report).await?,
+            Scenario::Browse => scenarios::browse::run(ctx, report).await?,
+            Scenario::Fanout => scenarios::fanout::run(ctx, report).await?,
+            Scenario::Stream => scenarios::stream::run(ctx, report).await?,
+            Scenario::Login => scenarios::login::run(ctx, report).await?,
             Scenario::All => {}
         }
     }

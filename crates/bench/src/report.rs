@@ -162,6 +162,19 @@ pub struct Verdict {
     pub met: bool,
 }
 
+/// How a measure changed from ×1 to ×`growth` rows already in the database.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Change {
+    pub scenario: String,
+    pub measure: String,
+    pub backend: String,
+    pub growth: u32,
+    /// Rate at ×`growth` over the rate at ×1 (1.0: no change; below 1: slower).
+    pub rate: f64,
+    /// p99 at ×`growth` over the p99 at ×1 (above 1: slower).
+    pub p99: f64,
+}
+
 /// The whole report.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
@@ -169,6 +182,7 @@ pub struct Report {
     pub settings: BTreeMap<String, String>,
     pub measures: Vec<Measure>,
     pub verdicts: Vec<Verdict>,
+    pub growth: Vec<Change>,
 }
 
 impl Report {
@@ -229,6 +243,26 @@ impl Report {
             }
         }
         self.verdicts = verdicts;
+    }
+
+    /// Each measure run at a growth above ×1 against itself at ×1.
+    pub fn compare_growth(&mut self) {
+        self.growth = self
+            .measures
+            .iter()
+            .filter(|m| m.growth > 1)
+            .filter_map(|m| {
+                let at_one = self.find(&m.scenario, &m.name, &m.backend, 1)?;
+                Some(Change {
+                    scenario: m.scenario.clone(),
+                    measure: m.name.clone(),
+                    backend: m.backend.clone(),
+                    growth: m.growth,
+                    rate: ratio(m.rate(), at_one.rate()),
+                    p99: ratio(m.p99(), at_one.p99()),
+                })
+            })
+            .collect();
     }
 
     /// Every check of every measure held.
@@ -325,6 +359,21 @@ impl Report {
                 );
             }
         }
+        if !self.growth.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "{:<12} {:<34} {:<8} {:>4} {:>12} {:>12}",
+                "scenario", "measure", "backend", "×", "rate vs ×1", "p99 vs ×1"
+            );
+            for c in &self.growth {
+                let _ = writeln!(
+                    out,
+                    "{:<12} {:<34} {:<8} {:>4} {:>11.3}× {:>11.3}×",
+                    c.scenario, c.measure, c.backend, c.growth, c.rate, c.p99
+                );
+            }
+        }
         for m in &self.measures {
             for check in &m.checks {
                 let _ = writeln!(
@@ -363,13 +412,17 @@ mod tests {
     use super::*;
 
     fn measure(name: &str, baseline: bool, rates: &[f64], p99s: &[f64]) -> Measure {
+        grown(name, baseline, 1, rates, p99s)
+    }
+
+    fn grown(name: &str, baseline: bool, growth: u32, rates: &[f64], p99s: &[f64]) -> Measure {
         Measure {
             scenario: "s".to_owned(),
             name: name.to_owned(),
             backend: "sqlite".to_owned(),
             baseline,
             unit: "calls/s".to_owned(),
-            growth: 1,
+            growth,
             runs: rates
                 .iter()
                 .zip(p99s)
@@ -436,5 +489,23 @@ mod tests {
         report.add(measure("op", false, &[2.0], &[1.0]));
         assert_eq!(report.measures.len(), 1);
         assert!((report.measures[0].rate() - 2.0).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn growth_compares_each_measure_with_itself_at_one() {
+        let mut report = Report::default();
+        report.add(grown("op", false, 1, &[400.0], &[5.0]));
+        report.add(grown("op", false, 10, &[200.0], &[10.0]));
+        report.add(grown("op", false, 100, &[100.0], &[20.0]));
+        // Another measure at ×10 only: nothing to compare it with.
+        report.add(grown("other", false, 10, &[1.0], &[1.0]));
+        report.compare_growth();
+        let changes: Vec<(u32, f64, f64)> = report
+            .growth
+            .iter()
+            .map(|c| (c.growth, c.rate, c.p99))
+            .collect();
+        assert_eq!(changes, [(10, 0.5, 2.0), (100, 0.25, 4.0)]);
+        assert!(report.table().contains("rate vs ×1"));
     }
 }

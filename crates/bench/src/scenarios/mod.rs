@@ -3,6 +3,7 @@
 //! events in ten cities) and the clients.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -94,6 +95,9 @@ pub struct Ctx<'a> {
     /// Public events in [`CITIES`], published, each with its city.
     pub events: Vec<(Uuid, &'static str)>,
     pub now: DateTime<Utc>,
+    /// The rows already in the database, as a multiple of what the scenarios wrote at ×1
+    /// (see [`crate::history`]); measures are labelled with it.
+    growth: AtomicU32,
 }
 
 impl<'a> Ctx<'a> {
@@ -117,9 +121,37 @@ impl<'a> Ctx<'a> {
             members,
             events: Vec::new(),
             now: Utc::now(),
+            growth: AtomicU32::new(1),
         };
         ctx.events = ctx.create_events(sizes.events).await?;
         Ok(ctx)
+    }
+
+    /// The growth the next measures run at.
+    pub fn growth(&self) -> u32 {
+        self.growth.load(Ordering::Relaxed)
+    }
+
+    /// Copies what the scenarios wrote until each database holds `factor` times the
+    /// originals (see [`crate::history`]): the rows written, by service and table.
+    pub async fn grow_to(&self, factor: u32) -> anyhow::Result<crate::history::Written> {
+        use crate::history::Service;
+        let from = self.growth();
+        anyhow::ensure!(factor > from, "growth ×{factor} is not above ×{from}");
+        self.settle().await?;
+        let written = crate::history::grow(
+            [
+                (Service::Members, &self.stack.members.db),
+                (Service::Events, &self.stack.events.db),
+                (Service::Notifications, &self.stack.notifications.db),
+            ],
+            from,
+            factor,
+            |copy| eprintln!("   copy {copy} of {factor} written"),
+        )
+        .await?;
+        self.growth.store(factor, Ordering::Relaxed);
+        Ok(written)
     }
 
     pub fn backend(&self) -> String {
@@ -270,7 +302,7 @@ impl<'a> Ctx<'a> {
             backend: self.backend(),
             baseline,
             unit: unit.to_owned(),
-            growth: 1,
+            growth: self.growth(),
             runs: vec![run],
             checks: Vec::new(),
             notes: vec![format!(
