@@ -8,6 +8,8 @@
 //! write the counters back ([`RsvpOps::save_seats`]) and the notices to the outbox, and commit.
 //! A `CHECK` on the event row (`confirmed + offered ≤ capacity`) backs the rules up.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks};
 use rendezvous_common::outbox::OutboxWriter as _;
@@ -209,6 +211,19 @@ pub(super) trait RsvpOps: EventOps {
         event_id: Uuid,
         seq: i64,
     ) -> impl Future<Output = Result<u32, sqlx::Error>> + Send;
+    /// The states and sequence numbers of `members`' RSVPs to the event, in one read.
+    fn states_of(
+        &mut self,
+        event_id: Uuid,
+        members: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, (RsvpState, i64)>, sqlx::Error>> + Send;
+
+    /// The sequence numbers of the wait-listed RSVPs from `seq` on, in line order.
+    fn waitlisted_from(
+        &mut self,
+        event_id: Uuid,
+        seq: i64,
+    ) -> impl Future<Output = Result<Vec<i64>, sqlx::Error>> + Send;
 }
 
 macro_rules! impl_rsvp_ops {
@@ -417,6 +432,46 @@ macro_rules! impl_rsvp_ops {
                 .await?;
                 Ok(u32::try_from(ahead + 1).unwrap_or(0))
             }
+
+            async fn states_of(
+                &mut self,
+                event_id: Uuid,
+                members: &[Uuid],
+            ) -> Result<HashMap<Uuid, (RsvpState, i64)>, sqlx::Error> {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT member_id, status, seq FROM rsvps WHERE event_id = ",
+                );
+                query.push_bind(event_id.to_string()).push(" AND member_id IN (");
+                let mut ids = query.separated(", ");
+                for member in members {
+                    ids.push_bind(member.to_string());
+                }
+                query.push(")");
+                let rows: Vec<(String, String, i64)> =
+                    query.build_query_as().fetch_all(&mut *self).await?;
+                rows.into_iter()
+                    .map(|(member, state, seq)| {
+                        let member = Uuid::try_parse(&member)
+                            .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+                        Ok((member, (RsvpState::from_stored(&state), seq)))
+                    })
+                    .collect()
+            }
+
+            async fn waitlisted_from(
+                &mut self,
+                event_id: Uuid,
+                seq: i64,
+            ) -> Result<Vec<i64>, sqlx::Error> {
+                sqlx::query_scalar(
+                    "SELECT seq FROM rsvps WHERE event_id = $1 AND status = 'waitlisted' \
+                     AND seq >= $2 ORDER BY seq",
+                )
+                .bind(event_id.to_string())
+                .bind(seq)
+                .fetch_all(&mut *self)
+                .await
+            }
         }
     };
 }
@@ -532,15 +587,38 @@ impl Store {
                 });
             }
             tx.save_seats(&ledger, now).await?;
+            // What each answer became once the whole batch is in (a later request of the
+            // batch may have moved an earlier one up), and the wait-list places: one read
+            // for the states, one count and one read for the places, whatever the batch's
+            // size (a count per wait-listed answer grew with the list).
+            let members: Vec<Uuid> = outcomes.iter().map(|o| o.member_id).collect();
+            let states = tx.states_of(event_id, &members).await?;
+            let first_waitlisted = states
+                .values()
+                .filter(|(state, _)| *state == RsvpState::Waitlisted)
+                .map(|(_, seq)| *seq)
+                .min();
+            let line = match first_waitlisted {
+                Some(first) => Some((
+                    tx.position(event_id, first).await?,
+                    tx.waitlisted_from(event_id, first).await?,
+                )),
+                None => None,
+            };
             for outcome in &mut outcomes {
-                let current = tx
-                    .current(event_id, outcome.member_id)
-                    .await?
+                let (state, seq) = *states
+                    .get(&outcome.member_id)
                     .ok_or(sqlx::Error::RowNotFound)?;
-                // A later request of the batch may have moved this one up.
-                outcome.state = current.state;
-                if outcome.state == RsvpState::Waitlisted {
-                    outcome.waitlist_position = Some(tx.position(event_id, current.seq).await?);
+                outcome.state = state;
+                if state == RsvpState::Waitlisted
+                    && let Some((first_place, from_first)) = &line
+                {
+                    let behind_first = from_first
+                        .binary_search(&seq)
+                        .map_err(|_| sqlx::Error::RowNotFound)?;
+                    outcome.waitlist_position = Some(
+                        first_place.saturating_add(u32::try_from(behind_first).unwrap_or(u32::MAX)),
+                    );
                 }
             }
             tx.commit().await?;
