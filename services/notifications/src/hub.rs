@@ -1,4 +1,5 @@
-//! Live fan-out of new in-app notifications to open `StreamNotifications` calls.
+//! Live fan-out of new in-app notifications to open `StreamNotifications` calls, each item
+//! to its recipient's open streams only.
 //!
 //! On SQLite (one process) the service publishes straight into the hub after commit. On
 //! PostgreSQL every replica listens on a channel and the writer calls `pg_notify` inside its
@@ -8,12 +9,14 @@
 //! A `NOTIFY` sent while the listener is disconnected is lost for good (PostgreSQL keeps none
 //! for a session that is not listening). So when the listener is back — whether sqlx
 //! re-established the connection or the listener had to make a new one — the hub tells every
-//! open stream [`Announcement::Reconnected`], with the last moment the listener was known to
+//! open stream (through [`Hub::reconnected`]), with the last moment the listener was known to
 //! be connected, less [`RESYNC_MARGIN`] for transactions that were in flight then; each stream
 //! replays from the store what became visible since and it has not sent (or, when that is
 //! more than it replays, ends telling the client to resume with `resume_after_id`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -22,7 +25,7 @@ use rendezvous_proto::notifications::v1::NotificationKind;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgPoolOptions};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -37,16 +40,6 @@ pub const RESYNC_MARGIN: Duration = Duration::seconds(30);
 /// Pauses between the listener's attempts to connect again, doubling from the first.
 const RECONNECT_WAIT: (StdDuration, StdDuration) =
     (StdDuration::from_millis(100), StdDuration::from_secs(2));
-
-/// What the hub tells open streams.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Announcement {
-    /// A notification was stored visible.
-    Shown(Arc<Item>),
-    /// The database listener was disconnected and listens again: notifications that became
-    /// visible at or after `since` may have gone unannounced, and are read from the store.
-    Reconnected { since: DateTime<Utc> },
-}
 
 /// A stored in-app notification, as streamed.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -80,9 +73,44 @@ mod stored_kind {
     }
 }
 
+/// Items waiting for one stream before it counts as fallen behind.
+pub const STREAM_QUEUE: usize = 1024;
+
+/// The open streams, by recipient: each item goes to its recipient's streams only, so a
+/// Deliver to a whole chapter costs one look-up per item, not one per item and open stream.
 #[derive(Clone, Debug)]
-pub struct Hub {
-    sender: broadcast::Sender<Announcement>,
+pub struct Hub(Arc<Routes>);
+
+#[derive(Debug)]
+struct Routes {
+    streams: Mutex<HashMap<Uuid, Vec<Route>>>,
+    next_id: AtomicU64,
+    /// Reconnections of the database listener, told to every stream.
+    reconnects: broadcast::Sender<DateTime<Utc>>,
+}
+
+#[derive(Debug)]
+struct Route {
+    id: u64,
+    items: mpsc::Sender<Arc<Item>>,
+}
+
+/// One open stream's feed: its recipient's items, and the listener's reconnections. It leaves
+/// the hub when dropped. A stream that falls [`STREAM_QUEUE`] items behind is dropped from the
+/// hub: once it has taken what was queued, `items` ends, and the client must resume.
+#[derive(Debug)]
+pub struct Subscription {
+    pub items: mpsc::Receiver<Arc<Item>>,
+    pub reconnects: broadcast::Receiver<DateTime<Utc>>,
+    me: Uuid,
+    id: u64,
+    hub: Hub,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.leave(self.me, self.id);
+    }
 }
 
 impl Default for Hub {
@@ -93,23 +121,73 @@ impl Default for Hub {
 
 impl Hub {
     pub fn new() -> Self {
-        let (sender, _) = broadcast::channel(4096);
-        Self { sender }
+        let (reconnects, _) = broadcast::channel(16);
+        Self(Arc::new(Routes {
+            streams: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            reconnects,
+        }))
+    }
+
+    fn streams(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<Route>>> {
+        self.0
+            .streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn publish(&self, item: Item) {
-        // No receiver is not an error: nobody is streaming.
-        let _ = self.sender.send(Announcement::Shown(Arc::new(item)));
+        let item = Arc::new(item);
+        let mut streams = self.streams();
+        let Some(routes) = streams.get_mut(&item.recipient_id) else {
+            // Nobody is streaming for this recipient.
+            return;
+        };
+        // A full queue is a stream that fell behind: out of the hub, it ends once drained.
+        routes.retain(|route| route.items.try_send(Arc::clone(&item)).is_ok());
+        if routes.is_empty() {
+            streams.remove(&item.recipient_id);
+        }
     }
 
     /// Tells the streams that what became visible at or after `since` may have gone
     /// unannounced.
     pub fn reconnected(&self, since: DateTime<Utc>) {
-        let _ = self.sender.send(Announcement::Reconnected { since });
+        let _ = self.0.reconnects.send(since);
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Announcement> {
-        self.sender.subscribe()
+    /// A feed of `me`'s items from now on.
+    pub fn subscribe(&self, me: Uuid) -> Subscription {
+        let id = self.0.next_id.fetch_add(1, Ordering::Relaxed);
+        let (items, receiver) = mpsc::channel(STREAM_QUEUE);
+        // Subscribed to reconnections before the route is in place: nothing falls between.
+        let reconnects = self.0.reconnects.subscribe();
+        self.streams()
+            .entry(me)
+            .or_default()
+            .push(Route { id, items });
+        Subscription {
+            items: receiver,
+            reconnects,
+            me,
+            id,
+            hub: self.clone(),
+        }
+    }
+
+    fn leave(&self, me: Uuid, id: u64) {
+        let mut streams = self.streams();
+        if let Some(routes) = streams.get_mut(&me) {
+            routes.retain(|route| route.id != id);
+            if routes.is_empty() {
+                streams.remove(&me);
+            }
+        }
+    }
+
+    /// Recipients with at least one open stream here.
+    pub fn recipients(&self) -> usize {
+        self.streams().len()
     }
 }
 
@@ -135,8 +213,8 @@ impl Publisher {
         }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Announcement> {
-        self.hub.subscribe()
+    pub fn subscribe(&self, me: Uuid) -> Subscription {
+        self.hub.subscribe(me)
     }
 }
 
@@ -144,7 +222,7 @@ impl Publisher {
 /// (never one of `pool`'s: requests keeping the pool busy never hold up a reconnect, and the
 /// listener never keeps one of theirs). Reconnects when the connection drops, with growing
 /// pauses while the database refuses, and then tells the streams what they may have missed
-/// ([`Announcement::Reconnected`]). `listening` fires once the first LISTEN is in place.
+/// ([`Hub::reconnected`]). `listening` fires once the first LISTEN is in place.
 pub async fn listen_postgres(
     pool: PgPool,
     hub: Hub,
@@ -246,6 +324,81 @@ mod tests {
         for bad in ["0", "zz"] {
             let json = json.replacen("\"notice\":\"00", &format!("\"notice\":\"{bad}"), 1);
             assert!(serde_json::from_str::<Item>(&json).is_err(), "{bad}");
+        }
+    }
+
+    fn item_for(recipient: Uuid, n: u128) -> Item {
+        Item {
+            id: Uuid::from_u128(n),
+            recipient_id: recipient,
+            kind: NotificationKind::Welcome,
+            title: String::new(),
+            body: String::new(),
+            notice: Vec::new(),
+            created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_item_reaches_its_recipients_streams_only() {
+        let hub = Hub::new();
+        let (anna, karim) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut annas = [hub.subscribe(anna), hub.subscribe(anna)];
+        let mut karims = hub.subscribe(karim);
+        hub.publish(item_for(anna, 10));
+        hub.publish(item_for(karim, 11));
+        hub.publish(item_for(Uuid::from_u128(3), 12));
+        for stream in &mut annas {
+            assert_eq!(stream.items.recv().await.unwrap().id, Uuid::from_u128(10));
+            assert!(stream.items.try_recv().is_err(), "nothing else for Anna");
+        }
+        assert_eq!(karims.items.recv().await.unwrap().id, Uuid::from_u128(11));
+        assert!(karims.items.try_recv().is_err());
+        // A stream that goes away leaves the hub; the last one takes its recipient along.
+        drop(karims);
+        assert_eq!(hub.recipients(), 1);
+        let [first, second] = annas;
+        drop(first);
+        assert_eq!(hub.recipients(), 1);
+        drop(second);
+        assert_eq!(hub.recipients(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_falls_behind_gets_what_was_queued_then_ends() {
+        let hub = Hub::new();
+        let anna = Uuid::from_u128(1);
+        let mut slow = hub.subscribe(anna);
+        let mut quick = hub.subscribe(anna);
+        let total = STREAM_QUEUE as u128 + 5;
+        for n in 0..total {
+            hub.publish(item_for(anna, n));
+            if let Ok(item) = quick.items.try_recv() {
+                assert_eq!(item.id, Uuid::from_u128(n));
+            }
+        }
+        let mut got = 0;
+        while let Some(item) = slow.items.recv().await {
+            assert_eq!(item.id, Uuid::from_u128(got));
+            got += 1;
+        }
+        assert_eq!(got, STREAM_QUEUE as u128, "the queue's worth, then the end");
+        // The stream that kept up is still in the hub.
+        hub.publish(item_for(anna, total));
+        assert_eq!(quick.items.recv().await.unwrap().id, Uuid::from_u128(total));
+    }
+
+    #[tokio::test]
+    async fn a_reconnection_is_told_to_every_stream() {
+        let hub = Hub::new();
+        let mut streams = [
+            hub.subscribe(Uuid::from_u128(1)),
+            hub.subscribe(Uuid::from_u128(2)),
+        ];
+        let since = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        hub.reconnected(since);
+        for stream in &mut streams {
+            assert_eq!(stream.reconnects.recv().await.unwrap(), since);
         }
     }
 

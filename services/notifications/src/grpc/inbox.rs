@@ -20,7 +20,7 @@ use super::{Notifications, count, ts};
 use crate::convert::{MarkAllRead, MarkRead};
 use crate::domain;
 use crate::error::{Error, Result};
-use crate::hub::{Announcement, Item};
+use crate::hub::{Item, Subscription};
 use crate::store::{InboxRow, Store};
 
 pub type NotificationStream =
@@ -175,7 +175,7 @@ pub(super) async fn stream(
     // Real time until the token's expiry as the service's clock tells it.
     let lifetime = expires_at.map(|at| (at - opened_at).to_std().unwrap_or_default());
     // Subscribe before reading the backlog so nothing falls between the two.
-    let live = state.publisher.subscribe();
+    let live = state.publisher.subscribe(me);
     let backlog = match resume {
         Some(after) => state.store.visible_after(me, after, MAX_BACKLOG).await?,
         None => Vec::new(),
@@ -242,6 +242,17 @@ impl Subscriber {
     }
 }
 
+/// What a stream's loop hears next from the hub.
+enum Announcement {
+    /// A notification of the subscriber's was stored visible.
+    Shown(Arc<Item>),
+    /// The database listener was disconnected and listens again: what became visible at or
+    /// after this moment may have gone unannounced, and is read from the store.
+    Reconnected(DateTime<Utc>),
+    /// The stream fell behind the hub and was left out: the client must resume.
+    Lagged,
+}
+
 /// The stream of one subscriber: the backlog after its resume point, then live items for it
 /// (and, after the database listener reconnected, what it missed meanwhile), until the client
 /// goes away or the server shuts down.
@@ -249,11 +260,10 @@ fn subscriber_stream(
     subscriber: Subscriber,
     backlog: Vec<InboxRow>,
     ends: Ends,
-    mut live: broadcast::Receiver<Announcement>,
+    mut live: Subscription,
 ) -> NotificationStream {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
-        let me = subscriber.me;
         let Ends {
             shutdown,
             lifetime,
@@ -289,19 +299,26 @@ fn subscriber_stream(
                     let _ = tx.send(Err(Error::SessionRevoked.into())).await;
                     return;
                 }
-                announcement = live.recv() => announcement,
+                item = live.items.recv() => match item {
+                    Some(item) => Announcement::Shown(item),
+                    // Out of the hub: the stream fell behind.
+                    None => Announcement::Lagged,
+                },
+                since = live.reconnects.recv() => match since {
+                    Ok(since) => Announcement::Reconnected(since),
+                    Err(broadcast::error::RecvError::Lagged(_)) => Announcement::Lagged,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
             };
             match announcement {
-                Ok(Announcement::Shown(item))
-                    if item.recipient_id == me && seen.insert(item.id) =>
-                {
+                Announcement::Shown(item) if seen.insert(item.id) => {
                     let message = subscriber.message(item_to_pb(&item, None)).await;
                     if tx.send(Ok(message)).await.is_err() {
                         return;
                     }
                 }
-                Ok(Announcement::Shown(_)) => {}
-                Ok(Announcement::Reconnected { since }) => {
+                Announcement::Shown(_) => {}
+                Announcement::Reconnected(since) => {
                     let Some(missed) = subscriber.missed(since).await else {
                         let _ = tx.send(Err(Error::StreamLagged.into())).await;
                         return;
@@ -315,12 +332,11 @@ fn subscriber_stream(
                         }
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "a notification stream fell behind");
+                Announcement::Lagged => {
+                    tracing::warn!("a notification stream fell behind");
                     let _ = tx.send(Err(Error::StreamLagged.into())).await;
                     return;
                 }
-                Err(broadcast::error::RecvError::Closed) => return,
             }
         }
     });
