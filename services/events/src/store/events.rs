@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::limits::LimitOps as _;
 use super::rsvps::RsvpOps as _;
 use super::{
-    EVENT_COLUMNS, EventOps as _, Store, StoreError, Stored as _, stored_uuid, stored_uuids,
-    waitlist_columns,
+    EVENT_COLUMN_COUNT, EventOps as _, Store, StoreError, Stored as _, event_columns, stored_uuid,
+    stored_uuids, waitlist_columns,
 };
 use crate::domain::access::{Access, Action};
 use crate::domain::event::{
@@ -20,6 +20,11 @@ use crate::domain::event::{
 };
 use crate::domain::rsvp;
 use crate::notices;
+
+/// Which events (`e`) a caller with no part in them sees: what `access::sees` says of an
+/// anonymous caller, spelled as the partial indexes `events_public_start` and
+/// `events_public_city_start` are defined, so that both databases use them for it.
+pub const ANONYMOUS_VISIBLE: &str = "e.visibility = 'public' AND e.state <> 'draft'";
 
 /// Filters of ListEvents (already validated).
 #[derive(Clone, Debug, Default)]
@@ -82,7 +87,7 @@ impl Store {
         })
     }
 
-    /// Admits a batch of RSVPs to one event in one transaction, in the order given.
+    /// The event, with its co-hosts.
     pub async fn event(&self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
         with_db!(self.db(), |pool| {
             let mut conn = pool.acquire().await?;
@@ -90,20 +95,45 @@ impl Store {
         })
     }
 
-    /// The event and what decides whether `member` may see it.
+    /// The event and what decides whether `member` may see it, in one statement.
     pub async fn event_with_access(
         &self,
         id: Uuid,
         member: Option<Uuid>,
     ) -> Result<Option<(EventRow, Access)>, sqlx::Error> {
+        let Some(member) = member else {
+            return Ok(self
+                .event(id)
+                .await?
+                .map(|event| (event, Access::default())));
+        };
+        let columns = event_columns(self.db().backend());
+        // The four facts `Access` holds, after the event's own columns (EVENT_COLUMN_COUNT).
+        let sql = format!(
+            "SELECT {columns}, \
+             EXISTS (SELECT 1 FROM invitations i WHERE i.event_id = e.id AND i.member_id = $2), \
+             EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = $2), \
+             EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = $2 \
+              AND r.status = 'confirmed'), \
+             EXISTS (SELECT 1 FROM chapter_members m WHERE m.chapter_id = e.chapter_id \
+              AND m.member_id = $2) \
+             FROM events e WHERE e.id = $1"
+        );
         with_db!(self.db(), |pool| {
-            let mut conn = pool.acquire().await?;
-            let Some(event) = conn.load_event(id).await? else {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.to_string())
+                .bind(member.to_string())
+                .fetch_optional(pool)
+                .await?;
+            let Some(row) = row else {
                 return Ok(None);
             };
-            let access = match member {
-                Some(member) => conn.access(&event, member).await?,
-                None => Access::default(),
+            let event = event_from_row!(&row);
+            let access = Access {
+                invited: row.try_get(EVENT_COLUMN_COUNT)?,
+                has_rsvp: row.try_get(EVENT_COLUMN_COUNT + 1)?,
+                confirmed: row.try_get(EVENT_COLUMN_COUNT + 2)?,
+                chapter_member: row.try_get(EVENT_COLUMN_COUNT + 3)?,
             };
             Ok(Some((event, access)))
         })
@@ -377,7 +407,8 @@ impl Store {
         })
     }
 
-    /// Events `viewer` may see matching `filter`, ordered by (start, id) after `after`.
+    /// Events `viewer` may see matching `filter`, ordered by (start, id) after `after`, with
+    /// their co-hosts: one statement a page.
     pub async fn list_events(
         &self,
         viewer: Option<Uuid>,
@@ -385,28 +416,30 @@ impl Store {
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: u32,
     ) -> Result<Vec<EventRow>, sqlx::Error> {
-        // An anonymous viewer matches no member row.
-        let viewer = viewer.map(|v| v.to_string()).unwrap_or_default();
+        let columns = event_columns(self.db().backend());
         with_db!(self.db(), |pool| {
-            let mut q = {
-                let mut b = sqlx::QueryBuilder::new(format!(
-                    "SELECT {EVENT_COLUMNS} FROM events e WHERE (e.host_id = "
-                ));
-                b.push_bind(viewer.to_owned());
-                b.push(" OR EXISTS (SELECT 1 FROM cohosts c WHERE c.event_id = e.id AND c.member_id = ");
-                b.push_bind(viewer.to_owned());
-                b.push(") OR (e.state <> 'draft' AND (e.visibility = 'public' OR EXISTS (SELECT 1 FROM invitations i WHERE i.event_id = e.id AND i.member_id = ");
-                b.push_bind(viewer.to_owned());
-                b.push(
-                    ") OR EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = ",
-                );
-                b.push_bind(viewer.to_owned());
-                b.push(") OR (e.visibility = 'chapter' AND EXISTS (SELECT 1 FROM chapter_members m WHERE m.chapter_id = e.chapter_id AND m.member_id = ");
-                b.push_bind(viewer.to_owned());
-                b.push("))))) AND e.start_at >= ");
-                b.push_bind(filter.start_after);
-                b
-            };
+            let mut q = sqlx::QueryBuilder::new(format!("SELECT {columns} FROM events e WHERE "));
+            match viewer {
+                None => {
+                    q.push(ANONYMOUS_VISIBLE);
+                }
+                Some(viewer) => {
+                    let viewer = viewer.to_string();
+                    q.push("(e.host_id = ").push_bind(viewer.clone());
+                    q.push(" OR EXISTS (SELECT 1 FROM cohosts c WHERE c.event_id = e.id AND c.member_id = ")
+                        .push_bind(viewer.clone());
+                    q.push(") OR (e.state <> 'draft' AND (e.visibility = 'public' \
+                            OR EXISTS (SELECT 1 FROM invitations i WHERE i.event_id = e.id AND i.member_id = ")
+                        .push_bind(viewer.clone());
+                    q.push(") OR EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = ")
+                        .push_bind(viewer.clone());
+                    q.push(") OR (e.visibility = 'chapter' AND EXISTS (SELECT 1 FROM chapter_members m \
+                            WHERE m.chapter_id = e.chapter_id AND m.member_id = ")
+                        .push_bind(viewer);
+                    q.push(")))))");
+                }
+            }
+            q.push(" AND e.start_at >= ").push_bind(filter.start_after);
             if let Some(before) = filter.start_before {
                 q.push(" AND e.start_at < ").push_bind(before);
             }
@@ -451,15 +484,7 @@ impl Store {
             q.push(" ORDER BY e.start_at, e.id LIMIT ")
                 .push_bind(i64::from(limit));
             let rows = q.build().fetch_all(pool).await?;
-            let mut events = Vec::with_capacity(rows.len());
-            for row in &rows {
-                events.push(event_from_row!(row));
-            }
-            let mut conn = pool.acquire().await?;
-            for event in &mut events {
-                event.cohosts = conn.cohosts(event.id).await?;
-            }
-            Ok(events)
+            rows.iter().map(|row| Ok(event_from_row!(row))).collect()
         })
     }
 
@@ -489,8 +514,9 @@ impl Store {
         } else {
             "('draft', 'published')"
         };
+        let columns = event_columns(self.db().backend());
         let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events e WHERE ({mine}) AND e.state IN {states} AND e.end_at > $2 \
+            "SELECT {columns} FROM events e WHERE ({mine}) AND e.state IN {states} AND e.end_at > $2 \
              AND (e.start_at > $3 OR (e.start_at = $3 AND e.id > $4)) ORDER BY e.start_at, e.id LIMIT $5"
         );
         with_db!(self.db(), |pool| {
@@ -502,15 +528,7 @@ impl Store {
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?;
-            let mut events = Vec::with_capacity(rows.len());
-            for row in &rows {
-                events.push(event_from_row!(row));
-            }
-            let mut conn = pool.acquire().await?;
-            for event in &mut events {
-                event.cohosts = conn.cohosts(event.id).await?;
-            }
-            Ok(events)
+            rows.iter().map(|row| Ok(event_from_row!(row))).collect()
         })
     }
 

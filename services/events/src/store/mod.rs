@@ -9,7 +9,7 @@
 //! are admitted in one such transaction (see the `admission` module), which keeps a popular event
 //! from turning into a convoy of transactions queueing on its row lock.
 
-use rendezvous_common::db::{Db, Locks, Migrations};
+use rendezvous_common::db::{Backend, Db, Locks, Migrations};
 use sqlx::{PgConnection, Row as _, SqliteConnection};
 use uuid::Uuid;
 
@@ -85,6 +85,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "revoked sessions",
             include_str!("../../migrations/sqlite/0012_revoked_sessions.sql"),
         ),
+        (
+            13,
+            "browse indexes",
+            include_str!("../../migrations/sqlite/0013_browse_indexes.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -142,6 +147,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             12,
             "revoked sessions",
             include_str!("../../migrations/postgres/0012_revoked_sessions.sql"),
+        ),
+        (
+            13,
+            "browse indexes",
+            include_str!("../../migrations/postgres/0013_browse_indexes.sql"),
         ),
     ],
 };
@@ -316,13 +326,56 @@ impl Store {
     }
 }
 
-pub(super) const EVENT_COLUMNS: &str = "e.id, e.chapter_id, e.series_id, e.host_id, e.title, e.description, \
-     e.kind, e.venue_name, e.venue_address, e.latitude, e.longitude, e.city, e.start_at, e.end_at, \
-     e.time_zone, e.capacity, e.rsvp_deadline, e.visibility, e.state, e.approval_required, \
-     e.waitlist_mode, e.offer_window_secs, e.confirmed_count, e.offered_count, e.waitlisted_count, \
-     e.check_in_code, e.cancellation_reason, e.no_show_count, e.version, e.created_at, e.updated_at";
+/// The columns of an [`EventRow`] (`event_from_row!` reads them) for `e`, an alias of
+/// `events`: its own columns, then its co-hosts aggregated into one string by a sub-select on
+/// the `cohosts` primary key ([`parse_cohosts`]), so that a page of events is one statement
+/// whatever its co-hosts.
+pub(super) const fn event_columns(backend: Backend) -> &'static str {
+    macro_rules! columns {
+        ($aggregate:literal) => {
+            concat!(
+                "e.id, e.chapter_id, e.series_id, e.host_id, e.title, e.description, e.kind, \
+                 e.venue_name, e.venue_address, e.latitude, e.longitude, e.city, e.start_at, \
+                 e.end_at, e.time_zone, e.capacity, e.rsvp_deadline, e.visibility, e.state, \
+                 e.approval_required, e.waitlist_mode, e.offer_window_secs, e.confirmed_count, \
+                 e.offered_count, e.waitlisted_count, e.check_in_code, e.cancellation_reason, \
+                 e.no_show_count, e.version, e.created_at, e.updated_at, (SELECT ",
+                $aggregate,
+                "(c.member_id || ':' || c.role, ',') FROM cohosts c WHERE c.event_id = e.id)"
+            )
+        };
+    }
+    match backend {
+        Backend::Sqlite => columns!("group_concat"),
+        Backend::Postgres => columns!("string_agg"),
+    }
+}
 
-/// An [`EventRow`] without co-hosts from a row of [`EVENT_COLUMNS`].
+/// How many columns [`event_columns`] selects: what a query selects after them starts here.
+pub(super) const EVENT_COLUMN_COUNT: usize = 32;
+
+/// The co-hosts of an event from the `member:role,…` string [`event_columns`] aggregates
+/// (NULL when it has none), ordered by member id.
+pub(super) fn parse_cohosts(
+    aggregated: Option<&str>,
+) -> Result<Vec<(Uuid, CohostRole)>, sqlx::Error> {
+    let Some(aggregated) = aggregated else {
+        return Ok(Vec::new());
+    };
+    let mut cohosts = aggregated
+        .split(',')
+        .map(|pair| {
+            let (member, role) = pair.split_once(':').ok_or_else(|| {
+                sqlx::Error::Decode(format!("co-host {pair:?} is not member:role").into())
+            })?;
+            Ok((stored_uuid(member)?, CohostRole::from_stored(role)))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    cohosts.sort_by_key(|(member, _)| *member);
+    Ok(cohosts)
+}
+
+/// An [`EventRow`] from a row that starts with [`event_columns`].
 macro_rules! event_from_row {
     ($row:expr) => {{
         let r = $row;
@@ -331,7 +384,7 @@ macro_rules! event_from_row {
             chapter_id: crate::store::stored_optional_uuid(r.try_get(1)?)?,
             series_id: crate::store::stored_optional_uuid(r.try_get(2)?)?,
             host_id: crate::store::stored_uuid(r.try_get(3)?)?,
-            cohosts: Vec::new(),
+            cohosts: crate::store::parse_cohosts(r.try_get::<Option<&str>, _>(31)?)?,
             title: r.try_get(4)?,
             description: r.try_get(5)?,
             kind: <crate::domain::event::EventKind as crate::store::Stored>::from_stored(
@@ -381,7 +434,7 @@ mod series;
 
 pub use attendance::{CompleteOutcome, CompleteRefusal, InviteOutcome, InviteRefusal};
 pub use erasure::{Erased, HOST_ERASED};
-pub use events::EventFilter;
+pub use events::{ANONYMOUS_VISIBLE, EventFilter};
 pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};
 pub use series::SeriesRow;
 
@@ -397,11 +450,6 @@ pub(super) trait EventOps {
         &mut self,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<EventRow>, sqlx::Error>> + Send;
-
-    fn cohosts(
-        &mut self,
-        event_id: Uuid,
-    ) -> impl Future<Output = Result<Vec<(Uuid, CohostRole)>, sqlx::Error>> + Send;
 
     fn access(
         &mut self,
@@ -459,17 +507,15 @@ macro_rules! impl_event_ops {
     ($conn:ty) => {
         impl EventOps for $conn {
             async fn load_event(&mut self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
-                let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = $1");
+                let sql = format!(
+                    "SELECT {} FROM events e WHERE e.id = $1",
+                    event_columns(<$conn as Locks>::BACKEND)
+                );
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(id.to_string())
                     .fetch_optional(&mut *self)
                     .await?;
-                let Some(row) = row else {
-                    return Ok(None);
-                };
-                let mut event = event_from_row!(&row);
-                event.cohosts = self.cohosts(id).await?;
-                Ok(Some(event))
+                row.map(|row| Ok(event_from_row!(&row))).transpose()
             }
 
             async fn lock_event(&mut self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
@@ -485,22 +531,6 @@ macro_rules! impl_event_ops {
                     return Ok(None);
                 }
                 self.load_event(id).await
-            }
-
-            async fn cohosts(
-                &mut self,
-                event_id: Uuid,
-            ) -> Result<Vec<(Uuid, CohostRole)>, sqlx::Error> {
-                let cohosts: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT member_id, role FROM cohosts WHERE event_id = $1 ORDER BY member_id",
-                )
-                .bind(event_id.to_string())
-                .fetch_all(&mut *self)
-                .await?;
-                cohosts
-                    .into_iter()
-                    .map(|(m, r)| Ok((stored_uuid(&m)?, CohostRole::from_stored(&r))))
-                    .collect()
             }
 
             async fn authorize(
