@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::auth::ServiceName;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
+use rendezvous_common::relay::TOPIC_BLOCKS_IN_EVENTS;
 use rendezvous_common::server::ServerSettings;
+use rendezvous_common::with_db;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
@@ -157,7 +159,13 @@ impl EventsHandle {
     }
 }
 
-/// Members and events in-process over fresh databases of one backend, sharing a clock.
+/// A channel to `addr` that connects on first use (to a service not started yet).
+fn lazy_channel(addr: SocketAddr) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(format!("http://{addr}"))?.connect_lazy())
+}
+
+/// Members and events in-process over fresh databases of one backend, sharing a clock;
+/// members relays its outbox to events (erasures, ended sessions, blocks) as in production.
 pub struct EventsWorld {
     pub events: EventsHandle,
     pub members: MembersHandle,
@@ -188,11 +196,12 @@ impl EventsWorld {
         members: crate::MembersSettings,
     ) -> anyhow::Result<Self> {
         let clock = Clock::manual(now);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let mut start = Start::new(backend);
         start.clock = clock.clone();
         start.members = members;
+        start.events = Some(lazy_channel(listener.local_addr()?)?);
         let members = MembersHandle::start_with(start).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let settings = rendezvous_events::Settings {
             tick: std::time::Duration::from_secs(3600),
             ..settings
@@ -207,14 +216,40 @@ impl EventsWorld {
 
     /// On the system clock with default settings, as the binary runs.
     pub async fn start_default(backend: Backend) -> anyhow::Result<Self> {
-        let members = MembersHandle::start(backend).await?;
-        let events = EventsHandle::start(&members).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mut start = Start::new(backend);
+        start.events = Some(lazy_channel(listener.local_addr()?)?);
+        let members = MembersHandle::start_with(start).await?;
+        let events = EventsHandle::start_on(&members, listener).await?;
         let clock = members.clock.clone();
         Ok(Self {
             events,
             members,
             clock,
         })
+    }
+
+    /// Waits until members' relay has delivered every block and unblock to events (members
+    /// relays its outbox to events here, as in production).
+    pub async fn blocks_relayed(&self) {
+        let db = self.members.db.clone();
+        crate::eventually("blocks relayed to events", || {
+            let db = db.clone();
+            async move {
+                let pending: i64 = with_db!(&db, |pool| {
+                    sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM outbox WHERE topic = $1 \
+                         AND delivered_at IS NULL AND dead_at IS NULL",
+                    )
+                    .bind(TOPIC_BLOCKS_IN_EVENTS)
+                    .fetch_one(pool)
+                    .await
+                })
+                .ok()?;
+                (pending == 0).then_some(())
+            }
+        })
+        .await;
     }
 
     /// A registered member and their `EventService` client.

@@ -19,7 +19,9 @@ use rendezvous_common::auth::{
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
-use rendezvous_common::relay::{self, Both, ErasureSink, NotificationsSink, RevocationSink};
+use rendezvous_common::relay::{
+    self, BlocksSink, Both, ErasureSink, NotificationsSink, RevocationSink,
+};
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
 use rendezvous_common::telemetry;
@@ -53,7 +55,8 @@ pub struct Options {
     pub server: ServerSettings,
     /// The notifications service: when set, a relay delivers notices (and erasures) to it.
     pub notifications: Option<tonic::transport::Channel>,
-    /// The events service: when set, the relay tells it of deleted members.
+    /// The events service: when set, the relay tells it of deleted members, ended sessions and
+    /// blocks.
     pub events: Option<tonic::transport::Channel>,
     /// Where the Prometheus metrics are served over HTTP; none serves none.
     pub metrics_listener: Option<TcpListener>,
@@ -137,12 +140,19 @@ pub async fn run(
             .notifications
             .clone()
             .map(|channel| RevocationSink::notifications(channel, to_notifications.clone()));
+        let blocks_in_events = options
+            .events
+            .clone()
+            .map(|channel| BlocksSink::events(channel, to_events.clone()));
         tokio::spawn(relay::run(
             telemetry::MEMBERS,
             options.db.clone(),
             Both(
                 Both(notices, Both(erased_in_events, erased_in_notifications)),
-                Both(revoked_in_events, revoked_in_notifications),
+                Both(
+                    Both(revoked_in_events, revoked_in_notifications),
+                    blocks_in_events,
+                ),
             ),
             options.settings.relay.clone(),
             options.clock.clone(),

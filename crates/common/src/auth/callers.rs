@@ -28,6 +28,8 @@ pub const INTERNAL_METHODS: &[(&str, &str, &[ServiceName])] = &[
     (EVENTS_INTERNAL, "ExportMemberData", &[Members]),
     // members' relay: the sessions Logout, ChangePassword or a reused refresh token ended.
     (EVENTS_INTERNAL, "RevokeSessions", &[Members]),
+    // members' relay: blocks and unblocks, which events checks locally.
+    (EVENTS_INTERNAL, "RecordBlocks", &[Members]),
     // Both relays deliver notices.
     (NOTIFICATIONS_INTERNAL, "Deliver", &[Members, Events]),
     // Meant for events (a cancelled RSVP's reminders); nobody calls it yet.

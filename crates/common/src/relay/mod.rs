@@ -47,6 +47,7 @@ use crate::clock::Clock;
 use crate::db::{Backend, BeginWrite as _, Db};
 use crate::with_db;
 
+mod blocks;
 mod dead_letters;
 mod erasure;
 mod notifications;
@@ -54,6 +55,10 @@ mod prune;
 mod sessions;
 mod settings;
 
+pub use blocks::{
+    BlocksSink, MAX_CHANGES_PER_CALL, RECORD_BLOCKS_TIMEOUT, TOPIC_BLOCKS_IN_EVENTS, block_change,
+    block_changed,
+};
 pub use dead_letters::{
     DeadLetter, dead_letter_by_id, dead_letter_count, dead_letters, requeue_dead_letters,
 };

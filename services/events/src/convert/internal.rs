@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{Fields, id, time};
 use crate::error::Error;
+use crate::store::BlockChange;
 
 /// A deleted member to erase, and when they were deleted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +35,58 @@ impl TryFrom<&pb::EraseMemberRequest> for EraseMember {
 pub fn session_revocation(req: &pb::RevokeSessionsRequest) -> Result<SessionRevocation, Error> {
     SessionRevocation::parse(&req.member_id, &req.session_ids, req.revoke_time.as_ref())
         .map_err(Error::InvalidArgument)
+}
+
+/// Most changes one `RecordBlocks` call takes.
+pub const MAX_BLOCK_CHANGES: usize = 500;
+
+/// The changes of a `RecordBlocks` call: 1 to [`MAX_BLOCK_CHANGES`], each naming two distinct
+/// members and a time; a bad one is named by its index (`changes[3].blocked_id`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordBlocks(pub Vec<BlockChange>);
+
+impl TryFrom<&pb::RecordBlocksRequest> for RecordBlocks {
+    type Error = Error;
+
+    fn try_from(req: &pb::RecordBlocksRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        if req.changes.is_empty() || req.changes.len() > MAX_BLOCK_CHANGES {
+            return Err(f.refuse(FieldViolation::new(
+                "changes",
+                format!("must hold 1 to {MAX_BLOCK_CHANGES} changes"),
+            )));
+        }
+        let mut changes = Vec::with_capacity(req.changes.len());
+        for (i, change) in req.changes.iter().enumerate() {
+            let blocker = id(
+                &mut f,
+                &format!("changes[{i}].blocker_id"),
+                &change.blocker_id,
+            );
+            let blocked = id(
+                &mut f,
+                &format!("changes[{i}].blocked_id"),
+                &change.blocked_id,
+            );
+            if !blocker.is_nil() && blocker == blocked {
+                f.push(FieldViolation::new(
+                    format!("changes[{i}].blocked_id"),
+                    "must differ from blocker_id",
+                ));
+            }
+            let field = format!("changes[{i}].change_time");
+            let changed_at = time(&field, change.change_time.as_ref())
+                .and_then(|at| at.ok_or_else(|| FieldViolation::new(&field, "is required")));
+            let changed_at = f.or(changed_at, DateTime::<Utc>::UNIX_EPOCH);
+            changes.push(BlockChange {
+                blocker,
+                blocked,
+                blocks: change.blocked,
+                changed_at,
+            });
+        }
+        f.finish(Self(changes))
+    }
 }
 
 /// The member whose part of events to export.

@@ -8,7 +8,7 @@ use tonic::Request;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use super::{Events, and_host, host_blocked, id_field, id_or_me, member_caller, optional_member};
+use super::{Events, id_field, id_or_me, member_caller, optional_member};
 use crate::convert::events::Announcement;
 use crate::convert::events::EventRef;
 use crate::convert::events::event_to_pb;
@@ -36,7 +36,7 @@ impl Events {
     ) -> Result<pb::ListAttendeesResponse> {
         let me = member_caller(&request)?;
         let q = AttendeesQuery::try_from((request.get_ref(), &self.0.page_tokens))?;
-        // Blocks with the host are checked in the page's GetRelations call below.
+        // Blocks with the host are checked below, once the page is read.
         let (event, access) = self
             .event_unless_blocked(q.event_id, Some(me), Action::ListAttendees)
             .await?;
@@ -54,7 +54,7 @@ impl Events {
                 .collect()
         };
         if statuses.is_empty() {
-            if self.blocked_from(me, &event).await {
+            if self.blocked_from(me, &event).await? {
                 return Err(Error::NotFound("event"));
             }
             return Ok(pb::ListAttendeesResponse::default());
@@ -74,24 +74,23 @@ impl Events {
         // Where the caller stands with the others of the page, for blocks (either way, the
         // two do not see each other: left out, not even counted as hidden) and for those
         // the caller may see only if connected: one GetRelations call for the page. Without
-        // an answer from members, blocks go unchecked (as RSVPs do while members is down) and
-        // connections-only RSVPs are hidden rather than shown.
+        // an answer from members, connections-only RSVPs are hidden rather than shown.
         let others: Vec<Uuid> = rows
             .iter()
             .map(|r| r.member_id)
             .filter(|m| *m != me)
             .collect();
-        let (relations, unavailable) = self
-            .relations_or_none(me, &and_host(me, &event, others))
-            .await;
-        if host_blocked(me, &event, &relations) {
+        let (relations, unavailable) = self.relations_or_none(me, &others).await;
+        if self.blocked_from(me, &event).await? {
             return Err(Error::NotFound("event"));
         }
+        // Blocks recorded here count too, so they hold while members does not answer.
+        let blocked = self.0.store.blocked_among(me, &others).await?;
         let connections_unavailable = unavailable && views.contains(&AttendeeView::IfConnected);
         let mut attendees = Vec::with_capacity(rows.len());
         let mut hidden = 0;
         for (r, view) in rows.iter().zip(views) {
-            if relations.with(r.member_id).blocked {
+            if relations.with(r.member_id).blocked || blocked.contains(&r.member_id) {
                 continue;
             }
             let visible = match view {
@@ -143,7 +142,7 @@ impl Events {
     ) -> Result<pb::GetAttendanceSummaryResponse> {
         let viewer = optional_member(&request)?;
         let EventRef(id) = EventRef::try_from(request.get_ref())?;
-        // Blocks with the host are checked in the GetRelations call below.
+        // Blocks with the host are checked below (recorded here, no call to members).
         let (event, _) = self.event_unless_blocked(id, viewer, Action::See).await?;
         let counts = self.0.store.status_counts(event.id).await?;
         let of = |name: &str| {
@@ -171,10 +170,8 @@ impl Events {
                 .filter(|m| *m != me)
                 .collect();
             let anyone_going = !others.is_empty();
-            let (relations, unavailable) = self
-                .relations_or_none(me, &and_host(me, &event, others))
-                .await;
-            if host_blocked(me, &event, &relations) {
+            let (relations, unavailable) = self.relations_or_none(me, &others).await;
+            if self.blocked_from(me, &event).await? {
                 return Err(Error::NotFound("event"));
             }
             if anyone_going {

@@ -42,7 +42,7 @@ impl Events {
             .list_my_events(me, self.now(), None, 500, true)
             .await?;
         // As ListMyEvents: an event whose host and the member block each other is hidden.
-        let events = self.without_blocked_hosts(Some(me), events).await;
+        let events = self.without_blocked_hosts(Some(me), events).await?;
         let ics = calendar::calendar(
             "Rendezvous",
             &events.iter().map(calendar_event).collect::<Vec<_>>(),
@@ -116,7 +116,10 @@ impl Events {
             .list_my_events(member, self.now(), None, 500, true)
             .await
             .ok()?;
-        let events = self.without_blocked_hosts(Some(member), events).await;
+        let events = self
+            .without_blocked_hosts(Some(member), events)
+            .await
+            .ok()?;
         Some(calendar::calendar(
             "Rendezvous",
             &events.iter().map(calendar_event).collect::<Vec<_>>(),

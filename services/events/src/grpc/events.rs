@@ -156,7 +156,7 @@ impl Events {
             if let Some(last) = batch.last() {
                 after = Some((last.start_at, last.id));
             }
-            let batch = self.without_blocked_hosts(viewer, batch).await;
+            let batch = self.without_blocked_hosts(viewer, batch).await?;
             events.extend(batch.into_iter().filter(|e| match near {
                 Some((lat, lon, r)) => match (e.latitude, e.longitude) {
                     (Some(elat), Some(elon)) => haversine_km(lat, lon, elat, elon) <= r,
@@ -194,7 +194,7 @@ impl Events {
             timed_token(&self.0.page_tokens, &page.scope, e.start_at, e.id)
         });
         // After the page token, so that a page short of a hidden event still leads on.
-        let events = self.without_blocked_hosts(Some(me), events).await;
+        let events = self.without_blocked_hosts(Some(me), events).await?;
         Ok(pb::ListMyEventsResponse {
             events: events.iter().map(event_to_pb).collect(),
             next_page_token,

@@ -1,11 +1,12 @@
 //! `EventInternalService`: what other Rendezvous services ask of events — a deleted member's
-//! erasure and ended sessions (from members' outbox), and a member's part of the data export.
+//! erasure, ended sessions and blocks (from members' outbox), and a member's part of the data
+//! export.
 
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
 use super::{Events, Reply, reply};
-use crate::convert::internal::{EraseMember, ExportMember, session_revocation};
+use crate::convert::internal::{EraseMember, ExportMember, RecordBlocks, session_revocation};
 use crate::error::Result;
 
 /// Counts on the wire saturate rather than wrap.
@@ -52,6 +53,18 @@ impl Events {
         })
     }
 
+    async fn record_blocks(
+        &self,
+        req: &pb::RecordBlocksRequest,
+    ) -> Result<pb::RecordBlocksResponse> {
+        let RecordBlocks(changes) = req.try_into()?;
+        let recorded = self.0.store.record_blocks(&changes).await?;
+        tracing::info!(changes = changes.len(), recorded, "blocks recorded");
+        Ok(pb::RecordBlocksResponse {
+            recorded_change_count: count(recorded),
+        })
+    }
+
     async fn export(
         &self,
         req: &pb::ExportMemberDataRequest,
@@ -79,6 +92,13 @@ impl pb::event_internal_service_server::EventInternalService for Events {
         request: Request<pb::RevokeSessionsRequest>,
     ) -> Reply<pb::RevokeSessionsResponse> {
         reply(self.revoke_sessions(request.get_ref()).await)
+    }
+
+    async fn record_blocks(
+        &self,
+        request: Request<pb::RecordBlocksRequest>,
+    ) -> Reply<pb::RecordBlocksResponse> {
+        reply(self.record_blocks(request.get_ref()).await)
     }
 
     async fn export_member_data(

@@ -178,23 +178,24 @@ impl Events {
 
     /// Whether `viewer` and the host of `event` block each other (either way): then the
     /// event is hidden from them as if it did not exist. Only the host's blocks count; a
-    /// co-host's hide them from the attendees they block, not the event. Members down,
-    /// blocks go unchecked (events answers what it can alone).
-    async fn blocked_from(&self, viewer: Uuid, event: &EventRow) -> bool {
-        let asked = and_host(viewer, event, Vec::new());
-        let (relations, _) = self.relations_or_none(viewer, &asked).await;
-        host_blocked(viewer, event, &relations)
+    /// co-host's hide them from the attendees they block, not the event. Read from the blocks
+    /// members' outbox recorded here (see [`crate::store`]'s `blocks`), so no call to members.
+    async fn blocked_from(&self, viewer: Uuid, event: &EventRow) -> Result<bool> {
+        if event.role_of(viewer).is_some() {
+            return Ok(false);
+        }
+        Ok(self.0.store.blocked_between(viewer, event.host_id).await?)
     }
 
-    /// `events` less those whose host and `viewer` block each other (one GetRelations call
-    /// for their hosts); see [`Self::blocked_from`].
+    /// `events` less those whose host and `viewer` block each other (one query for all their
+    /// hosts); see [`Self::blocked_from`].
     async fn without_blocked_hosts(
         &self,
         viewer: Option<Uuid>,
         mut events: Vec<EventRow>,
-    ) -> Vec<EventRow> {
+    ) -> Result<Vec<EventRow>> {
         let Some(viewer) = viewer else {
-            return events;
+            return Ok(events);
         };
         let mut hosts: Vec<Uuid> = events
             .iter()
@@ -203,9 +204,12 @@ impl Events {
             .collect();
         hosts.sort();
         hosts.dedup();
-        let (relations, _) = self.relations_or_none(viewer, &hosts).await;
-        events.retain(|e| e.role_of(viewer).is_some() || !relations.with(e.host_id).blocked);
-        events
+        if hosts.is_empty() {
+            return Ok(events);
+        }
+        let blocked = self.0.store.blocked_among(viewer, &hosts).await?;
+        events.retain(|e| e.role_of(viewer).is_some() || !blocked.contains(&e.host_id));
+        Ok(events)
     }
 
     /// The event and what `viewer` is to it, if the access policy lets them do `action`;
@@ -219,16 +223,15 @@ impl Events {
     ) -> Result<(EventRow, Access)> {
         let (event, access) = self.event_unless_blocked(id, viewer, action).await?;
         if let Some(viewer) = viewer
-            && self.blocked_from(viewer, &event).await
+            && self.blocked_from(viewer, &event).await?
         {
             return Err(Error::NotFound("event"));
         }
         Ok((event, access))
     }
 
-    /// As [`Self::event_for`] but for blocks, which the caller checks with
-    /// [`host_blocked`] in the GetRelations call it makes anyway (see [`and_host`]): one call
-    /// to members, not two.
+    /// As [`Self::event_for`] but for blocks with the host, which the caller checks itself
+    /// ([`Self::blocked_from`]) where they change the answer (one's own RSVP stays theirs).
     async fn event_unless_blocked(
         &self,
         id: Uuid,
@@ -245,7 +248,7 @@ impl Events {
             // Refused what they asked, one who sees the event is still not told it exists
             // when they and its host block each other.
             if let (Refusal::Denied(_), Some(viewer)) = (&refusal, viewer)
-                && self.blocked_from(viewer, &event).await
+                && self.blocked_from(viewer, &event).await?
             {
                 return Err(Error::NotFound("event"));
             }
@@ -258,22 +261,6 @@ impl Events {
     async fn visible_event(&self, id: Uuid, viewer: Option<Uuid>) -> Result<EventRow> {
         Ok(self.event_for(id, viewer, Action::See).await?.0)
     }
-}
-
-/// `others` (distinct, without `viewer`) and the host of `event` when `viewer` has no part in
-/// hosting it: whom a call on the event asks members about, so that one GetRelations call
-/// answers both its own question and whether the viewer and the host block each other.
-fn and_host(viewer: Uuid, event: &EventRow, mut others: Vec<Uuid>) -> Vec<Uuid> {
-    if event.role_of(viewer).is_none() && !others.contains(&event.host_id) {
-        others.push(event.host_id);
-    }
-    others
-}
-
-/// Whether `viewer` and the host of `event` block each other, from `relations` asked for
-/// [`and_host`]'s ids.
-fn host_blocked(viewer: Uuid, event: &EventRow, relations: &Relations) -> bool {
-    event.role_of(viewer).is_none() && relations.with(event.host_id).blocked
 }
 
 fn id_field(field: &str, value: &str) -> Result<Uuid> {

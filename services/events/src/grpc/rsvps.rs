@@ -5,7 +5,7 @@ use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{Events, and_host, host_blocked, member_caller};
+use super::{Events, member_caller};
 use crate::convert::events::EventRef;
 use crate::convert::rsvps::RsvpQuery;
 use crate::convert::rsvps::{Answer, Decision, rsvp_to_pb};
@@ -64,19 +64,17 @@ impl Events {
             event_id: id,
             member_id: member,
         } = RsvpQuery::try_from((request.get_ref(), me))?;
-        // Blocks with the host are checked in the GetRelations call below.
+        // Blocks with the host are checked below (recorded here, no call to members).
         let (event, access) = self.event_unless_blocked(id, Some(me), Action::See).await?;
         let others = if member == me {
             Vec::new()
         } else {
             vec![member]
         };
-        let (relations, _) = self
-            .relations_or_none(me, &and_host(me, &event, others))
-            .await;
+        let (relations, _) = self.relations_or_none(me, &others).await;
         // Hidden from one who blocks its host or whom its host blocks, but for their own
         // RSVP: the seat they took before the block is still theirs to read and give up.
-        let blocked_host = host_blocked(me, &event, &relations);
+        let blocked_host = self.blocked_from(me, &event).await?;
         if blocked_host && member != me {
             return Err(Error::NotFound("event"));
         }
@@ -117,7 +115,7 @@ impl Events {
         // One who blocks the host, or whom the host blocks, may still give up the seat they
         // took before; to one without an RSVP there the event stays hidden.
         let (event, _) = self.event_unless_blocked(id, Some(me), Action::See).await?;
-        if self.blocked_from(me, &event).await && self.0.store.rsvp_of(id, me).await?.is_none() {
+        if self.blocked_from(me, &event).await? && self.0.store.rsvp_of(id, me).await?.is_none() {
             return Err(Error::NotFound("event"));
         }
         let row = self.single(id, me, Transition::Cancel).await?;

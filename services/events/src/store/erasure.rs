@@ -3,9 +3,9 @@
 //!
 //! What goes: their live RSVPs (cancelled through the one RSVP path, so seats are freed and
 //! the wait-list promoted), their calendar feeds (revoked), the invitations sent to them, their
-//! co-host roles and chapter memberships. The future events they host alone are cancelled with
-//! everyone told; those with a co-host pass to the first co-host, and so do their active
-//! series. A chapter whose last organiser they were passes to its longest-standing member (a
+//! co-host roles, chapter memberships and blocks (both ways). The future events they host
+//! alone are cancelled with everyone told; those with a co-host pass to the first co-host, and
+//! so do their active series. A chapter whose last organiser they were passes to its longest-standing member (a
 //! chapter with no member left keeps no organiser). What stays is their id (never a name or
 //! an address) on past RSVPs and check-ins, on events they hosted in the past and on
 //! invitations they sent, so that attendance figures stay true.
@@ -129,6 +129,11 @@ impl Store {
                 .await?
                 .rows_affected();
             sqlx::query("DELETE FROM cohosts WHERE member_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            // Their blocks, both ways (RecordBlocks ignores changes of erased members after).
+            sqlx::query("DELETE FROM member_blocks WHERE blocker_id = $1 OR blocked_id = $1")
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;

@@ -90,6 +90,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "browse indexes",
             include_str!("../../migrations/sqlite/0013_browse_indexes.sql"),
         ),
+        (
+            14,
+            "member blocks",
+            include_str!("../../migrations/sqlite/0014_member_blocks.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -152,6 +157,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             13,
             "browse indexes",
             include_str!("../../migrations/postgres/0013_browse_indexes.sql"),
+        ),
+        (
+            14,
+            "member blocks",
+            include_str!("../../migrations/postgres/0014_member_blocks.sql"),
         ),
     ],
 };
@@ -423,6 +433,7 @@ macro_rules! event_from_row {
 }
 
 mod attendance;
+mod blocks;
 mod chapters;
 mod erasure;
 mod events;
@@ -433,6 +444,7 @@ mod rsvps;
 mod series;
 
 pub use attendance::{CompleteOutcome, CompleteRefusal, InviteOutcome, InviteRefusal};
+pub use blocks::BlockChange;
 pub use erasure::{Erased, HOST_ERASED};
 pub use events::{ANONYMOUS_VISIBLE, EventFilter};
 pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};

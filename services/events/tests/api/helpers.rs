@@ -328,8 +328,9 @@ pub async fn chapter_joiner(world: &World, name: &str, chapter_id: &str) -> Test
     member
 }
 
-/// `blocker` blocks `blocked` (in members).
-pub async fn block(blocker: &TestMember, blocked: &TestMember) {
+/// `blocker` blocks `blocked` in members, and the block reaches events through members'
+/// outbox.
+pub async fn block(world: &World, blocker: &TestMember, blocked: &TestMember) {
     blocker
         .client
         .clone()
@@ -338,4 +339,18 @@ pub async fn block(blocker: &TestMember, blocked: &TestMember) {
         })
         .await
         .unwrap();
+    world.blocks_relayed().await;
+}
+
+/// `blocker` unblocks `blocked` in members, and the unblock reaches events.
+pub async fn unblock(world: &World, blocker: &TestMember, blocked: &TestMember) {
+    blocker
+        .client
+        .clone()
+        .unblock_member(rendezvous_proto::members::v1::UnblockMemberRequest {
+            member_id: blocked.id.clone(),
+        })
+        .await
+        .unwrap();
+    world.blocks_relayed().await;
 }

@@ -222,7 +222,7 @@ impl Members {
     ) -> Result<pb::UnblockMemberResponse> {
         let (me, _) = member_caller(&request)?;
         let OtherMember(other) = OtherMember::try_from((me, request.into_inner()))?;
-        if !self.0.store.unblock(me, other).await? {
+        if !self.0.store.unblock(me, other, self.now()).await? {
             return Err(Error::NotFound("block"));
         }
         Ok(pb::UnblockMemberResponse {})

@@ -437,6 +437,7 @@ impl Store {
                 "DELETE FROM member_interests WHERE member_id = $1",
                 "DELETE FROM connections WHERE member_a = $1 OR member_b = $1",
                 "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
+                "DELETE FROM block_changes WHERE blocker_id = $1 OR blocked_id = $1",
                 "DELETE FROM sign_in_addresses WHERE member_id = $1",
                 "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE member_id = $1)",
             ] {

@@ -68,6 +68,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "revoked sessions",
             include_str!("../../migrations/sqlite/0009_revoked_sessions.sql"),
         ),
+        (
+            10,
+            "block changes",
+            include_str!("../../migrations/sqlite/0010_block_changes.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -110,6 +115,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             9,
             "revoked sessions",
             include_str!("../../migrations/postgres/0009_revoked_sessions.sql"),
+        ),
+        (
+            10,
+            "block changes",
+            include_str!("../../migrations/postgres/0010_block_changes.sql"),
         ),
     ],
 };

@@ -11,6 +11,7 @@ mod helpers;
 mod abuse_limits;
 mod authorization;
 mod bad_inputs;
+mod blocks_outbox;
 mod concurrency;
 mod contact_privacy;
 mod import;

@@ -1,7 +1,7 @@
-//! `EventInternalService` by caller: members (its relay) erases, exports and ends sessions; every other
-//! service identity is PERMISSION_DENIED, members and anonymous callers are refused as for any
-//! internal method, and a credential for another audience or under an unknown key is
-//! UNAUTHENTICATED.
+//! `EventInternalService` by caller: members (its relay) erases, exports, ends sessions and
+//! records blocks; every other service identity is PERMISSION_DENIED, members and anonymous
+//! callers are refused as for any internal method, and a credential for another audience or
+//! under an unknown key is UNAUTHENTICATED.
 
 use rendezvous_common::auth::{ServiceCredentials, ServiceName, SigningKeyPair};
 use rendezvous_proto::events::v1 as pb;
@@ -36,7 +36,18 @@ async fn every_method(
             revoke_time: Some(timestamp(world.clock.now())),
         })
         .await;
+    let blocks = c
+        .record_blocks(pb::RecordBlocksRequest {
+            changes: vec![pb::BlockChange {
+                blocker_id: member_id.to_owned(),
+                blocked_id: uuid::Uuid::now_v7().to_string(),
+                blocked: true,
+                change_time: Some(timestamp(world.clock.now())),
+            }],
+        })
+        .await;
     vec![
+        ("RecordBlocks", blocks.err().map_or(Code::Ok, |s| s.code())),
         (
             "ExportMemberData",
             export.err().map_or(Code::Ok, |s| s.code()),

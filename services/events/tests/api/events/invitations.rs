@@ -70,7 +70,7 @@ async fn invitations_skip_blocked_members_and_stop_at_the_weekly_cap(backend: Ba
         friends.push(m);
     }
     // Friend 3 blocks Anna: never invited.
-    crate::helpers::block(&friends[3], &anna).await;
+    crate::helpers::block(&world, &friends[3], &anna).await;
     let e = published(
         &host,
         now0() + Duration::days(2),

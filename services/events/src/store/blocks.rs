@@ -1,0 +1,106 @@
+//! Blocks between members, kept here so that visibility needs no call to members: the
+//! members service's outbox tells events of every block and unblock (`RecordBlocks`, at least
+//! once, in batches), and each pair keeps its latest change. A host and a viewer who block
+//! each other (either way) do not see each other's events.
+//!
+//! Last writer wins per pair on the change's time, compared in whole microseconds (an
+//! integer column, alike on both backends): a redelivered change is a no-op, and an older
+//! change arriving after a newer one is ignored, so a late block never undoes an unblock.
+//! Changes naming an erased member are ignored too, so a block delivered after the erasure
+//! does not bring back what the erasure dropped.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::with_db;
+use sqlx::QueryBuilder;
+use uuid::Uuid;
+
+use super::{Store, stored_uuid};
+
+/// One block or unblock, as members made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockChange {
+    pub blocker: Uuid,
+    pub blocked: Uuid,
+    /// A block (true) or an unblock (false).
+    pub blocks: bool,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// Ids per `IN (...)` list, well under both backends' bind limits.
+const IDS_PER_QUERY: usize = 500;
+
+impl Store {
+    /// Records `changes` in one transaction; returns how many were newer than what their pair
+    /// held (0 for a replay).
+    pub async fn record_blocks(&self, changes: &[BlockChange]) -> Result<u64, sqlx::Error> {
+        with_db!(self.db(), |pool| {
+            let mut tx = pool.begin_write().await?;
+            let mut recorded = 0;
+            for change in changes {
+                recorded += sqlx::query(
+                    "INSERT INTO member_blocks (blocker_id, blocked_id, blocked, changed_at) \
+                     SELECT $1, $2, $3, $4 WHERE NOT EXISTS \
+                     (SELECT 1 FROM erased_members WHERE member_id IN ($1, $2)) \
+                     ON CONFLICT (blocker_id, blocked_id) DO UPDATE \
+                     SET blocked = excluded.blocked, changed_at = excluded.changed_at \
+                     WHERE excluded.changed_at > member_blocks.changed_at",
+                )
+                .bind(change.blocker.to_string())
+                .bind(change.blocked.to_string())
+                .bind(change.blocks)
+                .bind(change.changed_at.timestamp_micros())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(recorded)
+        })
+    }
+
+    /// Those of `others` who block `viewer` or whom `viewer` blocks: one query for them all
+    /// (per [`IDS_PER_QUERY`] ids).
+    pub async fn blocked_among(
+        &self,
+        viewer: Uuid,
+        others: &[Uuid],
+    ) -> Result<HashSet<Uuid>, sqlx::Error> {
+        let viewer = viewer.to_string();
+        let mut blocked = HashSet::new();
+        for page in others.chunks(IDS_PER_QUERY) {
+            let ids: Vec<String> = page.iter().map(Uuid::to_string).collect();
+            let rows: Vec<String> = with_db!(self.db(), |pool| {
+                let mut qb = QueryBuilder::new("SELECT CASE WHEN blocker_id = ");
+                qb.push_bind(viewer.as_str());
+                qb.push(" THEN blocked_id ELSE blocker_id END FROM member_blocks WHERE blocked AND ((blocker_id = ");
+                qb.push_bind(viewer.as_str());
+                qb.push(" AND blocked_id IN (");
+                let mut list = qb.separated(", ");
+                for id in &ids {
+                    list.push_bind(id.as_str());
+                }
+                qb.push(")) OR (blocked_id = ");
+                qb.push_bind(viewer.as_str());
+                qb.push(" AND blocker_id IN (");
+                let mut list = qb.separated(", ");
+                for id in &ids {
+                    list.push_bind(id.as_str());
+                }
+                qb.push(")))");
+                qb.build_query_scalar().fetch_all(pool).await?
+            });
+            for id in rows {
+                blocked.insert(stored_uuid(&id)?);
+            }
+        }
+        Ok(blocked)
+    }
+
+    /// Whether `a` and `b` block each other, either way.
+    pub async fn blocked_between(&self, a: Uuid, b: Uuid) -> Result<bool, sqlx::Error> {
+        Ok(!self.blocked_among(a, &[b]).await?.is_empty())
+    }
+}
