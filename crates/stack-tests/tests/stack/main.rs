@@ -11,6 +11,7 @@
     reason = "tests fail by panicking"
 )]
 
+mod blocks;
 mod changes;
 mod checks;
 mod erasure;
@@ -62,8 +63,15 @@ async fn signing_out_ends_the_sessions_stream_and_tokens_everywhere(backend: Bac
     world.stop().await;
 }
 
+async fn blocks_made_in_members_hide_and_show_a_hosts_events(backend: Backend) {
+    let world = World::start(backend).await;
+    blocks::a_block_in_members_hides_the_hosts_event_until_the_unblock(&world).await;
+    world.stop().await;
+}
+
 backend_tests!(
     every_notification_reads_well_in_french_and_english,
+    blocks_made_in_members_hide_and_show_a_hosts_events,
     the_product_story_from_import_to_the_next_meetup,
     signing_out_ends_the_sessions_stream_and_tokens_everywhere,
 );
