@@ -215,6 +215,11 @@ impl OutboxMessage {
     }
 }
 
+/// Rows per multi-row INSERT of [`OutboxWriter::enqueue_all`]: 7 binds each, far under
+/// SQLite's 32,766 and PostgreSQL's 65,535 binds a statement, and small enough that a fan-out
+/// to a whole chapter does not hold thousands of encoded payloads at once.
+pub const ENQUEUE_CHUNK: usize = 500;
+
 /// Writes outbox rows on a connection that is inside the caller's transaction.
 pub trait OutboxWriter {
     /// Returns false when a row with the same key already exists. The row keeps the trace
@@ -224,6 +229,24 @@ pub trait OutboxWriter {
         message: &OutboxMessage,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
+
+    /// Writes `messages` in multi-row INSERTs of at most [`ENQUEUE_CHUNK`] rows; returns how
+    /// many rows are new. As with [`OutboxWriter::enqueue`], a key that already has a row is
+    /// ignored, and so is a key repeated within `messages` (the first one is written).
+    fn enqueue_all(
+        &mut self,
+        messages: &[OutboxMessage],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+}
+
+/// `messages` without the repetitions of a key already in them, first one kept.
+fn first_of_each_key(messages: &[OutboxMessage]) -> Vec<&OutboxMessage> {
+    let mut seen = std::collections::HashSet::with_capacity(messages.len());
+    messages
+        .iter()
+        .filter(|message| seen.insert(message.dedupe_key.as_str()))
+        .collect()
 }
 
 macro_rules! impl_outbox_writer {
@@ -249,6 +272,33 @@ macro_rules! impl_outbox_writer {
                 .execute(&mut *self)
                 .await?;
                 Ok(result.rows_affected() == 1)
+            }
+
+            async fn enqueue_all(
+                &mut self,
+                messages: &[OutboxMessage],
+                now: DateTime<Utc>,
+            ) -> Result<u64, sqlx::Error> {
+                let traceparent = crate::telemetry::current_traceparent();
+                let mut new = 0;
+                for chunk in first_of_each_key(messages).chunks(ENQUEUE_CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO outbox \
+                         (id, topic, dedupe_key, payload, created_at, next_attempt_at, traceparent) ",
+                    );
+                    qb.push_values(chunk, |mut row, message| {
+                        row.push_bind(Uuid::now_v7().to_string())
+                            .push_bind(message.topic)
+                            .push_bind(message.dedupe_key.clone())
+                            .push_bind(message.payload.to_string())
+                            .push_bind(now)
+                            .push_bind(now)
+                            .push_bind(traceparent.clone());
+                    });
+                    qb.push(" ON CONFLICT (dedupe_key) DO NOTHING");
+                    new += qb.build().execute(&mut *self).await?.rows_affected();
+                }
+                Ok(new)
             }
         }
     };

@@ -21,8 +21,8 @@ use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::{BeginWrite as _, Db, Migrations};
 use rendezvous_common::outbox::{
-    OutboxMessage, OutboxWriter as _, POSTGRES_DDL, POSTGRES_DEAD_LETTERS_DDL, SQLITE_DDL,
-    SQLITE_DEAD_LETTERS_DDL, TOPIC_NOTIFY, TRACE_CONTEXT_DDL,
+    ENQUEUE_CHUNK, OutboxMessage, OutboxWriter as _, POSTGRES_DDL, POSTGRES_DEAD_LETTERS_DDL,
+    SQLITE_DDL, SQLITE_DEAD_LETTERS_DDL, TOPIC_NOTIFY, TRACE_CONTEXT_DDL,
 };
 use rendezvous_common::relay::{
     OutboxRow, OutboxSink, Pruned, RelaySettings, SinkError, UNKNOWN_TOPIC, backoff_ceiling,
@@ -340,7 +340,98 @@ backend_tests!(
     a_probe_ends_the_backoff_of_its_topic_as_soon_as_the_receiver_answers,
     delivered_rows_and_dead_letters_are_pruned_after_their_retention_in_bounded_batches,
     a_delivery_continues_the_trace_its_first_row_was_written_in,
+    a_batch_enqueue_ignores_keys_already_written_and_repeated_within_it,
+    a_batch_enqueue_writes_every_row_of_exactly_a_chunk_and_of_one_more,
 );
+
+/// Writes `messages` with one batch enqueue in one transaction; how many were new.
+async fn enqueue_all(db: &Db, messages: &[OutboxMessage], at: DateTime<Utc>) -> u64 {
+    with_db!(db, |pool| {
+        let mut tx = pool.begin_write().await.unwrap();
+        let new = tx.enqueue_all(messages, at).await.unwrap();
+        tx.commit().await.unwrap();
+        new
+    })
+}
+
+/// The dedupe keys in the outbox and their payloads, by key.
+async fn stored_payloads(db: &Db) -> BTreeMap<String, serde_json::Value> {
+    let rows: Vec<(String, String)> = with_db!(db, |pool| {
+        sqlx::query_as("SELECT dedupe_key, payload FROM outbox")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
+    rows.into_iter()
+        .map(|(key, payload)| (key, serde_json::from_str(&payload).unwrap()))
+        .collect()
+}
+
+async fn a_batch_enqueue_ignores_keys_already_written_and_repeated_within_it(backend: Backend) {
+    let test = TestDb::new(backend).await;
+    let db = &test.db;
+    let clock = manual_clock();
+    let earlier = notify("fanout:a");
+    enqueue(db, std::slice::from_ref(&earlier), clock.now()).await;
+
+    let first_b = notify("fanout:b");
+    let batch = [
+        notify("fanout:a"),
+        first_b.clone(),
+        notify("fanout:c"),
+        notify("fanout:b"),
+    ];
+    assert_eq!(
+        enqueue_all(db, &batch, clock.now()).await,
+        2,
+        "b and c are new"
+    );
+    let stored = stored_payloads(db).await;
+    assert_eq!(
+        stored.keys().collect::<Vec<_>>(),
+        ["fanout:a", "fanout:b", "fanout:c"]
+    );
+    assert_eq!(
+        stored["fanout:a"], earlier.payload,
+        "the row written first stays"
+    );
+    assert_eq!(
+        stored["fanout:b"], first_b.payload,
+        "the first of a repeated key"
+    );
+
+    // Again, all of it: nothing is new, and each row is delivered once.
+    assert_eq!(enqueue_all(db, &batch, clock.now()).await, 0);
+    let sink = TestSink::new();
+    assert_eq!(once(db, &sink, &settings(), &clock).await, 3);
+    assert_eq!(enqueue_all(db, &[], clock.now()).await, 0);
+}
+
+async fn a_batch_enqueue_writes_every_row_of_exactly_a_chunk_and_of_one_more(backend: Backend) {
+    let test = TestDb::new(backend).await;
+    let db = &test.db;
+    let clock = manual_clock();
+    for (prefix, count) in [("exact", ENQUEUE_CHUNK), ("more", ENQUEUE_CHUNK + 1)] {
+        let messages: Vec<OutboxMessage> = (0..count)
+            .map(|i| notify(&format!("{prefix}:{i:04}")))
+            .collect();
+        let new = enqueue_all(db, &messages, clock.now()).await;
+        assert_eq!(new, u64::try_from(count).unwrap(), "{prefix}");
+        let stored = stored_payloads(db).await;
+        for message in &messages {
+            assert_eq!(
+                stored.get(&message.dedupe_key),
+                Some(&message.payload),
+                "{}",
+                message.dedupe_key
+            );
+        }
+    }
+    assert_eq!(
+        rows_left(db).await,
+        i64::try_from(2 * ENQUEUE_CHUNK + 1).unwrap()
+    );
+}
 
 /// The trace id of a `traceparent` value (`00-<trace id>-<span id>-<flags>`).
 fn trace_of(traceparent: &str) -> &str {

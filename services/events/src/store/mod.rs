@@ -14,7 +14,7 @@ use sqlx::{PgConnection, Row as _, SqliteConnection};
 use uuid::Uuid;
 
 use chrono::{DateTime, Utc};
-use rendezvous_common::outbox::OutboxWriter as _;
+use rendezvous_common::outbox::{ENQUEUE_CHUNK, OutboxWriter as _};
 use rendezvous_proto::notifications::v1::Notice;
 
 use crate::domain::access::{Access, Action, authorize};
@@ -647,8 +647,14 @@ macro_rules! impl_event_ops {
                 notice: Notice,
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                for &member in members {
-                    self.tell(member, key(member), notice.clone(), now).await?;
+                // A chunk's messages at a time, so a chapter of thousands never holds all its
+                // encoded payloads at once.
+                for chunk in members.chunks(ENQUEUE_CHUNK) {
+                    let messages: Vec<_> = chunk
+                        .iter()
+                        .map(|&member| crate::notices::message(member, key(member), notice.clone()))
+                        .collect();
+                    self.enqueue_all(&messages, now).await?;
                 }
                 Ok(())
             }
