@@ -306,6 +306,34 @@ async fn rows_left(db: &Db) -> i64 {
     })
 }
 
+/// Whether the row keyed `dedupe_key` is still in the outbox.
+async fn is_left(db: &Db, dedupe_key: &str) -> bool {
+    with_db!(db, |pool| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM outbox WHERE dedupe_key = $1")
+            .bind(dedupe_key)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+            == 1
+    })
+}
+
+/// Marks the rows whose key starts with `prefix` delivered at `at`, as a version that kept
+/// delivered rows (with a blanked payload) left them.
+async fn left_delivered_by_an_older_version(db: &Db, prefix: &str, at: DateTime<Utc>) {
+    with_db!(db, |pool| {
+        sqlx::query(
+            "UPDATE outbox SET delivered_at = $1, payload = '{}', attempts = 1 \
+             WHERE substr(dedupe_key, 1, length($2)) = $2",
+        )
+        .bind(at)
+        .bind(prefix)
+        .execute(pool)
+        .await
+        .unwrap();
+    });
+}
+
 /// A notification the test sink refuses (until told to accept it).
 fn refused(key: &str) -> OutboxMessage {
     let mut message = notify(key);
@@ -342,7 +370,53 @@ backend_tests!(
     a_delivery_continues_the_trace_its_first_row_was_written_in,
     a_batch_enqueue_ignores_keys_already_written_and_repeated_within_it,
     a_batch_enqueue_writes_every_row_of_exactly_a_chunk_and_of_one_more,
+    delivered_rows_are_deleted_and_failed_and_pending_ones_stay,
 );
+
+async fn delivered_rows_are_deleted_and_failed_and_pending_ones_stay(backend: Backend) {
+    let test = TestDb::new(backend).await;
+    let db = &test.db;
+    let clock = manual_clock();
+    let sink = TestSink::new();
+    let settings = RelaySettings {
+        max_refusals: 2,
+        ..settings()
+    };
+    let now = clock.now();
+    enqueue(
+        db,
+        &[notify("sent:a"), refused("refused"), notify("sent:b")],
+        now,
+    )
+    .await;
+    let foreign = OutboxMessage {
+        topic: "audit.record",
+        dedupe_key: "foreign".to_owned(),
+        payload: serde_json::json!({}),
+    };
+    enqueue(db, &[foreign], now).await;
+    enqueue(db, &[notify("later")], now + TimeDelta::hours(1)).await;
+
+    assert_eq!(once(db, &sink, &settings, &clock).await, 2);
+    assert!(!is_left(db, "sent:a").await);
+    assert!(!is_left(db, "sent:b").await);
+    assert_eq!(rows_left(db).await, 3, "refused, foreign and later stay");
+    let refused_state = row_state(db, "refused").await;
+    assert_eq!((refused_state.refusals, refused_state.dead_at), (1, None));
+    assert_eq!(
+        row_state(db, "foreign").await.last_error.as_deref(),
+        Some(UNKNOWN_TOPIC)
+    );
+    assert_eq!(row_state(db, "later").await.attempts, 0);
+
+    // Refused again: dead-lettered, kept for operators; the later row is delivered and goes.
+    clock.advance(TimeDelta::hours(2));
+    assert_eq!(once(db, &sink, &settings, &clock).await, 1);
+    assert!(!is_left(db, "later").await);
+    assert_eq!(dead_letter_count(db).await.unwrap(), 1);
+    assert_eq!(rows_left(db).await, 2);
+    assert_eq!(sink.delivered_keys().len(), 3, "each delivered once");
+}
 
 /// Writes `messages` with one batch enqueue in one transaction; how many were new.
 async fn enqueue_all(db: &Db, messages: &[OutboxMessage], at: DateTime<Utc>) -> u64 {
@@ -531,15 +605,16 @@ async fn rows_are_delivered_once_and_marked(backend: Backend) {
         );
         assert_eq!(row.payload, message.payload, "payload round-trips");
     }
+    // What they said now lives with the receiver: the rows are gone.
     for message in &messages {
-        let state = row_state(db, &message.dedupe_key).await;
-        assert_eq!(state.delivered_at, Some(micros(clock.now())));
-        assert_eq!(state.attempts, 1);
-        assert_eq!(state.last_error, None);
-        // What it said now lives with the receiver; the row keeps its key and times only.
-        assert_eq!(state.payload, "{}");
+        assert!(
+            !is_left(db, &message.dedupe_key).await,
+            "{}",
+            message.dedupe_key
+        );
     }
     assert_eq!(pending_count(db).await.unwrap(), 0);
+    assert_eq!(rows_left(db).await, 0);
 
     // Nothing is delivered twice, even much later.
     assert_eq!(once(db, &sink, &settings(), &clock).await, 0);
@@ -631,9 +706,7 @@ async fn a_failing_sink_leaves_rows_pending_with_backoff_until_it_recovers(backe
     assert_eq!(once(db, &sink, &settings, &clock).await, 3);
     assert_eq!(pending_count(db).await.unwrap(), 0);
     for key in &keys {
-        let state = row_state(db, key).await;
-        assert_eq!(state.attempts, 3);
-        assert_eq!(state.delivered_at, Some(micros(clock.now())));
+        assert!(!is_left(db, key).await, "{key} is deleted once delivered");
     }
     let mut delivered = sink.delivered_keys();
     delivered.sort();
@@ -737,7 +810,11 @@ async fn unknown_topics_and_undeliverable_payloads_are_kept_not_dropped(backend:
         "a dead letter is not claimed again"
     );
     assert_eq!(sink.calls().len(), 1, "the sink never saw a bad row");
-    assert_eq!(rows_left(db).await, 5, "nothing is dropped");
+    assert_eq!(
+        rows_left(db).await,
+        3,
+        "nothing is dropped: the two delivered rows are gone, the three others stay"
+    );
 }
 
 async fn a_claimed_but_unmarked_row_is_due_again_after_the_claim_timeout(backend: Backend) {
@@ -785,7 +862,7 @@ async fn a_claimed_but_unmarked_row_is_due_again_after_the_claim_timeout(backend
     );
     assert_eq!(sink.delivered_keys(), keys);
     for key in &keys {
-        assert_eq!(row_state(db, key).await.attempts, 1);
+        assert!(!is_left(db, key).await, "{key} is deleted once delivered");
     }
     assert_eq!(pending_count(db).await.unwrap(), 0);
 }
@@ -1029,8 +1106,7 @@ async fn refused_rows_are_split_out_of_their_batch_and_dead_lettered_with_their_
             Some(letter)
         );
     }
-    let delivered_id = row_state(db, "batch:0").await.id;
-    assert_eq!(dead_letter_by_id(db, &delivered_id).await.unwrap(), None);
+    assert!(!is_left(db, "batch:0").await, "delivered, so deleted");
 
     // The receiver is fixed: one is requeued by id, then the rest; each delivered once.
     sink.accept_refused();
@@ -1044,12 +1120,11 @@ async fn refused_rows_are_split_out_of_their_batch_and_dead_lettered_with_their_
     assert_eq!(requeue_dead_letters(db, None, at).await.unwrap(), 1);
     assert_eq!(once(db, &sink, &settings, &clock).await, 1);
     for key in ["batch:2", "batch:6"] {
-        let state = row_state(db, key).await;
-        assert_eq!(state.delivered_at, Some(at), "{key}");
-        assert_eq!(
-            (state.attempts, state.refusals, state.dead_at),
-            (4, 0, None)
-        );
+        assert!(!is_left(db, key).await, "{key} is deleted once delivered");
+    }
+    let delivered: Vec<String> = sink.delivered_keys();
+    for key in ["batch:2", "batch:6"] {
+        assert_eq!(delivered.iter().filter(|k| *k == key).count(), 1, "{key}");
     }
     assert_eq!(dead_letter_count(db).await.unwrap(), 0);
     assert_eq!(pending_count(db).await.unwrap(), 0);
@@ -1153,9 +1228,9 @@ async fn a_probe_ends_the_backoff_of_its_topic_as_soon_as_the_receiver_answers(b
     let now = micros(clock.now());
     let mut left = 0;
     for key in &keys {
-        let state = row_state(db, key).await;
-        if state.delivered_at.is_none() {
+        if is_left(db, key).await {
             left += 1;
+            let state = row_state(db, key).await;
             assert_eq!(state.next_attempt_at, now, "{key}: the back-off is reset");
         }
     }
@@ -1198,11 +1273,14 @@ async fn delivered_rows_and_dead_letters_are_pruned_after_their_retention_in_bou
         payload: serde_json::json!({}),
     };
     enqueue(db, &[foreign], start).await;
-    assert_eq!(once(db, &sink, &settings, &clock).await, 25);
+    // This version deletes what it delivers; rows an older version delivered and kept are
+    // pruned after the retention.
+    left_delivered_by_an_older_version(db, "old:", micros(start)).await;
+    assert_eq!(once(db, &sink, &settings, &clock).await, 0);
     assert_eq!(dead_letter_count(db).await.unwrap(), 1);
     clock.advance(TimeDelta::days(1));
     enqueue(db, &[notify("recent")], clock.now()).await;
-    assert_eq!(once(db, &sink, &settings, &clock).await, 1);
+    left_delivered_by_an_older_version(db, "recent", micros(clock.now())).await;
     assert_eq!(rows_left(db).await, 28);
 
     let prune = || prune_once(db, &settings, &clock);

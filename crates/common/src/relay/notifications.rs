@@ -18,10 +18,41 @@ use crate::outbox::TOPIC_NOTIFY;
 use crate::peers::{PeerChannel, with_credentials};
 
 /// The sink for `notifications.deliver` rows: calls NotificationInternalService.Deliver
-/// (batched, one call per batch) with a service credential.
+/// (batched, calls bounded by count and bytes) with a service credential.
 #[derive(Clone, Debug)]
 pub struct NotificationsSink {
     client: NotificationInternalServiceClient<PeerChannel>,
+}
+
+/// Most notifications in one `Deliver` call: a claim of many rows goes in several calls, so
+/// that notifications stores (and announces) a bounded chunk at a time.
+pub const MAX_NOTICES_PER_CALL: usize = 1000;
+
+/// Most encoded notification bytes in one `Deliver` call, well under the receivers' message
+/// limit (16 MiB by default); a single larger notification still goes, alone.
+pub const MAX_BYTES_PER_CALL: usize = 4 * 1024 * 1024;
+
+/// `notifications` in order, in calls of at most [`MAX_NOTICES_PER_CALL`] notifications and
+/// [`MAX_BYTES_PER_CALL`] encoded bytes (none empty).
+fn calls(notifications: Vec<NotificationRequest>) -> Vec<Vec<NotificationRequest>> {
+    let mut calls = Vec::new();
+    let mut call: Vec<NotificationRequest> = Vec::new();
+    let mut bytes = 0;
+    for notification in notifications {
+        let size = notification.encoded_len();
+        if !call.is_empty()
+            && (call.len() >= MAX_NOTICES_PER_CALL || bytes + size > MAX_BYTES_PER_CALL)
+        {
+            calls.push(std::mem::take(&mut call));
+            bytes = 0;
+        }
+        bytes += size;
+        call.push(notification);
+    }
+    if !call.is_empty() {
+        calls.push(call);
+    }
+    calls
 }
 
 impl NotificationsSink {
@@ -44,7 +75,8 @@ impl OutboxSink for NotificationsSink {
         notification_request(row).map(drop)
     }
 
-    /// Sends the rows that convert in one call. Rows that do not convert (the relay leaves
+    /// Sends the rows that convert, in calls bounded by count and bytes, each with its own
+    /// deadline (a failed call fails the batch: the receiver deduplicates what went before). Rows that do not convert (the relay leaves
     /// them out, see [`OutboxSink::check`]) are logged and reported in the error, a refusal,
     /// after the others were sent. A refused call is refused for every row in it (notifications
     /// checks a whole call before it stores any of it): the relay splits it to find the rows
@@ -64,7 +96,7 @@ impl OutboxSink for NotificationsSink {
                 }
             }
         }
-        if !notifications.is_empty() {
+        for notifications in calls(notifications) {
             let count = notifications.len();
             let mut request = tonic::Request::new(DeliverRequest { notifications });
             request.set_timeout(Self::CALL_TIMEOUT);
@@ -168,6 +200,44 @@ mod tests {
             attempts: 0,
             traceparent: None,
         }
+    }
+
+    fn request(body_bytes: usize) -> NotificationRequest {
+        NotificationRequest {
+            recipient_id: "m".repeat(body_bytes),
+            dedupe_key: "k".to_owned(),
+            not_before: None,
+            notice: None,
+        }
+    }
+
+    #[test]
+    fn calls_are_bounded_by_count_and_bytes_and_keep_the_order() {
+        let sizes = |calls: &[Vec<NotificationRequest>]| -> Vec<usize> {
+            calls.iter().map(Vec::len).collect()
+        };
+        assert!(calls(Vec::new()).is_empty());
+        let exact: Vec<_> = (0..MAX_NOTICES_PER_CALL).map(|_| request(10)).collect();
+        assert_eq!(sizes(&calls(exact)), [MAX_NOTICES_PER_CALL]);
+        let more: Vec<_> = (0..=MAX_NOTICES_PER_CALL)
+            .map(|i| request(10 + i % 7))
+            .collect();
+        let split = calls(more.clone());
+        assert_eq!(sizes(&split), [MAX_NOTICES_PER_CALL, 1]);
+        assert_eq!(split.concat(), more, "in order, none lost");
+
+        // Four notifications of a bit over a third of the byte bound: two a call.
+        let big = MAX_BYTES_PER_CALL / 3 + 1;
+        let heavy: Vec<_> = (0..4).map(|_| request(big)).collect();
+        let split = calls(heavy);
+        assert_eq!(sizes(&split), [2, 2]);
+        for call in &split {
+            let bytes: usize = call.iter().map(|n| n.encoded_len()).sum();
+            assert!(bytes <= MAX_BYTES_PER_CALL, "{bytes}");
+        }
+        // One larger than the bound still goes, alone.
+        let huge = calls(vec![request(10), request(MAX_BYTES_PER_CALL), request(10)]);
+        assert_eq!(sizes(&huge), [1, 1, 1]);
     }
 
     #[test]

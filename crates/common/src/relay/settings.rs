@@ -18,7 +18,8 @@ pub struct RelayArgs {
         value_parser = clap::value_parser!(u32).range(1..=100)
     )]
     pub outbox_max_refusals: u32,
-    /// Days a delivered outbox row (its topic, key and times) is kept before it is pruned.
+    /// Days an outbox row marked delivered by an older version (this one deletes a row once
+    /// delivered) is kept before it is pruned.
     #[arg(
         long,
         env = "RENDEZVOUS_OUTBOX_RETENTION_DAYS",
