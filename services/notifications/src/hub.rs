@@ -55,6 +55,11 @@ pub struct Item {
     #[serde(with = "hex")]
     pub notice: Vec<u8>,
     pub created_at: DateTime<Utc>,
+    /// When it became visible in the inbox: a stream leaves out a live item visible before
+    /// it opened (the inbox already showed it, or the stream's backlog does), however late
+    /// the announcement comes. `None` in payloads of versions that did not send it.
+    #[serde(default)]
+    pub visible_at: Option<DateTime<Utc>>,
 }
 
 /// A kind in JSON by its stored name, as replicas of every version read it.
@@ -309,6 +314,7 @@ mod tests {
             body: "Votre compte est prêt.".to_owned(),
             notice: (0..=255).collect(),
             created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            visible_at: DateTime::from_timestamp(1_800_000_001, 0),
         };
         let json = serde_json::to_string(&item).unwrap();
         // Ids as hyphenated text, kinds by name, the notice in lowercase hex: the format
@@ -321,6 +327,11 @@ mod tests {
         assert!(json.contains("\"notice\":\"000102"), "{json}");
         assert!(json.contains("fdfeff\""), "{json}");
         assert_eq!(serde_json::from_str::<Item>(&json).unwrap(), item);
+        // A payload of a version without `visible_at` still parses.
+        let old = json.replace(",\"visible_at\":\"2027-01-15T08:00:01Z\"", "");
+        assert_ne!(old, json, "{json}");
+        let parsed = serde_json::from_str::<Item>(&old).unwrap();
+        assert_eq!((parsed.id, parsed.visible_at), (item.id, None));
         for bad in ["0", "zz"] {
             let json = json.replacen("\"notice\":\"00", &format!("\"notice\":\"{bad}"), 1);
             assert!(serde_json::from_str::<Item>(&json).is_err(), "{bad}");
@@ -336,6 +347,7 @@ mod tests {
             body: String::new(),
             notice: Vec::new(),
             created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            visible_at: DateTime::from_timestamp(1_800_000_000, 0),
         }
     }
 

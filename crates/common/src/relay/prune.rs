@@ -1,7 +1,7 @@
 //! Pruning the outbox: rows an older version marked delivered and kept (this one deletes a
-//! delivered row at once) after `retention`, dead
-//! letters after `dead_letter_retention`, each in statements of at most `prune_batch` rows so
-//! that no statement holds its locks for long (on SQLite, the one write lock).
+//! delivered row at once) after `retention`, dead letters after `dead_letter_retention`, each
+//! in statements of at most `prune_batch` rows so that no statement holds its locks for long
+//! (on SQLite, the one write lock).
 
 use tokio_util::sync::CancellationToken;
 

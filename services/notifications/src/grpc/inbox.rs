@@ -226,6 +226,12 @@ impl Subscriber {
         }
     }
 
+    /// Whether `item` was visible before the stream opened (unknown for payloads of versions
+    /// that do not say: those are shown).
+    fn visible_before(&self, item: &Item) -> bool {
+        item.visible_at.is_some_and(|at| at < self.opened_at)
+    }
+
     /// What became visible for this member at or after `since`, but not before the stream
     /// opened (that is the backlog's, or was never asked for), oldest first; `None` when that
     /// is more than a stream replays, or it cannot be read: the client must resume.
@@ -311,6 +317,9 @@ fn subscriber_stream(
                 },
             };
             match announcement {
+                // Visible before the stream opened: the inbox showed it then (or the backlog
+                // did); only its announcement is late, e.g. through PostgreSQL's listener.
+                Announcement::Shown(item) if subscriber.visible_before(&item) => {}
                 Announcement::Shown(item) if seen.insert(item.id) => {
                     let message = subscriber.message(item_to_pb(&item, None)).await;
                     if tx.send(Ok(message)).await.is_err() {

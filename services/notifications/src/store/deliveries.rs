@@ -189,6 +189,7 @@ impl Store {
             body: due.body.clone(),
             notice: due.notice.clone(),
             created_at: due.created_at,
+            visible_at: Some(now),
         };
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;

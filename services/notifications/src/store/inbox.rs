@@ -95,6 +95,7 @@ fn inbox_row(t: InboxTuple) -> Result<Option<InboxRow>, sqlx::Error> {
             body: t.4,
             notice: t.5,
             created_at: t.6,
+            visible_at: Some(visible_at),
         },
         visible_at,
         read_at: t.8,
@@ -208,6 +209,7 @@ impl Store {
                     body: n.body.clone(),
                     notice: n.notice.clone(),
                     created_at: now,
+                    visible_at: Some(now),
                 })
                 .collect();
             for item in &visible {

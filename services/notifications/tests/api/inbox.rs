@@ -893,3 +893,48 @@ mod postgres_listener {
         stack.stop().await.unwrap();
     }
 }
+
+/// PostgreSQL only: streams hear of notifications through the database's listener, whose
+/// announcements can reach a stream well after the transaction that stored them committed.
+mod postgres_late_announcements {
+    use rendezvous_common::with_db;
+    use rendezvous_notifications::hub::CHANNEL;
+
+    use super::*;
+
+    /// What was visible before a stream opened is in the inbox already (or in the stream's
+    /// backlog): its announcement reaching the stream after it subscribed, as the welcome's
+    /// can, is not streamed as if it were new.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_late_announcement_of_what_was_visible_before_the_stream_opened_is_not_streamed() {
+        if rendezvous_testkit::postgres_url().is_none() {
+            eprintln!("skipped: RENDEZVOUS_TEST_POSTGRES_URL is not set");
+            return;
+        }
+        let stack = Stack::start(Backend::Postgres).await.unwrap();
+        let anna = settled_member(&stack, "Anna").await;
+        let mut stream = open_stream(&mut stack.inbox(&anna), "").await;
+        // The welcome's announcement, exactly as it was written, arriving only now.
+        let announced: Vec<(String,)> = with_db!(&stack.notifications.db, |pool| {
+            sqlx::query_as(
+                "SELECT pg_notify($1, json_build_object('id', id, 'recipient_id', recipient_id, \
+                 'kind', kind, 'title', title, 'body', body, 'notice', encode(notice, 'hex'), \
+                 'created_at', created_at, 'visible_at', visible_at)::text)::text \
+                 FROM notifications WHERE recipient_id = $2 AND kind = 'WELCOME'",
+            )
+            .bind(CHANNEL)
+            .bind(anna.id.as_str())
+            .fetch_all(pool)
+            .await
+            .unwrap()
+        });
+        assert_eq!(announced.len(), 1, "the welcome was announced again");
+        deliver(&stack, &anna, "after-open").await;
+        assert_eq!(
+            streamed_tag(&next(&mut stream).await),
+            "after-open",
+            "the welcome was visible before the stream opened"
+        );
+        stack.stop().await.unwrap();
+    }
+}
