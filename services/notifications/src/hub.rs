@@ -62,6 +62,26 @@ pub struct Item {
     pub visible_at: Option<DateTime<Utc>>,
 }
 
+/// One `pg_notify` for several items a transaction stored visible at the same instant: the
+/// listener reads them from the store (`visible_at` exactly that instant, ids from `first_id`
+/// to `last_id`), so that a Deliver of a thousand notices sends one notification, not a
+/// thousand, and none outgrows PostgreSQL's 8,000-byte payloads. An item of another
+/// transaction in the range and instant is announced twice; streams keep the first.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Batch {
+    pub visible_at: DateTime<Utc>,
+    pub first_id: Uuid,
+    pub last_id: Uuid,
+}
+
+/// What a `pg_notify` payload announces: a batch (`{"batch": …}`) or one item.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Announced {
+    Batch { batch: Batch },
+    Item(Box<Item>),
+}
+
 /// A kind in JSON by its stored name, as replicas of every version read it.
 mod stored_kind {
     use rendezvous_proto::notifications::v1::NotificationKind;
@@ -277,8 +297,18 @@ pub async fn listen_postgres(
                 message = listener.try_recv() => match message {
                     Ok(Some(message)) => {
                         connected_at = Some(clock.now());
-                        match serde_json::from_str::<Item>(message.payload()) {
-                            Ok(item) => hub.publish(item),
+                        match serde_json::from_str::<Announced>(message.payload()) {
+                            Ok(Announced::Item(item)) => hub.publish(*item),
+                            Ok(Announced::Batch { batch }) => {
+                                match crate::store::announced(&pool, &batch).await {
+                                    Ok(items) => items.into_iter().for_each(|item| hub.publish(item)),
+                                    Err(error) => {
+                                        // The streams read what they missed from the store.
+                                        tracing::warn!(%error, "announced notifications cannot be read; open streams replay them");
+                                        hub.reconnected(batch.visible_at);
+                                    }
+                                }
+                            }
                             Err(error) => tracing::warn!(%error, "unreadable notification payload"),
                         }
                     }
@@ -327,6 +357,20 @@ mod tests {
         assert!(json.contains("\"notice\":\"000102"), "{json}");
         assert!(json.contains("fdfeff\""), "{json}");
         assert_eq!(serde_json::from_str::<Item>(&json).unwrap(), item);
+        match serde_json::from_str::<Announced>(&json).unwrap() {
+            Announced::Item(announced) => assert_eq!(*announced, item),
+            other => panic!("{other:?}"),
+        }
+        let batch = Batch {
+            visible_at: DateTime::from_timestamp(1_800_000_001, 0).unwrap(),
+            first_id: item.id,
+            last_id: item.recipient_id,
+        };
+        let json_batch = serde_json::json!({ "batch": batch }).to_string();
+        match serde_json::from_str::<Announced>(&json_batch).unwrap() {
+            Announced::Batch { batch: announced } => assert_eq!(announced, batch),
+            other => panic!("{other:?}"),
+        }
         // A payload of a version without `visible_at` still parses.
         let old = json.replace(",\"visible_at\":\"2027-01-15T08:00:01Z\"", "");
         assert_ne!(old, json, "{json}");

@@ -114,6 +114,24 @@ const SHOWN_TO: &str = "SELECT id, recipient_id, kind, title, body, notice, crea
                         visible_at, read_at FROM notifications \
                         WHERE visible_at IS NOT NULL AND cancelled_at IS NULL AND recipient_id = ";
 
+/// The items a batch announcement names (see [`crate::hub::Batch`]), by id.
+pub async fn announced(
+    pool: &sqlx::PgPool,
+    batch: &crate::hub::Batch,
+) -> Result<Vec<Item>, sqlx::Error> {
+    let rows: Vec<InboxTuple> = sqlx::query_as(
+        "SELECT id, recipient_id, kind, title, body, notice, created_at, visible_at, read_at \
+         FROM notifications WHERE visible_at = $1 AND id >= $2 AND id <= $3 \
+         AND cancelled_at IS NULL ORDER BY id",
+    )
+    .bind(batch.visible_at)
+    .bind(batch.first_id.to_string())
+    .bind(batch.last_id.to_string())
+    .fetch_all(pool)
+    .await?;
+    Ok(inbox_rows(rows)?.into_iter().map(|row| row.item).collect())
+}
+
 impl Store {
     /// deliveries, in one transaction. Returns how many were new and the in-app items that are
     /// visible at once (already announced with `pg_notify` on PostgreSQL).
@@ -212,9 +230,7 @@ impl Store {
                     visible_at: Some(now),
                 })
                 .collect();
-            for item in &visible {
-                tx.announce(item).await?;
-            }
+            tx.announce_all(&visible).await?;
             tx.commit().await?;
             Ok((fresh.len(), visible))
         })

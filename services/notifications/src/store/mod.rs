@@ -14,7 +14,7 @@ mod prune;
 
 pub use deliveries::{Claimant, DeliveryRow, DueDelivery, Outcome};
 pub use erasure::Erased;
-pub use inbox::{InboxRow, NewNotification};
+pub use inbox::{InboxRow, NewNotification, announced};
 pub use preferences::{QuietRow, QuietSettings};
 
 pub const MIGRATIONS: Migrations = Migrations {
@@ -166,10 +166,24 @@ impl_delete_notifications!(sqlx::PgConnection);
 /// its hub itself after commit.
 trait Announce {
     fn announce(&mut self, item: &Item) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Announces `items`, all stored visible at one instant: one `pg_notify` per
+    /// [`ANNOUNCE_CHUNK`] items (a [`hub::Batch`]), each item alone when it is alone.
+    fn announce_all(
+        &mut self,
+        items: &[Item],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
+
+/// Most items one batch announcement names.
+pub const ANNOUNCE_CHUNK: usize = 1000;
 
 impl Announce for sqlx::SqliteConnection {
     async fn announce(&mut self, _item: &Item) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    async fn announce_all(&mut self, _items: &[Item]) -> Result<(), sqlx::Error> {
         Ok(())
     }
 }
@@ -197,5 +211,35 @@ impl Announce for sqlx::PgConnection {
             .execute(&mut *self)
             .await
             .map(|_| ())
+    }
+
+    async fn announce_all(&mut self, items: &[Item]) -> Result<(), sqlx::Error> {
+        for chunk in items.chunks(ANNOUNCE_CHUNK) {
+            let (Some(first), Some(last), Some(visible_at)) = (
+                chunk.iter().map(|item| item.id).min(),
+                chunk.iter().map(|item| item.id).max(),
+                chunk.first().and_then(|item| item.visible_at),
+            ) else {
+                continue;
+            };
+            let one_instant = chunk.iter().all(|item| item.visible_at == Some(visible_at));
+            if chunk.len() == 1 || !one_instant {
+                for item in chunk {
+                    self.announce(item).await?;
+                }
+                continue;
+            }
+            let batch = hub::Batch {
+                visible_at,
+                first_id: first,
+                last_id: last,
+            };
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(hub::CHANNEL)
+                .bind(serde_json::json!({ "batch": batch }).to_string())
+                .execute(&mut *self)
+                .await?;
+        }
+        Ok(())
     }
 }

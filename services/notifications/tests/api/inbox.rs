@@ -938,3 +938,65 @@ mod postgres_late_announcements {
         stack.stop().await.unwrap();
     }
 }
+
+/// PostgreSQL only: a Deliver of many notices announces them with one `pg_notify`, and each
+/// still reaches its recipient's streams only.
+mod postgres_batch_announcements {
+    use rendezvous_notifications::hub::CHANNEL;
+    use sqlx::postgres::PgListener;
+
+    use super::*;
+    use crate::helpers::deliver as deliver_all;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_deliver_of_many_notices_is_one_announcement_routed_to_each_recipient() {
+        if rendezvous_testkit::postgres_url().is_none() {
+            eprintln!("skipped: RENDEZVOUS_TEST_POSTGRES_URL is not set");
+            return;
+        }
+        let stack = Stack::start(Backend::Postgres).await.unwrap();
+        let (anna, bruno, mut annas, mut brunos) = two_streams(&stack).await;
+        let mut overheard = PgListener::connect(&stack.notifications.database_url())
+            .await
+            .unwrap();
+        overheard.listen(CHANNEL).await.unwrap();
+
+        let batch = vec![
+            tagged(&anna, "a1"),
+            tagged(&bruno, "b1"),
+            tagged(&anna, "a2"),
+            tagged(&bruno, "b2"),
+            tagged(&anna, "a3"),
+        ];
+        assert_eq!(deliver_all(&stack, batch).await.accepted_count, 5);
+        let mut to_anna = HashSet::new();
+        for _ in 0..3 {
+            let message = next(&mut annas).await;
+            assert_eq!(message.notification.as_ref().unwrap().recipient_id, anna.id);
+            to_anna.insert(streamed_tag(&message).to_owned());
+        }
+        assert_eq!(
+            to_anna,
+            HashSet::from(["a1", "a2", "a3"].map(str::to_owned))
+        );
+        let mut to_bruno = HashSet::new();
+        for _ in 0..2 {
+            to_bruno.insert(streamed_tag(&next(&mut brunos).await).to_owned());
+        }
+        assert_eq!(to_bruno, HashSet::from(["b1", "b2"].map(str::to_owned)));
+        // Nothing more for either.
+        for stream in [&mut annas, &mut brunos] {
+            let more = tokio::time::timeout(Duration::from_millis(300), stream.message()).await;
+            assert!(more.is_err(), "{more:?}");
+        }
+
+        let mut announcements = 0;
+        while let Ok(Ok(Some(_))) =
+            tokio::time::timeout(Duration::from_millis(300), overheard.try_recv()).await
+        {
+            announcements += 1;
+        }
+        assert_eq!(announcements, 1, "one pg_notify for the five");
+        stack.stop().await.unwrap();
+    }
+}
