@@ -250,7 +250,6 @@ async fn enqueue_many(db: &Db, prefix: &str, count: usize, at: DateTime<Utc>) ->
 
 #[derive(Debug)]
 struct RowState {
-    id: String,
     attempts: i64,
     refusals: i64,
     last_error: Option<String>,
@@ -263,7 +262,6 @@ struct RowState {
 
 async fn row_state(db: &Db, dedupe_key: &str) -> RowState {
     type Row = (
-        String,
         i64,
         i64,
         Option<String>,
@@ -275,7 +273,7 @@ async fn row_state(db: &Db, dedupe_key: &str) -> RowState {
     );
     let row = with_db!(db, |pool| {
         sqlx::query_as::<_, Row>(
-            "SELECT id, attempts, refusals, last_error, next_attempt_at, leased_until, \
+            "SELECT attempts, refusals, last_error, next_attempt_at, leased_until, \
              delivered_at, dead_at, payload FROM outbox WHERE dedupe_key = $1",
         )
         .bind(dedupe_key)
@@ -284,15 +282,14 @@ async fn row_state(db: &Db, dedupe_key: &str) -> RowState {
         .unwrap_or_else(|e| panic!("row {dedupe_key}: {e}"))
     });
     RowState {
-        id: row.0,
-        attempts: row.1,
-        refusals: row.2,
-        last_error: row.3,
-        next_attempt_at: row.4,
-        leased_until: row.5,
-        delivered_at: row.6,
-        dead_at: row.7,
-        payload: row.8,
+        attempts: row.0,
+        refusals: row.1,
+        last_error: row.2,
+        next_attempt_at: row.3,
+        leased_until: row.4,
+        delivered_at: row.5,
+        dead_at: row.6,
+        payload: row.7,
     }
 }
 

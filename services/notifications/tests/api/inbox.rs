@@ -956,7 +956,7 @@ mod postgres_batch_announcements {
         }
         let stack = Stack::start(Backend::Postgres).await.unwrap();
         let (anna, bruno, mut annas, mut brunos) = two_streams(&stack).await;
-        let mut overheard = PgListener::connect(&stack.notifications.database_url())
+        let mut overheard = PgListener::connect(stack.notifications.database_url())
             .await
             .unwrap();
         overheard.listen(CHANNEL).await.unwrap();
