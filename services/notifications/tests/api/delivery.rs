@@ -692,4 +692,48 @@ backend_tests!(
     delivery_resumes_within_two_seconds_of_an_outage_ending,
     old_notifications_and_finished_deliveries_are_pruned_after_their_retention,
     pruning_deletes_at_most_a_batch_per_statement,
+    a_call_of_more_than_a_chunk_delivered_again_makes_no_second_notification,
 );
+
+/// The store writes a call in multi-row INSERTs of 400 rows: one of 401 notices spans two,
+/// and delivering it again (a relay retrying) stores nothing new in either.
+async fn a_call_of_more_than_a_chunk_delivered_again_makes_no_second_notification(
+    backend: Backend,
+) {
+    let stack = Stack::start(backend).await.unwrap();
+    let zoe = stack.members.register("Zoé").await.unwrap();
+    let call: Vec<pb::NotificationRequest> = (0..401)
+        .map(|_| {
+            let event = new_id();
+            invitation(&zoe.id, &format!("invite:{event}:{}", zoe.id), &event)
+        })
+        .collect();
+    let response = deliver(&stack, call.clone()).await;
+    assert_eq!(
+        (response.accepted_count, response.duplicate_count),
+        (401, 0)
+    );
+    let response = deliver(&stack, call).await;
+    assert_eq!(
+        (response.accepted_count, response.duplicate_count),
+        (0, 401)
+    );
+    let (notifications, deliveries): (i64, i64) = with_db!(&stack.notifications.db, |pool| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM notifications WHERE recipient_id = $1 \
+             AND kind = 'EVENT_INVITATION'), \
+             (SELECT COUNT(*) FROM deliveries d JOIN notifications n ON n.id = d.notification_id \
+             WHERE d.recipient_id = $1 AND n.kind = 'EVENT_INVITATION')",
+        )
+        .bind(zoe.id.as_str())
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        (notifications, deliveries),
+        (401, 802),
+        "one in-app and one email each"
+    );
+    stack.stop().await.unwrap();
+}
