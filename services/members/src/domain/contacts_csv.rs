@@ -98,6 +98,8 @@ impl Columns {
 /// Like [`parse_connections_csv`], with at most `max_rows` data rows.
 pub fn parse_with_limit(bytes: &[u8], max_rows: usize) -> Result<Vec<Contact>, CsvError> {
     let input = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let input = lone_carriage_returns_as_line_feeds(input);
+    let input: &[u8] = &input;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -158,6 +160,20 @@ pub fn parse_with_limit(bytes: &[u8], max_rows: usize) -> Result<Vec<Contact>, C
         return Err(CsvError::MissingHeader);
     }
     Ok(contacts)
+}
+
+/// `input` with each carriage return that no line feed follows (classic Mac OS line ends)
+/// made a line feed. The `csv` crate ends a record at a lone CR but counts lines by line feeds
+/// only, so two records would share a line number; editors show a lone CR as a line break.
+fn lone_carriage_returns_as_line_feeds(input: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let lone = |i: usize| input[i] == b'\r' && input.get(i + 1) != Some(&b'\n');
+    if !(0..input.len()).any(lone) {
+        return std::borrow::Cow::Borrowed(input);
+    }
+    let normalised = (0..input.len())
+        .map(|i| if lone(i) { b'\n' } else { input[i] })
+        .collect();
+    std::borrow::Cow::Owned(normalised)
 }
 
 /// The 1-based line where `record` starts.
@@ -360,6 +376,16 @@ mod tests {
         let contacts = parse(&text)?;
         assert_eq!(contacts.len(), 1);
         assert_eq!(contacts[0].line, 2);
+        Ok(())
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines() -> Result<(), CsvError> {
+        let text = "First Name,Last Name,URL,Email Address,Company,Position,Connected On\r\
+                    Ann,Lee,https://www.linkedin.com/in/ann,,Acme,CTO,01 Jan 2024\r\r\
+                    Bob,Ray,https://www.linkedin.com/in/bob,,Acme,CEO,02 Jan 2024\r";
+        let lines: Vec<u64> = parse(text)?.iter().map(|c| c.line).collect();
+        assert_eq!(lines, vec![2, 4]);
         Ok(())
     }
 

@@ -223,7 +223,13 @@ proptest! {
 /// The parser answered without panicking; its contacts are well-formed: trimmed names,
 /// normalised details, lines that only grow; its errors name a line within the file.
 fn check_well_formed(bytes: &[u8]) -> Result<(), TestCaseError> {
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    // Line feeds, and carriage returns no line feed follows (lines as editors show them).
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    let lines = breaks as u64 + 1;
     match parse_connections_csv(bytes) {
         Ok(contacts) => {
             for contact in &contacts {
