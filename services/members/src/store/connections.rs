@@ -1,12 +1,11 @@
-//! Connections between members, the requests that lead to them, and blocks.
+//! Connections between members and the requests that lead to them.
 //!
 //! Every decision on one pair's requests and connection holds the pair's advisory lock, so two
 //! crossing requests can never leave a pending request beside a connection.
 
-use chrono::{DateTime, Duration, SubsecRound as _, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks};
 use rendezvous_common::outbox::OutboxWriter;
-use rendezvous_common::relay::block_changed;
 use rendezvous_common::with_db;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
@@ -616,74 +615,6 @@ impl Store {
         })
     }
 
-    /// Blocks `blocked`: removes the connection and pending requests between the two, and
-    /// tells events (through the outbox) when the block is new.
-    pub async fn block(
-        &self,
-        blocker: Uuid,
-        blocked: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        let (blocker_id, blocked_id) = (blocker.to_string(), blocked.to_string());
-        let (a, b) = ordered(&blocker_id, &blocked_id);
-        with_db!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let new = sqlx::query(
-                "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
-            )
-            .bind(&blocker_id)
-            .bind(&blocked_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if new {
-                tx.tell_block_change(blocker, blocked, true, now).await?;
-            }
-            sqlx::query("DELETE FROM connections WHERE member_a = $1 AND member_b = $2")
-                .bind(a)
-                .bind(b)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE connection_requests SET state = 'withdrawn', pending_pair = NULL, updated_at = $2 \
-                 WHERE pending_pair = $1",
-            )
-            .bind(format!("{a}|{b}"))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await
-        })
-    }
-
-    /// Unblocks `blocked`, telling events (through the outbox); false when there was no block.
-    pub async fn unblock(
-        &self,
-        blocker: Uuid,
-        blocked: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error> {
-        with_db!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let removed =
-                sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
-                    .bind(blocker.to_string())
-                    .bind(blocked.to_string())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    > 0;
-            if removed {
-                tx.tell_block_change(blocker, blocked, false, now).await?;
-            }
-            tx.commit().await?;
-            Ok(removed)
-        })
-    }
-
     pub async fn stats(&self, member: Uuid) -> Result<Stats, sqlx::Error> {
         let member = &*member.to_string();
         with_db!(&self.db, |pool| {
@@ -813,18 +744,8 @@ impl Store {
             .await
     }
 
-    /// Ids among `others` that `member` blocks or is blocked by.
-    pub async fn blocked_among(
-        &self,
-        member: Uuid,
-        others: &[String],
-    ) -> Result<Vec<String>, sqlx::Error> {
-        self.pairs_among(("blocks", "blocker_id", "blocked_id"), member, others)
-            .await
-    }
-
     /// Ids among `others` on the other side of a row of `(table, a, b)` with `member` on one.
-    async fn pairs_among(
+    pub(super) async fn pairs_among(
         &self,
         (table, a, b): (&'static str, &'static str, &'static str),
         member: Uuid,
@@ -906,61 +827,3 @@ impl Store {
         })
     }
 }
-
-/// Tells events of a block or an unblock, inside the transaction that makes it.
-trait BlockChanges {
-    /// Writes the outbox row of `blocker` blocking (or unblocking) `blocked` at `now`, or just
-    /// after the pair's previous change if that was not before `now` (a clock that stepped
-    /// back, or two changes within a microsecond): per pair, a later change has a later time,
-    /// so events never lets an earlier change win.
-    fn tell_block_change(
-        &mut self,
-        blocker: Uuid,
-        blocked: Uuid,
-        blocks: bool,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-}
-
-macro_rules! impl_block_changes {
-    ($conn:ty) => {
-        impl BlockChanges for $conn {
-            async fn tell_block_change(
-                &mut self,
-                blocker: Uuid,
-                blocked: Uuid,
-                blocks: bool,
-                now: DateTime<Utc>,
-            ) -> Result<(), sqlx::Error> {
-                let (blocker_id, blocked_id) = (blocker.to_string(), blocked.to_string());
-                let previous: Option<DateTime<Utc>> = sqlx::query_scalar(
-                    "SELECT changed_at FROM block_changes WHERE blocker_id = $1 AND blocked_id = $2",
-                )
-                .bind(&blocker_id)
-                .bind(&blocked_id)
-                .fetch_optional(&mut *self)
-                .await?;
-                let now = now.trunc_subsecs(6);
-                let at = match previous {
-                    Some(previous) if previous >= now => previous + Duration::microseconds(1),
-                    _ => now,
-                };
-                sqlx::query(
-                    "INSERT INTO block_changes (blocker_id, blocked_id, changed_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (blocker_id, blocked_id) DO UPDATE SET changed_at = excluded.changed_at",
-                )
-                .bind(&blocker_id)
-                .bind(&blocked_id)
-                .bind(at)
-                .execute(&mut *self)
-                .await?;
-                self.enqueue(&block_changed(blocker, blocked, blocks, at), now)
-                    .await?;
-                Ok(())
-            }
-        }
-    };
-}
-
-impl_block_changes!(SqliteConnection);
-impl_block_changes!(PgConnection);

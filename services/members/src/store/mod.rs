@@ -6,6 +6,7 @@
 //! types by one macro each, so a caller's transaction composes them. Each method that writes
 //! more than one row runs in one transaction, outbox rows included.
 
+mod blocks;
 mod connections;
 mod db;
 mod export;
