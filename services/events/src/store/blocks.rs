@@ -9,7 +9,7 @@
 //! Changes naming an erased member are ignored too, so a block delivered after the erasure
 //! does not bring back what the erasure dropped.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
@@ -33,28 +33,43 @@ pub struct BlockChange {
 const IDS_PER_QUERY: usize = 500;
 
 impl Store {
-    /// Records `changes` in one transaction; returns how many were newer than what their pair
-    /// held (0 for a replay).
+    /// Records `changes` in one transaction, one statement per [`IDS_PER_QUERY`] pairs;
+    /// returns how many pairs took a change newer than what they held (0 for a replay). Of
+    /// several changes to one pair in `changes`, the latest is the one that counts.
     pub async fn record_blocks(&self, changes: &[BlockChange]) -> Result<u64, sqlx::Error> {
+        let mut latest: HashMap<(Uuid, Uuid), &BlockChange> = HashMap::new();
+        for change in changes {
+            let entry = latest
+                .entry((change.blocker, change.blocked))
+                .or_insert(change);
+            if change.changed_at > entry.changed_at {
+                *entry = change;
+            }
+        }
+        let latest: Vec<&BlockChange> = latest.into_values().collect();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
             let mut recorded = 0;
-            for change in changes {
-                recorded += sqlx::query(
+            for page in latest.chunks(IDS_PER_QUERY) {
+                // VALUES names its columns column1.. on both backends.
+                let mut qb = QueryBuilder::new(
                     "INSERT INTO member_blocks (blocker_id, blocked_id, blocked, changed_at) \
-                     SELECT $1, $2, $3, $4 WHERE NOT EXISTS \
-                     (SELECT 1 FROM erased_members WHERE member_id IN ($1, $2)) \
+                     SELECT column1, column2, column3, column4 FROM (",
+                );
+                qb.push_values(page, |mut row, change| {
+                    row.push_bind(change.blocker.to_string())
+                        .push_bind(change.blocked.to_string())
+                        .push_bind(change.blocks)
+                        .push_bind(change.changed_at.timestamp_micros());
+                });
+                qb.push(
+                    ") AS changes WHERE NOT EXISTS \
+                     (SELECT 1 FROM erased_members WHERE member_id IN (column1, column2)) \
                      ON CONFLICT (blocker_id, blocked_id) DO UPDATE \
                      SET blocked = excluded.blocked, changed_at = excluded.changed_at \
                      WHERE excluded.changed_at > member_blocks.changed_at",
-                )
-                .bind(change.blocker.to_string())
-                .bind(change.blocked.to_string())
-                .bind(change.blocks)
-                .bind(change.changed_at.timestamp_micros())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                );
+                recorded += qb.build().execute(&mut *tx).await?.rows_affected();
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(recorded)
