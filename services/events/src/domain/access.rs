@@ -39,6 +39,10 @@ pub struct Access {
     pub has_rsvp: bool,
     pub confirmed: bool,
     pub chapter_member: bool,
+    /// The caller and the event's host block each other, either way. [`authorize`] does not
+    /// read it: what a block hides is the handlers' to decide (a seat taken before the block
+    /// stays its holder's to read and give up).
+    pub blocks_with_host: bool,
 }
 
 /// Why the policy said no.

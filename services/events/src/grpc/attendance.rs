@@ -54,7 +54,7 @@ impl Events {
                 .collect()
         };
         if statuses.is_empty() {
-            if self.blocked_from(me, &event).await? {
+            if Self::blocked_from(me, &event, access) {
                 return Err(Error::NotFound("event"));
             }
             return Ok(pb::ListAttendeesResponse::default());
@@ -81,7 +81,7 @@ impl Events {
             .filter(|m| *m != me)
             .collect();
         let (relations, unavailable) = self.relations_or_none(me, &others).await;
-        if self.blocked_from(me, &event).await? {
+        if Self::blocked_from(me, &event, access) {
             return Err(Error::NotFound("event"));
         }
         // Blocks recorded here count too, so they hold while members does not answer.
@@ -143,7 +143,7 @@ impl Events {
         let viewer = optional_member(&request)?;
         let EventRef(id) = EventRef::try_from(request.get_ref())?;
         // Blocks with the host are checked below (recorded here, no call to members).
-        let (event, _) = self.event_unless_blocked(id, viewer, Action::See).await?;
+        let (event, access) = self.event_unless_blocked(id, viewer, Action::See).await?;
         let counts = self.0.store.status_counts(event.id).await?;
         let of = |name: &str| {
             counts
@@ -171,7 +171,7 @@ impl Events {
                 .collect();
             let anyone_going = !others.is_empty();
             let (relations, unavailable) = self.relations_or_none(me, &others).await;
-            if self.blocked_from(me, &event).await? {
+            if Self::blocked_from(me, &event, access) {
                 return Err(Error::NotFound("event"));
             }
             if anyone_going {

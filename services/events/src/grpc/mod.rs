@@ -179,12 +179,10 @@ impl Events {
     /// Whether `viewer` and the host of `event` block each other (either way): then the
     /// event is hidden from them as if it did not exist. Only the host's blocks count; a
     /// co-host's hide them from the attendees they block, not the event. Read from the blocks
-    /// members' outbox recorded here (see [`crate::store`]'s `blocks`), so no call to members.
-    async fn blocked_from(&self, viewer: Uuid, event: &EventRow) -> Result<bool> {
-        if event.role_of(viewer).is_some() {
-            return Ok(false);
-        }
-        Ok(self.0.store.blocked_between(viewer, event.host_id).await?)
+    /// members' outbox recorded here (see [`crate::store`]'s `blocks`) and read with the
+    /// event's other access facts, so neither a call to members nor a query of its own.
+    fn blocked_from(viewer: Uuid, event: &EventRow, access: Access) -> bool {
+        event.role_of(viewer).is_none() && access.blocks_with_host
     }
 
     /// `events` less those whose host and `viewer` block each other (one query for all their
@@ -223,7 +221,7 @@ impl Events {
     ) -> Result<(EventRow, Access)> {
         let (event, access) = self.event_unless_blocked(id, viewer, action).await?;
         if let Some(viewer) = viewer
-            && self.blocked_from(viewer, &event).await?
+            && Self::blocked_from(viewer, &event, access)
         {
             return Err(Error::NotFound("event"));
         }
@@ -248,7 +246,7 @@ impl Events {
             // Refused what they asked, one who sees the event is still not told it exists
             // when they and its host block each other.
             if let (Refusal::Denied(_), Some(viewer)) = (&refusal, viewer)
-                && self.blocked_from(viewer, &event).await?
+                && Self::blocked_from(viewer, &event, access)
             {
                 return Err(Error::NotFound("event"));
             }

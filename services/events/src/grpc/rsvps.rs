@@ -74,7 +74,7 @@ impl Events {
         let (relations, _) = self.relations_or_none(me, &others).await;
         // Hidden from one who blocks its host or whom its host blocks, but for their own
         // RSVP: the seat they took before the block is still theirs to read and give up.
-        let blocked_host = self.blocked_from(me, &event).await?;
+        let blocked_host = Self::blocked_from(me, &event, access);
         if blocked_host && member != me {
             return Err(Error::NotFound("event"));
         }
@@ -114,8 +114,8 @@ impl Events {
         let EventRef(id) = EventRef::try_from(request.get_ref())?;
         // One who blocks the host, or whom the host blocks, may still give up the seat they
         // took before; to one without an RSVP there the event stays hidden.
-        let (event, _) = self.event_unless_blocked(id, Some(me), Action::See).await?;
-        if self.blocked_from(me, &event).await? && self.0.store.rsvp_of(id, me).await?.is_none() {
+        let (event, access) = self.event_unless_blocked(id, Some(me), Action::See).await?;
+        if Self::blocked_from(me, &event, access) && !access.has_rsvp {
             return Err(Error::NotFound("event"));
         }
         let row = self.single(id, me, Transition::Cancel).await?;

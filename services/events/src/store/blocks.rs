@@ -113,9 +113,4 @@ impl Store {
         }
         Ok(blocked)
     }
-
-    /// Whether `a` and `b` block each other, either way.
-    pub async fn blocked_between(&self, a: Uuid, b: Uuid) -> Result<bool, sqlx::Error> {
-        Ok(!self.blocked_among(a, &[b]).await?.is_empty())
-    }
 }

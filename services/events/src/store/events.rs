@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::limits::LimitOps as _;
 use super::rsvps::RsvpOps as _;
 use super::{
-    EVENT_COLUMN_COUNT, EventOps as _, Store, StoreError, Stored as _, event_columns, stored_uuid,
-    stored_uuids, waitlist_columns,
+    ACCESS_FACTS, EVENT_COLUMN_COUNT, EventOps as _, Store, StoreError, Stored as _,
+    access_from_row, event_columns, stored_uuid, stored_uuids, waitlist_columns,
 };
 use crate::domain::access::{Access, Action};
 use crate::domain::event::{
@@ -108,17 +108,8 @@ impl Store {
                 .map(|event| (event, Access::default())));
         };
         let columns = event_columns(self.db().backend());
-        // The four facts `Access` holds, after the event's own columns (EVENT_COLUMN_COUNT).
-        let sql = format!(
-            "SELECT {columns}, \
-             EXISTS (SELECT 1 FROM invitations i WHERE i.event_id = e.id AND i.member_id = $2), \
-             EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = $2), \
-             EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = $2 \
-              AND r.status = 'confirmed'), \
-             EXISTS (SELECT 1 FROM chapter_members m WHERE m.chapter_id = e.chapter_id \
-              AND m.member_id = $2) \
-             FROM events e WHERE e.id = $1"
-        );
+        // The facts `Access` holds, after the event's own columns (EVENT_COLUMN_COUNT).
+        let sql = format!("SELECT {columns}, {ACCESS_FACTS} FROM events e WHERE e.id = $1");
         with_db!(self.db(), |pool| {
             let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.to_string())
@@ -129,12 +120,7 @@ impl Store {
                 return Ok(None);
             };
             let event = event_from_row!(&row);
-            let access = Access {
-                invited: row.try_get(EVENT_COLUMN_COUNT)?,
-                has_rsvp: row.try_get(EVENT_COLUMN_COUNT + 1)?,
-                confirmed: row.try_get(EVENT_COLUMN_COUNT + 2)?,
-                chapter_member: row.try_get(EVENT_COLUMN_COUNT + 3)?,
-            };
+            let access = access_from_row(&row, EVENT_COLUMN_COUNT)?;
             Ok(Some((event, access)))
         })
     }

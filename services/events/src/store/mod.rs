@@ -364,6 +364,35 @@ pub(super) const fn event_columns(backend: Backend) -> &'static str {
 /// How many columns [`event_columns`] selects: what a query selects after them starts here.
 pub(super) const EVENT_COLUMN_COUNT: usize = 32;
 
+/// What [`Access`] holds of member `$2` for the event `e` of the query, as five columns
+/// ([`access_from_row`] reads them back): one fragment for every statement that reads it.
+pub(super) const ACCESS_FACTS: &str = "\
+     EXISTS (SELECT 1 FROM invitations i WHERE i.event_id = e.id AND i.member_id = $2), \
+     EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = $2), \
+     EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = e.id AND r.member_id = $2 \
+      AND r.status = 'confirmed'), \
+     EXISTS (SELECT 1 FROM chapter_members m WHERE m.chapter_id = e.chapter_id \
+      AND m.member_id = $2), \
+     EXISTS (SELECT 1 FROM member_blocks b WHERE b.blocked AND \
+      ((b.blocker_id = $2 AND b.blocked_id = e.host_id) \
+       OR (b.blocker_id = e.host_id AND b.blocked_id = $2)))";
+
+/// The [`Access`] of a row whose [`ACCESS_FACTS`] start at column `at`.
+pub(super) fn access_from_row<R>(row: &R, at: usize) -> Result<Access, sqlx::Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    bool: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Access {
+        invited: row.try_get(at)?,
+        has_rsvp: row.try_get(at + 1)?,
+        confirmed: row.try_get(at + 2)?,
+        chapter_member: row.try_get(at + 3)?,
+        blocks_with_host: row.try_get(at + 4)?,
+    })
+}
+
 /// The co-hosts of an event from the `member:role,…` string [`event_columns`] aggregates
 /// (NULL when it has none), ordered by member id.
 pub(super) fn parse_cohosts(
@@ -531,18 +560,17 @@ macro_rules! impl_event_ops {
             }
 
             async fn lock_event(&mut self, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
+                // The co-hosts' sub-select is not locked; their changes lock the event row.
                 let sql = format!(
-                    "SELECT id FROM events WHERE id = $1{}",
+                    "SELECT {} FROM events e WHERE e.id = $1{}",
+                    event_columns(<$conn as Locks>::BACKEND),
                     <$conn as Locks>::BACKEND.for_update()
                 );
-                let found: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(id.to_string())
                     .fetch_optional(&mut *self)
                     .await?;
-                if found.is_none() {
-                    return Ok(None);
-                }
-                self.load_event(id).await
+                row.map(|row| Ok(event_from_row!(&row))).transpose()
             }
 
             async fn authorize(
@@ -664,25 +692,13 @@ macro_rules! impl_event_ops {
                 event: &EventRow,
                 member: Uuid,
             ) -> Result<Access, sqlx::Error> {
-                let (invited, has_rsvp, confirmed, chapter_member): (i64, i64, i64, i64) = sqlx::query_as(
-                    "SELECT \
-                     (SELECT COUNT(*) FROM invitations WHERE event_id = $1 AND member_id = $2), \
-                     (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND member_id = $2), \
-                     (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND member_id = $2 \
-                      AND status = 'confirmed'), \
-                     (SELECT COUNT(*) FROM chapter_members WHERE chapter_id = $3 AND member_id = $2)",
-                )
-                .bind(event.id.to_string())
-                .bind(member.to_string())
-                .bind(event.chapter_id.map(|c| c.to_string()).unwrap_or_default())
-                .fetch_one(&mut *self)
-                .await?;
-                Ok(Access {
-                    invited: invited > 0,
-                    has_rsvp: has_rsvp > 0,
-                    confirmed: confirmed > 0,
-                    chapter_member: chapter_member > 0,
-                })
+                let sql = format!("SELECT {ACCESS_FACTS} FROM events e WHERE e.id = $1");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(event.id.to_string())
+                    .bind(member.to_string())
+                    .fetch_one(&mut *self)
+                    .await?;
+                access_from_row(&row, 0)
             }
         }
     };
