@@ -52,7 +52,32 @@ async fn notices_like(db: &Db, key: &str, payload: [&str; 2]) -> Vec<Notice> {
 /// The notices of the rows whose dedupe key starts with `key_prefix`, in the order they were
 /// written.
 pub async fn outbox_notices_keyed(db: &Db, key_prefix: &str) -> Vec<Notice> {
-    notices_like(db, &format!("{key_prefix}%"), ["%", "%"]).await
+    outbox_keys_and_notices(db, key_prefix)
+        .await
+        .into_iter()
+        .map(|(_, notice)| notice)
+        .collect()
+}
+
+/// The dedupe keys and notices of the rows whose dedupe key starts with `key_prefix`, in the
+/// order they were written.
+pub async fn outbox_keys_and_notices(db: &Db, key_prefix: &str) -> Vec<(String, Notice)> {
+    let rows: Vec<(String, String, String, String)> = with_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, topic, dedupe_key, payload FROM outbox WHERE dedupe_key LIKE $1 \
+             ORDER BY created_at, id",
+        )
+        .bind(format!("{key_prefix}%"))
+        .fetch_all(pool)
+        .await
+    })
+    .expect("reading the outbox");
+    rows.into_iter()
+        .map(|(id, topic, key, payload)| {
+            let notice = decode(id, topic, key.clone(), &payload);
+            (key, notice)
+        })
+        .collect()
 }
 
 /// The typed notices of notification `kind` (e.g. `CONNECTION_REQUEST`) addressed to

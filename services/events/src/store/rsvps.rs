@@ -3,22 +3,27 @@
 //! An answer (going / not going, batched by [`crate::admission`]), a single transition
 //! (cancel, claim, approve, decline, expire) and a capacity change all run the same steps in
 //! one transaction: lock the event row and read its seat counters into a [`Ledger`], ask the
-//! pure rules in [`crate::domain::rsvp`] what the RSVP becomes, write it ([`RsvpOps::apply`]),
-//! pass freed seats on to the wait-list ([`RsvpOps::promote`], the one promotion routine),
-//! write the counters back ([`RsvpOps::save_seats`]) and the notices to the outbox, and commit.
-//! A `CHECK` on the event row (`confirmed + offered ≤ capacity`) backs the rules up.
+//! pure rules in [`crate::domain::rsvp`] what the RSVP becomes, stage the row and its notice
+//! ([`stage`]) and write what is staged ([`RsvpOps::flush`]: one multi-row statement for the
+//! rows, one for the notices, however many answers a batch holds), pass freed seats on to the
+//! wait-list ([`RsvpOps::promote`], the one promotion routine), write the counters back
+//! ([`RsvpOps::save_seats`]), and commit. A `CHECK` on the event row (`confirmed + offered ≤
+//! capacity`) backs the rules up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::{BeginWrite as _, Locks};
-use rendezvous_common::outbox::OutboxWriter as _;
+use rendezvous_common::outbox::{ENQUEUE_CHUNK, OutboxMessage, OutboxWriter as _};
 use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as npb;
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::{PgConnection, Row as _, SqliteConnection};
 use uuid::Uuid;
 
-use super::{EventOps, Store, StoreError, Stored as _, stored_uuid, stored_uuids};
+use super::{
+    EVENT_COLUMN_COUNT, EventOps, Store, StoreError, Stored as _, event_columns, stored_uuid,
+    stored_uuids,
+};
 use crate::domain::event::{EventRow, EventState};
 use crate::domain::reminder::{ReminderBasis, ReminderOffsets};
 use crate::domain::rsvp::{
@@ -151,6 +156,109 @@ fn notice_for(
     })
 }
 
+/// RSVP rows and notices the transaction has decided on but not yet written; at most one
+/// change per member, so that one statement can write them all ([`RsvpOps::flush`]).
+#[derive(Default)]
+pub(super) struct Staged {
+    /// RSVPs that change state (a new attempt or a transition).
+    rows: Vec<StagedRow>,
+    /// New visibilities of RSVPs that keep their state.
+    visibilities: Vec<(Uuid, RsvpVisibility)>,
+    notices: Vec<OutboxMessage>,
+    /// Whose RSVP is staged: a second change to one of them waits for a flush.
+    members: HashSet<Uuid>,
+}
+
+struct StagedRow {
+    member: Uuid,
+    status: RsvpState,
+    seq: i64,
+    /// None keeps the stored visibility (the default for a new RSVP).
+    visibility: Option<RsvpVisibility>,
+}
+
+impl Staged {
+    /// Whether `member`'s RSVP already has a change staged.
+    fn holds(&self, member: Uuid) -> bool {
+        self.members.contains(&member)
+    }
+}
+
+/// Stages what `decision` makes of `member`'s RSVP (a `visibility` of None keeps the stored
+/// one), moves the seats and stages the member's notice; returns the RSVP's arrival sequence.
+/// The caller flushes first when `staged` already holds a change of `member`.
+#[allow(clippy::too_many_arguments, reason = "one step of one transaction")]
+fn stage(
+    staged: &mut Staged,
+    ledger: &mut Ledger,
+    member: Uuid,
+    current: Option<Current>,
+    decision: &Decision,
+    cause: Cause,
+    visibility: Option<RsvpVisibility>,
+    now: DateTime<Utc>,
+) -> i64 {
+    debug_assert!(
+        !staged.holds(member),
+        "one change per member between flushes"
+    );
+    let event_id = ledger.event.id;
+    let mut seq = current.map_or(0, |c| c.seq);
+    if !decision.changed {
+        if current.is_some()
+            && let Some(visibility) = visibility
+        {
+            staged.members.insert(member);
+            staged.visibilities.push((member, visibility));
+        }
+        return seq;
+    }
+    // Every answer that changes the RSVP is a new attempt with a new arrival number (so
+    // going, cancelling and going again is told again); a transition keeps the number unless
+    // it puts the member at the end of the line.
+    if cause == Cause::Answer || decision.status == RsvpState::Waitlisted {
+        seq = ledger.next_seq;
+        ledger.next_seq += 1;
+    }
+    staged.members.insert(member);
+    staged.rows.push(StagedRow {
+        member,
+        status: decision.status,
+        seq,
+        visibility,
+    });
+    ledger.seats = ledger
+        .seats
+        .moved(current.map(|c| c.state), decision.status);
+    // A new place in line is the last one: every other wait-listed RSVP arrived before it.
+    let position = if decision.status == RsvpState::Waitlisted {
+        ledger.seats.waitlisted
+    } else {
+        0
+    };
+    if let Some(notice) = notice_for(cause, decision.status, &ledger.event, position) {
+        let status = decision.status.stored();
+        let key = match cause {
+            Cause::Answer => format!("rsvp:{event_id}:{member}:{status}:{seq}"),
+            Cause::Transition(_) => {
+                format!(
+                    "rsvp:{event_id}:{member}:{status}:{}",
+                    now.timestamp_micros()
+                )
+            }
+        };
+        staged.notices.push(notices::message(member, key, notice));
+    }
+    seq
+}
+
+/// Who [`RsvpOps::promote`] moved up, and until when an offer holds (None when promoted
+/// straight to confirmed).
+pub(super) struct Promoted {
+    pub(super) members: Vec<Uuid>,
+    pub(super) offer_expires_at: Option<DateTime<Utc>>,
+}
+
 /// The steps of the RSVP transaction, for both backends' connections.
 pub(super) trait RsvpOps: EventOps {
     /// Locks the event row and reads it; None when there is no such event.
@@ -159,34 +267,31 @@ pub(super) trait RsvpOps: EventOps {
         event_id: Uuid,
     ) -> impl Future<Output = Result<Option<Ledger>, sqlx::Error>> + Send;
 
-    fn current(
+    /// The RSVPs of `members` to the event, in one read.
+    fn currents(
         &mut self,
         event_id: Uuid,
-        member: Uuid,
-    ) -> impl Future<Output = Result<Option<Current>, sqlx::Error>> + Send;
+        members: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, Current>, sqlx::Error>> + Send;
 
-    /// Writes what `decision` makes of `member`'s RSVP (a `visibility` of None keeps the
-    /// stored one), moves the seats and tells the member; returns the RSVP's arrival sequence.
-    #[allow(clippy::too_many_arguments, reason = "one step of one transaction")]
-    fn apply(
+    /// Writes what is staged: the RSVP rows in multi-row upserts, the notices in multi-row
+    /// inserts. Leaves `staged` empty.
+    fn flush(
         &mut self,
-        ledger: &mut Ledger,
-        member: Uuid,
-        current: Option<Current>,
-        decision: &Decision,
-        cause: Cause,
-        visibility: Option<RsvpVisibility>,
+        event_id: Uuid,
+        staged: &mut Staged,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// Moves the first `count` wait-listed members up to `to`, telling each.
+    /// Moves the first `count` wait-listed members up to `to`, telling each. Reads the
+    /// wait-list from the database: flush first.
     fn promote(
         &mut self,
         ledger: &mut Ledger,
         count: u32,
         to: RsvpState,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<Promoted, sqlx::Error>> + Send;
 
     /// Tells the event's host and full co-hosts (those who may answer) that `request` awaits
     /// their approval; keyed per attempt (`seq`), so only a new request is told again.
@@ -211,19 +316,6 @@ pub(super) trait RsvpOps: EventOps {
         event_id: Uuid,
         seq: i64,
     ) -> impl Future<Output = Result<u32, sqlx::Error>> + Send;
-    /// The states and sequence numbers of `members`' RSVPs to the event, in one read.
-    fn states_of(
-        &mut self,
-        event_id: Uuid,
-        members: &[Uuid],
-    ) -> impl Future<Output = Result<HashMap<Uuid, (RsvpState, i64)>, sqlx::Error>> + Send;
-
-    /// The sequence numbers of the wait-listed RSVPs from `seq` on, in line order.
-    fn waitlisted_from(
-        &mut self,
-        event_id: Uuid,
-        seq: i64,
-    ) -> impl Future<Output = Result<Vec<i64>, sqlx::Error>> + Send;
 }
 
 macro_rules! impl_rsvp_ops {
@@ -231,114 +323,108 @@ macro_rules! impl_rsvp_ops {
         impl RsvpOps for $conn {
             async fn lock_ledger(&mut self, event_id: Uuid) -> Result<Option<Ledger>, sqlx::Error> {
                 let sql = format!(
-                    "SELECT next_seq FROM events WHERE id = $1{}",
+                    "SELECT {}, e.next_seq FROM events e WHERE e.id = $1{}",
+                    event_columns(<$conn as Locks>::BACKEND),
                     <$conn as Locks>::BACKEND.for_update()
                 );
-                let next_seq: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(event_id.to_string())
                     .fetch_optional(&mut *self)
                     .await?;
-                let Some(next_seq) = next_seq else {
+                let Some(row) = row else {
                     return Ok(None);
                 };
-                let event = self
-                    .load_event(event_id)
-                    .await?
-                    .ok_or(sqlx::Error::RowNotFound)?;
-                Ok(Some(Ledger::new(event, next_seq)))
+                let next_seq: i64 = row.try_get(EVENT_COLUMN_COUNT)?;
+                Ok(Some(Ledger::new(event_from_row!(&row), next_seq)))
             }
 
-            async fn current(
+            async fn currents(
                 &mut self,
                 event_id: Uuid,
-                member: Uuid,
-            ) -> Result<Option<Current>, sqlx::Error> {
-                let row: Option<(String, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
-                    "SELECT status, seq, offer_expires_at FROM rsvps \
-                     WHERE event_id = $1 AND member_id = $2",
-                )
-                .bind(event_id.to_string())
-                .bind(member.to_string())
-                .fetch_optional(&mut *self)
-                .await?;
-                Ok(row.map(|(state, seq, offer_expires_at)| Current {
-                    state: RsvpState::from_stored(&state),
-                    seq,
-                    offer_expires_at,
-                }))
+                members: &[Uuid],
+            ) -> Result<HashMap<Uuid, Current>, sqlx::Error> {
+                let mut currents = HashMap::with_capacity(members.len());
+                for page in members.chunks(ENQUEUE_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::new(
+                        "SELECT member_id, status, seq, offer_expires_at FROM rsvps WHERE event_id = ",
+                    );
+                    query.push_bind(event_id.to_string()).push(" AND member_id IN (");
+                    let mut ids = query.separated(", ");
+                    for member in page {
+                        ids.push_bind(member.to_string());
+                    }
+                    query.push(")");
+                    let rows: Vec<(String, String, i64, Option<DateTime<Utc>>)> =
+                        query.build_query_as().fetch_all(&mut *self).await?;
+                    for (member, state, seq, offer_expires_at) in rows {
+                        let current = Current {
+                            state: RsvpState::from_stored(&state),
+                            seq,
+                            offer_expires_at,
+                        };
+                        currents.insert(stored_uuid(&member)?, current);
+                    }
+                }
+                Ok(currents)
             }
 
-            async fn apply(
+            async fn flush(
                 &mut self,
-                ledger: &mut Ledger,
-                member: Uuid,
-                current: Option<Current>,
-                decision: &Decision,
-                cause: Cause,
-                visibility: Option<RsvpVisibility>,
+                event_id: Uuid,
+                staged: &mut Staged,
                 now: DateTime<Utc>,
-            ) -> Result<i64, sqlx::Error> {
-                let event_id = ledger.event.id;
-                let mut seq = current.map_or(0, |c| c.seq);
-                if !decision.changed {
-                    if current.is_some()
-                        && let Some(visibility) = visibility
-                    {
-                        sqlx::query(
-                            "UPDATE rsvps SET visibility = $3 WHERE event_id = $1 AND member_id = $2",
-                        )
-                        .bind(event_id.to_string())
-                        .bind(member.to_string())
-                        .bind(visibility.stored())
-                        .execute(&mut *self)
-                        .await?;
+            ) -> Result<(), sqlx::Error> {
+                let event = event_id.to_string();
+                let rows = std::mem::take(&mut staged.rows);
+                // Rows that name a visibility take it; the others keep the stored one.
+                let (named, kept): (Vec<StagedRow>, Vec<StagedRow>) =
+                    rows.into_iter().partition(|r| r.visibility.is_some());
+                for (rows, visibility) in [(named, "excluded.visibility"), (kept, "rsvps.visibility")] {
+                    for chunk in rows.chunks(ENQUEUE_CHUNK) {
+                        let mut query = sqlx::QueryBuilder::new(
+                            "INSERT INTO rsvps (event_id, member_id, status, seq, visibility, \
+                             offer_expires_at, created_at, updated_at, confirmed_at) ",
+                        );
+                        query.push_values(chunk, |mut values, row| {
+                            let visibility = row.visibility.unwrap_or(RsvpVisibility::Attendees);
+                            values
+                                .push_bind(event.clone())
+                                .push_bind(row.member.to_string())
+                                .push_bind(row.status.stored())
+                                .push_bind(row.seq)
+                                .push_bind(visibility.stored())
+                                .push("NULL")
+                                .push_bind(now)
+                                .push_bind(now)
+                                // When it became confirmed: the reminders still ahead are this RSVP's.
+                                .push_bind((row.status == RsvpState::Confirmed).then_some(now));
+                        });
+                        query.push(format!(
+                            " ON CONFLICT (event_id, member_id) DO UPDATE SET status = excluded.status, \
+                             seq = excluded.seq, visibility = {visibility}, offer_expires_at = NULL, \
+                             updated_at = excluded.updated_at, confirmed_at = CASE WHEN \
+                             rsvps.status = 'confirmed' AND excluded.status = 'confirmed' \
+                             THEN rsvps.confirmed_at ELSE excluded.confirmed_at END"
+                        ));
+                        query.build().execute(&mut *self).await?;
                     }
-                    return Ok(seq);
                 }
-                // Every answer that changes the RSVP is a new attempt with a new arrival
-                // number (so going, cancelling and going again is told again); a transition
-                // keeps the number unless it puts the member at the end of the line.
-                if cause == Cause::Answer || decision.status == RsvpState::Waitlisted {
-                    seq = ledger.next_seq;
-                    ledger.next_seq += 1;
+                for (member, visibility) in std::mem::take(&mut staged.visibilities) {
+                    sqlx::query(
+                        "UPDATE rsvps SET visibility = $3 WHERE event_id = $1 AND member_id = $2",
+                    )
+                    .bind(&event)
+                    .bind(member.to_string())
+                    .bind(visibility.stored())
+                    .execute(&mut *self)
+                    .await?;
                 }
-                sqlx::query(
-                    "INSERT INTO rsvps (event_id, member_id, status, seq, visibility, offer_expires_at, \
-                     created_at, updated_at, confirmed_at) VALUES ($1, $2, $3, $4, COALESCE($5, 'attendees'), \
-                     NULL, $6, $6, $7) \
-                     ON CONFLICT (event_id, member_id) DO UPDATE SET status = excluded.status, \
-                     seq = excluded.seq, visibility = COALESCE($5, rsvps.visibility), \
-                     offer_expires_at = NULL, updated_at = excluded.updated_at, \
-                     confirmed_at = CASE WHEN rsvps.status = 'confirmed' AND excluded.status = 'confirmed' \
-                     THEN rsvps.confirmed_at ELSE excluded.confirmed_at END",
-                )
-                .bind(event_id.to_string())
-                .bind(member.to_string())
-                .bind(decision.status.stored())
-                .bind(seq)
-                .bind(visibility.map(RsvpVisibility::stored))
-                .bind(now)
-                // When it became confirmed: the reminders still ahead are this RSVP's.
-                .bind((decision.status == RsvpState::Confirmed).then_some(now))
-                .execute(&mut *self)
-                .await?;
-                ledger.seats = ledger.seats.moved(current.map(|c| c.state), decision.status);
-                let position = if decision.status == RsvpState::Waitlisted {
-                    self.position(event_id, seq).await?
-                } else {
-                    0
-                };
-                if let Some(notice) = notice_for(cause, decision.status, &ledger.event, position) {
-                    let status = decision.status.stored();
-                    let key = match cause {
-                        Cause::Answer => format!("rsvp:{event_id}:{member}:{status}:{seq}"),
-                        Cause::Transition(_) => {
-                            format!("rsvp:{event_id}:{member}:{status}:{}", now.timestamp_micros())
-                        }
-                    };
-                    self.enqueue(&notices::message(member, key, notice), now).await?;
+                let notices = std::mem::take(&mut staged.notices);
+                if !notices.is_empty() {
+                    self.enqueue_all(&notices, now).await?;
                 }
-                Ok(seq)
+                staged.members.clear();
+                Ok(())
             }
 
             async fn promote(
@@ -347,9 +433,13 @@ macro_rules! impl_rsvp_ops {
                 count: u32,
                 to: RsvpState,
                 now: DateTime<Utc>,
-            ) -> Result<(), sqlx::Error> {
+            ) -> Result<Promoted, sqlx::Error> {
+                let expires = ledger.rules.offer_expires_at(now).filter(|_| to == RsvpState::Offered);
                 if count == 0 {
-                    return Ok(());
+                    return Ok(Promoted {
+                        members: Vec::new(),
+                        offer_expires_at: expires,
+                    });
                 }
                 let event_id = ledger.event.id;
                 let promoted: Vec<String> = sqlx::query_scalar(
@@ -360,8 +450,8 @@ macro_rules! impl_rsvp_ops {
                 .bind(i64::from(count))
                 .fetch_all(&mut *self)
                 .await?;
-                let expires = ledger.rules.offer_expires_at(now).filter(|_| to == RsvpState::Offered);
-                for member in stored_uuids(&promoted)? {
+                let promoted = stored_uuids(&promoted)?;
+                for &member in &promoted {
                     sqlx::query(
                         "UPDATE rsvps SET status = $3, offer_expires_at = $4, updated_at = $5, \
                          confirmed_at = $6 WHERE event_id = $1 AND member_id = $2",
@@ -383,7 +473,10 @@ macro_rules! impl_rsvp_ops {
                     let message = notices::message(member, key, notice);
                     self.enqueue(&message, now).await?;
                 }
-                Ok(())
+                Ok(Promoted {
+                    members: promoted,
+                    offer_expires_at: expires,
+                })
             }
 
             async fn ask_approvers(
@@ -432,46 +525,6 @@ macro_rules! impl_rsvp_ops {
                 .await?;
                 Ok(u32::try_from(ahead + 1).unwrap_or(0))
             }
-
-            async fn states_of(
-                &mut self,
-                event_id: Uuid,
-                members: &[Uuid],
-            ) -> Result<HashMap<Uuid, (RsvpState, i64)>, sqlx::Error> {
-                let mut query = sqlx::QueryBuilder::new(
-                    "SELECT member_id, status, seq FROM rsvps WHERE event_id = ",
-                );
-                query.push_bind(event_id.to_string()).push(" AND member_id IN (");
-                let mut ids = query.separated(", ");
-                for member in members {
-                    ids.push_bind(member.to_string());
-                }
-                query.push(")");
-                let rows: Vec<(String, String, i64)> =
-                    query.build_query_as().fetch_all(&mut *self).await?;
-                rows.into_iter()
-                    .map(|(member, state, seq)| {
-                        let member = Uuid::try_parse(&member)
-                            .map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
-                        Ok((member, (RsvpState::from_stored(&state), seq)))
-                    })
-                    .collect()
-            }
-
-            async fn waitlisted_from(
-                &mut self,
-                event_id: Uuid,
-                seq: i64,
-            ) -> Result<Vec<i64>, sqlx::Error> {
-                sqlx::query_scalar(
-                    "SELECT seq FROM rsvps WHERE event_id = $1 AND status = 'waitlisted' \
-                     AND seq >= $2 ORDER BY seq",
-                )
-                .bind(event_id.to_string())
-                .bind(seq)
-                .fetch_all(&mut *self)
-                .await
-            }
         }
     };
 }
@@ -500,8 +553,8 @@ type RsvpTuple = (
 /// event's state, start and when that start was set (from `events e`, joined by the query).
 const RSVP_COLUMNS: &str = "r.event_id, r.member_id, r.status, r.seq, r.visibility, \
      r.offer_expires_at, r.checked_in_at, r.created_at, r.updated_at, \
-     (SELECT COUNT(*) FROM rsvps w WHERE w.event_id = r.event_id AND w.status = 'waitlisted' \
-      AND w.seq < r.seq), \
+     CASE WHEN r.status = 'waitlisted' THEN (SELECT COUNT(*) FROM rsvps w \
+      WHERE w.event_id = r.event_id AND w.status = 'waitlisted' AND w.seq < r.seq) ELSE 0 END, \
      r.confirmed_at, e.state, e.start_at, COALESCE(e.start_set_at, e.created_at)";
 
 fn rsvp_row(t: RsvpTuple, offsets: &ReminderOffsets) -> Result<RsvpRow, sqlx::Error> {
@@ -552,33 +605,63 @@ impl Store {
             {
                 return Err(RsvpRefusal::DeadlinePassed.into());
             }
+            // Each member's RSVP as it stands, read once and kept up to date as the batch
+            // (and the promotions it causes) changes it.
+            let members: Vec<Uuid> = requests.iter().map(|r| r.member_id).collect();
+            let mut currents = tx.currents(event_id, &members).await?;
+            let first_new_seq = ledger.next_seq;
+            let mut staged = Staged::default();
             let mut outcomes = Vec::with_capacity(requests.len());
             for request in requests {
-                let current = tx.current(event_id, request.member_id).await?;
+                let member = request.member_id;
+                let current = currents.get(&member).copied();
                 let decision = rsvp::answer(
                     &ledger.rules,
                     &ledger.seats,
                     current.map(|c| c.state),
                     request.intent,
                 );
-                let seq = tx
-                    .apply(
-                        &mut ledger,
-                        request.member_id,
-                        current,
-                        &decision,
-                        Cause::Answer,
-                        Some(request.visibility),
-                        now,
-                    )
-                    .await?;
+                if staged.holds(member) {
+                    tx.flush(event_id, &mut staged, now).await?;
+                }
+                let seq = stage(
+                    &mut staged,
+                    &mut ledger,
+                    member,
+                    current,
+                    &decision,
+                    Cause::Answer,
+                    Some(request.visibility),
+                    now,
+                );
+                if decision.changed {
+                    currents.insert(
+                        member,
+                        Current {
+                            state: decision.status,
+                            seq,
+                            offer_expires_at: None,
+                        },
+                    );
+                }
                 if decision.changed && decision.status == RsvpState::PendingApproval {
                     tx.ask_approvers(&ledger.event, request, seq, now).await?;
                 }
-                tx.promote(&mut ledger, decision.promote, decision.promote_to, now)
-                    .await?;
+                if decision.promote > 0 {
+                    // The wait-list is read from the database: what is staged goes first.
+                    tx.flush(event_id, &mut staged, now).await?;
+                    let promoted = tx
+                        .promote(&mut ledger, decision.promote, decision.promote_to, now)
+                        .await?;
+                    for promoted_member in promoted.members {
+                        if let Some(current) = currents.get_mut(&promoted_member) {
+                            current.state = decision.promote_to;
+                            current.offer_expires_at = promoted.offer_expires_at;
+                        }
+                    }
+                }
                 outcomes.push(RsvpOutcome {
-                    member_id: request.member_id,
+                    member_id: member,
                     state: decision.status,
                     waitlist_position: None,
                     offer_expires_at: current
@@ -586,40 +669,36 @@ impl Store {
                         .and_then(|c| c.offer_expires_at),
                 });
             }
+            tx.flush(event_id, &mut staged, now).await?;
             tx.save_seats(&ledger, now).await?;
             // What each answer became once the whole batch is in (a later request of the
-            // batch may have moved an earlier one up), and the wait-list places: one read
-            // for the states, one count and one read for the places, whatever the batch's
-            // size (a count per wait-listed answer grew with the list).
-            let members: Vec<Uuid> = outcomes.iter().map(|o| o.member_id).collect();
-            let states = tx.states_of(event_id, &members).await?;
-            let first_waitlisted = states
+            // batch may have moved an earlier one up), and the wait-list places. The places
+            // the batch gave out are the last of the line, so each is counted back from its
+            // end; a place kept from before the batch is counted in the database.
+            let mut new_places: Vec<i64> = currents
                 .values()
-                .filter(|(state, _)| *state == RsvpState::Waitlisted)
-                .map(|(_, seq)| *seq)
-                .min();
-            let line = match first_waitlisted {
-                Some(first) => Some((
-                    tx.position(event_id, first).await?,
-                    tx.waitlisted_from(event_id, first).await?,
-                )),
-                None => None,
-            };
+                .filter(|c| c.state == RsvpState::Waitlisted && c.seq >= first_new_seq)
+                .map(|c| c.seq)
+                .collect();
+            new_places.sort_unstable();
+            let line_length = ledger.seats.waitlisted;
             for outcome in &mut outcomes {
-                let (state, seq) = *states
+                let current = *currents
                     .get(&outcome.member_id)
                     .ok_or(sqlx::Error::RowNotFound)?;
-                outcome.state = state;
-                if state == RsvpState::Waitlisted
-                    && let Some((first_place, from_first)) = &line
-                {
-                    let behind_first = from_first
-                        .binary_search(&seq)
-                        .map_err(|_| sqlx::Error::RowNotFound)?;
-                    outcome.waitlist_position = Some(
-                        first_place.saturating_add(u32::try_from(behind_first).unwrap_or(u32::MAX)),
-                    );
+                outcome.state = current.state;
+                if current.state != RsvpState::Waitlisted {
+                    continue;
                 }
+                outcome.waitlist_position = Some(if current.seq >= first_new_seq {
+                    let behind = new_places
+                        .binary_search(&current.seq)
+                        .map(|at| new_places.len() - at - 1)
+                        .map_err(|_| sqlx::Error::RowNotFound)?;
+                    line_length.saturating_sub(u32::try_from(behind).unwrap_or(u32::MAX))
+                } else {
+                    tx.position(event_id, current.seq).await?
+                });
             }
             tx.commit().await?;
             Ok(outcomes)
@@ -643,7 +722,7 @@ impl Store {
             if ledger.event.state != EventState::Published {
                 return Err(RsvpRefusal::NotOpen.into());
             }
-            let current = tx.current(event_id, member).await?;
+            let current = tx.currents(event_id, &[member]).await?.remove(&member);
             let from = current.map(|c| c.state);
             let expires = current
                 .and_then(|c| c.offer_expires_at)
@@ -667,25 +746,24 @@ impl Store {
                 Ok(decision) => decision,
                 Err(rule) => return Err(RsvpRefusal::Rule(rule).into()),
             };
-            let seq = tx
-                .apply(
-                    &mut ledger,
-                    member,
-                    current,
-                    &decision,
-                    Cause::Transition(op),
-                    None,
-                    now,
-                )
-                .await?;
+            let mut staged = Staged::default();
+            stage(
+                &mut staged,
+                &mut ledger,
+                member,
+                current,
+                &decision,
+                Cause::Transition(op),
+                None,
+                now,
+            );
+            tx.flush(event_id, &mut staged, now).await?;
             tx.promote(&mut ledger, decision.promote, decision.promote_to, now)
                 .await?;
             tx.save_seats(&ledger, now).await?;
-            let position = if decision.status == RsvpState::Waitlisted {
-                Some(tx.position(event_id, seq).await?)
-            } else {
-                None
-            };
+            // Put back in line, the member is its last (a promotion only shortens the front).
+            let position =
+                (decision.status == RsvpState::Waitlisted).then_some(ledger.seats.waitlisted);
             tx.commit().await?;
             if expired {
                 return Err(RsvpRefusal::Rule(RuleError::OfferExpired).into());

@@ -4,15 +4,16 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{Duration, Utc};
 use futures::future::join_all;
 use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_events::admission::Admission;
 use rendezvous_events::domain::rsvp::{Intent, RsvpState, WaitlistMode};
 use rendezvous_events::store::{AdmitRequest, MIGRATIONS, Store};
+use rendezvous_proto::notifications::v1::notice;
 use rendezvous_testkit::event_store::{going, publish_new_event};
-use rendezvous_testkit::{Backend, TestDb, backend_tests};
+use rendezvous_testkit::{Backend, TestDb, backend_tests, outbox_keys_and_notices};
 use uuid::Uuid;
 
 struct Fixture {
@@ -159,7 +160,127 @@ async fn in_offer_mode_a_freed_seat_is_offered_to_the_first_in_line(backend: Bac
     assert!(offered.offer_expires_at.is_some());
 }
 
+/// A small deterministic generator (xorshift), so a failing round can be replayed.
+struct Draws(u64);
+
+impl Draws {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// The seat counters of `event`'s row: confirmed, offered, wait-listed.
+async fn counters(store: &Store, event: Uuid) -> (i64, i64, i64) {
+    let e = store.event(event).await.unwrap().unwrap();
+    (e.confirmed_count, e.offered_count, e.waitlisted_count)
+}
+
+/// The outbox rows of `event`'s RSVP and promotion notices, with its id written as `E`: each
+/// row's key and what it tells.
+async fn notices_of(store: &Store, event: Uuid) -> Vec<String> {
+    let mut told = Vec::new();
+    for prefix in ["rsvp", "promoted"] {
+        for (key, notice) in
+            outbox_keys_and_notices(store.db(), &format!("{prefix}:{event}:")).await
+        {
+            // The notice's kind, and the place in line it tells (the event's facts differ).
+            let told_as = match notice.notice {
+                Some(notice::Notice::RsvpWaitlisted(waitlisted)) => {
+                    format!("wait-listed at {}", waitlisted.position)
+                }
+                other => format!("{other:?}")
+                    .split('(')
+                    .nth(1)
+                    .unwrap_or("")
+                    .to_owned(),
+            };
+            told.push(format!("{key} {told_as}").replace(&event.to_string(), "E"));
+        }
+    }
+    told
+}
+
+/// Admitted as one batch, a run of answers (members answering twice, seats freed and taken,
+/// offers) ends exactly where the same answers admitted one at a time end: each member's
+/// RSVP, arrival number and place in line, the counters, and every notice with its place.
+/// Each answer of the batch is told what its RSVP became once the batch is in.
+async fn a_batch_ends_where_the_same_answers_one_at_a_time_end(backend: Backend) {
+    let f = fixture(backend).await;
+    let mut draws = Draws(0x9E37_79B9_7F4A_7C15);
+    for round in 0..12 {
+        let capacity = 1 + u32::try_from(round % 3).unwrap();
+        let window = (round % 2 == 1).then(|| Duration::minutes(30));
+        let batched = published_event(&f.store, capacity, window).await;
+        let single = published_event(&f.store, capacity, window).await;
+        let members: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
+        let mut answers = (0..16).map(|_| {
+            let member = members[usize::try_from(draws.below(6)).unwrap()];
+            let intent = if draws.below(3) == 0 {
+                Intent::NotGoing
+            } else {
+                Intent::Going
+            };
+            AdmitRequest {
+                intent,
+                ..going(&member)
+            }
+        });
+        let now = Utc::now();
+        // Some RSVPs stand before the batch, the same on both events.
+        for answer in answers.by_ref().take(4) {
+            for event in [batched, single] {
+                f.store
+                    .admit(event, std::slice::from_ref(&answer), now)
+                    .await
+                    .unwrap();
+            }
+        }
+        let batch: Vec<AdmitRequest> = answers.collect();
+        for answer in &batch {
+            f.store
+                .admit(single, std::slice::from_ref(answer), now)
+                .await
+                .unwrap();
+        }
+        let outcomes = f.store.admit(batched, &batch, now).await.unwrap();
+        for (answer, outcome) in batch.iter().zip(&outcomes) {
+            let row = f.store.rsvp_of(batched, answer.member_id).await.unwrap();
+            let row = row.unwrap();
+            assert_eq!(
+                (outcome.state, outcome.waitlist_position),
+                (row.state, row.waitlist_position),
+                "round {round}: the answer of {} as read back",
+                answer.member_id
+            );
+        }
+        for member in &members {
+            let one = f.store.rsvp_of(batched, *member).await.unwrap();
+            let other = f.store.rsvp_of(single, *member).await.unwrap();
+            let facts = |row: Option<_>| {
+                row.map(|r: rendezvous_events::store::RsvpRow| {
+                    (r.state, r.seq, r.waitlist_position, r.offer_expires_at)
+                })
+            };
+            assert_eq!(facts(one), facts(other), "round {round}: {member}");
+        }
+        assert_eq!(
+            counters(&f.store, batched).await,
+            counters(&f.store, single).await,
+            "round {round}"
+        );
+        assert_eq!(
+            notices_of(&f.store, batched).await,
+            notices_of(&f.store, single).await,
+            "round {round}"
+        );
+    }
+}
+
 backend_tests!(
+    a_batch_ends_where_the_same_answers_one_at_a_time_end,
     two_hundred_simultaneous_rsvps_fill_fifty_seats_and_queue_the_rest_in_order,
     cancellations_racing_new_rsvps_never_exceed_capacity_and_promote_in_order,
     one_member_sending_fifty_rsvps_at_once_gets_one_rsvp,
