@@ -1,13 +1,14 @@
-//! Per-event admission of RSVPs in small batches.
+//! Admission of RSVPs in small batches.
 //!
 //! Each RSVP is its own short transaction on the event row in principle, but on PostgreSQL a
 //! popular event under many concurrent callers then becomes a lock convoy: every transaction
-//! queues on the same row lock and throughput collapses. Here the RSVPs to one event that
-//! arrive while a transaction is running queue in memory and are admitted together in the
-//! next one (up to `max_batch`), in arrival order. Correctness never depends on this: the
-//! database lock and the rules decide, so any number of replicas may admit to one event.
+//! queues on the same row lock and throughput collapses; and RSVPs spread over many events
+//! each pay a transaction (its round trips and its commit) on a pool of a few connections.
+//! Here the RSVPs that arrive while a transaction is running queue in memory and are admitted
+//! together in the next one (up to `max_batch`, to any events), each event's in arrival
+//! order ([`Store::admit_all`]). Correctness never depends on this: the database locks and
+//! the rules decide, so any number of replicas may admit to one event.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use rendezvous_common::metrics::Metrics;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::store::{AdmitRequest, RsvpOutcome, RsvpRefusal, Store, StoreError};
+use crate::store::{AdmitRequest, RsvpOutcome, RsvpRefusal, Store};
 
 /// The result of one admission.
 pub type Admitted = Result<RsvpOutcome, AdmitError>;
@@ -25,13 +26,14 @@ pub type Admitted = Result<RsvpOutcome, AdmitError>;
 /// Why an RSVP was not admitted.
 #[derive(Clone, Debug)]
 pub enum AdmitError {
-    /// The event refused every RSVP of the batch.
+    /// The event refused the RSVP (and every other to it in the batch).
     Refused(RsvpRefusal),
     /// The database failed the batch; the error is shared by every RSVP in it.
     Database(Arc<sqlx::Error>),
 }
 
 struct Job {
+    event_id: Uuid,
     request: AdmitRequest,
     reply: oneshot::Sender<Admitted>,
 }
@@ -41,7 +43,8 @@ pub struct Admission {
     clock: Clock,
     max_batch: usize,
     idle: Duration,
-    queues: Mutex<HashMap<Uuid, mpsc::Sender<Job>>>,
+    /// The queue of the running worker, if one runs.
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
     /// RSVPs per admitted batch, when the service keeps metrics.
     batch_sizes: Option<Histogram>,
 }
@@ -51,7 +54,7 @@ pub fn batch_sizes(metrics: &Metrics) -> Result<Histogram, prometheus::Error> {
     metrics.register(Histogram::with_opts(
         HistogramOpts::new(
             "rendezvous_rsvp_admission_batch_size",
-            "RSVPs to one event admitted together in one transaction.",
+            "RSVPs admitted together in one transaction.",
         )
         .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
     )?)
@@ -74,23 +77,27 @@ impl Admission {
             clock,
             max_batch: max_batch.max(1),
             idle: Duration::from_secs(2),
-            queues: Mutex::new(HashMap::new()),
+            queue: Mutex::new(None),
             batch_sizes,
         })
     }
 
-    /// Admits one answer, batched with others to the same event.
+    /// Admits one answer, batched with others that arrive meanwhile.
     pub async fn admit(self: &Arc<Self>, event_id: Uuid, request: AdmitRequest) -> Admitted {
         let (reply, answer) = oneshot::channel();
-        let mut job = Job { request, reply };
+        let mut job = Job {
+            event_id,
+            request,
+            reply,
+        };
         loop {
-            let sender = self.queue(event_id);
+            let sender = self.queue();
             match sender.send(job).await {
                 Ok(()) => break,
-                // The queue's worker retired between lookup and send: start a new one.
+                // The worker retired between lookup and send: start a new one.
                 Err(mpsc::error::SendError(returned)) => {
                     job = returned;
-                    self.retire(event_id, &sender);
+                    self.retire(&sender);
                 }
             }
         }
@@ -99,39 +106,31 @@ impl Admission {
             .unwrap_or_else(|_| Err(AdmitError::Database(Arc::new(sqlx::Error::PoolClosed))))
     }
 
-    fn queue(self: &Arc<Self>, event_id: Uuid) -> mpsc::Sender<Job> {
-        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sender) = queues.get(&event_id) {
+    fn queue(self: &Arc<Self>) -> mpsc::Sender<Job> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sender) = queue.as_ref() {
             return sender.clone();
         }
         let (sender, receiver) = mpsc::channel(1024);
-        queues.insert(event_id, sender.clone());
-        tokio::spawn(Arc::clone(self).work(event_id, sender.clone(), receiver));
+        *queue = Some(sender.clone());
+        tokio::spawn(Arc::clone(self).work(sender.clone(), receiver));
         sender
     }
 
-    fn retire(&self, event_id: Uuid, sender: &mpsc::Sender<Job>) {
-        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
-        if queues
-            .get(&event_id)
-            .is_some_and(|s| s.same_channel(sender))
-        {
-            queues.remove(&event_id);
+    fn retire(&self, sender: &mpsc::Sender<Job>) {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if queue.as_ref().is_some_and(|s| s.same_channel(sender)) {
+            *queue = None;
         }
     }
 
-    async fn work(
-        self: Arc<Self>,
-        event_id: Uuid,
-        own: mpsc::Sender<Job>,
-        mut jobs: mpsc::Receiver<Job>,
-    ) {
+    async fn work(self: Arc<Self>, own: mpsc::Sender<Job>, mut jobs: mpsc::Receiver<Job>) {
         loop {
             let first = match tokio::time::timeout(self.idle, jobs.recv()).await {
                 Ok(Some(job)) => job,
                 _ => {
-                    // Idle: leave the map, then admit whatever slipped in before leaving.
-                    self.retire(event_id, &own);
+                    // Idle: retire, then admit whatever slipped in before retiring.
+                    self.retire(&own);
                     drop(own);
                     jobs.close();
                     let mut rest = Vec::new();
@@ -141,7 +140,7 @@ impl Admission {
                     while !rest.is_empty() {
                         let batch: Vec<Job> =
                             rest.drain(..rest.len().min(self.max_batch)).collect();
-                        self.admit_batch(event_id, batch).await;
+                        self.admit_batch(batch).await;
                     }
                     return;
                 }
@@ -153,29 +152,27 @@ impl Admission {
                     Err(_) => break,
                 }
             }
-            self.admit_batch(event_id, batch).await;
+            self.admit_batch(batch).await;
         }
     }
 
-    async fn admit_batch(&self, event_id: Uuid, batch: Vec<Job>) {
-        let requests: Vec<AdmitRequest> = batch.iter().map(|j| j.request.clone()).collect();
+    async fn admit_batch(&self, batch: Vec<Job>) {
+        let answers: Vec<(Uuid, AdmitRequest)> = batch
+            .iter()
+            .map(|j| (j.event_id, j.request.clone()))
+            .collect();
         if let Some(sizes) = &self.batch_sizes {
-            sizes.observe(requests.len() as f64);
+            sizes.observe(answers.len() as f64);
         }
         let now = self.clock.now_micros();
-        match self.store.admit(event_id, &requests, now).await {
+        match self.store.admit_all(&answers, now).await {
             Ok(outcomes) => {
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
+                    let _ = job.reply.send(outcome.map_err(AdmitError::Refused));
                 }
             }
-            Err(StoreError::Refused(refusal)) => {
-                for job in batch {
-                    let _ = job.reply.send(Err(AdmitError::Refused(refusal.clone())));
-                }
-            }
-            Err(StoreError::Database(error)) => {
-                tracing::warn!(%error, %event_id, "rsvp batch failed");
+            Err(error) => {
+                tracing::warn!(%error, answers = answers.len(), "rsvp batch failed");
                 let error = AdmitError::Database(Arc::new(error));
                 for job in batch {
                     let _ = job.reply.send(Err(error.clone()));

@@ -271,7 +271,7 @@ impl Store {
                 ledger.event = e.clone();
                 let to = ledger.rules.mode.promote_to();
                 tx.promote(&mut ledger, promote, to, now).await?;
-                tx.save_seats(&ledger, now).await?;
+                tx.save_seats(&[&ledger], now).await?;
             }
             let notice = notices::event_updated(&e, &previous);
             if (notice.time_changed || notice.venue_changed) && e.state == EventState::Published {

@@ -162,14 +162,15 @@ fn notice_for(
 pub(super) struct Staged {
     /// RSVPs that change state (a new attempt or a transition).
     rows: Vec<StagedRow>,
-    /// New visibilities of RSVPs that keep their state.
-    visibilities: Vec<(Uuid, RsvpVisibility)>,
+    /// New visibilities of RSVPs that keep their state: event, member, visibility.
+    visibilities: Vec<(Uuid, Uuid, RsvpVisibility)>,
     notices: Vec<OutboxMessage>,
-    /// Whose RSVP is staged: a second change to one of them waits for a flush.
-    members: HashSet<Uuid>,
+    /// Whose RSVPs (event, member) are staged: a second change to one waits for a flush.
+    members: HashSet<(Uuid, Uuid)>,
 }
 
 struct StagedRow {
+    event: Uuid,
     member: Uuid,
     status: RsvpState,
     seq: i64,
@@ -178,9 +179,9 @@ struct StagedRow {
 }
 
 impl Staged {
-    /// Whether `member`'s RSVP already has a change staged.
-    fn holds(&self, member: Uuid) -> bool {
-        self.members.contains(&member)
+    /// Whether `member`'s RSVP to `event` already has a change staged.
+    fn holds(&self, event: Uuid, member: Uuid) -> bool {
+        self.members.contains(&(event, member))
     }
 }
 
@@ -198,18 +199,18 @@ fn stage(
     visibility: Option<RsvpVisibility>,
     now: DateTime<Utc>,
 ) -> i64 {
-    debug_assert!(
-        !staged.holds(member),
-        "one change per member between flushes"
-    );
     let event_id = ledger.event.id;
+    debug_assert!(
+        !staged.holds(event_id, member),
+        "one change per RSVP between flushes"
+    );
     let mut seq = current.map_or(0, |c| c.seq);
     if !decision.changed {
         if current.is_some()
             && let Some(visibility) = visibility
         {
-            staged.members.insert(member);
-            staged.visibilities.push((member, visibility));
+            staged.members.insert((event_id, member));
+            staged.visibilities.push((event_id, member, visibility));
         }
         return seq;
     }
@@ -220,8 +221,9 @@ fn stage(
         seq = ledger.next_seq;
         ledger.next_seq += 1;
     }
-    staged.members.insert(member);
+    staged.members.insert((event_id, member));
     staged.rows.push(StagedRow {
+        event: event_id,
         member,
         status: decision.status,
         seq,
@@ -267,18 +269,23 @@ pub(super) trait RsvpOps: EventOps {
         event_id: Uuid,
     ) -> impl Future<Output = Result<Option<Ledger>, sqlx::Error>> + Send;
 
-    /// The RSVPs of `members` to the event, in one read.
+    /// Locks the rows of `events` (in id order, so that two batches never wait on each other
+    /// in a cycle) and reads them, in one statement; the events that exist.
+    fn lock_ledgers(
+        &mut self,
+        events: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, Ledger>, sqlx::Error>> + Send;
+
+    /// The RSVPs of each `(event, members)`, in one read.
     fn currents(
         &mut self,
-        event_id: Uuid,
-        members: &[Uuid],
-    ) -> impl Future<Output = Result<HashMap<Uuid, Current>, sqlx::Error>> + Send;
+        wanted: &[(Uuid, Vec<Uuid>)],
+    ) -> impl Future<Output = Result<HashMap<(Uuid, Uuid), Current>, sqlx::Error>> + Send;
 
     /// Writes what is staged: the RSVP rows in multi-row upserts, the notices in multi-row
     /// inserts. Leaves `staged` empty.
     fn flush(
         &mut self,
-        event_id: Uuid,
         staged: &mut Staged,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
@@ -303,10 +310,10 @@ pub(super) trait RsvpOps: EventOps {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// Writes the ledger's counters back to the event row.
+    /// Writes the ledgers' counters back to their event rows, in one statement.
     fn save_seats(
         &mut self,
-        ledger: &Ledger,
+        ledgers: &[&Ledger],
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
@@ -322,59 +329,77 @@ macro_rules! impl_rsvp_ops {
     ($conn:ty) => {
         impl RsvpOps for $conn {
             async fn lock_ledger(&mut self, event_id: Uuid) -> Result<Option<Ledger>, sqlx::Error> {
-                let sql = format!(
-                    "SELECT {}, e.next_seq FROM events e WHERE e.id = $1{}",
-                    event_columns(<$conn as Locks>::BACKEND),
-                    <$conn as Locks>::BACKEND.for_update()
-                );
-                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(event_id.to_string())
-                    .fetch_optional(&mut *self)
-                    .await?;
-                let Some(row) = row else {
-                    return Ok(None);
-                };
-                let next_seq: i64 = row.try_get(EVENT_COLUMN_COUNT)?;
-                Ok(Some(Ledger::new(event_from_row!(&row), next_seq)))
+                Ok(self.lock_ledgers(&[event_id]).await?.remove(&event_id))
+            }
+
+            async fn lock_ledgers(
+                &mut self,
+                events: &[Uuid],
+            ) -> Result<HashMap<Uuid, Ledger>, sqlx::Error> {
+                let mut ids: Vec<String> = events.iter().map(Uuid::to_string).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut query = sqlx::QueryBuilder::new(format!(
+                    "SELECT {}, e.next_seq FROM events e WHERE e.id IN (",
+                    event_columns(<$conn as Locks>::BACKEND)
+                ));
+                let mut list = query.separated(", ");
+                for id in &ids {
+                    list.push_bind(id.as_str());
+                }
+                query.push(") ORDER BY e.id");
+                query.push(<$conn as Locks>::BACKEND.for_update());
+                let rows = query.build().fetch_all(&mut *self).await?;
+                let mut ledgers = HashMap::with_capacity(rows.len());
+                for row in rows {
+                    let next_seq: i64 = row.try_get(EVENT_COLUMN_COUNT)?;
+                    let event = event_from_row!(&row);
+                    ledgers.insert(event.id, Ledger::new(event, next_seq));
+                }
+                Ok(ledgers)
             }
 
             async fn currents(
                 &mut self,
-                event_id: Uuid,
-                members: &[Uuid],
-            ) -> Result<HashMap<Uuid, Current>, sqlx::Error> {
-                let mut currents = HashMap::with_capacity(members.len());
-                for page in members.chunks(ENQUEUE_CHUNK) {
-                    let mut query = sqlx::QueryBuilder::new(
-                        "SELECT member_id, status, seq, offer_expires_at FROM rsvps WHERE event_id = ",
-                    );
-                    query.push_bind(event_id.to_string()).push(" AND member_id IN (");
+                wanted: &[(Uuid, Vec<Uuid>)],
+            ) -> Result<HashMap<(Uuid, Uuid), Current>, sqlx::Error> {
+                let mut currents = HashMap::new();
+                if wanted.iter().all(|(_, members)| members.is_empty()) {
+                    return Ok(currents);
+                }
+                // One `event_id = … AND member_id IN (…)` term per event: each an index search.
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT event_id, member_id, status, seq, offer_expires_at FROM rsvps WHERE ",
+                );
+                let mut first = true;
+                for (event, members) in wanted.iter().filter(|(_, m)| !m.is_empty()) {
+                    query.push(if first { "(event_id = " } else { " OR (event_id = " });
+                    first = false;
+                    query.push_bind(event.to_string()).push(" AND member_id IN (");
                     let mut ids = query.separated(", ");
-                    for member in page {
+                    for member in members {
                         ids.push_bind(member.to_string());
                     }
-                    query.push(")");
-                    let rows: Vec<(String, String, i64, Option<DateTime<Utc>>)> =
-                        query.build_query_as().fetch_all(&mut *self).await?;
-                    for (member, state, seq, offer_expires_at) in rows {
-                        let current = Current {
-                            state: RsvpState::from_stored(&state),
-                            seq,
-                            offer_expires_at,
-                        };
-                        currents.insert(stored_uuid(&member)?, current);
-                    }
+                    query.push("))");
+                }
+                let rows: Vec<(String, String, String, i64, Option<DateTime<Utc>>)> =
+                    query.build_query_as().fetch_all(&mut *self).await?;
+                for (event, member, state, seq, offer_expires_at) in rows {
+                    let current = Current {
+                        state: RsvpState::from_stored(&state),
+                        seq,
+                        offer_expires_at,
+                    };
+                    currents.insert((stored_uuid(&event)?, stored_uuid(&member)?), current);
                 }
                 Ok(currents)
             }
 
             async fn flush(
                 &mut self,
-                event_id: Uuid,
                 staged: &mut Staged,
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
-                let event = event_id.to_string();
                 let rows = std::mem::take(&mut staged.rows);
                 // Rows that name a visibility take it; the others keep the stored one.
                 let (named, kept): (Vec<StagedRow>, Vec<StagedRow>) =
@@ -388,7 +413,7 @@ macro_rules! impl_rsvp_ops {
                         query.push_values(chunk, |mut values, row| {
                             let visibility = row.visibility.unwrap_or(RsvpVisibility::Attendees);
                             values
-                                .push_bind(event.clone())
+                                .push_bind(row.event.to_string())
                                 .push_bind(row.member.to_string())
                                 .push_bind(row.status.stored())
                                 .push_bind(row.seq)
@@ -409,11 +434,11 @@ macro_rules! impl_rsvp_ops {
                         query.build().execute(&mut *self).await?;
                     }
                 }
-                for (member, visibility) in std::mem::take(&mut staged.visibilities) {
+                for (event, member, visibility) in std::mem::take(&mut staged.visibilities) {
                     sqlx::query(
                         "UPDATE rsvps SET visibility = $3 WHERE event_id = $1 AND member_id = $2",
                     )
-                    .bind(&event)
+                    .bind(event.to_string())
                     .bind(member.to_string())
                     .bind(visibility.stored())
                     .execute(&mut *self)
@@ -498,19 +523,29 @@ macro_rules! impl_rsvp_ops {
                 self.tell_each(&approvers, &key, notice.into(), now).await
             }
 
-            async fn save_seats(&mut self, ledger: &Ledger, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-                sqlx::query(
-                    "UPDATE events SET confirmed_count = $2, offered_count = $3, waitlisted_count = $4, \
-                     next_seq = $5, updated_at = $6 WHERE id = $1",
-                )
-                .bind(ledger.event.id.to_string())
-                .bind(i64::from(ledger.seats.confirmed))
-                .bind(i64::from(ledger.seats.offered))
-                .bind(i64::from(ledger.seats.waitlisted))
-                .bind(ledger.next_seq)
-                .bind(now)
-                .execute(&mut *self)
-                .await?;
+            async fn save_seats(
+                &mut self,
+                ledgers: &[&Ledger],
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                if ledgers.is_empty() {
+                    return Ok(());
+                }
+                // VALUES names its columns column1.. on both backends.
+                let mut query = sqlx::QueryBuilder::new(
+                    "UPDATE events SET confirmed_count = seats.column2, offered_count = seats.column3, \
+                     waitlisted_count = seats.column4, next_seq = seats.column5, updated_at = ",
+                );
+                query.push_bind(now).push(" FROM (");
+                query.push_values(ledgers, |mut row, ledger| {
+                    row.push_bind(ledger.event.id.to_string())
+                        .push_bind(i64::from(ledger.seats.confirmed))
+                        .push_bind(i64::from(ledger.seats.offered))
+                        .push_bind(i64::from(ledger.seats.waitlisted))
+                        .push_bind(ledger.next_seq);
+                });
+                query.push(") AS seats WHERE events.id = seats.column1");
+                query.build().execute(&mut *self).await?;
                 Ok(())
             }
 
@@ -590,43 +625,92 @@ impl Store {
         requests: &[AdmitRequest],
         now: DateTime<Utc>,
     ) -> Result<Vec<RsvpOutcome>, StoreError<RsvpRefusal>> {
+        let answers: Vec<(Uuid, AdmitRequest)> =
+            requests.iter().map(|r| (event_id, r.clone())).collect();
+        let outcomes = self.admit_all(&answers, now).await?;
+        outcomes
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::Refused)
+    }
+
+    /// Admits answers to any number of events in one transaction, each event's in the order
+    /// given: the event rows are locked in id order and read in one statement, the members'
+    /// RSVPs in another, and what the answers become is written in one multi-row statement
+    /// each for the RSVPs, the notices and the seat counters. An event that refuses (none
+    /// such, not open, past its deadline) refuses each of its answers and the others go on;
+    /// a database error fails them all. The outcomes are in the order of `answers`.
+    pub async fn admit_all(
+        &self,
+        answers: &[(Uuid, AdmitRequest)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<RsvpOutcome, RsvpRefusal>>, sqlx::Error> {
+        let mut events: Vec<Uuid> = answers.iter().map(|(event, _)| *event).collect();
+        events.sort_unstable();
+        events.dedup();
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let Some(mut ledger) = tx.lock_ledger(event_id).await? else {
-                return Err(RsvpRefusal::NoEvent.into());
-            };
-            if ledger.event.state != EventState::Published || ledger.event.start_at <= now {
-                return Err(RsvpRefusal::NotOpen.into());
-            }
-            if ledger
-                .event
-                .rsvp_deadline
-                .is_some_and(|deadline| deadline <= now)
-            {
-                return Err(RsvpRefusal::DeadlinePassed.into());
+            let mut ledgers = tx.lock_ledgers(&events).await?;
+            let mut refusals: HashMap<Uuid, RsvpRefusal> = HashMap::new();
+            for event in &events {
+                let refusal = match ledgers.get(event) {
+                    None => Some(RsvpRefusal::NoEvent),
+                    Some(l)
+                        if l.event.state != EventState::Published || l.event.start_at <= now =>
+                    {
+                        Some(RsvpRefusal::NotOpen)
+                    }
+                    Some(l)
+                        if l.event
+                            .rsvp_deadline
+                            .is_some_and(|deadline| deadline <= now) =>
+                    {
+                        Some(RsvpRefusal::DeadlinePassed)
+                    }
+                    Some(_) => None,
+                };
+                if let Some(refusal) = refusal {
+                    ledgers.remove(event);
+                    refusals.insert(*event, refusal);
+                }
             }
             // Each member's RSVP as it stands, read once and kept up to date as the batch
             // (and the promotions it causes) changes it.
-            let members: Vec<Uuid> = requests.iter().map(|r| r.member_id).collect();
-            let mut currents = tx.currents(event_id, &members).await?;
-            let first_new_seq = ledger.next_seq;
+            let wanted: Vec<(Uuid, Vec<Uuid>)> = ledgers
+                .keys()
+                .map(|event| {
+                    let members = answers
+                        .iter()
+                        .filter(|(e, _)| e == event)
+                        .map(|(_, r)| r.member_id)
+                        .collect();
+                    (*event, members)
+                })
+                .collect();
+            let mut currents = tx.currents(&wanted).await?;
+            let first_new_seq: HashMap<Uuid, i64> =
+                ledgers.iter().map(|(id, l)| (*id, l.next_seq)).collect();
             let mut staged = Staged::default();
-            let mut outcomes = Vec::with_capacity(requests.len());
-            for request in requests {
+            let mut outcomes: Vec<Option<RsvpOutcome>> = Vec::with_capacity(answers.len());
+            for (event_id, request) in answers {
+                let Some(ledger) = ledgers.get_mut(event_id) else {
+                    outcomes.push(None);
+                    continue;
+                };
                 let member = request.member_id;
-                let current = currents.get(&member).copied();
+                let current = currents.get(&(*event_id, member)).copied();
                 let decision = rsvp::answer(
                     &ledger.rules,
                     &ledger.seats,
                     current.map(|c| c.state),
                     request.intent,
                 );
-                if staged.holds(member) {
-                    tx.flush(event_id, &mut staged, now).await?;
+                if staged.holds(*event_id, member) {
+                    tx.flush(&mut staged, now).await?;
                 }
                 let seq = stage(
                     &mut staged,
-                    &mut ledger,
+                    ledger,
                     member,
                     current,
                     &decision,
@@ -635,73 +719,86 @@ impl Store {
                     now,
                 );
                 if decision.changed {
-                    currents.insert(
-                        member,
-                        Current {
-                            state: decision.status,
-                            seq,
-                            offer_expires_at: None,
-                        },
-                    );
+                    let current = Current {
+                        state: decision.status,
+                        seq,
+                        offer_expires_at: None,
+                    };
+                    currents.insert((*event_id, member), current);
                 }
                 if decision.changed && decision.status == RsvpState::PendingApproval {
                     tx.ask_approvers(&ledger.event, request, seq, now).await?;
                 }
                 if decision.promote > 0 {
                     // The wait-list is read from the database: what is staged goes first.
-                    tx.flush(event_id, &mut staged, now).await?;
+                    tx.flush(&mut staged, now).await?;
                     let promoted = tx
-                        .promote(&mut ledger, decision.promote, decision.promote_to, now)
+                        .promote(ledger, decision.promote, decision.promote_to, now)
                         .await?;
                     for promoted_member in promoted.members {
-                        if let Some(current) = currents.get_mut(&promoted_member) {
+                        if let Some(current) = currents.get_mut(&(*event_id, promoted_member)) {
                             current.state = decision.promote_to;
                             current.offer_expires_at = promoted.offer_expires_at;
                         }
                     }
                 }
-                outcomes.push(RsvpOutcome {
+                outcomes.push(Some(RsvpOutcome {
                     member_id: member,
                     state: decision.status,
                     waitlist_position: None,
                     offer_expires_at: current
                         .filter(|_| decision.status == RsvpState::Offered)
                         .and_then(|c| c.offer_expires_at),
-                });
+                }));
             }
-            tx.flush(event_id, &mut staged, now).await?;
-            tx.save_seats(&ledger, now).await?;
-            // What each answer became once the whole batch is in (a later request of the
-            // batch may have moved an earlier one up), and the wait-list places. The places
-            // the batch gave out are the last of the line, so each is counted back from its
-            // end; a place kept from before the batch is counted in the database.
-            let mut new_places: Vec<i64> = currents
-                .values()
-                .filter(|c| c.state == RsvpState::Waitlisted && c.seq >= first_new_seq)
-                .map(|c| c.seq)
-                .collect();
-            new_places.sort_unstable();
-            let line_length = ledger.seats.waitlisted;
-            for outcome in &mut outcomes {
+            tx.flush(&mut staged, now).await?;
+            let changed: Vec<&Ledger> = ledgers.values().collect();
+            tx.save_seats(&changed, now).await?;
+            // What each answer became once the whole batch is in (a later answer may have
+            // moved an earlier one up), and the wait-list places. The places the batch gave
+            // out are the last of their event's line, so each is counted back from its end;
+            // a place kept from before the batch is counted in the database.
+            let mut new_places: HashMap<Uuid, Vec<i64>> = HashMap::new();
+            for ((event, _), current) in &currents {
+                let new = first_new_seq
+                    .get(event)
+                    .is_some_and(|first| current.seq >= *first);
+                if new && current.state == RsvpState::Waitlisted {
+                    new_places.entry(*event).or_default().push(current.seq);
+                }
+            }
+            for places in new_places.values_mut() {
+                places.sort_unstable();
+            }
+            for ((event_id, _), outcome) in answers.iter().zip(&mut outcomes) {
+                let Some(outcome) = outcome else {
+                    continue;
+                };
                 let current = *currents
-                    .get(&outcome.member_id)
+                    .get(&(*event_id, outcome.member_id))
                     .ok_or(sqlx::Error::RowNotFound)?;
                 outcome.state = current.state;
                 if current.state != RsvpState::Waitlisted {
                     continue;
                 }
-                outcome.waitlist_position = Some(if current.seq >= first_new_seq {
-                    let behind = new_places
+                let first = first_new_seq.get(event_id).copied().unwrap_or(i64::MAX);
+                outcome.waitlist_position = Some(if current.seq >= first {
+                    let places = new_places.get(event_id).map_or(&[][..], Vec::as_slice);
+                    let behind = places
                         .binary_search(&current.seq)
-                        .map(|at| new_places.len() - at - 1)
+                        .map(|at| places.len() - at - 1)
                         .map_err(|_| sqlx::Error::RowNotFound)?;
-                    line_length.saturating_sub(u32::try_from(behind).unwrap_or(u32::MAX))
+                    let line = ledgers.get(event_id).map_or(0, |l| l.seats.waitlisted);
+                    line.saturating_sub(u32::try_from(behind).unwrap_or(u32::MAX))
                 } else {
-                    tx.position(event_id, current.seq).await?
+                    tx.position(*event_id, current.seq).await?
                 });
             }
             tx.commit().await?;
-            Ok(outcomes)
+            let outcomes = answers.iter().zip(outcomes).map(|((event, _), outcome)| {
+                outcome.ok_or_else(|| refusals.get(event).cloned().unwrap_or(RsvpRefusal::NoEvent))
+            });
+            Ok::<_, sqlx::Error>(outcomes.collect())
         })
     }
 
@@ -722,7 +819,10 @@ impl Store {
             if ledger.event.state != EventState::Published {
                 return Err(RsvpRefusal::NotOpen.into());
             }
-            let current = tx.currents(event_id, &[member]).await?.remove(&member);
+            let current = tx
+                .currents(&[(event_id, vec![member])])
+                .await?
+                .remove(&(event_id, member));
             let from = current.map(|c| c.state);
             let expires = current
                 .and_then(|c| c.offer_expires_at)
@@ -757,10 +857,10 @@ impl Store {
                 None,
                 now,
             );
-            tx.flush(event_id, &mut staged, now).await?;
+            tx.flush(&mut staged, now).await?;
             tx.promote(&mut ledger, decision.promote, decision.promote_to, now)
                 .await?;
-            tx.save_seats(&ledger, now).await?;
+            tx.save_seats(&[&ledger], now).await?;
             // Put back in line, the member is its last (a promotion only shortens the front).
             let position =
                 (decision.status == RsvpState::Waitlisted).then_some(ledger.seats.waitlisted);

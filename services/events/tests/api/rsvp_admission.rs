@@ -10,7 +10,7 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_events::admission::Admission;
 use rendezvous_events::domain::rsvp::{Intent, RsvpState, WaitlistMode};
-use rendezvous_events::store::{AdmitRequest, MIGRATIONS, Store};
+use rendezvous_events::store::{AdmitRequest, MIGRATIONS, RsvpRefusal, RsvpRow, Store};
 use rendezvous_proto::notifications::v1::notice;
 use rendezvous_testkit::event_store::{going, publish_new_event};
 use rendezvous_testkit::{Backend, TestDb, backend_tests, outbox_keys_and_notices};
@@ -203,51 +203,66 @@ async fn notices_of(store: &Store, event: Uuid) -> Vec<String> {
     told
 }
 
-/// Admitted as one batch, a run of answers (members answering twice, seats freed and taken,
-/// offers) ends exactly where the same answers admitted one at a time end: each member's
-/// RSVP, arrival number and place in line, the counters, and every notice with its place.
-/// Each answer of the batch is told what its RSVP became once the batch is in.
+/// Admitted as one batch, a run of answers to two events (members answering twice, seats
+/// freed and taken, offers) ends exactly where the same answers admitted one at a time end:
+/// each member's RSVP, arrival number and place in line, the counters, and every notice with
+/// its place. Each answer of the batch is told what its RSVP became once the batch is in;
+/// answers in the same batch to an event that does not exist are refused, alone.
 async fn a_batch_ends_where_the_same_answers_one_at_a_time_end(backend: Backend) {
     let f = fixture(backend).await;
     let mut draws = Draws(0x9E37_79B9_7F4A_7C15);
     for round in 0..12 {
         let capacity = 1 + u32::try_from(round % 3).unwrap();
         let window = (round % 2 == 1).then(|| Duration::minutes(30));
-        let batched = published_event(&f.store, capacity, window).await;
-        let single = published_event(&f.store, capacity, window).await;
+        let mut batched = Vec::new();
+        let mut single = Vec::new();
+        for _ in 0..2 {
+            batched.push(published_event(&f.store, capacity, window).await);
+            single.push(published_event(&f.store, capacity, window).await);
+        }
         let members: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
-        let mut answers = (0..16).map(|_| {
+        let mut answers = (0..24).map(|_| {
+            let event = usize::try_from(draws.below(2)).unwrap();
             let member = members[usize::try_from(draws.below(6)).unwrap()];
             let intent = if draws.below(3) == 0 {
                 Intent::NotGoing
             } else {
                 Intent::Going
             };
-            AdmitRequest {
+            let answer = AdmitRequest {
                 intent,
                 ..going(&member)
-            }
+            };
+            (event, answer)
         });
         let now = Utc::now();
-        // Some RSVPs stand before the batch, the same on both events.
-        for answer in answers.by_ref().take(4) {
-            for event in [batched, single] {
-                f.store
-                    .admit(event, std::slice::from_ref(&answer), now)
-                    .await
-                    .unwrap();
+        // Some RSVPs stand before the batch, the same on both sides.
+        for (event, answer) in answers.by_ref().take(6) {
+            for side in [&batched, &single] {
+                let one = std::slice::from_ref(&answer);
+                f.store.admit(side[event], one, now).await.unwrap();
             }
         }
-        let batch: Vec<AdmitRequest> = answers.collect();
-        for answer in &batch {
-            f.store
-                .admit(single, std::slice::from_ref(answer), now)
-                .await
-                .unwrap();
+        let batch: Vec<(usize, AdmitRequest)> = answers.collect();
+        for (event, answer) in &batch {
+            let one = std::slice::from_ref(answer);
+            f.store.admit(single[*event], one, now).await.unwrap();
         }
-        let outcomes = f.store.admit(batched, &batch, now).await.unwrap();
-        for (answer, outcome) in batch.iter().zip(&outcomes) {
-            let row = f.store.rsvp_of(batched, answer.member_id).await.unwrap();
+        let nowhere = Uuid::now_v7();
+        let mut in_one: Vec<(Uuid, AdmitRequest)> = batch
+            .iter()
+            .map(|(event, answer)| (batched[*event], answer.clone()))
+            .collect();
+        in_one.insert(3, (nowhere, going(&members[0])));
+        let outcomes = f.store.admit_all(&in_one, now).await.unwrap();
+        assert_eq!(outcomes.len(), in_one.len());
+        for ((event, answer), outcome) in in_one.iter().zip(&outcomes) {
+            if *event == nowhere {
+                assert_eq!(outcome, &Err(RsvpRefusal::NoEvent), "round {round}");
+                continue;
+            }
+            let outcome = outcome.as_ref().unwrap();
+            let row = f.store.rsvp_of(*event, answer.member_id).await.unwrap();
             let row = row.unwrap();
             assert_eq!(
                 (outcome.state, outcome.waitlist_position),
@@ -256,26 +271,28 @@ async fn a_batch_ends_where_the_same_answers_one_at_a_time_end(backend: Backend)
                 answer.member_id
             );
         }
-        for member in &members {
-            let one = f.store.rsvp_of(batched, *member).await.unwrap();
-            let other = f.store.rsvp_of(single, *member).await.unwrap();
-            let facts = |row: Option<_>| {
-                row.map(|r: rendezvous_events::store::RsvpRow| {
-                    (r.state, r.seq, r.waitlist_position, r.offer_expires_at)
-                })
-            };
-            assert_eq!(facts(one), facts(other), "round {round}: {member}");
+        for (one, other) in batched.iter().zip(&single) {
+            for member in &members {
+                let facts = |row: Option<RsvpRow>| {
+                    row.map(|r| (r.state, r.seq, r.waitlist_position, r.offer_expires_at))
+                };
+                assert_eq!(
+                    facts(f.store.rsvp_of(*one, *member).await.unwrap()),
+                    facts(f.store.rsvp_of(*other, *member).await.unwrap()),
+                    "round {round}: {member}"
+                );
+            }
+            assert_eq!(
+                counters(&f.store, *one).await,
+                counters(&f.store, *other).await,
+                "round {round}"
+            );
+            assert_eq!(
+                notices_of(&f.store, *one).await,
+                notices_of(&f.store, *other).await,
+                "round {round}"
+            );
         }
-        assert_eq!(
-            counters(&f.store, batched).await,
-            counters(&f.store, single).await,
-            "round {round}"
-        );
-        assert_eq!(
-            notices_of(&f.store, batched).await,
-            notices_of(&f.store, single).await,
-            "round {round}"
-        );
     }
 }
 
