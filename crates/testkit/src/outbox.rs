@@ -28,9 +28,9 @@ fn decode(id: String, topic: String, dedupe_key: String, payload: &str) -> Notic
     request.notice.expect("a typed notice")
 }
 
-/// The notices of the rows whose dedupe key is like `key` and whose payload is like both
-/// `payload` patterns (SQL `LIKE`), in the order they were written.
-async fn notices_like(db: &Db, key: &str, payload: [&str; 2]) -> Vec<Notice> {
+/// The dedupe keys and notices of the rows whose dedupe key is like `key` and whose payload
+/// is like both `payload` patterns (SQL `LIKE`), in the order they were written.
+async fn notices_like(db: &Db, key: &str, payload: [&str; 2]) -> Vec<(String, Notice)> {
     let rows: Vec<(String, String, String, String)> = with_db!(db, |pool| {
         sqlx::query_as(
             "SELECT id, topic, dedupe_key, payload FROM outbox \
@@ -45,7 +45,10 @@ async fn notices_like(db: &Db, key: &str, payload: [&str; 2]) -> Vec<Notice> {
     })
     .expect("reading the outbox");
     rows.into_iter()
-        .map(|(id, topic, dedupe_key, payload)| decode(id, topic, dedupe_key, &payload))
+        .map(|(id, topic, key, payload)| {
+            let notice = decode(id, topic, key.clone(), &payload);
+            (key, notice)
+        })
         .collect()
 }
 
@@ -62,22 +65,7 @@ pub async fn outbox_notices_keyed(db: &Db, key_prefix: &str) -> Vec<Notice> {
 /// The dedupe keys and notices of the rows whose dedupe key starts with `key_prefix`, in the
 /// order they were written.
 pub async fn outbox_keys_and_notices(db: &Db, key_prefix: &str) -> Vec<(String, Notice)> {
-    let rows: Vec<(String, String, String, String)> = with_db!(db, |pool| {
-        sqlx::query_as(
-            "SELECT id, topic, dedupe_key, payload FROM outbox WHERE dedupe_key LIKE $1 \
-             ORDER BY created_at, id",
-        )
-        .bind(format!("{key_prefix}%"))
-        .fetch_all(pool)
-        .await
-    })
-    .expect("reading the outbox");
-    rows.into_iter()
-        .map(|(id, topic, key, payload)| {
-            let notice = decode(id, topic, key.clone(), &payload);
-            (key, notice)
-        })
-        .collect()
+    notices_like(db, &format!("{key_prefix}%"), ["%", "%"]).await
 }
 
 /// The typed notices of notification `kind` (e.g. `CONNECTION_REQUEST`) addressed to
@@ -88,7 +76,7 @@ pub async fn outbox_notices(db: &Db, kind: &str, recipient_id: &str) -> Vec<noti
     let notices = notices_like(db, "%", [&kind, &recipient]).await;
     notices
         .into_iter()
-        .map(|n| n.notice.expect("a notice of a known kind"))
+        .map(|(_, n)| n.notice.expect("a notice of a known kind"))
         .collect()
 }
 

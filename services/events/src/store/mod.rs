@@ -469,6 +469,7 @@ mod events;
 mod feeds;
 mod limits;
 mod reminders;
+mod rsvp_reads;
 mod rsvps;
 mod series;
 
