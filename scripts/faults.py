@@ -600,6 +600,11 @@ SIGTERM_CALLERS_PER_CHANNEL = 3
 SIGTERM_DRAIN_S = 1.0
 # Health may still say SERVING this long after the signal is sent (its delivery and handling).
 SIGNAL_HANDLING_S = 0.2
+# A call's start is stamped in Python before grpcio puts it on the wire; with a dozen caller
+# threads sharing the GIL, the stream can reach members this much later. A call stamped
+# within it of the close may meet the closed listener (GOAWAY, then a refused reconnect), as
+# one stamped at +0.976 s of a 1 s window did in CI, so only earlier ones must complete.
+CLIENT_SEND_SLACK_S = 0.1
 
 
 def sigterm_round(stack, member: dict, drain: float) -> dict[str, int | float]:
@@ -697,7 +702,7 @@ def sigterm_round(stack, member: dict, drain: float) -> dict[str, int | float]:
     h2_bug = [c for c in failed if "GOAWAY" in c[3] and "PROTOCOL_ERROR" in c[3]]
     # Otherwise only a call started once the listener closed may fail, and only as refused.
     wrong = [c for c in failed if c not in h2_bug and (c[2] != "UNAVAILABLE"
-                                                       or c[0] < closed - 0.02)]
+                                                       or c[0] < closed - CLIENT_SEND_SLACK_S)]
     if wrong:
         shown = [f"{c[2]} {c[3]!r} started {c[0] - signalled:+.3f} s, ended "
                  f"{c[1] - signalled:+.3f} s" for c in wrong[:5]]
