@@ -25,8 +25,11 @@ pub struct Member {
 /// the service's own argon2 parameters), public profiles.
 pub async fn members(db: &Db, count: usize, city: &str) -> anyhow::Result<Vec<Member>> {
     let hash = tokio::task::spawn_blocking(|| {
-        rendezvous_members::domain::password::hash(PASSWORD)
-            .map_err(|error| anyhow::anyhow!("hashing the seed password: {error}"))
+        rendezvous_members::domain::password::hash(
+            PASSWORD,
+            &mut rendezvous_members::domain::password::Memory::new(),
+        )
+        .map_err(|error| anyhow::anyhow!("hashing the seed password: {error}"))
     })
     .await??;
     let run = Uuid::now_v7().simple().to_string();

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use rendezvous_members::domain::password;
 use rendezvous_proto::members::v1 as members_pb;
 use rendezvous_proto::members::v1::member_service_client::MemberServiceClient;
 
@@ -15,7 +16,7 @@ use crate::seed::PASSWORD;
 pub async fn run(ctx: &Ctx<'_>, report: &mut Report) -> anyhow::Result<()> {
     let sizes = ctx.sizes;
     let hash = Arc::new(
-        tokio::task::spawn_blocking(|| rendezvous_members::domain::password::hash(PASSWORD))
+        tokio::task::spawn_blocking(|| password::hash(PASSWORD, &mut password::Memory::new()))
             .await?
             .map_err(|error| anyhow::anyhow!("hashing: {error}"))?,
     );
@@ -33,7 +34,9 @@ pub async fn run(ctx: &Ctx<'_>, report: &mut Report) -> anyhow::Result<()> {
                         let hash = Arc::clone(&hash);
                         async move {
                             let ok = tokio::task::spawn_blocking(move || {
-                                rendezvous_members::domain::password::verify(PASSWORD, &hash)
+                                // Fresh memory each time, as the argon2 crate's own
+                                // verify allocates it.
+                                password::verify(PASSWORD, &hash, &mut password::Memory::new())
                             })
                             .await
                             .unwrap_or(false);

@@ -75,7 +75,7 @@ impl Members {
         let password_hash = self
             .0
             .hashing
-            .run(move || password::hash(&password))
+            .run(move |memory| password::hash(&password, memory))
             .await
             .ok_or_else(hashing_stopped)?
             .map_err(|e| Error::Internal(e.to_string()))?;
@@ -130,7 +130,10 @@ impl Members {
         let ok = self
             .0
             .hashing
-            .run(move || password::verify(&pw, hash.as_deref().unwrap_or(password::decoy_hash())))
+            .run(move |memory| {
+                let decoy = password::decoy_hash(memory);
+                password::verify(&pw, hash.as_deref().unwrap_or(decoy), memory)
+            })
             .await
             .ok_or_else(hashing_stopped)?;
         let Some(id) = id.filter(|_| ok) else {
@@ -225,9 +228,9 @@ impl Members {
         let new_hash = self
             .0
             .hashing
-            .run(move || {
-                if password::verify(&old, &hash) {
-                    password::hash(&new).map(Some)
+            .run(move |memory| {
+                if password::verify(&old, &hash, memory) {
+                    password::hash(&new, memory).map(Some)
                 } else {
                     Ok(None)
                 }
