@@ -5,6 +5,7 @@
 //! calls the store and builds the response. `state` holds what they share; this file only
 //! routes each RPC to its handler.
 
+mod coffee;
 mod connections;
 mod contacts;
 mod internal;
@@ -66,6 +67,8 @@ route!(pb::member_service_server::MemberService {
     dismiss_meeting(DismissMeetingRequest) -> DismissMeetingResponse;
     get_network_stats(GetNetworkStatsRequest) -> GetNetworkStatsResponse;
     import_contacts(ImportContactsRequest) -> ImportContactsResponse;
+    get_coffee_settings(GetCoffeeSettingsRequest) -> GetCoffeeSettingsResponse;
+    update_coffee_settings(UpdateCoffeeSettingsRequest) -> UpdateCoffeeSettingsResponse;
 });
 
 route!(pb::member_internal_service_server::MemberInternalService {

@@ -11,6 +11,7 @@ use super::members::MemberOps as _;
 impl Store {
     /// Everything held about a member, as a JSON document.
     pub async fn export(&self, member: Uuid) -> Result<Option<serde_json::Value>, sqlx::Error> {
+        let coffee = self.coffee_settings(member).await?;
         let member = &*member.to_string();
         use serde_json::json;
         with_db!(&self.db, |pool| {
@@ -104,6 +105,19 @@ impl Store {
                 "met_in_person": met.iter().map(|e| json!({
                     "member_id": e.0, "event_id": e.1, "met_at": e.2,
                 })).collect::<Vec<_>>(),
+                "coffee_settings": {
+                    "opted_in": coffee.opted_in,
+                    "cadence": coffee.cadence.as_str(),
+                    "availability": coffee.availability.iter().map(|w| {
+                        let w = w.to_proto();
+                        json!({"weekday": w.weekday().as_str_name(), "start_time": w.start_time, "end_time": w.end_time})
+                    }).collect::<Vec<_>>(),
+                    "time_zone": coffee.time_zone,
+                    "preferred_areas": coffee.preferred_areas,
+                    "snoozed_until": coffee.snoozed_until,
+                    "do_not_pair_member_ids": coffee.do_not_pair.iter().map(Uuid::to_string).collect::<Vec<_>>(),
+                    "updated_at": coffee.updated_at,
+                },
             })))
         })
     }

@@ -7,6 +7,7 @@
 //! more than one row runs in one transaction, outbox rows included.
 
 mod blocks;
+mod coffee;
 mod connections;
 mod db;
 mod export;
@@ -17,6 +18,7 @@ mod sessions;
 
 use rendezvous_common::db::Migrations;
 
+pub use coffee::CoffeeOutcome;
 pub use connections::{
     ConnectionRow, RequestLimits, RequestOutcome, RequestRow, RespondOutcome, SentRequests, Stats,
 };
@@ -74,6 +76,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "block changes",
             include_str!("../../migrations/sqlite/0010_block_changes.sql"),
         ),
+        (
+            11,
+            "coffee settings",
+            include_str!("../../migrations/sqlite/0011_coffee_settings.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -121,6 +128,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             10,
             "block changes",
             include_str!("../../migrations/postgres/0010_block_changes.sql"),
+        ),
+        (
+            11,
+            "coffee settings",
+            include_str!("../../migrations/postgres/0011_coffee_settings.sql"),
         ),
     ],
 };

@@ -524,3 +524,16 @@ pub async fn signed_in_again(stack: &MembersHandle, member: &TestMember) -> Test
         ..member.clone()
     }
 }
+
+/// The member's coffee settings, as GetCoffeeSettings answers them.
+pub async fn coffee_settings(member: &TestMember) -> pb::CoffeeSettings {
+    member
+        .client
+        .clone()
+        .get_coffee_settings(pb::GetCoffeeSettingsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .settings
+        .unwrap()
+}

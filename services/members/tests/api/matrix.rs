@@ -60,6 +60,8 @@ enum Method {
     DismissMeeting,
     GetNetworkStats,
     ImportContacts,
+    GetCoffeeSettings,
+    UpdateCoffeeSettings,
     RemoveConnection,
     ChangePassword,
     Logout,
@@ -68,7 +70,7 @@ enum Method {
 
 /// Every method, in the order the matrix calls them: the ones that end something (a
 /// connection, a session, the account) last.
-const METHODS: [Method; 23] = [
+const METHODS: [Method; 25] = [
     Method::Register,
     Method::Login,
     Method::RefreshSession,
@@ -88,6 +90,8 @@ const METHODS: [Method; 23] = [
     Method::DismissMeeting,
     Method::GetNetworkStats,
     Method::ImportContacts,
+    Method::GetCoffeeSettings,
+    Method::UpdateCoffeeSettings,
     Method::RemoveConnection,
     Method::Logout,
     Method::ChangePassword,
@@ -115,6 +119,8 @@ fn expected(role: Role, method: Method) -> Code {
             | M::ListMeetings
             | M::GetNetworkStats
             | M::ImportContacts
+            | M::GetCoffeeSettings
+            | M::UpdateCoffeeSettings
             | M::ChangePassword
             | M::Logout,
             _,
@@ -337,6 +343,23 @@ impl World {
                     ..Default::default()
                 }
             ),
+            Method::GetCoffeeSettings => {
+                call!(c, get_coffee_settings, pb::GetCoffeeSettingsRequest {})
+            }
+            // The request names no member: each caller can only ever change their own.
+            Method::UpdateCoffeeSettings => call!(
+                c,
+                update_coffee_settings,
+                pb::UpdateCoffeeSettingsRequest {
+                    settings: Some(pb::CoffeeSettings {
+                        preferred_areas: vec![format!("Written by {role:?}")],
+                        ..Default::default()
+                    }),
+                    update_mask: Some(FieldMask {
+                        paths: vec!["preferred_areas".into()],
+                    }),
+                }
+            ),
             Method::RemoveConnection => call!(
                 c,
                 remove_connection,
@@ -417,6 +440,10 @@ impl World {
             Method::RemoveConnection => {
                 let list = connection_ids(&connections(anna, pb::MetFilter::Unspecified).await);
                 assert!(list.contains(&self.bruno.id), "{method:?}: {list:?}");
+            }
+            Method::UpdateCoffeeSettings => {
+                let hers = coffee_settings(anna).await;
+                assert!(hers.preferred_areas.is_empty(), "{method:?}: {hers:?}");
             }
             Method::ChangePassword => {
                 login(&self.stack, &anna.email, &anna.password)

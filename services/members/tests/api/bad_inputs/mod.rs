@@ -117,6 +117,7 @@ fn with_forged_cursor(token: &str, cursor: &str) -> String {
 }
 
 mod accounts;
+mod coffee;
 mod internal;
 mod lists;
 mod network;
@@ -225,6 +226,7 @@ async fn every_bad_input_is_refused_naming_its_field(backend: Backend) {
     };
     let rows: Vec<BadInput> = [
         accounts::rows,
+        coffee::rows,
         lists::rows,
         profiles::rows,
         network::rows,

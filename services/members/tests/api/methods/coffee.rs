@@ -1,0 +1,242 @@
+//! Coffee settings: a member's own, read and changed through the mask, kept out of everyone
+//! else's reach, exported with their data and erased with their account.
+
+use crate::helpers::*;
+
+use rendezvous_common::db::Db;
+use rendezvous_common::with_db;
+use rendezvous_proto::events::v1 as events_pb;
+use rendezvous_proto::members::v1 as pb;
+use rendezvous_proto::prost_types::FieldMask;
+use rendezvous_testkit::{Backend, TestMember, backend_tests, invalid_argument_naming};
+
+async fn change(
+    member: &TestMember,
+    settings: pb::CoffeeSettings,
+    paths: &[&str],
+) -> Result<pb::CoffeeSettings, tonic::Status> {
+    let request = pb::UpdateCoffeeSettingsRequest {
+        settings: Some(settings),
+        update_mask: Some(FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        }),
+    };
+    let response = member
+        .client
+        .clone()
+        .update_coffee_settings(request)
+        .await?;
+    Ok(response.into_inner().settings.unwrap())
+}
+
+fn window(weekday: events_pb::Weekday, start: &str, end: &str) -> pb::AvailabilityWindow {
+    pb::AvailabilityWindow {
+        weekday: weekday.into(),
+        start_time: start.into(),
+        end_time: end.into(),
+    }
+}
+
+/// Rows about `member` in the coffee tables: settings, their list, and lists naming them.
+async fn coffee_rows(db: &Db, member: &str) -> (i64, i64, i64) {
+    with_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM coffee_settings WHERE member_id = $1), \
+             (SELECT COUNT(*) FROM coffee_do_not_pair WHERE member_id = $1), \
+             (SELECT COUNT(*) FROM coffee_do_not_pair WHERE other_id = $1)",
+        )
+        .bind(member)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    })
+}
+
+async fn coffee_settings_start_opted_out_and_change_only_the_masked_fields(backend: Backend) {
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
+
+    let defaults = coffee_settings(&anna).await;
+    assert!(!defaults.opted_in);
+    assert_eq!(defaults.cadence(), pb::CoffeeCadence::Fortnightly);
+    assert!(defaults.availability.is_empty() && defaults.update_time.is_none());
+
+    // Opting in without a window is refused, and writes nothing.
+    let refused = change(
+        &anna,
+        pb::CoffeeSettings {
+            opted_in: true,
+            ..Default::default()
+        },
+        &["opted_in"],
+    )
+    .await;
+    invalid_argument_naming(refused, "settings.opted_in").unwrap();
+    assert_eq!(coffee_settings(&anna).await, defaults);
+    assert_eq!(coffee_rows(&stack.db, &anna.id).await, (0, 0, 0));
+
+    let opted_in = change(
+        &anna,
+        pb::CoffeeSettings {
+            opted_in: true,
+            cadence: pb::CoffeeCadence::Weekly.into(),
+            availability: vec![
+                window(events_pb::Weekday::Thursday, "18:00", "20:00"),
+                window(events_pb::Weekday::Monday, "08:30", "10:00"),
+            ],
+            time_zone: "Europe/Paris".into(),
+            preferred_areas: vec!["Le Marais".into(), " Bastille ".into()],
+            do_not_pair_member_ids: vec![chloe.id.clone(), bruno.id.clone(), chloe.id.clone()],
+            // Not in the mask: ignored.
+            snoozed_until: Some(rendezvous_common::time::to_timestamp(chrono::Utc::now())),
+            ..Default::default()
+        },
+        &[
+            "opted_in",
+            "cadence",
+            "availability",
+            "time_zone",
+            "preferred_areas",
+            "do_not_pair_member_ids",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(opted_in.opted_in);
+    assert_eq!(opted_in.cadence(), pb::CoffeeCadence::Weekly);
+    assert_eq!(
+        opted_in.availability,
+        vec![
+            window(events_pb::Weekday::Monday, "08:30", "10:00"),
+            window(events_pb::Weekday::Thursday, "18:00", "20:00"),
+        ],
+        "in week order"
+    );
+    assert_eq!(opted_in.preferred_areas, vec!["Le Marais", "Bastille"]);
+    let mut listed = vec![bruno.id.clone(), chloe.id.clone()];
+    listed.sort();
+    assert_eq!(opted_in.do_not_pair_member_ids, listed, "once each");
+    assert!(opted_in.snoozed_until.is_none());
+    assert!(opted_in.update_time.is_some());
+    assert_eq!(
+        coffee_settings(&anna).await,
+        opted_in,
+        "read back as answered"
+    );
+
+    // One field changes; the others stay.
+    let snooze =
+        rendezvous_common::time::to_timestamp(chrono::Utc::now() + chrono::Duration::days(10));
+    let snoozed = change(
+        &anna,
+        pb::CoffeeSettings {
+            snoozed_until: Some(snooze),
+            ..Default::default()
+        },
+        &["snoozed_until"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        snoozed.snoozed_until.map(|t| t.seconds),
+        Some(snooze.seconds)
+    );
+    assert_eq!(
+        (
+            snoozed.availability.clone(),
+            snoozed.do_not_pair_member_ids.clone()
+        ),
+        (
+            opted_in.availability.clone(),
+            opted_in.do_not_pair_member_ids.clone()
+        )
+    );
+    // Clearing the windows while opted in is refused, naming them; opting out clears it.
+    let cleared = change(&anna, pb::CoffeeSettings::default(), &["availability"]).await;
+    invalid_argument_naming(cleared, "settings.availability").unwrap();
+    let out = change(
+        &anna,
+        pb::CoffeeSettings::default(),
+        &["opted_in", "availability"],
+    )
+    .await
+    .unwrap();
+    assert!(!out.opted_in && out.availability.is_empty());
+
+    // Another member sees and changes only their own: Bruno's are the defaults, and his
+    // change leaves Anna's as they were.
+    assert!(!coffee_settings(&bruno).await.opted_in);
+    assert!(
+        coffee_settings(&bruno)
+            .await
+            .do_not_pair_member_ids
+            .is_empty()
+    );
+    change(
+        &bruno,
+        pb::CoffeeSettings {
+            do_not_pair_member_ids: vec![anna.id.clone()],
+            ..Default::default()
+        },
+        &["do_not_pair_member_ids"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(coffee_settings(&anna).await, out);
+    stack.stop().await.unwrap();
+}
+
+async fn coffee_settings_are_exported_and_erased_with_the_account(backend: Backend) {
+    let (stack, [anna, bruno]) = stack_of(backend, ["Anna", "Bruno"]).await;
+    change(
+        &anna,
+        pb::CoffeeSettings {
+            opted_in: true,
+            availability: vec![window(events_pb::Weekday::Friday, "12:00", "13:30")],
+            do_not_pair_member_ids: vec![bruno.id.clone()],
+            ..Default::default()
+        },
+        &["opted_in", "availability", "do_not_pair_member_ids"],
+    )
+    .await
+    .unwrap();
+    change(
+        &bruno,
+        pb::CoffeeSettings {
+            do_not_pair_member_ids: vec![anna.id.clone()],
+            ..Default::default()
+        },
+        &["do_not_pair_member_ids"],
+    )
+    .await
+    .unwrap();
+
+    let exported = export(&anna).await.json;
+    let coffee = &exported["coffee_settings"];
+    assert_eq!(coffee["opted_in"], true);
+    assert_eq!(coffee["cadence"], "fortnightly");
+    assert_eq!(coffee["availability"][0]["weekday"], "WEEKDAY_FRIDAY");
+    assert_eq!(coffee["availability"][0]["start_time"], "12:00");
+    assert_eq!(coffee["do_not_pair_member_ids"][0], bruno.id);
+    assert_eq!(coffee_rows(&stack.db, &anna.id).await, (1, 1, 1));
+
+    anna.client
+        .clone()
+        .delete_member(pb::DeleteMemberRequest { id: "me".into() })
+        .await
+        .unwrap();
+    // Her settings, her list and her place on Bruno's list go with her account.
+    assert_eq!(coffee_rows(&stack.db, &anna.id).await, (0, 0, 0));
+    assert_eq!(coffee_rows(&stack.db, &bruno.id).await, (1, 0, 0));
+    assert!(
+        coffee_settings(&bruno)
+            .await
+            .do_not_pair_member_ids
+            .is_empty()
+    );
+    stack.stop().await.unwrap();
+}
+
+backend_tests!(
+    coffee_settings_start_opted_out_and_change_only_the_masked_fields,
+    coffee_settings_are_exported_and_erased_with_the_account,
+);
