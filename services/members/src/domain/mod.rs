@@ -7,6 +7,7 @@ pub mod fields;
 pub mod import;
 pub mod meeting;
 pub mod network;
+pub mod pairing;
 pub mod password;
 pub mod profile;
 
