@@ -8,6 +8,7 @@
 
 mod blocks;
 mod coffee;
+mod coffee_round;
 mod connections;
 mod db;
 mod export;
@@ -19,6 +20,7 @@ mod sessions;
 use rendezvous_common::db::Migrations;
 
 pub use coffee::CoffeeOutcome;
+pub use coffee_round::{NewProposal, RoundOutcome, RoundSettings};
 pub use connections::{
     ConnectionRow, RequestLimits, RequestOutcome, RequestRow, RespondOutcome, SentRequests, Stats,
 };
@@ -81,6 +83,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "coffee settings",
             include_str!("../../migrations/sqlite/0011_coffee_settings.sql"),
         ),
+        (
+            12,
+            "coffee proposals",
+            include_str!("../../migrations/sqlite/0012_coffee_proposals.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -133,6 +140,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             11,
             "coffee settings",
             include_str!("../../migrations/postgres/0011_coffee_settings.sql"),
+        ),
+        (
+            12,
+            "coffee proposals",
+            include_str!("../../migrations/postgres/0012_coffee_proposals.sql"),
         ),
     ],
 };

@@ -12,6 +12,7 @@ mod abuse_limits;
 mod authorization;
 mod bad_inputs;
 mod blocks_outbox;
+mod coffee_rounds;
 mod concurrency;
 mod contact_privacy;
 mod import;
