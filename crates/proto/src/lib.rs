@@ -88,7 +88,8 @@ mod notices {
                 Variant::MeetingFollowUp(n) => n.event.as_ref(),
                 Variant::Welcome(_)
                 | Variant::ConnectionRequested(_)
-                | Variant::ConnectionAccepted(_) => None,
+                | Variant::ConnectionAccepted(_)
+                | Variant::CoffeeProposed(_) => None,
             }
         }
 
@@ -105,6 +106,7 @@ mod notices {
                 Variant::MetInPerson(n) => n.member.as_ref(),
                 Variant::ConnectSuggestion(n) => n.member.as_ref(),
                 Variant::EventAnnouncement(n) => n.host.as_ref(),
+                Variant::CoffeeProposed(n) => n.member.as_ref(),
                 Variant::RsvpConfirmed(_)
                 | Variant::RsvpWaitlisted(_)
                 | Variant::WaitlistPromoted(_)
@@ -144,6 +146,7 @@ mod notices {
         RsvpPendingApproval => RsvpPendingApproval,
         RsvpApprovalRequested => RsvpApprovalRequested,
         WaitlistOfferExpired => WaitlistOfferExpired,
+        CoffeeProposed => CoffeeProposed,
     }
 }
 

@@ -106,3 +106,27 @@ pub fn connect_suggestion(
     };
     OutboxMessage::notice(recipient, key, notice, None)
 }
+
+/// To each member of a coffee proposal: the other, where and until when to answer.
+pub fn coffee_proposed(
+    recipient: Uuid,
+    proposal_id: Uuid,
+    other: npb::MemberFacts,
+    city: &str,
+    respond_by: chrono::DateTime<chrono::Utc>,
+    time_zone: &str,
+) -> OutboxMessage {
+    let notice = npb::CoffeeProposed {
+        proposal_id: proposal_id.to_string(),
+        member: Some(other),
+        city: city.to_owned(),
+        respond_by: Some(rendezvous_common::time::to_timestamp(respond_by)),
+        time_zone: time_zone.to_owned(),
+    };
+    OutboxMessage::notice(
+        recipient,
+        format!("coffee-proposed:{proposal_id}:{recipient}"),
+        notice,
+        None,
+    )
+}

@@ -115,6 +115,7 @@ pub fn default_enabled(kind: NotificationKind, channel: Channel) -> bool {
                 | K::EventUpdated
                 | K::EventCancelled
                 | K::EventReminder
+                | K::CoffeeProposed
         ),
         _ => true,
     }

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use futures::TryStreamExt as _;
 use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::outbox::OutboxWriter as _;
 use rendezvous_common::with_db;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -15,6 +16,7 @@ use uuid::Uuid;
 use super::db::Store;
 use crate::domain::coffee::Cadence;
 use crate::domain::pairing::{Matcher, Rules};
+use crate::notices;
 
 /// Pairs written per transaction.
 const PROPOSALS_PER_BATCH: usize = 500;
@@ -272,6 +274,43 @@ impl Store {
                      open_proposal_id = excluded.open_proposal_id",
                 );
                 rounds.build().execute(&mut *tx).await?;
+                // Each is told of the other: name, city, and their own time zone.
+                let mut facts = QueryBuilder::new(
+                    "SELECT m.id, m.display_name, m.city, \
+                     COALESCE(NULLIF(s.time_zone, ''), m.time_zone) FROM members m \
+                     LEFT JOIN coffee_settings s ON s.member_id = m.id WHERE m.id IN (",
+                );
+                let mut ids = facts.separated(", ");
+                for (member, _) in &members {
+                    ids.push_bind(member.to_string());
+                }
+                facts.push(")");
+                let facts: std::collections::HashMap<String, (String, String, String)> = facts
+                    .build_query_as::<(String, String, String, String)>()
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(id, name, city, zone)| (id, (name, city, zone)))
+                    .collect();
+                let mut messages = Vec::with_capacity(members.len());
+                for p in &proposals {
+                    for (me, other) in [(p.a, p.b), (p.b, p.a)] {
+                        let (Some((_, city, zone)), Some((name, _, _))) =
+                            (facts.get(&me.to_string()), facts.get(&other.to_string()))
+                        else {
+                            continue;
+                        };
+                        messages.push(notices::coffee_proposed(
+                            me,
+                            p.id,
+                            notices::member_facts(&other.to_string(), name),
+                            city,
+                            p.respond_by,
+                            zone,
+                        ));
+                    }
+                }
+                tx.enqueue_all(&messages, now).await?;
             }
             tx.commit().await?;
             Ok(proposals)

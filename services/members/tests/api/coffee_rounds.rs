@@ -15,7 +15,8 @@ use rendezvous_members::domain::pairing::{
     Matcher, MemberState, PairFacts, Rules, due, pair_allowed, priority,
 };
 use rendezvous_members::store::{RoundSettings, Store};
-use rendezvous_testkit::{Backend, MembersHandle, backend_tests};
+use rendezvous_proto::notifications::v1 as npb;
+use rendezvous_testkit::{Backend, MembersHandle, backend_tests, outbox_keys_and_notices};
 use uuid::Uuid;
 
 const MEMBERS: usize = 16;
@@ -258,6 +259,7 @@ async fn rounds_propose_what_the_rules_and_the_matching_give(backend: Backend) {
             respond_within: RESPOND_WITHIN,
         };
         let (mut history, mut pairs) = (HashMap::new(), HashMap::new());
+        let mut in_world = 0;
         let mut now = start();
         for round in 0..8 {
             now += Duration::days(rng.gen_range(1..12));
@@ -270,13 +272,38 @@ async fn rounds_propose_what_the_rules_and_the_matching_give(backend: Backend) {
                 .map(|p| (index[&p.a], index[&p.b]))
                 .collect();
             assert_eq!(got, want, "seed {seed}, round {round}");
+            for p in &outcome.proposals {
+                // Each of the two is told of the other, once, in their own zone.
+                let told =
+                    outbox_keys_and_notices(&stack.db, &format!("coffee-proposed:{}:", p.id)).await;
+                assert_eq!(told.len(), 2, "{told:?}");
+                for (me, other) in [(p.a, p.b), (p.b, p.a)] {
+                    let key = format!("coffee-proposed:{}:{me}", p.id);
+                    let (_, notice) = told.iter().find(|(k, _)| *k == key).expect("told");
+                    let Some(npb::notice::Notice::CoffeeProposed(n)) = &notice.notice else {
+                        panic!("{notice:?}");
+                    };
+                    let named = n.member.as_ref().unwrap();
+                    assert_eq!(named.member_id, other.to_string());
+                    assert_eq!(named.display_name, format!("Member {}", index[&other]));
+                    assert_eq!(n.city, w.cities[index[&me]]);
+                    assert_eq!(n.time_zone, "Europe/Paris");
+                    assert_eq!(
+                        n.respond_by.map(|t| t.seconds),
+                        Some((now + RESPOND_WITHIN).timestamp())
+                    );
+                }
+            }
             for (a, b) in got {
                 history.insert(a, now);
                 history.insert(b, now);
                 pairs.insert((a, b), now);
-                proposed += 1;
+                in_world += 1;
             }
         }
+        let told = outbox_keys_and_notices(&stack.db, "coffee-proposed:").await;
+        assert_eq!(told.len(), 2 * in_world, "two notices a proposal, no more");
+        proposed += in_world;
         stack.stop().await.unwrap();
     }
     assert!(

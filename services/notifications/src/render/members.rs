@@ -141,3 +141,54 @@ pub(super) fn connect_suggestion(l: Locale, n: &pb::ConnectSuggestion) -> Messag
         )),
     }
 }
+
+pub(super) fn coffee_proposed(l: Locale, n: &pb::CoffeeProposed) -> Message {
+    let member = cap(&l.member(n.member.as_ref()));
+    let city = non_empty(one_line(&n.city));
+    let deadline = n
+        .respond_by
+        .as_ref()
+        .and_then(|at| l.time_in(at, &n.time_zone));
+    match l {
+        Locale::En => Message::new(format!("A coffee with {member}?"))
+            .para(match city {
+                Some(city) => format!(
+                    "You and {member} are connected and both in {city}, but you have not met in \
+                     person yet. Would you like to meet for a coffee?"
+                ),
+                None => format!(
+                    "You and {member} are connected but have not met in person yet. Would you \
+                     like to meet for a coffee?"
+                ),
+            })
+            .para(match deadline {
+                Some(deadline) => format!("Accept or decline before {deadline}."),
+                None => "Accept or decline it in your coffee proposals.".to_owned(),
+            })
+            .para(
+                "If you both accept, Rendezvous suggests times that suit you both and a place. \
+                 If not, nobody is told who answered what."
+                    .to_owned(),
+            ),
+        Locale::Fr => Message::new(format!("Un café avec {member}\u{202f}?"))
+            .para(match city {
+                Some(city) => format!(
+                    "Vous êtes en relation avec {member} et vivez tous deux à {city}, mais vous \
+                     ne vous êtes pas encore rencontrés. Un café\u{202f}?"
+                ),
+                None => format!(
+                    "Vous êtes en relation avec {member}, mais vous ne vous êtes pas encore \
+                     rencontrés. Un café\u{202f}?"
+                ),
+            })
+            .para(match deadline {
+                Some(deadline) => format!("Acceptez ou déclinez avant le {deadline}."),
+                None => "Acceptez ou déclinez-le dans vos propositions de café.".to_owned(),
+            })
+            .para(
+                "Si vous acceptez tous les deux, Rendezvous vous propose des horaires qui vous \
+                 conviennent à tous deux et un lieu. Sinon, personne ne saura qui a répondu quoi."
+                    .to_owned(),
+            ),
+    }
+}

@@ -203,6 +203,7 @@ fn compose(notice: &pb::Notice, l: Locale, recipient_name: &str) -> Message {
         Some(N::RsvpDeclined(n)) => rsvps::rsvp_declined(l, n),
         Some(N::RsvpPendingApproval(n)) => rsvps::rsvp_pending_approval(l, n),
         Some(N::RsvpApprovalRequested(n)) => rsvps::rsvp_approval_requested(l, n),
+        Some(N::CoffeeProposed(n)) => members::coffee_proposed(l, n),
     }
 }
 

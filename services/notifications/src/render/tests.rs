@@ -314,6 +314,22 @@ fn cases() -> Vec<Case> {
             title: &[EVENT_TITLE],
             body: vec![Need::Text(EVENT_TITLE)],
         },
+        Case {
+            notice: pb::CoffeeProposed {
+                proposal_id: EVENT_ID.to_owned(),
+                member: Some(zoe()),
+                city: "Paris".to_owned(),
+                respond_by: ts(at(2025, 6, 3, 16, 0)),
+                time_zone: ZONE.to_owned(),
+            }
+            .into(),
+            title: &["Zoé Martin"],
+            body: vec![
+                Need::Text("Zoé Martin"),
+                Need::Text("Paris"),
+                Need::Time(at(2025, 6, 3, 16, 0)),
+            ],
+        },
     ]
 }
 
@@ -342,6 +358,7 @@ fn empty_notices() -> Vec<pb::Notice> {
         pb::RsvpPendingApproval::default().into(),
         pb::RsvpApprovalRequested::default().into(),
         pb::WaitlistOfferExpired::default().into(),
+        pb::CoffeeProposed::default().into(),
     ]
 }
 
