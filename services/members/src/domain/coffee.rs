@@ -468,6 +468,51 @@ impl CoffeeUpdate {
     }
 }
 
+/// Where a coffee proposal stands, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProposalState {
+    Open,
+    Matched,
+    Lapsed,
+}
+
+impl ProposalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalState::Open => "open",
+            ProposalState::Matched => "matched",
+            ProposalState::Lapsed => "lapsed",
+        }
+    }
+
+    /// The state as members see it at `now`: an open proposal past its deadline has lapsed,
+    /// whether or not the round has recorded it yet.
+    pub fn seen(stored: &str, respond_by: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        match stored {
+            "matched" => ProposalState::Matched,
+            "open" if respond_by > now => ProposalState::Open,
+            _ => ProposalState::Lapsed,
+        }
+    }
+
+    pub fn to_proto(self) -> pb::CoffeeProposalState {
+        match self {
+            ProposalState::Open => pb::CoffeeProposalState::Open,
+            ProposalState::Matched => pb::CoffeeProposalState::Matched,
+            ProposalState::Lapsed => pb::CoffeeProposalState::Lapsed,
+        }
+    }
+}
+
+/// A member's answer as stored: `accepted`, `declined`, or none yet.
+pub fn answer_to_proto(stored: Option<&str>) -> pb::CoffeeAnswer {
+    match stored {
+        Some("accepted") => pb::CoffeeAnswer::Accepted,
+        Some("declined") => pb::CoffeeAnswer::Declined,
+        _ => pb::CoffeeAnswer::Unspecified,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,6 +69,8 @@ route!(pb::member_service_server::MemberService {
     import_contacts(ImportContactsRequest) -> ImportContactsResponse;
     get_coffee_settings(GetCoffeeSettingsRequest) -> GetCoffeeSettingsResponse;
     update_coffee_settings(UpdateCoffeeSettingsRequest) -> UpdateCoffeeSettingsResponse;
+    list_coffee_proposals(ListCoffeeProposalsRequest) -> ListCoffeeProposalsResponse;
+    respond_to_coffee_proposal(RespondToCoffeeProposalRequest) -> RespondToCoffeeProposalResponse;
 });
 
 route!(pb::member_internal_service_server::MemberInternalService {

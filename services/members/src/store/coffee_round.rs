@@ -174,6 +174,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<RoundOutcome, sqlx::Error> {
         let rules = settings.rules;
+        self.lapse_coffee_proposals(now).await?;
         let mut matcher = Matcher::new();
         let mut candidates = 0_u64;
         with_db!(&self.db, |pool| {
@@ -196,6 +197,31 @@ impl Store {
         Ok(RoundOutcome {
             candidates,
             proposals,
+        })
+    }
+
+    /// Records as lapsed the open proposals past their deadline, freeing their members for
+    /// the next rounds; how many.
+    pub async fn lapse_coffee_proposals(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "UPDATE coffee_rounds SET open_proposal_id = NULL WHERE open_proposal_id IN \
+                 (SELECT id FROM coffee_proposals WHERE state = 'open' AND respond_by <= $1)",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let lapsed = sqlx::query(
+                "UPDATE coffee_proposals SET state = 'lapsed' \
+                 WHERE state = 'open' AND respond_by <= $1",
+            )
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(lapsed)
         })
     }
 

@@ -8,6 +8,7 @@
 
 mod blocks;
 mod coffee;
+mod coffee_proposals;
 mod coffee_round;
 mod connections;
 mod db;
@@ -20,6 +21,7 @@ mod sessions;
 use rendezvous_common::db::Migrations;
 
 pub use coffee::CoffeeOutcome;
+pub use coffee_proposals::{AnswerOutcome, ProposalRow};
 pub use coffee_round::{NewProposal, RoundOutcome, RoundSettings};
 pub use connections::{
     ConnectionRow, RequestLimits, RequestOutcome, RequestRow, RespondOutcome, SentRequests, Stats,

@@ -177,25 +177,6 @@ async fn write(db: &Db, w: &World) {
     });
 }
 
-/// Lapses the proposals not answered by `now` (what the lapse job will do).
-async fn lapse(db: &Db, now: DateTime<Utc>) {
-    with_db!(db, |pool| {
-        sqlx::query(
-            "UPDATE coffee_rounds SET open_proposal_id = NULL WHERE open_proposal_id IN \
-             (SELECT id FROM coffee_proposals WHERE state = 'open' AND respond_by <= $1)",
-        )
-        .bind(now)
-        .execute(pool)
-        .await
-        .unwrap();
-        sqlx::query("UPDATE coffee_proposals SET state = 'lapsed' WHERE state = 'open' AND respond_by <= $1")
-            .bind(now)
-            .execute(pool)
-            .await
-            .unwrap();
-    });
-}
-
 /// The round the rules give, by index pairs in the order the matching takes them.
 fn expected(
     w: &World,
@@ -263,7 +244,6 @@ async fn rounds_propose_what_the_rules_and_the_matching_give(backend: Backend) {
         let mut now = start();
         for round in 0..8 {
             now += Duration::days(rng.gen_range(1..12));
-            lapse(&stack.db, now).await;
             let want = expected(&w, &history, &pairs, &settings.rules, now);
             let outcome = store.coffee_round(&settings, now).await.unwrap();
             let got: Vec<(usize, usize)> = outcome

@@ -537,3 +537,65 @@ pub async fn coffee_settings(member: &TestMember) -> pb::CoffeeSettings {
         .settings
         .unwrap()
 }
+
+/// Opts the member in to coffee proposals, free on Tuesday mornings.
+pub async fn opt_in_to_coffee(member: &TestMember) {
+    let request = pb::UpdateCoffeeSettingsRequest {
+        settings: Some(pb::CoffeeSettings {
+            opted_in: true,
+            availability: vec![pb::AvailabilityWindow {
+                weekday: rendezvous_proto::events::v1::Weekday::Tuesday.into(),
+                start_time: "08:00".into(),
+                end_time: "10:00".into(),
+            }],
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["opted_in".into(), "availability".into()],
+        }),
+    };
+    member
+        .client
+        .clone()
+        .update_coffee_settings(request)
+        .await
+        .unwrap();
+}
+
+/// Runs a coffee proposal round on the service's database at its clock's time.
+pub async fn coffee_round(stack: &MembersHandle) -> rendezvous_members::store::RoundOutcome {
+    rendezvous_members::store::Store::new(stack.db.clone())
+        .coffee_round(&Default::default(), stack.clock.now_micros())
+        .await
+        .unwrap()
+}
+
+/// The member's coffee proposals, first page.
+pub async fn coffee_proposals(member: &TestMember) -> Vec<pb::CoffeeProposal> {
+    member
+        .client
+        .clone()
+        .list_coffee_proposals(pb::ListCoffeeProposalsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .proposals
+}
+
+/// The member's answer to a coffee proposal.
+pub async fn answer_coffee(
+    member: &TestMember,
+    proposal_id: &str,
+    accept: bool,
+) -> Result<pb::CoffeeProposal, Status> {
+    let request = pb::RespondToCoffeeProposalRequest {
+        proposal_id: proposal_id.to_owned(),
+        accept,
+    };
+    let response = member
+        .client
+        .clone()
+        .respond_to_coffee_proposal(request)
+        .await?;
+    Ok(response.into_inner().proposal.unwrap())
+}

@@ -62,6 +62,8 @@ enum Method {
     ImportContacts,
     GetCoffeeSettings,
     UpdateCoffeeSettings,
+    ListCoffeeProposals,
+    RespondToCoffeeProposal,
     RemoveConnection,
     ChangePassword,
     Logout,
@@ -70,7 +72,7 @@ enum Method {
 
 /// Every method, in the order the matrix calls them: the ones that end something (a
 /// connection, a session, the account) last.
-const METHODS: [Method; 25] = [
+const METHODS: [Method; 27] = [
     Method::Register,
     Method::Login,
     Method::RefreshSession,
@@ -92,6 +94,8 @@ const METHODS: [Method; 25] = [
     Method::ImportContacts,
     Method::GetCoffeeSettings,
     Method::UpdateCoffeeSettings,
+    Method::ListCoffeeProposals,
+    Method::RespondToCoffeeProposal,
     Method::RemoveConnection,
     Method::Logout,
     Method::ChangePassword,
@@ -121,6 +125,7 @@ fn expected(role: Role, method: Method) -> Code {
             | M::ImportContacts
             | M::GetCoffeeSettings
             | M::UpdateCoffeeSettings
+            | M::ListCoffeeProposals
             | M::ChangePassword
             | M::Logout,
             _,
@@ -145,6 +150,10 @@ fn expected(role: Role, method: Method) -> Code {
         // Her follow-ups: only she confirms or dismisses; others were not at her event.
         (M::ConfirmMet | M::DismissMeeting, R::Owner) => Code::Ok,
         (M::ConfirmMet | M::DismissMeeting, _) => Code::NotFound,
+        // Her coffee proposal with Bruno: each of the two answers for themself; to the others
+        // it does not exist.
+        (M::RespondToCoffeeProposal, R::Owner | R::Connection) => Code::Ok,
+        (M::RespondToCoffeeProposal, _) => Code::NotFound,
         // Her connection with Bruno: either of the two ends it; a stranger has none with him.
         (M::RemoveConnection, R::Owner) => Code::Ok,
         (M::RemoveConnection, R::Connection) => Code::InvalidArgument,
@@ -167,6 +176,8 @@ struct World {
     event_id: String,
     gus: TestMember,
     hana: TestMember,
+    /// The coffee proposed to Anna and Bruno.
+    coffee: String,
 }
 
 async fn world(backend: Backend) -> World {
@@ -181,6 +192,10 @@ async fn world(backend: Backend) -> World {
     let incoming = request(&eve, &anna, "Coffee?").await.unwrap().id;
     let outgoing = request(&anna, &fay, "Coffee?").await.unwrap().id;
     let event_id = record_event(&stack, &[&anna, &gus, &hana]).await;
+    opt_in_to_coffee(&anna).await;
+    opt_in_to_coffee(&bruno).await;
+    let round = coffee_round(&stack).await;
+    let coffee = round.proposals[0].id.to_string();
     World {
         stack,
         anna,
@@ -192,6 +207,7 @@ async fn world(backend: Backend) -> World {
         event_id,
         gus,
         hana,
+        coffee,
     }
 }
 
@@ -360,6 +376,19 @@ impl World {
                     }),
                 }
             ),
+            Method::ListCoffeeProposals => call!(
+                c,
+                list_coffee_proposals,
+                pb::ListCoffeeProposalsRequest::default()
+            ),
+            Method::RespondToCoffeeProposal => call!(
+                c,
+                respond_to_coffee_proposal,
+                pb::RespondToCoffeeProposalRequest {
+                    proposal_id: self.coffee.clone(),
+                    accept: true,
+                }
+            ),
             Method::RemoveConnection => call!(
                 c,
                 remove_connection,
@@ -445,6 +474,15 @@ impl World {
                 let hers = coffee_settings(anna).await;
                 assert!(hers.preferred_areas.is_empty(), "{method:?}: {hers:?}");
             }
+            Method::RespondToCoffeeProposal => {
+                let [hers] = coffee_proposals(anna).await.try_into().unwrap();
+                assert_eq!(
+                    hers.my_answer(),
+                    pb::CoffeeAnswer::Unspecified,
+                    "{method:?}"
+                );
+                assert_eq!(hers.state(), pb::CoffeeProposalState::Open, "{method:?}");
+            }
             Method::ChangePassword => {
                 login(&self.stack, &anna.email, &anna.password)
                     .await
@@ -473,6 +511,12 @@ impl World {
                         .iter()
                         .all(|r| r.id != self.incoming && r.id != self.outgoing),
                     "{role:?} lists Anna's requests"
+                );
+            }
+            if role != Role::Connection {
+                assert!(
+                    coffee_proposals(member).await.is_empty(),
+                    "{role:?} lists Anna's coffee"
                 );
             }
             let met = meetings(member).await;

@@ -35,6 +35,30 @@ pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
     let monday = events_pb::Weekday::Monday;
     vec![
         bad(
+            "a coffee answer to a malformed proposal id",
+            "proposal_id",
+            call!(
+                f.me,
+                respond_to_coffee_proposal,
+                pb::RespondToCoffeeProposalRequest {
+                    proposal_id: "coffee-1".into(),
+                    accept: true,
+                }
+            ),
+        ),
+        bad(
+            "a negative page size of coffee proposals",
+            "page_size",
+            call!(
+                f.me,
+                list_coffee_proposals,
+                pb::ListCoffeeProposalsRequest {
+                    page_size: -1,
+                    ..Default::default()
+                }
+            ),
+        ),
+        bad(
             "coffee settings with no mask",
             "update_mask",
             call!(

@@ -8,7 +8,8 @@ use rendezvous_common::with_db;
 use rendezvous_proto::events::v1 as events_pb;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, TestMember, backend_tests, invalid_argument_naming};
+use rendezvous_testkit::{Backend, TestMember, backend_tests, connect, invalid_argument_naming};
+use tonic::Code;
 
 async fn change(
     member: &TestMember,
@@ -236,7 +237,98 @@ async fn coffee_settings_are_exported_and_erased_with_the_account(backend: Backe
     stack.stop().await.unwrap();
 }
 
+async fn both_must_accept_a_coffee_and_a_decline_is_never_shown_to_the_other(backend: Backend) {
+    let (stack, [anna, bruno, chloe]) = stack_of(backend, ["Anna", "Bruno", "Chloe"]).await;
+    connect(&anna, &bruno).await.unwrap();
+    connect(&anna, &chloe).await.unwrap();
+    for member in [&anna, &bruno, &chloe] {
+        opt_in_to_coffee(member).await;
+    }
+    let round = coffee_round(&stack).await;
+    assert_eq!(round.proposals.len(), 1, "Anna is in one proposal at most");
+
+    // The longer-standing connection first: Anna and Bruno.
+    let [hers] = coffee_proposals(&anna).await.try_into().unwrap();
+    assert_eq!(
+        (hers.member_id.as_str(), hers.display_name.as_str()),
+        (bruno.id.as_str(), "Bruno")
+    );
+    assert_eq!(hers.state(), pb::CoffeeProposalState::Open);
+    assert_eq!(hers.my_answer(), pb::CoffeeAnswer::Unspecified);
+    let [his] = coffee_proposals(&bruno).await.try_into().unwrap();
+    assert_eq!(
+        (his.id.as_str(), his.member_id.as_str()),
+        (hers.id.as_str(), anna.id.as_str())
+    );
+    assert!(coffee_proposals(&chloe).await.is_empty());
+    let theirs = answer_coffee(&chloe, &hers.id, true).await;
+    assert_eq!(code(theirs), Code::NotFound, "not Chloé's to answer");
+
+    // Bruno declines: he sees his answer, Anna sees nothing of it.
+    let declined = answer_coffee(&bruno, &his.id, false).await.unwrap();
+    assert_eq!(declined.my_answer(), pb::CoffeeAnswer::Declined);
+    assert_eq!(declined.state(), pb::CoffeeProposalState::Open);
+    let [hers_now] = coffee_proposals(&anna).await.try_into().unwrap();
+    assert_eq!(hers_now, hers, "nothing of Bruno's answer reaches Anna");
+    let accepted = answer_coffee(&anna, &hers.id, true).await.unwrap();
+    assert_eq!(
+        accepted.state(),
+        pb::CoffeeProposalState::Open,
+        "not matched: he declined"
+    );
+    assert_eq!(accepted.my_answer(), pb::CoffeeAnswer::Accepted);
+
+    // He changes his mind before the deadline: both see it matched.
+    let matched = answer_coffee(&bruno, &his.id, true).await.unwrap();
+    assert_eq!(matched.state(), pb::CoffeeProposalState::Matched);
+    let [hers_now] = coffee_proposals(&anna).await.try_into().unwrap();
+    assert_eq!(hers_now.state(), pb::CoffeeProposalState::Matched);
+    let undo = answer_coffee(&anna, &hers.id, false).await;
+    assert_eq!(code(undo), Code::FailedPrecondition);
+    assert_eq!(
+        answer_coffee(&anna, &hers.id, true).await.unwrap(),
+        hers_now,
+        "idempotent"
+    );
+    stack.stop().await.unwrap();
+}
+
+async fn a_coffee_not_accepted_by_both_lapses_at_its_deadline_for_both(backend: Backend) {
+    let stack = members_on_manual_clock(backend, |_| {}).await;
+    let [anna, bruno] = stack.register_all(["Anna", "Bruno"]).await.unwrap();
+    connect(&anna, &bruno).await.unwrap();
+    opt_in_to_coffee(&anna).await;
+    opt_in_to_coffee(&bruno).await;
+    coffee_round(&stack).await;
+    let [hers] = coffee_proposals(&anna).await.try_into().unwrap();
+    answer_coffee(&anna, &hers.id, true).await.unwrap();
+    // No second proposal while this one is open, whatever the rounds.
+    assert!(coffee_round(&stack).await.proposals.is_empty());
+
+    stack.clock.advance(chrono::Duration::days(3));
+    // (Their access tokens expired meanwhile.)
+    let anna = signed_in_again(&stack, &anna).await;
+    let bruno = signed_in_again(&stack, &bruno).await;
+    let late = answer_coffee(&bruno, &hers.id, true).await;
+    assert_eq!(code(late), Code::FailedPrecondition);
+    for member in [&anna, &bruno] {
+        let [seen] = coffee_proposals(member).await.try_into().unwrap();
+        assert_eq!(
+            seen.state(),
+            pb::CoffeeProposalState::Lapsed,
+            "the same for both"
+        );
+    }
+    // The round records the lapse; the pair waits out its repeat period and the cadence.
+    assert!(coffee_round(&stack).await.proposals.is_empty());
+    stack.clock.advance(chrono::Duration::days(180));
+    assert_eq!(coffee_round(&stack).await.proposals.len(), 1);
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
+    both_must_accept_a_coffee_and_a_decline_is_never_shown_to_the_other,
+    a_coffee_not_accepted_by_both_lapses_at_its_deadline_for_both,
     coffee_settings_start_opted_out_and_change_only_the_masked_fields,
     coffee_settings_are_exported_and_erased_with_the_account,
 );

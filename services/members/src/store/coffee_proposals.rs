@@ -1,0 +1,178 @@
+//! Coffee proposals as their two members see them: listed, and answered. A member reads and
+//! answers only the proposals made to them, and only ever sees their own answer.
+
+use chrono::{DateTime, Utc};
+use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::with_db;
+use uuid::Uuid;
+
+use super::db::Store;
+use crate::domain::coffee::ProposalState;
+
+/// A proposal as one of its members sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProposalRow {
+    pub id: String,
+    pub other_id: String,
+    pub other_name: String,
+    pub proposed_at: DateTime<Utc>,
+    pub respond_by: DateTime<Utc>,
+    pub state: ProposalState,
+    /// The member's own answer, as stored (`accepted`, `declined`), if any.
+    pub my_answer: Option<String>,
+}
+
+type ProposalTuple = (
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    String,
+    Option<String>,
+);
+
+/// The columns of a proposal as member `$1` sees it (`p` the proposal, `m` the other member).
+const AS_SEEN_BY_ME: &str = "SELECT p.id, \
+     CASE WHEN p.member_a = $1 THEN p.member_b ELSE p.member_a END, m.display_name, \
+     p.proposed_at, p.respond_by, p.state, \
+     CASE WHEN p.member_a = $1 THEN p.answer_a ELSE p.answer_b END \
+     FROM coffee_proposals p \
+     JOIN members m ON m.id = CASE WHEN p.member_a = $1 THEN p.member_b ELSE p.member_a END \
+     WHERE (p.member_a = $1 OR p.member_b = $1)";
+
+fn row(t: ProposalTuple, now: DateTime<Utc>) -> ProposalRow {
+    let (id, other_id, other_name, proposed_at, respond_by, state, my_answer) = t;
+    ProposalRow {
+        id,
+        other_id,
+        other_name,
+        proposed_at,
+        respond_by,
+        state: ProposalState::seen(&state, respond_by, now),
+        my_answer,
+    }
+}
+
+/// What an answer came to.
+#[derive(Debug)]
+pub enum AnswerOutcome {
+    Answered(ProposalRow),
+    /// Not a proposal made to the member.
+    NotFound,
+    /// Past its deadline without both accepting.
+    Lapsed,
+    /// Both accepted already: a decline cannot undo it here.
+    AlreadyMatched,
+}
+
+impl Store {
+    /// `member`'s proposals, newest first, after the `(proposed at, id)` cursor.
+    pub async fn coffee_proposals(
+        &self,
+        member: Uuid,
+        after: Option<(DateTime<Utc>, String)>,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ProposalRow>, sqlx::Error> {
+        let me = member.to_string();
+        let rows: Vec<ProposalTuple> = with_db!(&self.db, |pool| {
+            match &after {
+                Some((at, id)) => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "{AS_SEEN_BY_ME} AND (p.proposed_at < $2 OR (p.proposed_at = $2 AND p.id < $3)) \
+                         ORDER BY p.proposed_at DESC, p.id DESC LIMIT $4"
+                    )))
+                    .bind(&me)
+                    .bind(*at)
+                    .bind(id)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+                }
+                None => {
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "{AS_SEEN_BY_ME} ORDER BY p.proposed_at DESC, p.id DESC LIMIT $2"
+                    )))
+                    .bind(&me)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+                }
+            }
+        });
+        Ok(rows.into_iter().map(|t| row(t, now)).collect())
+    }
+
+    /// Records `member`'s answer to `proposal` at `now`; both accepting makes it matched (and
+    /// frees both members for later rounds' "one open proposal" rule).
+    pub async fn answer_coffee(
+        &self,
+        member: Uuid,
+        proposal: Uuid,
+        accept: bool,
+        now: DateTime<Utc>,
+    ) -> Result<AnswerOutcome, sqlx::Error> {
+        let (me, id) = (member.to_string(), proposal.to_string());
+        let answer = if accept { "accepted" } else { "declined" };
+        with_db!(&self.db, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let lock = self.db.backend().for_update();
+            let current: Option<(
+                String,
+                String,
+                String,
+                DateTime<Utc>,
+                Option<String>,
+                Option<String>,
+            )> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT member_a, member_b, state, respond_by, answer_a, answer_b \
+                     FROM coffee_proposals WHERE id = $1 AND (member_a = $2 OR member_b = $2){lock}"
+            )))
+            .bind(&id)
+            .bind(&me)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((a, b, state, respond_by, answer_a, answer_b)) = current else {
+                return Ok(AnswerOutcome::NotFound);
+            };
+            match ProposalState::seen(&state, respond_by, now) {
+                ProposalState::Lapsed => return Ok(AnswerOutcome::Lapsed),
+                ProposalState::Matched if !accept => return Ok(AnswerOutcome::AlreadyMatched),
+                ProposalState::Matched | ProposalState::Open => {}
+            }
+            let other_answer = if a == me { answer_b } else { answer_a };
+            let matched = accept && other_answer.as_deref() == Some("accepted");
+            let column = if a == me { "answer_a" } else { "answer_b" };
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE coffee_proposals SET {column} = $2, \
+                 state = CASE WHEN $3 THEN 'matched' ELSE state END WHERE id = $1"
+            )))
+            .bind(&id)
+            .bind(answer)
+            .bind(matched)
+            .execute(&mut *tx)
+            .await?;
+            if matched {
+                sqlx::query(
+                    "UPDATE coffee_rounds SET open_proposal_id = NULL \
+                     WHERE open_proposal_id = $1 AND member_id IN ($2, $3)",
+                )
+                .bind(&id)
+                .bind(&a)
+                .bind(&b)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let seen: ProposalTuple = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{AS_SEEN_BY_ME} AND p.id = $2"
+            )))
+            .bind(&me)
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(AnswerOutcome::Answered(row(seen, now)))
+        })
+    }
+}
