@@ -30,6 +30,10 @@ pub struct Settings {
     pub relay: RelaySettings,
     /// Password hashes (sign-in, registration, password change) run at once; more wait.
     pub password_hashes_at_once: usize,
+    /// How often a coffee proposal round runs; none runs none.
+    pub coffee_round_every: Option<std::time::Duration>,
+    /// The rounds' rules and deadline.
+    pub coffee_round: crate::store::RoundSettings,
 }
 
 impl Default for Settings {
@@ -43,6 +47,8 @@ impl Default for Settings {
             outreach: OutreachPolicy::default(),
             relay: RelaySettings::default(),
             password_hashes_at_once: std::thread::available_parallelism().map_or(1, usize::from),
+            coffee_round_every: Some(std::time::Duration::from_secs(3600)),
+            coffee_round: crate::store::RoundSettings::default(),
         }
     }
 }
@@ -135,6 +141,24 @@ pub struct Config {
         default_value_t = 30
     )]
     pub re_request_cooldown_days: i64,
+    /// Minutes between coffee proposal rounds (0: no rounds). A round proposes only to members
+    /// who are due, so a short interval costs a query, not more proposals.
+    #[arg(long, env = "RENDEZVOUS_COFFEE_ROUND_EVERY_MINS", default_value_t = 60)]
+    pub coffee_round_every_mins: u64,
+    /// Hours the two members of a coffee proposal have to answer it.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_COFFEE_RESPOND_WITHIN_HOURS",
+        default_value_t = 72
+    )]
+    pub coffee_respond_within_hours: i64,
+    /// Days before the same two members may be proposed a coffee again.
+    #[arg(
+        long,
+        env = "RENDEZVOUS_COFFEE_REPEAT_AFTER_DAYS",
+        default_value_t = 180
+    )]
+    pub coffee_repeat_after_days: i64,
     /// The notifications service, e.g. `http://127.0.0.1:50053`. When set, the outbox
     /// (welcome, connection requested, connection accepted, …) is relayed to it, with retries
     /// while it is unreachable.
@@ -168,6 +192,15 @@ impl Config {
             password_hashes_at_once: match self.password_hashes_at_once {
                 0 => Settings::default().password_hashes_at_once,
                 n => n.min(1024),
+            },
+            coffee_round_every: (self.coffee_round_every_mins > 0).then(|| {
+                std::time::Duration::from_secs(self.coffee_round_every_mins.min(7 * 24 * 60) * 60)
+            }),
+            coffee_round: crate::store::RoundSettings {
+                rules: crate::domain::pairing::Rules {
+                    repeat_after: Duration::days(self.coffee_repeat_after_days.clamp(1, 3650)),
+                },
+                respond_within: Duration::hours(self.coffee_respond_within_hours.clamp(1, 24 * 30)),
             },
             ..Settings::default()
         }

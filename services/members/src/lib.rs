@@ -3,6 +3,7 @@
 //!
 //! [`run`] is the one entry point: the binary and the tests call it with a pre-bound listener.
 
+pub mod coffee_rounds;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -160,6 +161,15 @@ pub async fn run(
         ))
     });
     let mut tasks = tokio::task::JoinSet::new();
+    if let Some(every) = options.settings.coffee_round_every {
+        tasks.spawn(coffee_rounds::run(
+            store::Store::new(options.db.clone()),
+            options.clock.clone(),
+            every,
+            options.settings.coffee_round,
+            shutdown.clone(),
+        ));
+    }
     metrics::spawn_serve(&mut tasks, options.metrics_listener, &metrics, &shutdown);
     let limit = options.server.max_message_bytes;
     let mut routes = RoutesBuilder::default();

@@ -200,6 +200,37 @@ impl Store {
         })
     }
 
+    /// Takes the round lease (one round at a time across replicas) until `until`, if no
+    /// round holds it at `now`; whether it was taken.
+    pub async fn take_coffee_round_lease(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            let taken = sqlx::query(
+                "UPDATE coffee_round_lease SET held_until = $2 WHERE id = 1 AND held_until <= $1",
+            )
+            .bind(now)
+            .bind(until)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(taken == 1)
+        })
+    }
+
+    /// Gives the round lease back at `now`.
+    pub async fn release_coffee_round_lease(&self, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        with_db!(&self.db, |pool| {
+            sqlx::query("UPDATE coffee_round_lease SET held_until = $1 WHERE id = 1")
+                .bind(now)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
     /// Records as lapsed the open proposals past their deadline, freeing their members for
     /// the next rounds; how many.
     pub async fn lapse_coffee_proposals(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {

@@ -90,6 +90,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "coffee proposals",
             include_str!("../../migrations/sqlite/0012_coffee_proposals.sql"),
         ),
+        (
+            13,
+            "coffee round lease",
+            include_str!("../../migrations/sqlite/0013_coffee_round_lease.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -147,6 +152,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             12,
             "coffee proposals",
             include_str!("../../migrations/postgres/0012_coffee_proposals.sql"),
+        ),
+        (
+            13,
+            "coffee round lease",
+            include_str!("../../migrations/postgres/0013_coffee_round_lease.sql"),
         ),
     ],
 };

@@ -8,7 +8,9 @@ use rendezvous_common::with_db;
 use rendezvous_proto::events::v1 as events_pb;
 use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
-use rendezvous_testkit::{Backend, TestMember, backend_tests, connect, invalid_argument_naming};
+use rendezvous_testkit::{
+    Backend, MembersHandle, TestMember, backend_tests, connect, invalid_argument_naming,
+};
 use tonic::Code;
 
 async fn change(
@@ -326,7 +328,50 @@ async fn a_coffee_not_accepted_by_both_lapses_at_its_deadline_for_both(backend: 
     stack.stop().await.unwrap();
 }
 
+async fn the_service_runs_rounds_on_its_own_one_replica_at_a_time(backend: Backend) {
+    let mut start = rendezvous_testkit::Start::new(backend);
+    start.members.coffee_round_every = Some(std::time::Duration::from_millis(50));
+    let stack = MembersHandle::start_with(start).await.unwrap();
+    let [anna, bruno] = stack.register_all(["Anna", "Bruno"]).await.unwrap();
+    connect(&anna, &bruno).await.unwrap();
+    opt_in_to_coffee(&anna).await;
+    opt_in_to_coffee(&bruno).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while coffee_proposals(&anna).await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no round ran");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Rounds keep running; Anna is due again only after her cadence.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(coffee_proposals(&anna).await.len(), 1);
+
+    // The lease: held, nobody else starts a round; given back, the next one may.
+    let store = rendezvous_members::store::Store::new(stack.db.clone());
+    let now = chrono::Utc::now() + chrono::Duration::hours(1);
+    assert!(
+        store
+            .take_coffee_round_lease(now, now + chrono::Duration::minutes(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_coffee_round_lease(now, now + chrono::Duration::minutes(30))
+            .await
+            .unwrap()
+    );
+    store.release_coffee_round_lease(now).await.unwrap();
+    assert!(
+        store
+            .take_coffee_round_lease(now, now + chrono::Duration::minutes(30))
+            .await
+            .unwrap()
+    );
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
+    the_service_runs_rounds_on_its_own_one_replica_at_a_time,
     both_must_accept_a_coffee_and_a_decline_is_never_shown_to_the_other,
     a_coffee_not_accepted_by_both_lapses_at_its_deadline_for_both,
     coffee_settings_start_opted_out_and_change_only_the_masked_fields,

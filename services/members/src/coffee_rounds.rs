@@ -1,0 +1,49 @@
+//! The clock-driven coffee proposal rounds: every `every`, the replica that takes the round
+//! lease runs a round (see `store::coffee_round`); the others skip it. A round proposes only
+//! to members who are due, so running it often costs a query, not extra proposals.
+
+use std::time::Duration;
+
+use rendezvous_common::clock::Clock;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{RoundSettings, Store};
+
+/// Longest a round may hold the lease before another replica may start one.
+const LEASE: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Runs a round every `every` until `shutdown` is cancelled.
+pub async fn run(
+    store: Store,
+    clock: Clock,
+    every: Duration,
+    round: RoundSettings,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(every) => {}
+        }
+        let now = clock.now_micros();
+        match store.take_coffee_round_lease(now, now + LEASE).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!(%error, "coffee round: the lease could not be read");
+                continue;
+            }
+        }
+        match store.coffee_round(&round, now).await {
+            Ok(outcome) => tracing::info!(
+                candidates = outcome.candidates,
+                proposals = outcome.proposals.len(),
+                "coffee round"
+            ),
+            Err(error) => tracing::warn!(%error, "coffee round failed"),
+        }
+        if let Err(error) = store.release_coffee_round_lease(clock.now_micros()).await {
+            tracing::warn!(%error, "coffee round: the lease could not be given back");
+        }
+    }
+}
