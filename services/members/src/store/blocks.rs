@@ -12,6 +12,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
+use super::coffee_proposals::CoffeeEnding as _;
 use super::db::{Store, ordered};
 
 impl Store {
@@ -46,6 +47,7 @@ impl Store {
                 .bind(b)
                 .execute(&mut *tx)
                 .await?;
+            tx.end_coffee_between(a, b).await?;
             sqlx::query(
                 "UPDATE connection_requests SET state = 'withdrawn', pending_pair = NULL, updated_at = $2 \
                  WHERE pending_pair = $1",

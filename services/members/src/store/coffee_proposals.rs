@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::with_db;
+use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
 use super::db::Store;
@@ -53,6 +54,75 @@ fn row(t: ProposalTuple, now: DateTime<Utc>) -> ProposalRow {
         my_answer,
     }
 }
+
+/// Ending the coffee between two members who are no longer to meet, in the transaction that
+/// parts them (a block, a removed connection, an erased account).
+pub(super) trait CoffeeEnding {
+    /// Lapses the pair's open or matched proposals (`a` < `b`), freeing both for later
+    /// rounds; nobody is told (the pair's state says LAPSED to both, as any lapse).
+    fn end_coffee_between(
+        &mut self,
+        a: &str,
+        b: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// The same for every proposal of `member`, and their round row.
+    fn end_coffee_of(
+        &mut self,
+        member: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+macro_rules! impl_coffee_ending {
+    ($conn:ty) => {
+        impl CoffeeEnding for $conn {
+            async fn end_coffee_between(&mut self, a: &str, b: &str) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "UPDATE coffee_rounds SET open_proposal_id = NULL WHERE open_proposal_id IN \
+                     (SELECT id FROM coffee_proposals WHERE member_a = $1 AND member_b = $2)",
+                )
+                .bind(a)
+                .bind(b)
+                .execute(&mut *self)
+                .await?;
+                sqlx::query(
+                    "UPDATE coffee_proposals SET state = 'lapsed' \
+                     WHERE member_a = $1 AND member_b = $2 AND state IN ('open', 'matched')",
+                )
+                .bind(a)
+                .bind(b)
+                .execute(&mut *self)
+                .await?;
+                Ok(())
+            }
+
+            async fn end_coffee_of(&mut self, member: &str) -> Result<(), sqlx::Error> {
+                sqlx::query(
+                    "UPDATE coffee_rounds SET open_proposal_id = NULL WHERE open_proposal_id IN \
+                     (SELECT id FROM coffee_proposals WHERE member_a = $1 OR member_b = $1)",
+                )
+                .bind(member)
+                .execute(&mut *self)
+                .await?;
+                sqlx::query(
+                    "UPDATE coffee_proposals SET state = 'lapsed' \
+                     WHERE (member_a = $1 OR member_b = $1) AND state IN ('open', 'matched')",
+                )
+                .bind(member)
+                .execute(&mut *self)
+                .await?;
+                sqlx::query("DELETE FROM coffee_rounds WHERE member_id = $1")
+                    .bind(member)
+                    .execute(&mut *self)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+impl_coffee_ending!(SqliteConnection);
+impl_coffee_ending!(PgConnection);
 
 /// What an answer came to.
 #[derive(Debug)]

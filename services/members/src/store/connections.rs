@@ -10,6 +10,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
+use super::coffee_proposals::CoffeeEnding as _;
 use super::db::{Store, ordered, stored_id};
 use super::limits::{BudgetOps as _, Hit, lock_budget};
 use crate::domain::network::{
@@ -511,12 +512,20 @@ impl Store {
         let b = &*b.to_string();
         let (a, b) = ordered(a, b);
         with_db!(&self.db, |pool| {
-            sqlx::query("DELETE FROM connections WHERE member_a = $1 AND member_b = $2")
-                .bind(a)
-                .bind(b)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected() > 0)
+            let mut tx = pool.begin_write().await?;
+            let removed =
+                sqlx::query("DELETE FROM connections WHERE member_a = $1 AND member_b = $2")
+                    .bind(a)
+                    .bind(b)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    > 0;
+            if removed {
+                tx.end_coffee_between(a, b).await?;
+            }
+            tx.commit().await?;
+            Ok(removed)
         })
     }
 

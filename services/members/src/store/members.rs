@@ -9,6 +9,7 @@ use rendezvous_common::with_db;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
+use super::coffee_proposals::CoffeeEnding as _;
 use super::db::{Store, stored_id};
 use super::sessions::{NewSession, SessionOps as _};
 use crate::domain::import::Candidate;
@@ -445,6 +446,7 @@ impl Store {
             ] {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;
             }
+            tx.end_coffee_of(id).await?;
             sqlx::query(
                 "UPDATE connection_requests SET state = 'withdrawn', pending_pair = NULL, note = '', updated_at = $2 \
                  WHERE (requester_id = $1 OR addressee_id = $1) AND state = 'pending'",

@@ -80,6 +80,9 @@ const METHODS: [Method; 27] = [
     Method::UpdateMember,
     Method::SearchMembers,
     Method::ExportMemberData,
+    // Before the blocks: a block between the two ends their coffee.
+    Method::ListCoffeeProposals,
+    Method::RespondToCoffeeProposal,
     Method::RequestConnection,
     Method::RespondToConnectionRequest,
     Method::WithdrawConnectionRequest,
@@ -94,8 +97,6 @@ const METHODS: [Method; 27] = [
     Method::ImportContacts,
     Method::GetCoffeeSettings,
     Method::UpdateCoffeeSettings,
-    Method::ListCoffeeProposals,
-    Method::RespondToCoffeeProposal,
     Method::RemoveConnection,
     Method::Logout,
     Method::ChangePassword,

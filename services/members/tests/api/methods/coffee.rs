@@ -10,6 +10,7 @@ use rendezvous_proto::members::v1 as pb;
 use rendezvous_proto::prost_types::FieldMask;
 use rendezvous_testkit::{
     Backend, MembersHandle, TestMember, backend_tests, connect, invalid_argument_naming,
+    outbox_keys_and_notices,
 };
 use tonic::Code;
 
@@ -370,7 +371,49 @@ async fn the_service_runs_rounds_on_its_own_one_replica_at_a_time(backend: Backe
     stack.stop().await.unwrap();
 }
 
+async fn a_block_a_removal_or_an_erasure_ends_the_pairs_coffee_silently(backend: Backend) {
+    let (stack, [anna, bruno, chloe, dan, eve, fay]) =
+        stack_of(backend, ["Anna", "Bruno", "Chloe", "Dan", "Eve", "Fay"]).await;
+    for (a, b) in [(&anna, &bruno), (&chloe, &dan), (&eve, &fay)] {
+        connect(a, b).await.unwrap();
+        opt_in_to_coffee(a).await;
+        opt_in_to_coffee(b).await;
+    }
+    assert_eq!(coffee_round(&stack).await.proposals.len(), 3);
+
+    block(&anna, &bruno).await;
+    chloe
+        .client
+        .clone()
+        .remove_connection(pb::RemoveConnectionRequest {
+            member_id: dan.id.clone(),
+        })
+        .await
+        .unwrap();
+    eve.client
+        .clone()
+        .delete_member(pb::DeleteMemberRequest { id: "me".into() })
+        .await
+        .unwrap();
+    for member in [&anna, &bruno, &chloe, &dan, &fay] {
+        let [seen] = coffee_proposals(member).await.try_into().unwrap();
+        assert_eq!(
+            seen.state(),
+            pb::CoffeeProposalState::Lapsed,
+            "{}",
+            member.id
+        );
+        let late = answer_coffee(member, &seen.id, true).await;
+        assert_eq!(code(late), Code::FailedPrecondition);
+    }
+    // Nobody was told anything about coffee (the erasure writes its own rows).
+    let coffee_told = outbox_keys_and_notices(&stack.db, "coffee-").await.len();
+    assert_eq!(coffee_told, 6, "the six proposal notices, nothing after");
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
+    a_block_a_removal_or_an_erasure_ends_the_pairs_coffee_silently,
     the_service_runs_rounds_on_its_own_one_replica_at_a_time,
     both_must_accept_a_coffee_and_a_decline_is_never_shown_to_the_other,
     a_coffee_not_accepted_by_both_lapses_at_its_deadline_for_both,
