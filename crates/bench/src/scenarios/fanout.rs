@@ -130,10 +130,16 @@ async fn delivered(
     started: Instant,
     started_at: DateTime<Utc>,
 ) -> Outcome {
-    let pattern = format!("chapter-new-event:{event}:%");
+    // The event's keys as a range (`:` is followed by `;`), which the unique index on the key
+    // answers: a `LIKE` is case-insensitive on SQLite and scanned every notification, so
+    // polling it slowed the very delivery it timed once the inbox held millions of rows.
+    let keys = (
+        format!("chapter-new-event:{event}:"),
+        format!("chapter-new-event:{event};"),
+    );
     let mut errors = std::collections::BTreeMap::new();
     loop {
-        let (inbox, pending) = match counts(ctx, &pattern).await {
+        let (inbox, pending) = match counts(ctx, &keys).await {
             Ok(counts) => counts,
             Err(_) => {
                 errors.insert("sql".to_owned(), 1);
@@ -152,11 +158,14 @@ async fn delivered(
     let elapsed = started.elapsed();
     let mut latencies = load::histogram();
     let created: Vec<DateTime<Utc>> = with_db!(&ctx.stack.notifications.db, |pool| {
-        sqlx::query_scalar("SELECT created_at FROM notifications WHERE dedupe_key LIKE $1")
-            .bind(&pattern)
-            .fetch_all(pool)
-            .await
-            .unwrap_or_default()
+        sqlx::query_scalar(
+            "SELECT created_at FROM notifications WHERE dedupe_key >= $1 AND dedupe_key < $2",
+        )
+        .bind(&keys.0)
+        .bind(&keys.1)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default()
     });
     for at in &created {
         load::record(
@@ -173,20 +182,25 @@ async fn delivered(
     }
 }
 
-/// Inbox rows written for the notices matching `pattern`, and those of events' outbox rows
-/// not yet delivered.
-async fn counts(ctx: &Ctx<'_>, pattern: &str) -> Result<(u64, u64), sqlx::Error> {
+/// Inbox rows written for the notices whose keys are in `[keys.0, keys.1)`, and those of
+/// events' outbox rows not yet delivered.
+async fn counts(ctx: &Ctx<'_>, keys: &(String, String)) -> Result<(u64, u64), sqlx::Error> {
     let inbox: i64 = with_db!(&ctx.stack.notifications.db, |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE dedupe_key LIKE $1")
-            .bind(pattern)
-            .fetch_one(pool)
-            .await?
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notifications WHERE dedupe_key >= $1 AND dedupe_key < $2",
+        )
+        .bind(&keys.0)
+        .bind(&keys.1)
+        .fetch_one(pool)
+        .await?
     });
     let pending: i64 = with_db!(&ctx.stack.events.db, |pool| {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND dedupe_key LIKE $1",
+            "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL \
+             AND dedupe_key >= $1 AND dedupe_key < $2",
         )
-        .bind(pattern)
+        .bind(&keys.0)
+        .bind(&keys.1)
         .fetch_one(pool)
         .await?
     });
