@@ -270,6 +270,14 @@ mod tests {
                 }
                 .into(),
             ),
+            (
+                "CoffeeProposed",
+                pb::CoffeeProposed {
+                    member: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
         ];
         for (name, notice) in &named {
             assert!(notice.named_member().is_some(), "{name} names its member");
