@@ -10,5 +10,6 @@ pub mod network;
 pub mod pairing;
 pub mod password;
 pub mod profile;
+pub mod slots;
 
 pub use profile::{Locale, ProfileUpdate, Visibility};
