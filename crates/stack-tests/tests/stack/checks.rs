@@ -11,8 +11,9 @@ use crate::helpers::{Cast, Lang, Person, Plan, World};
 use crate::mail::{self, Eml};
 
 /// The kinds some producer sends today: each must reach a French and an English reader.
-pub const PRODUCED: [Kind; 21] = [
+pub const PRODUCED: [Kind; 22] = [
     Kind::Welcome,
+    Kind::CoffeeProposed,
     Kind::ConnectionRequested,
     Kind::ConnectionAccepted,
     Kind::EventInvitation,

@@ -37,6 +37,7 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     let mut told = Told::default();
     people::welcomes(&cast, &mut told);
     people::connections(&world, &cast, &mut told).await;
+    people::coffee(&world, &cast, &mut told).await;
     changes::life_of_an_event(&world, &cast, &mut told).await;
     seats::waitlist_promotion(&world, &cast, &mut told).await;
     let offered = seats::waitlist_offers(&world, &cast, &mut told).await;

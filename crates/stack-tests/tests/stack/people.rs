@@ -31,6 +31,42 @@ pub async fn connections(world: &World, cast: &Cast, told: &mut Told) {
     }
 }
 
+/// Amélie and Ben, connected and never met, opt in to coffee; the members' round proposes
+/// them to each other, and each is told of the other.
+pub async fn coffee(world: &World, cast: &Cast, told: &mut Told) {
+    for person in [&cast.amelie, &cast.ben] {
+        person
+            .members(world)
+            .update_coffee_settings(mpb::UpdateCoffeeSettingsRequest {
+                settings: Some(mpb::CoffeeSettings {
+                    opted_in: true,
+                    availability: vec![mpb::AvailabilityWindow {
+                        weekday: pb::Weekday::Thursday.into(),
+                        start_time: "08:30".into(),
+                        end_time: "10:00".into(),
+                    }],
+                    ..Default::default()
+                }),
+                update_mask: Some(rendezvous_proto::prost_types::FieldMask {
+                    paths: vec!["opted_in".into(), "availability".into()],
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    let round = rendezvous_members::store::Store::new(world.stack.members.db.clone())
+        .coffee_round(&Default::default(), world.now())
+        .await
+        .unwrap();
+    assert_eq!(round.proposals.len(), 1, "{round:?}");
+    for (to, other) in [(&cast.amelie, &cast.ben), (&cast.ben, &cast.amelie)] {
+        told.expect(to, Kind::CoffeeProposed, "")
+            .title(other.name)
+            .body(other.name)
+            .body("Paris");
+    }
+}
+
 async fn connect(world: &World, from: &Person, to: &Person, note: &str) {
     let request = from
         .members(world)
