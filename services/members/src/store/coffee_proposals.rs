@@ -78,14 +78,6 @@ macro_rules! impl_coffee_ending {
         impl CoffeeEnding for $conn {
             async fn end_coffee_between(&mut self, a: &str, b: &str) -> Result<(), sqlx::Error> {
                 sqlx::query(
-                    "UPDATE coffee_rounds SET open_proposal_id = NULL WHERE open_proposal_id IN \
-                     (SELECT id FROM coffee_proposals WHERE member_a = $1 AND member_b = $2)",
-                )
-                .bind(a)
-                .bind(b)
-                .execute(&mut *self)
-                .await?;
-                sqlx::query(
                     "UPDATE coffee_proposals SET state = 'lapsed' \
                      WHERE member_a = $1 AND member_b = $2 AND state IN ('open', 'matched')",
                 )
@@ -97,13 +89,6 @@ macro_rules! impl_coffee_ending {
             }
 
             async fn end_coffee_of(&mut self, member: &str) -> Result<(), sqlx::Error> {
-                sqlx::query(
-                    "UPDATE coffee_rounds SET open_proposal_id = NULL WHERE open_proposal_id IN \
-                     (SELECT id FROM coffee_proposals WHERE member_a = $1 OR member_b = $1)",
-                )
-                .bind(member)
-                .execute(&mut *self)
-                .await?;
                 sqlx::query(
                     "UPDATE coffee_proposals SET state = 'lapsed' \
                      WHERE (member_a = $1 OR member_b = $1) AND state IN ('open', 'matched')",
@@ -203,7 +188,7 @@ impl Store {
             .bind(&me)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((a, b, state, respond_by, answer_a, answer_b)) = current else {
+            let Some((a, _b, state, respond_by, answer_a, answer_b)) = current else {
                 return Ok(AnswerOutcome::NotFound);
             };
             match ProposalState::seen(&state, respond_by, now) {
@@ -223,17 +208,6 @@ impl Store {
             .bind(matched)
             .execute(&mut *tx)
             .await?;
-            if matched {
-                sqlx::query(
-                    "UPDATE coffee_rounds SET open_proposal_id = NULL \
-                     WHERE open_proposal_id = $1 AND member_id IN ($2, $3)",
-                )
-                .bind(&id)
-                .bind(&a)
-                .bind(&b)
-                .execute(&mut *tx)
-                .await?;
-            }
             let seen: ProposalTuple = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "{AS_SEEN_BY_ME} AND p.id = $2"
             )))

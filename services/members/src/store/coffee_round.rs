@@ -69,9 +69,10 @@ enum Part {
     RepeatSince,
 }
 
-/// One member of a candidate pair is due (`s` their settings, `r` their rounds).
+/// One member of a candidate pair is due (`m` their id, `s` their settings, `r` their rounds):
+/// opted in, not snoozed, without an open proposal, and their cadence's period past.
 macro_rules! due {
-    ($s:literal, $r:literal) => {
+    ($m:literal, $s:literal, $r:literal) => {
         [
             Part::Sql(concat!(
                 " AND ",
@@ -84,9 +85,11 @@ macro_rules! due {
             )),
             Part::Now,
             Part::Sql(concat!(
-                ") AND ",
-                $r,
-                ".open_proposal_id IS NULL AND (",
+                ") AND NOT EXISTS (SELECT 1 FROM coffee_proposals o WHERE o.state = 'open' AND o.member_a = ",
+                $m,
+                ") AND NOT EXISTS (SELECT 1 FROM coffee_proposals o WHERE o.state = 'open' AND o.member_b = ",
+                $m,
+                ") AND (",
                 $r,
                 ".last_proposed_at IS NULL OR ",
                 $r,
@@ -119,8 +122,8 @@ fn candidate_parts() -> Vec<Part> {
          WHERE ma.deleted_at IS NULL AND mb.deleted_at IS NULL \
          AND ma.city_key <> '' AND ma.city_key = mb.city_key",
     )];
-    parts.extend(due!("sa", "ra"));
-    parts.extend(due!("sb", "rb"));
+    parts.extend(due!("c.member_a", "sa", "ra"));
+    parts.extend(due!("c.member_b", "sb", "rb"));
     parts.extend([
         Part::Sql(
             " AND NOT EXISTS (SELECT 1 FROM met_edges e \
@@ -235,23 +238,14 @@ impl Store {
     /// the next rounds; how many.
     pub async fn lapse_coffee_proposals(&self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
         with_db!(&self.db, |pool| {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query(
-                "UPDATE coffee_rounds SET open_proposal_id = NULL WHERE open_proposal_id IN \
-                 (SELECT id FROM coffee_proposals WHERE state = 'open' AND respond_by <= $1)",
-            )
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
             let lapsed = sqlx::query(
                 "UPDATE coffee_proposals SET state = 'lapsed' \
                  WHERE state = 'open' AND respond_by <= $1",
             )
             .bind(now)
-            .execute(&mut *tx)
+            .execute(pool)
             .await?
             .rows_affected();
-            tx.commit().await?;
             Ok(lapsed)
         })
     }
@@ -313,22 +307,18 @@ impl Store {
                         .push_bind("open");
                 });
                 insert.build().execute(&mut *tx).await?;
-                let mut rounds = QueryBuilder::new(
-                    "INSERT INTO coffee_rounds (member_id, last_proposed_at, open_proposal_id) ",
-                );
+                let mut rounds =
+                    QueryBuilder::new("INSERT INTO coffee_rounds (member_id, last_proposed_at) ");
                 let members: Vec<(Uuid, &NewProposal)> = proposals
                     .iter()
                     .flat_map(|p| [(p.a, p), (p.b, p)])
                     .collect();
                 rounds.push_values(&members, |mut row, (member, p)| {
-                    row.push_bind(member.to_string())
-                        .push_bind(p.proposed_at)
-                        .push_bind(p.id.to_string());
+                    row.push_bind(member.to_string()).push_bind(p.proposed_at);
                 });
                 rounds.push(
                     " ON CONFLICT (member_id) DO UPDATE SET \
-                     last_proposed_at = excluded.last_proposed_at, \
-                     open_proposal_id = excluded.open_proposal_id",
+                     last_proposed_at = excluded.last_proposed_at",
                 );
                 rounds.build().execute(&mut *tx).await?;
                 // Each is told of the other: name, city, and their own time zone.

@@ -95,6 +95,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "coffee round lease",
             include_str!("../../migrations/sqlite/0013_coffee_round_lease.sql"),
         ),
+        (
+            14,
+            "open proposal derived",
+            include_str!("../../migrations/sqlite/0014_open_proposal_derived.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -157,6 +162,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             13,
             "coffee round lease",
             include_str!("../../migrations/postgres/0013_coffee_round_lease.sql"),
+        ),
+        (
+            14,
+            "open proposal derived",
+            include_str!("../../migrations/postgres/0014_open_proposal_derived.sql"),
         ),
     ],
 };
