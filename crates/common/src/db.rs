@@ -21,6 +21,43 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 /// pools.
 pub const POSTGRES_POOL_SIZE: u32 = 9;
 
+impl Migrations {
+    /// Checks that every file under `dir/sqlite` and `dir/postgres` is listed, under the
+    /// number its name starts with and with the same text (a file left out of the list would
+    /// never run, and nothing else would notice), and that the versions only go up. Some
+    /// listed migrations are shared ones (the outbox's) with no file of the service. For a
+    /// unit test of each service.
+    pub fn check_files(&self, dir: &std::path::Path) -> Result<(), String> {
+        for (backend, listed) in [("sqlite", self.sqlite), ("postgres", self.postgres)] {
+            let folder = dir.join(backend);
+            let entries = std::fs::read_dir(&folder).map_err(|e| format!("{folder:?}: {e}"))?;
+            for entry in entries {
+                let path = entry.map_err(|e| e.to_string())?.path();
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                let version = name
+                    .split('_')
+                    .next()
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .ok_or_else(|| format!("{name}: not named <number>_<what>.sql"))?;
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("{name}: {e}"))?;
+                match listed.iter().find(|(v, _, _)| *v == version) {
+                    Some((_, _, sql)) if *sql == text => {}
+                    Some(_) => return Err(format!("{backend}/{name}: listed with another text")),
+                    None => return Err(format!("{backend}/{name}: not listed, so never run")),
+                }
+            }
+            if listed.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+                return Err(format!("{backend}: versions out of order"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Which database a pool talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

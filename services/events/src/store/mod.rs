@@ -707,3 +707,13 @@ macro_rules! impl_event_ops {
 
 impl_event_ops!(SqliteConnection);
 impl_event_ops!(PgConnection);
+
+#[cfg(test)]
+mod tests {
+    /// Every migration file runs: none is left out of `MIGRATIONS`.
+    #[test]
+    fn every_migration_file_is_listed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        super::MIGRATIONS.check_files(&dir).unwrap();
+    }
+}

@@ -243,3 +243,13 @@ impl Announce for sqlx::PgConnection {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every migration file runs: none is left out of `MIGRATIONS`.
+    #[test]
+    fn every_migration_file_is_listed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        super::MIGRATIONS.check_files(&dir).unwrap();
+    }
+}
