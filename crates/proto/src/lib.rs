@@ -89,7 +89,8 @@ mod notices {
                 Variant::Welcome(_)
                 | Variant::ConnectionRequested(_)
                 | Variant::ConnectionAccepted(_)
-                | Variant::CoffeeProposed(_) => None,
+                | Variant::CoffeeProposed(_)
+                | Variant::CoffeeMatched(_) => None,
             }
         }
 
@@ -107,6 +108,7 @@ mod notices {
                 Variant::ConnectSuggestion(n) => n.member.as_ref(),
                 Variant::EventAnnouncement(n) => n.host.as_ref(),
                 Variant::CoffeeProposed(n) => n.member.as_ref(),
+                Variant::CoffeeMatched(n) => n.member.as_ref(),
                 Variant::RsvpConfirmed(_)
                 | Variant::RsvpWaitlisted(_)
                 | Variant::WaitlistPromoted(_)
@@ -147,6 +149,7 @@ mod notices {
         RsvpApprovalRequested => RsvpApprovalRequested,
         WaitlistOfferExpired => WaitlistOfferExpired,
         CoffeeProposed => CoffeeProposed,
+        CoffeeMatched => CoffeeMatched,
     }
 }
 
@@ -273,6 +276,14 @@ mod tests {
             (
                 "CoffeeProposed",
                 pb::CoffeeProposed {
+                    member: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            (
+                "CoffeeMatched",
+                pb::CoffeeMatched {
                     member: who(),
                     ..Default::default()
                 }

@@ -130,3 +130,33 @@ pub fn coffee_proposed(
         None,
     )
 }
+
+/// To each member of a matched coffee: the other, and the times both are free.
+pub fn coffee_matched(
+    recipient: Uuid,
+    proposal_id: &str,
+    other: npb::MemberFacts,
+    city: &str,
+    slots: &[(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)],
+    time_zone: &str,
+) -> OutboxMessage {
+    let notice = npb::CoffeeMatched {
+        proposal_id: proposal_id.to_owned(),
+        member: Some(other),
+        city: city.to_owned(),
+        slots: slots
+            .iter()
+            .map(|(start, end)| npb::TimeSlot {
+                start_time: Some(rendezvous_common::time::to_timestamp(*start)),
+                end_time: Some(rendezvous_common::time::to_timestamp(*end)),
+            })
+            .collect(),
+        time_zone: time_zone.to_owned(),
+    };
+    OutboxMessage::notice(
+        recipient,
+        format!("coffee-matched:{proposal_id}:{recipient}"),
+        notice,
+        None,
+    )
+}

@@ -116,6 +116,7 @@ pub fn default_enabled(kind: NotificationKind, channel: Channel) -> bool {
                 | K::EventCancelled
                 | K::EventReminder
                 | K::CoffeeProposed
+                | K::CoffeeMatched
         ),
         _ => true,
     }

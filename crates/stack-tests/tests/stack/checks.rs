@@ -11,9 +11,10 @@ use crate::helpers::{Cast, Lang, Person, Plan, World};
 use crate::mail::{self, Eml};
 
 /// The kinds some producer sends today: each must reach a French and an English reader.
-pub const PRODUCED: [Kind; 22] = [
+pub const PRODUCED: [Kind; 23] = [
     Kind::Welcome,
     Kind::CoffeeProposed,
+    Kind::CoffeeMatched,
     Kind::ConnectionRequested,
     Kind::ConnectionAccepted,
     Kind::EventInvitation,

@@ -31,8 +31,10 @@ pub async fn connections(world: &World, cast: &Cast, told: &mut Told) {
     }
 }
 
-/// Amélie and Ben, connected and never met, opt in to coffee; the members' round proposes
-/// them to each other, and each is told of the other.
+/// Amélie and Ben, connected and never met, opt in to coffee (Thursdays 08:30–10:00 in
+/// Paris: Ben, who reads times in New York, sets his coffee zone to Paris); the members' round
+/// proposes them to each other, and each is told of the other; both accept, and each is told
+/// the Thursdays of the next fortnight.
 pub async fn coffee(world: &World, cast: &Cast, told: &mut Told) {
     for person in [&cast.amelie, &cast.ben] {
         person
@@ -45,10 +47,11 @@ pub async fn coffee(world: &World, cast: &Cast, told: &mut Told) {
                         start_time: "08:30".into(),
                         end_time: "10:00".into(),
                     }],
+                    time_zone: "Europe/Paris".into(),
                     ..Default::default()
                 }),
                 update_mask: Some(rendezvous_proto::prost_types::FieldMask {
-                    paths: vec!["opted_in".into(), "availability".into()],
+                    paths: vec!["opted_in".into(), "availability".into(), "time_zone".into()],
                 }),
             })
             .await
@@ -64,6 +67,29 @@ pub async fn coffee(world: &World, cast: &Cast, told: &mut Told) {
             .title(other.name)
             .body(other.name)
             .body("Paris");
+    }
+    for person in [&cast.amelie, &cast.ben] {
+        person
+            .members(world)
+            .respond_to_coffee_proposal(mpb::RespondToCoffeeProposalRequest {
+                proposal_id: round.proposals[0].id.to_string(),
+                accept: true,
+            })
+            .await
+            .unwrap();
+    }
+    for (to, other) in [(&cast.amelie, &cast.ben), (&cast.ben, &cast.amelie)] {
+        told.expect(to, Kind::CoffeeMatched, "")
+            .title(other.name)
+            .body(other.name)
+            .says([
+                "Thursday 8 April 2027 at 08:30",
+                "jeudi 8\u{a0}avril 2027 à 8\u{a0}h\u{a0}30",
+            ])
+            .says([
+                "Thursday 15 April 2027 at 08:30",
+                "jeudi 15\u{a0}avril 2027 à 8\u{a0}h\u{a0}30",
+            ]);
     }
 }
 

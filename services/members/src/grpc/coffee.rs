@@ -22,6 +22,14 @@ fn proposal_to_pb(p: ProposalRow) -> pb::CoffeeProposal {
         respond_by: ts(p.respond_by),
         state: p.state.to_proto().into(),
         my_answer: answer_to_proto(p.my_answer.as_deref()).into(),
+        slots: p
+            .slots
+            .into_iter()
+            .map(|(start, end)| pb::CoffeeSlot {
+                start_time: ts(start),
+                end_time: ts(end),
+            })
+            .collect(),
     }
 }
 

@@ -3,12 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
+use rendezvous_common::outbox::OutboxWriter as _;
 use rendezvous_common::with_db;
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
+use super::coffee_people::{CoffeePeople, Slot};
 use super::db::Store;
 use crate::domain::coffee::ProposalState;
+use crate::domain::slots::{Availability, SlotRules, common_slots};
+use crate::notices;
 
 /// A proposal as one of its members sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +25,8 @@ pub struct ProposalRow {
     pub state: ProposalState,
     /// The member's own answer, as stored (`accepted`, `declined`), if any.
     pub my_answer: Option<String>,
+    /// Once matched, the times offered to both, earliest first.
+    pub slots: Vec<Slot>,
 }
 
 type ProposalTuple = (
@@ -52,7 +58,25 @@ fn row(t: ProposalTuple, now: DateTime<Utc>) -> ProposalRow {
         respond_by,
         state: ProposalState::seen(&state, respond_by, now),
         my_answer,
+        slots: Vec::new(),
     }
+}
+
+/// `rows` with the slots of the matched ones.
+async fn with_slots(
+    conn: &mut impl CoffeePeople,
+    mut rows: Vec<ProposalRow>,
+) -> Result<Vec<ProposalRow>, sqlx::Error> {
+    let matched: Vec<String> = rows
+        .iter()
+        .filter(|r| r.state == ProposalState::Matched)
+        .map(|r| r.id.clone())
+        .collect();
+    let mut slots = conn.coffee_slots(&matched).await?;
+    for row in &mut rows {
+        row.slots = slots.remove(&row.id).unwrap_or_default();
+    }
+    Ok(rows)
 }
 
 /// Ending the coffee between two members who are no longer to meet, in the transaction that
@@ -131,8 +155,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<ProposalRow>, sqlx::Error> {
         let me = member.to_string();
-        let rows: Vec<ProposalTuple> = with_db!(&self.db, |pool| {
-            match &after {
+        with_db!(&self.db, |pool| {
+            let mut conn = pool.acquire().await?;
+            let rows: Vec<ProposalTuple> = match &after {
                 Some((at, id)) => {
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "{AS_SEEN_BY_ME} AND (p.proposed_at < $2 OR (p.proposed_at = $2 AND p.id < $3)) \
@@ -142,7 +167,7 @@ impl Store {
                     .bind(*at)
                     .bind(id)
                     .bind(limit)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *conn)
                     .await?
                 }
                 None => {
@@ -151,12 +176,13 @@ impl Store {
                     )))
                     .bind(&me)
                     .bind(limit)
-                    .fetch_all(pool)
+                    .fetch_all(&mut *conn)
                     .await?
                 }
-            }
-        });
-        Ok(rows.into_iter().map(|t| row(t, now)).collect())
+            };
+            let rows = rows.into_iter().map(|t| row(t, now)).collect();
+            with_slots(&mut *conn, rows).await
+        })
     }
 
     /// Records `member`'s answer to `proposal` at `now`; both accepting makes it matched (and
@@ -188,16 +214,18 @@ impl Store {
             .bind(&me)
             .fetch_optional(&mut *tx)
             .await?;
-            let Some((a, _b, state, respond_by, answer_a, answer_b)) = current else {
+            let Some((a, b, state, respond_by, answer_a, answer_b)) = current else {
                 return Ok(AnswerOutcome::NotFound);
             };
-            match ProposalState::seen(&state, respond_by, now) {
+            let was_open = match ProposalState::seen(&state, respond_by, now) {
                 ProposalState::Lapsed => return Ok(AnswerOutcome::Lapsed),
                 ProposalState::Matched if !accept => return Ok(AnswerOutcome::AlreadyMatched),
-                ProposalState::Matched | ProposalState::Open => {}
-            }
+                ProposalState::Matched => false,
+                ProposalState::Open => true,
+            };
             let other_answer = if a == me { answer_b } else { answer_a };
-            let matched = accept && other_answer.as_deref() == Some("accepted");
+            // This answer makes the match (an accept repeated after it changes nothing).
+            let matched = was_open && accept && other_answer.as_deref() == Some("accepted");
             let column = if a == me { "answer_a" } else { "answer_b" };
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE coffee_proposals SET {column} = $2, \
@@ -208,6 +236,49 @@ impl Store {
             .bind(matched)
             .execute(&mut *tx)
             .await?;
+            if matched {
+                let people = tx.coffee_people(&[a.clone(), b.clone()]).await?;
+                if let (Some(pa), Some(pb)) = (people.get(&a), people.get(&b)) {
+                    let slots = common_slots(
+                        &Availability {
+                            windows: &pa.windows,
+                            zone: pa.tz(),
+                        },
+                        &Availability {
+                            windows: &pb.windows,
+                            zone: pb.tz(),
+                        },
+                        now,
+                        &SlotRules::default(),
+                    );
+                    if !slots.is_empty() {
+                        let mut insert = QueryBuilder::new(
+                            "INSERT INTO coffee_slots (proposal_id, starts_at, ends_at) ",
+                        );
+                        insert.push_values(&slots, |mut row, (start, end)| {
+                            row.push_bind(id.as_str()).push_bind(*start).push_bind(*end);
+                        });
+                        insert.build().execute(&mut *tx).await?;
+                    }
+                    let told = [
+                        (a.as_str(), pa, b.as_str(), pb),
+                        (b.as_str(), pb, a.as_str(), pa),
+                    ]
+                    .into_iter()
+                    .filter_map(|(me, me_seen, other, other_seen)| {
+                        Some(notices::coffee_matched(
+                            Uuid::try_parse(me).ok()?,
+                            &id,
+                            notices::member_facts(other, &other_seen.name),
+                            &me_seen.city,
+                            &slots,
+                            &me_seen.zone,
+                        ))
+                    })
+                    .collect::<Vec<_>>();
+                    tx.enqueue_all(&told, now).await?;
+                }
+            }
             let seen: ProposalTuple = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "{AS_SEEN_BY_ME} AND p.id = $2"
             )))
@@ -215,8 +286,12 @@ impl Store {
             .bind(&id)
             .fetch_one(&mut *tx)
             .await?;
+            let [seen] = with_slots(&mut *tx, vec![row(seen, now)])
+                .await?
+                .try_into()
+                .map_err(|_| sqlx::Error::RowNotFound)?;
             tx.commit().await?;
-            Ok(AnswerOutcome::Answered(row(seen, now)))
+            Ok(AnswerOutcome::Answered(seen))
         })
     }
 }

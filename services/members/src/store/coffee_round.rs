@@ -13,6 +13,7 @@ use rendezvous_common::with_db;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
+use super::coffee_people::CoffeePeople as _;
 use super::db::Store;
 use crate::domain::coffee::Cadence;
 use crate::domain::pairing::{Matcher, Rules};
@@ -322,38 +323,23 @@ impl Store {
                 );
                 rounds.build().execute(&mut *tx).await?;
                 // Each is told of the other: name, city, and their own time zone.
-                let mut facts = QueryBuilder::new(
-                    "SELECT m.id, m.display_name, m.city, \
-                     COALESCE(NULLIF(s.time_zone, ''), m.time_zone) FROM members m \
-                     LEFT JOIN coffee_settings s ON s.member_id = m.id WHERE m.id IN (",
-                );
-                let mut ids = facts.separated(", ");
-                for (member, _) in &members {
-                    ids.push_bind(member.to_string());
-                }
-                facts.push(")");
-                let facts: std::collections::HashMap<String, (String, String, String)> = facts
-                    .build_query_as::<(String, String, String, String)>()
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .into_iter()
-                    .map(|(id, name, city, zone)| (id, (name, city, zone)))
-                    .collect();
+                let ids: Vec<String> = members.iter().map(|(m, _)| m.to_string()).collect();
+                let people = tx.coffee_people(&ids).await?;
                 let mut messages = Vec::with_capacity(members.len());
                 for p in &proposals {
                     for (me, other) in [(p.a, p.b), (p.b, p.a)] {
-                        let (Some((_, city, zone)), Some((name, _, _))) =
-                            (facts.get(&me.to_string()), facts.get(&other.to_string()))
+                        let (Some(me_seen), Some(other_seen)) =
+                            (people.get(&me.to_string()), people.get(&other.to_string()))
                         else {
                             continue;
                         };
                         messages.push(notices::coffee_proposed(
                             me,
                             p.id,
-                            notices::member_facts(&other.to_string(), name),
-                            city,
+                            notices::member_facts(&other.to_string(), &other_seen.name),
+                            &me_seen.city,
                             p.respond_by,
-                            zone,
+                            &me_seen.zone,
                         ));
                     }
                 }

@@ -8,6 +8,7 @@
 
 mod blocks;
 mod coffee;
+mod coffee_people;
 mod coffee_proposals;
 mod coffee_round;
 mod connections;
@@ -100,6 +101,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "open proposal derived",
             include_str!("../../migrations/sqlite/0014_open_proposal_derived.sql"),
         ),
+        (
+            15,
+            "coffee slots",
+            include_str!("../../migrations/sqlite/0015_coffee_slots.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -167,6 +173,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             14,
             "open proposal derived",
             include_str!("../../migrations/postgres/0014_open_proposal_derived.sql"),
+        ),
+        (
+            15,
+            "coffee slots",
+            include_str!("../../migrations/postgres/0015_coffee_slots.sql"),
         ),
     ],
 };

@@ -192,3 +192,53 @@ pub(super) fn coffee_proposed(l: Locale, n: &pb::CoffeeProposed) -> Message {
             ),
     }
 }
+
+pub(super) fn coffee_matched(l: Locale, n: &pb::CoffeeMatched) -> Message {
+    let member = cap(&l.member(n.member.as_ref()));
+    let times: Vec<String> = n
+        .slots
+        .iter()
+        .filter_map(|slot| l.time_in(slot.start_time.as_ref()?, &n.time_zone))
+        .map(|start| format!("– {start}"))
+        .collect();
+    let times = non_empty(times.join("\n"));
+    let city = non_empty(one_line(&n.city));
+    match l {
+        Locale::En => Message::new(format!("Coffee with {member}: you both said yes"))
+            .para(format!(
+                "{member} would like to meet you too. Nobody else has been told."
+            ))
+            .para(match (&times, &city) {
+                (Some(_), Some(city)) => {
+                    format!("Times you are both free in the next two weeks, for an hour in {city}:")
+                }
+                (Some(_), None) => {
+                    "Times you are both free in the next two weeks, for an hour:".to_owned()
+                }
+                (None, _) => "Your availabilities do not overlap in the next two weeks: \
+                              agree on a time together, or widen your coffee availability."
+                    .to_owned(),
+            })
+            .para_opt(times.clone()),
+        Locale::Fr => Message::new(format!(
+            "Café avec {member}\u{a0}: c’est oui pour vous deux"
+        ))
+        .para(format!(
+            "{member} souhaite vous rencontrer aussi. Personne d’autre n’en a été informé."
+        ))
+        .para(match (&times, &city) {
+            (Some(_), Some(city)) => format!(
+                "Les moments où vous êtes tous deux libres dans les deux semaines qui \
+                     viennent, pour une heure à {city}\u{a0}:"
+            ),
+            (Some(_), None) => "Les moments où vous êtes tous deux libres dans les deux \
+                                    semaines qui viennent, pour une heure\u{a0}:"
+                .to_owned(),
+            (None, _) => "Vos disponibilités ne se recoupent pas dans les deux semaines qui \
+                              viennent\u{a0}: convenez d’un moment ensemble, ou élargissez vos \
+                              disponibilités pour les cafés."
+                .to_owned(),
+        })
+        .para_opt(times),
+    }
+}

@@ -204,6 +204,7 @@ fn compose(notice: &pb::Notice, l: Locale, recipient_name: &str) -> Message {
         Some(N::RsvpPendingApproval(n)) => rsvps::rsvp_pending_approval(l, n),
         Some(N::RsvpApprovalRequested(n)) => rsvps::rsvp_approval_requested(l, n),
         Some(N::CoffeeProposed(n)) => members::coffee_proposed(l, n),
+        Some(N::CoffeeMatched(n)) => members::coffee_matched(l, n),
     }
 }
 

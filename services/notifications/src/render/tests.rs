@@ -330,6 +330,32 @@ fn cases() -> Vec<Case> {
                 Need::Time(at(2025, 6, 3, 16, 0)),
             ],
         },
+        Case {
+            notice: pb::CoffeeMatched {
+                proposal_id: EVENT_ID.to_owned(),
+                member: Some(zoe()),
+                city: "Paris".to_owned(),
+                slots: vec![
+                    pb::TimeSlot {
+                        start_time: ts(at(2025, 6, 10, 6, 30)),
+                        end_time: ts(at(2025, 6, 10, 7, 30)),
+                    },
+                    pb::TimeSlot {
+                        start_time: ts(at(2025, 6, 17, 6, 0)),
+                        end_time: ts(at(2025, 6, 17, 7, 0)),
+                    },
+                ],
+                time_zone: ZONE.to_owned(),
+            }
+            .into(),
+            title: &["Zoé Martin"],
+            body: vec![
+                Need::Text("Zoé Martin"),
+                Need::Text("Paris"),
+                Need::Time(at(2025, 6, 10, 6, 30)),
+                Need::Time(at(2025, 6, 17, 6, 0)),
+            ],
+        },
     ]
 }
 
@@ -359,6 +385,7 @@ fn empty_notices() -> Vec<pb::Notice> {
         pb::RsvpApprovalRequested::default().into(),
         pb::WaitlistOfferExpired::default().into(),
         pb::CoffeeProposed::default().into(),
+        pb::CoffeeMatched::default().into(),
     ]
 }
 

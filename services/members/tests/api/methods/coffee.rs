@@ -412,7 +412,85 @@ async fn a_block_a_removal_or_an_erasure_ends_the_pairs_coffee_silently(backend:
     stack.stop().await.unwrap();
 }
 
+async fn a_match_offers_both_the_times_they_are_both_free_each_by_their_own_clock(
+    backend: Backend,
+) {
+    use chrono::TimeZone as _;
+    // Wednesday 1 May 2030, 09:00 UTC.
+    let stack = members_on_manual_clock(backend, |_| {}).await;
+    let [anna, bruno, chloe] = stack
+        .register_all(["Anna", "Bruno", "Chloe"])
+        .await
+        .unwrap();
+    connect(&anna, &bruno).await.unwrap();
+    // Anna: Tuesdays 08:00–10:00 in Paris (her profile's zone). Bruno: Tuesdays 07:00–08:30
+    // in London, i.e. 08:00–09:30 in Paris.
+    opt_in_to_coffee(&anna).await;
+    opt_in_to_coffee(&bruno).await;
+    let london = pb::CoffeeSettings {
+        time_zone: "Europe/London".into(),
+        availability: vec![window(events_pb::Weekday::Tuesday, "07:00", "08:30")],
+        ..Default::default()
+    };
+    change(&bruno, london, &["time_zone", "availability"])
+        .await
+        .unwrap();
+    coffee_round(&stack).await;
+    let [hers] = coffee_proposals(&anna).await.try_into().unwrap();
+    let accepted = answer_coffee(&anna, &hers.id, true).await.unwrap();
+    assert!(accepted.slots.is_empty(), "no times before both accept");
+    assert!(
+        outbox_keys_and_notices(&stack.db, "coffee-matched:")
+            .await
+            .is_empty()
+    );
+
+    let matched = answer_coffee(&bruno, &hers.id, true).await.unwrap();
+    assert_eq!(matched.state(), pb::CoffeeProposalState::Matched);
+    // The two Tuesdays of the fortnight after the match, 08:00–09:00 in Paris.
+    let utc = |d, h| chrono::Utc.with_ymd_and_hms(2030, 5, d, h, 0, 0).unwrap();
+    let expected: Vec<_> = [(7, 6, 7), (14, 6, 7)]
+        .into_iter()
+        .map(|(d, from, to)| pb::CoffeeSlot {
+            start_time: Some(rendezvous_common::time::to_timestamp(utc(d, from))),
+            end_time: Some(rendezvous_common::time::to_timestamp(utc(d, to))),
+        })
+        .collect();
+    assert_eq!(matched.slots, expected);
+    let [hers_now] = coffee_proposals(&anna).await.try_into().unwrap();
+    assert_eq!(hers_now.slots, expected, "the same times for both");
+    assert!(coffee_proposals(&chloe).await.is_empty());
+
+    // Each is told once, of the other, with the times in their own zone.
+    answer_coffee(&anna, &hers.id, true).await.unwrap();
+    let told = outbox_keys_and_notices(&stack.db, "coffee-matched:").await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    for (me, other, zone) in [
+        (&anna, &bruno, "Europe/Paris"),
+        (&bruno, &anna, "Europe/London"),
+    ] {
+        let notice = told
+            .iter()
+            .find(|(key, _)| key.ends_with(&me.id))
+            .and_then(|(_, n)| match &n.notice {
+                Some(rendezvous_proto::notifications::v1::notice::Notice::CoffeeMatched(m)) => {
+                    Some(m.clone())
+                }
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(notice.member.unwrap().member_id, other.id);
+        assert_eq!(notice.time_zone, zone);
+        assert_eq!(notice.proposal_id, hers.id);
+        let starts: Vec<_> = notice.slots.iter().map(|s| s.start_time).collect();
+        let wanted: Vec<_> = expected.iter().map(|s| s.start_time).collect();
+        assert_eq!(starts, wanted);
+    }
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
+    a_match_offers_both_the_times_they_are_both_free_each_by_their_own_clock,
     a_block_a_removal_or_an_erasure_ends_the_pairs_coffee_silently,
     the_service_runs_rounds_on_its_own_one_replica_at_a_time,
     both_must_accept_a_coffee_and_a_decline_is_never_shown_to_the_other,
