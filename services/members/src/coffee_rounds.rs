@@ -26,7 +26,8 @@ pub async fn run(
             () = tokio::time::sleep(every) => {}
         }
         let now = clock.now_micros();
-        match store.take_coffee_round_lease(now, now + LEASE).await {
+        let until = now + LEASE;
+        match store.take_coffee_round_lease(now, until).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(error) => {
@@ -42,7 +43,10 @@ pub async fn run(
             ),
             Err(error) => tracing::warn!(%error, "coffee round failed"),
         }
-        if let Err(error) = store.release_coffee_round_lease(clock.now_micros()).await {
+        if let Err(error) = store
+            .release_coffee_round_lease(until, clock.now_micros())
+            .await
+        {
             tracing::warn!(%error, "coffee round: the lease could not be given back");
         }
     }

@@ -224,13 +224,21 @@ impl Store {
         })
     }
 
-    /// Gives the round lease back at `now`.
-    pub async fn release_coffee_round_lease(&self, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    /// Gives back at `now` the lease taken until `held_until`, if it is still that one: a
+    /// holder whose lease ran out and was taken by another replica leaves theirs alone.
+    pub async fn release_coffee_round_lease(
+        &self,
+        held_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
         with_db!(&self.db, |pool| {
-            sqlx::query("UPDATE coffee_round_lease SET held_until = $1 WHERE id = 1")
-                .bind(now)
-                .execute(pool)
-                .await?;
+            sqlx::query(
+                "UPDATE coffee_round_lease SET held_until = $2 WHERE id = 1 AND held_until = $1",
+            )
+            .bind(held_until)
+            .bind(now)
+            .execute(pool)
+            .await?;
             Ok(())
         })
     }

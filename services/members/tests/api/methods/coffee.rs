@@ -346,28 +346,22 @@ async fn the_service_runs_rounds_on_its_own_one_replica_at_a_time(backend: Backe
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(coffee_proposals(&anna).await.len(), 1);
 
-    // The lease: held, nobody else starts a round; given back, the next one may.
+    // The lease: held, nobody else starts a round (the service's own rounds included: one
+    // running now gives back only its own lease); given back, the next one may.
     let store = rendezvous_members::store::Store::new(stack.db.clone());
     let now = chrono::Utc::now() + chrono::Duration::hours(1);
-    assert!(
-        store
-            .take_coffee_round_lease(now, now + chrono::Duration::minutes(30))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .take_coffee_round_lease(now, now + chrono::Duration::minutes(30))
-            .await
-            .unwrap()
-    );
-    store.release_coffee_round_lease(now).await.unwrap();
-    assert!(
-        store
-            .take_coffee_round_lease(now, now + chrono::Duration::minutes(30))
-            .await
-            .unwrap()
-    );
+    let until = now + chrono::Duration::minutes(30);
+    assert!(store.take_coffee_round_lease(now, until).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!store.take_coffee_round_lease(now, until).await.unwrap());
+    // Giving back someone else's lease does nothing.
+    store
+        .release_coffee_round_lease(until - chrono::Duration::seconds(1), now)
+        .await
+        .unwrap();
+    assert!(!store.take_coffee_round_lease(now, until).await.unwrap());
+    store.release_coffee_round_lease(until, now).await.unwrap();
+    assert!(store.take_coffee_round_lease(now, until).await.unwrap());
     stack.stop().await.unwrap();
 }
 
