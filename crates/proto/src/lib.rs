@@ -86,6 +86,7 @@ mod notices {
                 Variant::ChapterNewEvent(n) => n.event.as_ref(),
                 Variant::EventAnnouncement(n) => n.event.as_ref(),
                 Variant::MeetingFollowUp(n) => n.event.as_ref(),
+                Variant::CoffeeScheduled(n) => n.event.as_ref(),
                 Variant::Welcome(_)
                 | Variant::ConnectionRequested(_)
                 | Variant::ConnectionAccepted(_)
@@ -109,6 +110,7 @@ mod notices {
                 Variant::EventAnnouncement(n) => n.host.as_ref(),
                 Variant::CoffeeProposed(n) => n.member.as_ref(),
                 Variant::CoffeeMatched(n) => n.member.as_ref(),
+                Variant::CoffeeScheduled(n) => n.member.as_ref(),
                 Variant::RsvpConfirmed(_)
                 | Variant::RsvpWaitlisted(_)
                 | Variant::WaitlistPromoted(_)
@@ -150,6 +152,7 @@ mod notices {
         WaitlistOfferExpired => WaitlistOfferExpired,
         CoffeeProposed => CoffeeProposed,
         CoffeeMatched => CoffeeMatched,
+        CoffeeScheduled => CoffeeScheduled,
     }
 }
 
@@ -284,6 +287,14 @@ mod tests {
             (
                 "CoffeeMatched",
                 pb::CoffeeMatched {
+                    member: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            (
+                "CoffeeScheduled",
+                pb::CoffeeScheduled {
                     member: who(),
                     ..Default::default()
                 }

@@ -34,5 +34,6 @@ pub fn record_meetings_request(
         member_ids: member_ids.to_vec(),
         event: Some(event_facts(event_id, title, at)),
         attendee_count: 0,
+        confirm_each: false,
     }
 }

@@ -14,16 +14,21 @@ use rendezvous_proto::events::v1 as events_pb;
 use rendezvous_proto::notifications::v1 as notifications_pb;
 use rendezvous_proto::notifications::v1::{Notice, notice};
 
-/// The notice of an outbox row, decoded as the relay decodes it.
-fn decode(id: String, topic: String, dedupe_key: String, payload: &str) -> Notice {
-    let row = OutboxRow {
+/// An outbox row as the relay reads it from the table.
+fn outbox_row(id: String, topic: String, dedupe_key: String, payload: &str) -> OutboxRow {
+    OutboxRow {
         id,
         topic,
         dedupe_key,
         payload: serde_json::from_str(payload).expect("an outbox payload is JSON"),
         attempts: 0,
         traceparent: None,
-    };
+    }
+}
+
+/// The notice of an outbox row, decoded as the relay decodes it.
+fn decode(id: String, topic: String, dedupe_key: String, payload: &str) -> Notice {
+    let row = outbox_row(id, topic, dedupe_key, payload);
     let request = notification_request(&row).expect("an outbox row the relay can send");
     request.notice.expect("a typed notice")
 }
@@ -125,14 +130,7 @@ pub async fn outbox_revoked_sessions(db: &Db, member_id: &str) -> Vec<(String, V
     .expect("reading the outbox");
     rows.into_iter()
         .map(|(id, topic, dedupe_key, payload)| {
-            let row = OutboxRow {
-                id,
-                topic: topic.clone(),
-                dedupe_key,
-                payload: serde_json::from_str(&payload).expect("an outbox payload is JSON"),
-                attempts: 0,
-                traceparent: None,
-            };
+            let row = outbox_row(id, topic.clone(), dedupe_key, &payload);
             let (member, sessions, at) = if topic == TOPIC_REVOKE_IN_EVENTS {
                 let r: events_pb::RevokeSessionsRequest =
                     revocation_request(&row).expect("a revocation the relay can send");
@@ -145,6 +143,28 @@ pub async fn outbox_revoked_sessions(db: &Db, member_id: &str) -> Vec<(String, V
             assert_eq!(member, member_id, "the request names the member");
             assert!(at.is_some(), "the request says when the sessions ended");
             (topic, sessions)
+        })
+        .collect()
+}
+
+/// The requests to events' `ScheduleCoffee` in the outbox, decoded as the relay decodes them,
+/// in the order they were written.
+pub async fn outbox_coffee_requests(db: &Db) -> Vec<events_pb::ScheduleCoffeeRequest> {
+    let rows: Vec<(String, String, String, String)> = with_db!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, topic, dedupe_key, payload FROM outbox WHERE topic = $1 \
+             ORDER BY created_at, id",
+        )
+        .bind(rendezvous_common::relay::TOPIC_COFFEE_IN_EVENTS)
+        .fetch_all(pool)
+        .await
+    })
+    .expect("reading the outbox");
+    rows.into_iter()
+        .map(|(id, topic, dedupe_key, payload)| {
+            let row = outbox_row(id, topic, dedupe_key, &payload);
+            rendezvous_common::relay::schedule_coffee_request(&row)
+                .expect("a coffee row the relay can send")
         })
         .collect()
 }

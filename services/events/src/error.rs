@@ -8,7 +8,7 @@ use crate::domain::access::Refusal;
 use crate::domain::chapter::ChapterRefusal;
 use crate::domain::event::EventRefusal;
 use crate::domain::limits::LimitReached;
-use crate::store::{CompleteRefusal, InviteRefusal, RsvpRefusal, StoreError};
+use crate::store::{CoffeeRefusal, CompleteRefusal, InviteRefusal, RsvpRefusal, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -131,6 +131,16 @@ impl From<CompleteRefusal> for Error {
         match refusal {
             CompleteRefusal::NotPublished => {
                 Self::FailedPrecondition("only a published event can be completed")
+            }
+        }
+    }
+}
+
+impl From<CoffeeRefusal> for Error {
+    fn from(refusal: CoffeeRefusal) -> Self {
+        match refusal {
+            CoffeeRefusal::MemberErased => {
+                Self::FailedPrecondition("a member of the coffee has left Rendezvous")
             }
         }
     }

@@ -16,7 +16,7 @@ use crate::domain::rsvp::Transition;
 use crate::domain::series::SeriesSpec;
 use crate::error::Result;
 use crate::members_client::MembersClient;
-use crate::store::{Store, StoreError};
+use crate::store::{MeetingAttendees, Store, StoreError};
 use uuid::Uuid;
 
 /// What the clock-driven work needs; clone-cheap.
@@ -130,19 +130,21 @@ impl Jobs {
         Ok(recorded)
     }
 
-    /// Sends the checked-in members of a completed event to members' RecordMeetings, in
-    /// chunks members accepts, each with the event's total so that members judges the
-    /// event's size as a whole; marks the event recorded once every chunk is accepted.
-    /// Members records each chunk once, so chunks sent again after a failure change nothing.
+    /// Sends the checked-in members of a completed event (both members of a coffee, each
+    /// pair to be asked whether they met: see [`Store::meeting_attendees`]) to members'
+    /// RecordMeetings, in chunks members accepts, each with the event's total so that
+    /// members judges the event's size as a whole; marks the event recorded once every chunk
+    /// is accepted. Members records each chunk once, so chunks sent again after a failure
+    /// change nothing.
     pub async fn record_meetings(&self, id: Uuid, now: DateTime<Utc>) -> Recording {
         let Some(members) = &self.members else {
             return Recording::MembersUnavailable;
         };
-        let (event, ids) = match (
+        let (event, MeetingAttendees { ids, confirm_each }) = match (
             self.store.event(id).await,
-            self.store.checked_in_ids(id).await,
+            self.store.meeting_attendees(id).await,
         ) {
-            (Ok(Some(event)), Ok(ids)) => (event, ids),
+            (Ok(Some(event)), Ok(attendees)) => (event, attendees),
             (Ok(None), _) => return Recording::Refused,
             (Err(error), _) | (_, Err(error)) => {
                 tracing::warn!(event = %id, %error, "reading a completed event failed");
@@ -156,7 +158,10 @@ impl Jobs {
             ids.chunks(self.settings.meetings_chunk.max(1)).collect()
         };
         for (index, attendees) in chunks.into_iter().enumerate() {
-            if let Err(failure) = members.record_meetings(&event, attendees, ids.len()).await {
+            let sent = members
+                .record_meetings(&event, attendees, ids.len(), confirm_each)
+                .await;
+            if let Err(failure) = sent {
                 tracing::warn!(
                     event = %id,
                     chunk = index,

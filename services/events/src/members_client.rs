@@ -163,20 +163,22 @@ impl MembersClient {
             .unwrap_or_default())
     }
 
-    /// Records `attendees`, one chunk of the `total` checked in at `event`. Members takes at
-    /// most [`crate::Settings::meetings_chunk`] (by default its documented 1,000) per call.
+    /// Records `attendees`, one chunk of the `total` at `event` (see
+    /// [`record_meetings_request`]). Members takes at most
+    /// [`crate::Settings::meetings_chunk`] (by default its documented 1,000) per call.
     pub async fn record_meetings(
         &self,
         event: &EventRow,
         attendees: &[Uuid],
         total: usize,
+        confirm_each: bool,
     ) -> std::result::Result<(), PeerFailure> {
-        let mut request = request(mpb::RecordMeetingsRequest {
-            event_id: event.id.to_string(),
-            member_ids: crate::convert::ids_pb(attendees),
-            event: Some(crate::notices::event_facts(event)),
-            attendee_count: i32::try_from(total).unwrap_or(i32::MAX),
-        });
+        let mut request = request(record_meetings_request(
+            event,
+            attendees,
+            total,
+            confirm_each,
+        ));
         request.set_timeout(self.record_meetings_deadline);
         self.client
             .clone()
@@ -195,6 +197,23 @@ impl MembersClient {
                 ),
                 error: status.to_string(),
             })
+    }
+}
+
+/// The RecordMeetings call of `attendees`, one chunk of the `total` at `event`;
+/// `confirm_each` when every pair is to be asked whether they met (a coffee).
+pub fn record_meetings_request(
+    event: &EventRow,
+    attendees: &[Uuid],
+    total: usize,
+    confirm_each: bool,
+) -> mpb::RecordMeetingsRequest {
+    mpb::RecordMeetingsRequest {
+        event_id: event.id.to_string(),
+        member_ids: crate::convert::ids_pb(attendees),
+        event: Some(crate::notices::event_facts(event)),
+        attendee_count: i32::try_from(total).unwrap_or(i32::MAX),
+        confirm_each,
     }
 }
 

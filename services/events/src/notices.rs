@@ -160,3 +160,17 @@ pub fn chapter_new_event(
         event: Some(event_facts(event)),
     }
 }
+
+/// To one of the two members of a booked coffee: `other` is the member they meet, and
+/// `venue_suggested` says Rendezvous chose the venue (nobody did).
+pub fn coffee_scheduled(
+    event: &EventRow,
+    other: npb::MemberFacts,
+    venue_suggested: bool,
+) -> npb::CoffeeScheduled {
+    npb::CoffeeScheduled {
+        event: Some(event_facts(event)),
+        member: Some(other),
+        venue_suggested,
+    }
+}

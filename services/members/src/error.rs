@@ -21,6 +21,8 @@ pub enum Error {
     AlreadyExists(&'static str),
     #[error("{0}")]
     FailedPrecondition(&'static str),
+    #[error("this coffee is booked at another time already")]
+    CoffeeAlreadyBooked,
     #[error("the profile changed since it was read; read it again")]
     EtagMismatch,
     #[error("too many attempts; retry in {retry_after_secs} s")]
@@ -96,6 +98,9 @@ impl From<Error> for Status {
             }
             Error::FailedPrecondition(_) => {
                 error::status(Code::FailedPrecondition, "FAILED_PRECONDITION", message)
+            }
+            Error::CoffeeAlreadyBooked => {
+                error::status(Code::FailedPrecondition, "COFFEE_ALREADY_BOOKED", message)
             }
             Error::EtagMismatch => error::status(Code::Aborted, "ETAG_MISMATCH", message),
             Error::RateLimited { retry_after_secs } => error::rate_limited(

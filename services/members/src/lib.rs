@@ -21,7 +21,7 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::relay::{
-    self, BlocksSink, Both, ErasureSink, NotificationsSink, RevocationSink,
+    self, BlocksSink, Both, CoffeeSink, ErasureSink, NotificationsSink, RevocationSink,
 };
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
@@ -145,6 +145,10 @@ pub async fn run(
             .events
             .clone()
             .map(|channel| BlocksSink::events(channel, to_events.clone()));
+        let coffee_in_events = options
+            .events
+            .clone()
+            .map(|channel| CoffeeSink::events(channel, to_events.clone()));
         tokio::spawn(relay::run(
             telemetry::MEMBERS,
             options.db.clone(),
@@ -152,7 +156,7 @@ pub async fn run(
                 Both(notices, Both(erased_in_events, erased_in_notifications)),
                 Both(
                     Both(revoked_in_events, revoked_in_notifications),
-                    blocks_in_events,
+                    Both(blocks_in_events, coffee_in_events),
                 ),
             ),
             options.settings.relay.clone(),

@@ -30,6 +30,8 @@ pub const INTERNAL_METHODS: &[(&str, &str, &[ServiceName])] = &[
     (EVENTS_INTERNAL, "RevokeSessions", &[Members]),
     // members' relay: blocks and unblocks, which events checks locally.
     (EVENTS_INTERNAL, "RecordBlocks", &[Members]),
+    // members' relay: a booked coffee, which events makes a private event.
+    (EVENTS_INTERNAL, "ScheduleCoffee", &[Members]),
     // Both relays deliver notices.
     (NOTIFICATIONS_INTERNAL, "Deliver", &[Members, Events]),
     // Meant for events (a cancelled RSVP's reminders); nobody calls it yet.

@@ -52,6 +52,7 @@ use crate::db::{Backend, BeginWrite as _, Db};
 use crate::with_db;
 
 mod blocks;
+mod coffee;
 mod dead_letters;
 mod erasure;
 mod notifications;
@@ -62,6 +63,10 @@ mod settings;
 pub use blocks::{
     BlocksSink, MAX_CHANGES_PER_CALL, RECORD_BLOCKS_TIMEOUT, TOPIC_BLOCKS_IN_EVENTS, block_change,
     block_changed,
+};
+pub use coffee::{
+    CoffeeSink, SCHEDULE_COFFEE_TIMEOUT, TOPIC_COFFEE_IN_EVENTS, coffee_booked,
+    schedule_coffee_request,
 };
 pub use dead_letters::{
     DeadLetter, dead_letter_by_id, dead_letter_count, dead_letters, requeue_dead_letters,

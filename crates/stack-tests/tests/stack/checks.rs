@@ -11,10 +11,11 @@ use crate::helpers::{Cast, Lang, Person, Plan, World};
 use crate::mail::{self, Eml};
 
 /// The kinds some producer sends today: each must reach a French and an English reader.
-pub const PRODUCED: [Kind; 23] = [
+pub const PRODUCED: [Kind; 24] = [
     Kind::Welcome,
     Kind::CoffeeProposed,
     Kind::CoffeeMatched,
+    Kind::CoffeeScheduled,
     Kind::ConnectionRequested,
     Kind::ConnectionAccepted,
     Kind::EventInvitation,

@@ -14,6 +14,7 @@
 mod blocks;
 mod changes;
 mod checks;
+mod coffee;
 mod erasure;
 mod helpers;
 mod ledger;
@@ -37,7 +38,7 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     let mut told = Told::default();
     people::welcomes(&cast, &mut told);
     people::connections(&world, &cast, &mut told).await;
-    people::coffee(&world, &cast, &mut told).await;
+    let coffee = people::coffee(&world, &cast, &mut told).await;
     changes::life_of_an_event(&world, &cast, &mut told).await;
     seats::waitlist_promotion(&world, &cast, &mut told).await;
     let offered = seats::waitlist_offers(&world, &cast, &mut told).await;
@@ -50,11 +51,18 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     people::complete(&world, &cast, &meetup, &mut told).await;
     seats::offers_expire(&world, &cast, &offered, &mut told).await;
     // Two days on: the reminders before a dinner.
-    reminders::before_the_start(&world, &mut cast, &mut told).await;
+    reminders::before_the_start(&world, &mut cast, &coffee, &mut told).await;
 
     checks::assert_everyone_was_told_well(&world, &cast, &told).await;
     // Last, one of them leaves: their export, then their erasure everywhere.
     erasure::export_then_erase(&world, &cast.chloe).await;
+    world.stop().await;
+}
+
+async fn a_booked_coffee_ends_with_did_you_meet_and_two_yeses_mark_them_met(backend: Backend) {
+    let world = World::start(backend).await;
+    let mut cast = Cast::register(&world).await;
+    coffee::from_the_round_to_met_in_person(&world, &mut cast).await;
     world.stop().await;
 }
 
@@ -72,6 +80,7 @@ async fn blocks_made_in_members_hide_and_show_a_hosts_events(backend: Backend) {
 
 backend_tests!(
     every_notification_reads_well_in_french_and_english,
+    a_booked_coffee_ends_with_did_you_meet_and_two_yeses_mark_them_met,
     blocks_made_in_members_hide_and_show_a_hosts_events,
     the_product_story_from_import_to_the_next_meetup,
     signing_out_ends_the_sessions_stream_and_tokens_everywhere,

@@ -34,8 +34,10 @@ pub async fn connections(world: &World, cast: &Cast, told: &mut Told) {
 /// Amélie and Ben, connected and never met, opt in to coffee (Thursdays 08:30–10:00 in
 /// Paris: Ben, who reads times in New York, sets his coffee zone to Paris); the members' round
 /// proposes them to each other, and each is told of the other; both accept, and each is told
-/// the Thursdays of the next fortnight.
-pub async fn coffee(world: &World, cast: &Cast, told: &mut Told) {
+/// the Thursdays of the next fortnight. Amélie books the first at a café she names: events
+/// makes it their private event, and each is told when and where, with the other's name.
+/// Returns the event's id.
+pub async fn coffee(world: &World, cast: &Cast, told: &mut Told) -> String {
     for person in [&cast.amelie, &cast.ben] {
         person
             .members(world)
@@ -91,6 +93,79 @@ pub async fn coffee(world: &World, cast: &Cast, told: &mut Told) {
                 "jeudi 15\u{a0}avril 2027 à 8\u{a0}h\u{a0}30",
             ]);
     }
+    let booked = book_coffee(world, &cast.amelie, &round.proposals[0].id.to_string()).await;
+    for (to, other) in [(&cast.amelie, &cast.ben), (&cast.ben, &cast.amelie)] {
+        told.expect(to, Kind::CoffeeScheduled, &booked)
+            .title(other.name)
+            .body(other.name)
+            .details(&booked_coffee());
+    }
+    booked
+}
+
+/// The coffee Amélie books with Ben (Thursday 8 April, 08:30 in Paris): their private event.
+pub fn booked_coffee() -> Plan {
+    use chrono::TimeZone as _;
+    Plan {
+        title: "Coffee — Amélie Durand & Ben Carter",
+        start: chrono::Utc.with_ymd_and_hms(2027, 4, 8, 6, 30, 0).unwrap(),
+        when: [
+            "Thursday 8 April 2027 at 08:30",
+            "jeudi 8\u{a0}avril 2027 à 8\u{a0}h\u{a0}30",
+        ],
+        venue: "Café Saint-Paul",
+        address: "12 rue Saint-Paul, 75004 Paris",
+    }
+}
+
+/// `member` books the matched coffee `proposal_id` for its first slot, at Café Saint-Paul;
+/// returns the id of its private event, once events has made it (both members see it).
+async fn book_coffee(world: &World, member: &Person, proposal_id: &str) -> String {
+    let [proposal] = member
+        .members(world)
+        .list_coffee_proposals(mpb::ListCoffeeProposalsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .proposals
+        .try_into()
+        .unwrap();
+    let first = proposal.slots.first().and_then(|s| s.start_time).unwrap();
+    let booked = member
+        .members(world)
+        .schedule_coffee(mpb::ScheduleCoffeeRequest {
+            proposal_id: proposal_id.to_owned(),
+            start_time: Some(first),
+            venue: Some(pb::Venue {
+                name: "Café Saint-Paul".into(),
+                address: "12 rue Saint-Paul, 75004 Paris".into(),
+                latitude: 48.853,
+                longitude: 2.362,
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .proposal
+        .unwrap();
+    let event_id = booked.event_id;
+    let event = rendezvous_testkit::eventually("the coffee's event", || async {
+        member
+            .events(world)
+            .get_event(pb::GetEventRequest {
+                event_id: event_id.clone(),
+            })
+            .await
+            .ok()
+    })
+    .await
+    .into_inner()
+    .event
+    .unwrap();
+    assert_eq!(event.kind(), pb::EventKind::Coffee);
+    assert_eq!(event.visibility(), pb::EventVisibility::InviteOnly);
+    assert_eq!(event.start_time, Some(first));
+    event_id
 }
 
 async fn connect(world: &World, from: &Person, to: &Person, note: &str) {

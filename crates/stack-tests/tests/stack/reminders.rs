@@ -36,8 +36,10 @@ async fn sweep(world: &World, cast: &mut Cast, hours: i64) -> usize {
 }
 
 /// Amélie and Ben, confirmed days ahead, get the day-before reminder, then cancel; Chloé and
-/// Dan, confirmed ten hours before, get only the two-hours-before one. Each once.
-pub async fn before_the_start(world: &World, cast: &mut Cast, told: &mut Told) {
+/// Dan, confirmed ten hours before, get only the two-hours-before one. Each once. Meanwhile
+/// their booked coffee (`coffee`, the morning after the dinner) reminds Amélie and Ben a day
+/// ahead, as any event does.
+pub async fn before_the_start(world: &World, cast: &mut Cast, coffee: &str, told: &mut Told) {
     let plan = dinner();
     let id = publish(world, &cast.host, plan.event(10)).await;
     for person in [&cast.amelie, &cast.ben] {
@@ -52,7 +54,16 @@ pub async fn before_the_start(world: &World, cast: &mut Cast, told: &mut Told) {
         cancel_rsvp(world, person, &id).await;
     }
 
-    assert_eq!(sweep(world, cast, 10).await, 0);
+    assert_eq!(
+        sweep(world, cast, 10).await,
+        2,
+        "the coffee's day-before reminders"
+    );
+    let booked = crate::people::booked_coffee();
+    for person in [&cast.amelie, &cast.ben] {
+        told.about(person, Kind::EventReminder, coffee, &booked)
+            .says(["starts in 24 hours", "commence dans 24\u{a0}heures"]);
+    }
     for person in [&cast.chloe, &cast.dan] {
         assert_eq!(rsvp(world, person, &id).await, pb::RsvpStatus::Confirmed);
         told.about(person, Kind::RsvpConfirmed, &id, &plan);

@@ -19,6 +19,7 @@ macro_rules! by_id {
 }
 
 pub mod chapters;
+pub mod coffee;
 pub mod events;
 pub mod internal;
 pub mod rsvps;

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod chapter;
+pub mod coffee;
 pub mod event;
 pub mod limits;
 pub mod recurrence;

@@ -1,12 +1,14 @@
 //! `EventInternalService`: what other Rendezvous services ask of events — a deleted member's
-//! erasure, ended sessions and blocks (from members' outbox), and a member's part of the data
-//! export.
+//! erasure, ended sessions, blocks and booked coffees (from members' outbox), and a member's
+//! part of the data export.
 
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
 use super::{Events, Reply, reply};
+use crate::convert::coffee::venue_pb;
 use crate::convert::internal::{EraseMember, ExportMember, RecordBlocks, session_revocation};
+use crate::domain::coffee::CoffeeBooking;
 use crate::error::Result;
 
 /// Counts on the wire saturate rather than wrap.
@@ -65,6 +67,26 @@ impl Events {
         })
     }
 
+    async fn schedule_coffee(
+        &self,
+        req: &pb::ScheduleCoffeeRequest,
+    ) -> Result<pb::ScheduleCoffeeResponse> {
+        let booking = CoffeeBooking::try_from(req)?;
+        let scheduled = self.0.store.schedule_coffee(&booking, self.now()).await?;
+        tracing::info!(
+            event_id = %scheduled.event.id,
+            proposal_id = %booking.proposal_id,
+            created = scheduled.created,
+            venue_suggested = scheduled.venue_suggested,
+            "coffee scheduled"
+        );
+        Ok(pb::ScheduleCoffeeResponse {
+            event_id: scheduled.event.id.to_string(),
+            venue: Some(venue_pb(&scheduled.venue())),
+            created: scheduled.created,
+        })
+    }
+
     async fn export(
         &self,
         req: &pb::ExportMemberDataRequest,
@@ -99,6 +121,13 @@ impl pb::event_internal_service_server::EventInternalService for Events {
         request: Request<pb::RecordBlocksRequest>,
     ) -> Reply<pb::RecordBlocksResponse> {
         reply(self.record_blocks(request.get_ref()).await)
+    }
+
+    async fn schedule_coffee(
+        &self,
+        request: Request<pb::ScheduleCoffeeRequest>,
+    ) -> Reply<pb::ScheduleCoffeeResponse> {
+        reply(Events::schedule_coffee(self, request.get_ref()).await)
     }
 
     async fn export_member_data(

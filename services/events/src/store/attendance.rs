@@ -34,6 +34,16 @@ pub enum InviteRefusal {
 /// The window of the per-inviter cap.
 const INVITATION_WINDOW: Duration = Duration::days(7);
 
+/// Who was at an event, as members records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeetingAttendees {
+    /// By id.
+    pub ids: Vec<Uuid>,
+    /// Every pair is asked whether they met, however small the event (a coffee): nobody is
+    /// marked met at once.
+    pub confirm_each: bool,
+}
+
 /// Why an event cannot be completed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompleteRefusal {
@@ -307,6 +317,40 @@ impl Store {
             .await
         })?;
         stored_uuids(&ids)
+    }
+
+    /// Who is sent to members as having been at `event_id`, once it is over: those checked
+    /// in; for a coffee, which has nobody to check its two members in, both confirmed
+    /// members, each pair to be asked whether they met.
+    pub async fn meeting_attendees(&self, event_id: Uuid) -> Result<MeetingAttendees, sqlx::Error> {
+        let event_id = event_id.to_string();
+        let event_id = event_id.as_str();
+        let (coffee, ids): (bool, Vec<String>) = with_db!(self.db(), |pool| {
+            let coffee: Option<bool> = sqlx::query_scalar(
+                "SELECT coffee_proposal_id IS NOT NULL FROM events WHERE id = $1",
+            )
+            .bind(event_id)
+            .fetch_optional(pool)
+            .await?;
+            let coffee = coffee.unwrap_or(false);
+            let checked_in = if coffee {
+                ""
+            } else {
+                " AND checked_in_at IS NOT NULL"
+            };
+            let ids = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT member_id FROM rsvps WHERE event_id = $1 AND status = 'confirmed'\
+                 {checked_in} ORDER BY member_id"
+            )))
+            .bind(event_id)
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((coffee, ids))
+        })?;
+        Ok(MeetingAttendees {
+            ids: stored_uuids(&ids)?,
+            confirm_each: coffee,
+        })
     }
 
     /// Closes a published event and records its no-shows; completing again changes nothing.

@@ -8,7 +8,8 @@
 //! so do their active series. A chapter whose last organiser they were passes to its longest-standing member (a
 //! chapter with no member left keeps no organiser). What stays is their id (never a name or
 //! an address) on past RSVPs and check-ins, on events they hosted in the past and on
-//! invitations they sent, so that attendance figures stay true.
+//! invitations they sent, so that attendance figures stay true; the coffees they had lose the
+//! names in their titles.
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
@@ -17,6 +18,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Store, StoreError, stored_uuid, stored_uuids};
+use crate::domain::coffee::NAMELESS_TITLE;
 use crate::domain::rsvp::Transition;
 
 /// The reason attendees read when an event is cancelled because its host was erased.
@@ -50,6 +52,22 @@ impl Store {
             )
             .bind(&id)
             .bind(erased_at)
+            .execute(pool)
+            .await
+            .map(drop)
+        })?;
+
+        // The title of a coffee names its two members: it loses the names, before any notice
+        // of it (a cancellation below) is written.
+        with_db!(self.db(), |pool| {
+            sqlx::query(
+                "UPDATE events SET title = $2, version = version + 1, updated_at = $3 \
+                 WHERE coffee_proposal_id IS NOT NULL AND title <> $2 AND (host_id = $1 \
+                 OR EXISTS (SELECT 1 FROM rsvps r WHERE r.event_id = events.id AND r.member_id = $1))",
+            )
+            .bind(&id)
+            .bind(NAMELESS_TITLE)
+            .bind(now)
             .execute(pool)
             .await
             .map(drop)

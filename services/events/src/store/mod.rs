@@ -95,6 +95,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "member blocks",
             include_str!("../../migrations/sqlite/0014_member_blocks.sql"),
         ),
+        (
+            15,
+            "coffee events",
+            include_str!("../../migrations/sqlite/0015_coffee_events.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -162,6 +167,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             14,
             "member blocks",
             include_str!("../../migrations/postgres/0014_member_blocks.sql"),
+        ),
+        (
+            15,
+            "coffee events",
+            include_str!("../../migrations/postgres/0015_coffee_events.sql"),
         ),
     ],
 };
@@ -279,7 +289,8 @@ refusal!(
     RsvpRefusal,
     CompleteRefusal,
     crate::domain::limits::LimitReached,
-    InviteRefusal
+    InviteRefusal,
+    CoffeeRefusal
 );
 
 /// An id read back from the database.
@@ -464,6 +475,7 @@ macro_rules! event_from_row {
 mod attendance;
 mod blocks;
 mod chapters;
+mod coffee;
 mod erasure;
 mod events;
 mod feeds;
@@ -473,8 +485,11 @@ mod rsvp_reads;
 mod rsvps;
 mod series;
 
-pub use attendance::{CompleteOutcome, CompleteRefusal, InviteOutcome, InviteRefusal};
+pub use attendance::{
+    CompleteOutcome, CompleteRefusal, InviteOutcome, InviteRefusal, MeetingAttendees,
+};
 pub use blocks::BlockChange;
+pub use coffee::{CoffeeRefusal, ScheduledCoffee};
 pub use erasure::{Erased, HOST_ERASED};
 pub use events::{ANONYMOUS_VISIBLE, EventFilter};
 pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};

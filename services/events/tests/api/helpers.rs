@@ -354,3 +354,29 @@ pub async fn unblock(world: &World, blocker: &TestMember, blocked: &TestMember) 
         .unwrap();
     world.blocks_relayed().await;
 }
+
+/// `member`'s "who you met" follow-up of `event_id` in members: how many co-attendees, and
+/// those marked met.
+pub async fn meeting_of(
+    world: &World,
+    member: &TestMember,
+    event_id: &str,
+) -> (usize, Vec<String>) {
+    let token = world.members.login(member).await.unwrap().access_token;
+    let meetings = world
+        .members
+        .client_with_token(&token)
+        .list_meetings(rendezvous_proto::members::v1::ListMeetingsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .meetings;
+    let meeting = meetings.iter().find(|m| m.event_id == event_id).unwrap();
+    let met = meeting
+        .co_attendees
+        .iter()
+        .filter(|c| c.met)
+        .map(|c| c.member_id.clone())
+        .collect();
+    (meeting.co_attendees.len(), met)
+}

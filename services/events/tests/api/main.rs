@@ -12,6 +12,7 @@ mod attendee_visibility;
 mod authorization;
 mod blocks;
 mod chapters;
+mod coffee;
 mod erasure;
 mod events;
 mod helpers;

@@ -23,7 +23,7 @@ use tonic::Code;
 
 use crate::helpers::{
     World, attendance_summary, attendee_ids, check_in_member, get_event, going, ids,
-    list_attendees, morning, offering, published, rsvp,
+    list_attendees, meeting_of, morning, offering, published, rsvp,
 };
 
 async fn with_members_down_the_summary_keeps_its_counts_and_says_what_is_missing(backend: Backend) {
@@ -369,27 +369,6 @@ async fn record_chunk(
         .record_meetings(request)
         .await?;
     Ok(response.into_inner())
-}
-
-/// `member`'s "who you met" follow-up of `event_id`: co-attendees and those met.
-async fn meeting_of(world: &World, member: &TestMember, event_id: &str) -> (usize, Vec<String>) {
-    let token = world.members.login(member).await.unwrap().access_token;
-    let meetings = world
-        .members
-        .client_with_token(&token)
-        .list_meetings(mpb::ListMeetingsRequest::default())
-        .await
-        .unwrap()
-        .into_inner()
-        .meetings;
-    let meeting = meetings.iter().find(|m| m.event_id == event_id).unwrap();
-    let met = meeting
-        .co_attendees
-        .iter()
-        .filter(|c| c.met)
-        .map(|c| c.member_id.clone())
-        .collect();
-    (meeting.co_attendees.len(), met)
 }
 
 async fn an_event_just_over_members_limit_records_its_meetings_in_chunks(backend: Backend) {

@@ -1,6 +1,7 @@
 //! The members domain: values that need no I/O, the requests parsed into them, and the rules
 //! that decide on them.
 
+pub mod booking;
 pub mod coffee;
 pub mod contacts_csv;
 pub mod fields;

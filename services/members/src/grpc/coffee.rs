@@ -8,10 +8,18 @@ use rendezvous_proto::members::v1 as pb;
 use tonic::Request;
 
 use super::state::{Members, member_caller, ts};
+use crate::domain::booking::Booking;
 use crate::domain::coffee::{CoffeeUpdate, answer_to_proto};
 use crate::domain::fields;
 use crate::error::{Error, Result};
-use crate::store::{AnswerOutcome, CoffeeOutcome, ProposalRow};
+use crate::store::{AnswerOutcome, BookOutcome, CoffeeOutcome, ProposalRow};
+
+fn slot_to_pb((start, end): (DateTime<Utc>, DateTime<Utc>)) -> pb::CoffeeSlot {
+    pb::CoffeeSlot {
+        start_time: ts(start),
+        end_time: ts(end),
+    }
+}
 
 fn proposal_to_pb(p: ProposalRow) -> pb::CoffeeProposal {
     pb::CoffeeProposal {
@@ -22,14 +30,9 @@ fn proposal_to_pb(p: ProposalRow) -> pb::CoffeeProposal {
         respond_by: ts(p.respond_by),
         state: p.state.to_proto().into(),
         my_answer: answer_to_proto(p.my_answer.as_deref()).into(),
-        slots: p
-            .slots
-            .into_iter()
-            .map(|(start, end)| pb::CoffeeSlot {
-                start_time: ts(start),
-                end_time: ts(end),
-            })
-            .collect(),
+        slots: p.slots.into_iter().map(slot_to_pb).collect(),
+        event_id: p.event_id.unwrap_or_default(),
+        meeting: p.meeting.map(slot_to_pb),
     }
 }
 
@@ -114,6 +117,26 @@ impl Members {
             AnswerOutcome::AlreadyMatched => Err(Error::FailedPrecondition(
                 "you have both accepted this coffee already",
             )),
+        }
+    }
+
+    pub(super) async fn schedule_coffee(
+        &self,
+        request: Request<pb::ScheduleCoffeeRequest>,
+    ) -> Result<pb::ScheduleCoffeeResponse> {
+        let (me, _) = member_caller(&request)?;
+        let now = self.now();
+        let booking = Booking::parse(request.get_ref(), now)?;
+        match self.0.store.book_coffee(me, &booking, now).await? {
+            BookOutcome::Booked(row) => Ok(pb::ScheduleCoffeeResponse {
+                proposal: Some(proposal_to_pb(row)),
+            }),
+            BookOutcome::NotFound => Err(Error::NotFound("coffee proposal")),
+            BookOutcome::NotMatched => Err(Error::FailedPrecondition(
+                "the coffee is booked once you have both accepted it",
+            )),
+            BookOutcome::Lapsed => Err(Error::FailedPrecondition("the coffee proposal has lapsed")),
+            BookOutcome::AlreadyBooked => Err(Error::CoffeeAlreadyBooked),
         }
     }
 }

@@ -124,11 +124,19 @@ impl Members {
         request: Request<pb::RecordMeetingsRequest>,
     ) -> Result<pb::RecordMeetingsResponse> {
         let per_call = self.0.settings.recorded_attendees_per_call;
+        let request = request.into_inner();
+        // Where each pair must say they met (a coffee), no event is small enough to mark
+        // connected pairs met at once.
+        let small_event_max = if request.confirm_each {
+            0
+        } else {
+            self.0.settings.small_event_max
+        };
         let MeetingRecord {
             event,
             attendees,
             total,
-        } = MeetingRecord::try_from((request.into_inner(), per_call))?;
+        } = MeetingRecord::try_from((request, per_call))?;
         let ids = id_strings(&attendees);
         let live: HashSet<String> = self
             .0
@@ -147,14 +155,7 @@ impl Members {
         let outcome = self
             .0
             .store
-            .record_meetings(
-                &event,
-                total,
-                &ids,
-                &live,
-                self.0.settings.small_event_max,
-                self.now(),
-            )
+            .record_meetings(&event, total, &ids, &live, small_event_max, self.now())
             .await?;
         Ok(pb::RecordMeetingsResponse {
             pairs_recorded: outcome.pairs,

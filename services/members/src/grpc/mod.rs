@@ -71,6 +71,7 @@ route!(pb::member_service_server::MemberService {
     update_coffee_settings(UpdateCoffeeSettingsRequest) -> UpdateCoffeeSettingsResponse;
     list_coffee_proposals(ListCoffeeProposalsRequest) -> ListCoffeeProposalsResponse;
     respond_to_coffee_proposal(RespondToCoffeeProposalRequest) -> RespondToCoffeeProposalResponse;
+    schedule_coffee(ScheduleCoffeeRequest) -> ScheduleCoffeeResponse;
 });
 
 route!(pb::member_internal_service_server::MemberInternalService {

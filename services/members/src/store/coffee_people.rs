@@ -18,6 +18,8 @@ pub(super) struct CoffeePerson {
     /// Their coffee time zone, else their profile's (IANA name, as stored).
     pub zone: String,
     pub windows: Vec<Window>,
+    /// Areas of their city they would rather meet in.
+    pub areas: Vec<String>,
 }
 
 impl CoffeePerson {
@@ -44,7 +46,14 @@ pub(super) trait CoffeePeople {
 /// A time slot, start and end.
 pub type Slot = (DateTime<Utc>, DateTime<Utc>);
 
-type PersonTuple = (String, String, String, String, Option<String>);
+type PersonTuple = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 macro_rules! impl_coffee_people {
     ($conn:ty) => {
@@ -58,7 +67,8 @@ macro_rules! impl_coffee_people {
                 }
                 let mut query = QueryBuilder::new(
                     "SELECT m.id, m.display_name, m.city, \
-                     COALESCE(NULLIF(s.time_zone, ''), m.time_zone), s.availability \
+                     COALESCE(NULLIF(s.time_zone, ''), m.time_zone), s.availability, \
+                     s.preferred_areas \
                      FROM members m LEFT JOIN coffee_settings s ON s.member_id = m.id \
                      WHERE m.id IN (",
                 );
@@ -70,7 +80,7 @@ macro_rules! impl_coffee_people {
                 let rows: Vec<PersonTuple> = query.build_query_as().fetch_all(&mut *self).await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, name, city, zone, availability)| {
+                    .map(|(id, name, city, zone, availability, areas)| {
                         let windows = windows_from_stored(availability.as_deref().unwrap_or(""));
                         (
                             id,
@@ -79,6 +89,9 @@ macro_rules! impl_coffee_people {
                                 city,
                                 zone,
                                 windows,
+                                areas: areas
+                                    .and_then(|areas| serde_json::from_str(&areas).ok())
+                                    .unwrap_or_default(),
                             },
                         )
                     })

@@ -27,6 +27,10 @@ pub struct ProposalRow {
     pub my_answer: Option<String>,
     /// Once matched, the times offered to both, earliest first.
     pub slots: Vec<Slot>,
+    /// Once booked, the private event of the meeting.
+    pub event_id: Option<String>,
+    /// Once booked, when the two meet.
+    pub meeting: Option<Slot>,
 }
 
 type ProposalTuple = (
@@ -37,19 +41,34 @@ type ProposalTuple = (
     DateTime<Utc>,
     String,
     Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
 );
 
 /// The columns of a proposal as member `$1` sees it (`p` the proposal, `m` the other member).
 const AS_SEEN_BY_ME: &str = "SELECT p.id, \
      CASE WHEN p.member_a = $1 THEN p.member_b ELSE p.member_a END, m.display_name, \
      p.proposed_at, p.respond_by, p.state, \
-     CASE WHEN p.member_a = $1 THEN p.answer_a ELSE p.answer_b END \
+     CASE WHEN p.member_a = $1 THEN p.answer_a ELSE p.answer_b END, \
+     p.event_id, p.meeting_starts_at, p.meeting_ends_at \
      FROM coffee_proposals p \
      JOIN members m ON m.id = CASE WHEN p.member_a = $1 THEN p.member_b ELSE p.member_a END \
      WHERE (p.member_a = $1 OR p.member_b = $1)";
 
 fn row(t: ProposalTuple, now: DateTime<Utc>) -> ProposalRow {
-    let (id, other_id, other_name, proposed_at, respond_by, state, my_answer) = t;
+    let (
+        id,
+        other_id,
+        other_name,
+        proposed_at,
+        respond_by,
+        state,
+        my_answer,
+        event_id,
+        starts,
+        ends,
+    ) = t;
     ProposalRow {
         id,
         other_id,
@@ -59,6 +78,8 @@ fn row(t: ProposalTuple, now: DateTime<Utc>) -> ProposalRow {
         state: ProposalState::seen(&state, respond_by, now),
         my_answer,
         slots: Vec::new(),
+        event_id,
+        meeting: starts.zip(ends),
     }
 }
 
@@ -78,6 +99,46 @@ async fn with_slots(
     }
     Ok(rows)
 }
+
+/// One proposal as one of its members sees it, in the transaction that just changed it.
+pub(super) trait ProposalSeen {
+    /// Proposal `id` as member `me` sees it at `now` (it must be theirs).
+    fn proposal_seen_by(
+        &mut self,
+        me: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<ProposalRow, sqlx::Error>> + Send;
+}
+
+macro_rules! impl_proposal_seen {
+    ($conn:ty) => {
+        impl ProposalSeen for $conn {
+            async fn proposal_seen_by(
+                &mut self,
+                me: &str,
+                id: &str,
+                now: DateTime<Utc>,
+            ) -> Result<ProposalRow, sqlx::Error> {
+                let seen: ProposalTuple = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{AS_SEEN_BY_ME} AND p.id = $2"
+                )))
+                .bind(me)
+                .bind(id)
+                .fetch_one(&mut *self)
+                .await?;
+                let [seen] = with_slots(&mut *self, vec![row(seen, now)])
+                    .await?
+                    .try_into()
+                    .map_err(|_| sqlx::Error::RowNotFound)?;
+                Ok(seen)
+            }
+        }
+    };
+}
+
+impl_proposal_seen!(SqliteConnection);
+impl_proposal_seen!(PgConnection);
 
 /// Ending the coffee between two members who are no longer to meet, in the transaction that
 /// parts them (a block, a removed connection, an erased account).
@@ -279,17 +340,7 @@ impl Store {
                     tx.enqueue_all(&told, now).await?;
                 }
             }
-            let seen: ProposalTuple = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{AS_SEEN_BY_ME} AND p.id = $2"
-            )))
-            .bind(&me)
-            .bind(&id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let [seen] = with_slots(&mut *tx, vec![row(seen, now)])
-                .await?
-                .try_into()
-                .map_err(|_| sqlx::Error::RowNotFound)?;
+            let seen = tx.proposal_seen_by(&me, &id, now).await?;
             tx.commit().await?;
             Ok(AnswerOutcome::Answered(seen))
         })

@@ -8,6 +8,7 @@
 
 mod blocks;
 mod coffee;
+mod coffee_bookings;
 mod coffee_people;
 mod coffee_proposals;
 mod coffee_round;
@@ -22,6 +23,7 @@ mod sessions;
 use rendezvous_common::db::Migrations;
 
 pub use coffee::CoffeeOutcome;
+pub use coffee_bookings::BookOutcome;
 pub use coffee_proposals::{AnswerOutcome, ProposalRow};
 pub use coffee_round::{NewProposal, RoundOutcome, RoundSettings};
 pub use connections::{
@@ -106,6 +108,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "coffee slots",
             include_str!("../../migrations/sqlite/0015_coffee_slots.sql"),
         ),
+        (
+            16,
+            "coffee bookings",
+            include_str!("../../migrations/sqlite/0016_coffee_bookings.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -178,6 +185,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             15,
             "coffee slots",
             include_str!("../../migrations/postgres/0015_coffee_slots.sql"),
+        ),
+        (
+            16,
+            "coffee bookings",
+            include_str!("../../migrations/postgres/0016_coffee_bookings.sql"),
         ),
     ],
 };

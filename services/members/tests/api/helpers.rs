@@ -599,3 +599,30 @@ pub async fn answer_coffee(
         .await?;
     Ok(response.into_inner().proposal.unwrap())
 }
+
+/// The member's booking of a matched coffee at `start`, at `venue` (none: events suggests one).
+pub async fn schedule_coffee(
+    member: &TestMember,
+    proposal_id: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    venue: Option<rendezvous_proto::events::v1::Venue>,
+) -> Result<pb::CoffeeProposal, Status> {
+    let request = pb::ScheduleCoffeeRequest {
+        proposal_id: proposal_id.to_owned(),
+        start_time: Some(rendezvous_common::time::to_timestamp(start)),
+        venue,
+    };
+    let response = member.client.clone().schedule_coffee(request).await?;
+    Ok(response.into_inner().proposal.unwrap())
+}
+
+/// Connects `a` and `b`, opts both in to coffee, and runs a round: returns the proposal made
+/// to the two.
+pub async fn coffee_between(stack: &MembersHandle, a: &TestMember, b: &TestMember) -> String {
+    rendezvous_testkit::connect(a, b).await.unwrap();
+    opt_in_to_coffee(a).await;
+    opt_in_to_coffee(b).await;
+    coffee_round(stack).await;
+    let [proposal] = coffee_proposals(a).await.try_into().unwrap();
+    proposal.id
+}

@@ -64,6 +64,7 @@ enum Method {
     UpdateCoffeeSettings,
     ListCoffeeProposals,
     RespondToCoffeeProposal,
+    ScheduleCoffee,
     RemoveConnection,
     ChangePassword,
     Logout,
@@ -72,7 +73,7 @@ enum Method {
 
 /// Every method, in the order the matrix calls them: the ones that end something (a
 /// connection, a session, the account) last.
-const METHODS: [Method; 27] = [
+const METHODS: [Method; 28] = [
     Method::Register,
     Method::Login,
     Method::RefreshSession,
@@ -83,6 +84,8 @@ const METHODS: [Method; 27] = [
     // Before the blocks: a block between the two ends their coffee.
     Method::ListCoffeeProposals,
     Method::RespondToCoffeeProposal,
+    // Once both accepted (Bruno answers before Anna): either books it, at the same time.
+    Method::ScheduleCoffee,
     Method::RequestConnection,
     Method::RespondToConnectionRequest,
     Method::WithdrawConnectionRequest,
@@ -155,6 +158,10 @@ fn expected(role: Role, method: Method) -> Code {
         // it does not exist.
         (M::RespondToCoffeeProposal, R::Owner | R::Connection) => Code::Ok,
         (M::RespondToCoffeeProposal, _) => Code::NotFound,
+        // Their matched coffee: either of the two books it (the same time twice is the same
+        // booking); to the others it does not exist.
+        (M::ScheduleCoffee, R::Owner | R::Connection) => Code::Ok,
+        (M::ScheduleCoffee, _) => Code::NotFound,
         // Her connection with Bruno: either of the two ends it; a stranger has none with him.
         (M::RemoveConnection, R::Owner) => Code::Ok,
         (M::RemoveConnection, R::Connection) => Code::InvalidArgument,
@@ -390,6 +397,27 @@ impl World {
                     accept: true,
                 }
             ),
+            Method::ScheduleCoffee => {
+                use chrono::{DurationRound as _, TimeDelta};
+                // Two days ahead on the hour (the same hour for every caller of the matrix).
+                let start = self
+                    .stack
+                    .clock
+                    .now()
+                    .duration_trunc(TimeDelta::days(1))
+                    .unwrap()
+                    + TimeDelta::days(2)
+                    + TimeDelta::hours(8);
+                call!(
+                    c,
+                    schedule_coffee,
+                    pb::ScheduleCoffeeRequest {
+                        proposal_id: self.coffee.clone(),
+                        start_time: Some(rendezvous_common::time::to_timestamp(start)),
+                        venue: None,
+                    }
+                )
+            }
             Method::RemoveConnection => call!(
                 c,
                 remove_connection,
@@ -483,6 +511,17 @@ impl World {
                     "{method:?}"
                 );
                 assert_eq!(hers.state(), pb::CoffeeProposalState::Open, "{method:?}");
+            }
+            Method::ScheduleCoffee => {
+                // Bruno booked it; nobody else changed it.
+                let [hers] = coffee_proposals(anna).await.try_into().unwrap();
+                let [his] = coffee_proposals(&self.bruno).await.try_into().unwrap();
+                assert!(!hers.event_id.is_empty(), "{method:?}: {hers:?}");
+                assert_eq!(
+                    (&hers.event_id, &hers.meeting),
+                    (&his.event_id, &his.meeting),
+                    "{method:?}"
+                );
             }
             Method::ChangePassword => {
                 login(&self.stack, &anna.email, &anna.password)

@@ -1,9 +1,11 @@
 //! Kinds about other members: welcome, connection requests and acceptances, meetings in
-//! person and suggestions to connect.
+//! person, suggestions to connect, and coffees (proposed, matched, booked).
 
 use rendezvous_proto::notifications::v1 as pb;
 
-use super::format::{cap, event_title, member_name, multiline, non_empty, one_line};
+use super::format::{
+    Said, cap, event_title, member_name, multiline, non_empty, one_line, text, venue,
+};
 use super::{Locale, Message};
 
 pub(super) fn welcome(l: Locale, n: &pb::Welcome, recipient_name: &str) -> Message {
@@ -240,5 +242,99 @@ pub(super) fn coffee_matched(l: Locale, n: &pb::CoffeeMatched) -> Message {
                 .to_owned(),
         })
         .para_opt(times),
+    }
+}
+
+/// Where a booked coffee is held, as the members should read it.
+enum CoffeeVenue {
+    /// A member chose it: shown under "Where".
+    Chosen,
+    /// Rendezvous suggested it from past coffees: the place, and the city if known.
+    Suggested(String, Option<String>),
+    /// Nobody knows yet: the two agree on one (in the city, if known).
+    Unknown(Option<String>),
+}
+
+impl CoffeeVenue {
+    fn of(n: &pb::CoffeeScheduled) -> Self {
+        let event = n.event.as_ref();
+        let city = event.and_then(|e| text(&e.city));
+        match event.and_then(|e| text(&e.venue_name)) {
+            None => CoffeeVenue::Unknown(city),
+            Some(_) if !n.venue_suggested => CoffeeVenue::Chosen,
+            // The name alone when there is no address: the city follows in the sentence.
+            Some(name) => match event.and_then(|e| text(&e.venue_address)) {
+                Some(_) => CoffeeVenue::Suggested(venue(event).unwrap_or(name), city),
+                None => CoffeeVenue::Suggested(name, city),
+            },
+        }
+    }
+}
+
+pub(super) fn coffee_scheduled(l: Locale, n: &pb::CoffeeScheduled) -> Message {
+    let event = n.event.as_ref();
+    let member = l.member(n.member.as_ref());
+    let when = l.start(event);
+    let place = CoffeeVenue::of(n);
+    // The time opens the message; the venue chosen by a member is its only detail left.
+    let said = Said {
+        time: true,
+        venue: !matches!(place, CoffeeVenue::Chosen),
+    };
+    let details = l.details_but(event, None, said);
+    match l {
+        Locale::En => Message::new(match &when {
+            Some(when) => format!("Coffee with {member} on {when}"),
+            None => format!("Your coffee with {member} is booked"),
+        })
+        .para(match &when {
+            Some(when) => format!("You and {member} meet for a coffee on {when}."),
+            None => format!("Your coffee with {member} is booked."),
+        })
+        .para_opt(details)
+        .para_opt(match place {
+            CoffeeVenue::Chosen => None,
+            CoffeeVenue::Suggested(place, city) => Some(format!(
+                "Rendezvous suggests {place}, a place of past coffees{}; agree on another \
+                 between you if you like.",
+                city.map(|city| format!(" in {city}")).unwrap_or_default()
+            )),
+            CoffeeVenue::Unknown(city) => Some(format!(
+                "No place is set yet: agree between you on where to meet{}.",
+                city.map(|city| format!(" in {city}")).unwrap_or_default()
+            )),
+        })
+        .para(
+            "Like any event, it is in your calendar and you get its reminders. Afterwards, you \
+             will both be asked whether you met."
+                .to_owned(),
+        ),
+        Locale::Fr => Message::new(match &when {
+            Some(when) => format!("Café avec {member} le {when}"),
+            None => format!("Votre café avec {member} est réservé"),
+        })
+        .para(match &when {
+            Some(when) => format!("Vous retrouvez {member} pour un café le {when}."),
+            None => format!("Votre café avec {member} est réservé."),
+        })
+        .para_opt(details)
+        .para_opt(match place {
+            CoffeeVenue::Chosen => None,
+            CoffeeVenue::Suggested(place, city) => Some(format!(
+                "Rendezvous vous suggère {place}, où se sont déjà tenus d’autres cafés{}\u{202f}; \
+                 choisissez ensemble un autre endroit si vous le souhaitez.",
+                city.map(|city| format!(" à {city}")).unwrap_or_default()
+            )),
+            CoffeeVenue::Unknown(city) => Some(format!(
+                "Aucun lieu n’est encore fixé\u{a0}: convenez entre vous d’un endroit où vous \
+                 retrouver{}.",
+                city.map(|city| format!(" à {city}")).unwrap_or_default()
+            )),
+        })
+        .para(
+            "Comme tout événement, il figure dans votre agenda et vous en recevez les rappels. \
+             Ensuite, on vous demandera à tous deux si vous vous êtes rencontrés."
+                .to_owned(),
+        ),
     }
 }

@@ -205,6 +205,7 @@ fn compose(notice: &pb::Notice, l: Locale, recipient_name: &str) -> Message {
         Some(N::RsvpApprovalRequested(n)) => rsvps::rsvp_approval_requested(l, n),
         Some(N::CoffeeProposed(n)) => members::coffee_proposed(l, n),
         Some(N::CoffeeMatched(n)) => members::coffee_matched(l, n),
+        Some(N::CoffeeScheduled(n)) => members::coffee_scheduled(l, n),
     }
 }
 

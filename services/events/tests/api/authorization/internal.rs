@@ -1,5 +1,5 @@
-//! `EventInternalService` by caller: members (its relay) erases, exports, ends sessions and
-//! records blocks; every other service identity is PERMISSION_DENIED, members and anonymous
+//! `EventInternalService` by caller: members (its relay) erases, exports, ends sessions,
+//! records blocks and books coffees; every other service identity is PERMISSION_DENIED, members and anonymous
 //! callers are refused as for any internal method, and a credential for another audience or
 //! under an unknown key is UNAUTHENTICATED.
 
@@ -18,6 +18,28 @@ async fn every_method(
     world: &World,
 ) -> Vec<(&'static str, Code)> {
     let mut c = client.clone();
+    // Before the erasure below, which would refuse a coffee of an erased member.
+    let start = world.clock.now() + chrono::Duration::days(2);
+    let coffee = c
+        .schedule_coffee(pb::ScheduleCoffeeRequest {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            proposal_id: uuid::Uuid::now_v7().to_string(),
+            host: Some(pb::CoffeeGuest {
+                member_id: member_id.to_owned(),
+                display_name: "Anna".to_owned(),
+            }),
+            guest: Some(pb::CoffeeGuest {
+                member_id: uuid::Uuid::now_v7().to_string(),
+                display_name: "Bruno".to_owned(),
+            }),
+            start_time: Some(timestamp(start)),
+            end_time: Some(timestamp(start + chrono::Duration::hours(1))),
+            time_zone: "Europe/Paris".to_owned(),
+            city: "Paris".to_owned(),
+            venue: None,
+            preferred_areas: Vec::new(),
+        })
+        .await;
     let export = c
         .export_member_data(pb::ExportMemberDataRequest {
             member_id: member_id.to_owned(),
@@ -57,6 +79,10 @@ async fn every_method(
             revoke.err().map_or(Code::Ok, |s| s.code()),
         ),
         ("EraseMember", erase.err().map_or(Code::Ok, |s| s.code())),
+        (
+            "ScheduleCoffee",
+            coffee.err().map_or(Code::Ok, |s| s.code()),
+        ),
     ]
 }
 

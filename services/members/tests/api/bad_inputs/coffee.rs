@@ -1,4 +1,4 @@
-//! Bad UpdateCoffeeSettings requests.
+//! Bad UpdateCoffeeSettings, RespondToCoffeeProposal and ScheduleCoffee requests.
 
 use super::*;
 
@@ -31,7 +31,115 @@ fn windows(windows: Vec<pb::AvailabilityWindow>) -> pb::UpdateCoffeeSettingsRequ
     )
 }
 
+/// A booking of the proposal `f.some_id` at `start` (whole hours from now, plus `minutes`).
+fn booking(
+    f: &Fixture,
+    hours: i64,
+    minutes: i64,
+    venue: Option<events_pb::Venue>,
+) -> pb::ScheduleCoffeeRequest {
+    use chrono::{DurationRound as _, TimeDelta};
+    let hour = chrono::Utc::now()
+        .duration_trunc(TimeDelta::hours(1))
+        .unwrap_or_default();
+    pb::ScheduleCoffeeRequest {
+        proposal_id: f.some_id.clone(),
+        start_time: Some(rendezvous_common::time::to_timestamp(
+            hour + TimeDelta::hours(hours) + TimeDelta::minutes(minutes),
+        )),
+        venue,
+    }
+}
+
+fn venue(name: &str, address: &str, latitude: f64) -> Option<events_pb::Venue> {
+    Some(events_pb::Venue {
+        name: name.into(),
+        address: address.into(),
+        latitude,
+        longitude: 2.35,
+    })
+}
+
+fn bookings(f: &Fixture) -> Vec<BadInput> {
+    vec![
+        bad(
+            "a coffee booking of a malformed proposal id",
+            "proposal_id",
+            call!(
+                f.me,
+                schedule_coffee,
+                pb::ScheduleCoffeeRequest {
+                    proposal_id: "coffee-1".into(),
+                    ..booking(f, 48, 0, None)
+                }
+            ),
+        ),
+        bad(
+            "a coffee booking without a time",
+            "start_time",
+            call!(
+                f.me,
+                schedule_coffee,
+                pb::ScheduleCoffeeRequest {
+                    start_time: None,
+                    ..booking(f, 48, 0, None)
+                }
+            ),
+        ),
+        bad(
+            "a coffee booked off the half-hour grid",
+            "start_time",
+            call!(f.me, schedule_coffee, booking(f, 48, 10, None)),
+        )
+        .saying("half hour"),
+        bad(
+            "a coffee booked in the past",
+            "start_time",
+            call!(f.me, schedule_coffee, booking(f, -2, 0, None)),
+        ),
+        bad(
+            "a coffee booked more than 30 days ahead",
+            "start_time",
+            call!(f.me, schedule_coffee, booking(f, 24 * 31, 0, None)),
+        )
+        .saying("30 days"),
+        bad(
+            "a coffee venue without a name",
+            "venue.name",
+            call!(
+                f.me,
+                schedule_coffee,
+                booking(f, 48, 0, venue(" ", "", 48.85))
+            ),
+        ),
+        bad(
+            "a coffee venue address too long",
+            "venue.address",
+            call!(
+                f.me,
+                schedule_coffee,
+                booking(f, 48, 0, venue("Café", &"x".repeat(501), 48.85))
+            ),
+        ),
+        bad(
+            "a coffee venue off the globe",
+            "venue.latitude",
+            call!(
+                f.me,
+                schedule_coffee,
+                booking(f, 48, 0, venue("Café", "", 95.0))
+            ),
+        ),
+    ]
+}
+
 pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
+    let mut rows = bookings(f);
+    rows.extend(settings_rows(f));
+    rows
+}
+
+fn settings_rows(f: &Fixture) -> Vec<BadInput> {
     let monday = events_pb::Weekday::Monday;
     vec![
         bad(

@@ -2,6 +2,7 @@
 //! on both backends, asserting what a user (or a calling service) sees; one file per area.
 
 mod coffee;
+mod coffee_bookings;
 mod connections;
 mod internal;
 mod meetings;
