@@ -56,8 +56,8 @@ pub use members::*;
 #[cfg(feature = "notifications")]
 pub use notifications::*;
 pub use outbox::{
-    outbox_coffee_requests, outbox_count, outbox_keys_and_notices, outbox_notices,
-    outbox_notices_keyed, outbox_revoked_sessions, outbox_rows, outbox_total,
+    outbox_coffee_cancellations, outbox_coffee_requests, outbox_count, outbox_keys_and_notices,
+    outbox_notices, outbox_notices_keyed, outbox_revoked_sessions, outbox_rows, outbox_total,
 };
 pub use pages::all_pages;
 pub use rpc::{code, error_code, eventually, invalid_argument_naming, rate_limited_for};

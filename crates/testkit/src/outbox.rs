@@ -147,24 +147,43 @@ pub async fn outbox_revoked_sessions(db: &Db, member_id: &str) -> Vec<(String, V
         .collect()
 }
 
-/// The requests to events' `ScheduleCoffee` in the outbox, decoded as the relay decodes them,
-/// in the order they were written.
-pub async fn outbox_coffee_requests(db: &Db) -> Vec<events_pb::ScheduleCoffeeRequest> {
+/// The rows of `topic`, in the order they were written.
+async fn rows_of(db: &Db, topic: &str) -> Vec<OutboxRow> {
     let rows: Vec<(String, String, String, String)> = with_db!(db, |pool| {
         sqlx::query_as(
             "SELECT id, topic, dedupe_key, payload FROM outbox WHERE topic = $1 \
              ORDER BY created_at, id",
         )
-        .bind(rendezvous_common::relay::TOPIC_COFFEE_IN_EVENTS)
+        .bind(topic)
         .fetch_all(pool)
         .await
     })
     .expect("reading the outbox");
     rows.into_iter()
-        .map(|(id, topic, dedupe_key, payload)| {
-            let row = outbox_row(id, topic, dedupe_key, &payload);
-            rendezvous_common::relay::schedule_coffee_request(&row)
+        .map(|(id, topic, dedupe_key, payload)| outbox_row(id, topic, dedupe_key, &payload))
+        .collect()
+}
+
+/// The requests to events' `ScheduleCoffee` in the outbox, decoded as the relay decodes them,
+/// in the order they were written.
+pub async fn outbox_coffee_requests(db: &Db) -> Vec<events_pb::ScheduleCoffeeRequest> {
+    let rows = rows_of(db, rendezvous_common::relay::TOPIC_COFFEE_IN_EVENTS).await;
+    rows.iter()
+        .map(|row| {
+            rendezvous_common::relay::schedule_coffee_request(row)
                 .expect("a coffee row the relay can send")
+        })
+        .collect()
+}
+
+/// The requests to events' `CancelCoffee` in the outbox, decoded as the relay decodes them,
+/// in the order they were written.
+pub async fn outbox_coffee_cancellations(db: &Db) -> Vec<events_pb::CancelCoffeeRequest> {
+    let rows = rows_of(db, rendezvous_common::relay::TOPIC_COFFEE_OFF_IN_EVENTS).await;
+    rows.iter()
+        .map(|row| {
+            rendezvous_common::relay::cancel_coffee_request(row)
+                .expect("a calling-off row the relay can send")
         })
         .collect()
 }

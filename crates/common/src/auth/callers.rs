@@ -30,8 +30,9 @@ pub const INTERNAL_METHODS: &[(&str, &str, &[ServiceName])] = &[
     (EVENTS_INTERNAL, "RevokeSessions", &[Members]),
     // members' relay: blocks and unblocks, which events checks locally.
     (EVENTS_INTERNAL, "RecordBlocks", &[Members]),
-    // members' relay: a booked coffee, which events makes a private event.
+    // members' relay: a booked coffee, which events makes a private event, and its end.
     (EVENTS_INTERNAL, "ScheduleCoffee", &[Members]),
+    (EVENTS_INTERNAL, "CancelCoffee", &[Members]),
     // Both relays deliver notices.
     (NOTIFICATIONS_INTERNAL, "Deliver", &[Members, Events]),
     // Meant for events (a cancelled RSVP's reminders); nobody calls it yet.

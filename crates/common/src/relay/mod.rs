@@ -65,8 +65,8 @@ pub use blocks::{
     block_changed,
 };
 pub use coffee::{
-    CoffeeSink, SCHEDULE_COFFEE_TIMEOUT, TOPIC_COFFEE_IN_EVENTS, coffee_booked,
-    schedule_coffee_request,
+    CoffeeSink, SCHEDULE_COFFEE_TIMEOUT, TOPIC_COFFEE_IN_EVENTS, TOPIC_COFFEE_OFF_IN_EVENTS,
+    cancel_coffee_request, coffee_booked, coffee_called_off, schedule_coffee_request,
 };
 pub use dead_letters::{
     DeadLetter, dead_letter_by_id, dead_letter_count, dead_letters, requeue_dead_letters,

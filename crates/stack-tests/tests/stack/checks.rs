@@ -153,6 +153,21 @@ impl Note<'_> {
 /// Reads every inbox and every email: each recipient has exactly the notifications written
 /// down, each one shows its facts and nothing broken, and both languages saw every kind.
 pub async fn assert_everyone_was_told_well(world: &World, cast: &Cast, told: &Told) {
+    let mut seen = assert_told_as_written(world, cast, told).await;
+    let produced: BTreeSet<Kind> = PRODUCED.into_iter().collect();
+    for lang in [Lang::En, Lang::Fr] {
+        let kinds = seen.remove(&lang).unwrap_or_default();
+        assert_eq!(kinds, produced, "the kinds read in {lang:?}");
+    }
+}
+
+/// Reads every inbox and every email of the cast against what `told` wrote down (exactly
+/// those notifications, each reading well); returns the kinds read in each language.
+pub async fn assert_told_as_written(
+    world: &World,
+    cast: &Cast,
+    told: &Told,
+) -> BTreeMap<Lang, BTreeSet<Kind>> {
     let mut seen: BTreeMap<Lang, BTreeSet<Kind>> = BTreeMap::new();
     for person in cast.everyone() {
         let inbox = settled_inbox(world, person, told).await;
@@ -182,11 +197,7 @@ pub async fn assert_everyone_was_told_well(world: &World, cast: &Cast, told: &To
             person.name
         );
     }
-    let produced: BTreeSet<Kind> = PRODUCED.into_iter().collect();
-    for lang in [Lang::En, Lang::Fr] {
-        let kinds = seen.remove(&lang).unwrap_or_default();
-        assert_eq!(kinds, produced, "the kinds read in {lang:?}");
-    }
+    seen
 }
 
 /// Every kind is either produced or listed as not yet produced.

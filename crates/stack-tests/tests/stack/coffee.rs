@@ -7,9 +7,10 @@
 use chrono::Duration;
 use rendezvous_proto::events::v1 as pb;
 use rendezvous_proto::members::v1 as mpb;
+use rendezvous_proto::notifications::v1::NotificationKind as Kind;
 use rendezvous_testkit::eventually;
 
-use crate::checks::Told;
+use crate::checks::{Told, assert_told_as_written};
 use crate::helpers::{Cast, Person, World};
 use crate::people;
 
@@ -155,4 +156,53 @@ pub async fn from_the_round_to_met_in_person(world: &World, cast: &mut Cast) {
     assert!(two_yeses.met, "{two_yeses:?}");
     assert!(met_connections(world, amelie).await.contains(&ben.id));
     assert!(met_connections(world, ben).await.contains(&amelie.id));
+}
+
+/// Ben blocks Amélie after she booked their coffee: members calls it off in events, which
+/// cancels the event and tells both, without a reason (nobody learns who ended it), and no
+/// reminder follows.
+pub async fn a_block_after_the_booking_calls_it_off_for_both(world: &World, cast: &mut Cast) {
+    let mut told = Told::default();
+    people::welcomes(cast, &mut told);
+    people::connections(world, cast, &mut told).await;
+    let event_id = people::coffee(world, cast, &mut told).await;
+    let (amelie, ben) = (&cast.amelie, &cast.ben);
+    ben.members(world)
+        .block_member(mpb::BlockMemberRequest {
+            member_id: amelie.id.clone(),
+        })
+        .await
+        .unwrap();
+    let cancelled = eventually("the coffee called off", || async {
+        let event = amelie
+            .events(world)
+            .get_event(pb::GetEventRequest {
+                event_id: event_id.clone(),
+            })
+            .await
+            .ok()?
+            .into_inner()
+            .event?;
+        (event.state() == pb::EventState::Cancelled).then_some(event)
+    })
+    .await;
+    assert!(cancelled.cancellation_reason.is_empty(), "{cancelled:?}");
+    let plan = people::booked_coffee();
+    for person in [amelie, ben] {
+        told.expect(person, Kind::EventCancelled, &event_id)
+            .titled(&plan);
+    }
+    // The day before, no reminder of it goes out.
+    world.advance(plan.start - Duration::hours(23) - world.now());
+    assert_eq!(
+        world
+            .events
+            .events
+            .send_reminders(world.now())
+            .await
+            .unwrap(),
+        0
+    );
+    cast.sign_in_again(world).await;
+    assert_told_as_written(world, cast, &told).await;
 }

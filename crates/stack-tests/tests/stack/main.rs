@@ -66,6 +66,13 @@ async fn a_booked_coffee_ends_with_did_you_meet_and_two_yeses_mark_them_met(back
     world.stop().await;
 }
 
+async fn a_block_after_the_booking_calls_the_coffee_off_for_both(backend: Backend) {
+    let world = World::start(backend).await;
+    let mut cast = Cast::register(&world).await;
+    coffee::a_block_after_the_booking_calls_it_off_for_both(&world, &mut cast).await;
+    world.stop().await;
+}
+
 async fn signing_out_ends_the_sessions_stream_and_tokens_everywhere(backend: Backend) {
     let world = World::start(backend).await;
     sessions::logout_ends_its_stream_and_its_tokens_everywhere(&world).await;
@@ -81,6 +88,7 @@ async fn blocks_made_in_members_hide_and_show_a_hosts_events(backend: Backend) {
 backend_tests!(
     every_notification_reads_well_in_french_and_english,
     a_booked_coffee_ends_with_did_you_meet_and_two_yeses_mark_them_met,
+    a_block_after_the_booking_calls_the_coffee_off_for_both,
     blocks_made_in_members_hide_and_show_a_hosts_events,
     the_product_story_from_import_to_the_next_meetup,
     signing_out_ends_the_sessions_stream_and_tokens_everywhere,

@@ -1,5 +1,5 @@
-//! `ScheduleCoffee` (members' relay, at least once) parsed into a [`CoffeeBooking`], and a
-//! coffee's venue back into `pb::Venue`.
+//! `ScheduleCoffee` and `CancelCoffee` (members' relay, at least once) parsed into a
+//! [`CoffeeBooking`] and a [`CoffeeCancellation`], and a coffee's venue back into `pb::Venue`.
 //!
 //! A booking that is wrong in itself is refused, naming every bad field, since no retry
 //! mends it. An empty time zone is read as UTC rather than refused (members sends the host's
@@ -13,7 +13,7 @@ use rendezvous_proto::events::v1 as pb;
 
 use super::{Fields, id, time, time_zone, venue};
 use crate::convert::events::city;
-use crate::domain::coffee::{CoffeeBooking, Guest, MAX_LENGTH, Venue};
+use crate::domain::coffee::{CoffeeBooking, CoffeeCancellation, Guest, MAX_LENGTH, Venue};
 use crate::error::Error;
 
 /// Preferred areas a suggestion weighs, at most.
@@ -91,6 +91,20 @@ impl TryFrom<&pb::ScheduleCoffeeRequest> for CoffeeBooking {
             city,
             venue,
             preferred_areas,
+        })
+    }
+}
+
+impl TryFrom<&pb::CancelCoffeeRequest> for CoffeeCancellation {
+    type Error = Error;
+
+    fn try_from(req: &pb::CancelCoffeeRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let proposal_id = id(&mut f, "proposal_id", &req.proposal_id);
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        f.finish(Self {
+            proposal_id,
+            event_id,
         })
     }
 }
@@ -208,6 +222,26 @@ mod tests {
         req.host.as_mut().unwrap().member_id = "anna".to_owned();
         req.start_time = None;
         assert_eq!(fields(&req), ["host.member_id", "start_time"]);
+    }
+
+    #[test]
+    fn a_cancellation_names_each_id_that_is_not_one() {
+        let (proposal, event) = (Uuid::now_v7(), Uuid::now_v7());
+        let good = pb::CancelCoffeeRequest {
+            proposal_id: proposal.to_string(),
+            event_id: event.to_string(),
+        };
+        let parsed = CoffeeCancellation::try_from(&good).unwrap();
+        assert_eq!((parsed.proposal_id, parsed.event_id), (proposal, event));
+        let bad = pb::CancelCoffeeRequest {
+            proposal_id: "coffee".to_owned(),
+            event_id: String::new(),
+        };
+        let Err(Error::InvalidArgument(violations)) = CoffeeCancellation::try_from(&bad) else {
+            panic!("accepted a cancellation without ids");
+        };
+        let named: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(named, ["proposal_id", "event_id"]);
     }
 
     #[test]

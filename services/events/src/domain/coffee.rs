@@ -2,6 +2,10 @@
 //! members service becomes (`ScheduleCoffee`), its title, and where it is held. Nothing here
 //! does I/O: the store reads the past coffees of the city and asks [`choose_venue`].
 //!
+//! A coffee the members service calls off (`CancelCoffee`: a block, a removed connection, a
+//! deleted account) is cancelled only while [`may_call_off`] says so; one that has started
+//! is theirs to finish.
+//!
 //! The venue is the one the members chose; without one, of the venues of past coffees in the
 //! city, the one whose name or address mentions an area either member prefers, then the most
 //! used, then the most recently used — a suggestion, which the notices say; without any past
@@ -12,7 +16,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use crate::domain::event::{EventKind, EventVisibility, NewEvent};
+use crate::domain::event::{EventKind, EventState, EventVisibility, NewEvent};
 use crate::domain::rsvp::WaitlistMode;
 
 /// The longest a coffee may last.
@@ -67,6 +71,23 @@ pub struct CoffeeBooking {
     pub venue: Option<Venue>,
     /// Areas of the city either member would rather meet in (trimmed, none empty).
     pub preferred_areas: Vec<String>,
+}
+
+/// A booked coffee called off, as `CancelCoffee` carries it (already validated).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoffeeCancellation {
+    /// Finds the event, and is remembered so that a booking of it arriving later makes none.
+    pub proposal_id: Uuid,
+    /// The event members chose when booking it: only logged, since the proposal finds the
+    /// event (the first of several deliveries of a booking chose its id).
+    pub event_id: Uuid,
+}
+
+/// Whether a coffee's event in `state`, starting at `start_at`, is still called off at `now`:
+/// neither cancelled nor completed, and not started — once the two may be sitting together,
+/// it is left for them (and their check-ins and meetings) as it is.
+pub fn may_call_off(state: EventState, start_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    !state.is_over() && start_at > now
 }
 
 impl CoffeeBooking {
@@ -379,6 +400,21 @@ mod tests {
         assert!(one.ends_with('…') && one.chars().count() <= TITLE_MAX_CHARS);
         let alone = title(&long, "");
         assert!(alone.ends_with('…') && alone.chars().count() <= TITLE_MAX_CHARS);
+    }
+
+    #[test]
+    fn only_a_coffee_not_over_and_not_started_is_called_off() {
+        let start = Utc.with_ymd_and_hms(2027, 6, 10, 9, 0, 0).unwrap();
+        let before = start - Duration::seconds(1);
+        assert!(may_call_off(EventState::Published, start, before));
+        assert!(!may_call_off(EventState::Published, start, start));
+        assert!(!may_call_off(
+            EventState::Published,
+            start,
+            start + Duration::hours(2)
+        ));
+        assert!(!may_call_off(EventState::Cancelled, start, before));
+        assert!(!may_call_off(EventState::Completed, start, before));
     }
 
     proptest! {

@@ -1,6 +1,6 @@
 //! `EventInternalService`: what other Rendezvous services ask of events — a deleted member's
-//! erasure, ended sessions, blocks and booked coffees (from members' outbox), and a member's
-//! part of the data export.
+//! erasure, ended sessions, blocks, booked and called-off coffees (from members' outbox), and
+//! a member's part of the data export.
 
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
@@ -8,8 +8,9 @@ use tonic::Request;
 use super::{Events, Reply, reply};
 use crate::convert::coffee::venue_pb;
 use crate::convert::internal::{EraseMember, ExportMember, RecordBlocks, session_revocation};
-use crate::domain::coffee::CoffeeBooking;
+use crate::domain::coffee::{CoffeeBooking, CoffeeCancellation};
 use crate::error::Result;
+use crate::store::CoffeeSchedule;
 
 /// Counts on the wire saturate rather than wrap.
 fn count(n: u64) -> i32 {
@@ -72,7 +73,22 @@ impl Events {
         req: &pb::ScheduleCoffeeRequest,
     ) -> Result<pb::ScheduleCoffeeResponse> {
         let booking = CoffeeBooking::try_from(req)?;
-        let scheduled = self.0.store.schedule_coffee(&booking, self.now()).await?;
+        let scheduled = match self.0.store.schedule_coffee(&booking, self.now()).await? {
+            CoffeeSchedule::Scheduled(scheduled) => scheduled,
+            CoffeeSchedule::CalledOff => {
+                tracing::info!(
+                    event_id = %booking.event_id,
+                    proposal_id = %booking.proposal_id,
+                    "coffee called off before it was scheduled"
+                );
+                // Answered rather than refused, so that the relay stops sending it.
+                return Ok(pb::ScheduleCoffeeResponse {
+                    event_id: booking.event_id.to_string(),
+                    venue: None,
+                    created: false,
+                });
+            }
+        };
         tracing::info!(
             event_id = %scheduled.event.id,
             proposal_id = %booking.proposal_id,
@@ -85,6 +101,25 @@ impl Events {
             venue: Some(venue_pb(&scheduled.venue())),
             created: scheduled.created,
         })
+    }
+
+    async fn cancel_coffee(
+        &self,
+        req: &pb::CancelCoffeeRequest,
+    ) -> Result<pb::CancelCoffeeResponse> {
+        let cancellation = CoffeeCancellation::try_from(req)?;
+        let cancelled = self
+            .0
+            .store
+            .cancel_coffee(&cancellation, self.now())
+            .await?;
+        tracing::info!(
+            event_id = %cancellation.event_id,
+            proposal_id = %cancellation.proposal_id,
+            cancelled,
+            "coffee called off"
+        );
+        Ok(pb::CancelCoffeeResponse { cancelled })
     }
 
     async fn export(
@@ -128,6 +163,13 @@ impl pb::event_internal_service_server::EventInternalService for Events {
         request: Request<pb::ScheduleCoffeeRequest>,
     ) -> Reply<pb::ScheduleCoffeeResponse> {
         reply(Events::schedule_coffee(self, request.get_ref()).await)
+    }
+
+    async fn cancel_coffee(
+        &self,
+        request: Request<pb::CancelCoffeeRequest>,
+    ) -> Reply<pb::CancelCoffeeResponse> {
+        reply(Events::cancel_coffee(self, request.get_ref()).await)
     }
 
     async fn export_member_data(

@@ -100,6 +100,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "coffee events",
             include_str!("../../migrations/sqlite/0015_coffee_events.sql"),
         ),
+        (
+            16,
+            "coffee cancellations",
+            include_str!("../../migrations/sqlite/0016_coffee_cancellations.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -172,6 +177,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             15,
             "coffee events",
             include_str!("../../migrations/postgres/0015_coffee_events.sql"),
+        ),
+        (
+            16,
+            "coffee cancellations",
+            include_str!("../../migrations/postgres/0016_coffee_cancellations.sql"),
         ),
     ],
 };
@@ -489,7 +499,7 @@ pub use attendance::{
     CompleteOutcome, CompleteRefusal, InviteOutcome, InviteRefusal, MeetingAttendees,
 };
 pub use blocks::BlockChange;
-pub use coffee::{CoffeeRefusal, ScheduledCoffee};
+pub use coffee::{CoffeeRefusal, CoffeeSchedule, ScheduledCoffee};
 pub use erasure::{Erased, HOST_ERASED};
 pub use events::{ANONYMOUS_VISIBLE, EventFilter};
 pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};

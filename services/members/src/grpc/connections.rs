@@ -119,7 +119,12 @@ impl Members {
     ) -> Result<pb::RemoveConnectionResponse> {
         let (me, _) = member_caller(&request)?;
         let OtherMember(other) = OtherMember::try_from((me, request.into_inner()))?;
-        if !self.0.store.remove_connection(me, other).await? {
+        if !self
+            .0
+            .store
+            .remove_connection(me, other, self.now())
+            .await?
+        {
             return Err(Error::NotFound("connection"));
         }
         Ok(pb::RemoveConnectionResponse {})

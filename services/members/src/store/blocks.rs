@@ -47,7 +47,7 @@ impl Store {
                 .bind(b)
                 .execute(&mut *tx)
                 .await?;
-            tx.end_coffee_between(a, b).await?;
+            tx.end_coffee_between(a, b, now).await?;
             sqlx::query(
                 "UPDATE connection_requests SET state = 'withdrawn', pending_pair = NULL, updated_at = $2 \
                  WHERE pending_pair = $1",

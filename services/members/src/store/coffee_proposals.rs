@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::outbox::OutboxWriter as _;
+use rendezvous_common::relay::coffee_called_off;
 use rendezvous_common::with_db;
+use rendezvous_proto::events::v1 as events_pb;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
 use uuid::Uuid;
 
@@ -144,43 +146,98 @@ impl_proposal_seen!(PgConnection);
 /// parts them (a block, a removed connection, an erased account).
 pub(super) trait CoffeeEnding {
     /// Lapses the pair's open or matched proposals (`a` < `b`), freeing both for later
-    /// rounds; nobody is told (the pair's state says LAPSED to both, as any lapse).
+    /// rounds; nobody is told here (the pair's state says LAPSED to both, as any lapse). A
+    /// booked one is called off in events too, which tells both that the coffee is off
+    /// without saying why.
     fn end_coffee_between(
         &mut self,
         a: &str,
         b: &str,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// The same for every proposal of `member`, and their round row.
     fn end_coffee_of(
         &mut self,
         member: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// The step both share: lapses the live proposals `which` selects (binding `first`, then
+    /// `second` if any), asking events to call off the booked ones.
+    fn end_coffees(
+        &mut self,
+        which: &str,
+        first: &str,
+        second: Option<&str>,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
+
+/// The proposals a [`CoffeeEnding`] step ends: `WHERE` this, with `$1` (and `$2`) bound.
+const PAIR: &str = "member_a = $1 AND member_b = $2";
+const MEMBER: &str = "(member_a = $1 OR member_b = $1)";
 
 macro_rules! impl_coffee_ending {
     ($conn:ty) => {
         impl CoffeeEnding for $conn {
-            async fn end_coffee_between(&mut self, a: &str, b: &str) -> Result<(), sqlx::Error> {
-                sqlx::query(
+            async fn end_coffees(
+                &mut self,
+                which: &str,
+                first: &str,
+                second: Option<&str>,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                let booked = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT id, event_id FROM coffee_proposals \
+                     WHERE {which} AND state = 'matched' AND event_id IS NOT NULL"
+                )))
+                .bind(first);
+                let booked: Vec<(String, String)> = match second {
+                    Some(second) => booked.bind(second),
+                    None => booked,
+                }
+                .fetch_all(&mut *self)
+                .await?;
+                let lapse = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE coffee_proposals SET state = 'lapsed' \
-                     WHERE member_a = $1 AND member_b = $2 AND state IN ('open', 'matched')",
-                )
-                .bind(a)
-                .bind(b)
+                     WHERE {which} AND state IN ('open', 'matched')"
+                )))
+                .bind(first);
+                match second {
+                    Some(second) => lapse.bind(second),
+                    None => lapse,
+                }
                 .execute(&mut *self)
                 .await?;
+                let calls: Vec<_> = booked
+                    .into_iter()
+                    .map(|(proposal_id, event_id)| {
+                        coffee_called_off(&events_pb::CancelCoffeeRequest {
+                            proposal_id,
+                            event_id,
+                        })
+                    })
+                    .collect();
+                self.enqueue_all(&calls, now).await?;
                 Ok(())
             }
 
-            async fn end_coffee_of(&mut self, member: &str) -> Result<(), sqlx::Error> {
-                sqlx::query(
-                    "UPDATE coffee_proposals SET state = 'lapsed' \
-                     WHERE (member_a = $1 OR member_b = $1) AND state IN ('open', 'matched')",
-                )
-                .bind(member)
-                .execute(&mut *self)
-                .await?;
+            async fn end_coffee_between(
+                &mut self,
+                a: &str,
+                b: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                self.end_coffees(PAIR, a, Some(b), now).await
+            }
+
+            async fn end_coffee_of(
+                &mut self,
+                member: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), sqlx::Error> {
+                self.end_coffees(MEMBER, member, None, now).await?;
                 sqlx::query("DELETE FROM coffee_rounds WHERE member_id = $1")
                     .bind(member)
                     .execute(&mut *self)

@@ -507,7 +507,12 @@ impl Store {
         })
     }
 
-    pub async fn remove_connection(&self, a: Uuid, b: Uuid) -> Result<bool, sqlx::Error> {
+    pub async fn remove_connection(
+        &self,
+        a: Uuid,
+        b: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
         let a = &*a.to_string();
         let b = &*b.to_string();
         let (a, b) = ordered(a, b);
@@ -522,7 +527,7 @@ impl Store {
                     .rows_affected()
                     > 0;
             if removed {
-                tx.end_coffee_between(a, b).await?;
+                tx.end_coffee_between(a, b, now).await?;
             }
             tx.commit().await?;
             Ok(removed)

@@ -446,7 +446,7 @@ impl Store {
             ] {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;
             }
-            tx.end_coffee_of(id).await?;
+            tx.end_coffee_of(id, now).await?;
             sqlx::query(
                 "UPDATE connection_requests SET state = 'withdrawn', pending_pair = NULL, note = '', updated_at = $2 \
                  WHERE (requester_id = $1 OR addressee_id = $1) AND state = 'pending'",

@@ -1,7 +1,7 @@
 //! `EventInternalService` by caller: members (its relay) erases, exports, ends sessions,
-//! records blocks and books coffees; every other service identity is PERMISSION_DENIED, members and anonymous
-//! callers are refused as for any internal method, and a credential for another audience or
-//! under an unknown key is UNAUTHENTICATED.
+//! records blocks, and books and calls off coffees; every other service identity is
+//! PERMISSION_DENIED, members and anonymous callers are refused as for any internal method,
+//! and a credential for another audience or under an unknown key is UNAUTHENTICATED.
 
 use rendezvous_common::auth::{ServiceCredentials, ServiceName, SigningKeyPair};
 use rendezvous_proto::events::v1 as pb;
@@ -38,6 +38,12 @@ async fn every_method(
             city: "Paris".to_owned(),
             venue: None,
             preferred_areas: Vec::new(),
+        })
+        .await;
+    let call_off = c
+        .cancel_coffee(pb::CancelCoffeeRequest {
+            proposal_id: uuid::Uuid::now_v7().to_string(),
+            event_id: uuid::Uuid::now_v7().to_string(),
         })
         .await;
     let export = c
@@ -82,6 +88,10 @@ async fn every_method(
         (
             "ScheduleCoffee",
             coffee.err().map_or(Code::Ok, |s| s.code()),
+        ),
+        (
+            "CancelCoffee",
+            call_off.err().map_or(Code::Ok, |s| s.code()),
         ),
     ]
 }

@@ -7,7 +7,10 @@ use chrono::{Duration, TimeZone as _, Utc};
 use rendezvous_common::error::error_reason;
 use rendezvous_proto::events::v1 as events_pb;
 use rendezvous_proto::members::v1 as pb;
-use rendezvous_testkit::{Backend, backend_tests, invalid_argument_naming, outbox_coffee_requests};
+use rendezvous_testkit::{
+    Backend, backend_tests, invalid_argument_naming, outbox_coffee_cancellations,
+    outbox_coffee_requests,
+};
 use tonic::Code;
 
 async fn a_matched_coffee_is_booked_once_by_either_of_the_two_and_events_is_asked_for_it(
@@ -119,7 +122,71 @@ async fn a_lapsed_coffee_is_not_booked(backend: Backend) {
     stack.stop().await.unwrap();
 }
 
+async fn a_block_a_removal_or_an_erasure_after_the_booking_calls_the_coffee_off_in_events(
+    backend: Backend,
+) {
+    let stack = members_on_manual_clock(backend, |_| {}).await;
+    let [anna, bruno, chloe, dan, eve, fay, gus, hana] = stack
+        .register_all(["Anna", "Bruno", "Chloe", "Dan", "Eve", "Fay", "Gus", "Hana"])
+        .await
+        .unwrap();
+    let at = Utc.with_ymd_and_hms(2030, 5, 7, 6, 0, 0).unwrap();
+    let mut booked = Vec::new();
+    for (a, b) in [(&anna, &bruno), (&chloe, &dan), (&eve, &fay)] {
+        let proposal = coffee_between(&stack, a, b).await;
+        answer_coffee(a, &proposal, true).await.unwrap();
+        answer_coffee(b, &proposal, true).await.unwrap();
+        let event = schedule_coffee(b, &proposal, at, None)
+            .await
+            .unwrap()
+            .event_id;
+        booked.push((proposal, event));
+    }
+    // Gus and Hana's coffee is matched but never booked: there is nothing to call off.
+    let unbooked = coffee_between(&stack, &gus, &hana).await;
+    answer_coffee(&gus, &unbooked, true).await.unwrap();
+    answer_coffee(&hana, &unbooked, true).await.unwrap();
+    assert!(outbox_coffee_cancellations(&stack.db).await.is_empty());
+
+    block(&anna, &bruno).await;
+    chloe
+        .client
+        .clone()
+        .remove_connection(pb::RemoveConnectionRequest {
+            member_id: dan.id.clone(),
+        })
+        .await
+        .unwrap();
+    fay.client
+        .clone()
+        .delete_member(pb::DeleteMemberRequest { id: "me".into() })
+        .await
+        .unwrap();
+    block(&gus, &hana).await;
+
+    let called_off: Vec<_> = outbox_coffee_cancellations(&stack.db)
+        .await
+        .into_iter()
+        .map(|c| (c.proposal_id, c.event_id))
+        .collect();
+    assert_eq!(called_off, booked, "each booked coffee once, in order");
+    for member in [&anna, &bruno, &chloe, &dan, &eve] {
+        let [seen] = coffee_proposals(member).await.try_into().unwrap();
+        assert_eq!(
+            seen.state(),
+            pb::CoffeeProposalState::Lapsed,
+            "{}",
+            member.id
+        );
+    }
+    // Unblocking changes nothing: the coffee stays off.
+    unblock(&anna, &bruno).await;
+    assert_eq!(outbox_coffee_cancellations(&stack.db).await.len(), 3);
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
+    a_block_a_removal_or_an_erasure_after_the_booking_calls_the_coffee_off_in_events,
     a_matched_coffee_is_booked_once_by_either_of_the_two_and_events_is_asked_for_it,
     a_lapsed_coffee_is_not_booked,
 );

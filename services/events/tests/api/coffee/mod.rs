@@ -1,6 +1,9 @@
 //! Booked coffees (`EventInternalService.ScheduleCoffee`, as members' relay calls it): one
 //! private two-person event per proposal, both members confirmed and told, the venue given or
-//! suggested from past coffees in the city, and afterwards both asked whether they met.
+//! suggested from past coffees in the city, and afterwards both asked whether they met; and
+//! coffees called off (`CancelCoffee`), in [`called_off`].
+
+mod called_off;
 
 use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::auth::ServiceName;
