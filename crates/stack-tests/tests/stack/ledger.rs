@@ -135,7 +135,8 @@ impl Ledger {
                 N::RsvpConfirmed(_)
                 | N::WaitlistPromoted(_)
                 | N::EventInvitation(_)
-                | N::EventCancelled(_),
+                | N::EventCancelled(_)
+                | N::CoffeeScheduled(_),
             ) => start,
             _ => String::new(),
         };

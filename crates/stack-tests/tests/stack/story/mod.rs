@@ -1,14 +1,16 @@
-//! PRODUCT.md's story, steps 1 to 9, as one run over the whole stack on one manual clock:
+//! PRODUCT.md's story, steps 1 to 10, as one run over the whole stack on one manual clock:
 //! Anna imports her LinkedIn network, starts the Paris chapter, schedules the Thursday café
 //! for 20, invites her Paris connections, 25 answer within a minute, she moves the start, the
 //! reminders follow, people check in, the event completes on its own, who met whom is
 //! recorded, her network stats and calendar show it, the chapter meets monthly, and the next
-//! café shows her how many of her not-yet-met connections are going. Every inbox is then
+//! café shows her how many of her not-yet-met connections are going, and a coffee with Nora,
+//! a connection she had never met, adds one to her real-life ratio. Every inbox is then
 //! compared with the ledger the story kept, and every email with the preferences.
 //!
 //! The host takes a seat at her own table: Anna answers first, so with her 24 guests the 25
 //! answers fill the 20 seats and leave five on the wait-list.
 
+mod coffee;
 mod day;
 mod monthly;
 mod network;
@@ -143,6 +145,7 @@ pub async fn the_product_story_from_import_to_the_next_meetup(backend: Backend) 
     the_next_cafe_counts_unmet_connections(&world, &net, &series, &came, &mut ledger).await;
     occurrences_keep_paris_time_across_the_clock_change(&world, &mut net, &series, &mut ledger)
         .await;
+    coffee::anna_meets_nora_for_coffee(&world, &mut net, &mut ledger).await;
 
     net.sign_in_again(&world).await;
     let inboxes = ledger.assert_inboxes(&world, &net.everyone()).await;
