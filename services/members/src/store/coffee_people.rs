@@ -46,6 +46,18 @@ pub(super) trait CoffeePeople {
 /// A time slot, start and end.
 pub type Slot = (DateTime<Utc>, DateTime<Utc>);
 
+/// Ends an `IN (` list of `ids`, bound one by one, with its `)`.
+fn push_in_list<'a, DB: sqlx::Database>(query: &mut QueryBuilder<DB>, ids: &'a [String])
+where
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_str());
+    }
+    query.push(")");
+}
+
 type PersonTuple = (
     String,
     String,
@@ -72,11 +84,7 @@ macro_rules! impl_coffee_people {
                      FROM members m LEFT JOIN coffee_settings s ON s.member_id = m.id \
                      WHERE m.id IN (",
                 );
-                let mut list = query.separated(", ");
-                for id in ids {
-                    list.push_bind(id.as_str());
-                }
-                query.push(")");
+                push_in_list(&mut query, ids);
                 let rows: Vec<PersonTuple> = query.build_query_as().fetch_all(&mut *self).await?;
                 Ok(rows
                     .into_iter()
@@ -110,11 +118,8 @@ macro_rules! impl_coffee_people {
                     "SELECT proposal_id, starts_at, ends_at FROM coffee_slots \
                      WHERE proposal_id IN (",
                 );
-                let mut list = query.separated(", ");
-                for id in ids {
-                    list.push_bind(id.as_str());
-                }
-                query.push(") ORDER BY proposal_id, starts_at");
+                push_in_list(&mut query, ids);
+                query.push(" ORDER BY proposal_id, starts_at");
                 let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> =
                     query.build_query_as().fetch_all(&mut *self).await?;
                 for (id, start, end) in rows {

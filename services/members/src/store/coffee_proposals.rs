@@ -7,14 +7,13 @@ use rendezvous_common::outbox::OutboxWriter as _;
 use rendezvous_common::relay::coffee_called_off;
 use rendezvous_common::with_db;
 use rendezvous_proto::events::v1 as events_pb;
-use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
+use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
+use super::coffee_match::CoffeeMatch as _;
 use super::coffee_people::{CoffeePeople, Slot};
 use super::db::Store;
 use crate::domain::coffee::ProposalState;
-use crate::domain::slots::{Availability, SlotRules, common_slots};
-use crate::notices;
 
 /// A proposal as one of its members sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -355,47 +354,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if matched {
-                let people = tx.coffee_people(&[a.clone(), b.clone()]).await?;
-                if let (Some(pa), Some(pb)) = (people.get(&a), people.get(&b)) {
-                    let slots = common_slots(
-                        &Availability {
-                            windows: &pa.windows,
-                            zone: pa.tz(),
-                        },
-                        &Availability {
-                            windows: &pb.windows,
-                            zone: pb.tz(),
-                        },
-                        now,
-                        &SlotRules::default(),
-                    );
-                    if !slots.is_empty() {
-                        let mut insert = QueryBuilder::new(
-                            "INSERT INTO coffee_slots (proposal_id, starts_at, ends_at) ",
-                        );
-                        insert.push_values(&slots, |mut row, (start, end)| {
-                            row.push_bind(id.as_str()).push_bind(*start).push_bind(*end);
-                        });
-                        insert.build().execute(&mut *tx).await?;
-                    }
-                    let told = [
-                        (a.as_str(), pa, b.as_str(), pb),
-                        (b.as_str(), pb, a.as_str(), pa),
-                    ]
-                    .into_iter()
-                    .filter_map(|(me, me_seen, other, other_seen)| {
-                        Some(notices::coffee_matched(
-                            Uuid::try_parse(me).ok()?,
-                            &id,
-                            notices::member_facts(other, &other_seen.name),
-                            &me_seen.city,
-                            &slots,
-                            &me_seen.zone,
-                        ))
-                    })
-                    .collect::<Vec<_>>();
-                    tx.enqueue_all(&told, now).await?;
-                }
+                tx.tell_match(&id, &a, &b, now).await?;
             }
             let seen = tx.proposal_seen_by(&me, &id, now).await?;
             tx.commit().await?;

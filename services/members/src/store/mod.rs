@@ -9,6 +9,7 @@
 mod blocks;
 mod coffee;
 mod coffee_bookings;
+mod coffee_match;
 mod coffee_people;
 mod coffee_proposals;
 mod coffee_round;
