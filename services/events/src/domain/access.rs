@@ -238,6 +238,7 @@ mod tests {
             version: 1,
             created_at: at,
             updated_at: at,
+            coffee_proposal_id: None,
         }
     }
 
@@ -330,6 +331,23 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    #[test]
+    fn only_a_booked_coffee_refuses_reshaping_whatever_the_kind() {
+        let own = event(EventVisibility::InviteOnly, EventState::Published);
+        assert_eq!(own.kind, EventKind::Coffee);
+        assert!(!own.is_coffee());
+        assert_eq!(own.check_reshapable(), Ok(()));
+        let booked = EventRow {
+            coffee_proposal_id: Some(Uuid::from_u128(300)),
+            ..own
+        };
+        assert!(booked.is_coffee());
+        assert_eq!(
+            booked.check_reshapable(),
+            Err(EventRefusal::State(crate::domain::event::COFFEE_LOCKED))
+        );
     }
 
     #[test]

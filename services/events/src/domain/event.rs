@@ -89,9 +89,35 @@ pub struct EventRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The members' coffee proposal a booked coffee was made from (`ScheduleCoffee`); `None`
+    /// for every other event, whatever its kind. Set when the event is made, never changed.
+    pub coffee_proposal_id: Option<Uuid>,
 }
 
+/// Why a booked coffee refuses what would reshape it (see [`EventRow::check_reshapable`]).
+pub const COFFEE_LOCKED: &str = "a coffee between two members cannot be edited, shared or \
+     given co-hosts; it is changed by booking it again in MemberService";
+
 impl EventRow {
+    /// Whether the event is a booked coffee between two members: the private two-person event
+    /// `ScheduleCoffee` made, not merely an event of kind coffee.
+    pub fn is_coffee(&self) -> bool {
+        self.coffee_proposal_id.is_some()
+    }
+
+    /// Refuses what would change who an event is for or what it is — UpdateEvent,
+    /// InviteMembers, AddCohost, RemoveCohost — on a booked coffee: it stays private to its
+    /// two members, as members booked it, and changes only by being booked again there.
+    /// Everything else (reading it, check-in, announcing, completing, cancelling it or an RSVP
+    /// to it) is left to the usual rules. Asked after the caller is authorised, so that only
+    /// the event's hosts learn it is a coffee.
+    pub fn check_reshapable(&self) -> Result<(), EventRefusal> {
+        if self.is_coffee() {
+            return Err(EventRefusal::State(COFFEE_LOCKED));
+        }
+        Ok(())
+    }
+
     /// The caller's part in the event as host or co-host.
     pub fn role_of(&self, member: Uuid) -> Option<HostRole> {
         if self.host_id == member {

@@ -26,6 +26,8 @@ impl Events {
             .event_for(invitation.event_id, Some(me), Action::Manage)
             .await?
             .0;
+        // Set when the event is made and never changed, so this read needs no lock.
+        event.check_reshapable()?;
         if event.state.is_over() {
             return Err(Error::FailedPrecondition("the event is over or cancelled"));
         }

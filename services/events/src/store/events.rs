@@ -159,6 +159,7 @@ impl Store {
             let previous = ledger.event.clone();
             let mut e = previous.clone();
             tx.authorize(&e, caller, Action::Manage).await?;
+            e.check_reshapable()?;
             if edit
                 .etag
                 .as_ref()
@@ -533,6 +534,7 @@ impl Store {
                 return Err(EventRefusal::NotFound.into());
             };
             tx.authorize(&e, caller, Action::ManageCohosts).await?;
+            e.check_reshapable()?;
             if member == e.host_id {
                 return Err(EventRefusal::Invalid(vec![FieldViolation::new(
                     "member_id",

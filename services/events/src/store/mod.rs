@@ -360,7 +360,7 @@ impl Store {
 /// The columns of an [`EventRow`] (`event_from_row!` reads them) for `e`, an alias of
 /// `events`: its own columns, then its co-hosts aggregated into one string by a sub-select on
 /// the `cohosts` primary key ([`parse_cohosts`]), so that a page of events is one statement
-/// whatever its co-hosts.
+/// whatever its co-hosts, then the proposal of a booked coffee (NULL for any other event).
 pub(super) const fn event_columns(backend: Backend) -> &'static str {
     macro_rules! columns {
         ($aggregate:literal) => {
@@ -372,7 +372,8 @@ pub(super) const fn event_columns(backend: Backend) -> &'static str {
                  e.offered_count, e.waitlisted_count, e.check_in_code, e.cancellation_reason, \
                  e.no_show_count, e.version, e.created_at, e.updated_at, (SELECT ",
                 $aggregate,
-                "(c.member_id || ':' || c.role, ',') FROM cohosts c WHERE c.event_id = e.id)"
+                "(c.member_id || ':' || c.role, ',') FROM cohosts c WHERE c.event_id = e.id), \
+                 e.coffee_proposal_id"
             )
         };
     }
@@ -383,7 +384,7 @@ pub(super) const fn event_columns(backend: Backend) -> &'static str {
 }
 
 /// How many columns [`event_columns`] selects: what a query selects after them starts here.
-pub(super) const EVENT_COLUMN_COUNT: usize = 32;
+pub(super) const EVENT_COLUMN_COUNT: usize = 33;
 
 /// What [`Access`] holds of member `$2` for the event `e` of the query, as five columns
 /// ([`access_from_row`] reads them back): one fragment for every statement that reads it.
@@ -478,6 +479,7 @@ macro_rules! event_from_row {
             version: r.try_get(28)?,
             created_at: r.try_get(29)?,
             updated_at: r.try_get(30)?,
+            coffee_proposal_id: crate::store::stored_optional_uuid(r.try_get(32)?)?,
         }
     }};
 }

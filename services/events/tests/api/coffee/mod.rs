@@ -1,9 +1,11 @@
 //! Booked coffees (`EventInternalService.ScheduleCoffee`, as members' relay calls it): one
 //! private two-person event per proposal, both members confirmed and told, the venue given or
 //! suggested from past coffees in the city, and afterwards both asked whether they met; and
-//! coffees called off (`CancelCoffee`), in [`called_off`].
+//! coffees called off (`CancelCoffee`), in [`called_off`]; what its host may not change of it,
+//! and what the two still do with it, in [`locked`].
 
 mod called_off;
+mod locked;
 
 use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::auth::ServiceName;
