@@ -4,13 +4,79 @@ use chrono::{DateTime, Utc};
 use rendezvous_common::with_db;
 use uuid::Uuid;
 
+use super::coffee_people::{CoffeePeople as _, Slot};
 use super::connections::{RequestRow, RequestTuple};
 use super::db::Store;
 use super::members::MemberOps as _;
+use crate::domain::coffee::ProposalState;
+
+/// A coffee proposal as the exporting member `$1` sees it: the other member, the state as
+/// stored, their own answer (never the other's: a decline is never shown to the other), and
+/// the booking, if any, with whether they made it.
+const MY_COFFEE_PROPOSALS: &str = "SELECT id, \
+     CASE WHEN member_a = $1 THEN member_b ELSE member_a END, proposed_at, respond_by, state, \
+     CASE WHEN member_a = $1 THEN answer_a ELSE answer_b END, \
+     event_id, meeting_starts_at, meeting_ends_at, booked_by \
+     FROM coffee_proposals WHERE member_a = $1 OR member_b = $1 ORDER BY proposed_at, id";
+
+type MyProposalTuple = (
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
+
+fn slot_json((starts_at, ends_at): &Slot) -> serde_json::Value {
+    serde_json::json!({"starts_at": starts_at, "ends_at": ends_at})
+}
+
+/// One exported proposal, its state as the member sees it at `now` (an open one past its
+/// deadline has lapsed, whether or not a round has recorded it yet).
+fn proposal_json(
+    me: &str,
+    p: MyProposalTuple,
+    slots: &[Slot],
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    let (id, other, proposed_at, respond_by, state, my_answer, event, starts, ends, booker) = p;
+    let booking = match (event, starts.zip(ends)) {
+        (Some(event_id), Some(meeting)) => serde_json::json!({
+            "event_id": event_id,
+            "meeting": slot_json(&meeting),
+            "booked_by_me": booker.as_deref() == Some(me),
+        }),
+        _ => serde_json::Value::Null,
+    };
+    serde_json::json!({
+        "id": id,
+        "member_id": other,
+        "proposed_at": proposed_at,
+        "respond_by": respond_by,
+        "state": ProposalState::seen(&state, respond_by, now).as_str(),
+        "my_answer": my_answer,
+        "slots": slots.iter().map(slot_json).collect::<Vec<_>>(),
+        "booking": booking,
+    })
+}
 
 impl Store {
-    /// Everything held about a member, as a JSON document.
+    /// Everything held about a member, as a JSON document, as of the wall clock.
     pub async fn export(&self, member: Uuid) -> Result<Option<serde_json::Value>, sqlx::Error> {
+        self.export_at(member, Utc::now()).await
+    }
+
+    /// Everything held about a member, as a JSON document, as of `now`.
+    pub async fn export_at(
+        &self,
+        member: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<serde_json::Value>, sqlx::Error> {
         let coffee = self.coffee_settings(member).await?;
         let member = &*member.to_string();
         use serde_json::json;
@@ -68,6 +134,19 @@ impl Store {
             .bind(member)
             .fetch_all(&mut *conn)
             .await?;
+            let proposals: Vec<MyProposalTuple> = sqlx::query_as(MY_COFFEE_PROPOSALS)
+                .bind(member)
+                .fetch_all(&mut *conn)
+                .await?;
+            let ids: Vec<String> = proposals.iter().map(|p| p.0.clone()).collect();
+            let mut slots = conn.coffee_slots(&ids).await?;
+            let proposals: Vec<serde_json::Value> = proposals
+                .into_iter()
+                .map(|p| {
+                    let offered = slots.remove(&p.0).unwrap_or_default();
+                    proposal_json(member, p, &offered, now)
+                })
+                .collect();
             Ok(Some(json!({
                 "format": "rendezvous.members.export.v1",
                 "profile": {
@@ -118,6 +197,7 @@ impl Store {
                     "do_not_pair_member_ids": coffee.do_not_pair.iter().map(Uuid::to_string).collect::<Vec<_>>(),
                     "updated_at": coffee.updated_at,
                 },
+                "coffee_proposals": proposals,
             })))
         })
     }

@@ -1,5 +1,6 @@
 //! Coffee settings: a member's own, read and changed through the mask, kept out of everyone
-//! else's reach, exported with their data and erased with their account.
+//! else's reach, exported with their data and erased with their account; and the proposals
+//! rounds make of them, answered by both, exported with each member's own answer only.
 
 use crate::helpers::*;
 
@@ -483,7 +484,124 @@ async fn a_match_offers_both_the_times_they_are_both_free_each_by_their_own_cloc
     stack.stop().await.unwrap();
 }
 
+/// The coffee proposals in `member`'s export.
+async fn exported_proposals(member: &TestMember) -> (Vec<serde_json::Value>, String) {
+    let exported = export(member).await;
+    let proposals = exported.json["coffee_proposals"]
+        .as_array()
+        .unwrap()
+        .clone();
+    (proposals, exported.text)
+}
+
+async fn coffee_proposals_are_exported_with_the_members_own_answer_only(backend: Backend) {
+    let stack = members_on_manual_clock(backend, |_| {}).await;
+    let [anna, bruno, chloe] = stack
+        .register_all(["Anna", "Bruno", "Chloe"])
+        .await
+        .unwrap();
+    let with_bruno = coffee_between(&stack, &anna, &bruno).await;
+    answer_coffee(&anna, &with_bruno, true).await.unwrap();
+    answer_coffee(&bruno, &with_bruno, false).await.unwrap();
+
+    // Each exports the proposal with their own answer; Bruno's decline is not in Anna's.
+    let (hers, text) = exported_proposals(&anna).await;
+    let [proposal] = hers.as_slice() else {
+        panic!("{hers:?}")
+    };
+    let mut fields: Vec<_> = proposal.as_object().unwrap().keys().cloned().collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "booking",
+            "id",
+            "member_id",
+            "my_answer",
+            "proposed_at",
+            "respond_by",
+            "slots",
+            "state"
+        ],
+        "nothing of the other's answer"
+    );
+    assert_eq!(proposal["id"], with_bruno);
+    assert_eq!(proposal["member_id"], bruno.id);
+    assert_eq!(proposal["state"], "open");
+    assert_eq!(proposal["my_answer"], "accepted");
+    assert_eq!(proposal["slots"], serde_json::json!([]));
+    assert!(proposal["booking"].is_null());
+    assert!(!text.contains("declined"), "Bruno's decline reaches Anna");
+    let (his, _) = exported_proposals(&bruno).await;
+    assert_eq!(
+        (his[0]["member_id"].as_str(), his[0]["my_answer"].as_str()),
+        (Some(anna.id.as_str()), Some("declined"))
+    );
+
+    // A fortnight later that one has lapsed, and Anna and Chloé are matched and Chloé books.
+    connect(&anna, &chloe).await.unwrap();
+    opt_in_to_coffee(&chloe).await;
+    stack.clock.advance(chrono::Duration::days(15));
+    let anna = signed_in_again(&stack, &anna).await;
+    let chloe = signed_in_again(&stack, &chloe).await;
+    assert_eq!(coffee_round(&stack).await.proposals.len(), 1);
+    let [with_chloe] = coffee_proposals(&chloe).await.try_into().unwrap();
+    answer_coffee(&anna, &with_chloe.id, true).await.unwrap();
+    let matched = answer_coffee(&chloe, &with_chloe.id, true).await.unwrap();
+    let slots: Vec<_> = matched
+        .slots
+        .iter()
+        .map(|s| {
+            let at = |t| rendezvous_common::time::from_timestamp("slot", t).unwrap();
+            (
+                at(s.start_time.as_ref().unwrap()),
+                at(s.end_time.as_ref().unwrap()),
+            )
+        })
+        .collect();
+    let (start, end) = slots[0];
+    let booked = schedule_coffee(&chloe, &with_chloe.id, start, None)
+        .await
+        .unwrap();
+
+    let (hers, text) = exported_proposals(&anna).await;
+    let [lapsed, matched] = hers.as_slice() else {
+        panic!("{hers:?}")
+    };
+    assert_eq!(
+        (&lapsed["id"], &lapsed["state"], &lapsed["my_answer"]),
+        (
+            &serde_json::json!(with_bruno),
+            &"lapsed".into(),
+            &"accepted".into()
+        )
+    );
+    assert!(!text.contains("declined"), "Bruno's decline reaches Anna");
+    assert_eq!(
+        (&matched["id"], &matched["member_id"], &matched["state"]),
+        (
+            &serde_json::json!(with_chloe.id),
+            &serde_json::json!(chloe.id),
+            &"matched".into()
+        )
+    );
+    let offered: Vec<_> = slots
+        .iter()
+        .map(|(s, e)| serde_json::json!({"starts_at": s, "ends_at": e}))
+        .collect();
+    assert_eq!(matched["slots"], serde_json::json!(offered));
+    let meeting = serde_json::json!({"starts_at": start, "ends_at": end});
+    assert_eq!(
+        matched["booking"],
+        serde_json::json!({"event_id": booked.event_id, "meeting": meeting, "booked_by_me": false})
+    );
+    let (theirs, _) = exported_proposals(&chloe).await;
+    assert_eq!(theirs[0]["booking"]["booked_by_me"], true);
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
+    coffee_proposals_are_exported_with_the_members_own_answer_only,
     a_match_offers_both_the_times_they_are_both_free_each_by_their_own_clock,
     a_block_a_removal_or_an_erasure_ends_the_pairs_coffee_silently,
     the_service_runs_rounds_on_its_own_one_replica_at_a_time,
