@@ -48,18 +48,21 @@ enum Scenario {
     Stream,
     /// Sign-ins (argon2-bound).
     Login,
+    /// One coffee proposal round over N members with C connections each (in-process).
+    CoffeeRound,
 }
 
 /// The scenarios run again at each growth above ×1.
 const GROWN: [Scenario; 3] = [Scenario::RsvpHot, Scenario::Browse, Scenario::Fanout];
 
-const EVERY: [Scenario; 6] = [
+const EVERY: [Scenario; 7] = [
     Scenario::RsvpHot,
     Scenario::RsvpSpread,
     Scenario::Browse,
     Scenario::Fanout,
     Scenario::Stream,
     Scenario::Login,
+    Scenario::CoffeeRound,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -127,6 +130,12 @@ struct Cli {
     /// `stream`: rounds (one a second) of a notification to every stream.
     #[arg(long, default_value_t = 10)]
     stream_rounds: usize,
+    /// `coffee-round`: members opted in to coffee (in four cities).
+    #[arg(long, default_value_t = 100_000)]
+    coffee_members: u64,
+    /// `coffee-round`: connections of each member, none met in person.
+    #[arg(long, default_value_t = 200)]
+    coffee_connections: u64,
     /// Growth: also run rsvp-hot, browse and fanout with the databases holding this many
     /// times what the scenarios wrote at ×1 (copies made in SQL), e.g. `1,10,100`.
     #[arg(long, value_delimiter = ',', default_value = "1")]
@@ -239,6 +248,8 @@ impl Cli {
             chapter_members: self.chapter_members.max(1),
             streams: self.streams.max(1),
             stream_rounds: self.stream_rounds.max(1),
+            coffee_members: self.coffee_members.max(2),
+            coffee_connections: self.coffee_connections.max(2),
         }
     }
 
@@ -378,12 +389,17 @@ async fn run_scenarios(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let backend = stack::backend_name(stack.backend());
-    eprintln!(
-        "== {backend}: seeding {} members and {} events",
-        1 + sizes.hot_members.max(sizes.spread_rsvps),
-        sizes.events
-    );
-    let ctx = Ctx::seed(stack, echo, sizes, postgres_server).await?;
+    let all = cli.scenarios();
+    // The coffee round brings a world of its own; the others share these members and events.
+    let shared = all.iter().any(|s| *s != Scenario::CoffeeRound);
+    if shared {
+        eprintln!(
+            "== {backend}: seeding {} members and {} events",
+            1 + sizes.hot_members.max(sizes.spread_rsvps),
+            sizes.events
+        );
+    }
+    let ctx = Ctx::seed(stack, echo, sizes, postgres_server, shared).await?;
     for (service, kib) in stack.resident_kib() {
         report.settings.insert(
             format!(
@@ -393,7 +409,6 @@ async fn run_scenarios(
             kib.to_string(),
         );
     }
-    let all = cli.scenarios();
     run_each(&ctx, &all, report).await?;
     let grown: Vec<Scenario> = all.into_iter().filter(|s| GROWN.contains(s)).collect();
     for growth in cli.growths() {
@@ -431,6 +446,7 @@ async fn run_each(
             Scenario::Fanout => scenarios::fanout::run(ctx, report).await?,
             Scenario::Stream => scenarios::stream::run(ctx, report).await?,
             Scenario::Login => scenarios::login::run(ctx, report).await?,
+            Scenario::CoffeeRound => scenarios::coffee::run(ctx, report).await?,
             Scenario::All => {}
         }
     }

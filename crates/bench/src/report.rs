@@ -162,6 +162,20 @@ pub struct Verdict {
     pub met: bool,
 }
 
+/// A measure with no target, as a ratio to the one baseline of its scenario.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Ratio {
+    pub scenario: String,
+    pub measure: String,
+    pub baseline: String,
+    pub backend: String,
+    pub growth: u32,
+    /// Its rate over the baseline's.
+    pub rate: f64,
+    /// Its p99 over the baseline's.
+    pub p99: f64,
+}
+
 /// How a measure changed from ×1 to ×`growth` rows already in the database.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Change {
@@ -182,6 +196,8 @@ pub struct Report {
     pub settings: BTreeMap<String, String>,
     pub measures: Vec<Measure>,
     pub verdicts: Vec<Verdict>,
+    /// The measures no target names, each against its scenario's baseline where it has one.
+    pub ratios: Vec<Ratio>,
     pub growth: Vec<Change>,
 }
 
@@ -243,6 +259,42 @@ impl Report {
             }
         }
         self.verdicts = verdicts;
+        self.ratios = self.untargeted_ratios(targets);
+    }
+
+    /// Each measure that no target names, against the baseline of its scenario (same backend
+    /// and growth) when there is exactly one.
+    fn untargeted_ratios(&self, targets: &[Target]) -> Vec<Ratio> {
+        self.measures
+            .iter()
+            .filter(|m| !m.baseline)
+            .filter(|m| {
+                !targets
+                    .iter()
+                    .any(|t| t.scenario == m.scenario && t.measure == m.name)
+            })
+            .filter_map(|m| {
+                let mut baselines = self.measures.iter().filter(|b| {
+                    b.baseline
+                        && b.scenario == m.scenario
+                        && b.backend == m.backend
+                        && b.growth == m.growth
+                });
+                let baseline = baselines.next()?;
+                if baselines.next().is_some() {
+                    return None;
+                }
+                Some(Ratio {
+                    scenario: m.scenario.clone(),
+                    measure: m.name.clone(),
+                    baseline: baseline.name.clone(),
+                    backend: m.backend.clone(),
+                    growth: m.growth,
+                    rate: ratio(m.rate(), baseline.rate()),
+                    p99: ratio(m.p99(), baseline.p99()),
+                })
+            })
+            .collect()
     }
 
     /// Each measure run at a growth above ×1 against itself at ×1.
@@ -336,6 +388,21 @@ impl Report {
                 v.bound,
                 if v.met { "yes" } else { "NO" },
             );
+        }
+        if !self.ratios.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "{:<12} {:<34} {:<8} {:<24} {:>4} {:>8} {:>8}  (no target)",
+                "scenario", "measure", "backend", "baseline", "×", "rate", "p99"
+            );
+            for r in &self.ratios {
+                let _ = writeln!(
+                    out,
+                    "{:<12} {:<34} {:<8} {:<24} {:>4} {:>7.3}× {:>7.3}×",
+                    r.scenario, r.measure, r.backend, r.baseline, r.growth, r.rate, r.p99
+                );
+            }
         }
         let _ = writeln!(out);
         let _ = writeln!(
@@ -479,6 +546,24 @@ mod tests {
             verdicts,
             [(3.0, true), (3.0, false), (0.2, true), (0.2, false)]
         );
+    }
+
+    #[test]
+    fn a_measure_without_a_target_is_a_ratio_to_its_scenarios_one_baseline() {
+        let mut report = Report::default();
+        report.add(measure("op", false, &[50.0], &[20.0]));
+        report.add(measure("raw", true, &[200.0], &[10.0]));
+        report.judge(&[]);
+        let ratios: Vec<(&str, f64, f64)> = report
+            .ratios
+            .iter()
+            .map(|r| (r.baseline.as_str(), r.rate, r.p99))
+            .collect();
+        assert_eq!(ratios, [("raw", 0.25, 2.0)]);
+        // Two baselines: which one is meant is a target's to say.
+        report.add(measure("other raw", true, &[100.0], &[10.0]));
+        report.judge(&[]);
+        assert!(report.ratios.is_empty());
     }
 
     #[test]

@@ -9,8 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::{RoundSettings, Store};
 
-/// Longest a round may hold the lease before another replica may start one.
-const LEASE: chrono::Duration = chrono::Duration::minutes(30);
+/// Longest a round may hold the lease before another replica may start one: a round must
+/// end well within it.
+pub const LEASE: chrono::Duration = chrono::Duration::minutes(30);
 
 /// Runs a round every `every` until `shutdown` is cancelled.
 pub async fn run(

@@ -28,6 +28,7 @@ use crate::seed::{self, Member};
 use crate::stack::{Stack, backend_name};
 
 pub mod browse;
+pub mod coffee;
 pub mod fanout;
 pub mod login;
 pub mod rsvp;
@@ -61,6 +62,9 @@ pub struct Sizes {
     /// `stream`: open streams, and rounds of one notification to each.
     pub streams: usize,
     pub stream_rounds: usize,
+    /// `coffee-round`: members opted in to coffee, and the connections (not met) of each.
+    pub coffee_members: u64,
+    pub coffee_connections: u64,
 }
 
 impl Sizes {
@@ -79,6 +83,8 @@ impl Sizes {
             chapter_members: 200,
             streams: 20,
             stream_rounds: 3,
+            coffee_members: 400,
+            coffee_connections: 10,
         }
     }
 }
@@ -101,14 +107,20 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// Seeds the members every scenario needs, and creates the events through the API.
+    /// Seeds the members the scenarios share, and creates the events through the API; without
+    /// `shared` (no scenario to run uses them), the host alone.
     pub async fn seed(
         stack: &'a Stack,
         echo: &'a EchoServer,
         sizes: &'a Sizes,
         postgres_server: Option<&'a str>,
+        shared: bool,
     ) -> anyhow::Result<Self> {
-        let count = 1 + sizes.hot_members.max(sizes.spread_rsvps);
+        let count = if shared {
+            1 + sizes.hot_members.max(sizes.spread_rsvps)
+        } else {
+            1
+        };
         let members = seed::members(&stack.members.db, count, "Paris")
             .await
             .context("seeding members")?;
@@ -123,7 +135,9 @@ impl<'a> Ctx<'a> {
             now: Utc::now(),
             growth: AtomicU32::new(1),
         };
-        ctx.events = ctx.create_events(sizes.events).await?;
+        if shared {
+            ctx.events = ctx.create_events(sizes.events).await?;
+        }
         Ok(ctx)
     }
 
