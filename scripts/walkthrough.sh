@@ -371,6 +371,37 @@ check 'sorted(get(d, "rsvp.reminder_times") or []) == sorted(a)' \
   || fail "Bruno's reminders did not follow the new start $NEW_START: $out"
 pass "his reminders follow the new start: $(before "$NEW_START" 86400) and $(before "$NEW_START" 7200)"
 
+# --- 5b. want to meet (story step 10): a one-sided mark is never shown; two marks tell both ---
+story "5b. Bruno quietly marks Chloé, a confirmed attendee, as someone he hopes to meet (markedMemberIds [\$CHLOE_ID], no mutualMemberIds, marksLeft 9); Chloé's own list shows nothing of it"
+grpc BRUNO EVENTS rendezvous.events.v1.EventService/MarkWantToMeet "{\"event_id\":\"$EVENT\",\"member_id\":\"$CHLOE_ID\"}" \
+  || fail "MarkWantToMeet of Chloé as BRUNO failed: $out"
+check 'get(d, "want_to_meet.event_id") == a[0] and get(d, "want_to_meet.marked_member_ids") == [a[1]] and not get(d, "want_to_meet.mutual_member_ids") and get(d, "want_to_meet.marks_left") == 9' \
+  "$EVENT" "$CHLOE_ID" <<<"$out" || fail "Bruno's mark: want Chloé marked, nothing mutual, 9 marks left: $out"
+grpc CHLOE EVENTS rendezvous.events.v1.EventService/ListWantToMeet "{\"event_id\":\"$EVENT\"}" \
+  || fail "ListWantToMeet as CHLOE failed: $out"
+check 'get(d, "want_to_meet.event_id") == a[0] and not get(d, "want_to_meet.marked_member_ids") and not get(d, "want_to_meet.mutual_member_ids") and get(d, "want_to_meet.marks_left") == 10 and a[1] not in json.dumps(d)' \
+  "$EVENT" "$BRUNO_ID" <<<"$out" || fail "Chloé's list shows something of Bruno's one-sided mark: $out"
+pass "MarkWantToMeet: Bruno marked Chloé (9 marks left); Chloé's ListWantToMeet shows no mark and nothing mutual"
+
+story "Chloé marks Bruno too: the answer shows him as mutual; both are told (WANT_TO_MEET_MUTUAL, each in their language), and Bruno's list shows her as mutual"
+grpc CHLOE EVENTS rendezvous.events.v1.EventService/MarkWantToMeet "{\"event_id\":\"$EVENT\",\"member_id\":\"$BRUNO_ID\"}" \
+  || fail "MarkWantToMeet of Bruno as CHLOE failed: $out"
+check 'get(d, "want_to_meet.marked_member_ids") == [a[0]] and get(d, "want_to_meet.mutual_member_ids") == [a[0]] and get(d, "want_to_meet.marks_left") == 9' \
+  "$BRUNO_ID" <<<"$out" || fail "Chloé's mark: want Bruno marked and mutual, 9 marks left: $out"
+poll_inbox CHLOE NOTIFICATION_KIND_WANT_TO_MEET_MUTUAL
+check 'any(n["kind"] == "NOTIFICATION_KIND_WANT_TO_MEET_MUTUAL" and get(n, "notice.want_to_meet_mutual.member.member_id") == a[0] and get(n, "notice.want_to_meet_mutual.event.event_id") == a[1] and n.get("title") == a[2] for n in d["notifications"])' \
+  "$BRUNO_ID" "$EVENT" "Bruno espère aussi vous rencontrer à Café networking — Le Marais" <<<"$out" \
+  || fail "Chloé (fr) has no WANT_TO_MEET_MUTUAL naming Bruno, in French, at $EVENT: $out"
+poll_inbox BRUNO NOTIFICATION_KIND_WANT_TO_MEET_MUTUAL
+check 'any(n["kind"] == "NOTIFICATION_KIND_WANT_TO_MEET_MUTUAL" and get(n, "notice.want_to_meet_mutual.member.member_id") == a[0] and get(n, "notice.want_to_meet_mutual.event.event_id") == a[1] and n.get("title") == a[2] for n in d["notifications"])' \
+  "$CHLOE_ID" "$EVENT" "Chloé also hopes to meet you at Café networking — Le Marais" <<<"$out" \
+  || fail "Bruno (en) has no WANT_TO_MEET_MUTUAL naming Chloé, in English, at $EVENT: $out"
+grpc BRUNO EVENTS rendezvous.events.v1.EventService/ListWantToMeet "{\"event_id\":\"$EVENT\"}" \
+  || fail "ListWantToMeet as BRUNO failed: $out"
+check 'get(d, "want_to_meet.marked_member_ids") == [a[0]] and get(d, "want_to_meet.mutual_member_ids") == [a[0]]' \
+  "$CHLOE_ID" <<<"$out" || fail "Bruno's list does not show Chloé as mutual: $out"
+pass "Chloé marked Bruno back: mutual; each told in their language (fr, en) and each lists the other as mutual"
+
 # --- 6. check-in --------------------------------------------------------------------------
 # Check-in opens an hour before the start and CompleteEvent needs a started event: the
 # walkthrough cannot wait a day, so Anna brings the coffee forward to start in 10 s.
@@ -417,7 +448,7 @@ check 'get(d, "event.state") == "EVENT_STATE_COMPLETED" and get(d, "checked_in_c
   || fail "CompleteEvent: want COMPLETED with 3 checked in and no no-show: $out"
 pass "CompleteEvent: completed, 3 checked in, no no-show"
 
-story "Chloé (not connected to Bruno) finds a connect suggestion naming him, and the who-you-met follow-up"
+story "Chloé (not connected to Bruno) finds a connect suggestion naming him, and the who-you-met follow-up; her meetings list Bruno first, as hoped to meet (5b)"
 poll_inbox CHLOE NOTIFICATION_KIND_CONNECT_SUGGESTION
 check 'any(n["kind"] == "NOTIFICATION_KIND_CONNECT_SUGGESTION" and get(n, "notice.connect_suggestion.member.member_id") == a[0] and get(n, "notice.connect_suggestion.member.display_name") == "Bruno" and get(n, "notice.connect_suggestion.event.event_id") == a[1] for n in d["notifications"])' \
   "$BRUNO_ID" "$EVENT" <<<"$out" || fail "Chloé has no CONNECT_SUGGESTION naming Bruno at $EVENT: $out"
@@ -426,7 +457,10 @@ check 'any(n["kind"] == "NOTIFICATION_KIND_MEETING_FOLLOW_UP" and get(n, "notice
   "$EVENT" <<<"$out" || fail "Chloé has no MEETING_FOLLOW_UP for $EVENT with 2 co-attendees: $out"
 grpc CHLOE MEMBERS rendezvous.members.v1.MemberService/ListMeetings '{}' || fail "ListMeetings failed: $out"
 grep -qF "$BRUNO_ID" <<<"$out" || fail "Chloé's meetings do not list Bruno: $out"
-pass "Chloé: CONNECT_SUGGESTION naming Bruno, MEETING_FOLLOW_UP, and Bruno among her meetings"
+check '[(c["memberId"], bool(c.get("hopedToMeet"))) for m in d.get("meetings", []) if m["eventId"] == a[0] for c in m.get("coAttendees", [])] == [(a[1], True), (a[2], False)]' \
+  "$EVENT" "$BRUNO_ID" "$ANNA_ID" <<<"$out" \
+  || fail "Chloé's meeting at $EVENT does not list Bruno first, hoped to meet, then Anna: $out"
+pass "Chloé: CONNECT_SUGGESTION naming Bruno, MEETING_FOLLOW_UP, and her meetings list Bruno first, hoped to meet, then Anna"
 
 # --- 7. Anna's network -------------------------------------------------------------------
 story "7. Anna's network stats (private to her): Bruno, connected and at a small event with her, is met in person"

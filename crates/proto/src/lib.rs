@@ -87,6 +87,7 @@ mod notices {
                 Variant::EventAnnouncement(n) => n.event.as_ref(),
                 Variant::MeetingFollowUp(n) => n.event.as_ref(),
                 Variant::CoffeeScheduled(n) => n.event.as_ref(),
+                Variant::WantToMeetMutual(n) => n.event.as_ref(),
                 Variant::Welcome(_)
                 | Variant::ConnectionRequested(_)
                 | Variant::ConnectionAccepted(_)
@@ -111,6 +112,7 @@ mod notices {
                 Variant::CoffeeProposed(n) => n.member.as_ref(),
                 Variant::CoffeeMatched(n) => n.member.as_ref(),
                 Variant::CoffeeScheduled(n) => n.member.as_ref(),
+                Variant::WantToMeetMutual(n) => n.member.as_ref(),
                 Variant::RsvpConfirmed(_)
                 | Variant::RsvpWaitlisted(_)
                 | Variant::WaitlistPromoted(_)
@@ -153,6 +155,7 @@ mod notices {
         CoffeeProposed => CoffeeProposed,
         CoffeeMatched => CoffeeMatched,
         CoffeeScheduled => CoffeeScheduled,
+        WantToMeetMutual => WantToMeetMutual,
     }
 }
 
@@ -295,6 +298,14 @@ mod tests {
             (
                 "CoffeeScheduled",
                 pb::CoffeeScheduled {
+                    member: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            (
+                "WantToMeetMutual",
+                pb::WantToMeetMutual {
                     member: who(),
                     ..Default::default()
                 }

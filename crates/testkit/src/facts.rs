@@ -35,5 +35,6 @@ pub fn record_meetings_request(
         event: Some(event_facts(event_id, title, at)),
         attendee_count: 0,
         confirm_each: false,
+        hoped_pairs: Vec::new(),
     }
 }

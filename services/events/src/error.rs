@@ -8,6 +8,7 @@ use crate::domain::access::Refusal;
 use crate::domain::chapter::ChapterRefusal;
 use crate::domain::event::EventRefusal;
 use crate::domain::limits::LimitReached;
+use crate::domain::want_to_meet::MarkRefusal;
 use crate::store::{CoffeeRefusal, CompleteRefusal, InviteRefusal, RsvpRefusal, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +143,15 @@ impl From<CoffeeRefusal> for Error {
             CoffeeRefusal::MemberErased => {
                 Self::FailedPrecondition("a member of the coffee has left Rendezvous")
             }
+        }
+    }
+}
+
+impl From<MarkRefusal> for Error {
+    fn from(refusal: MarkRefusal) -> Self {
+        match refusal {
+            MarkRefusal::Closed => Self::FailedPrecondition(refusal.message()),
+            MarkRefusal::Full => Self::ResourceExhausted(refusal.message()),
         }
     }
 }

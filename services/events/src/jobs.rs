@@ -140,7 +140,14 @@ impl Jobs {
         let Some(members) = &self.members else {
             return Recording::MembersUnavailable;
         };
-        let (event, MeetingAttendees { ids, confirm_each }) = match (
+        let (
+            event,
+            MeetingAttendees {
+                ids,
+                confirm_each,
+                hoped,
+            },
+        ) = match (
             self.store.event(id).await,
             self.store.meeting_attendees(id).await,
         ) {
@@ -159,7 +166,7 @@ impl Jobs {
         };
         for (index, attendees) in chunks.into_iter().enumerate() {
             let sent = members
-                .record_meetings(&event, attendees, ids.len(), confirm_each)
+                .record_meetings(&event, attendees, ids.len(), confirm_each, &hoped)
                 .await;
             if let Err(failure) = sent {
                 tracing::warn!(

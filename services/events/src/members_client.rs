@@ -172,12 +172,14 @@ impl MembersClient {
         attendees: &[Uuid],
         total: usize,
         confirm_each: bool,
+        hoped: &[(Uuid, Uuid)],
     ) -> std::result::Result<(), PeerFailure> {
         let mut request = request(record_meetings_request(
             event,
             attendees,
             total,
             confirm_each,
+            hoped,
         ));
         request.set_timeout(self.record_meetings_deadline);
         self.client
@@ -201,19 +203,32 @@ impl MembersClient {
 }
 
 /// The RecordMeetings call of `attendees`, one chunk of the `total` at `event`;
-/// `confirm_each` when every pair is to be asked whether they met (a coffee).
+/// `confirm_each` when every pair is to be asked whether they met (a coffee); with those of
+/// the `hoped` pairs (who hoped to meet each other, of all the event's attendees) that have a
+/// member in this chunk, so a pair across two chunks comes with both.
 pub fn record_meetings_request(
     event: &EventRow,
     attendees: &[Uuid],
     total: usize,
     confirm_each: bool,
+    hoped: &[(Uuid, Uuid)],
 ) -> mpb::RecordMeetingsRequest {
+    let chunk: std::collections::HashSet<&Uuid> = attendees.iter().collect();
+    let hoped_pairs = hoped
+        .iter()
+        .filter(|(a, b)| chunk.contains(a) || chunk.contains(b))
+        .map(|(a, b)| mpb::HopedPair {
+            member_a: a.to_string(),
+            member_b: b.to_string(),
+        })
+        .collect();
     mpb::RecordMeetingsRequest {
         event_id: event.id.to_string(),
         member_ids: crate::convert::ids_pb(attendees),
         event: Some(crate::notices::event_facts(event)),
         attendee_count: i32::try_from(total).unwrap_or(i32::MAX),
         confirm_each,
+        hoped_pairs,
     }
 }
 

@@ -174,3 +174,11 @@ pub fn coffee_scheduled(
         venue_suggested,
     }
 }
+
+/// To one of two attendees of `event` who marked each other: `other` hopes to meet them too.
+pub fn want_to_meet_mutual(event: &EventRow, other: npb::MemberFacts) -> npb::WantToMeetMutual {
+    npb::WantToMeetMutual {
+        event: Some(event_facts(event)),
+        member: Some(other),
+    }
+}

@@ -99,7 +99,8 @@ impl DeliveryState {
 
 /// Defaults: the inbox gets everything; email carries what someone must act on or would not
 /// want to miss (welcome, invitations, seat changes, event changes and cancellations,
-/// reminders, coffees proposed, matched and booked) and stays off for chatty kinds.
+/// reminders, coffees proposed, matched and booked, another attendee who hopes to meet them
+/// too) and stays off for chatty kinds.
 pub fn default_enabled(kind: NotificationKind, channel: Channel) -> bool {
     use NotificationKind as K;
     match channel {
@@ -118,6 +119,7 @@ pub fn default_enabled(kind: NotificationKind, channel: Channel) -> bool {
                 | K::CoffeeProposed
                 | K::CoffeeMatched
                 | K::CoffeeScheduled
+                | K::WantToMeetMutual
         ),
         _ => true,
     }

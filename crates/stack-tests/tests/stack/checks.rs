@@ -11,7 +11,7 @@ use crate::helpers::{Cast, Lang, Person, Plan, World};
 use crate::mail::{self, Eml};
 
 /// The kinds some producer sends today: each must reach a French and an English reader.
-pub const PRODUCED: [Kind; 24] = [
+pub const PRODUCED: [Kind; 25] = [
     Kind::Welcome,
     Kind::CoffeeProposed,
     Kind::CoffeeMatched,
@@ -36,6 +36,7 @@ pub const PRODUCED: [Kind; 24] = [
     Kind::MeetingFollowUp,
     Kind::ConnectSuggestion,
     Kind::EventReminder,
+    Kind::WantToMeetMutual,
 ];
 
 /// The kinds no producer sends yet. The test fails when one shows up: whoever adds its
@@ -44,10 +45,11 @@ pub const NOT_YET_PRODUCED: [Kind; 0] = [];
 
 /// The kinds sent once per pair of members at an event: a recipient may get several about
 /// one event, told apart by the member each names.
-const PER_PAIR: [Kind; 3] = [
+const PER_PAIR: [Kind; 4] = [
     Kind::MetInPerson,
     Kind::ConnectSuggestion,
     Kind::RsvpApprovalRequested,
+    Kind::WantToMeetMutual,
 ];
 
 /// The facts one expected notification must show in its title and in its body (and so in
@@ -231,6 +233,7 @@ fn pair_member_id(n: &npb::Notification) -> &str {
         Some(N::MetInPerson(n)) => n.member.as_ref(),
         Some(N::ConnectSuggestion(n)) => n.member.as_ref(),
         Some(N::RsvpApprovalRequested(n)) => n.member.as_ref(),
+        Some(N::WantToMeetMutual(n)) => n.member.as_ref(),
         _ => None,
     };
     member.map_or("", |m| m.member_id.as_str())

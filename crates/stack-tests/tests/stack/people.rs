@@ -220,6 +220,27 @@ pub async fn check_in(world: &World, cast: &Cast, told: &mut Told) -> String {
             .await
             .unwrap();
     }
+    // Ben and Chloé hope to meet each other there: both are told. Amélie hopes to meet
+    // Chloé, who never learns it.
+    for (person, other) in [
+        (&cast.ben, &cast.chloe),
+        (&cast.amelie, &cast.chloe),
+        (&cast.chloe, &cast.ben),
+    ] {
+        person
+            .events(world)
+            .mark_want_to_meet(pb::MarkWantToMeetRequest {
+                event_id: id.clone(),
+                member_id: other.id.clone(),
+            })
+            .await
+            .unwrap();
+    }
+    for (person, other) in [(&cast.ben, &cast.chloe), (&cast.chloe, &cast.ben)] {
+        told.pair(person, Kind::WantToMeetMutual, &id, other)
+            .titled(&plan)
+            .details(&plan);
+    }
     id
 }
 
@@ -251,5 +272,34 @@ pub async fn complete(world: &World, cast: &Cast, id: &str, told: &mut Told) {
         told.expect(person, Kind::MeetingFollowUp, id)
             .titled(&plan)
             .says(["2 other people", "2\u{a0}autres personnes"]);
+    }
+    // Ben and Chloé, who hoped to meet, are each other's first question; Amélie's one-sided
+    // hope shows nowhere.
+    for (person, hoped) in [
+        (&cast.ben, Some(&cast.chloe)),
+        (&cast.chloe, Some(&cast.ben)),
+        (&cast.amelie, None),
+    ] {
+        let meetings = person
+            .members(world)
+            .list_meetings(mpb::ListMeetingsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .meetings;
+        let meeting = meetings.iter().find(|m| m.event_id == id).unwrap();
+        let first_hoped: Vec<&str> = meeting
+            .co_attendees
+            .iter()
+            .filter(|c| c.hoped_to_meet)
+            .map(|c| c.member_id.as_str())
+            .collect();
+        assert_eq!(
+            first_hoped,
+            hoped.map(|h| h.id.as_str()).into_iter().collect::<Vec<_>>()
+        );
+        if let Some(hoped) = hoped {
+            assert_eq!(meeting.co_attendees[0].member_id, hoped.id);
+        }
     }
 }

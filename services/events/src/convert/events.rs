@@ -536,6 +536,7 @@ by_id!(EventRef, event_id:
     ExportEventCalendarRequest,
     CancelRsvpRequest,
     ClaimOfferRequest,
+    ListWantToMeetRequest,
 );
 /// A request about one calendar feed (RevokeCalendarFeed).
 #[derive(Clone, Copy, Debug)]

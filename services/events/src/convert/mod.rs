@@ -24,6 +24,7 @@ pub mod events;
 pub mod internal;
 pub mod rsvps;
 pub mod series;
+pub mod want_to_meet;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;

@@ -30,6 +30,8 @@ pub enum Action {
     ListAttendees,
     /// Read another member's RSVP.
     SeeOthersRsvp,
+    /// Mark other attendees as someone one hopes to meet there.
+    HopeToMeet,
 }
 
 /// What the caller is to an event besides being its host or co-host (read from the store).
@@ -85,6 +87,8 @@ pub fn authorize(
         // them (the handler applies that policy).
         Action::SeeOthersRsvp => manages,
         Action::ListAttendees => manages || access.confirmed,
+        // Only one who is going: a host without a seat is not meeting anyone there.
+        Action::HopeToMeet => access.confirmed,
     };
     if allowed {
         Ok(())
@@ -93,6 +97,7 @@ pub fn authorize(
             Action::ListAttendees => "only hosts and confirmed attendees may list attendees",
             Action::SeeOthersRsvp => "only the event's hosts and full co-hosts may see any RSVP",
             Action::CheckIn => "only hosts and co-hosts may check others in",
+            Action::HopeToMeet => "only confirmed attendees may mark whom they hope to meet",
             _ => "only the event's hosts may do this",
         }))
     }
@@ -174,7 +179,7 @@ mod tests {
         Part::Organiser,
     ];
 
-    const ACTIONS: [Action; 7] = [
+    const ACTIONS: [Action; 8] = [
         Action::See,
         Action::Manage,
         Action::ManageCohosts,
@@ -182,6 +187,7 @@ mod tests {
         Action::CheckIn,
         Action::ListAttendees,
         Action::SeeOthersRsvp,
+        Action::HopeToMeet,
     ];
 
     /// A fixed id per part, by name.
@@ -299,6 +305,7 @@ mod tests {
             Action::SeeOthersRsvp => matches!(part, Part::Host | Part::Cohost),
             Action::ListAttendees => matches!(part, Part::Host | Part::Cohost | Part::Attendee),
             Action::Manage => matches!(part, Part::Host | Part::Cohost),
+            Action::HopeToMeet => part == Part::Attendee,
         };
         if allowed {
             Ok(())

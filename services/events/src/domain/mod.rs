@@ -1,5 +1,5 @@
 //! Events rules that need no I/O: RSVP and wait-list decisions, recurrence, who may do what,
-//! and the types the rules speak of.
+//! hopes of meeting someone at an event, and the types the rules speak of.
 
 pub mod access;
 pub mod chapter;
@@ -10,3 +10,4 @@ pub mod recurrence;
 pub mod reminder;
 pub mod rsvp;
 pub mod series;
+pub mod want_to_meet;

@@ -12,6 +12,7 @@ mod internal;
 mod invitations;
 mod rsvps;
 mod series;
+mod want_to_meet;
 
 use std::sync::Arc;
 
@@ -339,6 +340,9 @@ event_service! {
     list_attendees(ListAttendeesRequest) -> ListAttendeesResponse => attendance;
     get_attendance_summary(GetAttendanceSummaryRequest) -> GetAttendanceSummaryResponse => attendance;
     announce_to_attendees(AnnounceToAttendeesRequest) -> AnnounceToAttendeesResponse => attendance;
+    mark_want_to_meet(MarkWantToMeetRequest) -> MarkWantToMeetResponse => want_to_meet;
+    unmark_want_to_meet(UnmarkWantToMeetRequest) -> UnmarkWantToMeetResponse => want_to_meet;
+    list_want_to_meet(ListWantToMeetRequest) -> ListWantToMeetResponse => want_to_meet;
     get_check_in_code(GetCheckInCodeRequest) -> GetCheckInCodeResponse => attendance;
     rotate_check_in_code(RotateCheckInCodeRequest) -> RotateCheckInCodeResponse => attendance;
     check_in(CheckInRequest) -> CheckInResponse => attendance;

@@ -42,6 +42,9 @@ pub struct MeetingAttendees {
     /// Every pair is asked whether they met, however small the event (a coffee): nobody is
     /// marked met at once.
     pub confirm_each: bool,
+    /// The pairs of them who hoped to meet each other there (both told): their follow-ups
+    /// come first.
+    pub hoped: Vec<(Uuid, Uuid)>,
 }
 
 /// Why an event cannot be completed.
@@ -321,8 +324,10 @@ impl Store {
 
     /// Who is sent to members as having been at `event_id`, once it is over: those checked
     /// in; for a coffee, which has nobody to check its two members in, both confirmed
-    /// members, each pair to be asked whether they met.
+    /// members, each pair to be asked whether they met; with the pairs of them who hoped to
+    /// meet each other.
     pub async fn meeting_attendees(&self, event_id: Uuid) -> Result<MeetingAttendees, sqlx::Error> {
+        let event_id_uuid = event_id;
         let event_id = event_id.to_string();
         let event_id = event_id.as_str();
         let (coffee, ids): (bool, Vec<String>) = with_db!(self.db(), |pool| {
@@ -347,9 +352,12 @@ impl Store {
             .await?;
             Ok::<_, sqlx::Error>((coffee, ids))
         })?;
+        let ids = stored_uuids(&ids)?;
+        let hoped = self.mutual_pairs_among(event_id_uuid, &ids).await?;
         Ok(MeetingAttendees {
-            ids: stored_uuids(&ids)?,
+            ids,
             confirm_each: coffee,
+            hoped,
         })
     }
 

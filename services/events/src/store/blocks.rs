@@ -7,7 +7,8 @@
 //! integer column, alike on both backends): a redelivered change is a no-op, and an older
 //! change arriving after a newer one is ignored, so a late block never undoes an unblock.
 //! Changes naming an erased member are ignored too, so a block delivered after the erasure
-//! does not bring back what the erasure dropped.
+//! does not bring back what the erasure dropped. A block also drops the two's hopes of
+//! meeting each other at any event (marks and mutual pairs, both ways).
 
 use std::collections::{HashMap, HashSet};
 
@@ -70,6 +71,34 @@ impl Store {
                      WHERE excluded.changed_at > member_blocks.changed_at",
                 );
                 recorded += qb.build().execute(&mut *tx).await?.rows_affected();
+            }
+            // A block ends the two's hopes of meeting, both ways: marks and mutual pairs. (A
+            // block older than an unblock recorded here drops them too; that only forgets.)
+            let blocks: Vec<&&BlockChange> = latest.iter().filter(|c| c.blocks).collect();
+            for page in blocks.chunks(IDS_PER_QUERY / 2) {
+                for (table, a, b) in [
+                    ("want_to_meet_marks", "member_id", "other_id"),
+                    ("want_to_meet_pairs", "member_a", "member_b"),
+                ] {
+                    let mut qb = QueryBuilder::new("DELETE FROM ");
+                    qb.push(table).push(" WHERE ");
+                    let mut pairs = qb.separated(" OR ");
+                    for change in page {
+                        let (x, y) = (change.blocker.to_string(), change.blocked.to_string());
+                        for (first, second) in [(&x, &y), (&y, &x)] {
+                            pairs.push("(");
+                            pairs.push_unseparated(a);
+                            pairs.push_unseparated(" = ");
+                            pairs.push_bind_unseparated(first.clone());
+                            pairs.push_unseparated(" AND ");
+                            pairs.push_unseparated(b);
+                            pairs.push_unseparated(" = ");
+                            pairs.push_bind_unseparated(second.clone());
+                            pairs.push_unseparated(")");
+                        }
+                    }
+                    qb.build().execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(recorded)

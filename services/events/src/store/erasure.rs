@@ -150,6 +150,15 @@ impl Store {
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
+            // Their hopes of meeting someone, and others' of meeting them.
+            sqlx::query("DELETE FROM want_to_meet_marks WHERE member_id = $1 OR other_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM want_to_meet_pairs WHERE member_a = $1 OR member_b = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
             // Their blocks, both ways (RecordBlocks ignores changes of erased members after).
             sqlx::query("DELETE FROM member_blocks WHERE blocker_id = $1 OR blocked_id = $1")
                 .bind(&id)
@@ -223,7 +232,8 @@ impl Store {
     }
 
     /// `member`'s part of events, for their data export: RSVPs (with check-ins), the events
-    /// they host, chapters, invitations received and calendar feeds (never a feed's secret).
+    /// they host, chapters, invitations received, calendar feeds (never a feed's secret), and
+    /// the attendees they hoped to meet (their own marks, and the pairs both marked).
     pub async fn export_member(&self, member: Uuid) -> Result<Value, sqlx::Error> {
         let id = member.to_string();
         with_db!(self.db(), |pool| {
@@ -273,6 +283,22 @@ impl Store {
             .bind(&id)
             .fetch_all(pool)
             .await?;
+            // Their own marks and the pairs they were told of; never whom others marked.
+            let marks: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT event_id, other_id, marked_at FROM want_to_meet_marks WHERE member_id = $1 \
+                 ORDER BY marked_at, event_id, other_id",
+            )
+            .bind(&id)
+            .fetch_all(pool)
+            .await?;
+            let mutual: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+                "SELECT event_id, CASE WHEN member_a = $1 THEN member_b ELSE member_a END, told_at \
+                 FROM want_to_meet_pairs WHERE member_a = $1 OR member_b = $1 \
+                 ORDER BY told_at, event_id",
+            )
+            .bind(&id)
+            .fetch_all(pool)
+            .await?;
             Ok(json!({
                 "rsvps": rsvps.into_iter().map(|r| json!({
                     "event_id": r.0, "event_title": r.1, "event_start": r.2, "status": r.3,
@@ -289,6 +315,12 @@ impl Store {
                 })).collect::<Vec<_>>(),
                 "calendar_feeds": feeds.into_iter().map(|f| json!({
                     "id": f.0, "created_at": f.1, "revoked_at": f.2,
+                })).collect::<Vec<_>>(),
+                "want_to_meet": marks.into_iter().map(|m| json!({
+                    "event_id": m.0, "member_id": m.1, "marked_at": m.2,
+                })).collect::<Vec<_>>(),
+                "want_to_meet_mutual": mutual.into_iter().map(|m| json!({
+                    "event_id": m.0, "member_id": m.1, "told_at": m.2,
                 })).collect::<Vec<_>>(),
             }))
         })

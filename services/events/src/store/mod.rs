@@ -105,6 +105,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "coffee cancellations",
             include_str!("../../migrations/sqlite/0016_coffee_cancellations.sql"),
         ),
+        (
+            17,
+            "want to meet",
+            include_str!("../../migrations/sqlite/0017_want_to_meet.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -182,6 +187,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             16,
             "coffee cancellations",
             include_str!("../../migrations/postgres/0016_coffee_cancellations.sql"),
+        ),
+        (
+            17,
+            "want to meet",
+            include_str!("../../migrations/postgres/0017_want_to_meet.sql"),
         ),
     ],
 };
@@ -300,7 +310,8 @@ refusal!(
     CompleteRefusal,
     crate::domain::limits::LimitReached,
     InviteRefusal,
-    CoffeeRefusal
+    CoffeeRefusal,
+    crate::domain::want_to_meet::MarkRefusal
 );
 
 /// An id read back from the database.
@@ -496,6 +507,7 @@ mod reminders;
 mod rsvp_reads;
 mod rsvps;
 mod series;
+mod want_to_meet;
 
 pub use attendance::{
     CompleteOutcome, CompleteRefusal, InviteOutcome, InviteRefusal, MeetingAttendees,
@@ -506,6 +518,7 @@ pub use erasure::{Erased, HOST_ERASED};
 pub use events::{ANONYMOUS_VISIBLE, EventFilter};
 pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};
 pub use series::SeriesRow;
+pub use want_to_meet::{Hopes, Marked, Names};
 
 /// Steps shared by the event transactions, for both backends' connections.
 pub(super) trait EventOps {

@@ -355,13 +355,12 @@ pub async fn unblock(world: &World, blocker: &TestMember, blocked: &TestMember) 
     world.blocks_relayed().await;
 }
 
-/// `member`'s "who you met" follow-up of `event_id` in members: how many co-attendees, and
-/// those marked met.
-pub async fn meeting_of(
+/// `member`'s "who you met" follow-up of `event_id` in members, as ListMeetings gives it.
+pub async fn meeting_at(
     world: &World,
     member: &TestMember,
     event_id: &str,
-) -> (usize, Vec<String>) {
+) -> rendezvous_proto::members::v1::Meeting {
     let token = world.members.login(member).await.unwrap().access_token;
     let meetings = world
         .members
@@ -371,7 +370,20 @@ pub async fn meeting_of(
         .unwrap()
         .into_inner()
         .meetings;
-    let meeting = meetings.iter().find(|m| m.event_id == event_id).unwrap();
+    meetings
+        .into_iter()
+        .find(|m| m.event_id == event_id)
+        .unwrap()
+}
+
+/// `member`'s "who you met" follow-up of `event_id` in members: how many co-attendees, and
+/// those marked met.
+pub async fn meeting_of(
+    world: &World,
+    member: &TestMember,
+    event_id: &str,
+) -> (usize, Vec<String>) {
+    let meeting = meeting_at(world, member, event_id).await;
     let met = meeting
         .co_attendees
         .iter()

@@ -24,3 +24,4 @@ mod revocation;
 mod rsvp_admission;
 mod story_steps;
 mod told_again;
+mod want_to_meet;

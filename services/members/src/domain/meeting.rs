@@ -1,5 +1,7 @@
 //! Recorded events and their meetings, as parsed from the requests that change them.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::{time, validate};
@@ -17,6 +19,9 @@ pub const MAX_RECORDED_ATTENDEES: usize = 1000;
 /// Most members an event can have checked in, across its chunks (events' largest capacity is
 /// 10,000).
 pub const MAX_EVENT_ATTENDEES: i32 = 100_000;
+/// Most hoped pairs one RecordMeetings call takes: events lets an attendee mark at most 10
+/// others per event, and each pair of a call has a member among its at most 1000 attendees.
+pub const MAX_HOPED_PAIRS: usize = 10 * MAX_RECORDED_ATTENDEES;
 
 /// An event whose checked-in attendees are recorded.
 #[derive(Clone, Debug)]
@@ -30,13 +35,17 @@ pub struct RecordedEvent {
     pub facts: npb::EventFacts,
 }
 
-/// A valid RecordMeetings request: the event, the distinct attendees of this call, and how
-/// many the event has in all (this call's when it carries them all).
+/// A valid RecordMeetings request: the event, the distinct attendees of this call, how many
+/// the event has in all (this call's when it carries them all), and the pairs who hoped to
+/// meet there.
 #[derive(Clone, Debug)]
 pub struct MeetingRecord {
     pub event: RecordedEvent,
     pub attendees: Vec<Uuid>,
     pub total: usize,
+    /// Distinct pairs of two different members, the smaller id first; either may be missing
+    /// from the event's attendees so far (a later chunk may bring them).
+    pub hoped: Vec<(Uuid, Uuid)>,
 }
 
 /// `attendee_count`: 0 for "this call's", else at least this call's and at most
@@ -54,6 +63,32 @@ fn attendee_count(count: i32, in_call: usize) -> Result<usize, FieldViolation> {
             format!("must be between 0 and {MAX_EVENT_ATTENDEES}"),
         )),
     }
+}
+
+/// `hoped_pairs`: at most [`MAX_HOPED_PAIRS`], each of two different member ids; each pair
+/// once, the smaller id first.
+fn hoped_pairs(pairs: &[pb::HopedPair]) -> Result<Vec<(Uuid, Uuid)>, Vec<FieldViolation>> {
+    if pairs.len() > MAX_HOPED_PAIRS {
+        return Err(vec![FieldViolation::new(
+            "hoped_pairs",
+            format!("at most {MAX_HOPED_PAIRS} pairs"),
+        )]);
+    }
+    let mut hoped = fields::each(pairs.iter().enumerate().map(
+        |(i, pair)| -> Result<(Uuid, Uuid), Vec<FieldViolation>> {
+            let field = |side: &str| format!("hoped_pairs[{i}].{side}");
+            let (a, b) = fields::all((
+                validate::id(&field("member_a"), &pair.member_a),
+                validate::id(&field("member_b"), &pair.member_b),
+            ))?;
+            fields::rule(a != b, &field("member_b"), "must differ from member_a")
+                .map_err(|v| vec![v])?;
+            Ok((a.min(b), a.max(b)))
+        },
+    ))?;
+    let mut seen = HashSet::new();
+    hoped.retain(|pair| seen.insert(*pair));
+    Ok(hoped)
 }
 
 /// A required timestamp field.
@@ -90,10 +125,11 @@ impl TryFrom<(pb::RecordMeetingsRequest, usize)> for MeetingRecord {
 
     /// Parses a request of at most `per_call` attendees.
     fn try_from((req, per_call): (pb::RecordMeetingsRequest, usize)) -> Result<Self, Self::Error> {
-        let (id, attendees, (mut facts, title, time)) = fields::all((
+        let (id, attendees, (mut facts, title, time), hoped) = fields::all((
             validate::id("event_id", &req.event_id),
             fields::unique_ids("member_ids", &req.member_ids, per_call),
             event_facts(&req.event_id, req.event),
+            hoped_pairs(&req.hoped_pairs),
         ))?;
         let total = attendee_count(req.attendee_count, attendees.len()).map_err(|v| vec![v])?;
         facts.event_id = id.to_string();
@@ -106,6 +142,7 @@ impl TryFrom<(pb::RecordMeetingsRequest, usize)> for MeetingRecord {
             },
             attendees,
             total,
+            hoped,
         })
     }
 }

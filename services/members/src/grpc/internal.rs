@@ -136,6 +136,7 @@ impl Members {
             event,
             attendees,
             total,
+            hoped,
         } = MeetingRecord::try_from((request, per_call))?;
         let ids = id_strings(&attendees);
         let live: HashSet<String> = self
@@ -152,10 +153,22 @@ impl Members {
             .filter(|id| live.contains(*id))
             .cloned()
             .collect();
+        let hoped: Vec<(String, String)> = hoped
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         let outcome = self
             .0
             .store
-            .record_meetings(&event, total, &ids, &live, small_event_max, self.now())
+            .record_meetings(
+                &event,
+                total,
+                &ids,
+                &live,
+                &hoped,
+                small_event_max,
+                self.now(),
+            )
             .await?;
         Ok(pb::RecordMeetingsResponse {
             pairs_recorded: outcome.pairs,

@@ -25,6 +25,7 @@ fn co_attendee_to_pb(c: CoAttendeeRow) -> pb::CoAttendee {
         met: c.met,
         connected: c.connected,
         dismissed: c.dismissed,
+        hoped_to_meet: c.hoped_to_meet,
     }
 }
 

@@ -120,8 +120,8 @@ impl Store {
             .bind(member)
             .fetch_all(&mut *conn)
             .await?;
-            let meetings: Vec<(String, String, bool, bool, bool)> = sqlx::query_as(
-                "SELECT event_id, other_id, confirmed, dismissed, met FROM meeting_pairs \
+            let meetings: Vec<(String, String, bool, bool, bool, bool)> = sqlx::query_as(
+                "SELECT event_id, other_id, confirmed, dismissed, met, hoped FROM meeting_pairs \
                  WHERE member_id = $1 ORDER BY event_time, event_id, other_id",
             )
             .bind(member)
@@ -179,7 +179,7 @@ impl Store {
                     "member_id": b.0, "blocked_at": b.1,
                 })).collect::<Vec<_>>(),
                 "meetings": meetings.iter().map(|p| json!({
-                    "event_id": p.0, "member_id": p.1, "confirmed": p.2, "dismissed": p.3, "met": p.4,
+                    "event_id": p.0, "member_id": p.1, "confirmed": p.2, "dismissed": p.3, "met": p.4, "hoped_to_meet": p.5,
                 })).collect::<Vec<_>>(),
                 "met_in_person": met.iter().map(|e| json!({
                     "member_id": e.0, "event_id": e.1, "met_at": e.2,

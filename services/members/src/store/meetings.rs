@@ -19,6 +19,8 @@ use crate::notices;
 
 /// Rows per multi-row INSERT: 6 parameters each stays far below both backends' limits.
 const INSERT_CHUNK: usize = 400;
+/// Hoped pairs per UPDATE: 4 parameters each (both directions), likewise.
+const HOPED_CHUNK: usize = 400;
 
 /// A co-attendee in a follow-up, from the viewer's side.
 #[derive(Clone, Debug)]
@@ -31,6 +33,8 @@ pub struct CoAttendeeRow {
     pub met: bool,
     pub connected: bool,
     pub dismissed: bool,
+    /// The two marked each other as hoping to meet at the event.
+    pub hoped_to_meet: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +112,14 @@ pub trait MeetingOps: OutboxWriter {
         b: &str,
         met_at: DateTime<Utc>,
         now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Marks both rows of each of `pairs` at `event_id` hoped; pairs without rows (not both
+    /// recorded, or blocked) are left alone.
+    fn mark_hoped(
+        &mut self,
+        event_id: &str,
+        pairs: &[(String, String)],
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     fn mark_met_if_mutual(
@@ -272,7 +284,7 @@ macro_rules! impl_meeting_ops {
                     "SELECT p.other_id, m.display_name, m.deleted_at IS NOT NULL, p.confirmed, q.confirmed, p.met, \
                        EXISTS (SELECT 1 FROM connections c WHERE (c.member_a = p.member_id AND c.member_b = p.other_id) \
                                                             OR (c.member_b = p.member_id AND c.member_a = p.other_id)), \
-                       p.dismissed \
+                       p.dismissed, p.hoped \
                      FROM meeting_pairs p \
                      JOIN meeting_pairs q ON q.event_id = p.event_id AND q.member_id = p.other_id AND q.other_id = p.member_id \
                      JOIN members m ON m.id = p.other_id \
@@ -288,9 +300,9 @@ macro_rules! impl_meeting_ops {
                 qb.push(
                     " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = p.member_id AND b.blocked_id = p.other_id) \
                                                            OR (b.blocker_id = p.other_id AND b.blocked_id = p.member_id)) \
-                     ORDER BY m.display_name, p.other_id",
+                     ORDER BY p.hoped DESC, m.display_name, p.other_id",
                 );
-                let rows: Vec<(String, String, bool, bool, bool, bool, bool, bool)> =
+                let rows: Vec<(String, String, bool, bool, bool, bool, bool, bool, bool)> =
                     qb.build_query_as().fetch_all(&mut *self).await?;
                 Ok(rows
                     .into_iter()
@@ -303,6 +315,7 @@ macro_rules! impl_meeting_ops {
                         met: r.5,
                         connected: r.6,
                         dismissed: r.7,
+                        hoped_to_meet: r.8,
                     })
                     .collect())
             }
@@ -382,6 +395,33 @@ macro_rules! impl_meeting_ops {
                         );
                         self.enqueue(&message, now).await?;
                     }
+                }
+                Ok(())
+            }
+
+            async fn mark_hoped(
+                &mut self,
+                event_id: &str,
+                pairs: &[(String, String)],
+            ) -> Result<(), sqlx::Error> {
+                for chunk in pairs.chunks(HOPED_CHUNK) {
+                    let mut qb = QueryBuilder::new(
+                        "UPDATE meeting_pairs SET hoped = TRUE WHERE hoped = FALSE AND event_id = ",
+                    );
+                    qb.push_bind(event_id);
+                    qb.push(" AND (member_id, other_id) IN (VALUES ");
+                    let mut s = qb.separated(", ");
+                    for (a, b) in chunk {
+                        for (member, other) in [(a, b), (b, a)] {
+                            s.push("(");
+                            s.push_bind_unseparated(member.as_str());
+                            s.push_unseparated(", ");
+                            s.push_bind_unseparated(other.as_str());
+                            s.push_unseparated(")");
+                        }
+                    }
+                    s.push_unseparated(")");
+                    qb.build().execute(&mut *self).await?;
                 }
                 Ok(())
             }
@@ -466,15 +506,22 @@ impl Store {
     /// Records `attendees` (distinct ids, `live` the ones of members not deleted), all or
     /// one chunk of the `total` checked in at an event: each attendee once, paired with the
     /// attendees before them; at a small event (at most `small_event_max` in all) connected
-    /// pairs are met at once. Once all `total` are in, the follow-ups go out. Chunks of one
-    /// event are recorded one after the other (the event's row is locked), so no pair is
-    /// missed or made twice, whatever their order or repetitions.
+    /// pairs are met at once. The `hoped` pairs already recorded (this chunk's pairs too) are
+    /// marked hoped: a pair across two chunks comes with both and is marked by the second.
+    /// Once all `total` are in, the follow-ups go out. Chunks of one event are recorded one
+    /// after the other (the event's row is locked), so no pair is missed or made twice,
+    /// whatever their order or repetitions.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one parsed RecordMeetings call, resolved against live members"
+    )]
     pub async fn record_meetings(
         &self,
         event: &RecordedEvent,
         total: usize,
         attendees: &[String],
         live: &[String],
+        hoped: &[(String, String)],
         small_event_max: usize,
         now: DateTime<Utc>,
     ) -> Result<RecordOutcome, sqlx::Error> {
@@ -551,6 +598,7 @@ impl Store {
             let outcome = tx
                 .record_pairs(&event.facts, event.time, &new, &earlier, small, now)
                 .await?;
+            tx.mark_hoped(event_id, hoped).await?;
             let received: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM recorded_attendees WHERE event_id = $1")
                     .bind(event_id)

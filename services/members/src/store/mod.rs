@@ -114,6 +114,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "coffee bookings",
             include_str!("../../migrations/sqlite/0016_coffee_bookings.sql"),
         ),
+        (
+            17,
+            "meeting hopes",
+            include_str!("../../migrations/sqlite/0017_meeting_hopes.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -191,6 +196,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             16,
             "coffee bookings",
             include_str!("../../migrations/postgres/0016_coffee_bookings.sql"),
+        ),
+        (
+            17,
+            "meeting hopes",
+            include_str!("../../migrations/postgres/0017_meeting_hopes.sql"),
         ),
     ],
 };

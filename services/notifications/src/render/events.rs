@@ -1,6 +1,6 @@
 //! Kinds about an event as a whole: invitations, changes (old and new time or venue),
-//! cancellations, reminders, new events of a chapter, hosts' announcements and the
-//! after-event follow-up.
+//! cancellations, reminders, new events of a chapter, hosts' announcements, two attendees who
+//! hope to meet each other there, and the after-event follow-up.
 
 use rendezvous_proto::notifications::v1 as pb;
 
@@ -265,6 +265,43 @@ pub(super) fn meeting_follow_up(l: Locale, n: &pb::MeetingFollowUp) -> Message {
         .para(
             "Confirmez les personnes que vous avez vraiment rencontrées, ignorez les autres et \
              proposez une mise en relation à celles avec qui vous voulez garder le contact."
+                .to_owned(),
+        ),
+    }
+}
+
+pub(super) fn want_to_meet_mutual(l: Locale, n: &pb::WantToMeetMutual) -> Message {
+    let event = n.event.as_ref();
+    let name = l.event(event);
+    let title = event_title(event);
+    let other = cap(&l.member(n.member.as_ref()));
+    match l {
+        Locale::En => Message::new(match title {
+            Some(title) => format!("{other} also hopes to meet you at {title}"),
+            None => format!("{other} also hopes to meet you"),
+        })
+        .para(format!(
+            "You marked each other as someone you hope to meet at {name}: {other} is \
+             going, and hopes to meet you there too."
+        ))
+        .para_opt(l.details(event, None))
+        .para(
+            "Only the two of you know. Look out for each other; afterwards you will be asked \
+             first whether you met."
+                .to_owned(),
+        ),
+        Locale::Fr => Message::new(match title {
+            Some(title) => format!("{other} espère aussi vous rencontrer à {title}"),
+            None => format!("{other} espère aussi vous rencontrer"),
+        })
+        .para(format!(
+            "Vous vous êtes choisis l’un l’autre parmi les personnes à rencontrer à {name}\u{a0}: \
+             {other} y sera et espère vous y voir aussi."
+        ))
+        .para_opt(l.details(event, None))
+        .para(
+            "Vous seuls le savez. Cherchez-vous sur place\u{a0}; ensuite, on vous demandera \
+             d’abord si vous vous êtes rencontrés."
                 .to_owned(),
         ),
     }

@@ -206,6 +206,7 @@ fn compose(notice: &pb::Notice, l: Locale, recipient_name: &str) -> Message {
         Some(N::CoffeeProposed(n)) => members::coffee_proposed(l, n),
         Some(N::CoffeeMatched(n)) => members::coffee_matched(l, n),
         Some(N::CoffeeScheduled(n)) => members::coffee_scheduled(l, n),
+        Some(N::WantToMeetMutual(n)) => events::want_to_meet_mutual(l, n),
     }
 }
 

@@ -53,10 +53,14 @@ enum Method {
     ApproveRsvp,
     AnnounceToAttendees,
     ExportEventCalendar,
+    /// MarkWantToMeet of the second confirmed attendee (the companion).
+    MarkWantToMeet,
+    UnmarkWantToMeet,
+    ListWantToMeet,
 }
 
 /// Every method but CancelEvent and CompleteEvent, which end the event and get fresh ones.
-const METHODS: [Method; 15] = [
+const METHODS: [Method; 18] = [
     Method::GetEvent,
     Method::GetRsvpOfAttendee,
     Method::GetRsvpOfApplicant,
@@ -72,6 +76,9 @@ const METHODS: [Method; 15] = [
     Method::ApproveRsvp,
     Method::AnnounceToAttendees,
     Method::ExportEventCalendar,
+    Method::MarkWantToMeet,
+    Method::UnmarkWantToMeet,
+    Method::ListWantToMeet,
 ];
 
 /// What `role` gets from `method` on an event of `visibility` (every event lives in the
@@ -98,6 +105,10 @@ fn expected(role: Role, method: Method, visibility: pb::EventVisibility) -> Code
     }
     let allowed = match method {
         M::GetEvent | M::GetAttendanceSummary | M::ExportEventCalendar => true,
+        // Only one who is going marks whom they hope to meet; anyone who sees the event
+        // reads and takes back their own marks (none, for most).
+        M::MarkWantToMeet => role == Role::Attendee,
+        M::UnmarkWantToMeet | M::ListWantToMeet => true,
         M::AddCohost => role == Role::Host,
         M::GetCheckInCode | M::CheckIn => {
             matches!(role, Role::Host | Role::Cohost | Role::CheckInOnly)
@@ -135,6 +146,8 @@ struct Cast {
     check_in_only: TestMember,
     invitee: TestMember,
     attendee: TestMember,
+    /// A second confirmed attendee, whom the attendee hopes to meet.
+    companion: TestMember,
     member: TestMember,
     organiser: TestMember,
     /// Pending approval, for the host's and the co-host's ApproveRsvp.
@@ -192,6 +205,7 @@ async fn cast(world: &World) -> Cast {
         check_in_only: world.member("Door").await.unwrap().0,
         invitee: world.member("Invitee").await.unwrap().0,
         attendee: world.member("Attendee").await.unwrap().0,
+        companion: world.member("Companion").await.unwrap().0,
         member: world.member("Stranger").await.unwrap().0,
         organiser,
         applicants: [
@@ -226,6 +240,7 @@ async fn fixture(world: &World, cast: &Cast, visibility: pb::EventVisibility) ->
         &[
             &cast.invitee,
             &cast.attendee,
+            &cast.companion,
             &cast.applicants[0],
             &cast.applicants[1],
         ],
@@ -246,6 +261,15 @@ async fn fixture(world: &World, cast: &Cast, visibility: pb::EventVisibility) ->
         .rsvp
         .unwrap();
     assert_eq!(approved.status, i32::from(pb::RsvpStatus::Confirmed));
+    let companion = world.client(&cast.companion).await.unwrap();
+    try_rsvp(&companion, &e.id).await.unwrap();
+    host.clone()
+        .approve_rsvp(pb::ApproveRsvpRequest {
+            event_id: e.id.clone(),
+            member_id: cast.companion.id.clone(),
+        })
+        .await
+        .unwrap();
     for applicant in &cast.applicants {
         let client = world.client(applicant).await.unwrap();
         try_rsvp(&client, &e.id).await.unwrap();
@@ -356,6 +380,24 @@ async fn call(cast: &Cast, client: &EventClient, role: Role, method: Method, id:
             .export_event_calendar(pb::ExportEventCalendarRequest { event_id })
             .await
             .map(drop),
+        Method::MarkWantToMeet => c
+            .mark_want_to_meet(pb::MarkWantToMeetRequest {
+                event_id,
+                member_id: cast.companion.id.clone(),
+            })
+            .await
+            .map(drop),
+        Method::UnmarkWantToMeet => c
+            .unmark_want_to_meet(pb::UnmarkWantToMeetRequest {
+                event_id,
+                member_id: cast.companion.id.clone(),
+            })
+            .await
+            .map(drop),
+        Method::ListWantToMeet => c
+            .list_want_to_meet(pb::ListWantToMeetRequest { event_id })
+            .await
+            .map(drop),
     };
     code(result)
 }
@@ -442,7 +484,7 @@ async fn authorisation_matrix(backend: Backend) {
         // The shared event was neither cancelled nor completed by anyone refused.
         assert_eq!(e.state, i32::from(pb::EventState::Published));
     }
-    assert_eq!(checked, 3 * 9 * 17);
+    assert_eq!(checked, 3 * 9 * 20);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     world.stop().await.unwrap();
 }

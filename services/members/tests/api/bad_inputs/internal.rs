@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// A pair of members who hoped to meet, as events sends it.
+fn hoped(member_a: &str, member_b: &str) -> pb::HopedPair {
+    pb::HopedPair {
+        member_a: member_a.to_owned(),
+        member_b: member_b.to_owned(),
+    }
+}
+
 pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
     vec![
         // MemberInternalService.
@@ -143,6 +151,59 @@ pub(super) fn rows(f: &Fixture) -> Vec<BadInput> {
             "record meetings with negative nanoseconds",
             "event.start_time",
             call!(f.internal, record_meetings, f.meeting_at(1_800_000_000, -1)),
+        ),
+        bad(
+            "record meetings with a malformed member in a hoped pair",
+            "hoped_pairs[0].member_a",
+            call!(
+                f.internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    hoped_pairs: vec![hoped("not-a-uuid", &f.bruno.id)],
+                    ..f.meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings with a hoped pair missing its second member",
+            "hoped_pairs[0].member_b",
+            call!(
+                f.internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    hoped_pairs: vec![hoped(&f.anna.id, "")],
+                    ..f.meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings with Anna hoping to meet herself",
+            "hoped_pairs[1].member_b",
+            call!(
+                f.internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    hoped_pairs: vec![
+                        hoped(&f.anna.id, &f.bruno.id),
+                        hoped(&f.anna.id, &f.anna.id),
+                    ],
+                    ..f.meeting()
+                }
+            ),
+        ),
+        bad(
+            "record meetings with 10001 hoped pairs",
+            "hoped_pairs",
+            call!(
+                f.internal,
+                record_meetings,
+                pb::RecordMeetingsRequest {
+                    hoped_pairs: (0..10_001)
+                        .map(|_| hoped(&f.anna.id, &uuid::Uuid::now_v7().to_string()))
+                        .collect(),
+                    ..f.meeting()
+                }
+            ),
         ),
         bad(
             "count unmet connections of a malformed member",

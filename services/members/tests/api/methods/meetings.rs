@@ -184,7 +184,120 @@ async fn network_stats_count_connections_met_and_pending_requests(backend: Backe
     stack.stop().await.unwrap();
 }
 
+/// Records `chunk` of the checked-in members of `event_id` (`attendee_count` in all, 0 when
+/// the chunk is all of them), carrying the pairs `hoped` to meet.
+async fn record_chunk(
+    stack: &MembersHandle,
+    event_id: &str,
+    chunk: &[&TestMember],
+    attendee_count: i32,
+    hoped: &[(&str, &str)],
+) -> pb::RecordMeetingsResponse {
+    let at = chrono::Utc::now() - chrono::Duration::hours(2);
+    let ids: Vec<String> = chunk.iter().map(|m| m.id.clone()).collect();
+    let request = pb::RecordMeetingsRequest {
+        attendee_count,
+        hoped_pairs: hoped
+            .iter()
+            .map(|(a, b)| pb::HopedPair {
+                member_a: (*a).to_owned(),
+                member_b: (*b).to_owned(),
+            })
+            .collect(),
+        ..record_meetings_request(event_id, EVENT_TITLE, at, &ids)
+    };
+    let response = stack.internal().unwrap().record_meetings(request).await;
+    response.unwrap().into_inner()
+}
+
+/// `member`'s co-attendees at `event_id` in the order ListMeetings lists them, each with
+/// whether the two hoped to meet.
+async fn hopes(member: &TestMember, event_id: &str) -> Vec<(String, bool)> {
+    let meeting = meetings(member)
+        .await
+        .into_iter()
+        .find(|m| m.event_id == event_id)
+        .unwrap();
+    meeting
+        .co_attendees
+        .into_iter()
+        .map(|c| (c.member_id, c.hoped_to_meet))
+        .collect()
+}
+
+/// Each of `members` with whether they hoped to meet the viewer.
+fn listed(members: &[(&TestMember, bool)]) -> Vec<(String, bool)> {
+    members.iter().map(|(m, h)| (m.id.clone(), *h)).collect()
+}
+
+async fn co_attendees_who_hoped_to_meet_are_listed_first(backend: Backend) {
+    let names = ["Anna", "Bruno", "Chloe", "Zoé"];
+    let (stack, [anna, bruno, chloe, zoe]) = stack_of(backend, names).await;
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let nobody = uuid::Uuid::now_v7().to_string();
+    let hoped = [
+        (zoe.id.as_str(), chloe.id.as_str()),
+        // The same pair the other way round, and one with someone not checked in.
+        (chloe.id.as_str(), zoe.id.as_str()),
+        (bruno.id.as_str(), nobody.as_str()),
+    ];
+    let everyone = [&anna, &bruno, &chloe, &zoe];
+    let recorded = record_chunk(&stack, &event_id, &everyone, 0, &hoped).await;
+    assert_eq!(recorded.pairs_recorded, 6);
+
+    let expected = listed(&[(&zoe, true), (&anna, false), (&bruno, false)]);
+    assert_eq!(hopes(&chloe, &event_id).await, expected);
+    let expected = listed(&[(&chloe, true), (&anna, false), (&bruno, false)]);
+    assert_eq!(hopes(&zoe, &event_id).await, expected);
+    let expected = listed(&[(&anna, false), (&chloe, false), (&zoe, false)]);
+    assert_eq!(hopes(&bruno, &event_id).await, expected);
+    stack.stop().await.unwrap();
+}
+
+async fn a_hoped_pair_across_two_chunks_is_hoped_once_both_are_in(backend: Backend) {
+    let names = ["Anna", "Bruno", "Chloe", "Zoé"];
+    let (stack, [anna, bruno, chloe, zoe]) = stack_of(backend, names).await;
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let hoped = [(anna.id.as_str(), zoe.id.as_str())];
+    let first = record_chunk(&stack, &event_id, &[&anna, &bruno], 4, &hoped).await;
+    assert_eq!((first.pairs_recorded, first.already_recorded), (1, false));
+    let second = record_chunk(&stack, &event_id, &[&chloe, &zoe], 4, &hoped).await;
+    assert_eq!((second.pairs_recorded, second.already_recorded), (5, false));
+
+    let expected = listed(&[(&zoe, true), (&bruno, false), (&chloe, false)]);
+    assert_eq!(hopes(&anna, &event_id).await, expected);
+    let expected = listed(&[(&anna, true), (&bruno, false), (&chloe, false)]);
+    assert_eq!(hopes(&zoe, &event_id).await, expected);
+    stack.stop().await.unwrap();
+}
+
+async fn a_chunk_sent_again_changes_no_hopes(backend: Backend) {
+    let names = ["Anna", "Bruno", "Chloe", "Zoé"];
+    let (stack, [anna, bruno, chloe, zoe]) = stack_of(backend, names).await;
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let (a, b, c, z) = (&*anna.id, &*bruno.id, &*chloe.id, &*zoe.id);
+    record_chunk(&stack, &event_id, &[&anna, &bruno], 4, &[]).await;
+    // The first chunk again, now with a pair: it was recorded without.
+    let again = record_chunk(&stack, &event_id, &[&anna, &bruno], 4, &[(a, b)]).await;
+    assert_eq!((again.pairs_recorded, again.already_recorded), (0, true));
+    record_chunk(&stack, &event_id, &[&chloe, &zoe], 4, &[(c, z)]).await;
+    // The last chunk again, once the event is complete, with other pairs.
+    let again = record_chunk(&stack, &event_id, &[&chloe, &zoe], 4, &[(a, z), (b, c)]).await;
+    assert_eq!((again.pairs_recorded, again.already_recorded), (0, true));
+
+    let expected = listed(&[(&bruno, false), (&chloe, false), (&zoe, false)]);
+    assert_eq!(hopes(&anna, &event_id).await, expected);
+    let expected = listed(&[(&zoe, true), (&anna, false), (&bruno, false)]);
+    assert_eq!(hopes(&chloe, &event_id).await, expected);
+    let expected = listed(&[(&chloe, true), (&anna, false), (&bruno, false)]);
+    assert_eq!(hopes(&zoe, &event_id).await, expected);
+    stack.stop().await.unwrap();
+}
+
 backend_tests!(
+    co_attendees_who_hoped_to_meet_are_listed_first,
+    a_hoped_pair_across_two_chunks_is_hoped_once_both_are_in,
+    a_chunk_sent_again_changes_no_hopes,
     list_meetings_shows_each_event_with_its_co_attendees,
     at_a_large_event_a_pair_is_met_only_after_both_confirm,
     list_meetings_pages_newest_event_first,

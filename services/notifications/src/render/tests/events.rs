@@ -10,6 +10,15 @@ pub(super) fn cases() -> Vec<Case> {
     };
     vec![
         Case {
+            notice: pb::WantToMeetMutual {
+                event: Some(event()),
+                member: Some(anna()),
+            }
+            .into(),
+            title: &["Anna Dupont", EVENT_TITLE],
+            body: with_event(vec![Need::Text("Anna Dupont"), Need::Text(EVENT_TITLE)]),
+        },
+        Case {
             notice: pb::EventInvitation {
                 event: Some(event()),
                 inviter: Some(anna()),
@@ -196,4 +205,52 @@ fn titles_stay_on_one_line() {
     });
     let rendered = render(&notice, Locale::En, "");
     assert_eq!(rendered.title, "You’re invited: Line one Line two");
+}
+
+#[test]
+fn two_who_hope_to_meet_are_told_of_each_other_and_that_nobody_else_knows() {
+    let notice: pb::Notice = pb::WantToMeetMutual {
+        event: Some(event()),
+        member: Some(pb::MemberFacts {
+            member_id: MEMBER_ID.to_owned(),
+            display_name: "Karim".to_owned(),
+        }),
+    }
+    .into();
+    let en = render(&notice, Locale::En, "Anna");
+    assert_eq!(
+        en.title,
+        "Karim also hopes to meet you at Café networking — Le Marais"
+    );
+    assert!(
+        en.body.starts_with(
+            "You marked each other as someone you hope to meet at “Café networking — Le \
+             Marais”: Karim is going, and hopes to meet you there too."
+        ),
+        "{}",
+        en.body
+    );
+    assert!(en.body.contains("Only the two of you know."), "{}", en.body);
+    let fr = render(&notice, Locale::Fr, "Anna");
+    assert_eq!(
+        fr.title,
+        "Karim espère aussi vous rencontrer à Café networking — Le Marais"
+    );
+    assert!(fr.body.contains("Vous seuls le savez."), "{}", fr.body);
+    // Without a name, a neutral "a member", capitalised at the start.
+    let nameless: pb::Notice = pb::WantToMeetMutual {
+        event: Some(event()),
+        member: None,
+    }
+    .into();
+    assert!(
+        render(&nameless, Locale::En, "")
+            .title
+            .starts_with("A member also hopes")
+    );
+    assert!(
+        render(&nameless, Locale::Fr, "")
+            .title
+            .starts_with("Un membre espère aussi")
+    );
 }

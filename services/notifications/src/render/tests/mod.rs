@@ -164,6 +164,7 @@ fn empty_notices() -> Vec<pb::Notice> {
         pb::CoffeeProposed::default().into(),
         pb::CoffeeMatched::default().into(),
         pb::CoffeeScheduled::default().into(),
+        pb::WantToMeetMutual::default().into(),
     ]
 }
 
