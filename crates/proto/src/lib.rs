@@ -92,7 +92,8 @@ mod notices {
                 | Variant::ConnectionRequested(_)
                 | Variant::ConnectionAccepted(_)
                 | Variant::CoffeeProposed(_)
-                | Variant::CoffeeMatched(_) => None,
+                | Variant::CoffeeMatched(_)
+                | Variant::ChapterDormant(_) => None,
             }
         }
 
@@ -125,7 +126,8 @@ mod notices {
                 | Variant::EventCancelled(_)
                 | Variant::EventReminder(_)
                 | Variant::ChapterNewEvent(_)
-                | Variant::MeetingFollowUp(_) => None,
+                | Variant::MeetingFollowUp(_)
+                | Variant::ChapterDormant(_) => None,
             }
         }
     }
@@ -156,6 +158,7 @@ mod notices {
         CoffeeMatched => CoffeeMatched,
         CoffeeScheduled => CoffeeScheduled,
         WantToMeetMutual => WantToMeetMutual,
+        ChapterDormant => ChapterDormant,
     }
 }
 

@@ -187,3 +187,15 @@ pub async fn outbox_coffee_cancellations(db: &Db) -> Vec<events_pb::CancelCoffee
         })
         .collect()
 }
+
+/// The requests to events' `RecordMetEdge` in the outbox, decoded as the relay decodes them,
+/// in the order they were written.
+pub async fn outbox_met_edges(db: &Db) -> Vec<events_pb::RecordMetEdgeRequest> {
+    let rows = rows_of(db, rendezvous_common::relay::TOPIC_MET_EDGE_IN_EVENTS).await;
+    rows.iter()
+        .map(|row| {
+            rendezvous_common::relay::met_edge_request(row)
+                .expect("a met-edge row the relay can send")
+        })
+        .collect()
+}

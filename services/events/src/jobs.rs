@@ -44,6 +44,19 @@ impl Jobs {
         Ok(expired)
     }
 
+    /// Tells the organisers of each chapter gone quiet at `now` (no event for 60 days: see
+    /// [`crate::domain::chapter_health`]), once per quiet spell; returns how many chapters.
+    pub async fn tell_quiet_chapters(&self, now: DateTime<Utc>) -> Result<usize> {
+        let mut told = 0;
+        for chapter in self.store.quiet_chapters(now).await? {
+            if self.store.tell_quiet_chapter(&chapter, now).await? {
+                tracing::info!(chapter = %chapter.id, since = %chapter.since, "organisers told the chapter is quiet");
+                told += 1;
+            }
+        }
+        Ok(told)
+    }
+
     /// Sends the reminders due at `now` (see [`crate::domain::reminder`]); returns how many.
     pub async fn send_reminders(&self, now: DateTime<Utc>) -> Result<usize> {
         Ok(self.store.send_due_reminders(now).await?)
@@ -232,6 +245,12 @@ impl Jobs {
                 }
                 if let Err(error) = self.extend_series(now).await {
                     tracing::warn!(%error, "series extension failed");
+                }
+                if let Err(error) = self.store.count_past_completions(200).await {
+                    tracing::warn!(%error, "counting past completions in chapter health failed");
+                }
+                if let Err(error) = self.tell_quiet_chapters(now).await {
+                    tracing::warn!(%error, "telling quiet chapters failed");
                 }
             };
             round

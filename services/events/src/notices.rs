@@ -182,3 +182,23 @@ pub fn want_to_meet_mutual(event: &EventRow, other: npb::MemberFacts) -> npb::Wa
         member: Some(other),
     }
 }
+
+/// To an organiser of `chapter`, gone quiet: how long since its latest event (or its
+/// creation), and how many `members` it has.
+pub fn chapter_dormant(
+    chapter: &crate::store::QuietChapter,
+    members: i64,
+    now: DateTime<Utc>,
+) -> npb::ChapterDormant {
+    let days = (now - chapter.since).num_days();
+    npb::ChapterDormant {
+        chapter: Some(npb::ChapterFacts {
+            chapter_id: chapter.id.to_string(),
+            name: chapter.name.clone(),
+        }),
+        last_event_time: chapter.last_event_at.map(to_timestamp),
+        days_quiet: i32::try_from(days).unwrap_or(i32::MAX),
+        members,
+        time_zone: chapter.time_zone.clone(),
+    }
+}

@@ -21,7 +21,8 @@ use rendezvous_common::clock::Clock;
 use rendezvous_common::db::Db;
 use rendezvous_common::metrics::{self, Metrics};
 use rendezvous_common::relay::{
-    self, BlocksSink, Both, CoffeeSink, ErasureSink, NotificationsSink, RevocationSink,
+    self, BlocksSink, Both, CoffeeSink, ErasureSink, MetEdgesSink, NotificationsSink,
+    RevocationSink,
 };
 use rendezvous_common::revocations::{self, RevokedMembers};
 use rendezvous_common::server::{self, RpcLayer, ServerSettings};
@@ -56,8 +57,8 @@ pub struct Options {
     pub server: ServerSettings,
     /// The notifications service: when set, a relay delivers notices (and erasures) to it.
     pub notifications: Option<tonic::transport::Channel>,
-    /// The events service: when set, the relay tells it of deleted members, ended sessions and
-    /// blocks.
+    /// The events service: when set, the relay tells it of deleted members, ended sessions,
+    /// blocks, booked coffees and met edges.
     pub events: Option<tonic::transport::Channel>,
     /// Where the Prometheus metrics are served over HTTP; none serves none.
     pub metrics_listener: Option<TcpListener>,
@@ -149,6 +150,10 @@ pub async fn run(
             .events
             .clone()
             .map(|channel| CoffeeSink::events(channel, to_events.clone()));
+        let met_edges_in_events = options
+            .events
+            .clone()
+            .map(|channel| MetEdgesSink::events(channel, to_events.clone()));
         tokio::spawn(relay::run(
             telemetry::MEMBERS,
             options.db.clone(),
@@ -156,7 +161,10 @@ pub async fn run(
                 Both(notices, Both(erased_in_events, erased_in_notifications)),
                 Both(
                     Both(revoked_in_events, revoked_in_notifications),
-                    Both(blocks_in_events, coffee_in_events),
+                    Both(
+                        blocks_in_events,
+                        Both(coffee_in_events, met_edges_in_events),
+                    ),
                 ),
             ),
             options.settings.relay.clone(),

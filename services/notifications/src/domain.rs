@@ -100,7 +100,7 @@ impl DeliveryState {
 /// Defaults: the inbox gets everything; email carries what someone must act on or would not
 /// want to miss (welcome, invitations, seat changes, event changes and cancellations,
 /// reminders, coffees proposed, matched and booked, another attendee who hopes to meet them
-/// too) and stays off for chatty kinds.
+/// too, a chapter gone quiet to its organisers) and stays off for chatty kinds.
 pub fn default_enabled(kind: NotificationKind, channel: Channel) -> bool {
     use NotificationKind as K;
     match channel {
@@ -120,6 +120,7 @@ pub fn default_enabled(kind: NotificationKind, channel: Channel) -> bool {
                 | K::CoffeeMatched
                 | K::CoffeeScheduled
                 | K::WantToMeetMutual
+                | K::ChapterDormant
         ),
         _ => true,
     }

@@ -33,6 +33,7 @@ pub const INTERNAL_METHODS: &[(&str, &str, &[ServiceName])] = &[
     // members' relay: a booked coffee, which events makes a private event, and its end.
     (EVENTS_INTERNAL, "ScheduleCoffee", &[Members]),
     (EVENTS_INTERNAL, "CancelCoffee", &[Members]),
+    (EVENTS_INTERNAL, "RecordMetEdge", &[Members]),
     // Both relays deliver notices.
     (NOTIFICATIONS_INTERNAL, "Deliver", &[Members, Events]),
     // Meant for events (a cancelled RSVP's reminders); nobody calls it yet.

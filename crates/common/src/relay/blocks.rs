@@ -10,13 +10,13 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rendezvous_proto::events::v1 as events_pb;
 use rendezvous_proto::events::v1::event_internal_service_client::EventInternalServiceClient;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-use super::{OutboxRow, OutboxSink, SinkError};
+use super::{OutboxRow, OutboxSink, SinkError, fields};
 use crate::auth::ServiceCredentials;
 use crate::outbox::OutboxMessage;
 use crate::peers::{PeerChannel, with_credentials};
@@ -38,7 +38,6 @@ pub fn block_changed(
     blocked: bool,
     changed_at: DateTime<Utc>,
 ) -> OutboxMessage {
-    let change_time = changed_at.to_rfc3339_opts(SecondsFormat::Micros, true);
     OutboxMessage {
         topic: TOPIC_BLOCKS_IN_EVENTS,
         dedupe_key: format!(
@@ -49,42 +48,26 @@ pub fn block_changed(
             "blocker_id": blocker.to_string(),
             "blocked_id": member.to_string(),
             "blocked": blocked,
-            "change_time": change_time,
+            "change_time": fields::rfc3339(changed_at),
         }),
     }
 }
 
 /// The change a block row holds (what [`block_changed`] and the backfill migration write).
 pub fn block_change(row: &OutboxRow) -> Result<events_pb::BlockChange, String> {
-    let payload = row
-        .payload
-        .as_object()
-        .ok_or("payload is not a json object")?;
-    let id = |field: &str| {
-        payload
-            .get(field)
-            .and_then(serde_json::Value::as_str)
-            .filter(|id| Uuid::try_parse(id).is_ok())
-            .map(str::to_owned)
-            .ok_or(format!("{field} is missing or not a uuid"))
-    };
-    let blocker_id = id("blocker_id")?;
-    let blocked_id = id("blocked_id")?;
+    let payload = fields::object(row)?;
+    let blocker_id = fields::uuid(payload, "blocker_id")?;
+    let blocked_id = fields::uuid(payload, "blocked_id")?;
     let blocked = payload
         .get("blocked")
         .and_then(serde_json::Value::as_bool)
         .ok_or("blocked is missing or not a boolean")?;
-    let at = payload
-        .get("change_time")
-        .and_then(serde_json::Value::as_str)
-        .ok_or("change_time is missing")?;
-    let at = DateTime::parse_from_rfc3339(at)
-        .map_err(|error| format!("change_time is not an RFC 3339 time: {error}"))?;
+    let at = fields::time(payload, "change_time")?;
     Ok(events_pb::BlockChange {
         blocker_id,
         blocked_id,
         blocked,
-        change_time: Some(crate::time::to_timestamp(at.to_utc())),
+        change_time: Some(crate::time::to_timestamp(at)),
     })
 }
 
@@ -148,17 +131,6 @@ impl OutboxSink for BlocksSink {
 mod tests {
     use super::*;
 
-    fn row(message: &OutboxMessage) -> OutboxRow {
-        OutboxRow {
-            id: Uuid::now_v7().to_string(),
-            topic: message.topic.to_owned(),
-            dedupe_key: message.dedupe_key.clone(),
-            payload: message.payload.clone(),
-            attempts: 0,
-            traceparent: None,
-        }
-    }
-
     #[test]
     fn a_block_row_reads_back_as_the_change_it_was_written_for() {
         let (blocker, member) = (Uuid::now_v7(), Uuid::now_v7());
@@ -166,7 +138,7 @@ mod tests {
             .map(|at| at.to_utc())
             .unwrap_or_default();
         let message = block_changed(blocker, member, false, at);
-        let change = block_change(&row(&message)).unwrap_or_default();
+        let change = block_change(&OutboxRow::claimed(&message)).unwrap_or_default();
         assert_eq!(change.blocker_id, blocker.to_string());
         assert_eq!(change.blocked_id, member.to_string());
         assert!(!change.blocked);
@@ -186,10 +158,10 @@ mod tests {
         let mut message = block_changed(Uuid::now_v7(), Uuid::now_v7(), true, Utc::now());
         message.payload["blocked_id"] = serde_json::json!("bob");
         assert_eq!(
-            block_change(&row(&message)),
+            block_change(&OutboxRow::claimed(&message)),
             Err("blocked_id is missing or not a uuid".to_owned())
         );
         message.payload = serde_json::json!({"blocker_id": Uuid::now_v7().to_string()});
-        assert!(block_change(&row(&message)).is_err());
+        assert!(block_change(&OutboxRow::claimed(&message)).is_err());
     }
 }

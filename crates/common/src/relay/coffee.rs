@@ -9,7 +9,6 @@
 //! the table: the members service builds the request itself, so a fact events needs that it
 //! leaves out does not compile.
 
-use std::future::Future;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -19,7 +18,7 @@ use rendezvous_proto::events::v1::event_internal_service_client::EventInternalSe
 use rendezvous_proto::prost::Message;
 use tonic::transport::Channel;
 
-use super::{OutboxRow, OutboxSink, SinkError};
+use super::{OutboxRow, OutboxSink, SinkError, within_deadline};
 use crate::auth::ServiceCredentials;
 use crate::outbox::OutboxMessage;
 use crate::peers::{PeerChannel, with_credentials};
@@ -120,22 +119,6 @@ fn coffee_call(row: &OutboxRow) -> Result<CoffeeCall, String> {
     }
 }
 
-/// `call` bounded by [`SCHEDULE_COFFEE_TIMEOUT`], its failure named `method`.
-async fn within_deadline<T>(
-    method: &str,
-    call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-) -> Result<T, SinkError> {
-    tokio::time::timeout(SCHEDULE_COFFEE_TIMEOUT, call)
-        .await
-        .map_err(|_| {
-            SinkError::unavailable(format!(
-                "{method} timed out after {SCHEDULE_COFFEE_TIMEOUT:?}"
-            ))
-        })?
-        .map(tonic::Response::into_inner)
-        .map_err(|status| SinkError::from_status(method, &status))
-}
-
 /// Delivers coffee rows to events, one call (with its deadline) per row.
 #[derive(Clone, Debug)]
 pub struct CoffeeSink(EventInternalServiceClient<PeerChannel>);
@@ -167,9 +150,12 @@ impl OutboxSink for CoffeeSink {
                     let proposal_id = body.proposal_id.clone();
                     let mut request = tonic::Request::new(*body);
                     request.set_timeout(SCHEDULE_COFFEE_TIMEOUT);
-                    let response =
-                        within_deadline("ScheduleCoffee", self.0.clone().schedule_coffee(request))
-                            .await?;
+                    let response = within_deadline(
+                        SCHEDULE_COFFEE_TIMEOUT,
+                        "ScheduleCoffee",
+                        self.0.clone().schedule_coffee(request),
+                    )
+                    .await?;
                     tracing::info!(
                         proposal_id,
                         event_id = response.event_id,
@@ -182,9 +168,12 @@ impl OutboxSink for CoffeeSink {
                     let proposal_id = body.proposal_id.clone();
                     let mut request = tonic::Request::new(body);
                     request.set_timeout(SCHEDULE_COFFEE_TIMEOUT);
-                    let response =
-                        within_deadline("CancelCoffee", self.0.clone().cancel_coffee(request))
-                            .await?;
+                    let response = within_deadline(
+                        SCHEDULE_COFFEE_TIMEOUT,
+                        "CancelCoffee",
+                        self.0.clone().cancel_coffee(request),
+                    )
+                    .await?;
                     tracing::info!(
                         proposal_id,
                         cancelled = response.cancelled,
@@ -203,17 +192,6 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-
-    fn row(message: &OutboxMessage) -> OutboxRow {
-        OutboxRow {
-            id: Uuid::now_v7().to_string(),
-            topic: message.topic.to_owned(),
-            dedupe_key: message.dedupe_key.clone(),
-            payload: message.payload.clone(),
-            attempts: 0,
-            traceparent: None,
-        }
-    }
 
     fn request() -> events_pb::ScheduleCoffeeRequest {
         events_pb::ScheduleCoffeeRequest {
@@ -240,7 +218,10 @@ mod tests {
     fn a_coffee_row_reads_back_as_the_request_it_was_written_for() {
         let sent = request();
         let message = coffee_booked(&sent);
-        assert_eq!(schedule_coffee_request(&row(&message)), Ok(sent.clone()));
+        assert_eq!(
+            schedule_coffee_request(&OutboxRow::claimed(&message)),
+            Ok(sent.clone())
+        );
         assert_eq!(
             message.dedupe_key,
             format!("events.schedule_coffee:{}", sent.proposal_id)
@@ -254,7 +235,7 @@ mod tests {
             event_id: Uuid::now_v7().to_string(),
         };
         let message = coffee_called_off(&sent);
-        let row = row(&message);
+        let row = OutboxRow::claimed(&message);
         assert_eq!(cancel_coffee_request(&row), Ok(sent.clone()));
         assert!(matches!(coffee_call(&row), Ok(CoffeeCall::Cancel(c)) if c == sent));
         assert_ne!(message.dedupe_key, coffee_booked(&request()).dedupe_key);
@@ -265,16 +246,16 @@ mod tests {
         let mut message = coffee_booked(&request());
         message.payload["request"] = serde_json::json!("not base64!");
         assert!(
-            schedule_coffee_request(&row(&message))
+            schedule_coffee_request(&OutboxRow::claimed(&message))
                 .is_err_and(|error| error.starts_with("request is not base64"))
         );
         message.payload = serde_json::json!({"proposal_id": "p"});
         assert_eq!(
-            schedule_coffee_request(&row(&message)),
+            schedule_coffee_request(&OutboxRow::claimed(&message)),
             Err("request is missing or not a string".to_owned())
         );
         let empty = events_pb::ScheduleCoffeeRequest::default();
         message.payload["request"] = serde_json::json!(BASE64.encode(empty.encode_to_vec()));
-        assert!(schedule_coffee_request(&row(&message)).is_err());
+        assert!(schedule_coffee_request(&OutboxRow::claimed(&message)).is_err());
     }
 }

@@ -55,6 +55,8 @@ mod blocks;
 mod coffee;
 mod dead_letters;
 mod erasure;
+mod fields;
+mod met_edges;
 mod notifications;
 mod prune;
 mod sessions;
@@ -72,6 +74,10 @@ pub use dead_letters::{
     DeadLetter, dead_letter_by_id, dead_letter_count, dead_letters, requeue_dead_letters,
 };
 pub use erasure::{ERASE_TIMEOUT, Eraser, ErasureSink, InEvents, InNotifications, erased_member};
+pub use met_edges::{
+    MetEdgesSink, RECORD_MET_EDGE_TIMEOUT, TOPIC_MET_EDGE_IN_EVENTS, met_edge_made,
+    met_edge_request,
+};
 pub use notifications::{NotificationsSink, notification_request};
 pub use prune::{Pruned, prune_once};
 pub use sessions::{
@@ -150,6 +156,21 @@ pub struct OutboxRow {
     pub traceparent: Option<String>,
 }
 
+#[cfg(test)]
+impl OutboxRow {
+    /// The row a relay claims for `message` on its first attempt (for the sinks' tests).
+    fn claimed(message: &crate::outbox::OutboxMessage) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            topic: message.topic.to_owned(),
+            dedupe_key: message.dedupe_key.clone(),
+            payload: message.payload.clone(),
+            attempts: 0,
+            traceparent: None,
+        }
+    }
+}
+
 /// Why a sink could not deliver: the receiver refused the rows (a permanent error: the same
 /// request can never succeed), or it could not be reached or did not answer (retried until it
 /// does).
@@ -212,6 +233,20 @@ pub fn is_refusal(code: tonic::Code) -> bool {
             | Code::AlreadyExists
             | Code::PermissionDenied
     )
+}
+
+/// `call` bounded by `timeout` (besides the deadline the request carries, which the receiver
+/// sees), its failure named `method` and classified by [`SinkError::from_status`].
+async fn within_deadline<T>(
+    timeout: Duration,
+    method: &str,
+    call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<T, SinkError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| SinkError::unavailable(format!("{method} timed out after {timeout:?}")))?
+        .map(tonic::Response::into_inner)
+        .map_err(|status| SinkError::from_status(method, &status))
 }
 
 /// Where rows go; one call per claimed batch of one topic.

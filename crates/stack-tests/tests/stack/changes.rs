@@ -64,11 +64,13 @@ async fn chapter(world: &World, cast: &Cast) -> String {
 }
 
 /// The life of one coffee in the chapter, told to Amélie and Ben: published, an invitation,
-/// their RSVPs, an announcement, a move to another day and café, and its cancellation.
-pub async fn life_of_an_event(world: &World, cast: &Cast, told: &mut Told) {
+/// their RSVPs, an announcement, a move to another day and café, and its cancellation; the
+/// chapter's id.
+pub async fn life_of_an_event(world: &World, cast: &Cast, told: &mut Told) -> String {
     let (plan, later) = (coffee(), moved());
     let mut event = plan.event(10);
-    event.chapter_id = chapter(world, cast).await;
+    let chapter_id = chapter(world, cast).await;
+    event.chapter_id.clone_from(&chapter_id);
     let id = publish(world, &cast.host, event).await;
     let guests = [&cast.amelie, &cast.ben];
     for person in guests {
@@ -138,5 +140,29 @@ pub async fn life_of_an_event(world: &World, cast: &Cast, told: &mut Told) {
     for person in guests {
         told.about(person, Kind::EventCancelled, &id, &later)
             .body(REASON);
+    }
+    chapter_id
+}
+
+/// Two months without an event (its only one was cancelled): the chapter's organisers, the
+/// host and Amélie (made one), are told it has gone quiet, each once. Moves the clock on: sign
+/// in again after.
+pub async fn quiet_chapter(world: &World, cast: &Cast, chapter_id: &str, told: &mut Told) {
+    cast.host
+        .chapters(world)
+        .add_organizer(pb::AddOrganizerRequest {
+            chapter_id: chapter_id.to_owned(),
+            member_id: cast.amelie.id.clone(),
+        })
+        .await
+        .unwrap();
+    world.advance(Duration::days(61));
+    let events = &world.events.events;
+    assert_eq!(events.tell_quiet_chapters(world.now()).await.unwrap(), 1);
+    assert_eq!(events.tell_quiet_chapters(world.now()).await.unwrap(), 0);
+    for person in [&cast.host, &cast.amelie] {
+        told.expect(person, Kind::ChapterDormant, "")
+            .title(CHAPTER)
+            .says(["Its 3 members are waiting", "Ses 3\u{a0}membres attendent"]);
     }
 }

@@ -11,7 +11,7 @@ use crate::helpers::{Cast, Lang, Person, Plan, World};
 use crate::mail::{self, Eml};
 
 /// The kinds some producer sends today: each must reach a French and an English reader.
-pub const PRODUCED: [Kind; 25] = [
+pub const PRODUCED: [Kind; 26] = [
     Kind::Welcome,
     Kind::CoffeeProposed,
     Kind::CoffeeMatched,
@@ -37,6 +37,7 @@ pub const PRODUCED: [Kind; 25] = [
     Kind::ConnectSuggestion,
     Kind::EventReminder,
     Kind::WantToMeetMutual,
+    Kind::ChapterDormant,
 ];
 
 /// The kinds no producer sends yet. The test fails when one shows up: whoever adds its

@@ -39,7 +39,7 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     people::welcomes(&cast, &mut told);
     people::connections(&world, &cast, &mut told).await;
     let coffee = people::coffee(&world, &cast, &mut told).await;
-    changes::life_of_an_event(&world, &cast, &mut told).await;
+    let chapter = changes::life_of_an_event(&world, &cast, &mut told).await;
     seats::waitlist_promotion(&world, &cast, &mut told).await;
     let offered = seats::waitlist_offers(&world, &cast, &mut told).await;
     seats::approvals(&world, &cast, &mut told).await;
@@ -52,6 +52,9 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     seats::offers_expire(&world, &cast, &offered, &mut told).await;
     // Two days on: the reminders before a dinner.
     reminders::before_the_start(&world, &mut cast, &coffee, &mut told).await;
+    // Two months on: the chapter has gone quiet.
+    changes::quiet_chapter(&world, &cast, &chapter, &mut told).await;
+    cast.sign_in_again(&world).await;
 
     checks::assert_everyone_was_told_well(&world, &cast, &told).await;
     // Last, one of them leaves: their export, then their erasure everywhere.

@@ -118,7 +118,13 @@ pub fn member_to_pb(m: &MemberRow) -> pb::ChapterMember {
 #[derive(Clone, Copy, Debug)]
 pub struct ChapterRef(pub Uuid);
 
-by_id!(ChapterRef, chapter_id: GetChapterRequest, JoinChapterRequest, LeaveChapterRequest);
+by_id!(
+    ChapterRef,
+    chapter_id: GetChapterRequest,
+    JoinChapterRequest,
+    LeaveChapterRequest,
+    GetChapterHealthRequest,
+);
 
 /// A ListChapters: the city (its lower-cased key) and the page.
 #[derive(Clone, Debug)]
@@ -175,5 +181,56 @@ impl TryFrom<(&pb::ListChapterMembersRequest, &PageTokens)> for ChapterMembersQu
             limit,
             after,
         })
+    }
+}
+
+/// A chapter's health as GetChapterHealth answers it: its counts at `now`, the figures they
+/// give and the months shown.
+pub fn health_to_pb(
+    chapter: &ChapterRow,
+    counts: &crate::store::ChapterCounts,
+    now: DateTime<Utc>,
+) -> pb::ChapterHealth {
+    use crate::domain::chapter_health::{MonthCounts, figures, months_up_to};
+    let shown = months_up_to(now, &chapter.time_zone);
+    let all = counts
+        .months
+        .values()
+        .fold(MonthCounts::default(), |sum, m| sum.plus(m));
+    let none = MonthCounts::default();
+    let in_shown = |month: &str| counts.months.get(month).unwrap_or(&none);
+    let last_year = shown
+        .iter()
+        .fold(MonthCounts::default(), |sum, m| sum.plus(in_shown(m)));
+    let f = figures(&all, &last_year);
+    pb::ChapterHealth {
+        chapter_id: chapter.id.to_string(),
+        members: chapter.member_count,
+        active_members: counts.active,
+        dormant_members: (chapter.member_count - counts.active).max(0),
+        events_per_month: f.events_per_month,
+        attendance_rate: f.attendance_rate,
+        no_show_rate: f.no_show_rate,
+        first_timers: all.first_timers,
+        returned_within_60_days: all.returned,
+        met_edges_per_event: f.met_edges_per_event,
+        completed_events: all.events,
+        last_event_time: counts.last_event_at.and_then(ts),
+        months: shown
+            .iter()
+            .map(|month| {
+                let m = in_shown(month);
+                pb::ChapterMonth {
+                    month: month.clone(),
+                    events: m.events,
+                    confirmed: m.confirmed,
+                    checked_in: m.checked_in,
+                    no_shows: m.no_shows,
+                    first_timers: m.first_timers,
+                    returned_within_60_days: m.returned,
+                    met_edges: m.met_edges,
+                }
+            })
+            .collect(),
     }
 }

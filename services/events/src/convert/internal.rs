@@ -121,3 +121,32 @@ mod tests {
         assert_eq!(parsed.member, member);
     }
 }
+
+/// A met edge members made at an event: the event and two distinct members (the time is the
+/// event's, which events knows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetEdge {
+    pub event_id: Uuid,
+    pub member_a: Uuid,
+    pub member_b: Uuid,
+}
+
+impl TryFrom<&pb::RecordMetEdgeRequest> for MetEdge {
+    type Error = Error;
+
+    fn try_from(req: &pb::RecordMetEdgeRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let event_id = id(&mut f, "event_id", &req.event_id);
+        let member_a = id(&mut f, "member_a", &req.member_a);
+        let member_b = id(&mut f, "member_b", &req.member_b);
+        if !req.member_a.is_empty() && req.member_a == req.member_b {
+            f.push(FieldViolation::new("member_b", "must differ from member_a"));
+        }
+        f.or_default(time("met_time", req.met_time.as_ref()));
+        f.finish(Self {
+            event_id,
+            member_a,
+            member_b,
+        })
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod chapter;
+pub mod chapter_health;
 pub mod coffee;
 pub mod event;
 pub mod limits;

@@ -13,8 +13,11 @@ use tonic::Request;
 use super::{Reply, id_or_me, member_caller, reply};
 use crate::convert::Fields;
 use crate::convert::chapters::{ChapterMembersQuery, ChapterRef, ChaptersQuery};
-use crate::convert::chapters::{chapter_edit, chapter_to_pb, member_to_pb, new_chapter};
+use crate::convert::chapters::{
+    chapter_edit, chapter_to_pb, health_to_pb, member_to_pb, new_chapter,
+};
 use crate::convert::{id_token, timed_token};
+use crate::domain::chapter::ChapterRow;
 use crate::error::Error;
 use crate::store::Store;
 
@@ -35,6 +38,15 @@ impl Chapters {
             clock,
             page_tokens,
         }))
+    }
+
+    /// The chapter, or NOT_FOUND.
+    async fn found(&self, id: uuid::Uuid) -> Result<ChapterRow, Error> {
+        self.0
+            .store
+            .chapter(id)
+            .await?
+            .ok_or(Error::NotFound("chapter"))
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -80,12 +92,7 @@ impl pb::chapter_service_server::ChapterService for Chapters {
         reply(
             async {
                 let ChapterRef(id) = ChapterRef::try_from(request.get_ref())?;
-                let chapter = self
-                    .0
-                    .store
-                    .chapter(id)
-                    .await?
-                    .ok_or(Error::NotFound("chapter"))?;
+                let chapter = self.found(id).await?;
                 Ok(pb::GetChapterResponse {
                     chapter: Some(chapter_to_pb(chapter)),
                 })
@@ -197,6 +204,30 @@ impl pb::chapter_service_server::ChapterService for Chapters {
                     .await?;
                 Ok(pb::AddOrganizerResponse {
                     chapter: Some(chapter_to_pb(chapter)),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_chapter_health(
+        &self,
+        request: Request<pb::GetChapterHealthRequest>,
+    ) -> Reply<pb::GetChapterHealthResponse> {
+        reply(
+            async {
+                let me = member_caller(&request)?;
+                let ChapterRef(id) = ChapterRef::try_from(request.get_ref())?;
+                let chapter = self.found(id).await?;
+                if !chapter.organizer_ids.contains(&me) {
+                    return Err(Error::PermissionDenied(
+                        "only the chapter's organisers see its health",
+                    ));
+                }
+                let now = self.now();
+                let counts = self.0.store.chapter_counts(id, now).await?;
+                Ok(pb::GetChapterHealthResponse {
+                    health: Some(health_to_pb(&chapter, &counts, now)),
                 })
             }
             .await,

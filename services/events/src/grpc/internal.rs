@@ -1,13 +1,15 @@
 //! `EventInternalService`: what other Rendezvous services ask of events — a deleted member's
-//! erasure, ended sessions, blocks, booked and called-off coffees (from members' outbox), and
-//! a member's part of the data export.
+//! erasure, ended sessions, blocks, booked and called-off coffees and met edges (from members'
+//! outbox), and a member's part of the data export.
 
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
 
 use super::{Events, Reply, reply};
 use crate::convert::coffee::venue_pb;
-use crate::convert::internal::{EraseMember, ExportMember, RecordBlocks, session_revocation};
+use crate::convert::internal::{
+    EraseMember, ExportMember, MetEdge, RecordBlocks, session_revocation,
+};
 use crate::domain::coffee::{CoffeeBooking, CoffeeCancellation};
 use crate::error::Result;
 use crate::store::CoffeeSchedule;
@@ -122,6 +124,19 @@ impl Events {
         Ok(pb::CancelCoffeeResponse { cancelled })
     }
 
+    async fn record_met_edge(
+        &self,
+        req: &pb::RecordMetEdgeRequest,
+    ) -> Result<pb::RecordMetEdgeResponse> {
+        let edge = MetEdge::try_from(req)?;
+        let counted = self
+            .0
+            .store
+            .record_met_edge(edge.event_id, edge.member_a, edge.member_b)
+            .await?;
+        Ok(pb::RecordMetEdgeResponse { counted })
+    }
+
     async fn export(
         &self,
         req: &pb::ExportMemberDataRequest,
@@ -170,6 +185,13 @@ impl pb::event_internal_service_server::EventInternalService for Events {
         request: Request<pb::CancelCoffeeRequest>,
     ) -> Reply<pb::CancelCoffeeResponse> {
         reply(Events::cancel_coffee(self, request.get_ref()).await)
+    }
+
+    async fn record_met_edge(
+        &self,
+        request: Request<pb::RecordMetEdgeRequest>,
+    ) -> Reply<pb::RecordMetEdgeResponse> {
+        reply(Events::record_met_edge(self, request.get_ref()).await)
     }
 
     async fn export_member_data(

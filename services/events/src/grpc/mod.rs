@@ -134,6 +134,17 @@ impl Events {
         self.0.jobs.record_pending_meetings(now).await
     }
 
+    /// See [`Jobs::tell_quiet_chapters`].
+    pub async fn tell_quiet_chapters(&self, now: DateTime<Utc>) -> Result<usize> {
+        self.0.jobs.tell_quiet_chapters(now).await
+    }
+
+    /// Counts the chapter events completed before chapter health was kept (see
+    /// [`Store::count_past_completions`]), 200 at a time as the job does.
+    pub async fn count_past_completions(&self) -> Result<usize> {
+        Ok(self.0.store.count_past_completions(200).await?)
+    }
+
     /// See [`Jobs::extend_series`].
     pub async fn extend_series(&self, now: DateTime<Utc>) -> Result<usize> {
         self.0.jobs.extend_series(now).await

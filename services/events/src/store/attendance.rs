@@ -7,6 +7,7 @@ use rendezvous_common::with_db;
 use rendezvous_proto::notifications::v1 as npb;
 use uuid::Uuid;
 
+use super::chapter_health::HealthOps as _;
 use super::limits::LimitOps as _;
 use super::{EventOps as _, RsvpRow, Store, StoreError, stored_uuids};
 use crate::domain::event::EventRow;
@@ -290,15 +291,24 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<RsvpRow>, sqlx::Error> {
         with_db!(self.db(), |pool| {
-            sqlx::query(
+            let mut tx = pool.begin_write().await?;
+            let checked_in = sqlx::query(
                 "UPDATE rsvps SET checked_in_at = $3, updated_at = $3 WHERE event_id = $1 AND member_id = $2 \
                  AND status = 'confirmed' AND checked_in_at IS NULL",
             )
             .bind(event_id.to_string())
             .bind(member.to_string())
             .bind(now)
-            .execute(pool)
-            .await?;
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if checked_in {
+                // A check-in makes them active in the event's chapter.
+                tx.note_activity(&[(event_id.to_string(), member.to_string())], now)
+                    .await?;
+            }
+            tx.commit().await?;
             Ok::<(), sqlx::Error>(())
         })?;
         Ok(self
@@ -379,14 +389,7 @@ impl Store {
                 .bind(event_id)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let (checked_in, confirmed): (i64, i64) = sqlx::query_as(
-                "SELECT \
-                 (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND status = 'confirmed' AND checked_in_at IS NOT NULL), \
-                 (SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND status = 'confirmed')",
-            )
-            .bind(event_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let (checked_in, confirmed) = tx.attendance_counts(event_id).await?;
             let no_show = confirmed - checked_in;
             match state.as_deref() {
                 Some("completed") => {
@@ -408,6 +411,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            tx.count_completion(event_id, confirmed, checked_in).await?;
             tx.commit().await?;
             Ok(CompleteOutcome {
                 checked_in,

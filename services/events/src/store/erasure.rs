@@ -150,6 +150,14 @@ impl Store {
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
+            // Their part of chapters' health: the counts stay, whose they were goes.
+            for sql in [
+                "DELETE FROM chapter_activity WHERE member_id = $1",
+                "DELETE FROM chapter_attendees WHERE member_id = $1",
+                "DELETE FROM chapter_met_edges WHERE member_a = $1 OR member_b = $1",
+            ] {
+                sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
+            }
             // Their hopes of meeting someone, and others' of meeting them.
             sqlx::query("DELETE FROM want_to_meet_marks WHERE member_id = $1 OR other_id = $1")
                 .bind(&id)

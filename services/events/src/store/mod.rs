@@ -110,6 +110,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "want to meet",
             include_str!("../../migrations/sqlite/0017_want_to_meet.sql"),
         ),
+        (
+            18,
+            "chapter health",
+            include_str!("../../migrations/sqlite/0018_chapter_health.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -192,6 +197,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             17,
             "want to meet",
             include_str!("../../migrations/postgres/0017_want_to_meet.sql"),
+        ),
+        (
+            18,
+            "chapter health",
+            include_str!("../../migrations/postgres/0018_chapter_health.sql"),
         ),
     ],
 };
@@ -497,6 +507,7 @@ macro_rules! event_from_row {
 
 mod attendance;
 mod blocks;
+mod chapter_health;
 mod chapters;
 mod coffee;
 mod erasure;
@@ -513,6 +524,7 @@ pub use attendance::{
     CompleteOutcome, CompleteRefusal, InviteOutcome, InviteRefusal, MeetingAttendees,
 };
 pub use blocks::BlockChange;
+pub use chapter_health::{ChapterCounts, QuietChapter};
 pub use coffee::{CoffeeRefusal, CoffeeSchedule, ScheduledCoffee};
 pub use erasure::{Erased, HOST_ERASED};
 pub use events::{ANONYMOUS_VISIBLE, EventFilter};

@@ -21,6 +21,7 @@ use rendezvous_proto::notifications::v1 as npb;
 use sqlx::{PgConnection, Row as _, SqliteConnection};
 use uuid::Uuid;
 
+use super::chapter_health::HealthOps as _;
 use super::{
     EVENT_COLUMN_COUNT, EventOps, Store, StoreError, Stored as _, event_columns, stored_uuid,
     stored_uuids,
@@ -401,6 +402,14 @@ macro_rules! impl_rsvp_ops {
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
                 let rows = std::mem::take(&mut staged.rows);
+                // An RSVP going, in whatever state it lands, makes its member active in the
+                // event's chapter.
+                let going: Vec<(String, String)> = rows
+                    .iter()
+                    .filter(|r| r.status.is_active())
+                    .map(|r| (r.event.to_string(), r.member.to_string()))
+                    .collect();
+                self.note_activity(&going, now).await?;
                 // Rows that name a visibility take it; the others keep the stored one.
                 let (named, kept): (Vec<StagedRow>, Vec<StagedRow>) =
                     rows.into_iter().partition(|r| r.visibility.is_some());

@@ -6,8 +6,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
 use rendezvous_common::outbox::{OutboxMessage, OutboxWriter};
+use rendezvous_common::relay::met_edge_made;
 use rendezvous_common::time;
 use rendezvous_common::with_db;
+use rendezvous_proto::events::v1 as events_pb;
 use rendezvous_proto::notifications::v1 as npb;
 use rendezvous_proto::prost::Message as _;
 use sqlx::{PgConnection, QueryBuilder, SqliteConnection};
@@ -103,8 +105,8 @@ pub trait MeetingOps: OutboxWriter {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// Marks `a` and `b` met in person at `event` and tells each of them, once per pair: a pair
-    /// met before keeps its first edge and hears nothing.
+    /// Marks `a` and `b` (ordered) met in person at `event` and tells each of them, and events,
+    /// once per pair: a pair met before keeps its first edge and nobody hears of it again.
     fn meet(
         &mut self,
         event: &npb::EventFacts,
@@ -143,6 +145,22 @@ fn met_messages(
         notices::met_in_person(stored_id(a)?, notices::member_facts(b, b_name), event),
         notices::met_in_person(stored_id(b)?, notices::member_facts(a, a_name), event),
     ])
+}
+
+/// What events is told of the edge `a`–`b` (ordered as stored) made at `event_id`: it counts
+/// towards the health of the event's chapter.
+fn met_edge(
+    event_id: &str,
+    a: &str,
+    b: &str,
+    met_at: DateTime<Utc>,
+) -> events_pb::RecordMetEdgeRequest {
+    events_pb::RecordMetEdgeRequest {
+        event_id: event_id.to_owned(),
+        member_a: a.to_owned(),
+        member_b: b.to_owned(),
+        met_time: Some(time::to_timestamp(met_at)),
+    }
 }
 
 /// The facts stored with an event, or, for an event recorded before they were sent, what
@@ -481,6 +499,8 @@ macro_rules! impl_meeting_ops {
                 if inserted.rows_affected() == 0 {
                     return Ok(());
                 }
+                let edge = met_edge(&event.event_id, a, b, met_at);
+                self.enqueue(&met_edge_made(&edge), now).await?;
                 let names: Vec<(String, String)> =
                     sqlx::query_as("SELECT id, display_name FROM members WHERE id = $1 OR id = $2")
                         .bind(a)

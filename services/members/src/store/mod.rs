@@ -119,6 +119,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "meeting hopes",
             include_str!("../../migrations/sqlite/0017_meeting_hopes.sql"),
         ),
+        (
+            18,
+            "met edges to events",
+            include_str!("../../migrations/sqlite/0018_met_edges_to_events.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -201,6 +206,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             17,
             "meeting hopes",
             include_str!("../../migrations/postgres/0017_meeting_hopes.sql"),
+        ),
+        (
+            18,
+            "met edges to events",
+            include_str!("../../migrations/postgres/0018_met_edges_to_events.sql"),
         ),
     ],
 };

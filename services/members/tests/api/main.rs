@@ -17,6 +17,7 @@ mod concurrency;
 mod contact_privacy;
 mod import;
 mod matrix;
+mod met_edges_outbox;
 mod methods;
 mod notices;
 mod revocation;

@@ -1,6 +1,7 @@
 //! Kinds about an event as a whole: invitations, changes (old and new time or venue),
-//! cancellations, reminders, new events of a chapter, hosts' announcements, two attendees who
-//! hope to meet each other there, and the after-event follow-up.
+//! cancellations, reminders, new events of a chapter and a chapter gone quiet, hosts'
+//! announcements, two attendees who hope to meet each other there, and the after-event
+//! follow-up.
 
 use rendezvous_proto::notifications::v1 as pb;
 
@@ -304,5 +305,53 @@ pub(super) fn want_to_meet_mutual(l: Locale, n: &pb::WantToMeetMutual) -> Messag
              d’abord si vous vous êtes rencontrés."
                 .to_owned(),
         ),
+    }
+}
+
+pub(super) fn chapter_dormant(l: Locale, n: &pb::ChapterDormant) -> Message {
+    let chapter = n.chapter.as_ref().and_then(|c| text(&c.name));
+    let last = n
+        .last_event_time
+        .as_ref()
+        .and_then(|at| l.time_in(at, &n.time_zone));
+    let days = n.days_quiet;
+    let members = n.members;
+    match l {
+        Locale::En => {
+            let chapter = chapter.unwrap_or_else(|| "Your chapter".to_owned());
+            Message::new(format!("{chapter} has had no event for {days} days"))
+                .para(match last {
+                    Some(last) => format!("Its last event started on {last}."),
+                    None => "It has had no event for a while.".to_owned(),
+                })
+                .para(match members {
+                    1 => "Its one member is waiting for the next: publish an event to bring \
+                          people together again."
+                        .to_owned(),
+                    n => format!(
+                        "Its {n} members are waiting for the next: publish an event to bring \
+                         them together again."
+                    ),
+                })
+        }
+        Locale::Fr => {
+            let chapter = chapter.unwrap_or_else(|| "Votre chapitre".to_owned());
+            Message::new(format!(
+                "{chapter}\u{a0}: aucun événement depuis {days}\u{a0}jours"
+            ))
+            .para(match last {
+                Some(last) => format!("Son dernier événement a commencé le {last}."),
+                None => "Il n’a pas eu d’événement depuis un moment.".to_owned(),
+            })
+            .para(match members {
+                1 => "Son unique membre attend le prochain\u{a0}: publiez un événement pour \
+                      réunir à nouveau les gens."
+                    .to_owned(),
+                n => format!(
+                    "Ses {n}\u{a0}membres attendent le prochain\u{a0}: publiez un événement \
+                     pour les réunir à nouveau."
+                ),
+            })
+        }
     }
 }

@@ -207,6 +207,7 @@ fn compose(notice: &pb::Notice, l: Locale, recipient_name: &str) -> Message {
         Some(N::CoffeeMatched(n)) => members::coffee_matched(l, n),
         Some(N::CoffeeScheduled(n)) => members::coffee_scheduled(l, n),
         Some(N::WantToMeetMutual(n)) => events::want_to_meet_mutual(l, n),
+        Some(N::ChapterDormant(n)) => events::chapter_dormant(l, n),
     }
 }
 

@@ -42,6 +42,7 @@ enum Method {
     ListChapters,
     UpdateChapter,
     ListChapterMembers,
+    GetChapterHealth,
     AddOrganizer,
     CreateSeries,
     GetSeries,
@@ -54,12 +55,13 @@ enum Method {
 
 /// In the order called: joining and leaving change who is in the chapter, cancelling ends
 /// the series, so they come last.
-const METHODS: [Method; 13] = [
+const METHODS: [Method; 14] = [
     Method::CreateChapter,
     Method::GetChapter,
     Method::ListChapters,
     Method::UpdateChapter,
     Method::ListChapterMembers,
+    Method::GetChapterHealth,
     Method::AddOrganizer,
     Method::CreateSeries,
     Method::GetSeries,
@@ -87,6 +89,9 @@ fn expected(role: Role, method: Method) -> Code {
         // Its organisers run it.
         (M::UpdateChapter | M::AddOrganizer, R::Organiser) => Code::Ok,
         (M::UpdateChapter | M::AddOrganizer, _) => Code::PermissionDenied,
+        // Its health is theirs alone (before AddOrganizer makes the spare one).
+        (M::GetChapterHealth, R::Organiser) => Code::Ok,
+        (M::GetChapterHealth, _) => Code::PermissionDenied,
         // Its members see who else is in it.
         (M::ListChapterMembers, R::Outsider) => Code::PermissionDenied,
         (M::ListChapterMembers, _) => Code::Ok,
@@ -192,6 +197,12 @@ async fn call(
             .map(drop),
         Method::ListChapters => c
             .list_chapters(pb::ListChaptersRequest::default())
+            .await
+            .map(drop),
+        Method::GetChapterHealth => c
+            .get_chapter_health(pb::GetChapterHealthRequest {
+                chapter_id: chapter_id.clone(),
+            })
             .await
             .map(drop),
         Method::UpdateChapter => {

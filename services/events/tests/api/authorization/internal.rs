@@ -1,5 +1,5 @@
 //! `EventInternalService` by caller: members (its relay) erases, exports, ends sessions,
-//! records blocks, and books and calls off coffees; every other service identity is
+//! records blocks, books and calls off coffees, and counts met edges; every other service identity is
 //! PERMISSION_DENIED, members and anonymous callers are refused as for any internal method,
 //! and a credential for another audience or under an unknown key is UNAUTHENTICATED.
 
@@ -44,6 +44,14 @@ async fn every_method(
         .cancel_coffee(pb::CancelCoffeeRequest {
             proposal_id: uuid::Uuid::now_v7().to_string(),
             event_id: uuid::Uuid::now_v7().to_string(),
+        })
+        .await;
+    let edge = c
+        .record_met_edge(pb::RecordMetEdgeRequest {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            member_a: member_id.to_owned(),
+            member_b: uuid::Uuid::now_v7().to_string(),
+            met_time: Some(timestamp(world.clock.now())),
         })
         .await;
     let export = c
@@ -93,6 +101,7 @@ async fn every_method(
             "CancelCoffee",
             call_off.err().map_or(Code::Ok, |s| s.code()),
         ),
+        ("RecordMetEdge", edge.err().map_or(Code::Ok, |s| s.code())),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 mod access;
 mod bad_inputs;
+mod health;
 mod lifecycle;
 mod listing;
 mod membership;

@@ -10,6 +10,21 @@ pub(super) fn cases() -> Vec<Case> {
     };
     vec![
         Case {
+            notice: pb::ChapterDormant {
+                chapter: Some(pb::ChapterFacts {
+                    chapter_id: CHAPTER_ID.to_owned(),
+                    name: "Rendezvous Paris".to_owned(),
+                }),
+                last_event_time: ts(start()),
+                days_quiet: 64,
+                members: 42,
+                time_zone: ZONE.to_owned(),
+            }
+            .into(),
+            title: &["Rendezvous Paris", "64"],
+            body: vec![Need::Time(start()), Need::Text("42")],
+        },
+        Case {
             notice: pb::WantToMeetMutual {
                 event: Some(event()),
                 member: Some(anna()),
@@ -252,5 +267,37 @@ fn two_who_hope_to_meet_are_told_of_each_other_and_that_nobody_else_knows() {
         render(&nameless, Locale::Fr, "")
             .title
             .starts_with("Un membre espère aussi")
+    );
+}
+
+#[test]
+fn a_quiet_chapter_tells_its_organisers_how_long_and_who_waits() {
+    let notice: pb::Notice = pb::ChapterDormant {
+        chapter: Some(pb::ChapterFacts {
+            chapter_id: CHAPTER_ID.to_owned(),
+            name: "Rendezvous Paris".to_owned(),
+        }),
+        last_event_time: ts(start()),
+        days_quiet: 61,
+        members: 12,
+        time_zone: ZONE.to_owned(),
+    }
+    .into();
+    let en = render(&notice, Locale::En, "Hana");
+    assert_eq!(en.title, "Rendezvous Paris has had no event for 61 days");
+    assert_eq!(
+        en.body,
+        "Its last event started on Thursday 5 June 2025 at 08:30.\n\n\
+         Its 12 members are waiting for the next: publish an event to bring them together again."
+    );
+    let fr = render(&notice, Locale::Fr, "Hana");
+    assert_eq!(
+        fr.title,
+        "Rendezvous Paris\u{a0}: aucun événement depuis 61\u{a0}jours"
+    );
+    assert!(
+        fr.body.contains("Ses 12\u{a0}membres attendent"),
+        "{}",
+        fr.body
     );
 }

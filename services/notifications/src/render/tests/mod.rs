@@ -165,6 +165,7 @@ fn empty_notices() -> Vec<pb::Notice> {
         pb::CoffeeMatched::default().into(),
         pb::CoffeeScheduled::default().into(),
         pb::WantToMeetMutual::default().into(),
+        pb::ChapterDormant::default().into(),
     ]
 }
 
