@@ -161,8 +161,8 @@ impl Store {
         })
     }
 
-    /// Sends an announcement once per `request_id`; a retry returns the first count and is
-    /// not counted again. Refused, with nothing written, when the event's or its chapter's
+    /// Sends an announcement once per `request_id` to the attendees but its `announcer`; a
+    /// retry returns the first count and is not counted again. Refused, with nothing written, when the event's or its chapter's
     /// daily cap is spent.
     pub async fn announce(
         &self,
@@ -181,6 +181,8 @@ impl Store {
         let select = format!(
             "SELECT member_id FROM rsvps WHERE event_id = $1 AND status IN {statuses} ORDER BY seq"
         );
+        // Whoever announces is not told their own message, seated or not.
+        let announcer_id = announcer.member_id.clone();
         let notice = notices::event_announcement(event, announcer, message);
         let event_id = event.id.to_string();
         let chapter_id = event.chapter_id.map(|c| c.to_string());
@@ -245,6 +247,10 @@ impl Store {
                 .bind(event.id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
+            let members: Vec<String> = members
+                .into_iter()
+                .filter(|member| *member != announcer_id)
+                .collect();
             let members = stored_uuids(&members)?;
             let key = |member: Uuid| format!("announcement:{}:{request_id}:{member}", event.id);
             tx.tell_each(&members, &key, notice.into(), now).await?;
@@ -371,7 +377,8 @@ impl Store {
         })
     }
 
-    /// Closes a published event and records its no-shows; completing again changes nothing.
+    /// Closes a published event and records its no-shows (none for a coffee); completing again
+    /// changes nothing.
     pub async fn complete(
         &self,
         event_id: Uuid,
@@ -380,17 +387,24 @@ impl Store {
         let event_id = event_id.to_string();
         let event_id = event_id.as_str();
         let lock = format!(
-            "SELECT state FROM events WHERE id = $1{}",
+            "SELECT state, coffee_proposal_id IS NOT NULL FROM events WHERE id = $1{}",
             self.db().backend().for_update()
         );
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
-            let state: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(lock))
+            let row: Option<(String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(lock))
                 .bind(event_id)
                 .fetch_optional(&mut *tx)
                 .await?;
+            let (state, coffee) = row.unzip();
             let (checked_in, confirmed) = tx.attendance_counts(event_id).await?;
-            let no_show = confirmed - checked_in;
+            // A coffee has nobody to check its two members in: whether they came is theirs to
+            // say ("did you meet?"), not a no-show to count.
+            let no_show = if coffee == Some(true) {
+                0
+            } else {
+                confirmed - checked_in
+            };
             match state.as_deref() {
                 Some("completed") => {
                     return Ok(CompleteOutcome {

@@ -112,8 +112,10 @@ async fn remove_cohost_takes_the_role_away(backend: Backend) {
 
 async fn announcements_reach_attendees_once(backend: Backend) {
     let world = World::start(backend, now0()).await.unwrap();
-    let (_, host) = world.member("Host").await.unwrap();
-    let e = published(&host, now0() + Duration::days(1), 3, Vis::Public).await;
+    let (hana, host) = world.member("Host").await.unwrap();
+    let e = published(&host, now0() + Duration::days(1), 4, Vis::Public).await;
+    // The host holds a seat too, and is not told their own announcement.
+    try_rsvp(&host, &e.id).await.unwrap();
     for i in 0..5 {
         let (_, client) = world.member(&format!("Guest {i}")).await.unwrap();
         try_rsvp(&client, &e.id).await.unwrap();
@@ -158,6 +160,10 @@ async fn announcements_reach_attendees_once(backend: Backend) {
         outbox_count(db, &format!("announcement:{}:", e.id), "EVENT_ANNOUNCEMENT").await,
         8
     );
+    for request_id in ["first", "second"] {
+        let own = format!("announcement:{}:{request_id}:{}", e.id, hana.id);
+        assert_eq!(outbox_count(db, &own, "").await, 0);
+    }
     world.stop().await.unwrap();
 }
 

@@ -20,8 +20,8 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::helpers::{
-    World, attendee_ids, check_in_code, check_in_code_of, create, event, get_event, ids,
-    list_attendees, meeting_of, morning, publish, try_get_event, try_own_rsvp,
+    World, attendance_summary, attendee_ids, check_in_code, check_in_code_of, create, event,
+    get_event, ids, list_attendees, meeting_of, morning, publish, try_get_event, try_own_rsvp,
 };
 
 fn now0() -> DateTime<Utc> {
@@ -430,6 +430,9 @@ async fn after_the_coffee_both_members_are_asked_whether_they_met(backend: Backe
     let as_ben = world.client(&ben).await.unwrap();
     let done = get_event(&as_ben, &coffee.event_id).await;
     assert_eq!(done.state(), pb::EventState::Completed);
+    // Nobody checked them in, and nobody counts them as not having come.
+    let summary = attendance_summary(&as_ben, &coffee.event_id).await;
+    assert_eq!((summary.checked_in_count, summary.no_show_count), (0, 0));
     for (member, other) in [(&amelie, &ben), (&ben, &amelie)] {
         let (co_attendees, met) = meeting_of(&world, member, &coffee.event_id).await;
         assert_eq!(co_attendees, 1, "{} met {}", member.id, other.id);
