@@ -1,6 +1,6 @@
 //! `rendezvous up --demo`, run as a user runs it: the built binary over a fresh data
 //! directory on free ports. The network it loads is there once it serves, with its history
-//! (met edges, the wait-list, the inbox), a restart serves it again without loading twice,
+//! (met edges, the wait-list, the inbox, coffee settings, chapter health), a restart serves it again without loading twice,
 //! and a data directory holding other data is refused.
 
 #![allow(
@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use rendezvous_proto::events::v1 as pb;
+use rendezvous_proto::events::v1::chapter_service_client::ChapterServiceClient;
 use rendezvous_proto::events::v1::event_service_client::EventServiceClient;
 use rendezvous_proto::members::v1 as mpb;
 use rendezvous_proto::members::v1::member_service_client::MemberServiceClient;
@@ -176,6 +177,76 @@ async fn anna_sees_her_network_and_the_next_cafe(up: &Up) {
     assert_eq!((cafe.confirmed_count, cafe.waitlisted_count), (4, 1));
 }
 
+/// Anna takes coffee proposals: opted in, weekly, free on Tuesday mornings and Thursday
+/// lunchtimes (the first round, an hour after `up` starts, proposes her and Nora).
+async fn anna_takes_coffee_proposals(up: &Up) {
+    let anna = up.sign_in(ANNA).await;
+    let mut members = MemberServiceClient::new(Up::channel(up.members).await);
+    let settings = members
+        .get_coffee_settings(as_member(&anna, mpb::GetCoffeeSettingsRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .settings
+        .unwrap();
+    assert!(settings.opted_in);
+    assert_eq!(settings.cadence(), mpb::CoffeeCadence::Weekly);
+    let windows: Vec<(pb::Weekday, &str, &str)> = settings
+        .availability
+        .iter()
+        .map(|w| (w.weekday(), w.start_time.as_str(), w.end_time.as_str()))
+        .collect();
+    assert_eq!(
+        windows,
+        [
+            (pb::Weekday::Tuesday, "08:00", "10:00"),
+            (pb::Weekday::Thursday, "12:30", "14:00"),
+        ]
+    );
+}
+
+/// Anna, the Paris organiser, sees its health from the two past meetups: 5 of the 7 seats
+/// taken checked in, 3 first-timers, 2 of whom came back.
+async fn anna_sees_the_paris_chapter_health(up: &Up) {
+    let anna = up.sign_in(ANNA).await;
+    let mut chapters = ChapterServiceClient::new(Up::channel(up.events).await);
+    let paris = chapters
+        .list_chapters(pb::ListChaptersRequest {
+            city: "Paris".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .chapters;
+    assert_eq!(paris.len(), 1, "{paris:?}");
+    let health = chapters
+        .get_chapter_health(as_member(
+            &anna,
+            pb::GetChapterHealthRequest {
+                chapter_id: paris[0].id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .health
+        .unwrap();
+    assert_eq!(
+        (
+            health.members,
+            health.completed_events,
+            health.first_timers,
+            health.returned_within_60_days
+        ),
+        (5, 2, 3, 2)
+    );
+    assert!(
+        (health.attendance_rate - 5.0 / 7.0).abs() < 1e-9,
+        "{health:?}"
+    );
+}
+
 /// Chloé, the one waiting, is told so (delivered by the served stack if the loading one had
 /// not yet), and was asked after the past café whom she met.
 async fn chloe_is_told_she_waits(up: &Up) {
@@ -222,6 +293,8 @@ async fn the_demo_loads_once_and_serves_its_history() {
     assert!(first.printed.contains("loading the demo network"));
     assert!(first.printed.contains(ANNA), "{}", first.printed);
     anna_sees_her_network_and_the_next_cafe(&first).await;
+    anna_takes_coffee_proposals(&first).await;
+    anna_sees_the_paris_chapter_health(&first).await;
     chloe_is_told_she_waits(&first).await;
     drop(first);
 

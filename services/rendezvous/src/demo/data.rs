@@ -1,6 +1,7 @@
-//! The demo's people, connections, chapters and meetups.
+//! The demo's people, connections, chapters and meetups, and who takes coffee proposals.
 
 use rendezvous_proto::events::v1 as pb;
+use rendezvous_proto::members::v1 as mpb;
 
 pub(super) struct Profile {
     pub(super) name: &'static str,
@@ -138,7 +139,7 @@ pub(super) struct Meetup {
     pub(super) came: &'static [usize],
 }
 
-pub(super) const PAST: [Meetup; 4] = [
+pub(super) const PAST: [Meetup; 5] = [
     Meetup {
         chapter: 0,
         title: "Café networking — Le Marais",
@@ -175,6 +176,25 @@ pub(super) const PAST: [Meetup; 4] = [
         host: SOPHIE,
         going: &[SOPHIE, JAMES, PRIYA],
         came: &[SOPHIE, JAMES, PRIYA],
+    },
+    Meetup {
+        chapter: 0,
+        title: "Déjeuner — Canal Saint-Martin",
+        kind: pb::EventKind::Meal,
+        days: -16,
+        at: (12, 30),
+        minutes: 90,
+        venue: (
+            "Ten Belles",
+            "10 rue de la Grange aux Belles, 75010 Paris",
+            48.8716,
+            2.3640,
+        ),
+        capacity: 8,
+        host: ANNA,
+        going: &[ANNA, KARIM, CHLOE],
+        // Anna and Chloé came back; Karim did not make it.
+        came: &[ANNA, CHLOE],
     },
     Meetup {
         chapter: 2,
@@ -269,5 +289,37 @@ pub(super) const UPCOMING: [Meetup; 3] = [
         host: OMAR,
         going: &[OMAR, YASMINE],
         came: &[],
+    },
+];
+
+/// A member who opted in to coffee proposals: how often, when they are free (weekday, local
+/// `HH:MM` start and end, in their profile's zone) and where they would rather meet.
+pub(super) struct CoffeeOptIn {
+    pub(super) member: usize,
+    pub(super) cadence: mpb::CoffeeCadence,
+    pub(super) windows: &'static [(pb::Weekday, &'static str, &'static str)],
+    pub(super) areas: &'static [&'static str],
+}
+
+/// Anna and Nora, connected but never met, both free on Tuesday mornings and Thursday
+/// lunchtimes: the first round proposes them a coffee.
+pub(super) const COFFEE: [CoffeeOptIn; 2] = [
+    CoffeeOptIn {
+        member: ANNA,
+        cadence: mpb::CoffeeCadence::Weekly,
+        windows: &[
+            (pb::Weekday::Tuesday, "08:00", "10:00"),
+            (pb::Weekday::Thursday, "12:30", "14:00"),
+        ],
+        areas: &["Le Marais", "Canal Saint-Martin"],
+    },
+    CoffeeOptIn {
+        member: NORA,
+        cadence: mpb::CoffeeCadence::Fortnightly,
+        windows: &[
+            (pb::Weekday::Tuesday, "08:30", "10:30"),
+            (pb::Weekday::Thursday, "13:00", "15:00"),
+        ],
+        areas: &["Le Marais"],
     },
 ];

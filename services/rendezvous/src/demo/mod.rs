@@ -1,14 +1,18 @@
 //! `rendezvous up --demo`: a small, believable network to try Rendezvous on. Twelve members in
 //! Paris, Lyon, Casablanca and Manchester, with profiles and connections; a chapter in each
-//! city; four past meetups with check-ins, and so met-in-person edges, follow-ups and
-//! suggestions; upcoming meetups with RSVPs and a wait-list; a monthly series.
+//! city; five past meetups with check-ins, and so met-in-person edges, follow-ups,
+//! suggestions and chapter health; upcoming meetups with RSVPs and a wait-list; a monthly
+//! series; two Paris connections who have never met opted in to coffee proposals.
 //!
 //! The history goes through the public gRPC APIs only, as members would have made it: before
 //! serving, `up` runs the stack on private loopback ports on a clock set six weeks back, the
 //! loader plays those weeks (registering, connecting, meeting, checking in, completing), moving
 //! the clock to the present as it goes, and the stack stops; then `up` serves the data
 //! directory as usual. What the services had not delivered yet when that stack stopped, they
-//! deliver once serving (their outboxes are at-least-once).
+//! deliver once serving (their outboxes are at-least-once). Coffee proposals come from the
+//! members service's own round, which first runs an hour after the served stack starts (and
+//! hourly after): the loader only opts the two members in; the stack it plays the history on
+//! never lives long enough for a round.
 
 use std::path::Path;
 use std::str::FromStr as _;
@@ -32,7 +36,8 @@ use crate::stack::Addrs;
 mod data;
 
 use data::{
-    ANNA, CHAPTERS, CONNECTIONS, Chapter, LONDON, Meetup, PAST, PEOPLE, PRIYA, SOPHIE, UPCOMING,
+    ANNA, CHAPTERS, COFFEE, CONNECTIONS, Chapter, CoffeeOptIn, LONDON, Meetup, PAST, PEOPLE, PRIYA,
+    SOPHIE, UPCOMING,
 };
 
 /// The password of every demo member.
@@ -147,6 +152,9 @@ pub async fn load(addrs: Addrs, clock: &Clock, now: DateTime<Utc>) -> anyhow::Re
         demo.upcoming(meetup, &chapters, now).await?;
     }
     demo.monthly_drinks(&chapters[3]).await?;
+    for opt_in in &COFFEE {
+        demo.take_coffees(opt_in).await?;
+    }
     Ok(())
 }
 
@@ -572,6 +580,41 @@ impl Demo {
             )?)
             .await
             .context("creating the Manchester series")?;
+        Ok(())
+    }
+
+    /// The member opts in to coffee proposals with their cadence, windows and areas.
+    async fn take_coffees(&self, opt_in: &CoffeeOptIn) -> anyhow::Result<()> {
+        let member = opt_in.member;
+        let settings = mpb::CoffeeSettings {
+            opted_in: true,
+            cadence: opt_in.cadence.into(),
+            availability: opt_in
+                .windows
+                .iter()
+                .map(|&(weekday, start, end)| mpb::AvailabilityWindow {
+                    weekday: weekday.into(),
+                    start_time: start.to_owned(),
+                    end_time: end.to_owned(),
+                })
+                .collect(),
+            preferred_areas: opt_in.areas.iter().map(|&area| area.to_owned()).collect(),
+            ..Default::default()
+        };
+        let paths = ["opted_in", "cadence", "availability", "preferred_areas"];
+        self.members(member)
+            .await?
+            .update_coffee_settings(self.call(
+                member,
+                mpb::UpdateCoffeeSettingsRequest {
+                    settings: Some(settings),
+                    update_mask: Some(FieldMask {
+                        paths: paths.map(str::to_owned).to_vec(),
+                    }),
+                },
+            )?)
+            .await
+            .with_context(|| format!("opting {} in to coffees", PEOPLE[member].name))?;
         Ok(())
     }
 
