@@ -40,7 +40,9 @@ pub mod notifications {
 /// assert_eq!(notice.kind(), pb::NotificationKind::RsvpWaitlisted);
 /// ```
 mod notices {
-    use crate::notifications::v1::{self as pb, NotificationKind, notice::Notice as Variant};
+    use crate::notifications::v1::{
+        self as pb, NotificationKind, notice::Notice as Variant, remeet_nudge::Suggestion,
+    };
 
     macro_rules! notice_kinds {
         ($($message:ident => $kind:ident,)*) => {
@@ -88,6 +90,10 @@ mod notices {
                 Variant::MeetingFollowUp(n) => n.event.as_ref(),
                 Variant::CoffeeScheduled(n) => n.event.as_ref(),
                 Variant::WantToMeetMutual(n) => n.event.as_ref(),
+                Variant::RemeetNudge(n) => match n.suggestion.as_ref()? {
+                    Suggestion::Event(event) => Some(event),
+                    Suggestion::CoffeeProposalId(_) => None,
+                },
                 Variant::Welcome(_)
                 | Variant::ConnectionRequested(_)
                 | Variant::ConnectionAccepted(_)
@@ -114,6 +120,7 @@ mod notices {
                 Variant::CoffeeMatched(n) => n.member.as_ref(),
                 Variant::CoffeeScheduled(n) => n.member.as_ref(),
                 Variant::WantToMeetMutual(n) => n.member.as_ref(),
+                Variant::RemeetNudge(n) => n.member.as_ref(),
                 Variant::RsvpConfirmed(_)
                 | Variant::RsvpWaitlisted(_)
                 | Variant::WaitlistPromoted(_)
@@ -159,6 +166,7 @@ mod notices {
         CoffeeScheduled => CoffeeScheduled,
         WantToMeetMutual => WantToMeetMutual,
         ChapterDormant => ChapterDormant,
+        RemeetNudge => RemeetNudge,
     }
 }
 
@@ -202,6 +210,31 @@ mod tests {
             .collect();
         numbers.sort_unstable();
         assert_eq!(numbers, kinds, "every kind needs its Notice variant");
+    }
+
+    /// A re-meet nudge is about an event only when it suggests one: a nudge that proposes a
+    /// coffee is about no event.
+    #[test]
+    fn a_remeet_nudge_is_about_its_suggested_event_only() {
+        use crate::notifications::v1::{self as pb, remeet_nudge::Suggestion};
+
+        let event = pb::EventFacts {
+            event_id: "0197a6f2-0000-7000-8000-000000000003".to_owned(),
+            ..Default::default()
+        };
+        let to_event = pb::Notice::from(pb::RemeetNudge {
+            suggestion: Some(Suggestion::Event(event.clone())),
+            ..Default::default()
+        });
+        assert_eq!(to_event.event(), Some(&event));
+        let to_coffee = pb::Notice::from(pb::RemeetNudge {
+            suggestion: Some(Suggestion::CoffeeProposalId(
+                "0197a6f2-0000-7000-8000-000000000006".to_owned(),
+            )),
+            ..Default::default()
+        });
+        assert_eq!(to_coffee.event(), None);
+        assert_eq!(pb::Notice::from(pb::RemeetNudge::default()).event(), None);
     }
 
     /// The notices that carry a member's facts are exactly those `named_member` answers for,
@@ -309,6 +342,14 @@ mod tests {
             (
                 "WantToMeetMutual",
                 pb::WantToMeetMutual {
+                    member: who(),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            (
+                "RemeetNudge",
+                pb::RemeetNudge {
                     member: who(),
                     ..Default::default()
                 }

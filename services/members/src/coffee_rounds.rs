@@ -1,12 +1,15 @@
 //! The clock-driven coffee proposal rounds: every `every`, the replica that takes the round
-//! lease runs a round (see `store::coffee_round`); the others skip it. A round proposes only
-//! to members who are due, so running it often costs a query, not extra proposals.
+//! lease runs a round (see `store::coffee_round`), then a pass of re-meet nudges (see
+//! `crate::remeet`); the others skip it. A round proposes only to members who are due, and a
+//! pass looks only at members due a nudge, so running them often costs a query, not extra
+//! proposals or nudges.
 
 use std::time::Duration;
 
 use rendezvous_common::clock::Clock;
 use tokio_util::sync::CancellationToken;
 
+use crate::remeet::Nudger;
 use crate::store::{RoundSettings, Store};
 
 /// Longest a round may hold the lease before another replica may start one: a round must
@@ -19,6 +22,7 @@ pub async fn run(
     clock: Clock,
     every: Duration,
     round: RoundSettings,
+    nudger: Nudger,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -43,6 +47,15 @@ pub async fn run(
                 "coffee round"
             ),
             Err(error) => tracing::warn!(%error, "coffee round failed"),
+        }
+        match nudger.pass(clock.now_micros()).await {
+            Ok(outcome) => tracing::info!(
+                looked_at = outcome.looked_at,
+                nudged = outcome.nudged,
+                deferred = outcome.deferred,
+                "re-meet nudges"
+            ),
+            Err(error) => tracing::warn!(%error, "re-meet nudges failed"),
         }
         if let Err(error) = store
             .release_coffee_round_lease(until, clock.now_micros())

@@ -30,7 +30,7 @@ pub struct Settings {
     pub relay: RelaySettings,
     /// Password hashes (sign-in, registration, password change) run at once; more wait.
     pub password_hashes_at_once: usize,
-    /// How often a coffee proposal round runs; none runs none.
+    /// How often a coffee proposal round, then a pass of re-meet nudges, runs; none runs none.
     pub coffee_round_every: Option<std::time::Duration>,
     /// The rounds' rules and deadline.
     pub coffee_round: crate::store::RoundSettings,
@@ -141,8 +141,9 @@ pub struct Config {
         default_value_t = 30
     )]
     pub re_request_cooldown_days: i64,
-    /// Minutes between coffee proposal rounds (0: no rounds). A round proposes only to members
-    /// who are due, so a short interval costs a query, not more proposals.
+    /// Minutes between coffee proposal rounds, each followed by a pass of re-meet nudges (0:
+    /// neither). A round proposes only to members who are due, and a pass looks only at
+    /// members due a nudge, so a short interval costs a query, not more proposals or nudges.
     #[arg(long, env = "RENDEZVOUS_COFFEE_ROUND_EVERY_MINS", default_value_t = 60)]
     pub coffee_round_every_mins: u64,
     /// Hours the two members of a coffee proposal have to answer it.

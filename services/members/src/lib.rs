@@ -11,6 +11,7 @@ pub mod grpc;
 pub mod notices;
 pub mod outreach;
 pub mod peers;
+pub mod remeet;
 pub mod sign_ins;
 pub mod store;
 
@@ -89,6 +90,12 @@ pub async fn run(
     let to_notifications = options
         .service_keys
         .credentials(ServiceName::Notifications, options.clock.clone())?;
+    let peers = peers::Peers::new(
+        options.events.clone(),
+        options.notifications.clone(),
+        &to_events,
+        &to_notifications,
+    );
     let members = Members::new(
         store::Store::new(options.db.clone()),
         options.clock.clone(),
@@ -96,12 +103,7 @@ pub async fn run(
         &options.page_token_key,
         options.settings.clone(),
         &verifier,
-        peers::Peers::new(
-            options.events.clone(),
-            options.notifications.clone(),
-            &to_events,
-            &to_notifications,
-        ),
+        peers.clone(),
     );
     // Replicas that did not handle a deletion learn of it from the database within seconds.
     let revocations = tokio::spawn(revocations::keep_fresh(
@@ -179,6 +181,11 @@ pub async fn run(
             options.clock.clone(),
             every,
             options.settings.coffee_round,
+            remeet::Nudger::new(
+                store::Store::new(options.db.clone()),
+                peers,
+                options.settings.coffee_round,
+            ),
             shutdown.clone(),
         ));
     }

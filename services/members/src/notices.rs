@@ -115,6 +115,7 @@ pub fn coffee_proposed(
     city: &str,
     respond_by: chrono::DateTime<chrono::Utc>,
     time_zone: &str,
+    last_met: Option<chrono::DateTime<chrono::Utc>>,
 ) -> OutboxMessage {
     let notice = npb::CoffeeProposed {
         proposal_id: proposal_id.to_string(),
@@ -122,6 +123,7 @@ pub fn coffee_proposed(
         city: city.to_owned(),
         respond_by: Some(rendezvous_common::time::to_timestamp(respond_by)),
         time_zone: time_zone.to_owned(),
+        last_met_time: last_met.map(rendezvous_common::time::to_timestamp),
     };
     OutboxMessage::notice(
         recipient,
@@ -129,6 +131,40 @@ pub fn coffee_proposed(
         notice,
         None,
     )
+}
+
+/// What a re-meet nudge suggests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RemeetSuggestion {
+    /// An upcoming event both may attend, as the notice names it.
+    Event(npb::EventFacts),
+    /// A coffee proposal made to both.
+    Coffee(Uuid),
+}
+
+/// To a member opted in to re-meet nudges: a connection they last met at `last_met`, and what
+/// to do about it. Told to the recipient only.
+pub fn remeet_nudge(
+    recipient: Uuid,
+    nudge_id: Uuid,
+    other: npb::MemberFacts,
+    last_met: chrono::DateTime<chrono::Utc>,
+    time_zone: &str,
+    suggestion: RemeetSuggestion,
+) -> OutboxMessage {
+    let notice = npb::RemeetNudge {
+        nudge_id: nudge_id.to_string(),
+        member: Some(other),
+        last_met_time: Some(rendezvous_common::time::to_timestamp(last_met)),
+        time_zone: time_zone.to_owned(),
+        suggestion: Some(match suggestion {
+            RemeetSuggestion::Event(event) => npb::remeet_nudge::Suggestion::Event(event),
+            RemeetSuggestion::Coffee(proposal) => {
+                npb::remeet_nudge::Suggestion::CoffeeProposalId(proposal.to_string())
+            }
+        }),
+    };
+    OutboxMessage::notice(recipient, format!("remeet-nudge:{nudge_id}"), notice, None)
 }
 
 /// To each member of a matched coffee: the other, and the times both are free.

@@ -1,10 +1,14 @@
-//! What members asks of the other services: their parts of a member's data export, each
-//! call with its deadline and the service credential.
+//! What members asks of the other services: their parts of a member's data export, and an
+//! event two members could both go to, each call with its deadline and the service
+//! credential.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use rendezvous_common::auth::ServiceCredentials;
 use rendezvous_common::peers::{PeerChannel, with_credentials};
+use rendezvous_common::time;
 use rendezvous_proto::events::v1 as events_pb;
 use rendezvous_proto::events::v1::event_internal_service_client::EventInternalServiceClient;
 use rendezvous_proto::notifications::v1 as notifications_pb;
@@ -17,6 +21,8 @@ use crate::error::{Error, Result};
 
 /// Deadline of one ExportMemberData call to a peer.
 pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Deadline of one FindSharedEvent call.
+pub const SHARED_EVENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The peers this members service knows of (none in a members-only deployment).
 #[derive(Clone, Debug, Default)]
@@ -73,6 +79,41 @@ impl Peers {
         };
         let (events, notifications) = tokio::join!(events, notifications);
         Ok((events?, notifications?))
+    }
+}
+
+impl Peers {
+    /// Whether this deployment has an events service to ask.
+    pub fn has_events(&self) -> bool {
+        self.events.is_some()
+    }
+
+    /// The earliest event in `city` starting in `[from, until)` that `a` and `b` may both
+    /// attend (see EventInternalService.FindSharedEvent); `None` without an events service.
+    pub async fn find_shared_event(
+        &self,
+        (a, b): (Uuid, Uuid),
+        city: &str,
+        (from, until): (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Option<events_pb::SharedEvent>> {
+        let Some(client) = &self.events else {
+            return Ok(None);
+        };
+        let mut request = tonic::Request::new(events_pb::FindSharedEventRequest {
+            member_a: a.to_string(),
+            member_b: b.to_string(),
+            city: city.to_owned(),
+            start_after: Some(time::to_timestamp(from)),
+            start_before: Some(time::to_timestamp(until)),
+        });
+        request.set_timeout(SHARED_EVENT_TIMEOUT);
+        match client.clone().find_shared_event(request).await {
+            Ok(response) => Ok(response.into_inner().event),
+            Err(status) => {
+                tracing::warn!(%status, "events could not look for a shared event");
+                Err(Error::PeerUnavailable("events"))
+            }
+        }
     }
 }
 

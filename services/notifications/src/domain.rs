@@ -100,7 +100,8 @@ impl DeliveryState {
 /// Defaults: the inbox gets everything; email carries what someone must act on or would not
 /// want to miss (welcome, invitations, seat changes, event changes and cancellations,
 /// reminders, coffees proposed, matched and booked, another attendee who hopes to meet them
-/// too, a chapter gone quiet to its organisers) and stays off for chatty kinds.
+/// too, a chapter gone quiet to its organisers, a nudge to see a connection again, which the
+/// member opted in to and which comes at most once a fortnight) and stays off for chatty kinds.
 pub fn default_enabled(kind: NotificationKind, channel: Channel) -> bool {
     use NotificationKind as K;
     match channel {
@@ -121,6 +122,7 @@ pub fn default_enabled(kind: NotificationKind, channel: Channel) -> bool {
                 | K::CoffeeScheduled
                 | K::WantToMeetMutual
                 | K::ChapterDormant
+                | K::RemeetNudge
         ),
         _ => true,
     }

@@ -34,6 +34,8 @@ pub const INTERNAL_METHODS: &[(&str, &str, &[ServiceName])] = &[
     (EVENTS_INTERNAL, "ScheduleCoffee", &[Members]),
     (EVENTS_INTERNAL, "CancelCoffee", &[Members]),
     (EVENTS_INTERNAL, "RecordMetEdge", &[Members]),
+    // members: re-meet nudges, the earliest event two members may both attend.
+    (EVENTS_INTERNAL, "FindSharedEvent", &[Members]),
     // Both relays deliver notices.
     (NOTIFICATIONS_INTERNAL, "Deliver", &[Members, Events]),
     // Meant for events (a cancelled RSVP's reminders); nobody calls it yet.

@@ -11,7 +11,7 @@ use crate::helpers::{Cast, Lang, Person, Plan, World};
 use crate::mail::{self, Eml};
 
 /// The kinds some producer sends today: each must reach a French and an English reader.
-pub const PRODUCED: [Kind; 26] = [
+pub const PRODUCED: [Kind; 27] = [
     Kind::Welcome,
     Kind::CoffeeProposed,
     Kind::CoffeeMatched,
@@ -38,6 +38,7 @@ pub const PRODUCED: [Kind; 26] = [
     Kind::EventReminder,
     Kind::WantToMeetMutual,
     Kind::ChapterDormant,
+    Kind::RemeetNudge,
 ];
 
 /// The kinds no producer sends yet. The test fails when one shows up: whoever adds its
@@ -46,8 +47,9 @@ pub const NOT_YET_PRODUCED: [Kind; 0] = [];
 
 /// The kinds sent once per pair of members at an event: a recipient may get several about
 /// one event, told apart by the member each names.
-const PER_PAIR: [Kind; 4] = [
+const PER_PAIR: [Kind; 5] = [
     Kind::MetInPerson,
+    Kind::RemeetNudge,
     Kind::ConnectSuggestion,
     Kind::RsvpApprovalRequested,
     Kind::WantToMeetMutual,
@@ -235,6 +237,7 @@ fn pair_member_id(n: &npb::Notification) -> &str {
         Some(N::ConnectSuggestion(n)) => n.member.as_ref(),
         Some(N::RsvpApprovalRequested(n)) => n.member.as_ref(),
         Some(N::WantToMeetMutual(n)) => n.member.as_ref(),
+        Some(N::RemeetNudge(n)) => n.member.as_ref(),
         _ => None,
     };
     member.map_or("", |m| m.member_id.as_str())

@@ -55,6 +55,8 @@ async fn every_notification_reads_well_in_french_and_english(backend: Backend) {
     // Two months on: the chapter has gone quiet.
     changes::quiet_chapter(&world, &cast, &chapter, &mut told).await;
     cast.sign_in_again(&world).await;
+    // The same day: two who met at the meetup are nudged to see each other again.
+    people::remeet(&world, &cast, &mut told).await;
 
     checks::assert_everyone_was_told_well(&world, &cast, &told).await;
     // Last, one of them leaves: their export, then their erasure everywhere.

@@ -303,3 +303,86 @@ pub async fn complete(world: &World, cast: &Cast, id: &str, told: &mut Told) {
         }
     }
 }
+
+/// A public apéro in Paris, weeks after the meetup, that Amélie and Ben may both go to.
+fn apero() -> Plan {
+    use chrono::TimeZone as _;
+    Plan {
+        title: "Apéro — Canal Saint-Martin",
+        start: chrono::Utc
+            .with_ymd_and_hms(2027, 6, 24, 16, 30, 0)
+            .unwrap(),
+        when: [
+            "Thursday 24 June 2027 at 18:30",
+            "jeudi 24\u{a0}juin 2027 à 18\u{a0}h\u{a0}30",
+        ],
+        venue: "Le Comptoir Général",
+        address: "80 quai de Jemmapes, 75010 Paris",
+    }
+}
+
+/// Two months after the meetup, Amélie and Ben, who met there, opted in to re-meet nudges
+/// after 30 days: the hourly pass asks events for an event both may go to and nudges each
+/// about the other with it (each their own nudge: neither is told of the other's).
+pub async fn remeet(world: &World, cast: &Cast, told: &mut Told) {
+    let (amelie, ben) = (&cast.amelie, &cast.ben);
+    for person in [amelie, ben] {
+        person
+            .members(world)
+            .update_remeet_settings(mpb::UpdateRemeetSettingsRequest {
+                settings: Some(mpb::RemeetSettings {
+                    opted_in: true,
+                    after_days: 30,
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    let plan = apero();
+    let id = publish(world, &cast.host, plan.event(20)).await;
+    let clock = world.stack.members.clock.clone();
+    use rendezvous_common::auth::ServiceName;
+    let peers = rendezvous_members::peers::Peers::new(
+        Some(world.events.channel.clone()),
+        None,
+        &rendezvous_testkit::service_credentials_at(
+            ServiceName::Members,
+            ServiceName::Events,
+            clock.clone(),
+        ),
+        &rendezvous_testkit::service_credentials_at(
+            ServiceName::Members,
+            ServiceName::Notifications,
+            clock,
+        ),
+    );
+    let store = rendezvous_members::store::Store::new(world.stack.members.db.clone());
+    let nudger = rendezvous_members::remeet::Nudger::new(store, peers, Default::default());
+    let pass = nudger.pass(world.now()).await.unwrap();
+    assert_eq!(
+        (pass.looked_at, pass.nudged, pass.deferred),
+        (2, 2, 0),
+        "{pass:?}"
+    );
+    // A fortnight each: the next pass looks at nobody.
+    assert_eq!(nudger.pass(world.now()).await.unwrap().looked_at, 0);
+    for (person, other) in [(amelie, ben), (ben, amelie)] {
+        let nudges = person
+            .members(world)
+            .list_remeet_nudges(mpb::ListRemeetNudgesRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .nudges;
+        let [nudge] = nudges.try_into().unwrap();
+        assert_eq!(nudge.member_id, other.id);
+        let Some(mpb::remeet_nudge::Suggestion::Event(event)) = nudge.suggestion else {
+            panic!("{} is suggested the apéro", person.name);
+        };
+        assert_eq!(event.event_id, id);
+        told.pair(person, Kind::RemeetNudge, &id, other)
+            .body(plan.title)
+            .details(&plan)
+            .says(["Monday 5 April 2027", "lundi 5\u{a0}avril 2027"]);
+    }
+}

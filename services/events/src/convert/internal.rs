@@ -1,15 +1,18 @@
 //! Requests of `EventInternalService`, which only other Rendezvous services call.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rendezvous_common::error::FieldViolation;
 use rendezvous_common::revocations::SessionRevocation;
 use rendezvous_common::validate;
 use rendezvous_proto::events::v1 as pb;
+use rendezvous_proto::prost_types::Timestamp;
 use uuid::Uuid;
 
-use super::{Fields, id, time};
+use super::{Fields, id, time, ts};
+use crate::domain::chapter::city_key;
+use crate::domain::event::EventRow;
 use crate::error::Error;
-use crate::store::BlockChange;
+use crate::store::{BlockChange, SharedEventFilter};
 
 /// A deleted member to erase, and when they were deleted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,8 +27,7 @@ impl TryFrom<&pb::EraseMemberRequest> for EraseMember {
     fn try_from(req: &pb::EraseMemberRequest) -> Result<Self, Error> {
         let mut f = Fields::new();
         let member = id(&mut f, "member_id", &req.member_id);
-        let erased_at = time("erase_time", req.erase_time.as_ref())
-            .and_then(|at| at.ok_or_else(|| FieldViolation::new("erase_time", "is required")));
+        let erased_at = required_time("erase_time", req.erase_time.as_ref());
         let erased_at = f.or(erased_at, DateTime::<Utc>::UNIX_EPOCH);
         f.finish(Self { member, erased_at })
     }
@@ -75,8 +77,7 @@ impl TryFrom<&pb::RecordBlocksRequest> for RecordBlocks {
                 ));
             }
             let field = format!("changes[{i}].change_time");
-            let changed_at = time(&field, change.change_time.as_ref())
-                .and_then(|at| at.ok_or_else(|| FieldViolation::new(&field, "is required")));
+            let changed_at = required_time(&field, change.change_time.as_ref());
             let changed_at = f.or(changed_at, DateTime::<Utc>::UNIX_EPOCH);
             changes.push(BlockChange {
                 blocker,
@@ -94,33 +95,6 @@ impl TryFrom<&pb::RecordBlocksRequest> for RecordBlocks {
 pub struct ExportMember(pub Uuid);
 
 by_id!(ExportMember, member_id: ExportMemberDataRequest);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn erase_requests_name_every_bad_field() {
-        let bad = pb::EraseMemberRequest {
-            member_id: "anna".to_owned(),
-            erase_time: None,
-        };
-        let Err(Error::InvalidArgument(violations)) = EraseMember::try_from(&bad) else {
-            panic!("accepted a request without a member or a time");
-        };
-        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(fields, ["member_id", "erase_time"]);
-
-        let member = Uuid::now_v7();
-        let at = Utc::now();
-        let good = pb::EraseMemberRequest {
-            member_id: member.to_string(),
-            erase_time: Some(rendezvous_common::time::to_timestamp(at)),
-        };
-        let parsed = EraseMember::try_from(&good).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(parsed.member, member);
-    }
-}
 
 /// A met edge members made at an event: the event and two distinct members (the time is the
 /// event's, which events knows).
@@ -148,5 +122,109 @@ impl TryFrom<&pb::RecordMetEdgeRequest> for MetEdge {
             member_a,
             member_b,
         })
+    }
+}
+
+/// Longest window of starts FindSharedEvent searches.
+pub const MAX_SHARED_EVENT_WINDOW: Duration = Duration::days(90);
+
+impl TryFrom<&pb::FindSharedEventRequest> for SharedEventFilter {
+    type Error = Error;
+
+    fn try_from(req: &pb::FindSharedEventRequest) -> Result<Self, Error> {
+        let mut f = Fields::new();
+        let member_a = validate::id("member_a", &req.member_a);
+        let member_b = validate::id("member_b", &req.member_b).and_then(|b| match &member_a {
+            Ok(a) if *a == b => Err(FieldViolation::new("member_b", "must differ from member_a")),
+            _ => Ok(b),
+        });
+        let member_a = f.or_default(member_a);
+        let member_b = f.or_default(member_b);
+        let city = f.or_default(validate::text("city", &req.city, 1, 100, false));
+        let start_after = required_time("start_after", req.start_after.as_ref());
+        let start_before =
+            required_time("start_before", req.start_before.as_ref()).and_then(|before| {
+                start_after
+                    .as_ref()
+                    .map_or(Ok(before), |after| window_end(*after, before))
+            });
+        let start_after = f.or_default(start_after);
+        let start_before = f.or_default(start_before);
+        f.finish(Self {
+            members: (member_a, member_b),
+            city_key: city_key(&city),
+            start_after,
+            start_before,
+        })
+    }
+}
+
+/// `before`, the end of a window of starts from `after`: later, by at most
+/// [`MAX_SHARED_EVENT_WINDOW`].
+fn window_end(
+    after: DateTime<Utc>,
+    before: DateTime<Utc>,
+) -> Result<DateTime<Utc>, FieldViolation> {
+    if before <= after {
+        return Err(FieldViolation::new(
+            "start_before",
+            "must be after start_after",
+        ));
+    }
+    if before - after > MAX_SHARED_EVENT_WINDOW {
+        return Err(FieldViolation::new(
+            "start_before",
+            format!(
+                "must be at most {} days after start_after",
+                MAX_SHARED_EVENT_WINDOW.num_days()
+            ),
+        ));
+    }
+    Ok(before)
+}
+
+/// A time the request must give.
+fn required_time(field: &str, value: Option<&Timestamp>) -> Result<DateTime<Utc>, FieldViolation> {
+    time(field, value)?.ok_or_else(|| FieldViolation::new(field, "is required"))
+}
+
+/// The event FindSharedEvent found, as a re-meet nudge names it.
+pub fn shared_event_pb(e: &EventRow) -> pb::SharedEvent {
+    pb::SharedEvent {
+        event_id: e.id.to_string(),
+        title: e.title.clone(),
+        start_time: ts(e.start_at),
+        end_time: ts(e.end_at),
+        time_zone: e.time_zone.clone(),
+        venue_name: e.venue_name.clone(),
+        venue_address: e.venue_address.clone(),
+        city: e.city.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erase_requests_name_every_bad_field() {
+        let bad = pb::EraseMemberRequest {
+            member_id: "anna".to_owned(),
+            erase_time: None,
+        };
+        let Err(Error::InvalidArgument(violations)) = EraseMember::try_from(&bad) else {
+            panic!("accepted a request without a member or a time");
+        };
+        let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["member_id", "erase_time"]);
+
+        let member = Uuid::now_v7();
+        let at = Utc::now();
+        let good = pb::EraseMemberRequest {
+            member_id: member.to_string(),
+            erase_time: Some(rendezvous_common::time::to_timestamp(at)),
+        };
+        let parsed = EraseMember::try_from(&good).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.member, member);
     }
 }

@@ -1,6 +1,7 @@
 //! `EventInternalService`: what other Rendezvous services ask of events — a deleted member's
 //! erasure, ended sessions, blocks, booked and called-off coffees and met edges (from members'
-//! outbox), and a member's part of the data export.
+//! outbox), a member's part of the data export, and the event two members may both attend
+//! (members' re-meet nudges).
 
 use rendezvous_proto::events::v1 as pb;
 use tonic::Request;
@@ -8,11 +9,11 @@ use tonic::Request;
 use super::{Events, Reply, reply};
 use crate::convert::coffee::venue_pb;
 use crate::convert::internal::{
-    EraseMember, ExportMember, MetEdge, RecordBlocks, session_revocation,
+    EraseMember, ExportMember, MetEdge, RecordBlocks, session_revocation, shared_event_pb,
 };
 use crate::domain::coffee::{CoffeeBooking, CoffeeCancellation};
 use crate::error::Result;
-use crate::store::CoffeeSchedule;
+use crate::store::{CoffeeSchedule, SharedEventFilter};
 
 /// Counts on the wire saturate rather than wrap.
 fn count(n: u64) -> i32 {
@@ -137,6 +138,17 @@ impl Events {
         Ok(pb::RecordMetEdgeResponse { counted })
     }
 
+    async fn find_shared_event(
+        &self,
+        req: &pb::FindSharedEventRequest,
+    ) -> Result<pb::FindSharedEventResponse> {
+        let filter = SharedEventFilter::try_from(req)?;
+        let event = self.0.store.find_shared_event(&filter).await?;
+        Ok(pb::FindSharedEventResponse {
+            event: event.as_ref().map(shared_event_pb),
+        })
+    }
+
     async fn export(
         &self,
         req: &pb::ExportMemberDataRequest,
@@ -192,6 +204,13 @@ impl pb::event_internal_service_server::EventInternalService for Events {
         request: Request<pb::RecordMetEdgeRequest>,
     ) -> Reply<pb::RecordMetEdgeResponse> {
         reply(Events::record_met_edge(self, request.get_ref()).await)
+    }
+
+    async fn find_shared_event(
+        &self,
+        request: Request<pb::FindSharedEventRequest>,
+    ) -> Reply<pb::FindSharedEventResponse> {
+        reply(Events::find_shared_event(self, request.get_ref()).await)
     }
 
     async fn export_member_data(

@@ -1,4 +1,5 @@
-//! Event storage: create, edit, publish, cancel, list, co-hosts.
+//! Event storage: create, edit, publish, cancel, list, co-hosts, and the event two members
+//! may both attend.
 
 use chrono::{DateTime, Utc};
 use rendezvous_common::db::BeginWrite as _;
@@ -40,6 +41,39 @@ pub struct EventFilter {
     pub host_id: Option<Uuid>,
     pub series_id: Option<Uuid>,
 }
+
+/// What FindSharedEvent asks (already validated): an event two members may both attend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedEventFilter {
+    /// Two distinct members.
+    pub members: (Uuid, Uuid),
+    /// The city as [`city_key`](crate::domain::chapter::city_key) folds it.
+    pub city_key: String,
+    /// The window of starts: from `start_after` (included) to `start_before` (excluded).
+    pub start_after: DateTime<Utc>,
+    pub start_before: DateTime<Utc>,
+}
+
+/// The events (`e`) both members `$1` and `$2` may go to: published, public or of a chapter
+/// both belong to (so never invite-only), not a booked coffee, with a seat neither held nor
+/// offered, hosted and co-hosted by neither, its host in a block with neither (either way),
+/// and no RSVP of either in any state.
+const OPEN_TO_BOTH: &str = "\
+     e.state = 'published' AND e.coffee_proposal_id IS NULL \
+     AND e.confirmed_count + e.offered_count < e.capacity \
+     AND (e.visibility = 'public' OR (e.visibility = 'chapter' \
+      AND EXISTS (SELECT 1 FROM chapter_members m \
+       WHERE m.chapter_id = e.chapter_id AND m.member_id = $1) \
+      AND EXISTS (SELECT 1 FROM chapter_members m \
+       WHERE m.chapter_id = e.chapter_id AND m.member_id = $2))) \
+     AND e.host_id NOT IN ($1, $2) \
+     AND NOT EXISTS (SELECT 1 FROM cohosts c \
+      WHERE c.event_id = e.id AND c.member_id IN ($1, $2)) \
+     AND NOT EXISTS (SELECT 1 FROM member_blocks b WHERE b.blocked \
+      AND ((b.blocker_id = e.host_id AND b.blocked_id IN ($1, $2)) \
+       OR (b.blocked_id = e.host_id AND b.blocker_id IN ($1, $2)))) \
+     AND NOT EXISTS (SELECT 1 FROM rsvps r \
+      WHERE r.event_id = e.id AND r.member_id IN ($1, $2))";
 
 impl Store {
     /// Stores a draft event; a repeated `request_id` of the same host returns the first one.
@@ -472,6 +506,32 @@ impl Store {
                 .push_bind(i64::from(limit));
             let rows = q.build().fetch_all(pool).await?;
             rows.iter().map(|row| Ok(event_from_row!(row))).collect()
+        })
+    }
+
+    /// The earliest event (by start, then id) in `filter`'s city and window that both its
+    /// members may go to ([`OPEN_TO_BOTH`]), with its co-hosts: one statement.
+    pub async fn find_shared_event(
+        &self,
+        filter: &SharedEventFilter,
+    ) -> Result<Option<EventRow>, sqlx::Error> {
+        let columns = event_columns(self.db().backend());
+        let sql = format!(
+            "SELECT {columns} FROM events e WHERE e.city_key = $3 \
+             AND e.start_at >= $4 AND e.start_at < $5 AND {OPEN_TO_BOTH} \
+             ORDER BY e.start_at, e.id LIMIT 1"
+        );
+        let (a, b) = filter.members;
+        with_db!(self.db(), |pool| {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(a.to_string())
+                .bind(b.to_string())
+                .bind(&filter.city_key)
+                .bind(filter.start_after)
+                .bind(filter.start_before)
+                .fetch_optional(pool)
+                .await?;
+            row.map(|row| Ok(event_from_row!(&row))).transpose()
         })
     }
 

@@ -527,7 +527,7 @@ pub use blocks::BlockChange;
 pub use chapter_health::{ChapterCounts, QuietChapter};
 pub use coffee::{CoffeeRefusal, CoffeeSchedule, ScheduledCoffee};
 pub use erasure::{Erased, HOST_ERASED};
-pub use events::{ANONYMOUS_VISIBLE, EventFilter};
+pub use events::{ANONYMOUS_VISIBLE, EventFilter, SharedEventFilter};
 pub use rsvps::{AdmitRequest, RsvpOutcome, RsvpRefusal, RsvpRow};
 pub use series::SeriesRow;
 pub use want_to_meet::{Hopes, Marked, Names};

@@ -22,6 +22,7 @@ mod notices;
 mod reminders;
 mod revocation;
 mod rsvp_admission;
+mod shared_event;
 mod story_steps;
 mod told_again;
 mod want_to_meet;

@@ -11,6 +11,7 @@ pub mod network;
 pub mod pairing;
 pub mod password;
 pub mod profile;
+pub mod remeet;
 pub mod slots;
 
 pub use profile::{Locale, ProfileUpdate, Visibility};

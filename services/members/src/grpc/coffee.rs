@@ -33,6 +33,7 @@ fn proposal_to_pb(p: ProposalRow) -> pb::CoffeeProposal {
         slots: p.slots.into_iter().map(slot_to_pb).collect(),
         event_id: p.event_id.unwrap_or_default(),
         meeting: p.meeting.map(slot_to_pb),
+        last_met_time: p.last_met.and_then(ts),
     }
 }
 
@@ -108,7 +109,7 @@ impl Members {
             .await?
         {
             AnswerOutcome::Answered(row) => Ok(pb::RespondToCoffeeProposalResponse {
-                proposal: Some(proposal_to_pb(row)),
+                proposal: Some(proposal_to_pb(*row)),
             }),
             AnswerOutcome::NotFound => Err(Error::NotFound("coffee proposal")),
             AnswerOutcome::Lapsed => Err(Error::FailedPrecondition(
@@ -129,7 +130,7 @@ impl Members {
         let booking = Booking::parse(request.get_ref(), now)?;
         match self.0.store.book_coffee(me, &booking, now).await? {
             BookOutcome::Booked(row) => Ok(pb::ScheduleCoffeeResponse {
-                proposal: Some(proposal_to_pb(row)),
+                proposal: Some(proposal_to_pb(*row)),
             }),
             BookOutcome::NotFound => Err(Error::NotFound("coffee proposal")),
             BookOutcome::NotMatched => Err(Error::FailedPrecondition(

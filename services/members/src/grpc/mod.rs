@@ -11,6 +11,7 @@ mod contacts;
 mod internal;
 mod meetings;
 mod profiles;
+mod remeet;
 mod sessions;
 mod state;
 
@@ -72,6 +73,10 @@ route!(pb::member_service_server::MemberService {
     list_coffee_proposals(ListCoffeeProposalsRequest) -> ListCoffeeProposalsResponse;
     respond_to_coffee_proposal(RespondToCoffeeProposalRequest) -> RespondToCoffeeProposalResponse;
     schedule_coffee(ScheduleCoffeeRequest) -> ScheduleCoffeeResponse;
+    get_remeet_settings(GetRemeetSettingsRequest) -> GetRemeetSettingsResponse;
+    update_remeet_settings(UpdateRemeetSettingsRequest) -> UpdateRemeetSettingsResponse;
+    list_remeet_nudges(ListRemeetNudgesRequest) -> ListRemeetNudgesResponse;
+    dismiss_remeet_nudge(DismissRemeetNudgeRequest) -> DismissRemeetNudgeResponse;
 });
 
 route!(pb::member_internal_service_server::MemberInternalService {

@@ -20,7 +20,7 @@ use crate::domain::coffee::ProposalState;
 #[derive(Debug)]
 pub enum BookOutcome {
     /// Booked now, or booked at this very time before.
-    Booked(ProposalRow),
+    Booked(Box<ProposalRow>),
     /// Not a proposal made to the member.
     NotFound,
     /// Still open: both have not accepted yet.
@@ -137,7 +137,7 @@ impl Store {
             }
             let seen = tx.proposal_seen_by(&me, &id, now).await?;
             tx.commit().await?;
-            Ok(BookOutcome::Booked(seen))
+            Ok(BookOutcome::Booked(Box::new(seen)))
         })
     }
 }

@@ -32,6 +32,8 @@ pub struct ProposalRow {
     pub event_id: Option<String>,
     /// Once booked, when the two meet.
     pub meeting: Option<Slot>,
+    /// For a proposal a re-meet nudge made: when the two last met.
+    pub last_met: Option<DateTime<Utc>>,
 }
 
 type ProposalTuple = (
@@ -45,6 +47,7 @@ type ProposalTuple = (
     Option<String>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
 );
 
 /// The columns of a proposal as member `$1` sees it (`p` the proposal, `m` the other member).
@@ -52,7 +55,7 @@ const AS_SEEN_BY_ME: &str = "SELECT p.id, \
      CASE WHEN p.member_a = $1 THEN p.member_b ELSE p.member_a END, m.display_name, \
      p.proposed_at, p.respond_by, p.state, \
      CASE WHEN p.member_a = $1 THEN p.answer_a ELSE p.answer_b END, \
-     p.event_id, p.meeting_starts_at, p.meeting_ends_at \
+     p.event_id, p.meeting_starts_at, p.meeting_ends_at, p.last_met_at \
      FROM coffee_proposals p \
      JOIN members m ON m.id = CASE WHEN p.member_a = $1 THEN p.member_b ELSE p.member_a END \
      WHERE (p.member_a = $1 OR p.member_b = $1)";
@@ -69,6 +72,7 @@ fn row(t: ProposalTuple, now: DateTime<Utc>) -> ProposalRow {
         event_id,
         starts,
         ends,
+        last_met,
     ) = t;
     ProposalRow {
         id,
@@ -81,6 +85,7 @@ fn row(t: ProposalTuple, now: DateTime<Utc>) -> ProposalRow {
         slots: Vec::new(),
         event_id,
         meeting: starts.zip(ends),
+        last_met,
     }
 }
 
@@ -253,7 +258,7 @@ impl_coffee_ending!(PgConnection);
 /// What an answer came to.
 #[derive(Debug)]
 pub enum AnswerOutcome {
-    Answered(ProposalRow),
+    Answered(Box<ProposalRow>),
     /// Not a proposal made to the member.
     NotFound,
     /// Past its deadline without both accepting.
@@ -358,7 +363,7 @@ impl Store {
             }
             let seen = tx.proposal_seen_by(&me, &id, now).await?;
             tx.commit().await?;
-            Ok(AnswerOutcome::Answered(seen))
+            Ok(AnswerOutcome::Answered(Box::new(seen)))
         })
     }
 }

@@ -108,10 +108,19 @@ macro_rules! due {
     };
 }
 
-/// The candidate pairs: connected, not met, both due, allowed (same city, no block, no
-/// do-not-pair, not proposed within the repeat period). The caller adds an order or a
-/// restriction.
-fn candidate_parts() -> Vec<Part> {
+/// Which pairs a proposal is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pairs {
+    /// Connections not met in person yet: a round's.
+    NotMet,
+    /// Connections met before: a re-meet nudge's.
+    MetBefore,
+}
+
+/// The candidate pairs: connected, not met (or, for `Pairs::MetBefore`, met), both due,
+/// allowed (same city, no block, no do-not-pair, not proposed within the repeat period). The
+/// caller adds an order or a restriction.
+fn candidate_parts(pairs: Pairs) -> Vec<Part> {
     let mut parts = vec![Part::Sql(
         "SELECT c.member_a, c.member_b FROM connections c \
          JOIN members ma ON ma.id = c.member_a \
@@ -125,9 +134,13 @@ fn candidate_parts() -> Vec<Part> {
     )];
     parts.extend(due!("c.member_a", "sa", "ra"));
     parts.extend(due!("c.member_b", "sb", "rb"));
+    parts.push(Part::Sql(match pairs {
+        Pairs::NotMet => " AND NOT EXISTS",
+        Pairs::MetBefore => " AND EXISTS",
+    }));
     parts.extend([
         Part::Sql(
-            " AND NOT EXISTS (SELECT 1 FROM met_edges e \
+            " (SELECT 1 FROM met_edges e \
              WHERE e.member_a = c.member_a AND e.member_b = c.member_b) \
              AND NOT EXISTS (SELECT 1 FROM blocks k \
              WHERE (k.blocker_id = c.member_a AND k.blocked_id = c.member_b) \
@@ -183,7 +196,7 @@ impl Store {
         let mut candidates = 0_u64;
         with_db!(&self.db, |pool| {
             let mut qb = QueryBuilder::new("");
-            push_parts!(qb, candidate_parts(), now, rules);
+            push_parts!(qb, candidate_parts(Pairs::NotMet), now, rules);
             qb.push(" ORDER BY c.created_at, c.member_a, c.member_b");
             let mut rows = qb.build_query_as::<(String, String)>().fetch(pool);
             while let Some(row) = rows.try_next().await? {
@@ -196,7 +209,7 @@ impl Store {
         let pairs = matcher.into_pairs();
         let mut proposals = Vec::with_capacity(pairs.len());
         for batch in pairs.chunks(PROPOSALS_PER_BATCH) {
-            proposals.extend(self.propose(batch, settings, now).await?);
+            proposals.extend(self.propose(batch, settings, now, None).await?);
         }
         Ok(RoundOutcome {
             candidates,
@@ -259,19 +272,42 @@ impl Store {
         })
     }
 
-    /// Writes the proposals of `pairs` that the rules still allow, in one transaction.
+    /// Proposes a coffee to `a` and `b` (`a` < `b`), who last met at `last_met`, for a re-meet
+    /// nudge: if the coffee rules allow it now (both opted in and due, same city, no block, no
+    /// do-not-pair, not proposed within the repeat period), the proposal, told to both.
+    pub async fn propose_coffee_again(
+        &self,
+        (a, b): (Uuid, Uuid),
+        last_met: DateTime<Utc>,
+        settings: &RoundSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Option<NewProposal>, sqlx::Error> {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        let mut made = self
+            .propose(&[(a, b)], settings, now, Some(last_met))
+            .await?;
+        Ok(made.pop())
+    }
+
+    /// Writes the proposals of `pairs` that the rules still allow, in one transaction: pairs
+    /// not met yet, or with `last_met`, pairs who last met then.
     async fn propose(
         &self,
         pairs: &[(Uuid, Uuid)],
         settings: &RoundSettings,
         now: DateTime<Utc>,
+        last_met: Option<DateTime<Utc>>,
     ) -> Result<Vec<NewProposal>, sqlx::Error> {
         let rules = settings.rules;
         let respond_by = now + settings.respond_within;
+        let kind = match last_met {
+            None => Pairs::NotMet,
+            Some(_) => Pairs::MetBefore,
+        };
         with_db!(&self.db, |pool| {
             let mut tx = pool.begin_write().await?;
             let mut qb = QueryBuilder::new("");
-            push_parts!(qb, candidate_parts(), now, rules);
+            push_parts!(qb, candidate_parts(kind), now, rules);
             qb.push(" AND (");
             for (i, (a, b)) in pairs.iter().enumerate() {
                 if i > 0 {
@@ -305,7 +341,7 @@ impl Store {
             if !proposals.is_empty() {
                 let mut insert = QueryBuilder::new(
                     "INSERT INTO coffee_proposals \
-                     (id, member_a, member_b, proposed_at, respond_by, state) ",
+                     (id, member_a, member_b, proposed_at, respond_by, state, last_met_at) ",
                 );
                 insert.push_values(&proposals, |mut row, p| {
                     row.push_bind(p.id.to_string())
@@ -313,7 +349,8 @@ impl Store {
                         .push_bind(p.b.to_string())
                         .push_bind(p.proposed_at)
                         .push_bind(p.respond_by)
-                        .push_bind("open");
+                        .push_bind("open")
+                        .push_bind(last_met);
                 });
                 insert.build().execute(&mut *tx).await?;
                 let mut rounds =
@@ -348,6 +385,7 @@ impl Store {
                             &me_seen.city,
                             p.respond_by,
                             &me_seen.zone,
+                            last_met,
                         ));
                     }
                 }

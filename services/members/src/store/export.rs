@@ -8,7 +8,9 @@ use super::coffee_people::{CoffeePeople as _, Slot};
 use super::connections::{RequestRow, RequestTuple};
 use super::db::Store;
 use super::members::MemberOps as _;
+use super::remeet::NudgeRow;
 use crate::domain::coffee::ProposalState;
+use crate::notices::RemeetSuggestion;
 
 /// A coffee proposal as the exporting member `$1` sees it: the other member, the state as
 /// stored, their own answer (never the other's: a decline is never shown to the other), and
@@ -65,6 +67,32 @@ fn proposal_json(
     })
 }
 
+/// One exported nudge: whom about, when they last met, and what it suggested.
+fn nudge_json((n, dismissed_at): &(NudgeRow, Option<DateTime<Utc>>)) -> serde_json::Value {
+    let (event, coffee) = match &n.suggestion {
+        RemeetSuggestion::Event(e) => (
+            serde_json::json!({
+                "event_id": e.event_id,
+                "title": e.title,
+                "starts_at": e.start_time.as_ref().and_then(|t| rendezvous_common::time::from_timestamp("start_time", t).ok()),
+                "venue_name": e.venue_name,
+                "city": e.city,
+            }),
+            serde_json::Value::Null,
+        ),
+        RemeetSuggestion::Coffee(p) => (serde_json::Value::Null, serde_json::json!(p.to_string())),
+    };
+    serde_json::json!({
+        "id": n.id,
+        "member_id": n.other_id,
+        "last_met_at": n.last_met,
+        "created_at": n.created_at,
+        "event": event,
+        "coffee_proposal_id": coffee,
+        "dismissed_at": dismissed_at,
+    })
+}
+
 impl Store {
     /// Everything held about a member, as a JSON document, as of the wall clock.
     pub async fn export(&self, member: Uuid) -> Result<Option<serde_json::Value>, sqlx::Error> {
@@ -78,6 +106,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<serde_json::Value>, sqlx::Error> {
         let coffee = self.coffee_settings(member).await?;
+        let remeet = self.remeet_settings(member).await?;
+        let nudges = self.remeet_nudges_ever(member).await?;
         let member = &*member.to_string();
         use serde_json::json;
         with_db!(&self.db, |pool| {
@@ -198,6 +228,11 @@ impl Store {
                     "updated_at": coffee.updated_at,
                 },
                 "coffee_proposals": proposals,
+                "remeet_settings": {
+                    "opted_in": remeet.opted_in,
+                    "after_days": remeet.after_days,
+                },
+                "remeet_nudges": nudges.iter().map(nudge_json).collect::<Vec<_>>(),
             })))
         })
     }

@@ -442,6 +442,8 @@ impl Store {
                 "DELETE FROM sign_in_addresses WHERE member_id = $1",
                 "DELETE FROM coffee_settings WHERE member_id = $1",
                 "DELETE FROM coffee_do_not_pair WHERE member_id = $1 OR other_id = $1",
+                "DELETE FROM remeet_settings WHERE member_id = $1",
+                "DELETE FROM remeet_nudges WHERE member_id = $1 OR other_id = $1",
                 "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE member_id = $1)",
             ] {
                 sqlx::query(sql).bind(id).execute(&mut *tx).await?;

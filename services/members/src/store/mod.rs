@@ -19,6 +19,7 @@ mod export;
 mod limits;
 mod meetings;
 mod members;
+mod remeet;
 mod sessions;
 
 use rendezvous_common::db::Migrations;
@@ -34,6 +35,7 @@ pub use db::Store;
 pub use limits::{Budget, Hit};
 pub use meetings::{CoAttendeeRow, MeetingRow, RecordOutcome};
 pub use members::{ContactRow, MemberRow, NewMemberRecord, SearchFilter, UpdateOutcome};
+pub use remeet::{DueMember, NudgeRow, RemeetCandidate};
 pub use sessions::{NewSession, RotateOutcome};
 
 pub const MIGRATIONS: Migrations = Migrations {
@@ -124,6 +126,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             "met edges to events",
             include_str!("../../migrations/sqlite/0018_met_edges_to_events.sql"),
         ),
+        (
+            19,
+            "remeet nudges",
+            include_str!("../../migrations/sqlite/0019_remeet_nudges.sql"),
+        ),
     ],
     postgres: &[
         (
@@ -211,6 +218,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             18,
             "met edges to events",
             include_str!("../../migrations/postgres/0018_met_edges_to_events.sql"),
+        ),
+        (
+            19,
+            "remeet nudges",
+            include_str!("../../migrations/postgres/0019_remeet_nudges.sql"),
         ),
     ],
 };

@@ -626,3 +626,79 @@ pub async fn coffee_between(stack: &MembersHandle, a: &TestMember, b: &TestMembe
     let [proposal] = coffee_proposals(a).await.try_into().unwrap();
     proposal.id
 }
+
+/// Opts the member in to re-meet nudges after `after_days` (0: the default).
+pub async fn opt_in_to_remeet(member: &TestMember, after_days: u32) {
+    let request = pb::UpdateRemeetSettingsRequest {
+        settings: Some(pb::RemeetSettings {
+            opted_in: true,
+            after_days,
+        }),
+    };
+    member
+        .client
+        .clone()
+        .update_remeet_settings(request)
+        .await
+        .unwrap();
+}
+
+/// Runs a pass of re-meet nudges on the service's database at `now`, with no events service
+/// (so a nudge can only suggest a coffee).
+pub async fn remeet_pass(
+    stack: &MembersHandle,
+    now: chrono::DateTime<chrono::Utc>,
+) -> rendezvous_members::remeet::PassOutcome {
+    let store = rendezvous_members::store::Store::new(stack.db.clone());
+    rendezvous_members::remeet::Nudger::new(store, Default::default(), Default::default())
+        .pass(now)
+        .await
+        .unwrap()
+}
+
+/// Nudges `member` (opted in and due) about their first candidate with an event, as a pass
+/// does when events finds one; the nudge's id.
+pub async fn nudge_with_event(stack: &MembersHandle, member: &TestMember) -> String {
+    let store = rendezvous_members::store::Store::new(stack.db.clone());
+    let now = stack.clock.now_micros();
+    let due = store.due_remeet_members(None, 1000, now).await.unwrap();
+    let me = due
+        .into_iter()
+        .find(|d| d.id.to_string() == member.id)
+        .expect("the member is due a nudge");
+    let candidates = store.remeet_candidates(&me, now).await.unwrap();
+    let candidate = candidates.first().expect("a connection to nudge about");
+    let event = rendezvous_proto::notifications::v1::EventFacts {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        title: "Apéro — Canal Saint-Martin".into(),
+        city: "Paris".into(),
+        time_zone: "Europe/Paris".into(),
+        start_time: Some(rendezvous_common::time::to_timestamp(
+            now + chrono::Duration::days(5),
+        )),
+        end_time: Some(rendezvous_common::time::to_timestamp(
+            now + chrono::Duration::days(5) + chrono::Duration::hours(2),
+        )),
+        venue_name: "Chez Prune".into(),
+        venue_address: String::new(),
+    };
+    let suggestion = rendezvous_members::notices::RemeetSuggestion::Event(event);
+    store
+        .nudge(&me, candidate, suggestion, now)
+        .await
+        .unwrap()
+        .expect("the nudge is made")
+        .to_string()
+}
+
+/// The member's re-meet nudges.
+pub async fn remeet_nudges(member: &TestMember) -> Vec<pb::RemeetNudge> {
+    member
+        .client
+        .clone()
+        .list_remeet_nudges(pb::ListRemeetNudgesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .nudges
+}

@@ -20,6 +20,7 @@ mod matrix;
 mod met_edges_outbox;
 mod methods;
 mod notices;
+mod remeet;
 mod revocation;
 mod server;
 mod sign_in_limits;

@@ -65,6 +65,10 @@ enum Method {
     ListCoffeeProposals,
     RespondToCoffeeProposal,
     ScheduleCoffee,
+    GetRemeetSettings,
+    UpdateRemeetSettings,
+    ListRemeetNudges,
+    DismissRemeetNudge,
     RemoveConnection,
     ChangePassword,
     Logout,
@@ -73,7 +77,7 @@ enum Method {
 
 /// Every method, in the order the matrix calls them: the ones that end something (a
 /// connection, a session, the account) last.
-const METHODS: [Method; 28] = [
+const METHODS: [Method; 32] = [
     Method::Register,
     Method::Login,
     Method::RefreshSession,
@@ -100,6 +104,10 @@ const METHODS: [Method; 28] = [
     Method::ImportContacts,
     Method::GetCoffeeSettings,
     Method::UpdateCoffeeSettings,
+    Method::GetRemeetSettings,
+    Method::UpdateRemeetSettings,
+    Method::ListRemeetNudges,
+    Method::DismissRemeetNudge,
     Method::RemoveConnection,
     Method::Logout,
     Method::ChangePassword,
@@ -130,6 +138,9 @@ fn expected(role: Role, method: Method) -> Code {
             | M::GetCoffeeSettings
             | M::UpdateCoffeeSettings
             | M::ListCoffeeProposals
+            | M::GetRemeetSettings
+            | M::UpdateRemeetSettings
+            | M::ListRemeetNudges
             | M::ChangePassword
             | M::Logout,
             _,
@@ -162,6 +173,9 @@ fn expected(role: Role, method: Method) -> Code {
         // booking); to the others it does not exist.
         (M::ScheduleCoffee, R::Owner | R::Connection) => Code::Ok,
         (M::ScheduleCoffee, _) => Code::NotFound,
+        // Her nudge about Ivy: only she dismisses it; to the others it does not exist.
+        (M::DismissRemeetNudge, R::Owner) => Code::Ok,
+        (M::DismissRemeetNudge, _) => Code::NotFound,
         // Her connection with Bruno: either of the two ends it; a stranger has none with him.
         (M::RemoveConnection, R::Owner) => Code::Ok,
         (M::RemoveConnection, R::Connection) => Code::InvalidArgument,
@@ -186,12 +200,16 @@ struct World {
     hana: TestMember,
     /// The coffee proposed to Anna and Bruno.
     coffee: String,
+    /// Anna's nudge to see Ivy again, whom she met long ago.
+    nudge: String,
 }
 
 async fn world(backend: Backend) -> World {
-    let (stack, [anna, bruno, chloe, dan, eve, fay, gus, hana]) = stack_of(
+    let (stack, [anna, bruno, chloe, dan, eve, fay, gus, hana, ivy]) = stack_of(
         backend,
-        ["Anna", "Bruno", "Chloé", "Dan", "Eve", "Fay", "Gus", "Hana"],
+        [
+            "Anna", "Bruno", "Chloé", "Dan", "Eve", "Fay", "Gus", "Hana", "Ivy",
+        ],
     )
     .await;
     let asked = request(&bruno, &anna, "").await.unwrap();
@@ -204,6 +222,16 @@ async fn world(backend: Backend) -> World {
     opt_in_to_coffee(&bruno).await;
     let round = coffee_round(&stack).await;
     let coffee = round.proposals[0].id.to_string();
+    rendezvous_testkit::connect(&anna, &ivy).await.unwrap();
+    record_at(
+        &stack,
+        &uuid::Uuid::now_v7().to_string(),
+        24 * 200,
+        &[&anna, &ivy],
+    )
+    .await;
+    opt_in_to_remeet(&anna, 0).await;
+    let nudge = nudge_with_event(&stack, &anna).await;
     World {
         stack,
         anna,
@@ -216,6 +244,7 @@ async fn world(backend: Backend) -> World {
         gus,
         hana,
         coffee,
+        nudge,
     }
 }
 
@@ -418,6 +447,30 @@ impl World {
                     }
                 )
             }
+            Method::GetRemeetSettings => {
+                call!(c, get_remeet_settings, pb::GetRemeetSettingsRequest {})
+            }
+            // The request names no member: each caller can only ever change their own.
+            Method::UpdateRemeetSettings => call!(
+                c,
+                update_remeet_settings,
+                pb::UpdateRemeetSettingsRequest {
+                    settings: Some(pb::RemeetSettings {
+                        opted_in: false,
+                        after_days: 400,
+                    }),
+                }
+            ),
+            Method::ListRemeetNudges => {
+                call!(c, list_remeet_nudges, pb::ListRemeetNudgesRequest {})
+            }
+            Method::DismissRemeetNudge => call!(
+                c,
+                dismiss_remeet_nudge,
+                pb::DismissRemeetNudgeRequest {
+                    nudge_id: self.nudge.clone(),
+                }
+            ),
             Method::RemoveConnection => call!(
                 c,
                 remove_connection,
@@ -503,6 +556,25 @@ impl World {
                 let hers = coffee_settings(anna).await;
                 assert!(hers.preferred_areas.is_empty(), "{method:?}: {hers:?}");
             }
+            Method::UpdateRemeetSettings => {
+                let hers = anna
+                    .client
+                    .clone()
+                    .get_remeet_settings(pb::GetRemeetSettingsRequest {})
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .settings
+                    .unwrap();
+                assert_eq!((hers.opted_in, hers.after_days), (true, 182), "{method:?}");
+            }
+            Method::DismissRemeetNudge => {
+                let hers = remeet_nudges(anna).await;
+                assert!(
+                    hers.iter().any(|n| n.id == self.nudge),
+                    "{method:?}: {hers:?}"
+                );
+            }
             Method::RespondToCoffeeProposal => {
                 let [hers] = coffee_proposals(anna).await.try_into().unwrap();
                 assert_eq!(
@@ -563,6 +635,10 @@ impl World {
             assert!(
                 met.iter().all(|m| m.event_id != self.event_id),
                 "{role:?} lists Anna's follow-up"
+            );
+            assert!(
+                remeet_nudges(member).await.is_empty(),
+                "{role:?} lists Anna's nudge"
             );
         }
         let strangers = connection_ids(&connections(&self.chloe, pb::MetFilter::Unspecified).await);

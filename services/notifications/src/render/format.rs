@@ -1,7 +1,7 @@
 //! The wording shared by every kind: facts cleaned for a sentence, quotes and labels per
 //! language, dates in the event's own time zone, and the HTML email document.
 
-use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use rendezvous_proto::notifications::v1 as pb;
 use rendezvous_proto::prost_types::Timestamp;
@@ -55,6 +55,12 @@ impl Locale {
     pub(super) fn time_in(self, at: &Timestamp, zone: &str) -> Option<String> {
         let at = DateTime::<Utc>::from_timestamp(at.seconds, u32::try_from(at.nanos).ok()?)?;
         Some(format_time(at, zone, self))
+    }
+
+    /// The day of `at` in `zone`, written out (the day in UTC when the zone is unknown).
+    pub(super) fn date_in(self, at: &Timestamp, zone: &str) -> Option<String> {
+        let at = DateTime::<Utc>::from_timestamp(at.seconds, u32::try_from(at.nanos).ok()?)?;
+        Some(format_date(at, zone, self))
     }
 
     /// The event's practical details, one per line, or nothing if none is known.
@@ -220,19 +226,37 @@ const MONTHS_FR: [&str; 12] = [
 /// `at` in the IANA `zone`, written out: `Thursday 5 June 2025 at 08:30`,
 /// `jeudi 5 juin 2025 à 8 h 30`. An unknown zone (or UTC itself) shows UTC and says so.
 pub(super) fn format_time(at: DateTime<Utc>, zone: &str, locale: Locale) -> String {
-    let tz = zone.trim().parse::<Tz>().unwrap_or(Tz::UTC);
+    let tz = zone_or_utc(zone);
     let local = tz.from_utc_datetime(&at.naive_utc()).naive_local();
     let suffix = if tz == Tz::UTC { " UTC" } else { "" };
-    let weekday = local.weekday().num_days_from_monday() as usize;
-    let month = local.month0() as usize;
-    let (day, year, hour, minute) = (local.day(), local.year(), local.hour(), local.minute());
+    let date = written_date(local.date(), locale);
+    let (hour, minute) = (local.hour(), local.minute());
     match locale {
-        Locale::En => format!(
-            "{} {day} {} {year} at {hour:02}:{minute:02}{suffix}",
-            WEEKDAYS_EN[weekday], MONTHS_EN[month]
-        ),
+        Locale::En => format!("{date} at {hour:02}:{minute:02}{suffix}"),
+        Locale::Fr => format!("{date} à {hour}\u{a0}h\u{a0}{minute:02}{suffix}"),
+    }
+}
+
+/// The day of `at` in the IANA `zone`, written out: `Thursday 5 June 2025`,
+/// `jeudi 5 juin 2025`. An unknown zone gives the day in UTC, unsaid: a day is no precise
+/// time.
+pub(super) fn format_date(at: DateTime<Utc>, zone: &str, locale: Locale) -> String {
+    let local = zone_or_utc(zone).from_utc_datetime(&at.naive_utc());
+    written_date(local.date_naive(), locale)
+}
+
+fn zone_or_utc(zone: &str) -> Tz {
+    zone.trim().parse::<Tz>().unwrap_or(Tz::UTC)
+}
+
+fn written_date(date: NaiveDate, locale: Locale) -> String {
+    let weekday = date.weekday().num_days_from_monday() as usize;
+    let month = date.month0() as usize;
+    let (day, year) = (date.day(), date.year());
+    match locale {
+        Locale::En => format!("{} {day} {} {year}", WEEKDAYS_EN[weekday], MONTHS_EN[month]),
         Locale::Fr => format!(
-            "{} {}\u{a0}{} {year} à {hour}\u{a0}h\u{a0}{minute:02}{suffix}",
+            "{} {}\u{a0}{} {year}",
             WEEKDAYS_FR[weekday],
             if day == 1 {
                 "1er".to_owned()

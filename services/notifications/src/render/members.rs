@@ -1,5 +1,6 @@
 //! Kinds about other members: welcome, connection requests and acceptances, meetings in
-//! person, suggestions to connect, and coffees (proposed, matched, booked).
+//! person, suggestions to connect, coffees (proposed, matched, booked), and nudges to see a
+//! connection again.
 
 use rendezvous_proto::notifications::v1 as pb;
 
@@ -144,21 +145,44 @@ pub(super) fn connect_suggestion(l: Locale, n: &pb::ConnectSuggestion) -> Messag
     }
 }
 
+/// "You and Karim last met in person on …", when the day is known.
+fn last_met(l: Locale, member: &str, day: Option<String>) -> Option<String> {
+    let day = day?;
+    Some(match l {
+        Locale::En => format!("You and {member} last met in person on {day}."),
+        Locale::Fr => {
+            format!("Votre dernière rencontre en personne avec {member} remonte au {day}.")
+        }
+    })
+}
+
 pub(super) fn coffee_proposed(l: Locale, n: &pb::CoffeeProposed) -> Message {
-    let member = cap(&l.member(n.member.as_ref()));
+    let member = l.member(n.member.as_ref());
     let city = non_empty(one_line(&n.city));
     let deadline = n
         .respond_by
         .as_ref()
         .and_then(|at| l.time_in(at, &n.time_zone));
+    // Set only when the proposal comes from a re-meet nudge: the two met before.
+    let met_before = n.last_met_time.as_ref().map(|at| {
+        let day = l.date_in(at, &n.time_zone);
+        last_met(l, &member, day)
+    });
     match l {
         Locale::En => Message::new(format!("A coffee with {member}?"))
-            .para(match city {
-                Some(city) => format!(
+            .para(match (met_before, city) {
+                (Some(Some(met)), _) => {
+                    format!("{met} Would you like to meet again for a coffee?")
+                }
+                (Some(None), _) => format!(
+                    "You and {member} have met in person before. Would you like to meet again \
+                     for a coffee?"
+                ),
+                (None, Some(city)) => format!(
                     "You and {member} are connected and both in {city}, but you have not met in \
                      person yet. Would you like to meet for a coffee?"
                 ),
-                None => format!(
+                (None, None) => format!(
                     "You and {member} are connected but have not met in person yet. Would you \
                      like to meet for a coffee?"
                 ),
@@ -173,12 +197,19 @@ pub(super) fn coffee_proposed(l: Locale, n: &pb::CoffeeProposed) -> Message {
                     .to_owned(),
             ),
         Locale::Fr => Message::new(format!("Un café avec {member}\u{202f}?"))
-            .para(match city {
-                Some(city) => format!(
+            .para(match (met_before, city) {
+                (Some(Some(met)), _) => {
+                    format!("{met} Envie de vous revoir autour d’un café\u{202f}?")
+                }
+                (Some(None), _) => format!(
+                    "Vous avez déjà rencontré {member} en personne. Envie de vous revoir autour \
+                     d’un café\u{202f}?"
+                ),
+                (None, Some(city)) => format!(
                     "Vous êtes en relation avec {member} et vivez tous deux à {city}, mais vous \
                      ne vous êtes pas encore rencontrés. Un café\u{202f}?"
                 ),
-                None => format!(
+                (None, None) => format!(
                     "Vous êtes en relation avec {member}, mais vous ne vous êtes pas encore \
                      rencontrés. Un café\u{202f}?"
                 ),
@@ -192,6 +223,69 @@ pub(super) fn coffee_proposed(l: Locale, n: &pb::CoffeeProposed) -> Message {
                  conviennent à tous deux et un lieu. Sinon, personne ne saura qui a répondu quoi."
                     .to_owned(),
             ),
+    }
+}
+
+pub(super) fn remeet_nudge(l: Locale, n: &pb::RemeetNudge) -> Message {
+    use pb::remeet_nudge::Suggestion;
+
+    let member = l.member(n.member.as_ref());
+    let day = n
+        .last_met_time
+        .as_ref()
+        .and_then(|at| l.date_in(at, &n.time_zone));
+    let met = last_met(l, &member, day);
+    let event = match &n.suggestion {
+        Some(Suggestion::Event(event)) => Some(event),
+        _ => None,
+    };
+    let coffee = matches!(n.suggestion, Some(Suggestion::CoffeeProposalId(_)));
+    // The event to go to, by its title when it has one.
+    let going = event.map(|event| event_title(Some(event)).map(|title| l.quote(&title)));
+    match l {
+        Locale::En => Message::new(format!("See {member} again?"))
+            .para(
+                met.unwrap_or_else(|| {
+                    format!("You and {member} have not met in person for a while.")
+                }),
+            )
+            .para_opt(going.map(|going| match going {
+                Some(name) => format!("An event is coming up that you could both go to: {name}."),
+                None => "An event is coming up that you could both go to.".to_owned(),
+            }))
+            .para_opt(l.details(event, None))
+            .para_opt(coffee.then(|| {
+                "Rendezvous has proposed a coffee to you both: accept or decline it in your \
+                 coffee proposals. Unless you both accept, nobody is told who answered what."
+                    .to_owned()
+            }))
+            .para(format!(
+                "Only you get this suggestion: {member} is not told of it. Not the right time? \
+                 Dismiss it, and you will get no other suggestion about {member} until you next \
+                 meet in person."
+            )),
+        Locale::Fr => Message::new(format!("Revoir {member}\u{202f}?"))
+            .para(met.unwrap_or_else(|| {
+                format!("Vous n’avez pas revu {member} en personne depuis un moment.")
+            }))
+            .para_opt(going.map(|going| match going {
+                Some(name) => format!(
+                    "Un événement approche où vous pourriez aller tous les deux\u{a0}: {name}."
+                ),
+                None => "Un événement approche où vous pourriez aller tous les deux.".to_owned(),
+            }))
+            .para_opt(l.details(event, None))
+            .para_opt(coffee.then(|| {
+                "Rendezvous vous a proposé un café à tous les deux\u{a0}: acceptez ou \
+                 déclinez-le dans vos propositions de café. Sauf si vous acceptez tous les deux, \
+                 personne ne saura qui a répondu quoi."
+                    .to_owned()
+            }))
+            .para(format!(
+                "Cette suggestion n’est envoyée qu’à vous\u{a0}: {member} n’en sait rien. Ce \
+                 n’est pas le moment\u{202f}? Masquez-la, et vous n’en recevrez plus au sujet \
+                 de {member} avant votre prochaine rencontre."
+            )),
     }
 }
 

@@ -208,6 +208,7 @@ fn compose(notice: &pb::Notice, l: Locale, recipient_name: &str) -> Message {
         Some(N::CoffeeScheduled(n)) => members::coffee_scheduled(l, n),
         Some(N::WantToMeetMutual(n)) => events::want_to_meet_mutual(l, n),
         Some(N::ChapterDormant(n)) => events::chapter_dormant(l, n),
+        Some(N::RemeetNudge(n)) => members::remeet_nudge(l, n),
     }
 }
 

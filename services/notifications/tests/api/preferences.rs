@@ -33,7 +33,7 @@ async fn default_preferences_email_invitations_but_not_connection_requests(backe
         .collect();
     // Every kind × channel is listed.
     assert_eq!(enabled.len(), prefs.channel_preferences.len());
-    assert_eq!(enabled.len(), 26 * 2);
+    assert_eq!(enabled.len(), 27 * 2);
     use pb::Channel::{Email, InApp};
     use pb::NotificationKind as K;
     assert!(enabled[&(K::EventInvitation, Email)]);
@@ -43,6 +43,7 @@ async fn default_preferences_email_invitations_but_not_connection_requests(backe
     assert!(enabled[&(K::CoffeeScheduled, Email)]);
     assert!(enabled[&(K::WantToMeetMutual, Email)]);
     assert!(enabled[&(K::ChapterDormant, Email)]);
+    assert!(enabled[&(K::RemeetNudge, Email)]);
     assert!(!enabled[&(K::ConnectionRequested, Email)]);
     assert!(!enabled[&(K::ChapterNewEvent, Email)]);
     assert!(

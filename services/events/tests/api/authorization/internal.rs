@@ -1,7 +1,8 @@
 //! `EventInternalService` by caller: members (its relay) erases, exports, ends sessions,
-//! records blocks, books and calls off coffees, and counts met edges; every other service identity is
-//! PERMISSION_DENIED, members and anonymous callers are refused as for any internal method,
-//! and a credential for another audience or under an unknown key is UNAUTHENTICATED.
+//! records blocks, books and calls off coffees, counts met edges, and finds an event two
+//! members may both attend; every other service identity is PERMISSION_DENIED, members and
+//! anonymous callers are refused as for any internal method, and a credential for another
+//! audience or under an unknown key is UNAUTHENTICATED.
 
 use rendezvous_common::auth::{ServiceCredentials, ServiceName, SigningKeyPair};
 use rendezvous_proto::events::v1 as pb;
@@ -54,6 +55,15 @@ async fn every_method(
             met_time: Some(timestamp(world.clock.now())),
         })
         .await;
+    let shared = c
+        .find_shared_event(pb::FindSharedEventRequest {
+            member_a: member_id.to_owned(),
+            member_b: uuid::Uuid::now_v7().to_string(),
+            city: "Paris".to_owned(),
+            start_after: Some(timestamp(world.clock.now())),
+            start_before: Some(timestamp(start)),
+        })
+        .await;
     let export = c
         .export_member_data(pb::ExportMemberDataRequest {
             member_id: member_id.to_owned(),
@@ -102,6 +112,10 @@ async fn every_method(
             call_off.err().map_or(Code::Ok, |s| s.code()),
         ),
         ("RecordMetEdge", edge.err().map_or(Code::Ok, |s| s.code())),
+        (
+            "FindSharedEvent",
+            shared.err().map_or(Code::Ok, |s| s.code()),
+        ),
     ]
 }
 

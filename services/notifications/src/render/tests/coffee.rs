@@ -1,4 +1,5 @@
-//! Cases and wording of the coffee kinds: proposed, matched, booked.
+//! Cases and wording of the coffee kinds: proposed (to two who have not met, or again from a
+//! re-meet nudge), matched, booked.
 
 use super::*;
 
@@ -48,6 +49,24 @@ fn without_address() -> pb::EventFacts {
     }
 }
 
+/// Tuesday 4 March 2025, when Zoé and the recipient last met.
+fn met_before() -> DateTime<Utc> {
+    at(2025, 3, 4, 18, 0)
+}
+
+/// A coffee proposed by a re-meet nudge: the two met before.
+fn proposed_again() -> pb::Notice {
+    pb::CoffeeProposed {
+        proposal_id: EVENT_ID.to_owned(),
+        member: Some(zoe()),
+        city: "Paris".to_owned(),
+        respond_by: ts(at(2025, 6, 3, 16, 0)),
+        time_zone: ZONE.to_owned(),
+        last_met_time: ts(met_before()),
+    }
+    .into()
+}
+
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -57,12 +76,22 @@ pub(super) fn cases() -> Vec<Case> {
                 city: "Paris".to_owned(),
                 respond_by: ts(at(2025, 6, 3, 16, 0)),
                 time_zone: ZONE.to_owned(),
+                last_met_time: None,
             }
             .into(),
             title: &["Zoé Martin"],
             body: vec![
                 Need::Text("Zoé Martin"),
                 Need::Text("Paris"),
+                Need::Time(at(2025, 6, 3, 16, 0)),
+            ],
+        },
+        Case {
+            notice: proposed_again(),
+            title: &["Zoé Martin"],
+            body: vec![
+                Need::Text("Zoé Martin"),
+                Need::Day(met_before()),
                 Need::Time(at(2025, 6, 3, 16, 0)),
             ],
         },
@@ -103,6 +132,44 @@ pub(super) fn cases() -> Vec<Case> {
             ],
         },
     ]
+}
+
+#[test]
+fn a_coffee_proposed_to_two_who_met_before_says_when_they_last_met() {
+    let en = render(&proposed_again(), Locale::En, "Camille");
+    assert_eq!(en.title, "A coffee with Zoé Martin?");
+    assert!(
+        en.body.starts_with(
+            "You and Zoé Martin last met in person on Tuesday 4 March 2025. Would you like to \
+             meet again for a coffee?\n\n"
+        ),
+        "{}",
+        en.body
+    );
+    assert!(!en.body.contains("not met"), "{}", en.body);
+    let fr = render(&proposed_again(), Locale::Fr, "Camille");
+    assert!(
+        fr.body.starts_with(
+            "Votre dernière rencontre en personne avec Zoé Martin remonte au mardi \
+             4\u{a0}mars 2025. Envie de vous revoir autour d’un café\u{202f}?\n\n"
+        ),
+        "{}",
+        fr.body
+    );
+    assert!(!fr.body.contains("pas encore"), "{}", fr.body);
+    // A proposal to two who never met still says so.
+    let first: pb::Notice = pb::CoffeeProposed {
+        member: Some(zoe()),
+        ..Default::default()
+    }
+    .into();
+    let en = render(&first, Locale::En, "");
+    assert!(
+        en.body
+            .starts_with("You and Zoé Martin are connected but have not met in person yet."),
+        "{}",
+        en.body
+    );
 }
 
 #[test]
