@@ -246,6 +246,7 @@ async fn up_with(args: UpArgs) -> anyhow::Result<()> {
         &keys,
         listeners,
         Clock::system(),
+        rendezvous_members::Settings::default(),
         shutdown.clone(),
     )
     .await?;
@@ -314,6 +315,7 @@ async fn load_demo(
         keys,
         listeners,
         clock.clone(),
+        demo::loading_members_settings(),
         history.clone(),
     )
     .await?;

@@ -131,13 +131,15 @@ pub struct Keys {
 }
 
 /// Starts the three services on `listeners` over the SQLite files in `data_dir`, on `clock`,
-/// until `shutdown`; each task ends with its service.
+/// with `members` as the members service's settings, until `shutdown`; each task ends with
+/// its service.
 pub async fn spawn(
     args: &UpArgs,
     data_dir: &Path,
     keys: &Keys,
     listeners: Listeners,
     clock: Clock,
+    members: rendezvous_members::Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
     let addrs = listeners.addrs()?;
@@ -153,13 +155,14 @@ pub async fn spawn(
         None => [None, None, None],
     };
 
+    let settings = members;
     let members = rendezvous_members::Options {
         db: sqlite(data_dir, "members").await?,
         clock: clock.clone(),
         signing_key: keys.signing_key.clone(),
         service_keys: keys.services.keys_for(ServiceName::Members),
         page_token_key: secret.derive_key("members/page-tokens"),
-        settings: rendezvous_members::Settings::default(),
+        settings,
         server: args.server.settings_draining_by_default(Duration::ZERO),
         notifications: Some(channel(addrs.notifications)?),
         events: Some(channel(addrs.events)?),

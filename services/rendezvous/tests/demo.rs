@@ -178,7 +178,7 @@ async fn anna_sees_her_network_and_the_next_cafe(up: &Up) {
 }
 
 /// Anna takes coffee proposals: opted in, weekly, free on Tuesday mornings and Thursday
-/// lunchtimes (the first round, an hour after `up` starts, proposes her and Nora).
+/// lunchtimes; the first round, run while the demo loaded, proposed her and Nora a coffee.
 async fn anna_takes_coffee_proposals(up: &Up) {
     let anna = up.sign_in(ANNA).await;
     let mut members = MemberServiceClient::new(Up::channel(up.members).await);
@@ -203,6 +203,19 @@ async fn anna_takes_coffee_proposals(up: &Up) {
             (pb::Weekday::Thursday, "12:30", "14:00"),
         ]
     );
+    let proposals = members
+        .list_coffee_proposals(as_member(&anna, mpb::ListCoffeeProposalsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .proposals;
+    let [proposal] = proposals.as_slice() else {
+        panic!("one proposal for Anna: {proposals:?}");
+    };
+    assert_eq!(proposal.display_name, "Nora Wilson");
+    assert_eq!(proposal.state(), mpb::CoffeeProposalState::Open);
+    assert_eq!(proposal.my_answer(), mpb::CoffeeAnswer::Unspecified);
+    assert_eq!(proposal.last_met_time, None);
 }
 
 /// Anna, the Paris organiser, sees its health from the two past meetups: 5 of the 7 seats

@@ -155,7 +155,23 @@ pub async fn load(addrs: Addrs, clock: &Clock, now: DateTime<Utc>) -> anyhow::Re
     for opt_in in &COFFEE {
         demo.take_coffees(opt_in).await?;
     }
-    Ok(())
+    demo.first_coffee_round().await
+}
+
+/// How often the loading stack runs the coffee round: often, so that the first round, which
+/// proposes Anna and Nora their coffee, is made while the demo loads rather than an hour
+/// after `up` starts.
+const LOADING_ROUND_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How long the load waits for that round.
+const FIRST_ROUND_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The members service's settings in the stack that loads the history.
+pub fn loading_members_settings() -> rendezvous_members::Settings {
+    rendezvous_members::Settings {
+        coffee_round_every: Some(LOADING_ROUND_EVERY),
+        ..rendezvous_members::Settings::default()
+    }
 }
 
 /// A client of the demo stack, keeping each member's id.
@@ -584,6 +600,31 @@ impl Demo {
     }
 
     /// The member opts in to coffee proposals with their cadence, windows and areas.
+    /// Waits for the loading stack's coffee round to propose Anna her coffee.
+    async fn first_coffee_round(&self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + FIRST_ROUND_WITHIN;
+        loop {
+            let proposals = self
+                .members(ANNA)
+                .await?
+                .list_coffee_proposals(self.call(ANNA, mpb::ListCoffeeProposalsRequest::default())?)
+                .await
+                .context("reading Anna's coffee proposals")?
+                .into_inner()
+                .proposals;
+            if !proposals.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                anyhow::bail!(
+                    "no coffee proposal for Anna within {} s of opting in",
+                    FIRST_ROUND_WITHIN.as_secs()
+                );
+            }
+            tokio::time::sleep(LOADING_ROUND_EVERY).await;
+        }
+    }
+
     async fn take_coffees(&self, opt_in: &CoffeeOptIn) -> anyhow::Result<()> {
         let member = opt_in.member;
         let settings = mpb::CoffeeSettings {
