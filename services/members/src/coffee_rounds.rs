@@ -41,6 +41,12 @@ pub async fn run(
             }
         }
         match store.coffee_round(&round, now).await {
+            Ok(outcome) if outcome.proposals.is_empty() => {
+                tracing::debug!(
+                    candidates = outcome.candidates,
+                    "coffee round: nothing to propose"
+                );
+            }
             Ok(outcome) => tracing::info!(
                 candidates = outcome.candidates,
                 proposals = outcome.proposals.len(),
@@ -49,6 +55,12 @@ pub async fn run(
             Err(error) => tracing::warn!(%error, "coffee round failed"),
         }
         match nudger.pass(clock.now_micros()).await {
+            Ok(outcome) if outcome.nudged == 0 && outcome.deferred == 0 => {
+                tracing::debug!(
+                    looked_at = outcome.looked_at,
+                    "re-meet nudges: none to make"
+                );
+            }
             Ok(outcome) => tracing::info!(
                 looked_at = outcome.looked_at,
                 nudged = outcome.nudged,

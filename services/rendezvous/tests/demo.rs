@@ -135,9 +135,10 @@ fn as_member<T>(token: &str, message: T) -> Request<T> {
 
 const ANNA: &str = "anna.dupont@demo.rendezvous.local";
 const CHLOE: &str = "chloe.bernard@demo.rendezvous.local";
+const KARIM: &str = "karim.benali@demo.rendezvous.local";
 
 /// What Anna sees: her network (7 connections, 3 met at past meetups, one request waiting)
-/// and the next Paris café, full with one member waiting.
+/// and the next Paris café, full with one member waiting, then the apéro.
 async fn anna_sees_her_network_and_the_next_cafe(up: &Up) {
     let anna = up.sign_in(ANNA).await;
     let mut members = MemberServiceClient::new(Up::channel(up.members).await);
@@ -170,7 +171,12 @@ async fn anna_sees_her_network_and_the_next_cafe(up: &Up) {
         .unwrap()
         .into_inner()
         .events;
-    assert_eq!(paris.len(), 1, "{paris:?}");
+    let titles: Vec<&str> = paris.iter().map(|e| e.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        ["Café networking — Le Marais", "Apéro — Canal Saint-Martin"],
+        "{paris:?}"
+    );
     let cafe = &paris[0];
     assert_eq!(cafe.title, "Café networking — Le Marais");
     assert_eq!(cafe.state(), pb::EventState::Published);
@@ -216,6 +222,36 @@ async fn anna_takes_coffee_proposals(up: &Up) {
     assert_eq!(proposal.state(), mpb::CoffeeProposalState::Open);
     assert_eq!(proposal.my_answer(), mpb::CoffeeAnswer::Unspecified);
     assert_eq!(proposal.last_met_time, None);
+}
+
+/// Karim, who met Anna and Chloé 35 days ago and opted in to re-meet nudges after 30 days,
+/// was nudged about Chloé with the Paris apéro (hosted by Anna, so none for the two of them).
+async fn karim_is_nudged_to_see_chloe_again(up: &Up) {
+    let karim = up.sign_in(KARIM).await;
+    let mut members = MemberServiceClient::new(Up::channel(up.members).await);
+    let nudges = members
+        .list_remeet_nudges(as_member(&karim, mpb::ListRemeetNudgesRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .nudges;
+    let [nudge] = nudges.as_slice() else {
+        panic!("one nudge for Karim: {nudges:?}");
+    };
+    assert_eq!(nudge.display_name, "Chloé Bernard");
+    let Some(mpb::remeet_nudge::Suggestion::Event(event)) = &nudge.suggestion else {
+        panic!("an event suggested: {nudge:?}");
+    };
+    assert_eq!(event.title, "Apéro — Canal Saint-Martin");
+    assert_eq!(event.venue_name, "Le Comptoir Général");
+    let settings = members
+        .get_remeet_settings(as_member(&karim, mpb::GetRemeetSettingsRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .settings
+        .unwrap();
+    assert_eq!((settings.opted_in, settings.after_days), (true, 30));
 }
 
 /// Anna, the Paris organiser, sees its health from the two past meetups: 5 of the 7 seats
@@ -307,6 +343,7 @@ async fn the_demo_loads_once_and_serves_its_history() {
     assert!(first.printed.contains(ANNA), "{}", first.printed);
     anna_sees_her_network_and_the_next_cafe(&first).await;
     anna_takes_coffee_proposals(&first).await;
+    karim_is_nudged_to_see_chloe_again(&first).await;
     anna_sees_the_paris_chapter_health(&first).await;
     chloe_is_told_she_waits(&first).await;
     drop(first);

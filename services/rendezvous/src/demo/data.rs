@@ -234,8 +234,8 @@ pub(super) const PAST: [Meetup; 5] = [
     },
 ];
 
-/// The next Paris café fills its four seats and has Chloé waiting.
-pub(super) const UPCOMING: [Meetup; 3] = [
+/// The next Paris café fills its four seats and has Chloé waiting; a Paris apéro follows.
+pub(super) const UPCOMING: [Meetup; 4] = [
     Meetup {
         chapter: 0,
         title: "Café networking — Le Marais",
@@ -290,7 +290,31 @@ pub(super) const UPCOMING: [Meetup; 3] = [
         going: &[OMAR, YASMINE],
         came: &[],
     },
+    Meetup {
+        chapter: 0,
+        title: "Apéro — Canal Saint-Martin",
+        kind: pb::EventKind::Drinks,
+        days: 9,
+        at: (19, 0),
+        minutes: 120,
+        venue: (
+            "Le Comptoir Général",
+            "80 quai de Jemmapes, 75010 Paris",
+            48.8718,
+            2.3656,
+        ),
+        capacity: 30,
+        host: ANNA,
+        going: &[ANNA, BRUNO],
+        came: &[],
+    },
 ];
+
+/// Karim opted in to re-meet nudges after 30 days: he met Anna and Chloé at the Marais café
+/// 35 days ago and neither since, so the first pass nudges him about Chloé with the Paris
+/// apéro (Anna hosts it, so it is no event for the two of them to go to together, and Karim
+/// takes no coffees).
+pub(super) const REMEET: (usize, u32) = (KARIM, 30);
 
 /// A member who opted in to coffee proposals: how often, when they are free (weekday, local
 /// `HH:MM` start and end, in their profile's zone) and where they would rather meet.

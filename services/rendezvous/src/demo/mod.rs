@@ -37,7 +37,7 @@ mod data;
 
 use data::{
     ANNA, CHAPTERS, COFFEE, CONNECTIONS, Chapter, CoffeeOptIn, LONDON, Meetup, PAST, PEOPLE, PRIYA,
-    SOPHIE, UPCOMING,
+    REMEET, SOPHIE, UPCOMING,
 };
 
 /// The password of every demo member.
@@ -155,7 +155,8 @@ pub async fn load(addrs: Addrs, clock: &Clock, now: DateTime<Utc>) -> anyhow::Re
     for opt_in in &COFFEE {
         demo.take_coffees(opt_in).await?;
     }
-    demo.first_coffee_round().await
+    demo.first_coffee_round().await?;
+    demo.first_remeet_nudge(REMEET).await
 }
 
 /// How often the loading stack runs the coffee round: often, so that the first round, which
@@ -600,6 +601,46 @@ impl Demo {
     }
 
     /// The member opts in to coffee proposals with their cadence, windows and areas.
+    /// Opts `member` in to re-meet nudges after `after_days`, and waits for the loading
+    /// stack's pass (it runs after each round) to nudge them.
+    async fn first_remeet_nudge(&self, (member, after_days): (usize, u32)) -> anyhow::Result<()> {
+        self.members(member)
+            .await?
+            .update_remeet_settings(self.call(
+                member,
+                mpb::UpdateRemeetSettingsRequest {
+                    settings: Some(mpb::RemeetSettings {
+                        opted_in: true,
+                        after_days,
+                    }),
+                },
+            )?)
+            .await
+            .with_context(|| format!("opting {} in to re-meet nudges", PEOPLE[member].name))?;
+        let deadline = tokio::time::Instant::now() + FIRST_ROUND_WITHIN;
+        loop {
+            let nudges = self
+                .members(member)
+                .await?
+                .list_remeet_nudges(self.call(member, mpb::ListRemeetNudgesRequest {})?)
+                .await
+                .context("reading the re-meet nudges")?
+                .into_inner()
+                .nudges;
+            if !nudges.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                anyhow::bail!(
+                    "no re-meet nudge for {} within {} s",
+                    PEOPLE[member].name,
+                    FIRST_ROUND_WITHIN.as_secs()
+                );
+            }
+            tokio::time::sleep(LOADING_ROUND_EVERY).await;
+        }
+    }
+
     /// Waits for the loading stack's coffee round to propose Anna her coffee.
     async fn first_coffee_round(&self) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now() + FIRST_ROUND_WITHIN;
