@@ -15,6 +15,11 @@ use crate::Settings;
 use crate::domain::rsvp::Transition;
 use crate::domain::series::SeriesSpec;
 use crate::error::Result;
+
+/// How often chapter health's own work runs once it has caught up.
+const HEALTH_EVERY: Duration = Duration::hours(1);
+/// Completions made before chapter health existed that one tick counts.
+const PAST_PER_TICK: i64 = 200;
 use crate::members_client::MembersClient;
 use crate::store::{MeetingAttendees, Store, StoreError};
 use uuid::Uuid;
@@ -231,8 +236,13 @@ impl Jobs {
                 }
             }
         });
+        // Chapter health's own work (counting completions made before it, telling quiet
+        // chapters) is hourly, not every tick: it is due at once, then an hour after each
+        // run that found nothing left to count.
+        let mut health_due = self.clock.now();
         loop {
             let now = self.clock.now();
+            let health = now >= health_due;
             let round = async {
                 if let Err(error) = self.sweep_once(now).await {
                     tracing::warn!(%error, "offer expiry sweep failed");
@@ -246,20 +256,32 @@ impl Jobs {
                 if let Err(error) = self.extend_series(now).await {
                     tracing::warn!(%error, "series extension failed");
                 }
-                if let Err(error) = self.store.count_past_completions(200).await {
-                    tracing::warn!(%error, "counting past completions in chapter health failed");
+                if !health {
+                    return None;
                 }
+                let caught_up = match self.store.count_past_completions(PAST_PER_TICK).await {
+                    Ok(counted) => i64::try_from(counted).unwrap_or(i64::MAX) < PAST_PER_TICK,
+                    Err(error) => {
+                        tracing::warn!(%error, "counting past completions in chapter health failed");
+                        false
+                    }
+                };
                 if let Err(error) = self.tell_quiet_chapters(now).await {
                     tracing::warn!(%error, "telling quiet chapters failed");
                 }
+                Some(caught_up)
             };
-            round
+            let caught_up = round
                 .instrument(tracing::info_span!(
                     "job",
                     service = telemetry::EVENTS,
                     name = "tick"
                 ))
                 .await;
+            // Still catching up: the next tick counts the next batch.
+            if caught_up == Some(true) {
+                health_due = now + HEALTH_EVERY;
+            }
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(tick) => {}

@@ -129,7 +129,7 @@ impl Events {
         let Some(row) = self.0.store.rsvp_of(event.id, other).await? else {
             return Ok(false);
         };
-        let (relations, _) = self.relations_or_none(me, &[other]).await;
+        // A block recorded here settles it without asking members.
         if self
             .0
             .store
@@ -139,6 +139,7 @@ impl Events {
         {
             return Ok(false);
         }
+        let (relations, _) = self.relations_or_none(me, &[other]).await;
         let relation = relations.with(other);
         Ok(if event.is_manager(me) {
             row.state == crate::domain::rsvp::RsvpState::Confirmed && !relation.blocked

@@ -18,7 +18,7 @@ use super::{EventOps as _, Store, stored_uuid, stored_uuids};
 use crate::domain::chapter_health::{
     ACTIVE_WITHIN, MonthCounts, RETURN_WITHIN, month_of, tell_quiet,
 };
-use crate::domain::want_to_meet::ordered;
+use crate::domain::ordered;
 
 /// Rows per multi-row statement: 3 binds each, far below both backends' limits.
 const CHUNK: usize = 500;

@@ -146,32 +146,21 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            sqlx::query("DELETE FROM cohosts WHERE member_id = $1")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            // Their part of chapters' health: the counts stay, whose they were goes.
             for sql in [
+                "DELETE FROM cohosts WHERE member_id = $1",
+                // Their part of chapters' health: the counts stay, whose they were goes.
                 "DELETE FROM chapter_activity WHERE member_id = $1",
                 "DELETE FROM chapter_attendees WHERE member_id = $1",
                 "DELETE FROM chapter_met_edges WHERE member_a = $1 OR member_b = $1",
+                // Their hopes of meeting someone, and others' of meeting them.
+                "DELETE FROM want_to_meet_marks WHERE member_id = $1 OR other_id = $1",
+                "DELETE FROM want_to_meet_pairs WHERE member_a = $1 OR member_b = $1",
+                // Their blocks, both ways (RecordBlocks ignores changes of erased members
+                // after).
+                "DELETE FROM member_blocks WHERE blocker_id = $1 OR blocked_id = $1",
             ] {
                 sqlx::query(sql).bind(&id).execute(&mut *tx).await?;
             }
-            // Their hopes of meeting someone, and others' of meeting them.
-            sqlx::query("DELETE FROM want_to_meet_marks WHERE member_id = $1 OR other_id = $1")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM want_to_meet_pairs WHERE member_a = $1 OR member_b = $1")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-            // Their blocks, both ways (RecordBlocks ignores changes of erased members after).
-            sqlx::query("DELETE FROM member_blocks WHERE blocker_id = $1 OR blocked_id = $1")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
             // A chapter whose last organiser they are passes to its longest-standing member.
             let led: Vec<String> = sqlx::query_scalar(
                 "SELECT chapter_id FROM chapter_members m WHERE member_id = $1 AND role = 'organizer' \

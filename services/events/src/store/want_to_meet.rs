@@ -86,7 +86,7 @@ impl Store {
     ) -> Result<Marked, StoreError<MarkRefusal>> {
         let event_id = event.id.to_string();
         let (me, them) = (member.to_string(), other.to_string());
-        let (a, b) = want_to_meet::ordered(member, other);
+        let (a, b) = crate::domain::ordered(member, other);
         let (a, b) = (a.to_string(), b.to_string());
         with_db!(self.db(), |pool| {
             let mut tx = pool.begin_write().await?;
