@@ -168,7 +168,8 @@ pub(super) trait CoffeeEnding {
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// The step both share: lapses the live proposals `which` selects (binding `first`, then
-    /// `second` if any), asking events to call off the booked ones.
+    /// `second` if any), asking events to call off the booked ones, except a booked coffee
+    /// that began before `now`.
     fn end_coffees(
         &mut self,
         which: &str,
@@ -192,26 +193,34 @@ macro_rules! impl_coffee_ending {
                 second: Option<&str>,
                 now: DateTime<Utc>,
             ) -> Result<(), sqlx::Error> {
+                // A coffee that has begun is left as it is: it happened (or is happening),
+                // and its "did you meet?" follows as for any event.
+                let now_at = if second.is_some() { "$3" } else { "$2" };
+                let not_begun = format!(
+                    "(meeting_starts_at IS NULL OR meeting_starts_at > {now_at})"
+                );
                 let booked = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT id, event_id FROM coffee_proposals \
-                     WHERE {which} AND state = 'matched' AND event_id IS NOT NULL"
+                     WHERE {which} AND state = 'matched' AND event_id IS NOT NULL AND {not_begun}"
                 )))
                 .bind(first);
                 let booked: Vec<(String, String)> = match second {
                     Some(second) => booked.bind(second),
                     None => booked,
                 }
+                .bind(now)
                 .fetch_all(&mut *self)
                 .await?;
                 let lapse = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE coffee_proposals SET state = 'lapsed' \
-                     WHERE {which} AND state IN ('open', 'matched')"
+                     WHERE {which} AND (state = 'open' OR (state = 'matched' AND {not_begun}))"
                 )))
                 .bind(first);
                 match second {
                     Some(second) => lapse.bind(second),
                     None => lapse,
                 }
+                .bind(now)
                 .execute(&mut *self)
                 .await?;
                 let calls: Vec<_> = booked

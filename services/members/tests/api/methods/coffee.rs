@@ -407,6 +407,61 @@ async fn a_block_a_removal_or_an_erasure_ends_the_pairs_coffee_silently(backend:
     stack.stop().await.unwrap();
 }
 
+/// A block calls off a booked coffee that has not begun, but leaves one that has: it
+/// happened, and its "did you meet?" follows as for any event.
+async fn a_block_after_a_coffee_began_leaves_it_as_it_was(backend: Backend) {
+    use chrono::TimeZone as _;
+    // Wednesday 1 May 2030, 09:00 UTC.
+    let stack = members_on_manual_clock(backend, |_| {}).await;
+    let [anna, bruno, chloe, dan] = stack
+        .register_all(["Anna", "Bruno", "Chloe", "Dan"])
+        .await
+        .unwrap();
+    for (a, b) in [(&anna, &bruno), (&chloe, &dan)] {
+        connect(a, b).await.unwrap();
+        opt_in_to_coffee(a).await;
+        opt_in_to_coffee(b).await;
+    }
+    coffee_round(&stack).await;
+    // Anna and Bruno meet at 11:00 today; Chloé and Dan tomorrow at 11:00.
+    for (booker, other, day) in [(&anna, &bruno, 1), (&chloe, &dan, 2)] {
+        let [p] = coffee_proposals(booker).await.try_into().unwrap();
+        answer_coffee(booker, &p.id, true).await.unwrap();
+        answer_coffee(other, &p.id, true).await.unwrap();
+        let start = chrono::Utc
+            .with_ymd_and_hms(2030, 5, day, 11, 0, 0)
+            .unwrap();
+        schedule_coffee(booker, &p.id, start, None).await.unwrap();
+    }
+    // 11:30: Anna and Bruno's coffee has begun; then both pairs fall out.
+    stack.clock.advance(chrono::Duration::minutes(150));
+    let [anna, bruno, chloe, dan] = [
+        signed_in_again(&stack, &anna).await,
+        signed_in_again(&stack, &bruno).await,
+        signed_in_again(&stack, &chloe).await,
+        signed_in_again(&stack, &dan).await,
+    ];
+    block(&anna, &bruno).await;
+    block(&chloe, &dan).await;
+    for (member, state) in [
+        (&anna, pb::CoffeeProposalState::Matched),
+        (&bruno, pb::CoffeeProposalState::Matched),
+        (&chloe, pb::CoffeeProposalState::Lapsed),
+        (&dan, pb::CoffeeProposalState::Lapsed),
+    ] {
+        let [seen] = coffee_proposals(member).await.try_into().unwrap();
+        assert_eq!(seen.state(), state, "{}", member.id);
+    }
+    // Events is asked to call off Chloé and Dan's only.
+    let [called_off] = rendezvous_testkit::outbox::outbox_coffee_cancellations(&stack.db)
+        .await
+        .try_into()
+        .unwrap();
+    let [chloes] = coffee_proposals(&chloe).await.try_into().unwrap();
+    assert_eq!(called_off.proposal_id, chloes.id);
+    stack.stop().await.unwrap();
+}
+
 async fn a_match_offers_both_the_times_they_are_both_free_each_by_their_own_clock(
     backend: Backend,
 ) {
@@ -604,6 +659,7 @@ backend_tests!(
     coffee_proposals_are_exported_with_the_members_own_answer_only,
     a_match_offers_both_the_times_they_are_both_free_each_by_their_own_clock,
     a_block_a_removal_or_an_erasure_ends_the_pairs_coffee_silently,
+    a_block_after_a_coffee_began_leaves_it_as_it_was,
     the_service_runs_rounds_on_its_own_one_replica_at_a_time,
     both_must_accept_a_coffee_and_a_decline_is_never_shown_to_the_other,
     a_coffee_not_accepted_by_both_lapses_at_its_deadline_for_both,
