@@ -228,6 +228,7 @@ pass "grpcurl list shows the members and events services over reflection"
 # shellcheck disable=SC2034
 ANNA='' ANNA_ID='' BRUNO='' BRUNO_ID='' CHLOE='' CHLOE_ID='' DAN='' DAN_ID=''
 REQUEST='' CHAPTER='' EVENT='' ETAG='' CODE=''
+KARIM='' KARIM_ID='' KARIM_REQUEST='' COFFEE='' SLOT='' COFFEE_EVENT=''
 
 # --- 1. Anna, Bruno, Chloé (and Dan) register ----------------------------------------------
 story "1. Anna, Bruno, Chloé and Dan register (fr / en); keep session.accessToken as \$ANNA, \$BRUNO, \$CHLOE, \$DAN and member.id as \$ANNA_ID, \$BRUNO_ID, …"
@@ -472,6 +473,70 @@ grpc ANNA MEMBERS rendezvous.members.v1.MemberService/ListConnections '{"met_fil
 check '[(c["memberId"], c.get("metEventId")) for c in d.get("connections", [])] == [(a[0], a[1])]' "$BRUNO_ID" "$EVENT" <<<"$out" \
   || fail "Anna's met connections are not Bruno met at $EVENT: $out"
 pass "GetNetworkStats: 1 connection, 1 met in person, real-life ratio 1; met at $EVENT"
+
+# --- 10. a coffee between connections who never met ----------------------------------------
+story "10. Karim registers (fr) and connects with Anna; they have never met (keep session.accessToken as \$KARIM, member.id as \$KARIM_ID)"
+register Karim fr
+grpc ANNA MEMBERS rendezvous.members.v1.MemberService/RequestConnection \
+  "{\"member_id\":\"$KARIM_ID\",\"note\":\"We keep missing each other at meetups!\"}" || fail "RequestConnection failed: $out"
+keep KARIM_REQUEST connection_request.id
+grpc KARIM MEMBERS rendezvous.members.v1.MemberService/RespondToConnectionRequest \
+  "{\"connection_request_id\":\"$KARIM_REQUEST\",\"accept\":true}" || fail "RespondToConnectionRequest failed: $out"
+pass "Karim and Anna are connected, never met"
+
+story "Both opt in to coffee proposals, free on Tuesday mornings and Thursday lunchtimes (Paris time); a round runs 10 s after an opt-in, not only hourly, and proposes them a coffee (keep proposals[0].id as \$COFFEE)"
+free='{"settings":{"opted_in":true,"availability":[{"weekday":"WEEKDAY_TUESDAY","start_time":"08:00","end_time":"10:00"},{"weekday":"WEEKDAY_THURSDAY","start_time":"12:30","end_time":"14:00"}]},"update_mask":{"paths":["opted_in","availability"]}}'
+for who in ANNA KARIM; do
+  grpc "$who" MEMBERS rendezvous.members.v1.MemberService/UpdateCoffeeSettings "$free" \
+    || fail "UpdateCoffeeSettings as \$$who failed: $out"
+  check 'get(d, "settings.opted_in") is True and len(get(d, "settings.availability")) == 2' <<<"$out" \
+    || fail "\$$who is not opted in with two windows: $out"
+done
+grpc ANNA MEMBERS rendezvous.members.v1.MemberService/ListCoffeeProposals '{}' || fail "ListCoffeeProposals failed: $out"
+for _ in $(seq 150); do
+  check 'len(d.get("proposals", [])) > 0' <<<"$out" && break
+  sleep 0.2
+  quiet=1 grpc ANNA MEMBERS rendezvous.members.v1.MemberService/ListCoffeeProposals '{}' \
+    || fail "ListCoffeeProposals failed: $out"
+done
+check '[(p["memberId"], p["state"]) for p in d.get("proposals", [])] == [(a[0], "COFFEE_PROPOSAL_STATE_OPEN")]' "$KARIM_ID" <<<"$out" \
+  || fail "Anna has no OPEN proposal naming Karim within 30 s of the opt-ins: $out"
+COFFEE=$(field proposals <<<"$out" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+show_as COFFEE
+quiet=1 poll_inbox KARIM NOTIFICATION_KIND_COFFEE_PROPOSED
+pass "the round proposed Anna and Karim a coffee (COFFEE_PROPOSED to Karim)"
+
+story "Anna accepts (still OPEN for her: Karim's answer is never shown); Karim accepts: MATCHED, with the times both are free (keep slots[0].startTime as \$SLOT)"
+grpc ANNA MEMBERS rendezvous.members.v1.MemberService/RespondToCoffeeProposal \
+  "{\"proposal_id\":\"$COFFEE\",\"accept\":true}" || fail "RespondToCoffeeProposal failed: $out"
+check 'get(d, "proposal.state") == "COFFEE_PROPOSAL_STATE_OPEN" and get(d, "proposal.my_answer") == "COFFEE_ANSWER_ACCEPTED"' <<<"$out" \
+  || fail "Anna's accepted proposal is not OPEN with her answer: $out"
+grpc KARIM MEMBERS rendezvous.members.v1.MemberService/RespondToCoffeeProposal \
+  "{\"proposal_id\":\"$COFFEE\",\"accept\":true}" || fail "RespondToCoffeeProposal failed: $out"
+check 'get(d, "proposal.state") == "COFFEE_PROPOSAL_STATE_MATCHED" and len(get(d, "proposal.slots") or []) == 3' <<<"$out" \
+  || fail "the proposal is not MATCHED with 3 slots: $out"
+SLOT=$(field proposal.slots <<<"$out" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)[0]["startTime"])')
+show_as SLOT
+pass "both accepted: MATCHED with 3 slots, the first at $SLOT"
+
+story "Anna books the first slot without a venue: the coffee becomes a private two-person event in events; Karim is told (COFFEE_SCHEDULED)"
+grpc ANNA MEMBERS rendezvous.members.v1.MemberService/ScheduleCoffee \
+  "{\"proposal_id\":\"$COFFEE\",\"start_time\":\"$SLOT\"}" || fail "ScheduleCoffee failed: $out"
+COFFEE_EVENT=$(field proposal.event_id <<<"$out")
+[[ -n $COFFEE_EVENT ]] || fail "the booked proposal has no event: $out"
+show_as COFFEE_EVENT
+quiet=1 poll_inbox KARIM NOTIFICATION_KIND_COFFEE_SCHEDULED
+check 'any(n["kind"] == "NOTIFICATION_KIND_COFFEE_SCHEDULED" and get(n, "notice.coffee_scheduled.event.event_id") == a[0] for n in d["notifications"])' \
+  "$COFFEE_EVENT" <<<"$out" || fail "Karim's COFFEE_SCHEDULED is not about $COFFEE_EVENT: $out"
+grpc KARIM EVENTS rendezvous.events.v1.EventService/GetEvent "{\"event_id\":\"$COFFEE_EVENT\"}" \
+  || fail "Karim cannot read the coffee: $out"
+check 'get(d, "event.visibility") == "EVENT_VISIBILITY_INVITE_ONLY" and get(d, "event.capacity") == 2 and get(d, "event.confirmed_count") == 2' <<<"$out" \
+  || fail "the coffee is not an invite-only event for two, both confirmed: $out"
+if grpc BRUNO EVENTS rendezvous.events.v1.EventService/GetEvent "{\"event_id\":\"$COFFEE_EVENT\"}"; then
+  fail "Bruno, not one of the two, reads the coffee: $out"
+fi
+grep -q "NotFound" <<<"$out" || fail "Bruno is not refused NOT_FOUND: $out"
+pass "booked: a private coffee event for Anna and Karim (invite-only, 2 confirmed); Bruno gets NotFound"
 
 # --- export and erasure ------------------------------------------------------------------
 story "Chloé exports her data: one JSON document (base64 in data) with the members, events and notifications parts"

@@ -45,6 +45,8 @@ pub fn members_settings() -> MembersSettings {
             },
             re_request_cooldown: chrono::Duration::zero(),
         },
+        // Tests run their rounds themselves (the test of the service's own rounds sets it).
+        coffee_round_after_opt_in: None,
         ..defaults
     }
 }

@@ -4,31 +4,62 @@
 //! pass looks only at members due a nudge, so running them often costs a query, not extra
 //! proposals or nudges.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rendezvous_common::clock::Clock;
+use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::remeet::Nudger;
 use crate::store::{RoundSettings, Store};
 
+/// Least time between the end of a round and one an opt-in brings forward: opt-ins in a
+/// busy minute share a round.
+pub const MIN_GAP_AFTER_OPT_IN: Duration = Duration::from_secs(60);
+
+/// When the rounds run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cadence {
+    /// A round every this long.
+    pub every: Duration,
+    /// And this long after a member opts in (at most one such round a minute); none: only on
+    /// the clock.
+    pub after_opt_in: Option<Duration>,
+}
+
 /// Longest a round may hold the lease before another replica may start one: a round must
 /// end well within it.
 pub const LEASE: chrono::Duration = chrono::Duration::minutes(30);
 
-/// Runs a round every `every` until `shutdown` is cancelled.
+/// Runs a round as `cadence` says (every so long, and soon after an opt-in that `opt_ins`
+/// tells of) until `shutdown` is cancelled.
 pub async fn run(
     store: Store,
     clock: Clock,
-    every: Duration,
+    cadence: Cadence,
+    opt_ins: Arc<Notify>,
     round: RoundSettings,
     nudger: Nudger,
     shutdown: CancellationToken,
 ) {
+    let mut last_end = Instant::now().checked_sub(MIN_GAP_AFTER_OPT_IN);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep(cadence.every) => {}
+            () = opt_ins.notified(), if cadence.after_opt_in.is_some() => {
+                // Opt-ins made meanwhile join this round.
+                let soon = cadence.after_opt_in.unwrap_or_default();
+                let gap = last_end
+                    .map(|end| (end + MIN_GAP_AFTER_OPT_IN).saturating_duration_since(Instant::now()))
+                    .unwrap_or_default();
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(soon.max(gap)) => {}
+                }
+            }
         }
         let now = clock.now_micros();
         let until = now + LEASE;
@@ -75,5 +106,6 @@ pub async fn run(
         {
             tracing::warn!(%error, "coffee round: the lease could not be given back");
         }
+        last_end = Some(Instant::now());
     }
 }

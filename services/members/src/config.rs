@@ -32,6 +32,9 @@ pub struct Settings {
     pub password_hashes_at_once: usize,
     /// How often a coffee proposal round, then a pass of re-meet nudges, runs; none runs none.
     pub coffee_round_every: Option<std::time::Duration>,
+    /// How soon after an opt-in to coffee proposals a round runs (at most one such round a
+    /// minute); none: only every `coffee_round_every`.
+    pub coffee_round_after_opt_in: Option<std::time::Duration>,
     /// The rounds' rules and deadline.
     pub coffee_round: crate::store::RoundSettings,
 }
@@ -48,6 +51,7 @@ impl Default for Settings {
             relay: RelaySettings::default(),
             password_hashes_at_once: std::thread::available_parallelism().map_or(1, usize::from),
             coffee_round_every: Some(std::time::Duration::from_secs(3600)),
+            coffee_round_after_opt_in: Some(std::time::Duration::from_secs(10)),
             coffee_round: crate::store::RoundSettings::default(),
         }
     }
@@ -146,6 +150,14 @@ pub struct Config {
     /// members due a nudge, so a short interval costs a query, not more proposals or nudges.
     #[arg(long, env = "RENDEZVOUS_COFFEE_ROUND_EVERY_MINS", default_value_t = 60)]
     pub coffee_round_every_mins: u64,
+    /// Seconds after a member opts in to coffee proposals before a round runs for them (at
+    /// most one such round a minute; 0: only the rounds on the clock).
+    #[arg(
+        long,
+        env = "RENDEZVOUS_COFFEE_ROUND_AFTER_OPT_IN_SECS",
+        default_value_t = 10
+    )]
+    pub coffee_round_after_opt_in_secs: u64,
     /// Hours the two members of a coffee proposal have to answer it.
     #[arg(
         long,
@@ -196,6 +208,9 @@ impl Config {
             },
             coffee_round_every: (self.coffee_round_every_mins > 0).then(|| {
                 std::time::Duration::from_secs(self.coffee_round_every_mins.min(7 * 24 * 60) * 60)
+            }),
+            coffee_round_after_opt_in: (self.coffee_round_after_opt_in_secs > 0).then(|| {
+                std::time::Duration::from_secs(self.coffee_round_after_opt_in_secs.min(3600))
             }),
             coffee_round: crate::store::RoundSettings {
                 rules: crate::domain::pairing::Rules {

@@ -176,10 +176,15 @@ pub async fn run(
     });
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(every) = options.settings.coffee_round_every {
+        let cadence = coffee_rounds::Cadence {
+            every,
+            after_opt_in: options.settings.coffee_round_after_opt_in,
+        };
         tasks.spawn(coffee_rounds::run(
             store::Store::new(options.db.clone()),
             options.clock.clone(),
-            every,
+            cadence,
+            members.coffee_opt_ins(),
             options.settings.coffee_round,
             remeet::Nudger::new(
                 store::Store::new(options.db.clone()),

@@ -62,9 +62,15 @@ impl Members {
             .update_coffee_settings(me, &update, self.now())
             .await?
         {
-            CoffeeOutcome::Updated(settings) => Ok(pb::UpdateCoffeeSettingsResponse {
-                settings: Some(settings.to_proto()),
-            }),
+            CoffeeOutcome::Updated(settings) => {
+                // A member opted in now need not wait for the next hourly round.
+                if settings.opted_in && update.opted_in == Some(true) {
+                    self.0.coffee_opt_ins.notify_one();
+                }
+                Ok(pb::UpdateCoffeeSettingsResponse {
+                    settings: Some(settings.to_proto()),
+                })
+            }
             CoffeeOutcome::Refused(violation) => Err(violation.into()),
         }
     }

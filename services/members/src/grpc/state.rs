@@ -40,6 +40,8 @@ pub(super) struct State {
     pub(super) revoked_sessions: RevokedSessions,
     /// Events and notifications, for their parts of a data export.
     pub(super) peers: Peers,
+    /// Told of each opt-in to coffee proposals, so the rounds' task runs one soon.
+    pub(super) coffee_opt_ins: Arc<tokio::sync::Notify>,
 }
 
 /// The members service; clone-cheap.
@@ -74,7 +76,14 @@ impl Members {
             revoked: verifier.revocations().clone(),
             revoked_sessions: verifier.session_revocations().clone(),
             peers,
+            coffee_opt_ins: Arc::new(tokio::sync::Notify::new()),
         }))
+    }
+
+    /// What the coffee rounds' task waits on besides its clock: notified when a member opts
+    /// in to coffee proposals.
+    pub fn coffee_opt_ins(&self) -> Arc<tokio::sync::Notify> {
+        self.0.coffee_opt_ins.clone()
     }
 
     /// The cursor a page token of `scope` holds; `None` for the first page.

@@ -171,6 +171,7 @@ const FIRST_ROUND_WITHIN: std::time::Duration = std::time::Duration::from_secs(3
 pub fn loading_members_settings() -> rendezvous_members::Settings {
     rendezvous_members::Settings {
         coffee_round_every: Some(LOADING_ROUND_EVERY),
+        coffee_round_after_opt_in: None,
         ..rendezvous_members::Settings::default()
     }
 }

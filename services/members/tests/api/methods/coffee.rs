@@ -330,6 +330,29 @@ async fn a_coffee_not_accepted_by_both_lapses_at_its_deadline_for_both(backend: 
     stack.stop().await.unwrap();
 }
 
+async fn an_opt_in_brings_the_next_round_forward(backend: Backend) {
+    let mut start = rendezvous_testkit::Start::new(backend);
+    // The clock's round is an hour away; an opt-in's comes 100 ms after it.
+    start.members.coffee_round_every = Some(std::time::Duration::from_secs(3600));
+    start.members.coffee_round_after_opt_in = Some(std::time::Duration::from_millis(100));
+    let stack = MembersHandle::start_with(start).await.unwrap();
+    let [anna, bruno] = stack.register_all(["Anna", "Bruno"]).await.unwrap();
+    connect(&anna, &bruno).await.unwrap();
+    opt_in_to_coffee(&anna).await;
+    opt_in_to_coffee(&bruno).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while coffee_proposals(&anna).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no round after the opt-ins"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let [his] = coffee_proposals(&bruno).await.try_into().unwrap();
+    assert_eq!(his.member_id, anna.id);
+    stack.stop().await.unwrap();
+}
+
 async fn the_service_runs_rounds_on_its_own_one_replica_at_a_time(backend: Backend) {
     let mut start = rendezvous_testkit::Start::new(backend);
     start.members.coffee_round_every = Some(std::time::Duration::from_millis(50));
@@ -660,6 +683,7 @@ backend_tests!(
     a_match_offers_both_the_times_they_are_both_free_each_by_their_own_clock,
     a_block_a_removal_or_an_erasure_ends_the_pairs_coffee_silently,
     a_block_after_a_coffee_began_leaves_it_as_it_was,
+    an_opt_in_brings_the_next_round_forward,
     the_service_runs_rounds_on_its_own_one_replica_at_a_time,
     both_must_accept_a_coffee_and_a_decline_is_never_shown_to_the_other,
     a_coffee_not_accepted_by_both_lapses_at_its_deadline_for_both,
