@@ -83,11 +83,6 @@ impl Peers {
 }
 
 impl Peers {
-    /// Whether this deployment has an events service to ask.
-    pub fn has_events(&self) -> bool {
-        self.events.is_some()
-    }
-
     /// The earliest event in `city` starting in `[from, until)` that `a` and `b` may both
     /// attend (see EventInternalService.FindSharedEvent); `None` without an events service.
     pub async fn find_shared_event(

@@ -167,6 +167,23 @@ const LOADING_ROUND_EVERY: std::time::Duration = std::time::Duration::from_milli
 /// How long the load waits for that round.
 const FIRST_ROUND_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Asks `made` every round of the loading stack until it says `what` is there, for
+/// [`FIRST_ROUND_WITHIN`] at most.
+async fn until_the_round_makes<F, Fut>(what: &str, mut made: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    let deadline = tokio::time::Instant::now() + FIRST_ROUND_WITHIN;
+    while !made().await? {
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!("no {what} within {} s", FIRST_ROUND_WITHIN.as_secs());
+        }
+        tokio::time::sleep(LOADING_ROUND_EVERY).await;
+    }
+    Ok(())
+}
+
 /// The members service's settings in the stack that loads the history.
 pub fn loading_members_settings() -> rendezvous_members::Settings {
     rendezvous_members::Settings {
@@ -601,7 +618,6 @@ impl Demo {
         Ok(())
     }
 
-    /// The member opts in to coffee proposals with their cadence, windows and areas.
     /// Opts `member` in to re-meet nudges after `after_days`, and waits for the loading
     /// stack's pass (it runs after each round) to nudge them.
     async fn first_remeet_nudge(&self, (member, after_days): (usize, u32)) -> anyhow::Result<()> {
@@ -618,8 +634,8 @@ impl Demo {
             )?)
             .await
             .with_context(|| format!("opting {} in to re-meet nudges", PEOPLE[member].name))?;
-        let deadline = tokio::time::Instant::now() + FIRST_ROUND_WITHIN;
-        loop {
+        let what = format!("a re-meet nudge for {}", PEOPLE[member].name);
+        until_the_round_makes(&what, || async {
             let nudges = self
                 .members(member)
                 .await?
@@ -628,24 +644,14 @@ impl Demo {
                 .context("reading the re-meet nudges")?
                 .into_inner()
                 .nudges;
-            if !nudges.is_empty() {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!(
-                    "no re-meet nudge for {} within {} s",
-                    PEOPLE[member].name,
-                    FIRST_ROUND_WITHIN.as_secs()
-                );
-            }
-            tokio::time::sleep(LOADING_ROUND_EVERY).await;
-        }
+            Ok(!nudges.is_empty())
+        })
+        .await
     }
 
     /// Waits for the loading stack's coffee round to propose Anna her coffee.
     async fn first_coffee_round(&self) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + FIRST_ROUND_WITHIN;
-        loop {
+        until_the_round_makes("a coffee proposal for Anna", || async {
             let proposals = self
                 .members(ANNA)
                 .await?
@@ -654,19 +660,12 @@ impl Demo {
                 .context("reading Anna's coffee proposals")?
                 .into_inner()
                 .proposals;
-            if !proposals.is_empty() {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!(
-                    "no coffee proposal for Anna within {} s of opting in",
-                    FIRST_ROUND_WITHIN.as_secs()
-                );
-            }
-            tokio::time::sleep(LOADING_ROUND_EVERY).await;
-        }
+            Ok(!proposals.is_empty())
+        })
+        .await
     }
 
+    /// The member opts in to coffee proposals with their cadence, windows and areas.
     async fn take_coffees(&self, opt_in: &CoffeeOptIn) -> anyhow::Result<()> {
         let member = opt_in.member;
         let settings = mpb::CoffeeSettings {
